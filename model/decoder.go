@@ -1,0 +1,51 @@
+package model
+
+import "github.com/ulmfit-go/ulmfit/compute"
+
+// The tied decoder (Inan et al. 2017; Press & Wolf 2017) reuses the embedding
+// matrix as the output projection, followed by softmax cross-entropy:
+//
+//	logits = out * encoder.weight^T + decoder.bias        (N, V)
+//	CE     = 1/N * sum_n -log softmax(logits[n])[target[n]]
+//
+// The N x V logits are never held at once (at the paper's shape they are
+// 4480 x 60000 floats, 1 GiB): token rows go through in chunks, and each
+// chunk's logits become its gradient in place (SoftmaxCrossEntropy), which
+// is folded into d(out), the decoder's share of d(encoder.weight) and
+// d(decoder.bias) before the next chunk reuses the buffer.
+
+// decoderShape: N token rows, vocabulary V, width E, Chunk rows per pass.
+type decoderShape struct{ N, V, E, Chunk int }
+
+// decoderForward writes the N per-token losses for out (N, E). When dout.N
+// is not 0 it also runs the backward for the loss scale * sum(losses):
+//
+//	dout  (N, E)      overwritten with scale * dlogits * enc
+//	denc  (V, E)      += scale * dlogits^T * out
+//	dbias (V)         += scale * column sums of dlogits (dbsum (V) is scratch)
+//
+// logits (Chunk, V) is scratch.
+func decoderForward(be compute.Backend, s decoderShape, out, enc, bias compute.Vec, targets compute.IVec,
+	logits, losses compute.Vec, scale float32, dout, denc, dbias, dbsum compute.Vec) {
+	grad := dout.N != 0
+	if grad {
+		be.Fill(dbsum, 0)
+	}
+	for r0 := 0; r0 < s.N; r0 += s.Chunk {
+		n := min(s.Chunk, s.N-r0)
+		lg := logits.Slice(0, n*s.V)
+		o := out.Slice(r0*s.E, (r0+n)*s.E)
+		be.Gemm(false, true, n, s.V, s.E, 1, o, s.E, enc, s.E, 0, lg, s.V)
+		be.AddRowVector(lg, bias, n, s.V)
+		be.SoftmaxCrossEntropy(lg, targets.Slice(r0, r0+n), losses.Slice(r0, r0+n), n, s.V)
+		if !grad {
+			continue
+		}
+		be.Gemm(false, false, n, s.E, s.V, scale, lg, s.V, enc, s.E, 0, dout.Slice(r0*s.E, (r0+n)*s.E), s.E)
+		be.Gemm(true, false, s.V, s.E, n, scale, lg, s.V, o, s.E, 1, denc, s.E)
+		be.SumRows(dbsum, lg, n, s.V)
+	}
+	if grad {
+		be.Axpy(scale, dbsum, dbias)
+	}
+}

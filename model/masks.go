@@ -1,0 +1,136 @@
+package model
+
+import (
+	"fmt"
+
+	"github.com/ulmfit-go/ulmfit/compute"
+)
+
+// Masks are the dropout masks of one batch, as host slices of inverted-dropout
+// scales (0 or 1/(1-p)). A nil field, or a nil entry of Hidden or Weight,
+// means no dropout there. Callers that need exact control (a reference
+// implementation, a test) build them by hand; training draws them with
+// DrawMasks.
+type Masks struct {
+	EmbedRows []float32   // (V): embedding dropout, one scale per word row
+	Input     []float32   // (B*E): locked dropout on the embedded input
+	Hidden    [][]float32 // L-1 entries of (B*H_l): locked dropout on layer l's output, before layer l+1
+	Output    []float32   // (B*E): locked dropout on the last layer's output
+	Weight    [][]float32 // L entries of (4*H_l*H_l): weight dropout on rnn.<l>.weight_hh
+}
+
+// Sub-seed slots of the mask kinds, so every mask draws an independent stream.
+const (
+	seedEmbedRows = iota
+	seedInput
+	seedOutput
+	seedHidden = 1 << 10 // + layer
+	seedWeight = 2 << 10 // + layer
+)
+
+// DrawMasks draws the masks of a batch of B sequences at the config's rates
+// with the Backend's DropoutMask: a counter-based generator, so the masks
+// depend only on (seed, B, config) and match across backends. A rate of 0
+// gives a nil mask.
+func (m *LM) DrawMasks(B int, seed uint64) *Masks {
+	ms := &Masks{}
+	m.drawMasksInto(ms, B, seed)
+	return ms
+}
+
+// drawMasksInto is DrawMasks reusing ms's slices where their lengths fit, so a
+// training loop draws without allocating.
+func (m *LM) drawMasksInto(ms *Masks, B int, seed uint64) {
+	cfg := m.cfg
+	ms.EmbedRows = m.drawMask(ms.EmbedRows, cfg.Vocab, cfg.EmbeddingDropout, mixSeed(seed, seedEmbedRows))
+	ms.Input = m.drawMask(ms.Input, B*cfg.Emb, cfg.InputDropout, mixSeed(seed, seedInput))
+	ms.Output = m.drawMask(ms.Output, B*cfg.Emb, cfg.OutputDropout, mixSeed(seed, seedOutput))
+	ms.Hidden = resizeMasks(ms.Hidden, cfg.Layers-1, cfg.HiddenDropout)
+	for l := range ms.Hidden {
+		_, h := cfg.LayerSizes(l)
+		ms.Hidden[l] = m.drawMask(ms.Hidden[l], B*h, cfg.HiddenDropout, mixSeed(seed, seedHidden+uint64(l)))
+	}
+	ms.Weight = resizeMasks(ms.Weight, cfg.Layers, cfg.WeightDropout)
+	for l := range ms.Weight {
+		_, h := cfg.LayerSizes(l)
+		ms.Weight[l] = m.drawMask(ms.Weight[l], 4*h*h, cfg.WeightDropout, mixSeed(seed, seedWeight+uint64(l)))
+	}
+}
+
+func resizeMasks(s [][]float32, n int, p float32) [][]float32 {
+	if p == 0 || n == 0 {
+		return nil
+	}
+	if len(s) != n {
+		return make([][]float32, n)
+	}
+	return s
+}
+
+// drawMask fills dst (reallocated when its length is not n) with a mask of
+// rate p, through the device scratch buffer.
+func (m *LM) drawMask(dst []float32, n int, p float32, seed uint64) []float32 {
+	if p == 0 {
+		return nil
+	}
+	if len(dst) != n {
+		dst = make([]float32, n)
+	}
+	if m.maskScratch.N < n {
+		m.be.Free(m.maskScratch)
+		m.maskScratch = m.be.Alloc(n)
+	}
+	s := m.maskScratch.Slice(0, n)
+	m.be.DropoutMask(s, p, seed)
+	m.be.Download(dst, s)
+	return dst
+}
+
+// validate checks every mask's length against the config and batch size.
+func (ms *Masks) validate(cfg Config, B int) error {
+	check := func(name string, v []float32, want int) error {
+		if v != nil && len(v) != want {
+			return fmt.Errorf("model: masks: %s has %d elements, want %d", name, len(v), want)
+		}
+		return nil
+	}
+	if err := check("EmbedRows", ms.EmbedRows, cfg.Vocab); err != nil {
+		return err
+	}
+	if err := check("Input", ms.Input, B*cfg.Emb); err != nil {
+		return err
+	}
+	if err := check("Output", ms.Output, B*cfg.Emb); err != nil {
+		return err
+	}
+	if ms.Hidden != nil && len(ms.Hidden) != cfg.Layers-1 {
+		return fmt.Errorf("model: masks: Hidden has %d layers, want %d (Layers-1) or nil", len(ms.Hidden), cfg.Layers-1)
+	}
+	for l, v := range ms.Hidden {
+		_, h := cfg.LayerSizes(l)
+		if err := check(fmt.Sprintf("Hidden[%d]", l), v, B*h); err != nil {
+			return err
+		}
+	}
+	if ms.Weight != nil && len(ms.Weight) != cfg.Layers {
+		return fmt.Errorf("model: masks: Weight has %d layers, want %d (Layers) or nil", len(ms.Weight), cfg.Layers)
+	}
+	for l, v := range ms.Weight {
+		_, h := cfg.LayerSizes(l)
+		if err := check(fmt.Sprintf("Weight[%d]", l), v, 4*h*h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deviceMask uploads a host mask into dev and returns the view to use, or the
+// empty Vec when host is nil (no dropout).
+func deviceMask(be compute.Backend, dev compute.Vec, host []float32) compute.Vec {
+	if host == nil {
+		return compute.Vec{}
+	}
+	v := dev.Slice(0, len(host))
+	be.Upload(v, host)
+	return v
+}
