@@ -1,6 +1,7 @@
 package compute
 
 import (
+	"fmt"
 	"math"
 
 	"gonum.org/v1/gonum/blas"
@@ -9,6 +10,8 @@ import (
 
 // Sgemm is a row-major single-precision matrix product, the one BLAS routine
 // the CPU backend needs. OpenBLAS (cgo) and gonum (pure Go) provide one each.
+// The CPU backend checks the shapes and slice lengths before calling it and
+// never calls it with m, n or k zero.
 type Sgemm interface {
 	Name() string
 	Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
@@ -30,16 +33,70 @@ func (GonumSgemm) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []flo
 	gonum.Implementation{}.Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-// CPU is the host backend: buffers are Go slices, matrix products go to the
-// configured Sgemm and the pointwise kernels are plain loops.
-type CPU struct {
-	BLAS Sgemm
+// KernelSet picks the implementation of the CPU backend's kernels other than
+// the matrix product.
+type KernelSet uint8
+
+const (
+	// GoKernels are plain Go loops: every build, every CPU.
+	GoKernels KernelSet = iota
+	// AVX2Kernels are C with AVX2 and FMA intrinsics (kernels_avx2.c): builds
+	// with cgo on amd64 without the noopenblas tag, on CPUs that have both.
+	AVX2Kernels
+)
+
+// BestKernels is the fastest KernelSet this binary and CPU can run.
+func BestKernels() KernelSet {
+	if avx2Kernels != nil {
+		return AVX2Kernels
+	}
+	return GoKernels
 }
 
-// NewCPU returns the CPU backend on the given BLAS.
-func NewCPU(b Sgemm) *CPU { return &CPU{BLAS: b} }
+// Available reports whether this binary and CPU can run k.
+func (k KernelSet) Available() bool {
+	return k == GoKernels || (k == AVX2Kernels && avx2Kernels != nil)
+}
 
-func (c *CPU) Name() string { return "cpu/" + c.BLAS.Name() }
+func (k KernelSet) String() string {
+	switch k {
+	case GoKernels:
+		return "go"
+	case AVX2Kernels:
+		return "avx2"
+	}
+	return fmt.Sprintf("KernelSet(%d)", uint8(k))
+}
+
+// CPU is the host backend: buffers are Go slices, matrix products go to the
+// configured Sgemm and the other kernels to Kernels. Kernels split work
+// across GOMAXPROCS goroutines above a size threshold, and always return with
+// the work done.
+//
+// Results are bit-reproducible run to run for a given binary, CPU and
+// KernelSet, whatever GOMAXPROCS is; the Go and AVX2 kernels agree to float32
+// rounding, not bit for bit (except DropoutMask, Fill, Copy, Mul, Sub,
+// MulTiled, Gather and SumRows, which are exact in both).
+type CPU struct {
+	BLAS Sgemm
+	// Kernels selects the kernel implementation; one the machine lacks falls
+	// back to GoKernels, the zero value.
+	Kernels KernelSet
+}
+
+// NewCPU returns the CPU backend on the given BLAS with the best kernels.
+func NewCPU(b Sgemm) *CPU { return &CPU{BLAS: b, Kernels: BestKernels()} }
+
+// kernels is the table this backend runs.
+func (c *CPU) kernels() *kernelTable {
+	if c.Kernels == AVX2Kernels && avx2Kernels != nil {
+		return avx2Kernels
+	}
+	return goKernels
+}
+
+// Name is "cpu/" + the BLAS name + "/" + the kernel set, e.g. "cpu/openblas/avx2".
+func (c *CPU) Name() string { return "cpu/" + c.BLAS.Name() + "/" + c.kernels().name }
 
 func (c *CPU) Alloc(n int) Vec     { return Vec{Data: make([]float32, n), N: n} }
 func (c *CPU) AllocInt(n int) IVec { return IVec{Data: make([]int32, n), N: n} }
@@ -64,254 +121,308 @@ func (c *CPU) DownloadInt(dst []int32, src IVec) {
 }
 
 func (c *CPU) Gemm(transA, transB bool, m, n, k int, alpha float32, a Vec, lda int, b Vec, ldb int, beta float32, cm Vec, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("compute: Gemm: negative size m=%d n=%d k=%d", m, n, k))
+	}
 	if m == 0 || n == 0 {
 		return
 	}
+	checkMatrix("Gemm", "C", m, n, ldc, cm)
+	if k == 0 {
+		// C = beta*C; A and B have no elements and may be empty Vecs. As in
+		// BLAS, beta == 0 overwrites C without reading it.
+		for r := 0; r < m; r++ {
+			row := cm.Data[r*ldc : r*ldc+n]
+			if beta == 0 {
+				clear(row)
+			} else {
+				goScale(row, beta)
+			}
+		}
+		return
+	}
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	checkMatrix("Gemm", "A", ar, ac, lda, a)
+	checkMatrix("Gemm", "B", br, bc, ldb, b)
 	c.BLAS.Sgemm(transA, transB, m, n, k, alpha, a.Data, lda, b.Data, ldb, beta, cm.Data, ldc)
 }
 
-func (c *CPU) Fill(x Vec, v float32) {
-	d := x.Data
-	for i := range d {
-		d[i] = v
+// checkMatrix panics unless v can hold a stored (rows, cols) matrix with row
+// stride ld: the BLAS reads and writes through raw pointers past any Go check.
+func checkMatrix(op, name string, rows, cols, ld int, v Vec) {
+	if ld < max(cols, 1) {
+		panic(fmt.Sprintf("compute: %s: ld%s=%d is less than its %d columns", op, name, ld, cols))
 	}
+	if need := (rows-1)*ld + cols; len(v.Data) < need || v.N < need {
+		panic(fmt.Sprintf("compute: %s: %s is (%d, %d) with stride %d, which needs %d elements; the Vec has %d",
+			op, name, rows, cols, ld, need, v.N))
+	}
+}
+
+func (c *CPU) Fill(x Vec, v float32) {
+	k := c.kernels()
+	d := x.Data[:x.N]
+	parallelFor(len(d), grainStream, func(lo, hi int) { k.fill(d[lo:hi], v) })
 }
 
 func (c *CPU) Copy(dst, src Vec) {
 	mustLen("Copy", dst.N, src.N)
-	copy(dst.Data, src.Data)
+	d, s := dst.Data[:dst.N], src.Data[:src.N]
+	parallelFor(len(d), grainStream, func(lo, hi int) { copy(d[lo:hi], s[lo:hi]) })
 }
 
 func (c *CPU) Axpy(alpha float32, x, y Vec) {
 	mustLen("Axpy", x.N, y.N)
-	yd := y.Data[:x.N]
-	for i, v := range x.Data {
-		yd[i] += alpha * v
-	}
+	k := c.kernels()
+	xd, yd := x.Data[:x.N], y.Data[:y.N]
+	parallelFor(len(xd), grainStream, func(lo, hi int) { k.axpy(alpha, xd[lo:hi], yd[lo:hi]) })
 }
 
 func (c *CPU) Scale(x Vec, alpha float32) {
-	d := x.Data
-	for i := range d {
-		d[i] *= alpha
-	}
+	k := c.kernels()
+	d := x.Data[:x.N]
+	parallelFor(len(d), grainStream, func(lo, hi int) { k.scale(d[lo:hi], alpha) })
 }
 
 func (c *CPU) Mul(out, a, b Vec) {
 	mustLen("Mul", out.N, a.N)
 	mustLen("Mul", out.N, b.N)
-	o, ad, bd := out.Data, a.Data[:out.N], b.Data[:out.N]
-	for i := range o {
-		o[i] = ad[i] * bd[i]
-	}
+	k := c.kernels()
+	o, ad, bd := out.Data[:out.N], a.Data[:a.N], b.Data[:b.N]
+	parallelFor(len(o), grainStream, func(lo, hi int) { k.mul(o[lo:hi], ad[lo:hi], bd[lo:hi]) })
 }
 
 func (c *CPU) Sub(out, a, b Vec) {
 	mustLen("Sub", out.N, a.N)
 	mustLen("Sub", out.N, b.N)
-	o, ad, bd := out.Data, a.Data[:out.N], b.Data[:out.N]
-	for i := range o {
-		o[i] = ad[i] - bd[i]
-	}
+	k := c.kernels()
+	o, ad, bd := out.Data[:out.N], a.Data[:a.N], b.Data[:b.N]
+	parallelFor(len(o), grainStream, func(lo, hi int) { k.sub(o[lo:hi], ad[lo:hi], bd[lo:hi]) })
 }
 
 func (c *CPU) MulTiled(out, x, m Vec) {
 	mustLen("MulTiled", out.N, x.N)
 	if m.N == 0 || x.N%m.N != 0 {
-		panic("compute: MulTiled mask length must divide the tensor length")
+		panic(fmt.Sprintf("compute: MulTiled: mask length %d does not divide the tensor length %d", m.N, x.N))
 	}
-	md := m.Data
-	for off := 0; off < x.N; off += m.N {
-		o, xd := out.Data[off:off+m.N], x.Data[off:off+m.N]
-		for i := range o {
-			o[i] = xd[i] * md[i]
+	k := c.kernels()
+	o, xd, md := out.Data[:out.N], x.Data[:x.N], m.Data[:m.N]
+	parallelFor(len(o), grainStream, func(lo, hi int) {
+		// [lo, hi) may start and end inside a tile: walk it one tile
+		// segment at a time.
+		for i := lo; i < hi; {
+			t := i % len(md)
+			seg := min(hi-i, len(md)-t)
+			k.mul(o[i:i+seg], xd[i:i+seg], md[t:t+seg])
+			i += seg
 		}
-	}
+	})
 }
 
 func (c *CPU) SumSquares(x Vec) float64 {
+	k := c.kernels()
+	d := x.Data[:x.N]
+	blocks := (len(d) + sumSquaresBlock - 1) / sumSquaresBlock
+	partial := make([]float64, blocks)
+	parallelFor(blocks, grainStream/sumSquaresBlock, func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			partial[b] = k.sumSq(d[b*sumSquaresBlock : min((b+1)*sumSquaresBlock, len(d))])
+		}
+	})
 	var s float64
-	for _, v := range x.Data {
-		s += float64(v) * float64(v)
+	for _, p := range partial {
+		s += p
 	}
 	return s
 }
 
 func (c *CPU) DropoutMask(mask Vec, p float32, seed uint64) {
-	d := mask.Data
 	if p <= 0 {
 		c.Fill(mask, 1)
 		return
 	}
+	if p >= 1 {
+		// No element survives; 1/(1-p) would be infinite.
+		c.Fill(mask, 0)
+		return
+	}
 	keep := 1 / (1 - p)
-	for i := range d {
-		if Uniform(seed, i) >= p {
-			d[i] = keep
-		} else {
-			d[i] = 0
+	d := mask.Data[:mask.N]
+	parallelFor(len(d), grainMath, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if Uniform(seed, i) >= p {
+				d[i] = keep
+			} else {
+				d[i] = 0
+			}
+		}
+	})
+}
+
+// checkIDs panics unless every id indexes a row of table (rows, dim) and,
+// when scale is not empty, an entry of scale: the kernels index raw memory.
+func checkIDs(op string, ids []int32, rows int, scale Vec) {
+	for i, id := range ids {
+		if id < 0 || int(id) >= rows || (scale.N != 0 && int(id) >= scale.N) {
+			panic(fmt.Sprintf("compute: %s: id %d at position %d is outside the table's %d rows (scale has %d entries)",
+				op, id, i, rows, scale.N))
 		}
 	}
 }
 
 func (c *CPU) Gather(out, table Vec, ids IVec, dim int, scale Vec) {
 	mustLen("Gather", out.N, ids.N*dim)
-	for i, id := range ids.Data {
-		src := table.Data[int(id)*dim : int(id)*dim+dim]
-		dst := out.Data[i*dim : i*dim+dim]
-		if scale.N == 0 {
-			copy(dst, src)
-			continue
-		}
-		s := scale.Data[id]
-		for j, v := range src {
-			dst[j] = v * s
-		}
+	if dim <= 0 || ids.N == 0 {
+		return
 	}
+	idd := ids.Data[:ids.N]
+	checkIDs("Gather", idd, table.N/dim, scale)
+	k := c.kernels()
+	o, tab, sc := out.Data[:out.N], table.Data[:table.N], scale.Data[:scale.N]
+	parallelFor(len(idd), max(grainStream/dim, 1), func(lo, hi int) {
+		k.gather(o[lo*dim:hi*dim], tab, idd[lo:hi], dim, sc)
+	})
 }
 
 func (c *CPU) ScatterAdd(dtable, dout Vec, ids IVec, dim int, scale Vec) {
 	mustLen("ScatterAdd", dout.N, ids.N*dim)
-	for i, id := range ids.Data {
-		src := dout.Data[i*dim : i*dim+dim]
-		dst := dtable.Data[int(id)*dim : int(id)*dim+dim]
-		s := float32(1)
-		if scale.N != 0 {
-			s = scale.Data[id]
-		}
-		for j, v := range src {
-			dst[j] += v * s
-		}
+	if dim <= 0 || ids.N == 0 {
+		return
 	}
+	idd := ids.Data[:ids.N]
+	checkIDs("ScatterAdd", idd, dtable.N/dim, scale)
+	k := c.kernels()
+	dt, do, sc := dtable.Data[:dtable.N], dout.Data[:dout.N], scale.Data[:scale.N]
+	// Repeated ids make rows collide, so the parts are column ranges: each
+	// goroutine adds every row in order over its own columns, which gives the
+	// same sums as one plain loop. Ranges are whole 64-byte lines.
+	const line = 16
+	lines := (dim + line - 1) / line
+	parallelFor(lines, max(grainStream/(len(idd)*line), 1), func(lo, hi int) {
+		k.scatter(dt, do, idd, dim, lo*line, min(hi*line, dim), sc)
+	})
 }
 
 func (c *CPU) AddRowVector(x, b Vec, rows, cols int) {
 	mustLen("AddRowVector", x.N, rows*cols)
 	mustLen("AddRowVector", b.N, cols)
-	for r := 0; r < rows; r++ {
-		row := x.Data[r*cols : r*cols+cols]
-		for j, v := range b.Data {
-			row[j] += v
-		}
+	if rows == 0 || cols == 0 {
+		return
 	}
+	k := c.kernels()
+	xd, bd := x.Data[:x.N], b.Data[:b.N]
+	parallelFor(rows, max(grainStream/cols, 1), func(lo, hi int) { k.addRV(xd[lo*cols:hi*cols], bd) })
 }
 
 func (c *CPU) SumRows(db, x Vec, rows, cols int) {
 	mustLen("SumRows", x.N, rows*cols)
 	mustLen("SumRows", db.N, cols)
-	d := db.Data
-	for r := 0; r < rows; r++ {
-		for j, v := range x.Data[r*cols : r*cols+cols] {
-			d[j] += v
-		}
+	if rows == 0 || cols == 0 {
+		return
 	}
+	k := c.kernels()
+	d, xd := db.Data[:db.N], x.Data[:x.N]
+	// The parts are column ranges, each summing every row in order: the same
+	// additions in the same order as one plain loop, for any split.
+	const line = 16
+	lines := (cols + line - 1) / line
+	parallelFor(lines, max(grainStream/(rows*line), 1), func(lo, hi int) {
+		c0, c1 := lo*line, min(hi*line, cols)
+		k.sumRs(d[c0:c1], xd[c0:], rows, cols)
+	})
 }
-
-func sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }
-func tanh32(x float32) float32  { return float32(math.Tanh(float64(x))) }
 
 func (c *CPU) LSTMCellForward(gates, cPrev, cOut, h Vec, batch, hidden int) {
 	mustLen("LSTMCellForward", gates.N, batch*4*hidden)
-	H := hidden
-	for b := 0; b < batch; b++ {
-		g := gates.Data[b*4*H : (b+1)*4*H]
-		cp := cPrev.Data[b*H : (b+1)*H]
-		cc := cOut.Data[b*H : (b+1)*H]
-		hh := h.Data[b*H : (b+1)*H]
-		for j := 0; j < H; j++ {
-			ig := sigmoid(g[j])
-			fg := sigmoid(g[H+j])
-			gg := tanh32(g[2*H+j])
-			og := sigmoid(g[3*H+j])
-			g[j], g[H+j], g[2*H+j], g[3*H+j] = ig, fg, gg, og
-			cv := fg*cp[j] + ig*gg
-			cc[j] = cv
-			hh[j] = og * tanh32(cv)
-		}
+	bh := batch * hidden
+	atLeast("LSTMCellForward", "cPrev", cPrev.N, bh)
+	atLeast("LSTMCellForward", "c", cOut.N, bh)
+	atLeast("LSTMCellForward", "h", h.N, bh)
+	if bh == 0 {
+		return
 	}
+	k := c.kernels()
+	g, cp, cc, hh := gates.Data[:gates.N], cPrev.Data[:bh], cOut.Data[:bh], h.Data[:bh]
+	H := hidden
+	parallelFor(batch, max(grainMath/(5*H), 1), func(lo, hi int) {
+		k.lstmF(g[lo*4*H:hi*4*H], cp[lo*H:hi*H], cc[lo*H:hi*H], hh[lo*H:hi*H], H)
+	})
 }
 
 func (c *CPU) LSTMCellBackward(dgates, gates, cPrev, cOut, dh, dc Vec, batch, hidden int) {
 	mustLen("LSTMCellBackward", dgates.N, batch*4*hidden)
-	H := hidden
-	for b := 0; b < batch; b++ {
-		g := gates.Data[b*4*H : (b+1)*4*H]
-		dg := dgates.Data[b*4*H : (b+1)*4*H]
-		cp := cPrev.Data[b*H : (b+1)*H]
-		cc := cOut.Data[b*H : (b+1)*H]
-		dhh := dh.Data[b*H : (b+1)*H]
-		dcc := dc.Data[b*H : (b+1)*H]
-		for j := 0; j < H; j++ {
-			ig, fg, gg, og := g[j], g[H+j], g[2*H+j], g[3*H+j]
-			tc := tanh32(cc[j])
-			dct := dcc[j] + dhh[j]*og*(1-tc*tc)
-			dg[j] = dct * gg * ig * (1 - ig)
-			dg[H+j] = dct * cp[j] * fg * (1 - fg)
-			dg[2*H+j] = dct * ig * (1 - gg*gg)
-			dg[3*H+j] = dhh[j] * tc * og * (1 - og)
-			dcc[j] = dct * fg
-		}
+	mustLen("LSTMCellBackward", gates.N, batch*4*hidden)
+	bh := batch * hidden
+	atLeast("LSTMCellBackward", "cPrev", cPrev.N, bh)
+	atLeast("LSTMCellBackward", "c", cOut.N, bh)
+	atLeast("LSTMCellBackward", "dh", dh.N, bh)
+	atLeast("LSTMCellBackward", "dc", dc.N, bh)
+	if bh == 0 {
+		return
 	}
+	k := c.kernels()
+	dg, g := dgates.Data[:dgates.N], gates.Data[:gates.N]
+	cp, cc, dhh, dcc := cPrev.Data[:bh], cOut.Data[:bh], dh.Data[:bh], dc.Data[:bh]
+	H := hidden
+	parallelFor(batch, max(grainMath/(2*H), 1), func(lo, hi int) {
+		k.lstmB(dg[lo*4*H:hi*4*H], g[lo*4*H:hi*4*H], cp[lo*H:hi*H], cc[lo*H:hi*H], dhh[lo*H:hi*H], dcc[lo*H:hi*H], H)
+	})
 }
 
 func (c *CPU) SoftmaxCrossEntropy(logits Vec, targets IVec, losses Vec, n, vocab int) {
 	mustLen("SoftmaxCrossEntropy", logits.N, n*vocab)
-	for r := 0; r < n; r++ {
-		row := logits.Data[r*vocab : (r+1)*vocab]
-		t := targets.Data[r]
-		if t < 0 {
-			losses.Data[r] = 0
-			for j := range row {
-				row[j] = 0
-			}
-			continue
-		}
-		mx := row[0]
-		for _, v := range row {
-			if v > mx {
-				mx = v
-			}
-		}
-		var sum float64
-		for j, v := range row {
-			e := math.Exp(float64(v - mx))
-			row[j] = float32(e)
-			sum += e
-		}
-		inv := float32(1 / sum)
-		p := float64(row[t]) / sum
-		losses.Data[r] = float32(-math.Log(p))
-		for j := range row {
-			row[j] *= inv
-		}
-		row[t] -= 1
+	atLeast("SoftmaxCrossEntropy", "targets", targets.N, n)
+	atLeast("SoftmaxCrossEntropy", "losses", losses.N, n)
+	if n == 0 {
+		return
 	}
+	if vocab <= 0 {
+		panic(fmt.Sprintf("compute: SoftmaxCrossEntropy: vocabulary size %d", vocab))
+	}
+	t := targets.Data[:n]
+	for r, id := range t {
+		if int(id) >= vocab {
+			panic(fmt.Sprintf("compute: SoftmaxCrossEntropy: target %d of row %d is outside the vocabulary of %d", id, r, vocab))
+		}
+	}
+	k := c.kernels()
+	l, ls := logits.Data[:logits.N], losses.Data[:n]
+	parallelFor(n, max(grainMath/vocab, 1), func(lo, hi int) {
+		k.sce(l[lo*vocab:hi*vocab], t[lo:hi], ls[lo:hi], vocab)
+	})
 }
 
 func (c *CPU) Adam(p, g, m, v Vec, lr, beta1, beta2, eps, wd float32, t int, decoupled bool) {
 	mustLen("Adam", p.N, g.N)
-	bc1 := 1 - math.Pow(float64(beta1), float64(t))
-	bc2 := 1 - math.Pow(float64(beta2), float64(t))
-	step := float32(float64(lr) / bc1)
-	sq2 := float32(math.Sqrt(bc2))
-	pd, gd, md, vd := p.Data, g.Data[:p.N], m.Data[:p.N], v.Data[:p.N]
-	for i := range pd {
-		gi := gd[i]
-		if !decoupled {
-			gi += wd * pd[i]
-		}
-		md[i] = beta1*md[i] + (1-beta1)*gi
-		vd[i] = beta2*vd[i] + (1-beta2)*gi*gi
-		den := float32(math.Sqrt(float64(vd[i])))/sq2 + eps
-		upd := step * md[i] / den
-		if decoupled {
-			upd += lr * wd * pd[i]
-		}
-		pd[i] -= upd
+	mustLen("Adam", p.N, m.N)
+	mustLen("Adam", p.N, v.N)
+	if t < 1 {
+		panic(fmt.Sprintf("compute: Adam: step %d; steps count from 1", t))
 	}
+	s := adamStep{lr: lr, beta1: beta1, beta2: beta2, eps: eps, wd: wd, decoupled: decoupled,
+		step:    float32(float64(lr) / (1 - math.Pow(float64(beta1), float64(t)))),
+		sqrtBC2: float32(math.Sqrt(1 - math.Pow(float64(beta2), float64(t)))),
+	}
+	k := c.kernels()
+	pd, gd, md, vd := p.Data[:p.N], g.Data[:g.N], m.Data[:m.N], v.Data[:v.N]
+	parallelFor(len(pd), grainMath, func(lo, hi int) { k.adam(pd[lo:hi], gd[lo:hi], md[lo:hi], vd[lo:hi], s) })
 }
 
 func mustLen(op string, want, got int) {
 	if want != got {
-		panic("compute: " + op + ": length mismatch")
+		panic(fmt.Sprintf("compute: %s: length mismatch: want %d elements, got %d", op, want, got))
+	}
+}
+
+func atLeast(op, name string, have, need int) {
+	if have < need {
+		panic(fmt.Sprintf("compute: %s: %s has %d elements, needs at least %d", op, name, have, need))
 	}
 }
