@@ -139,3 +139,42 @@ func TestEngineMatchesOracles(t *testing.T) {
 		})
 	}
 }
+
+// TestEngineAdamStepsMatchPyTorch takes five clipped Adam steps with L2 weight
+// decay on the reference batch, as the PyTorch script does, and compares the
+// loss before each step and after the last.
+func TestEngineAdamStepsMatchPyTorch(t *testing.T) {
+	ref, err := LoadTorchReference("testdata/torch_reference.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := engineFor(t, compute.Default(), ref)
+	a := ref.Adam
+	opt, err := model.NewAdam(m.Params, m.Grads, model.AdamConfig{
+		Beta1: float32(a.Beta1), Beta2: float32(a.Beta2), Eps: float32(a.Eps),
+		WeightDecay: float32(a.WeightDecay), ClipNorm: float32(a.Clip)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lrs := make([]float64, opt.Groups())
+	for i := range lrs {
+		lrs[i] = a.LR
+	}
+	T, B := ref.Config.BPTT, ref.Config.Batch
+	ids, targets, masks := i32(ref.IDs), i32(ref.Targets), engineMasks(ref)
+	for step, want := range ref.AdamLosses {
+		m.ZeroGrads()
+		got, err := m.ForwardBackward(ids, targets, T, B, masks, m.NewState(B))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := math.Abs(got.Total() - want); d > 1e-4 {
+			t.Errorf("loss before Adam step %d: engine %.7f, pytorch %.7f", step+1, got.Total(), want)
+		}
+		if step < a.Steps {
+			if _, err := opt.Step(lrs); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

@@ -58,8 +58,9 @@ type Result struct {
 // builder records the first error of a chain of graph operations, so the
 // network below reads as arithmetic rather than as error checks.
 type builder struct {
-	g   *gorgonia.ExprGraph
-	err error
+	g     *gorgonia.ExprGraph
+	dtype tensor.Dtype // Float64 for the oracle, Float32 for the benchmark peer
+	err   error
 }
 
 func (b *builder) do(f func() (*gorgonia.Node, error)) *gorgonia.Node {
@@ -108,6 +109,9 @@ func (b *builder) square(x *gorgonia.Node) *gorgonia.Node {
 }
 func (b *builder) scale(x *gorgonia.Node, c float64) *gorgonia.Node {
 	return b.do(func() (*gorgonia.Node, error) {
+		if b.dtype == tensor.Float32 {
+			return gorgonia.Mul(x, gorgonia.NewConstant(float32(c)))
+		}
 		return gorgonia.Mul(x, gorgonia.NewConstant(c))
 	})
 }
@@ -121,8 +125,16 @@ func (b *builder) matrix(name string, r, c int, data []float64) *gorgonia.Node {
 		b.err = fmt.Errorf("oracle: %s has %d values, want %d x %d", name, len(data), r, c)
 		return nil
 	}
-	v := tensor.New(tensor.WithShape(r, c), tensor.WithBacking(append([]float64(nil), data...)))
-	return gorgonia.NewMatrix(b.g, tensor.Float64, gorgonia.WithShape(r, c), gorgonia.WithName(name), gorgonia.WithValue(v))
+	var backing any = append([]float64(nil), data...)
+	if b.dtype == tensor.Float32 {
+		f := make([]float32, len(data))
+		for i, x := range data {
+			f[i] = float32(x)
+		}
+		backing = f
+	}
+	v := tensor.New(tensor.WithShape(r, c), tensor.WithBacking(backing))
+	return gorgonia.NewMatrix(b.g, b.dtype, gorgonia.WithShape(r, c), gorgonia.WithName(name), gorgonia.WithValue(v))
 }
 
 // tiled repeats a (rows, cols) mask n times down the rows, or gives all ones
@@ -147,8 +159,44 @@ func tiled(mask []float64, n, rows, cols int) []float64 {
 // TAR*mean((h_t - h_{t-1})^2), out being the dropped and h the raw
 // last-layer output.
 func LM(s Spec, params map[string][]float64, m Masks, ids, targets []int, T, B int) (Result, error) {
+	n, err := build(s, params, m, ids, targets, T, B, tensor.Float64)
+	if err != nil {
+		return Result{}, err
+	}
+	vm := gorgonia.NewTapeMachine(n.g)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		return Result{}, fmt.Errorf("oracle: running the graph: %w", err)
+	}
+	res := Result{
+		CE:    n.ce.Value().Data().(float64),
+		AR:    n.ar.Value().Data().(float64),
+		TAR:   n.tar.Value().Data().(float64),
+		Grads: map[string][]float64{},
+	}
+	for i, node := range n.params {
+		gv, err := node.Grad()
+		if err != nil {
+			return Result{}, fmt.Errorf("oracle: gradient of %s: %w", n.names[i], err)
+		}
+		res.Grads[n.names[i]] = append([]float64(nil), gv.Data().([]float64)...)
+	}
+	return res, nil
+}
+
+// network is a built graph: its loss parts and its learnable nodes, whose
+// gradients gorgonia.Grad has added to the graph.
+type network struct {
+	g           *gorgonia.ExprGraph
+	ce, ar, tar *gorgonia.Node
+	loss        *gorgonia.Node
+	names       []string
+	params      gorgonia.Nodes
+}
+
+func build(s Spec, params map[string][]float64, m Masks, ids, targets []int, T, B int, dtype tensor.Dtype) (*network, error) {
 	g := gorgonia.NewGraph()
-	b := &builder{g: g}
+	b := &builder{g: g, dtype: dtype}
 	V, E, N := s.Vocab, s.Emb, T*B
 
 	learn := map[string]*gorgonia.Node{}
@@ -252,36 +300,15 @@ func LM(s Spec, params map[string][]float64, m Masks, ids, targets []int, T, B i
 	tar := b.scale(b.mean(b.square(b.sub(b.rows(raw, B, N), b.rows(raw, 0, N-B)))), s.TAR)
 	loss := b.add(b.add(ce, ar), tar)
 	if b.err != nil {
-		return Result{}, fmt.Errorf("oracle: building the graph: %w", b.err)
+		return nil, fmt.Errorf("oracle: building the graph: %w", b.err)
 	}
-
-	names := make([]string, 0, len(learn))
-	nodes := make(gorgonia.Nodes, 0, len(learn))
-	for name, n := range learn {
-		names = append(names, name)
-		nodes = append(nodes, n)
+	n := &network{g: g, ce: ce, ar: ar, tar: tar, loss: loss}
+	for name, node := range learn {
+		n.names = append(n.names, name)
+		n.params = append(n.params, node)
 	}
-	if _, err := gorgonia.Grad(loss, nodes...); err != nil {
-		return Result{}, fmt.Errorf("oracle: symbolic gradient: %w", err)
+	if _, err := gorgonia.Grad(loss, n.params...); err != nil {
+		return nil, fmt.Errorf("oracle: symbolic gradient: %w", err)
 	}
-	vm := gorgonia.NewTapeMachine(g)
-	defer vm.Close()
-	if err := vm.RunAll(); err != nil {
-		return Result{}, fmt.Errorf("oracle: running the graph: %w", err)
-	}
-
-	res := Result{
-		CE:    ce.Value().Data().(float64),
-		AR:    ar.Value().Data().(float64),
-		TAR:   tar.Value().Data().(float64),
-		Grads: map[string][]float64{},
-	}
-	for i, n := range nodes {
-		gv, err := n.Grad()
-		if err != nil {
-			return Result{}, fmt.Errorf("oracle: gradient of %s: %w", names[i], err)
-		}
-		res.Grads[names[i]] = append([]float64(nil), gv.Data().([]float64)...)
-	}
-	return res, nil
+	return n, nil
 }

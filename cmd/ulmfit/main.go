@@ -21,6 +21,7 @@ import (
 type command struct {
 	name    string
 	summary string
+	hidden  bool // internal commands (e.g. benchmark workers) left out of help
 	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
@@ -94,7 +95,10 @@ func printHelp(w io.Writer) {
 	fmt.Fprintln(w, "ulmfit: Universal Language Model Fine-tuning (Howard & Ruder 2018), in Go.")
 	fmt.Fprintln(w, "\nUsage: ulmfit COMMAND [options]\n\nCommands:")
 	names := make([]string, 0, len(commands))
-	for n := range commands {
+	for n, c := range commands {
+		if c.hidden {
+			continue
+		}
 		names = append(names, n)
 	}
 	sort.Strings(names)
