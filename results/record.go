@@ -1,0 +1,49 @@
+// Package results holds result records: one JSON object per experiment cell
+// and seed, what produced it and what it measured. The runner appends them,
+// the report and compare commands read them, and the paper's own numbers are
+// records too (source "paper"), so every table compares like with like.
+//
+// On disk a record set is JSON Lines: results/<experiment>.jsonl, appended
+// one whole line at a time under a lock, plus the paper's baseline in
+// results/paper.jsonl.
+package results
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Record is one measured cell of one experiment for one seed.
+type Record struct {
+	// What was measured.
+	Experiment string  `json:"experiment"` // e.g. "table6"
+	Row        string  `json:"row"`        // the method or variant, e.g. "full+discr+stlr"
+	Dataset    string  `json:"dataset"`    // the column, e.g. "trec6"
+	Split      string  `json:"split"`      // "validation" or "test": which data the metric was computed on
+	Metric     string  `json:"metric"`     // "error" (%, lower is better) unless said otherwise
+	Value      float64 `json:"value"`      // the metric, in percent for errors
+	Seed       int64   `json:"seed"`
+	Source     string  `json:"source"`               // "ours" or "paper"
+	TrainSize  int     `json:"train_size,omitempty"` // labelled training examples (Figure 3's x axis)
+	// Curves holds per-epoch series, e.g. "val_error" for Figure 4 and
+	// "lm_val_loss" for LM training curves; index = epoch-1.
+	Curves map[string][]float64 `json:"curves,omitempty"`
+	// Extra metrics of the same cell (e.g. "test_error" beside a validation-selected run).
+	Metrics map[string]float64 `json:"metrics,omitempty"`
+
+	// What produced it.
+	Scale       string            `json:"scale,omitempty"`       // "paper", "small", "tiny", ...
+	ConfigHash  string            `json:"config_hash,omitempty"` // hash of the resolved config
+	Config      json.RawMessage   `json:"config,omitempty"`      // the full resolved config
+	DataHashes  map[string]string `json:"data_hashes,omitempty"` // file -> sha256
+	GitCommit   string            `json:"git_commit,omitempty"`
+	GitDirty    bool              `json:"git_dirty,omitempty"`
+	GoVersion   string            `json:"go_version,omitempty"`
+	Machine     string            `json:"machine,omitempty"` // host, CPU model and cores, or GPU
+	Engine      string            `json:"engine,omitempty"`  // e.g. "cpu/openblas", "cuda"
+	WallSeconds float64           `json:"wall_seconds,omitempty"`
+	TokensPerS  float64           `json:"tokens_per_s,omitempty"`
+	Started     time.Time         `json:"started,omitempty"`
+	Finished    time.Time         `json:"finished,omitempty"`
+	Note        string            `json:"note,omitempty"` // e.g. "AG: train/val/test carved from the 7,600 official test examples"
+}
