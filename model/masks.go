@@ -87,38 +87,34 @@ func (m *LM) drawMask(dst []float32, n int, p float32, seed uint64) []float32 {
 }
 
 // validate checks every mask's length against the config and batch size.
+// Names are formatted only on failure: this runs on every training step.
 func (ms *Masks) validate(cfg Config, B int) error {
-	check := func(name string, v []float32, want int) error {
-		if v != nil && len(v) != want {
-			return fmt.Errorf("model: masks: %s has %d elements, want %d", name, len(v), want)
-		}
-		return nil
+	bad := func(name string, got, want int) error {
+		return fmt.Errorf("model: masks: %s has %d elements, want %d", name, got, want)
 	}
-	if err := check("EmbedRows", ms.EmbedRows, cfg.Vocab); err != nil {
-		return err
+	if ms.EmbedRows != nil && len(ms.EmbedRows) != cfg.Vocab {
+		return bad("EmbedRows", len(ms.EmbedRows), cfg.Vocab)
 	}
-	if err := check("Input", ms.Input, B*cfg.Emb); err != nil {
-		return err
+	if ms.Input != nil && len(ms.Input) != B*cfg.Emb {
+		return bad("Input", len(ms.Input), B*cfg.Emb)
 	}
-	if err := check("Output", ms.Output, B*cfg.Emb); err != nil {
-		return err
+	if ms.Output != nil && len(ms.Output) != B*cfg.Emb {
+		return bad("Output", len(ms.Output), B*cfg.Emb)
 	}
 	if ms.Hidden != nil && len(ms.Hidden) != cfg.Layers-1 {
 		return fmt.Errorf("model: masks: Hidden has %d layers, want %d (Layers-1) or nil", len(ms.Hidden), cfg.Layers-1)
 	}
 	for l, v := range ms.Hidden {
-		_, h := cfg.LayerSizes(l)
-		if err := check(fmt.Sprintf("Hidden[%d]", l), v, B*h); err != nil {
-			return err
+		if _, h := cfg.LayerSizes(l); v != nil && len(v) != B*h {
+			return bad(fmt.Sprintf("Hidden[%d]", l), len(v), B*h)
 		}
 	}
 	if ms.Weight != nil && len(ms.Weight) != cfg.Layers {
 		return fmt.Errorf("model: masks: Weight has %d layers, want %d (Layers) or nil", len(ms.Weight), cfg.Layers)
 	}
 	for l, v := range ms.Weight {
-		_, h := cfg.LayerSizes(l)
-		if err := check(fmt.Sprintf("Weight[%d]", l), v, 4*h*h); err != nil {
-			return err
+		if _, h := cfg.LayerSizes(l); v != nil && len(v) != 4*h*h {
+			return bad(fmt.Sprintf("Weight[%d]", l), len(v), 4*h*h)
 		}
 	}
 	return nil
