@@ -174,7 +174,7 @@ func (info Info) Verify(dir string) error {
 		}
 		seen[k.Path] = true
 		path := filepath.Join(dir, filepath.FromSlash(k.Path))
-		fi, err := hashFile(path)
+		fi, err := hashPath(path)
 		if os.IsNotExist(err) {
 			continue
 		}
@@ -200,6 +200,36 @@ func (info Info) knownFor(rel string) string {
 		}
 	}
 	return strings.Join(want, " or ")
+}
+
+// hashPath hashes a file, or a folder as FileInfo documents: the SHA-256
+// of the manifest of its regular files (not of subfolders).
+func hashPath(path string) (FileInfo, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return FileInfo{}, err
+	}
+	if !st.IsDir() {
+		return hashFile(path)
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return FileInfo{}, err
+	}
+	var names, sums []string
+	var size int64
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		fi, err := hashFile(filepath.Join(path, e.Name()))
+		if err != nil {
+			return FileInfo{}, err
+		}
+		names, sums = append(names, e.Name()), append(sums, fi.SHA256)
+		size += fi.Size
+	}
+	return FileInfo{Path: path, Size: size, Files: len(names), SHA256: manifestSum(names, sums)}, nil
 }
 
 // hashFile returns the size, SHA-256 and MD5 of a file.

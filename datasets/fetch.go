@@ -130,7 +130,7 @@ func (r Remote) present(info Info, dir string) bool {
 func hashIfKnown(info Info, rel, path string) (FileInfo, error) {
 	for _, k := range info.Known {
 		if k.Path == rel {
-			return hashFile(path)
+			return hashPath(path)
 		}
 	}
 	return FileInfo{}, nil
@@ -179,7 +179,7 @@ func (o FetchOptions) fetchRemote(ctx context.Context, info Info, target string,
 		if _, err := os.Stat(path); err != nil {
 			continue
 		}
-		fi, err := hashFile(path)
+		fi, err := hashPath(path)
 		if err != nil {
 			return err
 		}

@@ -38,8 +38,8 @@ type Info struct {
 	// presence means the dataset is there (IMDb: reviews.json, or the
 	// aclImdb train/ and test/ folders).
 	Layouts [][]string
-	// Known are digests of release files; a file matching any entry for its
-	// path is verified.
+	// Known are digests of release files (or folders: see FileInfo); a file
+	// matching any entry for its path is verified.
 	Known []FileSum
 	// Recipes are the ways to fetch the dataset, in order of preference; a
 	// recipe is complete when all its Remotes are.

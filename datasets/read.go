@@ -170,9 +170,13 @@ func legacyLines(path string) (lines []string, info FileInfo, note string, err e
 		raw = raw[:len(raw)-1]
 	}
 	asUTF8 := utf8.Valid(data)
-	note = "ISO-8859-1 (Windows-1252) decoded to UTF-8"
-	if asUTF8 {
-		note = "read as UTF-8"
+	switch {
+	case isASCII(data):
+		note = "ASCII"
+	case asUTF8:
+		note = "already UTF-8, read as such"
+	default:
+		note = "ISO-8859-1 (Windows-1252) decoded to UTF-8"
 	}
 	lines = make([]string, len(raw))
 	for i, l := range raw {
@@ -190,4 +194,13 @@ func legacyLines(path string) (lines []string, info FileInfo, note string, err e
 		}
 	}
 	return lines, info, note, nil
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

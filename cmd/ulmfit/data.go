@@ -1,0 +1,440 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+
+	"github.com/ulmfit-go/ulmfit/datasets"
+	"github.com/ulmfit-go/ulmfit/text"
+)
+
+const dataUsage = `Usage:
+  ulmfit data list [--names] [--data-dir DIR]
+  ulmfit data info NAME... [--data-dir DIR] [--tokens=false]
+  ulmfit data fetch NAME... [--data-dir DIR]
+
+list   every dataset the registry knows, where it comes from and where it is
+       here; --names prints only the names, one a line
+info   examples per split and class, token statistics (the text tokeniser)
+       and the files read with their SHA-256
+fetch  download into the first data directory, verified (already present and
+       verified: nothing is downloaded)
+
+--data-dir is a directory or a colon-separated search path, each entry
+holding one folder per dataset; default $ULMFIT_DATA, else "data".
+`
+
+// dataOptions are the options of `ulmfit data`.
+type dataOptions struct {
+	Action    string   // list, info or fetch
+	Names     []string // datasets, for info and fetch
+	DataDir   string   // --data-dir; empty: $ULMFIT_DATA, else datasets.DefaultDataDir
+	NamesOnly bool     // list --names
+	Tokens    bool     // info: token statistics
+	Stdout    io.Writer
+	Stderr    io.Writer
+}
+
+func init() {
+	register(command{
+		name:    "data",
+		summary: "list, describe and fetch the datasets (ulmfit data list|info|fetch)",
+		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+			o := dataOptions{Stdout: stdout, Stderr: stderr}
+			fs := flag.NewFlagSet("data", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			fs.StringVar(&o.DataDir, "data-dir", "", "data directory or colon-separated search path")
+			fs.BoolVar(&o.NamesOnly, "names", false, "list: print only the names")
+			fs.BoolVar(&o.Tokens, "tokens", true, "info: token statistics")
+			positional, err := parseInterspersed(fs, args)
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, dataUsage)
+				return nil
+			}
+			if err != nil {
+				return usagef("data: %v\n%s", err, dataUsage)
+			}
+			if len(positional) == 0 {
+				return usagef("data: no action given\n%s", dataUsage)
+			}
+			o.Action, o.Names = positional[0], positional[1:]
+			return runData(ctx, o)
+		},
+	})
+}
+
+// parseInterspersed parses flags placed anywhere among the positional
+// arguments ("fetch imdb --data-dir d" as well as "--data-dir d fetch imdb").
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+}
+
+// dataInputError is malformed data: exit code 2, its message unchanged.
+type dataInputError struct{ err error }
+
+func (e dataInputError) Error() string   { return e.err.Error() }
+func (e dataInputError) Unwrap() []error { return []error{e.err, errBadInput} }
+
+// classifyDataError maps datasets errors to the CLI's exit codes: an
+// unknown name is usage (2), a malformed file bad input (2), the rest
+// failures (1).
+func classifyDataError(err error) error {
+	var unknown *datasets.UnknownDatasetError
+	var format *datasets.FormatError
+	switch {
+	case errors.As(err, &unknown):
+		return usageError{err}
+	case errors.As(err, &format):
+		return dataInputError{err}
+	}
+	return err
+}
+
+func runData(ctx context.Context, o dataOptions) error {
+	path := datasets.ResolveSearchPath(o.DataDir)
+	switch o.Action {
+	case "list":
+		if len(o.Names) > 0 {
+			return usagef("data list takes no names (got %s)", strings.Join(o.Names, " "))
+		}
+		return dataList(o, path)
+	case "info", "fetch":
+		if len(o.Names) == 0 {
+			return usagef("data %s: name a dataset (one of %s)", o.Action, strings.Join(datasets.Names(), ", "))
+		}
+		for _, name := range o.Names {
+			if _, err := datasets.Lookup(name); err != nil {
+				return classifyDataError(err)
+			}
+		}
+		var failed []error
+		for i, name := range o.Names {
+			var err error
+			if o.Action == "info" {
+				if i > 0 {
+					fmt.Fprintln(o.Stdout)
+				}
+				err = dataInfo(o, path, name)
+			} else {
+				err = dataFetch(ctx, o, path, name)
+			}
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				if len(o.Names) == 1 {
+					return classifyDataError(err)
+				}
+				fmt.Fprintf(o.Stderr, "ulmfit: %v\n", err)
+				failed = append(failed, err)
+			}
+		}
+		if len(failed) > 0 {
+			return classifyDataError(fmt.Errorf("data %s: %d of %d datasets failed: %w", o.Action, len(failed), len(o.Names), errors.Join(failed...)))
+		}
+		return nil
+	}
+	return usagef("data: unknown action %q: want list, info or fetch", o.Action)
+}
+
+func dataList(o dataOptions, path datasets.SearchPath) error {
+	if o.NamesOnly {
+		for _, n := range datasets.Names() {
+			fmt.Fprintln(o.Stdout, n)
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(o.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tFOLDER\tKIND\tCLASSES\tPUBLISHED train/valid/test\tFROM\tHERE")
+	for _, d := range datasets.All() {
+		var from []string
+		for _, recipe := range d.Recipes {
+			from = append(from, recipeSummary(recipe))
+		}
+		here := "absent"
+		if dir, err := path.Locate(d); err == nil {
+			here = dir
+		}
+		classes := "-"
+		if len(d.Classes) > 0 {
+			classes = fmt.Sprint(len(d.Classes))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Folder, d.Kind, classes,
+			publishedSummary(d.Published), strings.Join(from, " or "), here)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Stdout, "\ndata directory: %s (fetch writes into %s)\n", path, path.Primary())
+	return nil
+}
+
+// recipeSummary names where a recipe's files come from, briefly: the host
+// or npm package of a single remote, else a count per kind of source.
+func recipeSummary(recipe []datasets.Remote) string {
+	if len(recipe) == 1 {
+		return recipe[0].Host()
+	}
+	var kinds []string
+	count := map[string]int{}
+	for _, r := range recipe {
+		k := r.Host()
+		switch r.Via {
+		case datasets.ViaNPM:
+			k = "npm"
+		case datasets.ViaGoRoot:
+			k = "go"
+		}
+		if count[k] == 0 {
+			kinds = append(kinds, k)
+		}
+		count[k]++
+	}
+	for i, k := range kinds {
+		if count[k] > 1 {
+			kinds[i] = fmt.Sprintf("%s×%d", k, count[k])
+		}
+	}
+	return strings.Join(kinds, "+")
+}
+
+func publishedSummary(p datasets.Counts) string {
+	if p.Total > 0 {
+		return fmt.Sprintf("%d (no split)", p.Total)
+	}
+	if p.Train == 0 && p.Test == 0 {
+		return "-"
+	}
+	dash := func(n int) string {
+		if n == 0 {
+			return "-"
+		}
+		return fmt.Sprint(n)
+	}
+	return dash(p.Train) + "/" + dash(p.Valid) + "/" + dash(p.Test)
+}
+
+func dataFetch(ctx context.Context, o dataOptions, path datasets.SearchPath, name string) error {
+	res, err := datasets.Fetch(ctx, name, datasets.FetchOptions{Path: path, Log: o.Stderr})
+	if err != nil {
+		return err
+	}
+	if res.Already {
+		fmt.Fprintf(o.Stdout, "%s: present in %s, verified; nothing to download\n", name, res.Dir)
+		return nil
+	}
+	fmt.Fprintf(o.Stdout, "%s: fetched into %s (%s)\n", name, res.Dir, strings.Join(res.Fetched, "; "))
+	return nil
+}
+
+func dataInfo(o dataOptions, path datasets.SearchPath, name string) error {
+	info, err := datasets.Lookup(name)
+	if err != nil {
+		return err
+	}
+	d, err := datasets.Load(name, path)
+	if err != nil {
+		return err
+	}
+	w := o.Stdout
+	fmt.Fprintf(w, "%s: %s\n", d.Name, info.Title)
+	fmt.Fprintf(w, "folder %s\n", d.Source.Dir)
+	if len(d.Classes) > 0 {
+		fmt.Fprintf(w, "classes %s\n", strings.Join(quoteSpaced(d.Classes), " "))
+	}
+
+	fmt.Fprintln(w, "\nexamples per split:")
+	splits := d.Splits()
+	for _, s := range splits {
+		fmt.Fprintf(w, "%s %d\n", s.Name, len(s.Examples))
+	}
+	for _, a := range d.Absent {
+		fmt.Fprintf(w, "%s absent\n", a)
+	}
+	fmt.Fprintf(w, "published: %s\n", comparePublished(info.Published, d))
+
+	if len(d.Classes) > 0 {
+		fmt.Fprintln(w, "\nexamples per class:")
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+		header := "class\t"
+		var labelled []datasets.NamedSplit
+		for _, s := range splits {
+			if s.Name != "unlabelled" {
+				labelled = append(labelled, s)
+				header += s.Name + "\t"
+			}
+		}
+		fmt.Fprintln(tw, header)
+		counts := make([][]int, len(labelled))
+		for i, s := range labelled {
+			counts[i] = datasets.ClassCounts(s.Examples, len(d.Classes))
+		}
+		for c, class := range d.Classes {
+			row := class + "\t"
+			for i := range labelled {
+				row += fmt.Sprintf("%d\t", counts[i][c])
+			}
+			fmt.Fprintln(tw, row)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+
+	if o.Tokens {
+		fmt.Fprintln(w, "\ntokens per document (text tokeniser, fastai rules):")
+		tok := text.NewTokenizer(text.Options{})
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "split\tdocuments\ttokens\tmean\tmedian\tmax\t")
+		for _, s := range splits {
+			st := tokenStats(tok, s.Examples)
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%d\t%d\t\n", s.Name, len(s.Examples), st.total, st.mean, st.median, st.max)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+
+	fmt.Fprintln(w, "\nfiles read (sha256, bytes, path, registry check):")
+	for _, f := range d.Source.Files {
+		rel, err := filepath.Rel(d.Source.Dir, f.Path)
+		if err != nil {
+			rel = f.Path
+		}
+		verdict, note := info.Judge(rel, f)
+		check := verdict.String()
+		if note != "" {
+			check += " (" + note + ")"
+		}
+		what := f.Path
+		if f.Files > 0 {
+			what = fmt.Sprintf("%s/ (%d files; sha256 of their manifest)", f.Path, f.Files)
+		}
+		fmt.Fprintf(w, "%s  %d  %s  %s\n", f.SHA256, f.Size, what, check)
+	}
+	notes := d.Source.Notes
+	if info.Notes != "" {
+		notes = append([]string{info.Notes}, notes...)
+	}
+	if len(notes) > 0 {
+		fmt.Fprintln(w, "\nnotes:")
+		for _, n := range notes {
+			fmt.Fprintf(w, "  %s\n", n)
+		}
+	}
+	return nil
+}
+
+// quoteSpaced quotes class names that contain spaces ("1 star").
+func quoteSpaced(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		if strings.ContainsAny(n, " \t") {
+			n = fmt.Sprintf("%q", n)
+		}
+		out[i] = n
+	}
+	return out
+}
+
+// comparePublished sets this copy's split sizes beside the published ones.
+func comparePublished(p datasets.Counts, d *datasets.Dataset) string {
+	type pair struct {
+		name      string
+		published int
+		got       int
+	}
+	var pairs []pair
+	if p.Total > 0 {
+		pairs = append(pairs, pair{"all", p.Total, len(d.Train) + len(d.Valid) + len(d.Test)})
+	}
+	for _, s := range []pair{
+		{"train", p.Train, len(d.Train)}, {"valid", p.Valid, len(d.Valid)},
+		{"test", p.Test, len(d.Test)}, {"unlabelled", p.Unlabelled, len(d.Unlabelled)},
+	} {
+		if s.published > 0 {
+			pairs = append(pairs, s)
+		}
+	}
+	if len(pairs) == 0 {
+		return "none (not a published dataset)"
+	}
+	var parts, diffs []string
+	for _, s := range pairs {
+		parts = append(parts, fmt.Sprintf("%s %d", s.name, s.published))
+		switch {
+		case slices.Contains(d.Absent, s.name):
+			diffs = append(diffs, s.name+" absent here")
+		case s.got != s.published:
+			diffs = append(diffs, fmt.Sprintf("%s has %d here", s.name, s.got))
+		}
+	}
+	verdict := "this copy matches"
+	if len(diffs) > 0 {
+		verdict = "this copy differs: " + strings.Join(diffs, ", ")
+	}
+	return strings.Join(parts, ", ") + " (" + verdict + ")"
+}
+
+type docStats struct {
+	total       int64
+	mean        float64
+	median, max int
+}
+
+// tokenStats tokenises every document, one goroutine per core, and
+// summarises the lengths.
+func tokenStats(tok *text.Tokenizer, docs []datasets.Example) docStats {
+	lengths := make([]int, len(docs))
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			var buf []string
+			for i := w; i < len(docs); i += workers {
+				buf = tok.AppendTokens(buf[:0], docs[i].Text...)
+				lengths[i] = len(buf)
+			}
+		}(w)
+	}
+	wg.Wait()
+	var st docStats
+	if len(lengths) == 0 {
+		return st
+	}
+	for _, n := range lengths {
+		st.total += int64(n)
+	}
+	sort.Ints(lengths)
+	st.mean = float64(st.total) / float64(len(lengths))
+	st.median = lengths[len(lengths)/2]
+	if len(lengths)%2 == 0 {
+		st.median = (lengths[len(lengths)/2-1] + lengths[len(lengths)/2]) / 2
+	}
+	st.max = lengths[len(lengths)-1]
+	return st
+}
+
