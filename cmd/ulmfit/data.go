@@ -437,4 +437,3 @@ func tokenStats(tok *text.Tokenizer, docs []datasets.Example) docStats {
 	st.max = lengths[len(lengths)-1]
 	return st
 }
-
