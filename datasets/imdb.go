@@ -199,11 +199,11 @@ func readIMDbJSON(path string, d *Dataset) (FileInfo, error) {
 	}
 	n := 0
 	for dec.More() {
-		start := dec.InputOffset()
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
 			return FileInfo{}, decodeErr(err)
 		}
+		start := dec.InputOffset() - int64(len(raw))
 		if !utf8.Valid(raw) {
 			return FileInfo{}, fail(start, "review %d: invalid UTF-8; want UTF-8 JSON", n)
 		}
@@ -236,7 +236,7 @@ func readIMDbJSON(path string, d *Dataset) (FileInfo, error) {
 		return FileInfo{}, decodeErr(err)
 	}
 	if n != 4*imdbJSONQuarter {
-		return FileInfo{}, fail(lc.off, "%s reviews; want %s", describeCount(n), describeCount(4*imdbJSONQuarter))
+		return FileInfo{}, fail(dec.InputOffset()-1, "%s reviews; want %s", describeCount(n), describeCount(4*imdbJSONQuarter))
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return FileInfo{}, fail(dec.InputOffset(), "data after the JSON array")
