@@ -46,4 +46,9 @@ type Record struct {
 	Started     time.Time         `json:"started,omitempty"`
 	Finished    time.Time         `json:"finished,omitempty"`
 	Note        string            `json:"note,omitempty"` // e.g. "AG: train/val/test carved from the 7,600 official test examples"
+
+	// Origin is where the record was read from, "file:line"; ReadFile and
+	// ReadDir set it so that validation messages point at the line. It is
+	// never written.
+	Origin string `json:"-"`
 }
