@@ -254,4 +254,3 @@ func Dedupe(recs []Record) []Record {
 	}
 	return out
 }
-
