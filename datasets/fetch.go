@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -53,6 +54,11 @@ func Fetch(ctx context.Context, name string, opts FetchOptions) (FetchResult, er
 	if err != nil {
 		return FetchResult{}, err
 	}
+	return fetchInfo(ctx, info, opts)
+}
+
+func fetchInfo(ctx context.Context, info Info, opts FetchOptions) (FetchResult, error) {
+	name := info.Name
 	if len(opts.Path) == 0 {
 		opts.Path = SearchPath{DefaultDataDir}
 	}
@@ -410,7 +416,7 @@ func (o FetchOptions) npmPack(ctx context.Context, r Remote, dir string) (string
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	stdout, err := cmd.Output()
-	if errors.Is(err, exec.ErrNotFound) {
+	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("npm is not installed (needed for package %s): install Node.js and npm", r.Package)
 	}
 	if err != nil {
