@@ -21,7 +21,7 @@ build: deps
 # then describe every paper dataset that is available.
 run: build data
 	@for d in $$($(BIN) data list --names); do \
-		$(BIN) data info $$d 2>/dev/null || echo "($$d: not available on this machine)"; echo; \
+		$(BIN) data info $$d || echo "($$d: not available on this machine; see the line above)"; echo; \
 	done
 
 data: build
