@@ -40,7 +40,6 @@ type LM struct {
 	maskScratch compute.Vec   // for DrawMasks
 
 	workspaces map[int]*workspace // activation buffers by batch size B
-	chunk      int                // decoder rows per softmax pass
 }
 
 // tensors are the views of one Params, resolved once so the hot path does
@@ -61,9 +60,20 @@ func viewsOf(p *Params) tensors {
 	return t
 }
 
-// decoderChunkRows is how many token rows one softmax pass of the decoder
-// takes: 512 x 60000 logits are 123 MB at the paper's vocabulary.
-const decoderChunkRows = 512
+// decoderChunkFloats bounds the decoder's logits buffer (64 Mi floats, 256
+// MiB). Fewer, larger chunks mean fewer passes of the accumulating
+// d(encoder.weight) GEMM over the (V, E) matrix and a longer inner dimension
+// for it; at the paper's shape (V 60000, T*B 4480) this gives 5 chunks of
+// 896 rows.
+const decoderChunkFloats = 1 << 26
+
+// decoderChunk is the rows per decoder pass for N tokens: at most
+// decoderChunkFloats/V, balanced so that the last chunk is not a sliver.
+func decoderChunk(N, V int) int {
+	most := max(1, decoderChunkFloats/V)
+	chunks := (N + most - 1) / most
+	return (N + chunks - 1) / chunks
+}
 
 // LossParts are the terms of the training loss; their sum is what
 // ForwardBackward differentiates. Perplexity is exp(CE).
@@ -93,7 +103,7 @@ func NewLM(be compute.Backend, cfg Config, seed uint64) (*LM, error) {
 	params.initPyTorch(seed)
 	m := &LM{Params: params, Grads: grads, be: be, cfg: cfg,
 		p: viewsOf(params), g: viewsOf(grads),
-		workspaces: map[int]*workspace{}, chunk: decoderChunkRows}
+		workspaces: map[int]*workspace{}}
 	maxG := 0
 	for l := 0; l < cfg.Layers; l++ {
 		_, h := cfg.LayerSizes(l)
@@ -182,7 +192,7 @@ type workspace struct {
 	dA, dB       compute.Vec   // (T, B, max(E, H)): gradients flowing down, alternating
 	dc           compute.Vec   // (B, H) at the largest layer
 	diff         compute.Vec   // (T-1, B, E): TAR's differences
-	logits       compute.Vec   // (chunk, V)
+	logits       compute.Vec   // (decoderChunk rows, V)
 	losses       compute.Vec   // (T*B)
 	lossHost     []float32
 
@@ -240,7 +250,8 @@ func (m *LM) newWorkspace(T, B int) *workspace {
 	ws.dA, ws.dB = be.Alloc(N*maxW), be.Alloc(N*maxW)
 	ws.dc = be.Alloc(B * maxH)
 	ws.diff = be.Alloc(max(0, (T-1)*B*E))
-	ws.logits = be.Alloc(min(m.chunk, N) * V)
+	// decoderChunk(n, V) <= min(n, decoderChunkFloats/V) for every n <= N.
+	ws.logits = be.Alloc(min(N, max(1, decoderChunkFloats/V)) * V)
 	ws.losses = be.Alloc(N)
 	ws.lossHost = make([]float32, N)
 	dm := &ws.masks
@@ -421,7 +432,7 @@ func (m *LM) ForwardBackward(ids, targets []int32, T, B int, masks *Masks, st *S
 
 	var parts LossParts
 	dh := ws.dA.Slice(0, N*E)
-	ds := decoderShape{N: N, V: cfg.Vocab, E: E, Chunk: m.chunk}
+	ds := decoderShape{N: N, V: cfg.Vocab, E: E, Chunk: decoderChunk(N, cfg.Vocab)}
 	decoderForward(be, ds, out, m.p.enc, m.p.decBias, ws.targets.Slice(0, N), ws.logits, ws.losses.Slice(0, N),
 		1/float32(N), dh, m.g.enc, m.g.decBias, m.dbsum)
 	parts.CE = m.meanLoss(ws, N)
@@ -474,7 +485,7 @@ func (m *LM) Evaluate(ids, targets []int32, T, B int, st *State) (float64, error
 	}
 	N := T * B
 	out := m.forward(ws, T, B, st)
-	ds := decoderShape{N: N, V: m.cfg.Vocab, E: m.cfg.Emb, Chunk: m.chunk}
+	ds := decoderShape{N: N, V: m.cfg.Vocab, E: m.cfg.Emb, Chunk: decoderChunk(N, m.cfg.Vocab)}
 	decoderForward(m.be, ds, out, m.p.enc, m.p.decBias, ws.targets.Slice(0, N), ws.logits, ws.losses.Slice(0, N),
 		1, compute.Vec{}, compute.Vec{}, compute.Vec{}, compute.Vec{})
 	return m.meanLoss(ws, N), nil

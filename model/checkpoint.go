@@ -236,11 +236,12 @@ func (c *checkpointFile) verify() error {
 		return fmt.Errorf("model: checkpoint %s: %w", c.path, err)
 	}
 	crc := crc32.New(crcTable)
-	if _, err := io.CopyN(crc, bufio.NewReaderSize(c.f, 1<<20), 4*int64(c.floats)); err != nil {
+	r := bufio.NewReaderSize(c.f, 1<<20)
+	if _, err := io.CopyN(crc, r, 4*int64(c.floats)); err != nil {
 		return fmt.Errorf("model: checkpoint %s: reading the payload: %w", c.path, err)
 	}
 	var tail [4]byte
-	if _, err := io.ReadFull(c.f, tail[:]); err != nil {
+	if _, err := io.ReadFull(r, tail[:]); err != nil {
 		return fmt.Errorf("model: checkpoint %s: reading the checksum: %w", c.path, err)
 	}
 	if got, want := crc.Sum32(), binary.LittleEndian.Uint32(tail[:]); got != want {

@@ -9,7 +9,8 @@ import "github.com/ulmfit-go/ulmfit/compute"
 //	CE     = 1/N * sum_n -log softmax(logits[n])[target[n]]
 //
 // The N x V logits are never held at once (at the paper's shape they are
-// 4480 x 60000 floats, 1 GiB): token rows go through in chunks, and each
+// 4480 x 60000 floats, 1 GiB): token rows go through in chunks (see
+// decoderChunk), and each
 // chunk's logits become its gradient in place (SoftmaxCrossEntropy), which
 // is folded into d(out), the decoder's share of d(encoder.weight) and
 // d(decoder.bias) before the next chunk reuses the buffer.

@@ -482,3 +482,18 @@ func TestParamsLayout(t *testing.T) {
 		t.Errorf("two models of seed 42 differ")
 	}
 }
+
+func TestDecoderChunkFitsBuffer(t *testing.T) {
+	for _, V := range []int{11, 8000, 60000, 1 << 27} {
+		most := max(1, decoderChunkFloats/V)
+		for N := 1; N <= 3*most+5 && N < 20000; N++ {
+			c := decoderChunk(N, V)
+			if c < 1 || c > min(N, most) {
+				t.Fatalf("V %d N %d: chunk %d, want 1..%d", V, N, c, min(N, most))
+			}
+		}
+	}
+	if c := decoderChunk(4480, 60000); c != 896 {
+		t.Errorf("paper shape chunk %d, want 896", c)
+	}
+}
