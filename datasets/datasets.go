@@ -130,3 +130,15 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// describeCount formats n with thousands separators, as the paper prints them.
+func describeCount(n int) string {
+	s := fmt.Sprint(n)
+	if n < 0 {
+		return "-" + describeCount(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

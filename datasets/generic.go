@@ -15,28 +15,30 @@ import (
 )
 
 // GenericSpec declares a labelled dataset in a plain tabular format, so
-// that a configuration file can add a dataset without Go code. The zero
-// value of each optional field is its default.
+// that a configuration file can add a dataset without Go code (the toml tags
+// are its keys). The zero value of each optional field is its default.
 type GenericSpec struct {
-	Name   string // dataset name for messages and Dataset.Name; default "generic"
-	Format string // "csv" (RFC 4180 quoting), "tsv" (tab-separated, no quoting) or "jsonl" (one JSON object a line)
-	Dir    string // relative paths below are relative to Dir
+	Name   string `toml:"name"`   // dataset name for messages and Dataset.Name; default "generic"
+	Format string `toml:"format"` // "csv" (RFC 4180 quoting), "tsv" (tab-separated, no quoting) or "jsonl" (one JSON object a line)
+	Dir    string `toml:"dir"`    // relative paths below are relative to Dir
 
-	Train, Valid, Test string // split files; at least Train or Test
+	Train string `toml:"train"` // split files; at least Train or Test
+	Valid string `toml:"valid"`
+	Test  string `toml:"test"`
 
 	// Header: the first CSV/TSV line names the columns. Without it,
 	// columns are named by 1-based position: "1", "2", ... JSONL columns
 	// are object keys.
-	Header      bool
-	TextColumns []string // the document's fields, in order
-	LabelColumn string
+	Header      bool     `toml:"header"`
+	TextColumns []string `toml:"text_columns"` // the document's fields, in order
+	LabelColumn string   `toml:"label_column"`
 
 	// Classes are the label values in label order; a label not among them
 	// is an error. Empty: the distinct labels of all splits, sorted
 	// (numerically when all are integers).
-	Classes []string
+	Classes []string `toml:"classes"`
 
-	Encoding string // "utf-8" (default) or "latin-1" (CSV/TSV only; Windows-1252 in 0x80-0x9F)
+	Encoding string `toml:"encoding"` // "utf-8" (default) or "latin-1" (CSV/TSV only; Windows-1252 in 0x80-0x9F)
 }
 
 // genericRow is one parsed row before labels become class indices.

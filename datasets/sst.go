@@ -1,7 +1,6 @@
 package datasets
 
 import (
-	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -72,16 +71,4 @@ func readLabelledLines(path string, labels map[string]int, src *Source) ([]Examp
 	}
 	src.Files = append(src.Files, info)
 	return out, nil
-}
-
-// describeCount formats n with thousands separators, as the paper prints them.
-func describeCount(n int) string {
-	s := fmt.Sprint(n)
-	if n < 0 {
-		return "-" + describeCount(-n)
-	}
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }

@@ -97,15 +97,15 @@ func (e dataInputError) Error() string   { return e.err.Error() }
 func (e dataInputError) Unwrap() []error { return []error{e.err, errBadInput} }
 
 // classifyDataError maps datasets errors to the CLI's exit codes: an
-// unknown name is usage (2), a malformed file bad input (2), the rest
-// failures (1).
-func classifyDataError(err error) error {
+// unknown name is usage (2); a malformed file that info read is bad input
+// (2); the rest, a broken download among them, are failures (1).
+func classifyDataError(action string, err error) error {
 	var unknown *datasets.UnknownDatasetError
 	var format *datasets.FormatError
 	switch {
 	case errors.As(err, &unknown):
 		return usageError{err}
-	case errors.As(err, &format):
+	case action == "info" && errors.As(err, &format):
 		return dataInputError{err}
 	}
 	return err
@@ -125,7 +125,7 @@ func runData(ctx context.Context, o dataOptions) error {
 		}
 		for _, name := range o.Names {
 			if _, err := datasets.Lookup(name); err != nil {
-				return classifyDataError(err)
+				return classifyDataError(o.Action, err)
 			}
 		}
 		var failed []error
@@ -144,14 +144,14 @@ func runData(ctx context.Context, o dataOptions) error {
 					return ctx.Err()
 				}
 				if len(o.Names) == 1 {
-					return classifyDataError(err)
+					return classifyDataError(o.Action, err)
 				}
 				fmt.Fprintf(o.Stderr, "ulmfit: %v\n", err)
 				failed = append(failed, err)
 			}
 		}
 		if len(failed) > 0 {
-			return classifyDataError(fmt.Errorf("data %s: %d of %d datasets failed: %w", o.Action, len(failed), len(o.Names), errors.Join(failed...)))
+			return classifyDataError(o.Action, fmt.Errorf("data %s: %d of %d datasets failed: %w", o.Action, len(failed), len(o.Names), errors.Join(failed...)))
 		}
 		return nil
 	}
