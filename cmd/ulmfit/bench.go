@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ulmfit-go/ulmfit/compute"
+	"github.com/ulmfit-go/ulmfit/compute/cuda"
 	"github.com/ulmfit-go/ulmfit/model"
 	"github.com/ulmfit-go/ulmfit/oracle"
 )
@@ -66,6 +67,8 @@ type benchOptions struct {
 	NoPeer     bool
 	Gorgonia   bool
 	BLAS       string
+	Device     string // cpu or cuda
+	Precision  string // the GPU's matrix products (and the peer's): fp32, tf32 or bf16
 }
 
 func init() {
@@ -86,6 +89,8 @@ func init() {
 			fs.BoolVar(&o.NoPeer, "no-peer", false, "time only our engine")
 			fs.BoolVar(&o.Gorgonia, "gorgonia", false, "also time the naive gorgonia graph (small shape only)")
 			fs.StringVar(&o.BLAS, "blas", "default", "our engine's BLAS: default (OpenBLAS when built with cgo) or gonum")
+			fs.StringVar(&o.Device, "device", "cpu", "where both engines run: cpu or cuda")
+			fs.StringVar(&o.Precision, "precision", "fp32", "matrix-product precision on cuda, for both engines: fp32, tf32 or bf16")
 			if err := fs.Parse(args); err != nil {
 				return usageError{err}
 			}
@@ -107,6 +112,8 @@ func init() {
 			fs.IntVar(&o.Warmup, "warmup", 1, "")
 			fs.IntVar(&o.Batch, "batch", 0, "")
 			fs.StringVar(&o.BLAS, "blas", "default", "")
+			fs.StringVar(&o.Device, "device", "cpu", "")
+			fs.StringVar(&o.Precision, "precision", "fp32", "")
 			if err := fs.Parse(args); err != nil {
 				return usageError{err}
 			}
@@ -126,14 +133,36 @@ func (o benchOptions) shape() (benchShape, error) {
 	return s, nil
 }
 
-func benchBackend(name string) (compute.Backend, error) {
-	switch name {
+// benchBackend is our engine's backend: the CPU on the named BLAS, or the GPU.
+func benchBackend(o benchOptions) (compute.Backend, error) {
+	if err := o.checkDevice(); err != nil {
+		return nil, err
+	}
+	if o.Device == "cuda" {
+		p, _ := cuda.ParsePrecision(o.Precision)
+		be, err := cuda.New(cuda.Options{Precision: p})
+		if err != nil {
+			return nil, err
+		}
+		return be, nil
+	}
+	switch o.BLAS {
 	case "default":
 		return compute.Default(), nil
 	case "gonum":
 		return compute.NewCPU(compute.GonumSgemm{}), nil
 	}
-	return nil, usagef("unknown --blas %q: want default or gonum", name)
+	return nil, usagef("unknown --blas %q: want default or gonum", o.BLAS)
+}
+
+func (o benchOptions) checkDevice() error {
+	if o.Device != "cpu" && o.Device != "cuda" {
+		return usagef("unknown --device %q: want cpu or cuda", o.Device)
+	}
+	if _, err := cuda.ParsePrecision(o.Precision); err != nil {
+		return usagef("unknown --precision %q: want fp32, tf32 or bf16", o.Precision)
+	}
+	return nil
 }
 
 // benchResult is one RESULT line.
@@ -180,14 +209,19 @@ func runBench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) err
 	if o.Steps < 1 || o.Rounds < 1 || o.Warmup < 0 {
 		return usagef("--steps and --rounds must be at least 1, --warmup at least 0")
 	}
-	if _, err := benchBackend(o.BLAS); err != nil {
+	if err := o.checkDevice(); err != nil {
 		return err
+	}
+	if o.Device == "cpu" {
+		if _, err := benchBackend(o); err != nil {
+			return err
+		}
 	}
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("finding this executable: %w", err)
 	}
-	common := []string{"--shape", s.Name, "--steps", strconv.Itoa(o.Steps), "--warmup", strconv.Itoa(o.Warmup), "--batch", strconv.Itoa(s.Batch)}
+	common := []string{"--device", o.Device, "--precision", o.Precision, "--shape", s.Name, "--steps", strconv.Itoa(o.Steps), "--warmup", strconv.Itoa(o.Warmup), "--batch", strconv.Itoa(s.Batch)}
 	type runner struct {
 		name string
 		cmd  []string
@@ -205,7 +239,7 @@ func runBench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) err
 			"--shape", s.Name, "--vocab", strconv.Itoa(s.Vocab), "--emb", strconv.Itoa(s.Emb),
 			"--hidden", strconv.Itoa(s.Hidden), "--layers", strconv.Itoa(s.Layers), "--bptt", strconv.Itoa(s.BPTT),
 			"--batch", strconv.Itoa(s.Batch), "--steps", strconv.Itoa(o.Steps), "--warmup", strconv.Itoa(o.Warmup),
-			"--threads", strconv.Itoa(runtime.NumCPU()), "--device", "cpu"}})
+			"--threads", strconv.Itoa(runtime.NumCPU()), "--device", o.Device, "--precision", o.Precision}})
 	}
 	if o.Gorgonia {
 		if s.Name != "small" {
@@ -214,9 +248,9 @@ func runBench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) err
 		runners = append(runners, runner{"gorgonia", append([]string{self, "bench-worker", "--engine", "gorgonia"}, common...)})
 	}
 
-	fmt.Fprintf(stdout, "# shape %s: V=%d E=%d H=%d L=%d BPTT=%d B=%d, %.1f MFLOP/token; %d cores, %s; %s\n",
+	fmt.Fprintf(stdout, "# shape %s: V=%d E=%d H=%d L=%d BPTT=%d B=%d, %.1f MFLOP/token; %d cores, %s; device %s, precision %s; %s\n",
 		s.Name, s.Vocab, s.Emb, s.Hidden, s.Layers, s.BPTT, s.Batch, s.flopsPerToken()/1e6,
-		runtime.NumCPU(), runtime.Version(), time.Now().UTC().Format(time.RFC3339))
+		runtime.NumCPU(), runtime.Version(), o.Device, o.Precision, time.Now().UTC().Format(time.RFC3339))
 	results := map[string][]benchResult{}
 	var order []string
 	for round := 1; round <= o.Rounds; round++ {
@@ -303,7 +337,7 @@ func runBenchWorker(ctx context.Context, engine string, o benchOptions, stdout i
 	var name string
 	switch engine {
 	case "ulmfit":
-		be, err := benchBackend(o.BLAS)
+		be, err := benchBackend(o)
 		if err != nil {
 			return err
 		}
@@ -378,7 +412,11 @@ func ulmfitBenchStep(be compute.Backend, s benchShape) (func() error, error) {
 		if _, err := m.ForwardBackward(ids, targets, T, B, m.DrawMasks(B, n), st); err != nil {
 			return err
 		}
-		return opt(n)
+		if err := opt(n); err != nil {
+			return err
+		}
+		be.Sync() // a GPU step is done when its last kernel is
+		return nil
 	}, nil
 }
 

@@ -1,0 +1,383 @@
+package cuda
+
+import (
+	"fmt"
+	"runtime"
+	"sort"
+	"unsafe"
+
+	"github.com/ulmfit-go/ulmfit/compute"
+)
+
+// Options configure a Backend. The zero value is device 0 in FP32.
+type Options struct {
+	Device    int       // CUDA device ordinal
+	Precision Precision // arithmetic of the matrix products
+	// LibDirs are searched for cuBLAS and NVRTC before LD_LIBRARY_PATH and
+	// the usual install folders. Only the first New of a process loads the
+	// libraries.
+	LibDirs []string
+}
+
+// Backend is a compute.Backend on one NVIDIA GPU. Make one with New; Close
+// releases it.
+type Backend struct {
+	opts Options
+	lib  *libs
+
+	dev    int32
+	ctx    uintptr // the device's primary context
+	stream uintptr
+	blas   uintptr // cublasHandle_t
+	module uintptr
+	k      kernels
+
+	name   string
+	device string // e.g. "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs)"
+	sms    int
+
+	// Host storage the driver and cuBLAS read or write through pointers
+	// during a call: on the heap, inside the Backend, so it stays put.
+	scalars [2]float32 // Gemm's alpha and beta
+	params  params     // the kernel-parameter array of the launch being issued
+	result  float64    // SumSquares' result, copied back from the device
+
+	allocs   map[uintptr]int // float buffers from Alloc: base address -> elements
+	ints     []intBuffer     // int buffers from AllocInt, by base address
+	partials compute.Vec     // SumSquares' per-block sums (float64 pairs)
+	rowSums  compute.Vec     // SumRows' per-chunk sums
+	plan     compute.IVec    // ScatterAdd's grouping of ids
+	planHost []int32
+	planOf   planKey
+	closed   bool
+}
+
+// intBuffer is an AllocInt buffer and the host copy of its contents: no
+// kernel writes int buffers, so the copy is exact (see the package doc).
+type intBuffer struct {
+	ptr     uintptr
+	host    []int32
+	version uint64 // bumped by each UploadInt
+}
+
+// planKey says which ids ScatterAdd's current plan was built from.
+type planKey struct {
+	ptr     uintptr
+	n       int
+	version uint64
+}
+
+// New starts a Backend on opts.Device: it loads the driver, cuBLAS and NVRTC,
+// makes the device's primary context current, creates the stream and the
+// cuBLAS handle, and compiles the kernels for the device. Any missing or
+// unusable piece is an error naming it; nothing panics.
+func New(opts Options) (*Backend, error) {
+	if opts.Precision > BF16 {
+		return nil, fmt.Errorf("cuda: unknown precision %d", opts.Precision)
+	}
+	lib, err := load(opts.LibDirs)
+	if err != nil {
+		return nil, err
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	d := &lib.drv
+	b := &Backend{opts: opts, lib: lib, allocs: map[uintptr]int{}}
+	var count int32
+	if err := d.err("cuDeviceGetCount", call(d.cuDeviceGetCount, uintptr(unsafe.Pointer(&count)))); err != nil {
+		return nil, err
+	}
+	if opts.Device < 0 || opts.Device >= int(count) {
+		return nil, fmt.Errorf("cuda: device %d requested, the driver (%s, CUDA %s) sees %d", opts.Device, lib.paths[0], versionString(lib.driver), count)
+	}
+	if err := d.err("cuDeviceGet", call(d.cuDeviceGet, uintptr(unsafe.Pointer(&b.dev)), uintptr(opts.Device))); err != nil {
+		return nil, err
+	}
+	major, err := d.attribute(b.dev, attrCCMajor)
+	if err != nil {
+		return nil, err
+	}
+	minor, err := d.attribute(b.dev, attrCCMinor)
+	if err != nil {
+		return nil, err
+	}
+	if b.sms, err = d.attribute(b.dev, attrMultiprocessors); err != nil {
+		return nil, err
+	}
+	if err := d.err("cuDevicePrimaryCtxRetain", call(d.cuDevicePrimaryCtxRetain, uintptr(unsafe.Pointer(&b.ctx)), uintptr(b.dev))); err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			b.release()
+		}
+	}()
+	if err := d.err("cuCtxSetCurrent", call(d.cuCtxSetCurrent, b.ctx)); err != nil {
+		return nil, err
+	}
+	if err := d.err("cuStreamCreate", call(d.cuStreamCreate, uintptr(unsafe.Pointer(&b.stream)), 0)); err != nil {
+		return nil, err
+	}
+	if err := blasErr("cublasCreate_v2", call(lib.blas.cublasCreate, uintptr(unsafe.Pointer(&b.blas)))); err != nil {
+		return nil, fmt.Errorf("%w (cuBLAS %s with driver CUDA %s: the driver may be older than this cuBLAS needs)", err, lib.paths[1], versionString(lib.driver))
+	}
+	if err := blasErr("cublasSetStream_v2", call(lib.blas.cublasSetStream, b.blas, b.stream)); err != nil {
+		return nil, err
+	}
+	cubin, err := lib.rtc.compile(kernelSource, "kernels.cu", major, minor)
+	if err != nil {
+		return nil, fmt.Errorf("%w\n(NVRTC %s at %s, for sm_%d%d)", err, lib.rtc.version(), lib.paths[2], major, minor)
+	}
+	if err := d.err("cuModuleLoadData", call(d.cuModuleLoadData, uintptr(unsafe.Pointer(&b.module)), uintptr(unsafe.Pointer(&cubin[0])))); err != nil {
+		return nil, fmt.Errorf("%w (loading the kernels NVRTC %s built for sm_%d%d)", err, lib.rtc.version(), major, minor)
+	}
+	if err := b.k.resolve(b); err != nil {
+		return nil, err
+	}
+	b.params.init()
+	b.device = fmt.Sprintf("%s (sm_%d%d, %d SMs)", d.deviceName(b.dev), major, minor, b.sms)
+	b.name = "cuda/" + opts.Precision.String()
+	ok = true
+	return b, nil
+}
+
+// Name is "cuda/" and the precision, e.g. "cuda/tf32".
+func (b *Backend) Name() string { return b.name }
+
+// Device describes the GPU, e.g. "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs)".
+func (b *Backend) Device() string { return b.device }
+
+// Versions names the libraries in use and the driver's CUDA version.
+func (b *Backend) Versions() string {
+	return fmt.Sprintf("driver CUDA %s (%s), cuBLAS %s, NVRTC %s (%s)",
+		versionString(b.lib.driver), b.lib.paths[0], b.lib.paths[1], b.lib.rtc.version(), b.lib.paths[2])
+}
+
+// Close waits for the stream, frees every buffer still allocated and
+// releases the context. The Backend must not be used afterwards.
+func (b *Backend) Close() error {
+	if b.closed {
+		return nil
+	}
+	b.enter()
+	defer b.leave()
+	err := b.lib.drv.err("cuStreamSynchronize", call(b.lib.drv.cuStreamSynchronize, b.stream))
+	for p := range b.allocs {
+		call(b.lib.drv.cuMemFree, p)
+	}
+	for _, ib := range b.ints {
+		call(b.lib.drv.cuMemFree, ib.ptr)
+	}
+	if b.plan.N != 0 {
+		call(b.lib.drv.cuMemFree, b.plan.Ptr)
+	}
+	b.allocs, b.ints = nil, nil
+	b.release()
+	b.closed = true
+	return err
+}
+
+// release undoes what New did, in reverse; each handle may be unset.
+func (b *Backend) release() {
+	d := &b.lib.drv
+	if b.module != 0 {
+		call(d.cuModuleUnload, b.module)
+	}
+	if b.blas != 0 {
+		call(b.lib.blas.cublasDestroy, b.blas)
+	}
+	if b.stream != 0 {
+		call(d.cuStreamDestroy, b.stream)
+	}
+	if b.ctx != 0 {
+		call(d.cuDevicePrimaryCtxRelease, uintptr(b.dev))
+	}
+}
+
+// enter pins the calling goroutine to its OS thread and makes the backend's
+// context current there; leave unpins. Every method that calls the driver
+// or cuBLAS runs between the two.
+func (b *Backend) enter() {
+	if b.closed {
+		panic("cuda: use of a closed Backend")
+	}
+	runtime.LockOSThread()
+	b.lib.drv.must("cuCtxSetCurrent", call(b.lib.drv.cuCtxSetCurrent, b.ctx))
+}
+
+func (b *Backend) leave() { runtime.UnlockOSThread() }
+
+// memAlloc returns bytes of device memory, zeroed on the stream.
+func (b *Backend) memAlloc(bytes int) uintptr {
+	d := &b.lib.drv
+	var p uintptr
+	if r := call(d.cuMemAlloc, uintptr(unsafe.Pointer(&p)), uintptr(bytes)); r != cudaSuccess {
+		var free, total uintptr
+		call(d.cuMemGetInfo, uintptr(unsafe.Pointer(&free)), uintptr(unsafe.Pointer(&total)))
+		panic(fmt.Errorf("%w (asked for %d bytes; %d of %d free)", d.err("cuMemAlloc_v2", r), bytes, free, total))
+	}
+	d.must("cuMemsetD32Async", call(d.cuMemsetD32Async, p, 0, uintptr((bytes+3)/4), b.stream))
+	return p
+}
+
+// Alloc returns n zeroed float32 elements of device memory.
+func (b *Backend) Alloc(n int) compute.Vec {
+	if n < 0 {
+		panic(fmt.Sprintf("cuda: Alloc of %d elements", n))
+	}
+	if n == 0 {
+		return compute.Vec{}
+	}
+	b.enter()
+	defer b.leave()
+	p := b.memAlloc(4 * n)
+	b.allocs[p] = n
+	return compute.Vec{Ptr: p, N: n}
+}
+
+// AllocInt returns n zeroed int32 elements of device memory.
+func (b *Backend) AllocInt(n int) compute.IVec {
+	if n < 0 {
+		panic(fmt.Sprintf("cuda: AllocInt of %d elements", n))
+	}
+	if n == 0 {
+		return compute.IVec{}
+	}
+	b.enter()
+	defer b.leave()
+	p := b.memAlloc(4 * n)
+	i := sort.Search(len(b.ints), func(i int) bool { return b.ints[i].ptr > p })
+	b.ints = append(b.ints, intBuffer{})
+	copy(b.ints[i+1:], b.ints[i:])
+	b.ints[i] = intBuffer{ptr: p, host: make([]int32, n)}
+	return compute.IVec{Ptr: p, N: n}
+}
+
+// Free releases v, which must be a Vec returned by Alloc, not a view of one.
+func (b *Backend) Free(v compute.Vec) {
+	if v.N == 0 && v.Ptr == 0 {
+		return
+	}
+	n, ok := b.allocs[v.Ptr]
+	if !ok || n != v.N {
+		panic(fmt.Sprintf("cuda: Free of a Vec (address %#x, %d elements) that Alloc did not return: a view, a foreign Vec or a second Free", v.Ptr, v.N))
+	}
+	b.enter()
+	defer b.leave()
+	b.lib.drv.must("cuMemFree_v2", call(b.lib.drv.cuMemFree, v.Ptr))
+	delete(b.allocs, v.Ptr)
+}
+
+// FreeInt releases v, which must be an IVec returned by AllocInt.
+func (b *Backend) FreeInt(v compute.IVec) {
+	if v.N == 0 && v.Ptr == 0 {
+		return
+	}
+	i := sort.Search(len(b.ints), func(i int) bool { return b.ints[i].ptr >= v.Ptr })
+	if i == len(b.ints) || b.ints[i].ptr != v.Ptr || len(b.ints[i].host) != v.N {
+		panic(fmt.Sprintf("cuda: FreeInt of an IVec (address %#x, %d elements) that AllocInt did not return", v.Ptr, v.N))
+	}
+	b.enter()
+	defer b.leave()
+	b.lib.drv.must("cuMemFree_v2", call(b.lib.drv.cuMemFree, v.Ptr))
+	b.ints = append(b.ints[:i], b.ints[i+1:]...)
+	if b.planOf.ptr >= v.Ptr && b.planOf.ptr < v.Ptr+uintptr(4*v.N) {
+		b.planOf = planKey{}
+	}
+}
+
+// hostInts returns the host copy of the int elements v views and its buffer.
+func (b *Backend) hostInts(op string, v compute.IVec) ([]int32, *intBuffer) {
+	i := sort.Search(len(b.ints), func(i int) bool { return b.ints[i].ptr > v.Ptr }) - 1
+	if i >= 0 {
+		ib := &b.ints[i]
+		off := int(v.Ptr-ib.ptr) / 4
+		if v.Ptr >= ib.ptr && off+v.N <= len(ib.host) {
+			return ib.host[off : off+v.N], ib
+		}
+	}
+	panic(fmt.Sprintf("cuda: %s: the IVec at %#x (%d elements) is not inside a buffer from this backend's AllocInt", op, v.Ptr, v.N))
+}
+
+func mustLen(op string, want, got int) {
+	if want != got {
+		panic(fmt.Sprintf("cuda: %s: length mismatch: want %d elements, got %d", op, want, got))
+	}
+}
+
+func atLeast(op, name string, have, need int) {
+	if have < need {
+		panic(fmt.Sprintf("cuda: %s: %s has %d elements, needs at least %d", op, name, have, need))
+	}
+}
+
+// Upload copies src into dst. The copy is queued on the stream behind every
+// kernel issued before it; src may be reused as soon as Upload returns (the
+// driver stages pageable memory before returning).
+func (b *Backend) Upload(dst compute.Vec, src []float32) {
+	mustLen("Upload", dst.N, len(src))
+	if dst.N == 0 {
+		return
+	}
+	b.enter()
+	defer b.leave()
+	d := &b.lib.drv
+	d.must("cuMemcpyHtoDAsync_v2", call(d.cuMemcpyHtoDAsync, dst.Ptr, uintptr(unsafe.Pointer(&src[0])), uintptr(4*dst.N), b.stream))
+}
+
+// Download waits for the stream and copies src into dst.
+func (b *Backend) Download(dst []float32, src compute.Vec) {
+	mustLen("Download", len(dst), src.N)
+	if src.N == 0 {
+		return
+	}
+	b.enter()
+	defer b.leave()
+	b.download(uintptr(unsafe.Pointer(&dst[0])), src.Ptr, 4*src.N)
+	runtime.KeepAlive(dst)
+}
+
+// download copies bytes from the device to host memory at dst and waits.
+func (b *Backend) download(dst, src uintptr, bytes int) {
+	d := &b.lib.drv
+	d.must("cuMemcpyDtoHAsync_v2", call(d.cuMemcpyDtoHAsync, dst, src, uintptr(bytes), b.stream))
+	d.must("cuStreamSynchronize", call(d.cuStreamSynchronize, b.stream))
+}
+
+// UploadInt copies src into dst and into dst's host copy.
+func (b *Backend) UploadInt(dst compute.IVec, src []int32) {
+	mustLen("UploadInt", dst.N, len(src))
+	if dst.N == 0 {
+		return
+	}
+	host, ib := b.hostInts("UploadInt", dst)
+	copy(host, src)
+	ib.version++
+	b.enter()
+	defer b.leave()
+	d := &b.lib.drv
+	d.must("cuMemcpyHtoDAsync_v2", call(d.cuMemcpyHtoDAsync, dst.Ptr, uintptr(unsafe.Pointer(&src[0])), uintptr(4*dst.N), b.stream))
+}
+
+// DownloadInt waits for the stream and copies src into dst.
+func (b *Backend) DownloadInt(dst []int32, src compute.IVec) {
+	mustLen("DownloadInt", len(dst), src.N)
+	if src.N == 0 {
+		return
+	}
+	b.enter()
+	defer b.leave()
+	b.download(uintptr(unsafe.Pointer(&dst[0])), src.Ptr, 4*src.N)
+	runtime.KeepAlive(dst)
+}
+
+// Sync waits for every issued kernel and copy to finish. An error a kernel
+// raised on the device surfaces here, as a panic.
+func (b *Backend) Sync() {
+	b.enter()
+	defer b.leave()
+	b.lib.drv.must("cuStreamSynchronize", call(b.lib.drv.cuStreamSynchronize, b.stream))
+}
+
+var _ compute.Backend = (*Backend)(nil)

@@ -1,0 +1,286 @@
+// The compute.Backend kernels other than the matrix product, compiled by NVRTC
+// when a Backend starts. Each kernel is the device side of the Backend method
+// of the same name (compute/compute.go states the contract; compute/cpu.go
+// and compute/kernels_go.go are the reference they must agree with).
+//
+// Element loops are grid-stride loops, so the host picks the grid from the
+// device's size; the reductions (sum_squares_*, sum_rows_*, softmax_xent)
+// fix their grids and summation trees instead, so their results do not depend
+// on the grid and repeat bit for bit run to run.
+
+typedef long long i64;
+typedef unsigned long long u64;
+
+#define FOR_EACH(i, n) \
+	for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (i64)gridDim.x * blockDim.x)
+
+extern "C" __global__ void fill(float* x, float v, i64 n) {
+	FOR_EACH(i, n) x[i] = v;
+}
+
+extern "C" __global__ void axpy(float alpha, const float* x, float* y, i64 n) {
+	FOR_EACH(i, n) y[i] += alpha * x[i];
+}
+
+extern "C" __global__ void scale(float* x, float alpha, i64 n) {
+	FOR_EACH(i, n) x[i] *= alpha;
+}
+
+extern "C" __global__ void mul(float* out, const float* a, const float* b, i64 n) {
+	FOR_EACH(i, n) out[i] = a[i] * b[i];
+}
+
+extern "C" __global__ void sub(float* out, const float* a, const float* b, i64 n) {
+	FOR_EACH(i, n) out[i] = a[i] - b[i];
+}
+
+// mul_tiled: out[t*tile + j] = x[t*tile + j] * m[j] for tiles t of a
+// time-major tensor; blockIdx.y walks the tiles, so no element needs a modulo.
+extern "C" __global__ void mul_tiled(float* out, const float* x, const float* m, i64 tile, i64 tiles) {
+	for (i64 t = blockIdx.y; t < tiles; t += gridDim.y) {
+		const float* xt = x + t * tile;
+		float* ot = out + t * tile;
+		FOR_EACH(j, tile) ot[j] = xt[j] * m[j];
+	}
+}
+
+// scale_matrix: C = beta*C for a strided (m, n) matrix, the matrix product
+// with k == 0. beta == 0 overwrites C without reading it, as BLAS does.
+extern "C" __global__ void scale_matrix(float* c, int m, int n, int ldc, float beta) {
+	for (int r = blockIdx.y; r < m; r += gridDim.y) {
+		float* row = c + (i64)r * ldc;
+		FOR_EACH(j, n) row[j] = beta == 0.0f ? 0.0f : row[j] * beta;
+	}
+}
+
+#define REDUCE_THREADS 256
+
+// sum_squares_partial: block b writes the float64 sum of squares of its
+// grid-stride share of x. The grid is fixed by the host (SumSquares), each
+// thread's share is summed in index order and the block's in a fixed tree.
+extern "C" __global__ void __launch_bounds__(REDUCE_THREADS) sum_squares_partial(const float* x, i64 n, double* partial) {
+	__shared__ double sh[REDUCE_THREADS];
+	double s = 0;
+	FOR_EACH(i, n) {
+		double v = x[i];
+		s += v * v;
+	}
+	sh[threadIdx.x] = s;
+	__syncthreads();
+	for (int w = REDUCE_THREADS / 2; w > 0; w >>= 1) {
+		if (threadIdx.x < w) sh[threadIdx.x] += sh[threadIdx.x + w];
+		__syncthreads();
+	}
+	if (threadIdx.x == 0) partial[blockIdx.x] = sh[0];
+}
+
+// sum_squares_final: one block adds the partials in a fixed order into out[0].
+extern "C" __global__ void __launch_bounds__(REDUCE_THREADS) sum_squares_final(const double* partial, int blocks, double* out) {
+	__shared__ double sh[REDUCE_THREADS];
+	double s = 0;
+	for (int i = threadIdx.x; i < blocks; i += REDUCE_THREADS) s += partial[i];
+	sh[threadIdx.x] = s;
+	__syncthreads();
+	for (int w = REDUCE_THREADS / 2; w > 0; w >>= 1) {
+		if (threadIdx.x < w) sh[threadIdx.x] += sh[threadIdx.x + w];
+		__syncthreads();
+	}
+	if (threadIdx.x == 0) out[0] = sh[0];
+}
+
+// dropout_mask: compute.Uniform (splitmix64's finaliser over
+// seed + (i+1)*golden, top 24 bits) bit for bit; keep = 1/(1-p) comes from the
+// host in float32, as the CPU computes it.
+extern "C" __global__ void dropout_mask(float* mask, float p, float keep, u64 seed, i64 n) {
+	FOR_EACH(i, n) {
+		u64 z = seed + (u64)(i + 1) * 0x9E3779B97F4A7C15ULL;
+		z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+		z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+		z ^= z >> 31;
+		float u = (float)(z >> 40) * (1.0f / 16777216.0f);
+		mask[i] = u >= p ? keep : 0.0f;
+	}
+}
+
+// gather: out[r, :] = table[ids[r], :] * scale[ids[r]] (scale null: none).
+// One block per row.
+extern "C" __global__ void gather(float* out, const float* table, const int* ids, const float* scale, int dim, int rows) {
+	for (int r = blockIdx.x; r < rows; r += gridDim.x) {
+		int id = ids[r];
+		const float* src = table + (i64)id * dim;
+		float* dst = out + (i64)r * dim;
+		if (scale == 0) {
+			for (int j = threadIdx.x; j < dim; j += blockDim.x) dst[j] = src[j];
+		} else {
+			float s = scale[id];
+			for (int j = threadIdx.x; j < dim; j += blockDim.x) dst[j] = src[j] * s;
+		}
+	}
+}
+
+// scatter_add: dtable[id, :] += dout[q, :] * scale[id] over the positions q of
+// each distinct id. plan holds the host's grouping: ids[groups], then
+// starts[groups+1], then the positions of group g, ascending, at
+// order[starts[g] .. starts[g+1]). One block per id, one thread per column,
+// the rows added in position order with separate rounding of the product and
+// the sum: the CPU's additions in the CPU's order, without atomics.
+extern "C" __global__ void scatter_add(float* dtable, const float* dout, const int* plan, const float* scale, int dim, int groups) {
+	const int* uids = plan;
+	const int* starts = plan + groups;
+	const int* order = starts + groups + 1;
+	for (int g = blockIdx.x; g < groups; g += gridDim.x) {
+		int id = uids[g];
+		float s = scale == 0 ? 1.0f : scale[id];
+		float* dst = dtable + (i64)id * dim;
+		int q0 = starts[g], q1 = starts[g + 1];
+		for (int j = threadIdx.x; j < dim; j += blockDim.x) {
+			float acc = dst[j];
+			for (int q = q0; q < q1; q++) acc = __fadd_rn(acc, __fmul_rn(dout[(i64)order[q] * dim + j], s));
+			dst[j] = acc;
+		}
+	}
+}
+
+// add_row_vector: x[r, :] += b for every row r of x (rows, cols).
+extern "C" __global__ void add_row_vector(float* x, const float* b, int rows, int cols) {
+	for (int r = blockIdx.y; r < rows; r += gridDim.y) {
+		float* row = x + (i64)r * cols;
+		FOR_EACH(j, cols) row[j] += b[j];
+	}
+}
+
+#define SUM_ROWS_CHUNK 64
+
+// sum_rows_partial: part[c, j] = sum of x[r, j] over the rows r of chunk c
+// (SUM_ROWS_CHUNK rows), in row order.
+extern "C" __global__ void sum_rows_partial(const float* x, float* part, int rows, int cols, int chunks) {
+	for (int c = blockIdx.y; c < chunks; c += gridDim.y) {
+		int r0 = c * SUM_ROWS_CHUNK, r1 = min(rows, r0 + SUM_ROWS_CHUNK);
+		FOR_EACH(j, cols) {
+			float s = 0;
+			for (int r = r0; r < r1; r++) s += x[(i64)r * cols + j];
+			part[(i64)c * cols + j] = s;
+		}
+	}
+}
+
+// sum_rows_final: db[j] += the chunk sums of column j, in chunk order.
+extern "C" __global__ void sum_rows_final(float* db, const float* part, int cols, int chunks) {
+	FOR_EACH(j, cols) {
+		float s = 0;
+		for (int c = 0; c < chunks; c++) s += part[(i64)c * cols + j];
+		db[j] += s;
+	}
+}
+
+__device__ __forceinline__ float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+// lstm_forward: one thread per (b, j) of the (B, H) state.
+extern "C" __global__ void lstm_forward(float* gates, const float* cPrev, float* c, float* h, int batch, int hidden) {
+	i64 n = (i64)batch * hidden;
+	FOR_EACH(k, n) {
+		int b = (int)k / hidden, j = (int)k % hidden;
+		float* g = gates + (i64)b * 4 * hidden;
+		float ig = sigmoidf(g[j]);
+		float fg = sigmoidf(g[hidden + j]);
+		float gg = tanhf(g[2 * hidden + j]);
+		float og = sigmoidf(g[3 * hidden + j]);
+		g[j] = ig;
+		g[hidden + j] = fg;
+		g[2 * hidden + j] = gg;
+		g[3 * hidden + j] = og;
+		float cv = fg * cPrev[k] + ig * gg;
+		c[k] = cv;
+		h[k] = og * tanhf(cv);
+	}
+}
+
+// lstm_backward: see goLSTMCellBackward for the derivation.
+extern "C" __global__ void lstm_backward(float* dgates, const float* gates, const float* cPrev, const float* c,
+                                         const float* dh, float* dc, int batch, int hidden) {
+	i64 n = (i64)batch * hidden;
+	FOR_EACH(k, n) {
+		int b = (int)k / hidden, j = (int)k % hidden;
+		const float* g = gates + (i64)b * 4 * hidden;
+		float* dg = dgates + (i64)b * 4 * hidden;
+		float ig = g[j], fg = g[hidden + j], gg = g[2 * hidden + j], og = g[3 * hidden + j];
+		float tc = tanhf(c[k]);
+		float dhk = dh[k];
+		float dct = dc[k] + dhk * og * (1 - tc * tc);
+		dg[j] = dct * gg * ig * (1 - ig);
+		dg[hidden + j] = dct * cPrev[k] * fg * (1 - fg);
+		dg[2 * hidden + j] = dct * ig * (1 - gg * gg);
+		dg[3 * hidden + j] = dhk * tc * og * (1 - og);
+		dc[k] = dct * fg;
+	}
+}
+
+#define SOFTMAX_THREADS 512
+
+// block_reduce combines one value per thread of a SOFTMAX_THREADS block in a
+// fixed tree (warp shuffles, then the warps' results); every thread gets the
+// result. op is max or sum.
+template <bool IsMax>
+__device__ float block_reduce(float v, float* sh) {
+	for (int o = 16; o > 0; o >>= 1) {
+		float w = __shfl_xor_sync(0xffffffffu, v, o);
+		v = IsMax ? fmaxf(v, w) : v + w;
+	}
+	int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+	__syncthreads(); // the previous call's readers are done with sh
+	if (lane == 0) sh[warp] = v;
+	__syncthreads();
+	v = lane < SOFTMAX_THREADS / 32 ? sh[lane] : (IsMax ? -__int_as_float(0x7f800000) : 0.0f);
+	for (int o = 16; o > 0; o >>= 1) {
+		float w = __shfl_xor_sync(0xffffffffu, v, o);
+		v = IsMax ? fmaxf(v, w) : v + w;
+	}
+	return v;
+}
+
+// softmax_xent: one block per row of logits (n, vocab). losses[r] =
+// log(sum_j e^(x_j - max)) - (x_t - max); the row becomes softmax - onehot.
+// A negative target zeroes the row and its loss. Three passes over the row
+// (max, sum, write); the second and third read it from L2.
+extern "C" __global__ void __launch_bounds__(SOFTMAX_THREADS) softmax_xent(float* logits, const int* targets, float* losses, int n, int vocab) {
+	__shared__ float sh[SOFTMAX_THREADS / 32];
+	for (int r = blockIdx.x; r < n; r += gridDim.x) {
+		float* row = logits + (i64)r * vocab;
+		int t = targets[r];
+		if (t < 0) {
+			for (int j = threadIdx.x; j < vocab; j += SOFTMAX_THREADS) row[j] = 0;
+			if (threadIdx.x == 0) losses[r] = 0;
+			continue;
+		}
+		float xt = row[t];
+		float mx = -__int_as_float(0x7f800000);
+		for (int j = threadIdx.x; j < vocab; j += SOFTMAX_THREADS) mx = fmaxf(mx, row[j]);
+		mx = block_reduce<true>(mx, sh);
+		float s = 0;
+		for (int j = threadIdx.x; j < vocab; j += SOFTMAX_THREADS) s += expf(row[j] - mx);
+		s = block_reduce<false>(s, sh);
+		float inv = 1.0f / s;
+		for (int j = threadIdx.x; j < vocab; j += SOFTMAX_THREADS) {
+			float p = expf(row[j] - mx) * inv;
+			row[j] = j == t ? p - 1.0f : p;
+		}
+		if (threadIdx.x == 0) losses[r] = logf(s) - (xt - mx);
+	}
+}
+
+// adam: compute.Backend.Adam with the bias corrections folded into step and
+// sqrtbc2 on the host, as the CPU does.
+extern "C" __global__ void adam(float* p, const float* g, float* m, float* v, float lr, float beta1, float beta2,
+                                float eps, float wd, float step, float sqrtbc2, int decoupled, i64 n) {
+	FOR_EACH(i, n) {
+		float pi = p[i], gi = g[i];
+		if (!decoupled) gi += wd * pi;
+		float mi = beta1 * m[i] + (1 - beta1) * gi;
+		float vi = beta2 * v[i] + (1 - beta2) * gi * gi;
+		m[i] = mi;
+		v[i] = vi;
+		float upd = step * mi / (sqrtf(vi) / sqrtbc2 + eps);
+		if (decoupled) upd += lr * wd * pi;
+		p[i] = pi - upd;
+	}
+}

@@ -1,0 +1,489 @@
+package cuda
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"unsafe"
+
+	"github.com/ulmfit-go/ulmfit/compute"
+)
+
+// kernels are the entry points of kernels.cu; a field's tag is its name there.
+type kernels struct {
+	fill, axpy, scale, mul, sub, mulTiled, scaleMatrix      uintptr
+	sumSquaresPartial, sumSquaresFinal, dropoutMask         uintptr
+	gather, scatterAdd, addRowVector                        uintptr
+	sumRowsPartial, sumRowsFinal, lstmForward, lstmBackward uintptr
+	softmaxXent, adam                                       uintptr
+}
+
+var kernelNames = map[string]string{
+	"fill": "fill", "axpy": "axpy", "scale": "scale", "mul": "mul", "sub": "sub",
+	"mulTiled": "mul_tiled", "scaleMatrix": "scale_matrix",
+	"sumSquaresPartial": "sum_squares_partial", "sumSquaresFinal": "sum_squares_final",
+	"dropoutMask": "dropout_mask", "gather": "gather", "scatterAdd": "scatter_add",
+	"addRowVector": "add_row_vector", "sumRowsPartial": "sum_rows_partial", "sumRowsFinal": "sum_rows_final",
+	"lstmForward": "lstm_forward", "lstmBackward": "lstm_backward", "softmaxXent": "softmax_xent", "adam": "adam",
+}
+
+// resolve looks up every kernel of the loaded module.
+func (k *kernels) resolve(b *Backend) error {
+	v := reflect.ValueOf(k).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		field := v.Type().Field(i).Name
+		name, ok := kernelNames[field]
+		if !ok {
+			return fmt.Errorf("cuda: kernel field %s has no name", field)
+		}
+		cname := cString(name)
+		var fn uintptr
+		if err := b.lib.drv.err("cuModuleGetFunction "+name, call(b.lib.drv.cuModuleGetFunction,
+			uintptr(unsafe.Pointer(&fn)), b.module, uintptr(unsafe.Pointer(&cname[0])))); err != nil {
+			return err
+		}
+		v.Field(i).SetUint(uint64(fn))
+	}
+	return nil
+}
+
+// params is the kernelParams array of cuLaunchKernel: ptrs[i] points at
+// vals[i], which holds argument i in its low bytes (little-endian), so one
+// 8-byte slot serves a pointer, an int, an int64 or a float.
+type params struct {
+	vals [16]uint64
+	ptrs [16]uintptr
+	n    int
+}
+
+func (p *params) init() {
+	for i := range p.ptrs {
+		p.ptrs[i] = uintptr(unsafe.Pointer(&p.vals[i]))
+	}
+}
+
+func (b *Backend) args() *params        { b.params.n = 0; return &b.params }
+func (p *params) ptr(v uintptr) *params { p.vals[p.n] = uint64(v); p.n++; return p }
+func (p *params) i32(v int) *params     { p.vals[p.n] = uint64(uint32(int32(v))); p.n++; return p }
+func (p *params) i64(v int) *params     { p.vals[p.n] = uint64(int64(v)); p.n++; return p }
+func (p *params) u64(v uint64) *params  { p.vals[p.n] = v; p.n++; return p }
+func (p *params) f32(v float32) *params { p.vals[p.n] = uint64(math.Float32bits(v)); p.n++; return p }
+
+// launch issues fn on the stream with the parameters set since args, on a
+// (gx, gy) grid of bx-thread blocks. The caller holds the thread (enter).
+func (b *Backend) launch(fn uintptr, gx, gy, bx int) {
+	d := &b.lib.drv
+	r := call(d.cuLaunchKernel, fn, uintptr(gx), uintptr(gy), 1, uintptr(bx), 1, 1, 0, b.stream,
+		uintptr(unsafe.Pointer(&b.params.ptrs[0])), 0)
+	if r != cudaSuccess {
+		panic(fmt.Errorf("%w (grid %dx%d, block %d)", d.err("cuLaunchKernel", r), gx, gy, bx))
+	}
+}
+
+const (
+	threads    = 256   // block size of the element kernels
+	maxGridY   = 65535 // the grid's y limit
+	sumSqGrid  = 512   // SumSquares' fixed grid (partial sums)
+	sumRowsRun = 64    // SUM_ROWS_CHUNK in kernels.cu
+	softmaxTPB = 512   // SOFTMAX_THREADS in kernels.cu
+	reduceTPB  = 256   // REDUCE_THREADS in kernels.cu
+)
+
+// grid is the number of blocks for a grid-stride loop over n elements:
+// enough to fill the device several times over, no more than n needs.
+func (b *Backend) grid(n int) int {
+	return max(1, min((n+threads-1)/threads, 32*b.sms))
+}
+
+// elementwise launches fn over n elements with the parameters set.
+func (b *Backend) elementwise(fn uintptr, n int) { b.launch(fn, b.grid(n), 1, threads) }
+
+func (b *Backend) Fill(x compute.Vec, v float32) {
+	if x.N == 0 {
+		return
+	}
+	b.enter()
+	defer b.leave()
+	b.args().ptr(x.Ptr).f32(v).i64(x.N)
+	b.elementwise(b.k.fill, x.N)
+}
+
+func (b *Backend) Copy(dst, src compute.Vec) {
+	mustLen("Copy", dst.N, src.N)
+	if dst.N == 0 || dst.Ptr == src.Ptr {
+		return
+	}
+	b.enter()
+	defer b.leave()
+	d := &b.lib.drv
+	d.must("cuMemcpyDtoDAsync_v2", call(d.cuMemcpyDtoDAsync, dst.Ptr, src.Ptr, uintptr(4*dst.N), b.stream))
+}
+
+func (b *Backend) Axpy(alpha float32, x, y compute.Vec) {
+	mustLen("Axpy", x.N, y.N)
+	if x.N == 0 {
+		return
+	}
+	b.enter()
+	defer b.leave()
+	b.args().f32(alpha).ptr(x.Ptr).ptr(y.Ptr).i64(x.N)
+	b.elementwise(b.k.axpy, x.N)
+}
+
+func (b *Backend) Scale(x compute.Vec, alpha float32) {
+	if x.N == 0 {
+		return
+	}
+	b.enter()
+	defer b.leave()
+	b.args().ptr(x.Ptr).f32(alpha).i64(x.N)
+	b.elementwise(b.k.scale, x.N)
+}
+
+func (b *Backend) Mul(out, x, y compute.Vec) {
+	mustLen("Mul", out.N, x.N)
+	mustLen("Mul", out.N, y.N)
+	b.binary(b.k.mul, out, x, y)
+}
+
+func (b *Backend) Sub(out, x, y compute.Vec) {
+	mustLen("Sub", out.N, x.N)
+	mustLen("Sub", out.N, y.N)
+	b.binary(b.k.sub, out, x, y)
+}
+
+func (b *Backend) binary(fn uintptr, out, x, y compute.Vec) {
+	if out.N == 0 {
+		return
+	}
+	b.enter()
+	defer b.leave()
+	b.args().ptr(out.Ptr).ptr(x.Ptr).ptr(y.Ptr).i64(out.N)
+	b.elementwise(fn, out.N)
+}
+
+func (b *Backend) MulTiled(out, x, m compute.Vec) {
+	mustLen("MulTiled", out.N, x.N)
+	if m.N == 0 || x.N%m.N != 0 {
+		panic(fmt.Sprintf("cuda: MulTiled: mask length %d does not divide the tensor length %d", m.N, x.N))
+	}
+	if x.N == 0 {
+		return
+	}
+	b.enter()
+	defer b.leave()
+	tiles := x.N / m.N
+	b.args().ptr(out.Ptr).ptr(x.Ptr).ptr(m.Ptr).i64(m.N).i64(tiles)
+	gy := min(tiles, maxGridY)
+	gx := max(1, min((m.N+threads-1)/threads, (32*b.sms+gy-1)/gy))
+	b.launch(b.k.mulTiled, gx, gy, threads)
+}
+
+// SumSquares sums x[i]^2 in float64 over a fixed grid of sumSqGrid blocks and
+// then one block, so the result is the same on every run; it waits for the
+// stream.
+func (b *Backend) SumSquares(x compute.Vec) float64 {
+	if x.N == 0 {
+		return 0
+	}
+	b.enter()
+	defer b.leave()
+	if b.partials.N == 0 {
+		b.partials = b.allocLocked(2 * (sumSqGrid + 1)) // float64s: the partials, then the result
+	}
+	out := b.partials.Ptr + 8*sumSqGrid
+	b.args().ptr(x.Ptr).i64(x.N).ptr(b.partials.Ptr)
+	b.launch(b.k.sumSquaresPartial, sumSqGrid, 1, reduceTPB)
+	b.args().ptr(b.partials.Ptr).i32(sumSqGrid).ptr(out)
+	b.launch(b.k.sumSquaresFinal, 1, 1, reduceTPB)
+	b.download(uintptr(unsafe.Pointer(&b.result)), out, 8)
+	return b.result
+}
+
+// allocLocked is Alloc for a caller that already holds the thread.
+func (b *Backend) allocLocked(n int) compute.Vec {
+	p := b.memAlloc(4 * n)
+	b.allocs[p] = n
+	return compute.Vec{Ptr: p, N: n}
+}
+
+func (b *Backend) DropoutMask(mask compute.Vec, p float32, seed uint64) {
+	if p <= 0 {
+		b.Fill(mask, 1)
+		return
+	}
+	if p >= 1 {
+		b.Fill(mask, 0)
+		return
+	}
+	if mask.N == 0 {
+		return
+	}
+	keep := 1 / (1 - p) // in float32, as the CPU computes it
+	b.enter()
+	defer b.leave()
+	b.args().ptr(mask.Ptr).f32(p).f32(keep).u64(seed).i64(mask.N)
+	b.elementwise(b.k.dropoutMask, mask.N)
+}
+
+// checkIDs panics unless every id indexes a row of a table of rows rows and,
+// when scale is not empty, an entry of scale, as the CPU backend does.
+func checkIDs(op string, ids []int32, rows int, scale compute.Vec) {
+	for i, id := range ids {
+		if id < 0 || int(id) >= rows || (scale.N != 0 && int(id) >= scale.N) {
+			panic(fmt.Sprintf("cuda: %s: id %d at position %d is outside the table's %d rows (scale has %d entries)",
+				op, id, i, rows, scale.N))
+		}
+	}
+}
+
+func (b *Backend) Gather(out, table compute.Vec, ids compute.IVec, dim int, scale compute.Vec) {
+	mustLen("Gather", out.N, ids.N*dim)
+	if dim <= 0 || ids.N == 0 {
+		return
+	}
+	host, _ := b.hostInts("Gather", ids)
+	checkIDs("Gather", host, table.N/dim, scale)
+	b.enter()
+	defer b.leave()
+	b.args().ptr(out.Ptr).ptr(table.Ptr).ptr(ids.Ptr).ptr(scale.Ptr).i32(dim).i32(ids.N)
+	b.launch(b.k.gather, min(ids.N, 32*b.sms), 1, rowThreads(dim))
+}
+
+// rowThreads is the block size of a kernel with one block per row of dim
+// columns: whole warps, at most 256.
+func rowThreads(dim int) int { return min(256, (dim+31)/32*32) }
+
+// ScatterAdd groups the positions of each distinct id on the host (from the
+// ids' host copy) and adds each id's rows in position order on the device:
+// deterministic and equal to the CPU's sums. The grouping is kept and reused
+// while the same ids, unchanged, come back.
+func (b *Backend) ScatterAdd(dtable, dout compute.Vec, ids compute.IVec, dim int, scale compute.Vec) {
+	mustLen("ScatterAdd", dout.N, ids.N*dim)
+	if dim <= 0 || ids.N == 0 {
+		return
+	}
+	host, ib := b.hostInts("ScatterAdd", ids)
+	checkIDs("ScatterAdd", host, dtable.N/dim, scale)
+	b.enter()
+	defer b.leave()
+	key := planKey{ptr: ids.Ptr, n: ids.N, version: ib.version}
+	if b.planOf != key {
+		b.buildPlan(host)
+		b.planOf = key
+	}
+	groups := (len(b.planHost) - 1 - ids.N) / 2
+	b.args().ptr(dtable.Ptr).ptr(dout.Ptr).ptr(b.plan.Ptr).ptr(scale.Ptr).i32(dim).i32(groups)
+	b.launch(b.k.scatterAdd, min(groups, 32*b.sms), 1, rowThreads(dim))
+}
+
+// buildPlan writes ScatterAdd's grouping of ids (see scatter_add in
+// kernels.cu) and uploads it. The caller holds the thread.
+func (b *Backend) buildPlan(ids []int32) {
+	n := len(ids)
+	// Counting sort by id keeps positions ascending within each id.
+	first := map[int32]int32{} // id -> group
+	var uids []int32
+	counts := []int32{}
+	group := make([]int32, n)
+	for q, id := range ids {
+		g, ok := first[id]
+		if !ok {
+			g = int32(len(uids))
+			first[id] = g
+			uids = append(uids, id)
+			counts = append(counts, 0)
+		}
+		group[q] = g
+		counts[g]++
+	}
+	G := len(uids)
+	size := G + G + 1 + n
+	if cap(b.planHost) < size {
+		b.planHost = make([]int32, size)
+	}
+	plan := b.planHost[:size]
+	copy(plan, uids)
+	starts := plan[G : 2*G+1]
+	starts[0] = 0
+	for g := 0; g < G; g++ {
+		starts[g+1] = starts[g] + counts[g]
+	}
+	order := plan[2*G+1:]
+	next := append([]int32(nil), starts[:G]...)
+	for q, g := range group {
+		order[next[g]] = int32(q)
+		next[g]++
+	}
+	b.planHost = plan
+	if b.plan.N < size {
+		if b.plan.N != 0 {
+			b.lib.drv.must("cuMemFree_v2", call(b.lib.drv.cuMemFree, b.plan.Ptr))
+		}
+		b.plan = compute.IVec{Ptr: b.memAlloc(4 * size), N: size}
+	}
+	d := &b.lib.drv
+	d.must("cuMemcpyHtoDAsync_v2", call(d.cuMemcpyHtoDAsync, b.plan.Ptr, uintptr(unsafe.Pointer(&plan[0])), uintptr(4*size), b.stream))
+}
+
+func (b *Backend) AddRowVector(x, v compute.Vec, rows, cols int) {
+	mustLen("AddRowVector", x.N, rows*cols)
+	mustLen("AddRowVector", v.N, cols)
+	if rows == 0 || cols == 0 {
+		return
+	}
+	b.enter()
+	defer b.leave()
+	b.args().ptr(x.Ptr).ptr(v.Ptr).i32(rows).i32(cols)
+	gy := min(rows, maxGridY)
+	gx := max(1, min((cols+threads-1)/threads, (32*b.sms+gy-1)/gy))
+	b.launch(b.k.addRowVector, gx, gy, threads)
+}
+
+// SumRows sums fixed chunks of sumRowsRun rows into per-chunk column sums,
+// then adds those to db in chunk order: deterministic, and more accurate than
+// one running sum.
+func (b *Backend) SumRows(db, x compute.Vec, rows, cols int) {
+	mustLen("SumRows", x.N, rows*cols)
+	mustLen("SumRows", db.N, cols)
+	if rows == 0 || cols == 0 {
+		return
+	}
+	b.enter()
+	defer b.leave()
+	chunks := (rows + sumRowsRun - 1) / sumRowsRun
+	if b.rowSums.N < chunks*cols {
+		if b.rowSums.N != 0 {
+			b.lib.drv.must("cuMemFree_v2", call(b.lib.drv.cuMemFree, b.rowSums.Ptr))
+			delete(b.allocs, b.rowSums.Ptr)
+		}
+		b.rowSums = b.allocLocked(chunks * cols)
+	}
+	b.args().ptr(x.Ptr).ptr(b.rowSums.Ptr).i32(rows).i32(cols).i32(chunks)
+	gy := min(chunks, maxGridY)
+	gx := max(1, min((cols+threads-1)/threads, (32*b.sms+gy-1)/gy))
+	b.launch(b.k.sumRowsPartial, gx, gy, threads)
+	b.args().ptr(db.Ptr).ptr(b.rowSums.Ptr).i32(cols).i32(chunks)
+	b.elementwise(b.k.sumRowsFinal, cols)
+}
+
+func (b *Backend) LSTMCellForward(gates, cPrev, c, h compute.Vec, batch, hidden int) {
+	mustLen("LSTMCellForward", gates.N, batch*4*hidden)
+	bh := batch * hidden
+	atLeast("LSTMCellForward", "cPrev", cPrev.N, bh)
+	atLeast("LSTMCellForward", "c", c.N, bh)
+	atLeast("LSTMCellForward", "h", h.N, bh)
+	if bh == 0 {
+		return
+	}
+	b.enter()
+	defer b.leave()
+	b.args().ptr(gates.Ptr).ptr(cPrev.Ptr).ptr(c.Ptr).ptr(h.Ptr).i32(batch).i32(hidden)
+	b.elementwise(b.k.lstmForward, bh)
+}
+
+func (b *Backend) LSTMCellBackward(dgates, gates, cPrev, c, dh, dc compute.Vec, batch, hidden int) {
+	mustLen("LSTMCellBackward", dgates.N, batch*4*hidden)
+	mustLen("LSTMCellBackward", gates.N, batch*4*hidden)
+	bh := batch * hidden
+	atLeast("LSTMCellBackward", "cPrev", cPrev.N, bh)
+	atLeast("LSTMCellBackward", "c", c.N, bh)
+	atLeast("LSTMCellBackward", "dh", dh.N, bh)
+	atLeast("LSTMCellBackward", "dc", dc.N, bh)
+	if bh == 0 {
+		return
+	}
+	b.enter()
+	defer b.leave()
+	b.args().ptr(dgates.Ptr).ptr(gates.Ptr).ptr(cPrev.Ptr).ptr(c.Ptr).ptr(dh.Ptr).ptr(dc.Ptr).i32(batch).i32(hidden)
+	b.elementwise(b.k.lstmBackward, bh)
+}
+
+func (b *Backend) SoftmaxCrossEntropy(logits compute.Vec, targets compute.IVec, losses compute.Vec, n, vocab int) {
+	mustLen("SoftmaxCrossEntropy", logits.N, n*vocab)
+	atLeast("SoftmaxCrossEntropy", "targets", targets.N, n)
+	atLeast("SoftmaxCrossEntropy", "losses", losses.N, n)
+	if n == 0 {
+		return
+	}
+	if vocab <= 0 {
+		panic(fmt.Sprintf("cuda: SoftmaxCrossEntropy: vocabulary size %d", vocab))
+	}
+	host, _ := b.hostInts("SoftmaxCrossEntropy", targets.Slice(0, n))
+	for r, id := range host {
+		if int(id) >= vocab {
+			panic(fmt.Sprintf("cuda: SoftmaxCrossEntropy: target %d of row %d is outside the vocabulary of %d", id, r, vocab))
+		}
+	}
+	b.enter()
+	defer b.leave()
+	b.args().ptr(logits.Ptr).ptr(targets.Ptr).ptr(losses.Ptr).i32(n).i32(vocab)
+	b.launch(b.k.softmaxXent, min(n, 8*b.sms), 1, softmaxTPB)
+}
+
+func (b *Backend) Adam(p, g, m, v compute.Vec, lr, beta1, beta2, eps, wd float32, t int, decoupled bool) {
+	mustLen("Adam", p.N, g.N)
+	mustLen("Adam", p.N, m.N)
+	mustLen("Adam", p.N, v.N)
+	if t < 1 {
+		panic(fmt.Sprintf("cuda: Adam: step %d; steps count from 1", t))
+	}
+	if p.N == 0 {
+		return
+	}
+	step := float32(float64(lr) / (1 - math.Pow(float64(beta1), float64(t))))
+	sqrtBC2 := float32(math.Sqrt(1 - math.Pow(float64(beta2), float64(t))))
+	dec := 0
+	if decoupled {
+		dec = 1
+	}
+	b.enter()
+	defer b.leave()
+	b.args().ptr(p.Ptr).ptr(g.Ptr).ptr(m.Ptr).ptr(v.Ptr).f32(lr).f32(beta1).f32(beta2).f32(eps).f32(wd).
+		f32(step).f32(sqrtBC2).i32(dec).i64(p.N)
+	b.elementwise(b.k.adam, p.N)
+}
+
+// Gemm computes C = alpha*op(A)*op(B) + beta*C on cuBLAS in the backend's
+// precision. Shapes are checked as on the CPU.
+func (b *Backend) Gemm(transA, transB bool, m, n, k int, alpha float32, a compute.Vec, lda int, bm compute.Vec, ldb int, beta float32, c compute.Vec, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("cuda: Gemm: negative size m=%d n=%d k=%d", m, n, k))
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	checkMatrix("C", m, n, ldc, c)
+	b.enter()
+	defer b.leave()
+	if k == 0 {
+		b.args().ptr(c.Ptr).i32(m).i32(n).i32(ldc).f32(beta)
+		gy := min(m, maxGridY)
+		gx := max(1, min((n+threads-1)/threads, (32*b.sms+gy-1)/gy))
+		b.launch(b.k.scaleMatrix, gx, gy, threads)
+		return
+	}
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	checkMatrix("A", ar, ac, lda, a)
+	checkMatrix("B", br, bc, ldb, bm)
+	b.gemm(transA, transB, m, n, k, alpha, a.Ptr, lda, bm.Ptr, ldb, beta, c.Ptr, ldc)
+}
+
+// checkMatrix panics unless v can hold a stored (rows, cols) matrix with row
+// stride ld: cuBLAS reads and writes device memory past any check.
+func checkMatrix(name string, rows, cols, ld int, v compute.Vec) {
+	if ld < max(cols, 1) {
+		panic(fmt.Sprintf("cuda: Gemm: ld%s=%d is less than its %d columns", name, ld, cols))
+	}
+	if need := (rows-1)*ld + cols; v.N < need {
+		panic(fmt.Sprintf("cuda: Gemm: %s is (%d, %d) with stride %d, which needs %d elements; the Vec has %d",
+			name, rows, cols, ld, need, v.N))
+	}
+}

@@ -1,0 +1,122 @@
+package cuda
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/ulmfit-go/ulmfit/compute"
+	"github.com/ulmfit-go/ulmfit/model"
+)
+
+// TestModelTrainingStep runs the AWD-LSTM language model on the GPU and on the
+// CPU from the same weights, masks and tokens: two training steps (forward,
+// backward with AR/TAR, clipping and Adam), the second from the state the
+// first left. Losses, every gradient and the updated parameters must agree.
+func TestModelTrainingStep(t *testing.T) {
+	for _, tc := range []struct {
+		prec          Precision
+		tolLoss, tolG float64
+	}{
+		{FP32, 1e-5, 2e-4},
+		{TF32, 5e-3, 5e-2},
+	} {
+		t.Run(tc.prec.String(), func(t *testing.T) {
+			g := gpu(t, tc.prec)
+			c := compute.NewCPU(compute.GonumSgemm{})
+			cfg := model.DefaultConfig()
+			cfg.Vocab, cfg.Emb, cfg.Hidden, cfg.Layers = 997, 24, 40, 3
+			const T, B = 9, 5
+			mc, err := model.NewLM(c, cfg, 42)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mg, err := model.NewLM(g, cfg, 42)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range mc.Params.Names() {
+				compareHost(t, "initial "+name, mg.Params.Get(name), mc.Params.Get(name), 0)
+			}
+			adamCfg := model.DefaultAdamConfig()
+			oc, err := model.NewAdam(mc.Params, mc.Grads, adamCfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			og, err := model.NewAdam(mg.Params, mg.Grads, adamCfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lrs := make([]float64, oc.Groups())
+			for i := range lrs {
+				lrs[i] = 1e-3 * float64(i+1)
+			}
+			sc, sg := mc.NewState(B), mg.NewState(B)
+			ids := make([]int32, T*B)
+			targets := make([]int32, T*B)
+			for step := uint64(1); step <= 2; step++ {
+				for i := range ids {
+					ids[i] = int32((int(step)*7919 + i*104729) % cfg.Vocab)
+					targets[i] = int32((int(step)*31 + i*7) % cfg.Vocab)
+				}
+				masksC, masksG := mc.DrawMasks(B, step), mg.DrawMasks(B, step)
+				compareMasks(t, masksG, masksC)
+				mc.ZeroGrads()
+				mg.ZeroGrads()
+				lc, err := mc.ForwardBackward(ids, targets, T, B, masksC, sc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				lg, err := mg.ForwardBackward(ids, targets, T, B, masksC, sg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, part := range []struct {
+					name   string
+					gv, cv float64
+				}{{"CE", lg.CE, lc.CE}, {"AR", lg.AR, lc.AR}, {"TAR", lg.TAR, lc.TAR}} {
+					if e := math.Abs(part.gv-part.cv) / math.Max(math.Abs(part.cv), 1e-30); e > tc.tolLoss {
+						t.Errorf("step %d: %s loss: GPU %.9g, CPU %.9g (relative error %.3g > %.3g)", step, part.name, part.gv, part.cv, e, tc.tolLoss)
+					}
+				}
+				t.Logf("step %d: loss GPU %.7f CPU %.7f", step, lg.Total(), lc.Total())
+				for _, name := range mc.Grads.Names() {
+					compareHost(t, fmt.Sprintf("step %d gradient %s", step, name), mg.Grads.Get(name), mc.Grads.Get(name), tc.tolG)
+				}
+				nc, err := oc.Step(lrs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ng, err := og.Step(lrs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if e := math.Abs(ng-nc) / nc; e > tc.tolG {
+					t.Errorf("step %d: gradient norm GPU %.9g, CPU %.9g", step, ng, nc)
+				}
+				for _, name := range mc.Params.Names() {
+					compareHost(t, fmt.Sprintf("step %d updated %s", step, name), mg.Params.Get(name), mc.Params.Get(name), tc.tolG)
+				}
+			}
+		})
+	}
+}
+
+func compareMasks(t *testing.T, g, c *model.Masks) {
+	t.Helper()
+	compareHost(t, "EmbedRows mask", g.EmbedRows, c.EmbedRows, 0)
+	compareHost(t, "Input mask", g.Input, c.Input, 0)
+	compareHost(t, "Output mask", g.Output, c.Output, 0)
+	for l := range c.Hidden {
+		compareHost(t, fmt.Sprintf("Hidden[%d] mask", l), g.Hidden[l], c.Hidden[l], 0)
+	}
+	for l := range c.Weight {
+		compareHost(t, fmt.Sprintf("Weight[%d] mask", l), g.Weight[l], c.Weight[l], 0)
+	}
+}
+
+// compareHost is compare for host slices, for tests in this file.
+func compareHost(t *testing.T, what string, got, want []float32, tol float64) {
+	t.Helper()
+	compare(t, what, got, want, tol)
+}
