@@ -501,3 +501,30 @@ func (m *LM) meanLoss(ws *workspace, N int) float64 {
 	}
 	return sum / float64(N)
 }
+
+// Logits writes the decoder's logits for a batch into dst (T*B*V on the
+// host; row t*B+b is token (t, b)): the forward pass of ForwardBackward with
+// the given masks, or of evaluation mode when masks is nil, advancing st.
+// It exists for small batches (inspection, sampling, reference checks); the
+// training path never materialises all the logits.
+func (m *LM) Logits(dst []float32, ids []int32, T, B int, masks *Masks, st *State) error {
+	V := m.cfg.Vocab
+	if len(dst) != T*B*V {
+		return fmt.Errorf("model: Logits: dst has %d elements, want T*B*V = %d*%d*%d", len(dst), T, B, V)
+	}
+	ws, err := m.begin("Logits", ids, ids, T, B, masks, st)
+	if err != nil {
+		return err
+	}
+	N, E := T*B, m.cfg.Emb
+	out := m.forward(ws, T, B, st)
+	chunk := decoderChunk(N, V)
+	for r0 := 0; r0 < N; r0 += chunk {
+		n := min(chunk, N-r0)
+		lg := ws.logits.Slice(0, n*V)
+		m.be.Gemm(false, true, n, V, E, 1, out.Slice(r0*E, (r0+n)*E), E, m.p.enc, E, 0, lg, V)
+		m.be.AddRowVector(lg, m.p.decBias, n, V)
+		m.be.Download(dst[r0*V:(r0+n)*V], lg)
+	}
+	return nil
+}

@@ -325,8 +325,8 @@ func LoadCheckpoint(path string, m *LM, vocabHash string, opt *Adam) error {
 		}
 	}
 	if opt != nil {
+		// The hyperparameters stay the caller's: only the state resumes.
 		copy(opt.steps, c.header.Optimizer.Steps)
-		opt.Config = c.header.Optimizer.Config
 	}
 	return nil
 }

@@ -497,3 +497,37 @@ func TestDecoderChunkFitsBuffer(t *testing.T) {
 		t.Errorf("paper shape chunk %d, want 896", c)
 	}
 }
+
+func TestLogitsMatchReference(t *testing.T) {
+	m := newTiny(t, compute.Default(), tinyConfig())
+	r := rand.New(rand.NewPCG(12, 12))
+	T, B, V := tinyT, tinyB, tinyV
+	ids, targets := randIDs(r, T*B, V), randIDs(r, T*B, V)
+	ms := m.DrawMasks(B, 4)
+	logits := make([]float32, T*B*V)
+	if err := m.Logits(logits, ids, T, B, ms, m.NewState(B)); err != nil {
+		t.Fatal(err)
+	}
+	// The cross-entropy of these logits is ForwardBackward's CE.
+	var ce float64
+	for n := 0; n < T*B; n++ {
+		row := logits[n*V : (n+1)*V]
+		mx := math.Inf(-1)
+		for _, v := range row {
+			mx = math.Max(mx, float64(v))
+		}
+		var s float64
+		for _, v := range row {
+			s += math.Exp(float64(v) - mx)
+		}
+		ce += mx + math.Log(s) - float64(row[targets[n]])
+	}
+	parts, err := m.ForwardBackward(ids, targets, T, B, ms, m.NewState(B))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkClose(t, "CE from Logits", ce/float64(T*B), parts.CE, 1e-6)
+	if err := m.Logits(logits[:5], ids, T, B, nil, m.NewState(B)); err == nil {
+		t.Errorf("Logits accepted a short dst")
+	}
+}
