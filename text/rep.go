@@ -39,8 +39,12 @@ func replaceRep(dst, s []byte) []byte {
 			j += size
 			n++
 		}
-		if n < minRepeat || isSeparator(r) {
+		if n < minRepeat {
 			i += size
+			continue
+		}
+		if isSeparator(r) {
+			i = j
 			continue
 		}
 		dst = appendRep(append(dst, s[last:i]...), n, s[i:i+size])
