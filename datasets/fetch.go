@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -41,9 +42,9 @@ type FetchResult struct {
 	Fetched []string // the remotes fetched (Remote.Describe)
 }
 
-// Fetch makes dataset name present and verified. If a folder on the search
-// path already holds it and its files match the registry's digests, nothing
-// is downloaded. Otherwise the registry's recipes are tried in order,
+// Fetch makes dataset name present, complete and verified. If a folder on
+// the search path already holds every file of one of its recipes and its
+// files match the registry's digests, nothing is downloaded. Otherwise the registry's recipes are tried in order,
 // writing into the first search-path entry: each remote's files are staged
 // in a temporary folder there, verified, and moved into the dataset folder
 // (each top-level file or folder by one rename), so an interrupted fetch
@@ -67,6 +68,10 @@ func fetchInfo(ctx context.Context, info Info, opts FetchOptions) (FetchResult, 
 		if !info.Present(dir) {
 			continue
 		}
+		if !info.complete(dir) {
+			opts.logf("%s: %s holds only part of the release; fetching all of it", name, dir)
+			continue
+		}
 		if err := info.Verify(dir); err != nil {
 			opts.logf("%s: the copy in %s does not verify (%v); fetching a fresh one", name, dir, err)
 			continue
@@ -75,7 +80,7 @@ func fetchInfo(ctx context.Context, info Info, opts FetchOptions) (FetchResult, 
 	}
 	target := filepath.Join(opts.Path.Primary(), info.Folder)
 	var errs []error
-	for _, recipe := range info.Recipes {
+	for i, recipe := range info.Recipes {
 		fetched, err := opts.fetchRecipe(ctx, info, target, recipe)
 		if err == nil {
 			if err = info.Verify(target); err == nil {
@@ -86,7 +91,9 @@ func fetchInfo(ctx context.Context, info Info, opts FetchOptions) (FetchResult, 
 			return FetchResult{}, ctx.Err()
 		}
 		errs = append(errs, err)
-		opts.logf("%s: %v", name, err)
+		if i+1 < len(info.Recipes) {
+			opts.logf("%s: %v; trying the next source", name, err)
+		}
 	}
 	if len(errs) == 0 {
 		return FetchResult{}, fmt.Errorf("%s: the registry has no way to fetch it", name)
@@ -98,6 +105,26 @@ func (o FetchOptions) logf(format string, args ...any) {
 	if o.Log != nil {
 		fmt.Fprintf(o.Log, format+"\n", args...)
 	}
+}
+
+// complete reports whether dir holds everything one of the recipes
+// provides (AG News with only test.csv is present, for loading, but not
+// complete).
+func (info Info) complete(dir string) bool {
+	for _, recipe := range info.Recipes {
+		all := true
+		for _, r := range recipe {
+			for _, p := range r.Provides {
+				if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(p))); err != nil {
+					all = false
+				}
+			}
+		}
+		if all {
+			return true
+		}
+	}
+	return false
 }
 
 func (o FetchOptions) fetchRecipe(ctx context.Context, info Info, target string, recipe []Remote) ([]string, error) {
@@ -295,6 +322,7 @@ func (o FetchOptions) download(ctx context.Context, r Remote, dlDir string) (str
 			return final, nil
 		}
 	}
+	os.Remove(dlDir) // only when empty: nothing to resume
 	return "", errors.Join(errs...)
 }
 
@@ -369,7 +397,8 @@ func (o FetchOptions) getOnce(ctx context.Context, client *http.Client, url, par
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return false, true, err
+		var dns *net.DNSError
+		return false, !(errors.As(err, &dns) && dns.IsNotFound), err
 	}
 	defer resp.Body.Close()
 	flags := os.O_WRONLY | os.O_CREATE

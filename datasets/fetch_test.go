@@ -501,3 +501,21 @@ func TestExtractRules(t *testing.T) {
 	err := extractArchive(archive, "tar.gz", "pkg/", []Extract{{"b.txt", "b.txt"}}, filepath.Join(dir, "out"))
 	wantFormatError(t, err, "a.tgz", 0, `no member matches "b.txt"`)
 }
+
+func TestFetchCompletesAPartialCopy(t *testing.T) {
+	archive := tarGz(t, toyArchive)
+	srv := newFileServer(t, map[string][]byte{"/toy.tgz": archive})
+	first, second := t.TempDir(), t.TempDir()
+	writeFiles(t, filepath.Join(second, "toy"), map[string]string{"test.csv": "1,t,d\n"})
+	info := toyInfo(toyRemote(srv.URL+"/toy.tgz", archive))
+	info.Layouts = [][]string{{"train.csv"}, {"test.csv"}}
+	opts := quickOptions(first)
+	opts.Path = SearchPath{first, second}
+	res, err := fetchInfo(context.Background(), info, opts)
+	if err != nil || res.Already || res.Dir != filepath.Join(first, "toy") {
+		t.Fatalf("%+v %v: want the whole release fetched into the first entry", res, err)
+	}
+	if _, err := os.Stat(filepath.Join(first, "toy", "train.csv")); err != nil {
+		t.Error(err)
+	}
+}
