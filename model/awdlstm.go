@@ -31,8 +31,8 @@ type LM struct {
 	p, g tensors // the named views of Params and Grads
 
 	// Per-model scratch, independent of the batch shape.
-	whhDrop     []compute.Vec // (4H_l, H_l): the weight-dropped W_hh of the current batch
-	wMask       []compute.Vec // (4H_l, H_l): the weight-dropout masks on the device
+	whhDrop     []compute.Vec // (4H_l, H_l): the weight-dropped W_hh of the current batch, once used
+	wMask       []compute.Vec // (4H_l, H_l): the weight-dropout masks on the device, once used
 	bias        []compute.Vec // (4H_l): b_ih + b_hh
 	dwhh        compute.Vec   // (4H, H) at the largest layer: dL/dW_hh' before the mask
 	dbias       compute.Vec   // (4H) at the largest layer
@@ -107,11 +107,12 @@ func NewLM(be compute.Backend, cfg Config, seed uint64) (*LM, error) {
 	maxG := 0
 	for l := 0; l < cfg.Layers; l++ {
 		_, h := cfg.LayerSizes(l)
-		m.whhDrop = append(m.whhDrop, be.Alloc(4*h*h))
-		m.wMask = append(m.wMask, be.Alloc(4*h*h))
 		m.bias = append(m.bias, be.Alloc(4*h))
 		maxG = max(maxG, h)
 	}
+	// The weight-dropout buffers come with the first weight mask.
+	m.whhDrop = make([]compute.Vec, cfg.Layers)
+	m.wMask = make([]compute.Vec, cfg.Layers)
 	m.dwhh = be.Alloc(4 * maxG * maxG)
 	m.dbias = be.Alloc(4 * maxG)
 	m.dbsum = be.Alloc(cfg.Vocab)
@@ -184,7 +185,7 @@ type workspace struct {
 
 	ids, targets compute.IVec  // (T*B)
 	emb          compute.Vec   // (T, B, E): the embedded, input-dropped tokens
-	dropped      []compute.Vec // layer l >= 1: (T, B, In_l) the hidden-dropped input; [0] and the last unused
+	dropped      []compute.Vec // layer l >= 1: (T, B, In_l) the hidden-dropped input; [0] unused
 	gates        []compute.Vec // (T, B, 4H_l): gate activations
 	hs, cs       []compute.Vec // (T+1, B, H_l): states, initial one first
 	out          compute.Vec   // (T, B, E): the output-dropped last layer
@@ -304,9 +305,14 @@ func (m *LM) setMasks(ws *workspace, ms *Masks) {
 	}
 	for l := range dm.weight {
 		dm.weight[l] = compute.Vec{}
-		if ms.Weight != nil {
-			dm.weight[l] = deviceMask(m.be, m.wMask[l], ms.Weight[l])
+		if ms.Weight == nil || ms.Weight[l] == nil {
+			continue
 		}
+		if m.wMask[l].N == 0 {
+			m.wMask[l] = m.be.Alloc(len(ms.Weight[l]))
+			m.whhDrop[l] = m.be.Alloc(len(ms.Weight[l]))
+		}
+		dm.weight[l] = deviceMask(m.be, m.wMask[l], ms.Weight[l])
 	}
 }
 
