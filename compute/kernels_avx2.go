@@ -9,11 +9,7 @@ package compute
 */
 import "C"
 
-import (
-	"unsafe"
-
-	"golang.org/x/sys/cpu"
-)
+import "golang.org/x/sys/cpu"
 
 // avx2Kernels is the C kernel table, or nil on a CPU without AVX2 and FMA
 // (or whose OS does not save the AVX registers, which cpu checks too).
@@ -47,21 +43,6 @@ func init() {
 
 // The wrappers below reslice every argument to exactly the elements the C
 // function touches, so Go's bounds checks stand guard before C runs.
-
-// fp is the address of s[0] for C, or nil for an empty s.
-func fp(s []float32) *C.float {
-	if len(s) == 0 {
-		return nil
-	}
-	return (*C.float)(unsafe.Pointer(&s[0]))
-}
-
-func ip(s []int32) *C.int32_t {
-	if len(s) == 0 {
-		return nil
-	}
-	return (*C.int32_t)(unsafe.Pointer(&s[0]))
-}
 
 func cExp(out, x []float32) {
 	if len(x) > 0 {

@@ -8,13 +8,17 @@ package compute
 */
 import "C"
 
-import "unsafe"
-
 // OpenBLASSgemm calls cblas_sgemm from OpenBLAS (Debian libopenblas-dev).
+//
+// OpenBLAS runs its own thread pool (OPENBLAS_NUM_THREADS, default one per
+// core). It is busy only inside the call: the CPU backend's own goroutines
+// run between GEMMs, never beside one.
 type OpenBLASSgemm struct{}
 
 func (OpenBLASSgemm) Name() string { return "openblas" }
 
+// Sgemm passes NULL for an empty slice: with k == 0 OpenBLAS reads neither
+// A nor B.
 func (OpenBLASSgemm) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	ta, tb := C.enum_CBLAS_TRANSPOSE(C.CblasNoTrans), C.enum_CBLAS_TRANSPOSE(C.CblasNoTrans)
 	if transA {
@@ -24,9 +28,7 @@ func (OpenBLASSgemm) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []
 		tb = C.CblasTrans
 	}
 	C.cblas_sgemm(C.CblasRowMajor, ta, tb, C.blasint(m), C.blasint(n), C.blasint(k), C.float(alpha),
-		(*C.float)(unsafe.Pointer(&a[0])), C.blasint(lda),
-		(*C.float)(unsafe.Pointer(&b[0])), C.blasint(ldb), C.float(beta),
-		(*C.float)(unsafe.Pointer(&c[0])), C.blasint(ldc))
+		fp(a), C.blasint(lda), fp(b), C.blasint(ldb), C.float(beta), fp(c), C.blasint(ldc))
 }
 
 func defaultSgemm() Sgemm { return OpenBLASSgemm{} }

@@ -3,13 +3,12 @@ package cuda
 import (
 	"fmt"
 	"math"
-	"reflect"
 	"unsafe"
 
 	"github.com/ulmfit-go/ulmfit/compute"
 )
 
-// kernels are the entry points of kernels.cu; a field's tag is its name there.
+// kernels are the entry points of kernels.cu.
 type kernels struct {
 	fill, axpy, scale, mul, sub, mulTiled, scaleMatrix      uintptr
 	sumSquaresPartial, sumSquaresFinal, dropoutMask         uintptr
@@ -18,31 +17,24 @@ type kernels struct {
 	softmaxXent, adam                                       uintptr
 }
 
-var kernelNames = map[string]string{
-	"fill": "fill", "axpy": "axpy", "scale": "scale", "mul": "mul", "sub": "sub",
-	"mulTiled": "mul_tiled", "scaleMatrix": "scale_matrix",
-	"sumSquaresPartial": "sum_squares_partial", "sumSquaresFinal": "sum_squares_final",
-	"dropoutMask": "dropout_mask", "gather": "gather", "scatterAdd": "scatter_add",
-	"addRowVector": "add_row_vector", "sumRowsPartial": "sum_rows_partial", "sumRowsFinal": "sum_rows_final",
-	"lstmForward": "lstm_forward", "lstmBackward": "lstm_backward", "softmaxXent": "softmax_xent", "adam": "adam",
-}
-
 // resolve looks up every kernel of the loaded module.
 func (k *kernels) resolve(b *Backend) error {
-	v := reflect.ValueOf(k).Elem()
-	for i := 0; i < v.NumField(); i++ {
-		field := v.Type().Field(i).Name
-		name, ok := kernelNames[field]
-		if !ok {
-			return fmt.Errorf("cuda: kernel field %s has no name", field)
-		}
-		cname := cString(name)
-		var fn uintptr
-		if err := b.lib.drv.err("cuModuleGetFunction "+name, call(b.lib.drv.cuModuleGetFunction,
-			uintptr(unsafe.Pointer(&fn)), b.module, uintptr(unsafe.Pointer(&cname[0])))); err != nil {
+	for _, e := range []struct {
+		fn   *uintptr
+		name string
+	}{
+		{&k.fill, "fill"}, {&k.axpy, "axpy"}, {&k.scale, "scale"}, {&k.mul, "mul"}, {&k.sub, "sub"},
+		{&k.mulTiled, "mul_tiled"}, {&k.scaleMatrix, "scale_matrix"},
+		{&k.sumSquaresPartial, "sum_squares_partial"}, {&k.sumSquaresFinal, "sum_squares_final"},
+		{&k.dropoutMask, "dropout_mask"}, {&k.gather, "gather"}, {&k.scatterAdd, "scatter_add"},
+		{&k.addRowVector, "add_row_vector"}, {&k.sumRowsPartial, "sum_rows_partial"}, {&k.sumRowsFinal, "sum_rows_final"},
+		{&k.lstmForward, "lstm_forward"}, {&k.lstmBackward, "lstm_backward"}, {&k.softmaxXent, "softmax_xent"}, {&k.adam, "adam"},
+	} {
+		cname := cString(e.name)
+		if err := b.lib.drv.err("cuModuleGetFunction "+e.name, call(b.lib.drv.cuModuleGetFunction,
+			uintptr(unsafe.Pointer(e.fn)), b.module, uintptr(unsafe.Pointer(&cname[0])))); err != nil {
 			return err
 		}
-		v.Field(i).SetUint(uint64(fn))
 	}
 	return nil
 }
