@@ -68,7 +68,7 @@ func fetchInfo(ctx context.Context, info Info, opts FetchOptions) (FetchResult, 
 		if !info.Present(dir) {
 			continue
 		}
-		if !info.complete(dir) {
+		if !info.Complete(dir) {
 			opts.logf("%s: %s holds only part of the release; fetching all of it", name, dir)
 			continue
 		}
@@ -107,10 +107,10 @@ func (o FetchOptions) logf(format string, args ...any) {
 	}
 }
 
-// complete reports whether dir holds everything one of the recipes
+// Complete reports whether dir holds everything one of the recipes
 // provides (AG News with only test.csv is present, for loading, but not
 // complete).
-func (info Info) complete(dir string) bool {
+func (info Info) Complete(dir string) bool {
 	for _, recipe := range info.Recipes {
 		all := true
 		for _, r := range recipe {

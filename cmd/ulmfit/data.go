@@ -175,6 +175,9 @@ func dataList(o dataOptions, path datasets.SearchPath) error {
 		here := "absent"
 		if dir, err := path.Locate(d); err == nil {
 			here = dir
+			if !d.Complete(dir) {
+				here += " (part of the release)"
+			}
 		}
 		classes := "-"
 		if len(d.Classes) > 0 {
