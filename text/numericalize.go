@@ -48,7 +48,7 @@ func NumericalizeContext(ctx context.Context, tok *Tokenizer, v *Vocab, docs Doc
 		unknown int64
 	}
 	work := func(_ int, sc *scratch, batch [][]string) ids {
-		var out ids
+		out := ids{flat: idPool.get()}
 		for _, fields := range batch {
 			tok.process(sc, fields)
 			n := len(out.flat)
@@ -77,6 +77,7 @@ func NumericalizeContext(ctx context.Context, tok *Tokenizer, v *Vocab, docs Doc
 		st.Docs += int64(len(out.lens))
 		st.Tokens += int64(len(out.flat))
 		st.Unknown += out.unknown
+		idPool.put(out.flat)
 		return nil
 	}
 	if err := runOrdered(ctx, runtime.GOMAXPROCS(0), docs, work, sink); err != nil {
@@ -148,7 +149,7 @@ func BuildCorpus(ctx context.Context, tok *Tokenizer, docs Docs, path string, o 
 	}
 	work := func(worker int, sc *scratch, batch [][]string) provisional {
 		c := &local[worker]
-		out := provisional{worker: worker}
+		out := provisional{worker: worker, flat: provisionalPool.get()}
 		for _, fields := range batch {
 			tok.process(sc, fields)
 			n := len(out.flat)
@@ -178,6 +179,7 @@ func BuildCorpus(ctx context.Context, tok *Tokenizer, docs Docs, path string, o 
 			}
 			flat = flat[n:]
 		}
+		provisionalPool.put(p.flat)
 		return nil
 	}
 	if err := runOrdered(ctx, workers, docs, work, sink); err != nil {
@@ -282,6 +284,24 @@ func remapProvisional(tmp *os.File, remap [][]int32, v *Vocab, path string) (Sta
 	}
 	return st, nil
 }
+
+// bufferPool recycles the id buffers of batches, which would otherwise be
+// garbage at the rate of a few bytes per token.
+type bufferPool[T any] struct{ pool sync.Pool }
+
+func (p *bufferPool[T]) get() []T {
+	if b, ok := p.pool.Get().(*[]T); ok {
+		return (*b)[:0]
+	}
+	return nil
+}
+
+func (p *bufferPool[T]) put(b []T) { p.pool.Put(&b) }
+
+var (
+	idPool          bufferPool[int32]
+	provisionalPool bufferPool[uint32]
+)
 
 // Batching: documents travel to the workers in batches of about batchBytes
 // of text (at most batchDocs documents), and at most inFlight batches per

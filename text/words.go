@@ -6,11 +6,12 @@ import (
 	"unicode/utf8"
 )
 
-// splitWords does word splitting in the style of spaCy's English tokenizer, which fastai runs
-// between its pre-rules and post-rules. spaCy's algorithm (split on
-// whitespace; peel prefixes and suffixes; split infixes; look up special
-// cases) is rewritten here as one hand-written scanner over each
-// whitespace-delimited chunk:
+// splitWords appends the words of s to toks, split in the style of spaCy's
+// English tokenizer, which fastai runs between its pre-rules and post-rules.
+// Every word is a substring of s. spaCy's algorithm (split on whitespace;
+// peel prefixes and suffixes; split infixes; look up special cases) is
+// rewritten as one hand-written scanner over each whitespace-delimited chunk,
+// with no regular expressions:
 //
 //   - a word is a run of letters, digits and combining marks, joined by
 //     connectors that sit between two such characters: an apostrophe
@@ -34,10 +35,8 @@ import (
 //   - "/" and "#" always split (fastai's spec_add_spaces), except inside a URL
 //     or an emoticon.
 //
-// fastai (with spaCy 2) splits hyphenated words and URLs; here they are kept
-// whole, as words.
-//
-// splitWords appends the tokens of s to toks. Every token is a substring of s.
+// fastai (with spaCy 2) splits hyphenated words, and its spec_add_spaces
+// breaks URLs at "/"; here both are kept whole.
 func splitWords(toks []string, s string) []string {
 	for i := 0; i < len(s); {
 		b := s[i]
@@ -50,7 +49,7 @@ func splitWords(toks []string, s string) []string {
 			i += size
 			continue
 		}
-		j := i + 1
+		j := i
 		for j < len(s) {
 			b := s[j]
 			if b < utf8.RuneSelf {
