@@ -48,7 +48,7 @@ func newTrainStepper(be compute.Backend, cfg Config, T, B int) (*trainStepper, e
 
 func (s *trainStepper) step() error {
 	s.n++
-	s.m.drawMasksInto(s.masks, s.B, s.n)
+	s.m.DrawMasksInto(s.masks, s.B, s.n)
 	s.m.ZeroGrads()
 	if _, err := s.m.ForwardBackward(s.ids, s.tgt, s.T, s.B, s.masks, s.st); err != nil {
 		return err

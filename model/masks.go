@@ -34,13 +34,14 @@ const (
 // gives a nil mask.
 func (m *LM) DrawMasks(B int, seed uint64) *Masks {
 	ms := &Masks{}
-	m.drawMasksInto(ms, B, seed)
+	m.DrawMasksInto(ms, B, seed)
 	return ms
 }
 
-// drawMasksInto is DrawMasks reusing ms's slices where their lengths fit, so a
-// training loop draws without allocating.
-func (m *LM) drawMasksInto(ms *Masks, B int, seed uint64) {
+// DrawMasksInto is DrawMasks reusing ms's slices where their lengths fit, so
+// a training loop draws without allocating (at the paper's shape the weight
+// masks alone are 45 MB a batch).
+func (m *LM) DrawMasksInto(ms *Masks, B int, seed uint64) {
 	cfg := m.cfg
 	ms.EmbedRows = m.drawMask(ms.EmbedRows, cfg.Vocab, cfg.EmbeddingDropout, mixSeed(seed, seedEmbedRows))
 	ms.Input = m.drawMask(ms.Input, B*cfg.Emb, cfg.InputDropout, mixSeed(seed, seedInput))

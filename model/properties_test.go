@@ -336,7 +336,7 @@ func TestForwardBackwardDoesNotAllocate(t *testing.T) {
 	m.reserve(T, B)
 	step := func() {
 		m.ZeroGrads()
-		m.drawMasksInto(ms, B, 9)
+		m.DrawMasksInto(ms, B, 9)
 		if _, err := m.ForwardBackward(ids, targets, T, B, ms, st); err != nil {
 			t.Fatal(err)
 		}
