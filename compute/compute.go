@@ -75,7 +75,7 @@ func (v IVec) Slice(i, j int) IVec {
 // (in-place use) but must not partially overlap them.
 type Backend interface {
 	// Name identifies the implementation in results and benchmarks,
-	// e.g. "cpu/openblas", "cpu/gonum", "cuda".
+	// e.g. "cpu/openblas/avx2" (BLAS, then kernel set), "cpu/gonum/go", "cuda".
 	Name() string
 
 	// Alloc returns n zeroed float32 elements; AllocInt n zeroed int32 elements.
@@ -118,15 +118,16 @@ type Backend interface {
 
 	// DropoutMask fills mask with the inverted-dropout mask for drop rate p:
 	// mask[i] = 1/(1-p) where u(seed, i) >= p and 0 elsewhere, with u the
-	// counter-based uniform of Uniform. p == 0 gives all ones. Every backend
-	// produces the same mask for the same (seed, i).
+	// counter-based uniform of Uniform. p <= 0 gives all ones, p >= 1 all
+	// zeros. Every backend produces the same mask for the same (seed, i).
 	DropoutMask(mask Vec, p float32, seed uint64)
 
 	// Gather copies embedding rows: out[i, :] = table[ids[i], :] * scale[ids[i]]
 	// for out (N, dim), table (V, dim); scale has V entries, or N == 0 for none.
+	// An id outside [0, V) (or outside scale) is a bug in the caller and panics.
 	Gather(out, table Vec, ids IVec, dim int, scale Vec)
 	// ScatterAdd is Gather's backward: dtable[ids[i], :] += dout[i, :] * scale[ids[i]].
-	// Repeated ids accumulate.
+	// Repeated ids accumulate, in the order of i.
 	ScatterAdd(dtable, dout Vec, ids IVec, dim int, scale Vec)
 
 	// AddRowVector adds b (C) to every row of x (R, C).
@@ -143,19 +144,25 @@ type Backend interface {
 	// activations saved by the forward, c its cell output. dh is the gradient
 	// reaching h; dc on entry holds the gradient reaching c from step t+1 and
 	// on exit the gradient reaching cPrev. dgates (B, 4H) receives the
-	// gradient of the pre-activations (overwritten, not accumulated).
+	// gradient of the pre-activations (overwritten, not accumulated); it may
+	// be gates itself.
 	LSTMCellBackward(dgates, gates, cPrev, c, dh, dc Vec, batch, hidden int)
 
 	// SoftmaxCrossEntropy takes logits (N, V) and targets (N). It writes
 	// losses[n] = -log softmax(logits[n])[targets[n]] and replaces logits with
 	// the gradient of losses[n] with respect to them: softmax - onehot.
-	// A target < 0 marks a row to ignore: loss 0 and gradient 0.
+	// A target < 0 marks a row to ignore: loss 0 and gradient 0; a target >= V
+	// panics. The loss is computed as log(sum_j exp(x_j - max)) - (x_t - max),
+	// so it is finite for any finite logits (a target logit of -1e4 against
+	// +1e4 elsewhere gives 2e4 + log(count)); a NaN logit gives a NaN loss.
 	SoftmaxCrossEntropy(logits Vec, targets IVec, losses Vec, n, vocab int)
 
 	// Adam updates parameters p with gradient g and moments m, v (all of one
-	// length) at step t (1-based, for bias correction):
+	// length) at step t (1-based, for bias correction; t < 1 panics):
 	//   g' = g + wd*p (when !decoupled), m = b1*m + (1-b1)*g', v = b2*v + (1-b2)*g'^2,
-	//   p -= lr * (mhat / (sqrt(vhat) + eps) + (wd*p when decoupled)).
+	//   p -= lr * (mhat / (sqrt(vhat) + eps) + (wd*p when decoupled)),
+	// with mhat = m/(1-b1^t), vhat = v/(1-b2^t) (Kingma & Ba 2015, Algorithm
+	// 1; the decoupled decay is AdamW's, Loshchilov & Hutter 2019).
 	Adam(p, g, m, v Vec, lr, beta1, beta2, eps, wd float32, t int, decoupled bool)
 }
 
