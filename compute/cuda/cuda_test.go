@@ -278,14 +278,6 @@ func TestElementwise(t *testing.T) {
 			p.g.Copy(out.g, xs.g)
 			p.check(t, "Copy", out, tolExact)
 
-			p.c.Axpy(-0.37, xs.c, ys.c)
-			p.g.Axpy(-0.37, xs.g, ys.g)
-			p.check(t, "Axpy", y, tolF32)
-
-			p.c.Scale(xs.c, 1.7)
-			p.g.Scale(xs.g, 1.7)
-			p.check(t, "Scale", x, tolExact)
-
 			p.c.Mul(out.c, xs.c, ys.c)
 			p.g.Mul(out.g, xs.g, ys.g)
 			p.check(t, "Mul", out, tolExact)
@@ -294,9 +286,19 @@ func TestElementwise(t *testing.T) {
 			p.g.Sub(out.g, xs.g, ys.g)
 			p.check(t, "Sub", out, tolExact)
 
+			p.c.Scale(xs.c, 1.7)
+			p.g.Scale(xs.g, 1.7)
+			p.check(t, "Scale", x, tolExact)
+
 			p.c.Mul(xs.c, xs.c, xs.c) // in place
 			p.g.Mul(xs.g, xs.g, xs.g)
 			p.check(t, "Mul in place", x, tolExact)
+
+			// Last: Axpy's product and sum may fuse on the GPU, so y then
+			// differs from the CPU's by a rounding.
+			p.c.Axpy(-0.37, xs.c, ys.c)
+			p.g.Axpy(-0.37, xs.g, ys.g)
+			p.check(t, "Axpy", y, tolF32)
 			p.free(x, y, out)
 		})
 	}
@@ -329,13 +331,14 @@ func TestSumSquares(t *testing.T) {
 			want += float64(v) * float64(v)
 		}
 		got := p.g.SumSquares(x.g)
-		if e := math.Abs(got-want) / want; e > 1e-12 {
+		// Both sum in float64, in different orders: n roundings apart at most.
+		if e := math.Abs(got-want) / want; e > 1e-10 {
 			t.Errorf("SumSquares(%d): got %.17g, want %.17g (relative error %.3g)", n, got, want, e)
 		}
 		if again := p.g.SumSquares(x.g); again != got {
 			t.Errorf("SumSquares(%d) is not reproducible: %.17g then %.17g", n, got, again)
 		}
-		if c := p.c.SumSquares(x.c); math.Abs(c-got)/want > 1e-12 {
+		if c := p.c.SumSquares(x.c); math.Abs(c-got)/want > 1e-10 {
 			t.Errorf("SumSquares(%d): GPU %.17g, CPU %.17g", n, got, c)
 		}
 		p.free(x)
@@ -518,17 +521,19 @@ func TestAdam(t *testing.T) {
 	p := newPair(t, FP32)
 	for _, decoupled := range []bool{false, true} {
 		n := 100003
-		par, grad := p.randn(n, 1), p.randn(n, 0.01)
-		m, v := p.randn(n, 0.01), p.upload(make([]float32, n))
+		par := p.randn(n, 1)
+		m, v := p.upload(make([]float32, n)), p.upload(make([]float32, n))
 		for step := 1; step <= 10; step++ {
+			grad := p.randn(n, 0.01)
 			p.c.Adam(par.c, grad.c, m.c, v.c, 1e-3, 0.7, 0.99, 1e-8, 0.01, step, decoupled)
 			p.g.Adam(par.g, grad.g, m.g, v.g, 1e-3, 0.7, 0.99, 1e-8, 0.01, step, decoupled)
+			p.free(grad)
 		}
 		name := fmt.Sprintf("decoupled=%v", decoupled)
 		p.check(t, "Adam p "+name, par, tolF32)
 		p.check(t, "Adam m "+name, m, tolF32)
 		p.check(t, "Adam v "+name, v, tolF32)
-		p.free(par, grad, m, v)
+		p.free(par, m, v)
 	}
 }
 

@@ -1,0 +1,154 @@
+package cuda
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/ulmfit-go/ulmfit/compute"
+	"github.com/ulmfit-go/ulmfit/model"
+)
+
+// TestProfilePaperStep times the parts of a training step at the paper's
+// shape (V=60000, E=400, H=1152, L=3, T=70, B=64) and the kernels under them,
+// each between two Syncs. It runs only with ULMFIT_CUDA_PROFILE=1: it is a
+// measurement, not a check.
+func TestProfilePaperStep(t *testing.T) {
+	if os.Getenv("ULMFIT_CUDA_PROFILE") == "" {
+		t.Skip("set ULMFIT_CUDA_PROFILE=1 to time the paper-shape step's parts")
+	}
+	for _, prec := range []Precision{TF32} {
+		g := gpu(t, prec)
+		timeit := func(name string, reps int, f func()) {
+			f()
+			g.Sync()
+			t0 := time.Now()
+			for i := 0; i < reps; i++ {
+				f()
+			}
+			issued := time.Since(t0)
+			g.Sync()
+			all := time.Since(t0)
+			t.Logf("%s %-44s %9.3f ms  (host issue %9.3f ms)", prec, name,
+				all.Seconds()*1e3/float64(reps), issued.Seconds()*1e3/float64(reps))
+		}
+		cfg := model.DefaultConfig()
+		const T, B = 70, 64
+		m, err := model.NewLM(g, cfg, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acfg := model.DefaultAdamConfig()
+		acfg.ClipNorm, acfg.WeightDecay = 0.4, 0
+		opt, err := model.NewAdam(m.Params, m.Grads, acfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lrs := make([]float64, opt.Groups())
+		for i := range lrs {
+			lrs[i] = 1e-3
+		}
+		ids, targets := make([]int32, T*B), make([]int32, T*B)
+		for i := range ids {
+			ids[i] = int32((i * 7919) % cfg.Vocab)
+			targets[i] = int32((i*104729 + 3) % cfg.Vocab)
+		}
+		st := m.NewState(B)
+		n := uint64(0)
+		var masks *model.Masks
+		step := func() {
+			n++
+			m.ZeroGrads()
+			masks = m.DrawMasks(B, n)
+			if _, err := m.ForwardBackward(ids, targets, T, B, masks, st); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := opt.Step(lrs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		timeit("full step", 5, step)
+		timeit("DrawMasks", 5, func() { masks = m.DrawMasks(B, n) })
+		timeit("ZeroGrads+ForwardBackward", 5, func() {
+			m.ZeroGrads()
+			if _, err := m.ForwardBackward(ids, targets, T, B, masks, st); err != nil {
+				t.Fatal(err)
+			}
+		})
+		timeit("ZeroGrads+ForwardBackward, no masks", 5, func() {
+			m.ZeroGrads()
+			if _, err := m.ForwardBackward(ids, targets, T, B, nil, st); err != nil {
+				t.Fatal(err)
+			}
+		})
+		timeit("Adam step (clip + update)", 5, func() {
+			if _, err := opt.Step(lrs); err != nil {
+				t.Fatal(err)
+			}
+		})
+
+		const H, G, E, V = 1152, 4 * 1152, 400, 60000
+		h := g.Alloc((T + 1) * B * H)
+		cs := g.Alloc((T + 1) * B * H)
+		gates := g.Alloc(T * B * G)
+		whh := g.Alloc(G * H)
+		g.DropoutMask(whh, 0.5, 1)
+		g.DropoutMask(gates, 0.5, 2)
+		timeit("70 x Gemm 64x4608x1152 (recurrent)", 5, func() {
+			for s := 0; s < T; s++ {
+				g.Gemm(false, true, B, G, H, 1, h.Slice(s*B*H, (s+1)*B*H), H, whh, H, 1, gates.Slice(s*B*G, (s+1)*B*G), G)
+			}
+		})
+		timeit("70 x LSTMCellForward 64x1152", 5, func() {
+			for s := 0; s < T; s++ {
+				g.LSTMCellForward(gates.Slice(s*B*G, (s+1)*B*G), cs.Slice(s*B*H, (s+1)*B*H), cs.Slice((s+1)*B*H, (s+2)*B*H), h.Slice((s+1)*B*H, (s+2)*B*H), B, H)
+			}
+		})
+		small := g.Alloc(64)
+		timeit("1000 x Fill(64)", 3, func() {
+			for i := 0; i < 1000; i++ {
+				g.Fill(small, 1)
+			}
+		})
+		timeit("1000 x Copy(64)", 3, func() {
+			for i := 0; i < 1000; i++ {
+				g.Copy(small, small.Slice(0, 64))
+			}
+		})
+		timeit("100 x SumSquares(64)", 3, func() {
+			for i := 0; i < 100; i++ {
+				g.SumSquares(small)
+			}
+		})
+		host := make([]float32, G*H)
+		timeit("Upload 21 MB", 5, func() { g.Upload(whh, host) })
+		timeit("Download 21 MB", 5, func() { g.Download(host, whh) })
+
+		x := g.Alloc(512 * E)
+		enc := g.Alloc(V * E)
+		logits := g.Alloc(512 * V)
+		g.DropoutMask(x, 0.5, 3)
+		g.DropoutMask(enc, 0.5, 4)
+		tg := g.AllocInt(512)
+		tids := make([]int32, 512)
+		for i := range tids {
+			tids[i] = int32(i * 97)
+		}
+		g.UploadInt(tg, tids)
+		losses := g.Alloc(512)
+		bias := g.Alloc(V)
+		timeit("Gemm 512x60000x400 (decoder)", 5, func() { g.Gemm(false, true, 512, V, E, 1, x, E, enc, E, 0, logits, V) })
+		timeit("AddRowVector 512x60000", 5, func() { g.AddRowVector(logits, bias, 512, V) })
+		timeit("SoftmaxCrossEntropy 512x60000", 5, func() { g.SoftmaxCrossEntropy(logits, tg, losses, 512, V) })
+		timeit("SumRows 512x60000", 5, func() { g.SumRows(bias, logits, 512, V) })
+		timeit("Gemm 60000x400x512 (dEnc)", 5, func() { g.Gemm(true, false, V, E, 512, 1, logits, V, x, E, 1, enc, E) })
+		timeit("Gemm 512x400x60000 (dOut)", 5, func() { g.Gemm(false, false, 512, E, V, 1, logits, V, enc, E, 0, x, E) })
+		big := g.Alloc(24_000_000)
+		timeit("SumSquares 24M", 5, func() { g.SumSquares(big) })
+		timeit("Scale 24M", 5, func() { g.Scale(big, 1) })
+		for _, v := range []compute.Vec{h, cs, gates, whh, small, x, enc, logits, losses, bias, big} {
+			g.Free(v)
+		}
+		g.FreeInt(tg)
+	}
+}
