@@ -1,0 +1,332 @@
+package report
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/ulmfit-go/ulmfit/results"
+)
+
+// Verdict is the outcome of comparing one cell.
+type Verdict int
+
+const (
+	NoDifference  Verdict = iota // the interval contains 0
+	Better                       // significantly better in the candidate
+	Worse                        // significantly worse in the candidate
+	NotComparable                // no interval: too few values ("n/a")
+	OnlyBaseline                 // the candidate has no record of the cell
+	OnlyCandidate                // the baseline has no record of the cell
+)
+
+func (v Verdict) String() string {
+	return [...]string{"no significant difference", "better", "WORSE", "n/a", "only in baseline", "only in candidate"}[v]
+}
+
+// Diff is one cell compared.
+type Diff struct {
+	Cell     results.Cell
+	Base     Summary
+	Cand     Summary
+	Delta    float64 // Cand.Mean - Base.Mean
+	Interval Interval
+	Verdict  Verdict
+}
+
+// Comparison is a baseline and a candidate compared cell by cell.
+type Comparison struct {
+	Baseline, Candidate string // names for the header
+	Level               float64
+	Diffs               []Diff
+}
+
+// CompareOptions configure Compare.
+type CompareOptions struct {
+	// Level is the confidence level of the intervals; 0 means 0.95.
+	Level float64
+	// Baseline and Candidate name the sides in the output.
+	Baseline, Candidate string
+}
+
+// Compare matches the cells (experiment, row, dataset, split, metric,
+// train size) of two record sets and, for each cell in both, gives the
+// difference of the means over seeds (candidate - baseline), a confidence
+// interval (DiffInterval: Welch's t with >= 2 seeds a side, a bootstrap
+// against a single value, else n/a) and whether the candidate is
+// significantly better or worse; "worse" respects the metric's direction
+// (results.LowerIsBetter). Each side is validated first (Check); the
+// intervals are per cell, with no correction for comparing many cells.
+func Compare(base, cand []results.Record, opts CompareOptions) (*Comparison, error) {
+	if opts.Level == 0 {
+		opts.Level = 0.95
+	}
+	if opts.Level <= 0 || opts.Level >= 1 {
+		return nil, fmt.Errorf("confidence level %v is not between 0 and 1", opts.Level)
+	}
+	if opts.Baseline == "" {
+		opts.Baseline = "baseline"
+	}
+	if opts.Candidate == "" {
+		opts.Candidate = "candidate"
+	}
+	bs, err := cellValues(base)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", opts.Baseline, err)
+	}
+	cs, err := cellValues(cand)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", opts.Candidate, err)
+	}
+	cmp := &Comparison{Baseline: opts.Baseline, Candidate: opts.Candidate, Level: opts.Level}
+	cells := map[results.Cell]bool{}
+	for c := range bs {
+		cells[c] = true
+	}
+	for c := range cs {
+		cells[c] = true
+	}
+	for c := range cells {
+		b, inB := bs[c]
+		k, inC := cs[c]
+		d := Diff{Cell: c, Base: Summarize(b), Cand: Summarize(k)}
+		switch {
+		case !inC:
+			d.Verdict = OnlyBaseline
+		case !inB:
+			d.Verdict = OnlyCandidate
+		default:
+			d.Delta = d.Cand.Mean - d.Base.Mean
+			d.Interval = DiffInterval(d.Base, d.Cand, opts.Level)
+			switch {
+			case d.Interval.Method == MethodNone:
+				d.Verdict = NotComparable
+			case !d.Interval.Excludes0():
+				d.Verdict = NoDifference
+			case (d.Delta > 0) == results.LowerIsBetter(c.Metric):
+				d.Verdict = Worse
+			default:
+				d.Verdict = Better
+			}
+		}
+		cmp.Diffs = append(cmp.Diffs, d)
+	}
+	sort.Slice(cmp.Diffs, func(i, j int) bool { return cellLess(cmp.Diffs[i].Cell, cmp.Diffs[j].Cell) })
+	return cmp, nil
+}
+
+// cellValues validates one side and returns its values per cell, in seed
+// order.
+func cellValues(recs []results.Record) (map[results.Cell][]float64, error) {
+	if err := Check(recs).Err(); err != nil {
+		return nil, err
+	}
+	recs = results.Dedupe(recs)
+	sort.SliceStable(recs, func(i, j int) bool { return recs[i].Seed < recs[j].Seed })
+	out := map[results.Cell][]float64{}
+	for _, r := range recs {
+		out[r.Cell()] = append(out[r.Cell()], r.Value)
+	}
+	return out, nil
+}
+
+// cellLess orders cells as the report does: the paper's tables and
+// figures in order, each in its rows' and columns' order, then anything
+// else by name.
+func cellLess(a, b results.Cell) bool {
+	if ra, rb := experimentRank(a.Experiment), experimentRank(b.Experiment); ra != rb {
+		return ra < rb
+	}
+	if a.Experiment != b.Experiment {
+		return a.Experiment < b.Experiment
+	}
+	rowA, colA := layoutRank(a)
+	rowB, colB := layoutRank(b)
+	if rowA != rowB {
+		return rowA < rowB
+	}
+	if a.Row != b.Row {
+		return a.Row < b.Row
+	}
+	if colA != colB {
+		return colA < colB
+	}
+	if a.Dataset != b.Dataset {
+		return a.Dataset < b.Dataset
+	}
+	if a.TrainSize != b.TrainSize {
+		return a.TrainSize < b.TrainSize
+	}
+	if a.Split != b.Split {
+		return a.Split < b.Split
+	}
+	return a.Metric < b.Metric
+}
+
+func experimentRank(id string) int {
+	for i, t := range tables {
+		if t.ID == id {
+			return i
+		}
+	}
+	for i, f := range []FigureDef{Figure3Def, Figure4Def} {
+		if f.ID == id {
+			return len(tables) + i
+		}
+	}
+	return math.MaxInt
+}
+
+func layoutRank(c results.Cell) (row, col int) {
+	row, col = math.MaxInt, math.MaxInt
+	var rows []string
+	var cols []Column
+	if def, ok := LookupTable(c.Experiment); ok {
+		for _, r := range def.Rows {
+			rows = append(rows, r.ID)
+		}
+		cols = def.Columns
+	}
+	for _, f := range []FigureDef{Figure3Def, Figure4Def} {
+		if f.ID == c.Experiment {
+			for _, m := range f.Methods {
+				rows = append(rows, m.Row)
+			}
+			cols = f.Datasets
+		}
+	}
+	for i, r := range rows {
+		if r == c.Row {
+			row = i
+		}
+	}
+	for i, d := range cols {
+		if d.Dataset == c.Dataset {
+			col = i
+		}
+	}
+	return row, col
+}
+
+// Count returns how many cells have verdict v.
+func (c *Comparison) Count(v Verdict) int {
+	n := 0
+	for _, d := range c.Diffs {
+		if d.Verdict == v {
+			n++
+		}
+	}
+	return n
+}
+
+// Summary is one line: how many cells, and how they came out.
+func (c *Comparison) Summary() string {
+	both := len(c.Diffs) - c.Count(OnlyBaseline) - c.Count(OnlyCandidate)
+	return fmt.Sprintf("%d cell%s in both: %d worse, %d better, %d no significant difference, %d n/a (one value a side); %d only in %s, %d only in %s (%.0f%% intervals)",
+		both, pluralS(both), c.Count(Worse), c.Count(Better), c.Count(NoDifference), c.Count(NotComparable),
+		c.Count(OnlyBaseline), c.Baseline, c.Count(OnlyCandidate), c.Candidate, 100*c.Level)
+}
+
+func summaryText(s Summary) string {
+	switch s.N {
+	case 0:
+		return "—"
+	case 1:
+		return strconv.FormatFloat(s.Mean, 'f', 2, 64) + " (n=1)"
+	}
+	return fmt.Sprintf("%.2f ± %.2f (n=%d)", s.Mean, s.Std, s.N)
+}
+
+func (d Diff) intervalText() string {
+	if d.Verdict == OnlyBaseline || d.Verdict == OnlyCandidate || d.Interval.Method == MethodNone {
+		return "n/a"
+	}
+	return fmt.Sprintf("[%s, %s] %s", signed(d.Interval.Lo, 2), signed(d.Interval.Hi, 2), d.Interval.Method)
+}
+
+func (d Diff) deltaText() string {
+	if d.Verdict == OnlyBaseline || d.Verdict == OnlyCandidate {
+		return ""
+	}
+	return signed(d.Delta, 2)
+}
+
+// Render writes the comparison as text, Markdown or CSV.
+func (c *Comparison) Render(w io.Writer, f Format) error {
+	header := []string{"Experiment", "Row", "Dataset", "Split", "Metric", "n labels",
+		c.Baseline, c.Candidate, "Δ", fmt.Sprintf("%.0f%% CI of Δ", 100*c.Level), "Verdict"}
+	switch f {
+	case CSV:
+		cw := csv.NewWriter(w)
+		cw.Write([]string{"experiment", "row", "dataset", "split", "metric", "train_size",
+			"base_n", "base_mean", "base_std", "cand_n", "cand_mean", "cand_std",
+			"delta", "ci_lo", "ci_hi", "ci_method", "level", "verdict"})
+		num := func(v float64, ok bool) string {
+			if !ok || math.IsNaN(v) {
+				return ""
+			}
+			return strconv.FormatFloat(v, 'f', 4, 64)
+		}
+		for _, d := range c.Diffs {
+			both := d.Base.N > 0 && d.Cand.N > 0
+			hasCI := both && d.Interval.Method != MethodNone
+			cw.Write([]string{d.Cell.Experiment, d.Cell.Row, d.Cell.Dataset, d.Cell.Split, d.Cell.Metric, strconv.Itoa(d.Cell.TrainSize),
+				strconv.Itoa(d.Base.N), num(d.Base.Mean, d.Base.N > 0), num(d.Base.Std, d.Base.N > 1),
+				strconv.Itoa(d.Cand.N), num(d.Cand.Mean, d.Cand.N > 0), num(d.Cand.Std, d.Cand.N > 1),
+				num(d.Delta, both), num(d.Interval.Lo, hasCI), num(d.Interval.Hi, hasCI), d.Interval.Method,
+				strconv.FormatFloat(c.Level, 'f', -1, 64), d.Verdict.String()})
+		}
+		cw.Flush()
+		return cw.Error()
+	case Text, Markdown:
+	default:
+		return fmt.Errorf("compare prints text, markdown or csv, not %q", f)
+	}
+	var r tw.Renderer = renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleASCII)})
+	if f == Markdown {
+		r = renderer.NewMarkdown()
+	}
+	tb := tablewriter.NewTable(w, tablewriter.WithRenderer(r),
+		tablewriter.WithHeaderAutoFormat(tw.Off), tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithRowAlignment(tw.AlignLeft), tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAutoWrap(tw.WrapNone))
+	esc := func(s string) string { return s }
+	if f == Markdown {
+		esc = mdEscape
+	}
+	hs := make([]string, len(header))
+	for i, h := range header {
+		hs[i] = esc(h)
+	}
+	tb.Header(hs)
+	for _, d := range c.Diffs {
+		size := ""
+		if d.Cell.TrainSize > 0 {
+			size = strconv.Itoa(d.Cell.TrainSize)
+		}
+		row := []string{d.Cell.Experiment, d.Cell.Row, DatasetLabel(d.Cell.Dataset), d.Cell.Split, d.Cell.Metric, size,
+			summaryText(d.Base), summaryText(d.Cand), d.deltaText(), d.intervalText(), d.Verdict.String()}
+		for i := range row {
+			row[i] = esc(row[i])
+		}
+		if err := tb.Append(row); err != nil {
+			return err
+		}
+	}
+	if err := tb.Render(); err != nil {
+		return err
+	}
+	if f == Markdown {
+		fmt.Fprintln(w)
+	}
+	_, err := fmt.Fprintln(w, strings.TrimSpace(c.Summary())+".")
+	return err
+}

@@ -1,0 +1,241 @@
+package report
+
+// The paper's tables as data: which experiment each shows, its rows in the
+// paper's order with the labels the paper prints, and its columns. The
+// numbers themselves are records (results/paper.jsonl), not part of the
+// layout. Howard & Ruder (2018), Tables 2-7 and the bidirectional result of
+// Section 5.
+
+// TableDef lays out one table.
+type TableDef struct {
+	ID          string // the experiment its records carry, e.g. "table6"
+	Title       string // "Table 6"
+	Caption     string // the paper's caption
+	Split       string // the split every record must be measured on
+	Metric      string // the metric its cells show
+	RowHeader   string // the first column's header, as the paper prints it
+	PaperDigits int    // decimals the paper prints
+	Columns     []Column
+	Rows        []RowDef
+}
+
+// Column is one dataset of a table.
+type Column struct {
+	Dataset string // as records name it, e.g. "ag_news"
+	Label   string // as the paper prints it, e.g. "AG"
+}
+
+// RowDef is one method or variant of a table.
+type RowDef struct {
+	ID    string // as records name it, e.g. "full+discr+stlr"
+	Label string // as the paper prints it, e.g. "Full + discr + stlr"
+	// Baseline marks a published method the project does not reproduce
+	// (CoVe, DPCNN, ...): its cells show the paper's number only.
+	Baseline bool
+	// Only lists the datasets the paper reports the row on; nil means every
+	// column. Table 2's baselines differ between IMDb and TREC-6.
+	Only []string
+}
+
+// datasetLabels are the column labels the paper prints.
+var datasetLabels = map[string]string{
+	"imdb": "IMDb", "trec6": "TREC-6", "ag_news": "AG", "dbpedia": "DBpedia",
+	"yelp_bi": "Yelp-bi", "yelp_full": "Yelp-full",
+}
+
+// DatasetLabel returns the paper's name for a dataset, or the name itself.
+func DatasetLabel(dataset string) string {
+	if l, ok := datasetLabels[dataset]; ok {
+		return l
+	}
+	return dataset
+}
+
+func cols(datasets ...string) []Column {
+	out := make([]Column, len(datasets))
+	for i, d := range datasets {
+		out[i] = Column{Dataset: d, Label: DatasetLabel(d)}
+	}
+	return out
+}
+
+// validationColumns are the datasets of Tables 4-7 and Figures 3-4.
+var validationColumns = cols("imdb", "trec6", "ag_news")
+
+var tables = []TableDef{
+	{
+		ID: "table2", Title: "Table 2",
+		Caption: "Test error rates (%) on two text classification datasets used by McCann et al. (2017).",
+		Split:   "test", Metric: "error", RowHeader: "Model", PaperDigits: 1,
+		Columns: cols("imdb", "trec6"),
+		Rows: []RowDef{
+			{ID: "cove", Label: "CoVe (McCann et al., 2017)", Baseline: true},
+			{ID: "oh-lstm", Label: "oh-LSTM (Johnson and Zhang, 2016)", Baseline: true, Only: []string{"imdb"}},
+			{ID: "virtual", Label: "Virtual (Miyato et al., 2016)", Baseline: true, Only: []string{"imdb"}},
+			{ID: "tbcnn", Label: "TBCNN (Mou et al., 2015)", Baseline: true, Only: []string{"trec6"}},
+			{ID: "lstm-cnn", Label: "LSTM-CNN (Zhou et al., 2016)", Baseline: true, Only: []string{"trec6"}},
+			{ID: "ulmfit", Label: "ULMFiT (ours)"},
+		},
+	},
+	{
+		ID: "table3", Title: "Table 3",
+		Caption: "Test error rates (%) on text classification datasets used by Johnson and Zhang (2017).",
+		Split:   "test", Metric: "error", RowHeader: "Model", PaperDigits: 2,
+		Columns: cols("ag_news", "dbpedia", "yelp_bi", "yelp_full"),
+		Rows: []RowDef{
+			{ID: "char-cnn", Label: "Char-level CNN (Zhang et al., 2015)", Baseline: true},
+			{ID: "cnn", Label: "CNN (Johnson and Zhang, 2016)", Baseline: true},
+			{ID: "dpcnn", Label: "DPCNN (Johnson and Zhang, 2017)", Baseline: true},
+			{ID: "ulmfit", Label: "ULMFiT (ours)"},
+		},
+	},
+	{
+		ID: "table4", Title: "Table 4",
+		Caption: "Validation error rates for ULMFiT with and without pretraining.",
+		Split:   "validation", Metric: "error", RowHeader: "Pretraining", PaperDigits: 2,
+		Columns: validationColumns,
+		Rows: []RowDef{
+			{ID: "without-pretraining", Label: "Without pretraining"},
+			{ID: "with-pretraining", Label: "With pretraining"},
+		},
+	},
+	{
+		ID: "table5", Title: "Table 5",
+		Caption: "Validation error rates for ULMFiT with a vanilla LM and the AWD-LSTM LM.",
+		Split:   "validation", Metric: "error", RowHeader: "LM", PaperDigits: 2,
+		Columns: validationColumns,
+		Rows: []RowDef{
+			{ID: "vanilla", Label: "Vanilla LM"},
+			{ID: "awd-lstm", Label: "AWD-LSTM LM"},
+		},
+	},
+	{
+		ID: "table6", Title: "Table 6",
+		Caption: "Validation error rates for ULMFiT with different variations of LM fine-tuning.",
+		Split:   "validation", Metric: "error", RowHeader: "LM fine-tuning", PaperDigits: 2,
+		Columns: validationColumns,
+		Rows: []RowDef{
+			{ID: "none", Label: "No LM fine-tuning"},
+			{ID: "full", Label: "Full"},
+			{ID: "full+discr", Label: "Full + discr"},
+			{ID: "full+discr+stlr", Label: "Full + discr + stlr"},
+		},
+	},
+	{
+		ID: "table7", Title: "Table 7",
+		Caption: "Validation error rates for ULMFiT with different methods to fine-tune the classifier.",
+		Split:   "validation", Metric: "error", RowHeader: "Classifier fine-tuning", PaperDigits: 2,
+		Columns: validationColumns,
+		Rows: []RowDef{
+			{ID: "scratch", Label: "From scratch"},
+			{ID: "full", Label: "Full"},
+			{ID: "full+discr", Label: "Full + discr"},
+			{ID: "last", Label: "Last"},
+			{ID: "chain-thaw", Label: "Chain-thaw"},
+			{ID: "freez", Label: "Freez"},
+			{ID: "freez+discr", Label: "Freez + discr"},
+			{ID: "freez+stlr", Label: "Freez + stlr"},
+			{ID: "freez+cos", Label: "Freez + cos"},
+			{ID: "freez+discr+stlr", Label: "Freez + discr + stlr"},
+		},
+	},
+	{
+		ID: "bidirectional", Title: "Bidirectional",
+		Caption: "IMDb test error rates (%) of one direction and of the average of the forward and backward classifiers (Section 5).",
+		Split:   "test", Metric: "error", RowHeader: "Model", PaperDigits: 2,
+		Columns: cols("imdb"),
+		Rows: []RowDef{
+			{ID: "forward", Label: "Forward"},
+			{ID: "backward", Label: "Backward"},
+			{ID: "ensemble", Label: "Forward + backward"},
+		},
+	},
+}
+
+// Tables returns the definitions of the paper's tables in the paper's order.
+func Tables() []TableDef {
+	out := make([]TableDef, len(tables))
+	copy(out, tables)
+	return out
+}
+
+// LookupTable returns the definition of the table of experiment id.
+func LookupTable(id string) (TableDef, bool) {
+	for _, t := range tables {
+		if t.ID == id {
+			return t, true
+		}
+	}
+	return TableDef{}, false
+}
+
+func (r RowDef) reports(dataset string) bool {
+	if r.Only == nil {
+		return true
+	}
+	for _, d := range r.Only {
+		if d == dataset {
+			return true
+		}
+	}
+	return false
+}
+
+// Method is a curve of a figure: the row its records carry, its legend
+// label and its colour, the same in every figure.
+type Method struct {
+	Row   string
+	Label string
+}
+
+// FigureDef lays out a figure of per-dataset panels.
+type FigureDef struct {
+	ID       string // the experiment its records carry, e.g. "figure3"
+	Title    string
+	Caption  string
+	Split    string
+	Metric   string
+	Datasets []Column
+	Methods  []Method
+}
+
+// Figure3Def is Figure 3: validation error against the number of labelled
+// training examples, from scratch and with ULMFiT (LM fine-tuned on the
+// labelled examples only, or on all task text).
+var Figure3Def = FigureDef{
+	ID: "figure3", Title: "Figure 3",
+	Caption: "Validation error rates for supervised and semi-supervised ULMFiT vs. training from scratch with different numbers of training examples.",
+	Split:   "validation", Metric: "error",
+	Datasets: validationColumns,
+	Methods: []Method{
+		{Row: "scratch", Label: "From scratch"},
+		{Row: "supervised", Label: "ULMFiT, supervised"},
+		{Row: "semi-supervised", Label: "ULMFiT, semi-supervised"},
+	},
+}
+
+// Figure4Def is Figure 4: validation error per classifier-training epoch
+// of ULMFiT (Freez + discr + stlr) and of fine-tuning all layers at once.
+var Figure4Def = FigureDef{
+	ID: "figure4", Title: "Figure 4",
+	Caption: "Validation error rate curves for fine-tuning the classifier with ULMFiT and 'Full' on IMDb, TREC-6, and AG.",
+	Split:   "validation", Metric: "error",
+	Datasets: validationColumns,
+	Methods: []Method{
+		{Row: "ulmfit", Label: "ULMFiT"},
+		{Row: "full", Label: "Full"},
+	},
+}
+
+// figure4Fallback names the Table 7 rows whose "val_error" curves stand in
+// for Figure 4's methods when no "figure4" records exist: they are the same
+// runs.
+var figure4Fallback = map[string]string{"ulmfit": "freez+discr+stlr", "full": "full"}
+
+func (f FigureDef) rows() []string {
+	out := make([]string, len(f.Methods))
+	for i, m := range f.Methods {
+		out[i] = m.Row
+	}
+	return out
+}

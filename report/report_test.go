@@ -1,0 +1,426 @@
+package report
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ulmfit-go/ulmfit/results"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+
+// testRecords are the hand-written records of testdata/records.jsonl
+// (several seeds, missing cells, a duplicate, another metric, another
+// scale, curves) and the paper's numbers.
+func testRecords(t testing.TB) []results.Record {
+	t.Helper()
+	paper, err := results.Paper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, err := results.ReadFile(filepath.Join("testdata", "records.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(paper, ours...)
+}
+
+// errNotHere stands for the datasets this machine lacks.
+var errNotHere = errors.New("not in testdata/data; fetch it with 'ulmfit data fetch'")
+
+func testOptions() Options {
+	return Options{Scale: "small", DataAvailable: func(dataset string) error {
+		switch dataset {
+		case "dbpedia", "yelp_bi", "yelp_full":
+			return fmt.Errorf("dataset %s %w", dataset, errNotHere)
+		}
+		return nil
+	}}
+}
+
+// golden compares got with testdata/name, or rewrites it under -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test ./report -update writes it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the output (go test ./report -update rewrites it after review):\n%s", path, firstDiff(want, got))
+	}
+}
+
+func firstDiff(want, got []byte) string {
+	wl, gl := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
+	for i := 0; i < max(len(wl), len(gl)); i++ {
+		var w, g string
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if w != g {
+			return fmt.Sprintf("line %d:\n want %q\n  got %q", i+1, w, g)
+		}
+	}
+	return "(no line differs; line endings?)"
+}
+
+func TestGoldenTables(t *testing.T) {
+	tables, err := BuildTables(testRecords(t), nil, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tables) != len(Tables()) {
+		t.Fatalf("%d tables, want %d", len(tables), len(Tables()))
+	}
+	for _, f := range Formats {
+		var buf bytes.Buffer
+		if err := (&Report{Tables: tables}).Print(&buf, f); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		golden(t, "tables"+f.Ext(), buf.Bytes())
+	}
+}
+
+func TestGoldenFigureData(t *testing.T) {
+	rep, err := Build(testRecords(t), []string{ItemFigure3, ItemFigure4, ItemLM, ItemLR}, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []Format{Text, CSV} {
+		var buf bytes.Buffer
+		if err := rep.Print(&buf, f); err != nil {
+			t.Fatal(err)
+		}
+		golden(t, "figures"+f.Ext(), buf.Bytes())
+	}
+}
+
+func findTable(t *testing.T, id string) *Table {
+	t.Helper()
+	def, ok := LookupTable(id)
+	if !ok {
+		t.Fatalf("no table %s", id)
+	}
+	tb, err := BuildTable(testRecords(t), def, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tb
+}
+
+func (t *Table) cell(row, dataset string) (Cell, bool) {
+	for _, r := range t.Rows {
+		if r.ID != row {
+			continue
+		}
+		for _, c := range r.Cells {
+			if c.Dataset == dataset {
+				return c, true
+			}
+		}
+	}
+	return Cell{}, false
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+func TestTableCellsMeanStdPaperDiff(t *testing.T) {
+	tb := findTable(t, "table6")
+	for _, tc := range []struct {
+		row, dataset string
+		n            int
+		mean, std    float64
+		paper        float64
+	}{
+		{"none", "imdb", 3, 7.1, 0.2, 6.99},
+		// Seeds 1 and 2; the duplicate of seed 2 counts once, the tiny
+		// run is another scale and the accuracy record another metric.
+		{"full", "imdb", 2, 6.0, math.Sqrt(0.005), 5.86},
+		{"full+discr+stlr", "imdb", 3, 5.2, 0.15, 5.0},
+		{"full+discr+stlr", "trec6", 1, 6.2, 0, 5.69},
+	} {
+		c, ok := tb.cell(tc.row, tc.dataset)
+		if !ok {
+			t.Fatalf("no cell %s/%s", tc.row, tc.dataset)
+		}
+		if c.Status != Measured || c.Ours.N != tc.n || !near(c.Ours.Mean, tc.mean) || !near(c.Ours.Std, tc.std) {
+			t.Errorf("%s/%s: %v n=%d mean=%v std=%v, want n=%d mean=%v std=%v",
+				tc.row, tc.dataset, c.Status, c.Ours.N, c.Ours.Mean, c.Ours.Std, tc.n, tc.mean, tc.std)
+		}
+		if d, ok := c.Diff(); !c.HasPaper || c.Paper != tc.paper || !ok || !near(d, tc.mean-tc.paper) {
+			t.Errorf("%s/%s: paper %v (%v), diff %v", tc.row, tc.dataset, c.Paper, c.HasPaper, d)
+		}
+	}
+	if c, _ := tb.cell("full", "imdb"); fmt.Sprint(c.Seeds) != "[1 2]" || fmt.Sprint(c.Commits) != "[1a2b3c4]" || fmt.Sprint(c.Scales) != "[small]" {
+		t.Errorf("full/imdb provenance: seeds %v commits %v scales %v", c.Seeds, c.Commits, c.Scales)
+	}
+	// Rows in the paper's order, then the variant of ours.
+	var ids []string
+	for _, r := range tb.Rows {
+		ids = append(ids, r.ID)
+	}
+	if got := strings.Join(ids, ","); got != "none,full,full+discr,full+discr+stlr,full+discr+cos" {
+		t.Errorf("rows %s", got)
+	}
+	if !tb.Rows[4].Extra || tb.Rows[3].Extra {
+		t.Error("only the row not in the paper is Extra")
+	}
+	// Two commits: two provenance groups with markers.
+	if len(tb.Sources) != 2 || tb.Sources[1].String() != "scale small; commit 9f8e7d6+dirty" {
+		t.Errorf("sources %v", tb.Sources)
+	}
+	if c, _ := tb.cell("full+discr", "trec6"); c.Marker != "b" {
+		t.Errorf("full+discr/trec6 marker %q, want b", c.Marker)
+	}
+	warnings := strings.Join(tb.Warnings, "\n")
+	for _, w := range []string{"recorded 2 times with the same value", `metric other than "error" left out`} {
+		if !strings.Contains(warnings, w) {
+			t.Errorf("warnings do not say %q:\n%s", w, warnings)
+		}
+	}
+}
+
+func TestTableMissingCellsSayWhy(t *testing.T) {
+	t3 := findTable(t, "table3")
+	for _, tc := range []struct {
+		table        *Table
+		row, dataset string
+		want         Status
+		text         string
+	}{
+		{t3, "ulmfit", "dbpedia", NoData, "no data"},
+		{t3, "ulmfit", "yelp_full", NoData, "no data"},
+		{t3, "dpcnn", "ag_news", NotReproduced, "not reproduced"},
+		{findTable(t, "table6"), "full", "ag_news", NotRun, "not run"},
+		{findTable(t, "table2"), "oh-lstm", "trec6", NotReported, "—"},
+		{findTable(t, "table2"), "tbcnn", "trec6", NotReproduced, "not reproduced"},
+		{findTable(t, "bidirectional"), "backward", "imdb", NotRun, "not run"},
+	} {
+		c, ok := tc.table.cell(tc.row, tc.dataset)
+		if !ok {
+			t.Fatalf("no cell %s/%s", tc.row, tc.dataset)
+		}
+		if c.Status != tc.want || c.oursText() != tc.text {
+			t.Errorf("%s %s/%s: %v %q, want %v %q", tc.table.Def.ID, tc.row, tc.dataset, c.Status, c.oursText(), tc.want, tc.text)
+		}
+	}
+	c, _ := t3.cell("ulmfit", "dbpedia")
+	if !strings.Contains(c.Why, "dataset dbpedia not in testdata/data") {
+		t.Errorf("no-data reason %q", c.Why)
+	}
+	if m := t3.missing(); len(m) != 3 || !strings.HasPrefix(m[0], "DBpedia: ") {
+		t.Errorf("missing %v", m)
+	}
+}
+
+func TestTableScaleMixIsAnErrorUntilFiltered(t *testing.T) {
+	def, _ := LookupTable("table6")
+	opts := testOptions()
+	opts.Scale = ""
+	_, err := BuildTable(testRecords(t), def, opts)
+	if err == nil {
+		t.Fatal("a cell mixing scales small and tiny built without error")
+	}
+	for _, w := range []string{"Table 6", "table6/full/imdb", "mixes scales small", "tiny (1 record: testdata/records.jsonl:15)", "--scale"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error does not say %q:\n%v", w, err)
+		}
+	}
+	// Another table of the same records is consistent.
+	def2, _ := LookupTable("table2")
+	if _, err := BuildTable(testRecords(t), def2, opts); err != nil {
+		t.Errorf("table2: %v", err)
+	}
+}
+
+func TestInconsistentRecordsReportedClearly(t *testing.T) {
+	recs, err := results.ReadFile(filepath.Join("testdata", "inconsistent.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	is := Check(recs)
+	var msgs []string
+	for _, i := range is.Errors() {
+		msgs = append(msgs, i.Message)
+	}
+	all := strings.Join(msgs, "\n")
+	for _, w := range []string{
+		// A validation-split record in a test-split table.
+		"testdata/inconsistent.jsonl:2: table2/ulmfit/imdb (validation error) (source ours) has validation, but table2 shows the test split",
+		// The same cell and seed twice with different values.
+		"table6/full/trec6 (validation error) seed 4 (source ours, scale small) is recorded 2 times with different values: 6.1 at testdata/inconsistent.jsonl:3, 6.7 at testdata/inconsistent.jsonl:4",
+		// A record with no split in a validation table.
+		"testdata/inconsistent.jsonl:5: table7/last/imdb (split unrecorded error) (source ours) has no split, but table7 shows the validation split",
+		// Figure 3 without train_size.
+		"testdata/inconsistent.jsonl:6: figure3/scratch/ag_news (validation error) has no train_size",
+	} {
+		if !strings.Contains(all, w) {
+			t.Errorf("issues do not say\n  %s\ngot:\n  %s", w, strings.ReplaceAll(all, "\n", "\n  "))
+		}
+	}
+	def, _ := LookupTable("table2")
+	if _, err := BuildTable(recs, def, Options{}); err == nil || !strings.Contains(err.Error(), "inconsistent.jsonl:2") {
+		t.Errorf("BuildTable(table2) error %v, want the split mix", err)
+	}
+}
+
+func TestMalformedRecordFileNamesLine(t *testing.T) {
+	_, err := results.ReadFile(filepath.Join("testdata", "malformed.jsonl"))
+	if err == nil || !strings.Contains(err.Error(), "testdata/malformed.jsonl:3: missing required field \"value\"") {
+		t.Errorf("error %v", err)
+	}
+}
+
+func TestDefinitionsMatchThePapersRecords(t *testing.T) {
+	paper, err := results.Paper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, r := range paper {
+		def, ok := LookupTable(r.Experiment)
+		if !ok {
+			t.Errorf("%s: paper record of %s, which has no table", r.Origin, r.Experiment)
+			continue
+		}
+		have[r.Experiment+"/"+r.Row+"/"+r.Dataset] = true
+		var row *RowDef
+		for i := range def.Rows {
+			if def.Rows[i].ID == r.Row {
+				row = &def.Rows[i]
+			}
+		}
+		inCols := false
+		for _, c := range def.Columns {
+			inCols = inCols || c.Dataset == r.Dataset
+		}
+		if row == nil || !inCols || !row.reports(r.Dataset) {
+			t.Errorf("%s: %s/%s/%s is not a cell of %s's layout", r.Origin, r.Experiment, r.Row, r.Dataset, def.Title)
+		}
+		if r.Split != def.Split || r.Metric != def.Metric {
+			t.Errorf("%s: split %s metric %s, table %s/%s", r.Origin, r.Split, r.Metric, def.Split, def.Metric)
+		}
+	}
+	// Every cell the layout says the paper reports has its number, except
+	// the backward-only IMDb error, which the paper does not print.
+	for _, def := range Tables() {
+		for _, row := range def.Rows {
+			for _, c := range def.Columns {
+				k := def.ID + "/" + row.ID + "/" + c.Dataset
+				if row.reports(c.Dataset) && !have[k] && k != "bidirectional/backward/imdb" {
+					t.Errorf("no paper record for %s", k)
+				}
+			}
+		}
+	}
+}
+
+func TestParseFormat(t *testing.T) {
+	for _, f := range Formats {
+		if got, err := ParseFormat(string(f)); err != nil || got != f {
+			t.Errorf("ParseFormat(%q) = %q, %v", f, got, err)
+		}
+	}
+	if _, err := ParseFormat("pdf"); err == nil || !strings.Contains(err.Error(), "text, markdown, csv, latex, html") {
+		t.Errorf("ParseFormat(pdf) error %v", err)
+	}
+}
+
+func TestLaTeXEscapesAndBalances(t *testing.T) {
+	tb := findTable(t, "table6")
+	var buf bytes.Buffer
+	if err := tb.Render(&buf, LaTeX); err != nil {
+		t.Fatal(err)
+	}
+	s := buf.String()
+	if strings.Count(s, "{") != strings.Count(s, "}")+strings.Count(s, `\}`)-strings.Count(s, `\{`) {
+		t.Errorf("unbalanced braces")
+	}
+	if strings.Count(s, "$")%2 != 0 {
+		t.Errorf("odd number of $")
+	}
+	for _, bad := range []string{"±", "Δ", "—", "−", " % "} {
+		if strings.Contains(s, bad) {
+			t.Errorf("LaTeX output holds an unescaped %q", bad)
+		}
+	}
+	if !strings.Contains(s, `\label{tab:table6}`) || !strings.Contains(s, `(\%)`) {
+		t.Errorf("missing label or escaped percent:\n%s", s)
+	}
+}
+
+func TestWriteDirIndexShowsEverything(t *testing.T) {
+	rep, err := Build(testRecords(t), nil, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	written, err := rep.WriteDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exists := map[string]bool{}
+	for _, p := range written {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("listed %s but: %v", p, err)
+		}
+		exists[filepath.Base(p)] = true
+	}
+	for _, want := range []string{"table2.txt", "table6.md", "table7.csv", "bidirectional.tex",
+		"figure3.svg", "figure3.png", "figure4.svg", "lm-table6-full-imdb.svg", "lr-table7-freez_discr_stlr-trec6.png",
+		"index.md", "index.html"} {
+		if !exists[want] {
+			t.Errorf("%s not written", want)
+		}
+	}
+	html, _ := os.ReadFile(filepath.Join(dir, "index.html"))
+	md, _ := os.ReadFile(filepath.Join(dir, "index.md"))
+	for _, f := range rep.Figures {
+		if !bytes.Contains(html, []byte(`<img src="`+f.Name+`.svg"`)) {
+			t.Errorf("index.html does not show %s.svg", f.Name)
+		}
+		if !bytes.Contains(md, []byte("]("+f.Name+".svg)")) {
+			t.Errorf("index.md does not show %s.svg", f.Name)
+		}
+	}
+	for _, tb := range rep.Tables {
+		if !bytes.Contains(html, []byte(`<table class="results" id="`+tb.Def.ID+`">`)) {
+			t.Errorf("index.html lacks %s", tb.Def.ID)
+		}
+		if !bytes.Contains(md, []byte("### "+tb.Def.Title+". ")) {
+			t.Errorf("index.md lacks %s", tb.Def.Title)
+		}
+	}
+	// Every local link of the index points at a written file.
+	for _, idx := range [][]byte{html, md} {
+		for _, ext := range []string{".svg", ".png", ".txt", ".csv", ".tex", ".md"} {
+			for _, part := range strings.Split(string(idx), ext)[:max(0, strings.Count(string(idx), ext))] {
+				i := strings.LastIndexAny(part, `"(`)
+				name := part[i+1:] + ext
+				if !strings.ContainsAny(name, " <>") && !exists[name] {
+					t.Errorf("the index links %q, which was not written", name)
+				}
+			}
+		}
+	}
+	if !bytes.Contains(html, []byte("AG: not run.")) {
+		t.Error("index.html does not say why Figure 3's AG panel is empty")
+	}
+}

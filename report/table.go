@@ -1,0 +1,407 @@
+// Package report turns result records into the paper's tables (Tables 2-7
+// and the bidirectional result) and figures (Figures 3 and 4, LM training
+// curves, learning-rate schedules), each beside the paper's numbers, and
+// compares two record sets cell by cell.
+//
+// Tables render as text (tablewriter), Markdown, CSV, LaTeX and HTML;
+// figures as PNG and SVG (gonum/plot). WriteAll writes everything with an
+// index page (Markdown and HTML) that shows it all in one file.
+package report
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/ulmfit-go/ulmfit/results"
+)
+
+// Status says what a cell of ours holds, or why it is empty.
+type Status int
+
+const (
+	Measured      Status = iota // at least one record of ours
+	NotRun                      // "not run": no record yet, the data is here
+	NoData                      // "no data": the dataset is not on this machine
+	NotReproduced               // "not reproduced": a published baseline
+	NotReported                 // "not in paper" (shown as "—"): no such cell in the paper, and no run
+)
+
+func (s Status) String() string {
+	switch s {
+	case Measured:
+		return "measured"
+	case NotRun:
+		return "not run"
+	case NoData:
+		return "no data"
+	case NotReproduced:
+		return "not reproduced"
+	default:
+		return "not in paper"
+	}
+}
+
+// Cell is one row × dataset of a table: ours over seeds and the paper's.
+type Cell struct {
+	Dataset  string
+	Status   Status
+	Why      string // for NoData: what is missing and how to get it
+	Ours     Summary
+	Seeds    []int64
+	Paper    float64
+	HasPaper bool
+	Scales   []string // the scales our records came from (one, unless unfiltered and inconsistent)
+	Commits  []string // short commit ids, "+dirty" when the tree had changes
+	Marker   string   // provenance footnote ("a", "b", ...) when a table has several
+}
+
+// Diff returns ours minus the paper's, when the cell has both.
+func (c Cell) Diff() (float64, bool) {
+	if c.Ours.N == 0 || !c.HasPaper {
+		return 0, false
+	}
+	return c.Ours.Mean - c.Paper, true
+}
+
+// Row is one method or variant.
+type Row struct {
+	ID    string
+	Label string
+	Extra bool // not in the paper's table: a variant of ours
+	Cells []Cell
+}
+
+// Provenance is one scale-and-commits group of cells.
+type Provenance struct {
+	Marker  string
+	Scales  []string
+	Commits []string
+	Cells   int
+}
+
+func (p Provenance) String() string {
+	return fmt.Sprintf("scale %s; commit%s %s", strings.Join(p.Scales, ", "),
+		pluralS(len(p.Commits)), strings.Join(p.Commits, ", "))
+}
+
+// Table is a built table, ready to render.
+type Table struct {
+	Def     TableDef
+	Columns []Column // the definition's, then datasets of ours it does not name
+	Rows    []Row    // the definition's, then rows of ours it does not name
+	Sources []Provenance
+	// Warnings are record issues that did not stop the table (duplicates
+	// counted once, records of another metric left out).
+	Warnings []string
+}
+
+// Options select records and say why data is missing.
+type Options struct {
+	// Scale keeps only our records of this scale ("paper", "small", ...);
+	// empty keeps all, and a cell that mixes scales is an error.
+	Scale string
+	// DataAvailable says whether a dataset (as records name it) is on this
+	// machine: nil for yes, else an error saying what is missing. A nil
+	// function takes every dataset as present, so empty cells read "not run".
+	DataAvailable func(dataset string) error
+}
+
+func (o Options) keep(r results.Record) bool {
+	return r.Source == results.SourcePaper || o.Scale == "" || r.Scale == o.Scale
+}
+
+// Check validates records for the report: results.Validate, and for every
+// table and figure the split and metric it shows: a validation-split record
+// in a test-split table is an error naming its line, a record without
+// train_size in Figure 3 too.
+func Check(recs []results.Record) results.Issues {
+	issues := results.Validate(recs)
+	for i, r := range recs {
+		split, metric, ok := "", "", false
+		if def, found := LookupTable(r.Experiment); found {
+			split, metric, ok = def.Split, def.Metric, true
+		}
+		for _, f := range []FigureDef{Figure3Def, Figure4Def} {
+			if r.Experiment == f.ID {
+				split, metric, ok = f.Split, f.Metric, true
+			}
+		}
+		if !ok || r.Metric != metric {
+			continue
+		}
+		at := r.Origin
+		if at == "" {
+			at = fmt.Sprintf("record %d", i)
+		}
+		if r.Split != split {
+			got := r.Split
+			if got == "" {
+				got = "no split"
+			}
+			issues = append(issues, results.Issue{Severity: results.Error, Cell: r.Cell(), Message: fmt.Sprintf(
+				"%s: %s (source %s) has %s, but %s shows the %s split; record the split it was measured on, or put it in another experiment",
+				at, r.Cell(), r.Source, got, r.Experiment, split)})
+		}
+		if r.Experiment == Figure3Def.ID && r.TrainSize <= 0 {
+			issues = append(issues, results.Issue{Severity: results.Error, Cell: r.Cell(), Message: fmt.Sprintf(
+				"%s: %s has no train_size; Figure 3 plots error against the number of labelled examples", at, r.Cell())})
+		}
+	}
+	return issues
+}
+
+// selectRecords returns the records of experiment id (all metrics) kept by
+// opts.
+func selectRecords(recs []results.Record, id string, opts Options) []results.Record {
+	var out []results.Record
+	for _, r := range recs {
+		if r.Experiment == id && opts.keep(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// checked validates the records of one experiment and returns them without
+// duplicates, plus the warnings worth showing.
+func checked(sel []results.Record) ([]results.Record, []string, error) {
+	issues := Check(sel)
+	if err := issues.Err(); err != nil {
+		return nil, nil, err
+	}
+	var warnings []string
+	for _, is := range issues {
+		warnings = append(warnings, is.Message)
+	}
+	return results.Dedupe(sel), warnings, nil
+}
+
+// BuildTable lays out the records of def's experiment as the paper's table:
+// each cell is ours as mean ± std over seeds, the paper's number and the
+// difference. Records of other experiments are ignored; inconsistent
+// records of this one (see Check) are an error listing each.
+func BuildTable(recs []results.Record, def TableDef, opts Options) (*Table, error) {
+	sel, warnings, err := checked(selectRecords(recs, def.ID, opts))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", def.Title, err)
+	}
+	t := &Table{Def: def, Columns: append([]Column(nil), def.Columns...), Warnings: warnings}
+
+	type key struct{ row, dataset string }
+	ours := map[key][]results.Record{}
+	paper := map[key]float64{}
+	extraRows, extraCols := map[string]bool{}, map[string]bool{}
+	otherMetric := 0
+	for _, r := range sel {
+		if r.Metric != def.Metric {
+			otherMetric++
+			continue
+		}
+		k := key{r.Row, r.Dataset}
+		if r.Source == results.SourcePaper {
+			paper[k] = r.Value
+			continue
+		}
+		ours[k] = append(ours[k], r)
+		extraRows[r.Row], extraCols[r.Dataset] = true, true
+	}
+	if otherMetric > 0 {
+		t.Warnings = append(t.Warnings, fmt.Sprintf("%d record%s of %s with a metric other than %q left out",
+			otherMetric, pluralS(otherMetric), def.ID, def.Metric))
+	}
+	for _, c := range def.Columns {
+		delete(extraCols, c.Dataset)
+	}
+	for _, d := range sortedKeys(extraCols) {
+		t.Columns = append(t.Columns, Column{Dataset: d, Label: DatasetLabel(d)})
+	}
+	rows := append([]RowDef(nil), def.Rows...)
+	for _, r := range def.Rows {
+		delete(extraRows, r.ID)
+	}
+	nDef := len(rows)
+	for _, id := range sortedKeys(extraRows) {
+		rows = append(rows, RowDef{ID: id, Label: id})
+	}
+
+	available := map[string]error{}
+	for _, c := range t.Columns {
+		if opts.DataAvailable != nil {
+			available[c.Dataset] = opts.DataAvailable(c.Dataset)
+		}
+	}
+	for i, rd := range rows {
+		row := Row{ID: rd.ID, Label: rd.Label, Extra: i >= nDef}
+		for _, c := range t.Columns {
+			k := key{rd.ID, c.Dataset}
+			cell := Cell{Dataset: c.Dataset}
+			cell.Paper, cell.HasPaper = paper[k]
+			rs := ours[k]
+			switch {
+			case len(rs) > 0:
+				cell.Status = Measured
+				fillOurs(&cell, rs)
+			case rd.Baseline && cell.HasPaper:
+				cell.Status = NotReproduced
+			case !cell.HasPaper && (rd.Baseline || !rd.reports(c.Dataset) || row.Extra):
+				cell.Status = NotReported
+			case available[c.Dataset] != nil:
+				cell.Status, cell.Why = NoData, available[c.Dataset].Error()
+			default:
+				cell.Status = NotRun
+			}
+			row.Cells = append(row.Cells, cell)
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	t.Sources = assignProvenance(t.Rows)
+	return t, nil
+}
+
+// fillOurs summarises our records of one cell, in seed order.
+func fillOurs(c *Cell, rs []results.Record) {
+	rs = append([]results.Record(nil), rs...)
+	sort.SliceStable(rs, func(i, j int) bool { return rs[i].Seed < rs[j].Seed })
+	vs := make([]float64, len(rs))
+	scales, commits := map[string]bool{}, map[string]bool{}
+	for i, r := range rs {
+		vs[i] = r.Value
+		c.Seeds = append(c.Seeds, r.Seed)
+		scale := r.Scale
+		if scale == "" {
+			scale = "unrecorded"
+		}
+		scales[scale] = true
+		commits[shortCommit(r)] = true
+	}
+	c.Ours = Summarize(vs)
+	c.Scales, c.Commits = sortedKeys(scales), sortedKeys(commits)
+}
+
+func shortCommit(r results.Record) string {
+	id := r.GitCommit
+	if id == "" {
+		id = "unknown"
+	} else if len(id) > 7 {
+		id = id[:7]
+	}
+	if r.GitDirty {
+		id += "+dirty"
+	}
+	return id
+}
+
+// assignProvenance groups measured cells by scale and commits; with more
+// than one group each cell gets the group's letter.
+func assignProvenance(rows []Row) []Provenance {
+	var groups []Provenance
+	index := map[string]int{}
+	for ri := range rows {
+		for ci := range rows[ri].Cells {
+			c := &rows[ri].Cells[ci]
+			if c.Status != Measured {
+				continue
+			}
+			k := strings.Join(c.Scales, ",") + "|" + strings.Join(c.Commits, ",")
+			g, ok := index[k]
+			if !ok {
+				g = len(groups)
+				index[k] = g
+				groups = append(groups, Provenance{Marker: marker(g), Scales: c.Scales, Commits: c.Commits})
+			}
+			groups[g].Cells++
+			c.Marker = groups[g].Marker
+		}
+	}
+	if len(groups) == 1 {
+		for ri := range rows {
+			for ci := range rows[ri].Cells {
+				rows[ri].Cells[ci].Marker = ""
+			}
+		}
+		groups[0].Marker = ""
+	}
+	return groups
+}
+
+func marker(i int) string {
+	if i < 26 {
+		return string(rune('a' + i))
+	}
+	return fmt.Sprintf("s%d", i+1)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func pluralS(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// missing lists the datasets without data and why, in column order.
+func (t *Table) missing() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range t.Rows {
+		for _, c := range r.Cells {
+			if c.Status == NoData && !seen[c.Dataset] {
+				seen[c.Dataset] = true
+				out = append(out, fmt.Sprintf("%s: %s", DatasetLabel(c.Dataset), c.Why))
+			}
+		}
+	}
+	return out
+}
+
+func (t *Table) hasExtraRows() bool {
+	for _, r := range t.Rows {
+		if r.Extra {
+			return true
+		}
+	}
+	return false
+}
+
+// BuildTables builds the named tables (all of the paper's when ids is
+// empty) in the paper's order.
+func BuildTables(recs []results.Record, ids []string, opts Options) ([]*Table, error) {
+	defs := Tables()
+	if len(ids) > 0 {
+		defs = defs[:0:0]
+		for _, id := range ids {
+			def, ok := LookupTable(id)
+			if !ok {
+				return nil, fmt.Errorf("unknown table %q (known: %s)", id, strings.Join(TableIDs(), ", "))
+			}
+			defs = append(defs, def)
+		}
+	}
+	var out []*Table
+	for _, def := range defs {
+		t, err := BuildTable(recs, def, opts)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// TableIDs lists the experiments that have a table, in the paper's order.
+func TableIDs() []string {
+	ids := make([]string, len(tables))
+	for i, t := range tables {
+		ids[i] = t.ID
+	}
+	return ids
+}
