@@ -1,6 +1,7 @@
 package text
 
 import (
+	"slices"
 	"strconv"
 	"sync"
 	"unsafe"
@@ -18,6 +19,11 @@ type Options struct {
 	// AddEOS ends every document with xxeos (fastai v1's include_eos). Off
 	// by default: ULMFiT's language models see documents separated by xxbos.
 	AddEOS bool
+
+	// Subword, when set, cuts every word into subword pieces after fastai's
+	// rules, as MultiFiT does ("▁the", "▁mov" "ie"; see TrainSubword). The
+	// special tokens stay whole. Nil (the default) keeps ULMFiT's words.
+	Subword *Subword
 }
 
 // Tokenizer turns raw documents into fastai tokens, applying fastai's rules
@@ -85,7 +91,13 @@ type scratch struct {
 	words []string   // then split into words (substrings of rep)
 	arena []byte     // the document's final token text, lower-cased
 	refs  []tokenRef // the document's tokens
+
+	subword *Subword         // the tokenizer's subword model, or nil
+	pieces  map[string][]int // recent words' piece ends, for subword
 }
+
+// maxPieceCache bounds the per-goroutine cache of segmented words.
+const maxPieceCache = 1 << 16
 
 // tokenRef is one output token: a special token, or arena[start:end].
 type tokenRef struct {
@@ -99,25 +111,66 @@ func (sc *scratch) addSpecial(id int32) {
 
 func (sc *scratch) addNumber(n int) {
 	start := len(sc.arena)
+	if sc.subword != nil {
+		sc.arena = append(sc.arena, WordBoundary...)
+	}
 	sc.arena = strconv.AppendInt(sc.arena, int64(n), 10)
-	sc.refs = append(sc.refs, tokenRef{special: -1, start: start, end: len(sc.arena)})
+	sc.addText(start)
 }
 
 // addWord adds a word after fastai's case rules: its marker, if any, then the
 // word lower-cased.
 func (sc *scratch) addWord(w string) {
+	if sc.subword != nil && isSpecialToken(w) {
+		// xxrep from replace_rep, or a special token spelled in the text:
+		// kept whole, as SentencePiece keeps fastai's user-defined symbols.
+		sc.addSpecial(int32(slices.Index(specialTokens[:], w)))
+		return
+	}
 	if m := caseMarker(w); m >= 0 {
 		sc.addSpecial(m)
 	}
 	start := len(sc.arena)
+	if sc.subword != nil {
+		sc.arena = append(sc.arena, WordBoundary...)
+	}
 	sc.arena = appendLower(sc.arena, w)
-	sc.refs = append(sc.refs, tokenRef{special: -1, start: start, end: len(sc.arena)})
+	sc.addText(start)
+}
+
+// addText adds arena[start:] as one token, or as its subword pieces.
+func (sc *scratch) addText(start int) {
+	if sc.subword == nil {
+		sc.refs = append(sc.refs, tokenRef{special: -1, start: start, end: len(sc.arena)})
+		return
+	}
+	w := sc.arena[start:]
+	ends, ok := sc.pieces[string(w)]
+	if !ok {
+		ends = sc.subword.appendBoundaries(nil, string(w))
+		if len(sc.pieces) >= maxPieceCache {
+			clear(sc.pieces)
+		}
+		if sc.pieces == nil {
+			sc.pieces = map[string][]int{}
+		}
+		sc.pieces[string(w)] = ends
+	}
+	from := start
+	for _, end := range ends {
+		sc.refs = append(sc.refs, tokenRef{special: -1, start: from, end: start + end})
+		from = start + end
+	}
 }
 
 // process tokenises one document into sc.refs and sc.arena.
 func (t *Tokenizer) process(sc *scratch, fields []string) {
 	sc.arena = sc.arena[:0]
 	sc.refs = sc.refs[:0]
+	if sc.subword != t.opts.Subword {
+		sc.subword = t.opts.Subword
+		clear(sc.pieces)
+	}
 	sc.addSpecial(BOSID)
 	markFields := len(fields) > 1 || t.opts.MarkSingleField
 	for k, f := range fields {

@@ -242,7 +242,29 @@ func checkInvariants(fields []string, toks []string) string {
 	if len(toks) == 0 || toks[0] != BOSToken {
 		return "does not start with xxbos"
 	}
+	if msg := checkTokenText(toks); msg != "" {
+		return msg
+	}
 	spelled := strings.Contains(strings.ToLower(strings.Join(fields, " ")), "xx")
+	for i, tok := range toks {
+		switch {
+		case spelled:
+		case tok == MajToken || tok == UpToken:
+			if i+1 == len(toks) {
+				return tok + " ends the document"
+			}
+		case tok == RepToken || tok == WRepToken || tok == FieldToken:
+			if i+1 == len(toks) || !isDigits(toks[i+1]) {
+				return tok + " not followed by a count"
+			}
+		}
+	}
+	return ""
+}
+
+// checkTokenText checks each token's text: not empty, valid UTF-8, no white
+// space or control characters, lower-case.
+func checkTokenText(toks []string) string {
 	for i, tok := range toks {
 		if tok == "" {
 			return "empty token at " + strconvItoa(i)
@@ -257,17 +279,6 @@ func checkInvariants(fields []string, toks []string) string {
 		}
 		if strings.ToLower(tok) != tok {
 			return "token " + strconvItoa(i) + " is not lower-case: " + tok
-		}
-		switch {
-		case spelled:
-		case tok == MajToken || tok == UpToken:
-			if i+1 == len(toks) {
-				return tok + " ends the document"
-			}
-		case tok == RepToken || tok == WRepToken || tok == FieldToken:
-			if i+1 == len(toks) || !isDigits(toks[i+1]) {
-				return tok + " not followed by a count"
-			}
 		}
 	}
 	return ""
@@ -297,6 +308,14 @@ func FuzzTokenize(f *testing.F) {
 	}
 	f.Add("Title", "Description with #39;quotes#39;")
 	tk := NewTokenizer(Options{})
+	var words Counter
+	words.Add(strings.Fields("the then them there these other boring bored born 10 100 café cafés"))
+	words.Add(strings.Fields("the then them there these other boring bored born 10 100 café cafés"))
+	bpe, err := TrainSubword(&words, SubwordOptions{VocabSize: 60})
+	if err != nil {
+		f.Fatal(err)
+	}
+	sub := NewTokenizer(Options{Subword: bpe})
 	f.Fuzz(func(t *testing.T, a, b string) {
 		// Go's minimiser tries every pair of cut points of a new input, so
 		// one input of a few kilobytes would take the whole fuzzing budget;
@@ -314,9 +333,21 @@ func FuzzTokenize(f *testing.F) {
 		if msg := checkInvariants(fields, toks); msg != "" {
 			t.Fatalf("Tokenize(%q): %s\ntokens %q", fields, msg, toks)
 		}
-		// Tokenising is deterministic.
-		if again := tk.Tokenize(fields...); strings.Join(again, "\x00") != strings.Join(toks, "\x00") {
-			t.Fatalf("Tokenize(%q) differs between calls", fields)
+		// Subword pieces obey the same rules and join back into the words.
+		pieces := sub.Tokenize(fields...)
+		if msg := checkTokenText(pieces); msg != "" {
+			t.Fatalf("subword Tokenize(%q): %s\ntokens %q", fields, msg, pieces)
+		}
+		var joined []string
+		for _, p := range pieces {
+			if s, ok := strings.CutPrefix(p, WordBoundary); ok || isSpecialToken(p) {
+				joined = append(joined, s)
+			} else {
+				joined[len(joined)-1] += p
+			}
+		}
+		if strings.Join(joined, " ") != strings.Join(toks, " ") {
+			t.Fatalf("subword pieces %q do not join back into the words %q", pieces, toks)
 		}
 	})
 }
