@@ -48,4 +48,12 @@
 // same with a given vocabulary (a pretrained model's). Both stream: memory
 // holds a few batches of documents, never the corpus, and the output appears
 // only when complete.
+//
+// # Subwords
+//
+// MultiFiT (Eisenschlos et al. 2019) replaces ULMFiT's word vocabulary with
+// SentencePiece subwords. TrainSubword learns a byte-pair-encoding model from
+// word counts; a Tokenizer with Options.Subword set cuts every word into
+// pieces ("▁over" "con" "f" "ident") after fastai's rules, and the rest of
+// the pipeline is unchanged.
 package text

@@ -148,13 +148,14 @@ func (sc *scratch) addText(start int) {
 	ends, ok := sc.pieces[string(w)]
 	if !ok {
 		ends = sc.subword.appendBoundaries(nil, string(w))
-		if len(sc.pieces) >= maxPieceCache {
-			clear(sc.pieces)
-		}
 		if sc.pieces == nil {
 			sc.pieces = map[string][]int{}
 		}
-		sc.pieces[string(w)] = ends
+		// Once full the cache keeps what it has: the words met first in a
+		// corpus are mostly its frequent ones.
+		if len(sc.pieces) < maxPieceCache {
+			sc.pieces[string(w)] = ends
+		}
 	}
 	from := start
 	for _, end := range ends {
