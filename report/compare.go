@@ -1,13 +1,11 @@
 package report
 
 import (
-	"encoding/csv"
 	"fmt"
 	"io"
 	"math"
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
@@ -46,7 +44,8 @@ type Diff struct {
 type Comparison struct {
 	Baseline, Candidate string // names for the header
 	Level               float64
-	Diffs               []Diff
+	Diffs               []Diff // every cell of either side
+	OneSided            bool   // Render lists the cells only one side has
 }
 
 // CompareOptions configure Compare.
@@ -55,6 +54,9 @@ type CompareOptions struct {
 	Level float64
 	// Baseline and Candidate name the sides in the output.
 	Baseline, Candidate string
+	// OneSided lists, in Render's table, the cells only one side has; by
+	// default only the summary counts them.
+	OneSided bool
 }
 
 // Compare matches the cells (experiment, row, dataset, split, metric,
@@ -86,7 +88,7 @@ func Compare(base, cand []results.Record, opts CompareOptions) (*Comparison, err
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", opts.Candidate, err)
 	}
-	cmp := &Comparison{Baseline: opts.Baseline, Candidate: opts.Candidate, Level: opts.Level}
+	cmp := &Comparison{Baseline: opts.Baseline, Candidate: opts.Candidate, Level: opts.Level, OneSided: opts.OneSided}
 	cells := map[results.Cell]bool{}
 	for c := range bs {
 		cells[c] = true
@@ -230,7 +232,7 @@ func (c *Comparison) Count(v Verdict) int {
 // Summary is one line: how many cells, and how they came out.
 func (c *Comparison) Summary() string {
 	both := len(c.Diffs) - c.Count(OnlyBaseline) - c.Count(OnlyCandidate)
-	return fmt.Sprintf("%d cell%s in both: %d worse, %d better, %d no significant difference, %d n/a (one value a side); %d only in %s, %d only in %s (%.0f%% intervals)",
+	return fmt.Sprintf("%d cell%s in both: %d worse, %d better, %d no significant difference, %d n/a (too few seeds); %d only in %s, %d only in %s (%.0f%% intervals)",
 		both, pluralS(both), c.Count(Worse), c.Count(Better), c.Count(NoDifference), c.Count(NotComparable),
 		c.Count(OnlyBaseline), c.Baseline, c.Count(OnlyCandidate), c.Candidate, 100*c.Level)
 }
@@ -259,74 +261,93 @@ func (d Diff) deltaText() string {
 	return signed(d.Delta, 2)
 }
 
-// Render writes the comparison as text, Markdown or CSV.
+// shown are the cells Render lists.
+func (c *Comparison) shown() []Diff {
+	var out []Diff
+	for _, d := range c.Diffs {
+		if c.OneSided || (d.Verdict != OnlyBaseline && d.Verdict != OnlyCandidate) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// Render writes the comparison as text, Markdown or CSV: one line per cell
+// in both sets (and, with OneSided, per cell in one), then the summary
+// (not in CSV).
 func (c *Comparison) Render(w io.Writer, f Format) error {
-	header := []string{"Experiment", "Row", "Dataset", "Split", "Metric", "n labels",
-		c.Baseline, c.Candidate, "Δ", fmt.Sprintf("%.0f%% CI of Δ", 100*c.Level), "Verdict"}
-	switch f {
-	case CSV:
-		cw := csv.NewWriter(w)
-		cw.Write([]string{"experiment", "row", "dataset", "split", "metric", "train_size",
+	diffs := c.shown()
+	if f == CSV {
+		lines := [][]string{{"experiment", "row", "dataset", "split", "metric", "train_size",
 			"base_n", "base_mean", "base_std", "cand_n", "cand_mean", "cand_std",
-			"delta", "ci_lo", "ci_hi", "ci_method", "level", "verdict"})
+			"delta", "ci_lo", "ci_hi", "ci_method", "level", "verdict"}}
 		num := func(v float64, ok bool) string {
 			if !ok || math.IsNaN(v) {
 				return ""
 			}
 			return strconv.FormatFloat(v, 'f', 4, 64)
 		}
-		for _, d := range c.Diffs {
+		for _, d := range diffs {
 			both := d.Base.N > 0 && d.Cand.N > 0
 			hasCI := both && d.Interval.Method != MethodNone
-			cw.Write([]string{d.Cell.Experiment, d.Cell.Row, d.Cell.Dataset, d.Cell.Split, d.Cell.Metric, strconv.Itoa(d.Cell.TrainSize),
+			lines = append(lines, []string{d.Cell.Experiment, d.Cell.Row, d.Cell.Dataset, d.Cell.Split, d.Cell.Metric, strconv.Itoa(d.Cell.TrainSize),
 				strconv.Itoa(d.Base.N), num(d.Base.Mean, d.Base.N > 0), num(d.Base.Std, d.Base.N > 1),
 				strconv.Itoa(d.Cand.N), num(d.Cand.Mean, d.Cand.N > 0), num(d.Cand.Std, d.Cand.N > 1),
 				num(d.Delta, both), num(d.Interval.Lo, hasCI), num(d.Interval.Hi, hasCI), d.Interval.Method,
 				strconv.FormatFloat(c.Level, 'f', -1, 64), d.Verdict.String()})
 		}
-		cw.Flush()
-		return cw.Error()
-	case Text, Markdown:
-	default:
+		return writeCSV(w, lines)
+	}
+	if f != Text && f != Markdown {
 		return fmt.Errorf("compare prints text, markdown or csv, not %q", f)
 	}
-	var r tw.Renderer = renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleASCII)})
-	if f == Markdown {
-		r = renderer.NewMarkdown()
+	sizes := false
+	for _, d := range diffs {
+		sizes = sizes || d.Cell.TrainSize > 0
 	}
-	tb := tablewriter.NewTable(w, tablewriter.WithRenderer(r),
-		tablewriter.WithHeaderAutoFormat(tw.Off), tablewriter.WithHeaderAlignment(tw.AlignLeft),
-		tablewriter.WithRowAlignment(tw.AlignLeft), tablewriter.WithRowAutoWrap(tw.WrapNone),
-		tablewriter.WithHeaderAutoWrap(tw.WrapNone))
+	header := []string{"Experiment", "Row", "Dataset", "Split", "Metric"}
+	if sizes {
+		header = append(header, "Labels")
+	}
+	header = append(header, c.Baseline, c.Candidate, "Δ", fmt.Sprintf("%.0f%% CI of Δ", 100*c.Level), "Verdict")
+	var r tw.Renderer = renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleASCII)})
 	esc := func(s string) string { return s }
 	if f == Markdown {
-		esc = mdEscape
+		r, esc = renderer.NewMarkdown(), mdEscape
 	}
-	hs := make([]string, len(header))
-	for i, h := range header {
-		hs[i] = esc(h)
-	}
-	tb.Header(hs)
-	for _, d := range c.Diffs {
-		size := ""
-		if d.Cell.TrainSize > 0 {
-			size = strconv.Itoa(d.Cell.TrainSize)
+	if len(diffs) > 0 {
+		tb := tablewriter.NewTable(w, tablewriter.WithRenderer(r),
+			tablewriter.WithHeaderAutoFormat(tw.Off), tablewriter.WithHeaderAlignment(tw.AlignLeft),
+			tablewriter.WithRowAlignment(tw.AlignLeft), tablewriter.WithRowAutoWrap(tw.WrapNone),
+			tablewriter.WithHeaderAutoWrap(tw.WrapNone))
+		for i := range header {
+			header[i] = esc(header[i])
 		}
-		row := []string{d.Cell.Experiment, d.Cell.Row, DatasetLabel(d.Cell.Dataset), d.Cell.Split, d.Cell.Metric, size,
-			summaryText(d.Base), summaryText(d.Cand), d.deltaText(), d.intervalText(), d.Verdict.String()}
-		for i := range row {
-			row[i] = esc(row[i])
+		tb.Header(header)
+		for _, d := range diffs {
+			row := []string{d.Cell.Experiment, d.Cell.Row, DatasetLabel(d.Cell.Dataset), d.Cell.Split, d.Cell.Metric}
+			if sizes {
+				size := ""
+				if d.Cell.TrainSize > 0 {
+					size = strconv.Itoa(d.Cell.TrainSize)
+				}
+				row = append(row, size)
+			}
+			row = append(row, summaryText(d.Base), summaryText(d.Cand), d.deltaText(), d.intervalText(), d.Verdict.String())
+			for i := range row {
+				row[i] = esc(row[i])
+			}
+			if err := tb.Append(row); err != nil {
+				return err
+			}
 		}
-		if err := tb.Append(row); err != nil {
+		if err := tb.Render(); err != nil {
 			return err
 		}
+		if f == Markdown {
+			fmt.Fprintln(w)
+		}
 	}
-	if err := tb.Render(); err != nil {
-		return err
-	}
-	if f == Markdown {
-		fmt.Fprintln(w)
-	}
-	_, err := fmt.Fprintln(w, strings.TrimSpace(c.Summary())+".")
+	_, err := fmt.Fprintln(w, esc(c.Summary())+".")
 	return err
 }

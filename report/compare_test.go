@@ -1,0 +1,211 @@
+package report
+
+import (
+	"bytes"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/ulmfit-go/ulmfit/results"
+)
+
+func TestSummarize(t *testing.T) {
+	s := Summarize([]float64{2, 4, 4, 4, 5, 5, 7, 9})
+	// Sample variance 32/7.
+	if s.N != 8 || s.Mean != 5 || math.Abs(s.Std-math.Sqrt(32.0/7)) > 1e-12 || s.Min != 2 || s.Max != 9 {
+		t.Errorf("%+v", s)
+	}
+	if one := Summarize([]float64{3}); one.N != 1 || one.Mean != 3 || one.Std != 0 {
+		t.Errorf("one value: %+v", one)
+	}
+	if none := Summarize(nil); none.N != 0 {
+		t.Errorf("no values: %+v", none)
+	}
+}
+
+func TestWelchInterval(t *testing.T) {
+	// Equal variances 2.5, n = 5 each: se = 1, df = 8, t(0.975, 8) =
+	// 2.306004135 (tables).
+	base := Summarize([]float64{1, 2, 3, 4, 5})
+	cand := Summarize([]float64{3, 4, 5, 6, 7})
+	iv := DiffInterval(base, cand, 0.95)
+	const t8 = 2.306004135
+	if iv.Method != MethodWelch || math.Abs(iv.DF-8) > 1e-12 ||
+		math.Abs(iv.Lo-(2-t8)) > 1e-6 || math.Abs(iv.Hi-(2+t8)) > 1e-6 {
+		t.Errorf("%+v, want [%v, %v] with df 8", iv, 2-t8, 2+t8)
+	}
+	if iv.Excludes0() {
+		t.Error("[-0.31, 4.31] counted as significant")
+	}
+	far := DiffInterval(base, Summarize([]float64{6, 7, 8, 9, 10}), 0.95)
+	if !far.Excludes0() || math.Abs(far.Lo-(5-t8)) > 1e-6 {
+		t.Errorf("%+v", far)
+	}
+	// Unequal variances and sizes: the Welch-Satterthwaite df by hand,
+	// (1 + 4/3)^2 / (1/1 + (4/3)^2/2) = 49/17.
+	uneq := DiffInterval(Summarize([]float64{1, 3}), Summarize([]float64{2, 4, 6}), 0.95)
+	if math.Abs(uneq.DF-49.0/17) > 1e-12 {
+		t.Errorf("df %v, want %v", uneq.DF, 49.0/17)
+	}
+	// A 99% interval is wider than a 95% one.
+	if w99 := DiffInterval(base, cand, 0.99); w99.Hi-w99.Lo <= iv.Hi-iv.Lo {
+		t.Errorf("99%% [%v, %v] not wider than 95%% [%v, %v]", w99.Lo, w99.Hi, iv.Lo, iv.Hi)
+	}
+	// No spread on either side: the interval is the difference itself.
+	flat := DiffInterval(Summarize([]float64{5, 5}), Summarize([]float64{6, 6, 6}), 0.95)
+	if flat.Lo != 1 || flat.Hi != 1 || !flat.Excludes0() {
+		t.Errorf("%+v", flat)
+	}
+}
+
+func TestBootstrapAgainstASingleValue(t *testing.T) {
+	paper := Summarize([]float64{4})
+	ours := Summarize([]float64{5, 6, 7, 8, 9})
+	iv := DiffInterval(paper, ours, 0.95)
+	if iv.Method != MethodBootstrap {
+		t.Fatalf("method %s", iv.Method)
+	}
+	// The resampled means lie within the values' range, and the interval
+	// holds the observed difference.
+	if iv.Lo < 1 || iv.Hi > 5 || iv.Lo > 3 || iv.Hi < 3 || !iv.Excludes0() {
+		t.Errorf("%+v, want inside [1, 5] around 3 and excluding 0", iv)
+	}
+	if again := DiffInterval(paper, ours, 0.95); again != iv {
+		t.Errorf("not deterministic: %+v then %+v", iv, again)
+	}
+	// The other way round: the same interval, mirrored.
+	mirror := DiffInterval(ours, paper, 0.95)
+	if math.Abs(mirror.Lo+iv.Hi) > 1e-12 || math.Abs(mirror.Hi+iv.Lo) > 1e-12 {
+		t.Errorf("mirrored %+v vs %+v", mirror, iv)
+	}
+	if c := DiffInterval(paper, Summarize([]float64{3, 4, 5}), 0.95); c.Excludes0() {
+		t.Errorf("values around the paper's number: %+v", c)
+	}
+	// Too few values for any interval: n/a, as the paper (one run a cell).
+	for _, tc := range [][2][]float64{{{4}, {5}}, {{4}, {5, 6}}, {{4, 5}, {6}}} {
+		if iv := DiffInterval(Summarize(tc[0]), Summarize(tc[1]), 0.95); iv.Method != MethodNone || iv.Excludes0() {
+			t.Errorf("%v vs %v: %+v, want n/a", tc[0], tc[1], iv)
+		}
+	}
+}
+
+func rec(exp, row, dataset, metric string, seed int64, v float64) results.Record {
+	split := "validation"
+	if def, ok := LookupTable(exp); ok {
+		split = def.Split
+	}
+	return results.Record{Experiment: exp, Row: row, Dataset: dataset, Split: split, Metric: metric,
+		Value: v, Seed: seed, Source: results.SourceOurs, Scale: "small"}
+}
+
+func seeds(exp, row, dataset, metric string, vs ...float64) []results.Record {
+	var out []results.Record
+	for i, v := range vs {
+		out = append(out, rec(exp, row, dataset, metric, int64(i+1), v))
+	}
+	return out
+}
+
+func TestCompareVerdicts(t *testing.T) {
+	var base, cand []results.Record
+	add := func(b, c []results.Record) { base, cand = append(base, b...), append(cand, c...) }
+	add(seeds("table6", "full", "imdb", "error", 5, 5.1, 4.9), seeds("table6", "full", "imdb", "error", 6, 6.1, 5.9)) // worse
+	add(seeds("table6", "none", "imdb", "error", 7, 7.1, 6.9), seeds("table6", "none", "imdb", "error", 5, 5.1, 4.9)) // better
+	add(seeds("table6", "full", "trec6", "error", 6, 7, 8), seeds("table6", "full", "trec6", "error", 6.5, 7.5, 7))   // no difference
+	add(seeds("table6", "full+discr", "imdb", "error", 5), seeds("table6", "full+discr", "imdb", "error", 9))         // n/a
+	add(seeds("mine", "a", "mr", "accuracy", 80, 81, 79), seeds("mine", "a", "mr", "accuracy", 70, 71, 69))           // accuracy: lower is worse
+	add(seeds("table7", "last", "imdb", "error", 6), nil)                                                             // only baseline
+	add(nil, seeds("table7", "freez", "imdb", "error", 6))                                                            // only candidate
+	cmp, err := Compare(base, cand, CompareOptions{Baseline: "before", Candidate: "after"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Verdict{}
+	for _, d := range cmp.Diffs {
+		got[d.Cell.Experiment+"/"+d.Cell.Row+"/"+d.Cell.Dataset] = d.Verdict
+	}
+	for cell, want := range map[string]Verdict{
+		"table6/full/imdb": Worse, "table6/none/imdb": Better, "table6/full/trec6": NoDifference,
+		"table6/full+discr/imdb": NotComparable, "mine/a/mr": Worse,
+		"table7/last/imdb": OnlyBaseline, "table7/freez/imdb": OnlyCandidate,
+	} {
+		if got[cell] != want {
+			t.Errorf("%s: %v, want %v", cell, got[cell], want)
+		}
+	}
+	if cmp.Count(Worse) != 2 {
+		t.Errorf("%d worse", cmp.Count(Worse))
+	}
+	// Cells in the report's order: Table 6's rows as the paper lists them,
+	// then Table 7, then experiments of ours.
+	var order []string
+	for _, d := range cmp.Diffs {
+		order = append(order, d.Cell.Experiment+"/"+d.Cell.Row+"/"+d.Cell.Dataset)
+	}
+	want := "table6/none/imdb table6/full/imdb table6/full/trec6 table6/full+discr/imdb table7/last/imdb table7/freez/imdb mine/a/mr"
+	if strings.Join(order, " ") != want {
+		t.Errorf("order\n %s\nwant\n %s", strings.Join(order, " "), want)
+	}
+	var buf bytes.Buffer
+	if err := cmp.Render(&buf, Text); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "2 worse, 1 better, 1 no significant difference, 1 n/a") ||
+		!strings.Contains(buf.String(), "1 only in before, 1 only in after") {
+		t.Errorf("summary:\n%s", buf.String())
+	}
+}
+
+func TestCompareRejectsInconsistentSides(t *testing.T) {
+	a := seeds("table6", "full", "imdb", "error", 5, 6)
+	b := append(seeds("table6", "full", "imdb", "error", 5, 6), rec("table6", "full", "imdb", "error", 1, 7))
+	b[2].Origin = "cand.jsonl:3"
+	_, err := Compare(a, b, CompareOptions{Candidate: "cand.jsonl"})
+	if err == nil || !strings.Contains(err.Error(), "cand.jsonl: ") || !strings.Contains(err.Error(), "different values") {
+		t.Errorf("error %v", err)
+	}
+	if _, err := Compare(a, a, CompareOptions{Level: 1.5}); err == nil {
+		t.Error("level 1.5 accepted")
+	}
+}
+
+func TestGoldenComparePaperVsOurs(t *testing.T) {
+	paper, _ := results.Paper()
+	var ours []results.Record
+	for _, r := range testRecords(t) {
+		if r.Source == results.SourceOurs && r.Scale == "small" {
+			ours = append(ours, r)
+		}
+	}
+	cmp, err := Compare(paper, ours, CompareOptions{Baseline: "paper", Candidate: "testdata"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []Format{Text, Markdown, CSV} {
+		var buf bytes.Buffer
+		if err := cmp.Render(&buf, f); err != nil {
+			t.Fatal(err)
+		}
+		golden(t, "compare"+f.Ext(), buf.Bytes())
+	}
+	// Three seeds against the paper's one number: a bootstrap; two: n/a.
+	for _, d := range cmp.Diffs {
+		if d.Cell.Metric != "error" {
+			continue
+		}
+		key := d.Cell.Experiment + "/" + d.Cell.Row + "/" + d.Cell.Dataset
+		switch key {
+		case "table6/none/imdb", "table3/ulmfit/ag_news":
+			if d.Interval.Method != MethodBootstrap {
+				t.Errorf("%s: %s", key, d.Interval.Method)
+			}
+		case "table6/full/imdb":
+			if d.Verdict != NotComparable {
+				t.Errorf("%s: %v", key, d.Verdict)
+			}
+		}
+	}
+	if err := cmp.Render(&bytes.Buffer{}, LaTeX); err == nil {
+		t.Error("compare rendered LaTeX")
+	}
+}
