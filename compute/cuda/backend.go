@@ -13,6 +13,9 @@ import (
 type Options struct {
 	Device    int       // CUDA device ordinal
 	Precision Precision // arithmetic of the matrix products
+	// NoGraphs issues every segment of work command by command instead of
+	// replaying repeated segments as CUDA graphs (see stream.go).
+	NoGraphs bool
 	// LibDirs are searched for cuBLAS and NVRTC before LD_LIBRARY_PATH and
 	// the usual install folders. Only the first New of a process loads the
 	// libraries.
@@ -42,30 +45,36 @@ type Backend struct {
 	params  params     // the kernel-parameter array of the launch being issued
 	result  float64    // SumSquares' result, copied back from the device
 
+	cmds       []command         // the segment recorded since the last flush
+	graphs     map[uint64]*graph // segments seen, by hashCommands
+	replays    int               // graph launches so far
+	captureErr error             // the last failed capture, if any
+	stage      staging
+	bounce     bounce
+	workspace  uintptr // cuBLAS's workspace, fixed so graphs can capture it
+
 	allocs   map[uintptr]int // float buffers from Alloc: base address -> elements
 	ints     []intBuffer     // int buffers from AllocInt, by base address
 	partials compute.Vec     // SumSquares' per-block sums (float64 pairs)
 	rowSums  compute.Vec     // SumRows' per-chunk sums
-	plan     compute.IVec    // ScatterAdd's grouping of ids
-	planHost []int32
-	planOf   planKey
-	closed   bool
+	plans    compute.Vec     // ScatterAdd's grouping of ids (int32s)
+
+	planHost, planScratch, planNext []int32
+	planGroup                       map[int32]int32
+
+	closed bool
 }
 
 // intBuffer is an AllocInt buffer and the host copy of its contents: no
 // kernel writes int buffers, so the copy is exact (see the package doc).
 type intBuffer struct {
-	ptr     uintptr
-	host    []int32
-	version uint64 // bumped by each UploadInt
+	ptr  uintptr
+	host []int32
 }
 
-// planKey says which ids ScatterAdd's current plan was built from.
-type planKey struct {
-	ptr     uintptr
-	n       int
-	version uint64
-}
+// cublasWorkspaceBytes is the workspace cuBLAS gets for its products; a
+// fixed one lets graph capture record them (cuBLAS allocates none then).
+const cublasWorkspaceBytes = 32 << 20
 
 // New starts a Backend on opts.Device: it loads the driver, cuBLAS and NVRTC,
 // makes the device's primary context current, creates the stream and the
@@ -82,7 +91,7 @@ func New(opts Options) (*Backend, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	d := &lib.drv
-	b := &Backend{opts: opts, lib: lib, allocs: map[uintptr]int{}}
+	b := &Backend{opts: opts, lib: lib, allocs: map[uintptr]int{}, graphs: map[uint64]*graph{}}
 	var count int32
 	if err := d.err("cuDeviceGetCount", call(d.cuDeviceGetCount, uintptr(unsafe.Pointer(&count)))); err != nil {
 		return nil, err
@@ -125,6 +134,15 @@ func New(opts Options) (*Backend, error) {
 	if err := blasErr("cublasSetStream_v2", call(lib.blas.cublasSetStream, b.blas, b.stream)); err != nil {
 		return nil, err
 	}
+	if err := d.err("cuMemAlloc_v2", call(d.cuMemAlloc, uintptr(unsafe.Pointer(&b.workspace)), cublasWorkspaceBytes)); err != nil {
+		return nil, err
+	}
+	if err := blasErr("cublasSetWorkspace_v2", call(lib.blas.cublasSetWorkspace, b.blas, b.workspace, cublasWorkspaceBytes)); err != nil {
+		return nil, err
+	}
+	if err := d.err("cuEventCreate", call(d.cuEventCreate, uintptr(unsafe.Pointer(&b.stage.done)), eventDisableTiming)); err != nil {
+		return nil, err
+	}
 	cubin, err := lib.rtc.compile(kernelSource, "kernels.cu", major, minor)
 	if err != nil {
 		return nil, fmt.Errorf("%w\n(NVRTC %s at %s, for sm_%d%d)", err, lib.rtc.version(), lib.paths[2], major, minor)
@@ -162,17 +180,28 @@ func (b *Backend) Close() error {
 	}
 	b.enter()
 	defer b.leave()
-	err := b.lib.drv.err("cuStreamSynchronize", call(b.lib.drv.cuStreamSynchronize, b.stream))
+	b.flush()
+	d := &b.lib.drv
+	err := d.err("cuStreamSynchronize", call(d.cuStreamSynchronize, b.stream))
+	for _, g := range b.graphs {
+		b.destroyGraph(g)
+	}
 	for p := range b.allocs {
-		call(b.lib.drv.cuMemFree, p)
+		call(d.cuMemFree, p)
 	}
 	for _, ib := range b.ints {
-		call(b.lib.drv.cuMemFree, ib.ptr)
+		call(d.cuMemFree, ib.ptr)
 	}
-	if b.plan.N != 0 {
-		call(b.lib.drv.cuMemFree, b.plan.Ptr)
+	for _, p := range b.stage.chunks {
+		call(d.cuMemFreeHost, p)
 	}
-	b.allocs, b.ints = nil, nil
+	for i, p := range b.bounce.buf {
+		if p != 0 {
+			call(d.cuMemFreeHost, p)
+			call(d.cuEventDestroy, b.bounce.done[i])
+		}
+	}
+	b.allocs, b.ints, b.graphs = nil, nil, nil
 	b.release()
 	b.closed = true
 	return err
@@ -181,6 +210,12 @@ func (b *Backend) Close() error {
 // release undoes what New did, in reverse; each handle may be unset.
 func (b *Backend) release() {
 	d := &b.lib.drv
+	if b.stage.done != 0 {
+		call(d.cuEventDestroy, b.stage.done)
+	}
+	if b.workspace != 0 {
+		call(d.cuMemFree, b.workspace)
+	}
 	if b.module != 0 {
 		call(d.cuModuleUnload, b.module)
 	}
@@ -208,7 +243,8 @@ func (b *Backend) enter() {
 
 func (b *Backend) leave() { runtime.UnlockOSThread() }
 
-// memAlloc returns bytes of device memory, zeroed on the stream.
+// memAlloc returns bytes of device memory, zeroed by a recorded memset. The
+// caller holds the thread.
 func (b *Backend) memAlloc(bytes int) uintptr {
 	d := &b.lib.drv
 	var p uintptr
@@ -217,7 +253,7 @@ func (b *Backend) memAlloc(bytes int) uintptr {
 		call(d.cuMemGetInfo, uintptr(unsafe.Pointer(&free)), uintptr(unsafe.Pointer(&total)))
 		panic(fmt.Errorf("%w (asked for %d bytes; %d of %d free)", d.err("cuMemAlloc_v2", r), bytes, free, total))
 	}
-	d.must("cuMemsetD32Async", call(d.cuMemsetD32Async, p, 0, uintptr((bytes+3)/4), b.stream))
+	b.record(cmdMemset).ptr(p).size((bytes + 3) / 4)
 	return p
 }
 
@@ -265,8 +301,8 @@ func (b *Backend) Free(v compute.Vec) {
 	}
 	b.enter()
 	defer b.leave()
-	b.lib.drv.must("cuMemFree_v2", call(b.lib.drv.cuMemFree, v.Ptr))
-	delete(b.allocs, v.Ptr)
+	b.flush() // recorded commands may still use v
+	b.freeLocked(v)
 }
 
 // FreeInt releases v, which must be an IVec returned by AllocInt.
@@ -280,11 +316,9 @@ func (b *Backend) FreeInt(v compute.IVec) {
 	}
 	b.enter()
 	defer b.leave()
+	b.flush()
 	b.lib.drv.must("cuMemFree_v2", call(b.lib.drv.cuMemFree, v.Ptr))
 	b.ints = append(b.ints[:i], b.ints[i+1:]...)
-	if b.planOf.ptr >= v.Ptr && b.planOf.ptr < v.Ptr+uintptr(4*v.N) {
-		b.planOf = planKey{}
-	}
 }
 
 // hostInts returns the host copy of the int elements v views and its buffer.
@@ -312,9 +346,8 @@ func atLeast(op, name string, have, need int) {
 	}
 }
 
-// Upload copies src into dst. The copy is queued on the stream behind every
-// kernel issued before it; src may be reused as soon as Upload returns (the
-// driver stages pageable memory before returning).
+// Upload copies src into dst, after every kernel recorded before it; src may
+// be reused as soon as Upload returns.
 func (b *Backend) Upload(dst compute.Vec, src []float32) {
 	mustLen("Upload", dst.N, len(src))
 	if dst.N == 0 {
@@ -322,11 +355,23 @@ func (b *Backend) Upload(dst compute.Vec, src []float32) {
 	}
 	b.enter()
 	defer b.leave()
-	d := &b.lib.drv
-	d.must("cuMemcpyHtoDAsync_v2", call(d.cuMemcpyHtoDAsync, dst.Ptr, uintptr(unsafe.Pointer(&src[0])), uintptr(4*dst.N), b.stream))
+	b.uploadLocked(dst.Ptr, unsafe.Pointer(&src[0]), 4*dst.N)
 }
 
-// Download waits for the stream and copies src into dst.
+// uploadLocked copies bytes at src to dst: a small upload is staged and
+// recorded, a large one ends the segment and goes through the bounce
+// buffers. The caller holds the thread.
+func (b *Backend) uploadLocked(dst uintptr, src unsafe.Pointer, bytes int) {
+	if bytes <= stageMax {
+		b.record(cmdUpload).ptr(dst).ptr(b.staged(src, bytes)).size(bytes)
+		return
+	}
+	b.flush()
+	b.uploadLarge(dst, src, bytes)
+}
+
+// Download issues the work recorded so far, waits for it and copies src
+// into dst.
 func (b *Backend) Download(dst []float32, src compute.Vec) {
 	mustLen("Download", len(dst), src.N)
 	if src.N == 0 {
@@ -334,11 +379,23 @@ func (b *Backend) Download(dst []float32, src compute.Vec) {
 	}
 	b.enter()
 	defer b.leave()
-	b.download(uintptr(unsafe.Pointer(&dst[0])), src.Ptr, 4*src.N)
-	runtime.KeepAlive(dst)
+	b.downloadLocked(unsafe.Pointer(&dst[0]), src.Ptr, 4*src.N)
+}
+
+// downloadLocked flushes and copies bytes from src to Go memory at dst:
+// large copies through the bounce buffers, small ones directly. The caller
+// holds the thread.
+func (b *Backend) downloadLocked(dst unsafe.Pointer, src uintptr, bytes int) {
+	b.flush()
+	if bytes > stageMax {
+		b.downloadLarge(dst, src, bytes)
+		return
+	}
+	b.download(uintptr(dst), src, bytes)
 }
 
 // download copies bytes from the device to host memory at dst and waits.
+// The caller holds the thread and has flushed.
 func (b *Backend) download(dst, src uintptr, bytes int) {
 	d := &b.lib.drv
 	d.must("cuMemcpyDtoHAsync_v2", call(d.cuMemcpyDtoHAsync, dst, src, uintptr(bytes), b.stream))
@@ -351,13 +408,11 @@ func (b *Backend) UploadInt(dst compute.IVec, src []int32) {
 	if dst.N == 0 {
 		return
 	}
-	host, ib := b.hostInts("UploadInt", dst)
+	host, _ := b.hostInts("UploadInt", dst)
 	copy(host, src)
-	ib.version++
 	b.enter()
 	defer b.leave()
-	d := &b.lib.drv
-	d.must("cuMemcpyHtoDAsync_v2", call(d.cuMemcpyHtoDAsync, dst.Ptr, uintptr(unsafe.Pointer(&src[0])), uintptr(4*dst.N), b.stream))
+	b.uploadLocked(dst.Ptr, unsafe.Pointer(&src[0]), 4*dst.N)
 }
 
 // DownloadInt waits for the stream and copies src into dst.
@@ -368,8 +423,7 @@ func (b *Backend) DownloadInt(dst []int32, src compute.IVec) {
 	}
 	b.enter()
 	defer b.leave()
-	b.download(uintptr(unsafe.Pointer(&dst[0])), src.Ptr, 4*src.N)
-	runtime.KeepAlive(dst)
+	b.downloadLocked(unsafe.Pointer(&dst[0]), src.Ptr, 4*src.N)
 }
 
 // Sync waits for every issued kernel and copy to finish. An error a kernel
@@ -377,6 +431,7 @@ func (b *Backend) DownloadInt(dst []int32, src compute.IVec) {
 func (b *Backend) Sync() {
 	b.enter()
 	defer b.leave()
+	b.flush()
 	b.lib.drv.must("cuStreamSynchronize", call(b.lib.drv.cuStreamSynchronize, b.stream))
 }
 

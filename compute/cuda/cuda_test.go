@@ -248,6 +248,18 @@ func TestAllocUploadDownload(t *testing.T) {
 	g.FreeInt(iv)
 	g.Free(v)
 
+	// Large transfers go through the bounce buffers, chunk by chunk: a size
+	// that is no multiple of the chunk, and a view that starts mid-chunk.
+	n := 5*bounceChunk/4 + 12345
+	big := g.Alloc(n)
+	host = p.normal(n, 1)
+	g.Upload(big, host)
+	back2 := make([]float32, n)
+	g.Download(back2, big)
+	compare(t, "large Upload and Download", back2, host, tolExact)
+	g.Download(back2[:n-777], big.Slice(777, n))
+	compare(t, "large Download of a view", back2[:n-777], host[777:], tolExact)
+	g.Free(big)
 	w := g.Alloc(10)
 	func() {
 		defer func() {

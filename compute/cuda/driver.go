@@ -59,6 +59,8 @@ type driverAPI struct {
 	cuModuleLoadData, cuModuleUnload, cuModuleGetFunction, cuLaunchKernel       uintptr
 	cuStreamBeginCapture, cuStreamEndCapture, cuGraphInstantiate, cuGraphLaunch uintptr
 	cuGraphDestroy, cuGraphExecDestroy                                          uintptr
+	cuMemAllocHost, cuMemFreeHost                                               uintptr
+	cuEventCreate, cuEventRecord, cuEventSynchronize, cuEventDestroy            uintptr
 }
 
 func (d *driverAPI) table() map[string]*uintptr {
@@ -79,6 +81,9 @@ func (d *driverAPI) table() map[string]*uintptr {
 		"cuStreamBeginCapture_v2": &d.cuStreamBeginCapture, "cuStreamEndCapture": &d.cuStreamEndCapture,
 		"cuGraphInstantiateWithFlags": &d.cuGraphInstantiate, "cuGraphLaunch": &d.cuGraphLaunch,
 		"cuGraphDestroy": &d.cuGraphDestroy, "cuGraphExecDestroy": &d.cuGraphExecDestroy,
+		"cuMemAllocHost_v2": &d.cuMemAllocHost, "cuMemFreeHost": &d.cuMemFreeHost,
+		"cuEventCreate": &d.cuEventCreate, "cuEventRecord": &d.cuEventRecord,
+		"cuEventSynchronize": &d.cuEventSynchronize, "cuEventDestroy_v2": &d.cuEventDestroy,
 	}
 }
 

@@ -119,15 +119,17 @@ extern "C" __global__ void gather(float* out, const float* table, const int* ids
 }
 
 // scatter_add: dtable[id, :] += dout[q, :] * scale[id] over the positions q of
-// each distinct id. plan holds the host's grouping: ids[groups], then
-// starts[groups+1], then the positions of group g, ascending, at
-// order[starts[g] .. starts[g+1]). One block per id, one thread per column,
-// the rows added in position order with separate rounding of the product and
-// the sum: the CPU's additions in the CPU's order, without atomics.
-extern "C" __global__ void scatter_add(float* dtable, const float* dout, const int* plan, const float* scale, int dim, int groups) {
-	const int* uids = plan;
-	const int* starts = plan + groups;
-	const int* order = starts + groups + 1;
+// each distinct id. plan holds the host's grouping of the n ids: the number
+// of groups G, G distinct ids, G+1 group starts, then the positions of group
+// g, ascending, at order[starts[g] .. starts[g+1]). One block per id, one
+// thread per column, the rows added in position order with separate rounding
+// of the product and the sum: the CPU's additions in the CPU's order, without
+// atomics.
+extern "C" __global__ void scatter_add(float* dtable, const float* dout, const int* plan, const float* scale, int dim, int n) {
+	int groups = plan[0];
+	const int* uids = plan + 1;
+	const int* starts = plan + 1 + n;
+	const int* order = plan + 2 + 2 * n;
 	for (int g = blockIdx.x; g < groups; g += gridDim.x) {
 		int id = uids[g];
 		float s = scale == 0 ? 1.0f : scale[id];

@@ -43,32 +43,13 @@ func (k *kernels) resolve(b *Backend) error {
 // vals[i], which holds argument i in its low bytes (little-endian), so one
 // 8-byte slot serves a pointer, an int, an int64 or a float.
 type params struct {
-	vals [16]uint64
-	ptrs [16]uintptr
-	n    int
+	vals [14]uint64
+	ptrs [14]uintptr
 }
 
 func (p *params) init() {
 	for i := range p.ptrs {
 		p.ptrs[i] = uintptr(unsafe.Pointer(&p.vals[i]))
-	}
-}
-
-func (b *Backend) args() *params        { b.params.n = 0; return &b.params }
-func (p *params) ptr(v uintptr) *params { p.vals[p.n] = uint64(v); p.n++; return p }
-func (p *params) i32(v int) *params     { p.vals[p.n] = uint64(uint32(int32(v))); p.n++; return p }
-func (p *params) i64(v int) *params     { p.vals[p.n] = uint64(int64(v)); p.n++; return p }
-func (p *params) u64(v uint64) *params  { p.vals[p.n] = v; p.n++; return p }
-func (p *params) f32(v float32) *params { p.vals[p.n] = uint64(math.Float32bits(v)); p.n++; return p }
-
-// launch issues fn on the stream with the parameters set since args, on a
-// (gx, gy) grid of bx-thread blocks. The caller holds the thread (enter).
-func (b *Backend) launch(fn uintptr, gx, gy, bx int) {
-	d := &b.lib.drv
-	r := call(d.cuLaunchKernel, fn, uintptr(gx), uintptr(gy), 1, uintptr(bx), 1, 1, 0, b.stream,
-		uintptr(unsafe.Pointer(&b.params.ptrs[0])), 0)
-	if r != cudaSuccess {
-		panic(fmt.Errorf("%w (grid %dx%d, block %d)", d.err("cuLaunchKernel", r), gx, gy, bx))
 	}
 }
 
@@ -87,17 +68,22 @@ func (b *Backend) grid(n int) int {
 	return max(1, min((n+threads-1)/threads, 32*b.sms))
 }
 
-// elementwise launches fn over n elements with the parameters set.
-func (b *Backend) elementwise(fn uintptr, n int) { b.launch(fn, b.grid(n), 1, threads) }
+// elementwise records fn over n elements; the caller appends the parameters.
+func (b *Backend) elementwise(fn uintptr, n int) *command { return b.kernel(fn, b.grid(n), 1, threads) }
+
+// grid2 is the grid of a kernel whose blockIdx.y walks rows rows and whose
+// x dimension strides over cols columns.
+func (b *Backend) grid2(rows, cols int) (gx, gy int) {
+	gy = min(rows, maxGridY)
+	gx = max(1, min((cols+threads-1)/threads, (32*b.sms+gy-1)/gy))
+	return gx, gy
+}
 
 func (b *Backend) Fill(x compute.Vec, v float32) {
 	if x.N == 0 {
 		return
 	}
-	b.enter()
-	defer b.leave()
-	b.args().ptr(x.Ptr).f32(v).i64(x.N)
-	b.elementwise(b.k.fill, x.N)
+	b.elementwise(b.k.fill, x.N).ptr(x.Ptr).f32(v).i64(x.N)
 }
 
 func (b *Backend) Copy(dst, src compute.Vec) {
@@ -105,10 +91,7 @@ func (b *Backend) Copy(dst, src compute.Vec) {
 	if dst.N == 0 || dst.Ptr == src.Ptr {
 		return
 	}
-	b.enter()
-	defer b.leave()
-	d := &b.lib.drv
-	d.must("cuMemcpyDtoDAsync_v2", call(d.cuMemcpyDtoDAsync, dst.Ptr, src.Ptr, uintptr(4*dst.N), b.stream))
+	b.record(cmdCopy).ptr(dst.Ptr).ptr(src.Ptr).size(4 * dst.N)
 }
 
 func (b *Backend) Axpy(alpha float32, x, y compute.Vec) {
@@ -116,20 +99,14 @@ func (b *Backend) Axpy(alpha float32, x, y compute.Vec) {
 	if x.N == 0 {
 		return
 	}
-	b.enter()
-	defer b.leave()
-	b.args().f32(alpha).ptr(x.Ptr).ptr(y.Ptr).i64(x.N)
-	b.elementwise(b.k.axpy, x.N)
+	b.elementwise(b.k.axpy, x.N).f32(alpha).ptr(x.Ptr).ptr(y.Ptr).i64(x.N)
 }
 
 func (b *Backend) Scale(x compute.Vec, alpha float32) {
 	if x.N == 0 {
 		return
 	}
-	b.enter()
-	defer b.leave()
-	b.args().ptr(x.Ptr).f32(alpha).i64(x.N)
-	b.elementwise(b.k.scale, x.N)
+	b.elementwise(b.k.scale, x.N).ptr(x.Ptr).f32(alpha).i64(x.N)
 }
 
 func (b *Backend) Mul(out, x, y compute.Vec) {
@@ -148,10 +125,7 @@ func (b *Backend) binary(fn uintptr, out, x, y compute.Vec) {
 	if out.N == 0 {
 		return
 	}
-	b.enter()
-	defer b.leave()
-	b.args().ptr(out.Ptr).ptr(x.Ptr).ptr(y.Ptr).i64(out.N)
-	b.elementwise(fn, out.N)
+	b.elementwise(fn, out.N).ptr(out.Ptr).ptr(x.Ptr).ptr(y.Ptr).i64(out.N)
 }
 
 func (b *Backend) MulTiled(out, x, m compute.Vec) {
@@ -162,13 +136,9 @@ func (b *Backend) MulTiled(out, x, m compute.Vec) {
 	if x.N == 0 {
 		return
 	}
-	b.enter()
-	defer b.leave()
 	tiles := x.N / m.N
-	b.args().ptr(out.Ptr).ptr(x.Ptr).ptr(m.Ptr).i64(m.N).i64(tiles)
-	gy := min(tiles, maxGridY)
-	gx := max(1, min((m.N+threads-1)/threads, (32*b.sms+gy-1)/gy))
-	b.launch(b.k.mulTiled, gx, gy, threads)
+	gx, gy := b.grid2(tiles, m.N)
+	b.kernel(b.k.mulTiled, gx, gy, threads).ptr(out.Ptr).ptr(x.Ptr).ptr(m.Ptr).i64(m.N).i64(tiles)
 }
 
 // SumSquares sums x[i]^2 in float64 over a fixed grid of sumSqGrid blocks and
@@ -184,10 +154,9 @@ func (b *Backend) SumSquares(x compute.Vec) float64 {
 		b.partials = b.allocLocked(2 * (sumSqGrid + 1)) // float64s: the partials, then the result
 	}
 	out := b.partials.Ptr + 8*sumSqGrid
-	b.args().ptr(x.Ptr).i64(x.N).ptr(b.partials.Ptr)
-	b.launch(b.k.sumSquaresPartial, sumSqGrid, 1, reduceTPB)
-	b.args().ptr(b.partials.Ptr).i32(sumSqGrid).ptr(out)
-	b.launch(b.k.sumSquaresFinal, 1, 1, reduceTPB)
+	b.kernel(b.k.sumSquaresPartial, sumSqGrid, 1, reduceTPB).ptr(x.Ptr).i64(x.N).ptr(b.partials.Ptr)
+	b.kernel(b.k.sumSquaresFinal, 1, 1, reduceTPB).ptr(b.partials.Ptr).i32(sumSqGrid).ptr(out)
+	b.flush()
 	b.download(uintptr(unsafe.Pointer(&b.result)), out, 8)
 	return b.result
 }
@@ -197,6 +166,13 @@ func (b *Backend) allocLocked(n int) compute.Vec {
 	p := b.memAlloc(4 * n)
 	b.allocs[p] = n
 	return compute.Vec{Ptr: p, N: n}
+}
+
+// freeLocked is Free for a caller that already holds the thread and has
+// flushed.
+func (b *Backend) freeLocked(v compute.Vec) {
+	b.lib.drv.must("cuMemFree_v2", call(b.lib.drv.cuMemFree, v.Ptr))
+	delete(b.allocs, v.Ptr)
 }
 
 func (b *Backend) DropoutMask(mask compute.Vec, p float32, seed uint64) {
@@ -212,10 +188,7 @@ func (b *Backend) DropoutMask(mask compute.Vec, p float32, seed uint64) {
 		return
 	}
 	keep := 1 / (1 - p) // in float32, as the CPU computes it
-	b.enter()
-	defer b.leave()
-	b.args().ptr(mask.Ptr).f32(p).f32(keep).u64(seed).i64(mask.N)
-	b.elementwise(b.k.dropoutMask, mask.N)
+	b.elementwise(b.k.dropoutMask, mask.N).ptr(mask.Ptr).f32(p).f32(keep).u64(seed).i64(mask.N)
 }
 
 // checkIDs panics unless every id indexes a row of a table of rows rows and,
@@ -236,10 +209,8 @@ func (b *Backend) Gather(out, table compute.Vec, ids compute.IVec, dim int, scal
 	}
 	host, _ := b.hostInts("Gather", ids)
 	checkIDs("Gather", host, table.N/dim, scale)
-	b.enter()
-	defer b.leave()
-	b.args().ptr(out.Ptr).ptr(table.Ptr).ptr(ids.Ptr).ptr(scale.Ptr).i32(dim).i32(ids.N)
-	b.launch(b.k.gather, min(ids.N, 32*b.sms), 1, rowThreads(dim))
+	b.kernel(b.k.gather, min(ids.N, 32*b.sms), 1, rowThreads(dim)).
+		ptr(out.Ptr).ptr(table.Ptr).ptr(ids.Ptr).ptr(scale.Ptr).i32(dim).i32(ids.N)
 }
 
 // rowThreads is the block size of a kernel with one block per row of dim
@@ -248,74 +219,78 @@ func rowThreads(dim int) int { return min(256, (dim+31)/32*32) }
 
 // ScatterAdd groups the positions of each distinct id on the host (from the
 // ids' host copy) and adds each id's rows in position order on the device:
-// deterministic and equal to the CPU's sums. The grouping is kept and reused
-// while the same ids, unchanged, come back.
+// deterministic and equal to the CPU's sums. The grouping goes to the device
+// in a layout of fixed size for len(ids), so the commands do not change when
+// the ids do.
 func (b *Backend) ScatterAdd(dtable, dout compute.Vec, ids compute.IVec, dim int, scale compute.Vec) {
 	mustLen("ScatterAdd", dout.N, ids.N*dim)
 	if dim <= 0 || ids.N == 0 {
 		return
 	}
-	host, ib := b.hostInts("ScatterAdd", ids)
+	host, _ := b.hostInts("ScatterAdd", ids)
 	checkIDs("ScatterAdd", host, dtable.N/dim, scale)
+	plan := b.buildPlan(host)
+	n := ids.N
 	b.enter()
 	defer b.leave()
-	key := planKey{ptr: ids.Ptr, n: ids.N, version: ib.version}
-	if b.planOf != key {
-		b.buildPlan(host)
-		b.planOf = key
+	if b.plans.N < len(plan) {
+		b.flush() // the old plan buffer may be read by recorded commands
+		if b.plans.N != 0 {
+			b.freeLocked(b.plans)
+		}
+		b.plans = b.allocLocked(len(plan))
 	}
-	groups := (len(b.planHost) - 1 - ids.N) / 2
-	b.args().ptr(dtable.Ptr).ptr(dout.Ptr).ptr(b.plan.Ptr).ptr(scale.Ptr).i32(dim).i32(groups)
-	b.launch(b.k.scatterAdd, min(groups, 32*b.sms), 1, rowThreads(dim))
+	b.uploadLocked(b.plans.Ptr, unsafe.Pointer(&plan[0]), 4*len(plan))
+	b.kernel(b.k.scatterAdd, min(n, 32*b.sms), 1, rowThreads(dim)).
+		ptr(dtable.Ptr).ptr(dout.Ptr).ptr(b.plans.Ptr).ptr(scale.Ptr).i32(dim).i32(n)
 }
 
-// buildPlan writes ScatterAdd's grouping of ids (see scatter_add in
-// kernels.cu) and uploads it. The caller holds the thread.
-func (b *Backend) buildPlan(ids []int32) {
+// buildPlan writes ScatterAdd's grouping of ids, the layout scatter_add in
+// kernels.cu reads: the number of groups G, then G distinct ids in order of
+// first appearance, then G+1 group starts, then the positions of each group,
+// ascending; padded to 3*len(ids)+2 entries.
+func (b *Backend) buildPlan(ids []int32) []int32 {
 	n := len(ids)
-	// Counting sort by id keeps positions ascending within each id.
-	first := map[int32]int32{} // id -> group
-	var uids []int32
-	counts := []int32{}
-	group := make([]int32, n)
-	for q, id := range ids {
-		g, ok := first[id]
-		if !ok {
-			g = int32(len(uids))
-			first[id] = g
-			uids = append(uids, id)
-			counts = append(counts, 0)
-		}
-		group[q] = g
-		counts[g]++
-	}
-	G := len(uids)
-	size := G + G + 1 + n
+	size := 3*n + 2
 	if cap(b.planHost) < size {
 		b.planHost = make([]int32, size)
 	}
 	plan := b.planHost[:size]
-	copy(plan, uids)
-	starts := plan[G : 2*G+1]
-	starts[0] = 0
-	for g := 0; g < G; g++ {
+	clear(plan)
+	if b.planGroup == nil {
+		b.planGroup = map[int32]int32{}
+	}
+	clear(b.planGroup)
+	group := b.planScratch[:0]
+	var G int32
+	uids := plan[1 : 1+n]
+	counts := plan[2+2*n:] // scratch for the counts until the order is written
+	for _, id := range ids {
+		g, ok := b.planGroup[id]
+		if !ok {
+			g = G
+			b.planGroup[id] = g
+			uids[g] = id
+			G++
+		}
+		counts[g]++
+		group = append(group, g)
+	}
+	b.planScratch = group
+	plan[0] = G
+	starts := plan[1+n : 2+2*n]
+	for g := int32(0); g < G; g++ {
 		starts[g+1] = starts[g] + counts[g]
 	}
-	order := plan[2*G+1:]
-	next := append([]int32(nil), starts[:G]...)
+	next := append(b.planNext[:0], starts[:G]...)
+	b.planNext = next
+	order := plan[2+2*n:]
+	clear(order)
 	for q, g := range group {
 		order[next[g]] = int32(q)
 		next[g]++
 	}
-	b.planHost = plan
-	if b.plan.N < size {
-		if b.plan.N != 0 {
-			b.lib.drv.must("cuMemFree_v2", call(b.lib.drv.cuMemFree, b.plan.Ptr))
-		}
-		b.plan = compute.IVec{Ptr: b.memAlloc(4 * size), N: size}
-	}
-	d := &b.lib.drv
-	d.must("cuMemcpyHtoDAsync_v2", call(d.cuMemcpyHtoDAsync, b.plan.Ptr, uintptr(unsafe.Pointer(&plan[0])), uintptr(4*size), b.stream))
+	return plan
 }
 
 func (b *Backend) AddRowVector(x, v compute.Vec, rows, cols int) {
@@ -324,12 +299,8 @@ func (b *Backend) AddRowVector(x, v compute.Vec, rows, cols int) {
 	if rows == 0 || cols == 0 {
 		return
 	}
-	b.enter()
-	defer b.leave()
-	b.args().ptr(x.Ptr).ptr(v.Ptr).i32(rows).i32(cols)
-	gy := min(rows, maxGridY)
-	gx := max(1, min((cols+threads-1)/threads, (32*b.sms+gy-1)/gy))
-	b.launch(b.k.addRowVector, gx, gy, threads)
+	gx, gy := b.grid2(rows, cols)
+	b.kernel(b.k.addRowVector, gx, gy, threads).ptr(x.Ptr).ptr(v.Ptr).i32(rows).i32(cols)
 }
 
 // SumRows sums fixed chunks of sumRowsRun rows into per-chunk column sums,
@@ -341,22 +312,19 @@ func (b *Backend) SumRows(db, x compute.Vec, rows, cols int) {
 	if rows == 0 || cols == 0 {
 		return
 	}
-	b.enter()
-	defer b.leave()
 	chunks := (rows + sumRowsRun - 1) / sumRowsRun
 	if b.rowSums.N < chunks*cols {
+		b.enter()
+		b.flush() // recorded commands may use the old buffer
 		if b.rowSums.N != 0 {
-			b.lib.drv.must("cuMemFree_v2", call(b.lib.drv.cuMemFree, b.rowSums.Ptr))
-			delete(b.allocs, b.rowSums.Ptr)
+			b.freeLocked(b.rowSums)
 		}
 		b.rowSums = b.allocLocked(chunks * cols)
+		b.leave()
 	}
-	b.args().ptr(x.Ptr).ptr(b.rowSums.Ptr).i32(rows).i32(cols).i32(chunks)
-	gy := min(chunks, maxGridY)
-	gx := max(1, min((cols+threads-1)/threads, (32*b.sms+gy-1)/gy))
-	b.launch(b.k.sumRowsPartial, gx, gy, threads)
-	b.args().ptr(db.Ptr).ptr(b.rowSums.Ptr).i32(cols).i32(chunks)
-	b.elementwise(b.k.sumRowsFinal, cols)
+	gx, gy := b.grid2(chunks, cols)
+	b.kernel(b.k.sumRowsPartial, gx, gy, threads).ptr(x.Ptr).ptr(b.rowSums.Ptr).i32(rows).i32(cols).i32(chunks)
+	b.elementwise(b.k.sumRowsFinal, cols).ptr(db.Ptr).ptr(b.rowSums.Ptr).i32(cols).i32(chunks)
 }
 
 func (b *Backend) LSTMCellForward(gates, cPrev, c, h compute.Vec, batch, hidden int) {
@@ -368,10 +336,7 @@ func (b *Backend) LSTMCellForward(gates, cPrev, c, h compute.Vec, batch, hidden 
 	if bh == 0 {
 		return
 	}
-	b.enter()
-	defer b.leave()
-	b.args().ptr(gates.Ptr).ptr(cPrev.Ptr).ptr(c.Ptr).ptr(h.Ptr).i32(batch).i32(hidden)
-	b.elementwise(b.k.lstmForward, bh)
+	b.elementwise(b.k.lstmForward, bh).ptr(gates.Ptr).ptr(cPrev.Ptr).ptr(c.Ptr).ptr(h.Ptr).i32(batch).i32(hidden)
 }
 
 func (b *Backend) LSTMCellBackward(dgates, gates, cPrev, c, dh, dc compute.Vec, batch, hidden int) {
@@ -385,10 +350,8 @@ func (b *Backend) LSTMCellBackward(dgates, gates, cPrev, c, dh, dc compute.Vec, 
 	if bh == 0 {
 		return
 	}
-	b.enter()
-	defer b.leave()
-	b.args().ptr(dgates.Ptr).ptr(gates.Ptr).ptr(cPrev.Ptr).ptr(c.Ptr).ptr(dh.Ptr).ptr(dc.Ptr).i32(batch).i32(hidden)
-	b.elementwise(b.k.lstmBackward, bh)
+	b.elementwise(b.k.lstmBackward, bh).
+		ptr(dgates.Ptr).ptr(gates.Ptr).ptr(cPrev.Ptr).ptr(c.Ptr).ptr(dh.Ptr).ptr(dc.Ptr).i32(batch).i32(hidden)
 }
 
 func (b *Backend) SoftmaxCrossEntropy(logits compute.Vec, targets compute.IVec, losses compute.Vec, n, vocab int) {
@@ -407,10 +370,7 @@ func (b *Backend) SoftmaxCrossEntropy(logits compute.Vec, targets compute.IVec, 
 			panic(fmt.Sprintf("cuda: SoftmaxCrossEntropy: target %d of row %d is outside the vocabulary of %d", id, r, vocab))
 		}
 	}
-	b.enter()
-	defer b.leave()
-	b.args().ptr(logits.Ptr).ptr(targets.Ptr).ptr(losses.Ptr).i32(n).i32(vocab)
-	b.launch(b.k.softmaxXent, min(n, 8*b.sms), 1, softmaxTPB)
+	b.kernel(b.k.softmaxXent, min(n, 8*b.sms), 1, softmaxTPB).ptr(logits.Ptr).ptr(targets.Ptr).ptr(losses.Ptr).i32(n).i32(vocab)
 }
 
 func (b *Backend) Adam(p, g, m, v compute.Vec, lr, beta1, beta2, eps, wd float32, t int, decoupled bool) {
@@ -425,15 +385,8 @@ func (b *Backend) Adam(p, g, m, v compute.Vec, lr, beta1, beta2, eps, wd float32
 	}
 	step := float32(float64(lr) / (1 - math.Pow(float64(beta1), float64(t))))
 	sqrtBC2 := float32(math.Sqrt(1 - math.Pow(float64(beta2), float64(t))))
-	dec := 0
-	if decoupled {
-		dec = 1
-	}
-	b.enter()
-	defer b.leave()
-	b.args().ptr(p.Ptr).ptr(g.Ptr).ptr(m.Ptr).ptr(v.Ptr).f32(lr).f32(beta1).f32(beta2).f32(eps).f32(wd).
-		f32(step).f32(sqrtBC2).i32(dec).i64(p.N)
-	b.elementwise(b.k.adam, p.N)
+	b.elementwise(b.k.adam, p.N).ptr(p.Ptr).ptr(g.Ptr).ptr(m.Ptr).ptr(v.Ptr).f32(lr).f32(beta1).f32(beta2).f32(eps).f32(wd).
+		f32(step).f32(sqrtBC2).flag(decoupled).i64(p.N)
 }
 
 // Gemm computes C = alpha*op(A)*op(B) + beta*C on cuBLAS in the backend's
@@ -446,13 +399,9 @@ func (b *Backend) Gemm(transA, transB bool, m, n, k int, alpha float32, a comput
 		return
 	}
 	checkMatrix("C", m, n, ldc, c)
-	b.enter()
-	defer b.leave()
 	if k == 0 {
-		b.args().ptr(c.Ptr).i32(m).i32(n).i32(ldc).f32(beta)
-		gy := min(m, maxGridY)
-		gx := max(1, min((n+threads-1)/threads, (32*b.sms+gy-1)/gy))
-		b.launch(b.k.scaleMatrix, gx, gy, threads)
+		gx, gy := b.grid2(m, n)
+		b.kernel(b.k.scaleMatrix, gx, gy, threads).ptr(c.Ptr).i32(m).i32(n).i32(ldc).f32(beta)
 		return
 	}
 	ar, ac := m, k
@@ -465,7 +414,8 @@ func (b *Backend) Gemm(transA, transB bool, m, n, k int, alpha float32, a comput
 	}
 	checkMatrix("A", ar, ac, lda, a)
 	checkMatrix("B", br, bc, ldb, bm)
-	b.gemm(transA, transB, m, n, k, alpha, a.Ptr, lda, bm.Ptr, ldb, beta, c.Ptr, ldc)
+	b.record(cmdGemm).flag(transA).flag(transB).i64(m).i64(n).i64(k).f32(alpha).
+		ptr(a.Ptr).i64(lda).ptr(bm.Ptr).i64(ldb).f32(beta).ptr(c.Ptr).i64(ldc)
 }
 
 // checkMatrix panics unless v can hold a stored (rows, cols) matrix with row

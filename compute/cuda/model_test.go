@@ -10,9 +10,9 @@ import (
 )
 
 // TestModelTrainingStep runs the AWD-LSTM language model on the GPU and on the
-// CPU from the same weights, masks and tokens: two training steps (forward,
-// backward with AR/TAR, clipping and Adam), the second from the state the
-// first left. Losses, every gradient and the updated parameters must agree.
+// CPU from the same weights, masks and tokens: four training steps (forward,
+// backward with AR/TAR, clipping and Adam), each from the state the last left, the later ones
+// replayed as CUDA graphs. Losses, every gradient and the updated parameters must agree.
 func TestModelTrainingStep(t *testing.T) {
 	for _, tc := range []struct {
 		prec          Precision
@@ -54,7 +54,10 @@ func TestModelTrainingStep(t *testing.T) {
 			sc, sg := mc.NewState(B), mg.NewState(B)
 			ids := make([]int32, T*B)
 			targets := make([]int32, T*B)
-			for step := uint64(1); step <= 2; step++ {
+			replays := g.replays
+			// Step 1 allocates, step 2 is the first of a repeating pattern,
+			// step 3 captures its graphs and step 4 replays them.
+			for step := uint64(1); step <= 4; step++ {
 				for i := range ids {
 					ids[i] = int32((int(step)*7919 + i*104729) % cfg.Vocab)
 					targets[i] = int32((int(step)*31 + i*7) % cfg.Vocab)
@@ -97,6 +100,9 @@ func TestModelTrainingStep(t *testing.T) {
 				for _, name := range mc.Params.Names() {
 					compareHost(t, fmt.Sprintf("step %d updated %s", step, name), mg.Params.Get(name), mc.Params.Get(name), tc.tolG)
 				}
+			}
+			if g.replays == replays {
+				t.Errorf("no segment was replayed as a CUDA graph in 4 steps (last capture error: %v)", g.captureErr)
 			}
 		})
 	}

@@ -17,10 +17,20 @@ func TestProfilePaperStep(t *testing.T) {
 	if os.Getenv("ULMFIT_CUDA_PROFILE") == "" {
 		t.Skip("set ULMFIT_CUDA_PROFILE=1 to time the paper-shape step's parts")
 	}
-	for _, prec := range []Precision{TF32} {
-		g := gpu(t, prec)
+	for _, o := range []Options{{Precision: TF32}, {Precision: TF32, NoGraphs: true}, {Precision: BF16}} {
+		g, err := New(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer g.Close()
+		prec := o.Precision.String()
+		if o.NoGraphs {
+			prec += "/nographs"
+		}
 		timeit := func(name string, reps int, f func()) {
-			f()
+			for i := 0; i < 3; i++ {
+				f()
+			}
 			g.Sync()
 			t0 := time.Now()
 			for i := 0; i < reps; i++ {
@@ -29,7 +39,7 @@ func TestProfilePaperStep(t *testing.T) {
 			issued := time.Since(t0)
 			g.Sync()
 			all := time.Since(t0)
-			t.Logf("%s %-44s %9.3f ms  (host issue %9.3f ms)", prec, name,
+			t.Logf("%-13s %-44s %9.3f ms  (host issue %9.3f ms)", prec, name,
 				all.Seconds()*1e3/float64(reps), issued.Seconds()*1e3/float64(reps))
 		}
 		cfg := model.DefaultConfig()
@@ -68,6 +78,10 @@ func TestProfilePaperStep(t *testing.T) {
 			}
 		}
 		timeit("full step", 5, step)
+		t.Logf("%s graph replays so far: %d (last capture error: %v)", prec, g.replays, g.captureErr)
+		if o.Precision != TF32 || o.NoGraphs {
+			continue
+		}
 		timeit("DrawMasks", 5, func() { masks = m.DrawMasks(B, n) })
 		timeit("ZeroGrads+ForwardBackward", 5, func() {
 			m.ZeroGrads()

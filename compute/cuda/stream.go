@@ -1,0 +1,399 @@
+package cuda
+
+import (
+	"fmt"
+	"math"
+	"sync"
+	"unsafe"
+)
+
+// Work reaches the GPU in two steps. A kernel method checks its arguments and
+// records commands; nothing calls the driver. At a flush point (Download,
+// DownloadInt, SumSquares, Sync, Free, a large Upload, Close) the commands
+// recorded since the last one, a segment, are issued on the stream. This is
+// the contract's "issued in program order on one stream": only when they are
+// issued moves, and every result the host can see waits for a flush.
+//
+// A training step records the same long segments every step (the forward
+// pass and loss, then the backward pass: about a thousand kernels and
+// matrix products each at the paper's shape), and issuing a thousand
+// launches costs more host time than the GPU spends on them. So a segment
+// seen before, command for command, is captured once into a CUDA graph and
+// then replayed with one launch (Options.NoGraphs turns this off). Commands
+// hold every argument (addresses, sizes, scalars), so an equal segment is the
+// same work on the same memory, and a graph replays exactly what issuing the
+// commands one by one would do.
+//
+// Small uploads are copied at once into pinned staging memory that the
+// segment's copy command reads, so they can sit inside a segment (and a
+// graph): the ids and targets of a batch change every step, the commands
+// that read them do not.
+
+// cmdKind is what a command does.
+type cmdKind uint8
+
+const (
+	cmdKernel cmdKind = iota // launch fn with p[:n] as its parameters
+	cmdGemm                  // cublasGemmEx; p = transA, transB, m, n, k, alpha bits, a, lda, b, ldb, beta bits, c, ldc
+	cmdCopy                  // device to device; p = dst, src, bytes
+	cmdUpload                // pinned host to device; p = dst, src, bytes
+	cmdMemset                // 32-bit words to zero; p = dst, words
+)
+
+// command is one unit of device work. It is comparable: equal commands do the
+// same work on the same memory.
+type command struct {
+	kind       cmdKind
+	n          uint8 // parameters in p
+	gx, gy, bx uint32
+	fn         uintptr
+	p          [14]uint64
+}
+
+func (c *command) ptr(v uintptr) *command { c.p[c.n] = uint64(v); c.n++; return c }
+func (c *command) i32(v int) *command     { c.p[c.n] = uint64(uint32(int32(v))); c.n++; return c }
+func (c *command) i64(v int) *command     { c.p[c.n] = uint64(int64(v)); c.n++; return c }
+func (c *command) u64(v uint64) *command  { c.p[c.n] = v; c.n++; return c }
+func (c *command) f32(v float32) *command { c.p[c.n] = uint64(math.Float32bits(v)); c.n++; return c }
+func (c *command) flag(v bool) *command {
+	if v {
+		return c.i32(1)
+	}
+	return c.i32(0)
+}
+func (c *command) size(bytes int) *command { return c.u64(uint64(bytes)) }
+
+// kernel records a launch of fn on a (gx, gy) grid of bx-thread blocks; the
+// caller appends its parameters, in the kernel's order.
+func (b *Backend) kernel(fn uintptr, gx, gy, bx int) *command {
+	b.cmds = append(b.cmds, command{kind: cmdKernel, fn: fn, gx: uint32(gx), gy: uint32(gy), bx: uint32(bx)})
+	return &b.cmds[len(b.cmds)-1]
+}
+
+// record appends a command of another kind.
+func (b *Backend) record(kind cmdKind) *command {
+	b.cmds = append(b.cmds, command{kind: kind})
+	return &b.cmds[len(b.cmds)-1]
+}
+
+// graph is a segment seen before and, from its second time on, its
+// instantiated CUDA graph.
+type graph struct {
+	cmds   []command
+	exec   uintptr // CUgraphExec; 0 until captured
+	failed bool    // capture failed: issue this segment command by command
+}
+
+const (
+	// minGraphCommands is the shortest segment worth a graph: below it the
+	// graph's own launch saves nothing.
+	minGraphCommands = 16
+	// maxGraphs bounds the cache; past it the cache starts over. Variable
+	// BPTT lengths make one pair of segments per length.
+	maxGraphs = 256
+	// captureThreadLocal is CU_STREAM_CAPTURE_MODE_THREAD_LOCAL: other
+	// goroutines' CUDA work may go on while this thread captures.
+	captureThreadLocal = 1
+)
+
+// flush issues the recorded segment, replaying its graph when it has one.
+// The caller holds the thread (enter).
+func (b *Backend) flush() {
+	cmds := b.cmds
+	if len(cmds) == 0 {
+		return
+	}
+	defer b.endSegment()
+	if b.opts.NoGraphs || len(cmds) < minGraphCommands {
+		b.issue(cmds)
+		return
+	}
+	h := hashCommands(cmds)
+	g := b.graphs[h]
+	if g == nil || !equalCommands(g.cmds, cmds) {
+		if g != nil {
+			b.destroyGraph(g)
+		}
+		if len(b.graphs) >= maxGraphs {
+			for k, old := range b.graphs {
+				b.destroyGraph(old)
+				delete(b.graphs, k)
+			}
+		}
+		b.graphs[h] = &graph{cmds: append([]command(nil), cmds...)}
+		b.issue(cmds)
+		return
+	}
+	if g.exec == 0 && !g.failed {
+		exec, err := b.capture(cmds)
+		if err != nil {
+			g.failed = true
+			b.captureErr = err
+		} else {
+			g.exec = exec
+		}
+	}
+	if g.exec == 0 {
+		b.issue(cmds)
+		return
+	}
+	d := &b.lib.drv
+	d.must("cuGraphLaunch", call(d.cuGraphLaunch, g.exec, b.stream))
+	b.replays++
+}
+
+// endSegment starts a new segment; the staging memory the last one read is
+// free again once the stream passes this point.
+func (b *Backend) endSegment() {
+	b.cmds = b.cmds[:0]
+	if b.stage.used {
+		d := &b.lib.drv
+		d.must("cuEventRecord", call(d.cuEventRecord, b.stage.done, b.stream))
+		b.stage.used, b.stage.pending = false, true
+		b.stage.chunk, b.stage.off = 0, 0
+	}
+}
+
+// capture records cmds into a CUDA graph and instantiates it.
+func (b *Backend) capture(cmds []command) (exec uintptr, err error) {
+	d := &b.lib.drv
+	if err := d.err("cuStreamBeginCapture", call(d.cuStreamBeginCapture, b.stream, captureThreadLocal)); err != nil {
+		return 0, err
+	}
+	issueErr := func() (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("cuda: issuing a command during graph capture: %v", r)
+			}
+		}()
+		b.issue(cmds)
+		return nil
+	}()
+	var g uintptr
+	endErr := d.err("cuStreamEndCapture", call(d.cuStreamEndCapture, b.stream, uintptr(unsafe.Pointer(&g))))
+	if issueErr != nil || endErr != nil {
+		if g != 0 {
+			call(d.cuGraphDestroy, g)
+		}
+		if issueErr != nil {
+			return 0, issueErr
+		}
+		return 0, endErr
+	}
+	defer call(d.cuGraphDestroy, g)
+	if err := d.err("cuGraphInstantiateWithFlags", call(d.cuGraphInstantiate, uintptr(unsafe.Pointer(&exec)), g, 0)); err != nil {
+		return 0, err
+	}
+	return exec, nil
+}
+
+func (b *Backend) destroyGraph(g *graph) {
+	if g.exec != 0 {
+		call(b.lib.drv.cuGraphExecDestroy, g.exec)
+		g.exec = 0
+	}
+}
+
+// issue puts cmds on the stream one by one.
+func (b *Backend) issue(cmds []command) {
+	d := &b.lib.drv
+	for i := range cmds {
+		c := &cmds[i]
+		switch c.kind {
+		case cmdKernel:
+			copy(b.params.vals[:c.n], c.p[:c.n])
+			r := call(d.cuLaunchKernel, c.fn, uintptr(c.gx), uintptr(c.gy), 1, uintptr(c.bx), 1, 1, 0, b.stream,
+				uintptr(unsafe.Pointer(&b.params.ptrs[0])), 0)
+			if r != cudaSuccess {
+				panic(fmt.Errorf("%w (kernel %#x, grid %dx%d, block %d)", d.err("cuLaunchKernel", r), c.fn, c.gx, c.gy, c.bx))
+			}
+		case cmdGemm:
+			p := &c.p
+			b.gemm(p[0] != 0, p[1] != 0, int(p[2]), int(p[3]), int(p[4]), math.Float32frombits(uint32(p[5])),
+				uintptr(p[6]), int(p[7]), uintptr(p[8]), int(p[9]), math.Float32frombits(uint32(p[10])), uintptr(p[11]), int(p[12]))
+		case cmdCopy:
+			d.must("cuMemcpyDtoDAsync_v2", call(d.cuMemcpyDtoDAsync, uintptr(c.p[0]), uintptr(c.p[1]), uintptr(c.p[2]), b.stream))
+		case cmdUpload:
+			d.must("cuMemcpyHtoDAsync_v2", call(d.cuMemcpyHtoDAsync, uintptr(c.p[0]), uintptr(c.p[1]), uintptr(c.p[2]), b.stream))
+		case cmdMemset:
+			d.must("cuMemsetD32Async", call(d.cuMemsetD32Async, uintptr(c.p[0]), 0, uintptr(c.p[1]), b.stream))
+		}
+	}
+}
+
+// hashCommands is FNV-1a over every field of every command.
+func hashCommands(cmds []command) uint64 {
+	h := uint64(14695981039346656037)
+	mix := func(v uint64) {
+		h ^= v
+		h *= 1099511628211
+	}
+	for i := range cmds {
+		c := &cmds[i]
+		mix(uint64(c.kind) | uint64(c.n)<<8 | uint64(c.bx)<<16)
+		mix(uint64(c.gx) | uint64(c.gy)<<32)
+		mix(uint64(c.fn))
+		for _, v := range c.p[:c.n] {
+			mix(v)
+		}
+	}
+	return h
+}
+
+func equalCommands(a, b []command) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// staging is pinned host memory for the uploads inside segments, in chunks
+// that are never moved, handed out in order from the start of the first
+// chunk in every segment: an equal segment gets equal addresses, which its
+// graph has captured.
+type staging struct {
+	chunks     []uintptr
+	chunk, off int
+	used       bool    // this segment has staged an upload
+	pending    bool    // a flushed segment's reads of staging may not be done
+	done       uintptr // CUevent recorded after the last segment that staged
+}
+
+const (
+	stageChunk = 4 << 20 // bytes of one staging chunk
+	// stageMax is the largest upload staged; a larger one is a flush point
+	// and goes through the bounce buffers instead.
+	stageMax = 1 << 20
+)
+
+// staged copies bytes at src into staging memory and returns its address.
+// The caller holds the thread.
+func (b *Backend) staged(src unsafe.Pointer, bytes int) uintptr {
+	s := &b.stage
+	d := &b.lib.drv
+	if s.pending {
+		d.must("cuEventSynchronize", call(d.cuEventSynchronize, s.done))
+		s.pending = false
+	}
+	size := (bytes + 255) &^ 255
+	if s.off+size > stageChunk {
+		s.chunk, s.off = s.chunk+1, 0
+	}
+	for s.chunk >= len(s.chunks) {
+		var p uintptr
+		d.must("cuMemAllocHost_v2", call(d.cuMemAllocHost, uintptr(unsafe.Pointer(&p)), stageChunk))
+		s.chunks = append(s.chunks, p)
+	}
+	dst := s.chunks[s.chunk] + uintptr(s.off)
+	copy(hostBytes(dst, bytes), unsafe.Slice((*byte)(src), bytes))
+	s.off += size
+	s.used = true
+	return dst
+}
+
+// hostBytes is the pinned host memory at p as a byte slice.
+func hostBytes(p uintptr, n int) []byte {
+	return unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(nil), p)), n) // C memory, outside Go's heap
+}
+
+// bounce is a pair of pinned buffers for large transfers: the DMA engine
+// fills or drains one while goroutines copy the other to or from Go memory.
+type bounce struct {
+	buf  [2]uintptr
+	done [2]uintptr // CUevents: the last copy through buf[i] is complete
+	busy [2]bool
+}
+
+const bounceChunk = 8 << 20 // bytes of one bounce buffer
+
+// bounceBuffers allocates the bounce buffers on first use.
+func (b *Backend) bounceBuffers() *bounce {
+	bb := &b.bounce
+	if bb.buf[0] == 0 {
+		d := &b.lib.drv
+		for i := range bb.buf {
+			d.must("cuMemAllocHost_v2", call(d.cuMemAllocHost, uintptr(unsafe.Pointer(&bb.buf[i])), bounceChunk))
+			d.must("cuEventCreate", call(d.cuEventCreate, uintptr(unsafe.Pointer(&bb.done[i])), eventDisableTiming))
+		}
+	}
+	return bb
+}
+
+// eventDisableTiming is CU_EVENT_DISABLE_TIMING: the events only order work.
+const eventDisableTiming = 2
+
+// uploadLarge copies bytes from Go memory at src to dst through the bounce
+// buffers, chunk by chunk, copying on the host in parallel. It returns with
+// src read; the last chunks may still be on their way. The caller holds the
+// thread and has flushed.
+func (b *Backend) uploadLarge(dst uintptr, src unsafe.Pointer, bytes int) {
+	bb := b.bounceBuffers()
+	d := &b.lib.drv
+	from := unsafe.Slice((*byte)(src), bytes)
+	for i, off := 0, 0; off < bytes; i, off = i^1, off+bounceChunk {
+		n := min(bounceChunk, bytes-off)
+		if bb.busy[i] {
+			d.must("cuEventSynchronize", call(d.cuEventSynchronize, bb.done[i]))
+		}
+		parallelCopy(hostBytes(bb.buf[i], n), from[off:off+n])
+		d.must("cuMemcpyHtoDAsync_v2", call(d.cuMemcpyHtoDAsync, dst+uintptr(off), bb.buf[i], uintptr(n), b.stream))
+		d.must("cuEventRecord", call(d.cuEventRecord, bb.done[i], b.stream))
+		bb.busy[i] = true
+	}
+}
+
+// downloadLarge copies bytes from src to Go memory at dst through the bounce
+// buffers: the device fills one buffer while the host drains the other. The
+// caller holds the thread and has flushed.
+func (b *Backend) downloadLarge(dst unsafe.Pointer, src uintptr, bytes int) {
+	bb := b.bounceBuffers()
+	d := &b.lib.drv
+	to := unsafe.Slice((*byte)(dst), bytes)
+	queue := func(i, off int) {
+		if bb.busy[i] {
+			d.must("cuEventSynchronize", call(d.cuEventSynchronize, bb.done[i]))
+		}
+		n := min(bounceChunk, bytes-off)
+		d.must("cuMemcpyDtoHAsync_v2", call(d.cuMemcpyDtoHAsync, bb.buf[i], src+uintptr(off), uintptr(n), b.stream))
+		d.must("cuEventRecord", call(d.cuEventRecord, bb.done[i], b.stream))
+		bb.busy[i] = true
+	}
+	queue(0, 0)
+	for i, off := 0, 0; off < bytes; i, off = i^1, off+bounceChunk {
+		if next := off + bounceChunk; next < bytes {
+			queue(i^1, next)
+		}
+		d.must("cuEventSynchronize", call(d.cuEventSynchronize, bb.done[i]))
+		bb.busy[i] = false
+		n := min(bounceChunk, bytes-off)
+		parallelCopy(to[off:off+n], hostBytes(bb.buf[i], n))
+	}
+}
+
+// parallelCopy copies src into dst with a few goroutines: one core copies
+// (and page-faults fresh Go memory) at a fraction of what the bus moves.
+func parallelCopy(dst, src []byte) {
+	const parts, least = 8, 256 << 10
+	n := len(src)
+	if n < 2*least {
+		copy(dst, src)
+		return
+	}
+	k := min(parts, n/least)
+	var wg sync.WaitGroup
+	wg.Add(k - 1)
+	for p := 1; p < k; p++ {
+		lo, hi := p*n/k, (p+1)*n/k
+		go func() {
+			defer wg.Done()
+			copy(dst[lo:hi], src[lo:hi])
+		}()
+	}
+	copy(dst[:n/k], src[:n/k])
+	wg.Wait()
+}
