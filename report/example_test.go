@@ -1,0 +1,283 @@
+package report_test
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/ulmfit-go/ulmfit/report"
+	"github.com/ulmfit-go/ulmfit/results"
+)
+
+// ours builds a record of ours as the runner writes it.
+func ours(exp, row, dataset, split string, seed int64, value float64) results.Record {
+	return results.Record{Experiment: exp, Row: row, Dataset: dataset, Split: split, Metric: "error",
+		Value: value, Seed: seed, Source: results.SourceOurs, Scale: "small", GitCommit: "0123456789abcdef"}
+}
+
+func paperRecords() []results.Record {
+	recs, err := results.Paper()
+	if err != nil {
+		panic(err)
+	}
+	return recs
+}
+
+// The bidirectional result beside the paper's: three seeds of the forward
+// classifier, one of the ensemble, none of the backward one yet.
+func ExampleBuildTable() {
+	recs := append(paperRecords(),
+		ours("bidirectional", "forward", "imdb", "test", 1, 5.42),
+		ours("bidirectional", "forward", "imdb", "test", 2, 5.38),
+		ours("bidirectional", "forward", "imdb", "test", 3, 5.52),
+		ours("bidirectional", "ensemble", "imdb", "test", 1, 4.71),
+	)
+	def, _ := report.LookupTable("bidirectional")
+	t, err := report.BuildTable(recs, def, report.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	t.Render(os.Stdout, report.Text)
+	// Output:
+	// Bidirectional. IMDb test error rates (%) of one direction and of the average of the forward and backward classifiers (Section 5).
+	// +--------------------+-------------------+-------+-------+
+	// | Model              | IMDb ours         | paper | Δ     |
+	// +--------------------+-------------------+-------+-------+
+	// | Forward            | 5.44 ± 0.07 (n=3) | 5.30  | +0.14 |
+	// | Backward           | not run           | —     |       |
+	// | Forward + backward | 4.71 (n=1)        | 4.58  | +0.13 |
+	// +--------------------+-------------------+-------+-------+
+	// ours: mean ± sample standard deviation over n seeds, test split, error rate (%); paper: as printed by Howard & Ruder (2018); Δ = ours − paper.
+	// Ours from scale small; commit 0123456.
+}
+
+// Tables 4 and 5 side by side in Markdown: nothing of ours yet, and the
+// reason each cell is empty.
+func ExampleBuildTables() {
+	tables, err := report.BuildTables(paperRecords(), []string{"table5"}, report.Options{
+		DataAvailable: func(dataset string) error {
+			if dataset == "ag_news" {
+				return fmt.Errorf("dataset ag-news is not in data/ag_news")
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	tables[0].Render(os.Stdout, report.Markdown)
+	// Output:
+	// ### Table 5. Validation error rates for ULMFiT with a vanilla LM and the AWD-LSTM LM.
+	//
+	// | LM          | IMDb ours | paper | Δ | TREC-6 ours | paper | Δ | AG ours | paper | Δ |
+	// |:------------|:----------|:------|:--|:------------|:------|:--|:--------|:------|:--|
+	// | Vanilla LM  | not run   | 5.98  |   | not run     | 7.41  |   | no data | 5.76  |   |
+	// | AWD-LSTM LM | not run   | 5.00  |   | not run     | 5.69  |   | no data | 5.38  |   |
+	//
+	// - ours: mean ± sample standard deviation over n seeds, validation split, error rate (%); paper: as printed by Howard & Ruder (2018); Δ = ours − paper.
+	// - No results of ours yet.
+	// - no data: AG: dataset ag-news is not in data/ag\_news
+}
+
+// Figure 3's data: error against the number of labelled examples, mean and
+// standard deviation over seeds at each size.
+func ExampleFigure3() {
+	var recs []results.Record
+	add := func(row string, size int, vs ...float64) {
+		for i, v := range vs {
+			r := ours("figure3", row, "trec6", "validation", int64(i+1), v)
+			r.TrainSize = size
+			recs = append(recs, r)
+		}
+	}
+	add("scratch", 100, 40, 44)
+	add("scratch", 1000, 20, 22)
+	add("supervised", 100, 18, 20)
+	add("supervised", 1000, 9, 10)
+	fig, err := report.Figure3(recs, report.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, p := range fig.Panels {
+		if p.Empty != "" {
+			fmt.Printf("%s: %s\n", p.Title, p.Empty)
+		}
+		for _, s := range p.Series {
+			fmt.Printf("%s, %s: x=%v mean=%v std=%.2f\n", p.Title, s.Label, s.X, s.Mean, s.Std)
+		}
+	}
+	// Output:
+	// IMDb: not run
+	// TREC-6, From scratch: x=[100 1000] mean=[42 21] std=[2.83 1.41]
+	// TREC-6, ULMFiT, supervised: x=[100 1000] mean=[19 9.5] std=[1.41 0.71]
+	// AG: not run
+}
+
+// Figure 4 from the per-epoch validation error each run records.
+func ExampleFigure4() {
+	run := func(row string, seed int64, curve ...float64) results.Record {
+		r := ours("figure4", row, "ag_news", "validation", seed, curve[len(curve)-1])
+		r.Curves = map[string][]float64{report.CurveValError: curve}
+		return r
+	}
+	recs := []results.Record{
+		run("ulmfit", 1, 6.0, 5.6, 5.4), run("ulmfit", 2, 6.2, 5.6, 5.2),
+		run("full", 1, 5.9, 6.1, 6.6),
+	}
+	fig, _ := report.Figure4(recs, report.Options{})
+	for _, s := range fig.Panels[2].Series {
+		fmt.Printf("%s: epochs %v, mean %.1f\n", s.Label, s.X, s.Mean)
+	}
+	// Output:
+	// ULMFiT: epochs [1 2 3], mean [6.1 5.6 5.3]
+	// Full: epochs [1 2 3], mean [5.9 6.1 6.6]
+}
+
+// An LM's training curve: cross-entropy per epoch and its perplexity.
+func ExampleLMCurves() {
+	r := ours("table6", "full", "imdb", "validation", 1, 5.9)
+	r.Curves = map[string][]float64{
+		report.CurveLMTrainLoss: {4.8, 4.3, 4.1},
+		report.CurveLMValLoss:   {4.6, 4.2, 4.15},
+	}
+	figs, _ := report.LMCurves([]results.Record{r}, report.Options{})
+	for _, f := range figs {
+		fmt.Println(f.Name)
+		for _, p := range f.Panels {
+			for _, s := range p.Series {
+				fmt.Printf("  %s, %s: %.1f\n", p.Title, s.Label, s.Mean)
+			}
+		}
+	}
+	// Output:
+	// lm-table6-full-imdb
+	//   IMDb LM: loss, Training: [4.8 4.3 4.1]
+	//   IMDb LM: loss, Validation: [4.6 4.2 4.2]
+	//   IMDb LM: perplexity, Training: [121.5 73.7 60.3]
+	//   IMDb LM: perplexity, Validation: [99.5 66.7 63.4]
+}
+
+// stlr is the paper's slanted triangular learning rate (Howard & Ruder 2018,
+// eq. 3) over T steps.
+func stlr(T int, cutFrac, ratio, etaMax float64) []float64 {
+	cut := math.Floor(float64(T) * cutFrac)
+	lr := make([]float64, T)
+	for t := range lr {
+		p := float64(t) / cut
+		if float64(t) >= cut {
+			p = 1 - (float64(t)-cut)/(cut*(1/cutFrac-1))
+		}
+		lr[t] = etaMax * (1 + p*(ratio-1)) / ratio
+	}
+	return lr
+}
+
+// The learning-rate schedule a run records, one value per step: STLR's
+// slanted triangle, peaking at step cut+1.
+func ExampleLRSchedules() {
+	r := ours("table7", "freez+discr+stlr", "trec6", "validation", 1, 5.7)
+	r.Curves = map[string][]float64{report.CurveLR: stlr(100, 0.1, 32, 0.01)}
+	figs, _ := report.LRSchedules([]results.Record{r}, report.Options{})
+	s := figs[0].Panels[0].Series[0]
+	peak := 0
+	for i := range s.Mean {
+		if s.Mean[i] > s.Mean[peak] {
+			peak = i
+		}
+	}
+	fmt.Printf("%s: %d steps, from %.6f up to %.2f at step %v, down to %.6f\n",
+		figs[0].Name, len(s.X), s.Mean[0], s.Mean[peak], s.X[peak], s.Mean[len(s.Mean)-1])
+	// Output:
+	// lr-table7-freez_discr_stlr-trec6: 100 steps, from 0.000313 up to 0.01 at step 11, down to 0.000420
+}
+
+// Two sets of runs compared cell by cell: three seeds a side give Welch's
+// t-interval of the difference.
+func ExampleCompare() {
+	seeds := func(row string, vs ...float64) []results.Record {
+		var out []results.Record
+		for i, v := range vs {
+			out = append(out, ours("table7", row, "imdb", "validation", int64(i+1), v))
+		}
+		return out
+	}
+	base := append(seeds("freez+discr+stlr", 5.1, 5.0, 5.2), seeds("full", 6.9, 6.8, 7.0)...)
+	cand := append(seeds("freez+discr+stlr", 5.6, 5.7, 5.5), seeds("full", 6.0, 6.4, 6.2)...)
+	cmp, err := report.Compare(base, cand, report.CompareOptions{Baseline: "main", Candidate: "branch"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, d := range cmp.Diffs {
+		fmt.Printf("%s/%s: %+.2f [%+.2f, %+.2f] %s\n", d.Cell.Row, d.Cell.Dataset, d.Delta, d.Interval.Lo, d.Interval.Hi, d.Verdict)
+	}
+	fmt.Println(cmp.Count(report.Worse), "worse")
+	// Output:
+	// full/imdb: -0.70 [-1.12, -0.28] better
+	// freez+discr+stlr/imdb: +0.50 [+0.27, +0.73] WORSE
+	// 1 worse
+}
+
+// A confidence interval for the difference of two cells' means.
+func ExampleDiffInterval() {
+	paper := report.Summarize([]float64{5.00})
+	oursOne := report.Summarize([]float64{5.31})
+	oursFive := report.Summarize([]float64{5.31, 5.12, 5.40, 5.22, 5.35})
+	for _, c := range []report.Summary{oursOne, oursFive} {
+		iv := report.DiffInterval(paper, c, 0.95)
+		fmt.Printf("n=%d: %s", c.N, iv.Method)
+		if iv.Method != report.MethodNone {
+			fmt.Printf(" [%+.2f, %+.2f], significant: %v", iv.Lo, iv.Hi, iv.Excludes0())
+		}
+		fmt.Println()
+	}
+	// Output:
+	// n=1: n/a
+	// n=5: bootstrap [+0.19, +0.36], significant: true
+}
+
+// Inconsistent records are reported with the lines that disagree.
+func ExampleCheck() {
+	a := ours("table6", "full", "trec6", "validation", 4, 6.1)
+	a.Origin = "results/table6.jsonl:3"
+	b := ours("table6", "full", "trec6", "validation", 4, 6.7)
+	b.Origin = "results/runs/x.jsonl:9"
+	c := ours("table2", "ulmfit", "imdb", "validation", 1, 4.8)
+	c.Origin = "results/table2.jsonl:1"
+	for _, is := range report.Check([]results.Record{a, b, c}) {
+		fmt.Println(is)
+	}
+	// Output:
+	// error: table6/full/trec6 (validation error) seed 4 (source ours, scale small) is recorded 2 times with different values: 6.1 at results/table6.jsonl:3, 6.7 at results/runs/x.jsonl:9; keep one (remove the stale record, or run again under another seed)
+	// error: results/table2.jsonl:1: table2/ulmfit/imdb (validation error) (source ours) has validation, but table2 shows the test split; record the split it was measured on, or put it in another experiment
+}
+
+// Everything under one folder, with an index page that shows it all.
+func ExampleReport_WriteDir() {
+	recs := append(paperRecords(), ours("table6", "full", "imdb", "validation", 1, 5.9))
+	rep, err := report.Build(recs, []string{"table6", report.ItemFigure3}, report.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	dir, _ := os.MkdirTemp("", "report")
+	defer os.RemoveAll(dir)
+	written, err := rep.WriteDir(dir)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var names []string
+	for _, p := range written {
+		names = append(names, filepath.Base(p))
+	}
+	sort.Strings(names)
+	fmt.Println(names)
+	// Output:
+	// [figure3.png figure3.svg index.html index.md table6.csv table6.md table6.tex table6.txt]
+}
