@@ -2,6 +2,7 @@ package text
 
 import (
 	"html"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -62,7 +63,7 @@ func fixHTML(dst []byte, s string) []byte {
 		case '<':
 			if n = matchBreak(s[i:]); n > 0 {
 				repl = "\n"
-			} else if hasPrefix(s[i:], "<unk>") {
+			} else if strings.HasPrefix(s[i:], "<unk>") {
 				n, repl = 5, UnkToken
 			}
 		case '\\':
@@ -198,6 +199,5 @@ func skipASCIISpace(s string, i int) int {
 	return i
 }
 
-func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
 
 func isASCIILetter(b byte) bool { return 'a' <= b|0x20 && b|0x20 <= 'z' }
