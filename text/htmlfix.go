@@ -199,5 +199,4 @@ func skipASCIISpace(s string, i int) int {
 	return i
 }
 
-
 func isASCIILetter(b byte) bool { return 'a' <= b|0x20 && b|0x20 <= 'z' }
