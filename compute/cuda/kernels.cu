@@ -243,9 +243,12 @@ __device__ float block_reduce(float v, float* sh) {
 // softmax_xent: one block per row of logits (n, vocab). losses[r] =
 // log(sum_j e^(x_j - max)) - (x_t - max); the row becomes softmax - onehot.
 // A negative target zeroes the row and its loss. Three passes over the row
-// (max, sum, write); the second and third read it from L2.
-extern "C" __global__ void __launch_bounds__(SOFTMAX_THREADS) softmax_xent(float* logits, const int* targets, float* losses, int n, int vocab) {
+// (max, sum, write); the second and third read it from L2. bias, when not
+// null, is added to every row first (AddRowVector fused in: x_j is
+// row[j] + bias[j], the same float the unfused pair would store).
+extern "C" __global__ void __launch_bounds__(SOFTMAX_THREADS) softmax_xent(float* logits, const float* bias, const int* targets, float* losses, int n, int vocab) {
 	__shared__ float sh[SOFTMAX_THREADS / 32];
+#define LOGIT(j) (bias == 0 ? row[j] : row[j] + bias[j])
 	for (int r = blockIdx.x; r < n; r += gridDim.x) {
 		float* row = logits + (i64)r * vocab;
 		int t = targets[r];
@@ -254,20 +257,21 @@ extern "C" __global__ void __launch_bounds__(SOFTMAX_THREADS) softmax_xent(float
 			if (threadIdx.x == 0) losses[r] = 0;
 			continue;
 		}
-		float xt = row[t];
+		float xt = LOGIT(t);
 		float mx = -__int_as_float(0x7f800000);
-		for (int j = threadIdx.x; j < vocab; j += SOFTMAX_THREADS) mx = fmaxf(mx, row[j]);
+		for (int j = threadIdx.x; j < vocab; j += SOFTMAX_THREADS) mx = fmaxf(mx, LOGIT(j));
 		mx = block_reduce<true>(mx, sh);
 		float s = 0;
-		for (int j = threadIdx.x; j < vocab; j += SOFTMAX_THREADS) s += expf(row[j] - mx);
+		for (int j = threadIdx.x; j < vocab; j += SOFTMAX_THREADS) s += expf(LOGIT(j) - mx);
 		s = block_reduce<false>(s, sh);
 		float inv = 1.0f / s;
 		for (int j = threadIdx.x; j < vocab; j += SOFTMAX_THREADS) {
-			float p = expf(row[j] - mx) * inv;
+			float p = expf(LOGIT(j) - mx) * inv;
 			row[j] = j == t ? p - 1.0f : p;
 		}
 		if (threadIdx.x == 0) losses[r] = logf(s) - (xt - mx);
 	}
+#undef LOGIT
 }
 
 // adam: compute.Backend.Adam with the bias corrections folded into step and

@@ -370,7 +370,18 @@ func (b *Backend) SoftmaxCrossEntropy(logits compute.Vec, targets compute.IVec, 
 			panic(fmt.Sprintf("cuda: SoftmaxCrossEntropy: target %d of row %d is outside the vocabulary of %d", id, r, vocab))
 		}
 	}
-	b.kernel(b.k.softmaxXent, min(n, 8*b.sms), 1, softmaxTPB).ptr(logits.Ptr).ptr(targets.Ptr).ptr(losses.Ptr).i32(n).i32(vocab)
+	// The decoder adds its bias to the logits just before: fold that
+	// AddRowVector into this kernel and save a pass over (n, vocab).
+	var bias uintptr
+	if k := len(b.cmds) - 1; k >= 0 {
+		if c := &b.cmds[k]; c.kind == cmdKernel && c.fn == b.k.addRowVector &&
+			uintptr(c.p[0]) == logits.Ptr && int(c.p[2]) == n && int(c.p[3]) == vocab {
+			bias = uintptr(c.p[1])
+			b.cmds = b.cmds[:k]
+		}
+	}
+	b.kernel(b.k.softmaxXent, min(n, 8*b.sms), 1, softmaxTPB).
+		ptr(logits.Ptr).ptr(bias).ptr(targets.Ptr).ptr(losses.Ptr).i32(n).i32(vocab)
 }
 
 func (b *Backend) Adam(p, g, m, v compute.Vec, lr, beta1, beta2, eps, wd float32, t int, decoupled bool) {
