@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/ulmfit-go/ulmfit/report"
+	"github.com/ulmfit-go/ulmfit/results"
+)
+
+const compareUsage = `Usage:
+  ulmfit compare BASELINE CANDIDATE [--format text|markdown|csv] [--level 0.95]
+                 [--scale SCALE] [--all]
+
+Compares two sets of results cell by cell (experiment, row, dataset, split,
+metric, labelled examples): the means over seeds, the difference
+(candidate - baseline), a confidence interval of the difference and whether
+it is significant.
+
+BASELINE and CANDIDATE are each a record file, a directory of them, or
+"paper" for the paper's numbers. A file or directory counts its records of
+ours; one that holds only the paper's counts those.
+
+Interval: Welch's t-interval when both sides have >= 2 seeds; a bootstrap
+over the seeds of one side (>= 3) when the other is a single value, such as
+the paper's; otherwise "n/a", as the paper, which reports one run a cell.
+A cell is significantly worse when the interval lies wholly on the worse
+side of zero (higher error or loss, lower accuracy). There is no correction
+for comparing many cells.
+
+--all      also list the cells only one side has
+--scale    only records of ours of this scale, on both sides
+
+Exit codes: 0 no cell is significantly worse in the candidate; 1 some cell
+is (or another failure); 2 bad usage, or malformed or inconsistent records.
+`
+
+// compareOptions are the options of `ulmfit compare`.
+type compareOptions struct {
+	Baseline  string
+	Candidate string
+	Format    string
+	Level     float64
+	Scale     string
+	All       bool
+	Stdout    io.Writer
+}
+
+func init() {
+	register(command{
+		name:    "compare",
+		summary: "compare two result sets (or one with the paper) cell by cell; exit 1 when the candidate is significantly worse",
+		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+			o := compareOptions{Stdout: stdout}
+			fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			fs.StringVar(&o.Format, "format", "text", "text, markdown or csv")
+			fs.Float64Var(&o.Level, "level", 0.95, "confidence level of the intervals")
+			fs.StringVar(&o.Scale, "scale", "", "only records of ours of this scale")
+			fs.BoolVar(&o.All, "all", false, "also list cells only one side has")
+			sides, err := parseInterspersed(fs, args)
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, compareUsage)
+				return nil
+			}
+			if err != nil {
+				return usagef("compare: %v\n%s", err, compareUsage)
+			}
+			if len(sides) != 2 {
+				return usagef("compare: want BASELINE and CANDIDATE, got %d argument(s)\n%s", len(sides), compareUsage)
+			}
+			o.Baseline, o.Candidate = sides[0], sides[1]
+			return runCompare(ctx, o)
+		},
+	})
+}
+
+// worseError says the candidate is significantly worse somewhere: exit 1.
+type worseError struct {
+	cells     int
+	candidate string
+	baseline  string
+}
+
+func (e worseError) Error() string {
+	noun := "cells are"
+	if e.cells == 1 {
+		noun = "cell is"
+	}
+	return fmt.Sprintf("%d %s significantly worse in %s than in %s", e.cells, noun, e.candidate, e.baseline)
+}
+
+// compareSide reads one side: "paper", or a record file or directory, of
+// which it keeps our records (of scale, when given), or the paper's when
+// that is all it holds.
+func compareSide(arg, scale string) ([]results.Record, error) {
+	if arg == "paper" {
+		return results.Paper()
+	}
+	recs, err := readRecords(arg)
+	if err != nil {
+		return nil, err
+	}
+	var ours, paper []results.Record
+	for _, r := range recs {
+		switch {
+		case r.Source == results.SourcePaper:
+			paper = append(paper, r)
+		case scale == "" || r.Scale == scale:
+			ours = append(ours, r)
+		}
+	}
+	switch {
+	case len(ours) > 0:
+		return ours, nil
+	case len(paper) == len(recs) && len(paper) > 0:
+		return paper, nil
+	case scale != "":
+		return nil, usagef("compare: %s holds no records of ours of scale %s", arg, scale)
+	default:
+		return nil, usagef("compare: %s holds no records", arg)
+	}
+}
+
+// sideName is how a side heads its column: a path's last element.
+func sideName(arg string) string {
+	return filepath.Base(filepath.Clean(arg))
+}
+
+func runCompare(_ context.Context, o compareOptions) error {
+	format, err := report.ParseFormat(o.Format)
+	if err != nil || (format != report.Text && format != report.Markdown && format != report.CSV) {
+		return usagef("compare: --format is text, markdown or csv, not %q", o.Format)
+	}
+	if o.Level <= 0 || o.Level >= 1 {
+		return usagef("compare: --level %v is not between 0 and 1", o.Level)
+	}
+	base, err := compareSide(o.Baseline, o.Scale)
+	if err != nil {
+		return err
+	}
+	cand, err := compareSide(o.Candidate, o.Scale)
+	if err != nil {
+		return err
+	}
+	cmp, err := report.Compare(base, cand, report.CompareOptions{
+		Level: o.Level, Baseline: sideName(o.Baseline), Candidate: sideName(o.Candidate), OneSided: o.All})
+	if err != nil {
+		return recordsError{err}
+	}
+	if len(cmp.Diffs) == cmp.Count(report.OnlyBaseline)+cmp.Count(report.OnlyCandidate) {
+		return recordsError{fmt.Errorf("compare: no cell is in both %s and %s; nothing to compare", o.Baseline, o.Candidate)}
+	}
+	if err := cmp.Render(o.Stdout, format); err != nil {
+		return err
+	}
+	if n := cmp.Count(report.Worse); n > 0 {
+		return worseError{cells: n, candidate: o.Candidate, baseline: o.Baseline}
+	}
+	return nil
+}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"encoding/csv"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ulmfit-go/ulmfit/results"
+)
+
+// writeRuns writes one record per value of table7/freez+discr+stlr/imdb
+// (seeds 1, 2, ...) to dir/name.jsonl and returns the path.
+func writeRuns(t *testing.T, dir, name string, values ...float64) string {
+	t.Helper()
+	path := filepath.Join(dir, name+".jsonl")
+	for i, v := range values {
+		r := results.Record{Experiment: "table7", Row: "freez+discr+stlr", Dataset: "imdb", Split: "validation",
+			Metric: "error", Value: v, Seed: int64(i + 1), Source: results.SourceOurs, Scale: "small"}
+		if err := results.Append(path, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path
+}
+
+func TestCompareExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	base := writeRuns(t, dir, "base", 5.0, 5.1, 4.9)
+	same := writeRuns(t, dir, "same", 5.05, 4.95, 5.0)
+	worse := writeRuns(t, dir, "worse", 5.8, 5.9, 6.0)
+	better := writeRuns(t, dir, "better", 4.2, 4.3, 4.1)
+	two := writeRuns(t, dir, "two", 5.0, 5.1)
+	one := writeRuns(t, dir, "one", 9.0)
+	other := filepath.Join(dir, "other.jsonl")
+	results.Append(other, results.Record{Experiment: "table4", Row: "with-pretraining", Dataset: "trec6",
+		Split: "validation", Metric: "error", Value: 6, Seed: 1, Source: results.SourceOurs})
+	conflict := writeRuns(t, filepath.Join(dir, "conflict"), "a", 5.0)
+	writeRuns(t, filepath.Join(dir, "conflict"), "b", 5.5)
+	malformed := filepath.Join(dir, "bad.jsonl")
+	if err := os.WriteFile(malformed, []byte("{\"experiment\":\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		says string
+	}{
+		{"no difference", []string{base, same}, 0, ""},
+		{"significantly better", []string{base, better}, 0, ""},
+		{"significantly worse", []string{base, worse}, 1, "1 cell is significantly worse in " + worse + " than in " + base},
+		{"one run against two: n/a, not worse", []string{two, one}, 0, ""},
+		{"one run against three: bootstrap", []string{base, one}, 1, "significantly worse"},
+		{"paper against itself", []string{"paper", "paper"}, 0, ""},
+		{"worse than the paper", []string{"paper", testRecordFile, "--scale", "small"}, 1, "2 cells are significantly worse"},
+		{"inconsistent candidate", []string{base, filepath.Dir(conflict)}, 2, "different values"},
+		{"mixed scales", []string{"paper", testRecordFile}, 2, "mixes scales"},
+		{"malformed", []string{base, malformed}, 2, "bad.jsonl:1"},
+		{"missing file", []string{base, filepath.Join(dir, "nope.jsonl")}, 2, "no records at"},
+		{"nothing in common", []string{base, other}, 2, "no cell is in both"},
+		{"one argument", []string{base}, 2, "want BASELINE and CANDIDATE"},
+		{"bad level", []string{base, same, "--level", "95"}, 2, "--level 95"},
+		{"bad format", []string{base, same, "--format", "latex"}, 2, "--format"},
+		{"no such scale", []string{base, same, "--scale", "huge"}, 2, "no records of ours of scale huge"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := runArgs(t, append([]string{"compare"}, tc.args...)...)
+			if code := exitCode(err); code != tc.code {
+				t.Errorf("exit %d, want %d (%v)", code, tc.code, err)
+			}
+			if tc.says != "" && (err == nil || !strings.Contains(err.Error(), tc.says)) {
+				t.Errorf("error %v does not say %q", err, tc.says)
+			}
+		})
+	}
+}
+
+func TestCompareCSV(t *testing.T) {
+	dir := t.TempDir()
+	base := writeRuns(t, dir, "base", 5.0, 5.1, 4.9)
+	worse := writeRuns(t, dir, "worse", 5.8, 5.9, 6.0)
+	out, _, err := runArgs(t, "compare", base, worse, "--format", "csv")
+	if exitCode(err) != 1 {
+		t.Fatalf("exit %d (%v)", exitCode(err), err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("%d rows, %v:\n%s", len(rows), err, out)
+	}
+	got := map[string]string{}
+	for i, h := range rows[0] {
+		got[h] = rows[1][i]
+	}
+	// Welch: both sd 0.1, n 3: se = 0.0816, df = 4, t = 2.776.
+	if got["delta"] != "0.9000" || got["ci_method"] != "welch-t" || got["verdict"] != "WORSE" ||
+		got["ci_lo"] != fmt.Sprintf("%.4f", 0.9-2.7764451*0.1*0.8164966) {
+		t.Errorf("row %v", got)
+	}
+}

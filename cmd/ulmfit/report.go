@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"path/filepath"
+	"strings"
+
+	"github.com/ulmfit-go/ulmfit/datasets"
+	"github.com/ulmfit-go/ulmfit/report"
+	"github.com/ulmfit-go/ulmfit/results"
+)
+
+const reportUsage = `Usage:
+  ulmfit report [ITEM...] [--results DIR] [--format text|markdown|csv|latex|html]
+                [--out DIR] [--scale SCALE] [--data-dir DIR]
+
+Lays our records out as the paper's tables, each cell ours (mean ± std over
+seeds, n) beside the paper's number and the difference, with the scale and
+commits it came from; an empty cell says why ("not run", "no data").
+
+ITEMs: table2 ... table7, bidirectional (tables); figure3, figure4, lm (LM
+training curves), lr (learning-rate schedules). Default: every table, and
+with --out every figure too.
+
+Without --out the tables (and the data of named figures) go to stdout in
+--format. With --out DIR every item is written under DIR: each table as
+.txt, .md, .csv and .tex, each figure as .svg and .png, and index.html and
+index.md, which show it all.
+
+--results  a record directory (every *.jsonl under it) or one file;
+           default "results". The paper's numbers are built in.
+--scale    only our records of this scale; needed when a cell has several.
+--data-dir where datasets are looked for, to tell "no data" from "not run";
+           default $ULMFIT_DATA, else "data".
+
+Exit codes: 0 success; 1 failure while writing; 2 bad usage, or malformed
+or inconsistent records (each named by file and line).
+`
+
+// reportOptions are the options of `ulmfit report`.
+type reportOptions struct {
+	Items   []string
+	Results string
+	Format  string
+	Out     string
+	Scale   string
+	DataDir string
+	Stdout  io.Writer
+	Stderr  io.Writer
+}
+
+func init() {
+	register(command{
+		name:    "report",
+		summary: "the paper's tables and figures beside our results (text, markdown, csv, latex; --out for files and an index)",
+		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+			o := reportOptions{Stdout: stdout, Stderr: stderr}
+			fs := flag.NewFlagSet("report", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			fs.StringVar(&o.Results, "results", "results", "record directory or file")
+			fs.StringVar(&o.Format, "format", "text", "text, markdown, csv, latex or html")
+			fs.StringVar(&o.Out, "out", "", "write tables, figures and an index under this directory")
+			fs.StringVar(&o.Scale, "scale", "", "only our records of this scale")
+			fs.StringVar(&o.DataDir, "data-dir", "", "data directory or search path")
+			items, err := parseInterspersed(fs, args)
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, reportUsage)
+				return nil
+			}
+			if err != nil {
+				return usagef("report: %v\n%s", err, reportUsage)
+			}
+			o.Items = items
+			return runReport(ctx, o)
+		},
+	})
+}
+
+// recordsError is a record file that cannot be read or records that do not
+// fit together: exit code 2, its message unchanged.
+type recordsError struct{ err error }
+
+func (e recordsError) Error() string   { return e.err.Error() }
+func (e recordsError) Unwrap() []error { return []error{e.err, errBadInput} }
+
+// readRecords reads a record directory or file. A path that does not
+// exist is a usage error; a malformed line is bad input.
+func readRecords(path string) ([]results.Record, error) {
+	recs, err := results.Read(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, usagef("no records at %s: %v", path, err)
+	case err != nil:
+		return nil, recordsError{err}
+	}
+	return recs, nil
+}
+
+// withPaper adds the built-in paper records when recs has none.
+func withPaper(recs []results.Record) ([]results.Record, error) {
+	for _, r := range recs {
+		if r.Source == results.SourcePaper {
+			return recs, nil
+		}
+	}
+	paper, err := results.Paper()
+	if err != nil {
+		return nil, err
+	}
+	return append(paper, recs...), nil
+}
+
+// dataAvailability says whether a dataset, named as records name it (the
+// registry's name or folder), is on the data search path.
+func dataAvailability(dataDir string) func(string) error {
+	path := datasets.ResolveSearchPath(dataDir)
+	return func(dataset string) error {
+		for _, info := range datasets.All() {
+			if info.Name == dataset || info.Folder == dataset {
+				_, err := path.Locate(info)
+				return err
+			}
+		}
+		return nil // not a registered dataset: we cannot tell, so "not run"
+	}
+}
+
+// maxWarnings is how many warnings report prints before a count.
+const maxWarnings = 10
+
+func printWarnings(w io.Writer, warnings []string) {
+	for i, wn := range warnings {
+		if i == maxWarnings {
+			fmt.Fprintf(w, "ulmfit report: warning: ... and %d more\n", len(warnings)-maxWarnings)
+			break
+		}
+		fmt.Fprintf(w, "ulmfit report: warning: %s\n", wn)
+	}
+}
+
+func runReport(ctx context.Context, o reportOptions) error {
+	format, err := report.ParseFormat(o.Format)
+	if err != nil {
+		return usagef("report: %v", err)
+	}
+	known := map[string]bool{}
+	for _, id := range report.Items() {
+		known[id] = true
+	}
+	for _, id := range o.Items {
+		if !known[id] {
+			return usagef("report: unknown item %q (known: %s)", id, strings.Join(report.Items(), ", "))
+		}
+	}
+	items := o.Items
+	if len(items) == 0 && o.Out == "" {
+		items = report.TableIDs()
+	}
+	if o.Out == "" && (format == report.LaTeX || format == report.HTML) {
+		for _, id := range items {
+			if _, isTable := report.LookupTable(id); !isTable {
+				return usagef("report: %s prints as text, markdown or csv; write its images with --out", id)
+			}
+		}
+	}
+	recs, err := readRecords(o.Results)
+	if err != nil {
+		return err
+	}
+	if recs, err = withPaper(recs); err != nil {
+		return err
+	}
+	rep, err := report.Build(recs, items, report.Options{Scale: o.Scale, DataAvailable: dataAvailability(o.DataDir)})
+	if err != nil {
+		return recordsError{fmt.Errorf("%s: %w", o.Results, err)}
+	}
+	printWarnings(o.Stderr, rep.Warnings)
+	if o.Out == "" {
+		return rep.Print(o.Stdout, format)
+	}
+	written, err := rep.WriteDir(o.Out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Stdout, "wrote %d files under %s; open %s\n", len(written), o.Out, filepath.Join(o.Out, "index.html"))
+	return nil
+}

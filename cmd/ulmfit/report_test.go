@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ulmfit-go/ulmfit/results"
+)
+
+// testRecordFile is the report package's hand-written records: several
+// seeds, missing cells, a duplicate, and one run of another scale.
+var testRecordFile = filepath.Join("..", "..", "report", "testdata", "records.jsonl")
+
+func runArgs(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err = dispatch(context.Background(), args, &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+func TestReportPrintsTablesBesideThePaper(t *testing.T) {
+	out, stderr, err := runArgs(t, "report", "table6", "--results", testRecordFile, "--scale", "small", "--data-dir", t.TempDir())
+	if code := exitCode(err); code != 0 {
+		t.Fatalf("exit %d: %v\n%s", code, err, stderr)
+	}
+	for _, want := range []string{
+		"Table 6. Validation error rates",
+		"| No LM fine-tuning   | 7.10 ± 0.20 (n=3) [a] | 6.99  | +0.11 |",
+		"[b] scale small; commit 9f8e7d6+dirty (1 cell).",
+		// The data directory is empty: nothing can run, so "no data".
+		"no data: TREC-6: dataset trec6 is not in",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "Table 2.") {
+		t.Error("printed a table that was not asked for")
+	}
+	if !strings.Contains(stderr, "warning: table6/full/imdb (validation error) seed 2") {
+		t.Errorf("the duplicate is not warned about:\n%s", stderr)
+	}
+}
+
+func TestReportDefaultIsEveryTableAsCSV(t *testing.T) {
+	out, _, err := runArgs(t, "report", "--format", "csv", "--results", testRecordFile, "--scale", "small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatalf("not CSV: %v", err)
+	}
+	tables := map[string]bool{}
+	for _, r := range rows[1:] {
+		tables[r[0]] = true
+	}
+	for _, id := range []string{"table2", "table3", "table4", "table5", "table6", "table7", "bidirectional"} {
+		if !tables[id] {
+			t.Errorf("no rows of %s", id)
+		}
+	}
+}
+
+func TestReportOutWritesFilesAndIndex(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	out, _, err := runArgs(t, "report", "--results", testRecordFile, "--scale", "small", "--out", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, filepath.Join(dir, "index.html")) {
+		t.Errorf("output does not point at the index: %s", out)
+	}
+	for _, f := range []string{"index.html", "index.md", "table3.tex", "figure3.svg", "figure4.png", "lm-table6-full-imdb.svg"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+func TestReportExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	malformed := filepath.Join(dir, "bad.jsonl")
+	if err := os.WriteFile(malformed, []byte(`{"experiment":"table6","row":"full"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		says string
+	}{
+		{"mixed scales", []string{"report", "--results", testRecordFile}, 2, "mixes scales small (3 records) and tiny"},
+		{"unknown item", []string{"report", "table9", "--results", testRecordFile}, 2, `unknown item "table9"`},
+		{"unknown format", []string{"report", "--format", "pdf"}, 2, `unknown format "pdf"`},
+		{"no such results", []string{"report", "--results", filepath.Join(dir, "nope")}, 2, "no records at"},
+		{"malformed", []string{"report", "--results", malformed}, 2, "bad.jsonl:1: missing required field"},
+		{"figure as latex", []string{"report", "figure3", "--format", "latex", "--results", testRecordFile}, 2, "write its images with --out"},
+		{"bad flag", []string{"report", "--nope"}, 2, "flag provided but not defined"},
+		{"help", []string{"report", "-h"}, 0, ""},
+		{"figure data", []string{"report", "figure4", "--results", testRecordFile, "--scale", "small"}, 0, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := runArgs(t, tc.args...)
+			if code := exitCode(err); code != tc.code {
+				t.Errorf("exit %d, want %d (%v)", code, tc.code, err)
+			}
+			if tc.says != "" && (err == nil || !strings.Contains(err.Error(), tc.says)) {
+				t.Errorf("error %v does not say %q", err, tc.says)
+			}
+		})
+	}
+}
+
+func TestReportAddsThePaperWhenResultsLackIt(t *testing.T) {
+	dir := t.TempDir()
+	r := results.Record{Experiment: "table4", Row: "with-pretraining", Dataset: "imdb", Split: "validation",
+		Metric: "error", Value: 5.25, Seed: 1, Source: results.SourceOurs, Scale: "small"}
+	if err := results.Append(filepath.Join(dir, "table4.jsonl"), r); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runArgs(t, "report", "table4", "--results", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "| With pretraining    | 5.25 (n=1) | 5.00  | +0.25 |") {
+		t.Errorf("the paper's number is not beside ours:\n%s", out)
+	}
+}
