@@ -1,11 +1,3 @@
-// Package report turns result records into the paper's tables (Tables 2-7
-// and the bidirectional result) and figures (Figures 3 and 4, LM training
-// curves, learning-rate schedules), each beside the paper's numbers, and
-// compares two record sets cell by cell.
-//
-// Tables render as text (tablewriter), Markdown, CSV, LaTeX and HTML;
-// figures as PNG and SVG (gonum/plot). WriteAll writes everything with an
-// index page (Markdown and HTML) that shows it all in one file.
 package report
 
 import (
