@@ -179,6 +179,10 @@ func BenchmarkSgemm(b *testing.B) {
 		{"decoder/out*E^T", false, true, 512, paperV, paperE},
 		{"decoder-back/dlogits*E", false, false, 512, paperE, paperV},
 		{"decoder-grad/dlogits^T*out", true, false, paperV, paperE, 512},
+		// The same on the model's chunk of 1120 rows (model/awdlstm.go).
+		{"decoder/out*E^T", false, true, 1120, paperV, paperE},
+		{"decoder-back/dlogits*E", false, false, 1120, paperE, paperV},
+		{"decoder-grad/dlogits^T*out", true, false, paperV, paperE, 1120},
 	}
 	blases := []Sgemm{defaultSgemm()}
 	if blases[0].Name() != (GonumSgemm{}).Name() {
@@ -238,5 +242,47 @@ func BenchmarkRecurrentStep(b *testing.B) {
 				cpu.LSTMCellBackward(vecOf(dgates), vecOf(gates), vecOf(cPrev), vecOf(c), vecOf(dh), vecOf(dc), B, H)
 			}
 		})
+	}
+}
+
+// BenchmarkDecoderChunk runs the tied decoder's forward and backward over
+// a quarter of a paper-shape step (1120 of its 4480 token rows) in chunks of
+// the given rows, as model/decoder.go does: logits = out*E^T, + bias,
+// softmax cross-entropy in place, dout = dlogits*E, dE += dlogits^T*out,
+// dbias += column sums. Small chunks keep the (chunk, V) logits in cache
+// for the pointwise passes; large ones feed the BLAS bigger products.
+func BenchmarkDecoderChunk(b *testing.B) {
+	const N, V, E = paperTokens / 4, paperV, paperE
+	r := newRand(15)
+	out, enc, bias := randVec(r, N*E, 1), randVec(r, V*E, 0.05), randVec(r, V, 0.1)
+	dout, denc, dbsum := touched(N*E), touched(V*E), touched(V)
+	targets, losses := make([]int32, N), touched(N)
+	for i := range targets {
+		targets[i] = int32(r.IntN(V))
+	}
+	for _, cpu := range benchKernelSets() {
+		if cpu.Kernels != BestKernels() {
+			continue
+		}
+		cpu.BLAS = defaultSgemm()
+		for _, chunk := range []int{56, 112, 224, 560, 1120} {
+			lg := touched(chunk * V)
+			b.Run(fmt.Sprintf("N=%d,chunk=%d/%s", N, chunk, cpu.Name()), func(b *testing.B) {
+				for range b.N {
+					for r0 := 0; r0 < N; r0 += chunk {
+						n := min(chunk, N-r0)
+						l, o := vecOf(lg[:n*V]), vecOf(out[r0*E:(r0+n)*E])
+						cpu.Gemm(false, true, n, V, E, 1, o, E, vecOf(enc), E, 0, l, V)
+						cpu.AddRowVector(l, vecOf(bias), n, V)
+						cpu.SoftmaxCrossEntropy(l, ivecOf(targets[r0:r0+n]), vecOf(losses[r0:r0+n]), n, V)
+						cpu.Gemm(false, false, n, E, V, 1, l, V, vecOf(enc), E, 0, vecOf(dout[r0*E:(r0+n)*E]), E)
+						cpu.Gemm(true, false, V, E, n, 1, l, V, o, E, 1, vecOf(denc), E)
+						cpu.SumRows(vecOf(dbsum), l, n, V)
+					}
+				}
+				flops := 3 * 2 * float64(N) * V * E * float64(b.N)
+				b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
 	}
 }
