@@ -170,10 +170,14 @@ type Backend interface {
 // [0, 1) that depends only on (seed, i), so masks are reproducible, need no
 // state and match across backends. It is splitmix64's finaliser over
 // seed + (i+1)*golden, keeping the top 24 bits.
-func Uniform(seed uint64, i int) float32 {
+func Uniform(seed uint64, i int) float32 { return float32(uniformBits(seed, i)) / (1 << 24) }
+
+// uniformBits is Uniform's 24-bit integer: Uniform(seed, i) is exactly
+// uniformBits(seed, i) / 2^24.
+func uniformBits(seed uint64, i int) uint32 {
 	z := seed + uint64(i+1)*0x9E3779B97F4A7C15
 	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
 	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
 	z ^= z >> 31
-	return float32(z>>40) / (1 << 24)
+	return uint32(z >> 40)
 }

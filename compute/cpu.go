@@ -253,15 +253,20 @@ func (c *CPU) DropoutMask(mask Vec, p float32, seed uint64) {
 		c.Fill(mask, 0)
 		return
 	}
-	keep := 1 / (1 - p)
+	// Uniform(seed, i) >= p exactly when uniformBits(seed, i) >= p*2^24 (both
+	// sides scaled by 2^24 exactly), that is >= ceil(p*2^24): an integer
+	// compare, and a select without a branch, which would mispredict half
+	// the time.
+	cut := uint32(math.Ceil(float64(p) * (1 << 24)))
+	keep := math.Float32bits(1 / (1 - p))
 	d := mask.Data[:mask.N]
 	parallelFor(len(d), grainMath, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			if Uniform(seed, i) >= p {
-				d[i] = keep
-			} else {
-				d[i] = 0
+			kept := uint32(0)
+			if uniformBits(seed, i) >= cut {
+				kept = 1
 			}
+			d[i] = math.Float32frombits(keep & -kept)
 		}
 	})
 }
