@@ -164,6 +164,52 @@ type Backend interface {
 	// with mhat = m/(1-b1^t), vhat = v/(1-b2^t) (Kingma & Ba 2015, Algorithm
 	// 1; the decoupled decay is AdamW's, Loshchilov & Hutter 2019).
 	Adam(p, g, m, v Vec, lr, beta1, beta2, eps, wd float32, t int, decoupled bool)
+
+	// The classifier head's kernels (ULMFiT section 3.3): concat pooling,
+	// batch normalisation and ReLU. Their work is small next to the
+	// encoder's, so they favour plain, deterministic loops over speed.
+
+	// ReLU computes y = max(x, 0) element by element; y may be x. A NaN
+	// stays NaN.
+	ReLU(y, x Vec)
+	// ReLUBackward computes dx = dy where the forward's output y > 0 and 0
+	// elsewhere; dx may be dy.
+	ReLUBackward(dx, dy, y Vec)
+
+	// BatchNormTrain is batch normalisation (Ioffe & Szegedy 2015) of x
+	// (R, C) with the statistics of its R rows, as torch.nn.BatchNorm1d
+	// computes it in training mode:
+	//   mean_c = 1/R sum_r x[r, c],  var_c = 1/R sum_r (x[r, c] - mean_c)^2,
+	//   invStd_c = 1/sqrt(var_c + eps),  y = gamma*(x - mean)*invStd + beta,
+	// statistics accumulated in float64. It writes mean and invStd (C) for
+	// BatchNormBackward and updates the running statistics
+	// run = (1-momentum)*run + momentum*stat, with the unbiased variance
+	// var*R/(R-1) for runVar. R < 2 panics (one row has no variance, as in
+	// PyTorch). y must not alias x.
+	BatchNormTrain(y, x, gamma, beta, mean, invStd, runMean, runVar Vec, rows, cols int, momentum, eps float32)
+	// BatchNormEval normalises x (R, C) with the running statistics:
+	// y = gamma*(x - runMean)/sqrt(runVar + eps) + beta; y may be x.
+	BatchNormEval(y, x, gamma, beta, runMean, runVar Vec, rows, cols int, eps float32)
+	// BatchNormBackward is BatchNormTrain's backward. With
+	// xhat = (x - mean)*invStd it accumulates dbeta += sum_r dy and
+	// dgamma += sum_r dy*xhat, and overwrites
+	//   dx = gamma*invStd/R * (R*dy - sum_r dy - xhat*sum_r dy*xhat);
+	// dx may be dy.
+	BatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, mean, invStd Vec, rows, cols int)
+
+	// ConcatPool is ULMFiT's concat pooling of h (T, B, C), time-major,
+	// over the steps [start_b, end_b) of each sequence b, with
+	// start_b = spans[2b] and end_b = spans[2b+1], 0 <= start_b < end_b <= T:
+	//   out[b, :] = [h[end_b-1, b, :], max_t h[t, b, :], mean_t h[t, b, :]]  (B, 3C).
+	// Steps outside a sequence's span (padding, steps cut by truncation)
+	// are ignored. A bad span panics.
+	ConcatPool(out, h Vec, spans IVec, steps, batch, cols int)
+	// ConcatPoolBackward is ConcatPool's backward: it overwrites dh (T, B, C)
+	// with the gradient from dout (B, 3C): the last-step part goes to step
+	// end_b-1, the max part to the first step of the span holding the
+	// maximum, the mean part to every step of the span over (end_b -
+	// start_b); 0 outside the spans.
+	ConcatPoolBackward(dh, dout, h Vec, spans IVec, steps, batch, cols int)
 }
 
 // Uniform is the counter-based random number behind DropoutMask: a float in
