@@ -282,8 +282,12 @@ func runBench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) err
 	}
 	if peer, ok := medians["pytorch"]; ok && peer.TokensPS > 0 {
 		ours := medians["ulmfit"]
-		fmt.Fprintf(stdout, "RATIO shape=%s ours_over_pytorch=%.2f rss_ours_over_pytorch=%.2f\n",
-			s.Name, ours.TokensPS/peer.TokensPS, ours.PeakRSSMB/peer.PeakRSSMB)
+		rss := "n/a" // a GPU peer reports GPU memory, not RSS
+		if peer.PeakRSSMB > 0 {
+			rss = fmt.Sprintf("%.2f", ours.PeakRSSMB/peer.PeakRSSMB)
+		}
+		fmt.Fprintf(stdout, "RATIO shape=%s ours_over_pytorch=%.2f rss_ours_over_pytorch=%s\n",
+			s.Name, ours.TokensPS/peer.TokensPS, rss)
 	}
 	return nil
 }

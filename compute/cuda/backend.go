@@ -34,7 +34,7 @@ type Backend struct {
 	blas   uintptr // cublasHandle_t
 	module uintptr
 	k      kernels
-
+	hk     headKernels
 	name   string
 	device string // e.g. "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs)"
 	sms    int
@@ -143,7 +143,7 @@ func New(opts Options) (*Backend, error) {
 	if err := d.err("cuEventCreate", call(d.cuEventCreate, uintptr(unsafe.Pointer(&b.stage.done)), eventDisableTiming)); err != nil {
 		return nil, err
 	}
-	cubin, err := lib.rtc.compile(kernelSource, "kernels.cu", major, minor)
+	cubin, err := lib.rtc.compile(kernelSource+"\n"+headSource, "kernels.cu", major, minor)
 	if err != nil {
 		return nil, fmt.Errorf("%w\n(NVRTC %s at %s, for sm_%d%d)", err, lib.rtc.version(), lib.paths[2], major, minor)
 	}
@@ -151,6 +151,9 @@ func New(opts Options) (*Backend, error) {
 		return nil, fmt.Errorf("%w (loading the kernels NVRTC %s built for sm_%d%d)", err, lib.rtc.version(), major, minor)
 	}
 	if err := b.k.resolve(b); err != nil {
+		return nil, err
+	}
+	if err := b.hk.resolve(b); err != nil {
 		return nil, err
 	}
 	b.params.init()

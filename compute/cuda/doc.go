@@ -6,8 +6,10 @@
 // Buffers live in device memory (Vec.Ptr is the device address, Vec.Data is
 // nil). Matrix products go to cuBLAS (cublasGemmEx) in the precision the
 // Options ask for; the other kernels are CUDA C (kernels.cu) compiled by NVRTC
-// at New for the device's compute capability. Every kernel is issued on one
-// stream in program order; Download and SumSquares wait for it.
+// at New for the device's compute capability. Kernel methods record their
+// work and return; it is issued on one stream, in program order, at the next
+// Download, SumSquares, Sync or Free, and a stretch of work seen before is
+// replayed as a CUDA graph (stream.go explains both).
 //
 // Reproducibility: every kernel is deterministic run to run on one GPU and
 // binary: reductions (SumSquares, SumRows, the softmax) use fixed grids and
@@ -16,10 +18,11 @@
 // backend to float32 rounding (DropoutMask, Fill, Copy, Mul, Sub, MulTiled,
 // Gather and ScatterAdd exactly).
 //
-// Threads: the CUDA context is current per OS thread, so every method locks
-// the calling goroutine to its thread for the duration of the call and makes
-// the backend's context current there. A Backend may be used from any
-// goroutine, but by one at a time, as the model does.
+// Threads: the CUDA context is current per OS thread, so every method that
+// calls the driver locks the calling goroutine to its thread for the
+// duration of the call and makes the backend's context current there. A
+// Backend may be used from any goroutine, but by one at a time, as the model
+// does.
 //
 // Int buffers (AllocInt) are never written by a kernel, only by UploadInt, so
 // the backend keeps a host copy of each. Gather, ScatterAdd and

@@ -170,5 +170,5 @@ func (d *driverAPI) deviceName(dev int32) string {
 	return goString(uintptr(unsafe.Pointer(&buf[0])))
 }
 
-// version formats a CUDA version number (12040) as "12.4".
+// versionString formats a CUDA version number (12040) as "12.4".
 func versionString(v int) string { return fmt.Sprintf("%d.%d", v/1000, v%1000/10) }

@@ -19,17 +19,25 @@ type kernels struct {
 
 // resolve looks up every kernel of the loaded module.
 func (k *kernels) resolve(b *Backend) error {
-	for _, e := range []struct {
-		fn   *uintptr
-		name string
-	}{
+	return b.resolveKernels([]kernelEntry{
 		{&k.fill, "fill"}, {&k.axpy, "axpy"}, {&k.scale, "scale"}, {&k.mul, "mul"}, {&k.sub, "sub"},
 		{&k.mulTiled, "mul_tiled"}, {&k.scaleMatrix, "scale_matrix"},
 		{&k.sumSquaresPartial, "sum_squares_partial"}, {&k.sumSquaresFinal, "sum_squares_final"},
 		{&k.dropoutMask, "dropout_mask"}, {&k.gather, "gather"}, {&k.scatterAdd, "scatter_add"},
 		{&k.addRowVector, "add_row_vector"}, {&k.sumRowsPartial, "sum_rows_partial"}, {&k.sumRowsFinal, "sum_rows_final"},
 		{&k.lstmForward, "lstm_forward"}, {&k.lstmBackward, "lstm_backward"}, {&k.softmaxXent, "softmax_xent"}, {&k.adam, "adam"},
-	} {
+	})
+}
+
+// kernelEntry is a kernel's name in the CUDA C and where its handle goes.
+type kernelEntry struct {
+	fn   *uintptr
+	name string
+}
+
+// resolveKernels looks each entry's kernel up in the loaded module.
+func (b *Backend) resolveKernels(entries []kernelEntry) error {
+	for _, e := range entries {
 		cname := cString(e.name)
 		if err := b.lib.drv.err("cuModuleGetFunction "+e.name, call(b.lib.drv.cuModuleGetFunction,
 			uintptr(unsafe.Pointer(e.fn)), b.module, uintptr(unsafe.Pointer(&cname[0])))); err != nil {
