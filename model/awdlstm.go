@@ -32,6 +32,8 @@ type LM struct {
 
 	// Per-model scratch, independent of the batch shape.
 	whhDrop     []compute.Vec // (4H_l, H_l): the weight-dropped W_hh of the current batch, once used
+	whhT        []compute.Vec // (H_l, 4H_l): the current batch's W_hh, transposed for the forward
+	transpose   []*transposer // per layer, shared between layers of one shape
 	wMask       []compute.Vec // (4H_l, H_l): the weight-dropout masks on the device, once used
 	bias        []compute.Vec // (4H_l): b_ih + b_hh
 	dwhh        compute.Vec   // (4H, H) at the largest layer: dL/dW_hh' before the mask
@@ -101,13 +103,27 @@ func NewLM(be compute.Backend, cfg Config, seed uint64) (*LM, error) {
 		return nil, err
 	}
 	params.initPyTorch(seed)
+	return newLMOn(params, grads), nil
+}
+
+// newLMOn builds the model over existing parameters and gradients of one
+// layout, which may hold tensors beyond the language model's (a
+// classifier's head); the model reads only its own.
+func newLMOn(params, grads *Params) *LM {
+	be, cfg := params.be, params.cfg
 	m := &LM{Params: params, Grads: grads, be: be, cfg: cfg,
 		p: viewsOf(params), g: viewsOf(grads),
 		workspaces: map[int]*workspace{}}
 	maxG := 0
+	transposers := map[int]*transposer{}
 	for l := 0; l < cfg.Layers; l++ {
 		_, h := cfg.LayerSizes(l)
 		m.bias = append(m.bias, be.Alloc(4*h))
+		m.whhT = append(m.whhT, be.Alloc(4*h*h))
+		if transposers[h] == nil {
+			transposers[h] = newTransposer(be, 4*h, h)
+		}
+		m.transpose = append(m.transpose, transposers[h])
 		maxG = max(maxG, h)
 	}
 	// The weight-dropout buffers come with the first weight mask.
@@ -116,7 +132,7 @@ func NewLM(be compute.Backend, cfg Config, seed uint64) (*LM, error) {
 	m.dwhh = be.Alloc(4 * maxG * maxG)
 	m.dbias = be.Alloc(4 * maxG)
 	m.dbsum = be.Alloc(cfg.Vocab)
-	return m, nil
+	return m
 }
 
 // Config is the model's configuration.
@@ -396,9 +412,10 @@ func (m *LM) forward(ws *workspace, T, B int, st *State) compute.Vec {
 			weightDropForward(be, m.whhDrop[l], whh, dm.weight[l])
 			whh = m.whhDrop[l]
 		}
+		m.transpose[l].apply(be, m.whhT[l], whh)
 		be.Copy(m.bias[l], m.p.bih[l])
 		be.Axpy(1, m.p.bhh[l], m.bias[l])
-		lstmForward(be, s, x, m.p.wih[l], whh, m.bias[l], ws.gates[l].Slice(0, N*4*h), hs, cs)
+		lstmForward(be, s, x, m.p.wih[l], m.whhT[l], m.bias[l], ws.gates[l].Slice(0, N*4*h), hs, cs)
 		ws.inputs[l], ws.whh[l] = x, whh
 		be.Copy(st.h[l], step(hs, T, B, h))
 		be.Copy(st.c[l], step(cs, T, B, h))
@@ -447,14 +464,30 @@ func (m *LM) ForwardBackward(ids, targets []int32, T, B int, masks *Masks, st *S
 		lockedDropoutBackward(be, dh, dh, dm.output)
 	}
 	parts.TAR = tarForward(be, cfg.TAR, hraw, B*E, ws.diff, dh)
+	m.backwardLayers(ws, T, B, 0)
+	return parts, nil
+}
 
+// backwardLayers runs the encoder's backward from the gradient of the last
+// layer's output (T, B, E), which the caller has left in ws.dA, down to
+// parameter group lowest (Params.Groups: 0 the embedding, l+1 LSTM l):
+// gradients are accumulated into m.Grads for the groups lowest and up, and
+// nothing flows further down, so frozen bottom layers cost no backward.
+func (m *LM) backwardLayers(ws *workspace, T, B, lowest int) {
+	be, cfg, dm := m.be, m.cfg, &ws.masks
+	N := T * B
+	dh := ws.dA.Slice(0, N*cfg.Emb)
+	stop := max(lowest-1, 0) // the lowest layer the gradient must reach
 	// dh and dx alternate between the two full-size buffers dA and dB.
 	bufs := [2]compute.Vec{ws.dA, ws.dB}
-	for l, cur := cfg.Layers-1, 0; l >= 0; l, cur = l-1, 1-cur {
+	for l, cur := cfg.Layers-1, 0; l >= stop; l, cur = l-1, 1-cur {
 		in, h := cfg.LayerSizes(l)
 		s := lstmShape{T: T, B: B, In: in, H: h}
 		G := 4 * h
 		dx := bufs[1-cur].Slice(0, N*in)
+		if l == stop && lowest > 0 {
+			dx = compute.Vec{} // the layers below are frozen
+		}
 		dwhh, accumulate := m.g.whh[l], dm.weight[l].N == 0
 		if !accumulate {
 			dwhh = m.dwhh.Slice(0, G*h)
@@ -472,13 +505,14 @@ func (m *LM) ForwardBackward(ids, targets []int32, T, B int, masks *Masks, st *S
 		if l > 0 {
 			mask = dm.hidden[l-1]
 		}
-		if mask.N != 0 {
+		if mask.N != 0 && dx.N != 0 {
 			lockedDropoutBackward(be, dx, dx, mask)
 		}
 		dh = dx
 	}
-	embeddingBackward(be, m.g.enc, dh, ws.ids.Slice(0, N), dm.embedRows, E)
-	return parts, nil
+	if lowest == 0 {
+		embeddingBackward(be, m.g.enc, dh, ws.ids.Slice(0, N), dm.embedRows, cfg.Emb)
+	}
 }
 
 // Evaluate runs a batch in evaluation mode (no dropout, no AR/TAR, no

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/ulmfit-go/ulmfit/compute"
 )
@@ -45,6 +46,19 @@ type Group struct {
 
 // NewParams allocates zeroed parameters for cfg on be.
 func NewParams(be compute.Backend, cfg Config) (*Params, error) {
+	return newParams(be, cfg, "", nil)
+}
+
+// tensorSpec names a tensor and its shape.
+type tensorSpec struct {
+	name  string
+	shape []int
+}
+
+// newParams lays out the language model's tensors and, when extra is not
+// empty, the extra tensors after them as one more group named group (the
+// classifier head), then allocates the buffer.
+func newParams(be compute.Backend, cfg Config, group string, extra []tensorSpec) (*Params, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -79,6 +93,13 @@ func NewParams(be compute.Backend, cfg Config) (*Params, error) {
 	// belongs with the decoder. fastai's awd_lstm_lm_split groups
 	// [encoder, decoder] the same way.
 	p.groups = append([]Group{{Name: "embedding", Ranges: []Range{enc, dec}}}, layers...)
+	if len(extra) > 0 {
+		start := n
+		for _, t := range extra {
+			add(t.name, t.shape...)
+		}
+		p.groups = append(p.groups, Group{Name: group, Ranges: []Range{{start, n}}})
+	}
 	p.flat = be.Alloc(n)
 	return p, nil
 }
@@ -155,9 +176,9 @@ func (p *Params) Set(name string, v []float32) error {
 }
 
 // Groups lists the layer groups: "embedding" (encoder.weight and
-// decoder.bias), then "rnn.0" .. "rnn.<L-1>", bottom to top. The paper's
-// discriminative rates (eta^{l-1} = eta^l / 2.6) and gradual unfreezing
-// index this list.
+// decoder.bias), then "rnn.0" .. "rnn.<L-1>", bottom to top, and a
+// classifier's "head" last. The paper's discriminative rates
+// (eta^{l-1} = eta^l / 2.6) and gradual unfreezing index this list.
 func (p *Params) Groups() []Group {
 	out := make([]Group, len(p.groups))
 	for i, g := range p.groups {
@@ -214,8 +235,10 @@ func (p *Params) initPyTorch(seed uint64) {
 			bound = 0.1
 		case name == "decoder.bias":
 			bound = 0
-		default:
+		case strings.HasPrefix(name, "rnn."):
 			bound = 1 / math.Sqrt(float64(p.shapes[i][0]/4))
+		default:
+			continue // not a language-model tensor: its owner initialises it
 		}
 		host := make([]float32, n)
 		sub := mixSeed(seed, uint64(i))
