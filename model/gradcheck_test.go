@@ -161,7 +161,9 @@ func testLSTMBackward(t *testing.T, be compute.Backend, weightDrop bool) {
 	gates, hs, cs := be.Alloc(N*G), be.Alloc((T+1)*B*H), be.Alloc((T+1)*B*H)
 	be.Upload(step(hs, 0, B, H), h0)
 	be.Upload(step(cs, 0, B, H), c0)
-	lstmForward(be, s, xDev, wihDev, whhUsed, bias, gates, hs, cs)
+	whhT := be.Alloc(G * H)
+	newTransposer(be, G, H).apply(be, whhT, whhUsed)
+	lstmForward(be, s, xDev, wihDev, whhT, bias, gates, hs, cs)
 
 	// Accumulating gradients start from a known value, subtracted below.
 	const prior = 0.25

@@ -531,3 +531,22 @@ func TestLogitsMatchReference(t *testing.T) {
 		t.Errorf("Logits accepted a short dst")
 	}
 }
+
+func TestTransposer(t *testing.T) {
+	be := compute.Default()
+	R, C := 6, 4
+	src := make([]float32, R*C)
+	for i := range src {
+		src[i] = float32(i)
+	}
+	dst := be.Alloc(R * C)
+	newTransposer(be, R, C).apply(be, dst, upload(be, src))
+	got := download(be, dst)
+	for r := 0; r < R; r++ {
+		for c := 0; c < C; c++ {
+			if got[c*R+r] != src[r*C+c] {
+				t.Fatalf("transpose (%d, %d) = %g, want %g", c, r, got[c*R+r], src[r*C+c])
+			}
+		}
+	}
+}
