@@ -352,11 +352,26 @@ func TestTrainClassifierRejectsBadInput(t *testing.T) {
 	train := synthData(rand.New(rand.NewPCG(53, 54)), 10, V)
 	ok := quickTrainConfig(ClsFull, 1)
 	for name, f := range map[string]func() (ClassData, ClassifierTrainConfig){
-		"batch of one":  func() (ClassData, ClassifierTrainConfig) { c := ok; c.Batch = 1; return train, c },
-		"no epochs":     func() (ClassData, ClassifierTrainConfig) { c := ok; c.Epochs = 0; return train, c },
-		"bad label":     func() (ClassData, ClassifierTrainConfig) { d := train; d.Labels = slices.Clone(d.Labels); d.Labels[3] = 3; return d, ok },
-		"empty doc":     func() (ClassData, ClassifierTrainConfig) { d := train; d.Docs = slices.Clone(d.Docs); d.Docs[2] = nil; return d, ok },
-		"bad token":     func() (ClassData, ClassifierTrainConfig) { d := train; d.Docs = slices.Clone(d.Docs); d.Docs[2] = []int32{4, V}; return d, ok },
+		"batch of one": func() (ClassData, ClassifierTrainConfig) { c := ok; c.Batch = 1; return train, c },
+		"no epochs":    func() (ClassData, ClassifierTrainConfig) { c := ok; c.Epochs = 0; return train, c },
+		"bad label": func() (ClassData, ClassifierTrainConfig) {
+			d := train
+			d.Labels = slices.Clone(d.Labels)
+			d.Labels[3] = 3
+			return d, ok
+		},
+		"empty doc": func() (ClassData, ClassifierTrainConfig) {
+			d := train
+			d.Docs = slices.Clone(d.Docs)
+			d.Docs[2] = nil
+			return d, ok
+		},
+		"bad token": func() (ClassData, ClassifierTrainConfig) {
+			d := train
+			d.Docs = slices.Clone(d.Docs)
+			d.Docs[2] = []int32{4, V}
+			return d, ok
+		},
 		"label count":   func() (ClassData, ClassifierTrainConfig) { d := train; d.Labels = d.Labels[:5]; return d, ok },
 		"unknown":       func() (ClassData, ClassifierTrainConfig) { c := ok; c.Variant = "all-at-once"; return train, c },
 		"chain too few": func() (ClassData, ClassifierTrainConfig) { c := ok; c.Variant = ClsChainThaw; return train, c },
