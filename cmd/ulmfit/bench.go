@@ -409,11 +409,13 @@ func ulmfitBenchStep(be compute.Backend, s benchShape) (func() error, error) {
 		targets[i] = int32((x >> 32) % uint64(s.Vocab))
 	}
 	st := m.NewState(B)
+	masks := &model.Masks{}
 	var n uint64
 	return func() error {
 		n++
 		m.ZeroGrads()
-		if _, err := m.ForwardBackward(ids, targets, T, B, m.DrawMasks(B, n), st); err != nil {
+		m.DrawMasksInto(masks, B, n)
+		if _, err := m.ForwardBackward(ids, targets, T, B, masks, st); err != nil {
 			return err
 		}
 		if err := opt(n); err != nil {
