@@ -1,0 +1,172 @@
+package ablations
+
+import (
+	"fmt"
+	"sort"
+)
+
+// Scale is how big a run is: the model's shape, which subsets of the
+// corpora it reads and how many epochs each stage trains. The method
+// (Settings) is the same at every scale, so a table run at "small" compares
+// the same variants as at "paper", only smaller.
+//
+// An experiment file may adjust a scale in a [scale.NAME] table, e.g.
+// [scale.small] classifier_epochs = 8; the keys are the toml tags below.
+type Scale struct {
+	Name string `toml:"-" json:"name"`
+	Doc  string `toml:"-" json:"-"`
+
+	// The AWD-LSTM's shape (model.Config): embedding size (also the last
+	// LSTM's width), the other LSTMs' width, the number of LSTMs.
+	Emb    int `toml:"emb" json:"emb"`
+	Hidden int `toml:"hidden" json:"hidden"`
+	Layers int `toml:"layers" json:"layers"`
+
+	// General-domain pretraining: the corpus (a dataset name: "wikitext103",
+	// "pretrain-en", or one a [datasets.NAME] table declares), its
+	// vocabulary cap, how many tokens of its training and validation text
+	// to read (0: all; documents are taken in a seeded random order until
+	// the count is reached) and the epochs.
+	PretrainCorpus      string `toml:"pretrain_corpus" json:"pretrain_corpus"`
+	PretrainVocab       int    `toml:"pretrain_vocab" json:"pretrain_vocab"`
+	PretrainTokens      int    `toml:"pretrain_tokens" json:"pretrain_tokens"`
+	PretrainValidTokens int    `toml:"pretrain_valid_tokens" json:"pretrain_valid_tokens"`
+	PretrainEpochs      int    `toml:"pretrain_epochs" json:"pretrain_epochs"`
+
+	// The target task: its vocabulary cap, and at most how many training
+	// (before the validation split), test and unlabelled examples of each
+	// dataset to use, chosen by a stratified seeded draw. Keys are dataset
+	// names; "default" applies to the others; 0 or absent means all.
+	Vocab         int            `toml:"vocab" json:"vocab"`
+	MaxTrain      map[string]int `toml:"max_train" json:"max_train,omitempty"`
+	MaxTest       map[string]int `toml:"max_test" json:"max_test,omitempty"`
+	MaxUnlabelled map[string]int `toml:"max_unlabelled" json:"max_unlabelled,omitempty"`
+
+	LMEpochs         int `toml:"lm_epochs" json:"lm_epochs"`                 // target-task LM fine-tuning
+	ClassifierEpochs int `toml:"classifier_epochs" json:"classifier_epochs"` // classifier training
+	MaxLen           int `toml:"max_len" json:"max_len"`                     // BPT3C: the last tokens of a document the classifier reads
+}
+
+// Limit returns the cap m gives dataset, 0 for none.
+func Limit(m map[string]int, dataset string) int {
+	if n, ok := m[dataset]; ok {
+		return n
+	}
+	return m["default"]
+}
+
+// Check reports a scale that cannot run.
+func (s Scale) Check() error {
+	for _, p := range []struct {
+		key string
+		v   int
+	}{
+		{"emb", s.Emb}, {"layers", s.Layers}, {"pretrain_vocab", s.PretrainVocab}, {"vocab", s.Vocab},
+		{"pretrain_epochs", s.PretrainEpochs}, {"lm_epochs", s.LMEpochs}, {"classifier_epochs", s.ClassifierEpochs},
+		{"max_len", s.MaxLen},
+	} {
+		if p.v < 1 {
+			return &RangeError{Key: p.key, Value: float64(p.v), Want: "at least 1"}
+		}
+	}
+	if s.Layers > 1 && s.Hidden < 1 {
+		return &RangeError{Key: "hidden", Value: float64(s.Hidden), Want: "at least 1 with several layers"}
+	}
+	if s.PretrainTokens < 0 || s.PretrainValidTokens < 0 {
+		return fmt.Errorf("pretrain_tokens %d and pretrain_valid_tokens %d must not be negative", s.PretrainTokens, s.PretrainValidTokens)
+	}
+	if s.PretrainCorpus == "" {
+		return fmt.Errorf("pretrain_corpus is empty: name the dataset pretraining reads")
+	}
+	for _, m := range []struct {
+		key string
+		m   map[string]int
+	}{{"max_train", s.MaxTrain}, {"max_test", s.MaxTest}, {"max_unlabelled", s.MaxUnlabelled}} {
+		for k, v := range m.m {
+			if v < 0 {
+				return &RangeError{Key: m.key + "." + k, Value: float64(v), Want: "a count, 0 for all"}
+			}
+		}
+	}
+	return nil
+}
+
+// The scales. "small" is sized so that Tables 4-7 on TREC-6 and on subsets
+// of IMDb and AG (its numbers below) run in about two hours on two CPU
+// cores; see the README's section on experiments for the measured times.
+var scales = []Scale{
+	{
+		Name: "paper",
+		Doc:  "the paper's sizes: AWD-LSTM 400/1152x3, WikiText-103, 60k vocabulary, whole datasets, 15 LM and 50 classifier epochs",
+		Emb:  400, Hidden: 1152, Layers: 3,
+		// The paper does not say how long its WikiText-103 model trained;
+		// fastai's pretrained model took 12 epochs (its v1 example).
+		PretrainCorpus: "wikitext103", PretrainVocab: 60000, PretrainEpochs: 12,
+		Vocab: 60000, LMEpochs: 15, ClassifierEpochs: 50, MaxLen: 1400,
+	},
+	{
+		Name: "small",
+		Doc: "two CPU cores, about two hours for Tables 4-7: AWD-LSTM 96/288x3, 1.5M tokens of pretrain-en, " +
+			"TREC-6 whole, IMDb 1,000 and AG 2,000 training examples, 6 LM and 8 classifier epochs",
+		Emb: 96, Hidden: 288, Layers: 3,
+		PretrainCorpus: "pretrain-en", PretrainVocab: 12000, PretrainTokens: 1500000, PretrainValidTokens: 60000, PretrainEpochs: 2,
+		Vocab:         10000,
+		MaxTrain:      map[string]int{"imdb": 1000, "ag-news": 2000},
+		MaxTest:       map[string]int{"imdb": 1000, "ag-news": 1000},
+		MaxUnlabelled: map[string]int{"default": 2000},
+		LMEpochs:      6, ClassifierEpochs: 8, MaxLen: 280,
+	},
+	{
+		Name: "tiny",
+		Doc:  "tests: a 8/16x3 model on a few thousand tokens, seconds a stage",
+		Emb:  8, Hidden: 16, Layers: 3,
+		PretrainCorpus: "pretrain-en", PretrainVocab: 300, PretrainTokens: 4000, PretrainValidTokens: 600, PretrainEpochs: 1,
+		Vocab:         300,
+		MaxTrain:      map[string]int{"default": 80},
+		MaxTest:       map[string]int{"default": 40},
+		MaxUnlabelled: map[string]int{"default": 40},
+		LMEpochs:      2, ClassifierEpochs: 6, MaxLen: 70,
+	},
+}
+
+// LookupScale returns the named scale preset, a copy its caller may change.
+func LookupScale(name string) (Scale, bool) {
+	for _, s := range scales {
+		if s.Name == name {
+			return s.clone(), true
+		}
+	}
+	return Scale{}, false
+}
+
+// ScaleNames lists the scale presets.
+func ScaleNames() []string {
+	out := make([]string, len(scales))
+	for i, s := range scales {
+		out[i] = s.Name
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (s Scale) clone() Scale {
+	c := s
+	c.MaxTrain = cloneMap(s.MaxTrain)
+	c.MaxTest = cloneMap(s.MaxTest)
+	c.MaxUnlabelled = cloneMap(s.MaxUnlabelled)
+	return c
+}
+
+func cloneMap(m map[string]int) map[string]int {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]int, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// Clone returns a deep copy of s (its maps are not shared).
+func (s Scale) Clone() Scale { return s.clone() }

@@ -1,0 +1,278 @@
+package ablations
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/ulmfit-go/ulmfit/model"
+)
+
+// Settings is what one cell of an experiment compares: the variant of each
+// ULMFiT technique (the ablation axes) and the hyperparameters of the
+// method. How big the run is (model size, corpus subsets, epochs) is not
+// here but in a Scale, so one experiment runs at any scale.
+//
+// An experiment file sets these keys as deltas: its [defaults] table and
+// each [[rows]] table name only what differs from the recipe's values.
+// Every key has a toml tag; a key that is not one of them is an error.
+type Settings struct {
+	// The ablation axes (variants.go lists their values).
+	Pretrain   bool   `toml:"pretrain" json:"pretrain"`       // Table 4: start from the general-domain LM
+	LM         string `toml:"lm" json:"lm"`                   // Table 5: "awd-lstm" or "vanilla"
+	LMFineTune string `toml:"lm_finetune" json:"lm_finetune"` // Table 6
+	Classifier string `toml:"classifier" json:"classifier"`   // Table 7
+	LMText     string `toml:"lm_text" json:"lm_text"`         // Figure 3: "task" (semi-supervised) or "labelled" (supervised)
+	Direction  string `toml:"direction" json:"direction"`     // "forward", "backward" or "bidirectional" (Section 5)
+
+	// Recipe names the preset the hyperparameters came from ("paper" or
+	// "scripts"); recipes.go lists where they differ.
+	Recipe string `toml:"recipe" json:"recipe"`
+
+	// Language-model stages: pretraining and target-task fine-tuning.
+	LMDropouts    Dropouts `toml:"lm_dropouts" json:"lm_dropouts"`
+	AR            float64  `toml:"ar" json:"ar"`   // alpha, activation regularisation
+	TAR           float64  `toml:"tar" json:"tar"` // beta, temporal activation regularisation
+	LMBatch       int      `toml:"lm_batch" json:"lm_batch"`
+	BPTT          int      `toml:"bptt" json:"bptt"`
+	VariableBPTT  bool     `toml:"variable_bptt" json:"variable_bptt"`
+	PretrainLR    float64  `toml:"pretrain_lr" json:"pretrain_lr"` // peak rate of pretraining (STLR with the LM's cut_frac and ratio)
+	LMLR          float64  `toml:"lm_lr" json:"lm_lr"`             // eta^L of LM fine-tuning
+	LMDiscr       string   `toml:"lm_discr" json:"lm_discr"`       // "paper" (divide by discr_factor) or "scripts" ([lr/6, lr/3, lr, lr/2])
+	LMCutFrac     float64  `toml:"lm_cut_frac" json:"lm_cut_frac"`
+	LMRatio       float64  `toml:"lm_ratio" json:"lm_ratio"`
+	LMWeightDecay float64  `toml:"lm_weight_decay" json:"lm_weight_decay"`
+	LMClip        float64  `toml:"lm_clip" json:"lm_clip"`
+
+	// Classifier stage.
+	ClassifierDropouts Dropouts `toml:"classifier_dropouts" json:"classifier_dropouts"` // output is the head's first dropout
+	ClassifierBatch    int      `toml:"classifier_batch" json:"classifier_batch"`
+	ClassifierBPTT     int      `toml:"classifier_bptt" json:"classifier_bptt"`
+	// ClassifierLR is eta_L of the classifier; 0 takes Table 7's rate for
+	// the variant (0.01 with discr, chain-thaw 0.001 over 0.0001, else 0.001).
+	ClassifierLR          float64 `toml:"classifier_lr" json:"classifier_lr"`
+	ClassifierCutFrac     float64 `toml:"classifier_cut_frac" json:"classifier_cut_frac"`
+	ClassifierRatio       float64 `toml:"classifier_ratio" json:"classifier_ratio"`
+	ChainThawEpochs       int     `toml:"chain_thaw_epochs" json:"chain_thaw_epochs"`
+	ClassifierWeightDecay float64 `toml:"classifier_weight_decay" json:"classifier_weight_decay"`
+	ClassifierClip        float64 `toml:"classifier_clip" json:"classifier_clip"`
+
+	// Both stages.
+	DiscrFactor float64 `toml:"discr_factor" json:"discr_factor"` // eta^{l-1} = eta^l / discr_factor
+	Beta1       float64 `toml:"beta1" json:"beta1"`
+	Beta2       float64 `toml:"beta2" json:"beta2"`
+	AdamEps     float64 `toml:"adam_eps" json:"adam_eps"`
+
+	// Data.
+	ValidationFraction float64 `toml:"validation_fraction" json:"validation_fraction"` // of train, held out (Tables 4-7: 0.1)
+	// CarveTestFraction is the share of a dataset carved off as its test
+	// set when only one labelled split is here (AG: only the 7,600 official
+	// test examples); the rest is its training set.
+	CarveTestFraction float64 `toml:"carve_test_fraction" json:"carve_test_fraction"`
+	SplitSeed         uint64  `toml:"split_seed" json:"split_seed"`       // validation split, carving and subsets: the same for every row and seed
+	PretrainSeed      uint64  `toml:"pretrain_seed" json:"pretrain_seed"` // the general-domain LM is trained once, not once per seed
+}
+
+// Dropouts are the five dropouts of an AWD-LSTM, as probabilities of
+// dropping.
+type Dropouts struct {
+	Output    float64 `toml:"output" json:"output"`
+	Hidden    float64 `toml:"hidden" json:"hidden"`
+	Input     float64 `toml:"input" json:"input"`
+	Embedding float64 `toml:"embedding" json:"embedding"`
+	Weight    float64 `toml:"weight" json:"weight"`
+}
+
+func dropoutsOf(c model.Config) Dropouts {
+	return Dropouts{Output: float64(c.OutputDropout), Hidden: float64(c.HiddenDropout), Input: float64(c.InputDropout),
+		Embedding: float64(c.EmbeddingDropout), Weight: float64(c.WeightDropout)}
+}
+
+func (d Dropouts) apply(c *model.Config) {
+	c.OutputDropout, c.HiddenDropout, c.InputDropout = float32(d.Output), float32(d.Hidden), float32(d.Input)
+	c.EmbeddingDropout, c.WeightDropout = float32(d.Embedding), float32(d.Weight)
+}
+
+// Resolve applies what each variant implies beyond its name (variants.go):
+// "scratch" trains no LM at all, "vanilla" drops every dropout and AR/TAR of
+// the encoder. The result is what runs and what a record stores.
+func (s Settings) Resolve() Settings {
+	for _, ax := range axes {
+		if v, ok := ax.lookup(ax.get(&s)); ok && v.apply != nil {
+			v.apply(&s)
+		}
+	}
+	return s
+}
+
+// Check reports a setting that cannot run: an unknown variant (naming the
+// valid ones) or a value out of range. key names the TOML key.
+func (s Settings) Check() error {
+	for _, ax := range axes {
+		if _, ok := ax.lookup(ax.get(&s)); !ok {
+			return &ChoiceError{Key: ax.Key, Value: ax.get(&s), Choices: ax.names()}
+		}
+	}
+	if s.Recipe != "" {
+		if _, ok := LookupRecipe(s.Recipe); !ok {
+			return &ChoiceError{Key: "recipe", Value: s.Recipe, Choices: RecipeNames()}
+		}
+	}
+	if s.LMDiscr != model.DiscrPaper && s.LMDiscr != model.DiscrScripts {
+		return &ChoiceError{Key: "lm_discr", Value: s.LMDiscr, Choices: []string{model.DiscrPaper, model.DiscrScripts}}
+	}
+	for _, d := range []struct {
+		key string
+		d   Dropouts
+	}{{"lm_dropouts", s.LMDropouts}, {"classifier_dropouts", s.ClassifierDropouts}} {
+		for _, p := range []struct {
+			name string
+			v    float64
+		}{{"output", d.d.Output}, {"hidden", d.d.Hidden}, {"input", d.d.Input}, {"embedding", d.d.Embedding}, {"weight", d.d.Weight}} {
+			if !(p.v >= 0 && p.v < 1) {
+				return &RangeError{Key: d.key + "." + p.name, Value: p.v, Want: "a probability in [0, 1)"}
+			}
+		}
+	}
+	positive := []struct {
+		key string
+		v   float64
+	}{
+		{"pretrain_lr", s.PretrainLR}, {"lm_lr", s.LMLR}, {"discr_factor", s.DiscrFactor}, {"adam_eps", s.AdamEps},
+		{"lm_batch", float64(s.LMBatch)}, {"bptt", float64(s.BPTT)},
+		{"classifier_bptt", float64(s.ClassifierBPTT)}, {"chain_thaw_epochs", float64(s.ChainThawEpochs)},
+	}
+	for _, p := range positive {
+		if !(p.v > 0) || math.IsInf(p.v, 0) {
+			return &RangeError{Key: p.key, Value: p.v, Want: "a positive number"}
+		}
+	}
+	nonNegative := []struct {
+		key string
+		v   float64
+	}{
+		{"ar", s.AR}, {"tar", s.TAR}, {"classifier_lr", s.ClassifierLR},
+		{"lm_weight_decay", s.LMWeightDecay}, {"lm_clip", s.LMClip},
+		{"classifier_weight_decay", s.ClassifierWeightDecay}, {"classifier_clip", s.ClassifierClip},
+	}
+	for _, p := range nonNegative {
+		if !(p.v >= 0) || math.IsInf(p.v, 0) {
+			return &RangeError{Key: p.key, Value: p.v, Want: "a non-negative number"}
+		}
+	}
+	if s.ClassifierBatch < 2 {
+		return &RangeError{Key: "classifier_batch", Value: float64(s.ClassifierBatch), Want: "at least 2 (batch normalisation)"}
+	}
+	if s.DiscrFactor < 1 {
+		return &RangeError{Key: "discr_factor", Value: s.DiscrFactor, Want: "at least 1 (the paper's 2.6)"}
+	}
+	for _, p := range []struct {
+		key string
+		v   float64
+	}{{"lm_cut_frac", s.LMCutFrac}, {"classifier_cut_frac", s.ClassifierCutFrac}, {"validation_fraction", s.ValidationFraction},
+		{"carve_test_fraction", s.CarveTestFraction}, {"beta1", s.Beta1}, {"beta2", s.Beta2}} {
+		if !(p.v > 0 && p.v < 1) {
+			return &RangeError{Key: p.key, Value: p.v, Want: "a number strictly between 0 and 1"}
+		}
+	}
+	for _, p := range []struct {
+		key string
+		v   float64
+	}{{"lm_ratio", s.LMRatio}, {"classifier_ratio", s.ClassifierRatio}} {
+		if !(p.v >= 1) || math.IsInf(p.v, 0) {
+			return &RangeError{Key: p.key, Value: p.v, Want: "at least 1"}
+		}
+	}
+	return nil
+}
+
+// ChoiceError is a value that is not one of the valid choices.
+type ChoiceError struct {
+	Key     string
+	Value   string
+	Choices []string
+}
+
+func (e *ChoiceError) Error() string {
+	return fmt.Sprintf("%s = %q is not a known value; valid: %s", e.Key, e.Value, quoteList(e.Choices))
+}
+
+// RangeError is a number outside the range a key allows.
+type RangeError struct {
+	Key   string
+	Value float64
+	Want  string
+}
+
+func (e *RangeError) Error() string {
+	return fmt.Sprintf("%s = %g: want %s", e.Key, e.Value, e.Want)
+}
+
+func quoteList(ss []string) string {
+	out := ""
+	for i, s := range ss {
+		if i > 0 {
+			out += ", "
+		}
+		out += fmt.Sprintf("%q", s)
+	}
+	return out
+}
+
+// LMConfig is the language model of the LM stages at scale sc for a
+// vocabulary of vocab tokens: sc's shape with these settings' dropouts and
+// AR/TAR (all zero for the vanilla LM, after Resolve).
+func (s Settings) LMConfig(sc Scale, vocab int) model.Config {
+	c := model.Config{Vocab: vocab, Emb: sc.Emb, Hidden: sc.Hidden, Layers: sc.Layers,
+		AR: float32(s.AR), TAR: float32(s.TAR)}
+	s.LMDropouts.apply(&c)
+	return c
+}
+
+// ClassifierConfig is the classifier's encoder at scale sc; its output
+// dropout is the head's first dropout (model.NewClassifier).
+func (s Settings) ClassifierConfig(sc Scale, vocab int) model.Config {
+	c := model.Config{Vocab: vocab, Emb: sc.Emb, Hidden: sc.Hidden, Layers: sc.Layers}
+	s.ClassifierDropouts.apply(&c)
+	return c
+}
+
+// lmAdam and classifierAdam are the optimiser settings of each stage.
+func (s Settings) lmAdam() model.AdamConfig {
+	return model.AdamConfig{Beta1: float32(s.Beta1), Beta2: float32(s.Beta2), Eps: float32(s.AdamEps),
+		WeightDecay: float32(s.LMWeightDecay), ClipNorm: float32(s.LMClip)}
+}
+
+func (s Settings) classifierAdam() model.AdamConfig {
+	return model.AdamConfig{Beta1: float32(s.Beta1), Beta2: float32(s.Beta2), Eps: float32(s.AdamEps),
+		WeightDecay: float32(s.ClassifierWeightDecay), ClipNorm: float32(s.ClassifierClip)}
+}
+
+// LMFineTuneConfig is the model's LM fine-tuning configuration at scale
+// sc (epochs from the scale, everything else from s).
+func (s Settings) LMFineTuneConfig(sc Scale, seed uint64) model.LMFineTuneConfig {
+	return model.LMFineTuneConfig{Variant: s.LMFineTune, Epochs: sc.LMEpochs, Batch: s.LMBatch, BPTT: s.BPTT,
+		VariableBPTT: s.VariableBPTT, LR: s.LMLR, Discr: s.LMDiscr, DiscrFactor: s.DiscrFactor,
+		CutFrac: s.LMCutFrac, Ratio: s.LMRatio, Adam: s.lmAdam(), Seed: seed}
+}
+
+// PretrainConfig is general-domain pretraining: every layer at one peak
+// rate under STLR with the LM's cut_frac and ratio ("full" with STLR; the
+// paper does not say how its WikiText-103 model was scheduled).
+func (s Settings) PretrainConfig(sc Scale, seed uint64) model.TrainConfig {
+	return model.TrainConfig{Batch: s.LMBatch, BPTT: s.BPTT, VariableBPTT: s.VariableBPTT, Epochs: sc.PretrainEpochs,
+		LR: []float64{s.PretrainLR}, Schedules: []model.Schedule{model.STLR(s.LMCutFrac, s.LMRatio)},
+		Adam: s.lmAdam(), Seed: seed}
+}
+
+// ClassifierTrainConfig is the model's classifier training configuration
+// at scale sc.
+func (s Settings) ClassifierTrainConfig(sc Scale, seed uint64) model.ClassifierTrainConfig {
+	return model.ClassifierTrainConfig{Variant: s.Classifier, Epochs: sc.ClassifierEpochs, Batch: s.ClassifierBatch,
+		BPTT: s.ClassifierBPTT, MaxLen: sc.MaxLen, LR: s.ClassifierLR, DiscrFactor: s.DiscrFactor,
+		CutFrac: s.ClassifierCutFrac, Ratio: s.ClassifierRatio, ChainThawEpochs: s.ChainThawEpochs,
+		Adam: s.classifierAdam(), Seed: seed}
+}
+
+// UsesLM reports whether the classifier starts from a language model: every
+// variant but "scratch".
+func (s Settings) UsesLM() bool { return s.Classifier != model.ClsScratch }

@@ -1,0 +1,161 @@
+// Package experiments holds the paper's experiments as data: one TOML file
+// per table or figure of Howard & Ruder (2018), built into the binary, and
+// the strict loader that turns a file into an Experiment.
+//
+// A file opens with a comment naming what it reproduces, its rows and the
+// paper's numbers, then says on which datasets ("tasks") it runs, which
+// split it measures, and its rows, each a small delta over the recipe's
+// settings (package ablations):
+//
+//	# Table 6: ... rows ... the paper's numbers
+//	title = "Table 6"
+//	tasks = ["imdb", "trec6", "ag-news"]
+//	split = "validation"
+//
+//	[[rows]]
+//	id = "full"
+//	lm_finetune = "full"
+//
+// Top-level keys: name, title, report (the report's table or figure it
+// fills), split ("validation" or "test"), tasks, default_scale, seed (the
+// first seed), train_sizes (low-shot sizes, Figure 3), recipe, [defaults]
+// (settings every row starts from), [[rows]] (id, label, paper: the
+// paper's cell it reproduces as "table7/full", and any setting),
+// [scale.NAME] (adjusts a scale preset for this experiment) and
+// [datasets.NAME] (declares a dataset through datasets.GenericSpec, which
+// tasks and pretrain_corpus may then name).
+//
+// Decoding is strict: an unknown key, a value of the wrong type or an
+// unknown variant, recipe, scale or dataset is an *Error naming the file,
+// the line, the key and the valid choices.
+package experiments
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/ulmfit-go/ulmfit/ablations"
+	"github.com/ulmfit-go/ulmfit/datasets"
+)
+
+//go:embed *.toml
+var builtin embed.FS
+
+// Experiment is a loaded experiment file.
+type Experiment struct {
+	Name   string // "table6": the file's name without .toml, unless it sets name
+	Source string // where it was read: a path, or "experiments/table6.toml" for a built-in one
+	Header string // the opening comment, without the "# " prefixes
+	Title  string
+	// Report is the report's table or figure this experiment's records
+	// fill ("table6", "figure3"); empty for an experiment of its own.
+	Report       string
+	Split        string // "validation" or "test"
+	Tasks        []string
+	DefaultScale string
+	Seed         int64 // the first seed; --seeds N runs Seed .. Seed+N-1
+	TrainSizes   []int // labelled training examples per low-shot point (Figure 3); empty: the whole set only
+	Rows         []Row
+	// Datasets are those the file declares, by name.
+	Datasets map[string]datasets.GenericSpec
+
+	scales map[string]ablations.Scale // presets the file adjusts
+}
+
+// Row is one method or variant: a row of the table.
+type Row struct {
+	ID    string // as records name it, e.g. "full+discr"
+	Label string // as a table prints it
+	// Paper is the paper's cell this row reproduces, "experiment/row"
+	// (e.g. "table7/freez+discr+stlr"); empty: this experiment's own row.
+	Paper    string
+	Settings ablations.Settings // as the file sets them, before Resolve
+	Line     int                // where the row starts in the file
+}
+
+// Scale returns the scale preset name as this experiment adjusts it.
+func (e *Experiment) Scale(name string) (ablations.Scale, error) {
+	if s, ok := e.scales[name]; ok {
+		return s.Clone(), nil
+	}
+	s, ok := ablations.LookupScale(name)
+	if !ok {
+		return ablations.Scale{}, &ablations.ChoiceError{Key: "scale", Value: name, Choices: ablations.ScaleNames()}
+	}
+	return s, nil
+}
+
+// PaperCell returns the experiment and row of the paper's numbers that
+// row reproduces.
+func (e *Experiment) PaperCell(r Row) (experiment, row string) {
+	if r.Paper == "" {
+		return e.Report, r.ID
+	}
+	experiment, row, _ = strings.Cut(r.Paper, "/")
+	return experiment, row
+}
+
+// Names lists the built-in experiments, sorted.
+func Names() []string {
+	entries, err := fs.ReadDir(builtin, ".")
+	if err != nil {
+		panic(err) // the embedded folder is part of the binary
+	}
+	var out []string
+	for _, e := range entries {
+		if name, ok := strings.CutSuffix(e.Name(), ".toml"); ok {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Builtin returns the text of a built-in experiment.
+func Builtin(name string) ([]byte, bool) {
+	data, err := builtin.ReadFile(name + ".toml")
+	return data, err == nil
+}
+
+// Open loads an experiment: a path to a TOML file (anything with a slash or
+// ending in .toml that exists), or the name of a built-in one ("table6").
+func Open(nameOrPath string) (*Experiment, error) {
+	if st, err := os.Stat(nameOrPath); err == nil && !st.IsDir() &&
+		(strings.HasSuffix(nameOrPath, ".toml") || strings.ContainsRune(nameOrPath, filepath.Separator)) {
+		data, err := os.ReadFile(nameOrPath)
+		if err != nil {
+			return nil, err
+		}
+		name := strings.TrimSuffix(filepath.Base(nameOrPath), ".toml")
+		return Parse(data, nameOrPath, name, filepath.Dir(nameOrPath))
+	}
+	name := strings.TrimSuffix(filepath.Base(nameOrPath), ".toml")
+	if data, ok := Builtin(name); ok && !strings.ContainsRune(nameOrPath, filepath.Separator) {
+		return Parse(data, "experiments/"+name+".toml", name, "")
+	}
+	if strings.HasSuffix(nameOrPath, ".toml") || strings.ContainsRune(nameOrPath, filepath.Separator) {
+		return nil, fmt.Errorf("%s: %w", nameOrPath, fs.ErrNotExist)
+	}
+	return nil, &NotFoundError{Name: nameOrPath}
+}
+
+// NotFoundError is a name that is neither a file nor a built-in experiment.
+type NotFoundError struct{ Name string }
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("no experiment %q: not a file, and not built in (built in: %s)", e.Name, strings.Join(Names(), ", "))
+}
+
+// IsUserError reports whether err is a problem with the experiment a user
+// named (a missing or malformed file), not a failure while running.
+func IsUserError(err error) bool {
+	var e *Error
+	var nf *NotFoundError
+	return errors.As(err, &e) || errors.As(err, &nf) || errors.Is(err, fs.ErrNotExist)
+}
