@@ -1,0 +1,264 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Cache holds finished stages, one folder each:
+//
+//	DIR/<kind>/<id>/stage.json        the manifest, written last
+//	DIR/<kind>/<id>/...               the stage's outputs
+//	DIR/<kind>/<id>.partial/          a stage being built (or interrupted)
+//	DIR/<kind>/<id>.partial/work/     its mid-stage checkpoints
+//	DIR/<kind>/<id>.lock              held (flock) while a runner builds it
+//
+// A stage is finished when its folder exists: the folder is renamed into
+// place whole, after its manifest is synced, so a crash leaves either a
+// finished stage or a .partial folder to resume from.
+type Cache struct {
+	Dir string
+}
+
+// Manifest describes a finished stage.
+type Manifest struct {
+	Kind        string          `json:"kind"`
+	ID          string          `json:"id"`
+	Version     int             `json:"version"`
+	Label       string          `json:"label"`
+	Key         json.RawMessage `json:"key"`
+	Inputs      []string        `json:"inputs"`
+	Result      json.RawMessage `json:"result,omitempty"`
+	Started     time.Time       `json:"started"`
+	Finished    time.Time       `json:"finished"`
+	WallSeconds float64         `json:"wall_seconds"`
+	// Tokens the stage processed and their rate (0 for stages that count none).
+	Tokens     int64   `json:"tokens,omitempty"`
+	TokensPerS float64 `json:"tokens_per_s,omitempty"`
+	Resumed    int     `json:"resumed,omitempty"` // times it resumed from mid-stage checkpoints
+	GitCommit  string  `json:"git_commit,omitempty"`
+	GitDirty   bool    `json:"git_dirty,omitempty"`
+	Engine     string  `json:"engine,omitempty"`
+
+	// Dir is the stage's folder; not stored.
+	Dir string `json:"-"`
+}
+
+// Decode unmarshals the stage's result into v.
+func (m *Manifest) Decode(v any) error {
+	if err := json.Unmarshal(m.Result, v); err != nil {
+		return fmt.Errorf("stage %s %s: result: %w", m.Kind, m.ID, err)
+	}
+	return nil
+}
+
+const manifestName = "stage.json"
+
+// Path is the folder of a finished stage.
+func (c *Cache) Path(s *Stage) string { return filepath.Join(c.Dir, s.Kind, s.ID()) }
+
+func (c *Cache) partial(s *Stage) string { return c.Path(s) + ".partial" }
+
+// Lookup returns the manifest of s if it is finished, nil if not.
+func (c *Cache) Lookup(s *Stage) (*Manifest, error) {
+	return readManifest(c.Path(s))
+}
+
+// Partial reports whether s has a .partial folder: work to resume.
+func (c *Cache) Partial(s *Stage) bool {
+	_, err := os.Stat(c.partial(s))
+	return err == nil
+}
+
+func readManifest(dir string) (*Manifest, error) {
+	data, err := os.ReadFile(filepath.Join(dir, manifestName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var m Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w (remove the folder to rebuild the stage)", filepath.Join(dir, manifestName), err)
+	}
+	m.Dir = dir
+	return &m, nil
+}
+
+// lockHeld is a held stage lock.
+type lockHeld struct{ f *os.File }
+
+func (l *lockHeld) release() {
+	if l != nil && l.f != nil {
+		l.f.Close() // closing releases the flock
+	}
+}
+
+// acquire takes s's lock, polling so that ctx can cancel the wait; wait is
+// called once, with the holder's pid when known, if another runner holds it.
+func (c *Cache) acquire(ctx context.Context, s *Stage, wait func(pid int)) (*lockHeld, error) {
+	return acquireFile(ctx, filepath.Join(c.Dir, s.Kind, s.ID()+".lock"), wait)
+}
+
+// acquireFile takes an exclusive flock on path, creating it, and writes
+// this process's pid into it.
+func acquireFile(ctx context.Context, path string, wait func(pid int)) (*lockHeld, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	waited := false
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		if !waited && wait != nil {
+			waited = true
+			pid := 0
+			if data, err := os.ReadFile(path); err == nil {
+				pid, _ = strconv.Atoi(strings.TrimSpace(string(data)))
+			}
+			wait(pid)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if err := f.Truncate(0); err == nil {
+		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return &lockHeld{f: f}, nil
+}
+
+// commit makes a .partial folder the finished stage: it writes the
+// manifest, drops the mid-stage checkpoints, syncs, and renames.
+func (c *Cache) commit(s *Stage, m *Manifest) error {
+	part := c.partial(s)
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(part, manifestName), append(data, '\n')); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(filepath.Join(part, workDir)); err != nil {
+		return err
+	}
+	if err := syncDir(part); err != nil {
+		return err
+	}
+	if err := os.Rename(part, c.Path(s)); err != nil {
+		return err
+	}
+	m.Dir = c.Path(s)
+	return syncDir(filepath.Dir(part))
+}
+
+// recoverPartial finishes a commit a crash interrupted: a .partial folder
+// whose manifest was written is renamed into place.
+func (c *Cache) recoverPartial(s *Stage) (*Manifest, error) {
+	m, err := readManifest(c.partial(s))
+	if err != nil || m == nil {
+		return nil, err
+	}
+	if m.ID != s.ID() {
+		return nil, nil
+	}
+	if err := os.RemoveAll(filepath.Join(c.partial(s), workDir)); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(c.partial(s), c.Path(s)); err != nil {
+		return nil, err
+	}
+	m.Dir = c.Path(s)
+	return m, syncDir(filepath.Dir(c.Path(s)))
+}
+
+const workDir = "work"
+
+// writeFileAtomic writes data to path through a synced temporary file in
+// the same folder, renamed over path.
+func writeFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// writeJSONAtomic writes v as indented JSON, atomically.
+func writeJSONAtomic(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, append(data, '\n'))
+}
+
+// readJSON reads a JSON file into v; ok is false when it does not exist.
+func readJSON(path string, v any) (ok bool, err error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return false, fmt.Errorf("%s: %w", path, err)
+	}
+	return true, nil
+}

@@ -1,0 +1,202 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"path/filepath"
+
+	"github.com/ulmfit-go/ulmfit/ablations"
+	"github.com/ulmfit-go/ulmfit/compute"
+	"github.com/ulmfit-go/ulmfit/model"
+)
+
+const fileClassifier = "classifier.ckpt"
+
+// LM sources of a classifier stage: what its second input is.
+const (
+	fromNone       = "none"       // "scratch": no LM
+	fromFineTuned  = "finetuned"  // a finetune stage
+	fromPretrained = "pretrained" // a pretrain stage ("no LM fine-tuning")
+)
+
+// classifierResult is a classifier stage's result: its training history.
+type classifierResult struct {
+	Variant      string    `json:"variant"`
+	ValError     []float64 `json:"val_error"`
+	TrainLoss    []float64 `json:"train_loss"`
+	Training     []string  `json:"training"`
+	LR           []float64 `json:"lr"`
+	BestEpoch    int       `json:"best_epoch"` // 0-based, the epoch whose weights were kept
+	BestValError float64   `json:"best_val_error"`
+	Backward     bool      `json:"backward"`
+}
+
+// classifierJob is a classifier stage's work. Inputs: the task's data,
+// then the LM it starts from (none for "scratch").
+type classifierJob struct {
+	be       compute.Backend
+	settings ablations.Settings
+	scale    ablations.Scale
+	seed     uint64
+	backward bool
+	from     string
+}
+
+// run trains the classifier. model.TrainClassifier runs its epochs in one
+// call, so an interrupted classifier stage starts again from its first
+// epoch (with the same seed, to the same result).
+func (j classifierJob) run(ctx context.Context, x *Exec) (any, error) {
+	td, err := openTaskData(x.Input(0))
+	if err != nil {
+		return nil, err
+	}
+	train, err := td.classData("train")
+	if err != nil {
+		return nil, err
+	}
+	valid, err := td.classData("valid")
+	if err != nil {
+		return nil, err
+	}
+	if j.backward {
+		train.Docs, valid.Docs = model.ReverseDocs(train.Docs, td.bos()), model.ReverseDocs(valid.Docs, td.bos())
+	}
+	c, err := model.NewClassifier(j.be, j.settings.ClassifierConfig(j.scale, td.vocab.Len()), len(td.res.Classes), j.seed)
+	if err != nil {
+		return nil, err
+	}
+	c.Labels, c.Backward = td.res.Classes, j.backward
+	switch j.from {
+	case fromFineTuned:
+		lm, err := model.LoadLM(j.be, filepath.Join(x.Input(1).Dir, fileLMCheckpoint), td.vocab.Hash())
+		if err != nil {
+			return nil, err
+		}
+		if err := c.LoadEncoder(lm); err != nil {
+			return nil, err
+		}
+	case fromPretrained:
+		lm, err := loadPretrained(j.be, x.Input(1), td.vocab)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.LoadEncoder(lm); err != nil {
+			return nil, err
+		}
+	}
+	var epochTokens int64
+	for _, d := range train.Docs {
+		epochTokens += int64(len(d))
+	}
+	cfg := j.settings.ClassifierTrainConfig(j.scale, j.seed)
+	epoch := 0
+	var lastLoss float64
+	cfg.OnStep = func(s model.ClassifierStep) error {
+		epoch = s.Epoch
+		lastLoss = s.Loss
+		perEpoch := max(s.Total/cfg.Epochs, 1)
+		x.Report(Update{Phase: "epoch", Epoch: s.Epoch + 1, Epochs: cfg.Epochs, Step: s.Iter%perEpoch + 1, Steps: perEpoch, Loss: s.Loss})
+		return nil
+	}
+	cfg.OnEpoch = func(r model.EpochResult) error {
+		x.AddTokens(epochTokens)
+		x.Report(Update{Phase: "epoch", Epoch: epoch + 1, Epochs: cfg.Epochs, Step: 1, Steps: 1, Loss: lastLoss,
+			TokensPerS: float64(epochTokens) / math.Max(r.Elapsed.Seconds(), 1e-9)})
+		return nil
+	}
+	hist, err := model.TrainClassifier(ctx, c, train, valid, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := model.SaveClassifier(filepath.Join(x.Dir, fileClassifier), c, td.vocab.Hash()); err != nil {
+		return nil, err
+	}
+	res := classifierResult{Variant: cfg.Variant, ValError: hist.ValError, TrainLoss: hist.TrainLoss, Training: hist.Training,
+		LR: hist.LR, BestEpoch: hist.BestEpoch, BestValError: hist.BestValError, Backward: j.backward}
+	for _, v := range append(append([]float64{res.BestValError}, res.ValError...), res.TrainLoss...) {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("classifier history holds %v: no validation data?", v)
+		}
+	}
+	return res, nil
+}
+
+// Evaluation modes.
+const (
+	evalForward       = "forward"
+	evalBackward      = "backward"
+	evalBidirectional = "bidirectional"
+)
+
+// evaluateResult is an evaluate stage's result: error in percent.
+type evaluateResult struct {
+	Split         string  `json:"split"`
+	Documents     int     `json:"documents"`
+	Error         float64 `json:"error"`
+	ForwardError  float64 `json:"forward_error,omitempty"`
+	BackwardError float64 `json:"backward_error,omitempty"`
+}
+
+// evaluateJob scores classifiers on a split. Inputs: the task's data, then
+// one classifier (forward or backward) or two (forward, backward).
+type evaluateJob struct {
+	be    compute.Backend
+	split string // "valid" or "test"
+	mode  string
+}
+
+func (j evaluateJob) run(ctx context.Context, x *Exec) (any, error) {
+	td, err := openTaskData(x.Input(0))
+	if err != nil {
+		return nil, err
+	}
+	data, err := td.classData(j.split)
+	if err != nil {
+		return nil, err
+	}
+	if len(data.Docs) == 0 {
+		return nil, fmt.Errorf("the %s split is empty", j.split)
+	}
+	var n int64
+	for _, d := range data.Docs {
+		n += int64(len(d))
+	}
+	load := func(i int) (*model.Classifier, error) {
+		return model.LoadClassifier(j.be, filepath.Join(x.Input(i).Dir, fileClassifier), td.vocab.Hash())
+	}
+	res := evaluateResult{Split: j.split, Documents: len(data.Docs)}
+	x.Report(Update{Phase: "evaluating " + j.split})
+	switch j.mode {
+	case evalForward, evalBackward:
+		c, err := load(1)
+		if err != nil {
+			return nil, err
+		}
+		if j.mode == evalBackward {
+			data.Docs = model.ReverseDocs(data.Docs, td.bos())
+		}
+		if res.Error, err = c.Evaluate(data); err != nil {
+			return nil, err
+		}
+		x.AddTokens(n)
+	case evalBidirectional:
+		fwd, err := load(1)
+		if err != nil {
+			return nil, err
+		}
+		bwd, err := load(2)
+		if err != nil {
+			return nil, err
+		}
+		r, err := model.EvaluateBidirectional(fwd, bwd, data, td.bos())
+		if err != nil {
+			return nil, err
+		}
+		res.Error, res.ForwardError, res.BackwardError = r.Ensemble, r.Forward, r.Backward
+		x.AddTokens(2 * n)
+	default:
+		return nil, fmt.Errorf("evaluation mode %q", j.mode)
+	}
+	return res, nil
+}

@@ -1,0 +1,446 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/ulmfit-go/ulmfit/ablations"
+	"github.com/ulmfit-go/ulmfit/datasets"
+	"github.com/ulmfit-go/ulmfit/model"
+	"github.com/ulmfit-go/ulmfit/report"
+	"github.com/ulmfit-go/ulmfit/text"
+)
+
+// source is a loaded dataset and its identity.
+type source struct {
+	Name   string // as the experiment names it ("ag-news")
+	Record string // as records name it ("ag_news"): the registry's folder
+	DS     *datasets.Dataset
+	Hashes map[string]string // file (relative to the dataset's folder) -> SHA-256
+}
+
+func newSource(name string, ds *datasets.Dataset) *source {
+	s := &source{Name: name, Record: name, DS: ds, Hashes: map[string]string{}}
+	if info, err := datasets.Lookup(name); err == nil {
+		s.Record = info.Folder
+	}
+	for _, f := range ds.Source.Files {
+		rel := f.Path
+		if ds.Source.Dir != "" {
+			if r, err := filepath.Rel(ds.Source.Dir, f.Path); err == nil {
+				rel = r
+			}
+		}
+		s.Hashes[filepath.ToSlash(rel)] = f.SHA256
+	}
+	return s
+}
+
+// limit is a scale's cap for this dataset: by the experiment's name for
+// it, its folder name, else "default".
+func (s *source) limit(m map[string]int) int {
+	if n, ok := m[s.Name]; ok {
+		return n
+	}
+	if n, ok := m[s.Record]; ok {
+		return n
+	}
+	return m["default"]
+}
+
+// Salts make the draws from one split seed independent of each other.
+const (
+	saltValidation = iota
+	saltCarve
+	saltSubset
+	saltTest
+	saltLowShot
+	saltUnlabelled
+	saltCorpus
+)
+
+// taskSplits are a task's examples as one cell uses them.
+type taskSplits struct {
+	Train  []datasets.Example // what the classifier trains on
+	Valid  []datasets.Example // validation: selects the epoch, measures Tables 4-7
+	Test   []datasets.Example
+	LMText []datasets.Example // what the LM is fine-tuned on
+	// TrainPool is the number of labelled training examples left after
+	// the validation split (Figure 3's whole set).
+	TrainPool int
+	Notes     []string
+}
+
+// splitTask cuts a dataset into a cell's splits, deterministically from
+// the settings' split seed:
+//
+//  1. A dataset with only a test split here (AG: the 7,600 official test
+//     examples) is carved: a stratified carve_test_fraction is its test set,
+//     the rest its training set.
+//  2. The scale's max_train caps the training set (a stratified draw).
+//  3. Validation is the dataset's own split when it has one, else a
+//     stratified validation_fraction of the training set.
+//  4. max_test caps the test set.
+//  5. trainSize > 0 draws that many labelled examples from what is left
+//     (Figure 3); the rest of the text still serves the LM when lm_text is
+//     "task".
+//  6. The LM's text is the classifier's examples (lm_text "labelled"), or
+//     every training example and up to max_unlabelled unlabelled ones.
+func splitTask(src *source, s ablations.Settings, sc ablations.Scale, trainSize int) (taskSplits, error) {
+	ds := src.DS
+	var out taskSplits
+	label := report.DatasetLabel(src.Record)
+	train, test := ds.Train, ds.Test
+	if len(train) == 0 {
+		if len(test) == 0 {
+			return out, fmt.Errorf("dataset %s has no labelled examples", src.Name)
+		}
+		rest, carved, err := datasets.SplitValidation(test, s.CarveTestFraction, s.SplitSeed+saltCarve)
+		if err != nil {
+			return out, err
+		}
+		out.Notes = append(out.Notes, fmt.Sprintf(
+			"%s: only its %s-example test split is here; train and test were carved from it (stratified %g%% test, seed %d): %s train, %s test",
+			label, count(len(test)), 100*s.CarveTestFraction, s.SplitSeed+saltCarve, count(len(rest)), count(len(carved))))
+		train, test = rest, carved
+	}
+	if n := src.limit(sc.MaxTrain); n > 0 && n < len(train) {
+		sub, err := stratified(train, n, s.SplitSeed+saltSubset)
+		if err != nil {
+			return out, err
+		}
+		out.Notes = append(out.Notes, fmt.Sprintf("%s: %s of %s training examples (scale %s; stratified, seed %d)",
+			label, count(n), count(len(train)), sc.Name, s.SplitSeed+saltSubset))
+		train = sub
+	}
+	pool, valid := train, ds.Valid
+	if len(valid) == 0 {
+		var err error
+		pool, valid, err = datasets.SplitValidation(train, s.ValidationFraction, s.SplitSeed+saltValidation)
+		if err != nil {
+			return out, err
+		}
+	} else {
+		out.Notes = append(out.Notes, fmt.Sprintf("%s: validation is the dataset's own split (%s examples)", label, count(len(valid))))
+	}
+	if n := src.limit(sc.MaxTest); n > 0 && n < len(test) {
+		sub, err := stratified(test, n, s.SplitSeed+saltTest)
+		if err != nil {
+			return out, err
+		}
+		out.Notes = append(out.Notes, fmt.Sprintf("%s: %s of %s test examples (scale %s; stratified, seed %d)",
+			label, count(n), count(len(test)), sc.Name, s.SplitSeed+saltTest))
+		test = sub
+	}
+	out.Valid, out.Test, out.TrainPool = valid, test, len(pool)
+	out.Train = pool
+	if trainSize > 0 && trainSize < len(pool) {
+		sub, err := stratified(pool, trainSize, s.SplitSeed+saltLowShot)
+		if err != nil {
+			return out, err
+		}
+		out.Train = sub
+	}
+	if s.LMText == "labelled" {
+		out.LMText = out.Train
+	} else {
+		out.LMText = slices.Clone(pool)
+		unl := ds.Unlabelled
+		if n := src.limit(sc.MaxUnlabelled); n > 0 && n < len(unl) {
+			sub, err := stratified(unl, n, s.SplitSeed+saltUnlabelled)
+			if err != nil {
+				return out, err
+			}
+			unl = sub
+		}
+		out.LMText = append(out.LMText, unl...)
+	}
+	if len(out.Train) < 2 || len(out.Valid) == 0 {
+		return out, fmt.Errorf("dataset %s: %d training and %d validation examples after splitting; a classifier needs at least 2 and 1",
+			src.Name, len(out.Train), len(out.Valid))
+	}
+	return out, nil
+}
+
+// stratified draws n of examples, stratified by label and seeded
+// (SplitValidation's rule), in their original order.
+func stratified(examples []datasets.Example, n int, seed uint64) ([]datasets.Example, error) {
+	if n >= len(examples) {
+		return examples, nil
+	}
+	_, held, err := datasets.SplitValidation(examples, float64(n)/float64(len(examples)), seed)
+	return held, err
+}
+
+func count(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// words estimates the tokens of examples: whitespace-separated words, and
+// a quarter more for punctuation and fastai's markers.
+func words(examples []datasets.Example) int64 {
+	var n int64
+	for _, e := range examples {
+		for _, f := range e.Text {
+			n += int64(len(strings.Fields(f)))
+		}
+		n += 2
+	}
+	return n * 5 / 4
+}
+
+// docs streams examples' fields to the tokeniser.
+func docs(examples []datasets.Example) text.Docs {
+	return func(yield func([]string, error) bool) {
+		for _, e := range examples {
+			if !yield(e.Text, nil) {
+				return
+			}
+		}
+	}
+}
+
+// Files of a taskdata stage.
+const (
+	fileVocab  = "vocab.txt"
+	fileLM     = "lm.corp"
+	fileTrain  = "train.corp"
+	fileValid  = "valid.corp"
+	fileTest   = "test.corp"
+	fileLabels = "labels.json"
+)
+
+// taskDataResult is a taskdata stage's result.
+type taskDataResult struct {
+	Dataset   string            `json:"dataset"`
+	Classes   []string          `json:"classes"`
+	Train     int               `json:"train"`
+	Valid     int               `json:"valid"`
+	Test      int               `json:"test"`
+	TrainPool int               `json:"train_pool"`
+	LMDocs    int               `json:"lm_docs"`
+	LMTokens  int64             `json:"lm_tokens"`
+	Vocab     int               `json:"vocab"`
+	VocabHash string            `json:"vocab_hash"`
+	Unknown   int64             `json:"unknown_tokens"`
+	Notes     []string          `json:"notes,omitempty"`
+	Hashes    map[string]string `json:"data_hashes"`
+}
+
+type labelsFile struct {
+	Train []int `json:"train"`
+	Valid []int `json:"valid"`
+	Test  []int `json:"test"`
+}
+
+func labelsOf(examples []datasets.Example) []int {
+	out := make([]int, len(examples))
+	for i, e := range examples {
+		out[i] = e.Label
+	}
+	return out
+}
+
+// runTaskData tokenises a cell's splits: the vocabulary comes from the LM
+// text (the paper's: the task's own words, at most the scale's vocab, seen
+// twice), and every split is numericalised with it.
+func runTaskData(ctx context.Context, x *Exec, src *source, sp taskSplits, vocabMax int) (any, error) {
+	tok := text.NewTokenizer(text.Options{})
+	x.Report(Update{Phase: "tokenising LM text"})
+	vocab, st, err := text.BuildCorpus(ctx, tok, docs(sp.LMText), filepath.Join(x.Dir, fileLM), text.VocabOptions{MaxSize: vocabMax})
+	if err != nil {
+		return nil, err
+	}
+	x.AddTokens(st.Tokens)
+	if err := vocab.Save(filepath.Join(x.Dir, fileVocab)); err != nil {
+		return nil, err
+	}
+	res := taskDataResult{Dataset: src.Record, Classes: src.DS.Classes, Train: len(sp.Train), Valid: len(sp.Valid),
+		Test: len(sp.Test), TrainPool: sp.TrainPool, LMDocs: int(st.Docs), LMTokens: st.Tokens, Vocab: vocab.Len(),
+		VocabHash: vocab.Hash(), Notes: sp.Notes, Hashes: src.Hashes}
+	for _, split := range []struct {
+		name     string
+		file     string
+		examples []datasets.Example
+	}{{"train", fileTrain, sp.Train}, {"valid", fileValid, sp.Valid}, {"test", fileTest, sp.Test}} {
+		x.Report(Update{Phase: "numericalising " + split.name})
+		st, err := text.NumericalizeContext(ctx, tok, vocab, docs(split.examples), filepath.Join(x.Dir, split.file))
+		if err != nil {
+			return nil, err
+		}
+		x.AddTokens(st.Tokens)
+		res.Unknown += st.Unknown
+	}
+	labels := labelsFile{Train: labelsOf(sp.Train), Valid: labelsOf(sp.Valid), Test: labelsOf(sp.Test)}
+	if err := writeJSONAtomic(filepath.Join(x.Dir, fileLabels), labels); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// taskData is a taskdata stage's output, read back.
+type taskData struct {
+	res   taskDataResult
+	vocab *text.Vocab
+	dir   string
+}
+
+func openTaskData(m *Manifest) (*taskData, error) {
+	td := &taskData{dir: m.Dir}
+	if err := m.Decode(&td.res); err != nil {
+		return nil, err
+	}
+	v, err := text.LoadVocab(filepath.Join(m.Dir, fileVocab))
+	if err != nil {
+		return nil, err
+	}
+	td.vocab = v
+	return td, nil
+}
+
+func (td *taskData) bos() int32 { return td.vocab.ID(text.SpecialTokens()[2]) }
+
+// stream reads a corpus file as one token stream.
+func (td *taskData) stream(file string) ([]int32, error) {
+	return readStream(filepath.Join(td.dir, file), td.vocab)
+}
+
+func readStream(path string, v *text.Vocab) ([]int32, error) {
+	c, err := text.OpenCorpus(path, v)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	out := make([]int32, c.NumTokens())
+	c.Stream().Read(out, 0)
+	return out, nil
+}
+
+// classData reads a split's documents and labels.
+func (td *taskData) classData(split string) (model.ClassData, error) {
+	var labels labelsFile
+	if _, err := readJSON(filepath.Join(td.dir, fileLabels), &labels); err != nil {
+		return model.ClassData{}, err
+	}
+	file, ys := map[string]string{"train": fileTrain, "valid": fileValid, "test": fileTest}[split],
+		map[string][]int{"train": labels.Train, "valid": labels.Valid, "test": labels.Test}[split]
+	c, err := text.OpenCorpus(filepath.Join(td.dir, file), td.vocab)
+	if err != nil {
+		return model.ClassData{}, err
+	}
+	defer c.Close()
+	if c.NumDocs() != len(ys) {
+		return model.ClassData{}, fmt.Errorf("%s: %d documents, %d labels", file, c.NumDocs(), len(ys))
+	}
+	d := model.ClassData{Docs: make([][]int32, c.NumDocs()), Labels: ys}
+	for i := range d.Docs {
+		d.Docs[i] = c.Doc(i)
+	}
+	return d, nil
+}
+
+// Files of a corpus stage.
+const (
+	fileCorpusTrain = "train.corp"
+	fileCorpusValid = "valid.corp"
+)
+
+type corpusResult struct {
+	Corpus      string            `json:"corpus"`
+	TrainDocs   int               `json:"train_docs"`
+	TrainTokens int64             `json:"train_tokens"`
+	ValidDocs   int               `json:"valid_docs"`
+	ValidTokens int64             `json:"valid_tokens"`
+	Vocab       int               `json:"vocab"`
+	VocabHash   string            `json:"vocab_hash"`
+	Hashes      map[string]string `json:"data_hashes"`
+	Notes       []string          `json:"notes,omitempty"`
+}
+
+// corpusSplits returns a pretraining corpus's training and validation
+// documents, labelled or not; a corpus without a validation split gives
+// 5% of its documents (stratified by nothing, seeded).
+func corpusSplits(ds *datasets.Dataset, seed uint64) (train, valid []datasets.Example, note string, err error) {
+	all := append(append([]datasets.Example(nil), ds.Train...), ds.Unlabelled...)
+	if len(ds.Valid) > 0 {
+		return all, ds.Valid, "", nil
+	}
+	if len(all) == 0 {
+		all = ds.Test
+	}
+	unlabelled := make([]datasets.Example, len(all))
+	for i, e := range all {
+		unlabelled[i] = datasets.Example{Text: e.Text, Label: datasets.NoLabel}
+	}
+	train, valid, err = datasets.SplitValidation(unlabelled, 0.05, seed)
+	return train, valid, fmt.Sprintf("no validation split: 5%% of its documents held out (seed %d)", seed), err
+}
+
+// takeTokens shuffles docs with seed and keeps them, in the shuffled
+// order, until about n tokens (all when n is 0).
+func takeTokens(tok *text.Tokenizer, examples []datasets.Example, n int, seed uint64) []datasets.Example {
+	order := slices.Clone(examples)
+	rng := rand.New(rand.NewPCG(seed, saltCorpus))
+	rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	if n <= 0 {
+		return order
+	}
+	var got int
+	for i, e := range order {
+		if got >= n {
+			return order[:i]
+		}
+		got += len(tok.Tokenize(e.Text...))
+	}
+	return order
+}
+
+// runCorpus tokenises the pretraining corpus's selected documents.
+func runCorpus(ctx context.Context, x *Exec, src *source, sc ablations.Scale, seed uint64) (any, error) {
+	tok := text.NewTokenizer(text.Options{})
+	train, valid, note, err := corpusSplits(src.DS, seed)
+	if err != nil {
+		return nil, err
+	}
+	x.Report(Update{Phase: "choosing documents"})
+	train = takeTokens(tok, train, sc.PretrainTokens, seed)
+	valid = takeTokens(tok, valid, sc.PretrainValidTokens, seed+1)
+	x.Report(Update{Phase: "tokenising"})
+	vocab, st, err := text.BuildCorpus(ctx, tok, docs(train), filepath.Join(x.Dir, fileCorpusTrain), text.VocabOptions{MaxSize: sc.PretrainVocab})
+	if err != nil {
+		return nil, err
+	}
+	if err := vocab.Save(filepath.Join(x.Dir, fileVocab)); err != nil {
+		return nil, err
+	}
+	vst, err := text.NumericalizeContext(ctx, tok, vocab, docs(valid), filepath.Join(x.Dir, fileCorpusValid))
+	if err != nil {
+		return nil, err
+	}
+	x.AddTokens(st.Tokens + vst.Tokens)
+	res := corpusResult{Corpus: src.Name, TrainDocs: int(st.Docs), TrainTokens: st.Tokens, ValidDocs: int(vst.Docs),
+		ValidTokens: vst.Tokens, Vocab: vocab.Len(), VocabHash: vocab.Hash(), Hashes: src.Hashes}
+	if note != "" {
+		res.Notes = append(res.Notes, src.Name+": "+note)
+	}
+	return res, nil
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,176 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Exec is what a running stage sees: where to write, its inputs' results,
+// and how to report progress.
+type Exec struct {
+	Stage  *Stage
+	Dir    string      // write the stage's outputs here
+	Work   string      // mid-stage checkpoints: kept across a crash, dropped once the stage is done
+	Inputs []*Manifest // the inputs' manifests, in Stage.Inputs order
+
+	tokens   int64
+	resumed  bool
+	progress func(Update)
+}
+
+// Update is a running stage's progress.
+type Update struct {
+	Phase         string // e.g. "epoch", "tokenising"
+	Epoch, Epochs int    // 1-based epoch of how many (0: not epoch-based)
+	Step, Steps   int    // optimiser steps (or documents) within the epoch
+	Loss          float64
+	TokensPerS    float64
+}
+
+// AddTokens counts tokens the stage processed, for its manifest's rate.
+func (x *Exec) AddTokens(n int64) { x.tokens += n }
+
+// Resumed marks that the stage picked up from mid-stage checkpoints.
+func (x *Exec) Resumed() { x.resumed = true }
+
+// Report shows progress.
+func (x *Exec) Report(u Update) {
+	if x.progress != nil {
+		x.progress(u)
+	}
+}
+
+// Input returns the manifest of the i-th input.
+func (x *Exec) Input(i int) *Manifest { return x.Inputs[i] }
+
+// Executor runs a graph's stages in order, reusing finished ones.
+type Executor struct {
+	Cache    *Cache
+	Reporter Reporter
+	Prov     Provenance
+	Rates    *Rates
+	// OnStage, when set, is called as soon as a stage is finished or found
+	// finished, with the manifests of every stage so far, so that records
+	// are written as cells complete.
+	OnStage func(s *Stage, done map[string]*Manifest) error
+}
+
+// Run runs every stage of g not finished yet and returns the manifests of
+// all, by stage ID. It stops at the first failure.
+func (e *Executor) Run(ctx context.Context, g *Graph) (map[string]*Manifest, error) {
+	done := map[string]*Manifest{}
+	n := len(g.Stages)
+	for i, s := range g.Stages {
+		if err := ctx.Err(); err != nil {
+			return done, err
+		}
+		m, err := e.runStage(ctx, i, n, s, done, g)
+		if err != nil {
+			return done, fmt.Errorf("stage %s (%s): %w", s.Label, s.ID(), err)
+		}
+		done[s.ID()] = m
+		if e.OnStage != nil {
+			if err := e.OnStage(s, done); err != nil {
+				return done, err
+			}
+		}
+	}
+	return done, nil
+}
+
+func (e *Executor) runStage(ctx context.Context, i, n int, s *Stage, done map[string]*Manifest, g *Graph) (*Manifest, error) {
+	if m, err := e.finished(s); err != nil || m != nil {
+		if m != nil {
+			e.Reporter.StageCached(i, n, s)
+		}
+		return m, err
+	}
+	lock, err := e.Cache.acquire(ctx, s, func(pid int) { e.Reporter.StageWaiting(s, pid) })
+	if err != nil {
+		return nil, err
+	}
+	defer lock.release()
+	// Another runner may have finished it while this one waited.
+	if m, err := e.finished(s); err != nil || m != nil {
+		if m != nil {
+			e.Reporter.StageCached(i, n, s)
+		}
+		return m, err
+	}
+	x := &Exec{Stage: s, Dir: e.Cache.partial(s)}
+	x.Work = filepath.Join(x.Dir, workDir)
+	if err := os.MkdirAll(x.Work, 0o755); err != nil {
+		return nil, err
+	}
+	for _, in := range s.Inputs {
+		m, ok := done[in.ID()]
+		if !ok {
+			return nil, fmt.Errorf("input %s (%s) has not run: the graph is out of order", in.Label, in.ID())
+		}
+		x.Inputs = append(x.Inputs, m)
+	}
+	est := e.Rates.Estimate(s)
+	e.Reporter.StageStart(i, n, s, est, e.remaining(g, done, i))
+	x.progress = func(u Update) { e.Reporter.Update(s, u) }
+	started := time.Now()
+	result, err := s.Run(ctx, x)
+	if err != nil {
+		e.Reporter.StageFailed(s, err)
+		return nil, err
+	}
+	raw, err := json.Marshal(result)
+	if err != nil {
+		return nil, fmt.Errorf("result: %w", err)
+	}
+	finished := time.Now()
+	m := &Manifest{Kind: s.Kind, ID: s.ID(), Version: s.Version, Label: s.Label, Key: s.KeyJSON(), Result: raw,
+		Started: started.UTC(), Finished: finished.UTC(), WallSeconds: finished.Sub(started).Seconds(),
+		Tokens: x.tokens, GitCommit: e.Prov.GitCommit, GitDirty: e.Prov.GitDirty, Engine: e.Prov.Engine}
+	for _, in := range s.Inputs {
+		m.Inputs = append(m.Inputs, in.ID())
+	}
+	if x.resumed {
+		m.Resumed = 1
+	}
+	if m.WallSeconds > 0 && x.tokens > 0 {
+		m.TokensPerS = float64(x.tokens) / m.WallSeconds
+	}
+	if err := e.Cache.commit(s, m); err != nil {
+		return nil, err
+	}
+	if !x.resumed {
+		e.Rates.Observe(e.Cache, s, m.WallSeconds)
+	}
+	e.Reporter.StageDone(s, m)
+	return m, nil
+}
+
+// finished returns s's manifest if the stage is done, finishing a commit
+// that a crash interrupted.
+func (e *Executor) finished(s *Stage) (*Manifest, error) {
+	m, err := e.Cache.Lookup(s)
+	if err != nil || m != nil {
+		return m, err
+	}
+	return e.Cache.recoverPartial(s)
+}
+
+// remaining estimates the time of the stages after the i-th that are not
+// finished.
+func (e *Executor) remaining(g *Graph, done map[string]*Manifest, i int) time.Duration {
+	var d time.Duration
+	for _, s := range g.Stages[i+1:] {
+		if _, ok := done[s.ID()]; ok {
+			continue
+		}
+		if m, _ := e.Cache.Lookup(s); m != nil {
+			continue
+		}
+		d += e.Rates.Estimate(s)
+	}
+	return d
+}

@@ -1,0 +1,303 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+
+	"github.com/ulmfit-go/ulmfit/ablations"
+	"github.com/ulmfit-go/ulmfit/compute"
+	"github.com/ulmfit-go/ulmfit/model"
+	"github.com/ulmfit-go/ulmfit/text"
+)
+
+// Files of the LM stages.
+const (
+	fileLMCheckpoint = "lm.ckpt"
+	fileProgress     = "progress.json"
+)
+
+// lmEpoch is one epoch of LM training, as stored.
+type lmEpoch struct {
+	TrainCE float64 `json:"train_ce"`
+	ValidCE float64 `json:"valid_ce"`
+	Tokens  int     `json:"tokens"`
+	Seconds float64 `json:"seconds"`
+}
+
+// lmResult is a pretrain or finetune stage's result.
+type lmResult struct {
+	Variant string    `json:"variant,omitempty"`
+	Epochs  []lmEpoch `json:"epochs"`
+	Vocab   int       `json:"vocab"`
+	// VocabHash is the hash of the vocabulary the checkpoint was saved
+	// with; a pretrained LM's vocabulary is stored beside it.
+	VocabHash string `json:"vocab_hash"`
+}
+
+// lmProgress is the mid-stage checkpoint's bookkeeping: which epochs are
+// done and the checkpoint (model and optimiser) after the last of them.
+type lmProgress struct {
+	Done       int       `json:"done"`
+	Checkpoint string    `json:"checkpoint"`
+	Epochs     []lmEpoch `json:"epochs"`
+}
+
+// lmRun is one resumable LM training run.
+type lmRun struct {
+	lm        *model.LM
+	cfg       model.TrainConfig // LR and Schedules per group; Epochs is the run's
+	vocabHash string
+	phase     string
+}
+
+// epochSeed is the seed of epoch e's windows and dropout masks.
+func epochSeed(seed uint64, e int) uint64 {
+	return seed ^ (uint64(e+1) * 0x9e3779b97f4a7c15)
+}
+
+// train runs the epochs one at a time, each a model.LMTrainer.Fit of one
+// epoch with its own seed, the schedules shifted to the epoch's place in
+// the whole run. After every epoch the model and optimiser are saved in
+// x.Work, so a run killed at any point resumes from its last finished
+// epoch and ends with the same weights as an uninterrupted one.
+func (r *lmRun) train(ctx context.Context, x *Exec, train, valid []int32) ([]lmEpoch, error) {
+	c := r.cfg
+	loader, err := model.NewLMLoader(train, c.Batch)
+	if err != nil {
+		return nil, err
+	}
+	steps := make([]int, c.Epochs)
+	total := 0
+	for e := range steps {
+		rng := rand.New(rand.NewPCG(epochSeed(c.Seed, e), 0))
+		steps[e] = len(model.SeqLens(rng, loader.StreamLen(), c.BPTT, c.VariableBPTT))
+		total += steps[e]
+	}
+	one := c
+	one.Epochs = 1
+	one.OnEpoch = nil
+	if one.ValidBatch == 0 {
+		// Validation text can be short (a task's validation split at a
+		// small scale): fewer streams, each at least a few windows long.
+		one.ValidBatch = max(1, min(c.Batch, len(valid)/(4*c.BPTT)))
+	}
+	tr, err := model.NewLMTrainer(r.lm, one)
+	if err != nil {
+		return nil, err
+	}
+	var prog lmProgress
+	ok, err := readJSON(filepath.Join(x.Work, fileProgress), &prog)
+	if err != nil {
+		return nil, err
+	}
+	if ok && prog.Done > 0 {
+		if err := model.LoadCheckpoint(filepath.Join(x.Work, prog.Checkpoint), r.lm, r.vocabHash, tr.Opt); err != nil {
+			return nil, fmt.Errorf("resuming from epoch %d: %w", prog.Done, err)
+		}
+		x.Resumed()
+	}
+	offset := 0
+	for e := 0; e < prog.Done; e++ {
+		offset += steps[e]
+	}
+	for e := prog.Done; e < c.Epochs; e++ {
+		tr.Config.Seed = epochSeed(c.Seed, e)
+		tr.Config.Schedules = shifted(c.Schedules, offset, total)
+		want := steps[e]
+		tr.Config.OnStep = func(s model.StepInfo) error {
+			if s.Total != want {
+				return fmt.Errorf("epoch %d has %d steps, the runner planned %d: model.LMTrainer draws its windows differently now; update the runner's step count", e, s.Total, want)
+			}
+			x.AddTokens(int64(s.SeqLen * c.Batch))
+			x.Report(Update{Phase: r.phase, Epoch: e + 1, Epochs: c.Epochs, Step: s.Iter + 1, Steps: s.Total,
+				Loss: s.Loss.CE, TokensPerS: s.TokensPerSec})
+			return nil
+		}
+		infos, err := tr.Fit(ctx, train, valid)
+		if err != nil {
+			return nil, err
+		}
+		info := infos[0]
+		prog.Epochs = append(prog.Epochs, lmEpoch{TrainCE: info.TrainCE, ValidCE: finite(info.ValidCE), Tokens: info.Tokens, Seconds: info.Elapsed.Seconds()})
+		offset += steps[e]
+		ckpt := fmt.Sprintf("epoch-%d.ckpt", e+1)
+		if err := model.SaveCheckpoint(filepath.Join(x.Work, ckpt), r.lm, r.vocabHash, tr.Opt); err != nil {
+			return nil, err
+		}
+		previous := prog.Checkpoint
+		prog.Done, prog.Checkpoint = e+1, ckpt
+		if err := writeJSONAtomic(filepath.Join(x.Work, fileProgress), prog); err != nil {
+			return nil, err
+		}
+		if previous != "" {
+			if err := os.Remove(filepath.Join(x.Work, previous)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, err
+			}
+		}
+	}
+	return prog.Epochs, nil
+}
+
+// shifted runs each schedule as if the epoch were part of the whole run:
+// iteration iter of the epoch is iteration offset+iter of total.
+func shifted(scheds []model.Schedule, offset, total int) []model.Schedule {
+	out := make([]model.Schedule, len(scheds))
+	for i, s := range scheds {
+		if s == nil {
+			continue
+		}
+		out[i] = func(iter, _ int) float64 { return s(offset+iter, total) }
+	}
+	return out
+}
+
+// finite maps NaN (no validation) to 0 so results stay valid JSON.
+func finite(v float64) float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0
+	}
+	return v
+}
+
+// fineTuneTrainConfig is what model.FineTuneLM trains with, as an
+// LMTrainer configuration: one rate for "full", discriminative rates
+// (the paper's factor or the scripts' four) for "full+discr", and STLR on
+// top for "full+discr+stlr".
+func fineTuneTrainConfig(c model.LMFineTuneConfig, layers int) (model.TrainConfig, error) {
+	tc := model.TrainConfig{Batch: c.Batch, BPTT: c.BPTT, VariableBPTT: c.VariableBPTT, Epochs: c.Epochs,
+		LR: []float64{c.LR}, Adam: c.Adam, ValidBatch: c.ValidBatch, Seed: c.Seed}
+	switch c.Variant {
+	case model.LMFull:
+		return tc, nil
+	case model.LMFullDiscr, model.LMFullDiscrSTLR:
+	default:
+		return tc, fmt.Errorf("LM fine-tuning variant %q, want one of %v", c.Variant, model.LMFineTuneVariants())
+	}
+	switch c.Discr {
+	case model.DiscrPaper:
+		tc.LR = model.LMDiscriminativeLRs(c.LR, layers, c.DiscrFactor)
+	case model.DiscrScripts:
+		rates, err := model.ScriptsLMRates(c.LR, layers)
+		if err != nil {
+			return tc, err
+		}
+		tc.LR = rates
+	default:
+		return tc, fmt.Errorf("lm_discr %q, want %q or %q", c.Discr, model.DiscrPaper, model.DiscrScripts)
+	}
+	if c.Variant == model.LMFullDiscrSTLR {
+		tc.Schedules = []model.Schedule{model.STLR(c.CutFrac, c.Ratio)}
+	}
+	return tc, nil
+}
+
+// pretrainJob is a pretrain stage's work.
+type pretrainJob struct {
+	be       compute.Backend
+	settings ablations.Settings
+	scale    ablations.Scale
+	backward bool
+}
+
+func (j pretrainJob) run(ctx context.Context, x *Exec) (any, error) {
+	corpus := x.Input(0)
+	vocab, err := text.LoadVocab(filepath.Join(corpus.Dir, fileVocab))
+	if err != nil {
+		return nil, err
+	}
+	train, err := readStream(filepath.Join(corpus.Dir, fileCorpusTrain), vocab)
+	if err != nil {
+		return nil, err
+	}
+	valid, err := readStream(filepath.Join(corpus.Dir, fileCorpusValid), vocab)
+	if err != nil {
+		return nil, err
+	}
+	if j.backward {
+		bos := vocab.ID(text.SpecialTokens()[2])
+		train, valid = model.ReverseStream(train, bos), model.ReverseStream(valid, bos)
+	}
+	lm, err := model.NewLM(j.be, j.settings.LMConfig(j.scale, vocab.Len()), j.settings.PretrainSeed)
+	if err != nil {
+		return nil, err
+	}
+	run := lmRun{lm: lm, cfg: j.settings.PretrainConfig(j.scale, j.settings.PretrainSeed), vocabHash: vocab.Hash(), phase: "epoch"}
+	epochs, err := run.train(ctx, x, train, valid)
+	if err != nil {
+		return nil, err
+	}
+	if err := model.SaveCheckpoint(filepath.Join(x.Dir, fileLMCheckpoint), lm, vocab.Hash(), nil); err != nil {
+		return nil, err
+	}
+	if err := vocab.Save(filepath.Join(x.Dir, fileVocab)); err != nil {
+		return nil, err
+	}
+	return lmResult{Epochs: epochs, Vocab: vocab.Len(), VocabHash: vocab.Hash()}, nil
+}
+
+// loadPretrained reads a pretrain stage's LM converted to vocab (model's
+// LoadPretrainedLM: the rows of new tokens start at the mean embedding).
+func loadPretrained(be compute.Backend, m *Manifest, vocab *text.Vocab) (*model.LM, error) {
+	old, err := text.LoadVocab(filepath.Join(m.Dir, fileVocab))
+	if err != nil {
+		return nil, err
+	}
+	return model.LoadPretrainedLM(be, filepath.Join(m.Dir, fileLMCheckpoint), old.Tokens(), old.Hash(), vocab.Tokens())
+}
+
+// fineTuneJob is a finetune stage's work; its inputs are the task's data
+// and, with pretraining, the pretrained LM.
+type fineTuneJob struct {
+	be       compute.Backend
+	settings ablations.Settings
+	scale    ablations.Scale
+	seed     uint64
+	backward bool
+}
+
+func (j fineTuneJob) run(ctx context.Context, x *Exec) (any, error) {
+	td, err := openTaskData(x.Input(0))
+	if err != nil {
+		return nil, err
+	}
+	train, err := td.stream(fileLM)
+	if err != nil {
+		return nil, err
+	}
+	valid, err := td.stream(fileValid)
+	if err != nil {
+		return nil, err
+	}
+	if j.backward {
+		train, valid = model.ReverseStream(train, td.bos()), model.ReverseStream(valid, td.bos())
+	}
+	var lm *model.LM
+	if len(x.Inputs) > 1 {
+		lm, err = loadPretrained(j.be, x.Input(1), td.vocab)
+	} else {
+		lm, err = model.NewLM(j.be, j.settings.LMConfig(j.scale, td.vocab.Len()), j.seed)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ft := j.settings.LMFineTuneConfig(j.scale, j.seed)
+	tc, err := fineTuneTrainConfig(ft, lm.Config().Layers)
+	if err != nil {
+		return nil, err
+	}
+	run := lmRun{lm: lm, cfg: tc, vocabHash: td.vocab.Hash(), phase: "epoch"}
+	epochs, err := run.train(ctx, x, train, valid)
+	if err != nil {
+		return nil, err
+	}
+	if err := model.SaveCheckpoint(filepath.Join(x.Dir, fileLMCheckpoint), lm, td.vocab.Hash(), nil); err != nil {
+		return nil, err
+	}
+	return lmResult{Variant: ft.Variant, Epochs: epochs, Vocab: td.vocab.Len(), VocabHash: td.vocab.Hash()}, nil
+}

@@ -1,0 +1,526 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/ulmfit-go/ulmfit/ablations"
+	"github.com/ulmfit-go/ulmfit/compute"
+	"github.com/ulmfit-go/ulmfit/datasets"
+	"github.com/ulmfit-go/ulmfit/experiments"
+	"github.com/ulmfit-go/ulmfit/model"
+)
+
+// Plan is an experiment laid out as stages: every cell (row x dataset x
+// training size x seed) ends in an evaluate stage, and cells share every
+// stage whose inputs and settings agree.
+type Plan struct {
+	Exp     *experiments.Experiment
+	Scale   ablations.Scale
+	Seeds   []int64
+	Cells   []*Cell
+	Graph   *Graph
+	Missing map[string]error // tasks whose data is not here, and why
+}
+
+// Cell is one measured number: a row on a dataset (at a training size) for
+// one seed.
+type Cell struct {
+	Row       experiments.Row
+	Settings  ablations.Settings // resolved
+	Task      string             // as the experiment names the dataset
+	Dataset   string             // as records name it
+	TrainSize int                // labelled training examples, when the experiment varies them (Figure 3); else 0
+	Seed      int64
+
+	Eval        *Stage
+	Classifiers []*Stage // forward, and backward for a bidirectional cell
+	FineTune    *Stage   // the forward chain's, when the LM is fine-tuned
+	Pretrain    *Stage
+	Corpus      *Stage
+	Data        *Stage
+}
+
+// PlanOptions select what to plan.
+type PlanOptions struct {
+	Scale string   // "" for the experiment's default_scale
+	Seeds int      // cells are repeated with seeds Seed .. Seed+Seeds-1; 0 means 1
+	Only  []string // row ids to keep; empty keeps every row
+}
+
+// Planner turns experiments into stage graphs. It loads each dataset once.
+type Planner struct {
+	Backend compute.Backend
+	DataDir datasets.SearchPath
+	// Load, when set, loads a registered dataset by name instead of
+	// looking in DataDir (tests use it for generated data).
+	Load func(name string) (*datasets.Dataset, error)
+
+	sources map[string]*loaded
+}
+
+type loaded struct {
+	src *source
+	err error
+}
+
+// source loads dataset name: one the experiment declares, else a
+// registered one.
+func (p *Planner) source(e *experiments.Experiment, name string) (*source, error) {
+	key := name
+	spec, declared := e.Datasets[name]
+	if declared {
+		key = fmt.Sprintf("%s\x00%+v", name, spec)
+	}
+	if p.sources == nil {
+		p.sources = map[string]*loaded{}
+	}
+	if l, ok := p.sources[key]; ok {
+		return l.src, l.err
+	}
+	var ds *datasets.Dataset
+	var err error
+	switch {
+	case declared:
+		ds, err = datasets.LoadGeneric(spec)
+	case p.Load != nil:
+		ds, err = p.Load(name)
+	default:
+		ds, err = datasets.Load(name, p.DataDir)
+	}
+	l := &loaded{err: err}
+	if err == nil {
+		l.src = newSource(name, ds)
+	}
+	p.sources[key] = l
+	return l.src, l.err
+}
+
+// PlanError is an experiment that cannot be planned as asked: a usage
+// problem (an unknown scale or row), not a failure while running.
+type PlanError struct{ Msg string }
+
+func (e *PlanError) Error() string { return e.Msg }
+
+// Plan lays out e.
+func (p *Planner) Plan(e *experiments.Experiment, o PlanOptions) (*Plan, error) {
+	scaleName := o.Scale
+	if scaleName == "" {
+		scaleName = e.DefaultScale
+	}
+	sc, err := e.Scale(scaleName)
+	if err != nil {
+		return nil, &PlanError{fmt.Sprintf("%s: %v", e.Source, err)}
+	}
+	if err := sc.Check(); err != nil {
+		return nil, &PlanError{fmt.Sprintf("%s: scale %s: %v", e.Source, scaleName, err)}
+	}
+	rows, err := selectRows(e, o.Only)
+	if err != nil {
+		return nil, err
+	}
+	n := max(o.Seeds, 1)
+	plan := &Plan{Exp: e, Scale: sc, Missing: map[string]error{}}
+	for i := 0; i < n; i++ {
+		plan.Seeds = append(plan.Seeds, e.Seed+int64(i))
+	}
+	b := &builder{p: p, e: e, sc: sc}
+	var roots []*Stage
+	for _, task := range e.Tasks {
+		src, err := p.source(e, task)
+		if err != nil {
+			plan.Missing[task] = err
+			continue
+		}
+		for _, row := range rows {
+			s := row.Settings.Resolve()
+			if err := checkRow(e, row, s, sc); err != nil {
+				return nil, err
+			}
+			probe, err := splitTask(src, s, sc, 0)
+			if err != nil {
+				return nil, fmt.Errorf("%s: row %s on %s: %w", e.Source, row.ID, task, err)
+			}
+			for _, size := range trainSizes(e.TrainSizes, probe.TrainPool) {
+				for _, seed := range plan.Seeds {
+					c, err := b.cell(row, s, src, size, seed)
+					if err != nil {
+						return nil, fmt.Errorf("%s: row %s on %s: %w", e.Source, row.ID, task, err)
+					}
+					plan.Cells = append(plan.Cells, c)
+					roots = append(roots, c.Eval)
+				}
+			}
+		}
+	}
+	plan.Graph = NewGraph(roots...)
+	for _, c := range plan.Cells {
+		c.canonical(plan.Graph)
+	}
+	return plan, nil
+}
+
+// canonical points the cell at the graph's copies of its stages.
+func (c *Cell) canonical(g *Graph) {
+	pick := func(s *Stage) *Stage {
+		if s == nil {
+			return nil
+		}
+		if have, ok := g.Lookup(s.ID()); ok {
+			return have
+		}
+		return s
+	}
+	c.Eval, c.FineTune, c.Pretrain, c.Corpus, c.Data = pick(c.Eval), pick(c.FineTune), pick(c.Pretrain), pick(c.Corpus), pick(c.Data)
+	for i := range c.Classifiers {
+		c.Classifiers[i] = pick(c.Classifiers[i])
+	}
+}
+
+func selectRows(e *experiments.Experiment, only []string) ([]experiments.Row, error) {
+	if len(only) == 0 {
+		return e.Rows, nil
+	}
+	var out []experiments.Row
+	var ids []string
+	for _, r := range e.Rows {
+		ids = append(ids, r.ID)
+	}
+	for _, want := range only {
+		found := false
+		for _, r := range e.Rows {
+			if r.ID == want {
+				out = append(out, r)
+				found = true
+			}
+		}
+		if !found {
+			return nil, &PlanError{fmt.Sprintf("%s has no row %q; its rows: %s", e.Source, want, strings.Join(ids, ", "))}
+		}
+	}
+	return out, nil
+}
+
+// checkRow catches settings that the scale cannot run, before any work.
+func checkRow(e *experiments.Experiment, row experiments.Row, s ablations.Settings, sc ablations.Scale) error {
+	if s.Classifier == model.ClsChainThaw {
+		groups := sc.Layers + 2 // embedding, each LSTM, the head
+		if need := groups*s.ChainThawEpochs + 1; sc.ClassifierEpochs < need {
+			return &PlanError{fmt.Sprintf("%s:%d: row %s: chain-thaw over %d layer groups needs at least %d classifier epochs, scale %s has %d; raise classifier_epochs in [scale.%s]",
+				e.Source, row.Line, row.ID, groups, need, sc.Name, sc.ClassifierEpochs, sc.Name)}
+		}
+	}
+	if s.LMDiscr == model.DiscrScripts && sc.Layers != 3 && s.UsesLM() && s.LMFineTune != model.LMNone {
+		return &PlanError{fmt.Sprintf("%s:%d: row %s: lm_discr \"scripts\" has rates for 3 LSTM layers, scale %s has %d", e.Source, row.Line, row.ID, sc.Name, sc.Layers)}
+	}
+	if s.UsesLM() && !s.Pretrain && s.LMFineTune == model.LMNone {
+		return &PlanError{fmt.Sprintf("%s:%d: row %s: without pretraining and without LM fine-tuning there is no LM to start from; use classifier = \"scratch\"", e.Source, row.Line, row.ID)}
+	}
+	return nil
+}
+
+// trainSizes are the labelled training-set sizes a row runs at: the
+// experiment's sizes below the pool, then the whole pool; just the whole
+// pool (0) when the experiment does not vary them.
+func trainSizes(sizes []int, pool int) []int {
+	if len(sizes) == 0 {
+		return []int{0}
+	}
+	var out []int
+	for _, n := range sizes {
+		if n < pool {
+			out = append(out, n)
+		}
+	}
+	return append(out, pool)
+}
+
+// builder makes the stages of one experiment's cells.
+type builder struct {
+	p  *Planner
+	e  *experiments.Experiment
+	sc ablations.Scale
+}
+
+// Stage keys: everything a stage's output depends on besides its inputs.
+type corpusKey struct {
+	Corpus      string            `json:"corpus"`
+	Hashes      map[string]string `json:"data_hashes"`
+	Vocab       int               `json:"vocab"`
+	Tokens      int               `json:"tokens"`
+	ValidTokens int               `json:"valid_tokens"`
+	Seed        uint64            `json:"seed"`
+}
+
+type taskDataKey struct {
+	Dataset            string            `json:"dataset"`
+	Hashes             map[string]string `json:"data_hashes"`
+	ValidationFraction float64           `json:"validation_fraction"`
+	CarveTestFraction  float64           `json:"carve_test_fraction"`
+	SplitSeed          uint64            `json:"split_seed"`
+	MaxTrain           int               `json:"max_train"`
+	MaxTest            int               `json:"max_test"`
+	MaxUnlabelled      int               `json:"max_unlabelled"`
+	TrainSize          int               `json:"train_size"`
+	LMText             string            `json:"lm_text"`
+	Vocab              int               `json:"vocab"`
+}
+
+type lmKey struct {
+	Model       model.Config     `json:"model"` // Vocab 0: the input's vocabulary
+	Variant     string           `json:"variant"`
+	Batch       int              `json:"batch"`
+	BPTT        int              `json:"bptt"`
+	Variable    bool             `json:"variable_bptt"`
+	LR          float64          `json:"lr"`
+	Discr       string           `json:"discr,omitempty"`
+	DiscrFactor float64          `json:"discr_factor,omitempty"`
+	CutFrac     float64          `json:"cut_frac"`
+	Ratio       float64          `json:"ratio"`
+	Adam        model.AdamConfig `json:"adam"`
+	Epochs      int              `json:"epochs"`
+	Seed        uint64           `json:"seed"`
+	Backward    bool             `json:"backward"`
+}
+
+type classifierKey struct {
+	Encoder         model.Config     `json:"encoder"`
+	Variant         string           `json:"variant"`
+	Epochs          int              `json:"epochs"`
+	Batch           int              `json:"batch"`
+	BPTT            int              `json:"bptt"`
+	MaxLen          int              `json:"max_len"`
+	LR              float64          `json:"lr"`
+	DiscrFactor     float64          `json:"discr_factor"`
+	CutFrac         float64          `json:"cut_frac"`
+	Ratio           float64          `json:"ratio"`
+	ChainThawEpochs int              `json:"chain_thaw_epochs"`
+	Adam            model.AdamConfig `json:"adam"`
+	Seed            uint64           `json:"seed"`
+	Backward        bool             `json:"backward"`
+	From            string           `json:"from"`
+}
+
+type evaluateKey struct {
+	Split string `json:"split"`
+	Mode  string `json:"mode"`
+}
+
+// lmCost is an LM's multiply-adds per token, forward and backward: the
+// LSTMs and the decoder over vocab tokens.
+func lmCost(sc ablations.Scale, vocab int) float64 {
+	return 3 * (encoderMACs(sc) + float64(sc.Emb*vocab))
+}
+
+// encoderMACs are the LSTMs' multiply-adds per token, forward only.
+func encoderMACs(sc ablations.Scale) float64 {
+	c := model.Config{Emb: sc.Emb, Hidden: sc.Hidden, Layers: sc.Layers}
+	var n float64
+	for l := 0; l < sc.Layers; l++ {
+		in, h := c.LayerSizes(l)
+		n += float64(4 * h * (in + h))
+	}
+	return n
+}
+
+func (b *builder) corpus(s ablations.Settings) (*Stage, error) {
+	src, err := b.p.source(b.e, b.sc.PretrainCorpus)
+	if err != nil {
+		return nil, fmt.Errorf("pretraining corpus: %w", err)
+	}
+	sc := b.sc
+	key := corpusKey{Corpus: src.Name, Hashes: src.Hashes, Vocab: sc.PretrainVocab, Tokens: sc.PretrainTokens,
+		ValidTokens: sc.PretrainValidTokens, Seed: s.SplitSeed}
+	tokens := int64(sc.PretrainTokens + sc.PretrainValidTokens)
+	if sc.PretrainTokens == 0 {
+		tokens = words(src.DS.Train) + words(src.DS.Valid) + words(src.DS.Unlabelled)
+	}
+	return &Stage{Kind: KindCorpus, Version: Versions[KindCorpus], Label: "corpus " + src.Name, Key: key,
+		Work: Work{Tokens: tokens},
+		Run:  func(ctx context.Context, x *Exec) (any, error) { return runCorpus(ctx, x, src, sc, s.SplitSeed) }}, nil
+}
+
+func (b *builder) pretrain(s ablations.Settings, backward bool) (*Stage, error) {
+	corpus, err := b.corpus(s)
+	if err != nil {
+		return nil, err
+	}
+	sc := b.sc
+	tc := s.PretrainConfig(sc, s.PretrainSeed)
+	key := lmKey{Model: s.LMConfig(sc, 0), Variant: "pretrain", Batch: tc.Batch, BPTT: tc.BPTT, Variable: tc.VariableBPTT,
+		LR: s.PretrainLR, CutFrac: s.LMCutFrac, Ratio: s.LMRatio, Adam: tc.Adam, Epochs: tc.Epochs, Seed: s.PretrainSeed, Backward: backward}
+	tokens := int64(sc.PretrainTokens)
+	if tokens == 0 {
+		tokens = corpus.Work.Tokens
+	}
+	job := pretrainJob{be: b.p.Backend, settings: s, scale: sc, backward: backward}
+	return &Stage{Kind: KindPretrain, Version: Versions[KindPretrain],
+		Label: fmt.Sprintf("pretrain %s %s%s", sc.PretrainCorpus, s.LM, dirLabel(backward)),
+		Key:   key, Inputs: []*Stage{corpus},
+		Work: Work{Tokens: tokens * int64(sc.PretrainEpochs), Cost: lmCost(sc, sc.PretrainVocab), Epochs: sc.PretrainEpochs},
+		Run:  job.run,
+	}, nil
+}
+
+func dirLabel(backward bool) string {
+	if backward {
+		return " backward"
+	}
+	return ""
+}
+
+func (b *builder) taskData(src *source, s ablations.Settings, trainSize int) (*Stage, taskSplits, error) {
+	sc := b.sc
+	sp, err := splitTask(src, s, sc, trainSize)
+	if err != nil {
+		return nil, sp, err
+	}
+	if trainSize >= sp.TrainPool {
+		trainSize = 0 // the whole pool: the same data as an experiment that does not vary sizes
+	}
+	key := taskDataKey{Dataset: src.Name, Hashes: src.Hashes, ValidationFraction: s.ValidationFraction,
+		CarveTestFraction: s.CarveTestFraction, SplitSeed: s.SplitSeed, MaxTrain: src.limit(sc.MaxTrain),
+		MaxTest: src.limit(sc.MaxTest), MaxUnlabelled: src.limit(sc.MaxUnlabelled), TrainSize: trainSize,
+		LMText: s.LMText, Vocab: sc.Vocab}
+	label := "taskdata " + src.Name
+	if trainSize > 0 {
+		label += fmt.Sprintf(" n=%d", trainSize)
+	}
+	if s.LMText == "labelled" {
+		label += " lm:labelled"
+	}
+	tokens := words(sp.LMText) + words(sp.Train) + words(sp.Valid) + words(sp.Test)
+	vocab := sc.Vocab
+	return &Stage{Kind: KindTaskData, Version: Versions[KindTaskData], Label: label, Key: key, Work: Work{Tokens: tokens},
+		Run: func(ctx context.Context, x *Exec) (any, error) { return runTaskData(ctx, x, src, sp, vocab) }}, sp, nil
+}
+
+// chain is one direction's stages of a cell.
+type chain struct {
+	pretrain, corpus, finetune, classifier *Stage
+}
+
+func (b *builder) chain(data *Stage, sp taskSplits, s ablations.Settings, seed int64, backward bool, task string) (chain, error) {
+	var ch chain
+	sc := b.sc
+	useed := uint64(seed)
+	if s.UsesLM() && s.Pretrain {
+		pre, err := b.pretrain(s, backward)
+		if err != nil {
+			return ch, err
+		}
+		ch.pretrain, ch.corpus = pre, pre.Inputs[0]
+	}
+	from := fromNone
+	var lmStage *Stage
+	switch {
+	case !s.UsesLM():
+	case s.LMFineTune == model.LMNone:
+		from, lmStage = fromPretrained, ch.pretrain
+	default:
+		ft := s.LMFineTuneConfig(sc, useed)
+		key := lmKey{Model: s.LMConfig(sc, 0), Variant: ft.Variant, Batch: ft.Batch, BPTT: ft.BPTT, Variable: ft.VariableBPTT,
+			LR: ft.LR, Discr: ft.Discr, DiscrFactor: ft.DiscrFactor, CutFrac: ft.CutFrac, Ratio: ft.Ratio, Adam: ft.Adam,
+			Epochs: ft.Epochs, Seed: useed, Backward: backward}
+		inputs := []*Stage{data}
+		if ch.pretrain != nil {
+			inputs = append(inputs, ch.pretrain)
+		}
+		vocab := min(sc.Vocab, int(words(sp.LMText)/20)+100)
+		job := fineTuneJob{be: b.p.Backend, settings: s, scale: sc, seed: useed, backward: backward}
+		ch.finetune = &Stage{Kind: KindFineTune, Version: Versions[KindFineTune],
+			Label: fmt.Sprintf("finetune %s %s%s%s seed %d", task, ft.Variant, pretrainLabel(s), dirLabel(backward), seed),
+			Key:   key, Inputs: inputs,
+			Work: Work{Tokens: words(sp.LMText) * int64(ft.Epochs), Cost: lmCost(sc, vocab), Epochs: ft.Epochs},
+			Run:  job.run,
+		}
+		from, lmStage = fromFineTuned, ch.finetune
+	}
+	ct := s.ClassifierTrainConfig(sc, useed)
+	enc := s.ClassifierConfig(sc, 0)
+	key := classifierKey{Encoder: enc, Variant: ct.Variant, Epochs: ct.Epochs, Batch: ct.Batch, BPTT: ct.BPTT, MaxLen: ct.MaxLen,
+		LR: ct.LR, DiscrFactor: ct.DiscrFactor, CutFrac: ct.CutFrac, Ratio: ct.Ratio, ChainThawEpochs: ct.ChainThawEpochs,
+		Adam: ct.Adam, Seed: useed, Backward: backward, From: from}
+	inputs := []*Stage{data}
+	if lmStage != nil {
+		inputs = append(inputs, lmStage)
+	}
+	trainTokens := min(words(sp.Train), int64(len(sp.Train)*sc.MaxLen))
+	job := classifierJob{be: b.p.Backend, settings: s, scale: sc, seed: useed, backward: backward, from: from}
+	ch.classifier = &Stage{Kind: KindClassifier, Version: Versions[KindClassifier],
+		Label: fmt.Sprintf("classifier %s %s%s seed %d", task, ct.Variant, dirLabel(backward), seed),
+		Key:   key, Inputs: inputs,
+		Work: Work{Tokens: (trainTokens + words(sp.Valid)/3) * int64(ct.Epochs), Cost: 3 * encoderMACs(sc), Epochs: ct.Epochs},
+		Run:  job.run,
+	}
+	return ch, nil
+}
+
+func pretrainLabel(s ablations.Settings) string {
+	var parts []string
+	if !s.Pretrain {
+		parts = append(parts, "no-pretraining")
+	}
+	if s.LM != "awd-lstm" {
+		parts = append(parts, s.LM)
+	}
+	if s.LMText == "labelled" {
+		parts = append(parts, "lm:labelled")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " " + strings.Join(parts, " ")
+}
+
+// cell plans one cell: its data, one or two chains, and the evaluation.
+func (b *builder) cell(row experiments.Row, s ablations.Settings, src *source, size int, seed int64) (*Cell, error) {
+	data, sp, err := b.taskData(src, s, size)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cell{Row: row, Settings: s, Task: src.Name, Dataset: src.Record, Seed: seed, Data: data}
+	if len(b.e.TrainSizes) > 0 {
+		c.TrainSize = len(sp.Train)
+	}
+	split, splitName := "valid", "validation"
+	if b.e.Split == "test" {
+		split, splitName = "test", "test"
+	}
+	var dirs []bool
+	mode := s.Direction
+	switch s.Direction {
+	case evalForward:
+		dirs = []bool{false}
+	case evalBackward:
+		dirs = []bool{true}
+	case evalBidirectional:
+		dirs = []bool{false, true}
+	default:
+		return nil, fmt.Errorf("direction %q", s.Direction)
+	}
+	inputs := []*Stage{data}
+	for i, backward := range dirs {
+		ch, err := b.chain(data, sp, s, seed, backward, src.Name)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			c.FineTune, c.Pretrain, c.Corpus = ch.finetune, ch.pretrain, ch.corpus
+		}
+		c.Classifiers = append(c.Classifiers, ch.classifier)
+		inputs = append(inputs, ch.classifier)
+	}
+	evalTokens := words(sp.Valid)
+	if split == "test" {
+		evalTokens = words(sp.Test)
+	}
+	c.Eval = &Stage{Kind: KindEvaluate, Version: Versions[KindEvaluate],
+		Label: fmt.Sprintf("evaluate %s %s %s seed %d", src.Name, row.ID, splitName, seed),
+		Key:   evaluateKey{Split: split, Mode: mode}, Inputs: inputs,
+		Work: Work{Tokens: evalTokens * int64(len(dirs)), Cost: encoderMACs(b.sc)},
+		Run:  evaluateJob{be: b.p.Backend, split: split, mode: mode}.run,
+	}
+	return c, nil
+}

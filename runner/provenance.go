@@ -1,0 +1,81 @@
+package runner
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/ulmfit-go/ulmfit/compute"
+)
+
+// Provenance is what produced a result: code, toolchain, machine, engine.
+type Provenance struct {
+	GitCommit string
+	GitDirty  bool
+	GoVersion string
+	Machine   string // host, CPU model, cores
+	Engine    string // the compute backend, e.g. "cpu/openblas/avx2"
+}
+
+// DetectProvenance describes this process: the commit from the binary's
+// build information (go build stamps it), else from git in the working
+// directory; the machine from the host name and /proc/cpuinfo.
+func DetectProvenance(be compute.Backend) Provenance {
+	p := Provenance{GoVersion: runtime.Version(), Machine: machine()}
+	if be != nil {
+		p.Engine = be.Name()
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				p.GitCommit = s.Value
+			case "vcs.modified":
+				p.GitDirty = s.Value == "true"
+			}
+		}
+	}
+	if p.GitCommit == "" {
+		p.GitCommit, p.GitDirty = gitState()
+	}
+	return p
+}
+
+// gitState asks git about the working directory; empty when it is not a
+// checkout or git is missing.
+func gitState() (commit string, dirty bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		return "", false
+	}
+	commit = strings.TrimSpace(string(out))
+	st, err := exec.CommandContext(ctx, "git", "status", "--porcelain", "--untracked-files=no").Output()
+	return commit, err == nil && len(strings.TrimSpace(string(st))) > 0
+}
+
+func machine() string {
+	host, _ := os.Hostname()
+	cpu := ""
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+		f.Close()
+	}
+	if cpu == "" {
+		cpu = runtime.GOARCH
+	}
+	return fmt.Sprintf("%s; %s; %d cores (GOMAXPROCS %d); %s/%s", host, cpu, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
+}

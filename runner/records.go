@@ -1,0 +1,281 @@
+package runner
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ulmfit-go/ulmfit/ablations"
+	"github.com/ulmfit-go/ulmfit/results"
+)
+
+// cellConfig is a record's resolved configuration: everything that decided
+// its number.
+type cellConfig struct {
+	Experiment string             `json:"experiment"`
+	Source     string             `json:"source"`
+	Row        string             `json:"row"`
+	Task       string             `json:"task"`
+	Split      string             `json:"split"`
+	TrainSize  int                `json:"train_size,omitempty"`
+	Seed       int64              `json:"seed"`
+	Settings   ablations.Settings `json:"settings"`
+	Scale      ablations.Scale    `json:"scale"`
+	Stages     map[string]string  `json:"stages"` // kind (and direction) -> stage ID in the cache
+}
+
+// configHash identifies the configuration of a cell across experiments,
+// rows and seeds: settings, scale, dataset, split and training size.
+func configHash(c cellConfig) string {
+	data, _ := json.Marshal(struct {
+		Settings  ablations.Settings `json:"settings"`
+		Scale     ablations.Scale    `json:"scale"`
+		Task      string             `json:"task"`
+		Split     string             `json:"split"`
+		TrainSize int                `json:"train_size"`
+	}{c.Settings, c.Scale, c.Task, c.Split, c.TrainSize})
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])[:16]
+}
+
+// buildRecord makes the record of a cell whose stages are done.
+func buildRecord(p *Plan, c *Cell, done map[string]*Manifest, prov Provenance) (results.Record, error) {
+	get := func(s *Stage) (*Manifest, error) {
+		if s == nil {
+			return nil, nil
+		}
+		m, ok := done[s.ID()]
+		if !ok {
+			return nil, fmt.Errorf("stage %s has not run", s.Label)
+		}
+		return m, nil
+	}
+	evalM, err := get(c.Eval)
+	if err != nil {
+		return results.Record{}, err
+	}
+	var ev evaluateResult
+	if err := evalM.Decode(&ev); err != nil {
+		return results.Record{}, err
+	}
+	split := "validation"
+	if ev.Split == "test" {
+		split = "test"
+	}
+	cfg := cellConfig{Experiment: p.Exp.Name, Source: p.Exp.Source, Row: c.Row.ID, Task: c.Task, Split: split,
+		TrainSize: c.TrainSize, Seed: c.Seed, Settings: c.Settings, Scale: p.Scale, Stages: map[string]string{}}
+	rec := results.Record{
+		Experiment: p.Exp.Name, Row: c.Row.ID, Dataset: c.Dataset, Split: split, Metric: "error", Value: ev.Error,
+		Seed: c.Seed, Source: results.SourceOurs, TrainSize: c.TrainSize, Scale: p.Scale.Name,
+		Curves: map[string][]float64{}, Metrics: map[string]float64{}, DataHashes: map[string]string{},
+		GitCommit: prov.GitCommit, GitDirty: prov.GitDirty, GoVersion: prov.GoVersion, Machine: prov.Machine, Engine: prov.Engine,
+	}
+	if ev.ForwardError != 0 || ev.BackwardError != 0 {
+		rec.Metrics["forward_error"], rec.Metrics["backward_error"] = ev.ForwardError, ev.BackwardError
+	}
+	var started time.Time
+	var wall float64
+	stages := []struct {
+		name string
+		s    *Stage
+	}{{"evaluate", c.Eval}, {"taskdata", c.Data}, {"finetune", c.FineTune}, {"pretrain", c.Pretrain}, {"corpus", c.Corpus}}
+	for i, cl := range c.Classifiers {
+		name := "classifier"
+		if i > 0 {
+			name = "classifier_backward"
+		}
+		stages = append(stages, struct {
+			name string
+			s    *Stage
+		}{name, cl})
+	}
+	var notes []string
+	for _, st := range stages {
+		m, err := get(st.s)
+		if err != nil {
+			return results.Record{}, err
+		}
+		if m == nil {
+			continue
+		}
+		cfg.Stages[st.name] = m.ID
+		wall += m.WallSeconds
+		if started.IsZero() || m.Started.Before(started) {
+			started = m.Started
+		}
+		switch st.name {
+		case "taskdata":
+			var td taskDataResult
+			if err := m.Decode(&td); err != nil {
+				return results.Record{}, err
+			}
+			for f, h := range td.Hashes {
+				rec.DataHashes[c.Task+"/"+f] = h
+			}
+			notes = append(notes, td.Notes...)
+		case "corpus":
+			var cr corpusResult
+			if err := m.Decode(&cr); err != nil {
+				return results.Record{}, err
+			}
+			for f, h := range cr.Hashes {
+				rec.DataHashes[cr.Corpus+"/"+f] = h
+			}
+			notes = append(notes, fmt.Sprintf("pretrained on %s tokens of %s", count(int(cr.TrainTokens)), cr.Corpus))
+			notes = append(notes, cr.Notes...)
+		case "finetune":
+			var lr lmResult
+			if err := m.Decode(&lr); err != nil {
+				return results.Record{}, err
+			}
+			for _, e := range lr.Epochs {
+				rec.Curves["lm_train_loss"] = append(rec.Curves["lm_train_loss"], e.TrainCE)
+				rec.Curves["lm_val_loss"] = append(rec.Curves["lm_val_loss"], e.ValidCE)
+			}
+		case "classifier":
+			var cr classifierResult
+			if err := m.Decode(&cr); err != nil {
+				return results.Record{}, err
+			}
+			rec.Curves["val_error"] = cr.ValError
+			rec.Curves["train_loss"] = cr.TrainLoss
+			rec.Curves["lr"] = cr.LR
+			rec.Metrics["best_epoch"] = float64(cr.BestEpoch + 1)
+			rec.Metrics["best_val_error"] = cr.BestValError
+			if n := len(cr.ValError); n > 0 {
+				rec.Metrics["last_epoch_val_error"] = cr.ValError[n-1]
+			}
+			rec.TokensPerS = m.TokensPerS
+		}
+	}
+	for k, v := range rec.Curves {
+		if len(v) == 0 {
+			delete(rec.Curves, k)
+		}
+	}
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		return results.Record{}, err
+	}
+	rec.Config, rec.ConfigHash = raw, configHash(cfg)
+	rec.WallSeconds = math.Round(wall*1000) / 1000
+	rec.Started, rec.Finished = started, evalM.Finished
+	rec.Note = strings.Join(notes, "; ")
+	return rec, nil
+}
+
+// resultsLock serialises the runners writing one experiment's records.
+func resultsLock(ctx context.Context, dir, experiment string) (*lockHeld, error) {
+	return acquireFile(ctx, filepath.Join(dir, "."+experiment+".lock"), nil)
+}
+
+// sameRun says whether two records are one measurement written twice (a
+// rerun that found every stage cached).
+func sameRun(a, b results.Record) bool {
+	return a.Cell() == b.Cell() && a.Seed == b.Seed && a.Scale == b.Scale && a.ConfigHash == b.ConfigHash && a.Value == b.Value
+}
+
+// writeRecords appends the records not yet in results/<experiment>.jsonl
+// and rewrites the stable results/<experiment>.json: the latest record of
+// every cell, seed and scale, in the experiment's order.
+func writeRecords(ctx context.Context, dir string, p *Plan, recs []results.Record) (added int, err error) {
+	if len(recs) == 0 {
+		return 0, nil
+	}
+	lock, err := resultsLock(ctx, dir, p.Exp.Name)
+	if err != nil {
+		return 0, err
+	}
+	defer lock.release()
+	logPath := filepath.Join(dir, p.Exp.Name+results.Ext)
+	have, err := results.ReadFile(logPath)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return 0, err
+	}
+	var fresh []results.Record
+	for _, r := range recs {
+		dup := false
+		for _, h := range append(have, fresh...) {
+			if sameRun(h, r) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			fresh = append(fresh, r)
+		}
+	}
+	if len(fresh) > 0 {
+		if err := results.Append(logPath, fresh...); err != nil {
+			return 0, err
+		}
+	}
+	all := append(have, fresh...)
+	return len(fresh), writeStable(filepath.Join(dir, p.Exp.Name+".json"), p, all)
+}
+
+// writeStable writes the latest record per cell, seed and scale as one
+// indented JSON array, ordered by row (as the file lists them), dataset,
+// training size, scale and seed, so it diffs cleanly between runs.
+func writeStable(path string, p *Plan, all []results.Record) error {
+	type key struct {
+		cell  results.Cell
+		seed  int64
+		scale string
+	}
+	latest := map[key]results.Record{}
+	for _, r := range all {
+		r.Origin = ""
+		latest[key{r.Cell(), r.Seed, r.Scale}] = r
+	}
+	rowRank := map[string]int{}
+	for i, r := range p.Exp.Rows {
+		rowRank[r.ID] = i
+	}
+	out := make([]results.Record, 0, len(latest))
+	for _, r := range latest {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if ra, rb := rank(rowRank, a.Row), rank(rowRank, b.Row); ra != rb {
+			return ra < rb
+		}
+		if a.Dataset != b.Dataset {
+			return a.Dataset < b.Dataset
+		}
+		if a.TrainSize != b.TrainSize {
+			return a.TrainSize < b.TrainSize
+		}
+		if a.Scale != b.Scale {
+			return a.Scale < b.Scale
+		}
+		return a.Seed < b.Seed
+	})
+	return writeJSONAtomic(path, out)
+}
+
+func rank(m map[string]int, k string) int {
+	if v, ok := m[k]; ok {
+		return v
+	}
+	return len(m)
+}
+
+// readRecords reads results/<experiment>.jsonl, empty when absent.
+func readRecords(dir, experiment string) ([]results.Record, error) {
+	recs, err := results.ReadFile(filepath.Join(dir, experiment+results.Ext))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return recs, err
+}

@@ -1,0 +1,360 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ulmfit-go/ulmfit/compute"
+	"github.com/ulmfit-go/ulmfit/datasets"
+	"github.com/ulmfit-go/ulmfit/experiments"
+	"github.com/ulmfit-go/ulmfit/report"
+	"github.com/ulmfit-go/ulmfit/results"
+)
+
+// Options configure Run and Show.
+type Options struct {
+	Experiments []string // built-in names or TOML paths
+	Scale       string   // "" for each experiment's default_scale
+	Seeds       int      // repeat every cell with this many seeds (at least 1)
+	Only        []string // row ids to run; empty for all
+	DataDir     string   // data search path; "" for $ULMFIT_DATA, else "data"
+	Cache       string   // the stage cache; "" for "cache"
+	Results     string   // where records go; "" for "results"
+	DryRun      bool     // Run only prints the plan
+
+	Stdout io.Writer
+	Stderr io.Writer
+	// Reporter shows progress; nil picks bars or log lines for Stderr.
+	Reporter Reporter
+	// Backend runs the models; nil is compute.Default().
+	Backend compute.Backend
+	// Load, when set, replaces loading registered datasets from DataDir
+	// (tests give generated data).
+	Load func(name string) (*datasets.Dataset, error)
+}
+
+func (o *Options) defaults() {
+	if o.Cache == "" {
+		o.Cache = "cache"
+	}
+	if o.Results == "" {
+		o.Results = "results"
+	}
+	if o.Seeds < 1 {
+		o.Seeds = 1
+	}
+	if o.Stdout == nil {
+		o.Stdout = io.Discard
+	}
+	if o.Stderr == nil {
+		o.Stderr = io.Discard
+	}
+	if o.Backend == nil {
+		o.Backend = compute.Default()
+	}
+}
+
+// IsUsage reports whether err is a problem with what the user asked for
+// (an experiment that does not load, a scale or row that does not exist),
+// rather than a failure while running.
+func IsUsage(err error) bool {
+	var pe *PlanError
+	return errors.As(err, &pe) || experiments.IsUserError(err)
+}
+
+// plans loads and plans every experiment of o.
+func plans(o Options) ([]*Plan, error) {
+	if len(o.Experiments) == 0 {
+		return nil, &PlanError{"no experiment given; built in: " + strings.Join(experiments.Names(), ", ")}
+	}
+	p := &Planner{Backend: o.Backend, DataDir: datasets.ResolveSearchPath(o.DataDir), Load: o.Load}
+	var out []*Plan
+	for _, name := range o.Experiments {
+		e, err := experiments.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		plan, err := p.Plan(e, PlanOptions{Scale: o.Scale, Seeds: o.Seeds, Only: o.Only})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, plan)
+	}
+	return out, nil
+}
+
+// Show prints the plan of every experiment: its stages in dependency
+// order, which are cached, and the time left.
+func Show(ctx context.Context, o Options) error {
+	o.defaults()
+	ps, err := plans(o)
+	if err != nil {
+		return err
+	}
+	cache := &Cache{Dir: o.Cache}
+	rates := LoadRates(o.Cache)
+	for i, p := range ps {
+		if i > 0 {
+			fmt.Fprintln(o.Stdout)
+		}
+		if err := PrintPlan(o.Stdout, p, cache, rates); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stageStatus is a stage's state in the cache.
+func stageStatus(c *Cache, s *Stage) string {
+	if m, _ := c.Lookup(s); m != nil {
+		return "cached"
+	}
+	if c.Partial(s) {
+		return "partial"
+	}
+	return "to run"
+}
+
+// PrintPlan writes p's graph: one line per stage with its status, estimate
+// and inputs (by line number), then the cells and what is missing.
+func PrintPlan(w io.Writer, p *Plan, c *Cache, r *Rates) error {
+	index := map[string]int{}
+	var left time.Duration
+	counts := map[string]int{}
+	for i, s := range p.Graph.Stages {
+		index[s.ID()] = i + 1
+		st := stageStatus(c, s)
+		counts[st]++
+		if st != "cached" {
+			left += r.Estimate(s)
+		}
+	}
+	rows := map[string]bool{}
+	for _, cl := range p.Cells {
+		rows[cl.Row.ID] = true
+	}
+	fmt.Fprintf(w, "%s (%s), scale %s, seeds %v\n", p.Exp.Title, p.Exp.Source, p.Scale.Name, p.Seeds)
+	fmt.Fprintf(w, "%d cells (%d rows on %d datasets); %d stages: %d cached, %d partial, %d to run; about %s left\n",
+		len(p.Cells), len(rows), len(p.Exp.Tasks)-len(p.Missing), len(p.Graph.Stages), counts["cached"], counts["partial"], counts["to run"], shortDuration(left))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  #\tstage\tid\tstatus\testimate\tinputs")
+	for i, s := range p.Graph.Stages {
+		st := stageStatus(c, s)
+		est := ""
+		if st != "cached" {
+			est = shortDuration(r.Estimate(s))
+		}
+		var ins []string
+		for _, in := range s.Inputs {
+			ins = append(ins, fmt.Sprint(index[in.ID()]))
+		}
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\n", i+1, s.Label, s.ID()[:12], st, est, strings.Join(ins, " "))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, task := range p.Exp.Tasks {
+		if err, ok := p.Missing[task]; ok {
+			fmt.Fprintf(w, "no data for %s, its cells are left out: %v\n", task, err)
+		}
+	}
+	return nil
+}
+
+// cellRef is a cell of a plan.
+type cellRef struct {
+	plan *Plan
+	cell *Cell
+}
+
+// Run runs the experiments: plans them, runs every stage not cached
+// (sharing stages across experiments), writes a record per cell and seed
+// as each finishes, and prints each experiment's table beside the paper's
+// numbers.
+func Run(ctx context.Context, o Options) error {
+	o.defaults()
+	if o.DryRun {
+		return Show(ctx, o)
+	}
+	ps, err := plans(o)
+	if err != nil {
+		return err
+	}
+	rep := o.Reporter
+	if rep == nil {
+		rep = NewReporter(o.Stderr)
+	}
+	defer rep.Close()
+	if err := os.MkdirAll(o.Cache, 0o755); err != nil {
+		return err
+	}
+	cache := &Cache{Dir: o.Cache}
+	rates := LoadRates(o.Cache)
+	prov := DetectProvenance(o.Backend)
+	byEval := map[string][]cellRef{}
+	var roots []*Stage
+	for _, p := range ps {
+		var left time.Duration
+		cached := 0
+		for _, s := range p.Graph.Stages {
+			if stageStatus(cache, s) == "cached" {
+				cached++
+			} else {
+				left += rates.Estimate(s)
+			}
+		}
+		rep.Printf("%s: %d cells at scale %s, %d stages (%d cached), about %s\n", p.Exp.Name, len(p.Cells), p.Scale.Name, len(p.Graph.Stages), cached, shortDuration(left))
+		for _, task := range p.Exp.Tasks {
+			if err, ok := p.Missing[task]; ok {
+				rep.Printf("%s: no data for %s, its cells are left out: %v\n", p.Exp.Name, task, err)
+			}
+		}
+		for _, c := range p.Cells {
+			byEval[c.Eval.ID()] = append(byEval[c.Eval.ID()], cellRef{p, c})
+			roots = append(roots, c.Eval)
+		}
+	}
+	g := NewGraph(roots...)
+	written := map[*Plan]int{}
+	ex := &Executor{Cache: cache, Reporter: rep, Prov: prov, Rates: rates,
+		OnStage: func(s *Stage, done map[string]*Manifest) error {
+			refs := byEval[s.ID()]
+			perPlan := map[*Plan][]results.Record{}
+			var order []*Plan
+			for _, ref := range refs {
+				rec, err := buildRecord(ref.plan, ref.cell, done, prov)
+				if err != nil {
+					return err
+				}
+				if _, ok := perPlan[ref.plan]; !ok {
+					order = append(order, ref.plan)
+				}
+				perPlan[ref.plan] = append(perPlan[ref.plan], rec)
+			}
+			for _, p := range order {
+				n, err := writeRecords(ctx, o.Results, p, perPlan[p])
+				if err != nil {
+					return err
+				}
+				written[p] += n
+			}
+			return nil
+		}}
+	_, runErr := ex.Run(ctx, g)
+	rep.Close()
+	for _, p := range ps {
+		if err := printSummary(o.Stdout, p, o.Results, written[p]); err != nil && runErr == nil {
+			runErr = err
+		}
+	}
+	return runErr
+}
+
+// recordName is how records name a task's dataset.
+func recordName(task string) string {
+	if info, err := datasets.Lookup(task); err == nil {
+		return info.Folder
+	}
+	return task
+}
+
+// printSummary prints p's records at p's scale beside the paper's: the
+// report's table for a table experiment, its data for a figure, and a
+// table of the experiment's own rows otherwise.
+func printSummary(w io.Writer, p *Plan, dir string, added int) error {
+	ours, err := readRecords(dir, p.Exp.Name)
+	if err != nil {
+		return err
+	}
+	paper, err := results.Paper()
+	if err != nil {
+		return err
+	}
+	missing := map[string]error{}
+	for task, err := range p.Missing {
+		missing[recordName(task)] = err
+	}
+	opts := report.Options{Scale: p.Scale.Name, DataAvailable: func(d string) error { return missing[d] }}
+	fmt.Fprintf(w, "\n%s: %d new record%s in %s\n", p.Exp.Name, added, plural(added), filepath.Join(dir, p.Exp.Name+results.Ext))
+	e := p.Exp
+	switch e.Report {
+	case report.Figure3Def.ID, report.Figure4Def.ID:
+		recs := relabel(ours, e.Report)
+		fig, err := report.Figure3(recs, opts)
+		if e.Report == report.Figure4Def.ID {
+			fig, err = report.Figure4(recs, opts)
+		}
+		if err != nil {
+			return err
+		}
+		return fig.RenderData(w, report.Text)
+	}
+	def, paperRecs := tableDef(e, paper)
+	t, err := report.BuildTable(append(paperRecs, ours...), def, opts)
+	if err != nil {
+		return err
+	}
+	return t.Render(w, report.Text)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// relabel returns recs as records of experiment id.
+func relabel(recs []results.Record, id string) []results.Record {
+	out := make([]results.Record, len(recs))
+	for i, r := range recs {
+		r.Experiment = id
+		out[i] = r
+	}
+	return out
+}
+
+// tableDef lays e out as a table: the report's own when e fills one of the
+// paper's tables, else e's rows and tasks; with the paper's numbers each
+// row reproduces, as records of e.
+func tableDef(e *experiments.Experiment, paper []results.Record) (report.TableDef, []results.Record) {
+	var out []results.Record
+	if def, ok := report.LookupTable(e.Report); ok {
+		for _, r := range paper {
+			if r.Experiment == def.ID {
+				r.Experiment = e.Name
+				out = append(out, r)
+			}
+		}
+		def.ID = e.Name
+		return def, out
+	}
+	def := report.TableDef{ID: e.Name, Title: e.Title, Caption: firstLine(e.Header), Split: e.Split, Metric: "error",
+		RowHeader: "Method", PaperDigits: 2}
+	for _, task := range e.Tasks {
+		def.Columns = append(def.Columns, report.Column{Dataset: recordName(task), Label: report.DatasetLabel(recordName(task))})
+	}
+	for _, row := range e.Rows {
+		def.Rows = append(def.Rows, report.RowDef{ID: row.ID, Label: row.Label})
+		exp, prow := e.PaperCell(row)
+		for _, r := range paper {
+			if exp != "" && r.Experiment == exp && r.Row == prow {
+				r.Experiment, r.Row = e.Name, row.ID
+				out = append(out, r)
+			}
+		}
+	}
+	return def, out
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
