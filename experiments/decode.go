@@ -396,7 +396,10 @@ func (d *decoder) datasetsTable(e *Experiment, prims map[string]toml.Primitive, 
 		} else if !filepath.IsAbs(spec.Dir) && dir != "" {
 			spec.Dir = filepath.Join(dir, spec.Dir)
 		}
-		if err := checkSpec(spec); err != nil {
+		if sub, err := checkSpec(spec); err != nil {
+			if sub != "" && d.lineOf(key+"."+sub, 0) > 0 {
+				key += "." + sub
+			}
 			return d.errAt(key, "%v", err)
 		}
 		e.Datasets[name] = spec
@@ -404,20 +407,21 @@ func (d *decoder) datasetsTable(e *Experiment, prims map[string]toml.Primitive, 
 	return nil
 }
 
-// checkSpec checks what GenericSpec needs before any file is read.
-func checkSpec(s datasets.GenericSpec) error {
+// checkSpec checks what GenericSpec needs before any file is read; sub
+// names the key at fault, when one is.
+func checkSpec(s datasets.GenericSpec) (sub string, err error) {
 	switch s.Format {
 	case "csv", "tsv", "jsonl":
 	default:
-		return fmt.Errorf("format %q: want \"csv\", \"tsv\" or \"jsonl\"", s.Format)
+		return "format", fmt.Errorf("format %q: want \"csv\", \"tsv\" or \"jsonl\"", s.Format)
 	}
 	if s.Train == "" && s.Test == "" {
-		return fmt.Errorf("no files: set train and/or test")
+		return "", fmt.Errorf("no files: set train and/or test")
 	}
 	if len(s.TextColumns) == 0 || s.LabelColumn == "" {
-		return fmt.Errorf("set text_columns and label_column")
+		return "", fmt.Errorf("set text_columns and label_column")
 	}
-	return nil
+	return "", nil
 }
 
 // checkTasks checks that every task is a registered classification
@@ -565,9 +569,9 @@ func (d *decoder) rows(e *Experiment, top fileKeys) error {
 
 // rowLine is the line of the i-th [[rows]] header, or of its first key.
 func (d *decoder) rowLine(i int) int {
-	prefix := fmt.Sprintf("rows[%d].", i)
+	header := fmt.Sprintf("rows[%d]", i)
 	for _, kl := range d.lines {
-		if strings.HasPrefix(kl.indexed, prefix) {
+		if kl.indexed == header || strings.HasPrefix(kl.indexed, header+".") {
 			return kl.line
 		}
 	}

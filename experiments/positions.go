@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// keyLine is where a key is defined in a TOML file. BurntSushi/toml keeps
+// keyLine is where a key (or a table header) is defined in a TOML file. BurntSushi/toml keeps
 // key positions to itself, so the loader finds them with this scanner,
 // which reads only what the parser has already accepted: table headers,
 // key/value pairs and inline tables, skipping over strings, arrays and
@@ -44,9 +44,11 @@ func scanKeys(src string) []keyLine {
 				s.i++
 			}
 			s.skipSpace(false)
+			line := s.line
 			path := s.key()
 			plain = path
 			indexed = s.index(path, array)
+			s.out = append(s.out, keyLine{plain: strings.Join(plain, "."), indexed: strings.Join(indexed, "."), line: line})
 			s.skipTo('\n')
 		default:
 			s.pair(plain, indexed)

@@ -449,12 +449,23 @@ func (b *builder) chain(data *Stage, sp taskSplits, s ablations.Settings, seed i
 	trainTokens := min(words(sp.Train), int64(len(sp.Train)*sc.MaxLen))
 	job := classifierJob{be: b.p.Backend, settings: s, scale: sc, seed: useed, backward: backward, from: from}
 	ch.classifier = &Stage{Kind: KindClassifier, Version: Versions[KindClassifier],
-		Label: fmt.Sprintf("classifier %s %s%s seed %d", task, ct.Variant, dirLabel(backward), seed),
+		Label: fmt.Sprintf("classifier %s %s (%s)%s seed %d", task, ct.Variant, fromLabel(from, s), dirLabel(backward), seed),
 		Key:   key, Inputs: inputs,
 		Work: Work{Tokens: (trainTokens + words(sp.Valid)/3) * int64(ct.Epochs), Cost: 3 * encoderMACs(sc), Epochs: ct.Epochs},
 		Run:  job.run,
 	}
 	return ch, nil
+}
+
+// fromLabel says what a classifier starts from.
+func fromLabel(from string, s ablations.Settings) string {
+	switch from {
+	case fromFineTuned:
+		return "LM " + s.LMFineTune + pretrainLabel(s)
+	case fromPretrained:
+		return "pretrained LM" + pretrainLabel(s)
+	}
+	return "no LM"
 }
 
 func pretrainLabel(s ablations.Settings) string {

@@ -1,0 +1,155 @@
+package ablations
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/ulmfit-go/ulmfit/model"
+)
+
+// Every recipe and scale is valid, and every variant of every axis
+// resolves to settings that pass Check.
+func TestPresetsAreValid(t *testing.T) {
+	for _, r := range Recipes() {
+		if err := r.Settings().Check(); err != nil {
+			t.Errorf("recipe %s: %v", r.Name, err)
+		}
+	}
+	for _, name := range ScaleNames() {
+		sc, _ := LookupScale(name)
+		if err := sc.Check(); err != nil {
+			t.Errorf("scale %s: %v", name, err)
+		}
+	}
+	for _, key := range Axes() {
+		for _, v := range Variants(key) {
+			s := Paper()
+			set(t, &s, key, v.Name)
+			if err := s.Resolve().Check(); err != nil {
+				t.Errorf("%s = %s: %v", key, v.Name, err)
+			}
+		}
+	}
+}
+
+// set assigns an axis value by its toml key.
+func set(t *testing.T, s *Settings, key, value string) {
+	t.Helper()
+	rv := reflect.ValueOf(s).Elem()
+	for i := 0; i < rv.NumField(); i++ {
+		if rv.Type().Field(i).Tag.Get("toml") != key {
+			continue
+		}
+		f := rv.Field(i)
+		if f.Kind() == reflect.Bool {
+			f.SetBool(value == "true")
+		} else {
+			f.SetString(value)
+		}
+		return
+	}
+	t.Fatalf("no key %s", key)
+}
+
+// The axes list the model's variants in the paper's order, so the two
+// packages cannot drift apart.
+func TestAxesMatchTheModel(t *testing.T) {
+	names := func(vs []Variant) []string {
+		var out []string
+		for _, v := range vs {
+			out = append(out, v.Name)
+		}
+		return out
+	}
+	if got, want := names(Variants("classifier")), model.ClassifierVariants(); !reflect.DeepEqual(got, want) {
+		t.Errorf("classifier variants %v, the model's %v", got, want)
+	}
+	if got, want := names(Variants("lm_finetune")), model.LMFineTuneVariants(); !reflect.DeepEqual(got, want) {
+		t.Errorf("LM fine-tuning variants %v, the model's %v", got, want)
+	}
+}
+
+// A variant's delta is what the paper says it is.
+func TestVariantDeltas(t *testing.T) {
+	s := Paper()
+	s.Classifier = model.ClsScratch
+	r := s.Resolve()
+	if r.Pretrain || r.LMFineTune != model.LMNone || r.UsesLM() {
+		t.Errorf("scratch: pretrain %v, lm_finetune %s", r.Pretrain, r.LMFineTune)
+	}
+	s = Paper()
+	s.LM = "vanilla"
+	r = s.Resolve()
+	if r.LMDropouts != (Dropouts{}) || r.AR != 0 || r.TAR != 0 {
+		t.Errorf("vanilla LM keeps regularisation: %+v AR %g TAR %g", r.LMDropouts, r.AR, r.TAR)
+	}
+	if r.ClassifierDropouts.Output != Paper().ClassifierDropouts.Output || r.ClassifierDropouts.Weight != 0 {
+		t.Errorf("vanilla classifier dropouts %+v: the head keeps its dropout, the encoder none", r.ClassifierDropouts)
+	}
+	if p := Paper(); p.Resolve() != p {
+		t.Error("resolving the defaults changed them")
+	}
+}
+
+// The scripts recipe differs from the paper exactly where it says.
+func TestRecipeDifferences(t *testing.T) {
+	paper, _ := LookupRecipe("paper")
+	scripts, _ := LookupRecipe("scripts")
+	a, b := paper.Settings(), scripts.Settings()
+	differ := map[string]bool{"recipe": true}
+	for _, d := range scripts.Differences {
+		differ[d.Key] = true
+	}
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	for i := 0; i < va.NumField(); i++ {
+		key := va.Type().Field(i).Tag.Get("toml")
+		same := reflect.DeepEqual(va.Field(i).Interface(), vb.Field(i).Interface())
+		if same == differ[key] {
+			t.Errorf("%s: paper %v, scripts %v, listed as different: %v", key, va.Field(i), vb.Field(i), differ[key])
+		}
+	}
+}
+
+// Check names the key and the valid choices.
+func TestCheckErrors(t *testing.T) {
+	s := Paper()
+	s.LMFineTune = "full+stlr"
+	var ce *ChoiceError
+	if err := s.Check(); !errors.As(err, &ce) || ce.Key != "lm_finetune" || !strings.Contains(err.Error(), `"full+discr+stlr"`) {
+		t.Errorf("unknown variant: %v", err)
+	}
+	s = Paper()
+	s.ClassifierDropouts.Weight = 1
+	var re *RangeError
+	if err := s.Check(); !errors.As(err, &re) || re.Key != "classifier_dropouts.weight" {
+		t.Errorf("dropout 1: %v", err)
+	}
+	sc, _ := LookupScale("tiny")
+	sc.ClassifierEpochs = 0
+	if err := sc.Check(); !errors.As(err, &re) || re.Key != "classifier_epochs" {
+		t.Errorf("0 epochs: %v", err)
+	}
+}
+
+// The model configurations carry the settings and the scale.
+func TestModelConfigs(t *testing.T) {
+	sc, _ := LookupScale("small")
+	s := Paper()
+	lm := s.LMConfig(sc, 500)
+	if err := lm.Validate(); err != nil || lm.Vocab != 500 || lm.Emb != sc.Emb || lm.WeightDropout != float32(s.LMDropouts.Weight) {
+		t.Errorf("LM config %+v (%v)", lm, err)
+	}
+	ct := s.ClassifierTrainConfig(sc, 3)
+	if ct.Epochs != sc.ClassifierEpochs || ct.MaxLen != sc.MaxLen || ct.Batch != 64 || ct.Seed != 3 || ct.Adam.ClipNorm != 25 {
+		t.Errorf("classifier config %+v", ct)
+	}
+	ft := s.LMFineTuneConfig(sc, 3)
+	if ft.Epochs != sc.LMEpochs || ft.LR != 0.004 || ft.Variant != model.LMFullDiscrSTLR {
+		t.Errorf("fine-tuning config %+v", ft)
+	}
+	if Limit(sc.MaxTrain, "imdb") != 1000 || Limit(sc.MaxTrain, "trec6") != 0 {
+		t.Errorf("limits %v", sc.MaxTrain)
+	}
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/ulmfit-go/ulmfit/experiments"
+	"github.com/ulmfit-go/ulmfit/runner"
+)
+
+const planUsage = `Usage:
+  ulmfit plan [EXPERIMENT...] [--scale S] [--seeds N] [--only ROW[,ROW]]
+              [--data-dir D] [--cache DIR]
+
+Prints an experiment's stage graph: every stage in dependency order with its
+cache id, whether it is cached, partial (interrupted, will resume) or to run,
+its estimated time and its inputs, then the time left and any dataset that
+is not here. Without an experiment, lists the built-in ones.
+
+Estimates start from defaults for two CPU cores and learn from the stages
+this cache has run (DIR/rates.json).
+
+Flags as for 'ulmfit run'.
+`
+
+func init() {
+	register(command{
+		name:    "plan",
+		summary: "show an experiment's stage graph, what is cached and the time left",
+		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+			o := runOptions{Stdout: stdout, Stderr: stderr}
+			fs := runFlags("plan", &o)
+			pos, err := parseInterspersed(fs, args)
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, planUsage)
+				return nil
+			}
+			if err != nil {
+				return usagef("plan: %v\n%s", err, planUsage)
+			}
+			o.Experiments = pos
+			return runPlan(ctx, o)
+		},
+	})
+}
+
+// runPlan is 'ulmfit plan'.
+func runPlan(ctx context.Context, o runOptions) error {
+	if len(o.Experiments) == 0 {
+		return listExperiments(o.Stdout)
+	}
+	ro, err := o.runner()
+	if err != nil {
+		return err
+	}
+	return classifyRunError(runner.Show(ctx, ro))
+}
+
+// listExperiments prints the built-in experiments and their titles.
+func listExperiments(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "EXPERIMENT\tTASKS\tROWS\tWHAT")
+	for _, name := range experiments.Names() {
+		e, err := experiments.Open(name)
+		if err != nil {
+			return err
+		}
+		what, _, _ := cutLine(e.Header)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", name, len(e.Tasks), len(e.Rows), what)
+	}
+	return tw.Flush()
+}
+
+func cutLine(s string) (string, string, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}

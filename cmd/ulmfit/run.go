@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/ulmfit-go/ulmfit/runner"
+)
+
+const runUsage = `Usage:
+  ulmfit run EXPERIMENT... [--scale S] [--seeds N] [--only ROW[,ROW]] [--data-dir D]
+                           [--cache DIR] [--results DIR] [--dry-run]
+
+Runs experiments: each a built-in name (table2 ... table7, figure3, figure4,
+bidirectional, quickstart; 'ulmfit plan' lists them) or a TOML file. Every
+stage (tokenising, pretraining, LM fine-tuning, classifier training,
+evaluation) is cached under --cache by a hash of its inputs, settings, seed
+and code version, so experiments, rows and later runs share finished work;
+an interrupted run (Ctrl-C, kill -9) picks up where it stopped when run
+again, LM stages from their last finished epoch. A record per cell and seed
+is appended to --results/EXPERIMENT.jsonl as soon as the cell is done, and
+--results/EXPERIMENT.json holds the latest of each; at the end each
+experiment's table is printed beside the paper's numbers.
+
+--scale    paper, small or tiny; default: the experiment's default_scale
+--seeds    repeat every cell with N seeds (the experiment's seed, +1, ...)
+--only     run only these rows (ids, comma-separated or repeated)
+--data-dir data directory or search path; default $ULMFIT_DATA, else "data"
+--cache    the stage cache; default "cache"
+--results  the record directory; default "results"
+--dry-run  print the plan (as 'ulmfit plan') and run nothing
+
+Progress goes to stderr: a bar on a terminal, log lines otherwise.
+Exit codes: 0 success; 1 a stage failed; 2 bad usage or a malformed
+experiment (file:line: key: what is wrong and the valid choices).
+`
+
+// runOptions are the options of 'ulmfit run' and 'ulmfit plan'.
+type runOptions struct {
+	Experiments []string
+	Scale       string
+	Seeds       int
+	Only        []string
+	DataDir     string
+	Cache       string
+	Results     string
+	DryRun      bool
+	Stdout      io.Writer
+	Stderr      io.Writer
+}
+
+// listFlag collects a repeated, comma-separated flag.
+type listFlag struct{ dst *[]string }
+
+func (l listFlag) String() string {
+	if l.dst == nil {
+		return ""
+	}
+	return strings.Join(*l.dst, ",")
+}
+
+func (l listFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l.dst = append(*l.dst, s)
+		}
+	}
+	return nil
+}
+
+// runFlags declares the flags run and plan share.
+func runFlags(name string, o *runOptions) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.Scale, "scale", "", "scale preset")
+	fs.IntVar(&o.Seeds, "seeds", 1, "seeds per cell")
+	fs.Var(listFlag{&o.Only}, "only", "rows to run")
+	fs.StringVar(&o.DataDir, "data-dir", "", "data directory or search path")
+	fs.StringVar(&o.Cache, "cache", "cache", "stage cache directory")
+	fs.StringVar(&o.Results, "results", "results", "record directory")
+	return fs
+}
+
+func init() {
+	register(command{
+		name:    "run",
+		summary: "run experiments (every table and figure as TOML), cached and resumable, and print their tables",
+		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+			o := runOptions{Stdout: stdout, Stderr: stderr}
+			fs := runFlags("run", &o)
+			fs.BoolVar(&o.DryRun, "dry-run", false, "print the plan only")
+			pos, err := parseInterspersed(fs, args)
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, runUsage)
+				return nil
+			}
+			if err != nil {
+				return usagef("run: %v\n%s", err, runUsage)
+			}
+			if len(pos) == 0 {
+				return usagef("run: name at least one experiment\n%s", runUsage)
+			}
+			o.Experiments = pos
+			return runRun(ctx, o)
+		},
+	})
+}
+
+func (o runOptions) runner() (runner.Options, error) {
+	if o.Seeds < 1 {
+		return runner.Options{}, usagef("--seeds %d: want at least 1", o.Seeds)
+	}
+	return runner.Options{Experiments: o.Experiments, Scale: o.Scale, Seeds: o.Seeds, Only: o.Only,
+		DataDir: o.DataDir, Cache: o.Cache, Results: o.Results, DryRun: o.DryRun, Stdout: o.Stdout, Stderr: o.Stderr}, nil
+}
+
+// runRun is 'ulmfit run'.
+func runRun(ctx context.Context, o runOptions) error {
+	ro, err := o.runner()
+	if err != nil {
+		return err
+	}
+	return classifyRunError(runner.Run(ctx, ro))
+}
+
+// classifyRunError maps the runner's errors to exit codes: a problem with
+// what was asked for is usage (2), the rest failures (1).
+func classifyRunError(err error) error {
+	if err != nil && runner.IsUsage(err) {
+		return usageError{err}
+	}
+	return err
+}

@@ -1,0 +1,307 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// counter counts how often each stage kind ran.
+type counter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *counter) inc(k string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[k]++
+}
+
+func (c *counter) get(k string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[k]
+}
+
+// testGraph is a diamond: two tokenised inputs, a model on both, two
+// evaluations sharing the model. Stages write a file and return a number
+// derived from their inputs' results, so a wrong input shows.
+func testGraph(cnt *counter, key string, seed int) (evals []*Stage) {
+	leaf := func(name string) *Stage {
+		return &Stage{Kind: "leaf", Label: "leaf " + name, Key: map[string]any{"name": name, "key": key},
+			Run: func(ctx context.Context, x *Exec) (any, error) {
+				cnt.inc("leaf")
+				return len(name), os.WriteFile(filepath.Join(x.Dir, "out"), []byte(name), 0o644)
+			}}
+	}
+	a, b := leaf("alpha"), leaf("be")
+	sum := func(x *Exec) (int, error) {
+		total := 0
+		for _, in := range x.Inputs {
+			var v int
+			if err := in.Decode(&v); err != nil {
+				return 0, err
+			}
+			total += v
+		}
+		return total, nil
+	}
+	model := &Stage{Kind: "model", Label: "model", Key: map[string]any{"seed": seed}, Inputs: []*Stage{a, b},
+		Run: func(ctx context.Context, x *Exec) (any, error) {
+			cnt.inc("model")
+			return sum(x)
+		}}
+	for _, split := range []string{"valid", "test"} {
+		evals = append(evals, &Stage{Kind: "eval", Label: "eval " + split, Key: split, Inputs: []*Stage{model, a},
+			Run: func(ctx context.Context, x *Exec) (any, error) {
+				cnt.inc("eval")
+				return sum(x)
+			}})
+	}
+	return evals
+}
+
+func newTestExecutor(dir string) *Executor {
+	return &Executor{Cache: &Cache{Dir: dir}, Reporter: NewLogReporter(discard{}), Rates: LoadRates(dir)}
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// A stage runs once: shared inputs run once per graph, and a second
+// invocation finds everything cached and runs nothing.
+func TestCacheHitsAndMisses(t *testing.T) {
+	dir := t.TempDir()
+	var cnt counter
+	g := NewGraph(testGraph(&cnt, "k", 1)...)
+	if len(g.Stages) != 5 {
+		t.Fatalf("%d stages, want 5 (two leaves, one model, two evaluations)", len(g.Stages))
+	}
+	done, err := newTestExecutor(dir).Run(context.Background(), g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cnt.get("leaf") != 2 || cnt.get("model") != 1 || cnt.get("eval") != 2 {
+		t.Fatalf("ran %v, want each stage once", cnt.n)
+	}
+	var v int
+	if err := done[g.Stages[4].ID()].Decode(&v); err != nil || v != 7+5 {
+		t.Errorf("eval result %d (%v), want the model (5+2) plus alpha (5)", v, err)
+	}
+	// A new process with an equal graph: all hits.
+	var again counter
+	g2 := NewGraph(testGraph(&again, "k", 1)...)
+	if _, err := newTestExecutor(dir).Run(context.Background(), g2); err != nil {
+		t.Fatal(err)
+	}
+	if len(again.n) != 0 {
+		t.Errorf("second run ran %v; want every stage cached", again.n)
+	}
+	// A different seed misses the model and what follows, not the leaves.
+	var seeded counter
+	if _, err := newTestExecutor(dir).Run(context.Background(), NewGraph(testGraph(&seeded, "k", 2)...)); err != nil {
+		t.Fatal(err)
+	}
+	if seeded.get("leaf") != 0 || seeded.get("model") != 1 || seeded.get("eval") != 2 {
+		t.Errorf("new seed ran %v; want the model and evaluations only", seeded.n)
+	}
+	// A different key of the leaves misses everything downstream.
+	var keyed counter
+	if _, err := newTestExecutor(dir).Run(context.Background(), NewGraph(testGraph(&keyed, "other", 1)...)); err != nil {
+		t.Fatal(err)
+	}
+	if keyed.get("leaf") != 2 || keyed.get("model") != 1 || keyed.get("eval") != 2 {
+		t.Errorf("new key ran %v; want everything", keyed.n)
+	}
+}
+
+// The ID depends on kind, version, key and inputs, nothing else.
+func TestStageIdentity(t *testing.T) {
+	base := func() *Stage {
+		return &Stage{Kind: "k", Version: 1, Key: map[string]int{"a": 1}, Label: "one",
+			Inputs: []*Stage{{Kind: "in", Key: "x"}}}
+	}
+	id := base().ID()
+	if got := base(); got.ID() != id {
+		t.Error("equal stages, different IDs")
+	}
+	relabelled := base()
+	relabelled.Label = "two"
+	relabelled.Work = Work{Tokens: 5}
+	if relabelled.ID() != id {
+		t.Error("the label or work estimate changed the ID")
+	}
+	for name, change := range map[string]func(*Stage){
+		"kind":    func(s *Stage) { s.Kind = "k2" },
+		"version": func(s *Stage) { s.Version = 2 },
+		"key":     func(s *Stage) { s.Key = map[string]int{"a": 2} },
+		"input":   func(s *Stage) { s.Inputs[0].Key = "y" },
+		"inputs":  func(s *Stage) { s.Inputs = append(s.Inputs, &Stage{Kind: "in", Key: "z"}) },
+	} {
+		s := base()
+		change(s)
+		if s.ID() == id {
+			t.Errorf("changing the %s kept the ID", name)
+		}
+	}
+}
+
+// A failed stage leaves no finished entry; its work folder survives for
+// the next attempt, which resumes from it.
+func TestFailureAndResume(t *testing.T) {
+	dir := t.TempDir()
+	attempts := 0
+	s := &Stage{Kind: "train", Key: 1, Label: "train", Run: func(ctx context.Context, x *Exec) (any, error) {
+		attempts++
+		mark := filepath.Join(x.Work, "epoch")
+		if _, err := os.Stat(mark); err == nil {
+			x.Resumed()
+			return "resumed", nil
+		}
+		if err := os.WriteFile(mark, []byte("1"), 0o644); err != nil {
+			return nil, err
+		}
+		return nil, errors.New("killed")
+	}}
+	e := newTestExecutor(dir)
+	if _, err := e.Run(context.Background(), NewGraph(s)); err == nil {
+		t.Fatal("the failing stage succeeded")
+	}
+	if m, _ := e.Cache.Lookup(s); m != nil {
+		t.Fatal("a failed stage is cached")
+	}
+	if !e.Cache.Partial(s) {
+		t.Fatal("the failed stage's work is gone")
+	}
+	done, err := e.Run(context.Background(), NewGraph(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res string
+	m := done[s.ID()]
+	if err := m.Decode(&res); err != nil || res != "resumed" || m.Resumed != 1 {
+		t.Errorf("second attempt: %q resumed %d (%v)", res, m.Resumed, err)
+	}
+	if _, err := os.Stat(filepath.Join(m.Dir, workDir)); err == nil {
+		t.Error("the work folder outlived the finished stage")
+	}
+	if attempts != 2 || e.Cache.Partial(s) {
+		t.Errorf("%d attempts, partial left: %v", attempts, e.Cache.Partial(s))
+	}
+}
+
+// A crash between writing the manifest and renaming the folder is
+// finished on the next run without running the stage again.
+func TestInterruptedCommit(t *testing.T) {
+	dir := t.TempDir()
+	ran := 0
+	s := &Stage{Kind: "k", Key: 1, Run: func(ctx context.Context, x *Exec) (any, error) { ran++; return 1, nil }}
+	c := &Cache{Dir: dir}
+	part := c.partial(s)
+	if err := os.MkdirAll(filepath.Join(part, workDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeJSONAtomic(filepath.Join(part, manifestName), Manifest{Kind: "k", ID: s.ID(), Result: []byte("1")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newTestExecutor(dir).Run(context.Background(), NewGraph(s)); err != nil {
+		t.Fatal(err)
+	}
+	if ran != 0 {
+		t.Error("the stage ran again")
+	}
+	if m, _ := c.Lookup(s); m == nil {
+		t.Error("the stage is not finished")
+	}
+}
+
+// Two runners on one cache: the second waits for the stage the first is
+// building and reuses it; every stage runs once in all.
+func TestConcurrentRunners(t *testing.T) {
+	dir := t.TempDir()
+	var runs atomic.Int32
+	mk := func() *Stage {
+		return &Stage{Kind: "slow", Key: 1, Label: "slow", Run: func(ctx context.Context, x *Exec) (any, error) {
+			runs.Add(1)
+			time.Sleep(300 * time.Millisecond)
+			return 42, nil
+		}}
+	}
+	var waited atomic.Int32
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e := newTestExecutor(dir)
+			e.Reporter = waitCounter{&waited}
+			_, errs[i] = e.Run(context.Background(), NewGraph(mk()))
+		}()
+		time.Sleep(50 * time.Millisecond)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if runs.Load() != 1 {
+		t.Errorf("the stage ran %d times", runs.Load())
+	}
+	if waited.Load() != 1 {
+		t.Errorf("%d runners reported waiting, want 1", waited.Load())
+	}
+}
+
+type waitCounter struct{ n *atomic.Int32 }
+
+func (w waitCounter) StageStart(int, int, *Stage, time.Duration, time.Duration) {}
+func (w waitCounter) StageCached(int, int, *Stage)                              {}
+func (w waitCounter) StageWaiting(*Stage, int)                                  { w.n.Add(1) }
+func (w waitCounter) Update(*Stage, Update)                                     {}
+func (w waitCounter) StageDone(*Stage, *Manifest)                               {}
+func (w waitCounter) StageFailed(*Stage, error)                                 {}
+func (w waitCounter) Printf(string, ...any)                                     {}
+func (w waitCounter) Close()                                                    {}
+
+// Cancelling stops a runner waiting for a lock.
+func TestWaitIsCancellable(t *testing.T) {
+	dir := t.TempDir()
+	s := &Stage{Kind: "k", Key: 1}
+	c := &Cache{Dir: dir}
+	held, err := c.acquire(context.Background(), s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.release()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := c.acquire(ctx, s, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("waiting on a held lock: %v", err)
+	}
+}
+
+// Rates learn from finished stages and persist in the cache.
+func TestRatesLearn(t *testing.T) {
+	dir := t.TempDir()
+	r := LoadRates(dir)
+	s := &Stage{Kind: KindClassifier, Work: Work{Tokens: 1e6, Cost: 1e3}}
+	before := r.Estimate(s)
+	r.Observe(&Cache{Dir: dir}, s, 11) // 1e9 units in 10 s of work
+	after := LoadRates(dir).Estimate(s)
+	want := stageOverhead + 10*time.Second
+	if after == before || after < want-time.Second || after > want+time.Second {
+		t.Errorf("estimate %v before, %v after observing; want about %v", before, after, want)
+	}
+}

@@ -1,0 +1,185 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ulmfit-go/ulmfit/results"
+)
+
+// childEnv makes the test binary run one experiment and exit: the process
+// the resume test kills.
+const childEnv = "ULMFIT_RUNNER_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(childEnv); spec != "" {
+		parts := strings.Split(spec, "|")
+		err := Run(context.Background(), Options{Experiments: []string{parts[0]}, Cache: parts[1], Results: parts[2],
+			Stdout: os.Stdout, Stderr: os.Stderr, Reporter: NewLogReporter(os.Stderr), Load: synthLoad})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "child:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// child starts this test binary as a runner of experiment over dir.
+func child(t *testing.T, experiment, dir string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+strings.Join([]string{experiment, filepath.Join(dir, "cache"), filepath.Join(dir, "results")}, "|"))
+	return cmd
+}
+
+// comparable is what must agree between an interrupted and an
+// uninterrupted run: the measurement, not when or how long it took.
+type comparable struct {
+	Row, Dataset string
+	Seed         int64
+	Value        float64
+	ConfigHash   string
+	Curves       map[string][]float64
+	Metrics      map[string]float64
+}
+
+func measurements(t *testing.T, dir, experiment string) []comparable {
+	t.Helper()
+	recs, err := results.ReadFile(filepath.Join(dir, "results", experiment+".jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []comparable
+	for _, r := range recs {
+		out = append(out, comparable{r.Row, r.Dataset, r.Seed, r.Value, r.ConfigHash, r.Curves, r.Metrics})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Row+out[i].Dataset < out[j].Row+out[j].Dataset })
+	return out
+}
+
+// kill -9 at random moments, then run again: the records are those of an
+// uninterrupted run, bit for bit, and none is written twice. One kill is
+// aimed inside an LM stage, after its first epoch's checkpoint, so the
+// stage must resume from it.
+func TestKillResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs an experiment several times in subprocesses")
+	}
+	experiment := filepath.Join("testdata", "resume.toml")
+	ref := t.TempDir()
+	start := time.Now()
+	if out, err := child(t, experiment, ref).CombinedOutput(); err != nil {
+		t.Fatalf("uninterrupted run: %v\n%s", err, out)
+	}
+	whole := time.Since(start)
+	want := measurements(t, ref, "resume")
+	if len(want) != 2 {
+		t.Fatalf("%d records, want 2", len(want))
+	}
+
+	dir := t.TempDir()
+	// First, a kill inside a pretraining stage once an epoch is saved.
+	cmd := child(t, experiment, dir)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pattern := filepath.Join(dir, "cache", KindPretrain, "*.partial", workDir, fileProgress)
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if m, _ := filepath.Glob(pattern); len(m) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("no LM epoch checkpoint appeared")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+
+	// Then kills at random moments until a run gets to the end.
+	rng := rand.New(rand.NewPCG(1, 2))
+	kills := 1
+	for attempt := 0; ; attempt++ {
+		cmd := child(t, experiment, dir)
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		finished := make(chan error, 1)
+		go func() { finished <- cmd.Wait() }()
+		wait := time.Duration(rng.Float64() * float64(whole))
+		if attempt >= 8 {
+			wait = 10 * time.Minute // enough kills: let it finish
+		}
+		select {
+		case err := <-finished:
+			if err != nil {
+				t.Fatalf("run %d: %v\n%s", attempt, err, out.String())
+			}
+		case <-time.After(wait):
+			cmd.Process.Signal(syscall.SIGKILL)
+			<-finished
+			kills++
+			continue
+		}
+		break
+	}
+	got := measurements(t, dir, "resume")
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("after %d kills the records differ from an uninterrupted run's:\n got %+v\nwant %+v", kills, got, want)
+	}
+	resumed := 0
+	for _, kind := range []string{KindPretrain, KindFineTune} {
+		ms, _ := filepath.Glob(filepath.Join(dir, "cache", kind, "*", manifestName))
+		for _, path := range ms {
+			m, err := readManifest(filepath.Dir(path))
+			if err == nil && m.Resumed > 0 {
+				resumed++
+			}
+		}
+	}
+	if resumed == 0 {
+		t.Error("no LM stage resumed from a mid-stage checkpoint")
+	}
+	t.Logf("%d kills; %d LM stages resumed mid-stage; uninterrupted run %v", kills, resumed, whole.Round(time.Millisecond))
+}
+
+// A dataset declared in the experiment file (a CSV beside it) runs end to
+// end, as the task and as the pretraining corpus.
+func TestDeclaredDatasetRuns(t *testing.T) {
+	dir := t.TempDir()
+	var out strings.Builder
+	err := Run(context.Background(), Options{Experiments: []string{filepath.Join("testdata", "declared.toml")},
+		Cache: filepath.Join(dir, "cache"), Results: filepath.Join(dir, "results"), Stdout: &out, Stderr: discard{}})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	recs, err := results.ReadFile(filepath.Join(dir, "results", "declared.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 {
+		t.Fatalf("%d records, want 2", len(recs))
+	}
+	for _, r := range recs {
+		if r.Dataset != "mine" || r.Split != "test" || r.DataHashes["mine/train.csv"] == "" {
+			t.Errorf("record %s/%s split %s hashes %v", r.Row, r.Dataset, r.Split, r.DataHashes)
+		}
+	}
+	if !strings.Contains(out.String(), "Declared") || !strings.Contains(out.String(), "mine") {
+		t.Errorf("summary:\n%s", out.String())
+	}
+}

@@ -1,0 +1,312 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ulmfit-go/ulmfit/ablations"
+	"github.com/ulmfit-go/ulmfit/compute"
+	"github.com/ulmfit-go/ulmfit/experiments"
+	"github.com/ulmfit-go/ulmfit/report"
+	"github.com/ulmfit-go/ulmfit/results"
+)
+
+// Every experiment plans at every scale: each cell ends in an evaluate
+// stage, inputs come before their users, and no stage is listed twice.
+func TestEveryExperimentPlans(t *testing.T) {
+	p := &Planner{Backend: compute.Default(), Load: synthLoad}
+	for _, name := range experiments.Names() {
+		e, err := experiments.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, scale := range ablations.ScaleNames() {
+			plan, err := p.Plan(e, PlanOptions{Scale: scale, Seeds: 2})
+			if err != nil {
+				t.Errorf("%s at %s: %v", name, scale, err)
+				continue
+			}
+			checkPlan(t, plan)
+			wantCells := len(e.Rows) * len(e.Tasks) * 2
+			if len(e.TrainSizes) == 0 && len(plan.Cells) != wantCells {
+				t.Errorf("%s at %s: %d cells, want %d", name, scale, len(plan.Cells), wantCells)
+			}
+		}
+	}
+}
+
+func checkPlan(t *testing.T, plan *Plan) {
+	t.Helper()
+	pos := map[string]int{}
+	for i, s := range plan.Graph.Stages {
+		if _, dup := pos[s.ID()]; dup {
+			t.Errorf("%s: stage %s listed twice", plan.Exp.Name, s.Label)
+		}
+		for _, in := range s.Inputs {
+			if j, ok := pos[in.ID()]; !ok || j >= i {
+				t.Errorf("%s: %s comes before its input %s", plan.Exp.Name, s.Label, in.Label)
+			}
+		}
+		if s.Run == nil || Versions[s.Kind] == 0 {
+			t.Errorf("%s: stage %s has no work or no code version", plan.Exp.Name, s.Label)
+		}
+		pos[s.ID()] = i
+	}
+	for _, c := range plan.Cells {
+		if c.Eval == nil || c.Eval.Kind != KindEvaluate {
+			t.Errorf("%s: cell %s/%s has no evaluation", plan.Exp.Name, c.Row.ID, c.Task)
+		} else if _, ok := pos[c.Eval.ID()]; !ok {
+			t.Errorf("%s: cell %s/%s's evaluation is not in the graph", plan.Exp.Name, c.Row.ID, c.Task)
+		}
+		if (c.Settings.Classifier == "scratch") != (c.FineTune == nil && c.Pretrain == nil) {
+			t.Errorf("%s: cell %s/%s: scratch %v, LM stages %v %v", plan.Exp.Name, c.Row.ID, c.Task, c.Settings.Classifier == "scratch", c.FineTune, c.Pretrain)
+		}
+	}
+}
+
+// Tables 4-7 and Figure 4 share their ULMFiT runs: "with pretraining",
+// "AWD-LSTM LM", "Full + discr + stlr" and "Freez + discr + stlr" are one
+// configuration, so one evaluate stage; and every LM fine-tuning of
+// Table 7 is one stage.
+func TestTablesShareStages(t *testing.T) {
+	p := &Planner{Backend: compute.Default(), Load: synthLoad}
+	eval := map[string]string{}
+	finetunes := map[string]bool{}
+	for _, ref := range [][2]string{{"table4", "with-pretraining"}, {"table5", "awd-lstm"}, {"table6", "full+discr+stlr"},
+		{"table7", "freez+discr+stlr"}, {"figure4", "ulmfit"}, {"table7", "full"}} {
+		e, err := experiments.Open(ref[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := p.Plan(e, PlanOptions{Scale: "small", Only: []string{ref[1]}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range plan.Cells {
+			if c.Task == "trec6" {
+				eval[ref[0]+"/"+ref[1]] = c.Eval.ID()
+				finetunes[c.FineTune.ID()] = true
+			}
+		}
+	}
+	want := eval["table4/with-pretraining"]
+	for k, id := range eval {
+		if k != "table7/full" && id != want {
+			t.Errorf("%s evaluates in stage %s, table4/with-pretraining in %s", k, id, want)
+		}
+	}
+	if eval["table7/full"] == want {
+		t.Error("table7/full shares ULMFiT's evaluation")
+	}
+	if len(finetunes) != 1 {
+		t.Errorf("%d LM fine-tuning stages; these rows share one", len(finetunes))
+	}
+}
+
+// Figure 3's sizes: those below the pool, then the pool; the pool's
+// taskdata is every other experiment's.
+func TestLowShotSizes(t *testing.T) {
+	if got := trainSizes([]int{100, 200, 500, 1000}, 600); len(got) != 4 || got[2] != 500 || got[3] != 600 {
+		t.Errorf("sizes %v", got)
+	}
+	if got := trainSizes(nil, 600); len(got) != 1 || got[0] != 0 {
+		t.Errorf("no sizes: %v", got)
+	}
+	p := &Planner{Backend: compute.Default(), Load: synthLoad}
+	fig3, _ := experiments.Open("figure3")
+	plan, err := p.Plan(fig3, PlanOptions{Scale: "small"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t7, _ := experiments.Open("table7")
+	plan7, err := p.Plan(t7, PlanOptions{Scale: "small", Only: []string{"freez+discr+stlr"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := map[string]string{}
+	for _, c := range plan7.Cells {
+		full[c.Task] = c.Data.ID()
+	}
+	sizes := map[string][]int{}
+	for _, c := range plan.Cells {
+		if c.Row.ID != "semi-supervised" {
+			continue
+		}
+		sizes[c.Task] = append(sizes[c.Task], c.TrainSize)
+		if c.TrainSize <= 0 {
+			t.Errorf("%s: a Figure 3 cell without train_size", c.Task)
+		}
+	}
+	for task, ss := range sizes {
+		if len(ss) < 2 || ss[0] != 100 {
+			t.Errorf("%s: sizes %v, want 100 first and the whole set last", task, ss)
+		}
+	}
+	for _, c := range plan.Cells {
+		last := sizes[c.Task][len(sizes[c.Task])-1]
+		if c.Row.ID == "semi-supervised" && c.TrainSize == last && c.Data.ID() != full[c.Task] {
+			t.Errorf("%s: the whole-set point does not share Table 7's data stage", c.Task)
+		}
+	}
+}
+
+// AG has only its test split here: the runner carves train and test from
+// it, the same way for every row, and says so.
+func TestCarvedSplits(t *testing.T) {
+	ds, _ := synthLoad("ag-news")
+	src := newSource("ag-news", ds)
+	s := ablations.Paper()
+	sc, _ := ablations.LookupScale("paper")
+	sp, err := splitTask(src, s, sc, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sp.Test) != 40 || len(sp.Train)+len(sp.Valid) != 160 || len(sp.Valid) != 16 {
+		t.Errorf("carved %d train, %d valid, %d test from 200", len(sp.Train), len(sp.Valid), len(sp.Test))
+	}
+	if len(sp.Notes) == 0 || !strings.Contains(sp.Notes[0], "carved") || !strings.Contains(sp.Notes[0], "AG") {
+		t.Errorf("notes %q", sp.Notes)
+	}
+	again, _ := splitTask(src, s, sc, 0)
+	for i := range sp.Test {
+		if sp.Test[i].Text[0] != again.Test[i].Text[0] {
+			t.Fatal("carving is not deterministic")
+		}
+	}
+	test := map[string]bool{}
+	for _, e := range sp.Test {
+		test[e.Text[0]] = true
+	}
+	for _, e := range append(sp.Train, sp.Valid...) {
+		if test[e.Text[0]] {
+			t.Fatal("a test example is also a training or validation example")
+		}
+	}
+}
+
+// runTiny runs experiments at the tiny scale on generated data.
+func runTiny(t *testing.T, dir string, names ...string) string {
+	t.Helper()
+	var out bytes.Buffer
+	err := Run(context.Background(), Options{Experiments: names, Scale: "tiny", Cache: filepath.Join(dir, "cache"),
+		Results: filepath.Join(dir, "results"), Stdout: &out, Stderr: discard{}, Load: synthLoad})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	return out.String()
+}
+
+var tinyOnce struct {
+	sync.Once
+	dir string
+	out string
+}
+
+// Every experiment runs end to end at the tiny scale on generated data:
+// a record per cell, each with its provenance, curves and config, and the
+// printed table beside the paper's numbers. A second run is all cache.
+func TestEveryExperimentRunsTiny(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs every experiment")
+	}
+	dir := t.TempDir()
+	out := runTiny(t, dir, experiments.Names()...)
+	p := &Planner{Backend: compute.Default(), Load: synthLoad}
+	for _, name := range experiments.Names() {
+		e, _ := experiments.Open(name)
+		plan, err := p.Plan(e, PlanOptions{Scale: "tiny"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err := results.ReadFile(filepath.Join(dir, "results", name+".jsonl"))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(recs) != len(plan.Cells) {
+			t.Errorf("%s: %d records for %d cells", name, len(recs), len(plan.Cells))
+		}
+		for _, r := range recs {
+			checkRecord(t, e, r)
+		}
+		if issues := report.Check(recs); issues.Err() != nil {
+			t.Errorf("%s: the report rejects the records: %v", name, issues.Err())
+		}
+		var stable []results.Record
+		data, err := os.ReadFile(filepath.Join(dir, "results", name+".json"))
+		if err != nil || json.Unmarshal(data, &stable) != nil || len(stable) != len(recs) {
+			t.Errorf("%s: the stable file holds %d records (%v), want %d", name, len(stable), err, len(recs))
+		}
+		if !strings.Contains(out, e.Title) {
+			t.Errorf("%s: no summary printed", name)
+		}
+	}
+	if !strings.Contains(out, "5.69") || !strings.Contains(out, "13.36") {
+		t.Errorf("the summaries do not show the paper's numbers:\n%s", out)
+	}
+	// Again: nothing runs, nothing is appended.
+	before := countLines(t, filepath.Join(dir, "results"))
+	var log bytes.Buffer
+	err := Run(context.Background(), Options{Experiments: experiments.Names(), Scale: "tiny", Cache: filepath.Join(dir, "cache"),
+		Results: filepath.Join(dir, "results"), Stdout: discard{}, Stderr: &log, Reporter: NewLogReporter(&log), Load: synthLoad})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(log.String(), " start ") {
+		t.Errorf("the second run ran stages:\n%s", log.String())
+	}
+	if after := countLines(t, filepath.Join(dir, "results")); after != before {
+		t.Errorf("the second run appended records: %d lines, then %d", before, after)
+	}
+}
+
+func countLines(t *testing.T, dir string) int {
+	recs, err := results.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(recs)
+}
+
+func checkRecord(t *testing.T, e *experiments.Experiment, r results.Record) {
+	t.Helper()
+	where := e.Name + "/" + r.Row + "/" + r.Dataset
+	if r.Source != results.SourceOurs || r.Scale != "tiny" || r.Metric != "error" || r.Experiment != e.Name {
+		t.Errorf("%s: record %+v", where, r)
+	}
+	if want := map[string]string{"validation": "validation", "test": "test"}[e.Split]; r.Split != want {
+		t.Errorf("%s: split %q, want %q", where, r.Split, want)
+	}
+	if r.Value < 0 || r.Value > 100 || math.IsNaN(r.Value) {
+		t.Errorf("%s: error %v", where, r.Value)
+	}
+	if r.ConfigHash == "" || len(r.Config) == 0 || len(r.DataHashes) == 0 || r.GoVersion == "" || r.Machine == "" ||
+		r.Engine == "" || r.WallSeconds <= 0 || r.Finished.IsZero() {
+		t.Errorf("%s: provenance missing: hash %q config %d data %v go %q machine %q engine %q wall %v",
+			where, r.ConfigHash, len(r.Config), r.DataHashes, r.GoVersion, r.Machine, r.Engine, r.WallSeconds)
+	}
+	if len(r.Curves["val_error"]) == 0 || len(r.Curves["lr"]) == 0 {
+		t.Errorf("%s: curves %v", where, keys(r.Curves))
+	}
+	var cfg cellConfig
+	if err := json.Unmarshal(r.Config, &cfg); err != nil || cfg.Settings.Classifier == "" || cfg.Scale.Name != "tiny" {
+		t.Errorf("%s: config %s (%v)", where, r.Config, err)
+	}
+	if cfg.Settings.UsesLM() && cfg.Settings.LMFineTune != "none" && len(r.Curves["lm_val_loss"]) == 0 {
+		t.Errorf("%s: fine-tuned LM without lm_val_loss", where)
+	}
+	if r.Dataset == "ag_news" && !strings.Contains(r.Note, "carved") {
+		t.Errorf("%s: note %q does not say AG was carved", where, r.Note)
+	}
+	if e.Name == "figure3" && r.TrainSize <= 0 {
+		t.Errorf("%s: no train_size", where)
+	}
+}
+
+func keys[V any](m map[string]V) []string { return sortedKeys(m) }
