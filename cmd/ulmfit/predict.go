@@ -1,0 +1,157 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/ulmfit-go/ulmfit/compute"
+	"github.com/ulmfit-go/ulmfit/model"
+	"github.com/ulmfit-go/ulmfit/text"
+)
+
+const predictUsage = `Usage:
+  ulmfit predict --model FILE [--input FILE|-]
+
+Classifies texts with a bundle made by 'ulmfit export': one text a line of
+the input (default: standard input), tokenised as the training text was.
+Prints a tab-separated table: a header "label" and the class names, then for
+each input line the predicted class and every class's probability (the
+average of the forward and backward classifiers when the bundle has both).
+
+Exit codes: 0 success, 1 failure while running, 2 bad usage or input.
+`
+
+// predictOptions are the options of `ulmfit predict`.
+type predictOptions struct {
+	Model  string
+	Input  string // a file, or "-" for Stdin
+	Stdin  io.Reader
+	Stdout io.Writer
+}
+
+func init() {
+	register(command{
+		name:    "predict",
+		summary: "classify texts, one a line, with a bundle from 'ulmfit export'",
+		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+			o := predictOptions{Stdin: os.Stdin, Stdout: stdout}
+			fs := flag.NewFlagSet("predict", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			fs.StringVar(&o.Model, "model", "", "bundle from ulmfit export")
+			fs.StringVar(&o.Input, "input", "-", "texts, one a line; - for standard input")
+			err := fs.Parse(args)
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, predictUsage)
+				return nil
+			}
+			if err != nil {
+				return usagef("predict: %v\n%s", err, predictUsage)
+			}
+			if fs.NArg() > 0 {
+				return usagef("predict: unexpected arguments %v\n%s", fs.Args(), predictUsage)
+			}
+			if o.Model == "" {
+				return usagef("predict: --model is required\n%s", predictUsage)
+			}
+			return runPredict(ctx, o)
+		},
+	})
+}
+
+// predictChunk is how many lines are classified together.
+const predictChunk = 1024
+
+func runPredict(ctx context.Context, o predictOptions) error {
+	b, err := model.LoadBundle(compute.Default(), o.Model)
+	if err != nil {
+		return bundleInputError{fmt.Errorf("predict: %w", err)}
+	}
+	vocab, err := text.NewVocab(b.Itos)
+	if err != nil {
+		return bundleInputError{fmt.Errorf("predict: bundle %s: %w", o.Model, err)}
+	}
+	if vocab.Hash() != b.VocabHash {
+		return bundleInputError{fmt.Errorf("predict: bundle %s: its vocabulary hashes to %s, its classifier was trained on %s: a corrupt bundle", o.Model, vocab.Hash(), b.VocabHash)}
+	}
+	var settings tokenizerSettings
+	if len(b.Tokenizer) > 0 {
+		dec := json.NewDecoder(strings.NewReader(string(b.Tokenizer)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&settings); err != nil {
+			return bundleInputError{fmt.Errorf("predict: bundle %s: tokeniser settings %s: %w", o.Model, b.Tokenizer, err)}
+		}
+	}
+	tok := text.NewTokenizer(settings.options())
+
+	in := o.Stdin
+	if o.Input != "-" {
+		f, err := os.Open(o.Input)
+		if err != nil {
+			return bundleInputError{fmt.Errorf("predict: %w", err)}
+		}
+		defer f.Close()
+		in = f
+	}
+	labels := b.Labels()
+	if labels == nil {
+		for k := 0; k < b.Classes(); k++ {
+			labels = append(labels, strconv.Itoa(k))
+		}
+	}
+	w := bufio.NewWriter(o.Stdout)
+	fmt.Fprintf(w, "label\t%s\n", strings.Join(labels, "\t"))
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 1<<20), 1<<30)
+	var docs [][]int32
+	flush := func() error {
+		if len(docs) == 0 {
+			return nil
+		}
+		probs, err := b.Predict(docs)
+		if err != nil {
+			return fmt.Errorf("predict: %w", err)
+		}
+		for _, p := range probs {
+			best := 0
+			for k := range p {
+				if p[k] > p[best] {
+					best = k
+				}
+			}
+			w.WriteString(labels[best])
+			for _, v := range p {
+				w.WriteByte('\t')
+				w.WriteString(strconv.FormatFloat(float64(v), 'f', 6, 32))
+			}
+			w.WriteByte('\n')
+		}
+		docs = docs[:0]
+		return nil
+	}
+	for sc.Scan() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		docs = append(docs, vocab.Numericalize(nil, tok.Tokenize(sc.Text())))
+		if len(docs) == predictChunk {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("predict: reading %s: %w", o.Input, err)
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	return w.Flush()
+}
