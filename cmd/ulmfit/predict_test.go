@@ -142,7 +142,7 @@ func TestExportErrors(t *testing.T) {
 		code int
 		msg  string
 	}{
-		"another vocabulary": {[]string{"export", "--classifier", fwd, "--vocab", otherPath, "--out", out}, 2, "vocabulary"},
+		"another vocabulary":  {[]string{"export", "--classifier", fwd, "--vocab", otherPath, "--out", out}, 2, "vocabulary"},
 		"forward as backward": {[]string{"export", "--classifier", fwd, "--backward", fwd, "--vocab", vocabPath, "--out", out}, 2, "backward"},
 		"missing flag":        {[]string{"export", "--classifier", fwd, "--out", out}, 2, "required"},
 		"not a bundle":        {[]string{"predict", "--model", vocabPath}, 2, "not an ulmfit-go bundle"},
