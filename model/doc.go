@@ -1,6 +1,6 @@
 // Package model is the AWD-LSTM language model (Merity et al. 2017) of
-// ULMFiT (Howard & Ruder 2018) and the techniques that train it, one file
-// per technique under the paper's name:
+// ULMFiT (Howard & Ruder 2018), its classifier, and the techniques that
+// train them, one file per technique under the paper's name:
 //
 //	awdlstm.go          the model: forward, backward, evaluation, state
 //	embeddingdropout.go lockeddropout.go weightdrop.go   the dropouts
@@ -10,6 +10,17 @@
 //	adam.go clip.go     the optimiser and gradient-norm clipping
 //	bptt.go lmtrainer.go  variable-length BPTT batching and the LM training loop
 //	checkpoint.go convert.go  checkpoints and vocabulary conversion
+//
+// and ULMFiT's fine-tuning (sections 3.2 and 3.3, Tables 6 and 7):
+//
+//	stlr.go cosine.go discr.go  slanted triangular rates, cosine annealing, discriminative rates
+//	lmfinetune.go       target-task LM fine-tuning (FineTuneLM, LoadPretrainedLM)
+//	classifier.go       the classifier: encoder, concat pooling, the batch-norm head; Predict, Evaluate
+//	bpt3c.go concatpool.go batchnorm.go  BPT3C, concat pooling, batch normalisation
+//	gradualunfreezing.go chainthaw.go    which layer groups train each epoch
+//	sortish.go clstrainer.go  length-sorted batches and the classifier training loop (TrainClassifier)
+//	bidirectional.go    reversed documents and the forward+backward ensemble
+//	clscheckpoint.go bundle.go  classifier checkpoints and self-contained bundles for prediction
 //
 // Every layer is a forward/backward function pair over compute.Vec buffers
 // of a compute.Backend, so the model runs on any backend the compute package
