@@ -68,8 +68,11 @@ func DefaultLMFineTuneConfig() LMFineTuneConfig {
 		Adam: DefaultAdamConfig()}
 }
 
-// trainConfig is the LMTrainer configuration of the variant.
-func (c LMFineTuneConfig) trainConfig(layers int) (TrainConfig, error) {
+// TrainConfig is the LMTrainer configuration that FineTuneLM trains a model
+// of the given LSTM layers with: the variant's per-group rates and schedule,
+// callbacks included. It lets a caller run the epochs itself (one Fit per
+// epoch, to checkpoint between them).
+func (c LMFineTuneConfig) TrainConfig(layers int) (TrainConfig, error) {
 	if !(c.LR > 0) {
 		return TrainConfig{}, fmt.Errorf("model: LM fine-tuning: LR %g, want a positive rate", c.LR)
 	}
@@ -115,7 +118,7 @@ func FineTuneLM(ctx context.Context, lm *LM, train, valid []int32, cfg LMFineTun
 	if cfg.Variant == LMNone {
 		return nil, nil
 	}
-	tc, err := cfg.trainConfig(lm.cfg.Layers)
+	tc, err := cfg.TrainConfig(lm.cfg.Layers)
 	if err != nil {
 		return nil, err
 	}
