@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ulmfit-go/ulmfit/experiments"
+)
+
+func runCmd(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := dispatch(context.Background(), args, &out, &errOut)
+	if err != nil {
+		fmt.Fprintln(&errOut, err)
+	}
+	return out.String(), errOut.String(), exitCode(err)
+}
+
+// selfContained writes an experiment whose dataset is a CSV beside it and
+// also its pretraining corpus, so it runs without any downloaded data.
+func selfContained(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("label,text\n")
+	for i := 0; i < 60; i++ {
+		if i%2 == 0 {
+			fmt.Fprintf(&b, "pos,This is a good and fine thing number %d.\n", i)
+		} else {
+			fmt.Fprintf(&b, "neg,That was a bad and poor thing number %d.\n", i)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "data.csv"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	exp := `# Mine: a test experiment.
+title = "Mine"
+tasks = ["toy"]
+default_scale = "tiny"
+
+[datasets.toy]
+format = "csv"
+header = true
+train = "data.csv"
+text_columns = ["text"]
+label_column = "label"
+
+[scale.tiny]
+pretrain_corpus = "toy"
+
+[[rows]]
+id = "scratch"
+classifier = "scratch"
+
+[[rows]]
+id = "ulmfit"
+`
+	path := filepath.Join(dir, "mine.toml")
+	if err := os.WriteFile(path, []byte(exp), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// 'ulmfit plan' lists the built-in experiments; with a file it prints the
+// graph, and 'run --dry-run' prints the same and runs nothing.
+func TestPlanAndDryRun(t *testing.T) {
+	out, _, code := runCmd(t, "plan")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, name := range experiments.Names() {
+		if !strings.Contains(out, name) {
+			t.Errorf("plan does not list %s:\n%s", name, out)
+		}
+	}
+	exp := selfContained(t)
+	cache := filepath.Join(t.TempDir(), "cache")
+	plan, _, code := runCmd(t, "plan", exp, "--cache", cache, "--seeds", "2")
+	if code != 0 {
+		t.Fatalf("plan: exit %d\n%s", code, plan)
+	}
+	for _, want := range []string{"Mine", "seeds [1 2]", "4 cells", "to run", "corpus toy", "pretrain toy", "classifier toy scratch"} {
+		if !strings.Contains(plan, want) {
+			t.Errorf("the plan lacks %q:\n%s", want, plan)
+		}
+	}
+	dry, _, code := runCmd(t, "run", exp, "--cache", cache, "--seeds", "2", "--dry-run")
+	if code != 0 || dry != plan {
+		t.Errorf("run --dry-run: exit %d, output differs from plan:\n%s", code, dry)
+	}
+	if _, err := os.Stat(cache); err == nil {
+		t.Error("a dry run wrote to the cache")
+	}
+}
+
+// 'ulmfit run' runs a file end to end and prints its table; again, it
+// finds every stage cached.
+func TestRunFile(t *testing.T) {
+	exp := selfContained(t)
+	dir := t.TempDir()
+	args := []string{"run", exp, "--cache", filepath.Join(dir, "cache"), "--results", filepath.Join(dir, "results")}
+	out, errOut, code := runCmd(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "2 new records") || !strings.Contains(out, "Mine") {
+		t.Errorf("output:\n%s", out)
+	}
+	out, errOut, code = runCmd(t, args...)
+	if code != 0 || !strings.Contains(out, "0 new records") || strings.Contains(errOut, " start ") {
+		t.Errorf("second run: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+// Bad usage and broken experiments exit 2 with a message that says what
+// is wrong.
+func TestRunUsageErrors(t *testing.T) {
+	exp := selfContained(t)
+	broken := filepath.Join(t.TempDir(), "broken.toml")
+	os.WriteFile(broken, []byte("title = \"B\"\ntasks = [\"trec6\"]\n\n[[rows]]\nid = \"a\"\nclasifier = \"full\"\n"), 0o644)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run"}, "name at least one experiment"},
+		{[]string{"run", "table99"}, "no experiment \"table99\""},
+		{[]string{"run", broken}, "broken.toml:6: rows[0].clasifier: unknown key"},
+		{[]string{"run", exp, "--scale", "huge"}, `"huge"`},
+		{[]string{"run", exp, "--only", "nope"}, `no row "nope"`},
+		{[]string{"run", exp, "--seeds", "0"}, "--seeds 0"},
+		{[]string{"plan", exp, "--bogus"}, "flag provided but not defined"},
+	} {
+		_, errOut, code := runCmd(t, c.args...)
+		if code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, errOut, c.want)
+		}
+	}
+}
