@@ -149,7 +149,7 @@ func TestModelConfigs(t *testing.T) {
 	if ft.Epochs != sc.LMEpochs || ft.LR != 0.004 || ft.Variant != model.LMFullDiscrSTLR {
 		t.Errorf("fine-tuning config %+v", ft)
 	}
-	if Limit(sc.MaxTrain, "imdb") != 1000 || Limit(sc.MaxTrain, "trec6") != 0 {
+	if Limit(sc.MaxTrain, "imdb") != 500 || Limit(sc.MaxTrain, "trec6") != 0 {
 		t.Errorf("limits %v", sc.MaxTrain)
 	}
 }

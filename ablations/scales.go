@@ -106,15 +106,15 @@ var scales = []Scale{
 	},
 	{
 		Name: "small",
-		Doc: "two CPU cores, about two hours for Tables 4-7: AWD-LSTM 96/288x3, 1.5M tokens of pretrain-en, " +
-			"TREC-6 whole, IMDb 1,000 and AG 2,000 training examples, 6 LM and 8 classifier epochs",
-		Emb: 96, Hidden: 288, Layers: 3,
-		PretrainCorpus: "pretrain-en", PretrainVocab: 12000, PretrainTokens: 1500000, PretrainValidTokens: 60000, PretrainEpochs: 2,
+		Doc: "two CPU cores, about two hours for Tables 4-7: AWD-LSTM 64/192x3, 1M tokens of pretrain-en for 2 epochs, " +
+			"TREC-6 whole, IMDb 500 and AG 2,000 training examples, 6 LM and 12 classifier epochs",
+		Emb: 64, Hidden: 192, Layers: 3,
+		PretrainCorpus: "pretrain-en", PretrainVocab: 12000, PretrainTokens: 1000000, PretrainValidTokens: 50000, PretrainEpochs: 2,
 		Vocab:         10000,
-		MaxTrain:      map[string]int{"imdb": 1000, "ag-news": 2000},
+		MaxTrain:      map[string]int{"imdb": 500, "ag-news": 2000},
 		MaxTest:       map[string]int{"imdb": 1000, "ag-news": 1000},
 		MaxUnlabelled: map[string]int{"default": 2000},
-		LMEpochs:      6, ClassifierEpochs: 8, MaxLen: 280,
+		LMEpochs:      6, ClassifierEpochs: 12, MaxLen: 210,
 	},
 	{
 		Name: "tiny",
