@@ -28,6 +28,9 @@ import (
 // OutputDropout, which is the head's first dropout, as in the authors'
 // scripts (fastai 0.7's PoolingLinearClassifier drops the pooled features,
 // not the LSTM's output). AR and TAR are not applied to the classifier.
+//
+// A Classifier keeps its activations in per-batch-size workspaces, so it is
+// not safe for concurrent use.
 type Classifier struct {
 	// Encoder is the embedding and LSTM stack. Its Params and Grads are the
 	// classifier's, head included; its decoder bias is carried, unused.
@@ -51,16 +54,16 @@ type Classifier struct {
 	// reverses its input accordingly.
 	Backward bool
 
-	be         compute.Backend
-	cfg        Config
-	pretrained bool
-	hp, hg     headTensors
-	bn1, bn2   *batchNorm
-	st         map[int]*State
-	hws        map[int]*headWorkspace
-	masks      Masks
-	head1      []float32
-	head2      []float32
+	be            compute.Backend
+	cfg           Config
+	pretrained    bool
+	hp, hg        headTensors
+	bn1, bn2      *batchNorm
+	st            map[int]*State
+	hws           map[int]*headWorkspace
+	masks         Masks
+	outputScratch []float32
+	head1, head2  []float32
 }
 
 // HeadConfig is the classifier head's shape and regularisation.
@@ -260,8 +263,9 @@ type classifierMasks struct {
 // buffers.
 func (c *Classifier) drawMasks(B int, seed uint64) classifierMasks {
 	m := c.Encoder
+	c.masks.Output = c.outputScratch // drawn and dropped: the head drops the pooled features instead
 	m.DrawMasksInto(&c.masks, B, seed)
-	c.masks.Output = nil
+	c.outputScratch, c.masks.Output = c.masks.Output, nil
 	c.head1 = m.drawMask(c.head1, B*3*c.cfg.Emb, c.Head.Dropout1, mixSeed(seed, seedHead))
 	c.head2 = m.drawMask(c.head2, B*c.Head.Hidden, c.Head.Dropout2, mixSeed(seed, seedHead+1))
 	return classifierMasks{enc: &c.masks, head1: c.head1, head2: c.head2}

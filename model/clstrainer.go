@@ -223,7 +223,8 @@ func (cfg ClassifierTrainConfig) plan(groups int) (variantPlan, error) {
 // statistics) of the epoch with the lowest validation error: selection is on
 // validation only. Without validation data every epoch's error is NaN and c
 // keeps the last epoch's weights. "scratch" refuses a classifier whose
-// encoder was loaded from an LM.
+// encoder was loaded from an LM. It sets c.BPTT, c.MaxLen and c.EvalBatch
+// from cfg, so that prediction reads documents as training did.
 func TrainClassifier(ctx context.Context, c *Classifier, train, valid ClassData, cfg ClassifierTrainConfig) (ClassifierHistory, error) {
 	var hist ClassifierHistory
 	if err := checkClassifierTraining(c, train, valid, cfg); err != nil {
