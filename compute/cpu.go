@@ -82,10 +82,21 @@ type CPU struct {
 	// Kernels selects the kernel implementation; one the machine lacks falls
 	// back to GoKernels, the zero value.
 	Kernels KernelSet
+
+	scratch kargs // the operands of the kernel call in flight (see parallelRun)
 }
 
 // NewCPU returns the CPU backend on the given BLAS with the best kernels.
 func NewCPU(b Sgemm) *CPU { return &CPU{BLAS: b, Kernels: BestKernels()} }
+
+// args resets the scratch operands of the next kernel call, with the
+// kernel table this backend runs.
+func (c *CPU) args() *kargs {
+	a := &c.scratch
+	partial := a.partial
+	*a = kargs{k: c.kernels(), partial: partial[:0]}
+	return a
+}
 
 // kernels is the table this backend runs.
 func (c *CPU) kernels() *kernelTable {
@@ -167,44 +178,45 @@ func checkMatrix(op, name string, rows, cols, ld int, v Vec) {
 }
 
 func (c *CPU) Fill(x Vec, v float32) {
-	k := c.kernels()
-	d := x.Data[:x.N]
-	parallelFor(len(d), grainStream, func(lo, hi int) { k.fill(d[lo:hi], v) })
+	a := c.args()
+	a.f[0], a.x0 = x.Data[:x.N], v
+	parallelRun(x.N, grainStream, a, func(a *kargs, lo, hi int) { a.k.fill(a.f[0][lo:hi], a.x0) })
 }
 
 func (c *CPU) Copy(dst, src Vec) {
 	mustLen("Copy", dst.N, src.N)
-	d, s := dst.Data[:dst.N], src.Data[:src.N]
-	parallelFor(len(d), grainStream, func(lo, hi int) { copy(d[lo:hi], s[lo:hi]) })
+	a := c.args()
+	a.f[0], a.f[1] = dst.Data[:dst.N], src.Data[:src.N]
+	parallelRun(dst.N, grainStream, a, func(a *kargs, lo, hi int) { copy(a.f[0][lo:hi], a.f[1][lo:hi]) })
 }
 
 func (c *CPU) Axpy(alpha float32, x, y Vec) {
 	mustLen("Axpy", x.N, y.N)
-	k := c.kernels()
-	xd, yd := x.Data[:x.N], y.Data[:y.N]
-	parallelFor(len(xd), grainStream, func(lo, hi int) { k.axpy(alpha, xd[lo:hi], yd[lo:hi]) })
+	a := c.args()
+	a.f[0], a.f[1], a.x0 = x.Data[:x.N], y.Data[:y.N], alpha
+	parallelRun(x.N, grainStream, a, func(a *kargs, lo, hi int) { a.k.axpy(a.x0, a.f[0][lo:hi], a.f[1][lo:hi]) })
 }
 
 func (c *CPU) Scale(x Vec, alpha float32) {
-	k := c.kernels()
-	d := x.Data[:x.N]
-	parallelFor(len(d), grainStream, func(lo, hi int) { k.scale(d[lo:hi], alpha) })
+	a := c.args()
+	a.f[0], a.x0 = x.Data[:x.N], alpha
+	parallelRun(x.N, grainStream, a, func(a *kargs, lo, hi int) { a.k.scale(a.f[0][lo:hi], a.x0) })
 }
 
 func (c *CPU) Mul(out, a, b Vec) {
 	mustLen("Mul", out.N, a.N)
 	mustLen("Mul", out.N, b.N)
-	k := c.kernels()
-	o, ad, bd := out.Data[:out.N], a.Data[:a.N], b.Data[:b.N]
-	parallelFor(len(o), grainStream, func(lo, hi int) { k.mul(o[lo:hi], ad[lo:hi], bd[lo:hi]) })
+	ka := c.args()
+	ka.f[0], ka.f[1], ka.f[2] = out.Data[:out.N], a.Data[:a.N], b.Data[:b.N]
+	parallelRun(out.N, grainStream, ka, func(a *kargs, lo, hi int) { a.k.mul(a.f[0][lo:hi], a.f[1][lo:hi], a.f[2][lo:hi]) })
 }
 
 func (c *CPU) Sub(out, a, b Vec) {
 	mustLen("Sub", out.N, a.N)
 	mustLen("Sub", out.N, b.N)
-	k := c.kernels()
-	o, ad, bd := out.Data[:out.N], a.Data[:a.N], b.Data[:b.N]
-	parallelFor(len(o), grainStream, func(lo, hi int) { k.sub(o[lo:hi], ad[lo:hi], bd[lo:hi]) })
+	ka := c.args()
+	ka.f[0], ka.f[1], ka.f[2] = out.Data[:out.N], a.Data[:a.N], b.Data[:b.N]
+	parallelRun(out.N, grainStream, ka, func(a *kargs, lo, hi int) { a.k.sub(a.f[0][lo:hi], a.f[1][lo:hi], a.f[2][lo:hi]) })
 }
 
 func (c *CPU) MulTiled(out, x, m Vec) {
@@ -212,32 +224,37 @@ func (c *CPU) MulTiled(out, x, m Vec) {
 	if m.N == 0 || x.N%m.N != 0 {
 		panic(fmt.Sprintf("compute: MulTiled: mask length %d does not divide the tensor length %d", m.N, x.N))
 	}
-	k := c.kernels()
-	o, xd, md := out.Data[:out.N], x.Data[:x.N], m.Data[:m.N]
-	parallelFor(len(o), grainStream, func(lo, hi int) {
+	a := c.args()
+	a.f[0], a.f[1], a.f[2] = out.Data[:out.N], x.Data[:x.N], m.Data[:m.N]
+	parallelRun(out.N, grainStream, a, func(a *kargs, lo, hi int) {
+		o, xd, md := a.f[0], a.f[1], a.f[2]
 		// [lo, hi) may start and end inside a tile: walk it one tile
 		// segment at a time.
 		for i := lo; i < hi; {
 			t := i % len(md)
 			seg := min(hi-i, len(md)-t)
-			k.mul(o[i:i+seg], xd[i:i+seg], md[t:t+seg])
+			a.k.mul(o[i:i+seg], xd[i:i+seg], md[t:t+seg])
 			i += seg
 		}
 	})
 }
 
 func (c *CPU) SumSquares(x Vec) float64 {
-	k := c.kernels()
-	d := x.Data[:x.N]
-	blocks := (len(d) + sumSquaresBlock - 1) / sumSquaresBlock
-	partial := make([]float64, blocks)
-	parallelFor(blocks, grainStream/sumSquaresBlock, func(lo, hi int) {
+	a := c.args()
+	a.f[0] = x.Data[:x.N]
+	blocks := (x.N + sumSquaresBlock - 1) / sumSquaresBlock
+	if cap(a.partial) < blocks {
+		a.partial = make([]float64, blocks)
+	}
+	a.partial = a.partial[:blocks]
+	parallelRun(blocks, grainStream/sumSquaresBlock, a, func(a *kargs, lo, hi int) {
+		d := a.f[0]
 		for b := lo; b < hi; b++ {
-			partial[b] = k.sumSq(d[b*sumSquaresBlock : min((b+1)*sumSquaresBlock, len(d))])
+			a.partial[b] = a.k.sumSq(d[b*sumSquaresBlock : min((b+1)*sumSquaresBlock, len(d))])
 		}
 	})
 	var s float64
-	for _, p := range partial {
+	for _, p := range a.partial {
 		s += p
 	}
 	return s
@@ -259,8 +276,10 @@ func (c *CPU) DropoutMask(mask Vec, p float32, seed uint64) {
 	// the time.
 	cut := uint32(math.Ceil(float64(p) * (1 << 24)))
 	keep := math.Float32bits(1 / (1 - p))
-	d := mask.Data[:mask.N]
-	parallelFor(len(d), grainMath, func(lo, hi int) {
+	a := c.args()
+	a.f[0], a.seed, a.u0, a.u1 = mask.Data[:mask.N], seed, cut, keep
+	parallelRun(mask.N, grainMath, a, func(a *kargs, lo, hi int) {
+		d, seed, cut, keep := a.f[0], a.seed, a.u0, a.u1
 		for i := lo; i < hi; i++ {
 			kept := uint32(0)
 			if uniformBits(seed, i) >= cut {
@@ -289,10 +308,11 @@ func (c *CPU) Gather(out, table Vec, ids IVec, dim int, scale Vec) {
 	}
 	idd := ids.Data[:ids.N]
 	checkIDs("Gather", idd, table.N/dim, scale)
-	k := c.kernels()
-	o, tab, sc := out.Data[:out.N], table.Data[:table.N], scale.Data[:scale.N]
-	parallelFor(len(idd), max(grainStream/dim, 1), func(lo, hi int) {
-		k.gather(o[lo*dim:hi*dim], tab, idd[lo:hi], dim, sc)
+	a := c.args()
+	a.f[0], a.f[1], a.f[2], a.ids, a.i0 = out.Data[:out.N], table.Data[:table.N], scale.Data[:scale.N], idd, dim
+	parallelRun(len(idd), max(grainStream/dim, 1), a, func(a *kargs, lo, hi int) {
+		dim := a.i0
+		a.k.gather(a.f[0][lo*dim:hi*dim], a.f[1], a.ids[lo:hi], dim, a.f[2])
 	})
 }
 
@@ -303,15 +323,15 @@ func (c *CPU) ScatterAdd(dtable, dout Vec, ids IVec, dim int, scale Vec) {
 	}
 	idd := ids.Data[:ids.N]
 	checkIDs("ScatterAdd", idd, dtable.N/dim, scale)
-	k := c.kernels()
-	dt, do, sc := dtable.Data[:dtable.N], dout.Data[:dout.N], scale.Data[:scale.N]
+	a := c.args()
+	a.f[0], a.f[1], a.f[2], a.ids, a.i0 = dtable.Data[:dtable.N], dout.Data[:dout.N], scale.Data[:scale.N], idd, dim
 	// Repeated ids make rows collide, so the parts are column ranges: each
 	// goroutine adds every row in order over its own columns, which gives the
 	// same sums as one plain loop. Ranges are whole 64-byte lines.
 	const line = 16
 	lines := (dim + line - 1) / line
-	parallelFor(lines, max(grainStream/(len(idd)*line), 1), func(lo, hi int) {
-		k.scatter(dt, do, idd, dim, lo*line, min(hi*line, dim), sc)
+	parallelRun(lines, max(grainStream/(len(idd)*line), 1), a, func(a *kargs, lo, hi int) {
+		a.k.scatter(a.f[0], a.f[1], a.ids, a.i0, lo*line, min(hi*line, a.i0), a.f[2])
 	})
 }
 
@@ -321,9 +341,9 @@ func (c *CPU) AddRowVector(x, b Vec, rows, cols int) {
 	if rows == 0 || cols == 0 {
 		return
 	}
-	k := c.kernels()
-	xd, bd := x.Data[:x.N], b.Data[:b.N]
-	parallelFor(rows, max(grainStream/cols, 1), func(lo, hi int) { k.addRV(xd[lo*cols:hi*cols], bd) })
+	a := c.args()
+	a.f[0], a.f[1], a.i0 = x.Data[:x.N], b.Data[:b.N], cols
+	parallelRun(rows, max(grainStream/cols, 1), a, func(a *kargs, lo, hi int) { a.k.addRV(a.f[0][lo*a.i0:hi*a.i0], a.f[1]) })
 }
 
 func (c *CPU) SumRows(db, x Vec, rows, cols int) {
@@ -332,15 +352,15 @@ func (c *CPU) SumRows(db, x Vec, rows, cols int) {
 	if rows == 0 || cols == 0 {
 		return
 	}
-	k := c.kernels()
-	d, xd := db.Data[:db.N], x.Data[:x.N]
+	a := c.args()
+	a.f[0], a.f[1], a.i0, a.i1 = db.Data[:db.N], x.Data[:x.N], rows, cols
 	// The parts are column ranges, each summing every row in order: the same
 	// additions in the same order as one plain loop, for any split.
 	const line = 16
 	lines := (cols + line - 1) / line
-	parallelFor(lines, max(grainStream/(rows*line), 1), func(lo, hi int) {
-		c0, c1 := lo*line, min(hi*line, cols)
-		k.sumRs(d[c0:c1], xd[c0:], rows, cols)
+	parallelRun(lines, max(grainStream/(rows*line), 1), a, func(a *kargs, lo, hi int) {
+		c0, c1 := lo*line, min(hi*line, a.i1)
+		a.k.sumRs(a.f[0][c0:c1], a.f[1][c0:], a.i0, a.i1)
 	})
 }
 
@@ -353,11 +373,11 @@ func (c *CPU) LSTMCellForward(gates, cPrev, cOut, h Vec, batch, hidden int) {
 	if bh == 0 {
 		return
 	}
-	k := c.kernels()
-	g, cp, cc, hh := gates.Data[:gates.N], cPrev.Data[:bh], cOut.Data[:bh], h.Data[:bh]
-	H := hidden
-	parallelFor(batch, max(grainMath/(5*H), 1), func(lo, hi int) {
-		k.lstmF(g[lo*4*H:hi*4*H], cp[lo*H:hi*H], cc[lo*H:hi*H], hh[lo*H:hi*H], H)
+	a := c.args()
+	a.f[0], a.f[1], a.f[2], a.f[3], a.i0 = gates.Data[:gates.N], cPrev.Data[:bh], cOut.Data[:bh], h.Data[:bh], hidden
+	parallelRun(batch, max(grainMath/(5*hidden), 1), a, func(a *kargs, lo, hi int) {
+		H := a.i0
+		a.k.lstmF(a.f[0][lo*4*H:hi*4*H], a.f[1][lo*H:hi*H], a.f[2][lo*H:hi*H], a.f[3][lo*H:hi*H], H)
 	})
 }
 
@@ -372,12 +392,13 @@ func (c *CPU) LSTMCellBackward(dgates, gates, cPrev, cOut, dh, dc Vec, batch, hi
 	if bh == 0 {
 		return
 	}
-	k := c.kernels()
-	dg, g := dgates.Data[:dgates.N], gates.Data[:gates.N]
-	cp, cc, dhh, dcc := cPrev.Data[:bh], cOut.Data[:bh], dh.Data[:bh], dc.Data[:bh]
-	H := hidden
-	parallelFor(batch, max(grainMath/(2*H), 1), func(lo, hi int) {
-		k.lstmB(dg[lo*4*H:hi*4*H], g[lo*4*H:hi*4*H], cp[lo*H:hi*H], cc[lo*H:hi*H], dhh[lo*H:hi*H], dcc[lo*H:hi*H], H)
+	a := c.args()
+	a.f[0], a.f[1] = dgates.Data[:dgates.N], gates.Data[:gates.N]
+	a.f[2], a.f[3], a.f[4], a.f[5] = cPrev.Data[:bh], cOut.Data[:bh], dh.Data[:bh], dc.Data[:bh]
+	a.i0 = hidden
+	parallelRun(batch, max(grainMath/(2*hidden), 1), a, func(a *kargs, lo, hi int) {
+		H, f := a.i0, &a.f
+		a.k.lstmB(f[0][lo*4*H:hi*4*H], f[1][lo*4*H:hi*4*H], f[2][lo*H:hi*H], f[3][lo*H:hi*H], f[4][lo*H:hi*H], f[5][lo*H:hi*H], H)
 	})
 }
 
@@ -397,10 +418,11 @@ func (c *CPU) SoftmaxCrossEntropy(logits Vec, targets IVec, losses Vec, n, vocab
 			panic(fmt.Sprintf("compute: SoftmaxCrossEntropy: target %d of row %d is outside the vocabulary of %d", id, r, vocab))
 		}
 	}
-	k := c.kernels()
-	l, ls := logits.Data[:logits.N], losses.Data[:n]
-	parallelFor(n, max(grainMath/vocab, 1), func(lo, hi int) {
-		k.sce(l[lo*vocab:hi*vocab], t[lo:hi], ls[lo:hi], vocab)
+	a := c.args()
+	a.f[0], a.f[1], a.ids, a.i0 = logits.Data[:logits.N], losses.Data[:n], t, vocab
+	parallelRun(n, max(grainMath/vocab, 1), a, func(a *kargs, lo, hi int) {
+		V := a.i0
+		a.k.sce(a.f[0][lo*V:hi*V], a.ids[lo:hi], a.f[1][lo:hi], V)
 	})
 }
 
@@ -415,9 +437,12 @@ func (c *CPU) Adam(p, g, m, v Vec, lr, beta1, beta2, eps, wd float32, t int, dec
 		step:    float32(float64(lr) / (1 - math.Pow(float64(beta1), float64(t)))),
 		sqrtBC2: float32(math.Sqrt(1 - math.Pow(float64(beta2), float64(t)))),
 	}
-	k := c.kernels()
-	pd, gd, md, vd := p.Data[:p.N], g.Data[:g.N], m.Data[:m.N], v.Data[:v.N]
-	parallelFor(len(pd), grainMath, func(lo, hi int) { k.adam(pd[lo:hi], gd[lo:hi], md[lo:hi], vd[lo:hi], s) })
+	a := c.args()
+	a.f[0], a.f[1], a.f[2], a.f[3], a.adam = p.Data[:p.N], g.Data[:g.N], m.Data[:m.N], v.Data[:v.N], s
+	parallelRun(p.N, grainMath, a, func(a *kargs, lo, hi int) {
+		f := &a.f
+		a.k.adam(f[0][lo:hi], f[1][lo:hi], f[2][lo:hi], f[3][lo:hi], a.adam)
+	})
 }
 
 func mustLen(op string, want, got int) {
