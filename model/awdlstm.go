@@ -310,6 +310,10 @@ func (m *LM) setMasks(ws *workspace, ms *Masks) {
 	if ms == nil {
 		ms = &Masks{}
 	}
+	if ms.OnDevice {
+		m.drawDeviceMasks(ws, ms.Seed)
+		return
+	}
 	dm.embedRows = deviceMask(m.be, dm.embedBuf, ms.EmbedRows)
 	dm.input = deviceMask(m.be, dm.inputBuf, ms.Input)
 	dm.output = deviceMask(m.be, dm.outputBuf, ms.Output)
@@ -329,6 +333,32 @@ func (m *LM) setMasks(ws *workspace, ms *Masks) {
 			m.whhDrop[l] = m.be.Alloc(len(ms.Weight[l]))
 		}
 		dm.weight[l] = deviceMask(m.be, m.wMask[l], ms.Weight[l])
+	}
+}
+
+// drawDeviceMasks draws a batch's masks on the device with the seeds
+// DrawMasksInto uses, so both give the same values.
+func (m *LM) drawDeviceMasks(ws *workspace, seed uint64) {
+	dm, cfg, be := &ws.masks, m.cfg, m.be
+	B := ws.B
+	dm.embedRows = deviceDrawn(be, dm.embedBuf, cfg.Vocab, cfg.EmbeddingDropout, mixSeed(seed, seedEmbedRows))
+	dm.input = deviceDrawn(be, dm.inputBuf, B*cfg.Emb, cfg.InputDropout, mixSeed(seed, seedInput))
+	dm.output = deviceDrawn(be, dm.outputBuf, B*cfg.Emb, cfg.OutputDropout, mixSeed(seed, seedOutput))
+	for l := range dm.hidden {
+		_, h := cfg.LayerSizes(l)
+		dm.hidden[l] = deviceDrawn(be, dm.hiddenBuf[l], B*h, cfg.HiddenDropout, mixSeed(seed, seedHidden+uint64(l)))
+	}
+	for l := range dm.weight {
+		_, h := cfg.LayerSizes(l)
+		dm.weight[l] = compute.Vec{}
+		if cfg.WeightDropout == 0 {
+			continue
+		}
+		if m.wMask[l].N == 0 {
+			m.wMask[l] = be.Alloc(4 * h * h)
+			m.whhDrop[l] = be.Alloc(4 * h * h)
+		}
+		dm.weight[l] = deviceDrawn(be, m.wMask[l], 4*h*h, cfg.WeightDropout, mixSeed(seed, seedWeight+uint64(l)))
 	}
 }
 

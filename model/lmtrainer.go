@@ -164,7 +164,7 @@ func (tr *LMTrainer) Fit(ctx context.Context, train, valid []int32) ([]EpochInfo
 			N := T * B
 			loader.Batch(ids, targets, pos, T)
 			pos += T
-			m.DrawMasksInto(masks, B, mixSeed(c.Seed, 1<<32+uint64(iter)))
+			*masks = Masks{OnDevice: true, Seed: mixSeed(c.Seed, 1<<32+uint64(iter))}
 			m.ZeroGrads()
 			parts, err := m.ForwardBackward(ids[:N], targets[:N], T, B, masks, st)
 			if err != nil {
