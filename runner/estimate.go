@@ -18,16 +18,17 @@ type Rates struct {
 	PerKind map[string]float64 `json:"per_kind"` // work units per second
 }
 
-// defaultRates are measured on two cores of a 2020s x86 server with
-// OpenBLAS: multiply-adds per second for model stages, tokens per second
-// for data stages. Overheads (loading, checkpoints) are in stageOverhead.
+// defaultRates were measured with the "small" scale on two cores of a
+// shared x86 server with OpenBLAS: multiply-adds per second for model
+// stages, tokens per second for data stages. Overheads (loading,
+// checkpoints) are in stageOverhead.
 var defaultRates = map[string]float64{
-	KindCorpus:     150e3,
-	KindTaskData:   150e3,
-	KindPretrain:   6e9,
-	KindFineTune:   6e9,
-	KindClassifier: 4e9,
-	KindEvaluate:   4e9,
+	KindCorpus:     1e6,
+	KindTaskData:   1e6,
+	KindPretrain:   2e10,
+	KindFineTune:   2e10,
+	KindClassifier: 1.5e10,
+	KindEvaluate:   1.5e10,
 }
 
 // stageOverhead is a stage's fixed cost: loading inputs, writing outputs.

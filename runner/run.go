@@ -336,7 +336,8 @@ func tableDef(e *experiments.Experiment, paper []results.Record) (report.TableDe
 		def.ID = e.Name
 		return def, out
 	}
-	def := report.TableDef{ID: e.Name, Title: e.Title, Caption: firstLine(e.Header), Split: e.Split, Metric: "error",
+	caption := strings.TrimSpace(strings.TrimPrefix(firstLine(e.Header), e.Title+":"))
+	def := report.TableDef{ID: e.Name, Title: e.Title, Caption: caption, Split: e.Split, Metric: "error",
 		RowHeader: "Method", PaperDigits: 2}
 	for _, task := range e.Tasks {
 		def.Columns = append(def.Columns, report.Column{Dataset: recordName(task), Label: report.DatasetLabel(recordName(task))})
