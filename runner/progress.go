@@ -114,6 +114,14 @@ type terminalReporter struct {
 // NewTerminalReporter draws a progress bar on w, a terminal.
 func NewTerminalReporter(w io.Writer) Reporter { return &terminalReporter{w: w} }
 
+// width is the terminal's width, 0 when unknown.
+func (r *terminalReporter) width() int {
+	if f, ok := r.w.(*os.File); ok {
+		return termWidth(f)
+	}
+	return 0
+}
+
 func (r *terminalReporter) clear() {
 	if r.shown {
 		fmt.Fprint(r.w, "\r\033[K")
@@ -131,6 +139,13 @@ func (r *terminalReporter) draw() {
 	filled := int(f * width)
 	bar := strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
 	line := fmt.Sprintf("%s %s %3.0f%%  %s", c.prefix(), bar, 100*f, c.details())
+	if width := r.width(); width > 1 {
+		// A line longer than the terminal wraps, and "\r" would then
+		// redraw only its last part: cut it.
+		if runes := []rune(line); len(runes) > width-1 {
+			line = string(runes[:width-1])
+		}
+	}
 	r.clear()
 	fmt.Fprint(r.w, line)
 	r.shown = true
