@@ -1,0 +1,43 @@
+// Package runner plans experiments (package experiments) into a graph of
+// cached stages, runs them, and records one result per cell and seed.
+//
+// # Stages
+//
+// Every cell of an experiment (a row on a dataset, at a training size, for
+// a seed) is the end of a chain of stages:
+//
+//	corpus      tokenise the pretraining corpus (a seeded subset at small scales)
+//	pretrain    train the general-domain LM on it
+//	taskdata    split the task (carve, subset, 10% validation, low-shot draw) and tokenise it
+//	finetune    fine-tune the LM on the task's text
+//	classifier  train the classifier from the fine-tuned LM (or the pretrained one, or nothing)
+//	evaluate    its error on the validation or test split
+//
+// A stage's identity (Stage.ID) is a hash of its kind, its code version
+// (Versions), its key (the settings, seed and data checksums it depends
+// on) and its inputs' identities. Equal identities are one stage: Table 4's
+// "with pretraining", Table 5's "AWD-LSTM", Table 6's "Full + discr +
+// stlr", Table 7's "Freez + discr + stlr" and Figure 4's "ULMFiT" are one
+// chain, and all of Table 7 fine-tunes one LM. The seed of a cell reaches LM
+// fine-tuning and the classifier; pretraining, the data splits and subsets
+// use the settings' own seeds, so every seed and row sees the same data.
+//
+// # Cache and resume
+//
+// Finished stages live in a Cache folder, each renamed into place whole
+// once its outputs and manifest are written, so a crash leaves a finished
+// stage or a .partial folder, never half of one. LM stages save the model
+// and optimiser after every epoch in the .partial folder and resume from
+// the last one; killed at any moment (kill -9 included) and run again, a
+// run ends with the records an uninterrupted run writes. A stage is built
+// under a file lock: a second runner waits for it and reuses it.
+//
+// # Records
+//
+// As each cell's evaluation finishes, its record (results.Record: the
+// error, the per-epoch curves, the resolved configuration and its hash,
+// seed, scale, data checksums, commit, Go version, machine, engine, wall
+// time, tokens per second) is appended to RESULTS/EXPERIMENT.jsonl, unless
+// the same measurement is there already, and RESULTS/EXPERIMENT.json is
+// rewritten with the latest record of every cell.
+package runner
