@@ -249,6 +249,9 @@ func Run(ctx context.Context, o Options) error {
 		}}
 	_, runErr := ex.Run(ctx, g)
 	rep.Close()
+	if errors.Is(runErr, context.Canceled) {
+		runErr = fmt.Errorf("interrupted (%w): run the same command again to resume; finished stages and LM epochs are kept in %s", runErr, o.Cache)
+	}
 	for _, p := range ps {
 		if err := printSummary(o.Stdout, p, o.Results, written[p]); err != nil && runErr == nil {
 			runErr = err
