@@ -360,6 +360,9 @@ func (m *LM) drawDeviceMasks(ws *workspace, seed uint64) {
 		}
 		dm.weight[l] = deviceDrawn(be, m.wMask[l], 4*h*h, cfg.WeightDropout, mixSeed(seed, seedWeight+uint64(l)))
 	}
+	// The seeds change every step; a GPU backend that replays repeated work
+	// as one graph then sees the same work after this point every step.
+	be.Sync()
 }
 
 // begin validates a batch and loads its tokens into the workspace.

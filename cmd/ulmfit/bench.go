@@ -67,6 +67,7 @@ type benchOptions struct {
 	NoPeer     bool
 	Gorgonia   bool
 	BLAS       string
+	Masks      string
 	Device     string // cpu or cuda
 	Precision  string // the GPU's matrix products (and the peer's): fp32, tf32 or bf16
 }
@@ -89,6 +90,7 @@ func init() {
 			fs.BoolVar(&o.NoPeer, "no-peer", false, "time only our engine")
 			fs.BoolVar(&o.Gorgonia, "gorgonia", false, "also time the naive gorgonia graph (small shape only)")
 			fs.StringVar(&o.BLAS, "blas", "default", "our engine's BLAS: default (OpenBLAS when built with cgo) or gonum")
+			fs.StringVar(&o.Masks, "masks", "device", "where our engine draws dropout masks: device (where it runs) or host")
 			fs.StringVar(&o.Device, "device", "cpu", "where both engines run: cpu or cuda")
 			fs.StringVar(&o.Precision, "precision", "fp32", "matrix-product precision on cuda, for both engines: fp32, tf32 or bf16")
 			if err := fs.Parse(args); err != nil {
@@ -112,6 +114,7 @@ func init() {
 			fs.IntVar(&o.Warmup, "warmup", 1, "")
 			fs.IntVar(&o.Batch, "batch", 0, "")
 			fs.StringVar(&o.BLAS, "blas", "default", "")
+			fs.StringVar(&o.Masks, "masks", "device", "")
 			fs.StringVar(&o.Device, "device", "cpu", "")
 			fs.StringVar(&o.Precision, "precision", "fp32", "")
 			if err := fs.Parse(args); err != nil {
@@ -226,7 +229,7 @@ func runBench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) err
 		name string
 		cmd  []string
 	}
-	runners := []runner{{"ulmfit", append([]string{self, "bench-worker", "--engine", "ulmfit", "--blas", o.BLAS}, common...)}}
+	runners := []runner{{"ulmfit", append([]string{self, "bench-worker", "--engine", "ulmfit", "--blas", o.BLAS, "--masks", o.Masks}, common...)}}
 	if !o.NoPeer {
 		script := o.PeerScript
 		if script == "" {
@@ -345,7 +348,7 @@ func runBenchWorker(ctx context.Context, engine string, o benchOptions, stdout i
 		if err != nil {
 			return err
 		}
-		step, err = ulmfitBenchStep(be, s)
+		step, err = ulmfitBenchStep(be, s, o.Masks == "host")
 		if err != nil {
 			return err
 		}
@@ -386,7 +389,7 @@ func runBenchWorker(ctx context.Context, engine string, o benchOptions, stdout i
 // ulmfitBenchStep builds our engine at the shape and returns one full
 // training step: fresh dropout masks, forward and backward with AR/TAR,
 // gradient-norm clipping and an Adam update, as the PyTorch peer does.
-func ulmfitBenchStep(be compute.Backend, s benchShape) (func() error, error) {
+func ulmfitBenchStep(be compute.Backend, s benchShape, hostMasks bool) (func() error, error) {
 	cfg := model.DefaultConfig()
 	cfg.Vocab, cfg.Emb, cfg.Hidden, cfg.Layers = s.Vocab, s.Emb, s.Hidden, s.Layers
 	m, err := model.NewLM(be, cfg, 1)
@@ -414,7 +417,11 @@ func ulmfitBenchStep(be compute.Backend, s benchShape) (func() error, error) {
 	return func() error {
 		n++
 		m.ZeroGrads()
-		*masks = model.Masks{OnDevice: true, Seed: n} // drawn where the model runs: no host round trip
+		if hostMasks {
+			m.DrawMasksInto(masks, B, n)
+		} else {
+			*masks = model.Masks{OnDevice: true, Seed: n} // drawn where the model runs: no host round trip
+		}
 		if _, err := m.ForwardBackward(ids, targets, T, B, masks, st); err != nil {
 			return err
 		}
