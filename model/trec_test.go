@@ -203,9 +203,13 @@ func TestTRECPretrainingHelps(t *testing.T) {
 // (from $ULMFIT_DATA, else the module's data folder) in vocab's ids, every
 // 7th document so each source contributes; nil when the corpus is absent.
 func pretrainStream(t *testing.T, root string, tok *text.Tokenizer, vocab *text.Vocab) []int32 {
+	// Relative entries ($ULMFIT_DATA as the Makefile sets it, or the default
+	// data folder) are relative to the module root, not to this package.
 	path := datasets.ResolveSearchPath("")
-	if len(path) == 1 && path[0] == datasets.DefaultDataDir {
-		path = datasets.SearchPath{filepath.Join(root, datasets.DefaultDataDir)}
+	for i, dir := range path {
+		if !filepath.IsAbs(dir) {
+			path[i] = filepath.Join(root, dir)
+		}
 	}
 	info, err := datasets.Lookup("pretrain-en")
 	if err != nil {
