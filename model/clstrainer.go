@@ -110,6 +110,12 @@ type ClassifierTrainConfig struct {
 	Adam AdamConfig
 	Seed uint64 // batch order and dropout masks
 
+	// Checkpoint, when set, is a file where the training state is saved
+	// after every finished epoch (before OnEpoch), and from which a later
+	// call with the same settings continues after that epoch, to the same
+	// result as an uninterrupted run. Empty: no checkpoints.
+	Checkpoint string
+
 	// OnStep, when set, is called after every update, OnEpoch after every
 	// epoch's validation; an error stops training with it.
 	OnStep  func(ClassifierStep) error
@@ -224,7 +230,9 @@ func (cfg ClassifierTrainConfig) plan(groups int) (variantPlan, error) {
 // validation only. Without validation data every epoch's error is NaN and c
 // keeps the last epoch's weights. "scratch" refuses a classifier whose
 // encoder was loaded from an LM. It sets c.BPTT, c.MaxLen and c.EvalBatch
-// from cfg, so that prediction reads documents as training did.
+// from cfg, so that prediction reads documents as training did. With
+// cfg.Checkpoint set it saves its state there after every epoch and, when
+// the file exists, continues after the epoch it records (clsresume.go).
 func TrainClassifier(ctx context.Context, c *Classifier, train, valid ClassData, cfg ClassifierTrainConfig) (ClassifierHistory, error) {
 	var hist ClassifierHistory
 	if err := checkClassifierTraining(c, train, valid, cfg); err != nil {
@@ -259,8 +267,19 @@ func TrainClassifier(ctx context.Context, c *Classifier, train, valid ClassData,
 	hist.BestEpoch, hist.BestValError = -1, math.Inf(1)
 	lrs := make([]float64, len(groups))
 	var b bpt3cBatch
-	iter := 0
-	for e := 0; e < cfg.Epochs; e++ {
+	iter, first := 0, 0
+	state := clsTrainState{c: c, opt: opt, best: best, hist: &hist, cfg: cfg, perEpoch: perEpoch}
+	if cfg.Checkpoint != "" {
+		next, it, ok, err := state.load(cfg.Checkpoint)
+		if err != nil {
+			best.free(c.be)
+			return ClassifierHistory{}, err
+		}
+		if ok {
+			first, iter = next, it
+		}
+	}
+	for e := first; e < cfg.Epochs; e++ {
 		start := time.Now()
 		lowest := len(groups)
 		for g := range groups {
@@ -322,6 +341,11 @@ func TrainClassifier(ctx context.Context, c *Classifier, train, valid ClassData,
 		hist.ValError = append(hist.ValError, res.ValError)
 		hist.TrainLoss = append(hist.TrainLoss, res.TrainLoss)
 		hist.Training = append(hist.Training, res.Training)
+		if cfg.Checkpoint != "" {
+			if err := state.save(cfg.Checkpoint, e+1, iter); err != nil {
+				return hist, err
+			}
+		}
 		if cfg.OnEpoch != nil {
 			if err := cfg.OnEpoch(res); err != nil {
 				return hist, err

@@ -2,8 +2,11 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
+	"os"
 	"path/filepath"
 
 	"github.com/ulmfit-go/ulmfit/ablations"
@@ -11,7 +14,12 @@ import (
 	"github.com/ulmfit-go/ulmfit/model"
 )
 
-const fileClassifier = "classifier.ckpt"
+const (
+	fileClassifier = "classifier.ckpt"
+	// fileClassifierTraining is the classifier's training state after its
+	// last finished epoch, in the stage's work directory.
+	fileClassifierTraining = "classifier-training.ckpt"
+)
 
 // LM sources of a classifier stage: what its second input is.
 const (
@@ -43,9 +51,10 @@ type classifierJob struct {
 	from     string
 }
 
-// run trains the classifier. model.TrainClassifier runs its epochs in one
-// call, so an interrupted classifier stage starts again from its first
-// epoch (with the same seed, to the same result).
+// run trains the classifier. model.TrainClassifier saves its state in
+// x.Work after every epoch, so a run killed at any point resumes from its
+// last finished epoch and ends with the same weights and history as an
+// uninterrupted one.
 func (j classifierJob) run(ctx context.Context, x *Exec) (any, error) {
 	td, err := openTaskData(x.Input(0))
 	if err != nil {
@@ -90,6 +99,10 @@ func (j classifierJob) run(ctx context.Context, x *Exec) (any, error) {
 		epochTokens += int64(len(d))
 	}
 	cfg := j.settings.ClassifierTrainConfig(j.scale, j.seed)
+	cfg.Checkpoint = filepath.Join(x.Work, fileClassifierTraining)
+	if _, err := os.Stat(cfg.Checkpoint); err == nil {
+		x.Resumed()
+	}
 	epoch := 0
 	var lastLoss float64
 	cfg.OnStep = func(s model.ClassifierStep) error {
@@ -110,6 +123,9 @@ func (j classifierJob) run(ctx context.Context, x *Exec) (any, error) {
 		return nil, err
 	}
 	if err := model.SaveClassifier(filepath.Join(x.Dir, fileClassifier), c, td.vocab.Hash()); err != nil {
+		return nil, err
+	}
+	if err := os.Remove(cfg.Checkpoint); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
 	res := classifierResult{Variant: cfg.Variant, ValError: hist.ValError, TrainLoss: hist.TrainLoss, Training: hist.Training,

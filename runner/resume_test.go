@@ -69,8 +69,9 @@ func measurements(t *testing.T, dir, experiment string) []comparable {
 
 // kill -9 at random moments, then run again: the records are those of an
 // uninterrupted run, bit for bit, and none is written twice. One kill is
-// aimed inside an LM stage, after its first epoch's checkpoint, so the
-// stage must resume from it.
+// aimed inside an LM stage, after its first epoch's checkpoint, and one
+// inside a classifier stage after its first epoch's, so that the stages
+// must resume from them.
 func TestKillResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs an experiment several times in subprocesses")
@@ -107,10 +108,42 @@ func TestKillResume(t *testing.T) {
 	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
+	kills := 1
+
+	// Then a kill inside a classifier stage once an epoch is saved; a run
+	// that finishes the stage first leaves nothing to check here.
+	cmd = child(t, experiment, dir)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	clsKilled := false
+	pattern = filepath.Join(dir, "cache", KindClassifier, "*.partial", workDir, fileClassifierTraining)
+	for waiting := true; waiting; {
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Fatalf("run before the classifier kill: %v", err)
+			}
+			waiting = false
+		default:
+			if m, _ := filepath.Glob(pattern); len(m) > 0 {
+				cmd.Process.Signal(syscall.SIGKILL)
+				<-exited
+				clsKilled, waiting = true, false
+				kills++
+			} else if time.Now().After(deadline.Add(2 * time.Minute)) {
+				cmd.Process.Kill()
+				<-exited
+				t.Fatal("no classifier epoch checkpoint appeared")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
 
 	// Then kills at random moments until a run gets to the end.
 	rng := rand.New(rand.NewPCG(1, 2))
-	kills := 1
 	for attempt := 0; ; attempt++ {
 		cmd := child(t, experiment, dir)
 		var out strings.Builder
@@ -154,7 +187,22 @@ func TestKillResume(t *testing.T) {
 	if resumed == 0 {
 		t.Error("no LM stage resumed from a mid-stage checkpoint")
 	}
-	t.Logf("%d kills; %d LM stages resumed mid-stage; uninterrupted run %v", kills, resumed, whole.Round(time.Millisecond))
+	if clsKilled {
+		ms, _ := filepath.Glob(filepath.Join(dir, "cache", KindClassifier, "*", manifestName))
+		clsResumed := 0
+		for _, path := range ms {
+			if m, err := readManifest(filepath.Dir(path)); err == nil && m.Resumed > 0 {
+				clsResumed++
+			}
+			if _, err := os.Stat(filepath.Join(filepath.Dir(path), workDir)); err == nil {
+				t.Errorf("%s: the finished classifier stage kept its work directory", filepath.Dir(path))
+			}
+		}
+		if clsResumed == 0 {
+			t.Error("no classifier stage resumed from its epoch checkpoint")
+		}
+	}
+	t.Logf("%d kills (one inside a classifier stage: %v); %d LM stages resumed mid-stage; uninterrupted run %v", kills, clsKilled, resumed, whole.Round(time.Millisecond))
 }
 
 // A dataset declared in the experiment file (a CSV beside it) runs end to
