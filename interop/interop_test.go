@@ -237,3 +237,44 @@ func TestCorruptInputs(t *testing.T) {
 	_, err = ReadSafetensors([]byte{200, 0, 0, 0, 0, 0, 0, 0, '{', '}'})
 	expect("truncated safetensors", err, "header of 200 bytes")
 }
+
+// TestLoadTorchLegacy reads the same state dicts saved in the legacy
+// (non-zip) format and checks them against the zip ones.
+func TestLoadTorchLegacy(t *testing.T) {
+	for _, name := range []string{"lm", "strided"} {
+		want, err := LoadTorch(filepath.Join("testdata", name+".pth"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := LoadTorch(filepath.Join("testdata", name+"_legacy.pth"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(got.Names, " ") != strings.Join(want.Names, " ") {
+			t.Errorf("%s: legacy keys %v, zip keys %v", name, got.Names, want.Names)
+		}
+		for _, key := range want.Names {
+			w := want.Tensors[key]
+			g, err := got.Tensor(key, w.Shape...)
+			if err != nil {
+				t.Error(err)
+				continue
+			}
+			for i := range w.Data {
+				if g.Data[i] != w.Data[i] {
+					t.Errorf("%s %s[%d] = %g, want %g", name, key, i, g.Data[i], w.Data[i])
+					break
+				}
+			}
+		}
+	}
+	full, err := os.ReadFile(filepath.Join("testdata", "lm_legacy.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cut := range []int{3, len(full) / 2, len(full) - 5} {
+		if _, err := ReadTorch(full[:cut]); err == nil || !strings.Contains(err.Error(), "offset") {
+			t.Errorf("legacy file cut at %d: error %v, want one naming the offset", cut, err)
+		}
+	}
+}

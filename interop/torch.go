@@ -70,7 +70,7 @@ func ReadTorch(data []byte) (*StateDict, error) {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		if len(data) >= 2 && data[0] == 0x80 {
-			return nil, fmt.Errorf("interop: not a zip archive: this looks like the legacy torch.save format (before torch 1.6, or _use_new_zipfile_serialization=False), which is not supported; re-save it with torch >= 1.6")
+			return readLegacy(data)
 		}
 		return nil, fmt.Errorf("interop: torch checkpoint is not a readable zip archive: %w", err)
 	}
@@ -129,9 +129,14 @@ func ReadTorch(data []byte) (*StateDict, error) {
 	if err != nil {
 		return nil, fmt.Errorf("interop: %s: %w", pkl.Name, err)
 	}
+	return stateDict(v, pkl.Name)
+}
+
+// stateDict collects the tensors of the state dict v, read from where.
+func stateDict(v any, where string) (*StateDict, error) {
 	d, ok := v.(*Dict)
 	if !ok {
-		return nil, fmt.Errorf("interop: %s holds a %T, want a state dict", pkl.Name, v)
+		return nil, fmt.Errorf("interop: %s holds a %T, want a state dict", where, v)
 	}
 	if inner, ok := d.Get("model"); ok {
 		if m, ok := inner.(*Dict); ok {
@@ -192,9 +197,17 @@ func readStorage(files map[string]*zip.File, prefix string, ref *storageRef) ([]
 	return out, nil
 }
 
-// rebuildTensor is torch._utils._rebuild_tensor_v2: a view of size and
-// stride at offset into a storage, copied out contiguous.
-func rebuildTensor(args Tuple, load func(*storageRef) ([]float32, error)) (*Tensor, error) {
+// tensorView is a tensor's place in its storage, as
+// torch._utils._rebuild_tensor_v2 gets it.
+type tensorView struct {
+	ref          *storageRef
+	offset       int
+	size, stride []int
+}
+
+// parseTensorView checks the arguments of _rebuild_tensor_v2(storage,
+// storage_offset, size, stride, ...) against the storage's length.
+func parseTensorView(args Tuple) (*tensorView, error) {
 	if len(args) < 4 {
 		return nil, fmt.Errorf("%d arguments, want at least 4 (storage, offset, size, stride)", len(args))
 	}
@@ -208,39 +221,65 @@ func rebuildTensor(args Tuple, load func(*storageRef) ([]float32, error)) (*Tens
 	if !ok || err1 != nil || err2 != nil || len(size) != len(stride) {
 		return nil, fmt.Errorf("storage %q: offset %v, size %v, stride %v, want an int and two int tuples of one length", ref.key, args[1], args[2], args[3])
 	}
-	n, last := 1, int(offset)
+	n, last := int64(1), offset
 	for i, d := range size {
 		if d < 0 || stride[i] < 0 {
 			return nil, fmt.Errorf("storage %q: negative size %v or stride %v", ref.key, size, stride)
 		}
-		n *= d
+		n *= int64(d)
+		if n > math.MaxInt32 {
+			return nil, fmt.Errorf("storage %q: size %v is too large", ref.key, size)
+		}
 		if d > 0 {
-			last += (d - 1) * stride[i]
+			last += int64(d-1) * int64(stride[i])
 		}
 	}
-	if offset < 0 || (n > 0 && last >= ref.numel) {
+	if offset < 0 || (n > 0 && last >= int64(ref.numel)) {
 		return nil, fmt.Errorf("storage %q: a view of size %v, stride %v at offset %d reaches element %d of %d", ref.key, size, stride, offset, last, ref.numel)
 	}
-	storage, err := load(ref)
-	if err != nil {
-		return nil, err
-	}
-	t := &Tensor{Shape: size, Data: make([]float32, n)}
-	idx := make([]int, len(size))
-	for i := 0; i < n; i++ {
-		at := int(offset)
+	return &tensorView{ref: ref, offset: int(offset), size: size, stride: stride}, nil
+}
+
+// gather copies the view out of storage into t, contiguous.
+func (v *tensorView) gather(t *Tensor, storage []float32) {
+	idx := make([]int, len(v.size))
+	for i := range t.Data {
+		at := v.offset
 		for k, j := range idx {
-			at += j * stride[k]
+			at += j * v.stride[k]
 		}
 		t.Data[i] = storage[at]
 		for k := len(idx) - 1; k >= 0; k-- {
 			idx[k]++
-			if idx[k] < size[k] {
+			if idx[k] < v.size[k] {
 				break
 			}
 			idx[k] = 0
 		}
 	}
+}
+
+func newTensor(v *tensorView) *Tensor {
+	n := 1
+	for _, d := range v.size {
+		n *= d
+	}
+	return &Tensor{Shape: v.size, Data: make([]float32, n)}
+}
+
+// rebuildTensor is torch._utils._rebuild_tensor_v2: a view of size and
+// stride at offset into a storage, copied out contiguous.
+func rebuildTensor(args Tuple, load func(*storageRef) ([]float32, error)) (*Tensor, error) {
+	v, err := parseTensorView(args)
+	if err != nil {
+		return nil, err
+	}
+	storage, err := load(v.ref)
+	if err != nil {
+		return nil, err
+	}
+	t := newTensor(v)
+	v.gather(t, storage)
 	return t, nil
 }
 

@@ -10,7 +10,9 @@ shapes (V 13, E 6, H 8, 3 layers; random weights, seed 0), saves it with
 torch.save (zip format) as lm.pth, the vocabulary as itos.pkl (a pickled
 list of str, as fastai's itos.pkl), and the logits of a fixed batch,
 computed with nn.LSTM in eval mode (no dropout) and the tied decoder, as
-lm_logits.json; and strided.pth, a transposed view of a shared storage.
+lm_logits.json; strided.pth, a transposed view of a shared storage; and
+lm_legacy.pth and strided_legacy.pth, the same in the legacy (non-zip)
+format.
 """
 import json
 import pickle
@@ -46,6 +48,9 @@ for l in range(L):
 sd["1.decoder.weight"] = enc.clone()
 sd["1.decoder.bias"] = torch.rand(V) * 0.2 - 0.1
 torch.save(sd, "lm.pth")
+# The same in the legacy format of torch < 1.6 (fastai v1's published
+# WikiText-103 model is in it).
+torch.save(sd, "lm_legacy.pth", _use_new_zipfile_serialization=False)
 
 with open("itos.pkl", "wb") as f:
     pickle.dump(itos, f)
@@ -59,7 +64,9 @@ with torch.no_grad():
 # A tensor saved as a transposed view, with an offset, of a shared storage:
 # the reader must follow size, stride and storage offset.
 base = torch.arange(12, dtype=torch.float32).reshape(3, 4)
-torch.save(OrderedDict([("base", base), ("view", base[1:].t())]), "strided.pth")
+strided = OrderedDict([("base", base), ("view", base[1:].t())])
+torch.save(strided, "strided.pth")
+torch.save(strided, "strided_legacy.pth", _use_new_zipfile_serialization=False)
 
 with open("lm_logits.json", "w") as f:
     json.dump({"T": T, "B": B, "ids": [i for row in IDS for i in row],
