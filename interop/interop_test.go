@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -277,4 +278,31 @@ func TestLoadTorchLegacy(t *testing.T) {
 			t.Errorf("legacy file cut at %d: error %v, want one naming the offset", cut, err)
 		}
 	}
+}
+
+// TestSafetensorsReadByPython has PyTorch read our export (with the
+// safetensors package when installed) and compare it with the fixture's
+// state dict. Importing torch takes seconds, so it runs only with
+// ULMFIT_INTEROP_PYTHON=1, and skips where /usr/bin/python3 has no torch.
+func TestSafetensorsReadByPython(t *testing.T) {
+	if os.Getenv("ULMFIT_INTEROP_PYTHON") == "" {
+		t.Skip("set ULMFIT_INTEROP_PYTHON=1 to have PyTorch read the export")
+	}
+	const python = "/usr/bin/python3"
+	if err := exec.Command(python, "-c", "import torch").Run(); err != nil {
+		t.Skipf("%s has no torch: %v", python, err)
+	}
+	lm, err := FromFastai(compute.Default(), loadFixture(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "lm.safetensors")
+	if err := SaveSafetensors(path, lm.Params); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(python, filepath.Join("testdata", "check_safetensors.py"), path, filepath.Join("testdata", "lm.pth")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("Python: %v\n%s", err, out)
+	}
+	t.Logf("%s", bytes.TrimSpace(out))
 }
