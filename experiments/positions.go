@@ -51,7 +51,11 @@ func scanKeys(src string) []keyLine {
 			s.out = append(s.out, keyLine{plain: strings.Join(plain, "."), indexed: strings.Join(indexed, "."), line: line})
 			s.skipTo('\n')
 		default:
+			before := s.i
 			s.pair(plain, indexed)
+			if s.i == before {
+				s.i++
+			}
 		}
 	}
 	return s.out
@@ -113,7 +117,11 @@ func (s *keyScanner) value(plain, indexed []string) {
 			case ',':
 				s.i++
 			default:
+				before := s.i
 				s.pair(plain, indexed)
+				if s.i == before {
+					s.i++
+				}
 			}
 		}
 	case '[':
@@ -136,7 +144,11 @@ func (s *keyScanner) value(plain, indexed []string) {
 				// addressable table.
 				s.skipBalanced('{', '}')
 			default:
+				before := s.i
 				s.value(plain, indexed)
+				if s.i == before {
+					s.i++ // not a value the parser would accept: step over it
+				}
 			}
 		}
 	case '"', '\'':
@@ -198,6 +210,7 @@ func unquote(q string) string {
 
 // str skips a basic, literal or multi-line string starting at s.i.
 func (s *keyScanner) str() {
+	defer func() { s.i = min(s.i, len(s.src)) }()
 	q := s.src[s.i]
 	if strings.HasPrefix(s.src[s.i:], strings.Repeat(string(q), 3)) {
 		s.i += 3
