@@ -73,7 +73,7 @@ func readLegacy(data []byte) (*StateDict, error) {
 		g, ok1 := t[1].(Global)
 		key, ok2 := t[2].(string)
 		numel, ok3 := t[4].(int64)
-		if !ok1 || !ok2 || !ok3 {
+		if !ok1 || !ok2 || !ok3 || numel < 0 || numel > math.MaxInt32 {
 			return nil, fmt.Errorf("persistent id %v, want ('storage', type, key, location, numel, view_metadata)", pid)
 		}
 		if t[5] != nil {
@@ -132,7 +132,7 @@ func readLegacy(data []byte) (*StateDict, error) {
 		if size == 0 {
 			return nil, fmt.Errorf("interop: legacy torch file: storage %q of unknown type %s", key, ref.dtype)
 		}
-		if count != uint64(ref.numel) || uint64(len(data)-pos-8) < count*uint64(size) {
+		if count != uint64(ref.numel) || uint64(len(data)-pos-8)/uint64(size) < count {
 			return nil, fmt.Errorf("interop: legacy torch file: storage %q at offset %d: %d elements of %d bytes, want %d, %d bytes left", key, pos, count, size, ref.numel, len(data)-pos-8)
 		}
 		body := data[pos+8 : pos+8+int(count)*size]

@@ -38,7 +38,7 @@ func (d *Dict) Get(k string) (any, bool) {
 
 func (d *Dict) set(k, v any) {
 	for i, key := range d.Keys {
-		if key == k {
+		if comparable(key) && comparable(k) && key == k {
 			d.Values[i] = v
 			return
 		}
@@ -58,6 +58,16 @@ type Object struct {
 }
 
 type mark struct{}
+
+// comparable reports whether v can be compared with == without a panic: a
+// Tuple or bytes key is kept, not merged, as no state dict has one.
+func comparable(v any) bool {
+	switch v.(type) {
+	case Tuple, []byte:
+		return false
+	}
+	return true
+}
 
 // unpickler decodes one pickle. persistent resolves BINPERSID ids and
 // reduce builds the objects of the callables it knows; both may be nil.

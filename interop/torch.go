@@ -100,7 +100,7 @@ func ReadTorch(data []byte) (*StateDict, error) {
 		g, ok1 := t[1].(Global)
 		key, ok2 := t[2].(string)
 		numel, ok3 := t[4].(int64)
-		if !ok1 || !ok2 || !ok3 {
+		if !ok1 || !ok2 || !ok3 || numel < 0 || numel > math.MaxInt32 {
 			return nil, fmt.Errorf("persistent id %v, want ('storage', type, key, location, numel)", pid)
 		}
 		return &storageRef{dtype: g.Name, key: key, numel: int(numel)}, nil
@@ -221,7 +221,7 @@ func parseTensorView(args Tuple) (*tensorView, error) {
 	if !ok || err1 != nil || err2 != nil || len(size) != len(stride) {
 		return nil, fmt.Errorf("storage %q: offset %v, size %v, stride %v, want an int and two int tuples of one length", ref.key, args[1], args[2], args[3])
 	}
-	n, last := int64(1), offset
+	n := int64(1)
 	for i, d := range size {
 		if d < 0 || stride[i] < 0 {
 			return nil, fmt.Errorf("storage %q: negative size %v or stride %v", ref.key, size, stride)
@@ -230,12 +230,23 @@ func parseTensorView(args Tuple) (*tensorView, error) {
 		if n > math.MaxInt32 {
 			return nil, fmt.Errorf("storage %q: size %v is too large", ref.key, size)
 		}
-		if d > 0 {
-			last += int64(d-1) * int64(stride[i])
-		}
 	}
-	if offset < 0 || (n > 0 && last >= int64(ref.numel)) {
-		return nil, fmt.Errorf("storage %q: a view of size %v, stride %v at offset %d reaches element %d of %d", ref.key, size, stride, offset, last, ref.numel)
+	// The last element, offset + sum (size_i - 1) stride_i, must lie in the
+	// storage; summed a dimension at a time so that nothing overflows.
+	last, numel := offset, int64(ref.numel)
+	outside := offset < 0 || (n > 0 && offset >= numel)
+	for i, d := range size {
+		if outside || n == 0 || d < 2 || stride[i] == 0 {
+			continue
+		}
+		if int64(d-1) > (numel-1-last)/int64(stride[i]) {
+			outside = true
+			break
+		}
+		last += int64(d-1) * int64(stride[i])
+	}
+	if outside {
+		return nil, fmt.Errorf("storage %q: a view of size %v, stride %v at offset %d does not fit in its %d elements", ref.key, size, stride, offset, ref.numel)
 	}
 	return &tensorView{ref: ref, offset: int(offset), size: size, stride: stride}, nil
 }
