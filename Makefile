@@ -48,8 +48,19 @@ test: deps vet
 bench: build
 	$(BIN) bench --shape small
 
+# Every fuzz target (each func FuzzX in a _test.go file), FUZZTIME each: go
+# test takes one -fuzz target per run. A crasher lands in the package's
+# testdata/fuzz/FuzzX/ and from then on runs with the ordinary tests: commit
+# it with the fix.
+FUZZTIME ?= 15s
+
 fuzz: deps
-	$(GO) test -run '^$$' -fuzz FuzzTokenize -fuzztime 30s ./text
+	@set -e; for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+		for name in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+			echo "== $$name $$dir ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$dir; \
+		done; \
+	done
 
 clean:
 	rm -rf bin
