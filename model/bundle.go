@@ -130,8 +130,12 @@ func LoadBundle(be compute.Backend, path string) (*Bundle, error) {
 		return nil, bad("format version %d, this build reads version %d", v, bundleVersion)
 	}
 	hlen := binary.LittleEndian.Uint32(pre[12:])
-	if hlen > 1<<30 {
-		return nil, bad("header of %d bytes: corrupt file", hlen)
+	st, err := f.Stat()
+	if err != nil {
+		return nil, bad("%v", err)
+	}
+	if int64(hlen)+20 > st.Size() {
+		return nil, bad("header of %d bytes in a file of %d: truncated or corrupt", hlen, st.Size())
 	}
 	raw := make([]byte, hlen+4)
 	if _, err := io.ReadFull(r, raw); err != nil {

@@ -197,13 +197,19 @@ func readCheckpointHeader(path string, f *os.File) (*checkpointFile, error) {
 	if err := h.Config.Validate(); err != nil {
 		return nil, bad("%v", err)
 	}
-	c.floats = h.Floats
-	if h.Optimizer != nil {
-		c.floats = 3 * h.Floats
-	}
 	st, err := f.Stat()
 	if err != nil {
 		return nil, bad("%v", err)
+	}
+	if h.Floats < 0 || int64(h.Floats) > st.Size()/4 {
+		return nil, bad("header records %d floats, the %d-byte file has room for at most %d: corrupt file", h.Floats, st.Size(), st.Size()/4)
+	}
+	if n, ok := floatsFor(h.Config, nil, h.Floats); !ok || n != h.Floats {
+		return nil, bad("header records %d floats, its config %+v lays out more or fewer: corrupt file", h.Floats, h.Config)
+	}
+	c.floats = h.Floats
+	if h.Optimizer != nil {
+		c.floats = 3 * h.Floats
 	}
 	if want := c.payload + 4*int64(c.floats) + 4; st.Size() != want {
 		return nil, bad("is %d bytes, the header promises %d (%d floats and a checksum): truncated or corrupt", st.Size(), want, c.floats)

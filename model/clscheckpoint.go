@@ -165,6 +165,37 @@ func readClassifier(be compute.Backend, r io.Reader, name string) (*Classifier, 
 	if err := h.Config.Validate(); err != nil {
 		return nil, "", bad("%v", err)
 	}
+	if h.Floats < 0 || h.Stats < 0 || h.Floats > math.MaxInt-h.Stats {
+		return nil, "", bad("header records %d parameters and %d statistics: corrupt file", h.Floats, h.Stats)
+	}
+	// The payload comes before the classifier is built, in chunks, so that
+	// memory follows the bytes the file really holds, not the header's
+	// counts; only then are the counts compared with the config's layout.
+	n := h.Floats + h.Stats
+	payload := make([]float32, 0, min(n, ioChunkFloats))
+	crc := crc32.New(crcTable)
+	buf := make([]byte, 4*ioChunkFloats)
+	for i := 0; i < n; i += ioChunkFloats {
+		k := min(ioChunkFloats, n-i)
+		if _, err := io.ReadFull(r, buf[:4*k]); err != nil {
+			return nil, "", bad("reading the payload: %v (truncated)", err)
+		}
+		crc.Write(buf[:4*k])
+		for j := 0; j < k; j++ {
+			payload = append(payload, math.Float32frombits(binary.LittleEndian.Uint32(buf[4*j:])))
+		}
+	}
+	var tail [4]byte
+	if _, err := io.ReadFull(r, tail[:]); err != nil {
+		return nil, "", bad("reading the checksum: %v (truncated)", err)
+	}
+	if got, stored := crc.Sum32(), binary.LittleEndian.Uint32(tail[:]); got != stored {
+		return nil, "", bad("payload checksum %08x, the file records %08x: the file is corrupt", got, stored)
+	}
+	if floats, ok := floatsFor(h.Config, headSpecs(3*h.Config.Emb, h.Head.Hidden, h.Classes), h.Floats); !ok || floats != h.Floats {
+		return nil, "", bad("holds %d parameters; its config %+v and head of %d classes lay out more or fewer: corrupt file",
+			h.Floats, h.Config, h.Classes)
+	}
 	c, err := newClassifier(be, h.Config, h.Head, h.Classes, 0)
 	if err != nil {
 		return nil, "", bad("%v", err)
@@ -181,27 +212,6 @@ func readClassifier(be compute.Backend, r io.Reader, name string) (*Classifier, 
 	}
 	if h.Labels != nil && len(h.Labels) != h.Classes {
 		return nil, "", bad("%d labels for %d classes", len(h.Labels), h.Classes)
-	}
-	n := h.Floats + h.Stats
-	payload := make([]float32, n)
-	crc := crc32.New(crcTable)
-	buf := make([]byte, 4*ioChunkFloats)
-	for i := 0; i < n; i += ioChunkFloats {
-		k := min(ioChunkFloats, n-i)
-		if _, err := io.ReadFull(r, buf[:4*k]); err != nil {
-			return nil, "", bad("reading the payload: %v (truncated)", err)
-		}
-		crc.Write(buf[:4*k])
-		for j := range payload[i : i+k] {
-			payload[i+j] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*j:]))
-		}
-	}
-	var tail [4]byte
-	if _, err := io.ReadFull(r, tail[:]); err != nil {
-		return nil, "", bad("reading the checksum: %v (truncated)", err)
-	}
-	if got, stored := crc.Sum32(), binary.LittleEndian.Uint32(tail[:]); got != stored {
-		return nil, "", bad("payload checksum %08x, the file records %08x: the file is corrupt", got, stored)
 	}
 	be.Upload(c.Params.flat, payload[:h.Floats])
 	off := h.Floats

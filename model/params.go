@@ -104,6 +104,45 @@ func newParams(be compute.Backend, cfg Config, group string, extra []tensorSpec)
 	return p, nil
 }
 
+// floatsFor is how many floats newParams lays out for cfg and extra,
+// counted without laying anything out; ok is false when the count passes
+// limit (or a dimension is negative). A checkpoint reader compares it with
+// the floats its file holds before allocating, so a corrupt header cannot
+// ask for more memory than the file could fill.
+func floatsFor(cfg Config, extra []tensorSpec, limit int) (n int, ok bool) {
+	add := func(shape ...int) bool {
+		size := 1
+		for _, d := range shape {
+			if d < 0 || d > 0 && size > limit/d {
+				return false
+			}
+			size *= d
+		}
+		if size > limit-n {
+			return false
+		}
+		n += size
+		return true
+	}
+	if !add(cfg.Vocab, cfg.Emb) || !add(cfg.Vocab) {
+		return n, false
+	}
+	// Each layer adds at least 16 floats (Validate asks for positive
+	// sizes), so the loop ends within limit/16 iterations.
+	for l := 0; l < cfg.Layers; l++ {
+		in, h := cfg.LayerSizes(l)
+		if !add(4, h, in) || !add(4, h, h) || !add(4, h) || !add(4, h) {
+			return n, false
+		}
+	}
+	for _, t := range extra {
+		if !add(t.shape...) {
+			return n, false
+		}
+	}
+	return n, true
+}
+
 func layerName(l int, tensor string) string { return fmt.Sprintf("rnn.%d.%s", l, tensor) }
 
 // Config is the configuration the parameters were laid out for.
