@@ -178,3 +178,27 @@ func TestEngineAdamStepsMatchPyTorch(t *testing.T) {
 		}
 	}
 }
+
+// TestEngineLogitsMatchPyTorch compares the decoder's logits for the
+// reference batch, with the reference masks, element by element.
+func TestEngineLogitsMatchPyTorch(t *testing.T) {
+	ref, err := LoadTorchReference("testdata/torch_reference.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := engineFor(t, compute.Default(), ref)
+	T, B := ref.Config.BPTT, ref.Config.Batch
+	got := make([]float32, len(ref.Logits))
+	if err := m.Logits(got, i32(ref.IDs), T, B, engineMasks(ref), m.NewState(B)); err != nil {
+		t.Fatal(err)
+	}
+	worst, at := 0.0, 0
+	for i, w := range ref.Logits {
+		if d := math.Abs(float64(got[i]) - w); d > worst {
+			worst, at = d, i
+		}
+	}
+	if worst > gradTol {
+		t.Errorf("logits: worst difference %.3g at element %d (engine %.9g, pytorch %.9g)", worst, at, got[at], ref.Logits[at])
+	}
+}
