@@ -153,3 +153,35 @@ func TestModelConfigs(t *testing.T) {
 		t.Errorf("limits %v", sc.MaxTrain)
 	}
 }
+
+// TestScaleTune: the multipliers reach the rates and dropouts they name and
+// nothing else, 0 leaves the settings alone, and a dropout pushed to 1 is an
+// error naming it.
+func TestScaleTune(t *testing.T) {
+	base := Paper()
+	sc := Scale{Name: "x", LMLRMult: 2.5, ClassifierDropMult: 0.5}
+	got, err := sc.Tune(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.PretrainLR != base.PretrainLR*2.5 || got.LMLR != base.LMLR*2.5 {
+		t.Errorf("rates %g %g, want %g %g", got.PretrainLR, got.LMLR, base.PretrainLR*2.5, base.LMLR*2.5)
+	}
+	if got.ClassifierDropouts.Weight != base.ClassifierDropouts.Weight*0.5 || got.ClassifierDropouts.Output != base.ClassifierDropouts.Output*0.5 {
+		t.Errorf("classifier dropouts %+v, want half of %+v", got.ClassifierDropouts, base.ClassifierDropouts)
+	}
+	if got.LMDropouts != base.LMDropouts || got.ClassifierLR != base.ClassifierLR {
+		t.Errorf("Tune changed settings it does not name")
+	}
+	same, err := Scale{Name: "paper"}.Tune(base)
+	if err != nil || same != base {
+		t.Errorf("a scale without multipliers changed the settings (err %v)", err)
+	}
+	if _, err := (Scale{Name: "x", ClassifierDropMult: 2}).Tune(base); err == nil || !strings.Contains(err.Error(), "classifier_dropouts.weight") {
+		t.Errorf("dropout 0.5 x 2: got %v, want an error naming classifier_dropouts.weight", err)
+	}
+	bad := Scale{Name: "x", Emb: 1, Layers: 1, PretrainVocab: 1, Vocab: 1, PretrainEpochs: 1, LMEpochs: 1, ClassifierEpochs: 1, MaxLen: 1, PretrainCorpus: "c", LMLRMult: -1}
+	if err := bad.Check(); err == nil || !strings.Contains(err.Error(), "lm_lr_mult") {
+		t.Errorf("a negative multiplier: got %v, want an error naming lm_lr_mult", err)
+	}
+}

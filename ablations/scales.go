@@ -2,6 +2,7 @@ package ablations
 
 import (
 	"fmt"
+	"math"
 	"sort"
 )
 
@@ -42,6 +43,14 @@ type Scale struct {
 	MaxTest       map[string]int `toml:"max_test" json:"max_test,omitempty"`
 	MaxUnlabelled map[string]int `toml:"max_unlabelled" json:"max_unlabelled,omitempty"`
 
+	// Rate and dropout adjustments for a model of this size, applied to
+	// every row's settings (after its recipe, [defaults] and own keys):
+	// LMLRMult multiplies the rates of pretraining and LM fine-tuning, and
+	// ClassifierDropMult the classifier's five dropouts (fastai's
+	// drop_mult). 0 means 1: the paper scale leaves the recipe as it is.
+	LMLRMult           float64 `toml:"lm_lr_mult" json:"lm_lr_mult,omitempty"`
+	ClassifierDropMult float64 `toml:"classifier_drop_mult" json:"classifier_drop_mult,omitempty"`
+
 	LMEpochs         int `toml:"lm_epochs" json:"lm_epochs"`                 // target-task LM fine-tuning
 	ClassifierEpochs int `toml:"classifier_epochs" json:"classifier_epochs"` // classifier training
 	MaxLen           int `toml:"max_len" json:"max_len"`                     // BPT3C: the last tokens of a document the classifier reads
@@ -77,6 +86,14 @@ func (s Scale) Check() error {
 	}
 	if s.PretrainCorpus == "" {
 		return fmt.Errorf("pretrain_corpus is empty: name the dataset pretraining reads")
+	}
+	for _, m := range []struct {
+		key string
+		v   float64
+	}{{"lm_lr_mult", s.LMLRMult}, {"classifier_drop_mult", s.ClassifierDropMult}} {
+		if !(m.v >= 0) || math.IsInf(m.v, 0) {
+			return &RangeError{Key: m.key, Value: m.v, Want: "a positive multiplier (0 for none)"}
+		}
 	}
 	for _, m := range []struct {
 		key string
@@ -127,6 +144,30 @@ var scales = []Scale{
 		MaxUnlabelled: map[string]int{"default": 40},
 		LMEpochs:      2, ClassifierEpochs: 6, MaxLen: 70,
 	},
+}
+
+// Tune applies the scale's rate and dropout adjustments to a row's
+// resolved settings. A classifier dropout the multiplier would push to 1 or
+// more is an error naming it.
+func (s Scale) Tune(set Settings) (Settings, error) {
+	if m := s.LMLRMult; m > 0 && m != 1 {
+		set.PretrainLR *= m
+		set.LMLR *= m
+	}
+	if m := s.ClassifierDropMult; m > 0 && m != 1 {
+		d := &set.ClassifierDropouts
+		for _, p := range []struct {
+			name string
+			v    *float64
+		}{{"output", &d.Output}, {"hidden", &d.Hidden}, {"input", &d.Input}, {"embedding", &d.Embedding}, {"weight", &d.Weight}} {
+			*p.v *= m
+			if *p.v >= 1 {
+				return set, &RangeError{Key: "classifier_dropouts." + p.name, Value: *p.v,
+					Want: fmt.Sprintf("below 1 after scale %s's classifier_drop_mult %g", s.Name, m)}
+			}
+		}
+	}
+	return set, nil
 }
 
 // LookupScale returns the named scale preset, a copy its caller may change.

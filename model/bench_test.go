@@ -94,3 +94,11 @@ func BenchmarkTrainStepPaper(b *testing.B) {
 	}
 	benchTrainStep(b, DefaultConfig(), 70, 64)
 }
+
+// BenchmarkTrainStepScaleSmall is the "small" scale's LM (ablations/scales.go):
+// V 12000, E 64, H 192, L 3, BPTT 70, B 64, the shape most CPU runs train.
+func BenchmarkTrainStepScaleSmall(b *testing.B) {
+	cfg := DefaultConfig()
+	cfg.Vocab, cfg.Emb, cfg.Hidden = 12000, 64, 192
+	benchTrainStep(b, cfg, 70, 64)
+}

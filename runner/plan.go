@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ulmfit-go/ulmfit/ablations"
@@ -47,6 +48,7 @@ type PlanOptions struct {
 	Scale string   // "" for the experiment's default_scale
 	Seeds int      // cells are repeated with seeds Seed .. Seed+Seeds-1; 0 means 1
 	Only  []string // row ids to keep; empty keeps every row
+	Tasks []string // the experiment's tasks to keep; empty keeps every task
 }
 
 // Planner turns experiments into stage graphs. It loads each dataset once.
@@ -120,6 +122,10 @@ func (p *Planner) Plan(e *experiments.Experiment, o PlanOptions) (*Plan, error) 
 	if err != nil {
 		return nil, err
 	}
+	tasks, err := selectTasks(e, o.Tasks)
+	if err != nil {
+		return nil, err
+	}
 	n := max(o.Seeds, 1)
 	plan := &Plan{Exp: e, Scale: sc, Missing: map[string]error{}}
 	for i := 0; i < n; i++ {
@@ -127,14 +133,17 @@ func (p *Planner) Plan(e *experiments.Experiment, o PlanOptions) (*Plan, error) 
 	}
 	b := &builder{p: p, e: e, sc: sc}
 	var roots []*Stage
-	for _, task := range e.Tasks {
+	for _, task := range tasks {
 		src, err := p.source(e, task)
 		if err != nil {
 			plan.Missing[task] = err
 			continue
 		}
 		for _, row := range rows {
-			s := row.Settings.Resolve()
+			s, err := sc.Tune(row.Settings.Resolve())
+			if err != nil {
+				return nil, &PlanError{fmt.Sprintf("%s: row %s: %v", e.Source, row.ID, err)}
+			}
 			if err := checkRow(e, row, s, sc); err != nil {
 				return nil, err
 			}
@@ -197,6 +206,26 @@ func selectRows(e *experiments.Experiment, only []string) ([]experiments.Row, er
 		}
 		if !found {
 			return nil, &PlanError{fmt.Sprintf("%s has no row %q; its rows: %s", e.Source, want, strings.Join(ids, ", "))}
+		}
+	}
+	return out, nil
+}
+
+// selectTasks keeps the experiment's tasks that only names, in the
+// experiment's order; a name the experiment does not have is an error.
+func selectTasks(e *experiments.Experiment, only []string) ([]string, error) {
+	if len(only) == 0 {
+		return e.Tasks, nil
+	}
+	for _, want := range only {
+		if !slices.Contains(e.Tasks, want) {
+			return nil, &PlanError{fmt.Sprintf("%s has no task %q; its tasks: %s", e.Source, want, strings.Join(e.Tasks, ", "))}
+		}
+	}
+	var out []string
+	for _, t := range e.Tasks {
+		if slices.Contains(only, t) {
+			out = append(out, t)
 		}
 	}
 	return out, nil

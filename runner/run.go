@@ -24,6 +24,7 @@ type Options struct {
 	Scale       string   // "" for each experiment's default_scale
 	Seeds       int      // repeat every cell with this many seeds (at least 1)
 	Only        []string // row ids to run; empty for all
+	Tasks       []string // tasks (datasets) to run; empty for all
 	DataDir     string   // data search path; "" for $ULMFIT_DATA, else "data"
 	Cache       string   // the stage cache; "" for "cache"
 	Results     string   // where records go; "" for "results"
@@ -81,7 +82,7 @@ func plans(o Options) ([]*Plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		plan, err := p.Plan(e, PlanOptions{Scale: o.Scale, Seeds: o.Seeds, Only: o.Only})
+		plan, err := p.Plan(e, PlanOptions{Scale: o.Scale, Seeds: o.Seeds, Only: o.Only, Tasks: o.Tasks})
 		if err != nil {
 			return nil, err
 		}

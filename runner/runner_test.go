@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -310,3 +312,31 @@ func checkRecord(t *testing.T, e *experiments.Experiment, r results.Record) {
 }
 
 func keys[V any](m map[string]V) []string { return sortedKeys(m) }
+
+// TestPlanTasks: --tasks keeps the named tasks in the experiment's order,
+// and a task the experiment lacks is a plan error listing its tasks.
+func TestPlanTasks(t *testing.T) {
+	p := &Planner{Backend: compute.Default(), Load: synthLoad}
+	e, err := experiments.Open("table4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := p.Plan(e, PlanOptions{Scale: "tiny", Tasks: []string{"ag-news", "trec6"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range plan.Cells {
+		if len(got) == 0 || got[len(got)-1] != c.Task {
+			got = append(got, c.Task)
+		}
+	}
+	if want := []string{"trec6", "ag-news"}; !slices.Equal(got, want) {
+		t.Errorf("tasks planned %v, want %v", got, want)
+	}
+	_, err = p.Plan(e, PlanOptions{Scale: "tiny", Tasks: []string{"sst2"}})
+	var pe *PlanError
+	if !errors.As(err, &pe) || !strings.Contains(err.Error(), `no task "sst2"`) || !strings.Contains(err.Error(), "imdb, trec6, ag-news") {
+		t.Errorf("unknown task: got %v, want a PlanError listing the experiment's tasks", err)
+	}
+}

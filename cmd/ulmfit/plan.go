@@ -13,7 +13,7 @@ import (
 )
 
 const planUsage = `Usage:
-  ulmfit plan [EXPERIMENT...] [--scale S] [--seeds N] [--only ROW[,ROW]]
+  ulmfit plan [EXPERIMENT...] [--scale S] [--seeds N] [--only ROW[,ROW]] [--tasks T[,T]]
               [--data-dir D] [--cache DIR]
 
 Prints an experiment's stage graph: every stage in dependency order with its

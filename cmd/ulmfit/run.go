@@ -12,7 +12,7 @@ import (
 )
 
 const runUsage = `Usage:
-  ulmfit run EXPERIMENT... [--scale S] [--seeds N] [--only ROW[,ROW]] [--data-dir D]
+  ulmfit run EXPERIMENT... [--scale S] [--seeds N] [--only ROW[,ROW]] [--tasks T[,T]] [--data-dir D]
                            [--cache DIR] [--results DIR] [--dry-run]
 
 Runs experiments: each a built-in name (table2 ... table7, figure3, figure4,
@@ -29,6 +29,7 @@ experiment's table is printed beside the paper's numbers.
 --scale    paper, small or tiny; default: the experiment's default_scale
 --seeds    repeat every cell with N seeds (the experiment's seed, +1, ...)
 --only     run only these rows (ids, comma-separated or repeated)
+--tasks    run only these of the experiments' tasks (datasets, e.g. trec6)
 --data-dir data directory or search path; default $ULMFIT_DATA, else "data"
 --cache    the stage cache; default "cache"
 --results  the record directory; default "results"
@@ -45,6 +46,7 @@ type runOptions struct {
 	Scale       string
 	Seeds       int
 	Only        []string
+	Tasks       []string
 	DataDir     string
 	Cache       string
 	Results     string
@@ -79,6 +81,7 @@ func runFlags(name string, o *runOptions) *flag.FlagSet {
 	fs.StringVar(&o.Scale, "scale", "", "scale preset")
 	fs.IntVar(&o.Seeds, "seeds", 1, "seeds per cell")
 	fs.Var(listFlag{&o.Only}, "only", "rows to run")
+	fs.Var(listFlag{&o.Tasks}, "tasks", "tasks to run")
 	fs.StringVar(&o.DataDir, "data-dir", "", "data directory or search path")
 	fs.StringVar(&o.Cache, "cache", "cache", "stage cache directory")
 	fs.StringVar(&o.Results, "results", "results", "record directory")
@@ -114,7 +117,7 @@ func (o runOptions) runner() (runner.Options, error) {
 	if o.Seeds < 1 {
 		return runner.Options{}, usagef("--seeds %d: want at least 1", o.Seeds)
 	}
-	return runner.Options{Experiments: o.Experiments, Scale: o.Scale, Seeds: o.Seeds, Only: o.Only,
+	return runner.Options{Experiments: o.Experiments, Scale: o.Scale, Seeds: o.Seeds, Only: o.Only, Tasks: o.Tasks,
 		DataDir: o.DataDir, Cache: o.Cache, Results: o.Results, DryRun: o.DryRun, Stdout: o.Stdout, Stderr: o.Stderr}, nil
 }
 
