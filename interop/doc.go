@@ -1,11 +1,14 @@
-// Package interop moves language models between ulmfit-go and fastai v1 /
+// Package interop moves language models between ulmfit-go and fastai /
 // PyTorch: it reads torch.save checkpoints (the zip format of torch >= 1.6
 // and the legacy format before it) and pickled vocabularies (itos.pkl),
-// maps fastai v1's AWD_LSTM LM state dict onto model.Params (FromFastai,
-// LoadFastaiLM, ConvertLM), and exports our parameters as safetensors under
-// fastai's key names (WriteSafetensors).
+// maps fastai's AWD_LSTM LM state dict (v1 or v2) onto model.Params
+// (FromFastai, LoadFastaiLM, ConvertLM), and writes our parameters back in
+// fastai's layout (FastaiStateDict) as a torch.save zip checkpoint
+// (WriteTorch, SaveFastaiTorch), as safetensors (WriteSafetensors), and our
+// vocabulary as itos.pkl (WriteItos).
 //
 // The fixtures under testdata come from testdata/make_fastai_lm.py, run with
 // PyTorch; the tests check our LM's logits against PyTorch's for the same
-// weights.
+// weights, and testdata/check_torch_export.py has PyTorch load and run our
+// exports.
 package interop

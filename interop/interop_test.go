@@ -151,7 +151,7 @@ func TestSafetensorsRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := WriteSafetensors(&buf, lm.Params); err != nil {
+	if err := WriteSafetensors(&buf, FastaiStateDict(lm.Params, FastaiV2)); err != nil {
 		t.Fatal(err)
 	}
 	data := buf.Bytes()
@@ -297,7 +297,7 @@ func TestSafetensorsReadByPython(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "lm.safetensors")
-	if err := SaveSafetensors(path, lm.Params); err != nil {
+	if err := SaveSafetensors(path, FastaiStateDict(lm.Params, FastaiV2)); err != nil {
 		t.Fatal(err)
 	}
 	out, err := exec.Command(python, filepath.Join("testdata", "check_safetensors.py"), path, filepath.Join("testdata", "lm.pth")).CombinedOutput()

@@ -7,10 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"sort"
-
-	"github.com/ulmfit-go/ulmfit/model"
 )
 
 // safetensors (huggingface/safetensors): an 8-byte little-endian header
@@ -26,22 +23,20 @@ type safetensorsEntry struct {
 	DataOffsets [2]int64 `json:"data_offsets"`
 }
 
-// WriteSafetensors writes the language model's parameters p to w as
-// safetensors under fastai v1's key names (see FromFastai), the tied
-// embedding written under each of its three keys as fastai's state dict
-// holds it, so that the file loads into fastai's model with
-// load_state_dict.
-func WriteSafetensors(w io.Writer, p *model.Params) error {
-	keys, ours := fastaiKeys(p)
+// WriteSafetensors writes the state dict sd to w as safetensors, in
+// sd.Names order. safetensors has no shared storage, so a tensor under
+// several keys (fastai's tied embedding, FastaiStateDict) is written under
+// each; the file still loads into fastai's model with load_state_dict.
+func WriteSafetensors(w io.Writer, sd *StateDict) error {
 	header := map[string]any{"__metadata__": map[string]string{"format": "pt", "source": "ulmfit-go"}}
 	var off int64
-	for i, k := range keys {
-		n := int64(1)
-		shape := p.Shape(ours[i])
-		for _, d := range shape {
-			n *= int64(d)
+	for _, k := range sd.Names {
+		t, ok := sd.Tensors[k]
+		if !ok {
+			return fmt.Errorf("interop: state dict lists %q but holds no tensor under it", k)
 		}
-		header[k] = safetensorsEntry{Dtype: "F32", Shape: shape, DataOffsets: [2]int64{off, off + 4*n}}
+		n := int64(len(t.Data))
+		header[k] = safetensorsEntry{Dtype: "F32", Shape: t.Shape, DataOffsets: [2]int64{off, off + 4*n}}
 		off += 4 * n
 	}
 	js, err := json.Marshal(header)
@@ -57,8 +52,8 @@ func WriteSafetensors(w io.Writer, p *model.Params) error {
 	bw.Write(lenBuf[:])
 	bw.Write(js)
 	var b [4]byte
-	for _, o := range ours {
-		for _, v := range p.Get(o) {
+	for _, k := range sd.Names {
+		for _, v := range sd.Tensors[k].Data {
 			binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
 			bw.Write(b[:])
 		}
@@ -70,16 +65,8 @@ func WriteSafetensors(w io.Writer, p *model.Params) error {
 }
 
 // SaveSafetensors is WriteSafetensors to the file path.
-func SaveSafetensors(path string, p *model.Params) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("interop: %w", err)
-	}
-	if err := WriteSafetensors(f, p); err != nil {
-		f.Close()
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return f.Close()
+func SaveSafetensors(path string, sd *StateDict) error {
+	return saveFile(path, func(w io.Writer) error { return WriteSafetensors(w, sd) })
 }
 
 // ReadSafetensors parses a safetensors file of F32 tensors into a state dict,
