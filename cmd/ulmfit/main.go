@@ -103,9 +103,9 @@ func printHelp(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "  help       this text; 'ulmfit help COMMAND' for a command's options")
+	fmt.Fprintln(w, "  help         this text; 'ulmfit help COMMAND' for a command's options")
 	fmt.Fprintln(w, "\nExit codes: 0 success, 1 failure while running, 2 bad input or usage.")
 	fmt.Fprintln(w, "Environment: ULMFIT_DATA is the data directory when --data-dir is not given.")
 }

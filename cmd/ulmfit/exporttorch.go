@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/ulmfit-go/ulmfit/compute"
+	"github.com/ulmfit-go/ulmfit/interop"
+	"github.com/ulmfit-go/ulmfit/model"
+	"github.com/ulmfit-go/ulmfit/text"
+)
+
+const exportTorchUsage = `Usage:
+  ulmfit export-torch --lm CKPT --out FILE.pth [--fastai v1|v2]
+                      [--safetensors FILE] [--itos FILE] [--vocab VOCAB]
+
+Writes an ulmfit-go LM checkpoint as a PyTorch checkpoint (torch.save's zip
+format) in the layout and key names of fastai's AWD_LSTM language model, so
+that torch.load reads it and fastai's model load_state_dict()s it.
+
+--lm            the LM checkpoint (model.SaveCheckpoint; the pipeline's lm.ckpt)
+--out           the PyTorch checkpoint to write
+--fastai        v1 (default) adds 0.rnns.<l>.module.weight_hh_l0, which fastai
+                v1's state dict has and v2's has not
+--safetensors   also write the same state dict as safetensors
+--itos          also write the vocabulary as fastai's itos.pkl
+--vocab         the checkpoint's vocabulary, for --itos (default: vocab.txt
+                beside the checkpoint); it must be the one it was trained on
+
+Only the language model is exported: the classifier's head has no fastai
+counterpart checked here.
+
+Exit codes: 0 success, 1 failure while running, 2 bad usage or input.
+`
+
+// exportTorchOptions are the options of `ulmfit export-torch`.
+type exportTorchOptions struct {
+	LM, Out, Safetensors, Itos, Vocab string
+	Layout                            interop.FastaiLayout
+}
+
+func init() {
+	register(command{
+		name:    "export-torch",
+		summary: "write an LM checkpoint as a fastai-layout PyTorch checkpoint (and safetensors, itos.pkl)",
+		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+			var o exportTorchOptions
+			var layout string
+			fs := flag.NewFlagSet("export-torch", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			fs.StringVar(&o.LM, "lm", "", "LM checkpoint")
+			fs.StringVar(&o.Out, "out", "", "PyTorch checkpoint to write")
+			fs.StringVar(&layout, "fastai", "v1", "fastai key layout: v1 or v2")
+			fs.StringVar(&o.Safetensors, "safetensors", "", "safetensors file to write (optional)")
+			fs.StringVar(&o.Itos, "itos", "", "itos.pkl to write (optional)")
+			fs.StringVar(&o.Vocab, "vocab", "", "the checkpoint's vocabulary (default: vocab.txt beside it)")
+			err := fs.Parse(args)
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, exportTorchUsage)
+				return nil
+			}
+			if err != nil {
+				return usagef("export-torch: %v\n%s", err, exportTorchUsage)
+			}
+			if fs.NArg() > 0 {
+				return usagef("export-torch: unexpected arguments %v\n%s", fs.Args(), exportTorchUsage)
+			}
+			if o.LM == "" || o.Out == "" {
+				return usagef("export-torch: --lm and --out are required\n%s", exportTorchUsage)
+			}
+			if o.Layout, err = interop.ParseFastaiLayout(layout); err != nil {
+				return usagef("export-torch: --fastai: %v\n%s", err, exportTorchUsage)
+			}
+			if err := runExportTorch(ctx, o); err != nil {
+				return err
+			}
+			for _, path := range []string{o.Out, o.Safetensors, o.Itos} {
+				if path != "" {
+					fmt.Fprintf(stdout, "wrote %s\n", path)
+				}
+			}
+			return nil
+		},
+	})
+}
+
+func runExportTorch(_ context.Context, o exportTorchOptions) error {
+	ck, err := model.ReadCheckpoint(o.LM)
+	if err != nil {
+		return bundleInputError{fmt.Errorf("export-torch: %w", err)}
+	}
+	p, err := ck.Params(compute.Default())
+	if err != nil {
+		return bundleInputError{fmt.Errorf("export-torch: %s: %w", o.LM, err)}
+	}
+	var itos []string
+	if o.Itos != "" {
+		vocabPath := o.Vocab
+		if vocabPath == "" {
+			vocabPath = filepath.Join(filepath.Dir(o.LM), lmVocabFile)
+		}
+		vocab, err := text.LoadVocab(vocabPath)
+		if err != nil {
+			return bundleInputError{fmt.Errorf("export-torch: the vocabulary for --itos: %w (name it with --vocab)", err)}
+		}
+		if vocab.Hash() != ck.VocabHash {
+			return bundleInputError{fmt.Errorf("export-torch: %s hashes to %s, but %s was trained on vocabulary %s", vocabPath, vocab.Hash(), o.LM, ck.VocabHash)}
+		}
+		itos = vocab.Tokens()
+	}
+	sd := interop.FastaiStateDict(p, o.Layout)
+	if err := interop.SaveTorch(o.Out, sd); err != nil {
+		return fmt.Errorf("export-torch: %w", err)
+	}
+	if o.Safetensors != "" {
+		if err := interop.SaveSafetensors(o.Safetensors, sd); err != nil {
+			return fmt.Errorf("export-torch: %w", err)
+		}
+	}
+	if o.Itos != "" {
+		if err := interop.SaveItos(o.Itos, itos); err != nil {
+			return fmt.Errorf("export-torch: %w", err)
+		}
+	}
+	return nil
+}

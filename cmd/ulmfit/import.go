@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/ulmfit-go/ulmfit/compute"
+	"github.com/ulmfit-go/ulmfit/interop"
+	"github.com/ulmfit-go/ulmfit/model"
+	"github.com/ulmfit-go/ulmfit/text"
+)
+
+const importUsage = `Usage:
+  ulmfit import --pth FILE --itos FILE [--vocab VOCAB] --out CKPT
+
+Converts a fastai AWD_LSTM language model (v1 or v2: the .pth of learn.save,
+such as the wt103-fwd model of 'ulmfit data fetch', and its itos.pkl) into an
+ulmfit-go LM checkpoint, and writes the vocabulary beside it as vocab.txt,
+where the pipeline looks for an LM's vocabulary.
+
+--pth     the fastai state dict (torch.save, zip or legacy format; a
+          {'model': ..., 'opt': ...} checkpoint is unwrapped)
+--itos    fastai's vocabulary, a pickled list of str, one per embedding row;
+          it must start with fastai's special tokens (xxunk xxpad xxbos
+          xxeos xxfld xxmaj xxup xxrep xxwrep) unless --vocab is given
+--vocab   one of our vocabularies (text.Vocab file): the model is converted
+          onto it (fastai's convert_weights: known tokens keep their rows, new
+          ones get the mean row) and it is the vocabulary written
+--out     the LM checkpoint to write
+
+The sizes come from the state dict's shapes, the dropouts are the paper's
+(model.DefaultConfig).
+
+Exit codes: 0 success, 1 failure while running, 2 bad usage or input.
+`
+
+// importOptions are the options of `ulmfit import`.
+type importOptions struct {
+	Pth, Itos, Vocab, Out string
+}
+
+func init() {
+	register(command{
+		name:    "import",
+		summary: "convert a fastai AWD_LSTM language model (.pth + itos.pkl) into an LM checkpoint",
+		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+			var o importOptions
+			fs := flag.NewFlagSet("import", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			fs.StringVar(&o.Pth, "pth", "", "fastai state dict (.pth)")
+			fs.StringVar(&o.Itos, "itos", "", "fastai vocabulary (itos.pkl)")
+			fs.StringVar(&o.Vocab, "vocab", "", "our vocabulary to convert onto (optional)")
+			fs.StringVar(&o.Out, "out", "", "LM checkpoint to write")
+			err := fs.Parse(args)
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, importUsage)
+				return nil
+			}
+			if err != nil {
+				return usagef("import: %v\n%s", err, importUsage)
+			}
+			if fs.NArg() > 0 {
+				return usagef("import: unexpected arguments %v\n%s", fs.Args(), importUsage)
+			}
+			if o.Pth == "" || o.Itos == "" || o.Out == "" {
+				return usagef("import: --pth, --itos and --out are required\n%s", importUsage)
+			}
+			vocabPath, err := runImport(ctx, o, stdout)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "wrote %s and %s\n", o.Out, vocabPath)
+			return nil
+		},
+	})
+}
+
+// lmVocabFile is the vocabulary beside an LM checkpoint, as the pipeline
+// lays out its stages' outputs.
+const lmVocabFile = "vocab.txt"
+
+// runImport converts the model and returns the path of the vocabulary it
+// wrote.
+func runImport(_ context.Context, o importOptions, stdout io.Writer) (string, error) {
+	lm, itos, err := interop.LoadFastaiLM(compute.Default(), o.Pth, o.Itos)
+	if err != nil {
+		return "", bundleInputError{fmt.Errorf("import: %w", err)}
+	}
+	var vocab *text.Vocab
+	if o.Vocab == "" {
+		if vocab, err = text.NewVocab(itos); err != nil {
+			return "", bundleInputError{fmt.Errorf("import: %s: %w (pass --vocab to convert the model onto one of our vocabularies instead)", o.Itos, err)}
+		}
+	} else {
+		if vocab, err = text.LoadVocab(o.Vocab); err != nil {
+			return "", bundleInputError{fmt.Errorf("import: %w", err)}
+		}
+		if lm, err = interop.ConvertLM(lm, itos, vocab.Tokens()); err != nil {
+			return "", fmt.Errorf("import: %w", err)
+		}
+		known := map[string]bool{}
+		for _, tok := range itos {
+			known[tok] = true
+		}
+		found := 0
+		for _, tok := range vocab.Tokens() {
+			if known[tok] {
+				found++
+			}
+		}
+		fmt.Fprintf(stdout, "converted onto %s: %d of its %d tokens are in %s, the rest start from the mean embedding\n", o.Vocab, found, vocab.Len(), o.Itos)
+	}
+	if err := model.SaveCheckpoint(o.Out, lm, vocab.Hash(), nil); err != nil {
+		return "", fmt.Errorf("import: %w", err)
+	}
+	vocabPath := filepath.Join(filepath.Dir(o.Out), lmVocabFile)
+	if err := vocab.Save(vocabPath); err != nil {
+		return "", fmt.Errorf("import: %w", err)
+	}
+	return vocabPath, nil
+}
