@@ -323,7 +323,26 @@ func (o FetchOptions) download(ctx context.Context, r Remote, dlDir string) (str
 		}
 	}
 	os.Remove(dlDir) // only when empty: nothing to resume
-	return "", errors.Join(errs...)
+	err = errors.Join(errs...)
+	if unreachable(errs) {
+		err = fmt.Errorf("%w\nno mirror could be reached from this machine: download %s by other means, save it as %s "+
+			"and run the fetch again, which verifies it and unpacks it", err, r.URLs[0], final)
+	}
+	return "", err
+}
+
+// unreachable reports whether every error is a failure to reach a server
+// (no such host, connection refused, no route), not an answer from one.
+func unreachable(errs []error) bool {
+	for _, err := range errs {
+		var op *net.OpError
+		var dns *net.DNSError
+		dial := errors.As(err, &op) && op.Op == "dial"
+		if !dial && !errors.As(err, &dns) {
+			return false
+		}
+	}
+	return len(errs) > 0
 }
 
 // verifyDownload checks the size and digests the registry gives for r.

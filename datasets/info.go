@@ -14,11 +14,17 @@ const (
 	Classification Kind = iota
 	// Corpus is unlabelled text for general-domain language-model pretraining.
 	Corpus
+	// Pretrained is not text but a pretrained language model (fastai's
+	// model zoo), for 'ulmfit import'; it cannot be loaded as a dataset.
+	Pretrained
 )
 
 func (k Kind) String() string {
-	if k == Corpus {
+	switch k {
+	case Corpus:
 		return "corpus"
+	case Pretrained:
+		return "pretrained model"
 	}
 	return "classification"
 }

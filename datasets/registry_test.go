@@ -81,7 +81,7 @@ func TestRegistryConsistent(t *testing.T) {
 	if names["pretrain_en"] || !names["pretrain-en"] || !folders["pretrain_en"] {
 		t.Error("the general-English corpus is named pretrain-en in folder pretrain_en")
 	}
-	if !slices.Equal(Names(), []string{"trec6", "imdb", "ag-news", "dbpedia", "yelp-bi", "yelp-full", "mr", "sst2", "wikitext103", "pretrain-en"}) {
+	if !slices.Equal(Names(), []string{"trec6", "imdb", "ag-news", "dbpedia", "yelp-bi", "yelp-full", "mr", "sst2", "wikitext103", "pretrain-en", "wt103-fwd", "wt103-bwd"}) {
 		t.Errorf("names %v", Names())
 	}
 }
