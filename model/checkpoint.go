@@ -412,3 +412,58 @@ func (ck *Checkpoint) Params(be compute.Backend) (*Params, error) {
 	be.Upload(p.flat, ck.Flat)
 	return p, nil
 }
+
+// VerifyFile checks a file in any of this package's checkpoint formats (an
+// LM checkpoint, a classifier, a classifier training checkpoint) without
+// loading it: a known magic, a header of JSON, and the payload's CRC-32C
+// against the one stored at the end. Truncation and flipped bits both fail
+// it, with an error naming path. It needs no backend and holds one read
+// buffer, so a cache can check big checkpoints before trusting them.
+func VerifyFile(path string) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("model: checkpoint %s: "+format, append([]any{path}, args...)...)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("model: checkpoint: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return bad("%v", err)
+	}
+	var pre [16]byte
+	if _, err := io.ReadFull(f, pre[:]); err != nil {
+		return bad("reading the preamble: %v (not a checkpoint, or truncated)", err)
+	}
+	switch string(pre[:8]) {
+	case checkpointMagic, classifierMagic, clsTrainMagic:
+	default:
+		return bad("starts with %q: not an ulmfit-go checkpoint", pre[:8])
+	}
+	hlen := int64(binary.LittleEndian.Uint32(pre[12:]))
+	payload := st.Size() - 16 - hlen - 4
+	if hlen > maxHeaderBytes || payload < 0 || payload%4 != 0 {
+		return bad("%d bytes with a %d-byte header: truncated or corrupt", st.Size(), hlen)
+	}
+	r := bufio.NewReaderSize(f, 1<<20)
+	raw := make([]byte, hlen)
+	if _, err := io.ReadFull(r, raw); err != nil {
+		return bad("reading the %d-byte header: %v (truncated)", hlen, err)
+	}
+	if !json.Valid(raw) {
+		return bad("the header is not valid JSON: corrupt file")
+	}
+	crc := crc32.New(crcTable)
+	if _, err := io.CopyN(crc, r, payload); err != nil {
+		return bad("reading the payload: %v", err)
+	}
+	var tail [4]byte
+	if _, err := io.ReadFull(r, tail[:]); err != nil {
+		return bad("reading the checksum: %v", err)
+	}
+	if got, want := crc.Sum32(), binary.LittleEndian.Uint32(tail[:]); got != want {
+		return bad("payload checksum %08x, the file records %08x: the file is corrupt", got, want)
+	}
+	return nil
+}

@@ -151,7 +151,8 @@ func acquireFile(ctx context.Context, path string, wait func(pid int)) (*lockHel
 	return &lockHeld{f: f}, nil
 }
 
-// commit makes a .partial folder the finished stage: it writes the
+// commit makes a .partial folder the finished stage: it drops temporary
+// files a killed writer left, writes the sums of its files and then the
 // manifest, drops the mid-stage checkpoints, syncs, and renames.
 func (c *Cache) commit(s *Stage, m *Manifest) error {
 	part := c.partial(s)
@@ -159,9 +160,17 @@ func (c *Cache) commit(s *Stage, m *Manifest) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(part, manifestName), append(data, '\n')); err != nil {
+	data = append(data, '\n')
+	if err := removeTemps(part); err != nil {
 		return err
 	}
+	if err := writeSums(part, data); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(part, manifestName), data); err != nil {
+		return err
+	}
+	faultPoint("commit", s.Kind)
 	if err := os.RemoveAll(filepath.Join(part, workDir)); err != nil {
 		return err
 	}
@@ -179,8 +188,11 @@ func (c *Cache) commit(s *Stage, m *Manifest) error {
 // whose manifest was written is renamed into place.
 func (c *Cache) recoverPartial(s *Stage) (*Manifest, error) {
 	m, err := readManifest(c.partial(s))
-	if err != nil || m == nil {
-		return nil, err
+	if err != nil {
+		return nil, &CorruptError{Dir: c.partial(s), Path: filepath.Join(c.partial(s), manifestName), Err: err}
+	}
+	if m == nil {
+		return nil, nil
 	}
 	if m.ID != s.ID() {
 		return nil, nil

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -83,23 +84,32 @@ func (e *Executor) Run(ctx context.Context, g *Graph) (map[string]*Manifest, err
 }
 
 func (e *Executor) runStage(ctx context.Context, i, n int, s *Stage, done map[string]*Manifest, g *Graph) (*Manifest, error) {
-	if m, err := e.finished(s); err != nil || m != nil {
-		if m != nil {
-			e.Reporter.StageCached(i, n, s)
-		}
-		return m, err
+	var corrupt *CorruptError
+	m, err := e.finished(s)
+	if err != nil && !errors.As(err, &corrupt) {
+		return nil, err
+	}
+	if m != nil {
+		e.Reporter.StageCached(i, n, s)
+		return m, nil
 	}
 	lock, err := e.Cache.acquire(ctx, s, func(pid int) { e.Reporter.StageWaiting(s, pid) })
 	if err != nil {
 		return nil, err
 	}
 	defer lock.release()
-	// Another runner may have finished it while this one waited.
-	if m, err := e.finished(s); err != nil || m != nil {
-		if m != nil {
-			e.Reporter.StageCached(i, n, s)
+	// Another runner may have finished (or rebuilt) it while this one waited.
+	m, err = e.finished(s)
+	if errors.As(err, &corrupt) {
+		if err := e.setAside(s, corrupt); err != nil {
+			return nil, err
 		}
-		return m, err
+	} else if err != nil {
+		return nil, err
+	}
+	if m != nil {
+		e.Reporter.StageCached(i, n, s)
+		return m, nil
 	}
 	x := &Exec{Stage: s, Dir: e.Cache.partial(s)}
 	x.Work = filepath.Join(x.Dir, workDir)
@@ -127,7 +137,7 @@ func (e *Executor) runStage(ctx context.Context, i, n int, s *Stage, done map[st
 		return nil, fmt.Errorf("result: %w", err)
 	}
 	finished := time.Now()
-	m := &Manifest{Kind: s.Kind, ID: s.ID(), Version: s.Version, Label: s.Label, Key: s.KeyJSON(), Result: raw,
+	m = &Manifest{Kind: s.Kind, ID: s.ID(), Version: s.Version, Label: s.Label, Key: s.KeyJSON(), Result: raw,
 		Started: started.UTC(), Finished: finished.UTC(), WallSeconds: finished.Sub(started).Seconds(),
 		Tokens: x.tokens, GitCommit: e.Prov.GitCommit, GitDirty: e.Prov.GitDirty, Engine: e.Prov.Engine}
 	for _, in := range s.Inputs {
@@ -149,14 +159,47 @@ func (e *Executor) runStage(ctx context.Context, i, n int, s *Stage, done map[st
 	return m, nil
 }
 
-// finished returns s's manifest if the stage is done, finishing a commit
-// that a crash interrupted.
+// finished returns s's manifest if the stage is done and its files check
+// out (verifyStage), finishing a commit that a crash interrupted. A stage
+// whose files do not check out is a *CorruptError.
 func (e *Executor) finished(s *Stage) (*Manifest, error) {
-	m, err := e.Cache.Lookup(s)
+	m, err := verifyStage(s, e.Cache.Path(s))
 	if err != nil || m != nil {
 		return m, err
 	}
-	return e.Cache.recoverPartial(s)
+	if m, err := e.Cache.recoverPartial(s); err != nil || m == nil {
+		return nil, err
+	}
+	return verifyStage(s, e.Cache.Path(s))
+}
+
+// setAside reports a corrupt stage and moves it out of the way, under the
+// stage's lock, so that it is built again.
+func (e *Executor) setAside(s *Stage, corrupt *CorruptError) error {
+	if corrupt.Dir == e.Cache.partial(s) {
+		// An interrupted commit whose manifest is damaged: drop the
+		// manifest and let the stage resume from its work folder.
+		e.Reporter.Printf("%s: %v; building the stage again\n", s.Label, corrupt)
+		return os.Remove(corrupt.Path)
+	}
+	aside, err := e.Cache.quarantine(s)
+	if err != nil {
+		return fmt.Errorf("%v; moving it aside failed: %w", corrupt, err)
+	}
+	e.Reporter.Printf("%s: %v; moved to %s, building the stage again\n", s.Label, corrupt, aside)
+	return nil
+}
+
+// faultHook, when set (the tests set it in a child process), is called at
+// the moments between two writes that a crash could split: after a
+// stage's manifest is written and before its folder is renamed, and after
+// a record is appended and before the summary file is rewritten.
+var faultHook func(point, detail string)
+
+func faultPoint(point, detail string) {
+	if faultHook != nil {
+		faultHook(point, detail)
+	}
 }
 
 // remaining estimates the time of the stages after the i-th that are not

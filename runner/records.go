@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -193,13 +194,16 @@ func writeRecords(ctx context.Context, dir string, p *Plan, recs []results.Recor
 	}
 	lock, err := resultsLock(ctx, dir, p.Exp.Name)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("writing the records of %s to %s: %w", p.Exp.Name, dir, err)
 	}
 	defer lock.release()
+	if err := removeStaleTemps(dir, p.Exp.Name); err != nil {
+		return 0, err
+	}
 	logPath := filepath.Join(dir, p.Exp.Name+results.Ext)
 	have, err := results.ReadFile(logPath)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return 0, err
+		return 0, fmt.Errorf("%w (the records file is damaged: repair or delete that line, then run again; finished stages are cached)", err)
 	}
 	var fresh []results.Record
 	for _, r := range recs {
@@ -218,9 +222,31 @@ func writeRecords(ctx context.Context, dir string, p *Plan, recs []results.Recor
 		if err := results.Append(logPath, fresh...); err != nil {
 			return 0, err
 		}
+		faultPoint("records", p.Exp.Name)
 	}
 	all := append(have, fresh...)
-	return len(fresh), writeStable(filepath.Join(dir, p.Exp.Name+".json"), p, all)
+	stable := filepath.Join(dir, p.Exp.Name+".json")
+	if err := writeStable(stable, p, all); err != nil {
+		return len(fresh), fmt.Errorf("write %s: %w (the records are in %s; the next run rewrites it)", stable, err, logPath)
+	}
+	return len(fresh), nil
+}
+
+// removeStaleTemps deletes the temporary files of experiment's summary
+// file that a runner killed mid-write left in dir. Runners write it only
+// under the experiment's results lock, which the caller holds, so no live
+// writer owns them.
+func removeStaleTemps(dir, experiment string) error {
+	temps, err := filepath.Glob(filepath.Join(dir, "."+experiment+".json.tmp*"))
+	if err != nil {
+		return err
+	}
+	for _, t := range temps {
+		if err := os.Remove(t); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // writeStable writes the latest record per cell, seed and scale as one

@@ -24,8 +24,10 @@ const childEnv = "ULMFIT_RUNNER_TEST_CHILD"
 func TestMain(m *testing.M) {
 	if spec := os.Getenv(childEnv); spec != "" {
 		parts := strings.Split(spec, "|")
+		rep, counted := childFaults(NewLogReporter(os.Stderr))
 		err := Run(context.Background(), Options{Experiments: []string{parts[0]}, Cache: parts[1], Results: parts[2],
-			Stdout: os.Stdout, Stderr: os.Stderr, Reporter: NewLogReporter(os.Stderr), Load: synthLoad})
+			Stdout: os.Stdout, Stderr: os.Stderr, Reporter: rep, Load: synthLoad})
+		counted()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "child:", err)
 			os.Exit(1)
