@@ -198,11 +198,10 @@ func TestFromFastaiV1AndV2(t *testing.T) {
 	check("fastai v2 {'model', 'opt'}", buf.Bytes())
 }
 
-// TestTorchExportReadByPyTorch exports a small LM of our own (random
-// weights) in each fastai layout, has PyTorch load it strictly into a module
-// tree named as fastai's, and compares PyTorch's logits with ours. It skips
-// where /usr/bin/python3 cannot import torch.
-func TestTorchExportReadByPyTorch(t *testing.T) {
+// pythonWithTorch returns Debian's python3 when it can import torch, and
+// skips the test otherwise.
+func pythonWithTorch(t *testing.T) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("-short: importing torch takes seconds")
 	}
@@ -210,6 +209,15 @@ func TestTorchExportReadByPyTorch(t *testing.T) {
 	if out, err := exec.Command(python, "-c", "import torch").CombinedOutput(); err != nil {
 		t.Skipf("%s cannot import torch (%v): %s", python, err, bytes.TrimSpace(out))
 	}
+	return python
+}
+
+// TestTorchExportReadByPyTorch exports a small LM of our own (random
+// weights) in each fastai layout, has PyTorch load it strictly into a module
+// tree named as fastai's, and compares PyTorch's logits with ours. It skips
+// where /usr/bin/python3 cannot import torch.
+func TestTorchExportReadByPyTorch(t *testing.T) {
+	python := pythonWithTorch(t)
 	cfg := model.DefaultConfig()
 	cfg.Vocab, cfg.Emb, cfg.Hidden, cfg.Layers = 17, 6, 10, 3
 	lm, err := model.NewLM(compute.Default(), cfg, 7)
@@ -239,7 +247,7 @@ func TestTorchExportReadByPyTorch(t *testing.T) {
 		if err := SaveFastaiTorch(path, lm.Params, layout); err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(python, filepath.Join("testdata", "check_torch_export.py"), path, fmt.Sprint(T), fmt.Sprint(B), strings.Join(idArg, ","))
+		cmd := exec.Command(python, filepath.Join("testdata", "check_torch_export.py"), "lm", path, fmt.Sprint(T), fmt.Sprint(B), strings.Join(idArg, ","))
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()

@@ -15,44 +15,47 @@ import (
 )
 
 const exportTorchUsage = `Usage:
-  ulmfit export-torch --lm CKPT --out FILE.pth [--fastai v1|v2]
-                      [--safetensors FILE] [--itos FILE] [--vocab VOCAB]
+  ulmfit export-torch (--lm CKPT | --classifier CKPT) --out FILE.pth
+                      [--fastai v1|v2] [--safetensors FILE] [--itos FILE]
+                      [--vocab VOCAB]
 
-Writes an ulmfit-go LM checkpoint as a PyTorch checkpoint (torch.save's zip
-format) in the layout and key names of fastai's AWD_LSTM language model, so
-that torch.load reads it and fastai's model load_state_dict()s it.
+Writes an ulmfit-go checkpoint as a PyTorch checkpoint (torch.save's zip
+format) in the layout and key names of fastai's AWD_LSTM language model or
+fastai v1's text classifier, so that torch.load reads it and fastai's model
+load_state_dict()s it.
 
---lm            the LM checkpoint (model.SaveCheckpoint; the pipeline's lm.ckpt)
+--lm            an LM checkpoint (model.SaveCheckpoint; the pipeline's lm.ckpt)
+--classifier    a classifier checkpoint (model.SaveClassifier): fastai v1's
+                layout only (v2's head has no bias after its batch norms)
 --out           the PyTorch checkpoint to write
 --fastai        v1 (default) adds 0.rnns.<l>.module.weight_hh_l0, which fastai
                 v1's state dict has and v2's has not
 --safetensors   also write the same state dict as safetensors
 --itos          also write the vocabulary as fastai's itos.pkl
---vocab         the checkpoint's vocabulary, for --itos (default: vocab.txt
-                beside the checkpoint); it must be the one it was trained on
-
-Only the language model is exported: the classifier's head has no fastai
-counterpart checked here.
+--vocab         the checkpoint's vocabulary, for --itos and --classifier
+                (default: vocab.txt beside the checkpoint); it must be the
+                one it was trained on
 
 Exit codes: 0 success, 1 failure while running, 2 bad usage or input.
 `
 
 // exportTorchOptions are the options of `ulmfit export-torch`.
 type exportTorchOptions struct {
-	LM, Out, Safetensors, Itos, Vocab string
-	Layout                            interop.FastaiLayout
+	LM, Classifier, Out, Safetensors, Itos, Vocab string
+	Layout                                        interop.FastaiLayout
 }
 
 func init() {
 	register(command{
 		name:    "export-torch",
-		summary: "write an LM checkpoint as a fastai-layout PyTorch checkpoint (and safetensors, itos.pkl)",
+		summary: "write an LM or classifier checkpoint as a fastai-layout PyTorch checkpoint (and safetensors, itos.pkl)",
 		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			var o exportTorchOptions
 			var layout string
 			fs := flag.NewFlagSet("export-torch", flag.ContinueOnError)
 			fs.SetOutput(io.Discard)
 			fs.StringVar(&o.LM, "lm", "", "LM checkpoint")
+			fs.StringVar(&o.Classifier, "classifier", "", "classifier checkpoint")
 			fs.StringVar(&o.Out, "out", "", "PyTorch checkpoint to write")
 			fs.StringVar(&layout, "fastai", "v1", "fastai key layout: v1 or v2")
 			fs.StringVar(&o.Safetensors, "safetensors", "", "safetensors file to write (optional)")
@@ -69,11 +72,14 @@ func init() {
 			if fs.NArg() > 0 {
 				return usagef("export-torch: unexpected arguments %v\n%s", fs.Args(), exportTorchUsage)
 			}
-			if o.LM == "" || o.Out == "" {
-				return usagef("export-torch: --lm and --out are required\n%s", exportTorchUsage)
+			if (o.LM == "") == (o.Classifier == "") || o.Out == "" {
+				return usagef("export-torch: one of --lm and --classifier, and --out, are required\n%s", exportTorchUsage)
 			}
 			if o.Layout, err = interop.ParseFastaiLayout(layout); err != nil {
 				return usagef("export-torch: --fastai: %v\n%s", err, exportTorchUsage)
+			}
+			if o.Classifier != "" && o.Layout != interop.FastaiV1 {
+				return usagef("export-torch: a classifier exports in fastai v1's layout only (--fastai v1)\n%s", exportTorchUsage)
 			}
 			if err := runExportTorch(ctx, o); err != nil {
 				return err
@@ -89,30 +95,45 @@ func init() {
 }
 
 func runExportTorch(_ context.Context, o exportTorchOptions) error {
-	ck, err := model.ReadCheckpoint(o.LM)
-	if err != nil {
-		return bundleInputError{fmt.Errorf("export-torch: %w", err)}
+	be := compute.Default()
+	ckpt := o.LM
+	if ckpt == "" {
+		ckpt = o.Classifier
 	}
-	p, err := ck.Params(compute.Default())
-	if err != nil {
-		return bundleInputError{fmt.Errorf("export-torch: %s: %w", o.LM, err)}
-	}
-	var itos []string
-	if o.Itos != "" {
+	var vocab *text.Vocab
+	if o.Itos != "" || o.Classifier != "" {
 		vocabPath := o.Vocab
 		if vocabPath == "" {
-			vocabPath = filepath.Join(filepath.Dir(o.LM), lmVocabFile)
+			vocabPath = filepath.Join(filepath.Dir(ckpt), lmVocabFile)
 		}
-		vocab, err := text.LoadVocab(vocabPath)
-		if err != nil {
-			return bundleInputError{fmt.Errorf("export-torch: the vocabulary for --itos: %w (name it with --vocab)", err)}
+		var err error
+		if vocab, err = text.LoadVocab(vocabPath); err != nil {
+			return bundleInputError{fmt.Errorf("export-torch: the checkpoint's vocabulary: %w (name it with --vocab)", err)}
 		}
-		if vocab.Hash() != ck.VocabHash {
-			return bundleInputError{fmt.Errorf("export-torch: %s hashes to %s, but %s was trained on vocabulary %s", vocabPath, vocab.Hash(), o.LM, ck.VocabHash)}
-		}
-		itos = vocab.Tokens()
 	}
-	sd := interop.FastaiStateDict(p, o.Layout)
+
+	var sd *interop.StateDict
+	if o.LM != "" {
+		ck, err := model.ReadCheckpoint(o.LM)
+		if err != nil {
+			return bundleInputError{fmt.Errorf("export-torch: %w", err)}
+		}
+		if vocab != nil && vocab.Hash() != ck.VocabHash {
+			return bundleInputError{fmt.Errorf("export-torch: the vocabulary given hashes to %s, but %s was trained on vocabulary %s", vocab.Hash(), o.LM, ck.VocabHash)}
+		}
+		p, err := ck.Params(be)
+		if err != nil {
+			return bundleInputError{fmt.Errorf("export-torch: %s: %w", o.LM, err)}
+		}
+		sd = interop.FastaiStateDict(p, o.Layout)
+	} else {
+		c, err := model.LoadClassifier(be, o.Classifier, vocab.Hash())
+		if err != nil {
+			return bundleInputError{fmt.Errorf("export-torch: %w", err)}
+		}
+		sd = interop.FastaiClassifierStateDict(c)
+	}
+
 	if err := interop.SaveTorch(o.Out, sd); err != nil {
 		return fmt.Errorf("export-torch: %w", err)
 	}
@@ -122,7 +143,7 @@ func runExportTorch(_ context.Context, o exportTorchOptions) error {
 		}
 	}
 	if o.Itos != "" {
-		if err := interop.SaveItos(o.Itos, itos); err != nil {
+		if err := interop.SaveItos(o.Itos, vocab.Tokens()); err != nil {
 			return fmt.Errorf("export-torch: %w", err)
 		}
 	}

@@ -158,20 +158,59 @@ func TestImportExportTorchErrors(t *testing.T) {
 		code int
 		msg  string
 	}{
-		"import: no --pth":        {[]string{"import", "--itos", itos, "--out", out}, 2, "--pth, --itos and --out are required"},
-		"import: not a .pth":      {[]string{"import", "--pth", notTorch, "--itos", itos, "--out", out}, 2, notTorch},
-		"import: missing itos":    {[]string{"import", "--pth", pth, "--itos", filepath.Join(dir, "nope.pkl"), "--out", out}, 2, "nope.pkl"},
-		"import: itos too short":  {[]string{"import", "--pth", pth, "--itos", shortItos, "--out", out}, 2, "lists 2 tokens"},
-		"import: special tokens":  {[]string{"import", "--pth", pth, "--itos", fastaiOrder, "--out", out}, 2, "--vocab"},
-		"export-torch: no --out":  {[]string{"export-torch", "--lm", ckpt}, 2, "--lm and --out are required"},
-		"export-torch: layout":    {[]string{"export-torch", "--lm", ckpt, "--out", pth, "--fastai", "v3"}, 2, "v3"},
-		"export-torch: not a LM":  {[]string{"export-torch", "--lm", notTorch, "--out", pth}, 2, notTorch},
-		"export-torch: no vocab":  {[]string{"export-torch", "--lm", ckpt, "--out", pth, "--itos", itos, "--vocab", notTorch}, 2, notTorch},
-		"export-torch: bad place": {[]string{"export-torch", "--lm", ckpt, "--out", filepath.Join(dir, "no", "such", "dir.pth")}, 1, "dir.pth"},
+		"import: no --pth":                    {[]string{"import", "--itos", itos, "--out", out}, 2, "--pth, --itos and --out are required"},
+		"import: not a .pth":                  {[]string{"import", "--pth", notTorch, "--itos", itos, "--out", out}, 2, notTorch},
+		"import: missing itos":                {[]string{"import", "--pth", pth, "--itos", filepath.Join(dir, "nope.pkl"), "--out", out}, 2, "nope.pkl"},
+		"import: itos too short":              {[]string{"import", "--pth", pth, "--itos", shortItos, "--out", out}, 2, "lists 2 tokens"},
+		"import: special tokens":              {[]string{"import", "--pth", pth, "--itos", fastaiOrder, "--out", out}, 2, "--vocab"},
+		"export-torch: no --out":              {[]string{"export-torch", "--lm", ckpt}, 2, "one of --lm and --classifier, and --out, are required"},
+		"export-torch: both":                  {[]string{"export-torch", "--lm", ckpt, "--classifier", ckpt, "--out", pth}, 2, "one of --lm and --classifier"},
+		"export-torch: v2 head":               {[]string{"export-torch", "--classifier", ckpt, "--out", pth, "--fastai", "v2"}, 2, "v1's layout only"},
+		"export-torch: an LM as a classifier": {[]string{"export-torch", "--classifier", ckpt, "--out", pth}, 2, ckpt},
+		"export-torch: layout":                {[]string{"export-torch", "--lm", ckpt, "--out", pth, "--fastai", "v3"}, 2, "v3"},
+		"export-torch: not a LM":              {[]string{"export-torch", "--lm", notTorch, "--out", pth}, 2, notTorch},
+		"export-torch: no vocab":              {[]string{"export-torch", "--lm", ckpt, "--out", pth, "--itos", itos, "--vocab", notTorch}, 2, notTorch},
+		"export-torch: bad place":             {[]string{"export-torch", "--lm", ckpt, "--out", filepath.Join(dir, "no", "such", "dir.pth")}, 1, "dir.pth"},
 	} {
 		err := dispatch(context.Background(), tc.args, &bytes.Buffer{}, &bytes.Buffer{})
 		if err == nil || exitCode(err) != tc.code || !strings.Contains(err.Error(), tc.msg) {
 			t.Errorf("%s: error %v (exit %d), want exit %d mentioning %q", name, err, exitCode(err), tc.code, tc.msg)
+		}
+	}
+}
+
+// TestExportTorchClassifier exports a classifier checkpoint, finding its
+// vocabulary beside it, in fastai v1's text classifier layout.
+func TestExportTorchClassifier(t *testing.T) {
+	dir := t.TempDir()
+	_, _, vocab := lmFixture(t, dir)
+	cfg := model.ClassifierConfig()
+	cfg.Vocab, cfg.Emb, cfg.Hidden, cfg.Layers = vocab.Len(), 6, 8, 2
+	c, err := model.NewClassifier(compute.Default(), cfg, 3, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ckpt := filepath.Join(dir, "classifier.ckpt")
+	if err := model.SaveClassifier(ckpt, c, vocab.Hash()); err != nil {
+		t.Fatal(err)
+	}
+	pth := filepath.Join(dir, "classifier.pth")
+	var stdout bytes.Buffer
+	if err := dispatch(context.Background(), []string{"export-torch", "--classifier", ckpt, "--out", pth}, &stdout, &stdout); err != nil {
+		t.Fatal(err)
+	}
+	sd, err := interop.LoadTorch(pth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, shape := range map[string][]int{
+		"0.module.encoder.weight": {vocab.Len(), 6},
+		"1.layers.0.running_var":  {18},
+		"1.layers.2.weight":       {c.Head.Hidden, 18},
+		"1.layers.6.weight":       {3, c.Head.Hidden},
+	} {
+		if _, err := sd.Tensor(key, shape...); err != nil {
+			t.Error(err)
 		}
 	}
 }

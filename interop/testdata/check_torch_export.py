@@ -1,18 +1,26 @@
 #!/usr/bin/env python3
-"""Has PyTorch load a fastai AWD-LSTM LM exported by ulmfit-go, and run it.
+"""Has PyTorch load a fastai AWD-LSTM model exported by ulmfit-go, and run it.
 
-    python3 check_torch_export.py EXPORT.pth T B ID,ID,...
+    python3 check_torch_export.py lm EXPORT.pth T B ID,ID,...
+    python3 check_torch_export.py classifier EXPORT.pth ID,ID,...[;ID,...]
 
 torch.load()s the export, then load_state_dict()s it, strictly, into a
-module tree that names its parameters as fastai's AWD_LSTM language model
-does (SequentialRNN(AWD_LSTM, LinearDecoder); with WeightDropout's
-module.weight_hh_l0 when the export has it, as fastai v1 does, without it
-as fastai v2). It checks that the tied embedding's keys share one storage,
-then runs the model in eval mode (no dropout, zero initial state) on the
-token ids, time-major (T, B), with one nn.LSTM per layer whose recurrent
-matrix is WeightDropout's raw matrix, and the tied decoder. Prints
-{"keys": [...], "tied": bool, "logits": [...]} as JSON, logits (T, B, V)
-flattened. Written for torch 1.13 (Debian's python3-torch).
+module tree that names its parameters as fastai's does: the language model
+SequentialRNN(AWD_LSTM, LinearDecoder), or fastai v1's text classifier
+SequentialRNN(MultiBatchEncoder(AWD_LSTM), PoolingLinearClassifier); with
+WeightDropout's module.weight_hh_l0 when the export has it, as fastai v1
+does, without it as fastai v2. It checks that the tied embedding's keys
+share one storage, then runs the model in eval mode (no dropout, zero
+initial state), with one nn.LSTM per layer whose recurrent matrix is
+WeightDropout's raw matrix.
+
+lm: on the token ids, time-major (T, B), through the tied decoder; prints
+{"keys": [...], "tied": bool, "logits": [...]}, logits (T, B, V) flattened.
+classifier: each document (ids separated by ";") alone, its last LSTM's
+outputs concat-pooled as [last, max, mean] and fed to the head; prints
+{"keys": [...], "tied": bool, "probs": [[...], ...]}.
+
+Written for torch 1.13 (Debian's python3-torch).
 """
 import json
 import sys
@@ -61,37 +69,98 @@ class Decoder(nn.Module):
         self.decoder.weight = encoder.weight
 
 
+class PooledEncoder(nn.Module):
+    """fastai v1's MultiBatchEncoder: it holds the AWD_LSTM as module."""
+
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+
+
+class PoolingLinear(nn.Module):
+    """fastai v1's PoolingLinearClassifier: bn_drop_lin blocks as layers.
+
+    Which index holds what is read from the keys: a batch norm has a
+    running mean, a linear layer a 2-d weight; between them the block's
+    Dropout, after a linear layer (but the last) its ReLU.
+    """
+
+    def __init__(self, sd):
+        super().__init__()
+        n = 1 + max(int(k.split(".")[2]) for k in sd if k.startswith("1.layers."))
+        mods, prev = [], None
+        for i in range(n):
+            w = sd.get(f"1.layers.{i}.weight")
+            if f"1.layers.{i}.running_mean" in sd:
+                mods.append(nn.BatchNorm1d(w.shape[0]))
+            elif w is not None:
+                mods.append(nn.Linear(w.shape[1], w.shape[0]))
+            elif isinstance(prev, nn.Linear):
+                mods.append(nn.ReLU())
+            else:
+                mods.append(nn.Dropout(0.5))
+            prev = mods[-1]
+        self.layers = nn.Sequential(*mods)
+
+
+def encoder_for(sd, prefix):
+    """The AWD_LSTM whose keys in sd start with prefix."""
+    vocab, emb = sd[prefix + "encoder.weight"].shape
+    layers = sum(1 for k in sd if k.startswith(prefix) and k.endswith(".weight_hh_l0_raw"))
+    hidden = sd[prefix + "rnns.0.weight_hh_l0_raw"].shape[1] if layers > 1 else emb
+    v1 = prefix + "rnns.0.module.weight_hh_l0" in sd
+    return Encoder(vocab, emb, hidden, layers, v1)
+
+
+def run_lstms(enc, x):
+    """x (T, B, E) through enc's LSTMs in eval mode, zero initial state."""
+    for rnn in enc.rnns:
+        m = rnn.module
+        lstm = nn.LSTM(m.input_size, m.hidden_size, 1)
+        lstm.weight_ih_l0.copy_(m.weight_ih_l0)
+        lstm.weight_hh_l0.copy_(rnn.weight_hh_l0_raw)
+        lstm.bias_ih_l0.copy_(m.bias_ih_l0)
+        lstm.bias_hh_l0.copy_(m.bias_hh_l0)
+        lstm.eval()
+        x, _ = lstm(x)
+    return x
+
+
 def main():
-    path, T, B = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    ids = torch.tensor([int(i) for i in sys.argv[4].split(",")]).reshape(T, B)
+    mode, path = sys.argv[1], sys.argv[2]
     sd = torch.load(path)
-    tied = sd["0.encoder.weight"].data_ptr() == sd["1.decoder.weight"].data_ptr() \
-        == sd["0.encoder_dp.emb.weight"].data_ptr()
+    if mode == "lm":
+        prefix, tied_keys = "0.", ["0.encoder.weight", "0.encoder_dp.emb.weight", "1.decoder.weight"]
+    else:
+        prefix, tied_keys = "0.module.", ["0.module.encoder.weight", "0.module.encoder_dp.emb.weight"]
+    tied = len({sd[k].data_ptr() for k in tied_keys}) == 1
+    enc = encoder_for(sd, prefix)
+    out = {"keys": list(sd.keys()), "tied": tied}
 
-    vocab, emb = sd["0.encoder.weight"].shape
-    layers = sum(1 for k in sd if k.endswith(".weight_hh_l0_raw"))
-    hidden = sd["0.rnns.0.weight_hh_l0_raw"].shape[1] if layers > 1 else emb
-    v1 = "0.rnns.0.module.weight_hh_l0" in sd
-    enc = Encoder(vocab, emb, hidden, layers, v1)
-    model = nn.Sequential(enc, Decoder(enc.encoder))
-    model.load_state_dict(sd, strict=True)
-    model.eval()
+    if mode == "lm":
+        T, B = int(sys.argv[3]), int(sys.argv[4])
+        ids = torch.tensor([int(i) for i in sys.argv[5].split(",")]).reshape(T, B)
+        model = nn.Sequential(enc, Decoder(enc.encoder))
+        model.load_state_dict(sd, strict=True)
+        model.eval()
+        with torch.no_grad():
+            x = run_lstms(enc, enc.encoder(ids))  # (T, B, E)
+            out["logits"] = model[1].decoder(x).reshape(-1).tolist()  # (T, B, V)
+    else:
+        head = PoolingLinear(sd)
+        model = nn.Sequential(PooledEncoder(enc), head)
+        model.load_state_dict(sd, strict=True)
+        model.eval()
+        out["probs"] = []
+        with torch.no_grad():
+            for doc in sys.argv[3].split(";"):
+                ids = torch.tensor([int(i) for i in doc.split(",")]).reshape(-1, 1)
+                h = run_lstms(enc, enc.encoder(ids))[:, 0]  # (T, E)
+                pooled = torch.cat([h[-1], h.max(0).values, h.mean(0)]).unsqueeze(0)  # (1, 3E)
+                probs = torch.softmax(head.layers(pooled), 1)[0]
+                out["probs"].append(probs.tolist())
 
-    with torch.no_grad():
-        x = enc.encoder(ids)  # (T, B, E)
-        for rnn in enc.rnns:
-            m = rnn.module
-            lstm = nn.LSTM(m.input_size, m.hidden_size, 1)
-            lstm.weight_ih_l0.copy_(m.weight_ih_l0)
-            lstm.weight_hh_l0.copy_(rnn.weight_hh_l0_raw)
-            lstm.bias_ih_l0.copy_(m.bias_ih_l0)
-            lstm.bias_hh_l0.copy_(m.bias_hh_l0)
-            lstm.eval()
-            x, _ = lstm(x)
-        logits = model[1].decoder(x)  # (T, B, V)
-
-    json.dump({"keys": list(sd.keys()), "tied": tied,
-               "logits": logits.reshape(-1).tolist()}, sys.stdout)
+    json.dump(out, sys.stdout)
     print()
 
 
