@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/ulmfit-go/ulmfit/compute"
 )
@@ -90,7 +91,8 @@ func (o *Adam) Steps() []int { return append([]int(nil), o.steps...) }
 
 // Step clips the trainable gradients (Config.ClipNorm) and updates every
 // unfrozen group g with learning rate lrs[g]. It returns the gradient norm
-// before clipping.
+// before clipping. A norm that is NaN or infinite is a *NonFiniteError,
+// and then nothing is updated.
 func (o *Adam) Step(lrs []float64) (float64, error) {
 	if len(lrs) != len(o.groups) {
 		return 0, fmt.Errorf("model: adam: %d learning rates for %d parameter groups", len(lrs), len(o.groups))
@@ -102,7 +104,13 @@ func (o *Adam) Step(lrs []float64) (float64, error) {
 		}
 	}
 	be, c := o.params.be, o.Config
-	norm := clipGradNorm(be, o.grads.flat, o.trainable, float64(c.ClipNorm))
+	norm := gradNorm(be, o.grads.flat, o.trainable)
+	if math.IsNaN(norm) || math.IsInf(norm, 0) {
+		// One NaN would spread through the moments into every weight:
+		// stop before touching them, so the model stays the last good one.
+		return norm, &NonFiniteError{What: "gradient norm", Value: norm}
+	}
+	clipTo(be, o.grads.flat, o.trainable, norm, float64(c.ClipNorm))
 	p, gr := o.params.flat, o.grads.flat
 	for g, grp := range o.groups {
 		if o.frozen[g] {

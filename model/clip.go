@@ -22,11 +22,22 @@ func ClipGradNorm(grads *Params, ranges []Range, maxNorm float64) float64 {
 }
 
 func clipGradNorm(be compute.Backend, flat compute.Vec, ranges []Range, maxNorm float64) float64 {
+	norm := gradNorm(be, flat, ranges)
+	clipTo(be, flat, ranges, norm, maxNorm)
+	return norm
+}
+
+// gradNorm is the joint L2 norm of ranges of flat.
+func gradNorm(be compute.Backend, flat compute.Vec, ranges []Range) float64 {
 	var sq float64
 	for _, r := range ranges {
 		sq += be.SumSquares(flat.Slice(r.Start, r.End))
 	}
-	norm := math.Sqrt(sq)
+	return math.Sqrt(sq)
+}
+
+// clipTo scales ranges of flat, whose joint norm is norm, down to maxNorm.
+func clipTo(be compute.Backend, flat compute.Vec, ranges []Range, norm, maxNorm float64) {
 	if maxNorm > 0 {
 		if coef := maxNorm / (norm + clipEps); coef < 1 {
 			for _, r := range ranges {
@@ -34,5 +45,4 @@ func clipGradNorm(be compute.Backend, flat compute.Vec, ranges []Range, maxNorm 
 			}
 		}
 	}
-	return norm
 }

@@ -305,16 +305,16 @@ func TrainClassifier(ctx context.Context, c *Classifier, train, valid ClassData,
 			if err != nil {
 				return hist, err
 			}
-			if math.IsNaN(loss) || math.IsInf(loss, 0) {
-				return hist, fmt.Errorf("model: classifier training: epoch %d iteration %d: loss is %g; lower the learning rate", e, iter, loss)
-			}
 			mult := plan.schedule(iter, total)
 			for g := range lrs {
 				lrs[g] = plan.lrs[g] * mult
 			}
+			if math.IsNaN(loss) || math.IsInf(loss, 0) {
+				return hist, diverged(&NonFiniteError{What: "loss", Value: loss}, "classifier training", e, iter, lrs)
+			}
 			norm, err := opt.Step(lrs)
 			if err != nil {
-				return hist, err
+				return hist, diverged(err, "classifier training", e, iter, lrs)
 			}
 			hist.LR = append(hist.LR, lrs[len(lrs)-1])
 			lossSum += loss * float64(b.B)

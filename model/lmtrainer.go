@@ -170,16 +170,16 @@ func (tr *LMTrainer) Fit(ctx context.Context, train, valid []int32) ([]EpochInfo
 			if err != nil {
 				return infos, err
 			}
-			if math.IsNaN(parts.Total()) || math.IsInf(parts.Total(), 0) {
-				return infos, fmt.Errorf("model: train: epoch %d iteration %d: loss is %g (CE %g, AR %g, TAR %g); lower the learning rate",
-					e, iter, parts.Total(), parts.CE, parts.AR, parts.TAR)
-			}
 			for g := range lrs {
 				lrs[g] = tr.groupLR(g, iter, total) * float64(T) / float64(c.BPTT)
 			}
+			if math.IsNaN(parts.Total()) || math.IsInf(parts.Total(), 0) {
+				err := &NonFiniteError{What: "loss", Value: parts.Total(), Detail: fmt.Sprintf("CE %g, AR %g, TAR %g", parts.CE, parts.AR, parts.TAR)}
+				return infos, diverged(err, "LM training", e, iter, lrs)
+			}
 			norm, err := tr.Opt.Step(lrs)
 			if err != nil {
-				return infos, err
+				return infos, diverged(err, "LM training", e, iter, lrs)
 			}
 			ceSum += parts.CE * float64(N)
 			tokens += N

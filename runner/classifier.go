@@ -119,6 +119,12 @@ func (j classifierJob) run(ctx context.Context, x *Exec) (any, error) {
 		return nil
 	}
 	hist, err := model.TrainClassifier(ctx, c, train, valid, cfg)
+	if nf := (*model.NonFiniteError)(nil); errors.As(err, &nf) {
+		if _, serr := os.Stat(cfg.Checkpoint); serr == nil {
+			return nil, fmt.Errorf("%w; the last good epoch's state is kept in %s", err, cfg.Checkpoint)
+		}
+		return nil, fmt.Errorf("%w; no epoch had finished, so no state is kept", err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -120,6 +120,14 @@ func (r *lmRun) train(ctx context.Context, x *Exec, train, valid []int32) ([]lmE
 			return nil
 		}
 		infos, err := tr.Fit(ctx, train, valid)
+		if nf := (*model.NonFiniteError)(nil); errors.As(err, &nf) {
+			// Each Fit is one epoch: place the step in the whole run.
+			nf.Epoch, nf.Iter = e, offset+nf.Iter
+			if prog.Done == 0 {
+				return nil, fmt.Errorf("%w; no epoch had finished, so no checkpoint is kept", err)
+			}
+			return nil, fmt.Errorf("%w; the last good checkpoint, after epoch %d, is kept in %s", err, prog.Done, filepath.Join(x.Work, prog.Checkpoint))
+		}
 		if err != nil {
 			return nil, err
 		}
