@@ -246,13 +246,29 @@ func Append(path string, recs ...Record) error {
 	} else if torn {
 		data = append([]byte{'\n'}, data...)
 	}
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("append to %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
+	if err := appendData(f, f, data); err != nil {
 		return fmt.Errorf("append to %s: %w", path, err)
 	}
 	return f.Close()
+}
+
+// appendData writes data through w to the end of f, which the caller holds
+// locked, and syncs it. A write that fails part-way (a full disk, a file
+// size limit) would leave a torn line; f is cut back to the size it had,
+// so the file holds its earlier records and nothing of these.
+func appendData(f *os.File, w io.Writer, data []byte) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(data); err != nil {
+		if terr := f.Truncate(fi.Size()); terr != nil {
+			return fmt.Errorf("%w; cutting the partly written records off failed too: %v (remove the last line by hand)", err, terr)
+		}
+		f.Sync()
+		return fmt.Errorf("%w (nothing was added: the file was cut back to its %d bytes)", err, fi.Size())
+	}
+	return f.Sync()
 }
 
 // openLocked opens path and takes an exclusive lock on it. WriteFile

@@ -1,13 +1,16 @@
 package results
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -289,5 +292,74 @@ func TestPaperRecords(t *testing.T) {
 	}
 	if len(onDisk) != len(recs) {
 		t.Errorf("embedded copy has %d records, paper.jsonl %d", len(recs), len(onDisk))
+	}
+}
+
+// failAfter writes its first n bytes to w, then fails as a full disk does.
+type failAfter struct {
+	w io.Writer
+	n int
+}
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	if len(p) <= f.n {
+		f.n -= len(p)
+		return f.w.Write(p)
+	}
+	k, _ := f.w.Write(p[:f.n])
+	f.n = 0
+	return k, syscall.ENOSPC
+}
+
+// An append that fails part-way (the disk fills after some bytes) leaves
+// the file as it was: the earlier records, no torn line.
+func TestAppendFailingMidWriteLeavesEarlierRecords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.jsonl")
+	earlier := []Record{rec(1, 1), rec(2, 2)}
+	if err := Append(path, earlier...); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(path)
+	data, err := encode([]Record{rec(3, 3), rec(4, 4)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, after := range []int{0, 1, len(data) / 2, len(data) - 1} {
+		f, err := openLocked(path, os.O_RDWR|os.O_APPEND)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = appendData(f, &failAfter{f, after}, data)
+		f.Close()
+		if !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "nothing was added") {
+			t.Errorf("failing after %d bytes: error %v", after, err)
+		}
+		if now, _ := os.ReadFile(path); !bytes.Equal(now, before) {
+			t.Errorf("failing after %d bytes: the file is %q, want the earlier %q", after, now, before)
+		}
+	}
+	got, err := ReadFile(path)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("after the failures: %d records, %v", len(got), err)
+	}
+}
+
+// Record files in a folder that cannot be made (a file stands where a
+// parent folder should be) fail with the path, and write nothing.
+func TestAppendToUnwritablePlace(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "results")
+	os.WriteFile(blocker, []byte("a file, not a folder"), 0o644)
+	path := filepath.Join(blocker, "x.jsonl")
+	for name, err := range map[string]error{
+		"Append":    Append(path, rec(1, 1)),
+		"WriteFile": WriteFile(path, []Record{rec(1, 1)}),
+	} {
+		if err == nil || !strings.Contains(err.Error(), blocker) {
+			t.Errorf("%s under a file: %v, want an error naming %s", name, err, blocker)
+		}
+	}
+	if data, _ := os.ReadFile(blocker); string(data) != "a file, not a folder" {
+		t.Error("the file in the way was changed")
 	}
 }
