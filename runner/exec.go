@@ -85,7 +85,9 @@ func (e *Executor) Run(ctx context.Context, g *Graph) (map[string]*Manifest, err
 
 func (e *Executor) runStage(ctx context.Context, i, n int, s *Stage, done map[string]*Manifest, g *Graph) (*Manifest, error) {
 	var corrupt *CorruptError
-	m, err := e.finished(s)
+	// Without the lock only a finished folder counts: a .partial one with
+	// a manifest may be the commit another runner is making right now.
+	m, err := verifyStage(s, e.Cache.Path(s))
 	if err != nil && !errors.As(err, &corrupt) {
 		return nil, err
 	}
@@ -161,7 +163,8 @@ func (e *Executor) runStage(ctx context.Context, i, n int, s *Stage, done map[st
 
 // finished returns s's manifest if the stage is done and its files check
 // out (verifyStage), finishing a commit that a crash interrupted. A stage
-// whose files do not check out is a *CorruptError.
+// whose files do not check out is a *CorruptError. The caller holds s's
+// lock.
 func (e *Executor) finished(s *Stage) (*Manifest, error) {
 	m, err := verifyStage(s, e.Cache.Path(s))
 	if err != nil || m != nil {
