@@ -14,7 +14,7 @@ import (
 
 // A NaN or infinite gradient stops Adam before it touches the weights or
 // its moments.
-func TestAdamRefusesNonFiniteGradients(t *testing.T) {
+func TestAdamDivergenceLeavesWeights(t *testing.T) {
 	for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1))} {
 		m, opt := trainedTiny(t)
 		be := m.be
