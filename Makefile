@@ -7,7 +7,7 @@ SHARED   ?= ../shared/datasets
 ULMFIT_DATA ?= $(DATA_DIR):$(SHARED)
 export ULMFIT_DATA
 
-.PHONY: all build run test bench data deps vet fuzz clean
+.PHONY: all build run test slurm-test bench data deps vet fuzz clean
 
 all: build
 
@@ -44,6 +44,13 @@ test: deps vet
 	$(GO) build -o $(BIN) ./cmd/ulmfit
 	-$(BIN) data fetch pretrain-en --data-dir $(DATA_DIR)
 	$(GO) test -count=1 -timeout 15m ./...
+	@GO=$(GO) scripts/slurm-test.sh
+
+# The Slurm executor on a one-node Slurm started on this machine (README,
+# "Slurm"): installs Debian's slurm-wlm and munge as root, else skips with
+# the reason.
+slurm-test:
+	@GO=$(GO) scripts/slurm-test.sh
 
 bench: build
 	$(BIN) bench --shape small

@@ -223,42 +223,53 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}
 	g := NewGraph(roots...)
-	written := map[*Plan]int{}
+	rec := &recorder{results: o.Results, prov: prov, byEval: byEval, written: map[*Plan]int{}}
 	ex := &Executor{Cache: cache, Reporter: rep, Prov: prov, Rates: rates,
-		OnStage: func(s *Stage, done map[string]*Manifest) error {
-			refs := byEval[s.ID()]
-			perPlan := map[*Plan][]results.Record{}
-			var order []*Plan
-			for _, ref := range refs {
-				rec, err := buildRecord(ref.plan, ref.cell, done, prov)
-				if err != nil {
-					return err
-				}
-				if _, ok := perPlan[ref.plan]; !ok {
-					order = append(order, ref.plan)
-				}
-				perPlan[ref.plan] = append(perPlan[ref.plan], rec)
-			}
-			for _, p := range order {
-				n, err := writeRecords(ctx, o.Results, p, perPlan[p])
-				if err != nil {
-					return err
-				}
-				written[p] += n
-			}
-			return nil
-		}}
+		OnStage: func(s *Stage, done map[string]*Manifest) error { return rec.record(ctx, s, done) }}
 	_, runErr := ex.Run(ctx, g)
 	rep.Close()
 	if errors.Is(runErr, context.Canceled) {
 		runErr = fmt.Errorf("interrupted (%w): run the same command again to resume; finished stages and LM epochs are kept in %s", runErr, o.Cache)
 	}
 	for _, p := range ps {
-		if err := printSummary(o.Stdout, p, o.Results, written[p]); err != nil && runErr == nil {
+		if err := printSummary(o.Stdout, p, o.Results, rec.written[p]); err != nil && runErr == nil {
 			runErr = err
 		}
 	}
 	return runErr
+}
+
+// recorder writes the records of the cells an evaluate stage ends.
+type recorder struct {
+	results string
+	prov    Provenance
+	byEval  map[string][]cellRef // the cells of each evaluate stage, by its ID
+	written map[*Plan]int        // records added, per plan
+}
+
+// record writes the records of the cells that s ends, if any; done holds
+// the manifests of their stages.
+func (r *recorder) record(ctx context.Context, s *Stage, done map[string]*Manifest) error {
+	perPlan := map[*Plan][]results.Record{}
+	var order []*Plan
+	for _, ref := range r.byEval[s.ID()] {
+		rec, err := buildRecord(ref.plan, ref.cell, done, r.prov)
+		if err != nil {
+			return err
+		}
+		if _, ok := perPlan[ref.plan]; !ok {
+			order = append(order, ref.plan)
+		}
+		perPlan[ref.plan] = append(perPlan[ref.plan], rec)
+	}
+	for _, p := range order {
+		n, err := writeRecords(ctx, r.results, p, perPlan[p])
+		if err != nil {
+			return err
+		}
+		r.written[p] += n
+	}
+	return nil
 }
 
 // recordName is how records name a task's dataset.

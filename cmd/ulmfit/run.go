@@ -13,7 +13,7 @@ import (
 
 const runUsage = `Usage:
   ulmfit run EXPERIMENT... [--scale S] [--seeds N] [--only ROW[,ROW]] [--tasks T[,T]] [--data-dir D]
-                           [--cache DIR] [--results DIR] [--dry-run]
+                           [--cache DIR] [--results DIR] [--dry-run] [--executor local|slurm]
 
 Runs experiments: each a built-in name (table2 ... table7, figure3, figure4,
 bidirectional, quickstart; 'ulmfit plan' lists them) or a TOML file. Every
@@ -34,6 +34,8 @@ experiment's table is printed beside the paper's numbers.
 --cache    the stage cache; default "cache"
 --results  the record directory; default "results"
 --dry-run  print the plan (as 'ulmfit plan') and run nothing
+--executor local (default) runs the stages here; slurm submits them as
+           Slurm jobs, as 'ulmfit submit' does, and takes its flags
 
 Progress goes to stderr: a bar on a terminal, log lines otherwise.
 Exit codes: 0 success; 1 a stage failed; 2 bad usage or a malformed
@@ -93,9 +95,12 @@ func init() {
 		name:    "run",
 		summary: "run experiments (every table and figure as TOML), cached and resumable, and print their tables",
 		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-			o := runOptions{Stdout: stdout, Stderr: stderr}
-			fs := runFlags("run", &o)
+			so := submitOptions{runOptions: runOptions{Stdout: stdout, Stderr: stderr}}
+			o := &so.runOptions
+			fs := runFlags("run", o)
 			fs.BoolVar(&o.DryRun, "dry-run", false, "print the plan only")
+			executor := fs.String("executor", "local", "local or slurm")
+			slurmFlags(fs, &so)
 			pos, err := parseInterspersed(fs, args)
 			if errors.Is(err, flag.ErrHelp) {
 				fmt.Fprint(stdout, runUsage)
@@ -108,7 +113,16 @@ func init() {
 				return usagef("run: name at least one experiment\n%s", runUsage)
 			}
 			o.Experiments = pos
-			return runRun(ctx, o)
+			switch *executor {
+			case "local":
+				return runRun(ctx, *o)
+			case "slurm":
+				if o.DryRun {
+					return runPlan(ctx, *o)
+				}
+				return runSubmit(ctx, so, nil)
+			}
+			return usagef("run: --executor %q: want local or slurm", *executor)
 		},
 	})
 }

@@ -1,0 +1,172 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// The two halves of a run that a batch scheduler runs apart: RunStage
+// builds one stage (an array task of a Slurm job), WriteRecords writes
+// the records of every finished cell (the job after all the others). Both
+// plan the experiments again, as Run does, and find the stage by its ID,
+// so that a worker on another machine builds exactly the stage that was
+// submitted, into the same cache.
+
+// planned is the experiments of o laid out as one graph, with the cells
+// that each evaluate stage ends.
+type planned struct {
+	plans  []*Plan
+	graph  *Graph
+	byEval map[string][]cellRef
+}
+
+func planAll(o Options) (*planned, error) {
+	ps, err := plans(o)
+	if err != nil {
+		return nil, err
+	}
+	out := &planned{plans: ps, byEval: map[string][]cellRef{}}
+	var roots []*Stage
+	for _, p := range ps {
+		for _, c := range p.Cells {
+			out.byEval[c.Eval.ID()] = append(out.byEval[c.Eval.ID()], cellRef{p, c})
+			roots = append(roots, c.Eval)
+		}
+	}
+	out.graph = NewGraph(roots...)
+	return out, nil
+}
+
+// StageNotPlannedError is a stage ID that the experiments, planned again,
+// do not have: the experiment files, the data or the code changed after
+// the stage was submitted.
+type StageNotPlannedError struct {
+	ID          string
+	Experiments []string
+}
+
+func (e *StageNotPlannedError) Error() string {
+	return fmt.Sprintf("stage %s is not in the plan of %s: the experiment, its data or the code changed since it was submitted; submit again",
+		e.ID, strings.Join(e.Experiments, " "))
+}
+
+// RunStage builds the stage with the given ID of o's experiments, under
+// its lock, resuming from its checkpoints, and, for an evaluate stage,
+// writes its cells' records. Every input must be finished already: it
+// builds one stage and nothing else.
+func RunStage(ctx context.Context, o Options, id string) error {
+	o.defaults()
+	pl, err := planAll(o)
+	if err != nil {
+		return err
+	}
+	s, ok := pl.graph.Lookup(id)
+	if !ok {
+		return &StageNotPlannedError{ID: id, Experiments: o.Experiments}
+	}
+	cache := &Cache{Dir: o.Cache}
+	sub := NewGraph(s)
+	for _, in := range sub.Stages {
+		if in == s {
+			continue
+		}
+		if m, err := cache.Lookup(in); err != nil {
+			return err
+		} else if m == nil {
+			return fmt.Errorf("stage %s (%s): its input %s (%s) is not finished in %s; its job failed or was cancelled",
+				s.Label, s.ID(), in.Label, in.ID(), o.Cache)
+		}
+	}
+	rep := o.Reporter
+	if rep == nil {
+		rep = NewLogReporter(o.Stderr)
+	}
+	defer rep.Close()
+	if err := os.MkdirAll(o.Cache, 0o755); err != nil {
+		return err
+	}
+	prov := DetectProvenance(o.Backend)
+	rec := &recorder{results: o.Results, prov: prov, byEval: pl.byEval, written: map[*Plan]int{}}
+	ex := &Executor{Cache: cache, Reporter: rep, Prov: prov, Rates: LoadRates(o.Cache),
+		OnStage: func(st *Stage, done map[string]*Manifest) error { return rec.record(ctx, st, done) }}
+	_, err = ex.Run(ctx, sub)
+	if errors.Is(err, context.Canceled) {
+		err = fmt.Errorf("interrupted (%w): submit again to resume; the stage's finished epochs are kept in %s", err, o.Cache)
+	}
+	return err
+}
+
+// UnfinishedError counts the cells whose stages are not all finished.
+type UnfinishedError struct {
+	Cells, Of int
+	Example   string // one of them
+}
+
+func (e *UnfinishedError) Error() string {
+	return fmt.Sprintf("%d of %d cells are not finished (%s among them): see 'ulmfit status' and submit again", e.Cells, e.Of, e.Example)
+}
+
+// WriteRecords writes the record of every cell of o's experiments whose
+// stages are all finished and not recorded yet, then prints each
+// experiment's table as Run does. It runs nothing; cells left unfinished
+// are an *UnfinishedError after the tables.
+func WriteRecords(ctx context.Context, o Options) error {
+	o.defaults()
+	pl, err := planAll(o)
+	if err != nil {
+		return err
+	}
+	cache := &Cache{Dir: o.Cache}
+	done := map[string]*Manifest{}
+	for _, s := range pl.graph.Stages {
+		m, err := cache.Lookup(s)
+		if err != nil {
+			return err
+		}
+		if m != nil {
+			done[s.ID()] = m
+		}
+	}
+	rec := &recorder{results: o.Results, prov: DetectProvenance(o.Backend), byEval: pl.byEval, written: map[*Plan]int{}}
+	unfinished := &UnfinishedError{}
+	for _, s := range pl.graph.Stages {
+		refs := pl.byEval[s.ID()]
+		if len(refs) == 0 {
+			continue
+		}
+		unfinished.Of += len(refs)
+		if missing := missingStage(s, done); missing != nil {
+			unfinished.Cells += len(refs)
+			if unfinished.Example == "" {
+				unfinished.Example = fmt.Sprintf("%s/%s/%s waits for %s", refs[0].plan.Exp.Name, refs[0].cell.Row.ID, refs[0].cell.Task, missing.Label)
+			}
+			continue
+		}
+		if err := rec.record(ctx, s, done); err != nil {
+			return err
+		}
+	}
+	for _, p := range pl.plans {
+		if err := printSummary(o.Stdout, p, o.Results, rec.written[p]); err != nil {
+			return err
+		}
+	}
+	if unfinished.Cells > 0 {
+		return unfinished
+	}
+	return nil
+}
+
+// missingStage returns the first of s and its inputs, transitively, that
+// is not in done; nil if all are.
+func missingStage(s *Stage, done map[string]*Manifest) *Stage {
+	for _, in := range NewGraph(s).Stages {
+		if _, ok := done[in.ID()]; !ok {
+			return in
+		}
+	}
+	return nil
+}
