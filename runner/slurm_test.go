@@ -109,8 +109,21 @@ func scriptStages(t *testing.T, job *SlurmJob, o Options) []string {
 	return ids
 }
 
-// run runs the jobs not run yet; a stage in kill ends its task FAILED
-// without building it, as a node failure would.
+// cancelAtEpoch cancels a stage as it reaches an epoch.
+type cancelAtEpoch struct {
+	Reporter
+	epoch  int
+	cancel func()
+}
+
+func (c cancelAtEpoch) Update(s *Stage, u Update) {
+	if u.Epoch >= c.epoch {
+		c.cancel()
+	}
+}
+
+// run runs the jobs not run yet; a stage in kill is stopped in its second
+// epoch, as a time limit would stop it.
 func (f *fakeSlurm) run(ctx context.Context, o Options, kill map[string]bool) {
 	t := f.t
 	t.Helper()
@@ -158,7 +171,16 @@ func (f *fakeSlurm) run(ctx context.Context, o Options, kill map[string]bool) {
 		for task, id := range ids {
 			name := fmt.Sprintf("%s_%d", j.id, task)
 			if kill[id] {
-				f.states[name] = JobState{State: "NODE_FAIL"}
+				// The time limit strikes in the second epoch.
+				killed, cancel := context.WithCancel(ctx)
+				ko := o
+				ko.Reporter = cancelAtEpoch{Reporter: NewLogReporter(discard{}), epoch: 2, cancel: cancel}
+				err := RunStage(killed, ko, id)
+				cancel()
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("task %s (stage %s) was not stopped by the time limit: %v", name, id, err)
+				}
+				f.states[name] = JobState{State: "TIMEOUT"}
 				continue
 			}
 			if err := RunStage(ctx, o, id); err != nil {
@@ -179,7 +201,8 @@ func tinyOptions(dir string) Options {
 // A tiny experiment submitted to the fake Slurm: its jobs follow the
 // graph (every stage after its inputs' jobs, one array task per stage),
 // and its records equal a local run's. Submitted again while queued,
-// nothing is sent; after a node failure, only the stages not finished are.
+// nothing is sent; after a job's time limit, only the stages not finished
+// are, and the killed one resumes from its last epoch.
 func TestSlurmFakeMatchesLocal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs an experiment twice")
@@ -215,7 +238,8 @@ func TestSlurmFakeMatchesLocal(t *testing.T) {
 		t.Errorf("a submit while everything is queued sent %d jobs (%d waiting)", len(again.Jobs), again.Waiting)
 	}
 
-	// A node fails under the fine-tuning: it and what follows do not finish.
+	// The fine-tuning job hits its time limit: it and what follows do not
+	// finish.
 	var finetune *Stage
 	for _, s := range pl.graph.Stages {
 		if s.Kind == KindFineTune {
@@ -231,8 +255,8 @@ func TestSlurmFakeMatchesLocal(t *testing.T) {
 	for _, s := range ss {
 		state[s.ID] = s.State
 	}
-	if state[finetune.ID()] != "failed" || state[pl.graph.Stages[0].ID()] != "done" {
-		t.Errorf("after the node failure: fine-tuning %q, the corpus %q; want failed, done", state[finetune.ID()], state[pl.graph.Stages[0].ID()])
+	if state[finetune.ID()] != "failed, will resume" || state[pl.graph.Stages[0].ID()] != "done" {
+		t.Errorf("after the time limit: fine-tuning %q, the corpus %q; want \"failed, will resume\", done", state[finetune.ID()], state[pl.graph.Stages[0].ID()])
 	}
 
 	// Again: only the stages not finished are sent, and the records are
@@ -251,6 +275,9 @@ func TestSlurmFakeMatchesLocal(t *testing.T) {
 		t.Errorf("resubmitted %d stages; %d of %d are not finished", n, notDone, len(pl.graph.Stages))
 	}
 	fake.run(ctx, o, nil)
+	if m, err := (&Cache{Dir: o.Cache}).Lookup(finetune); err != nil || m == nil || m.Resumed != 1 {
+		t.Errorf("the fine-tuning did not resume from its first epoch: %+v %v", m, err)
+	}
 	if ss, _ := SlurmStatus(ctx, o, fake); slices.ContainsFunc(ss, func(s StageStatus) bool { return s.State != "done" }) {
 		t.Errorf("not every stage is done: %+v", ss)
 	}
