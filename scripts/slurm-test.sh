@@ -121,9 +121,9 @@ $NICE $GO build -o "$WORK/ulmfit" ./cmd/ulmfit || fail "go build"
 EXP=runner/testdata/declared.toml
 
 # The local run, then the same through Slurm into another cache.
-$NICE "$WORK/ulmfit" run "$EXP" --scale tiny --cache "$WORK/local/cache" --results "$WORK/local/results" >"$WORK/local.out" 2>&1 ||
+$NICE "$WORK/ulmfit" run "$EXP" --scale tiny --seeds 2 --cache "$WORK/local/cache" --results "$WORK/local/results" >"$WORK/local.out" 2>&1 ||
 	fail "the local run: $(tail -n 5 "$WORK/local.out")"
-$NICE "$WORK/ulmfit" run --executor slurm "$EXP" --scale tiny --cache "$WORK/slurm/cache" --results "$WORK/slurm/results" --time 10 |
+$NICE "$WORK/ulmfit" run --executor slurm "$EXP" --scale tiny --seeds 2 --cache "$WORK/slurm/cache" --results "$WORK/slurm/results" --time 10 |
 	tee "$WORK/submit.out" || fail "submit"
 grep -q 'submitted in' "$WORK/submit.out" || fail "submit printed no jobs"
 
@@ -133,12 +133,12 @@ for _ in $(seq 600); do
 	sleep 0.5
 done
 [ -z "$(squeue -h -o %i)" ] || fail "jobs still queued after 5 minutes: $(squeue)"
-"$WORK/ulmfit" status "$EXP" --scale tiny --cache "$WORK/slurm/cache" | tee "$WORK/status.out"
+"$WORK/ulmfit" status "$EXP" --scale tiny --seeds 2 --cache "$WORK/slurm/cache" | tee "$WORK/status.out"
 grep -q ' 0 queued, 0 running, 0 failed, 0 not submitted' "$WORK/status.out" ||
 	fail "not every stage is done: $(cat "$WORK"/slurm/cache/slurm/logs/*.out | tail -n 20)"
 
 # Submitting again sends nothing.
-"$WORK/ulmfit" submit "$EXP" --scale tiny --cache "$WORK/slurm/cache" --results "$WORK/slurm/results" | tee "$WORK/again.out"
+"$WORK/ulmfit" submit "$EXP" --scale tiny --seeds 2 --cache "$WORK/slurm/cache" --results "$WORK/slurm/results" | tee "$WORK/again.out"
 grep -q '0 submitted in 0 jobs' "$WORK/again.out" || fail "a second submit sent jobs"
 
 # The records must equal the local run's.
