@@ -40,4 +40,13 @@
 // time, tokens per second) is appended to RESULTS/EXPERIMENT.jsonl, unless
 // the same measurement is there already, and RESULTS/EXPERIMENT.json is
 // rewritten with the latest record of every cell.
+//
+// # Slurm
+//
+// Submit sends the stages not cached to a Slurm cluster instead (see
+// slurm.go): an array job per stage kind and depth, each task building one
+// stage through RunStage with the same cache, locks and checkpoints, the
+// evaluate tasks writing their records, and a last job running
+// WriteRecords. SlurmStatus reads the job ids kept in CACHE/slurm/jobs.json
+// back through the Scheduler interface (sbatch, sacct, squeue).
 package runner
