@@ -3,6 +3,7 @@ package ablations
 import (
 	"errors"
 	"reflect"
+	"math"
 	"strings"
 	"testing"
 
@@ -149,7 +150,7 @@ func TestModelConfigs(t *testing.T) {
 	if ft.Epochs != sc.LMEpochs || ft.LR != 0.004 || ft.Variant != model.LMFullDiscrSTLR {
 		t.Errorf("fine-tuning config %+v", ft)
 	}
-	if Limit(sc.MaxTrain, "imdb") != 500 || Limit(sc.MaxTrain, "trec6") != 0 {
+	if Limit(sc.MaxTrain, "imdb") != 1000 || Limit(sc.MaxTrain, "trec6") != 0 {
 		t.Errorf("limits %v", sc.MaxTrain)
 	}
 }
@@ -183,5 +184,27 @@ func TestScaleTune(t *testing.T) {
 	bad := Scale{Name: "x", Emb: 1, Layers: 1, PretrainVocab: 1, Vocab: 1, PretrainEpochs: 1, LMEpochs: 1, ClassifierEpochs: 1, MaxLen: 1, PretrainCorpus: "c", LMLRMult: -1}
 	if err := bad.Check(); err == nil || !strings.Contains(err.Error(), "lm_lr_mult") {
 		t.Errorf("a negative multiplier: got %v, want an error naming lm_lr_mult", err)
+	}
+	bad.LMLRMult, bad.ClassifierBatch = 0, 1
+	if err := bad.Check(); err == nil || !strings.Contains(err.Error(), "classifier_batch") {
+		t.Errorf("classifier batch 1: got %v, want an error naming classifier_batch", err)
+	}
+
+	// The classifier multiplier scales Table 7's rate of the row's variant,
+	// or the row's own rate, and the scale's batch replaces the recipe's.
+	for _, tc := range []struct {
+		variant string
+		lr      float64
+		want    float64
+	}{{model.ClsFreezDiscrSTLR, 0, 0.03}, {model.ClsFull, 0, 0.003}, {model.ClsScratch, 0, 0.003}, {model.ClsFull, 0.002, 0.006}} {
+		s := Paper()
+		s.Classifier, s.ClassifierLR = tc.variant, tc.lr
+		got, err := Scale{Name: "x", ClassifierLRMult: 3, ClassifierBatch: 32}.Tune(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(got.ClassifierLR-tc.want) > 1e-15 || got.ClassifierBatch != 32 {
+			t.Errorf("%s with classifier_lr %g: rate %g batch %d, want %g and 32", tc.variant, tc.lr, got.ClassifierLR, got.ClassifierBatch, tc.want)
+		}
 	}
 }

@@ -175,14 +175,24 @@ type variantPlan struct {
 	schedule  Schedule
 }
 
+// ClassifierRate is a variant's Table 7 rate: eta_L = 0.01 for the discr
+// variants, 0.001 for the others (chain-thaw's head included).
+func ClassifierRate(variant string) float64 {
+	if isDiscr(variant) {
+		return clsDiscrRate
+	}
+	return clsRate
+}
+
+func isDiscr(variant string) bool {
+	return variant == ClsFullDiscr || variant == ClsFreezDiscr || variant == ClsFreezDiscrSTLR
+}
+
 func (cfg ClassifierTrainConfig) plan(groups int) (variantPlan, error) {
-	discr := cfg.Variant == ClsFullDiscr || cfg.Variant == ClsFreezDiscr || cfg.Variant == ClsFreezDiscrSTLR
+	discr := isDiscr(cfg.Variant)
 	lr := cfg.LR
 	if lr == 0 {
-		lr = clsRate
-		if discr {
-			lr = clsDiscrRate
-		}
+		lr = ClassifierRate(cfg.Variant)
 	}
 	if !(lr > 0) {
 		return variantPlan{}, fmt.Errorf("model: classifier training: LR %g, want a positive rate (or 0 for Table 7's)", cfg.LR)

@@ -137,13 +137,13 @@ func PrintPlan(w io.Writer, p *Plan, c *Cache, r *Rates) error {
 			left += r.Estimate(s)
 		}
 	}
-	rows := map[string]bool{}
+	rows, tasks := map[string]bool{}, map[string]bool{}
 	for _, cl := range p.Cells {
-		rows[cl.Row.ID] = true
+		rows[cl.Row.ID], tasks[cl.Task] = true, true
 	}
 	fmt.Fprintf(w, "%s (%s), scale %s, seeds %v\n", p.Exp.Title, p.Exp.Source, p.Scale.Name, p.Seeds)
 	fmt.Fprintf(w, "%d cells (%d rows on %d datasets); %d stages: %d cached, %d partial, %d to run; about %s left\n",
-		len(p.Cells), len(rows), len(p.Exp.Tasks)-len(p.Missing), len(p.Graph.Stages), counts["cached"], counts["partial"], counts["to run"], shortDuration(left))
+		len(p.Cells), len(rows), len(tasks), len(p.Graph.Stages), counts["cached"], counts["partial"], counts["to run"], shortDuration(left))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  #\tstage\tid\tstatus\testimate\tinputs")
 	for i, s := range p.Graph.Stages {
