@@ -8,12 +8,15 @@ import (
 	"io"
 	"strings"
 
+	"github.com/ulmfit-go/ulmfit/compute"
+	"github.com/ulmfit-go/ulmfit/compute/cuda"
 	"github.com/ulmfit-go/ulmfit/runner"
 )
 
 const runUsage = `Usage:
   ulmfit run EXPERIMENT... [--scale S] [--seeds N] [--only ROW[,ROW]] [--tasks T[,T]] [--data-dir D]
                            [--cache DIR] [--results DIR] [--dry-run] [--executor local|slurm]
+                           [--device cpu|cuda] [--precision fp32|tf32|bf16]
 
 Runs experiments: each a built-in name (table2 ... table7, figure3, figure4,
 bidirectional, quickstart; 'ulmfit plan' lists them) or a TOML file. Every
@@ -36,6 +39,9 @@ experiment's table is printed beside the paper's numbers.
 --dry-run  print the plan (as 'ulmfit plan') and run nothing
 --executor local (default) runs the stages here; slurm submits them as
            Slurm jobs, as 'ulmfit submit' does, and takes its flags
+--device   where the models train: cpu (default) or cuda (the first GPU;
+           an error if no CUDA driver is found). Records name the engine.
+--precision the GPU's matrix products: fp32 (default), tf32 or bf16
 
 Progress goes to stderr: a bar on a terminal, log lines otherwise.
 Exit codes: 0 success; 1 a stage failed; 2 bad usage or a malformed
@@ -53,6 +59,8 @@ type runOptions struct {
 	Cache       string
 	Results     string
 	DryRun      bool
+	Device      string // cpu or cuda
+	Precision   string // cuda's matrix products: fp32, tf32 or bf16
 	Stdout      io.Writer
 	Stderr      io.Writer
 }
@@ -87,6 +95,8 @@ func runFlags(name string, o *runOptions) *flag.FlagSet {
 	fs.StringVar(&o.DataDir, "data-dir", "", "data directory or search path")
 	fs.StringVar(&o.Cache, "cache", "cache", "stage cache directory")
 	fs.StringVar(&o.Results, "results", "results", "record directory")
+	fs.StringVar(&o.Device, "device", "cpu", "cpu or cuda")
+	fs.StringVar(&o.Precision, "precision", "fp32", "matrix-product precision on cuda: fp32, tf32 or bf16")
 	return fs
 }
 
@@ -131,8 +141,40 @@ func (o runOptions) runner() (runner.Options, error) {
 	if o.Seeds < 1 {
 		return runner.Options{}, usagef("--seeds %d: want at least 1", o.Seeds)
 	}
+	be, err := o.backend()
+	if err != nil {
+		return runner.Options{}, err
+	}
 	return runner.Options{Experiments: o.Experiments, Scale: o.Scale, Seeds: o.Seeds, Only: o.Only, Tasks: o.Tasks,
-		DataDir: o.DataDir, Cache: o.Cache, Results: o.Results, DryRun: o.DryRun, Stdout: o.Stdout, Stderr: o.Stderr}, nil
+		DataDir: o.DataDir, Cache: o.Cache, Results: o.Results, DryRun: o.DryRun, Stdout: o.Stdout, Stderr: o.Stderr,
+		Backend: be}, nil
+}
+
+// backend is the engine --device and --precision name; nil leaves the
+// runner's default, the CPU. Asking for cuda where no driver loads is an
+// error, not a quiet fall back to the CPU.
+func (o runOptions) backend() (compute.Backend, error) {
+	p := cuda.FP32
+	if o.Precision != "" {
+		var err error
+		if p, err = cuda.ParsePrecision(o.Precision); err != nil {
+			return nil, usagef("--precision %q: want fp32, tf32 or bf16", o.Precision)
+		}
+	}
+	switch o.Device {
+	case "", "cpu":
+		if p != cuda.FP32 {
+			return nil, usagef("--precision %s needs --device cuda", o.Precision)
+		}
+		return nil, nil
+	case "cuda":
+		be, err := cuda.New(cuda.Options{Precision: p})
+		if err != nil {
+			return nil, fmt.Errorf("--device cuda: %w", err)
+		}
+		return be, nil
+	}
+	return nil, usagef("--device %q: want cpu or cuda", o.Device)
 }
 
 // runRun is 'ulmfit run'.

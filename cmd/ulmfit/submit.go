@@ -164,6 +164,11 @@ func init() {
 
 // runSubmit is 'ulmfit submit'; sch nil is the real Slurm.
 func runSubmit(ctx context.Context, o submitOptions, sch runner.Scheduler) error {
+	if o.Device == "cuda" {
+		// The job scripts do not yet pass --device on to the stage workers,
+		// which would train on the nodes' CPUs.
+		return usagef("submit: --device cuda is not supported with Slurm yet; run the stages with 'ulmfit run --device cuda'")
+	}
 	ro, err := o.runner()
 	if err != nil {
 		return err
