@@ -2,8 +2,8 @@ package ablations
 
 import (
 	"errors"
-	"reflect"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 

@@ -32,6 +32,8 @@
 // # Scales
 //
 // A Scale sizes a run: "paper" (the paper's model and data), "small" (two
-// CPU cores, about two hours for Tables 4-7 on TREC-6 and subsets of IMDb
-// and AG) and "tiny" (tests). The method does not change with the scale.
+// CPU cores: TREC-6 and subsets of IMDb and AG; Tables 4-7 on TREC-6 with
+// three seeds take about an hour and a half) and "tiny" (tests). The method
+// does not change with the scale; a scale may adjust rates, dropouts and
+// the classifier's batch for its model size (Scale.Tune), and says so.
 package ablations

@@ -119,9 +119,9 @@ func (s Scale) Check() error {
 	return nil
 }
 
-// The scales. "small" is sized so that Tables 4-7 on TREC-6 and on subsets
-// of IMDb and AG (its numbers below) run in about two hours on two CPU
-// cores; see the README's section on experiments for the measured times.
+// The scales. "small" is sized for two CPU cores: TREC-6 whole and subsets
+// of IMDb and AG (its numbers below); results/README.md has the measured
+// times of each table.
 var scales = []Scale{
 	{
 		Name: "paper",
