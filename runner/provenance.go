@@ -21,15 +21,29 @@ type Provenance struct {
 	GoVersion string
 	Machine   string // host, CPU model, cores
 	Engine    string // the compute backend, e.g. "cpu/openblas/avx2"
+	// FromWorkTree: the binary carried no commit, so GitCommit is the
+	// checkout's HEAD when the process started, not necessarily the code
+	// that was built.
+	FromWorkTree bool
 }
 
-// DetectProvenance describes this process: the commit from the binary's
-// build information (go build stamps it), else from git in the working
-// directory; the machine from the host name and /proc/cpuinfo.
+// buildStamp is the commit the binary was built from, "COMMIT" or
+// "COMMIT+dirty", set by the Makefile with -ldflags -X.
+var buildStamp string
+
+// DetectProvenance describes this process: the commit the Makefile stamped
+// into the binary, else Go's build information (go build stamps it unless
+// -buildvcs=false), else git in the working directory at run time, which
+// may differ from the code that was built (Provenance.FromWorkTree); the
+// machine from the host name and /proc/cpuinfo.
 func DetectProvenance(be compute.Backend) Provenance {
 	p := Provenance{GoVersion: runtime.Version(), Machine: machine()}
 	if be != nil {
 		p.Engine = be.Name()
+	}
+	if c, dirty, ok := strings.Cut(buildStamp, "+"); buildStamp != "" {
+		p.GitCommit, p.GitDirty = c, ok && dirty == "dirty"
+		return p
 	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {
@@ -43,6 +57,7 @@ func DetectProvenance(be compute.Backend) Provenance {
 	}
 	if p.GitCommit == "" {
 		p.GitCommit, p.GitDirty = gitState()
+		p.FromWorkTree = p.GitCommit != ""
 	}
 	return p
 }
