@@ -90,7 +90,9 @@ type taskSplits struct {
 //     (Figure 3); the rest of the text still serves the LM when lm_text is
 //     "task".
 //  6. The LM's text is the classifier's examples (lm_text "labelled"), or
-//     every training example and up to max_unlabelled unlabelled ones.
+//     every training example and up to max_unlabelled unlabelled ones:
+//     the dataset's own, and the text of the training examples max_train
+//     left out (the paper fine-tuned its LMs on all of a task's text).
 func splitTask(src *source, s ablations.Settings, sc ablations.Scale, trainSize int) (taskSplits, error) {
 	ds := src.DS
 	var out taskSplits
@@ -109,14 +111,18 @@ func splitTask(src *source, s ablations.Settings, sc ablations.Scale, trainSize 
 			label, count(len(test)), 100*s.CarveTestFraction, s.SplitSeed+saltCarve, count(len(rest)), count(len(carved))))
 		train, test = rest, carved
 	}
+	var spare []datasets.Example // training examples max_train leaves out
 	if n := src.limit(sc.MaxTrain); n > 0 && n < len(train) {
-		sub, err := stratified(train, n, s.SplitSeed+saltSubset)
+		rest, sub, err := datasets.SplitValidation(train, float64(n)/float64(len(train)), s.SplitSeed+saltSubset)
 		if err != nil {
 			return out, err
 		}
-		out.Notes = append(out.Notes, fmt.Sprintf("%s: %s of %s training examples (scale %s; stratified, seed %d)",
+		out.Notes = append(out.Notes, fmt.Sprintf("%s: %s of %s training examples (scale %s; stratified, seed %d); the others' text may serve the LM as unlabelled text",
 			label, count(n), count(len(train)), sc.Name, s.SplitSeed+saltSubset))
 		train = sub
+		for _, e := range rest {
+			spare = append(spare, datasets.Example{Text: e.Text, Label: datasets.NoLabel})
+		}
 	}
 	pool, valid := train, ds.Valid
 	if len(valid) == 0 {
@@ -150,7 +156,7 @@ func splitTask(src *source, s ablations.Settings, sc ablations.Scale, trainSize 
 		out.LMText = out.Train
 	} else {
 		out.LMText = slices.Clone(pool)
-		unl := ds.Unlabelled
+		unl := append(slices.Clone(ds.Unlabelled), spare...)
 		if n := src.limit(sc.MaxUnlabelled); n > 0 && n < len(unl) {
 			sub, err := stratified(unl, n, s.SplitSeed+saltUnlabelled)
 			if err != nil {

@@ -294,6 +294,9 @@ type taskDataKey struct {
 	TrainSize          int               `json:"train_size"`
 	LMText             string            `json:"lm_text"`
 	Vocab              int               `json:"vocab"`
+	// SpareAsUnlabelled: the training examples max_train leaves out are
+	// unlabelled LM text (omitted when false, so older keys stand).
+	SpareAsUnlabelled bool `json:"spare_as_unlabelled,omitempty"`
 }
 
 type lmKey struct {
@@ -411,7 +414,7 @@ func (b *builder) taskData(src *source, s ablations.Settings, trainSize int) (*S
 	key := taskDataKey{Dataset: src.Name, Hashes: src.Hashes, ValidationFraction: s.ValidationFraction,
 		CarveTestFraction: s.CarveTestFraction, SplitSeed: s.SplitSeed, MaxTrain: src.limit(sc.MaxTrain),
 		MaxTest: src.limit(sc.MaxTest), MaxUnlabelled: src.limit(sc.MaxUnlabelled), TrainSize: trainSize,
-		LMText: s.LMText, Vocab: sc.Vocab}
+		LMText: s.LMText, Vocab: sc.Vocab, SpareAsUnlabelled: src.limit(sc.MaxTrain) > 0 && s.LMText != "labelled"}
 	label := "taskdata " + src.Name
 	if trainSize > 0 {
 		label += fmt.Sprintf(" n=%d", trainSize)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/ablations"
 	"github.com/ulmfit-go/ulmfit/compute"
+	"github.com/ulmfit-go/ulmfit/datasets"
 	"github.com/ulmfit-go/ulmfit/experiments"
 	"github.com/ulmfit-go/ulmfit/report"
 	"github.com/ulmfit-go/ulmfit/results"
@@ -338,5 +339,55 @@ func TestPlanTasks(t *testing.T) {
 	var pe *PlanError
 	if !errors.As(err, &pe) || !strings.Contains(err.Error(), `no task "sst2"`) || !strings.Contains(err.Error(), "imdb, trec6, ag-news") {
 		t.Errorf("unknown task: got %v, want a PlanError listing the experiment's tasks", err)
+	}
+}
+
+// TestSpareTextServesTheLM: when max_train keeps a subset, the training
+// examples it leaves out join the LM's text as unlabelled examples (up to
+// max_unlabelled), never the classifier's; the labelled subset is the one
+// the plain stratified draw picks.
+func TestSpareTextServesTheLM(t *testing.T) {
+	ds, _ := synthLoad("imdb") // 160 train, 60 unlabelled
+	src := newSource("imdb", ds)
+	s := ablations.Paper()
+	sc, _ := ablations.LookupScale("tiny")
+	sc.MaxTrain, sc.MaxUnlabelled = map[string]int{"imdb": 50}, map[string]int{"default": 100}
+	sp, err := splitTask(src, s, sc, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := stratified(ds.Train, 50, s.SplitSeed+saltSubset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	labelled := map[string]bool{}
+	for _, e := range want {
+		labelled[e.Text[0]] = true
+	}
+	for _, e := range append(slices.Clone(sp.Train), sp.Valid...) {
+		if !labelled[e.Text[0]] {
+			t.Fatalf("classifier example %q is not from the max_train subset", e.Text[0])
+		}
+	}
+	n := len(sp.Train) // the labelled subset less its validation examples
+	if got := len(sp.LMText); got != n+100 {
+		t.Errorf("LM text: %d examples, want the %d training ones and 100 of the 60 unlabelled + 110 left-out ones", got, n)
+	}
+	spare := 0
+	for _, e := range sp.LMText[n:] {
+		if e.Label != datasets.NoLabel {
+			t.Fatalf("LM text example %q keeps its label %d", e.Text[0], e.Label)
+		}
+		if !labelled[e.Text[0]] {
+			spare++
+		}
+	}
+	if spare != 100 {
+		t.Errorf("%d of the unlabelled LM examples are outside the labelled subset, want all 100", spare)
+	}
+	s.LMText = "labelled"
+	sup, _ := splitTask(src, s, sc, 0)
+	if len(sup.LMText) != len(sup.Train) {
+		t.Errorf("lm_text labelled: %d LM examples, want the %d training ones", len(sup.LMText), len(sup.Train))
 	}
 }
