@@ -16,7 +16,7 @@ import (
 const runUsage = `Usage:
   ulmfit run EXPERIMENT... [--scale S] [--seeds N] [--only ROW[,ROW]] [--tasks T[,T]] [--data-dir D]
                            [--cache DIR] [--results DIR] [--dry-run] [--executor local|slurm]
-                           [--device cpu|cuda] [--precision fp32|tf32|bf16]
+                           [--device cpu|cuda] [--precision fp32|tf32|bf16] [--no-graphs]
 
 Runs experiments: each a built-in name (table2 ... table7, figure3, figure4,
 bidirectional, quickstart; 'ulmfit plan' lists them) or a TOML file. Every
@@ -42,6 +42,8 @@ experiment's table is printed beside the paper's numbers.
 --device   where the models train: cpu (default) or cuda (the first GPU;
            an error if no CUDA driver is found). Records name the engine.
 --precision the GPU's matrix products: fp32 (default), tf32 or bf16
+--no-graphs on cuda, issue every kernel by itself instead of replaying
+           repeated work as CUDA graphs
 
 Progress goes to stderr: a bar on a terminal, log lines otherwise.
 Exit codes: 0 success; 1 a stage failed; 2 bad usage or a malformed
@@ -61,6 +63,7 @@ type runOptions struct {
 	DryRun      bool
 	Device      string // cpu or cuda
 	Precision   string // cuda's matrix products: fp32, tf32 or bf16
+	NoGraphs    bool   // cuda: no CUDA graphs (cuda.Options.NoGraphs)
 	Stdout      io.Writer
 	Stderr      io.Writer
 }
@@ -97,6 +100,7 @@ func runFlags(name string, o *runOptions) *flag.FlagSet {
 	fs.StringVar(&o.Results, "results", "results", "record directory")
 	fs.StringVar(&o.Device, "device", "cpu", "cpu or cuda")
 	fs.StringVar(&o.Precision, "precision", "fp32", "matrix-product precision on cuda: fp32, tf32 or bf16")
+	fs.BoolVar(&o.NoGraphs, "no-graphs", false, "on cuda, issue kernels one by one, no CUDA graphs")
 	return fs
 }
 
@@ -168,7 +172,7 @@ func (o runOptions) backend() (compute.Backend, error) {
 		}
 		return nil, nil
 	case "cuda":
-		be, err := cuda.New(cuda.Options{Precision: p})
+		be, err := cuda.New(cuda.Options{Precision: p, NoGraphs: o.NoGraphs})
 		if err != nil {
 			return nil, fmt.Errorf("--device cuda: %w", err)
 		}

@@ -136,10 +136,27 @@ func TestRunUsageErrors(t *testing.T) {
 		{[]string{"run", exp, "--only", "nope"}, `no row "nope"`},
 		{[]string{"run", exp, "--seeds", "0"}, "--seeds 0"},
 		{[]string{"plan", exp, "--bogus"}, "flag provided but not defined"},
+		{[]string{"run", exp, "--device", "tpu"}, `--device "tpu": want cpu or cuda`},
+		{[]string{"plan", exp, "--precision", "fp8", "--device", "cuda"}, `--precision "fp8"`},
+		{[]string{"run", exp, "--precision", "tf32"}, "--precision tf32 needs --device cuda"},
+		{[]string{"submit", exp, "--device", "cuda"}, "--device cuda is not supported with Slurm"},
 	} {
 		_, errOut, code := runCmd(t, c.args...)
 		if code != 2 || !strings.Contains(errOut, c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, errOut, c.want)
 		}
+	}
+}
+
+// --device cuda where no CUDA driver loads fails with the loader's error,
+// never falling back to the CPU.
+func TestRunDeviceCUDAWithoutDriver(t *testing.T) {
+	if _, err := (runOptions{Device: "cuda", Precision: "tf32"}).backend(); err == nil {
+		t.Skip("a CUDA driver is present")
+	}
+	exp := selfContained(t)
+	_, errOut, code := runCmd(t, "plan", exp, "--device", "cuda")
+	if code != 1 || !strings.Contains(errOut, "--device cuda: cuda:") {
+		t.Errorf("exit %d, stderr %q; want 1 and the driver's error", code, errOut)
 	}
 }
