@@ -47,6 +47,7 @@ type Backend struct {
 
 	cmds       []command         // the segment recorded since the last flush
 	graphs     map[uint64]*graph // segments seen, by hashCommands
+	segments   uint64            // segments flushed through the cache, the LRU clock
 	replays    int               // graph launches so far
 	captureErr error             // the last failed capture, if any
 	stage      staging
@@ -320,6 +321,7 @@ func (b *Backend) FreeInt(v compute.IVec) {
 	b.enter()
 	defer b.leave()
 	b.flush()
+	b.forgetGraphs(v.Ptr, 4*v.N)
 	b.lib.drv.must("cuMemFree_v2", call(b.lib.drv.cuMemFree, v.Ptr))
 	b.ints = append(b.ints[:i], b.ints[i+1:]...)
 }

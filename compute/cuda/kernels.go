@@ -179,6 +179,7 @@ func (b *Backend) allocLocked(n int) compute.Vec {
 // freeLocked is Free for a caller that already holds the thread and has
 // flushed.
 func (b *Backend) freeLocked(v compute.Vec) {
+	b.forgetGraphs(v.Ptr, 4*v.N)
 	b.lib.drv.must("cuMemFree_v2", call(b.lib.drv.cuMemFree, v.Ptr))
 	delete(b.allocs, v.Ptr)
 }

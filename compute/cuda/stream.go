@@ -82,19 +82,31 @@ type graph struct {
 	cmds   []command
 	exec   uintptr // CUgraphExec; 0 until captured
 	failed bool    // capture failed: issue this segment command by command
+	used   uint64  // Backend.segments when last flushed, for LRU eviction
 }
 
 const (
 	// minGraphCommands is the shortest segment worth a graph: below it the
 	// graph's own launch saves nothing.
 	minGraphCommands = 16
-	// maxGraphs bounds the cache; past it the cache starts over. Variable
-	// BPTT lengths make one pair of segments per length.
+	// maxGraphs bounds the cache; past it the segment flushed longest ago
+	// goes. Variable BPTT lengths make one pair of segments per length, and
+	// every training step one segment that never repeats (its dropout seeds
+	// and Adam's step count).
 	maxGraphs = 256
 	// captureThreadLocal is CU_STREAM_CAPTURE_MODE_THREAD_LOCAL: other
 	// goroutines' CUDA work may go on while this thread captures.
 	captureThreadLocal = 1
 )
+
+// A graph must not outlive the memory it works on. Equal commands name equal
+// addresses, but once a buffer is freed the driver may hand its address to a
+// new allocation (it does, for a buffer of the same size), and the graph
+// captured on the old allocation is not the driver's to replay on the new
+// one: in pretraining, where the backend's ScatterAdd and SumRows buffers
+// grow with the longest sequence so far, replaying a backward-pass graph
+// captured before such a growth crashed inside cuGraphLaunch. So freeing a
+// buffer first drops every cached segment that refers to it (forgetGraphs).
 
 // flush issues the recorded segment, replaying its graph when it has one.
 // The caller holds the thread (enter).
@@ -108,22 +120,21 @@ func (b *Backend) flush() {
 		b.issue(cmds)
 		return
 	}
+	b.segments++
 	h := hashCommands(cmds)
 	g := b.graphs[h]
 	if g == nil || !equalCommands(g.cmds, cmds) {
 		if g != nil {
-			b.destroyGraph(g)
+			b.dropGraph(h)
 		}
 		if len(b.graphs) >= maxGraphs {
-			for k, old := range b.graphs {
-				b.destroyGraph(old)
-				delete(b.graphs, k)
-			}
+			b.evictLRU()
 		}
-		b.graphs[h] = &graph{cmds: append([]command(nil), cmds...)}
+		b.graphs[h] = &graph{cmds: append([]command(nil), cmds...), used: b.segments}
 		b.issue(cmds)
 		return
 	}
+	g.used = b.segments
 	if g.exec == 0 && !g.failed {
 		exec, err := b.capture(cmds)
 		if err != nil {
@@ -140,6 +151,37 @@ func (b *Backend) flush() {
 	d := &b.lib.drv
 	d.must("cuGraphLaunch", call(d.cuGraphLaunch, g.exec, b.stream))
 	b.replays++
+}
+
+// evictLRU drops the cached segment flushed longest ago.
+func (b *Backend) evictLRU() {
+	var oldest uint64
+	var used uint64 = math.MaxUint64
+	for h, g := range b.graphs {
+		if g.used < used {
+			oldest, used = h, g.used
+		}
+	}
+	b.dropGraph(oldest)
+}
+
+// dropGraph destroys the cached segment h's graph and forgets the segment.
+// A launch still in flight completes: the driver frees the graph after it.
+func (b *Backend) dropGraph(h uint64) {
+	if g := b.graphs[h]; g != nil {
+		b.destroyGraph(g)
+		delete(b.graphs, h)
+	}
+}
+
+// forgetGraphs drops every cached segment with a command that refers to
+// device memory in [p, p+bytes), before that memory is freed (see above).
+func (b *Backend) forgetGraphs(p uintptr, bytes int) {
+	for h, g := range b.graphs {
+		if graphUses(g, p, p+uintptr(bytes)) >= 0 {
+			b.dropGraph(h)
+		}
+	}
 }
 
 // endSegment starts a new segment; the staging memory the last one read is
@@ -396,4 +438,19 @@ func parallelCopy(dst, src []byte) {
 	}
 	copy(dst[:n/k], src[:n/k])
 	wg.Wait()
+}
+
+// graphUses returns the index of the first command of g with a parameter in
+// [lo, hi), or -1. Parameters are not typed, so a size or scalar that happens
+// to fall in the range counts too; that only costs a capture.
+func graphUses(g *graph, lo, hi uintptr) int {
+	for i := range g.cmds {
+		c := &g.cmds[i]
+		for _, v := range c.p[:c.n] {
+			if uintptr(v) >= lo && uintptr(v) < hi {
+				return i
+			}
+		}
+	}
+	return -1
 }
