@@ -75,6 +75,23 @@ func init() {
 
 // parseInterspersed parses flags placed anywhere among the positional
 // arguments ("fetch imdb --data-dir d" as well as "--data-dir d fetch imdb").
+// parseFlagsOnly parses a command that takes flags and no arguments: -h
+// prints usage (help is true), and a bad flag or a stray argument is a
+// usage error naming the command.
+func parseFlagsOnly(fs *flag.FlagSet, args []string, name, usage string, stdout io.Writer) (help bool, err error) {
+	err = fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, usage)
+		return true, nil
+	case err != nil:
+		return false, usagef("%s: %v\n%s", name, err, usage)
+	case fs.NArg() > 0:
+		return false, usagef("%s: unexpected arguments %v\n%s", name, fs.Args(), usage)
+	}
+	return false, nil
+}
+
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var positional []string
 	for {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -66,16 +65,8 @@ func init() {
 			fs.StringVar(&o.Out, "out", "", "bundle to write")
 			fs.BoolVar(&o.Tokenizer.MarkSingleField, "mark-single-field", false, "tokeniser: xxfld 1 before a single field")
 			fs.BoolVar(&o.Tokenizer.AddEOS, "add-eos", false, "tokeniser: xxeos after each document")
-			err := fs.Parse(args)
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, exportUsage)
-				return nil
-			}
-			if err != nil {
-				return usagef("export: %v\n%s", err, exportUsage)
-			}
-			if fs.NArg() > 0 {
-				return usagef("export: unexpected arguments %v\n%s", fs.Args(), exportUsage)
+			if help, err := parseFlagsOnly(fs, args, "export", exportUsage, stdout); help || err != nil {
+				return err
 			}
 			if o.Classifier == "" || o.Vocab == "" || o.Out == "" {
 				return usagef("export: --classifier, --vocab and --out are required\n%s", exportUsage)

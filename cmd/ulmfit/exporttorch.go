@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -61,20 +60,13 @@ func init() {
 			fs.StringVar(&o.Safetensors, "safetensors", "", "safetensors file to write (optional)")
 			fs.StringVar(&o.Itos, "itos", "", "itos.pkl to write (optional)")
 			fs.StringVar(&o.Vocab, "vocab", "", "the checkpoint's vocabulary (default: vocab.txt beside it)")
-			err := fs.Parse(args)
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, exportTorchUsage)
-				return nil
-			}
-			if err != nil {
-				return usagef("export-torch: %v\n%s", err, exportTorchUsage)
-			}
-			if fs.NArg() > 0 {
-				return usagef("export-torch: unexpected arguments %v\n%s", fs.Args(), exportTorchUsage)
+			if help, err := parseFlagsOnly(fs, args, "export-torch", exportTorchUsage, stdout); help || err != nil {
+				return err
 			}
 			if (o.LM == "") == (o.Classifier == "") || o.Out == "" {
 				return usagef("export-torch: one of --lm and --classifier, and --out, are required\n%s", exportTorchUsage)
 			}
+			var err error
 			if o.Layout, err = interop.ParseFastaiLayout(layout); err != nil {
 				return usagef("export-torch: --fastai: %v\n%s", err, exportTorchUsage)
 			}

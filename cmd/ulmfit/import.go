@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -55,16 +54,8 @@ func init() {
 			fs.StringVar(&o.Itos, "itos", "", "fastai vocabulary (itos.pkl)")
 			fs.StringVar(&o.Vocab, "vocab", "", "our vocabulary to convert onto (optional)")
 			fs.StringVar(&o.Out, "out", "", "LM checkpoint to write")
-			err := fs.Parse(args)
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, importUsage)
-				return nil
-			}
-			if err != nil {
-				return usagef("import: %v\n%s", err, importUsage)
-			}
-			if fs.NArg() > 0 {
-				return usagef("import: unexpected arguments %v\n%s", fs.Args(), importUsage)
+			if help, err := parseFlagsOnly(fs, args, "import", importUsage, stdout); help || err != nil {
+				return err
 			}
 			if o.Pth == "" || o.Itos == "" || o.Out == "" {
 				return usagef("import: --pth, --itos and --out are required\n%s", importUsage)
