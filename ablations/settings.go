@@ -23,6 +23,9 @@ type Settings struct {
 	Classifier string `toml:"classifier" json:"classifier"`   // Table 7
 	LMText     string `toml:"lm_text" json:"lm_text"`         // Figure 3: "task" (semi-supervised) or "labelled" (supervised)
 	Direction  string `toml:"direction" json:"direction"`     // "forward", "backward" or "bidirectional" (Section 5)
+	// Pretrained, when set, is the LM a pretraining row starts from
+	// instead of running the pretraining stage (pretrained.go).
+	Pretrained PretrainedLM `toml:"pretrained" json:"pretrained,omitzero"`
 
 	// Recipe names the preset the hyperparameters came from ("paper" or
 	// "scripts"); recipes.go lists where they differ.
@@ -101,6 +104,9 @@ func (s Settings) Resolve() Settings {
 			v.apply(&s)
 		}
 	}
+	if !s.Pretrain || !s.UsesLM() {
+		s.Pretrained = PretrainedLM{} // no pretraining stage to replace
+	}
 	return s
 }
 
@@ -111,6 +117,9 @@ func (s Settings) Check() error {
 		if _, ok := ax.lookup(ax.get(&s)); !ok {
 			return &ChoiceError{Key: ax.Key, Value: ax.get(&s), Choices: ax.names()}
 		}
+	}
+	if err := s.Pretrained.check(); err != nil {
+		return err
 	}
 	if s.Recipe != "" {
 		if _, ok := LookupRecipe(s.Recipe); !ok {

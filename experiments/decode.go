@@ -124,7 +124,7 @@ func Parse(data []byte, source, name, dir string) (*Experiment, error) {
 	if err := d.scaleTable(e, top.Scale); err != nil {
 		return nil, err
 	}
-	if err := d.rows(e, top); err != nil {
+	if err := d.rows(e, top, dir); err != nil {
 		return nil, err
 	}
 	if err := d.checkDecoded(); err != nil {
@@ -506,7 +506,7 @@ func (d *decoder) checkCorpus(e *Experiment, name string) error {
 
 // rows decodes every row: the recipe (the row's, else the defaults', else
 // the file's, else "paper"), then [defaults], then the row's own keys.
-func (d *decoder) rows(e *Experiment, top fileKeys) error {
+func (d *decoder) rows(e *Experiment, top fileKeys, dir string) error {
 	if len(top.Rows) == 0 {
 		return &Error{File: d.file, Msg: "no [[rows]]: an experiment needs at least one row"}
 	}
@@ -551,6 +551,7 @@ func (d *decoder) rows(e *Experiment, top fileKeys) error {
 		if err := row.Settings.Check(); err != nil {
 			return d.settingsError(i, err)
 		}
+		row.Settings.Pretrained = relativeTo(dir, row.Settings.Pretrained)
 		if row.Paper != "" {
 			exp, rid, ok := strings.Cut(row.Paper, "/")
 			if !ok || exp == "" || rid == "" || !reportKnows(exp) {
@@ -625,4 +626,15 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// relativeTo resolves a pretrained LM's files against dir, the experiment
+// file's folder, as [datasets.NAME] dir is.
+func relativeTo(dir string, p ablations.PretrainedLM) ablations.PretrainedLM {
+	for _, f := range []*string{&p.Pth, &p.Itos} {
+		if *f != "" && !filepath.IsAbs(*f) && dir != "" {
+			*f = filepath.Join(dir, *f)
+		}
+	}
+	return p
 }

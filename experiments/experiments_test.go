@@ -193,6 +193,9 @@ func TestBrokenConfigs(t *testing.T) {
 		{"nested_key.toml", 7, []string{"rows[0].classifier_dropouts.locked", `unknown key "locked"`, "embedding, hidden, input, output, weight"}},
 		{"syntax.toml", 2, []string{"syntax.toml:2"}},
 		{"case_key.toml", 7, []string{`unknown key "LM_Finetune"`, "lm_finetune"}},
+		{"pretrained_type.toml", 7, []string{"rows.pretrained", "TOML int64", `"wt103-fwd"`, "pth", "itos"}},
+		{"pretrained_key.toml", 7, []string{"rows.pretrained", `unknown key "vocab"`, "itos, pth"}},
+		{"pretrained_name.toml", 6, []string{"defaults.pretrained", `"wt103"`, `"wt103-bwd", "wt103-fwd"`}},
 	}
 	for _, c := range cases {
 		path := filepath.Join("testdata", "broken", c.file)
