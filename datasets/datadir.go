@@ -165,8 +165,14 @@ func (e *ChecksumError) Error() string {
 
 // Verify hashes every file of dir that the registry has a digest for and
 // returns the first mismatch as a *ChecksumError; nil means every such file
-// present matches (files absent are not its business: see Present).
+// present matches (files absent are not its business: see Present). A
+// pretrained model's folder is checked against its fetch record
+// (VerifyPretrained).
 func (info Info) Verify(dir string) error {
+	if info.Kind == Pretrained {
+		_, err := info.VerifyPretrained(dir)
+		return err
+	}
 	seen := map[string]bool{}
 	for _, k := range info.Known {
 		if seen[k.Path] {

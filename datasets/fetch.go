@@ -144,6 +144,11 @@ func (o FetchOptions) fetchRecipe(ctx context.Context, info Info, target string,
 // present: all the remote's files are in the folder and those with known
 // digests match.
 func (r Remote) present(info Info, dir string) bool {
+	if info.Kind == Pretrained {
+		if _, err := info.VerifyPretrained(dir); err != nil {
+			return false
+		}
+	}
 	for _, p := range r.Provides {
 		path := filepath.Join(dir, filepath.FromSlash(p))
 		if _, err := os.Stat(path); err != nil {
@@ -206,6 +211,11 @@ func (o FetchOptions) fetchRemote(ctx context.Context, info Info, target string,
 		}
 	} else if err := extractArchive(download, r.Archive, r.Strip, r.Extract, out); err != nil {
 		return err
+	}
+	if info.Kind == Pretrained && r.Archive != "" {
+		if err := writeFetchRecord(info, r, download, out); err != nil {
+			return err
+		}
 	}
 	for _, k := range info.Known {
 		path := filepath.Join(out, filepath.FromSlash(k.Path))

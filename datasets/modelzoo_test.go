@@ -151,3 +151,57 @@ func TestFetchUnreachable(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestPretrainedFetchRecord: fetch records the archive it checked and the
+// files it unpacked; a folder whose record names another archive, whose
+// files changed since, or that has no record is refused, saying how to
+// fetch it again.
+func TestPretrainedFetchRecord(t *testing.T) {
+	archive := zooArchive(t, "wt103-fwd")
+	srv := newFileServer(t, map[string][]byte{"/wt103-fwd.tgz": archive})
+	root := t.TempDir()
+	info := zooInfo(t, "wt103-fwd", srv.URL+"/wt103-fwd.tgz", int64(len(archive)), md5Hex(archive))
+	res, err := fetchInfo(context.Background(), info, quickOptions(root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := info.VerifyPretrained(res.Dir)
+	if err != nil {
+		t.Fatalf("a fresh fetch does not verify: %v", err)
+	}
+	if rec.MD5 != md5Hex(archive) || rec.Size != int64(len(archive)) || len(rec.Files) != 2 {
+		t.Errorf("fetch record %+v, want the archive's size and md5 and two files", rec)
+	}
+	// Fetching again finds it complete.
+	again, err := fetchInfo(context.Background(), info, quickOptions(root))
+	if err != nil || !again.Already {
+		t.Errorf("second fetch: %+v, %v; want it already there", again, err)
+	}
+	// The real registry entry has another MD5: the same folder is refused.
+	real, err := Lookup("wt103-fwd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := real.VerifyPretrained(res.Dir); err == nil || !strings.Contains(err.Error(), "md5 mismatch") ||
+		!strings.Contains(err.Error(), real.Recipes[0][0].MD5) || !strings.Contains(err.Error(), "ulmfit data fetch wt103-fwd") {
+		t.Errorf("record of another archive: %v", err)
+	}
+	pth := filepath.Join(res.Dir, "lstm_fwd.pth")
+	if err := os.WriteFile(pth, []byte("changed"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := info.VerifyPretrained(res.Dir); err == nil || !strings.Contains(err.Error(), pth) || !strings.Contains(err.Error(), "changed since") {
+		t.Errorf("changed state dict: %v", err)
+	}
+	if err := os.Remove(filepath.Join(res.Dir, FetchRecordFile)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := info.VerifyPretrained(res.Dir); err == nil || !strings.Contains(err.Error(), FetchRecordFile) || !strings.Contains(err.Error(), ".downloads") {
+		t.Errorf("no fetch record: %v", err)
+	}
+	// LocatePretrained says where it looked and what to run.
+	_, err = LocatePretrained("wt103-bwd", SearchPath{root})
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(root, "wt103_bwd", "lstm_bwd.pth")) || !strings.Contains(err.Error(), "ulmfit data fetch wt103-bwd") {
+		t.Errorf("missing model: %v", err)
+	}
+}
