@@ -72,7 +72,7 @@ func LocatePretrained(name string, p SearchPath) (*PretrainedFiles, error) {
 	}
 	rec, err := info.VerifyPretrained(dir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("pretrained LM %s: %w", name, err)
 	}
 	return &PretrainedFiles{Info: info, Dir: dir, Pth: filepath.Join(dir, info.Layouts[0][0]),
 		Itos: filepath.Join(dir, info.Layouts[0][1]), Record: rec}, nil

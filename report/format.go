@@ -173,6 +173,9 @@ func (t *Table) notes() []string {
 			lines = append(lines, fmt.Sprintf("[%s] %s (%d cell%s).", p.Marker, p, p.Cells, pluralS(p.Cells)))
 		}
 	}
+	for _, lm := range t.LMs {
+		lines = append(lines, "pretrained LM: "+lm+".")
+	}
 	for _, m := range t.missing() {
 		lines = append(lines, "no data: "+m)
 	}

@@ -86,6 +86,9 @@ type Table struct {
 	// Warnings are record issues that did not stop the table (duplicates
 	// counted once, records of another metric left out).
 	Warnings []string
+	// LMs say which general-domain LMs our measured cells started from
+	// (DescribePretrained), for records that say.
+	LMs []string
 }
 
 // Options select records and say why data is missing.
@@ -248,7 +251,55 @@ func BuildTable(recs []results.Record, def TableDef, opts Options) (*Table, erro
 		t.Rows = append(t.Rows, row)
 	}
 	t.Sources = assignProvenance(t.Rows)
+	lms := map[string]bool{}
+	for _, rs := range ours {
+		for _, r := range rs {
+			if r.Pretrained != nil {
+				lms[DescribePretrained(r.Pretrained)] = true
+			}
+		}
+	}
+	t.LMs = sortedKeys(lms)
 	return t, nil
+}
+
+// DescribePretrained says in a line which LM a record's classifier started
+// from: "wt103-fwd (fastai model zoo, md5 7d1114cd…, AWD-LSTM 400/1152x3)"
+// or "ours on pretrain-en, stage 3f9c2a1b0d4e".
+func DescribePretrained(p *results.PretrainedLM) string {
+	var s string
+	switch p.Kind {
+	case results.PretrainedOurs:
+		s = fmt.Sprintf("ours on %s, stage %s", p.Corpus, short(p.Stage))
+	default:
+		var parts []string
+		if p.Source != "" {
+			parts = append(parts, p.Source)
+		}
+		if p.MD5 != "" {
+			parts = append(parts, "md5 "+p.MD5)
+		} else if p.SHA256 != "" {
+			parts = append(parts, "sha256 "+short(p.SHA256))
+		}
+		if p.Model != "" {
+			parts = append(parts, "AWD-LSTM "+p.Model)
+		}
+		s = p.Name
+		if len(parts) > 0 {
+			s += " (" + strings.Join(parts, ", ") + ")"
+		}
+	}
+	if p.Backward != nil {
+		s += "; backward: " + DescribePretrained(p.Backward)
+	}
+	return s
+}
+
+func short(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
 }
 
 // fillOurs summarises our records of one cell, in seed order.

@@ -13,6 +13,26 @@ import (
 	"time"
 )
 
+// PretrainedLM identifies a general-domain language model.
+type PretrainedLM struct {
+	Kind   string `json:"kind"`             // PretrainedOurs or PretrainedImported
+	Name   string `json:"name,omitempty"`   // imported: the registry name ("wt103-fwd"), else the state dict's file name
+	Source string `json:"source,omitempty"` // imported: "fastai model zoo", or the state dict's path
+	MD5    string `json:"md5,omitempty"`    // imported from the registry: the archive's MD5, as the registry gives it
+	SHA256 string `json:"sha256,omitempty"` // imported: the state dict's SHA-256
+	Corpus string `json:"corpus,omitempty"` // ours: the pretraining corpus
+	Stage  string `json:"stage"`            // the pretrain or import stage's id in the cache
+	Model  string `json:"model,omitempty"`  // its shape, "emb/hidden x layers": "400/1152x3"
+	// Backward is a bidirectional cell's backward LM.
+	Backward *PretrainedLM `json:"backward,omitempty"`
+}
+
+// Kinds of PretrainedLM.
+const (
+	PretrainedOurs     = "ours"     // our pretraining stage
+	PretrainedImported = "imported" // a model pretrained elsewhere (fastai's)
+)
+
 // Record is one measured cell of one experiment for one seed.
 type Record struct {
 	// What was measured.
@@ -47,6 +67,11 @@ type Record struct {
 	Started         time.Time         `json:"started,omitempty"`
 	Finished        time.Time         `json:"finished,omitempty"`
 	Note            string            `json:"note,omitempty"` // e.g. "AG: train/val/test carved from the 7,600 official test examples"
+	// Pretrained is the general-domain LM the cell's classifier started
+	// from: our pretraining stage or an imported model; nil for a row
+	// without one ("scratch", no pretraining) and for records written
+	// before it was recorded.
+	Pretrained *PretrainedLM `json:"pretrained,omitempty"`
 
 	// Origin is where the record was read from, "file:line"; ReadFile and
 	// ReadDir set it so that validation messages point at the line. It is

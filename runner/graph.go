@@ -125,6 +125,7 @@ var Versions = map[string]int{
 	KindFineTune:   1,
 	KindClassifier: 1,
 	KindEvaluate:   1,
+	KindImport:     1,
 }
 
 // The stage kinds the planner makes.
@@ -135,4 +136,5 @@ const (
 	KindFineTune   = "finetune"   // target-task LM fine-tuning
 	KindClassifier = "classifier" // classifier training
 	KindEvaluate   = "evaluate"   // error on the validation or test split
+	KindImport     = "import"     // a pretrained LM from elsewhere (fastai's), in place of corpus and pretrain
 )

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -23,6 +24,9 @@ type Plan struct {
 	Cells   []*Cell
 	Graph   *Graph
 	Missing map[string]error // tasks whose data is not here, and why
+	// Notes say where the plan departs from the scale: rows whose model
+	// shape is a pretrained LM's.
+	Notes []string
 }
 
 // Cell is one measured number: a row on a dataset (at a training size) for
@@ -41,6 +45,14 @@ type Cell struct {
 	Pretrain    *Stage
 	Corpus      *Stage
 	Data        *Stage
+	// Import is the forward chain's import stage, when the row names a
+	// pretrained LM (then Pretrain and Corpus are nil).
+	Import *Stage
+	// LMs are each chain's general-domain LM stage (pretrain or import),
+	// in Classifiers' order; nil entries for chains without one.
+	LMs []*Stage
+	// Notes are the plan's notes about this cell, for its record.
+	Notes []string
 }
 
 // PlanOptions select what to plan.
@@ -49,6 +61,9 @@ type PlanOptions struct {
 	Seeds int      // cells are repeated with seeds Seed .. Seed+Seeds-1; 0 means 1
 	Only  []string // row ids to keep; empty keeps every row
 	Tasks []string // the experiment's tasks to keep; empty keeps every task
+	// Pretrained, when set, replaces every pretraining row's LM (run
+	// --pretrained).
+	Pretrained ablations.PretrainedLM
 }
 
 // Planner turns experiments into stage graphs. It loads each dataset once.
@@ -60,6 +75,7 @@ type Planner struct {
 	Load func(name string) (*datasets.Dataset, error)
 
 	sources map[string]*loaded
+	imports map[ablations.PretrainedLM]*importLoaded
 }
 
 type loaded struct {
@@ -140,11 +156,22 @@ func (p *Planner) Plan(e *experiments.Experiment, o PlanOptions) (*Plan, error) 
 			continue
 		}
 		for _, row := range rows {
-			s, err := sc.Tune(row.Settings.Resolve())
+			settings := row.Settings
+			if !o.Pretrained.IsZero() {
+				settings.Pretrained = o.Pretrained
+			}
+			s, err := sc.Tune(settings.Resolve())
 			if err != nil {
 				return nil, &PlanError{fmt.Sprintf("%s: row %s: %v", e.Source, row.ID, err)}
 			}
-			if err := checkRow(e, row, s, sc); err != nil {
+			rb, note, err := b.forRow(row, s)
+			if err != nil {
+				return nil, err
+			}
+			if note != "" && !slices.Contains(plan.Notes, "row "+row.ID+": "+note) {
+				plan.Notes = append(plan.Notes, "row "+row.ID+": "+note)
+			}
+			if err := checkRow(e, row, s, rb.sc); err != nil {
 				return nil, err
 			}
 			probe, err := splitTask(src, s, sc, 0)
@@ -153,9 +180,12 @@ func (p *Planner) Plan(e *experiments.Experiment, o PlanOptions) (*Plan, error) 
 			}
 			for _, size := range trainSizes(e.TrainSizes, probe.TrainPool) {
 				for _, seed := range plan.Seeds {
-					c, err := b.cell(row, s, src, size, seed)
+					c, err := rb.cell(row, s, src, size, seed)
 					if err != nil {
 						return nil, fmt.Errorf("%s: row %s on %s: %w", e.Source, row.ID, task, err)
+					}
+					if note != "" {
+						c.Notes = append(c.Notes, note)
 					}
 					plan.Cells = append(plan.Cells, c)
 					roots = append(roots, c.Eval)
@@ -182,8 +212,12 @@ func (c *Cell) canonical(g *Graph) {
 		return s
 	}
 	c.Eval, c.FineTune, c.Pretrain, c.Corpus, c.Data = pick(c.Eval), pick(c.FineTune), pick(c.Pretrain), pick(c.Corpus), pick(c.Data)
+	c.Import = pick(c.Import)
 	for i := range c.Classifiers {
 		c.Classifiers[i] = pick(c.Classifiers[i])
+	}
+	for i := range c.LMs {
+		c.LMs[i] = pick(c.LMs[i])
 	}
 }
 
@@ -270,7 +304,72 @@ type builder struct {
 	p  *Planner
 	e  *experiments.Experiment
 	sc ablations.Scale
+	// imported are a row's pretrained LMs, forward and backward (nil
+	// where the row pretrains its own or has no such direction).
+	imported [2]*importedLM
 }
+
+// forRow returns the builder of a row's cells: b itself, unless the row
+// starts from a pretrained LM, whose files are found and checked now and
+// whose shape replaces the scale's (note says so when it differs).
+func (b *builder) forRow(row experiments.Row, s ablations.Settings) (*builder, string, error) {
+	rb := *b
+	rb.imported = [2]*importedLM{}
+	if s.Pretrained.IsZero() {
+		return &rb, "", nil
+	}
+	where := fmt.Sprintf("%s:%d: row %s", b.e.Source, row.Line, row.ID)
+	var first *importedLM
+	for i, backward := range []bool{false, true} {
+		if !directionUsed(s.Direction, backward) {
+			continue
+		}
+		spec, ok := s.Pretrained.ForDirection(backward)
+		if !ok {
+			return nil, "", &PlanError{fmt.Sprintf("%s: direction %q needs a backward LM, and pretrained = %s is one forward model; "+
+				"name a registry model (\"wt103-fwd\" reads \"wt103-bwd\" backwards) or use direction = \"forward\"", where, s.Direction, s.Pretrained)}
+		}
+		m, err := b.p.pretrained(spec)
+		if err != nil {
+			return nil, "", &PretrainedError{Where: where, Err: err}
+		}
+		if first != nil && (m.dims.Emb != first.dims.Emb || m.dims.Hidden != first.dims.Hidden || m.dims.Layers != first.dims.Layers) {
+			return nil, "", &PlanError{fmt.Sprintf("%s: the forward LM %s is %s, the backward %s is %s; both directions need one shape", where,
+				first.name(), dimsText(first.dims.Emb, first.dims.Hidden, first.dims.Layers), m.name(), dimsText(m.dims.Emb, m.dims.Hidden, m.dims.Layers))}
+		}
+		if first == nil {
+			first = m
+		}
+		rb.imported[i] = m
+	}
+	var note string
+	if first != nil {
+		rb.sc, note = adoptDims(b.sc, first)
+	}
+	return &rb, note, nil
+}
+
+// directionUsed reports whether a row of direction has a chain that reads
+// backward (or forward).
+func directionUsed(direction string, backward bool) bool {
+	switch direction {
+	case evalBidirectional:
+		return true
+	case evalBackward:
+		return backward
+	}
+	return !backward
+}
+
+// PretrainedError is a row's pretrained LM that is not there or does not
+// check out: a problem with what the user has, not a failure while running.
+type PretrainedError struct {
+	Where string
+	Err   error
+}
+
+func (e *PretrainedError) Error() string { return fmt.Sprintf("%s: %v", e.Where, e.Err) }
+func (e *PretrainedError) Unwrap() error { return e.Err }
 
 // Stage keys: everything a stage's output depends on besides its inputs.
 type corpusKey struct {
@@ -430,34 +529,45 @@ func (b *builder) taskData(src *source, s ablations.Settings, trainSize int) (*S
 
 // chain is one direction's stages of a cell.
 type chain struct {
-	pretrain, corpus, finetune, classifier *Stage
+	pretrain, corpus, imported, finetune, classifier *Stage
 }
 
 func (b *builder) chain(data *Stage, sp taskSplits, s ablations.Settings, seed int64, backward bool, task string) (chain, error) {
 	var ch chain
 	sc := b.sc
 	useed := uint64(seed)
-	if s.UsesLM() && s.Pretrain {
+	dir := 0
+	if backward {
+		dir = 1
+	}
+	switch {
+	case s.UsesLM() && s.Pretrain && b.imported[dir] != nil:
+		ch.imported = b.importStage(b.imported[dir], s)
+	case s.UsesLM() && s.Pretrain:
 		pre, err := b.pretrain(s, backward)
 		if err != nil {
 			return ch, err
 		}
 		ch.pretrain, ch.corpus = pre, pre.Inputs[0]
 	}
+	general := ch.pretrain // the general-domain LM fine-tuning starts from
+	if ch.imported != nil {
+		general = ch.imported
+	}
 	from := fromNone
 	var lmStage *Stage
 	switch {
 	case !s.UsesLM():
 	case s.LMFineTune == model.LMNone:
-		from, lmStage = fromPretrained, ch.pretrain
+		from, lmStage = fromPretrained, general
 	default:
 		ft := s.LMFineTuneConfig(sc, useed)
 		key := lmKey{Model: s.LMConfig(sc, 0), Variant: ft.Variant, Batch: ft.Batch, BPTT: ft.BPTT, Variable: ft.VariableBPTT,
 			LR: ft.LR, Discr: ft.Discr, DiscrFactor: ft.DiscrFactor, CutFrac: ft.CutFrac, Ratio: ft.Ratio, Adam: ft.Adam,
 			Epochs: ft.Epochs, Seed: useed, Backward: backward}
 		inputs := []*Stage{data}
-		if ch.pretrain != nil {
-			inputs = append(inputs, ch.pretrain)
+		if general != nil {
+			inputs = append(inputs, general)
 		}
 		vocab := min(sc.Vocab, int(words(sp.LMText)/20)+100)
 		job := fineTuneJob{be: b.p.Backend, settings: s, scale: sc, seed: useed, backward: backward}
@@ -508,6 +618,13 @@ func pretrainLabel(s ablations.Settings) string {
 	if s.LM != "awd-lstm" {
 		parts = append(parts, s.LM)
 	}
+	if !s.Pretrained.IsZero() {
+		name := s.Pretrained.Name
+		if name == "" {
+			name = filepath.Base(s.Pretrained.Pth)
+		}
+		parts = append(parts, "from:"+name)
+	}
 	if s.LMText == "labelled" {
 		parts = append(parts, "lm:labelled")
 	}
@@ -550,8 +667,13 @@ func (b *builder) cell(row experiments.Row, s ablations.Settings, src *source, s
 			return nil, err
 		}
 		if i == 0 {
-			c.FineTune, c.Pretrain, c.Corpus = ch.finetune, ch.pretrain, ch.corpus
+			c.FineTune, c.Pretrain, c.Corpus, c.Import = ch.finetune, ch.pretrain, ch.corpus, ch.imported
 		}
+		lm := ch.pretrain
+		if ch.imported != nil {
+			lm = ch.imported
+		}
+		c.LMs = append(c.LMs, lm)
 		c.Classifiers = append(c.Classifiers, ch.classifier)
 		inputs = append(inputs, ch.classifier)
 	}

@@ -88,7 +88,7 @@ func buildRecord(p *Plan, c *Cell, done map[string]*Manifest, prov Provenance) (
 	stages := []struct {
 		name string
 		s    *Stage
-	}{{"evaluate", c.Eval}, {"taskdata", c.Data}, {"finetune", c.FineTune}, {"pretrain", c.Pretrain}, {"corpus", c.Corpus}}
+	}{{"evaluate", c.Eval}, {"taskdata", c.Data}, {"finetune", c.FineTune}, {"pretrain", c.Pretrain}, {"corpus", c.Corpus}, {"import", c.Import}}
 	for i, cl := range c.Classifiers {
 		name := "classifier"
 		if i > 0 {
@@ -133,6 +133,13 @@ func buildRecord(p *Plan, c *Cell, done map[string]*Manifest, prov Provenance) (
 			}
 			notes = append(notes, fmt.Sprintf("pretrained on %s tokens of %s", count(int(cr.TrainTokens)), cr.Corpus))
 			notes = append(notes, cr.Notes...)
+		case "import":
+			var ir importResult
+			if err := m.Decode(&ir); err != nil {
+				return results.Record{}, err
+			}
+			notes = append(notes, fmt.Sprintf("pretrained LM imported: %s", describeImport(ir)))
+			notes = append(notes, ir.Notes...)
 		case "finetune":
 			var lr lmResult
 			if err := m.Decode(&lr); err != nil {
@@ -157,6 +164,10 @@ func buildRecord(p *Plan, c *Cell, done map[string]*Manifest, prov Provenance) (
 			}
 			rec.TokensPerS = m.TokensPerS
 		}
+	}
+	notes = append(notes, c.Notes...)
+	if rec.Pretrained, err = pretrainedOf(p, c, get); err != nil {
+		return results.Record{}, err
 	}
 	for k, v := range rec.Curves {
 		if len(v) == 0 {
@@ -304,4 +315,57 @@ func readRecords(dir, experiment string) ([]results.Record, error) {
 		return nil, nil
 	}
 	return recs, err
+}
+
+// describeImport says which model an import stage read.
+func describeImport(ir importResult) string {
+	if ir.ArchiveMD5 != "" {
+		return fmt.Sprintf("%s (%s, md5 %s)", ir.Name, ir.Source, ir.ArchiveMD5)
+	}
+	return fmt.Sprintf("%s (sha256 %s)", ir.Source, ir.PthSHA256)
+}
+
+// pretrainedOf says which general-domain LM each of c's chains started
+// from: an import stage's model or our pretraining on a corpus; nil when
+// the cell has none.
+func pretrainedOf(p *Plan, c *Cell, get func(*Stage) (*Manifest, error)) (*results.PretrainedLM, error) {
+	var out []*results.PretrainedLM
+	for _, s := range c.LMs {
+		if s == nil {
+			continue
+		}
+		m, err := get(s)
+		if err != nil {
+			return nil, err
+		}
+		lm := &results.PretrainedLM{Stage: m.ID}
+		switch s.Kind {
+		case KindImport:
+			var ir importResult
+			if err := m.Decode(&ir); err != nil {
+				return nil, err
+			}
+			lm.Kind, lm.Name, lm.Source, lm.MD5, lm.SHA256, lm.Model = results.PretrainedImported, ir.Name, ir.Source, ir.ArchiveMD5, ir.PthSHA256, ir.Model
+		case KindPretrain:
+			corpus, err := get(s.Inputs[0])
+			if err != nil {
+				return nil, err
+			}
+			var cr corpusResult
+			if err := corpus.Decode(&cr); err != nil {
+				return nil, err
+			}
+			lm.Kind, lm.Corpus, lm.Model = results.PretrainedOurs, cr.Corpus, dimsText(p.Scale.Emb, p.Scale.Hidden, p.Scale.Layers)
+		default:
+			continue
+		}
+		out = append(out, lm)
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	if len(out) > 1 {
+		out[0].Backward = out[1]
+	}
+	return out[0], nil
 }

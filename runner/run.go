@@ -67,7 +67,8 @@ func (o *Options) defaults() {
 // rather than a failure while running.
 func IsUsage(err error) bool {
 	var pe *PlanError
-	return errors.As(err, &pe) || experiments.IsUserError(err)
+	var pre *PretrainedError
+	return errors.As(err, &pe) || errors.As(err, &pre) || experiments.IsUserError(err)
 }
 
 // plans loads and plans every experiment of o.
@@ -160,6 +161,9 @@ func PrintPlan(w io.Writer, p *Plan, c *Cache, r *Rates) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	for _, n := range p.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
 	}
 	for _, task := range p.Exp.Tasks {
 		if err, ok := p.Missing[task]; ok {

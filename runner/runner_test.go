@@ -68,7 +68,7 @@ func checkPlan(t *testing.T, plan *Plan) {
 		} else if _, ok := pos[c.Eval.ID()]; !ok {
 			t.Errorf("%s: cell %s/%s's evaluation is not in the graph", plan.Exp.Name, c.Row.ID, c.Task)
 		}
-		if (c.Settings.Classifier == "scratch") != (c.FineTune == nil && c.Pretrain == nil) {
+		if (c.Settings.Classifier == "scratch") != (c.FineTune == nil && c.Pretrain == nil && c.Import == nil) {
 			t.Errorf("%s: cell %s/%s: scratch %v, LM stages %v %v", plan.Exp.Name, c.Row.ID, c.Task, c.Settings.Classifier == "scratch", c.FineTune, c.Pretrain)
 		}
 	}
