@@ -363,7 +363,8 @@ func fastaiPretrained(name, dir, title string, size int64, md5 string) Info {
 			Provides: []string{pth, modelZooItos},
 		}}},
 		Notes: "a fastai v1 AWD_LSTM state dict (emb 400, hidden 1152, 3 layers) and its itos.pkl; " +
-			"convert it with 'ulmfit import --pth " + pth + " --itos " + modelZooItos + " --out lm.ckpt'",
+			"an experiment starts from it with pretrained = \"" + name + "\" (fetch records the archive's digests in " + FetchRecordFile + "), " +
+			"or convert it with 'ulmfit import --pth " + pth + " --itos " + modelZooItos + " --out lm.ckpt'",
 		load: pretrainedIsNotText(name, pth),
 	}
 }
@@ -375,8 +376,9 @@ const modelZooItos = "itos_wt103.pkl"
 // says what to do with it instead.
 func pretrainedIsNotText(name, pth string) func(dir string) (*Dataset, error) {
 	return func(dir string) (*Dataset, error) {
-		return nil, fmt.Errorf("%s is a pretrained language model, not a dataset: convert it with 'ulmfit import --pth %s --itos %s --out lm.ckpt'",
-			name, filepath.Join(dir, pth), filepath.Join(dir, modelZooItos))
+		return nil, fmt.Errorf("%s is a pretrained language model, not a dataset: start an experiment from it with pretrained = %q "+
+			"(or 'ulmfit run --pretrained %s'), or convert it with 'ulmfit import --pth %s --itos %s --out lm.ckpt'",
+			name, name, name, filepath.Join(dir, pth), filepath.Join(dir, modelZooItos))
 	}
 }
 

@@ -281,3 +281,31 @@ func ExampleReport_WriteDir() {
 	// Output:
 	// [figure3.png figure3.svg index.html index.md table6.csv table6.md table6.tex table6.txt]
 }
+
+// Records say which general-domain LM the classifier started from; a
+// table's notes name each one its cells used.
+func ExampleDescribePretrained() {
+	wt103 := &results.PretrainedLM{Kind: results.PretrainedImported, Name: "wt103-fwd", Source: "fastai model zoo",
+		MD5: "7d1114cd9684bf9d1ca3c9f6a54da6f9", Model: "400/1152x3", Stage: "5b1f0c2d9e8a7f6b5c4d"}
+	wt103.Backward = &results.PretrainedLM{Kind: results.PretrainedImported, Name: "wt103-bwd", Source: "fastai model zoo",
+		MD5: "20b06f5830fd5a891d21044c28d3097f", Model: "400/1152x3"}
+	own := &results.PretrainedLM{Kind: results.PretrainedOurs, Corpus: "pretrain-en", Stage: "3f9c2a1b0d4e5f6a7b8c", Model: "400/1152x3"}
+	fmt.Println(report.DescribePretrained(wt103))
+	fmt.Println(report.DescribePretrained(own))
+
+	a, b := ours("table2", "ulmfit", "trec6", "test", 1, 3.8), ours("table2", "ulmfit", "imdb", "test", 1, 5.1)
+	a.Pretrained, b.Pretrained = wt103, own
+	def, _ := report.LookupTable("table2")
+	t, err := report.BuildTable([]results.Record{a, b}, def, report.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(t.LMs[0])
+	fmt.Println(t.LMs[1])
+	// Output:
+	// wt103-fwd (fastai model zoo, md5 7d1114cd9684bf9d1ca3c9f6a54da6f9, AWD-LSTM 400/1152x3); backward: wt103-bwd (fastai model zoo, md5 20b06f5830fd5a891d21044c28d3097f, AWD-LSTM 400/1152x3)
+	// ours on pretrain-en, stage 3f9c2a1b0d4e
+	// ours on pretrain-en, stage 3f9c2a1b0d4e
+	// wt103-fwd (fastai model zoo, md5 7d1114cd9684bf9d1ca3c9f6a54da6f9, AWD-LSTM 400/1152x3); backward: wt103-bwd (fastai model zoo, md5 20b06f5830fd5a891d21044c28d3097f, AWD-LSTM 400/1152x3)
+}

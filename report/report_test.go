@@ -424,3 +424,37 @@ func TestWriteDirIndexShowsEverything(t *testing.T) {
 		t.Error("index.html does not say why Figure 3's AG panel is empty")
 	}
 }
+
+// A table's notes name the pretrained LMs its cells started from, in every
+// format; records that do not say add no line (older records).
+func TestTableNotesNamePretrainedLM(t *testing.T) {
+	r := results.Record{Experiment: "table7", Row: "full", Dataset: "trec6", Split: "validation", Metric: "error",
+		Value: 5, Seed: 1, Source: results.SourceOurs, Scale: "small", GitCommit: "0123456789abcdef"}
+	def, _ := LookupTable("table7")
+	plain, err := BuildTable([]results.Record{r}, def, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Pretrained = &results.PretrainedLM{Kind: results.PretrainedImported, Name: "wt103-fwd", Source: "fastai model zoo",
+		MD5: "7d1114cd9684bf9d1ca3c9f6a54da6f9", Stage: "abc"}
+	tab, err := BuildTable([]results.Record{r}, def, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "pretrained LM: wt103-fwd (fastai model zoo, md5 7d1114cd9684bf9d1ca3c9f6a54da6f9)."
+	for _, f := range []Format{Text, Markdown, LaTeX, HTML} {
+		var with, without bytes.Buffer
+		if err := tab.Render(&with, f); err != nil {
+			t.Fatal(err)
+		}
+		if err := plain.Render(&without, f); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(with.String(), "pretrained LM: wt103-fwd") || !strings.Contains(with.String(), "7d1114cd9684bf9d1ca3c9f6a54da6f9") {
+			t.Errorf("format %v: the notes lack %q:\n%s", f, want, with.String())
+		}
+		if strings.Contains(without.String(), "pretrained LM") {
+			t.Errorf("format %v: a record without the field adds a line:\n%s", f, without.String())
+		}
+	}
+}

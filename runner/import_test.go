@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ulmfit-go/ulmfit/ablations"
 	"github.com/ulmfit-go/ulmfit/compute"
 	"github.com/ulmfit-go/ulmfit/datasets"
 	"github.com/ulmfit-go/ulmfit/experiments"
@@ -33,6 +34,10 @@ type fakeZoo struct {
 }
 
 func makeFakeZoo(t *testing.T, dir string) *fakeZoo {
+	return makeFakeZooNamed(t, dir, "lstm_fwd.pth")
+}
+
+func makeFakeZooNamed(t *testing.T, dir, pth string) *fakeZoo {
 	t.Helper()
 	var itos []string
 	for _, s := range text.SpecialTokens() {
@@ -53,7 +58,7 @@ func makeFakeZoo(t *testing.T, dir string) *fakeZoo {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	z := &fakeZoo{pth: filepath.Join(dir, "lstm_fwd.pth"), itos: filepath.Join(dir, "itos_wt103.pkl"), itosList: itos, lm: lm}
+	z := &fakeZoo{pth: filepath.Join(dir, pth), itos: filepath.Join(dir, "itos_wt103.pkl"), itosList: itos, lm: lm}
 	if err := interop.SaveFastaiTorch(z.pth, lm.Params, interop.FastaiV1); err != nil {
 		t.Fatal(err)
 	}
@@ -321,19 +326,32 @@ func closeRows(a, b []float32, tol float32) bool {
 // zooDir puts the fake model where 'ulmfit data fetch wt103-fwd' would, in
 // root, with a fetch record; md5 is the archive digest it records.
 func zooDir(t *testing.T, root string, withRecord bool, md5sum string) *fakeZoo {
+	return zooDirNamed(t, root, "wt103-fwd", withRecord, md5sum)
+}
+
+// fakeZooData is a data directory with fake wt103-fwd and wt103-bwd models
+// that check out against the registry, for the experiments that name them
+// (the real ones are fastai's, not reachable from the test machines).
+func fakeZooData(t *testing.T) datasets.SearchPath {
 	t.Helper()
-	dir := filepath.Join(root, "wt103_fwd")
-	zoo := makeFakeZoo(t, dir)
-	if !withRecord {
-		return zoo
-	}
-	info, err := datasets.Lookup("wt103-fwd")
+	return tinyZoo(t, t.TempDir())
+}
+
+func zooDirNamed(t *testing.T, root, name string, withRecord bool, md5sum string) *fakeZoo {
+	t.Helper()
+	info, err := datasets.Lookup(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := datasets.FetchRecord{Name: "wt103-fwd", URL: info.Recipes[0][0].URLs[0], Size: info.Recipes[0][0].Size, MD5: md5sum,
+	dir := filepath.Join(root, info.Folder)
+	pth, itos := info.Layouts[0][0], info.Layouts[0][1]
+	zoo := makeFakeZooNamed(t, dir, pth)
+	if !withRecord {
+		return zoo
+	}
+	rec := datasets.FetchRecord{Name: name, URL: info.Recipes[0][0].URLs[0], Size: info.Recipes[0][0].Size, MD5: md5sum,
 		Files: map[string]string{}}
-	for _, f := range []string{"lstm_fwd.pth", "itos_wt103.pkl"} {
+	for _, f := range []string{pth, itos} {
 		sum, err := fileSHA256(filepath.Join(dir, f))
 		if err != nil {
 			t.Fatal(err)
@@ -412,5 +430,20 @@ func TestImportedLMFromRegistry(t *testing.T) {
 	// Bidirectional: the backward chain reads wt103-bwd, which is not here.
 	if _, err = plan(good, "bidirectional"); err == nil || !strings.Contains(err.Error(), "ulmfit data fetch wt103-bwd") {
 		t.Errorf("bidirectional without wt103-bwd: %v", err)
+	}
+}
+
+// Slurm workers plan what the submitting runner planned: --pretrained goes
+// with them, files as absolute paths.
+func TestWorkerArgsPassPretrained(t *testing.T) {
+	args := workerArgs(Options{Cache: "c", Results: "r", Seeds: 1, Pretrained: ablations.PretrainedLM{Name: "wt103-fwd"}})
+	if i := slices.Index(args, "--pretrained"); i < 0 || args[i+1] != "wt103-fwd" {
+		t.Errorf("worker args %v lack --pretrained wt103-fwd", args)
+	}
+	args = workerArgs(Options{Cache: "c", Results: "r", Seeds: 1, Pretrained: ablations.PretrainedLM{Pth: "m/a.pth", Itos: "m/b.pkl"}})
+	pth, _ := filepath.Abs("m/a.pth")
+	itos, _ := filepath.Abs("m/b.pkl")
+	if i := slices.Index(args, "--pretrained"); i < 0 || args[i+1] != pth+","+itos {
+		t.Errorf("worker args %v lack --pretrained %s,%s", args, pth, itos)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ulmfit-go/ulmfit/ablations"
 	"github.com/ulmfit-go/ulmfit/compute"
 	"github.com/ulmfit-go/ulmfit/datasets"
 	"github.com/ulmfit-go/ulmfit/experiments"
@@ -29,6 +30,9 @@ type Options struct {
 	Cache       string   // the stage cache; "" for "cache"
 	Results     string   // where records go; "" for "results"
 	DryRun      bool     // Run only prints the plan
+	// Pretrained, when set, is the LM every pretraining row starts from
+	// instead of its own or the experiment's (run --pretrained).
+	Pretrained ablations.PretrainedLM
 
 	Stdout io.Writer
 	Stderr io.Writer
@@ -83,7 +87,7 @@ func plans(o Options) ([]*Plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		plan, err := p.Plan(e, PlanOptions{Scale: o.Scale, Seeds: o.Seeds, Only: o.Only, Tasks: o.Tasks})
+		plan, err := p.Plan(e, PlanOptions{Scale: o.Scale, Seeds: o.Seeds, Only: o.Only, Tasks: o.Tasks, Pretrained: o.Pretrained})
 		if err != nil {
 			return nil, err
 		}

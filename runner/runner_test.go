@@ -24,7 +24,7 @@ import (
 // Every experiment plans at every scale: each cell ends in an evaluate
 // stage, inputs come before their users, and no stage is listed twice.
 func TestEveryExperimentPlans(t *testing.T) {
-	p := &Planner{Backend: compute.Default(), Load: synthLoad}
+	p := &Planner{Backend: compute.Default(), Load: synthLoad, DataDir: fakeZooData(t)}
 	for _, name := range experiments.Names() {
 		e, err := experiments.Open(name)
 		if err != nil {
@@ -199,11 +199,28 @@ func runTiny(t *testing.T, dir string, names ...string) string {
 	t.Helper()
 	var out bytes.Buffer
 	err := Run(context.Background(), Options{Experiments: names, Scale: "tiny", Cache: filepath.Join(dir, "cache"),
-		Results: filepath.Join(dir, "results"), Stdout: &out, Stderr: discard{}, Load: synthLoad})
+		Results: filepath.Join(dir, "results"), Stdout: &out, Stderr: discard{}, Load: synthLoad, DataDir: tinyZoo(t, dir).String()})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	return out.String()
+}
+
+// tinyZoo is the fake model zoo of the runs in dir: made once, so that
+// reruns find the same files (and their stages cached).
+func tinyZoo(t *testing.T, dir string) datasets.SearchPath {
+	t.Helper()
+	root := filepath.Join(dir, "zoo")
+	if _, err := os.Stat(root); err != nil {
+		for _, name := range []string{"wt103-fwd", "wt103-bwd"} {
+			info, err := datasets.Lookup(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			zooDirNamed(t, root, name, true, info.Recipes[0][0].MD5)
+		}
+	}
+	return datasets.SearchPath{root}
 }
 
 var tinyOnce struct {
@@ -221,7 +238,7 @@ func TestEveryExperimentRunsTiny(t *testing.T) {
 	}
 	dir := t.TempDir()
 	out := runTiny(t, dir, experiments.Names()...)
-	p := &Planner{Backend: compute.Default(), Load: synthLoad}
+	p := &Planner{Backend: compute.Default(), Load: synthLoad, DataDir: tinyZoo(t, dir)}
 	for _, name := range experiments.Names() {
 		e, _ := experiments.Open(name)
 		plan, err := p.Plan(e, PlanOptions{Scale: "tiny"})
@@ -257,7 +274,8 @@ func TestEveryExperimentRunsTiny(t *testing.T) {
 	before := countLines(t, filepath.Join(dir, "results"))
 	var log bytes.Buffer
 	err := Run(context.Background(), Options{Experiments: experiments.Names(), Scale: "tiny", Cache: filepath.Join(dir, "cache"),
-		Results: filepath.Join(dir, "results"), Stdout: discard{}, Stderr: &log, Reporter: NewLogReporter(&log), Load: synthLoad})
+		Results: filepath.Join(dir, "results"), Stdout: discard{}, Stderr: &log, Reporter: NewLogReporter(&log), Load: synthLoad,
+		DataDir: tinyZoo(t, dir).String()})
 	if err != nil {
 		t.Fatal(err)
 	}

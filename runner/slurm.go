@@ -425,6 +425,14 @@ func workerArgs(o Options) []string {
 	if o.DataDir != "" {
 		args = append(args, "--data-dir", absSearchPath(o.DataDir))
 	}
+	switch p := o.Pretrained; {
+	case p.Name != "":
+		args = append(args, "--pretrained", p.Name)
+	case p.Pth != "":
+		pth, _ := filepath.Abs(p.Pth)
+		itos, _ := filepath.Abs(p.Itos)
+		args = append(args, "--pretrained", pth+","+itos)
+	}
 	for _, e := range o.Experiments {
 		if _, err := os.Stat(e); err == nil && (strings.HasSuffix(e, ".toml") || strings.ContainsRune(e, filepath.Separator)) {
 			e, _ = filepath.Abs(e)

@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
+	"github.com/ulmfit-go/ulmfit/ablations"
 	"github.com/ulmfit-go/ulmfit/compute"
 	"github.com/ulmfit-go/ulmfit/compute/cuda"
 	"github.com/ulmfit-go/ulmfit/runner"
@@ -17,6 +19,7 @@ const runUsage = `Usage:
   ulmfit run EXPERIMENT... [--scale S] [--seeds N] [--only ROW[,ROW]] [--tasks T[,T]] [--data-dir D]
                            [--cache DIR] [--results DIR] [--dry-run] [--executor local|slurm]
                            [--device cpu|cuda] [--precision fp32|tf32|bf16] [--no-graphs]
+                           [--pretrained NAME|PTH,ITOS]
 
 Runs experiments: each a built-in name (table2 ... table7, figure3, figure4,
 bidirectional, quickstart; 'ulmfit plan' lists them) or a TOML file. Every
@@ -37,6 +40,11 @@ experiment's table is printed beside the paper's numbers.
 --cache    the stage cache; default "cache"
 --results  the record directory; default "results"
 --dry-run  print the plan (as 'ulmfit plan') and run nothing
+--pretrained NAME or PTH,ITOS: every row that pretrains starts from this
+           LM instead, as if its experiment said pretrained = ...: a
+           registry model (wt103-fwd; 'ulmfit data fetch wt103-fwd' puts
+           it where it is looked for) or a fastai state dict and its
+           itos.pkl
 --executor local (default) runs the stages here; slurm submits them as
            Slurm jobs, as 'ulmfit submit' does, and takes its flags
 --device   where the models train: cpu (default) or cuda (the first GPU;
@@ -64,6 +72,7 @@ type runOptions struct {
 	Device      string // cpu or cuda
 	Precision   string // cuda's matrix products: fp32, tf32 or bf16
 	NoGraphs    bool   // cuda: no CUDA graphs (cuda.Options.NoGraphs)
+	Pretrained  string // a registry name or "PTH,ITOS": replaces pretraining
 	Stdout      io.Writer
 	Stderr      io.Writer
 }
@@ -101,6 +110,7 @@ func runFlags(name string, o *runOptions) *flag.FlagSet {
 	fs.StringVar(&o.Device, "device", "cpu", "cpu or cuda")
 	fs.StringVar(&o.Precision, "precision", "fp32", "matrix-product precision on cuda: fp32, tf32 or bf16")
 	fs.BoolVar(&o.NoGraphs, "no-graphs", false, "on cuda, issue kernels one by one, no CUDA graphs")
+	fs.StringVar(&o.Pretrained, "pretrained", "", "pretrained LM: a registry name or PTH,ITOS")
 	return fs
 }
 
@@ -145,13 +155,40 @@ func (o runOptions) runner() (runner.Options, error) {
 	if o.Seeds < 1 {
 		return runner.Options{}, usagef("--seeds %d: want at least 1", o.Seeds)
 	}
+	pre, err := parsePretrained(o.Pretrained)
+	if err != nil {
+		return runner.Options{}, err
+	}
 	be, err := o.backend()
 	if err != nil {
 		return runner.Options{}, err
 	}
 	return runner.Options{Experiments: o.Experiments, Scale: o.Scale, Seeds: o.Seeds, Only: o.Only, Tasks: o.Tasks,
 		DataDir: o.DataDir, Cache: o.Cache, Results: o.Results, DryRun: o.DryRun, Stdout: o.Stdout, Stderr: o.Stderr,
-		Backend: be}, nil
+		Backend: be, Pretrained: pre}, nil
+}
+
+// parsePretrained reads --pretrained: a registry name, or a state dict and
+// its itos.pkl separated by a comma (relative to the working directory).
+func parsePretrained(v string) (ablations.PretrainedLM, error) {
+	if v == "" {
+		return ablations.PretrainedLM{}, nil
+	}
+	if pth, itos, ok := strings.Cut(v, ","); ok && pth != "" && itos != "" && !strings.Contains(itos, ",") {
+		p := ablations.PretrainedLM{Pth: pth, Itos: itos}
+		for _, f := range []*string{&p.Pth, &p.Itos} {
+			abs, err := filepath.Abs(*f)
+			if err != nil {
+				return p, usagef("--pretrained %q: %v", v, err)
+			}
+			*f = abs
+		}
+		return p, nil
+	}
+	if _, ok := ablations.PretrainedNames[v]; ok {
+		return ablations.PretrainedLM{Name: v}, nil
+	}
+	return ablations.PretrainedLM{}, usagef("--pretrained %q: want a registry model (wt103-fwd or wt103-bwd) or PTH,ITOS (a fastai state dict and its itos.pkl)", v)
 }
 
 // backend is the engine --device and --precision name; nil leaves the

@@ -9,7 +9,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ulmfit-go/ulmfit/compute"
 	"github.com/ulmfit-go/ulmfit/experiments"
+	"github.com/ulmfit-go/ulmfit/interop"
+	"github.com/ulmfit-go/ulmfit/model"
+	"github.com/ulmfit-go/ulmfit/text"
 )
 
 func runCmd(t *testing.T, args ...string) (stdout, stderr string, code int) {
@@ -158,5 +162,53 @@ func TestRunDeviceCUDAWithoutDriver(t *testing.T) {
 	_, errOut, code := runCmd(t, "plan", exp, "--device", "cuda")
 	if code != 1 || !strings.Contains(errOut, "--device cuda: cuda:") {
 		t.Errorf("exit %d, stderr %q; want 1 and the driver's error", code, errOut)
+	}
+}
+
+// 'ulmfit plan --pretrained PTH,ITOS' plans an import stage in place of
+// the corpus and pretraining stages; an unknown name, or a registry model
+// that is not in the data directory, is a usage error saying what to do.
+func TestPlanPretrained(t *testing.T) {
+	exp := selfContained(t)
+	dir := t.TempDir()
+	lm, err := model.NewLM(compute.Default(), model.Config{Vocab: len(text.SpecialTokens()) + 3, Emb: 6, Hidden: 10, Layers: 2}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pth, itos := filepath.Join(dir, "lstm_fwd.pth"), filepath.Join(dir, "itos.pkl")
+	if err := interop.SaveFastaiTorch(pth, lm.Params, interop.FastaiV1); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := interop.WriteItos(&buf, append(text.SpecialTokens(), "good", "bad", "thing")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(itos, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runCmd(t, "plan", exp, "--cache", filepath.Join(dir, "cache"), "--pretrained", pth+","+itos)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"import lstm_fwd.pth (6/10x2, " + pth + ")", "from:lstm_fwd.pth", "note: row ulmfit: AWD-LSTM 6/10x2 from the pretrained LM lstm_fwd.pth"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the plan lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "pretrain toy") || strings.Contains(out, "corpus toy") {
+		t.Errorf("the plan still pretrains:\n%s", out)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"plan", exp, "--pretrained", "wt103"}, `--pretrained "wt103": want a registry model (wt103-fwd or wt103-bwd) or PTH,ITOS`},
+		{[]string{"plan", exp, "--pretrained", "wt103-fwd", "--data-dir", dir}, "'ulmfit data fetch wt103-fwd'"},
+		{[]string{"run", exp, "--pretrained", pth + ",missing.pkl", "--cache", filepath.Join(dir, "cache")}, "missing.pkl"},
+	} {
+		_, errOut, code := runCmd(t, c.args...)
+		if code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, errOut, c.want)
+		}
 	}
 }
