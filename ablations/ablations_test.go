@@ -1,6 +1,7 @@
 package ablations
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"reflect"
@@ -206,5 +207,38 @@ func TestScaleTune(t *testing.T) {
 		if math.Abs(got.ClassifierLR-tc.want) > 1e-15 || got.ClassifierBatch != 32 {
 			t.Errorf("%s with classifier_lr %g: rate %g batch %d, want %g and 32", tc.variant, tc.lr, got.ClassifierLR, got.ClassifierBatch, tc.want)
 		}
+	}
+}
+
+// A pretrained LM replaces pretraining only where there is pretraining:
+// without it, or from scratch, the resolved settings are those of the row
+// without a pretrained LM; and unset, it is left out of the settings' JSON,
+// so records of rows without it read as before.
+func TestPretrainedOnlyWherePretraining(t *testing.T) {
+	base, _ := LookupRecipe("paper")
+	for _, c := range []struct {
+		name    string
+		set     func(*Settings)
+		cleared bool
+	}{
+		{"pretraining", func(*Settings) {}, false},
+		{"no pretraining", func(s *Settings) { s.Pretrain = false }, true},
+		{"scratch", func(s *Settings) { s.Classifier = model.ClsScratch }, true},
+	} {
+		s := base.Settings()
+		c.set(&s)
+		with := s
+		with.Pretrained = PretrainedLM{Name: "wt103-fwd"}
+		got := with.Resolve().Pretrained.IsZero()
+		if got != c.cleared {
+			t.Errorf("%s: pretrained cleared %v, want %v", c.name, got, c.cleared)
+		}
+		if c.cleared && with.Resolve() != s.Resolve() {
+			t.Errorf("%s: resolved settings differ from the row without a pretrained LM", c.name)
+		}
+	}
+	data, err := json.Marshal(base.Settings())
+	if err != nil || strings.Contains(string(data), "pretrained\"") {
+		t.Errorf("settings without a pretrained LM encode it: %s (%v)", data, err)
 	}
 }

@@ -22,7 +22,10 @@ import (
 // the backward chain of a backward or bidirectional row reads the name's
 // backward model ("wt103-bwd" for "wt103-fwd"). Relative file paths are
 // relative to the experiment file's folder (the working directory for a
-// built-in experiment); files are the forward model only.
+// built-in experiment); files are the forward model only. Rows that do not
+// pretrain (pretrain = false, classifier = "scratch") ignore it: Resolve
+// clears it, so their records and stages are those of the same row
+// without it.
 type PretrainedLM struct {
 	Name string `json:"name,omitempty"` // a registry name: "wt103-fwd" or "wt103-bwd"
 	Pth  string `json:"pth,omitempty"`  // a fastai state dict (torch.save)

@@ -29,6 +29,9 @@ var defaultRates = map[string]float64{
 	KindFineTune:   2e10,
 	KindClassifier: 1.5e10,
 	KindEvaluate:   1.5e10,
+	// An import stage counts its LM's vocabulary; not measured: reading
+	// and converting a 60,000-token model takes seconds.
+	KindImport: 1e4,
 }
 
 // stageOverhead is a stage's fixed cost: loading inputs, writing outputs.
