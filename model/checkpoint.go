@@ -81,33 +81,7 @@ func SaveCheckpoint(path string, m *LM, vocabHash string, opt *Adam) error {
 		return fmt.Errorf("model: save checkpoint %s: %w", path, err)
 	}
 	return writeAtomic(path, func(w io.Writer) error {
-		bw := bufio.NewWriterSize(w, 1<<20)
-		var pre [16]byte
-		copy(pre[:8], checkpointMagic)
-		binary.LittleEndian.PutUint32(pre[8:], checkpointVersion)
-		binary.LittleEndian.PutUint32(pre[12:], uint32(len(header)))
-		bw.Write(pre[:])
-		bw.Write(header)
-		crc := crc32.New(crcTable)
-		out := io.MultiWriter(bw, crc)
-		host := make([]float32, ioChunkFloats)
-		buf := make([]byte, 4*ioChunkFloats)
-		for _, v := range payload {
-			for i := 0; i < v.N; i += ioChunkFloats {
-				n := min(ioChunkFloats, v.N-i)
-				p.be.Download(host[:n], v.Slice(i, i+n))
-				for j, x := range host[:n] {
-					binary.LittleEndian.PutUint32(buf[4*j:], math.Float32bits(x))
-				}
-				if _, err := out.Write(buf[:4*n]); err != nil {
-					return err
-				}
-			}
-		}
-		var tail [4]byte
-		binary.LittleEndian.PutUint32(tail[:], crc.Sum32())
-		bw.Write(tail[:])
-		return bw.Flush()
+		return writeFramed(w, checkpointMagic, checkpointVersion, header, p.be, payload)
 	})
 }
 
@@ -171,24 +145,11 @@ func readCheckpointHeader(path string, f *os.File) (*checkpointFile, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("model: checkpoint %s: "+format, append([]any{path}, args...)...)
 	}
-	var pre [16]byte
-	if _, err := io.ReadFull(f, pre[:]); err != nil {
-		return nil, bad("reading the preamble: %v (not a checkpoint, or truncated)", err)
+	raw, err := readPreamble(f, checkpointMagic, checkpointVersion, "an ulmfit-go LM checkpoint")
+	if err != nil {
+		return nil, bad("%v", err)
 	}
-	if string(pre[:8]) != checkpointMagic {
-		return nil, bad("starts with %q, want the magic %q: not an ulmfit-go LM checkpoint", pre[:8], checkpointMagic)
-	}
-	if v := binary.LittleEndian.Uint32(pre[8:]); v != checkpointVersion {
-		return nil, bad("format version %d, this build reads version %d", v, checkpointVersion)
-	}
-	hlen := binary.LittleEndian.Uint32(pre[12:])
-	if hlen > maxHeaderBytes {
-		return nil, bad("header of %d bytes, at most %d expected: corrupt file", hlen, maxHeaderBytes)
-	}
-	raw := make([]byte, hlen)
-	if _, err := io.ReadFull(f, raw); err != nil {
-		return nil, bad("reading the %d-byte header: %v (truncated)", hlen, err)
-	}
+	hlen := len(raw)
 	c := &checkpointFile{path: path, f: f, payload: int64(16 + hlen)}
 	if err := json.Unmarshal(raw, &c.header); err != nil {
 		return nil, bad("header: %v", err)

@@ -101,36 +101,8 @@ func writeClassifier(w io.Writer, c *Classifier, vocabHash string) error {
 	if err != nil {
 		return fmt.Errorf("model: save classifier: %w", err)
 	}
-	var pre [16]byte
-	copy(pre[:8], classifierMagic)
-	binary.LittleEndian.PutUint32(pre[8:], classifierVersion)
-	binary.LittleEndian.PutUint32(pre[12:], uint32(len(header)))
-	if _, err := w.Write(pre[:]); err != nil {
-		return err
-	}
-	if _, err := w.Write(header); err != nil {
-		return err
-	}
-	crc := crc32.New(crcTable)
-	out := io.MultiWriter(w, crc)
-	host := make([]float32, ioChunkFloats)
-	buf := make([]byte, 4*ioChunkFloats)
-	for _, v := range append([]compute.Vec{c.Params.flat}, c.runningStats()...) {
-		for i := 0; i < v.N; i += ioChunkFloats {
-			n := min(ioChunkFloats, v.N-i)
-			c.be.Download(host[:n], v.Slice(i, i+n))
-			for j, x := range host[:n] {
-				binary.LittleEndian.PutUint32(buf[4*j:], math.Float32bits(x))
-			}
-			if _, err := out.Write(buf[:4*n]); err != nil {
-				return err
-			}
-		}
-	}
-	var tail [4]byte
-	binary.LittleEndian.PutUint32(tail[:], crc.Sum32())
-	_, err = w.Write(tail[:])
-	return err
+	payload := append([]compute.Vec{c.Params.flat}, c.runningStats()...)
+	return writeFramed(w, classifierMagic, classifierVersion, header, c.be, payload)
 }
 
 // readClassifier reads one classifier from r (name is for messages) onto be
@@ -140,23 +112,9 @@ func readClassifier(be compute.Backend, r io.Reader, name string) (*Classifier, 
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("model: classifier %s: "+format, append([]any{name}, args...)...)
 	}
-	var pre [16]byte
-	if _, err := io.ReadFull(r, pre[:]); err != nil {
-		return nil, "", bad("reading the preamble: %v (not a classifier, or truncated)", err)
-	}
-	if string(pre[:8]) != classifierMagic {
-		return nil, "", bad("starts with %q, want the magic %q: not an ulmfit-go classifier", pre[:8], classifierMagic)
-	}
-	if v := binary.LittleEndian.Uint32(pre[8:]); v != classifierVersion {
-		return nil, "", bad("format version %d, this build reads version %d", v, classifierVersion)
-	}
-	hlen := binary.LittleEndian.Uint32(pre[12:])
-	if hlen > maxHeaderBytes {
-		return nil, "", bad("header of %d bytes, at most %d expected: corrupt file", hlen, maxHeaderBytes)
-	}
-	raw := make([]byte, hlen)
-	if _, err := io.ReadFull(r, raw); err != nil {
-		return nil, "", bad("reading the %d-byte header: %v (truncated)", hlen, err)
+	raw, err := readPreamble(r, classifierMagic, classifierVersion, "an ulmfit-go classifier")
+	if err != nil {
+		return nil, "", bad("%v", err)
 	}
 	var h classifierHeader
 	if err := json.Unmarshal(raw, &h); err != nil {

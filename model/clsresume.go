@@ -1,12 +1,9 @@
 package model
 
 import (
-	"bufio"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"io/fs"
 	"math"
@@ -119,33 +116,7 @@ func (s *clsTrainState) save(path string, nextEpoch, iter int) error {
 	}
 	be := s.c.be
 	return writeAtomic(path, func(w io.Writer) error {
-		bw := bufio.NewWriterSize(w, 1<<20)
-		var pre [16]byte
-		copy(pre[:8], clsTrainMagic)
-		binary.LittleEndian.PutUint32(pre[8:], clsTrainVersion)
-		binary.LittleEndian.PutUint32(pre[12:], uint32(len(header)))
-		bw.Write(pre[:])
-		bw.Write(header)
-		crc := crc32.New(crcTable)
-		out := io.MultiWriter(bw, crc)
-		host := make([]float32, ioChunkFloats)
-		buf := make([]byte, 4*ioChunkFloats)
-		for _, v := range s.vecs() {
-			for i := 0; i < v.N; i += ioChunkFloats {
-				n := min(ioChunkFloats, v.N-i)
-				be.Download(host[:n], v.Slice(i, i+n))
-				for j, x := range host[:n] {
-					binary.LittleEndian.PutUint32(buf[4*j:], math.Float32bits(x))
-				}
-				if _, err := out.Write(buf[:4*n]); err != nil {
-					return err
-				}
-			}
-		}
-		var tail [4]byte
-		binary.LittleEndian.PutUint32(tail[:], crc.Sum32())
-		bw.Write(tail[:])
-		return bw.Flush()
+		return writeFramed(w, clsTrainMagic, clsTrainVersion, header, be, s.vecs())
 	})
 }
 
@@ -164,24 +135,11 @@ func (s *clsTrainState) load(path string) (nextEpoch, iter int, ok bool, err err
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("model: classifier training checkpoint %s: "+format, append([]any{path}, args...)...)
 	}
-	var pre [16]byte
-	if _, err := io.ReadFull(f, pre[:]); err != nil {
-		return 0, 0, false, bad("reading the preamble: %v (not a checkpoint, or truncated)", err)
+	raw, err := readPreamble(f, clsTrainMagic, clsTrainVersion, "an ulmfit-go classifier training checkpoint")
+	if err != nil {
+		return 0, 0, false, bad("%v", err)
 	}
-	if string(pre[:8]) != clsTrainMagic {
-		return 0, 0, false, bad("starts with %q, want the magic %q: not an ulmfit-go classifier training checkpoint", pre[:8], clsTrainMagic)
-	}
-	if v := binary.LittleEndian.Uint32(pre[8:]); v != clsTrainVersion {
-		return 0, 0, false, bad("format version %d, this build reads version %d", v, clsTrainVersion)
-	}
-	hlen := binary.LittleEndian.Uint32(pre[12:])
-	if hlen > maxHeaderBytes {
-		return 0, 0, false, bad("header of %d bytes, at most %d expected: corrupt file", hlen, maxHeaderBytes)
-	}
-	raw := make([]byte, hlen)
-	if _, err := io.ReadFull(f, raw); err != nil {
-		return 0, 0, false, bad("reading the %d-byte header: %v (truncated)", hlen, err)
-	}
+	hlen := len(raw)
 	var h clsTrainHeader
 	if err := json.Unmarshal(raw, &h); err != nil {
 		return 0, 0, false, bad("header: %v (corrupt file)", err)
