@@ -532,7 +532,10 @@ type chain struct {
 	pretrain, corpus, imported, finetune, classifier *Stage
 }
 
-func (b *builder) chain(data *Stage, sp taskSplits, s ablations.Settings, seed int64, backward bool, task string) (chain, error) {
+// chain plans one direction of a cell: data is the cell's task data (the
+// classifier's examples), lmData the task data whose text the LM is
+// fine-tuned on (data itself but for Figure 3's semi-supervised sizes).
+func (b *builder) chain(data, lmData *Stage, sp taskSplits, s ablations.Settings, seed int64, backward bool, task string) (chain, error) {
 	var ch chain
 	sc := b.sc
 	useed := uint64(seed)
@@ -565,7 +568,7 @@ func (b *builder) chain(data *Stage, sp taskSplits, s ablations.Settings, seed i
 		key := lmKey{Model: s.LMConfig(sc, 0), Variant: ft.Variant, Batch: ft.Batch, BPTT: ft.BPTT, Variable: ft.VariableBPTT,
 			LR: ft.LR, Discr: ft.Discr, DiscrFactor: ft.DiscrFactor, CutFrac: ft.CutFrac, Ratio: ft.Ratio, Adam: ft.Adam,
 			Epochs: ft.Epochs, Seed: useed, Backward: backward}
-		inputs := []*Stage{data}
+		inputs := []*Stage{lmData}
 		if general != nil {
 			inputs = append(inputs, general)
 		}
@@ -660,9 +663,20 @@ func (b *builder) cell(row experiments.Row, s ablations.Settings, src *source, s
 	default:
 		return nil, fmt.Errorf("direction %q", s.Direction)
 	}
+	// Semi-supervised ULMFiT (Figure 3, lm_text "task") fine-tunes its LM on
+	// all of the task's text whatever the labelled subset: the same text,
+	// hence the same vocabulary, as the whole set's task data. Its LM
+	// fine-tuning starts from that stage, so every size shares one LM per
+	// seed instead of fine-tuning an identical one again.
+	lmData := data
+	if size > 0 && s.LMText != "labelled" && s.UsesLM() {
+		if lmData, _, err = b.taskData(src, s, 0); err != nil {
+			return nil, err
+		}
+	}
 	inputs := []*Stage{data}
 	for i, backward := range dirs {
-		ch, err := b.chain(data, sp, s, seed, backward, src.Name)
+		ch, err := b.chain(data, lmData, sp, s, seed, backward, src.Name)
 		if err != nil {
 			return nil, err
 		}

@@ -133,9 +133,9 @@ func TestLowShotSizes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	full := map[string]string{}
+	full, fullLM := map[string]string{}, map[string]string{}
 	for _, c := range plan7.Cells {
-		full[c.Task] = c.Data.ID()
+		full[c.Task], fullLM[c.Task] = c.Data.ID(), c.FineTune.ID()
 	}
 	sizes := map[string][]int{}
 	for _, c := range plan.Cells {
@@ -156,6 +156,26 @@ func TestLowShotSizes(t *testing.T) {
 		last := sizes[c.Task][len(sizes[c.Task])-1]
 		if c.Row.ID == "semi-supervised" && c.TrainSize == last && c.Data.ID() != full[c.Task] {
 			t.Errorf("%s: the whole-set point does not share Table 7's data stage", c.Task)
+		}
+	}
+	// Semi-supervised LMs read all of the task's text at every size: one
+	// fine-tuning (Table 7's) serves them all. Supervised ones read only
+	// the labelled subset: one each.
+	supervised := map[string]bool{}
+	for _, c := range plan.Cells {
+		switch c.Row.ID {
+		case "semi-supervised":
+			if c.FineTune.ID() != fullLM[c.Task] {
+				t.Errorf("%s n=%d: semi-supervised LM fine-tuning %s, want the whole set's %s", c.Task, c.TrainSize, c.FineTune.ID(), fullLM[c.Task])
+			}
+			if got := c.FineTune.Inputs[0].ID(); got != full[c.Task] {
+				t.Errorf("%s n=%d: semi-supervised LM fine-tunes on task data %s, want the whole set's %s", c.Task, c.TrainSize, got, full[c.Task])
+			}
+		case "supervised":
+			if supervised[c.FineTune.ID()] {
+				t.Errorf("%s n=%d: supervised LM fine-tuning %s shared with another size", c.Task, c.TrainSize, c.FineTune.ID())
+			}
+			supervised[c.FineTune.ID()] = true
 		}
 	}
 }
