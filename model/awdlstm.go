@@ -33,7 +33,7 @@ type LM struct {
 	// Per-model scratch, independent of the batch shape.
 	whhDrop     []compute.Vec // (4H_l, H_l): the weight-dropped W_hh of the current batch, once used
 	whhT        []compute.Vec // (H_l, 4H_l): the current batch's W_hh, transposed for the forward
-	transpose   []*transposer // per layer, shared between layers of one shape
+	transpose   []*transposer // per layer, shared between layers of one shape; nil where the backend needs none
 	wMask       []compute.Vec // (4H_l, H_l): the weight-dropout masks on the device, once used
 	bias        []compute.Vec // (4H_l): b_ih + b_hh
 	dwhh        compute.Vec   // (4H, H) at the largest layer: dL/dW_hh' before the mask
@@ -116,14 +116,20 @@ func newLMOn(params, grads *Params) *LM {
 		workspaces: map[int]*workspace{}}
 	maxG := 0
 	transposers := map[int]*transposer{}
+	transpose := needsTranspose(be)
 	for l := 0; l < cfg.Layers; l++ {
 		_, h := cfg.LayerSizes(l)
 		m.bias = append(m.bias, be.Alloc(4*h))
-		m.whhT = append(m.whhT, be.Alloc(4*h*h))
-		if transposers[h] == nil {
-			transposers[h] = newTransposer(be, 4*h, h)
+		if transpose {
+			m.whhT = append(m.whhT, be.Alloc(4*h*h))
+			if transposers[h] == nil {
+				transposers[h] = newTransposer(be, 4*h, h)
+			}
+			m.transpose = append(m.transpose, transposers[h])
+		} else {
+			m.whhT = append(m.whhT, compute.Vec{})
+			m.transpose = append(m.transpose, nil)
 		}
-		m.transpose = append(m.transpose, transposers[h])
 		maxG = max(maxG, h)
 	}
 	// The weight-dropout buffers come with the first weight mask.
@@ -445,10 +451,14 @@ func (m *LM) forward(ws *workspace, T, B int, st *State) compute.Vec {
 			weightDropForward(be, m.whhDrop[l], whh, dm.weight[l])
 			whh = m.whhDrop[l]
 		}
-		m.transpose[l].apply(be, m.whhT[l], whh)
+		recurrent, transposed := whh, m.transpose[l] != nil
+		if transposed {
+			m.transpose[l].apply(be, m.whhT[l], whh)
+			recurrent = m.whhT[l]
+		}
 		be.Copy(m.bias[l], m.p.bih[l])
 		be.Axpy(1, m.p.bhh[l], m.bias[l])
-		lstmForward(be, s, x, m.p.wih[l], m.whhT[l], m.bias[l], ws.gates[l].Slice(0, N*4*h), hs, cs)
+		lstmForward(be, s, x, m.p.wih[l], recurrent, transposed, m.bias[l], ws.gates[l].Slice(0, N*4*h), hs, cs)
 		ws.inputs[l], ws.whh[l] = x, whh
 		be.Copy(st.h[l], step(hs, T, B, h))
 		be.Copy(st.c[l], step(cs, T, B, h))

@@ -163,7 +163,7 @@ func testLSTMBackward(t *testing.T, be compute.Backend, weightDrop bool) {
 	be.Upload(step(cs, 0, B, H), c0)
 	whhT := be.Alloc(G * H)
 	newTransposer(be, G, H).apply(be, whhT, whhUsed)
-	lstmForward(be, s, xDev, wihDev, whhT, bias, gates, hs, cs)
+	lstmForward(be, s, xDev, wihDev, whhT, true, bias, gates, hs, cs)
 
 	// Accumulating gradients start from a known value, subtracted below.
 	const prior = 0.25

@@ -28,16 +28,21 @@ func step(v compute.Vec, t, B, C int) compute.Vec { return v.Slice(t*B*C, (t+1)*
 //
 //	x     (T, B, In)     input
 //	wih   (4H, In), bias (4H) = b_ih + b_hh
-//	whhT  (H, 4H)        W_hh^T, of the already weight-dropped W_hh (see transposer)
+//	whh   (H, 4H)        W_hh^T, of the already weight-dropped W_hh (see transposer),
+//	                     when transposed is set; else that W_hh itself, (4H, H)
 //	gates (T, B, 4H)     out: the gate activations [i f g o], kept for the backward
 //	hs,cs (T+1, B, H)    in: block 0 holds (h_{-1}, c_{-1}); out: blocks 1..T
-func lstmForward(be compute.Backend, s lstmShape, x, wih, whhT, bias, gates, hs, cs compute.Vec) {
+func lstmForward(be compute.Backend, s lstmShape, x, wih, whh compute.Vec, transposed bool, bias, gates, hs, cs compute.Vec) {
 	B, H, G := s.B, s.H, 4*s.H
 	be.Gemm(false, true, s.rows(), G, s.In, 1, x, s.In, wih, s.In, 0, gates, G)
 	be.AddRowVector(gates, bias, s.rows(), G)
 	for t := 0; t < s.T; t++ {
 		g := step(gates, t, B, G)
-		be.Gemm(false, false, B, G, H, 1, step(hs, t, B, H), H, whhT, G, 1, g, G)
+		if transposed {
+			be.Gemm(false, false, B, G, H, 1, step(hs, t, B, H), H, whh, G, 1, g, G)
+		} else {
+			be.Gemm(false, true, B, G, H, 1, step(hs, t, B, H), H, whh, H, 1, g, G)
+		}
 		be.LSTMCellForward(g, step(cs, t, B, H), step(cs, t+1, B, H), step(hs, t+1, B, H), B, H)
 	}
 }

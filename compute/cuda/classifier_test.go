@@ -15,11 +15,17 @@ import (
 // documents, concat pooling, the batch-norm head) on the GPU and on the CPU
 // from the same initial weights, data and seeds, with all layers training
 // and with gradual unfreezing, discriminative rates and STLR. The first
-// epoch's losses must agree step by step and every epoch's validation error
-// closely; float32 rounding differences then grow chaotically once the
-// first run starts to learn fast (from about step 33 at rate 0.01), so the
-// final probabilities are compared only for the slower second run. The
-// first run must learn the task on both.
+// epoch's losses must agree step by step and its validation error closely;
+// float32 rounding differences then grow chaotically once the first run
+// starts to learn fast (from about step 33 at rate 0.01), so its later
+// epochs are only required to learn the task on both, and every epoch's
+// validation error and the final probabilities are compared only for the
+// slower second run. How chaotic: on an H200 (2026-11-26), the GPU's
+// full-variant run with W_hh read through Gemm's transpose gave validation
+// errors of [64 28 20 29 4] per epoch for training seed 1, and with W_hh
+// transposed by the model (the same products, rounded in another order)
+// [64 40 2 1 0]; seeds 2 and 3 gave [62 52 0 2 1] against [62 69 2 2 24]
+// and [70 63 29 33 1] against [70 63 53 19 1].
 func TestClassifierTraining(t *testing.T) {
 	g := gpu(t, FP32)
 	c := compute.NewCPU(compute.GonumSgemm{})
@@ -96,7 +102,11 @@ func compareClassifierTraining(t *testing.T, g *Backend, c *compute.CPU, cfg mod
 			t.Errorf("step %d: loss GPU %.7f, CPU %.7f", i, rg.losses[i], rc.losses[i])
 		}
 	}
-	for e := range rc.hist.ValError {
+	compared := rc.hist.ValError
+	if !exact {
+		compared = compared[:1]
+	}
+	for e := range compared {
 		if math.Abs(rc.hist.ValError[e]-rg.hist.ValError[e]) > 3 {
 			t.Errorf("epoch %d: validation error GPU %.1f%%, CPU %.1f%%", e, rg.hist.ValError[e], rc.hist.ValError[e])
 		}

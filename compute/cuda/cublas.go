@@ -131,3 +131,8 @@ func (b *Backend) gemm(transA, transB bool, m, n, k int, alpha float32, a uintpt
 // gemmDefaultArg is CUBLAS_GEMM_DEFAULT (gemmDefault, -1) as an argument
 // slot: C reads the int in the slot's low 32 bits, all ones.
 var gemmDefaultArg = uintptr(0xFFFFFFFF)
+
+// PlainTransposedGemm reports that a transposed operand costs nothing
+// extra: cuBLAS reads either layout with the same kernels, so the model
+// need not transpose W_hh for its recurrent products.
+func (b *Backend) PlainTransposedGemm() bool { return true }
