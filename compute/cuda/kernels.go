@@ -70,6 +70,13 @@ const (
 	reduceTPB  = 256   // REDUCE_THREADS in kernels.cu
 )
 
+// softmaxBlocksPerSM sets SoftmaxCrossEntropy's grid. Fewer rows in flight
+// (a 60000-word row is 240 KB) would let the second pass over each row find
+// it in L2, but on an H200 (2026-11-26, 512x60000) 1 block per SM took
+// 0.143 ms, 2 0.128, 4 0.108 and 8 0.107: the memory wants the parallelism
+// more. A variable so that the profile can try others.
+var softmaxBlocksPerSM = 8
+
 // grid is the number of blocks for a grid-stride loop over n elements:
 // enough to fill the device several times over, no more than n needs.
 func (b *Backend) grid(n int) int {
@@ -389,7 +396,7 @@ func (b *Backend) SoftmaxCrossEntropy(logits compute.Vec, targets compute.IVec, 
 			b.cmds = b.cmds[:k]
 		}
 	}
-	b.kernel(b.k.softmaxXent, min(n, 8*b.sms), 1, softmaxTPB).
+	b.kernel(b.k.softmaxXent, min(n, softmaxBlocksPerSM*b.sms), 1, softmaxTPB).
 		ptr(logits.Ptr).ptr(bias).ptr(targets.Ptr).ptr(losses.Ptr).i32(n).i32(vocab)
 }
 

@@ -1,6 +1,7 @@
 package cuda
 
 import (
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -66,10 +67,14 @@ func TestProfilePaperStep(t *testing.T) {
 		st := m.NewState(B)
 		n := uint64(0)
 		var masks *model.Masks
-		step := func() {
+		step := func(host bool) {
 			n++
 			m.ZeroGrads()
-			masks = m.DrawMasks(B, n)
+			if host {
+				masks = m.DrawMasks(B, n)
+			} else {
+				masks = model.DeviceMasks(n)
+			}
 			if _, err := m.ForwardBackward(ids, targets, T, B, masks, st); err != nil {
 				t.Fatal(err)
 			}
@@ -77,11 +82,19 @@ func TestProfilePaperStep(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		timeit("full step", 5, step)
+		timeit("full step (device masks)", 5, func() { step(false) })
 		t.Logf("%s graph replays so far: %d (last capture error: %v)", prec, g.replays, g.captureErr)
-		if o.Precision != TF32 || o.NoGraphs {
+		if o.NoGraphs {
 			continue
 		}
+		timeit("full step (host masks)", 5, func() { step(true) })
+		timeit("ZeroGrads+ForwardBackward, device masks", 5, func() {
+			n++
+			m.ZeroGrads()
+			if _, err := m.ForwardBackward(ids, targets, T, B, model.DeviceMasks(n), st); err != nil {
+				t.Fatal(err)
+			}
+		})
 		timeit("DrawMasks", 5, func() { masks = m.DrawMasks(B, n) })
 		timeit("ZeroGrads+ForwardBackward", 5, func() {
 			m.ZeroGrads()
@@ -111,6 +124,11 @@ func TestProfilePaperStep(t *testing.T) {
 		timeit("70 x Gemm 64x4608x1152 (recurrent)", 5, func() {
 			for s := 0; s < T; s++ {
 				g.Gemm(false, true, B, G, H, 1, h.Slice(s*B*H, (s+1)*B*H), H, whh, H, 1, gates.Slice(s*B*G, (s+1)*B*G), G)
+			}
+		})
+		timeit("70 x Gemm 64x1152x4608 (recurrent backward)", 5, func() {
+			for s := 0; s < T; s++ {
+				g.Gemm(false, false, B, H, G, 1, gates.Slice(s*B*G, (s+1)*B*G), G, whh, H, 1, h.Slice(s*B*H, (s+1)*B*H), H)
 			}
 		})
 		timeit("70 x LSTMCellForward 64x1152", 5, func() {
@@ -153,7 +171,12 @@ func TestProfilePaperStep(t *testing.T) {
 		bias := g.Alloc(V)
 		timeit("Gemm 512x60000x400 (decoder)", 5, func() { g.Gemm(false, true, 512, V, E, 1, x, E, enc, E, 0, logits, V) })
 		timeit("AddRowVector 512x60000", 5, func() { g.AddRowVector(logits, bias, 512, V) })
-		timeit("SoftmaxCrossEntropy 512x60000", 5, func() { g.SoftmaxCrossEntropy(logits, tg, losses, 512, V) })
+		for _, k := range []int{1, 2, 4, 8} {
+			was := softmaxBlocksPerSM
+			softmaxBlocksPerSM = k
+			timeit(fmt.Sprintf("SoftmaxCrossEntropy 512x60000, %d blocks/SM", k), 5, func() { g.SoftmaxCrossEntropy(logits, tg, losses, 512, V) })
+			softmaxBlocksPerSM = was
+		}
 		timeit("SumRows 512x60000", 5, func() { g.SumRows(bias, logits, 512, V) })
 		timeit("Gemm 60000x400x512 (dEnc)", 5, func() { g.Gemm(true, false, V, E, 512, 1, logits, V, x, E, 1, enc, E) })
 		timeit("Gemm 512x400x60000 (dOut)", 5, func() { g.Gemm(false, false, 512, E, V, 1, logits, V, enc, E, 0, x, E) })
