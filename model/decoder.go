@@ -15,6 +15,16 @@ import "github.com/ulmfit-go/ulmfit/compute"
 // is folded into d(out), the decoder's share of d(encoder.weight) and
 // d(decoder.bias) before the next chunk reuses the buffer.
 
+// bf16Decoder is implemented by a backend that can run the whole decoder
+// itself with the logits, their gradient and the products' operands stored
+// in bfloat16, as torch.autocast(bfloat16) stores them (compute/cuda at
+// Precision BF16). DecodeBF16 reports false, doing nothing, when the
+// backend is not in that mode; its arguments are decoderForward's, with
+// dbias accumulated directly.
+type bf16Decoder interface {
+	DecodeBF16(n, vocab, emb int, out, enc, bias compute.Vec, targets compute.IVec, losses compute.Vec, scale float32, dout, denc, dbias compute.Vec) bool
+}
+
 // decoderShape: N token rows, vocabulary V, width E, Chunk rows per pass.
 type decoderShape struct{ N, V, E, Chunk int }
 
@@ -25,9 +35,13 @@ type decoderShape struct{ N, V, E, Chunk int }
 //	denc  (V, E)      += scale * dlogits^T * out
 //	dbias (V)         += scale * column sums of dlogits (dbsum (V) is scratch)
 //
-// logits (Chunk, V) is scratch.
+// logits (Chunk, V) is scratch. A backend in bfloat16 mode (bf16Decoder)
+// runs it all itself.
 func decoderForward(be compute.Backend, s decoderShape, out, enc, bias compute.Vec, targets compute.IVec,
 	logits, losses compute.Vec, scale float32, dout, denc, dbias, dbsum compute.Vec) {
+	if d, ok := be.(bf16Decoder); ok && d.DecodeBF16(s.N, s.V, s.E, out, enc, bias, targets, losses, scale, dout, denc, dbias) {
+		return
+	}
 	grad := dout.N != 0
 	if grad {
 		be.Fill(dbsum, 0)

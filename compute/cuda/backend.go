@@ -35,6 +35,8 @@ type Backend struct {
 	module uintptr
 	k      kernels
 	hk     headKernels
+	dk     decoderKernels
+	dec    decoderBuffers
 	name   string
 	device string // e.g. "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs)"
 	sms    int
@@ -144,7 +146,7 @@ func New(opts Options) (*Backend, error) {
 	if err := d.err("cuEventCreate", call(d.cuEventCreate, uintptr(unsafe.Pointer(&b.stage.done)), eventDisableTiming)); err != nil {
 		return nil, err
 	}
-	cubin, err := lib.rtc.compile(kernelSource+"\n"+headSource, "kernels.cu", major, minor)
+	cubin, err := lib.rtc.compile(kernelSource+"\n"+headSource+"\n"+decoderSource, "kernels.cu", major, minor)
 	if err != nil {
 		return nil, fmt.Errorf("%w\n(NVRTC %s at %s, for sm_%d%d)", err, lib.rtc.version(), lib.paths[2], major, minor)
 	}
@@ -155,6 +157,9 @@ func New(opts Options) (*Backend, error) {
 		return nil, err
 	}
 	if err := b.hk.resolve(b); err != nil {
+		return nil, err
+	}
+	if err := b.dk.resolve(b); err != nil {
 		return nil, err
 	}
 	b.params.init()

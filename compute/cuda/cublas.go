@@ -24,7 +24,8 @@ const (
 	cublasOpN = 0
 	cublasOpT = 1
 
-	cudaR32F = 0 // cudaDataType_t CUDA_R_32F
+	cudaR32F  = 0  // cudaDataType_t CUDA_R_32F
+	cudaR16BF = 14 // cudaDataType_t CUDA_R_16BF
 
 	computeF32         = 68 // CUBLAS_COMPUTE_32F
 	computeF32FastBF16 = 75 // CUBLAS_COMPUTE_32F_FAST_16BF
@@ -101,12 +102,21 @@ func (p Precision) computeType() uintptr {
 	return computeF32
 }
 
+// gemmTypes are the storage types of a product's operands.
+type gemmTypes uint8
+
+const (
+	gemmF32      gemmTypes = iota // A, B and C float32, in the Precision's arithmetic
+	gemmBF16F32C                  // A and B bfloat16, C float32, accumulated in float32
+	gemmBF16                      // A, B and C bfloat16, accumulated in float32
+)
+
 // gemm issues C = alpha*op(A)*op(B) + beta*C for row-major matrices. A
 // row-major (R, C) matrix with stride ld is, read column-major, its (C, R)
 // transpose with the same ld, so the row-major product C = op(A) op(B) is the
 // column-major product C^T = op(B)^T op(A)^T: B goes first, m and n swap, and
 // each operand keeps its own transpose flag.
-func (b *Backend) gemm(transA, transB bool, m, n, k int, alpha float32, a uintptr, lda int, bm uintptr, ldb int, beta float32, c uintptr, ldc int) {
+func (b *Backend) gemm(transA, transB bool, m, n, k int, alpha float32, a uintptr, lda int, bm uintptr, ldb int, beta float32, c uintptr, ldc int, types gemmTypes) {
 	opA, opB := uintptr(cublasOpN), uintptr(cublasOpN)
 	if transA {
 		opA = cublasOpT
@@ -114,17 +124,24 @@ func (b *Backend) gemm(transA, transB bool, m, n, k int, alpha float32, a uintpt
 	if transB {
 		opB = cublasOpT
 	}
+	ab, ct, compute := uintptr(cudaR32F), uintptr(cudaR32F), b.opts.Precision.computeType()
+	switch types {
+	case gemmBF16F32C:
+		ab, compute = cudaR16BF, computeF32
+	case gemmBF16:
+		ab, ct, compute = cudaR16BF, cudaR16BF, computeF32
+	}
 	b.scalars[0], b.scalars[1] = alpha, beta
 	r := call(b.lib.blas.cublasGemmEx, b.blas,
 		opB, opA, uintptr(n), uintptr(m), uintptr(k),
 		uintptr(unsafe.Pointer(&b.scalars[0])),
-		bm, cudaR32F, uintptr(ldb),
-		a, cudaR32F, uintptr(lda),
+		bm, ab, uintptr(ldb),
+		a, ab, uintptr(lda),
 		uintptr(unsafe.Pointer(&b.scalars[1])),
-		c, cudaR32F, uintptr(ldc),
-		b.opts.Precision.computeType(), gemmDefaultArg)
+		c, ct, uintptr(ldc),
+		compute, gemmDefaultArg)
 	if err := blasErr("cublasGemmEx", r); err != nil {
-		panic(fmt.Errorf("%w (m=%d n=%d k=%d lda=%d ldb=%d ldc=%d, %s)", err, m, n, k, lda, ldb, ldc, b.opts.Precision))
+		panic(fmt.Errorf("%w (m=%d n=%d k=%d lda=%d ldb=%d ldc=%d, %s, types %d)", err, m, n, k, lda, ldb, ldc, b.opts.Precision, types))
 	}
 }
 

@@ -441,8 +441,7 @@ func (b *Backend) Gemm(transA, transB bool, m, n, k int, alpha float32, a comput
 	}
 	checkMatrix("A", ar, ac, lda, a)
 	checkMatrix("B", br, bc, ldb, bm)
-	b.record(cmdGemm).flag(transA).flag(transB).i64(m).i64(n).i64(k).f32(alpha).
-		ptr(a.Ptr).i64(lda).ptr(bm.Ptr).i64(ldb).f32(beta).ptr(c.Ptr).i64(ldc)
+	b.recordGemm(transA, transB, m, n, k, alpha, a.Ptr, lda, bm.Ptr, ldb, beta, c.Ptr, ldc, gemmF32)
 }
 
 // checkMatrix panics unless v can hold a stored (rows, cols) matrix with row

@@ -20,6 +20,7 @@ func TestModelTrainingStep(t *testing.T) {
 	}{
 		{FP32, 1e-5, 2e-4},
 		{TF32, 5e-3, 5e-2},
+		{BF16, 1e-2, 1e-1}, // the decoder in bfloat16 storage too (decoder.go)
 	} {
 		t.Run(tc.prec.String(), func(t *testing.T) {
 			g := gpu(t, tc.prec)
