@@ -298,7 +298,7 @@ func Submit(ctx context.Context, o Options, so SlurmOptions) (*Submission, error
 			}
 		}
 		sort.Strings(job.After)
-		job.Options = jobOptions(job, so.Config, o.Cache)
+		job.Options = jobOptions(job, so.Config, o.Cache, len(o.EngineArgs) > 0)
 		job.Script = stageScript(job, group.stages, so.Binary, worker)
 		id, err := so.Scheduler.Submit(ctx, job)
 		if err != nil {
@@ -320,7 +320,7 @@ func Submit(ctx context.Context, o Options, so SlurmOptions) (*Submission, error
 	if len(sub.Jobs) > 0 {
 		sort.Strings(all)
 		job := &SlurmJob{Name: "ulmfit-records", AfterAny: all}
-		job.Options = jobOptions(job, so.Config, o.Cache)
+		job.Options = jobOptions(job, so.Config, o.Cache, len(o.EngineArgs) > 0)
 		job.Script = recordsScript(job, so.Binary, worker)
 		id, err := so.Scheduler.Submit(ctx, job)
 		if err != nil {
@@ -433,6 +433,7 @@ func workerArgs(o Options) []string {
 		itos, _ := filepath.Abs(p.Itos)
 		args = append(args, "--pretrained", pth+","+itos)
 	}
+	args = append(args, o.EngineArgs...)
 	for _, e := range o.Experiments {
 		if _, err := os.Stat(e); err == nil && (strings.HasSuffix(e, ".toml") || strings.ContainsRune(e, filepath.Separator)) {
 			e, _ = filepath.Abs(e)
@@ -453,7 +454,9 @@ func absSearchPath(p string) string {
 	return strings.Join(parts, string(filepath.ListSeparator))
 }
 
-func jobOptions(job *SlurmJob, c SlurmConfig, cache string) []string {
+// jobOptions are job's sbatch options; gpuEngine says the workers build a
+// GPU engine (run --device cuda).
+func jobOptions(job *SlurmJob, c SlurmConfig, cache string, gpuEngine bool) []string {
 	logs := filepath.Join(slurmDir(cache), "logs")
 	opts := []string{"--job-name=" + job.Name, "--output=" + filepath.Join(logs, "%x-%j.out")}
 	if len(job.Stages) > 0 {
@@ -471,8 +474,9 @@ func jobOptions(job *SlurmJob, c SlurmConfig, cache string) []string {
 	if wd, err := os.Getwd(); err == nil {
 		opts = append(opts, "--chdir="+wd)
 	}
-	if len(job.Stages) == 0 {
-		// The records job needs no GPU.
+	if len(job.Stages) == 0 && !gpuEngine {
+		// The records job trains nothing, but it builds the engine the
+		// records name: on the CPU it needs no GPU.
 		c.GPUs = ""
 	}
 	return append(opts, c.options()...)

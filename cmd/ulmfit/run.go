@@ -191,6 +191,33 @@ func parsePretrained(v string) (ablations.PretrainedLM, error) {
 	return ablations.PretrainedLM{}, usagef("--pretrained %q: want a registry model (wt103-fwd or wt103-bwd) or PTH,ITOS (a fastai state dict and its itos.pkl)", v)
 }
 
+// engineArgs checks --device, --precision and --no-graphs without loading
+// a driver and returns them as flags for another ulmfit (a Slurm stage
+// worker) to build the same engine.
+func (o runOptions) engineArgs() ([]string, error) {
+	switch o.Device {
+	case "", "cpu":
+		if o.Precision != "" && o.Precision != "fp32" {
+			return nil, usagef("--precision %s needs --device cuda", o.Precision)
+		}
+		return nil, nil
+	case "cuda":
+		p := "fp32"
+		if o.Precision != "" {
+			if _, err := cuda.ParsePrecision(o.Precision); err != nil {
+				return nil, usagef("--precision %q: want fp32, tf32 or bf16", o.Precision)
+			}
+			p = o.Precision
+		}
+		args := []string{"--device", "cuda", "--precision", p}
+		if o.NoGraphs {
+			args = append(args, "--no-graphs")
+		}
+		return args, nil
+	}
+	return nil, usagef("--device %q: want cpu or cuda", o.Device)
+}
+
 // backend is the engine --device and --precision name; nil leaves the
 // runner's default, the CPU. Asking for cuda where no driver loads is an
 // error, not a quiet fall back to the CPU.

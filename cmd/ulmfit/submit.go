@@ -39,7 +39,10 @@ was killed resumes from its last finished epoch.
 --binary   the ulmfit the jobs run; default this executable's path
 
 Run's flags (--scale, --seeds, --only, --tasks, --data-dir, --cache,
---results) select what to submit, as for 'ulmfit run'.
+--results) select what to submit, as for 'ulmfit run'; --device,
+--precision and --no-graphs go to every job's worker (checked here, no
+driver loaded), and with --device cuda each job asks for one GPU unless
+--gpus says otherwise.
 `
 
 const statusUsage = `Usage:
@@ -164,15 +167,20 @@ func init() {
 
 // runSubmit is 'ulmfit submit'; sch nil is the real Slurm.
 func runSubmit(ctx context.Context, o submitOptions, sch runner.Scheduler) error {
-	if o.Device == "cuda" {
-		// The job scripts do not yet pass --device on to the stage workers,
-		// which would train on the nodes' CPUs.
-		return usagef("submit: --device cuda is not supported with Slurm yet; run the stages with 'ulmfit run --device cuda'")
-	}
-	ro, err := o.runner()
+	// The engine is built on the nodes, by the stage workers: here it is
+	// only checked and passed on, so that a login node without a GPU can
+	// submit GPU work.
+	engine, err := o.engineArgs()
 	if err != nil {
 		return err
 	}
+	local := o.runOptions
+	local.Device, local.Precision, local.NoGraphs = "cpu", "", false
+	ro, err := local.runner()
+	if err != nil {
+		return err
+	}
+	ro.EngineArgs = engine
 	cfg := runner.SlurmConfig{}
 	if o.SlurmConfig != "" {
 		if cfg, err = runner.LoadSlurmConfig(o.SlurmConfig); err != nil {
@@ -182,7 +190,11 @@ func runSubmit(ctx context.Context, o submitOptions, sch runner.Scheduler) error
 	if sch == nil {
 		sch = &runner.SlurmCLI{Dir: filepath.Join(ro.Cache, "slurm", "scripts")}
 	}
-	_, err = runner.Submit(ctx, ro, runner.SlurmOptions{Config: cfg.Override(o.Slurm), Scheduler: sch, Binary: o.Binary})
+	cfg = cfg.Override(o.Slurm)
+	if o.Device == "cuda" && cfg.GPUs == "" {
+		cfg.GPUs = "1" // every job trains on one GPU unless told otherwise
+	}
+	_, err = runner.Submit(ctx, ro, runner.SlurmOptions{Config: cfg, Scheduler: sch, Binary: o.Binary})
 	return classifyRunError(err)
 }
 

@@ -62,3 +62,41 @@ func TestSubmitUsage(t *testing.T) {
 		}
 	}
 }
+
+// GPU work is submitted from a machine without a GPU: the engine flags go
+// to every stage worker, and each job asks for one GPU unless told
+// otherwise; a bad precision is a usage error before anything is sent.
+func TestSubmitCUDA(t *testing.T) {
+	exp := selfContained(t)
+	var out strings.Builder
+	o := submitOptions{runOptions: runOptions{Experiments: []string{exp}, Seeds: 1, Cache: t.TempDir(), Results: t.TempDir(),
+		Device: "cuda", Precision: "tf32", NoGraphs: true, Stdout: &out, Stderr: &out}, Binary: "ulmfit"}
+	sch := &recordingSlurm{}
+	if err := runSubmit(context.Background(), o, sch); err != nil {
+		t.Fatal(err)
+	}
+	if len(sch.jobs) == 0 {
+		t.Fatal("no jobs")
+	}
+	for _, job := range sch.jobs {
+		for _, want := range []string{"#SBATCH --gpus=1\n", " --device cuda --precision tf32 --no-graphs "} {
+			if !strings.Contains(job.Script, want) {
+				t.Errorf("job %s lacks %q:\n%s", job.Name, want, job.Script)
+			}
+		}
+	}
+	o.Slurm.GPUs = "a100:1"
+	sch = &recordingSlurm{}
+	o.Cache = t.TempDir()
+	if err := runSubmit(context.Background(), o, sch); err != nil {
+		t.Fatal(err)
+	}
+	if s := sch.jobs[0].Script; !strings.Contains(s, "#SBATCH --gpus=a100:1\n") || strings.Contains(s, "--gpus=1\n") {
+		t.Errorf("--gpus a100:1 not kept:\n%s", s)
+	}
+	o.Precision = "fp8"
+	sch = &recordingSlurm{}
+	if err := runSubmit(context.Background(), o, sch); err == nil || len(sch.jobs) != 0 || !strings.Contains(err.Error(), "fp32, tf32 or bf16") {
+		t.Errorf("--precision fp8: %v, %d jobs", err, len(sch.jobs))
+	}
+}
