@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -62,13 +61,9 @@ func init() {
 			fs.Float64Var(&o.Level, "level", 0.95, "confidence level of the intervals")
 			fs.StringVar(&o.Scale, "scale", "", "only records of ours of this scale")
 			fs.BoolVar(&o.All, "all", false, "also list cells only one side has")
-			sides, err := parseInterspersed(fs, args)
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, compareUsage)
-				return nil
-			}
-			if err != nil {
-				return usagef("compare: %v\n%s", err, compareUsage)
+			sides, help, err := parseArgs(fs, args, "compare", compareUsage, stdout)
+			if help || err != nil {
+				return err
 			}
 			if len(sides) != 2 {
 				return usagef("compare: want BASELINE and CANDIDATE, got %d argument(s)\n%s", len(sides), compareUsage)

@@ -56,13 +56,9 @@ func init() {
 			fs.StringVar(&o.DataDir, "data-dir", "", "data directory or colon-separated search path")
 			fs.BoolVar(&o.NamesOnly, "names", false, "list: print only the names")
 			fs.BoolVar(&o.Tokens, "tokens", true, "info: token statistics")
-			positional, err := parseInterspersed(fs, args)
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, dataUsage)
-				return nil
-			}
-			if err != nil {
-				return usagef("data: %v\n%s", err, dataUsage)
+			positional, help, err := parseArgs(fs, args, "data", dataUsage, stdout)
+			if help || err != nil {
+				return err
 			}
 			if len(positional) == 0 {
 				return usagef("data: no action given\n%s", dataUsage)
@@ -73,8 +69,6 @@ func init() {
 	})
 }
 
-// parseInterspersed parses flags placed anywhere among the positional
-// arguments ("fetch imdb --data-dir d" as well as "--data-dir d fetch imdb").
 // parseFlagsOnly parses a command that takes flags and no arguments: -h
 // prints usage (help is true), and a bad flag or a stray argument is a
 // usage error naming the command.
@@ -92,6 +86,23 @@ func parseFlagsOnly(fs *flag.FlagSet, args []string, name, usage string, stdout 
 	return false, nil
 }
 
+// parseArgs parses a command's flags and positional arguments (see
+// parseInterspersed): -h prints usage (help is true), and a bad flag is a
+// usage error naming the command.
+func parseArgs(fs *flag.FlagSet, args []string, name, usage string, stdout io.Writer) (pos []string, help bool, err error) {
+	pos, err = parseInterspersed(fs, args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, usage)
+		return nil, true, nil
+	case err != nil:
+		return nil, false, usagef("%s: %v\n%s", name, err, usage)
+	}
+	return pos, false, nil
+}
+
+// parseInterspersed parses flags placed anywhere among the positional
+// arguments ("fetch imdb --data-dir d" as well as "--data-dir d fetch imdb").
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var positional []string
 	for {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -34,13 +32,9 @@ func init() {
 		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			o := runOptions{Stdout: stdout, Stderr: stderr}
 			fs := runFlags("plan", &o)
-			pos, err := parseInterspersed(fs, args)
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, planUsage)
-				return nil
-			}
-			if err != nil {
-				return usagef("plan: %v\n%s", err, planUsage)
+			pos, help, err := parseArgs(fs, args, "plan", planUsage, stdout)
+			if help || err != nil {
+				return err
 			}
 			o.Experiments = pos
 			return runPlan(ctx, o)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -47,16 +46,8 @@ func init() {
 			fs.SetOutput(io.Discard)
 			fs.StringVar(&o.Model, "model", "", "bundle from ulmfit export")
 			fs.StringVar(&o.Input, "input", "-", "texts, one a line; - for standard input")
-			err := fs.Parse(args)
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, predictUsage)
-				return nil
-			}
-			if err != nil {
-				return usagef("predict: %v\n%s", err, predictUsage)
-			}
-			if fs.NArg() > 0 {
-				return usagef("predict: unexpected arguments %v\n%s", fs.Args(), predictUsage)
+			if help, err := parseFlagsOnly(fs, args, "predict", predictUsage, stdout); help || err != nil {
+				return err
 			}
 			if o.Model == "" {
 				return usagef("predict: --model is required\n%s", predictUsage)

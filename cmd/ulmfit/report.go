@@ -67,13 +67,9 @@ func init() {
 			fs.StringVar(&o.Out, "out", "", "write tables, figures and an index under this directory")
 			fs.StringVar(&o.Scale, "scale", "", "only our records of this scale")
 			fs.StringVar(&o.DataDir, "data-dir", "", "data directory or search path")
-			items, err := parseInterspersed(fs, args)
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, reportUsage)
-				return nil
-			}
-			if err != nil {
-				return usagef("report: %v\n%s", err, reportUsage)
+			items, help, err := parseArgs(fs, args, "report", reportUsage, stdout)
+			if help || err != nil {
+				return err
 			}
 			o.Items = items
 			return runReport(ctx, o)

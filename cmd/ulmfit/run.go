@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -125,13 +124,9 @@ func init() {
 			fs.BoolVar(&o.DryRun, "dry-run", false, "print the plan only")
 			executor := fs.String("executor", "local", "local or slurm")
 			slurmFlags(fs, &so)
-			pos, err := parseInterspersed(fs, args)
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, runUsage)
-				return nil
-			}
-			if err != nil {
-				return usagef("run: %v\n%s", err, runUsage)
+			pos, help, err := parseArgs(fs, args, "run", runUsage, stdout)
+			if help || err != nil {
+				return err
 			}
 			if len(pos) == 0 {
 				return usagef("run: name at least one experiment\n%s", runUsage)

@@ -143,7 +143,7 @@ func TestRunUsageErrors(t *testing.T) {
 		{[]string{"run", exp, "--device", "tpu"}, `--device "tpu": want cpu or cuda`},
 		{[]string{"plan", exp, "--precision", "fp8", "--device", "cuda"}, `--precision "fp8"`},
 		{[]string{"run", exp, "--precision", "tf32"}, "--precision tf32 needs --device cuda"},
-		{[]string{"submit", exp, "--device", "cuda"}, "--device cuda is not supported with Slurm"},
+		{[]string{"submit", exp, "--device", "cuda", "--precision", "fp8"}, "want fp32, tf32 or bf16"},
 	} {
 		_, errOut, code := runCmd(t, c.args...)
 		if code != 2 || !strings.Contains(errOut, c.want) {

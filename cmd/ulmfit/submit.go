@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -106,13 +105,9 @@ func init() {
 			o := submitOptions{runOptions: runOptions{Stdout: stdout, Stderr: stderr}}
 			fs := runFlags("submit", &o.runOptions)
 			slurmFlags(fs, &o)
-			pos, err := parseInterspersed(fs, args)
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, submitUsage)
-				return nil
-			}
-			if err != nil {
-				return usagef("submit: %v\n%s", err, submitUsage)
+			pos, help, err := parseArgs(fs, args, "submit", submitUsage, stdout)
+			if help || err != nil {
+				return err
 			}
 			if len(pos) == 0 {
 				return usagef("submit: name at least one experiment\n%s", submitUsage)
@@ -127,13 +122,9 @@ func init() {
 		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			o := runOptions{Stdout: stdout, Stderr: stderr}
 			fs := runFlags("status", &o)
-			pos, err := parseInterspersed(fs, args)
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, statusUsage)
-				return nil
-			}
-			if err != nil {
-				return usagef("status: %v\n%s", err, statusUsage)
+			pos, help, err := parseArgs(fs, args, "status", statusUsage, stdout)
+			if help || err != nil {
+				return err
 			}
 			o.Experiments = pos
 			return runStatus(ctx, o, nil)
@@ -148,13 +139,9 @@ func init() {
 			fs := runFlags("stage-worker", &o)
 			stage := fs.String("stage", "", "the stage ID to build")
 			records := fs.Bool("records", false, "write the records of finished cells")
-			pos, err := parseInterspersed(fs, args)
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, workerUsage)
-				return nil
-			}
-			if err != nil {
-				return usagef("stage-worker: %v\n%s", err, workerUsage)
+			pos, help, err := parseArgs(fs, args, "stage-worker", workerUsage, stdout)
+			if help || err != nil {
+				return err
 			}
 			if (*stage == "") == !*records || len(pos) == 0 {
 				return usagef("stage-worker: give --stage ID or --records, and the experiments\n%s", workerUsage)
