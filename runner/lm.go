@@ -173,38 +173,6 @@ func finite(v float64) float64 {
 	return v
 }
 
-// fineTuneTrainConfig is what model.FineTuneLM trains with, as an
-// LMTrainer configuration: one rate for "full", discriminative rates
-// (the paper's factor or the scripts' four) for "full+discr", and STLR on
-// top for "full+discr+stlr".
-func fineTuneTrainConfig(c model.LMFineTuneConfig, layers int) (model.TrainConfig, error) {
-	tc := model.TrainConfig{Batch: c.Batch, BPTT: c.BPTT, VariableBPTT: c.VariableBPTT, Epochs: c.Epochs,
-		LR: []float64{c.LR}, Adam: c.Adam, ValidBatch: c.ValidBatch, Seed: c.Seed}
-	switch c.Variant {
-	case model.LMFull:
-		return tc, nil
-	case model.LMFullDiscr, model.LMFullDiscrSTLR:
-	default:
-		return tc, fmt.Errorf("LM fine-tuning variant %q, want one of %v", c.Variant, model.LMFineTuneVariants())
-	}
-	switch c.Discr {
-	case model.DiscrPaper:
-		tc.LR = model.LMDiscriminativeLRs(c.LR, layers, c.DiscrFactor)
-	case model.DiscrScripts:
-		rates, err := model.ScriptsLMRates(c.LR, layers)
-		if err != nil {
-			return tc, err
-		}
-		tc.LR = rates
-	default:
-		return tc, fmt.Errorf("lm_discr %q, want %q or %q", c.Discr, model.DiscrPaper, model.DiscrScripts)
-	}
-	if c.Variant == model.LMFullDiscrSTLR {
-		tc.Schedules = []model.Schedule{model.STLR(c.CutFrac, c.Ratio)}
-	}
-	return tc, nil
-}
-
 // pretrainJob is a pretrain stage's work.
 type pretrainJob struct {
 	be       compute.Backend
@@ -295,7 +263,7 @@ func (j fineTuneJob) run(ctx context.Context, x *Exec) (any, error) {
 		return nil, err
 	}
 	ft := j.settings.LMFineTuneConfig(j.scale, j.seed)
-	tc, err := fineTuneTrainConfig(ft, lm.Config().Layers)
+	tc, err := ft.TrainConfig(lm.Config().Layers) // what model.FineTuneLM trains with
 	if err != nil {
 		return nil, err
 	}
