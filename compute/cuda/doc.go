@@ -5,8 +5,11 @@
 //
 // Buffers live in device memory (Vec.Ptr is the device address, Vec.Data is
 // nil). Matrix products go to cuBLAS (cublasGemmEx) in the precision the
-// Options ask for; the other kernels are CUDA C (kernels.cu) compiled by NVRTC
-// at New for the device's compute capability. Kernel methods record their
+// Options ask for; the other kernels are CUDA C (kernels.cu, head.cu and
+// decoder.cu) compiled by NVRTC at New for the device's compute capability.
+// Beyond compute.Backend, the backend offers the model two shortcuts it looks
+// for: PlainTransposedGemm (no need to transpose W_hh) and, at BF16,
+// DecodeBF16 (the tied decoder with bfloat16 logits). Kernel methods record their
 // work and return; it is issued on one stream, in program order, at the next
 // Download, SumSquares, Sync or Free, and a stretch of work seen before is
 // replayed as a CUDA graph (stream.go explains both).
