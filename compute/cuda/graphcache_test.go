@@ -71,15 +71,25 @@ func TestGraphsForgetFreedMemory(t *testing.T) {
 // cycle through 30..80 and grow the workspace (freed and allocated again)
 // several times, revisiting shorter lengths after each growth, for more
 // steps than the graph cache holds. Both backends must compute the same
-// losses, gradient norms and weights, and the cache must stay bounded.
+// losses, gradient norms and weights, and the cache must stay bounded. At
+// BF16 the decoder's own bfloat16 buffers (DecodeBF16) grow with the
+// lengths too.
 func TestVariableLengthGraphs(t *testing.T) {
-	on := gpu(t, FP32)
-	off, err := New(Options{Precision: FP32, NoGraphs: true})
+	for _, tc := range []struct {
+		prec Precision
+		tol  float64 // cuBLAS may pick other kernels under capture
+	}{{FP32, 1e-4}, {BF16, 1e-2}} {
+		t.Run(tc.prec.String(), func(t *testing.T) { variableLengthGraphs(t, tc.prec, tc.tol) })
+	}
+}
+
+func variableLengthGraphs(t *testing.T, prec Precision, tol float64) {
+	on := gpu(t, prec)
+	off, err := New(Options{Precision: prec, NoGraphs: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer off.Close()
-	const tol = 1e-4 // FP32 runs; cuBLAS may pick other kernels under capture
 
 	cfg := model.DefaultConfig()
 	// Large enough that the workspace's and the decoder's buffers are
