@@ -69,6 +69,14 @@ func (v IVec) Slice(i, j int) IVec {
 	return w
 }
 
+// Releaser is a Backend that can free every buffer its callers allocated
+// at once (the CUDA backend). The runner calls it between stages, when no
+// model of the last stage is left; on the CPU, where Go's collector frees
+// buffers, there is nothing to release.
+type Releaser interface {
+	ReleaseAll()
+}
+
 // Backend runs kernels on one device. Kernels are issued in program order on
 // one stream; results read back with Download or a reduction are complete.
 // Unless a kernel says otherwise, outputs may alias inputs of the same shape

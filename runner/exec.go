@@ -7,7 +7,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	"strings"
 	"time"
+
+	"github.com/ulmfit-go/ulmfit/compute"
 )
 
 // Exec is what a running stage sees: where to write, its inputs' results,
@@ -54,6 +58,10 @@ type Executor struct {
 	Reporter Reporter
 	Prov     Provenance
 	Rates    *Rates
+	// Backend, when it is a compute.Releaser (the GPU), has every buffer
+	// freed after each stage runs: each stage builds its models anew from
+	// the cache, so none of the last stage's buffers is needed again.
+	Backend compute.Backend
 	// OnStage, when set, is called as soon as a stage is finished or found
 	// finished, with the manifests of every stage so far, so that records
 	// are written as cells complete.
@@ -129,7 +137,7 @@ func (e *Executor) runStage(ctx context.Context, i, n int, s *Stage, done map[st
 	e.Reporter.StageStart(i, n, s, est, e.remaining(g, done, i))
 	x.progress = func(u Update) { e.Reporter.Update(s, u) }
 	started := time.Now()
-	result, err := s.Run(ctx, x)
+	result, err := e.run(ctx, s, x)
 	if err != nil {
 		e.Reporter.StageFailed(s, err)
 		return nil, err
@@ -159,6 +167,40 @@ func (e *Executor) runStage(ctx context.Context, i, n int, s *Stage, done map[st
 	}
 	e.Reporter.StageDone(s, m)
 	return m, nil
+}
+
+// run runs s's work. A panic inside it (a CUDA out-of-memory, a bug) comes
+// back as the stage's error rather than ending the process, and the GPU's
+// buffers are released whatever happened.
+func (e *Executor) run(ctx context.Context, s *Stage, x *Exec) (result any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			result, err = nil, fmt.Errorf("%s failed: %v\n%s", s.Label, r, panicFrames())
+		}
+		if rel, ok := e.Backend.(compute.Releaser); ok {
+			rel.ReleaseAll()
+		}
+	}()
+	return s.Run(ctx, x)
+}
+
+// panicFrames is the stack of a recovered panic, from the frame that
+// panicked, for the report of a stage that failed by a bug.
+func panicFrames() string {
+	st := string(debug.Stack())
+	// Skip the runtime's and this package's recovery frames.
+	if i := strings.Index(st, "panic("); i >= 0 {
+		if j := strings.Index(st[i:], "\n"); j >= 0 {
+			if k := strings.Index(st[i+j+1:], "\n"); k >= 0 {
+				st = st[i+j+1+k+1:]
+			}
+		}
+	}
+	const most = 4000
+	if len(st) > most {
+		st = st[:most] + "\n..."
+	}
+	return strings.TrimSpace(st)
 }
 
 // finished returns s's manifest if the stage is done and its files check

@@ -40,6 +40,10 @@ func DetectProvenance(be compute.Backend) Provenance {
 	p := Provenance{GoVersion: runtime.Version(), Machine: machine()}
 	if be != nil {
 		p.Engine = be.Name()
+		// A GPU backend names its card: the machine is the host and it.
+		if d, ok := be.(interface{ Device() string }); ok && d.Device() != "" {
+			p.Machine += "; GPU " + d.Device()
+		}
 	}
 	if c, dirty, ok := strings.Cut(buildStamp, "+"); buildStamp != "" {
 		p.GitCommit, p.GitDirty = c, ok && dirty == "dirty"

@@ -1,6 +1,11 @@
 package runner
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"github.com/ulmfit-go/ulmfit/compute"
+)
 
 // TestProvenanceStamp: the commit stamped into the binary wins over the
 // working tree's, and "+dirty" marks a build from uncommitted changes.
@@ -16,5 +21,21 @@ func TestProvenanceStamp(t *testing.T) {
 		if p.GitCommit != tc.commit || p.GitDirty != tc.dirty || p.FromWorkTree {
 			t.Errorf("stamp %q: commit %q dirty %v from work tree %v, want %q %v false", tc.stamp, p.GitCommit, p.GitDirty, p.FromWorkTree, tc.commit, tc.dirty)
 		}
+	}
+}
+
+// withDevice is a backend that names a GPU.
+type withDevice struct{ compute.Backend }
+
+func (withDevice) Device() string { return "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs)" }
+
+// A GPU run's machine names the card beside the host.
+func TestProvenanceNamesTheGPU(t *testing.T) {
+	p := DetectProvenance(withDevice{compute.Default()})
+	if !strings.HasSuffix(p.Machine, "; GPU NVIDIA H100 80GB HBM3 (sm_90, 132 SMs)") {
+		t.Errorf("machine %q does not name the GPU", p.Machine)
+	}
+	if strings.Contains(DetectProvenance(compute.Default()).Machine, "GPU") {
+		t.Error("a CPU run's machine names a GPU")
 	}
 }

@@ -236,7 +236,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	g := NewGraph(roots...)
 	rec := &recorder{results: o.Results, prov: prov, byEval: byEval, written: map[*Plan]int{}}
-	ex := &Executor{Cache: cache, Reporter: rep, Prov: prov, Rates: rates,
+	ex := &Executor{Cache: cache, Reporter: rep, Prov: prov, Rates: rates, Backend: o.Backend,
 		OnStage: func(s *Stage, done map[string]*Manifest) error { return rec.record(ctx, s, done) }}
 	_, runErr := ex.Run(ctx, g)
 	rep.Close()

@@ -181,6 +181,49 @@ func (b *Backend) Versions() string {
 		versionString(b.lib.driver), b.lib.paths[0], b.lib.paths[1], b.lib.rtc.version(), b.lib.paths[2])
 }
 
+// ReleaseAll frees every buffer Alloc and AllocInt have returned, the
+// backend's own scratch (grown again on demand) and every cached graph, at
+// once, and returns the memory to the driver. It is for a caller that holds
+// no Vec or IVec of this backend any more: the runner calls it after each
+// stage, since every stage builds its models anew from files, so that a
+// process running a whole experiment (pretraining, fine-tuning, classifiers
+// and evaluations in both directions) holds one stage's memory at a time
+// instead of every stage's. Using a Vec from before the call is an error
+// the backend does not catch.
+func (b *Backend) ReleaseAll() {
+	if b.closed {
+		return
+	}
+	b.enter()
+	defer b.leave()
+	b.flush()
+	d := &b.lib.drv
+	d.must("cuStreamSynchronize", call(d.cuStreamSynchronize, b.stream))
+	for h := range b.graphs {
+		b.dropGraph(h)
+	}
+	for p := range b.allocs {
+		d.must("cuMemFree_v2", call(d.cuMemFree, p))
+	}
+	for _, ib := range b.ints {
+		d.must("cuMemFree_v2", call(d.cuMemFree, ib.ptr))
+	}
+	clear(b.allocs)
+	b.ints = b.ints[:0]
+	b.partials, b.rowSums, b.plans = compute.Vec{}, compute.Vec{}, compute.Vec{}
+	b.dec = decoderBuffers{}
+}
+
+// MemInfo reports the device's free and total memory in bytes, as the
+// driver sees it (other processes' use included).
+func (b *Backend) MemInfo() (free, total int) {
+	b.enter()
+	defer b.leave()
+	var f, t uintptr
+	b.lib.drv.must("cuMemGetInfo_v2", call(b.lib.drv.cuMemGetInfo, uintptr(unsafe.Pointer(&f)), uintptr(unsafe.Pointer(&t))))
+	return int(f), int(t)
+}
+
 // Close waits for the stream, frees every buffer still allocated and
 // releases the context. The Backend must not be used afterwards.
 func (b *Backend) Close() error {
