@@ -301,11 +301,13 @@ func ExampleDescribePretrained() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(t.LMs[0])
-	fmt.Println(t.LMs[1])
+	for _, note := range t.LMs {
+		fmt.Println(note)
+	}
 	// Output:
 	// wt103-fwd (fastai model zoo, md5 7d1114cd9684bf9d1ca3c9f6a54da6f9, AWD-LSTM 400/1152x3); backward: wt103-bwd (fastai model zoo, md5 20b06f5830fd5a891d21044c28d3097f, AWD-LSTM 400/1152x3)
 	// ours on pretrain-en, stage 3f9c2a1b0d4e
-	// ours on pretrain-en, stage 3f9c2a1b0d4e
-	// wt103-fwd (fastai model zoo, md5 7d1114cd9684bf9d1ca3c9f6a54da6f9, AWD-LSTM 400/1152x3); backward: wt103-bwd (fastai model zoo, md5 20b06f5830fd5a891d21044c28d3097f, AWD-LSTM 400/1152x3)
+	// ours on pretrain-en, stage 3f9c2a1b0d4e, for ULMFiT (ours) on IMDb
+	// wt103-bwd (fastai model zoo, md5 20b06f5830fd5a891d21044c28d3097f, AWD-LSTM 400/1152x3), for ULMFiT (ours) on TREC-6 (backward)
+	// wt103-fwd (fastai model zoo, md5 7d1114cd9684bf9d1ca3c9f6a54da6f9, AWD-LSTM 400/1152x3), for ULMFiT (ours) on TREC-6 (forward)
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -456,5 +457,42 @@ func TestTableNotesNamePretrainedLM(t *testing.T) {
 		if strings.Contains(without.String(), "pretrained LM") {
 			t.Errorf("format %v: a record without the field adds a line:\n%s", f, without.String())
 		}
+	}
+}
+
+// A bidirectional table's notes say which LM each row started from: the
+// forward row the forward LM, the backward row the backward one, the
+// ensemble both.
+func TestTableNotesNameEachDirection(t *testing.T) {
+	fwd := &results.PretrainedLM{Kind: results.PretrainedOurs, Corpus: "pretrain-en", Stage: "72880705e87f8e3109b1"}
+	bwd := &results.PretrainedLM{Kind: results.PretrainedOurs, Corpus: "pretrain-en", Stage: "61415e7d8e0ddd75cd80"}
+	both := *fwd
+	both.Backward = bwd
+	var recs []results.Record
+	for _, c := range []struct {
+		row string
+		lm  *results.PretrainedLM
+	}{{"forward", fwd}, {"backward", bwd}, {"ensemble", &both}} {
+		recs = append(recs, results.Record{Experiment: "bidirectional", Row: c.row, Dataset: "imdb", Split: "test", Metric: "error",
+			Value: 5, Seed: 1, Source: results.SourceOurs, Scale: "small", GitCommit: "0123456789abcdef", Pretrained: c.lm})
+	}
+	def, ok := LookupTable("bidirectional")
+	if !ok {
+		t.Fatal("no bidirectional table")
+	}
+	tab, err := BuildTable(recs, def, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	label := map[string]string{}
+	for _, r := range tab.Rows {
+		label[r.ID] = r.Label
+	}
+	want := []string{
+		"ours on pretrain-en, stage 61415e7d8e0d, for " + label["backward"] + "; " + label["ensemble"] + " (backward)",
+		"ours on pretrain-en, stage 72880705e87f, for " + label["forward"] + "; " + label["ensemble"] + " (forward)",
+	}
+	if !slices.Equal(tab.LMs, want) {
+		t.Errorf("notes\n%q\nwant\n%q", tab.LMs, want)
 	}
 }

@@ -1,7 +1,9 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -251,22 +253,67 @@ func BuildTable(recs []results.Record, def TableDef, opts Options) (*Table, erro
 		t.Rows = append(t.Rows, row)
 	}
 	t.Sources = assignProvenance(t.Rows)
-	lms := map[string]bool{}
-	for _, rs := range ours {
-		for _, r := range rs {
-			if r.Pretrained != nil {
-				lms[DescribePretrained(r.Pretrained)] = true
-			}
+	t.LMs = pretrainedNotes(t.Rows, len(t.Columns) > 1, ours)
+	return t, nil
+}
+
+// pretrainedNotes names the pretrained LMs the table's cells started from.
+// Where they differ (the two directions of a bidirectional experiment, or
+// rows from different LMs), each says which rows used it, and on which
+// dataset when the table has several.
+func pretrainedNotes[K comparable](rows []Row, datasets bool, ours map[K][]results.Record) []string {
+	label := map[string]string{}
+	for _, r := range rows {
+		label[r.ID] = r.Label
+	}
+	uses := map[string][]string{}
+	add := func(p *results.PretrainedLM, use string) {
+		d := describeOne(p)
+		if !slices.Contains(uses[d], use) {
+			uses[d] = append(uses[d], use)
 		}
 	}
-	t.LMs = sortedKeys(lms)
-	return t, nil
+	for _, rs := range ours {
+		for _, r := range rs {
+			if r.Pretrained == nil {
+				continue
+			}
+			row := cmp.Or(label[r.Row], r.Row)
+			if datasets {
+				row += " on " + DatasetLabel(r.Dataset)
+			}
+			if r.Pretrained.Backward == nil {
+				add(r.Pretrained, row)
+				continue
+			}
+			add(r.Pretrained, row+" (forward)")
+			add(r.Pretrained.Backward, row+" (backward)")
+		}
+	}
+	notes := sortedKeys(uses)
+	if len(notes) > 1 {
+		for i, d := range notes {
+			u := uses[d]
+			slices.Sort(u)
+			notes[i] = d + ", for " + strings.Join(u, "; ")
+		}
+	}
+	return notes
 }
 
 // DescribePretrained says in a line which LM a record's classifier started
 // from: "wt103-fwd (fastai model zoo, md5 7d1114cd…, AWD-LSTM 400/1152x3)"
 // or "ours on pretrain-en, stage 3f9c2a1b0d4e".
 func DescribePretrained(p *results.PretrainedLM) string {
+	s := describeOne(p)
+	if p.Backward != nil {
+		s += "; backward: " + describeOne(p.Backward)
+	}
+	return s
+}
+
+// describeOne is DescribePretrained of one direction.
+func describeOne(p *results.PretrainedLM) string {
 	var s string
 	switch p.Kind {
 	case results.PretrainedOurs:
@@ -288,9 +335,6 @@ func DescribePretrained(p *results.PretrainedLM) string {
 		if len(parts) > 0 {
 			s += " (" + strings.Join(parts, ", ") + ")"
 		}
-	}
-	if p.Backward != nil {
-		s += "; backward: " + DescribePretrained(p.Backward)
 	}
 	return s
 }
