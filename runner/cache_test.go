@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"github.com/ulmfit-go/ulmfit/compute"
 	"os"
 	"path/filepath"
 	"sync"
@@ -303,5 +304,33 @@ func TestRatesLearn(t *testing.T) {
 	want := stageOverhead + 10*time.Second
 	if after == before || after < want-time.Second || after > want+time.Second {
 		t.Errorf("estimate %v before, %v after observing; want about %v", before, after, want)
+	}
+}
+
+// namedBackend is the CPU under another name.
+type namedBackend struct {
+	compute.Backend
+	name string
+}
+
+func (n namedBackend) Name() string { return n.name }
+
+// A GPU's rates start from GPU defaults and are learnt apart from the
+// CPU's: a GPU run does not make the CPU's estimates optimistic.
+func TestRatesPerDevice(t *testing.T) {
+	dir := t.TempDir()
+	gpu := namedBackend{compute.Default(), "cuda/tf32"}
+	s := &Stage{Kind: KindPretrain, Work: Work{Tokens: 1e6, Cost: 1e8}} // 1e14 units
+	cpuBefore := LoadRates(dir).ForBackend(compute.Default()).Estimate(s)
+	gpuBefore := LoadRates(dir).ForBackend(gpu).Estimate(s)
+	if gpuBefore*100 > cpuBefore {
+		t.Errorf("GPU estimate %v, CPU %v: the GPU's defaults should be far faster", gpuBefore, cpuBefore)
+	}
+	LoadRates(dir).ForBackend(gpu).Observe(&Cache{Dir: dir}, s, 3) // 1e14 units in 2 s
+	if got := LoadRates(dir).ForBackend(compute.Default()).Estimate(s); got != cpuBefore {
+		t.Errorf("CPU estimate %v after a GPU stage, %v before", got, cpuBefore)
+	}
+	if got, want := LoadRates(dir).ForBackend(gpu).Estimate(s), stageOverhead+2*time.Second; got < want-time.Second || got > want+time.Second {
+		t.Errorf("GPU estimate %v after observing, want about %v", got, want)
 	}
 }

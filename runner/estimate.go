@@ -3,18 +3,24 @@ package runner
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/ulmfit-go/ulmfit/compute"
 )
 
 // Rates turn a stage's Work into an estimated duration: work units (tokens
 // times the model's multiply-adds per token, or tokens for data stages) per
 // second, per stage kind. They start from defaults for two CPU cores and
 // learn from every stage this cache finishes (cache/rates.json), so the
-// estimates of 'ulmfit plan' fit the machine after a first run.
+// estimates of 'ulmfit plan' fit the machine after a first run. A GPU's
+// rates are kept apart from the CPU's ("cuda/KIND"), so that one cache
+// used by both estimates each from its own.
 type Rates struct {
 	mu      sync.Mutex
 	path    string
+	gpu     bool
 	PerKind map[string]float64 `json:"per_kind"` // work units per second
 }
 
@@ -34,6 +40,34 @@ var defaultRates = map[string]float64{
 	KindImport: 1e4,
 }
 
+// gpuDefaultRates are what the paper-size stages of gpu-trec6 and gpu-imdb
+// did on one H100 at tf32 (2026-11-26), rounded down; small models and
+// short documents run far below them (launch overhead).
+var gpuDefaultRates = map[string]float64{
+	KindCorpus:     1e6,
+	KindTaskData:   1e6,
+	KindPretrain:   3e13,
+	KindFineTune:   1e13,
+	KindClassifier: 4e12,
+	KindEvaluate:   2e13,
+	KindImport:     1e4,
+}
+
+// ForBackend makes r estimate for be: a CUDA backend's stages keep rates of
+// their own.
+func (r *Rates) ForBackend(be compute.Backend) *Rates {
+	r.gpu = be != nil && strings.HasPrefix(be.Name(), "cuda")
+	return r
+}
+
+// key is kind's entry in PerKind.
+func (r *Rates) key(kind string) string {
+	if r.gpu {
+		return "cuda/" + kind
+	}
+	return kind
+}
+
 // stageOverhead is a stage's fixed cost: loading inputs, writing outputs.
 const stageOverhead = time.Second
 
@@ -47,10 +81,14 @@ func LoadRates(cacheDir string) *Rates {
 }
 
 func (r *Rates) rate(kind string) float64 {
-	if v := r.PerKind[kind]; v > 0 {
+	if v := r.PerKind[r.key(kind)]; v > 0 {
 		return v
 	}
-	if v := defaultRates[kind]; v > 0 {
+	defaults := defaultRates
+	if r.gpu {
+		defaults = gpuDefaultRates
+	}
+	if v := defaults[kind]; v > 0 {
 		return v
 	}
 	return 1e9
@@ -98,10 +136,11 @@ func (r *Rates) Observe(c *Cache, s *Stage, seconds float64) {
 			r.PerKind[k] = v
 		}
 	}
-	if old := r.PerKind[s.Kind]; old > 0 {
+	k := r.key(s.Kind)
+	if old := r.PerKind[k]; old > 0 {
 		obs = 0.5*old + 0.5*obs
 	}
-	r.PerKind[s.Kind] = obs
+	r.PerKind[k] = obs
 	writeJSONAtomic(r.path, struct {
 		PerKind map[string]float64 `json:"per_kind"`
 	}{r.PerKind})

@@ -109,7 +109,7 @@ func Show(ctx context.Context, o Options) error {
 		return err
 	}
 	cache := &Cache{Dir: o.Cache}
-	rates := LoadRates(o.Cache)
+	rates := LoadRates(o.Cache).ForBackend(o.Backend)
 	for i, p := range ps {
 		if i > 0 {
 			fmt.Fprintln(o.Stdout)
@@ -209,7 +209,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	cache := &Cache{Dir: o.Cache}
-	rates := LoadRates(o.Cache)
+	rates := LoadRates(o.Cache).ForBackend(o.Backend)
 	prov := DetectProvenance(o.Backend)
 	byEval := map[string][]cellRef{}
 	var roots []*Stage

@@ -90,7 +90,7 @@ func RunStage(ctx context.Context, o Options, id string) error {
 	}
 	prov := DetectProvenance(o.Backend)
 	rec := &recorder{results: o.Results, prov: prov, byEval: pl.byEval, written: map[*Plan]int{}}
-	ex := &Executor{Cache: cache, Reporter: rep, Prov: prov, Rates: LoadRates(o.Cache), Backend: o.Backend,
+	ex := &Executor{Cache: cache, Reporter: rep, Prov: prov, Rates: LoadRates(o.Cache).ForBackend(o.Backend), Backend: o.Backend,
 		OnStage: func(st *Stage, done map[string]*Manifest) error { return rec.record(ctx, st, done) }}
 	_, err = ex.Run(ctx, sub)
 	if errors.Is(err, context.Canceled) {
