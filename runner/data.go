@@ -62,6 +62,7 @@ const (
 	saltLowShot
 	saltUnlabelled
 	saltCorpus
+	saltSpareValid
 )
 
 // taskSplits are a task's examples as one cell uses them.
@@ -73,6 +74,9 @@ type taskSplits struct {
 	// TrainPool is the number of labelled training examples left after
 	// the validation split (Figure 3's whole set).
 	TrainPool int
+	// SpareValid is how many validation examples came from outside the
+	// max_train subset (the scale's spare_valid); 0 when none did.
+	SpareValid int
 	Notes     []string
 }
 
@@ -83,8 +87,9 @@ type taskSplits struct {
 //     examples) is carved: a stratified carve_test_fraction is its test set,
 //     the rest its training set.
 //  2. The scale's max_train caps the training set (a stratified draw).
-//  3. Validation is the dataset's own split when it has one, else a
-//     stratified validation_fraction of the training set.
+//  3. Validation is the dataset's own split when it has one, else the
+//     scale's spare_valid examples drawn from what max_train left out,
+//     else a stratified validation_fraction of the training set.
 //  4. max_test caps the test set.
 //  5. trainSize > 0 draws that many labelled examples from what is left
 //     (Figure 3); the rest of the text still serves the LM when lm_text is
@@ -111,7 +116,8 @@ func splitTask(src *source, s ablations.Settings, sc ablations.Scale, trainSize 
 			label, count(len(test)), 100*s.CarveTestFraction, s.SplitSeed+saltCarve, count(len(rest)), count(len(carved))))
 		train, test = rest, carved
 	}
-	var spare []datasets.Example // training examples max_train leaves out
+	var spare []datasets.Example      // training examples max_train leaves out, as unlabelled text
+	var spareValid []datasets.Example // validation drawn from them (spare_valid)
 	if n := src.limit(sc.MaxTrain); n > 0 && n < len(train) {
 		rest, sub, err := datasets.SplitValidation(train, float64(n)/float64(len(train)), s.SplitSeed+saltSubset)
 		if err != nil {
@@ -120,12 +126,26 @@ func splitTask(src *source, s ablations.Settings, sc ablations.Scale, trainSize 
 		out.Notes = append(out.Notes, fmt.Sprintf("%s: %s of %s training examples (scale %s; stratified, seed %d); the others' text may serve the LM as unlabelled text",
 			label, count(n), count(len(train)), sc.Name, s.SplitSeed+saltSubset))
 		train = sub
+		if nv := src.limit(sc.SpareValid); nv > 0 && len(ds.Valid) == 0 {
+			if nv >= len(rest) {
+				return out, fmt.Errorf("dataset %s: spare_valid %d, but max_train leaves only %d examples out", src.Name, nv, len(rest))
+			}
+			left, held, err := datasets.SplitValidation(rest, float64(nv)/float64(len(rest)), s.SplitSeed+saltSpareValid)
+			if err != nil {
+				return out, err
+			}
+			out.Notes = append(out.Notes, fmt.Sprintf("%s: validation is %s of the training examples outside the subset (scale %s; stratified, seed %d); all %s of the subset train",
+				label, count(len(held)), sc.Name, s.SplitSeed+saltSpareValid, count(len(train))))
+			rest, spareValid = left, held
+		}
 		for _, e := range rest {
 			spare = append(spare, datasets.Example{Text: e.Text, Label: datasets.NoLabel})
 		}
 	}
 	pool, valid := train, ds.Valid
-	if len(valid) == 0 {
+	if len(valid) == 0 && spareValid != nil {
+		valid, out.SpareValid = spareValid, len(spareValid)
+	} else if len(valid) == 0 {
 		var err error
 		pool, valid, err = datasets.SplitValidation(train, s.ValidationFraction, s.SplitSeed+saltValidation)
 		if err != nil {

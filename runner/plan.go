@@ -390,6 +390,7 @@ type taskDataKey struct {
 	MaxTrain           int               `json:"max_train"`
 	MaxTest            int               `json:"max_test"`
 	MaxUnlabelled      int               `json:"max_unlabelled"`
+	SpareValid         int               `json:"spare_valid,omitempty"`
 	TrainSize          int               `json:"train_size"`
 	LMText             string            `json:"lm_text"`
 	Vocab              int               `json:"vocab"`
@@ -512,7 +513,7 @@ func (b *builder) taskData(src *source, s ablations.Settings, trainSize int) (*S
 	}
 	key := taskDataKey{Dataset: src.Name, Hashes: src.Hashes, ValidationFraction: s.ValidationFraction,
 		CarveTestFraction: s.CarveTestFraction, SplitSeed: s.SplitSeed, MaxTrain: src.limit(sc.MaxTrain),
-		MaxTest: src.limit(sc.MaxTest), MaxUnlabelled: src.limit(sc.MaxUnlabelled), TrainSize: trainSize,
+		MaxTest: src.limit(sc.MaxTest), MaxUnlabelled: src.limit(sc.MaxUnlabelled), SpareValid: sp.SpareValid, TrainSize: trainSize,
 		LMText: s.LMText, Vocab: sc.Vocab, SpareAsUnlabelled: src.limit(sc.MaxTrain) > 0 && s.LMText != "labelled"}
 	label := "taskdata " + src.Name
 	if trainSize > 0 {

@@ -429,3 +429,57 @@ func TestSpareTextServesTheLM(t *testing.T) {
 		t.Errorf("lm_text labelled: %d LM examples, want the %d training ones", len(sup.LMText), len(sup.Train))
 	}
 }
+
+// spare_valid: validation comes from the training examples max_train
+// leaves out, stratified; the whole subset trains; the validation texts
+// are neither training examples nor LM text; without it, validation is a
+// fraction of the subset as before.
+func TestSpareValid(t *testing.T) {
+	for _, name := range []string{"imdb", "ag-news"} {
+		ds, _ := synthLoad(name)
+		src := newSource(name, ds)
+		s := ablations.Paper()
+		sc, _ := ablations.LookupScale("small")
+		sc.MaxTrain = map[string]int{name: 60}
+		sc.SpareValid = map[string]int{name: 40}
+		sc.MaxUnlabelled = nil
+		sp, err := splitTask(src, s, sc, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sp.Train) != 60 || len(sp.Valid) != 40 || sp.SpareValid != 40 || sp.TrainPool != 60 {
+			t.Errorf("%s: %d train, %d valid (spare %d), pool %d; want 60, 40 from the spare, 60", name, len(sp.Train), len(sp.Valid), sp.SpareValid, sp.TrainPool)
+		}
+		counts := map[int]int{}
+		for _, e := range sp.Valid {
+			counts[e.Label]++
+		}
+		if len(counts) != len(ds.Classes) {
+			t.Errorf("%s: validation labels %v, want every class", name, counts)
+		}
+		train := map[string]bool{}
+		for _, e := range sp.Train {
+			train[strings.Join(e.Text, " ")] = true
+		}
+		lm := map[string]bool{}
+		for _, e := range sp.LMText {
+			lm[strings.Join(e.Text, " ")] = true
+		}
+		for _, e := range sp.Valid {
+			if k := strings.Join(e.Text, " "); train[k] || lm[k] {
+				t.Fatalf("%s: validation example %q is also training or LM text", name, k)
+			}
+		}
+		if len(sp.LMText) <= len(sp.Train) {
+			t.Errorf("%s: %d LM documents for %d training examples: the spare ones should be LM text", name, len(sp.LMText), len(sp.Train))
+		}
+		sc.SpareValid = nil
+		old, err := splitTask(src, s, sc, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if old.SpareValid != 0 || len(old.Valid) != 6 || len(old.Train) != 54 {
+			t.Errorf("%s without spare_valid: %d train, %d valid (spare %d); want 54 and 6", name, len(old.Train), len(old.Valid), old.SpareValid)
+		}
+	}
+}
