@@ -142,7 +142,7 @@ var scales = []Scale{
 	{
 		Name: "small",
 		Doc: "two CPU cores: AWD-LSTM 64/192x3, all 3.6M tokens of pretrain-en for 2 epochs, " +
-			"TREC-6 whole, IMDb 1,000 and AG 2,000 training examples, 6 LM and 20 classifier epochs; " +
+			"TREC-6 whole, IMDb 1,000 and AG 2,000 training examples (validated on 1,000 others), 6 LM and 20 classifier epochs; " +
 			"LM rates x2.5, classifier rates x3, classifier dropouts x0.5, classifier batch 32",
 		Emb: 64, Hidden: 192, Layers: 3,
 		PretrainCorpus: "pretrain-en", PretrainVocab: 12000, PretrainTokens: 0, PretrainValidTokens: 100000, PretrainEpochs: 2,
