@@ -77,7 +77,7 @@ type taskSplits struct {
 	// SpareValid is how many validation examples came from outside the
 	// max_train subset (the scale's spare_valid); 0 when none did.
 	SpareValid int
-	Notes     []string
+	Notes      []string
 }
 
 // splitTask cuts a dataset into a cell's splits, deterministically from
