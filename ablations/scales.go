@@ -65,6 +65,10 @@ type Scale struct {
 	// batch size.
 	ClassifierLRMult float64 `toml:"classifier_lr_mult" json:"classifier_lr_mult,omitempty"`
 	ClassifierBatch  int     `toml:"classifier_batch" json:"classifier_batch,omitempty"`
+	// ClassifierDiscrFactor, when set, is the discriminative factor of the
+	// classifier variants that use one (a row's own classifier_discr_factor
+	// wins); LM fine-tuning keeps discr_factor. 0 leaves the recipe's.
+	ClassifierDiscrFactor float64 `toml:"classifier_discr_factor" json:"classifier_discr_factor,omitempty"`
 
 	LMEpochs         int `toml:"lm_epochs" json:"lm_epochs"`                 // target-task LM fine-tuning
 	ClassifierEpochs int `toml:"classifier_epochs" json:"classifier_epochs"` // classifier training
@@ -112,6 +116,9 @@ func (s Scale) Check() error {
 		if !(m.v >= 0) || math.IsInf(m.v, 0) {
 			return &RangeError{Key: m.key, Value: m.v, Want: "a positive multiplier (0 for none)"}
 		}
+	}
+	if f := s.ClassifierDiscrFactor; f != 0 && !(f >= 1 && !math.IsInf(f, 0)) {
+		return &RangeError{Key: "classifier_discr_factor", Value: f, Want: "at least 1, or 0 for the recipe's"}
 	}
 	for _, m := range []struct {
 		key string
@@ -193,6 +200,9 @@ func (s Scale) Tune(set Settings) (Settings, error) {
 	}
 	if s.ClassifierBatch > 0 {
 		set.ClassifierBatch = s.ClassifierBatch
+	}
+	if f := s.ClassifierDiscrFactor; f > 0 && set.ClassifierDiscrFactor == 0 && model.UsesDiscr(set.Classifier) {
+		set.ClassifierDiscrFactor = f
 	}
 	if m := s.ClassifierDropMult; m > 0 && m != 1 {
 		d := &set.ClassifierDropouts

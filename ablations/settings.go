@@ -56,6 +56,10 @@ type Settings struct {
 	ClassifierCutFrac     float64 `toml:"classifier_cut_frac" json:"classifier_cut_frac"`
 	ClassifierRatio       float64 `toml:"classifier_ratio" json:"classifier_ratio"`
 	ChainThawEpochs       int     `toml:"chain_thaw_epochs" json:"chain_thaw_epochs"`
+	// ClassifierDiscrFactor, when set, is the discriminative factor of the
+	// classifier's "+ discr" variants in place of discr_factor (which LM
+	// fine-tuning keeps). 0: discr_factor for both, as in the paper.
+	ClassifierDiscrFactor float64 `toml:"classifier_discr_factor" json:"classifier_discr_factor,omitempty"`
 	ClassifierWeightDecay float64 `toml:"classifier_weight_decay" json:"classifier_weight_decay"`
 	ClassifierClip        float64 `toml:"classifier_clip" json:"classifier_clip"`
 
@@ -174,6 +178,9 @@ func (s Settings) Check() error {
 	if s.DiscrFactor < 1 {
 		return &RangeError{Key: "discr_factor", Value: s.DiscrFactor, Want: "at least 1 (the paper's 2.6)"}
 	}
+	if f := s.ClassifierDiscrFactor; f != 0 && !(f >= 1 && !math.IsInf(f, 0)) {
+		return &RangeError{Key: "classifier_discr_factor", Value: f, Want: "at least 1, or 0 for discr_factor"}
+	}
 	for _, p := range []struct {
 		key string
 		v   float64
@@ -277,9 +284,17 @@ func (s Settings) PretrainConfig(sc Scale, seed uint64) model.TrainConfig {
 // at scale sc.
 func (s Settings) ClassifierTrainConfig(sc Scale, seed uint64) model.ClassifierTrainConfig {
 	return model.ClassifierTrainConfig{Variant: s.Classifier, Epochs: sc.ClassifierEpochs, Batch: s.ClassifierBatch,
-		BPTT: s.ClassifierBPTT, MaxLen: sc.MaxLen, LR: s.ClassifierLR, DiscrFactor: s.DiscrFactor,
+		BPTT: s.ClassifierBPTT, MaxLen: sc.MaxLen, LR: s.ClassifierLR, DiscrFactor: s.classifierDiscrFactor(),
 		CutFrac: s.ClassifierCutFrac, Ratio: s.ClassifierRatio, ChainThawEpochs: s.ChainThawEpochs,
 		Adam: s.classifierAdam(), Seed: seed}
+}
+
+// classifierDiscrFactor is the classifier's discriminative factor.
+func (s Settings) classifierDiscrFactor() float64 {
+	if s.ClassifierDiscrFactor > 0 {
+		return s.ClassifierDiscrFactor
+	}
+	return s.DiscrFactor
 }
 
 // UsesLM reports whether the classifier starts from a language model: every

@@ -178,18 +178,20 @@ type variantPlan struct {
 // ClassifierRate is a variant's Table 7 rate: eta_L = 0.01 for the discr
 // variants, 0.001 for the others (chain-thaw's head included).
 func ClassifierRate(variant string) float64 {
-	if isDiscr(variant) {
+	if UsesDiscr(variant) {
 		return clsDiscrRate
 	}
 	return clsRate
 }
 
-func isDiscr(variant string) bool {
+// UsesDiscr reports whether a classifier variant gives its layer groups
+// discriminative rates (Table 7's "+ discr" rows and ULMFiT).
+func UsesDiscr(variant string) bool {
 	return variant == ClsFullDiscr || variant == ClsFreezDiscr || variant == ClsFreezDiscrSTLR
 }
 
 func (cfg ClassifierTrainConfig) plan(groups int) (variantPlan, error) {
-	discr := isDiscr(cfg.Variant)
+	discr := UsesDiscr(cfg.Variant)
 	lr := cfg.LR
 	if lr == 0 {
 		lr = ClassifierRate(cfg.Variant)
