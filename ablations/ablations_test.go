@@ -242,3 +242,43 @@ func TestPretrainedOnlyWherePretraining(t *testing.T) {
 		t.Errorf("settings without a pretrained LM encode it: %s (%v)", data, err)
 	}
 }
+
+// The scale's classifier discriminative factor reaches the classifier of
+// the "+ discr" variants only, leaves LM fine-tuning on discr_factor, yields
+// to a row's own classifier_discr_factor, and is range-checked.
+func TestScaleClassifierDiscrFactor(t *testing.T) {
+	sc := Scale{Name: "x", ClassifierDiscrFactor: 1.6}
+	sm, _ := LookupScale("small")
+	for _, variant := range model.ClassifierVariants() {
+		s := Paper()
+		s.Classifier = variant
+		got, err := sc.Tune(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ct, ft := got.ClassifierTrainConfig(sm, 1), got.LMFineTuneConfig(sm, 1)
+		want := s.DiscrFactor
+		if model.UsesDiscr(variant) {
+			want = 1.6
+		}
+		if ct.DiscrFactor != want || ft.DiscrFactor != s.DiscrFactor {
+			t.Errorf("%s: classifier factor %g, LM fine-tuning %g; want %g and %g", variant, ct.DiscrFactor, ft.DiscrFactor, want, s.DiscrFactor)
+		}
+		if !model.UsesDiscr(variant) && got != s {
+			t.Errorf("%s: Tune changed a variant without discriminative rates", variant)
+		}
+	}
+	s := Paper()
+	s.ClassifierDiscrFactor = 2
+	if got, _ := sc.Tune(s); got.ClassifierTrainConfig(sm, 1).DiscrFactor != 2 {
+		t.Errorf("a row's classifier_discr_factor 2 gave %g, want the row's to win", got.ClassifierTrainConfig(sm, 1).DiscrFactor)
+	}
+	s.ClassifierDiscrFactor = 0.5
+	if err := s.Check(); err == nil || !strings.Contains(err.Error(), "classifier_discr_factor") {
+		t.Errorf("classifier_discr_factor 0.5: got %v, want an error naming it", err)
+	}
+	bad := Scale{Name: "x", Emb: 1, Layers: 1, PretrainVocab: 1, Vocab: 1, PretrainEpochs: 1, LMEpochs: 1, ClassifierEpochs: 1, MaxLen: 1, PretrainCorpus: "c", ClassifierDiscrFactor: 0.9}
+	if err := bad.Check(); err == nil || !strings.Contains(err.Error(), "classifier_discr_factor") {
+		t.Errorf("scale classifier_discr_factor 0.9: got %v, want an error naming it", err)
+	}
+}
