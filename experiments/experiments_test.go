@@ -288,3 +288,24 @@ id = "a"
 		t.Errorf("redeclaring trec6: %v", err)
 	}
 }
+
+// The tuning runs' experiment files (../tuning) load, and each row's
+// settings pass their checks.
+func TestTuningFilesLoad(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "tuning", "*.toml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no tuning files: %v", err)
+	}
+	for _, f := range files {
+		e, err := Open(f)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		for _, r := range e.Rows {
+			if err := r.Settings.Resolve().Check(); err != nil {
+				t.Errorf("%s row %s: %v", f, r.ID, err)
+			}
+		}
+	}
+}

@@ -262,7 +262,10 @@ func removeStaleTemps(dir, experiment string) error {
 
 // writeStable writes the latest record per cell, seed and scale as one
 // indented JSON array, ordered by row (as the file lists them), dataset,
-// training size, scale and seed, so it diffs cleanly between runs.
+// training size, scale and seed, so it diffs cleanly between runs. It is a
+// summary: each record's per-epoch curves and resolved config stay in the
+// .jsonl log beside it (config_hash names the config), which keeps the file
+// small enough to read.
 func writeStable(path string, p *Plan, all []results.Record) error {
 	type key struct {
 		cell  results.Cell
@@ -271,7 +274,7 @@ func writeStable(path string, p *Plan, all []results.Record) error {
 	}
 	latest := map[key]results.Record{}
 	for _, r := range all {
-		r.Origin = ""
+		r.Origin, r.Curves, r.Config = "", nil, nil
 		latest[key{r.Cell(), r.Seed, r.Scale}] = r
 	}
 	rowRank := map[string]int{}
