@@ -282,3 +282,41 @@ func TestScaleClassifierDiscrFactor(t *testing.T) {
 		t.Errorf("scale classifier_discr_factor 0.9: got %v, want an error naming it", err)
 	}
 }
+
+// The scale's LM discriminative factor reaches LM fine-tuning of the
+// "+ discr" variants only (with the paper's rule), leaves the classifier on
+// discr_factor, and yields to a row's own lm_discr_factor.
+func TestScaleLMDiscrFactor(t *testing.T) {
+	sc := Scale{Name: "x", LMDiscrFactor: 1.6}
+	sm, _ := LookupScale("small")
+	for _, variant := range model.LMFineTuneVariants() {
+		s := Paper()
+		s.LMFineTune = variant
+		got, err := sc.Tune(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := s.DiscrFactor
+		if model.LMUsesDiscr(variant) {
+			want = 1.6
+		}
+		ft, ct := got.LMFineTuneConfig(sm, 1), got.ClassifierTrainConfig(sm, 1)
+		if ft.DiscrFactor != want || ct.DiscrFactor != s.DiscrFactor {
+			t.Errorf("%s: LM fine-tuning factor %g, classifier %g; want %g and %g", variant, ft.DiscrFactor, ct.DiscrFactor, want, s.DiscrFactor)
+		}
+	}
+	s := Paper()
+	s.LMDiscrFactor = 2
+	if got, _ := sc.Tune(s); got.LMFineTuneConfig(sm, 1).DiscrFactor != 2 {
+		t.Errorf("a row's lm_discr_factor 2 gave %g, want the row's to win", got.LMFineTuneConfig(sm, 1).DiscrFactor)
+	}
+	s = Paper()
+	s.Classifier = model.ClsScratch
+	if got, _ := sc.Tune(s); got != s {
+		t.Errorf("Tune changed a row without an LM")
+	}
+	s.LMDiscrFactor = 0.5
+	if err := s.Check(); err == nil || !strings.Contains(err.Error(), "lm_discr_factor") {
+		t.Errorf("lm_discr_factor 0.5: got %v, want an error naming it", err)
+	}
+}

@@ -65,10 +65,12 @@ type Scale struct {
 	// batch size.
 	ClassifierLRMult float64 `toml:"classifier_lr_mult" json:"classifier_lr_mult,omitempty"`
 	ClassifierBatch  int     `toml:"classifier_batch" json:"classifier_batch,omitempty"`
-	// ClassifierDiscrFactor, when set, is the discriminative factor of the
-	// classifier variants that use one (a row's own classifier_discr_factor
-	// wins); LM fine-tuning keeps discr_factor. 0 leaves the recipe's.
+	// ClassifierDiscrFactor and LMDiscrFactor, when set, are the
+	// discriminative factors of the classifier variants and the LM
+	// fine-tuning variants that use one; a row's own classifier_discr_factor
+	// or lm_discr_factor wins. 0 leaves the recipe's discr_factor.
 	ClassifierDiscrFactor float64 `toml:"classifier_discr_factor" json:"classifier_discr_factor,omitempty"`
+	LMDiscrFactor         float64 `toml:"lm_discr_factor" json:"lm_discr_factor,omitempty"`
 
 	LMEpochs         int `toml:"lm_epochs" json:"lm_epochs"`                 // target-task LM fine-tuning
 	ClassifierEpochs int `toml:"classifier_epochs" json:"classifier_epochs"` // classifier training
@@ -117,8 +119,13 @@ func (s Scale) Check() error {
 			return &RangeError{Key: m.key, Value: m.v, Want: "a positive multiplier (0 for none)"}
 		}
 	}
-	if f := s.ClassifierDiscrFactor; f != 0 && !(f >= 1 && !math.IsInf(f, 0)) {
-		return &RangeError{Key: "classifier_discr_factor", Value: f, Want: "at least 1, or 0 for the recipe's"}
+	for _, p := range []struct {
+		key string
+		v   float64
+	}{{"lm_discr_factor", s.LMDiscrFactor}, {"classifier_discr_factor", s.ClassifierDiscrFactor}} {
+		if p.v != 0 && !(p.v >= 1 && !math.IsInf(p.v, 0)) {
+			return &RangeError{Key: p.key, Value: p.v, Want: "at least 1, or 0 for the recipe's"}
+		}
 	}
 	for _, m := range []struct {
 		key string
@@ -210,6 +217,9 @@ func (s Scale) Tune(set Settings) (Settings, error) {
 	}
 	if f := s.ClassifierDiscrFactor; f > 0 && set.ClassifierDiscrFactor == 0 && model.UsesDiscr(set.Classifier) {
 		set.ClassifierDiscrFactor = f
+	}
+	if f := s.LMDiscrFactor; f > 0 && set.LMDiscrFactor == 0 && set.UsesLM() && model.LMUsesDiscr(set.LMFineTune) && set.LMDiscr == model.DiscrPaper {
+		set.LMDiscrFactor = f
 	}
 	if m := s.ClassifierDropMult; m > 0 && m != 1 {
 		d := &set.ClassifierDropouts

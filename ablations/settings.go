@@ -41,6 +41,9 @@ type Settings struct {
 	PretrainLR    float64  `toml:"pretrain_lr" json:"pretrain_lr"` // peak rate of pretraining (STLR with the LM's cut_frac and ratio)
 	LMLR          float64  `toml:"lm_lr" json:"lm_lr"`             // eta^L of LM fine-tuning
 	LMDiscr       string   `toml:"lm_discr" json:"lm_discr"`       // "paper" (divide by discr_factor) or "scripts" ([lr/6, lr/3, lr, lr/2])
+	// LMDiscrFactor, when set, is LM fine-tuning's discriminative factor
+	// in place of discr_factor. 0: discr_factor, as in the paper.
+	LMDiscrFactor float64 `toml:"lm_discr_factor" json:"lm_discr_factor,omitempty"`
 	LMCutFrac     float64  `toml:"lm_cut_frac" json:"lm_cut_frac"`
 	LMRatio       float64  `toml:"lm_ratio" json:"lm_ratio"`
 	LMWeightDecay float64  `toml:"lm_weight_decay" json:"lm_weight_decay"`
@@ -178,8 +181,13 @@ func (s Settings) Check() error {
 	if s.DiscrFactor < 1 {
 		return &RangeError{Key: "discr_factor", Value: s.DiscrFactor, Want: "at least 1 (the paper's 2.6)"}
 	}
-	if f := s.ClassifierDiscrFactor; f != 0 && !(f >= 1 && !math.IsInf(f, 0)) {
-		return &RangeError{Key: "classifier_discr_factor", Value: f, Want: "at least 1, or 0 for discr_factor"}
+	for _, p := range []struct {
+		key string
+		v   float64
+	}{{"lm_discr_factor", s.LMDiscrFactor}, {"classifier_discr_factor", s.ClassifierDiscrFactor}} {
+		if p.v != 0 && !(p.v >= 1 && !math.IsInf(p.v, 0)) {
+			return &RangeError{Key: p.key, Value: p.v, Want: "at least 1, or 0 for discr_factor"}
+		}
 	}
 	for _, p := range []struct {
 		key string
@@ -267,7 +275,7 @@ func (s Settings) classifierAdam() model.AdamConfig {
 // sc (epochs from the scale, everything else from s).
 func (s Settings) LMFineTuneConfig(sc Scale, seed uint64) model.LMFineTuneConfig {
 	return model.LMFineTuneConfig{Variant: s.LMFineTune, Epochs: sc.LMEpochs, Batch: s.LMBatch, BPTT: s.BPTT,
-		VariableBPTT: s.VariableBPTT, LR: s.LMLR, Discr: s.LMDiscr, DiscrFactor: s.DiscrFactor,
+		VariableBPTT: s.VariableBPTT, LR: s.LMLR, Discr: s.LMDiscr, DiscrFactor: orFactor(s.LMDiscrFactor, s.DiscrFactor),
 		CutFrac: s.LMCutFrac, Ratio: s.LMRatio, Adam: s.lmAdam(), Seed: seed}
 }
 
@@ -284,17 +292,17 @@ func (s Settings) PretrainConfig(sc Scale, seed uint64) model.TrainConfig {
 // at scale sc.
 func (s Settings) ClassifierTrainConfig(sc Scale, seed uint64) model.ClassifierTrainConfig {
 	return model.ClassifierTrainConfig{Variant: s.Classifier, Epochs: sc.ClassifierEpochs, Batch: s.ClassifierBatch,
-		BPTT: s.ClassifierBPTT, MaxLen: sc.MaxLen, LR: s.ClassifierLR, DiscrFactor: s.classifierDiscrFactor(),
+		BPTT: s.ClassifierBPTT, MaxLen: sc.MaxLen, LR: s.ClassifierLR, DiscrFactor: orFactor(s.ClassifierDiscrFactor, s.DiscrFactor),
 		CutFrac: s.ClassifierCutFrac, Ratio: s.ClassifierRatio, ChainThawEpochs: s.ChainThawEpochs,
 		Adam: s.classifierAdam(), Seed: seed}
 }
 
-// classifierDiscrFactor is the classifier's discriminative factor.
-func (s Settings) classifierDiscrFactor() float64 {
-	if s.ClassifierDiscrFactor > 0 {
-		return s.ClassifierDiscrFactor
+// orFactor is a stage's own discriminative factor, else the shared one.
+func orFactor(own, shared float64) float64 {
+	if own > 0 {
+		return own
 	}
-	return s.DiscrFactor
+	return shared
 }
 
 // UsesLM reports whether the classifier starts from a language model: every

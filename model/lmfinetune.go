@@ -30,6 +30,12 @@ func LMFineTuneVariants() []string {
 	return []string{LMNone, LMFull, LMFullDiscr, LMFullDiscrSTLR}
 }
 
+// LMUsesDiscr reports whether an LM fine-tuning variant gives its layers
+// discriminative rates.
+func LMUsesDiscr(variant string) bool {
+	return variant == LMFullDiscr || variant == LMFullDiscrSTLR
+}
+
 // LMFineTuneConfig configures FineTuneLM. DefaultLMFineTuneConfig documents
 // the defaults.
 type LMFineTuneConfig struct {
@@ -81,7 +87,7 @@ func (c LMFineTuneConfig) TrainConfig(layers int) (TrainConfig, error) {
 	switch c.Variant {
 	case LMFull:
 		return tc, nil
-	case LMFullDiscr, LMFullDiscrSTLR:
+	case LMFullDiscr, LMFullDiscrSTLR: // LMUsesDiscr
 	default:
 		return TrainConfig{}, fmt.Errorf("model: LM fine-tuning: unknown variant %q, want one of %v", c.Variant, LMFineTuneVariants())
 	}
