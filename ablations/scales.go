@@ -119,13 +119,8 @@ func (s Scale) Check() error {
 			return &RangeError{Key: m.key, Value: m.v, Want: "a positive multiplier (0 for none)"}
 		}
 	}
-	for _, p := range []struct {
-		key string
-		v   float64
-	}{{"lm_discr_factor", s.LMDiscrFactor}, {"classifier_discr_factor", s.ClassifierDiscrFactor}} {
-		if p.v != 0 && !(p.v >= 1 && !math.IsInf(p.v, 0)) {
-			return &RangeError{Key: p.key, Value: p.v, Want: "at least 1, or 0 for the recipe's"}
-		}
+	if err := checkStageFactors(s.LMDiscrFactor, s.ClassifierDiscrFactor, "the recipe's"); err != nil {
+		return err
 	}
 	for _, m := range []struct {
 		key string
@@ -184,7 +179,7 @@ var scales = []Scale{
 		// AG 2.0 22.10, 1.6 18.97); IMDb took no part. LM fine-tuning
 		// keeps 2.6 (1.6 there changed neither TREC-6 nor AG).
 		ClassifierDiscrFactor: 1.6,
-		LMEpochs: 6, ClassifierEpochs: 20, MaxLen: 140,
+		LMEpochs:              6, ClassifierEpochs: 20, MaxLen: 140,
 	},
 	{
 		Name: "tiny",

@@ -32,22 +32,22 @@ type Settings struct {
 	Recipe string `toml:"recipe" json:"recipe"`
 
 	// Language-model stages: pretraining and target-task fine-tuning.
-	LMDropouts    Dropouts `toml:"lm_dropouts" json:"lm_dropouts"`
-	AR            float64  `toml:"ar" json:"ar"`   // alpha, activation regularisation
-	TAR           float64  `toml:"tar" json:"tar"` // beta, temporal activation regularisation
-	LMBatch       int      `toml:"lm_batch" json:"lm_batch"`
-	BPTT          int      `toml:"bptt" json:"bptt"`
-	VariableBPTT  bool     `toml:"variable_bptt" json:"variable_bptt"`
-	PretrainLR    float64  `toml:"pretrain_lr" json:"pretrain_lr"` // peak rate of pretraining (STLR with the LM's cut_frac and ratio)
-	LMLR          float64  `toml:"lm_lr" json:"lm_lr"`             // eta^L of LM fine-tuning
-	LMDiscr       string   `toml:"lm_discr" json:"lm_discr"`       // "paper" (divide by discr_factor) or "scripts" ([lr/6, lr/3, lr, lr/2])
+	LMDropouts   Dropouts `toml:"lm_dropouts" json:"lm_dropouts"`
+	AR           float64  `toml:"ar" json:"ar"`   // alpha, activation regularisation
+	TAR          float64  `toml:"tar" json:"tar"` // beta, temporal activation regularisation
+	LMBatch      int      `toml:"lm_batch" json:"lm_batch"`
+	BPTT         int      `toml:"bptt" json:"bptt"`
+	VariableBPTT bool     `toml:"variable_bptt" json:"variable_bptt"`
+	PretrainLR   float64  `toml:"pretrain_lr" json:"pretrain_lr"` // peak rate of pretraining (STLR with the LM's cut_frac and ratio)
+	LMLR         float64  `toml:"lm_lr" json:"lm_lr"`             // eta^L of LM fine-tuning
+	LMDiscr      string   `toml:"lm_discr" json:"lm_discr"`       // "paper" (divide by discr_factor) or "scripts" ([lr/6, lr/3, lr, lr/2])
 	// LMDiscrFactor, when set, is LM fine-tuning's discriminative factor
 	// in place of discr_factor. 0: discr_factor, as in the paper.
 	LMDiscrFactor float64 `toml:"lm_discr_factor" json:"lm_discr_factor,omitempty"`
-	LMCutFrac     float64  `toml:"lm_cut_frac" json:"lm_cut_frac"`
-	LMRatio       float64  `toml:"lm_ratio" json:"lm_ratio"`
-	LMWeightDecay float64  `toml:"lm_weight_decay" json:"lm_weight_decay"`
-	LMClip        float64  `toml:"lm_clip" json:"lm_clip"`
+	LMCutFrac     float64 `toml:"lm_cut_frac" json:"lm_cut_frac"`
+	LMRatio       float64 `toml:"lm_ratio" json:"lm_ratio"`
+	LMWeightDecay float64 `toml:"lm_weight_decay" json:"lm_weight_decay"`
+	LMClip        float64 `toml:"lm_clip" json:"lm_clip"`
 
 	// Classifier stage.
 	ClassifierDropouts Dropouts `toml:"classifier_dropouts" json:"classifier_dropouts"` // output is the head's first dropout
@@ -55,10 +55,10 @@ type Settings struct {
 	ClassifierBPTT     int      `toml:"classifier_bptt" json:"classifier_bptt"`
 	// ClassifierLR is eta_L of the classifier; 0 takes Table 7's rate for
 	// the variant (0.01 with discr, chain-thaw 0.001 over 0.0001, else 0.001).
-	ClassifierLR          float64 `toml:"classifier_lr" json:"classifier_lr"`
-	ClassifierCutFrac     float64 `toml:"classifier_cut_frac" json:"classifier_cut_frac"`
-	ClassifierRatio       float64 `toml:"classifier_ratio" json:"classifier_ratio"`
-	ChainThawEpochs       int     `toml:"chain_thaw_epochs" json:"chain_thaw_epochs"`
+	ClassifierLR      float64 `toml:"classifier_lr" json:"classifier_lr"`
+	ClassifierCutFrac float64 `toml:"classifier_cut_frac" json:"classifier_cut_frac"`
+	ClassifierRatio   float64 `toml:"classifier_ratio" json:"classifier_ratio"`
+	ChainThawEpochs   int     `toml:"chain_thaw_epochs" json:"chain_thaw_epochs"`
 	// ClassifierDiscrFactor, when set, is the discriminative factor of the
 	// classifier's "+ discr" variants in place of discr_factor (which LM
 	// fine-tuning keeps). 0: discr_factor for both, as in the paper.
@@ -181,13 +181,8 @@ func (s Settings) Check() error {
 	if s.DiscrFactor < 1 {
 		return &RangeError{Key: "discr_factor", Value: s.DiscrFactor, Want: "at least 1 (the paper's 2.6)"}
 	}
-	for _, p := range []struct {
-		key string
-		v   float64
-	}{{"lm_discr_factor", s.LMDiscrFactor}, {"classifier_discr_factor", s.ClassifierDiscrFactor}} {
-		if p.v != 0 && !(p.v >= 1 && !math.IsInf(p.v, 0)) {
-			return &RangeError{Key: p.key, Value: p.v, Want: "at least 1, or 0 for discr_factor"}
-		}
+	if err := checkStageFactors(s.LMDiscrFactor, s.ClassifierDiscrFactor, "discr_factor"); err != nil {
+		return err
 	}
 	for _, p := range []struct {
 		key string
@@ -295,6 +290,21 @@ func (s Settings) ClassifierTrainConfig(sc Scale, seed uint64) model.ClassifierT
 		BPTT: s.ClassifierBPTT, MaxLen: sc.MaxLen, LR: s.ClassifierLR, DiscrFactor: orFactor(s.ClassifierDiscrFactor, s.DiscrFactor),
 		CutFrac: s.ClassifierCutFrac, Ratio: s.ClassifierRatio, ChainThawEpochs: s.ChainThawEpochs,
 		Adam: s.classifierAdam(), Seed: seed}
+}
+
+// checkStageFactors reports an LM fine-tuning or classifier discriminative
+// factor that is neither 0 (fallback names what it falls back to) nor at
+// least 1.
+func checkStageFactors(lm, classifier float64, fallback string) error {
+	for _, p := range []struct {
+		key string
+		v   float64
+	}{{"lm_discr_factor", lm}, {"classifier_discr_factor", classifier}} {
+		if p.v != 0 && !(p.v >= 1 && !math.IsInf(p.v, 0)) {
+			return &RangeError{Key: p.key, Value: p.v, Want: "at least 1, or 0 for " + fallback}
+		}
+	}
+	return nil
 }
 
 // orFactor is a stage's own discriminative factor, else the shared one.
