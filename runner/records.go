@@ -191,9 +191,45 @@ func resultsLock(ctx context.Context, dir, experiment string) (*lockHeld, error)
 }
 
 // sameRun says whether two records are one measurement written twice (a
-// rerun that found every stage cached).
+// rerun that found every stage cached). Records naming their stages are
+// the same run when they name the same stages, even if the configuration
+// hash moved: a key added to the scale with a value that changes no stage
+// changes the hash of every cell, and the cached stages it reran are the
+// measurement already recorded. Records without stages fall back on the
+// hash.
 func sameRun(a, b results.Record) bool {
-	return a.Cell() == b.Cell() && a.Seed == b.Seed && a.Scale == b.Scale && a.ConfigHash == b.ConfigHash && a.Value == b.Value
+	if a.Cell() != b.Cell() || a.Seed != b.Seed || a.Scale != b.Scale || a.Value != b.Value {
+		return false
+	}
+	if a.ConfigHash == b.ConfigHash {
+		return true
+	}
+	sa, sb := stagesOf(a), stagesOf(b)
+	if len(sa) == 0 || len(sa) != len(sb) {
+		return false
+	}
+	for k, id := range sa {
+		if sb[k] != id {
+			return false
+		}
+	}
+	return true
+}
+
+// stagesOf reads the cache IDs of the stages a record's configuration
+// names (kind -> ID); nil when it names none or its configuration does not
+// parse.
+func stagesOf(r results.Record) map[string]string {
+	if len(r.Config) == 0 {
+		return nil
+	}
+	var c struct {
+		Stages map[string]string `json:"stages"`
+	}
+	if json.Unmarshal(r.Config, &c) != nil {
+		return nil
+	}
+	return c.Stages
 }
 
 // writeRecords appends the records not yet in results/<experiment>.jsonl
