@@ -26,19 +26,20 @@ const (
 	ItemLR      = "lr"
 )
 
-// Items lists everything a report can hold, in order: the tables, then the
-// figures.
+// Items lists everything a report can hold, in order: the tables, the
+// check of the paper's orderings, then the figures.
 func Items() []string {
-	return append(TableIDs(), ItemFigure3, ItemFigure4, ItemLM, ItemLR)
+	return append(TableIDs(), ItemOrderings, ItemFigure3, ItemFigure4, ItemLM, ItemLR)
 }
 
 // Report is a set of built tables and figures.
 type Report struct {
-	Tables   []*Table
-	Figures  []*Figure
-	Records  int      // records read, the paper's included
-	Scales   []string // the scales of our records
-	Warnings []string
+	Tables    []*Table
+	Orderings *Orderings // the paper's orderings and the quality bar, when asked for
+	Figures   []*Figure
+	Records   int      // records read, the paper's included
+	Scales    []string // the scales of our records
+	Warnings  []string
 }
 
 // Build builds the named items (see Items; all when ids is empty).
@@ -75,6 +76,11 @@ func Build(recs []results.Record, ids []string, opts Options) (*Report, error) {
 			figs, err = LMCurves(recs, opts)
 		case ItemLR:
 			figs, err = LRSchedules(recs, opts)
+		case ItemOrderings:
+			if rep.Orderings, err = BuildOrderings(recs, opts); err != nil {
+				return nil, err
+			}
+			continue
 		default:
 			def, ok := LookupTable(id)
 			if !ok {
@@ -110,6 +116,12 @@ func (r *Report) Print(w io.Writer, f Format) error {
 		for _, t := range r.Tables {
 			lines = append(lines, t.csvRecords()...)
 		}
+		if r.Orderings != nil {
+			if len(lines) > 0 {
+				lines = append(lines, nil)
+			}
+			lines = append(lines, r.Orderings.csvRecords()...)
+		}
 		if len(r.Figures) > 0 {
 			if len(lines) > 0 {
 				lines = append(lines, nil)
@@ -129,8 +141,16 @@ func (r *Report) Print(w io.Writer, f Format) error {
 			return err
 		}
 	}
+	if r.Orderings != nil {
+		if len(r.Tables) > 0 {
+			fmt.Fprintln(w)
+		}
+		if err := r.Orderings.Render(w, f); err != nil {
+			return err
+		}
+	}
 	for i, fig := range r.Figures {
-		if i > 0 || len(r.Tables) > 0 {
+		if i > 0 || len(r.Tables) > 0 || r.Orderings != nil {
 			fmt.Fprintln(w)
 		}
 		if err := fig.RenderData(w, f); err != nil {
@@ -249,6 +269,19 @@ func (r *Report) WriteDir(dir string) ([]string, error) {
 			written = append(written, path)
 		}
 	}
+	if r.Orderings != nil {
+		for _, f := range []Format{Text, Markdown, CSV} {
+			var buf bytes.Buffer
+			if err := r.Orderings.Render(&buf, f); err != nil {
+				return nil, err
+			}
+			path := filepath.Join(dir, ItemOrderings+f.Ext())
+			if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+				return nil, err
+			}
+			written = append(written, path)
+		}
+	}
 	for _, f := range r.Figures {
 		paths, err := f.Save(dir)
 		if err != nil {
@@ -289,6 +322,12 @@ func (r *Report) indexMarkdown(w io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(w, "\nFiles: [text](%s.txt), [CSV](%s.csv), [LaTeX](%s.tex).\n\n", t.Def.ID, t.Def.ID, t.Def.ID)
+	}
+	if r.Orderings != nil {
+		if err := r.Orderings.Render(w, Markdown); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "\nFiles: [text](%[1]s.txt), [CSV](%[1]s.csv).\n\n", ItemOrderings)
 	}
 	for _, f := range r.Figures {
 		fmt.Fprintf(w, "### %s\n\n![%s](%s.svg)\n\n%s", mdEscape(f.Title), mdEscape(f.Title), f.Name, mdEscape(f.Caption))
@@ -341,6 +380,13 @@ func (r *Report) indexHTML(w io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(&b, "<p class=\"files\">Files: <a href=\"%[1]s.txt\">text</a>, <a href=\"%[1]s.md\">Markdown</a>, <a href=\"%[1]s.csv\">CSV</a>, <a href=\"%[1]s.tex\">LaTeX</a>.</p>\n", esc(t.Def.ID))
+	}
+	if r.Orderings != nil {
+		b.WriteString("<h2>The paper's orderings</h2>\n")
+		if err := r.Orderings.Render(&b, HTML); err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "<p class=\"files\">Files: <a href=\"%[1]s.txt\">text</a>, <a href=\"%[1]s.md\">Markdown</a>, <a href=\"%[1]s.csv\">CSV</a>.</p>\n", ItemOrderings)
 	}
 	if len(r.Figures) > 0 {
 		b.WriteString("<h2>Figures</h2>\n")

@@ -126,20 +126,6 @@ func findTable(t *testing.T, id string) *Table {
 	return tb
 }
 
-func (t *Table) cell(row, dataset string) (Cell, bool) {
-	for _, r := range t.Rows {
-		if r.ID != row {
-			continue
-		}
-		for _, c := range r.Cells {
-			if c.Dataset == dataset {
-				return c, true
-			}
-		}
-	}
-	return Cell{}, false
-}
-
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
 
 func TestTableCellsMeanStdPaperDiff(t *testing.T) {

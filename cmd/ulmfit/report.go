@@ -23,9 +23,11 @@ Lays our records out as the paper's tables, each cell ours (mean ± std over
 seeds, n) beside the paper's number and the difference, with the scale and
 commits it came from; an empty cell says why ("not run", "no data").
 
-ITEMs: table2 ... table7, bidirectional (tables); figure3, figure4, lm (LM
-training curves), lr (learning-rate schedules). Default: every table, and
-with --out every figure too.
+ITEMs: table2 ... table7, bidirectional (tables); orderings (the quality
+bar, and each row of Tables 4-7 against ULMFiT: did the paper's ordering
+hold beyond the seeds' spread); figure3, figure4, lm (LM training curves),
+lr (learning-rate schedules). Default: every table, and with --out the
+orderings and every figure too.
 
 Without --out the tables (and the data of named figures) go to stdout in
 --format. With --out DIR every item is written under DIR: each table as

@@ -1,0 +1,198 @@
+package report
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ulmfit-go/ulmfit/results"
+)
+
+func TestOrderVerdict(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		paper    float64
+		hasPaper bool
+		gap      float64
+		spread   float64
+		n        int
+		want     OrderVerdict
+	}{
+		{"paper's sign, beyond the spread", 1.2, true, 3, 1, 3, OrderHeld},
+		{"paper's sign, within the spread", 1.2, true, 0.5, 1, 3, OrderHeldWithin},
+		{"paper's sign, gap equal to the spread", 1.2, true, 1, 1, 3, OrderHeldWithin},
+		{"other sign, within", 1.2, true, -0.5, 1, 3, OrderReversedWithin},
+		{"other sign, beyond", 1.2, true, -2, 1, 3, OrderReversed},
+		{"paper says the row is better; ours too", -0.09, true, -1, 0.5, 3, OrderHeld},
+		{"paper says the row is better; ours not", -0.09, true, 1, 0.5, 3, OrderReversed},
+		{"paper level", 0, true, 1, 0.5, 3, OrderPaperLevel},
+		{"no paper number: ULMFiT taken to be better", 0, false, 2, 0.5, 3, OrderHeld},
+		{"one seed, paper's sign", 1.2, true, 0.1, 0, 1, OrderOneSeedHeld},
+		{"one seed, other sign", 1.2, true, -5, 0, 1, OrderOneSeedReversed},
+		{"zero gap is not the paper's direction", 1.2, true, 0, 0.3, 3, OrderReversedWithin},
+	} {
+		if got := orderVerdict(tc.paper, tc.hasPaper, tc.gap, tc.spread, tc.n); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// barRecords are seeds of ULMFiT, training from scratch and no LM
+// fine-tuning on TREC-6, with the paper's numbers.
+func barRecords(t *testing.T, ulmfit, scratch, none []float64) []results.Record {
+	t.Helper()
+	recs, err := results.Paper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := func(exp, row string, vs []float64) {
+		for i, v := range vs {
+			recs = append(recs, results.Record{
+				Experiment: exp, Row: row, Dataset: "trec6", Split: "validation", Metric: "error",
+				Value: v, Seed: int64(i + 1), Source: results.SourceOurs, Scale: "small",
+			})
+		}
+	}
+	add("table7", "freez+discr+stlr", ulmfit)
+	add("table6", "full+discr+stlr", ulmfit)
+	add("table7", "scratch", scratch)
+	add("table6", "none", none)
+	return recs
+}
+
+func findBar(t *testing.T, o *Orderings, dataset string) Bar {
+	t.Helper()
+	for _, b := range o.Bars {
+		if b.Dataset == dataset {
+			return b
+		}
+	}
+	t.Fatalf("no quality bar for %s", dataset)
+	return Bar{}
+}
+
+func findOrdering(t *testing.T, o *Orderings, table, row, dataset string) Ordering {
+	t.Helper()
+	for _, it := range o.Items {
+		if it.Table == table && it.Row == row && it.Dataset == dataset {
+			return it
+		}
+	}
+	t.Fatalf("no ordering %s/%s/%s", table, row, dataset)
+	return Ordering{}
+}
+
+func TestQualityBar(t *testing.T) {
+	for _, tc := range []struct {
+		name                    string
+		ulmfit, scratch, none   []float64
+		want                    string
+		wantScratch, wantNoLMFT OrderVerdict
+	}{
+		{"ahead of both beyond the spread", []float64{10, 11, 10.5}, []float64{14, 15, 14.5}, []float64{12, 13, 12.5}, "holds", OrderHeld, OrderHeld},
+		// TREC-6 at the small scale on 2026-11-26: level with no LM fine-tuning.
+		{"level with no LM fine-tuning", []float64{10.1, 10.8, 11.4}, []float64{14, 15, 15}, []float64{10.1, 10.5, 10.8}, "fails", OrderHeld, OrderReversedWithin},
+		{"ahead of scratch by less than its spread", []float64{21, 25, 24.2}, []float64{24.4, 28, 24}, []float64{26.7, 27.7, 25.6}, "fails", OrderHeldWithin, OrderHeld},
+		{"two seeds are too few", []float64{10, 11}, []float64{14, 15, 14.5}, []float64{12, 13, 12.5}, "pending: ULMFiT n=2", OrderHeld, OrderHeld},
+		{"no LM fine-tuning not run", []float64{10, 11, 10.5}, []float64{14, 15, 14.5}, nil, "pending: no LM fine-tuning n=0", OrderHeld, OrderPending},
+	} {
+		o, err := BuildOrderings(barRecords(t, tc.ulmfit, tc.scratch, tc.none), testOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := findBar(t, o, "trec6")
+		if b.Verdict != tc.want {
+			t.Errorf("%s: bar %q, want %q", tc.name, b.Verdict, tc.want)
+		}
+		if got := findOrdering(t, o, "table7", "scratch", "trec6").Verdict; got != tc.wantScratch {
+			t.Errorf("%s: Table 7 scratch ordering %v, want %v", tc.name, got, tc.wantScratch)
+		}
+		if got := findOrdering(t, o, "table6", "none", "trec6").Verdict; got != tc.wantNoLMFT {
+			t.Errorf("%s: Table 6 none ordering %v, want %v", tc.name, got, tc.wantNoLMFT)
+		}
+		if b := findBar(t, o, "imdb"); !strings.HasPrefix(b.Verdict, "pending") {
+			t.Errorf("%s: IMDb has no records, bar %q", tc.name, b.Verdict)
+		}
+	}
+}
+
+// The margin and the gap are the means' difference, the spread the larger
+// standard deviation, and every non-ULMFiT row of Tables 4-7 has one
+// ordering per dataset.
+func TestOrderingsNumbers(t *testing.T) {
+	o, err := BuildOrderings(barRecords(t, []float64{10, 12, 11}, []float64{14, 16}, []float64{11, 12, 13}), testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := findBar(t, o, "trec6")
+	if !b.VsScratch.OK || !close(b.VsScratch.By, 4) || !close(b.VsScratch.Spread, 1.4142135623730951) {
+		t.Errorf("margin over scratch %+v, want +4 with spread sqrt(2)", b.VsScratch)
+	}
+	if !close(b.VsNoLMFT.By, 1) || !close(b.VsNoLMFT.Spread, 1) {
+		t.Errorf("margin over no LM fine-tuning %+v, want +1 with spread 1", b.VsNoLMFT)
+	}
+	it := findOrdering(t, o, "table6", "none", "trec6")
+	if !it.HasPaper || !close(it.Paper, 6.38-5.69) || !close(it.Gap, 1) || it.Verdict != OrderHeldWithin {
+		t.Errorf("Table 6 none on TREC-6: %+v", it)
+	}
+	want := 0
+	for _, id := range orderingTables {
+		def, _ := LookupTable(id)
+		want += (len(def.Rows) - 1) * len(def.Columns)
+	}
+	if len(o.Items) != want {
+		t.Errorf("%d orderings, want %d", len(o.Items), want)
+	}
+}
+
+func close(a, b float64) bool { d := a - b; return d < 1e-9 && d > -1e-9 }
+
+func TestOrderingsRender(t *testing.T) {
+	rep, err := Build(testRecords(t), []string{ItemOrderings}, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Orderings == nil {
+		t.Fatal("no orderings built")
+	}
+	for _, f := range []Format{Text, Markdown, CSV} {
+		var buf bytes.Buffer
+		if err := rep.Print(&buf, f); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		golden(t, "orderings"+f.Ext(), buf.Bytes())
+	}
+	if err := rep.Orderings.Render(&bytes.Buffer{}, LaTeX); err == nil {
+		t.Error("LaTeX orderings: want an error naming the formats")
+	}
+	dir := t.TempDir()
+	written, err := rep.WriteDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"orderings.txt", "orderings.md", "orderings.csv"} {
+		if !contains(written, filepath.Join(dir, name)) {
+			t.Errorf("WriteDir did not write %s", name)
+		}
+	}
+	for _, idx := range []string{"index.md", "index.html"} {
+		data, err := os.ReadFile(filepath.Join(dir, idx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(data), "The quality bar") || !strings.Contains(string(data), "orderings.csv") {
+			t.Errorf("%s does not show the orderings", idx)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
