@@ -5,6 +5,8 @@ package compute
 /*
 #cgo LDFLAGS: -lopenblas
 #include <cblas.h>
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
 */
 import "C"
 
@@ -32,3 +34,12 @@ func (OpenBLASSgemm) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []
 }
 
 func defaultSgemm() Sgemm { return OpenBLASSgemm{} }
+
+// SetBLASThreads sets how many threads OpenBLAS runs a product on (as
+// OPENBLAS_NUM_THREADS does at start), for a process that shares the cores
+// with other runners, and returns the number it had.
+func SetBLASThreads(n int) int {
+	prev := int(C.openblas_get_num_threads())
+	C.openblas_set_num_threads(C.int(max(n, 1)))
+	return prev
+}

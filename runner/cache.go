@@ -107,48 +107,66 @@ func (l *lockHeld) release() {
 // acquire takes s's lock, polling so that ctx can cancel the wait; wait is
 // called once, with the holder's pid when known, if another runner holds it.
 func (c *Cache) acquire(ctx context.Context, s *Stage, wait func(pid int)) (*lockHeld, error) {
-	return acquireFile(ctx, filepath.Join(c.Dir, s.Kind, s.ID()+".lock"), wait)
+	return acquireFile(ctx, c.lockPath(s), wait)
+}
+
+// tryAcquire takes s's lock if no other runner holds it; otherwise it
+// returns no lock and the holder's pid (0 when unknown).
+func (c *Cache) tryAcquire(s *Stage) (*lockHeld, int, error) {
+	return tryLockFile(c.lockPath(s))
+}
+
+func (c *Cache) lockPath(s *Stage) string {
+	return filepath.Join(c.Dir, s.Kind, s.ID()+".lock")
 }
 
 // acquireFile takes an exclusive flock on path, creating it, and writes
 // this process's pid into it.
 func acquireFile(ctx context.Context, path string, wait func(pid int)) (*lockHeld, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, err
-	}
 	waited := false
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
+		l, holder, err := tryLockFile(path)
+		if err != nil || l != nil {
+			return l, err
 		}
 		if !waited && wait != nil {
 			waited = true
-			pid := 0
-			if data, err := os.ReadFile(path); err == nil {
-				pid, _ = strconv.Atoi(strings.TrimSpace(string(data)))
-			}
-			wait(pid)
+			wait(holder)
 		}
 		select {
 		case <-ctx.Done():
-			f.Close()
 			return nil, ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// tryLockFile takes an exclusive flock on path without waiting, creating
+// the file and writing this process's pid into it. When another holds it,
+// it returns no lock and the pid the holder wrote (0 when unknown).
+func tryLockFile(path string) (*lockHeld, int, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, 0, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+			return nil, 0, fmt.Errorf("lock %s: %w", path, err)
+		}
+		pid := 0
+		if data, err := os.ReadFile(path); err == nil {
+			pid, _ = strconv.Atoi(strings.TrimSpace(string(data)))
+		}
+		return nil, pid, nil
+	}
 	if err := f.Truncate(0); err == nil {
 		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
-	return &lockHeld{f: f}, nil
+	return &lockHeld{f: f}, 0, nil
 }
 
 // commit makes a .partial folder the finished stage: it drops temporary

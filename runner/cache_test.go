@@ -6,6 +6,7 @@ import (
 	"github.com/ulmfit-go/ulmfit/compute"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -332,5 +333,82 @@ func TestRatesPerDevice(t *testing.T) {
 	}
 	if got, want := LoadRates(dir).ForBackend(gpu).Estimate(s), stageOverhead+2*time.Second; got < want-time.Second || got > want+time.Second {
 		t.Errorf("GPU estimate %v after observing, want about %v", got, want)
+	}
+}
+
+// syncBuffer is a log a runner writes while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b = append(s.b, p...)
+	return len(p), nil
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return string(s.b)
+}
+
+// A stage another runner holds is passed over for the next stage whose
+// inputs are done; the runner waits only when nothing else can run, says
+// so once, and takes the stage up when its lock is let go.
+func TestHeldStagePassedOver(t *testing.T) {
+	dir := t.TempDir()
+	var mu sync.Mutex
+	var order []string
+	var cnt counter
+	g := NewGraph(testGraph(&cnt, "held", 1)...)
+	for _, s := range g.Stages {
+		run := s.Run
+		s.Run = func(ctx context.Context, x *Exec) (any, error) {
+			mu.Lock()
+			order = append(order, s.Label)
+			mu.Unlock()
+			return run(ctx, x)
+		}
+	}
+	first := g.Stages[0] // "leaf alpha": the plan's first stage
+	e := newTestExecutor(dir)
+	var log syncBuffer
+	e.Reporter = NewLogReporter(&log)
+	other, pid, err := e.Cache.tryAcquire(first)
+	if err != nil || other == nil {
+		t.Fatalf("taking the first stage's lock: %v (held by %d)", err, pid)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := e.Run(context.Background(), g)
+		errc <- err
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(log.String(), "waiting for") {
+		if time.Now().After(deadline) {
+			other.release()
+			t.Fatalf("the runner did not come to wait for the held stage; log:\n%s", log.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	mu.Lock()
+	before := append([]string(nil), order...)
+	mu.Unlock()
+	time.Sleep(3 * heldPoll) // a runner that polls must not say it again
+	other.release()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if len(before) != 1 || before[0] != "leaf be" {
+		t.Errorf("while the first stage was held the runner built %q, want only the other leaf", before)
+	}
+	if len(order) != 5 || order[1] != first.Label {
+		t.Errorf("stages ran in the order %q; want the held one second, after its lock was let go", order)
+	}
+	if n := strings.Count(log.String(), "waiting for"); n != 1 {
+		t.Errorf("said it was waiting %d times, want once:\n%s", n, log.String())
 	}
 }

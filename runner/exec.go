@@ -70,27 +70,109 @@ type Executor struct {
 
 // Run runs every stage of g not finished yet and returns the manifests of
 // all, by stage ID. It stops at the first failure.
+//
+// Stages run in plan order, except that a stage another runner is building
+// (its lock held) is passed over for the next one whose inputs are done:
+// runners started on one plan and cache (ulmfit run --jobs, or the same
+// command twice) share out its stages instead of queueing behind each
+// other. When every stage that could run is held elsewhere, Run polls
+// until one is finished or free.
 func (e *Executor) Run(ctx context.Context, g *Graph) (map[string]*Manifest, error) {
 	done := map[string]*Manifest{}
-	n := len(g.Stages)
-	for i, s := range g.Stages {
+	pending := make([]int, len(g.Stages)) // plan indices not done yet
+	for i := range pending {
+		pending[i] = i
+	}
+	reported := map[string]bool{} // stages said to be waited for
+	for len(pending) > 0 {
 		if err := ctx.Err(); err != nil {
 			return done, err
 		}
-		m, err := e.runStage(ctx, i, n, s, done, g)
+		k, m, held, err := e.next(ctx, g, pending, done)
 		if err != nil {
-			return done, fmt.Errorf("stage %s (%s): %w", s.Label, s.ID(), err)
+			return done, err
 		}
+		if k < 0 {
+			for _, h := range held {
+				if !reported[h.stage.ID()] {
+					reported[h.stage.ID()] = true
+					e.Reporter.StageWaiting(h.stage, h.pid)
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return done, ctx.Err()
+			case <-time.After(heldPoll):
+			}
+			continue
+		}
+		s := g.Stages[pending[k]]
 		done[s.ID()] = m
 		if e.OnStage != nil {
 			if err := e.OnStage(s, done); err != nil {
 				return done, err
 			}
 		}
+		pending = append(pending[:k], pending[k+1:]...)
 	}
 	return done, nil
 }
 
+// heldPoll is how often Run looks again when every stage it could run is
+// held by other runners.
+const heldPoll = 250 * time.Millisecond
+
+// heldError says another runner holds a stage's lock.
+type heldError struct {
+	stage *Stage
+	pid   int
+}
+
+func (h *heldError) Error() string {
+	return fmt.Sprintf("%s is being built by %s", h.stage.Label, holder(h.pid))
+}
+
+// next runs (or finds cached) the first pending stage, in plan order, whose
+// inputs are done and whose lock no other runner holds, and returns its
+// position in pending. It returns -1 and the stages held elsewhere when
+// every stage ready to run is held.
+func (e *Executor) next(ctx context.Context, g *Graph, pending []int, done map[string]*Manifest) (int, *Manifest, []*heldError, error) {
+	var held []*heldError
+	ready := false
+	for k, i := range pending {
+		s := g.Stages[i]
+		if !inputsDone(s, done) {
+			continue
+		}
+		ready = true
+		m, err := e.runStage(ctx, i, len(g.Stages), s, done, g)
+		var h *heldError
+		if errors.As(err, &h) {
+			held = append(held, h)
+			continue
+		}
+		if err != nil {
+			return -1, nil, nil, fmt.Errorf("stage %s (%s): %w", s.Label, s.ID(), err)
+		}
+		return k, m, nil, nil
+	}
+	if !ready {
+		return -1, nil, nil, errors.New("no stage has its inputs done: the graph is out of order")
+	}
+	return -1, nil, held, nil
+}
+
+func inputsDone(s *Stage, done map[string]*Manifest) bool {
+	for _, in := range s.Inputs {
+		if _, ok := done[in.ID()]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// runStage builds s unless it is finished, or returns a *heldError when
+// another runner holds its lock.
 func (e *Executor) runStage(ctx context.Context, i, n int, s *Stage, done map[string]*Manifest, g *Graph) (*Manifest, error) {
 	var corrupt *CorruptError
 	// Without the lock only a finished folder counts: a .partial one with
@@ -103,12 +185,15 @@ func (e *Executor) runStage(ctx context.Context, i, n int, s *Stage, done map[st
 		e.Reporter.StageCached(i, n, s)
 		return m, nil
 	}
-	lock, err := e.Cache.acquire(ctx, s, func(pid int) { e.Reporter.StageWaiting(s, pid) })
+	lock, pid, err := e.Cache.tryAcquire(s)
 	if err != nil {
 		return nil, err
 	}
+	if lock == nil {
+		return nil, &heldError{stage: s, pid: pid}
+	}
 	defer lock.release()
-	// Another runner may have finished (or rebuilt) it while this one waited.
+	// Another runner may have finished (or rebuilt) it since the check above.
 	m, err = e.finished(s)
 	if errors.As(err, &corrupt) {
 		if err := e.setAside(s, corrupt); err != nil {
@@ -134,7 +219,7 @@ func (e *Executor) runStage(ctx context.Context, i, n int, s *Stage, done map[st
 		x.Inputs = append(x.Inputs, m)
 	}
 	est := e.Rates.Estimate(s)
-	e.Reporter.StageStart(i, n, s, est, e.remaining(g, done, i))
+	e.Reporter.StageStart(i, n, s, est, e.remaining(g, done, s))
 	x.progress = func(u Update) { e.Reporter.Update(s, u) }
 	started := time.Now()
 	result, err := e.run(ctx, s, x)
@@ -247,11 +332,14 @@ func faultPoint(point, detail string) {
 	}
 }
 
-// remaining estimates the time of the stages after the i-th that are not
+// remaining estimates the time of the stages other than cur that are not
 // finished.
-func (e *Executor) remaining(g *Graph, done map[string]*Manifest, i int) time.Duration {
+func (e *Executor) remaining(g *Graph, done map[string]*Manifest, cur *Stage) time.Duration {
 	var d time.Duration
-	for _, s := range g.Stages[i+1:] {
+	for _, s := range g.Stages {
+		if s == cur {
+			continue
+		}
 		if _, ok := done[s.ID()]; ok {
 			continue
 		}

@@ -47,6 +47,10 @@ type Options struct {
 	// Load, when set, replaces loading registered datasets from DataDir
 	// (tests give generated data).
 	Load func(name string) (*datasets.Dataset, error)
+	// OnStart, when set, is called once the experiments are planned and
+	// before any stage runs: 'ulmfit run --jobs' starts its other runners
+	// there, so that a plan that fails is reported once.
+	OnStart func() error
 }
 
 func (o *Options) defaults() {
@@ -235,7 +239,15 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}
 	g := NewGraph(roots...)
-	rec := &recorder{results: o.Results, prov: prov, byEval: byEval, written: map[*Plan]int{}}
+	// Records already there: the summary counts those added while this
+	// run ran, by it or by runners sharing its work.
+	before := recordCounts(o.Results, ps)
+	if o.OnStart != nil {
+		if err := o.OnStart(); err != nil {
+			return err
+		}
+	}
+	rec := &recorder{results: o.Results, prov: prov, byEval: byEval}
 	ex := &Executor{Cache: cache, Reporter: rep, Prov: prov, Rates: rates, Backend: o.Backend,
 		OnStage: func(s *Stage, done map[string]*Manifest) error { return rec.record(ctx, s, done) }}
 	_, runErr := ex.Run(ctx, g)
@@ -244,7 +256,7 @@ func Run(ctx context.Context, o Options) error {
 		runErr = fmt.Errorf("interrupted (%w): run the same command again to resume; finished stages and LM epochs are kept in %s", runErr, o.Cache)
 	}
 	for _, p := range ps {
-		if err := printSummary(o.Stdout, p, o.Results, rec.written[p]); err != nil && runErr == nil {
+		if err := printSummary(o.Stdout, p, o.Results, before[p]); err != nil && runErr == nil {
 			runErr = err
 		}
 	}
@@ -256,7 +268,6 @@ type recorder struct {
 	results string
 	prov    Provenance
 	byEval  map[string][]cellRef // the cells of each evaluate stage, by its ID
-	written map[*Plan]int        // records added, per plan
 }
 
 // record writes the records of the cells that s ends, if any; done holds
@@ -275,11 +286,9 @@ func (r *recorder) record(ctx context.Context, s *Stage, done map[string]*Manife
 		perPlan[ref.plan] = append(perPlan[ref.plan], rec)
 	}
 	for _, p := range order {
-		n, err := writeRecords(ctx, r.results, p, perPlan[p])
-		if err != nil {
+		if _, err := writeRecords(ctx, r.results, p, perPlan[p]); err != nil {
 			return err
 		}
-		r.written[p] += n
 	}
 	return nil
 }
@@ -292,14 +301,16 @@ func recordName(task string) string {
 	return task
 }
 
-// printSummary prints p's records at p's scale beside the paper's: the
+// printSummary prints p's records at p's scale beside the paper's, with
+// how many records the file gained since it held before: the
 // report's table for a table experiment, its data for a figure, and a
 // table of the experiment's own rows otherwise.
-func printSummary(w io.Writer, p *Plan, dir string, added int) error {
+func printSummary(w io.Writer, p *Plan, dir string, before int) error {
 	ours, err := readRecords(dir, p.Exp.Name)
 	if err != nil {
 		return err
 	}
+	added := max(len(ours)-before, 0)
 	paper, err := results.Paper()
 	if err != nil {
 		return err

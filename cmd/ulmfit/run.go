@@ -18,7 +18,7 @@ const runUsage = `Usage:
   ulmfit run EXPERIMENT... [--scale S] [--seeds N] [--only ROW[,ROW]] [--tasks T[,T]] [--data-dir D]
                            [--cache DIR] [--results DIR] [--dry-run] [--executor local|slurm]
                            [--device cpu|cuda] [--precision fp32|tf32|bf16] [--no-graphs]
-                           [--pretrained NAME|PTH,ITOS]
+                           [--pretrained NAME|PTH,ITOS] [--jobs N]
 
 Runs experiments: each a built-in name (table2 ... table7, figure3, figure4,
 bidirectional, quickstart; 'ulmfit plan' lists them) or a TOML file. Every
@@ -44,6 +44,11 @@ experiment's table is printed beside the paper's numbers.
            registry model (wt103-fwd; 'ulmfit data fetch wt103-fwd' puts
            it where it is looked for) or a fastai state dict and its
            itos.pkl
+--jobs     N runners on this machine, each on its share of the cores
+           (default 1): they build different stages of the plan at once.
+           Small models do not keep several cores busy, so on the 2-core
+           CPU two one-thread runners finish a sweep sooner than one;
+           their progress lines start [job K]
 --executor local (default) runs the stages here; slurm submits them as
            Slurm jobs, as 'ulmfit submit' does, and takes its flags
 --device   where the models train: cpu (default) or cuda (the first GPU;
@@ -72,6 +77,7 @@ type runOptions struct {
 	Precision   string // cuda's matrix products: fp32, tf32 or bf16
 	NoGraphs    bool   // cuda: no CUDA graphs (cuda.Options.NoGraphs)
 	Pretrained  string // a registry name or "PTH,ITOS": replaces pretraining
+	Jobs        int    // run: runners sharing the plan on this machine
 	Stdout      io.Writer
 	Stderr      io.Writer
 }
@@ -122,6 +128,7 @@ func init() {
 			o := &so.runOptions
 			fs := runFlags("run", o)
 			fs.BoolVar(&o.DryRun, "dry-run", false, "print the plan only")
+			fs.IntVar(&o.Jobs, "jobs", 1, "runners sharing the plan on this machine")
 			executor := fs.String("executor", "local", "local or slurm")
 			slurmFlags(fs, &so)
 			pos, help, err := parseArgs(fs, args, "run", runUsage, stdout)
@@ -132,10 +139,19 @@ func init() {
 				return usagef("run: name at least one experiment\n%s", runUsage)
 			}
 			o.Experiments = pos
+			if o.Jobs < 1 {
+				return usagef("run: --jobs %d: want at least 1", o.Jobs)
+			}
 			switch *executor {
 			case "local":
+				if o.Jobs > 1 && !o.DryRun {
+					return runJobs(ctx, *o)
+				}
 				return runRun(ctx, *o)
 			case "slurm":
+				if o.Jobs > 1 {
+					return usagef("run: --jobs is for --executor local; Slurm runs every stage as its own job")
+				}
 				if o.DryRun {
 					return runPlan(ctx, *o)
 				}

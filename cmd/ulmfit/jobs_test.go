@@ -1,0 +1,93 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ulmfit-go/ulmfit/results"
+)
+
+// asCLI, set in a test's environment, makes the test binary run as ulmfit
+// itself: the runners 'run --jobs' starts are copies of the running binary.
+const asCLI = "ULMFIT_TEST_AS_CLI"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asCLI) == "1" {
+		main()
+	}
+	os.Exit(m.Run())
+}
+
+// 'run --jobs 2' runs two runners on one plan: both build stages, none is
+// built twice, every cell gets one record, and the summary counts the
+// records both wrote.
+func TestRunJobs(t *testing.T) {
+	t.Setenv(asCLI, "1")
+	exp := selfContained(t)
+	dir := t.TempDir()
+	args := []string{"run", exp, "--seeds", "3", "--jobs", "2", "--cache", filepath.Join(dir, "cache"), "--results", filepath.Join(dir, "results")}
+	out, errOut, code := runCmd(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "6 new records") {
+		t.Errorf("want the records of both runners counted (6):\n%s", out)
+	}
+	built := map[string]int{}
+	for _, line := range strings.Split(errOut, "\n") {
+		job, rest, ok := strings.Cut(line, "] ")
+		if !ok || !strings.HasPrefix(job, "[job ") {
+			if strings.TrimSpace(line) != "" {
+				t.Errorf("a progress line without its job: %q", line)
+			}
+			continue
+		}
+		if i := strings.Index(rest, "  done in "); i >= 0 {
+			stage := rest[:i]
+			if j := strings.Index(stage, "] "); j >= 0 { // "15:04:05 [3/20] label"
+				stage = stage[j+2:]
+			}
+			built[stage]++
+			built[job]++
+		}
+	}
+	for stage, n := range built {
+		if !strings.HasPrefix(stage, "[job") && n != 1 {
+			t.Errorf("stage %q built %d times", stage, n)
+		}
+	}
+	if built["[job 1"] == 0 || built["[job 2"] == 0 {
+		t.Errorf("stages built per runner: job 1 %d, job 2 %d; want both to build some\n%s", built["[job 1"], built["[job 2"], errOut)
+	}
+	recs, err := results.ReadFile(filepath.Join(dir, "results", "mine.jsonl"))
+	if err != nil || len(recs) != 6 {
+		t.Fatalf("%d records (%v), want 2 rows x 3 seeds", len(recs), err)
+	}
+	seen := map[string]bool{}
+	for _, r := range recs {
+		k := fmt.Sprintf("%s/%d", r.Row, r.Seed)
+		if seen[k] {
+			t.Errorf("record %s written twice", k)
+		}
+		seen[k] = true
+		if want := fmt.Sprintf("GOMAXPROCS %d)", jobThreads(2)); !strings.Contains(r.Machine, want) {
+			t.Errorf("record %s names machine %q; want each runner's one thread said", k, r.Machine)
+		}
+	}
+}
+
+func TestRunJobsUsage(t *testing.T) {
+	exp := selfContained(t)
+	for _, args := range [][]string{
+		{"run", exp, "--jobs", "0"},
+		{"run", exp, "--jobs", "2", "--device", "cuda"},
+		{"run", exp, "--jobs", "2", "--executor", "slurm"},
+	} {
+		if _, errOut, code := runCmd(t, args...); code != 2 || !strings.Contains(errOut, "--jobs") {
+			t.Errorf("%q: exit %d, want 2 with a message naming --jobs:\n%s", args, code, errOut)
+		}
+	}
+}
