@@ -46,9 +46,9 @@ experiment's table is printed beside the paper's numbers.
            itos.pkl
 --jobs     N runners on this machine, each on its share of the cores
            (default 1): they build different stages of the plan at once.
-           Small models do not keep several cores busy, so on the 2-core
-           CPU two one-thread runners finish a sweep sooner than one;
-           their progress lines start [job K]
+           Small models do not keep several cores busy, so on two cores
+           two one-thread runners get through a sweep of small-scale
+           cells sooner than one; progress lines start [job K]
 --executor local (default) runs the stages here; slurm submits them as
            Slurm jobs, as 'ulmfit submit' does, and takes its flags
 --device   where the models train: cpu (default) or cuda (the first GPU;
