@@ -63,6 +63,9 @@ func runJobs(ctx context.Context, o runOptions) error {
 	}
 	runErr := classifyRunError(runner.Run(ctx, ro))
 	first.Flush()
+	if runErr != nil {
+		jobs.interrupt() // this run failed: the others stop too, as after Ctrl-C
+	}
 	return errors.Join(runErr, jobs.wait())
 }
 
@@ -98,12 +101,10 @@ func (j *jobSet) start(ctx context.Context, k int, cmd *exec.Cmd) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("--jobs: starting runner %d: %w", k, err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
 	stop := context.AfterFunc(ctx, func() { cmd.Process.Signal(os.Interrupt) })
 	errc := make(chan error, 1)
 	go func() {
-		err := <-done
+		err := cmd.Wait()
 		stop()
 		if pw, ok := cmd.Stderr.(*prefixWriter); ok {
 			pw.Flush()
@@ -114,6 +115,16 @@ func (j *jobSet) start(ctx context.Context, k int, cmd *exec.Cmd) error {
 	defer j.mu.Unlock()
 	j.cmds, j.ids, j.errs = append(j.cmds, cmd), append(j.ids, k), append(j.errs, errc)
 	return nil
+}
+
+// interrupt asks every runner to stop, as Ctrl-C does: each keeps its
+// finished stages and LM epochs for the next run.
+func (j *jobSet) interrupt() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, c := range j.cmds {
+		c.Process.Signal(os.Interrupt)
+	}
 }
 
 // wait waits for every runner and says which failed.
