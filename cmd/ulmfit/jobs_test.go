@@ -21,8 +21,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// 'run --jobs 2' runs two runners on one plan: both build stages, none is
-// built twice, every cell gets one record, and the summary counts the
+// 'run --jobs 2' runs two runners on one plan: each says it ran, no stage
+// is built twice, every cell gets one record, and the summary counts the
 // records both wrote.
 func TestRunJobs(t *testing.T) {
 	t.Setenv(asCLI, "1")
@@ -59,9 +59,12 @@ func TestRunJobs(t *testing.T) {
 			t.Errorf("stage %q built %d times", stage, n)
 		}
 	}
-	if built["[job 1"] == 0 || built["[job 2"] == 0 {
-		t.Errorf("stages built per runner: job 1 %d, job 2 %d; want both to build some\n%s", built["[job 1"], built["[job 2"], errOut)
+	// Which runner builds what depends on timing; that the second one ran
+	// does not: it prints its plan's line first thing.
+	if !strings.Contains(errOut, "[job 2] mine: 6 cells") {
+		t.Errorf("no line of the second runner's:\n%s", errOut)
 	}
+	t.Logf("stages built: job 1 %d, job 2 %d", built["[job 1"], built["[job 2"])
 	recs, err := results.ReadFile(filepath.Join(dir, "results", "mine.jsonl"))
 	if err != nil || len(recs) != 6 {
 		t.Fatalf("%d records (%v), want 2 rows x 3 seeds", len(recs), err)
