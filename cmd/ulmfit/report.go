@@ -24,9 +24,10 @@ seeds, n) beside the paper's number and the difference, with the scale and
 commits it came from; an empty cell says why ("not run", "no data").
 
 ITEMs: table2 ... table7, bidirectional (tables); orderings (the quality
-bar, and each row of Tables 4-7 against ULMFiT: did the paper's ordering
-hold beyond the seeds' spread); figure3, figure4, lm (LM training curves),
-lr (learning-rate schedules). Default: every table, and with --out the
+bar; each row of Tables 4-7 against ULMFiT: did the paper's ordering hold
+beyond the seeds' spread; and Figure 3's claims: how many labels training
+from scratch needs to match ULMFiT's fewest); figure3, figure4, lm (LM
+training curves), lr (learning-rate schedules). Default: every table, and with --out the
 orderings and every figure too.
 
 Without --out the tables (and the data of named figures) go to stdout in
