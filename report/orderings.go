@@ -116,9 +116,10 @@ type Margin struct {
 // Orderings is the built check: every ordering of Tables 4-7 with ours and
 // the paper's gap, and the quality bar per dataset.
 type Orderings struct {
-	Bars    []Bar
-	Items   []Ordering
-	LowShot []LowShot // Figure 3's claims, where Figure 3 has run
+	Bars       []Bar
+	Items      []Ordering
+	LowShot    []LowShot    // Figure 3's claims, where Figure 3 has run
+	Forgetting []Forgetting // Figure 4's claim, where its curves exist
 }
 
 // BuildOrderings checks the paper's orderings against our records: for
@@ -157,6 +158,11 @@ func BuildOrderings(recs []results.Record, opts Options) (*Orderings, error) {
 		return nil, err
 	}
 	out.LowShot = buildLowShot(fig3)
+	fig4, err := Figure4(recs, opts)
+	if err != nil {
+		return nil, err
+	}
+	out.Forgetting = buildForgetting(fig4)
 	t6, t7 := tabs["table6"], tabs["table7"]
 	for _, col := range t7.Columns {
 		b := Bar{Dataset: col.Dataset, Column: col.Label}
@@ -339,6 +345,7 @@ func (o *Orderings) notes() []string {
 		fmt.Sprintf("Tally: %d held, %d held within spread, %d reversed within spread, %d reversed, %d with one seed (%d of them held), %d not run.",
 			n[OrderHeld], n[OrderHeldWithin], n[OrderReversedWithin], n[OrderReversed], n[OrderOneSeedHeld]+n[OrderOneSeedReversed], n[OrderOneSeedHeld], n[OrderPending]),
 		fmt.Sprintf("Quality bar: ULMFiT beats From scratch (Table 7) and No LM fine-tuning (Table 6) by more than the spread, each side with at least %d seeds.", minSeedsForBar),
+		"Figure 4: each method's mean validation error per epoch over seeds, its best and its last; the paper's claim (Full reaches its best early and then rises, ULMFiT does not) holds where Full ends further above its best than ULMFiT does.",
 		"Figure 3: ULMFiT's mean error with its fewest labelled examples against the fewest with which training from scratch's mean error is as low (or the most it ran with, when never). The paper claims 10x (IMDb) and 20x (AG) for supervised ULMFiT, 100x and 50x for semi-supervised, and on TREC-6 only that the two ULMFiT curves are about equal; sizes beyond a scale's training set are not run, so a claim can stay open.",
 	}
 }
@@ -394,6 +401,9 @@ func (o *Orderings) sections() []section {
 	out := []section{
 		{"quality-bar", "The quality bar", barHeader, o.barGrid()},
 		{"orderings", "The paper's orderings in Tables 4-7", orderHeader, o.orderGrid()},
+	}
+	if len(o.Forgetting) > 0 {
+		out = append(out, section{"forgetting", "Figure 4: does Full forget after its best epoch?", forgettingHeader, forgettingGrid(o.Forgetting)})
 	}
 	if len(o.LowShot) > 0 {
 		out = append(out, section{"low-shot", "Figure 3: labelled examples ULMFiT saves", lowShotHeader, lowShotGrid(o.LowShot)})
@@ -476,6 +486,10 @@ func (o *Orderings) csvRecords() [][]string {
 			line = append(line, sum(side.s)...)
 			lines = append(lines, append(line, sum(b.ULMFiT)...))
 		}
+	}
+	for _, f := range o.Forgetting {
+		lines = append(lines, []string{"forgetting", "figure4", "full", f.Dataset, "", num(f.Full.Rise()), "", f.Verdict,
+			strconv.Itoa(f.Full.N), num(f.Full.Last), "", strconv.Itoa(f.ULMFiT.N), num(f.ULMFiT.Last), ""})
 	}
 	for _, l := range o.LowShot {
 		paper, ours := "", ""

@@ -251,3 +251,30 @@ func TestLowShot(t *testing.T) {
 		t.Errorf("%d low-shot lines, want 3", len(got))
 	}
 }
+
+// Figure 4's claim: Full ends further above its best epoch than ULMFiT.
+func TestForgetting(t *testing.T) {
+	series := func(key string, means ...float64) Series {
+		s := Series{Key: key}
+		for i, m := range means {
+			s.X, s.Mean, s.N = append(s.X, float64(i+1)), append(s.Mean, m), append(s.N, 3)
+		}
+		return s
+	}
+	fig := &Figure{Panels: []Panel{
+		{Series: []Series{series("ulmfit", 30, 20, 15, 14), series("full", 20, 12, 14, 16)}}, // IMDb: held
+		{Series: []Series{series("ulmfit", 30, 12, 13, 14), series("full", 20, 15, 13, 13)}}, // TREC-6: not
+		{Series: []Series{series("ulmfit", 30, 20)}},                                         // AG: no Full
+	}}
+	got := buildForgetting(fig)
+	if len(got) != 2 {
+		t.Fatalf("%d lines, want IMDb and TREC-6 (AG lacks Full)", len(got))
+	}
+	imdb, trec := got[0], got[1]
+	if imdb.Dataset != "imdb" || imdb.Full.BestEpoch != 2 || imdb.Full.Rise() != 4 || imdb.ULMFiT.Rise() != 0 || imdb.Verdict != "held" {
+		t.Errorf("IMDb: %+v", imdb)
+	}
+	if trec.Dataset != "trec6" || trec.Full.Rise() != 0 || trec.ULMFiT.BestEpoch != 2 || trec.ULMFiT.Rise() != 2 || trec.Verdict != "did not hold" {
+		t.Errorf("TREC-6: %+v", trec)
+	}
+}

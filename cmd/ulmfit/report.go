@@ -25,8 +25,9 @@ commits it came from; an empty cell says why ("not run", "no data").
 
 ITEMs: table2 ... table7, bidirectional (tables); orderings (the quality
 bar; each row of Tables 4-7 against ULMFiT: did the paper's ordering hold
-beyond the seeds' spread; and Figure 3's claims: how many labels training
-from scratch needs to match ULMFiT's fewest); figure3, figure4, lm (LM
+beyond the seeds' spread; Figure 3's claims: how many labels training from
+scratch needs to match ULMFiT's fewest; Figure 4's: does Full lose ground
+after its best epoch and ULMFiT not); figure3, figure4, lm (LM
 training curves), lr (learning-rate schedules). Default: every table, and with --out the
 orderings and every figure too.
 
