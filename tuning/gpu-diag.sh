@@ -1,6 +1,6 @@
 #!/bin/bash
 # Runs the diagnoses of tuning/README.md ("On one GPU") on the device
-# machine: STEP is trec6-seeds, imdb-base or imdb-lm-text. Expects the
+# machine: STEP is trec6-seeds, trec6-freez, imdb-base or imdb-lm-text. Expects the
 # CGO_ENABLED=0 binary gzipped at bin/ulmfit-gpu.gz, IMDb's reviews.json
 # xz-compressed at bin/reviews.json.xz, pretrain-en's text at
 # bin/pretrain_en.txz, TREC-6 under data/trec6, and the small scale's
@@ -24,6 +24,8 @@ case $step in
 trec6-seeds)
   run table7 --only freez+discr+stlr --tasks trec6 --seeds 10
   run table6 --only none --tasks trec6 --seeds 10 ;;
+trec6-freez)
+  run table7 --only freez,freez+stlr,freez+cos,freez+discr+stlr --tasks trec6 --seeds 10 ;;
 imdb-base)
   run table7 --only scratch,freez+discr+stlr --tasks imdb --seeds 3 ;;
 imdb-lm-text)
