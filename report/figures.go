@@ -50,7 +50,10 @@ type Figure struct {
 	Caption  string
 	Panels   []Panel
 	Warnings []string
-	order    []string // series keys in legend order, when the figure defines it
+	// DataNotes say how each dataset's records drew their data, as under
+	// a table (dataNotes).
+	DataNotes []string
+	order     []string // series keys in legend order, when the figure defines it
 }
 
 // emptyReason says why a dataset has no curves.
@@ -108,7 +111,19 @@ func Figure3(recs []results.Record, opts Options) (*Figure, error) {
 		}
 		fig.Panels = append(fig.Panels, p)
 	}
+	fig.DataNotes = dataNotes(def.Datasets, oursByDataset(sel))
 	return fig, nil
+}
+
+// oursByDataset groups our records by dataset.
+func oursByDataset(recs []results.Record) map[string][]results.Record {
+	out := map[string][]results.Record{}
+	for _, r := range recs {
+		if r.Source != results.SourcePaper {
+			out[r.Dataset] = append(out[r.Dataset], r)
+		}
+	}
+	return out
 }
 
 // values returns the records' values in seed order.
@@ -183,6 +198,7 @@ func Figure4(recs []results.Record, opts Options) (*Figure, error) {
 			fig.Warnings = append(fig.Warnings, fmt.Sprintf("%s: %s has no %q curve; Figure 4 leaves it out", r.Origin, r.Cell(), CurveValError))
 		}
 	}
+	var used []results.Record
 	for _, col := range def.Datasets {
 		p := Panel{Title: col.Label, XLabel: "Classifier training epoch", YLabel: "Validation error (%)"}
 		for _, m := range def.Methods {
@@ -196,12 +212,14 @@ func Figure4(recs []results.Record, opts Options) (*Figure, error) {
 			s := curveSeries(rs, CurveValError, nil)
 			s.Key, s.Label = m.Row, m.Label
 			p.Series = append(p.Series, s)
+			used = append(used, rs...)
 		}
 		if len(p.Series) == 0 {
 			p.Empty = emptyReason(col.Dataset, opts)
 		}
 		fig.Panels = append(fig.Panels, p)
 	}
+	fig.DataNotes = dataNotes(def.Datasets, oursByDataset(used))
 	return fig, nil
 }
 

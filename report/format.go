@@ -176,6 +176,9 @@ func (t *Table) notes() []string {
 	for _, lm := range t.LMs {
 		lines = append(lines, "pretrained LM: "+lm+".")
 	}
+	for _, n := range t.DataNotes {
+		lines = append(lines, n+".")
+	}
 	for _, m := range t.missing() {
 		lines = append(lines, "no data: "+m)
 	}

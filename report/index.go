@@ -335,6 +335,12 @@ func (r *Report) indexMarkdown(w io.Writer) error {
 			fmt.Fprintf(w, " %s", mdEscape(notes))
 		}
 		fmt.Fprintf(w, " ([PNG](%s.png))\n\n", f.Name)
+		for _, n := range f.DataNotes {
+			fmt.Fprintf(w, "- %s.\n", mdEscape(n))
+		}
+		if len(f.DataNotes) > 0 {
+			fmt.Fprintln(w)
+		}
 	}
 	if len(r.Warnings) > 0 {
 		fmt.Fprintf(w, "### Warnings\n\n")
@@ -399,6 +405,13 @@ func (r *Report) indexHTML(w io.Writer) error {
 			fmt.Fprintf(&b, " %s", esc(notes))
 		}
 		fmt.Fprintf(&b, " (<a href=\"%s.png\">PNG</a>)</figcaption>\n</figure>\n", esc(f.Name))
+		if len(f.DataNotes) > 0 {
+			b.WriteString("<ul class=\"notes\">\n")
+			for _, n := range f.DataNotes {
+				fmt.Fprintf(&b, "<li>%s.</li>\n", esc(n))
+			}
+			b.WriteString("</ul>\n")
+		}
 	}
 	if len(r.Warnings) > 0 {
 		b.WriteString("<h2>Warnings</h2>\n<ul>\n")

@@ -482,3 +482,45 @@ func TestTableNotesNameEachDirection(t *testing.T) {
 		t.Errorf("notes\n%q\nwant\n%q", tab.LMs, want)
 	}
 }
+
+// How a dataset's data was drawn (the records' notes) is said under every
+// table it appears in, once per distinct note, without the pretraining
+// part that the "pretrained LM" line gives.
+func TestDataNotes(t *testing.T) {
+	const carved = "AG: only its 7,600-example test split is here; train and test were carved from it"
+	recs := []results.Record{
+		{Experiment: "table7", Row: "scratch", Dataset: "ag_news", Split: "validation", Metric: "error", Value: 22, Seed: 1,
+			Source: results.SourceOurs, Scale: "small", Note: carved},
+		{Experiment: "table7", Row: "full", Dataset: "ag_news", Split: "validation", Metric: "error", Value: 19, Seed: 1,
+			Source: results.SourceOurs, Scale: "small", Note: carved + "; pretrained on 3,636,150 tokens of pretrain-en"},
+		{Experiment: "table7", Row: "full", Dataset: "trec6", Split: "validation", Metric: "error", Value: 11, Seed: 1,
+			Source: results.SourceOurs, Scale: "small", Note: "pretrained on 3,636,150 tokens of pretrain-en"},
+	}
+	def, _ := LookupTable("table7")
+	tb, err := BuildTable(recs, def, Options{Scale: "small"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"data, AG: " + carved}
+	if !slices.Equal(tb.DataNotes, want) {
+		t.Errorf("data notes %q, want %q", tb.DataNotes, want)
+	}
+	var buf bytes.Buffer
+	if err := tb.Render(&buf, Markdown); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(buf.String(), "7,600-example") != 1 {
+		t.Errorf("the table does not say once how AG was drawn:\n%s", buf.String())
+	}
+	// Figure 4 draws the same runs' curves, and says it too.
+	for i := range recs {
+		recs[i].Curves = map[string][]float64{CurveValError: {30, 20, recs[i].Value}}
+	}
+	fig, err := Figure4(recs, Options{Scale: "small"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(fig.DataNotes, want) {
+		t.Errorf("Figure 4's data notes %q, want %q", fig.DataNotes, want)
+	}
+}

@@ -3,6 +3,7 @@ package report
 import (
 	"cmp"
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -91,6 +92,10 @@ type Table struct {
 	// LMs say which general-domain LMs our measured cells started from
 	// (DescribePretrained), for records that say.
 	LMs []string
+	// DataNotes say how each dataset's records drew their data (the
+	// records' notes: subsets, splits carved from another split), one per
+	// dataset and distinct note, in column order.
+	DataNotes []string
 }
 
 // Options select records and say why data is missing.
@@ -254,7 +259,35 @@ func BuildTable(recs []results.Record, def TableDef, opts Options) (*Table, erro
 	}
 	t.Sources = assignProvenance(t.Rows)
 	t.LMs = pretrainedNotes(t.Rows, len(t.Columns) > 1, ours)
+	byDataset := map[string][]results.Record{}
+	for k, rs := range ours {
+		byDataset[k.dataset] = append(byDataset[k.dataset], rs...)
+	}
+	t.DataNotes = dataNotes(t.Columns, byDataset)
 	return t, nil
+}
+
+// pretrainedNote is the part of a record's note that names its
+// pretraining text, which the "pretrained LM" line already gives.
+var pretrainedNote = regexp.MustCompile(`(^|; )pretrained on [^;]*$`)
+
+// dataNotes are the distinct notes of each column's records, without
+// their pretraining part: how the data was drawn (AG carved from its test
+// split, IMDb's subsets), so that a reader of the table sees it.
+func dataNotes(cols []Column, recs map[string][]results.Record) []string {
+	var out []string
+	for _, c := range cols {
+		seen := map[string]bool{}
+		for _, r := range recs[c.Dataset] {
+			n := strings.TrimSpace(pretrainedNote.ReplaceAllString(r.Note, ""))
+			if n == "" || seen[n] {
+				continue
+			}
+			seen[n] = true
+			out = append(out, fmt.Sprintf("data, %s: %s", c.Label, strings.TrimSuffix(n, ".")))
+		}
+	}
+	return out
 }
 
 // pretrainedNotes names the pretrained LMs the table's cells started from.
