@@ -501,7 +501,7 @@ func TestDataNotes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"data, AG: " + carved}
+	want := []string{carved}
 	if !slices.Equal(tb.DataNotes, want) {
 		t.Errorf("data notes %q, want %q", tb.DataNotes, want)
 	}

@@ -284,7 +284,10 @@ func dataNotes(cols []Column, recs map[string][]results.Record) []string {
 				continue
 			}
 			seen[n] = true
-			out = append(out, fmt.Sprintf("data, %s: %s", c.Label, strings.TrimSuffix(n, ".")))
+			if !strings.HasPrefix(n, c.Label+":") {
+				n = c.Label + ": " + n
+			}
+			out = append(out, strings.TrimSuffix(n, "."))
 		}
 	}
 	return out
