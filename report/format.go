@@ -8,10 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/renderer"
-	"github.com/olekukonko/tablewriter/tw"
-
 	"github.com/ulmfit-go/ulmfit/results"
 )
 
@@ -192,7 +188,7 @@ func (t *Table) renderText(w io.Writer) error {
 	if _, err := fmt.Fprintf(w, "%s\n", t.heading()); err != nil {
 		return err
 	}
-	if err := t.tablewriter(w, renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleASCII)}), false); err != nil {
+	if err := t.gridTable(w, false); err != nil {
 		return err
 	}
 	for _, n := range t.notes() {
@@ -207,7 +203,7 @@ func (t *Table) renderMarkdown(w io.Writer) error {
 	if _, err := fmt.Fprintf(w, "### %s\n\n", mdEscape(t.heading())); err != nil {
 		return err
 	}
-	if err := t.tablewriter(w, renderer.NewMarkdown(), true); err != nil {
+	if err := t.gridTable(w, true); err != nil {
 		return err
 	}
 	fmt.Fprintln(w)
@@ -219,37 +215,14 @@ func (t *Table) renderMarkdown(w io.Writer) error {
 	return nil
 }
 
-func mdEscape(s string) string {
-	return strings.NewReplacer("|", `\|`, "*", `\*`, "_", `\_`).Replace(s)
+// gridTable renders the table's grid, as Markdown or boxed ASCII.
+func (t *Table) gridTable(w io.Writer, md bool) error {
+	header, rows := t.grid()
+	return gridTable(w, header, rows, md)
 }
 
-func (t *Table) tablewriter(w io.Writer, r tw.Renderer, escape bool) error {
-	header, rows := t.grid()
-	tb := tablewriter.NewTable(w,
-		tablewriter.WithRenderer(r),
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithHeaderAlignment(tw.AlignLeft),
-		tablewriter.WithRowAlignment(tw.AlignLeft),
-		tablewriter.WithRowAutoWrap(tw.WrapNone),
-		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
-	)
-	if escape {
-		for i := range header {
-			header[i] = mdEscape(header[i])
-		}
-		for _, row := range rows {
-			for i := range row {
-				row[i] = mdEscape(row[i])
-			}
-		}
-	}
-	tb.Header(header)
-	for _, row := range rows {
-		if err := tb.Append(row); err != nil {
-			return err
-		}
-	}
-	return tb.Render()
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "*", `\*`, "_", `\_`).Replace(s)
 }
 
 // csvHeader names the CSV columns: one line per cell.
