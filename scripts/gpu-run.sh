@@ -1,0 +1,40 @@
+#!/bin/bash
+# Runs small-scale experiments on the device machine's GPU (--device cuda,
+# fp32), each "NAME|ARGS" argument as one `ulmfit run ARGS --scale small`,
+# all of them at once on the one GPU. Records go to $OUT/NAME.jsonl, logs to
+# $OUT/NAME.log; stages are cached under cache/, so a second call on a warm
+# machine resumes them.
+#
+# Expects, carried from this checkout (the device machine has no Go and no
+# network): the CGO_ENABLED=0 binary gzipped at bin/ulmfit-gpu.gz; IMDb's
+# reviews.json xz-compressed at bin/reviews.json.xz; pretrain-en's text at
+# bin/pretrain_en.txz; the shared datasets a run needs under
+# .devdata/datasets (shared/ does not travel); and the small scale's
+# pretrained LM under cache/pretrain with its corpus under cache/corpus, so
+# every run starts from the same general-English LM as the CPU runs.
+#
+#   scripts/gpu-run.sh "figure3-ag|figure3 --tasks ag-news --seeds 3"
+set -u
+[ $# -gt 0 ] || { echo "usage: $0 'NAME|ARGS' ..." >&2; exit 2; }
+: "${OUT:?OUT is the folder whose files come back}"
+[ -x /tmp/ulmfit ] || { gunzip -c bin/ulmfit-gpu.gz > /tmp/ulmfit && chmod +x /tmp/ulmfit; } || exit 1
+if [ ! -s data/imdb/reviews.json ] && [ -s bin/reviews.json.xz ]; then
+  mkdir -p data/imdb && xz -dc bin/reviews.json.xz > data/imdb/reviews.json
+fi
+if [ ! -d data/pretrain_en ] && [ -s bin/pretrain_en.txz ]; then
+  tar -C data -xJf bin/pretrain_en.txz
+fi
+export ULMFIT_DATA=data:.devdata/datasets
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+for spec in "$@"; do
+  name=${spec%%|*} args=${spec#*|}
+  # shellcheck disable=SC2086 # ARGS is a command line, split on purpose
+  timeout "${LIMIT:-560}" /tmp/ulmfit run $args --scale small --device cuda \
+    --results "/tmp/res-$name" > "$OUT/$name.log" 2>&1 &
+done
+wait
+for spec in "$@"; do
+  name=${spec%%|*}
+  cat /tmp/res-"$name"/*.jsonl > "$OUT/$name.jsonl" 2>/dev/null
+  tail -c 20000 "$OUT/$name.log" > "$OUT/$name.tail" && mv "$OUT/$name.tail" "$OUT/$name.log"
+done
