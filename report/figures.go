@@ -50,8 +50,8 @@ type Figure struct {
 	Caption  string
 	Panels   []Panel
 	Warnings []string
-	// DataNotes say how each dataset's records drew their data, as under
-	// a table (dataNotes).
+	// DataNotes say what ran each dataset's records and how they drew
+	// their data, as under a table (machineNotes, dataNotes).
 	DataNotes []string
 	order     []string // series keys in legend order, when the figure defines it
 }
@@ -111,7 +111,8 @@ func Figure3(recs []results.Record, opts Options) (*Figure, error) {
 		}
 		fig.Panels = append(fig.Panels, p)
 	}
-	fig.DataNotes = dataNotes(def.Datasets, oursByDataset(sel))
+	ours := oursByDataset(sel)
+	fig.DataNotes = append(machineNotes(def.Datasets, ours), dataNotes(def.Datasets, ours)...)
 	return fig, nil
 }
 
@@ -219,7 +220,8 @@ func Figure4(recs []results.Record, opts Options) (*Figure, error) {
 		}
 		fig.Panels = append(fig.Panels, p)
 	}
-	fig.DataNotes = dataNotes(def.Datasets, oursByDataset(used))
+	ours := oursByDataset(used)
+	fig.DataNotes = append(machineNotes(def.Datasets, ours), dataNotes(def.Datasets, ours)...)
 	return fig, nil
 }
 

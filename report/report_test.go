@@ -524,3 +524,59 @@ func TestDataNotes(t *testing.T) {
 		t.Errorf("Figure 4's data notes %q, want %q", fig.DataNotes, want)
 	}
 }
+
+// Every table and figure says what ran its records: one line when one
+// engine on one machine ran them all (runs that differ only in GOMAXPROCS
+// are one machine), else which datasets ran where.
+func TestMachineNotes(t *testing.T) {
+	const (
+		cpu1 = "vm; AMD EPYC; 2 cores (GOMAXPROCS 1); linux/amd64"
+		cpu2 = "vm; AMD EPYC; 2 cores (GOMAXPROCS 2); linux/amd64"
+		gpu  = "vm; Xeon; 16 cores (GOMAXPROCS 16); linux/amd64; GPU NVIDIA H200"
+	)
+	rec := func(dataset string, seed int64, engine, machine string) results.Record {
+		return results.Record{Experiment: "figure3", Row: "scratch", Dataset: dataset, Split: "validation",
+			Metric: "error", Value: 20, Seed: seed, Source: results.SourceOurs, Scale: "small", TrainSize: 100,
+			Engine: engine, Machine: machine}
+	}
+	cpuOnly := []results.Record{
+		rec("trec6", 1, "cpu/openblas/avx2", cpu1), rec("trec6", 2, "cpu/openblas/avx2", cpu2),
+		rec("ag_news", 1, "cpu/openblas/avx2", cpu2),
+	}
+	fig, err := Figure3(cpuOnly, Options{Scale: "small"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"ran on cpu/openblas/avx2 on vm; AMD EPYC; 2 cores; linux/amd64"}
+	if !slices.Equal(fig.DataNotes, want) {
+		t.Errorf("one machine: notes %q, want %q", fig.DataNotes, want)
+	}
+
+	mixed := append(cpuOnly[:2:2], rec("ag_news", 1, "cuda/fp32", gpu), rec("imdb", 1, "cuda/fp32", gpu),
+		rec("imdb", 2, "", ""))
+	fig, err = Figure3(mixed, Options{Scale: "small"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []string{"IMDb, AG ran on cuda/fp32 on vm; Xeon; 16 cores; linux/amd64; GPU NVIDIA H200; " +
+		"TREC-6 ran on cpu/openblas/avx2 on vm; AMD EPYC; 2 cores; linux/amd64"}
+	if !slices.Equal(fig.DataNotes, want) {
+		t.Errorf("CPU and GPU: notes %q, want %q", fig.DataNotes, want)
+	}
+
+	// A dataset whose cells ran on both says so, and a table says it too.
+	both := []results.Record{rec("trec6", 1, "cpu/openblas/avx2", cpu1), rec("trec6", 2, "cuda/fp32", gpu)}
+	for i := range both {
+		both[i].Experiment, both[i].Row, both[i].TrainSize = "table7", "full", 0
+	}
+	def, _ := LookupTable("table7")
+	tb, err := BuildTable(both, def, Options{Scale: "small"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []string{"TREC-6 ran on cpu/openblas/avx2 on vm; AMD EPYC; 2 cores; linux/amd64 and " +
+		"cuda/fp32 on vm; Xeon; 16 cores; linux/amd64; GPU NVIDIA H200"}
+	if !slices.Equal(tb.DataNotes, want) {
+		t.Errorf("one dataset on two machines: notes %q, want %q", tb.DataNotes, want)
+	}
+}

@@ -92,9 +92,10 @@ type Table struct {
 	// LMs say which general-domain LMs our measured cells started from
 	// (DescribePretrained), for records that say.
 	LMs []string
-	// DataNotes say how each dataset's records drew their data (the
-	// records' notes: subsets, splits carved from another split), one per
-	// dataset and distinct note, in column order.
+	// DataNotes say what ran each dataset's records (machineNotes) and
+	// how they drew their data (the records' notes: subsets, splits carved
+	// from another split), one per dataset and distinct note, in column
+	// order.
 	DataNotes []string
 }
 
@@ -263,8 +264,62 @@ func BuildTable(recs []results.Record, def TableDef, opts Options) (*Table, erro
 	for k, rs := range ours {
 		byDataset[k.dataset] = append(byDataset[k.dataset], rs...)
 	}
-	t.DataNotes = dataNotes(t.Columns, byDataset)
+	t.DataNotes = append(machineNotes(t.Columns, byDataset), dataNotes(t.Columns, byDataset)...)
 	return t, nil
+}
+
+// gomaxprocs is the part of a record's machine that says how many cores
+// the runner let Go use: it differs between runs sharing one machine, which
+// is the same machine for a reader.
+var gomaxprocs = regexp.MustCompile(` \(GOMAXPROCS \d+\)`)
+
+// machineNotes say which engine and machine produced the records: one note
+// when they all share one, else one per group of datasets that share theirs
+// ("TREC-6 ran on ...; AG, IMDb on ..."), so a table or figure that mixes
+// the CPU and a GPU says which cells came from which.
+func machineNotes(cols []Column, recs map[string][]results.Record) []string {
+	type group struct {
+		ran      string
+		datasets []string
+	}
+	var groups []group
+	distinct := map[string]bool{}
+	for _, c := range cols {
+		var ran []string
+		for _, r := range recs[c.Dataset] {
+			if r.Source == results.SourcePaper || (r.Engine == "" && r.Machine == "") {
+				continue
+			}
+			m := cmp.Or(r.Engine, "engine not recorded") + " on " +
+				cmp.Or(gomaxprocs.ReplaceAllString(r.Machine, ""), "a machine not recorded")
+			if !slices.Contains(ran, m) {
+				ran = append(ran, m)
+			}
+			distinct[m] = true
+		}
+		if len(ran) == 0 {
+			continue
+		}
+		slices.Sort(ran)
+		key := strings.Join(ran, " and ")
+		i := slices.IndexFunc(groups, func(g group) bool { return g.ran == key })
+		if i < 0 {
+			groups = append(groups, group{ran: key})
+			i = len(groups) - 1
+		}
+		groups[i].datasets = append(groups[i].datasets, c.Label)
+	}
+	switch {
+	case len(groups) == 0:
+		return nil
+	case len(groups) == 1 && len(distinct) == 1:
+		return []string{"ran on " + groups[0].ran}
+	}
+	var parts []string
+	for _, g := range groups {
+		parts = append(parts, strings.Join(g.datasets, ", ")+" ran on "+g.ran)
+	}
+	return []string{strings.Join(parts, "; ")}
 }
 
 // pretrainedNote is the part of a record's note that names its
