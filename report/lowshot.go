@@ -21,6 +21,55 @@ type LowShot struct {
 	ScratchMax int     // the most labelled examples scratch ran with
 	Paper      float64 // the paper's factor (10 for "10x"); 0 when it claims none
 	Verdict    string
+	// Best is the largest saving at any of ULMFiT's sizes: where a small
+	// model is near chance with 100 labels, the paper's effect shows (or
+	// not) at larger sizes.
+	Best Saving
+}
+
+// Saving is what ULMFiT saves at one training size: scratch needs Factor
+// times its labelled examples to be as good, or more than Factor times
+// (Lower) when scratch never got as good with the sizes it ran.
+type Saving struct {
+	At     int // ULMFiT's labelled examples; 0: no size where it saves any
+	Factor float64
+	Lower  bool
+}
+
+func (s Saving) String() string {
+	if s.At == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%s at %d", timesText(s.Factor, s.Lower), s.At)
+}
+
+// largestSaving goes through ULMFiT's sizes and returns where scratch needs
+// the most times ULMFiT's labels to be as good. A size where scratch, with
+// the most it ran, is still worse counts as a lower bound, and only when
+// scratch ran with more than ULMFiT's labels there; an exact factor wins a
+// tie. No saving (a factor of 1 or less everywhere) is the zero Saving.
+func largestSaving(ulmfit, scratch Series) Saving {
+	var best Saving
+	last := scratch.X[len(scratch.X)-1]
+	for j, n := range ulmfit.X {
+		var s Saving
+		for i, x := range scratch.X {
+			if scratch.Mean[i] <= ulmfit.Mean[j] {
+				s = Saving{At: int(n), Factor: x / n}
+				break
+			}
+		}
+		if s.At == 0 {
+			if last <= n {
+				continue
+			}
+			s = Saving{At: int(n), Factor: last / n, Lower: true}
+		}
+		if s.Factor > 1 && (s.Factor > best.Factor || (s.Factor == best.Factor && best.Lower && !s.Lower)) {
+			best = s
+		}
+	}
+	return best
 }
 
 // figure3Claims are the paper's factors: with 100 labels, ULMFiT matches
@@ -50,7 +99,8 @@ func buildLowShot(fig *Figure) []LowShot {
 			}
 			ls := LowShot{Dataset: col.Dataset, Column: col.Label, Row: s.Key, Label: s.Label,
 				At: int(s.X[0]), Error: s.Mean[0], N: s.N[0], Paper: figure3Claims[col.Dataset][s.Key]}
-			if scratch != nil {
+			if scratch != nil && len(scratch.X) > 0 {
+				ls.Best = largestSaving(s, *scratch)
 				ls.ScratchMax = int(scratch.X[len(scratch.X)-1])
 				for i, x := range scratch.X {
 					if scratch.Mean[i] <= ls.Error {
@@ -111,7 +161,7 @@ func timesText(f float64, more bool) string {
 	return s
 }
 
-var lowShotHeader = []string{"Dataset", "ULMFiT", "Labels", "ULMFiT error", "From scratch as good with", "Paper", "Verdict"}
+var lowShotHeader = []string{"Dataset", "ULMFiT", "Labels", "ULMFiT error", "From scratch as good with", "Paper", "Verdict", "Largest saving"}
 
 func lowShotGrid(ls []LowShot) [][]string {
 	var rows [][]string
@@ -120,8 +170,12 @@ func lowShotGrid(ls []LowShot) [][]string {
 		if l.Paper > 0 {
 			paper = timesText(l.Paper, false)
 		}
+		best := ""
+		if l.ScratchMax > 0 {
+			best = l.Best.String()
+		}
 		rows = append(rows, []string{l.Column, l.Label, strconv.Itoa(l.At),
-			fmt.Sprintf("%.2f (n=%d)", l.Error, l.N), l.matchText(), paper, l.Verdict})
+			fmt.Sprintf("%.2f (n=%d)", l.Error, l.N), l.matchText(), paper, l.Verdict, best})
 	}
 	return rows
 }

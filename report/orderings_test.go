@@ -250,6 +250,37 @@ func TestLowShot(t *testing.T) {
 	if len(got) != 3 {
 		t.Errorf("%d low-shot lines, want 3", len(got))
 	}
+	for key, want := range map[string]string{
+		"ag_news/supervised": "10x at 100", "ag_news/semi-supervised": "more than 20x at 100",
+		"imdb/supervised": "more than 10x at 100",
+	} {
+		if b := got[key].Best.String(); b != want {
+			t.Errorf("%s: largest saving %q, want %q", key, b, want)
+		}
+	}
+}
+
+// The largest saving looks at every ULMFiT size: near chance at 100 labels
+// it saves nothing, at 500 scratch needs 4x, at 1,000 scratch never gets
+// as good (more than 2x, a lower bound smaller than 4x).
+func TestLargestSaving(t *testing.T) {
+	series := func(xs, means []float64) Series { return Series{X: xs, Mean: means} }
+	scratch := series([]float64{100, 200, 500, 1000, 2000}, []float64{54, 47, 36, 33, 25})
+	for _, c := range []struct {
+		name   string
+		ulmfit Series
+		want   string
+	}{
+		{"grows with size", series([]float64{100, 500, 1000}, []float64{55, 28, 22}), "4x at 500"},
+		{"never better", series([]float64{100, 500, 2000}, []float64{60, 40, 30}), "none"},
+		{"lower bound wins", series([]float64{100, 200}, []float64{56, 24}), "more than 10x at 200"},
+		{"exact wins a tie", series([]float64{100, 200}, []float64{33, 20}), "10x at 100"},
+		{"beyond scratch's sizes", series([]float64{2000}, []float64{10}), "none"},
+	} {
+		if got := largestSaving(c.ulmfit, scratch).String(); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
 }
 
 // Figure 4's claim: Full ends further above its best epoch than ULMFiT.
