@@ -203,6 +203,12 @@ func (t *Table) renderMarkdown(w io.Writer) error {
 	if _, err := fmt.Fprintf(w, "### %s\n\n", mdEscape(t.heading())); err != nil {
 		return err
 	}
+	return t.markdownBody(w)
+}
+
+// markdownBody is the Markdown table and its notes, without the heading:
+// what Splice puts into a document that titles the table itself.
+func (t *Table) markdownBody(w io.Writer) error {
 	if err := t.gridTable(w, true); err != nil {
 		return err
 	}

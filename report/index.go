@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
@@ -37,8 +38,10 @@ type Report struct {
 	Tables    []*Table
 	Orderings *Orderings // the paper's orderings and the quality bar, when asked for
 	Figures   []*Figure
-	Records   int      // records read, the paper's included
-	Scales    []string // the scales of our records
+	Records   int       // records read, the paper's included
+	Ours      int       // our records of the report's scale
+	Latest    time.Time // when the latest of them finished
+	Scales    []string  // the scales of our records
 	Warnings  []string
 }
 
@@ -50,8 +53,15 @@ func Build(recs []results.Record, ids []string, opts Options) (*Report, error) {
 	rep := &Report{Records: len(recs)}
 	scales := map[string]bool{}
 	for _, r := range recs {
-		if r.Source != results.SourcePaper && opts.keep(r) && r.Scale != "" {
+		if r.Source == results.SourcePaper || !opts.keep(r) {
+			continue
+		}
+		if r.Scale != "" {
 			scales[r.Scale] = true
+		}
+		rep.Ours++
+		if r.Finished.After(rep.Latest) {
+			rep.Latest = r.Finished
 		}
 	}
 	rep.Scales = sortedKeys(scales)

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -17,7 +19,7 @@ import (
 
 const reportUsage = `Usage:
   ulmfit report [ITEM...] [--results DIR] [--format text|markdown|csv|latex|html]
-                [--out DIR] [--scale SCALE] [--data-dir DIR]
+                [--out DIR] [--scale SCALE] [--data-dir DIR] [--splice FILE]
 
 Lays our records out as the paper's tables, each cell ours (mean ± std over
 seeds, n) beside the paper's number and the difference, with the scale and
@@ -41,6 +43,17 @@ index.md, which show it all.
 --scale    only our records of this scale; needed when a cell has several.
 --data-dir where datasets are looked for, to tell "no data" from "not run";
            default $ULMFIT_DATA, else "data".
+--splice   a Markdown document (a README, a results page) whose marked
+           blocks are filled in from the records, in place:
+             <!-- ulmfit report: table7 -->
+             ...replaced by Table 7 and its notes...
+             <!-- /ulmfit report -->
+           Items: a table; orderings or orderings/SECTION (quality-bar,
+           orderings, forgetting, low-shot); figure3 or figure4 (with
+           --out: the image there and its notes); coverage ITEM... (cells
+           with 3 seeds or more per item and dataset); as-of (how many
+           records, when the latest finished). The marks stay, so the
+           document can be spliced again after more runs.
 
 Exit codes: 0 success; 1 failure while writing; 2 bad usage, or malformed
 or inconsistent records (each named by file and line).
@@ -54,6 +67,7 @@ type reportOptions struct {
 	Out     string
 	Scale   string
 	DataDir string
+	Splice  string
 	Stdout  io.Writer
 	Stderr  io.Writer
 }
@@ -71,6 +85,7 @@ func init() {
 			fs.StringVar(&o.Out, "out", "", "write tables, figures and an index under this directory")
 			fs.StringVar(&o.Scale, "scale", "", "only our records of this scale")
 			fs.StringVar(&o.DataDir, "data-dir", "", "data directory or search path")
+			fs.StringVar(&o.Splice, "splice", "", "fill in the marked blocks of this Markdown document")
 			items, help, err := parseArgs(fs, args, "report", reportUsage, stdout)
 			if help || err != nil {
 				return err
@@ -158,7 +173,10 @@ func runReport(ctx context.Context, o reportOptions) error {
 		}
 	}
 	items := o.Items
-	if len(items) == 0 && o.Out == "" {
+	switch {
+	case o.Splice != "" && len(items) > 0:
+		return usagef("report: --splice builds every item it may need; name no ITEM with it")
+	case len(items) == 0 && o.Out == "" && o.Splice == "":
 		items = report.TableIDs()
 	}
 	if o.Out == "" && (format == report.LaTeX || format == report.HTML) {
@@ -180,6 +198,9 @@ func runReport(ctx context.Context, o reportOptions) error {
 		return recordsError{fmt.Errorf("%s: %w", o.Results, err)}
 	}
 	printWarnings(o.Stderr, rep.Warnings)
+	if o.Splice != "" {
+		return splice(rep, o)
+	}
 	if o.Out == "" {
 		return rep.Print(o.Stdout, format)
 	}
@@ -189,4 +210,78 @@ func runReport(ctx context.Context, o reportOptions) error {
 	}
 	fmt.Fprintf(o.Stdout, "wrote %d files under %s; open %s\n", len(written), o.Out, filepath.Join(o.Out, "index.html"))
 	return nil
+}
+
+// docError is a document --splice cannot fill in (a mark not closed, an
+// unknown item): exit code 2, its message naming the file and line.
+type docError struct{ err error }
+
+func (e docError) Error() string   { return e.err.Error() }
+func (e docError) Unwrap() []error { return []error{e.err, errBadInput} }
+
+// splice fills in the marked blocks of o.Splice (report.Splice), writing
+// the report's files first when --out names a folder, so that the
+// document's figures link to current images.
+func splice(rep *report.Report, o reportOptions) error {
+	doc, err := os.ReadFile(o.Splice)
+	if err != nil {
+		return usagef("report: --splice: %v", err)
+	}
+	images := ""
+	if o.Out != "" {
+		if _, err := rep.WriteDir(o.Out); err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(filepath.Dir(o.Splice), o.Out)
+		if err != nil {
+			return usagef("report: --out %s is not reachable from %s: %v", o.Out, o.Splice, err)
+		}
+		images = filepath.ToSlash(rel)
+	}
+	out, err := rep.Splice(doc, report.SpliceOptions{Name: o.Splice, Images: images})
+	if err != nil {
+		return docError{fmt.Errorf("report: %w", err)}
+	}
+	if bytes.Equal(out, doc) {
+		fmt.Fprintf(o.Stdout, "%s: up to date\n", o.Splice)
+		return nil
+	}
+	if err := writeFileAtomic(o.Splice, out); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Stdout, "%s: blocks filled in from %d records of ours\n", o.Splice, rep.Ours)
+	return nil
+}
+
+// writeFileAtomic replaces path with data through a temporary file in the
+// same folder, keeping path's permissions: a crash leaves the old file or
+// the new one, never half of either.
+func writeFileAtomic(path string, data []byte) (err error) {
+	mode := os.FileMode(0o644)
+	if st, err := os.Stat(path); err == nil {
+		mode = st.Mode().Perm()
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Chmod(mode); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }

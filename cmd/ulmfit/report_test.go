@@ -132,3 +132,54 @@ func TestReportAddsThePaperWhenResultsLackIt(t *testing.T) {
 		t.Errorf("the paper's number is not beside ours:\n%s", out)
 	}
 }
+
+// --splice fills a document's marked blocks in place, with figures linked
+// from the --out folder; a second run finds it up to date; a broken mark
+// is bad input naming the line.
+func TestReportSplice(t *testing.T) {
+	dir := t.TempDir()
+	doc := filepath.Join(dir, "README.md")
+	body := "# Ours\n<!-- ulmfit report: table6 -->\nold\n<!-- /ulmfit report -->\n<!-- ulmfit report: figure4 -->\n<!-- /ulmfit report -->\n"
+	if err := os.WriteFile(doc, []byte(body), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"report", "--results", testRecordFile, "--scale", "small", "--out", filepath.Join(dir, "report"), "--splice", doc}
+	out, _, err := runArgs(t, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "blocks filled in from") {
+		t.Errorf("output: %s", out)
+	}
+	got, err := os.ReadFile(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| Full                |", "![Figure 4](report/figure4.svg)", "<!-- /ulmfit report -->"} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("document lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(string(got), "\nold\n") {
+		t.Errorf("the old block stayed:\n%s", got)
+	}
+	if st, err := os.Stat(doc); err != nil || st.Mode().Perm() != 0o640 {
+		t.Errorf("the document's permissions changed: %v %v", st.Mode(), err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "report", "figure4.svg")); err != nil {
+		t.Errorf("the linked image was not written: %v", err)
+	}
+	if out, _, err = runArgs(t, args...); err != nil || !strings.Contains(out, "up to date") {
+		t.Errorf("second splice: %v, %s", err, out)
+	}
+	if err := os.WriteFile(doc, []byte("x\n<!-- ulmfit report: table6 -->\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = runArgs(t, args...)
+	if code := exitCode(err); code != 2 || !strings.Contains(err.Error(), doc+":2: the block for \"table6\" is not closed") {
+		t.Errorf("broken document: exit %d, %v", code, err)
+	}
+	if _, _, err = runArgs(t, "report", "table6", "--splice", doc); exitCode(err) != 2 {
+		t.Errorf("an ITEM with --splice: %v, want exit 2", err)
+	}
+}

@@ -1,0 +1,328 @@
+package report
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// A document that shows results (a README, a results page, a paper's
+// draft) marks where each item goes, and Splice fills the marks in from
+// the records, so its tables and figures are never copied by hand:
+//
+//	<!-- ulmfit report: table7 -->
+//	(replaced by Table 7 and its notes)
+//	<!-- /ulmfit report -->
+//
+// The marks stay, so the document can be spliced again after more runs.
+// What may follow "ulmfit report:":
+//
+//	table2 ... table7, bidirectional   the table and its notes (no heading)
+//	orderings                          every ordering section and the notes
+//	orderings/SECTION                  one section's grid: quality-bar,
+//	                                   orderings, forgetting, low-shot
+//	figure3, figure4                   the image (from the report's folder)
+//	                                   and its notes
+//	coverage ITEM...                   per item and dataset, how many cells
+//	                                   have CoverageSeeds seeds or more
+//	as-of                              how many records of ours, and when
+//	                                   the latest finished
+const (
+	spliceOpen  = "<!-- ulmfit report: "
+	spliceClose = "<!-- /ulmfit report -->"
+)
+
+// CoverageSeeds is the seeds a cell needs to count as covered (the
+// reproduction's standard: mean ± std over at least three).
+const CoverageSeeds = 3
+
+var spliceMark = regexp.MustCompile(`^<!-- ulmfit report: ([^>]*?) -->$`)
+
+// SpliceOptions say where the document is and where the report's files
+// are, relative to each other.
+type SpliceOptions struct {
+	// Name is the document's name in errors ("results/README.md").
+	Name string
+	// Images is the report folder as the document links to it
+	// ("report"); figures need it.
+	Images string
+}
+
+// Splice returns doc with every marked block replaced by the report's
+// current rendering of its item. A mark that is not closed, an unknown item
+// or an item the report was not built with is an error naming the line.
+func (r *Report) Splice(doc []byte, opts SpliceOptions) ([]byte, error) {
+	var out bytes.Buffer
+	sc := bufio.NewScanner(bytes.NewReader(doc))
+	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
+	open, openLine := "", 0
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		trimmed := strings.TrimSpace(line)
+		if open != "" {
+			switch {
+			case trimmed == spliceClose:
+				body, err := r.spliceItem(open, opts)
+				if err != nil {
+					return nil, fmt.Errorf("%s:%d: %s: %w", opts.Name, openLine, open, err)
+				}
+				out.WriteString("\n" + strings.TrimSpace(body) + "\n\n" + line + "\n")
+				open = ""
+			case spliceMark.MatchString(trimmed):
+				return nil, fmt.Errorf("%s:%d: a new mark inside the block opened on line %d: expected %s first",
+					opts.Name, n, openLine, spliceClose)
+			}
+			continue // the old contents go
+		}
+		out.WriteString(line + "\n")
+		if m := spliceMark.FindStringSubmatch(trimmed); m != nil {
+			open, openLine = strings.TrimSpace(m[1]), n
+		} else if trimmed == spliceClose {
+			return nil, fmt.Errorf("%s:%d: %s without a mark opening it (%sITEM -->)", opts.Name, n, spliceClose, spliceOpen)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", opts.Name, err)
+	}
+	if open != "" {
+		return nil, fmt.Errorf("%s:%d: the block for %q is not closed: expected %s", opts.Name, openLine, open, spliceClose)
+	}
+	return out.Bytes(), nil
+}
+
+func (r *Report) spliceItem(item string, opts SpliceOptions) (string, error) {
+	fields := strings.Fields(item)
+	if len(fields) == 0 {
+		return "", fmt.Errorf("no item named (expected a table, orderings, a figure, coverage or as-of)")
+	}
+	var b strings.Builder
+	switch key := fields[0]; {
+	case key == "as-of":
+		return r.asOf(), nil
+	case key == "coverage":
+		if len(fields) == 1 {
+			return "", fmt.Errorf("coverage needs the items to count (e.g. coverage table4 table7 figure3)")
+		}
+		return r.coverage(fields[1:])
+	case len(fields) > 1:
+		return "", fmt.Errorf("only coverage takes more than one item")
+	case key == ItemOrderings || strings.HasPrefix(key, ItemOrderings+"/"):
+		if r.Orderings == nil {
+			return "", fmt.Errorf("the report was built without the orderings")
+		}
+		if key == ItemOrderings {
+			err := r.Orderings.Render(&b, Markdown)
+			return b.String(), err
+		}
+		id := strings.TrimPrefix(key, ItemOrderings+"/")
+		var ids []string
+		for _, s := range r.Orderings.sections() {
+			if s.id == id {
+				err := gridTable(&b, s.header, s.rows, true)
+				return b.String(), err
+			}
+			ids = append(ids, s.id)
+		}
+		return "", fmt.Errorf("no orderings section %q (there are: %s)", id, strings.Join(ids, ", "))
+	case key == ItemFigure3 || key == ItemFigure4:
+		f := r.figure(key)
+		if f == nil {
+			return "", fmt.Errorf("the report was built without %s", key)
+		}
+		if opts.Images == "" {
+			return "", fmt.Errorf("a figure needs the report's folder (--out) to link its image")
+		}
+		fmt.Fprintf(&b, "![%s](%s)\n\n%s", mdEscape(f.Title), path.Join(opts.Images, f.Name+".svg"), mdEscape(f.Caption))
+		if notes := f.emptyNotes(); notes != "" {
+			fmt.Fprintf(&b, " %s", mdEscape(notes))
+		}
+		fmt.Fprintf(&b, " ([PNG](%s))\n\n", path.Join(opts.Images, f.Name+".png"))
+		for _, n := range f.DataNotes {
+			fmt.Fprintf(&b, "- %s.\n", mdEscape(n))
+		}
+		return b.String(), nil
+	default:
+		t := r.table(key)
+		if t == nil {
+			if _, ok := LookupTable(key); ok {
+				return "", fmt.Errorf("the report was built without %s", key)
+			}
+			return "", fmt.Errorf("unknown item (known: %s, orderings/SECTION, coverage ITEM..., as-of)", strings.Join(Items(), ", "))
+		}
+		err := t.markdownBody(&b)
+		return b.String(), err
+	}
+}
+
+func (r *Report) table(id string) *Table {
+	for _, t := range r.Tables {
+		if t.Def.ID == id {
+			return t
+		}
+	}
+	return nil
+}
+
+func (r *Report) figure(name string) *Figure {
+	for _, f := range r.Figures {
+		if f.Name == name {
+			return f
+		}
+	}
+	return nil
+}
+
+func (r *Report) asOf() string {
+	if r.Ours == 0 {
+		return "No records of ours yet."
+	}
+	return fmt.Sprintf("%d records of ours; the latest finished %s.", r.Ours, r.Latest.UTC().Format("2006-01-02 15:04 UTC"))
+}
+
+// coverage is a grid of items by dataset: how many of each item's cells
+// (a table's rows of ours, Figure 3's points, Figure 4's curves) have
+// CoverageSeeds seeds or more, and how many have fewer.
+func (r *Report) coverage(items []string) (string, error) {
+	var datasets []string // labels, in order of first appearance
+	grid := map[string]map[string]*coverCount{}
+	cell := func(item, dataset string) *coverCount {
+		if !slices.Contains(datasets, dataset) {
+			datasets = append(datasets, dataset)
+		}
+		if grid[item] == nil {
+			grid[item] = map[string]*coverCount{}
+		}
+		if grid[item][dataset] == nil {
+			grid[item][dataset] = &coverCount{}
+		}
+		return grid[item][dataset]
+	}
+	add := func(c *coverCount, n int) {
+		switch {
+		case n >= CoverageSeeds:
+			c.full++
+		case n > 0:
+			c.part++
+		}
+	}
+	var titles []string
+	unit := map[string]string{}
+	for _, item := range items {
+		switch item {
+		case ItemFigure3, ItemFigure4:
+			f := r.figure(item)
+			if f == nil {
+				return "", fmt.Errorf("the report was built without %s", item)
+			}
+			unit[item] = "points"
+			if item == ItemFigure4 {
+				unit[item] = "curves"
+			}
+			for _, p := range f.Panels {
+				c := cell(item, p.Title)
+				if p.Empty != "" {
+					c.empty = emptyWord(p.Empty)
+				}
+				for _, s := range p.Series {
+					if item == ItemFigure4 {
+						add(c, slices.Max(append([]int{0}, s.N...)))
+						continue
+					}
+					for _, n := range s.N {
+						add(c, n)
+					}
+				}
+			}
+			if item == ItemFigure4 {
+				for _, p := range f.Panels {
+					grid[item][p.Title].want = len(Figure4Def.Methods)
+				}
+			}
+			titles = append(titles, f.Title)
+		default:
+			t := r.table(item)
+			if t == nil {
+				return "", fmt.Errorf("coverage of %q: not a table or figure the report was built with", item)
+			}
+			unit[item] = "rows"
+			for ci, col := range t.Columns {
+				c := cell(item, col.Label)
+				for _, row := range t.Rows {
+					switch x := row.Cells[ci]; x.Status {
+					case Measured:
+						c.want++
+						add(c, x.Ours.N)
+					case NotRun:
+						c.want++
+					case NoData:
+						c.want++
+						c.empty = "no data"
+					}
+				}
+			}
+			titles = append(titles, t.Def.Title)
+		}
+	}
+	header := append([]string{""}, datasets...)
+	var rows [][]string
+	for i, item := range items {
+		row := []string{titles[i]}
+		for _, d := range datasets {
+			c := grid[item][d]
+			switch {
+			case c == nil:
+				row = append(row, "—")
+			case c.full == 0 && c.part == 0:
+				row = append(row, cmp.Or(c.empty, "not run"))
+			default:
+				row = append(row, c.text(unit[item]))
+			}
+		}
+		rows = append(rows, row)
+	}
+	var b strings.Builder
+	if err := gridTable(&b, header, rows, true); err != nil {
+		return "", err
+	}
+	fmt.Fprintf(&b, "\nCells with %d seeds or more (a cell: one row of a table, one point of Figure 3, one curve of Figure 4, on one dataset).\n", CoverageSeeds)
+	return b.String(), nil
+}
+
+// coverCount is one item and dataset of the coverage grid.
+type coverCount struct {
+	full, part int    // cells with CoverageSeeds seeds or more, with fewer
+	want       int    // the cells it has (0: not known, Figure 3's sizes)
+	empty      string // why it has none: "not run", "no data"
+}
+
+// text reads "all 10 rows", "7 of 10 rows, 1 more with fewer seeds" or,
+// where the number of cells is open, "15 points".
+func (c coverCount) text(unit string) string {
+	var s string
+	switch {
+	case c.want > 0 && c.full == c.want:
+		s = fmt.Sprintf("all %d %s", c.want, unit)
+	case c.want > 0:
+		s = fmt.Sprintf("%d of %d %s", c.full, c.want, unit)
+	case c.full == 1:
+		s = "1 " + strings.TrimSuffix(unit, "s")
+	default:
+		s = fmt.Sprintf("%d %s", c.full, unit)
+	}
+	if c.part > 0 {
+		s += fmt.Sprintf(", %d more with fewer seeds", c.part)
+	}
+	return s
+}
+
+func emptyWord(why string) string {
+	if strings.HasPrefix(why, "no data") {
+		return "no data"
+	}
+	return why
+}
