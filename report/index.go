@@ -42,6 +42,7 @@ type Report struct {
 	Ours      int       // our records of the report's scale
 	Latest    time.Time // when the latest of them finished
 	Scales    []string  // the scales of our records
+	ours      []results.Record
 	Warnings  []string
 }
 
@@ -60,6 +61,7 @@ func Build(recs []results.Record, ids []string, opts Options) (*Report, error) {
 			scales[r.Scale] = true
 		}
 		rep.Ours++
+		rep.ours = append(rep.ours, r)
 		if r.Finished.After(rep.Latest) {
 			rep.Latest = r.Finished
 		}

@@ -4,11 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
+	"encoding/json"
 	"fmt"
+	"math"
 	"path"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // A document that shows results (a README, a results page, a paper's
@@ -32,6 +36,9 @@ import (
 //	                                   have CoverageSeeds seeds or more
 //	as-of                              how many records of ours, and when
 //	                                   the latest finished
+//	walltime EXPERIMENT...             per experiment and dataset, the wall
+//	                                   time of the distinct stages its
+//	                                   records used (SpliceOptions.StageWall)
 const (
 	spliceOpen  = "<!-- ulmfit report: "
 	spliceClose = "<!-- /ulmfit report -->"
@@ -51,6 +58,9 @@ type SpliceOptions struct {
 	// Images is the report folder as the document links to it
 	// ("report"); figures need it.
 	Images string
+	// StageWall returns a finished stage's wall time (seconds) from the
+	// stage cache, false when the cache does not hold it; walltime needs it.
+	StageWall func(kind, id string) (float64, bool)
 }
 
 // Splice returns doc with every marked block replaced by the report's
@@ -104,13 +114,18 @@ func (r *Report) spliceItem(item string, opts SpliceOptions) (string, error) {
 	switch key := fields[0]; {
 	case key == "as-of":
 		return r.asOf(), nil
+	case key == "walltime":
+		if len(fields) == 1 || opts.StageWall == nil {
+			return "", fmt.Errorf("walltime needs experiments to sum (e.g. walltime table4 table7) and the stage cache")
+		}
+		return r.wallTime(fields[1:], opts.StageWall)
 	case key == "coverage":
 		if len(fields) == 1 {
 			return "", fmt.Errorf("coverage needs the items to count (e.g. coverage table4 table7 figure3)")
 		}
 		return r.coverage(fields[1:])
 	case len(fields) > 1:
-		return "", fmt.Errorf("only coverage takes more than one item")
+		return "", fmt.Errorf("only coverage and walltime take more than one item")
 	case key == ItemOrderings || strings.HasPrefix(key, ItemOrderings+"/"):
 		if r.Orderings == nil {
 			return "", fmt.Errorf("the report was built without the orderings")
@@ -325,4 +340,96 @@ func emptyWord(why string) string {
 		return "no data"
 	}
 	return why
+}
+
+// wallTime is a grid of experiment and dataset: records, the distinct
+// stages they used (a stage shared by several experiments counts in each),
+// the sum of those stages' wall times, and the engines that ran them.
+// Stages the cache does not hold (run on another machine) are counted
+// apart.
+func (r *Report) wallTime(experiments []string, wall func(kind, id string) (float64, bool)) (string, error) {
+	type key struct{ exp, dataset string }
+	type sums struct {
+		records int
+		stages  map[[2]string]bool
+		engines []string
+	}
+	got := map[key]*sums{}
+	for _, rec := range r.ours {
+		if !slices.Contains(experiments, rec.Experiment) {
+			continue
+		}
+		k := key{rec.Experiment, rec.Dataset}
+		if got[k] == nil {
+			got[k] = &sums{stages: map[[2]string]bool{}}
+		}
+		g := got[k]
+		g.records++
+		if rec.Engine != "" && !slices.Contains(g.engines, rec.Engine) {
+			g.engines = append(g.engines, rec.Engine)
+		}
+		var cfg struct {
+			Stages map[string]string `json:"stages"`
+		}
+		if len(rec.Config) > 0 {
+			if err := json.Unmarshal(rec.Config, &cfg); err != nil {
+				return "", fmt.Errorf("%s: config: %w", rec.Origin, err)
+			}
+		}
+		for name, id := range cfg.Stages {
+			kind := strings.TrimSuffix(name, "_backward") // the backward classifier is a classifier stage
+			g.stages[[2]string{kind, id}] = true
+		}
+	}
+	var rows [][]string
+	for _, exp := range experiments {
+		var ds []string
+		for k := range got {
+			if k.exp == exp {
+				ds = append(ds, k.dataset)
+			}
+		}
+		slices.SortFunc(ds, func(a, b string) int { return strings.Compare(DatasetLabel(a), DatasetLabel(b)) })
+		if len(ds) == 0 {
+			rows = append(rows, []string{exp, "—", "0", "", "not run", ""})
+		}
+		for _, d := range ds {
+			g := got[key{exp, d}]
+			var total float64
+			missing := 0
+			for st := range g.stages {
+				if w, ok := wall(st[0], st[1]); ok {
+					total += w
+				} else {
+					missing++
+				}
+			}
+			text := clockText(total)
+			if missing > 0 {
+				text += fmt.Sprintf(" (%d of %d stages not in this cache)", missing, len(g.stages))
+			}
+			slices.Sort(g.engines)
+			rows = append(rows, []string{exp, DatasetLabel(d), strconv.Itoa(g.records), strconv.Itoa(len(g.stages)), text,
+				strings.Join(g.engines, ", ")})
+		}
+	}
+	var b strings.Builder
+	header := []string{"Experiment", "Dataset", "Records", "Distinct stages", "Stage wall time, summed", "Engine"}
+	if err := gridTable(&b, header, rows, true); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// clockText writes seconds as "1 h 03 min", "25 min 29 s" or "40 s".
+func clockText(sec float64) string {
+	d := time.Duration(math.Round(sec)) * time.Second
+	h, m, s := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
+	switch {
+	case h > 0:
+		return fmt.Sprintf("%d h %02d min", h, m)
+	case m > 0:
+		return fmt.Sprintf("%d min %02d s", m, s)
+	}
+	return fmt.Sprintf("%d s", s)
 }

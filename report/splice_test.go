@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -98,7 +99,7 @@ func TestSpliceErrors(t *testing.T) {
 		{"no orderings", "<!-- ulmfit report: orderings/quality-bar -->\n<!-- /ulmfit report -->\n", "built without the orderings", ""},
 		{"figure without folder", "<!-- ulmfit report: figure3 -->\n<!-- /ulmfit report -->\n", "needs the report's folder", ""},
 		{"coverage of nothing", "<!-- ulmfit report: coverage -->\n<!-- /ulmfit report -->\n", "coverage needs the items", "report"},
-		{"two items", "<!-- ulmfit report: table7 table6 -->\n<!-- /ulmfit report -->\n", "only coverage takes more than one item", ""},
+		{"two items", "<!-- ulmfit report: table7 table6 -->\n<!-- /ulmfit report -->\n", "only coverage and walltime take more than one item", ""},
 	} {
 		_, err := rep.Splice([]byte(c.doc), SpliceOptions{Name: "doc.md", Images: c.images})
 		if err == nil || !strings.Contains(err.Error(), c.says) {
@@ -112,5 +113,49 @@ func TestSpliceErrors(t *testing.T) {
 	_, err = full.Splice([]byte("<!-- ulmfit report: orderings/nope -->\n<!-- /ulmfit report -->\n"), SpliceOptions{Name: "doc.md"})
 	if err == nil || !strings.Contains(err.Error(), `no orderings section "nope" (there are: quality-bar, orderings`) {
 		t.Errorf("unknown section: %v", err)
+	}
+}
+
+// walltime sums each distinct stage once per experiment and dataset (two
+// seeds share their pretraining), counts stages the cache lacks apart, and
+// names the engines.
+func TestSpliceWallTime(t *testing.T) {
+	cfg := func(stages string) json.RawMessage { return json.RawMessage(`{"stages":{` + stages + `}}`) }
+	recs := []results.Record{
+		{Experiment: "table7", Row: "full", Dataset: "trec6", Split: "validation", Metric: "error", Value: 11, Seed: 1,
+			Source: results.SourceOurs, Scale: "small", Engine: "cpu/openblas/avx2",
+			Config: cfg(`"pretrain":"p1","finetune":"f1","classifier":"c1"`)},
+		{Experiment: "table7", Row: "full", Dataset: "trec6", Split: "validation", Metric: "error", Value: 12, Seed: 2,
+			Source: results.SourceOurs, Scale: "small", Engine: "cpu/openblas/avx2",
+			Config: cfg(`"pretrain":"p1","finetune":"f2","classifier":"c2","classifier_backward":"c3"`)},
+		{Experiment: "table7", Row: "full", Dataset: "ag_news", Split: "validation", Metric: "error", Value: 20, Seed: 1,
+			Source: results.SourceOurs, Scale: "small", Engine: "cuda/fp32", Config: cfg(`"pretrain":"p1","classifier":"gpu"`)},
+	}
+	rep, err := Build(recs, []string{"table7"}, Options{Scale: "small"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	walls := map[string]float64{"pretrain/p1": 1320, "finetune/f1": 60, "finetune/f2": 61, "classifier/c1": 100,
+		"classifier/c2": 101, "classifier/c3": 2}
+	wall := func(kind, id string) (float64, bool) { w, ok := walls[kind+"/"+id]; return w, ok }
+	doc := "<!-- ulmfit report: walltime table7 table4 -->\n<!-- /ulmfit report -->\n"
+	out, err := rep.Splice([]byte(doc), SpliceOptions{Name: "doc.md", StageWall: wall})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"| table7     | AG      | 1       | 2               | 22 min 00 s (1 of 2 stages not in this cache) | cuda/fp32         |",
+		"| table7     | TREC-6  | 2       | 6               | 27 min 24 s                                   | cpu/openblas/avx2 |",
+		"| table4     | —       | 0       |                 | not run                                       |                   |",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("walltime lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := rep.Splice([]byte(doc), SpliceOptions{Name: "doc.md"}); err == nil || !strings.Contains(err.Error(), "the stage cache") {
+		t.Errorf("walltime without a cache: %v", err)
+	}
+	if got := clockText(3725); got != "1 h 02 min" {
+		t.Errorf("clockText(3725) = %q", got)
 	}
 }

@@ -95,6 +95,26 @@ func readManifest(dir string) (*Manifest, error) {
 	return &m, nil
 }
 
+// StageWall is the wall time of the finished stage KIND/ID in the cache
+// folder dir (its manifest's), and false when the cache does not hold it:
+// `ulmfit report` sums it over the distinct stages of an experiment's
+// records.
+func StageWall(dir, kind, id string) (float64, bool) {
+	if !validStageName(kind) || !validStageName(id) {
+		return 0, false
+	}
+	m, err := readManifest(filepath.Join(dir, kind, id))
+	if err != nil || m == nil {
+		return 0, false
+	}
+	return m.WallSeconds, true
+}
+
+// validStageName keeps a kind or ID read from a record to one path element.
+func validStageName(s string) bool {
+	return s != "" && s != "." && s != ".." && !strings.ContainsAny(s, `/\`)
+}
+
 // lockHeld is a held stage lock.
 type lockHeld struct{ f *os.File }
 

@@ -412,3 +412,24 @@ func TestHeldStagePassedOver(t *testing.T) {
 		t.Errorf("said it was waiting %d times, want once:\n%s", n, log.String())
 	}
 }
+
+// StageWall reads a finished stage's wall time from its manifest and says
+// false for a stage the cache lacks or a name that is not one path element.
+func TestStageWall(t *testing.T) {
+	dir := t.TempDir()
+	stage := filepath.Join(dir, "finetune", "abc123")
+	if err := os.MkdirAll(stage, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(stage, manifestName), []byte(`{"kind":"finetune","id":"abc123","wall_seconds":812.5}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if w, ok := StageWall(dir, "finetune", "abc123"); !ok || w != 812.5 {
+		t.Errorf("StageWall = %v, %v; want 812.5, true", w, ok)
+	}
+	for _, c := range [][2]string{{"finetune", "nope"}, {"classifier", "abc123"}, {"..", "finetune"}, {"finetune", "../finetune/abc123"}} {
+		if _, ok := StageWall(dir, c[0], c[1]); ok {
+			t.Errorf("StageWall(%q, %q) found a stage", c[0], c[1])
+		}
+	}
+}

@@ -15,11 +15,13 @@ import (
 	"github.com/ulmfit-go/ulmfit/datasets"
 	"github.com/ulmfit-go/ulmfit/report"
 	"github.com/ulmfit-go/ulmfit/results"
+	"github.com/ulmfit-go/ulmfit/runner"
 )
 
 const reportUsage = `Usage:
   ulmfit report [ITEM...] [--results DIR] [--format text|markdown|csv|latex|html]
                 [--out DIR] [--scale SCALE] [--data-dir DIR] [--splice FILE]
+                [--cache DIR]
 
 Lays our records out as the paper's tables, each cell ours (mean ± std over
 seeds, n) beside the paper's number and the difference, with the scale and
@@ -52,8 +54,11 @@ index.md, which show it all.
            orderings, forgetting, low-shot); figure3 or figure4 (with
            --out: the image there and its notes); coverage ITEM... (cells
            with 3 seeds or more per item and dataset); as-of (how many
-           records, when the latest finished). The marks stay, so the
-           document can be spliced again after more runs.
+           records, when the latest finished); walltime EXPERIMENT...
+           (the wall time of the distinct stages each experiment's
+           records used, per dataset, from --cache). The marks stay, so
+           the document can be spliced again after more runs.
+--cache    the stage cache walltime reads; default "cache"
 
 Exit codes: 0 success; 1 failure while writing; 2 bad usage, or malformed
 or inconsistent records (each named by file and line).
@@ -68,6 +73,7 @@ type reportOptions struct {
 	Scale   string
 	DataDir string
 	Splice  string
+	Cache   string
 	Stdout  io.Writer
 	Stderr  io.Writer
 }
@@ -86,6 +92,7 @@ func init() {
 			fs.StringVar(&o.Scale, "scale", "", "only our records of this scale")
 			fs.StringVar(&o.DataDir, "data-dir", "", "data directory or search path")
 			fs.StringVar(&o.Splice, "splice", "", "fill in the marked blocks of this Markdown document")
+			fs.StringVar(&o.Cache, "cache", "cache", "the stage cache (walltime reads its stages' wall times)")
 			items, help, err := parseArgs(fs, args, "report", reportUsage, stdout)
 			if help || err != nil {
 				return err
@@ -238,7 +245,8 @@ func splice(rep *report.Report, o reportOptions) error {
 		}
 		images = filepath.ToSlash(rel)
 	}
-	out, err := rep.Splice(doc, report.SpliceOptions{Name: o.Splice, Images: images})
+	wall := func(kind, id string) (float64, bool) { return runner.StageWall(o.Cache, kind, id) }
+	out, err := rep.Splice(doc, report.SpliceOptions{Name: o.Splice, Images: images, StageWall: wall})
 	if err != nil {
 		return docError{fmt.Errorf("report: %w", err)}
 	}
