@@ -406,7 +406,7 @@ func (r *Report) wallTime(experiments []string, wall func(kind, id string) (floa
 			}
 			text := clockText(total)
 			if missing > 0 {
-				text += fmt.Sprintf(" (%d of %d stages not in this cache)", missing, len(g.stages))
+				text = fmt.Sprintf("%s for the %d stages in this cache; %d ran elsewhere", text, len(g.stages)-missing, missing)
 			}
 			slices.Sort(g.engines)
 			rows = append(rows, []string{exp, DatasetLabel(d), strconv.Itoa(g.records), strconv.Itoa(len(g.stages)), text,
