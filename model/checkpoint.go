@@ -10,9 +10,9 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 
 	"github.com/ulmfit-go/ulmfit/compute"
+	"github.com/ulmfit-go/ulmfit/internal/atomicfile"
 )
 
 // A checkpoint file is
@@ -85,36 +85,17 @@ func SaveCheckpoint(path string, m *LM, vocabHash string, opt *Adam) error {
 	})
 }
 
-// writeAtomic writes a file through a temporary in the same directory,
-// fsyncs it, renames it over path and syncs the directory.
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("model: write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
+// writeAtomic writes a file through atomicfile.Write: a crash mid-write
+// leaves the previous checkpoint whole.
+func writeAtomic(path string, write func(io.Writer) error) error {
+	err := atomicfile.Write(path, 0o600, func(w io.Writer) error {
+		if err := write(w); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
 		}
-	}()
-	if err = write(f); err != nil {
-		return fmt.Errorf("model: write %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("model: write %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("model: write %s: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("model: write %s: %w", path, err)
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("model: %w", err)
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
 
+	"github.com/ulmfit-go/ulmfit/internal/atomicfile"
 	"github.com/ulmfit-go/ulmfit/results"
 )
 
@@ -275,7 +276,7 @@ func (r *Report) WriteDir(dir string) ([]string, error) {
 				return nil, err
 			}
 			path := filepath.Join(dir, t.Def.ID+f.Ext())
-			if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			if err := atomicfile.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 				return nil, err
 			}
 			written = append(written, path)
@@ -288,7 +289,7 @@ func (r *Report) WriteDir(dir string) ([]string, error) {
 				return nil, err
 			}
 			path := filepath.Join(dir, ItemOrderings+f.Ext())
-			if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			if err := atomicfile.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 				return nil, err
 			}
 			written = append(written, path)
@@ -310,7 +311,7 @@ func (r *Report) WriteDir(dir string) ([]string, error) {
 			return nil, err
 		}
 		path := filepath.Join(dir, idx.name)
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		if err := atomicfile.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 			return nil, err
 		}
 		written = append(written, path)

@@ -6,7 +6,6 @@ import (
 	"image/color"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -19,6 +18,8 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/ulmfit-go/ulmfit/internal/atomicfile"
 )
 
 // ImageFormat is a figure output format.
@@ -361,7 +362,7 @@ func (f *Figure) Save(dir string) ([]string, error) {
 			return nil, err
 		}
 		path := filepath.Join(dir, f.Name+"."+string(format))
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		if err := atomicfile.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 			return nil, err
 		}
 		paths = append(paths, path)

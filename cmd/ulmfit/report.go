@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/ulmfit-go/ulmfit/datasets"
+	"github.com/ulmfit-go/ulmfit/internal/atomicfile"
 	"github.com/ulmfit-go/ulmfit/report"
 	"github.com/ulmfit-go/ulmfit/results"
 	"github.com/ulmfit-go/ulmfit/runner"
@@ -254,42 +255,13 @@ func splice(rep *report.Report, o reportOptions) error {
 		fmt.Fprintf(o.Stdout, "%s: up to date\n", o.Splice)
 		return nil
 	}
-	if err := writeFileAtomic(o.Splice, out); err != nil {
+	mode := os.FileMode(0o644)
+	if st, err := os.Stat(o.Splice); err == nil {
+		mode = st.Mode().Perm()
+	}
+	if err := atomicfile.WriteFile(o.Splice, out, mode); err != nil {
 		return err
 	}
 	fmt.Fprintf(o.Stdout, "%s: blocks filled in from %d records of ours\n", o.Splice, rep.Ours)
 	return nil
-}
-
-// writeFileAtomic replaces path with data through a temporary file in the
-// same folder, keeping path's permissions: a crash leaves the old file or
-// the new one, never half of either.
-func writeFileAtomic(path string, data []byte) (err error) {
-	mode := os.FileMode(0o644)
-	if st, err := os.Stat(path); err == nil {
-		mode = st.Mode().Perm()
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Chmod(mode); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
