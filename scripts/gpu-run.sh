@@ -22,7 +22,7 @@ if [ ! -s data/imdb/reviews.json ] && [ -s bin/reviews.json.xz ]; then
   mkdir -p data/imdb && xz -dc bin/reviews.json.xz > data/imdb/reviews.json
 fi
 if [ ! -d data/pretrain_en ] && [ -s bin/pretrain_en.txz ]; then
-  tar -C data -xJf bin/pretrain_en.txz
+  mkdir -p data && tar -C data -xJf bin/pretrain_en.txz
 fi
 export ULMFIT_DATA=data:.devdata/datasets
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
