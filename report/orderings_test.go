@@ -309,3 +309,29 @@ func TestForgetting(t *testing.T) {
 		t.Errorf("TREC-6: %+v", trec)
 	}
 }
+
+// On TREC-6 the paper claims only that the two ULMFiT curves are about
+// equal: within the spread at every shared size holds, a gap beyond it at
+// any size does not, and the verdict names the size.
+func TestCurvesEqual(t *testing.T) {
+	series := func(key string, xs, means, stds []float64) Series {
+		return Series{Key: key, X: xs, Mean: means, Std: stds}
+	}
+	scratch := series("scratch", []float64{100, 1000}, []float64{55, 30}, []float64{2, 1})
+	sup := series("supervised", []float64{100, 500, 1000}, []float64{50, 30, 20}, []float64{2, 0.5, 1})
+	for _, c := range []struct {
+		name string
+		semi Series
+		want string
+	}{
+		{"equal", series("semi-supervised", []float64{100, 500, 1000}, []float64{49, 30.4, 20.5}, []float64{1, 0.5, 1}),
+			"curves about equal: held"},
+		{"semi ahead at 500", series("semi-supervised", []float64{100, 500, 1000}, []float64{49, 27.5, 20.5}, []float64{1, 0.7, 1}),
+			"curves about equal: did not hold (semi-supervised ahead by 2.50 at 500, beyond the spread)"},
+		{"no shared size", series("semi-supervised", []float64{200}, []float64{40}, []float64{1}), ""},
+	} {
+		if got := curvesEqualVerdict([]Series{scratch, sup, c.semi}); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}
