@@ -68,6 +68,13 @@ const manifestName = "stage.json"
 // Path is the folder of a finished stage.
 func (c *Cache) Path(s *Stage) string { return filepath.Join(c.Dir, s.Kind, s.ID()) }
 
+// hasManifest says whether s's folder holds a manifest: finished, unless
+// verifying it finds otherwise.
+func (c *Cache) hasManifest(s *Stage) bool {
+	_, err := os.Stat(filepath.Join(c.Path(s), manifestName))
+	return err == nil
+}
+
 func (c *Cache) partial(s *Stage) string { return c.Path(s) + ".partial" }
 
 // Lookup returns the manifest of s if it is finished, nil if not.

@@ -433,3 +433,47 @@ func TestStageWall(t *testing.T) {
 		}
 	}
 }
+
+// A stage the cache holds is taken before stages to build that come
+// earlier in the plan, so the cells it ends are recorded at once.
+func TestCachedStagesFirst(t *testing.T) {
+	dir := t.TempDir()
+	var cnt counter
+	build := func() (*Graph, *[]string) {
+		var order []string
+		g := NewGraph(testGraph(&cnt, "cached-first", 1)...)
+		for _, s := range g.Stages {
+			run := s.Run
+			s.Run = func(ctx context.Context, x *Exec) (any, error) {
+				order = append(order, "build "+s.Label)
+				return run(ctx, x)
+			}
+		}
+		return g, &order
+	}
+	g, _ := build()
+	var be *Stage
+	for _, s := range g.Stages {
+		if s.Label == "leaf be" {
+			be = s
+		}
+	}
+	if g.Stages[0].Label != "leaf alpha" || be == nil {
+		t.Fatalf("test graph changed: first stage %q", g.Stages[0].Label)
+	}
+	if _, err := newTestExecutor(dir).Run(context.Background(), NewGraph(be)); err != nil {
+		t.Fatal(err)
+	}
+	g, order := build()
+	e := newTestExecutor(dir)
+	e.OnStage = func(s *Stage, done map[string]*Manifest) error {
+		*order = append(*order, "done "+s.Label)
+		return nil
+	}
+	if _, err := e.Run(context.Background(), g); err != nil {
+		t.Fatal(err)
+	}
+	if len(*order) < 3 || (*order)[0] != "done leaf be" || (*order)[1] != "build leaf alpha" {
+		t.Errorf("order %q: want the cached leaf done before the first leaf is built", *order)
+	}
+}

@@ -132,19 +132,31 @@ func (h *heldError) Error() string {
 	return fmt.Sprintf("%s is being built by %s", h.stage.Label, holder(h.pid))
 }
 
-// next runs (or finds cached) the first pending stage, in plan order, whose
-// inputs are done and whose lock no other runner holds, and returns its
-// position in pending. It returns -1 and the stages held elsewhere when
+// next runs (or finds cached) the first pending stage whose inputs are done
+// and whose lock no other runner holds, cached stages before the rest and
+// each in plan order, and returns its position in pending. It returns -1 and the stages held elsewhere when
 // every stage ready to run is held.
 func (e *Executor) next(ctx context.Context, g *Graph, pending []int, done map[string]*Manifest) (int, *Manifest, []*heldError, error) {
 	var held []*heldError
-	ready := false
+	// Ready stages the cache already holds come first, in plan order: they
+	// take no time, and the cells they end are recorded at once instead of
+	// after every stage to build that precedes them in the plan.
+	var finished, toBuild []int
 	for k, i := range pending {
 		s := g.Stages[i]
 		if !inputsDone(s, done) {
 			continue
 		}
-		ready = true
+		if e.Cache.hasManifest(s) {
+			finished = append(finished, k)
+		} else {
+			toBuild = append(toBuild, k)
+		}
+	}
+	ready := len(finished)+len(toBuild) > 0
+	for _, k := range append(finished, toBuild...) {
+		i := pending[k]
+		s := g.Stages[i]
 		m, err := e.runStage(ctx, i, len(g.Stages), s, done, g)
 		var h *heldError
 		if errors.As(err, &h) {
