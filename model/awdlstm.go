@@ -317,7 +317,7 @@ func (m *LM) setMasks(ws *workspace, ms *Masks) {
 		ms = &Masks{}
 	}
 	if ms.OnDevice {
-		m.drawDeviceMasks(ws, ms.Seed)
+		m.drawDeviceMasks(ws, ms)
 		return
 	}
 	dm.embedRows = deviceMask(m.be, dm.embedBuf, ms.EmbedRows)
@@ -344,12 +344,15 @@ func (m *LM) setMasks(ws *workspace, ms *Masks) {
 
 // drawDeviceMasks draws a batch's masks on the device with the seeds
 // DrawMasksInto uses, so both give the same values.
-func (m *LM) drawDeviceMasks(ws *workspace, seed uint64) {
+func (m *LM) drawDeviceMasks(ws *workspace, ms *Masks) {
 	dm, cfg, be := &ws.masks, m.cfg, m.be
-	B := ws.B
+	B, seed := ws.B, ms.Seed
 	dm.embedRows = deviceDrawn(be, dm.embedBuf, cfg.Vocab, cfg.EmbeddingDropout, mixSeed(seed, seedEmbedRows))
 	dm.input = deviceDrawn(be, dm.inputBuf, B*cfg.Emb, cfg.InputDropout, mixSeed(seed, seedInput))
-	dm.output = deviceDrawn(be, dm.outputBuf, B*cfg.Emb, cfg.OutputDropout, mixSeed(seed, seedOutput))
+	dm.output = compute.Vec{}
+	if !ms.NoOutput {
+		dm.output = deviceDrawn(be, dm.outputBuf, B*cfg.Emb, cfg.OutputDropout, mixSeed(seed, seedOutput))
+	}
 	for l := range dm.hidden {
 		_, h := cfg.LayerSizes(l)
 		dm.hidden[l] = deviceDrawn(be, dm.hiddenBuf[l], B*h, cfg.HiddenDropout, mixSeed(seed, seedHidden+uint64(l)))

@@ -62,6 +62,7 @@ type Classifier struct {
 	st            map[int]*State
 	hws           map[int]*headWorkspace
 	masks         Masks
+	devMasks      Masks
 	outputScratch []float32
 	head1, head2  []float32
 }
@@ -224,6 +225,7 @@ type headWorkspace struct {
 	a1, r1, z2, d2 compute.Vec  // (B, Hidden)
 	logits, losses compute.Vec  // (B, C), (B)
 	mask1, mask2   compute.Vec  // (B, F), (B, Hidden)
+	drop1, drop2   bool         // whether the last forward applied mask1, mask2
 	dF, dH         compute.Vec  // (B, F), (B, Hidden) gradients
 	host           []float32    // (B, C) logits or losses on the host
 }
@@ -253,10 +255,21 @@ func (c *Classifier) state(B int) *State {
 
 // classifierMasks are one training batch's dropout masks: the encoder's
 // (Output nil) and the head's two, host slices of 0 or 1/(1-p); nil is no
-// dropout.
+// dropout. With device set the forward pass draws them all on the device
+// from seed instead (enc is then OnDevice), the values drawMasks gives.
 type classifierMasks struct {
 	enc          *Masks
 	head1, head2 []float32 // (B, F), (B, Hidden)
+	device       bool
+	seed         uint64
+}
+
+// deviceMasks are drawMasks(B, seed)'s masks, left for the forward pass to
+// draw straight into device memory: training pays no trip through the host
+// (at the paper's shape the weight masks alone are 45 MB a batch).
+func (c *Classifier) deviceMasks(seed uint64) classifierMasks {
+	c.devMasks = Masks{OnDevice: true, Seed: seed, NoOutput: true}
+	return classifierMasks{enc: &c.devMasks, device: true, seed: seed}
 }
 
 // drawMasks draws a batch's masks from seed, reusing the classifier's
@@ -284,23 +297,44 @@ func (c *Classifier) forward(b *bpt3cBatch, train bool, ms classifierMasks) (*wo
 	if train && B < 2 {
 		return nil, compute.Vec{}, nil, fmt.Errorf("model: classifier: a training batch of %d document(s); batch normalisation needs at least 2", B)
 	}
+	hw := c.headWorkspace(B)
+	hw.drop1, hw.drop2 = false, false
 	var encMasks *Masks
 	if train {
 		encMasks = ms.enc
+		if ms.device {
+			// Drawn before the encoder's masks, whose draw ends with a Sync:
+			// everything that changes from step to step comes before it.
+			hw.drop1 = c.Head.Dropout1 > 0
+			hw.drop2 = c.Head.Dropout2 > 0
+			if hw.drop1 {
+				be.DropoutMask(hw.mask1, c.Head.Dropout1, mixSeed(ms.seed, seedHead))
+			}
+			if hw.drop2 {
+				be.DropoutMask(hw.mask2, c.Head.Dropout2, mixSeed(ms.seed, seedHead+1))
+			}
+		} else {
+			if ms.head1 != nil {
+				be.Upload(hw.mask1, ms.head1)
+				hw.drop1 = true
+			}
+			if ms.head2 != nil {
+				be.Upload(hw.mask2, ms.head2)
+				hw.drop2 = true
+			}
+		}
 	}
 	ws, h, err := c.Encoder.encodeBPT3C(b, c.BPTT, encMasks, c.state(B))
 	if err != nil {
 		return nil, compute.Vec{}, nil, err
 	}
-	hw := c.headWorkspace(B)
 	be.UploadInt(hw.spans, b.spans)
 	Tk := b.keptSteps()
 	concatPoolForward(be, hw.pooled, h, hw.spans, Tk, B, E)
 
 	c.bn1.forward(be, hw.z1, hw.pooled, B, train, c.Head)
 	d1 := hw.z1
-	if train && ms.head1 != nil {
-		be.Upload(hw.mask1, ms.head1)
+	if hw.drop1 {
 		be.Mul(hw.d1, hw.z1, hw.mask1)
 		d1 = hw.d1
 	}
@@ -308,8 +342,7 @@ func (c *Classifier) forward(b *bpt3cBatch, train bool, ms classifierMasks) (*wo
 	be.ReLU(hw.r1, hw.a1)
 	c.bn2.forward(be, hw.z2, hw.r1, B, train, c.Head)
 	d2 := hw.z2
-	if train && ms.head2 != nil {
-		be.Upload(hw.mask2, ms.head2)
+	if hw.drop2 {
 		be.Mul(hw.d2, hw.z2, hw.mask2)
 		d2 = hw.d2
 	}
@@ -342,21 +375,21 @@ func (c *Classifier) forwardBackward(b *bpt3cBatch, ms classifierMasks, lowest i
 	be.Scale(hw.logits, 1/float32(B)) // now dL/dlogits
 
 	d2 := hw.z2
-	if ms.head2 != nil {
+	if hw.drop2 {
 		d2 = hw.d2
 	}
 	linearBackward(be, hw.dH, hw.logits, d2, c.hp.w2, c.hg.w2, c.hg.b2, B, Hd, C)
-	if ms.head2 != nil {
+	if hw.drop2 {
 		be.Mul(hw.dH, hw.dH, hw.mask2)
 	}
 	c.bn2.backward(be, hw.dH, hw.dH, hw.r1, B)
 	be.ReLUBackward(hw.dH, hw.dH, hw.r1)
 	d1 := hw.z1
-	if ms.head1 != nil {
+	if hw.drop1 {
 		d1 = hw.d1
 	}
 	linearBackward(be, hw.dF, hw.dH, d1, c.hp.w1, c.hg.w1, c.hg.b1, B, F, Hd)
-	if ms.head1 != nil {
+	if hw.drop1 {
 		be.Mul(hw.dF, hw.dF, hw.mask1)
 	}
 	c.bn1.backward(be, hw.dF, hw.dF, hw.pooled, B)

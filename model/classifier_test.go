@@ -220,6 +220,44 @@ func TestClassifierGradients(t *testing.T) {
 	})
 }
 
+// TestClassifierDeviceMasks: masks the forward pass draws on the device
+// (training's path) give the loss and every gradient of the same masks drawn
+// through the host, bit for bit, and the device draw applies no output
+// dropout to the encoder.
+func TestClassifierDeviceMasks(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be compute.Backend) {
+		c := tinyClassifier(t, be, 3, 10)
+		_, _, b := tinyBatch(rand.New(rand.NewPCG(35, 36)), c.cfg.Vocab)
+		const seed = 79
+		host := c.drawMasks(b.B, seed)
+		if host.head1 == nil || host.head2 == nil || host.enc.Weight == nil || host.enc.Output != nil {
+			t.Fatal("the test needs every dropout on and the encoder's output mask off")
+		}
+		run := func(ms classifierMasks) (float64, []float32) {
+			c.Grads.Zero()
+			loss, err := c.forwardBackward(b, ms, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return loss, download(be, c.Grads.Flat())
+		}
+		lossH, gradH := run(host)
+		lossD, gradD := run(c.deviceMasks(seed))
+		if math.Float64bits(lossH) != math.Float64bits(lossD) {
+			t.Fatalf("loss with device masks %v, with host masks %v", lossD, lossH)
+		}
+		for i := range gradH {
+			if math.Float32bits(gradH[i]) != math.Float32bits(gradD[i]) {
+				t.Fatalf("gradient element %d: device masks %v, host masks %v", i, gradD[i], gradH[i])
+			}
+		}
+		// Another seed draws other masks: the device path does use its seed.
+		if lossO, _ := run(c.deviceMasks(seed + 1)); lossO == lossD {
+			t.Fatalf("seeds %d and %d gave the same loss %v", seed, seed+1, lossD)
+		}
+	})
+}
+
 // TestClassifierFrozenBackward: with the bottom groups frozen the backward
 // stops early: the groups below get no gradient, and those from the lowest
 // trainable one up get exactly the full backward's.

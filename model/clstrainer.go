@@ -311,7 +311,7 @@ func TrainClassifier(ctx context.Context, c *Classifier, train, valid ClassData,
 			if err := makeBatch(&b, train.Docs, train.Labels, idx, c.BPTT, c.MaxLen); err != nil {
 				return hist, err
 			}
-			ms := c.drawMasks(b.B, mixSeed(cfg.Seed, 1<<32+uint64(iter)))
+			ms := c.deviceMasks(mixSeed(cfg.Seed, 1<<32+uint64(iter)))
 			c.Grads.Zero()
 			loss, err := c.forwardBackward(&b, ms, lowest)
 			if err != nil {

@@ -25,6 +25,9 @@ type Masks struct {
 	// then ignored.
 	OnDevice bool
 	Seed     uint64
+	// NoOutput, with OnDevice, leaves out the output mask: the classifier's
+	// head drops the pooled features instead.
+	NoOutput bool
 }
 
 // DeviceMasks are the masks DrawMasks(B, seed) would give, drawn on the

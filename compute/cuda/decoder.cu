@@ -1,5 +1,5 @@
 // The tied decoder in bfloat16 (decoder.go). Compiled after kernels.cu,
-// whose helpers (FOR_EACH, block_reduce, SOFTMAX_THREADS) it uses.
+// whose helpers (FOR_EACH, block_reduce, SOFTMAX_THREADS, softmax_xent_rows) it uses.
 //
 // bfloat16 is the top half of a float32. Conversion rounds to nearest, ties
 // to even, as __float2bfloat16_rn does; NaN stays NaN. NVRTC needs no
@@ -27,39 +27,16 @@ extern "C" __global__ void fill_bf16(bf16* x, float v, i64 n) {
 	FOR_EACH(i, n) x[i] = h;
 }
 
+// BF16 is bfloat16 storage for softmax_xent_rows (kernels.cu).
+struct BF16 {
+	typedef bf16 T;
+	static __device__ __forceinline__ float load(bf16 h) { return from_bf16(h); }
+	static __device__ __forceinline__ bf16 store(float x) { return to_bf16_rn(x); }
+};
+
 // softmax_xent_bf16 is softmax_xent on bfloat16 logits: each logit is read
 // as a float and bias[j] added in float, the loss is computed in float, and
 // the row is overwritten with softmax - onehot rounded to bfloat16.
 extern "C" __global__ void __launch_bounds__(SOFTMAX_THREADS) softmax_xent_bf16(bf16* logits, const float* bias, const int* targets, float* losses, int n, int vocab) {
-	__shared__ float sh[SOFTMAX_THREADS / 32];
-	const float inf = __int_as_float(0x7f800000);
-	for (int r = blockIdx.x; r < n; r += gridDim.x) {
-		bf16* row = logits + (i64)r * vocab;
-		int t = targets[r];
-		if (t < 0) {
-			for (int j = threadIdx.x; j < vocab; j += SOFTMAX_THREADS) row[j] = 0;
-			if (threadIdx.x == 0) losses[r] = 0;
-			continue;
-		}
-		float xt = from_bf16(row[t]) + bias[t];
-		float mx = -inf, s = 0;
-		for (int j = threadIdx.x; j < vocab; j += SOFTMAX_THREADS) {
-			float x = from_bf16(row[j]) + bias[j];
-			if (x > mx) {
-				s = s * expf(mx - x) + 1.0f;
-				mx = x;
-			} else {
-				s += expf(x - mx);
-			}
-		}
-		float bm = block_reduce<true>(mx, sh);
-		s = block_reduce<false>(mx == -inf ? 0.0f : s * expf(mx - bm), sh);
-		mx = bm;
-		float inv = 1.0f / s;
-		for (int j = threadIdx.x; j < vocab; j += SOFTMAX_THREADS) {
-			float p = expf(from_bf16(row[j]) + bias[j] - mx) * inv;
-			row[j] = to_bf16_rn(j == t ? p - 1.0f : p);
-		}
-		if (threadIdx.x == 0) losses[r] = logf(s) - (xt - mx);
-	}
+	softmax_xent_rows<BF16>(logits, bias, targets, losses, n, vocab);
 }

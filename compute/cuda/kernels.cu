@@ -249,15 +249,26 @@ __device__ float block_reduce(float v, float* sh) {
 // ms for 512 rows on an H200, against 0.147 for three passes). bias, when
 // not null, is added to every row first (AddRowVector fused in: x_j is
 // row[j] + bias[j], the same float the unfused pair would store).
-extern "C" __global__ void __launch_bounds__(SOFTMAX_THREADS) softmax_xent(float* logits, const float* bias, const int* targets, float* losses, int n, int vocab) {
+//
+// The body serves every storage type of the logits: Elem says how one is
+// read as a float (load) and written back (store); the arithmetic is float
+// throughout. F32 is float32 storage; decoder.cu adds bfloat16.
+struct F32 {
+	typedef float T;
+	static __device__ __forceinline__ float load(float x) { return x; }
+	static __device__ __forceinline__ float store(float x) { return x; }
+};
+
+template <class Elem>
+__device__ __forceinline__ void softmax_xent_rows(typename Elem::T* logits, const float* bias, const int* targets, float* losses, int n, int vocab) {
 	__shared__ float sh[SOFTMAX_THREADS / 32];
-#define LOGIT(j) (bias == 0 ? row[j] : row[j] + bias[j])
+#define LOGIT(j) (bias == 0 ? Elem::load(row[j]) : Elem::load(row[j]) + bias[j])
 	const float inf = __int_as_float(0x7f800000);
 	for (int r = blockIdx.x; r < n; r += gridDim.x) {
-		float* row = logits + (i64)r * vocab;
+		typename Elem::T* row = logits + (i64)r * vocab;
 		int t = targets[r];
 		if (t < 0) {
-			for (int j = threadIdx.x; j < vocab; j += SOFTMAX_THREADS) row[j] = 0;
+			for (int j = threadIdx.x; j < vocab; j += SOFTMAX_THREADS) row[j] = Elem::store(0.0f);
 			if (threadIdx.x == 0) losses[r] = 0;
 			continue;
 		}
@@ -278,11 +289,15 @@ extern "C" __global__ void __launch_bounds__(SOFTMAX_THREADS) softmax_xent(float
 		float inv = 1.0f / s;
 		for (int j = threadIdx.x; j < vocab; j += SOFTMAX_THREADS) {
 			float p = expf(LOGIT(j) - mx) * inv;
-			row[j] = j == t ? p - 1.0f : p;
+			row[j] = Elem::store(j == t ? p - 1.0f : p);
 		}
 		if (threadIdx.x == 0) losses[r] = logf(s) - (xt - mx);
 	}
 #undef LOGIT
+}
+
+extern "C" __global__ void __launch_bounds__(SOFTMAX_THREADS) softmax_xent(float* logits, const float* bias, const int* targets, float* losses, int n, int vocab) {
+	softmax_xent_rows<F32>(logits, bias, targets, losses, n, vocab);
 }
 
 // adam: compute.Backend.Adam with the bias corrections folded into step and
