@@ -215,7 +215,7 @@ type workspace struct {
 	dA, dB       compute.Vec   // (T, B, max(E, H)): gradients flowing down, alternating
 	dc           compute.Vec   // (B, H) at the largest layer
 	diff         compute.Vec   // (T-1, B, E): TAR's differences
-	logits       compute.Vec   // (decoderChunk rows, V)
+	logits       lazyVec       // (decoderChunk rows, V), allocated on first use
 	losses       compute.Vec   // (T*B)
 	lossHost     []float32
 
@@ -274,7 +274,7 @@ func (m *LM) newWorkspace(T, B int) *workspace {
 	ws.dc = be.Alloc(B * maxH)
 	ws.diff = be.Alloc(max(0, (T-1)*B*E))
 	// decoderChunk(n, V) <= min(n, decoderChunkFloats/V) for every n <= N.
-	ws.logits = be.Alloc(min(N, max(1, decoderChunkFloats/V)) * V)
+	ws.logits = lazyVec{n: min(N, max(1, decoderChunkFloats/V)) * V}
 	ws.losses = be.Alloc(N)
 	ws.lossHost = make([]float32, N)
 	dm := &ws.masks
@@ -294,7 +294,7 @@ func (m *LM) freeWorkspace(ws *workspace) {
 	be := m.be
 	be.FreeInt(ws.ids)
 	be.FreeInt(ws.targets)
-	for _, v := range []compute.Vec{ws.emb, ws.out, ws.dgates, ws.dA, ws.dB, ws.dc, ws.diff, ws.logits, ws.losses,
+	for _, v := range []compute.Vec{ws.emb, ws.out, ws.dgates, ws.dA, ws.dB, ws.dc, ws.diff, ws.logits.v, ws.losses,
 		ws.masks.embedBuf, ws.masks.inputBuf, ws.masks.outputBuf} {
 		be.Free(v)
 	}
@@ -502,7 +502,7 @@ func (m *LM) ForwardBackward(ids, targets []int32, T, B int, masks *Masks, st *S
 	var parts LossParts
 	dh := ws.dA.Slice(0, N*E)
 	ds := decoderShape{N: N, V: cfg.Vocab, E: E, Chunk: decoderChunk(N, cfg.Vocab)}
-	decoderForward(be, ds, out, m.p.enc, m.p.decBias, ws.targets.Slice(0, N), ws.logits, ws.losses.Slice(0, N),
+	decoderForward(be, ds, out, m.p.enc, m.p.decBias, ws.targets.Slice(0, N), &ws.logits, ws.losses.Slice(0, N),
 		1/float32(N), dh, m.g.enc, m.g.decBias, m.dbsum)
 	parts.CE = m.meanLoss(ws, N)
 	parts.AR = arForward(be, cfg.AR, out, dh)
@@ -572,7 +572,7 @@ func (m *LM) Evaluate(ids, targets []int32, T, B int, st *State) (float64, error
 	N := T * B
 	out := m.forward(ws, T, B, st)
 	ds := decoderShape{N: N, V: m.cfg.Vocab, E: m.cfg.Emb, Chunk: decoderChunk(N, m.cfg.Vocab)}
-	decoderForward(m.be, ds, out, m.p.enc, m.p.decBias, ws.targets.Slice(0, N), ws.logits, ws.losses.Slice(0, N),
+	decoderForward(m.be, ds, out, m.p.enc, m.p.decBias, ws.targets.Slice(0, N), &ws.logits, ws.losses.Slice(0, N),
 		1, compute.Vec{}, compute.Vec{}, compute.Vec{}, compute.Vec{})
 	return m.meanLoss(ws, N), nil
 }
@@ -607,7 +607,7 @@ func (m *LM) Logits(dst []float32, ids []int32, T, B int, masks *Masks, st *Stat
 	chunk := decoderChunk(N, V)
 	for r0 := 0; r0 < N; r0 += chunk {
 		n := min(chunk, N-r0)
-		lg := ws.logits.Slice(0, n*V)
+		lg := ws.logits.get(m.be).Slice(0, n*V)
 		m.be.Gemm(false, true, n, V, E, 1, out.Slice(r0*E, (r0+n)*E), E, m.p.enc, E, 0, lg, V)
 		m.be.AddRowVector(lg, m.p.decBias, n, V)
 		m.be.Download(dst[r0*V:(r0+n)*V], lg)

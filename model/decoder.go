@@ -36,12 +36,14 @@ type decoderShape struct{ N, V, E, Chunk int }
 //	dbias (V)         += scale * column sums of dlogits (dbsum (V) is scratch)
 //
 // logits (Chunk, V) is scratch. A backend in bfloat16 mode (bf16Decoder)
-// runs it all itself.
+// runs it all itself, and logits is then never allocated (256 MiB at the
+// paper's shape).
 func decoderForward(be compute.Backend, s decoderShape, out, enc, bias compute.Vec, targets compute.IVec,
-	logits, losses compute.Vec, scale float32, dout, denc, dbias, dbsum compute.Vec) {
+	scratch *lazyVec, losses compute.Vec, scale float32, dout, denc, dbias, dbsum compute.Vec) {
 	if d, ok := be.(bf16Decoder); ok && d.DecodeBF16(s.N, s.V, s.E, out, enc, bias, targets, losses, scale, dout, denc, dbias) {
 		return
 	}
+	logits := scratch.get(be)
 	grad := dout.N != 0
 	if grad {
 		be.Fill(dbsum, 0)
@@ -63,4 +65,19 @@ func decoderForward(be compute.Backend, s decoderShape, out, enc, bias compute.V
 	if grad {
 		be.Axpy(scale, dbsum, dbias)
 	}
+}
+
+// lazyVec is a device buffer of n floats allocated on its first get: the
+// decoder's float32 logits, which a backend decoding in bfloat16 never uses.
+// Free v when done (an unallocated one is the empty Vec, which Free ignores).
+type lazyVec struct {
+	v compute.Vec
+	n int
+}
+
+func (l *lazyVec) get(be compute.Backend) compute.Vec {
+	if l.v.N == 0 && l.n > 0 {
+		l.v = be.Alloc(l.n)
+	}
+	return l.v
 }

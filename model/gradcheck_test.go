@@ -212,7 +212,7 @@ func TestDecoderBackward(t *testing.T) {
 		out, enc, bias := randVec(r, N*E, 1), randVec(r, V*E, 0.5), randVec(r, V, 0.5)
 		targets := randIDs(r, N, V)
 		const prior = 0.5 // denc and dbias accumulate
-		logits, losses := be.Alloc(s.Chunk*V), be.Alloc(N)
+		logits, losses := &lazyVec{n: s.Chunk * V}, be.Alloc(N)
 		dout, denc, dbias, dbsum := be.Alloc(N*E), be.Alloc(V*E), be.Alloc(V), be.Alloc(V)
 		be.Fill(denc, prior)
 		be.Fill(dbias, prior)

@@ -127,3 +127,47 @@ func compareHost(t *testing.T, what string, got, want []float32, tol float64) {
 	t.Helper()
 	compare(t, what, got, want, tol)
 }
+
+// TestBF16LeavesLogitsUnallocated: at BF16 the model's decoder runs in
+// DecodeBF16 and its float32 logits scratch (up to 256 MiB) is never
+// allocated; at FP32 it is, once.
+func TestBF16LeavesLogitsUnallocated(t *testing.T) {
+	for _, tc := range []struct {
+		prec Precision
+		want int
+	}{{FP32, 1}, {BF16, 0}} {
+		t.Run(tc.prec.String(), func(t *testing.T) {
+			g := gpu(t, tc.prec)
+			cfg := model.DefaultConfig()
+			cfg.Vocab, cfg.Emb, cfg.Hidden, cfg.Layers = 1009, 24, 40, 3
+			const T, B = 7, 3
+			logits := T * B * cfg.Vocab // one decoder chunk holds every row
+			sized := func() int {
+				n := 0
+				for _, elems := range g.allocs {
+					if elems == logits {
+						n++
+					}
+				}
+				return n
+			}
+			before := sized()
+			m, err := model.NewLM(g, cfg, 5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := make([]int32, T*B)
+			for i := range ids {
+				ids[i] = int32(i * 37 % cfg.Vocab)
+			}
+			m.ZeroGrads()
+			if _, err := m.ForwardBackward(ids, ids, T, B, m.DrawMasks(B, 1), m.NewState(B)); err != nil {
+				t.Fatal(err)
+			}
+			g.Sync()
+			if got := sized() - before; got != tc.want {
+				t.Fatalf("%d new buffers of the logits' %d floats after a training step, want %d", got, logits, tc.want)
+			}
+		})
+	}
+}
