@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 
 	"github.com/ulmfit-go/ulmfit/compute"
 	"github.com/ulmfit-go/ulmfit/internal/atomicfile"
@@ -167,7 +168,7 @@ func (c *checkpointFile) checkLayout(p *Params) error {
 			c.path, len(h.Tensors), len(p.names), p.cfg, h.Config)
 	}
 	for i, t := range h.Tensors {
-		if t.Name != p.names[i] || !sameShape(t.Shape, p.shapes[i]) {
+		if t.Name != p.names[i] || !slices.Equal(t.Shape, p.shapes[i]) {
 			return fmt.Errorf("model: checkpoint %s: tensor %d is %s %v, the model has %s %v",
 				c.path, i, t.Name, t.Shape, p.names[i], p.shapes[i])
 		}
@@ -344,7 +345,7 @@ func (ck *Checkpoint) Params(be compute.Backend) (*Params, error) {
 		return nil, fmt.Errorf("model: checkpoint has %d tensors, its config lays out %d", len(ck.Names), len(p.names))
 	}
 	for i := range ck.Names {
-		if ck.Names[i] != p.names[i] || !sameShape(ck.Shapes[i], p.shapes[i]) {
+		if ck.Names[i] != p.names[i] || !slices.Equal(ck.Shapes[i], p.shapes[i]) {
 			return nil, fmt.Errorf("model: checkpoint tensor %d is %s %v, its config lays out %s %v", i, ck.Names[i], ck.Shapes[i], p.names[i], p.shapes[i])
 		}
 	}

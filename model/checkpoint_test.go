@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -152,7 +153,7 @@ func TestConvertVocab(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Config().Vocab != len(newItos) || !sameShape(p.Shape("encoder.weight"), []int{5, tinyE}) {
+	if p.Config().Vocab != len(newItos) || !slices.Equal(p.Shape("encoder.weight"), []int{5, tinyE}) {
 		t.Fatalf("converted config %+v shape %v", p.Config(), p.Shape("encoder.weight"))
 	}
 	E := tinyE

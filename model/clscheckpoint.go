@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 
 	"github.com/ulmfit-go/ulmfit/compute"
 )
@@ -164,7 +165,7 @@ func readClassifier(be compute.Backend, r io.Reader, name string) (*Classifier, 
 			len(h.Tensors), h.Floats, h.Stats, len(want.Tensors), want.Floats, want.Stats)
 	}
 	for i, t := range h.Tensors {
-		if t.Name != want.Tensors[i].Name || !sameShape(t.Shape, want.Tensors[i].Shape) {
+		if t.Name != want.Tensors[i].Name || !slices.Equal(t.Shape, want.Tensors[i].Shape) {
 			return nil, "", bad("tensor %d is %s %v, its config lays out %s %v", i, t.Name, t.Shape, want.Tensors[i].Name, want.Tensors[i].Shape)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"slices"
 
 	"github.com/ulmfit-go/ulmfit/compute"
 )
@@ -196,7 +197,7 @@ func (s *clsTrainState) match(h *clsTrainHeader) error {
 		return fmt.Errorf("has %d tensors, the classifier has %d", len(h.Tensors), len(want.Tensors))
 	}
 	for i, t := range h.Tensors {
-		if t.Name != want.Tensors[i].Name || !sameShape(t.Shape, want.Tensors[i].Shape) {
+		if t.Name != want.Tensors[i].Name || !slices.Equal(t.Shape, want.Tensors[i].Shape) {
 			return fmt.Errorf("tensor %d is %s %v, the classifier has %s %v", i, t.Name, t.Shape, want.Tensors[i].Name, want.Tensors[i].Shape)
 		}
 	}

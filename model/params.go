@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/ulmfit-go/ulmfit/compute"
@@ -235,7 +236,7 @@ func (p *Params) SameLayout(q *Params) error {
 		if q.names[i] != name {
 			return fmt.Errorf("model: tensor %d is %q, want %q", i, q.names[i], name)
 		}
-		if !sameShape(p.shapes[i], q.shapes[i]) {
+		if !slices.Equal(p.shapes[i], q.shapes[i]) {
 			return fmt.Errorf("model: %s has shape %v, want %v", name, q.shapes[i], p.shapes[i])
 		}
 	}
@@ -294,18 +295,6 @@ func size(shape []int) int {
 		n *= d
 	}
 	return n
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // mixSeed derives an independent stream seed from (seed, k): splitmix64's

@@ -3,6 +3,7 @@ package model
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -431,7 +432,7 @@ func TestParamsLayout(t *testing.T) {
 	}
 	off := 0
 	for i, w := range want {
-		if names[i] != w.name || !sameShape(p.Shape(w.name), w.shape) {
+		if names[i] != w.name || !slices.Equal(p.Shape(w.name), w.shape) {
 			t.Errorf("tensor %d: %s %v, want %s %v", i, names[i], p.Shape(names[i]), w.name, w.shape)
 		}
 		if r := p.Range(w.name); r.Start != off {

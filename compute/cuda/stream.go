@@ -3,6 +3,7 @@ package cuda
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"unsafe"
 )
@@ -123,7 +124,7 @@ func (b *Backend) flush() {
 	b.segments++
 	h := hashCommands(cmds)
 	g := b.graphs[h]
-	if g == nil || !equalCommands(g.cmds, cmds) {
+	if g == nil || !slices.Equal(g.cmds, cmds) {
 		if g != nil {
 			b.dropGraph(h)
 		}
@@ -280,18 +281,6 @@ func hashCommands(cmds []command) uint64 {
 		}
 	}
 	return h
-}
-
-func equalCommands(a, b []command) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // staging is pinned host memory for the uploads inside segments, in chunks
