@@ -255,13 +255,11 @@ func (c *Classifier) state(B int) *State {
 
 // classifierMasks are one training batch's dropout masks: the encoder's
 // (Output nil) and the head's two, host slices of 0 or 1/(1-p); nil is no
-// dropout. With device set the forward pass draws them all on the device
-// from seed instead (enc is then OnDevice), the values drawMasks gives.
+// dropout. When enc is OnDevice the forward pass draws them all on the
+// device from enc.Seed instead, the values drawMasks gives.
 type classifierMasks struct {
 	enc          *Masks
 	head1, head2 []float32 // (B, F), (B, Hidden)
-	device       bool
-	seed         uint64
 }
 
 // deviceMasks are drawMasks(B, seed)'s masks, left for the forward pass to
@@ -269,7 +267,7 @@ type classifierMasks struct {
 // (at the paper's shape the weight masks alone are 45 MB a batch).
 func (c *Classifier) deviceMasks(seed uint64) classifierMasks {
 	c.devMasks = Masks{OnDevice: true, Seed: seed, NoOutput: true}
-	return classifierMasks{enc: &c.devMasks, device: true, seed: seed}
+	return classifierMasks{enc: &c.devMasks}
 }
 
 // drawMasks draws a batch's masks from seed, reusing the classifier's
@@ -302,16 +300,16 @@ func (c *Classifier) forward(b *bpt3cBatch, train bool, ms classifierMasks) (*wo
 	var encMasks *Masks
 	if train {
 		encMasks = ms.enc
-		if ms.device {
+		if ms.enc != nil && ms.enc.OnDevice {
 			// Drawn before the encoder's masks, whose draw ends with a Sync:
 			// everything that changes from step to step comes before it.
 			hw.drop1 = c.Head.Dropout1 > 0
 			hw.drop2 = c.Head.Dropout2 > 0
 			if hw.drop1 {
-				be.DropoutMask(hw.mask1, c.Head.Dropout1, mixSeed(ms.seed, seedHead))
+				be.DropoutMask(hw.mask1, c.Head.Dropout1, mixSeed(ms.enc.Seed, seedHead))
 			}
 			if hw.drop2 {
-				be.DropoutMask(hw.mask2, c.Head.Dropout2, mixSeed(ms.seed, seedHead+1))
+				be.DropoutMask(hw.mask2, c.Head.Dropout2, mixSeed(ms.enc.Seed, seedHead+1))
 			}
 		} else {
 			if ms.head1 != nil {

@@ -221,14 +221,14 @@ func (c *Cache) commit(s *Stage, m *Manifest) error {
 	if err := os.RemoveAll(filepath.Join(part, workDir)); err != nil {
 		return err
 	}
-	if err := syncDir(part); err != nil {
+	if err := atomicfile.SyncDir(part); err != nil {
 		return err
 	}
 	if err := os.Rename(part, c.Path(s)); err != nil {
 		return err
 	}
 	m.Dir = c.Path(s)
-	return syncDir(filepath.Dir(part))
+	return atomicfile.SyncDir(filepath.Dir(part))
 }
 
 // recoverPartial finishes a commit a crash interrupted: a .partial folder
@@ -251,7 +251,7 @@ func (c *Cache) recoverPartial(s *Stage) (*Manifest, error) {
 		return nil, err
 	}
 	m.Dir = c.Path(s)
-	return m, syncDir(filepath.Dir(c.Path(s)))
+	return m, atomicfile.SyncDir(filepath.Dir(c.Path(s)))
 }
 
 const workDir = "work"
@@ -264,8 +264,6 @@ func writeFileAtomic(path string, data []byte) error {
 	}
 	return atomicfile.WriteFile(path, data, 0o644)
 }
-
-func syncDir(dir string) error { return atomicfile.SyncDir(dir) }
 
 // writeJSONAtomic writes v as indented JSON, atomically.
 func writeJSONAtomic(path string, v any) error {

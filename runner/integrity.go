@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ulmfit-go/ulmfit/internal/atomicfile"
 	"github.com/ulmfit-go/ulmfit/model"
 	"github.com/ulmfit-go/ulmfit/text"
 )
@@ -241,5 +242,5 @@ func (c *Cache) quarantine(s *Stage) (string, error) {
 	if err := os.Rename(c.Path(s), aside); err != nil {
 		return "", err
 	}
-	return aside, syncDir(filepath.Dir(aside))
+	return aside, atomicfile.SyncDir(filepath.Dir(aside))
 }
