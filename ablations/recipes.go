@@ -75,6 +75,7 @@ var recipes = []Recipe{
 			{Key: "classifier_ratio", Paper: "32", Recipe: "8", Source: "scripts: use_clr=(8, ...) in the classifier"},
 			{Key: "classifier_cut_frac", Paper: "0.1", Recipe: "0.125", Source: "scripts: use_clr=(8, 8), i.e. cut 1/8 (the last stage used 1/3)"},
 			{Key: "lm_discr", Paper: `"paper" (eta/2.6 per layer)`, Recipe: `"scripts" ([lr/6, lr/3, lr, lr/2])`, Source: "scripts: finetune_lm.py lrs for LSTM1, LSTM2, LSTM3, embedding+decoder"},
+			{Key: "lm_test_text", Paper: "false (the task's training and unlabelled text)", Recipe: "true (the test examples' text too, labels unused)", Source: "scripts: create_toks.py tokenises IMDb's train, test and unsup reviews for the LM"},
 		},
 		apply: func(s *Settings) {
 			s.Beta1 = 0.8
@@ -82,6 +83,7 @@ var recipes = []Recipe{
 			s.ClassifierRatio = 8
 			s.ClassifierCutFrac = 1.0 / 8
 			s.LMDiscr = model.DiscrScripts
+			s.LMTestText = true
 		},
 	},
 }

@@ -2,7 +2,9 @@ package ablations
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/ulmfit-go/ulmfit/model"
@@ -75,6 +77,32 @@ type Scale struct {
 	LMEpochs         int `toml:"lm_epochs" json:"lm_epochs"`                 // target-task LM fine-tuning
 	ClassifierEpochs int `toml:"classifier_epochs" json:"classifier_epochs"` // classifier training
 	MaxLen           int `toml:"max_len" json:"max_len"`                     // BPT3C: the last tokens of a document the classifier reads
+	// TaskLMEpochs and TaskClassifierEpochs, keyed by dataset name as
+	// max_train is, replace lm_epochs and classifier_epochs for those
+	// datasets: one experiment can give TREC-6 the paper's 15 and 50
+	// epochs and IMDb, a hundred times the text, what one GPU affords.
+	TaskLMEpochs         map[string]int `toml:"task_lm_epochs" json:"task_lm_epochs,omitempty"`
+	TaskClassifierEpochs map[string]int `toml:"task_classifier_epochs" json:"task_classifier_epochs,omitempty"`
+}
+
+// ForTask returns the scale a dataset's cells use: its task_lm_epochs and
+// task_classifier_epochs, under any of its names (the experiment's and its
+// folder's), in place of lm_epochs and classifier_epochs.
+func (s Scale) ForTask(names ...string) Scale {
+	c := s.clone()
+	for _, name := range names {
+		if n, ok := s.TaskLMEpochs[name]; ok {
+			c.LMEpochs = n
+			break
+		}
+	}
+	for _, name := range names {
+		if n, ok := s.TaskClassifierEpochs[name]; ok {
+			c.ClassifierEpochs = n
+			break
+		}
+	}
+	return c
 }
 
 // Limit returns the cap m gives dataset, 0 for none.
@@ -129,6 +157,16 @@ func (s Scale) Check() error {
 		for k, v := range m.m {
 			if v < 0 {
 				return &RangeError{Key: m.key + "." + k, Value: float64(v), Want: "a count, 0 for all"}
+			}
+		}
+	}
+	for _, m := range []struct {
+		key string
+		m   map[string]int
+	}{{"task_lm_epochs", s.TaskLMEpochs}, {"task_classifier_epochs", s.TaskClassifierEpochs}} {
+		for _, k := range slices.Sorted(maps.Keys(m.m)) {
+			if m.m[k] < 1 {
+				return &RangeError{Key: m.key + "." + k, Value: float64(m.m[k]), Want: "at least 1"}
 			}
 		}
 	}
@@ -259,6 +297,8 @@ func (s Scale) clone() Scale {
 	c.MaxTest = cloneMap(s.MaxTest)
 	c.MaxUnlabelled = cloneMap(s.MaxUnlabelled)
 	c.SpareValid = cloneMap(s.SpareValid)
+	c.TaskLMEpochs = cloneMap(s.TaskLMEpochs)
+	c.TaskClassifierEpochs = cloneMap(s.TaskClassifierEpochs)
 	return c
 }
 

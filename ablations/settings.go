@@ -22,7 +22,12 @@ type Settings struct {
 	LMFineTune string `toml:"lm_finetune" json:"lm_finetune"` // Table 6
 	Classifier string `toml:"classifier" json:"classifier"`   // Table 7
 	LMText     string `toml:"lm_text" json:"lm_text"`         // Figure 3: "task" (semi-supervised) or "labelled" (supervised)
-	Direction  string `toml:"direction" json:"direction"`     // "forward", "backward" or "bidirectional" (Section 5)
+	// LMTestText: with lm_text "task", the LM is also fine-tuned on the
+	// text, never the labels, of the validation and test examples, as the
+	// authors' scripts did (they tokenised IMDb's train, test and unsup
+	// reviews together). Recipe "paper": false; "scripts": true.
+	LMTestText bool   `toml:"lm_test_text" json:"lm_test_text,omitempty"`
+	Direction  string `toml:"direction" json:"direction"` // "forward", "backward" or "bidirectional" (Section 5)
 	// Pretrained, when set, is the LM a pretraining row starts from
 	// instead of running the pretraining stage (pretrained.go).
 	Pretrained PretrainedLM `toml:"pretrained" json:"pretrained,omitzero"`

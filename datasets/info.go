@@ -50,6 +50,9 @@ type Info struct {
 	// Recipes are the ways to fetch the dataset, in order of preference; a
 	// recipe is complete when all its Remotes are.
 	Recipes [][]Remote
+	// Manual, for a dataset no recipe can fetch (wikipedia-en), says where a
+	// copy comes from; fetch then only finds and verifies one.
+	Manual string
 	// Notes say what a loader does that the release does not define.
 	Notes string
 

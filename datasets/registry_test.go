@@ -19,8 +19,8 @@ func TestRegistryConsistent(t *testing.T) {
 			t.Errorf("%s: duplicate name or folder %q", d.Name, d.Folder)
 		}
 		names[d.Name], folders[d.Folder] = true, true
-		if d.load == nil || len(d.Layouts) == 0 || len(d.Recipes) == 0 || d.Title == "" {
-			t.Errorf("%s: want a loader, layouts, a recipe and a title", d.Name)
+		if d.load == nil || len(d.Layouts) == 0 || (len(d.Recipes) == 0) == (d.Manual == "") || d.Title == "" {
+			t.Errorf("%s: want a loader, layouts, a recipe or else a manual source, and a title", d.Name)
 		}
 		if (d.Kind == Classification) != (len(d.Classes) > 0) {
 			t.Errorf("%s: a classification dataset has classes, a corpus none", d.Name)
@@ -81,7 +81,7 @@ func TestRegistryConsistent(t *testing.T) {
 	if names["pretrain_en"] || !names["pretrain-en"] || !folders["pretrain_en"] {
 		t.Error("the general-English corpus is named pretrain-en in folder pretrain_en")
 	}
-	if !slices.Equal(Names(), []string{"trec6", "imdb", "ag-news", "dbpedia", "yelp-bi", "yelp-full", "mr", "sst2", "wikitext103", "pretrain-en", "wt103-fwd", "wt103-bwd"}) {
+	if !slices.Equal(Names(), []string{"trec6", "imdb", "ag-news", "dbpedia", "yelp-bi", "yelp-full", "mr", "sst2", "wikitext103", "wikipedia-en", "pretrain-en", "wt103-fwd", "wt103-bwd"}) {
 		t.Errorf("names %v", Names())
 	}
 }

@@ -275,8 +275,8 @@ func TestPaperRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 80 {
-		t.Errorf("%d paper records, want 80", len(recs))
+	if len(recs) != 81 {
+		t.Errorf("%d paper records, want 81", len(recs))
 	}
 	for _, r := range recs {
 		if r.Source != SourcePaper || r.Split == "" {

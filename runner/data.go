@@ -30,13 +30,7 @@ func newSource(name string, ds *datasets.Dataset) *source {
 		s.Record = info.Folder
 	}
 	for _, f := range ds.Source.Files {
-		rel := f.Path
-		if ds.Source.Dir != "" {
-			if r, err := filepath.Rel(ds.Source.Dir, f.Path); err == nil {
-				rel = r
-			}
-		}
-		s.Hashes[filepath.ToSlash(rel)] = f.SHA256
+		s.Hashes[ds.RelPath(f)] = f.SHA256
 	}
 	return s
 }
@@ -97,7 +91,9 @@ type taskSplits struct {
 //  6. The LM's text is the classifier's examples (lm_text "labelled"), or
 //     every training example and up to max_unlabelled unlabelled ones:
 //     the dataset's own, and the text of the training examples max_train
-//     left out (the paper fine-tuned its LMs on all of a task's text).
+//     left out (the paper fine-tuned its LMs on all of a task's text);
+//     with lm_test_text also the validation and test examples' text,
+//     labels unused (the authors' scripts).
 func splitTask(src *source, s ablations.Settings, sc ablations.Scale, trainSize int) (taskSplits, error) {
 	ds := src.DS
 	var out taskSplits
@@ -185,6 +181,15 @@ func splitTask(src *source, s ablations.Settings, sc ablations.Scale, trainSize 
 			unl = sub
 		}
 		out.LMText = append(out.LMText, unl...)
+		if s.LMTestText {
+			for _, held := range [][]datasets.Example{valid, test} {
+				for _, e := range held {
+					out.LMText = append(out.LMText, datasets.Example{Text: e.Text, Label: datasets.NoLabel})
+				}
+			}
+			out.Notes = append(out.Notes, fmt.Sprintf("%s: the LM is also fine-tuned on the text (not the labels) of the %s validation and %s test examples (lm_test_text)",
+				label, count(len(valid)), count(len(test))))
+		}
 	}
 	if len(out.Train) < 2 || len(out.Valid) == 0 {
 		return out, fmt.Errorf("dataset %s: %d training and %d validation examples after splitting; a classifier needs at least 2 and 1",

@@ -168,6 +168,7 @@ func (p *Planner) Plan(e *experiments.Experiment, o PlanOptions) (*Plan, error) 
 			if err != nil {
 				return nil, err
 			}
+			rb.sc = rb.sc.ForTask(src.Name, src.Record)
 			if note != "" && !slices.Contains(plan.Notes, "row "+row.ID+": "+note) {
 				plan.Notes = append(plan.Notes, "row "+row.ID+": "+note)
 			}
@@ -397,6 +398,9 @@ type taskDataKey struct {
 	// SpareAsUnlabelled: the training examples max_train leaves out are
 	// unlabelled LM text (omitted when false, so older keys stand).
 	SpareAsUnlabelled bool `json:"spare_as_unlabelled,omitempty"`
+	// LMTestText: the validation and test examples' text is LM text too
+	// (omitted when false, so older keys stand).
+	LMTestText bool `json:"lm_test_text,omitempty"`
 }
 
 type lmKey struct {
@@ -514,7 +518,8 @@ func (b *builder) taskData(src *source, s ablations.Settings, trainSize int) (*S
 	key := taskDataKey{Dataset: src.Name, Hashes: src.Hashes, ValidationFraction: s.ValidationFraction,
 		CarveTestFraction: s.CarveTestFraction, SplitSeed: s.SplitSeed, MaxTrain: src.limit(sc.MaxTrain),
 		MaxTest: src.limit(sc.MaxTest), MaxUnlabelled: src.limit(sc.MaxUnlabelled), SpareValid: sp.SpareValid, TrainSize: trainSize,
-		LMText: s.LMText, Vocab: sc.Vocab, SpareAsUnlabelled: src.limit(sc.MaxTrain) > 0 && s.LMText != "labelled"}
+		LMText: s.LMText, Vocab: sc.Vocab, SpareAsUnlabelled: src.limit(sc.MaxTrain) > 0 && s.LMText != "labelled",
+		LMTestText: s.LMTestText && s.LMText != "labelled"}
 	label := "taskdata " + src.Name
 	if trainSize > 0 {
 		label += fmt.Sprintf(" n=%d", trainSize)

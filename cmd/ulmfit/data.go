@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"sort"
@@ -337,10 +336,10 @@ func dataInfo(o dataOptions, path datasets.SearchPath, name string) error {
 		fmt.Fprintln(w, "\ntokens per document (text tokeniser, fastai rules):")
 		tok := text.NewTokenizer(text.Options{})
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "split\tdocuments\ttokens\tmean\tmedian\tmax\t")
+		fmt.Fprintln(tw, "split\tdocuments\ttokens\ttypes\tmean\tmedian\tmax\t")
 		for _, s := range splits {
 			st := tokenStats(tok, s.Examples)
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%d\t%d\t\n", s.Name, len(s.Examples), st.total, st.mean, st.median, st.max)
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.1f\t%d\t%d\t\n", s.Name, len(s.Examples), st.total, st.types, st.mean, st.median, st.max)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -349,11 +348,7 @@ func dataInfo(o dataOptions, path datasets.SearchPath, name string) error {
 
 	fmt.Fprintln(w, "\nfiles read (sha256, bytes, path, registry check):")
 	for _, f := range d.Source.Files {
-		rel, err := filepath.Rel(d.Source.Dir, f.Path)
-		if err != nil {
-			rel = f.Path
-		}
-		verdict, note := info.Judge(rel, f)
+		verdict, note := info.Judge(d.RelPath(f), f)
 		check := verdict.String()
 		if note != "" {
 			check += " (" + note + ")"
@@ -430,6 +425,7 @@ func comparePublished(p datasets.Counts, d *datasets.Dataset) string {
 
 type docStats struct {
 	total       int64
+	types       int // distinct tokens
 	mean        float64
 	median, max int
 }
@@ -439,20 +435,35 @@ type docStats struct {
 func tokenStats(tok *text.Tokenizer, docs []datasets.Example) docStats {
 	lengths := make([]int, len(docs))
 	workers := runtime.GOMAXPROCS(0)
+	seen := make([]map[string]struct{}, workers)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
 			var buf []string
+			types := map[string]struct{}{}
 			for i := w; i < len(docs); i += workers {
 				buf = tok.AppendTokens(buf[:0], docs[i].Text...)
 				lengths[i] = len(buf)
+				for _, t := range buf {
+					if _, ok := types[t]; !ok {
+						types[strings.Clone(t)] = struct{}{} // not a slice of the whole document
+					}
+				}
 			}
+			seen[w] = types
 		}(w)
 	}
 	wg.Wait()
 	var st docStats
+	all := seen[0]
+	for _, m := range seen[1:] {
+		for t := range m {
+			all[t] = struct{}{}
+		}
+	}
+	st.types = len(all)
 	if len(lengths) == 0 {
 		return st
 	}

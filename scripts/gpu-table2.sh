@@ -1,0 +1,66 @@
+#!/bin/bash
+# Table 2 at the paper's size on the device machine's GPU, from a payload
+# that arrives in parts (one call carries at most 64 MiB with the tree):
+#
+#   scripts/gpu-table2.sh pack          here: build the CGO_ENABLED=0 binary and
+#                                       split binary + data into .dev/parts/
+#   scripts/gpu-table2.sh append PART   there: append a carried part
+#   scripts/gpu-table2.sh start ARGS    there: unpack, then start RUNNERS (3)
+#                                       runners of 'ulmfit run table2 --scale
+#                                       paper ARGS', detached, sharing one cache
+#   scripts/gpu-table2.sh wait SECONDS  there: wait while they run (at most
+#                                       SECONDS), copy records and log tails to $OUT
+#
+# Run state lives in /root/t2 (outside the carried paths), so it survives
+# between calls while the machine is warm. The runners build different
+# stages at once (the cache locks each stage), so both directions pretrain
+# together and TREC-6 (first in the task list) runs beside IMDb.
+set -u
+STATE=${T2_STATE:-/root/t2}
+cmd=${1:-}; shift || true
+case "$cmd" in
+pack)
+  set -e
+  SHARED=${SHARED:-../shared/datasets}
+  rm -rf .dev/payload .dev/parts && mkdir -p .dev/payload/datasets/imdb .dev/parts
+  CGO_ENABLED=0 go build -ldflags "-X github.com/ulmfit-go/ulmfit/runner.buildStamp=$(git rev-parse HEAD)$(git status --porcelain --untracked-files=no | grep -q . && echo +dirty)" \
+    -o .dev/payload/ulmfit ./cmd/ulmfit
+  xz -T0 -6 .dev/payload/ulmfit
+  if [ ! -s .dev/reviews.json.xz ]; then xz -T0 -9 -c data/imdb/reviews.json > .dev/reviews.json.xz; fi
+  cp .dev/reviews.json.xz .dev/payload/datasets/imdb/
+  cp -r "$SHARED/trec6" "$SHARED/imdb-unsup" "$SHARED/wikipedia-en" .dev/payload/datasets/
+  tar -C .dev -cf - payload | split -b 42m - .dev/parts/part-
+  ls -l .dev/parts
+  ;;
+append)
+  mkdir -p "$STATE" && cat "$1" >> "$STATE/payload.tar" && ls -l "$STATE/payload.tar"
+  ;;
+start)
+  set -e
+  cd "$STATE"
+  tar -xf payload.tar && rm payload.tar
+  xz -d payload/ulmfit.xz && chmod +x payload/ulmfit
+  xz -d payload/datasets/imdb/reviews.json.xz
+  mkdir -p res logs
+  nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+  for i in $(seq 1 "${RUNNERS:-3}"); do
+    # shellcheck disable=SC2086 # ARGS are flags, split on purpose
+    setsid ./payload/ulmfit run table2 --scale paper --data-dir payload/datasets \
+      --cache cache --results res "$@" > "logs/runner$i.log" 2>&1 < /dev/null &
+    sleep 2
+  done
+  echo started
+  ;;
+wait)
+  : "${OUT:?OUT is the folder whose files come back}"
+  end=$((SECONDS + ${1:-60}))
+  while [ $SECONDS -lt $end ] && pgrep -f "payload/ulmfit run" > /dev/null; do sleep 5; done
+  cd "$STATE" || exit 1
+  cp res/*.jsonl "$OUT/" 2>/dev/null
+  for f in logs/*.log; do tail -c 6000 "$f" > "$OUT/$(basename "$f")"; done
+  pgrep -f "payload/ulmfit run" > /dev/null && echo running || echo finished
+  grep -h "done in\|error\|Error" logs/*.log | tail -40
+  ;;
+*)
+  echo "usage: $0 pack | append PART | start ARGS | wait SECONDS" >&2; exit 2 ;;
+esac
