@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -121,6 +122,48 @@ type PlanError struct{ Msg string }
 
 func (e *PlanError) Error() string { return e.Msg }
 
+// DataError is a dataset the plan needs and cannot use: one the experiment
+// declares ([datasets.NAME]) or --tasks names that does not load, a
+// registered one that is here but malformed, a pretraining corpus that is
+// not here. It stops the plan before any stage runs: a problem with what
+// the user has, not a failure while running. A registered task that is
+// merely not here is no DataError: its cells are left out (Plan.Missing).
+type DataError struct {
+	Where   string // the experiment file
+	Dataset string
+	Why     string // how the user named it: "declared in the file", "named with --tasks", ...
+	Err     error
+}
+
+func (e *DataError) Error() string {
+	return fmt.Sprintf("%s: dataset %s (%s) cannot be used: %v", e.Where, e.Dataset, e.Why, e.Err)
+}
+
+func (e *DataError) Unwrap() error { return e.Err }
+
+// merelyAbsent reports whether err says that task, a registered dataset
+// the experiment does not declare, is not in the data directory (rather
+// than there and malformed).
+func merelyAbsent(e *experiments.Experiment, task string, err error) bool {
+	if _, declared := e.Datasets[task]; declared {
+		return false
+	}
+	var np *datasets.NotPresentError
+	return errors.As(err, &np)
+}
+
+// dataError says why the plan stops on task's data.
+func dataError(e *experiments.Experiment, task string, named []string, err error) *DataError {
+	why := "a registered dataset, here but unreadable"
+	switch {
+	case slices.Contains(named, task):
+		why = "named with --tasks"
+	case e.Datasets[task].Format != "":
+		why = "declared in the file as [datasets." + task + "]"
+	}
+	return &DataError{Where: e.Source, Dataset: task, Why: why, Err: err}
+}
+
 // Plan lays out e.
 func (p *Planner) Plan(e *experiments.Experiment, o PlanOptions) (*Plan, error) {
 	scaleName := o.Scale
@@ -152,8 +195,11 @@ func (p *Planner) Plan(e *experiments.Experiment, o PlanOptions) (*Plan, error) 
 	for _, task := range tasks {
 		src, err := p.source(e, task)
 		if err != nil {
-			plan.Missing[task] = err
-			continue
+			if merelyAbsent(e, task, err) && !slices.Contains(o.Tasks, task) {
+				plan.Missing[task] = err
+				continue
+			}
+			return nil, dataError(e, task, o.Tasks, err)
 		}
 		for _, row := range rows {
 			settings := row.Settings
@@ -182,6 +228,10 @@ func (p *Planner) Plan(e *experiments.Experiment, o PlanOptions) (*Plan, error) 
 			for _, size := range trainSizes(e.TrainSizes, probe.TrainPool) {
 				for _, seed := range plan.Seeds {
 					c, err := rb.cell(row, s, src, size, seed)
+					var de *DataError
+					if errors.As(err, &de) {
+						return nil, de
+					}
 					if err != nil {
 						return nil, fmt.Errorf("%s: row %s on %s: %w", e.Source, row.ID, task, err)
 					}
@@ -463,7 +513,11 @@ func encoderMACs(sc ablations.Scale) float64 {
 func (b *builder) corpus(s ablations.Settings) (*Stage, error) {
 	src, err := b.p.source(b.e, b.sc.PretrainCorpus)
 	if err != nil {
-		return nil, fmt.Errorf("pretraining corpus: %w", err)
+		why := "the pretraining corpus of scale " + b.sc.Name
+		if _, declared := b.e.Datasets[b.sc.PretrainCorpus]; declared {
+			why += ", declared in the file as [datasets." + b.sc.PretrainCorpus + "]"
+		}
+		return nil, &DataError{Where: b.e.Source, Dataset: b.sc.PretrainCorpus, Why: why, Err: err}
 	}
 	sc := b.sc
 	key := corpusKey{Corpus: src.Name, Hashes: src.Hashes, Vocab: sc.PretrainVocab, Tokens: sc.PretrainTokens,

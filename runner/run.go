@@ -80,13 +80,17 @@ func (o *Options) defaults() {
 func IsUsage(err error) bool {
 	var pe *PlanError
 	var pre *PretrainedError
-	return errors.As(err, &pe) || errors.As(err, &pre) || experiments.IsUserError(err)
+	var de *DataError
+	return errors.As(err, &pe) || errors.As(err, &pre) || errors.As(err, &de) || experiments.IsUserError(err)
 }
 
 // plans loads and plans every experiment of o.
 func plans(o Options) ([]*Plan, error) {
 	if len(o.Experiments) == 0 {
 		return nil, &PlanError{"no experiment given; built in: " + strings.Join(experiments.Names(), ", ")}
+	}
+	if err := checkDataDir(o.DataDir); err != nil {
+		return nil, err
 	}
 	p := &Planner{Backend: o.Backend, DataDir: datasets.ResolveSearchPath(o.DataDir), Load: o.Load}
 	var out []*Plan
@@ -102,6 +106,30 @@ func plans(o Options) ([]*Plan, error) {
 		out = append(out, plan)
 	}
 	return out, nil
+}
+
+// checkDataDir stops a plan whose data directory, named on the command
+// line, is nowhere: none of its entries is a folder. (An entry that does not
+// exist yet beside one that does is fine: 'ulmfit data fetch' creates the
+// first entry.)
+func checkDataDir(list string) error {
+	path := datasets.ParseSearchPath(list)
+	if len(path) == 0 {
+		return nil
+	}
+	var why []string
+	for _, dir := range path {
+		st, err := os.Stat(dir)
+		if err == nil && st.IsDir() {
+			return nil
+		}
+		if err == nil {
+			err = errors.New("not a directory")
+		}
+		why = append(why, err.Error())
+	}
+	return &PlanError{fmt.Sprintf("--data-dir %s: no such data directory (%s); name a folder that holds the datasets, one folder each, or leave --data-dir out for $%s, else %q",
+		list, strings.Join(why, "; "), datasets.EnvDataDir, datasets.DefaultDataDir)}
 }
 
 // Show prints the plan of every experiment: its stages in dependency

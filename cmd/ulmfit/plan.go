@@ -16,8 +16,10 @@ const planUsage = `Usage:
 
 Prints an experiment's stage graph: every stage in dependency order with its
 cache id, whether it is cached, partial (interrupted, will resume) or to run,
-its estimated time and its inputs, then the time left and any dataset that
-is not here. Without an experiment, lists the built-in ones.
+its estimated time and its inputs, then the time left and any registered
+dataset that is not here (its cells are left out). Data that cannot be
+used (see 'ulmfit run -h') stops it with exit code 2. Without an
+experiment, lists the built-in ones.
 
 Estimates start from defaults for two CPU cores and learn from the stages
 this cache has run (DIR/rates.json).

@@ -57,9 +57,17 @@ experiment's table is printed beside the paper's numbers.
 --no-graphs on cuda, issue every kernel by itself instead of replaying
            repeated work as CUDA graphs
 
+A registered dataset that is not in the data directory leaves its cells
+out (the plan says so and how to fetch it) and the rest run. Data that
+cannot be used stops the run before any stage, with exit code 2: a
+dataset the file declares ([datasets.NAME]) or --tasks names that does not
+load, a registered one that is here but malformed, a pretraining corpus
+that is not here, a --data-dir none of whose folders exists.
+
 Progress goes to stderr: a bar on a terminal, log lines otherwise.
-Exit codes: 0 success; 1 a stage failed; 2 bad usage or a malformed
-experiment (file:line: key: what is wrong and the valid choices).
+Exit codes: 0 success; 1 a stage failed; 2 bad usage, a malformed
+experiment (file:line: key: what is wrong and the valid choices) or data
+that cannot be used (the file, and line, and what is wrong).
 `
 
 // runOptions are the options of 'ulmfit run' and 'ulmfit plan'.

@@ -212,3 +212,40 @@ func TestPlanPretrained(t *testing.T) {
 		}
 	}
 }
+
+// A dataset declared in the experiment or named with --tasks that cannot
+// be used, and a --data-dir that is nowhere, stop plan and run with exit
+// code 2 before any stage runs; a registered dataset that is merely not
+// here leaves its cells out, saying how to fetch it (exit 0).
+func TestUnusableDataExits2(t *testing.T) {
+	dir := t.TempDir()
+	broken := filepath.Join(dir, "broken.toml")
+	os.WriteFile(broken, []byte("title = \"B\"\ntasks = [\"toy\"]\ndefault_scale = \"tiny\"\n\n[datasets.toy]\nformat = \"csv\"\nheader = true\n"+
+		"train = \"gone.csv\"\ntext_columns = [\"text\"]\nlabel_column = \"label\"\n\n[[rows]]\nid = \"scratch\"\nclassifier = \"scratch\"\n"), 0o644)
+	builtin := filepath.Join(dir, "builtin.toml")
+	os.WriteFile(builtin, []byte("title = \"T\"\ntasks = [\"trec6\", \"mr\"]\ndefault_scale = \"tiny\"\n\n[[rows]]\nid = \"scratch\"\nclassifier = \"scratch\"\n"), 0o644)
+	empty := filepath.Join(dir, "data")
+	os.Mkdir(empty, 0o755)
+	cache := filepath.Join(dir, "cache")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"plan", broken}, "dataset toy (declared in the file as [datasets.toy]) cannot be used: open " + filepath.Join(dir, "gone.csv")},
+		{[]string{"run", broken, "--cache", cache, "--results", filepath.Join(dir, "results")}, "gone.csv"},
+		{[]string{"plan", builtin, "--data-dir", filepath.Join(dir, "nowhere")}, "--data-dir " + filepath.Join(dir, "nowhere") + ": no such data directory"},
+		{[]string{"run", builtin, "--data-dir", empty, "--tasks", "trec6", "--cache", cache}, "dataset trec6 (named with --tasks) cannot be used"},
+	} {
+		_, errOut, code := runCmd(t, c.args...)
+		if code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, errOut, c.want)
+		}
+	}
+	if _, err := os.Stat(cache); err == nil {
+		t.Error("a run that stopped on its data made its cache")
+	}
+	out, errOut, code := runCmd(t, "plan", builtin, "--data-dir", empty)
+	if code != 0 || !strings.Contains(out, "no data for trec6, its cells are left out") || !strings.Contains(out, "'ulmfit data fetch trec6'") {
+		t.Errorf("a registered dataset not here: exit %d, stdout %q, stderr %q; want 0 and its cells left out", code, out, errOut)
+	}
+}
