@@ -34,8 +34,11 @@ type GenericSpec struct {
 	LabelColumn string   `toml:"label_column"`
 
 	// Classes are the label values in label order; a label not among them
-	// is an error. Empty: the distinct labels of all splits, sorted
-	// (numerically when all are integers).
+	// is an error. Labels are compared as written, so a stray spelling
+	// ("Positive", "positive " for "positive") is an error too. Empty: the
+	// distinct labels of all splits, sorted (numerically when all are
+	// integers); two of them that differ only in case or surrounding
+	// spaces are an error rather than two classes.
 	Classes []string `toml:"classes"`
 
 	Encoding string `toml:"encoding"` // "utf-8" (default) or "latin-1" (CSV/TSV only; Windows-1252 in 0x80-0x9F)
@@ -83,28 +86,160 @@ func LoadGeneric(spec GenericSpec) (*Dataset, error) {
 	}
 	d.Classes = spec.Classes
 	if len(d.Classes) == 0 {
-		seen := map[string]bool{}
+		var all []labelCount
 		for _, s := range splits {
-			for _, r := range s.rows {
-				seen[r.label] = true
-			}
+			all = append(all, countLabels(s.file, s.rows)...)
+		}
+		if err := checkSpellings(all); err != nil {
+			return nil, err
+		}
+		seen := map[string]bool{}
+		for _, l := range all {
+			seen[l.label] = true
 		}
 		d.Classes = sortLabels(sortedKeys(seen))
 	}
 	index := classIndex(d.Classes)
 	for _, s := range splits {
+		var stray []labelCount
+		for _, l := range countLabels(s.file, s.rows) {
+			if _, ok := index[l.label]; !ok {
+				stray = append(stray, l)
+			}
+		}
+		if len(stray) > 0 {
+			return nil, strayLabels(stray, d.Classes)
+		}
 		out := make([]Example, len(s.rows))
 		for i, r := range s.rows {
-			c, ok := index[r.label]
-			if !ok {
-				return nil, formatErrorf(s.file, r.line, "unknown label %q; want one of %s",
-					clip(r.label), strings.Join(d.Classes, ", "))
-			}
-			out[i] = Example{Text: r.text, Label: c}
+			out[i] = Example{Text: r.text, Label: index[r.label]}
 		}
 		*s.dst = out
 	}
 	return d, nil
+}
+
+// labelCount is one spelling of a label in one file: how many rows have it
+// and the first of them.
+type labelCount struct {
+	label string
+	file  string
+	line  int
+	rows  int
+}
+
+// countLabels returns the labels of a file's rows in the order they first
+// appear.
+func countLabels(file string, rows []genericRow) []labelCount {
+	var out []labelCount
+	at := map[string]int{}
+	for _, r := range rows {
+		i, ok := at[r.label]
+		if !ok {
+			i = len(out)
+			at[r.label] = i
+			out = append(out, labelCount{label: r.label, file: file, line: r.line})
+		}
+		out[i].rows++
+	}
+	return out
+}
+
+// labelKey is what two spellings of one label share: the label without
+// surrounding spaces, in lower case.
+func labelKey(label string) string { return strings.ToLower(strings.TrimSpace(label)) }
+
+// likeClass says how label differs from the class of the same key, if one
+// is among classes.
+func likeClass(label string, classes []string) string {
+	for _, c := range classes {
+		if labelKey(c) != labelKey(label) {
+			continue
+		}
+		if strings.TrimSpace(label) == strings.TrimSpace(c) {
+			return fmt.Sprintf("; %q differs from class %q only in spaces", label, c)
+		}
+		return fmt.Sprintf("; %q differs from class %q only in case", label, c)
+	}
+	return ""
+}
+
+func (l labelCount) rowsText() string {
+	if l.rows == 1 {
+		return fmt.Sprintf("1 row, line %d", l.line)
+	}
+	return fmt.Sprintf("%d rows, first line %d", l.rows, l.line)
+}
+
+// strayLabels is the error for labels of one file that are not among the
+// declared classes (stray spellings such as "Subjective" or "objective "
+// included: labels are compared as written), placed at the first of them.
+func strayLabels(stray []labelCount, classes []string) error {
+	parts := make([]string, len(stray))
+	for i, l := range stray {
+		parts[i] = fmt.Sprintf("%q (%s%s)", clip(l.label), l.rowsText(), likeClass(l.label, classes))
+	}
+	first := stray[0]
+	for _, l := range stray {
+		if l.line < first.line {
+			first = l
+		}
+	}
+	what := "unknown label " + parts[0]
+	if len(parts) > 1 {
+		what = fmt.Sprintf("%d unknown labels: %s", len(parts), strings.Join(parts, ", "))
+	}
+	return formatErrorf(first.file, first.line, "%s; want one of %s (the declared classes, exactly as written)",
+		what, strings.Join(classes, ", "))
+}
+
+// checkSpellings stops a dataset without declared classes whose labels
+// include two spellings of one (case or surrounding spaces apart), which
+// would silently become two classes. It names the rarer spelling's file
+// and first line.
+func checkSpellings(all []labelCount) error {
+	byLabel := map[string]*labelCount{}
+	var order []string
+	for _, l := range all {
+		if have, ok := byLabel[l.label]; ok {
+			have.rows += l.rows
+			continue
+		}
+		c := l
+		byLabel[l.label] = &c
+		order = append(order, l.label)
+	}
+	groups := map[string][]*labelCount{}
+	var keys []string
+	for _, label := range order {
+		k := labelKey(label)
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], byLabel[label])
+	}
+	for _, k := range keys {
+		g := groups[k]
+		if len(g) < 2 {
+			continue
+		}
+		sort.SliceStable(g, func(i, j int) bool { return g[i].rows > g[j].rows })
+		rare := g[len(g)-1]
+		var parts []string
+		for _, l := range g {
+			parts = append(parts, fmt.Sprintf("%q (%d row%s)", clip(l.label), l.rows, plural(l.rows)))
+		}
+		return formatErrorf(rare.file, rare.line, "labels %s differ only in case or spaces and would be %d classes; "+
+			"correct the file, or declare the classes (classes = [...]) to make any other spelling an error", strings.Join(parts, ", "), len(g))
+	}
+	return nil
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 func (spec GenericSpec) check() error {
@@ -260,7 +395,7 @@ func (spec GenericSpec) readTable(path string, r io.Reader) ([]genericRow, error
 		if err != nil {
 			return nil, err
 		}
-		row.label = strings.TrimSpace(label)
+		row.label = label
 		for _, c := range spec.TextColumns {
 			t, err := get(c)
 			if err != nil {
@@ -301,7 +436,7 @@ func (spec GenericSpec) readJSONL(path string, r io.Reader) ([]genericRow, error
 		row := genericRow{line: lr.line}
 		switch v := obj[spec.LabelColumn].(type) {
 		case string:
-			row.label = strings.TrimSpace(v)
+			row.label = v
 		case json.Number:
 			row.label = v.String()
 		case nil:

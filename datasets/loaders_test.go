@@ -475,7 +475,7 @@ func TestGenericCSVHeader(t *testing.T) {
 
 	_, err = LoadGeneric(GenericSpec{Format: "csv", Dir: dir, Train: "train.csv", Test: "test.csv",
 		Header: true, TextColumns: []string{"title"}, LabelColumn: "label", Classes: []string{"sport"}})
-	wantFormatError(t, err, "train.csv", 3, `unknown label "world"; want one of sport`)
+	wantFormatError(t, err, "train.csv", 3, `unknown label "world" (1 row, line 3); want one of sport`)
 	_, err = LoadGeneric(GenericSpec{Format: "csv", Dir: dir, Train: "train.csv",
 		Header: true, TextColumns: []string{"headline"}, LabelColumn: "label"})
 	wantFormatError(t, err, "train.csv", 1, `no column "headline" in the header`)
@@ -568,4 +568,28 @@ func writeTemp(t *testing.T, s string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// Labels are compared as written: a stray spelling of a declared class
+// ("Subjective", "objective " with a trailing space) is an error naming the
+// file, line and the class it resembles, and without declared classes two
+// spellings of one label stop the load instead of becoming two classes.
+// (Labels used to be trimmed, so "objective " passed silently, and
+// "Subjective" beside "subjective" silently made a third class.)
+func TestGenericStraySpellings(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"train.csv":   "label,text\nsubjective,a\nobjective,b\nSubjective,c\nsubjective,d\nobjective ,e\nSubjective,f\n",
+		"train.jsonl": "{\"text\": \"a\", \"label\": \"objective\"}\n{\"text\": \"b\", \"label\": \"objective\"}\n{\"text\": \"c\", \"label\": \"objective \"}\n{\"text\": \"d\", \"label\": \"subjective\"}\n",
+	})
+	spec := GenericSpec{Format: "csv", Dir: dir, Train: "train.csv", Header: true, TextColumns: []string{"text"}, LabelColumn: "label",
+		Classes: []string{"subjective", "objective"}}
+	_, err := LoadGeneric(spec)
+	wantFormatError(t, err, "train.csv", 4, `2 unknown labels: "Subjective" (2 rows, first line 4; "Subjective" differs from class "subjective" only in case), `+
+		`"objective " (1 row, line 6; "objective " differs from class "objective" only in spaces); want one of subjective, objective`)
+	spec.Classes = nil
+	_, err = LoadGeneric(spec)
+	wantFormatError(t, err, "train.csv", 4, `labels "subjective" (2 rows), "Subjective" (2 rows) differ only in case or spaces and would be 2 classes`)
+	_, err = LoadGeneric(GenericSpec{Format: "jsonl", Dir: dir, Train: "train.jsonl", TextColumns: []string{"text"}, LabelColumn: "label"})
+	wantFormatError(t, err, "train.jsonl", 3, `labels "objective" (2 rows), "objective " (1 row) differ only in case or spaces`)
 }

@@ -152,3 +152,68 @@ func TestDataDirNowhere(t *testing.T) {
 		t.Errorf("a search path with one folder that exists: %v", err)
 	}
 }
+
+// Labels are checked before any stage: a labelled split with examples of
+// fewer than two classes, a dataset of one class, and labels outside the
+// declared classes stop the plan naming the file, the split, what was
+// found and what was expected. (A one-class training split used to train
+// to chance without a word, and stray spellings to add classes.)
+func TestLabelsCheckedBeforeStages(t *testing.T) {
+	oneClass := "label,text\n"
+	for i := 0; i < 30; i++ {
+		oneClass += fmt.Sprintf("objective,A plain fact number %d.\n", i)
+	}
+	cols := "train = \"train.csv\"\ntext_columns = [\"text\"]\nlabel_column = \"label\"\n"
+	for _, c := range []struct {
+		name  string
+		spec  string
+		files map[string]string
+		want  []string
+	}{
+		{"one-class training split", cols + "test = \"test.csv\"\n",
+			map[string]string{"train.csv": oneClass, "test.csv": "label,text\nobjective,a\nsubjective,b\n"},
+			[]string{"split train (", "train.csv) has examples of 1 class (objective: 30); want at least 2 of its 2 classes (objective, subjective)"}},
+		{"one class in all", cols, map[string]string{"train.csv": oneClass},
+			[]string{"has 1 class (objective); a classifier needs at least 2"}},
+		{"declared classes, one missing from train", cols + "classes = [\"subjective\", \"objective\"]\n",
+			map[string]string{"train.csv": oneClass}, []string{"split train", "1 class (objective: 30); want at least 2 of its 2 classes (subjective, objective)"}},
+		{"stray spellings", cols + "classes = [\"subjective\", \"objective\"]\n",
+			map[string]string{"train.csv": strings.NewReplacer("pos,", "subjective,", "neg,", "objective,").Replace(goodCSV()) + "Subjective,x\nobjective ,y\n"},
+			[]string{"train.csv:42: 2 unknown labels", `"Subjective" (1 row, line 42; "Subjective" differs from class "subjective" only in case)`,
+				`"objective " (1 row, line 43; "objective " differs from class "objective" only in spaces)`}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := declaredExperiment(t, c.spec, c.files)
+			err := Show(context.Background(), Options{Experiments: []string{path}, Load: synthLoad})
+			var de *DataError
+			if !errors.As(err, &de) || !IsUsage(err) {
+				t.Fatalf("got %v, want a usage *DataError", err)
+			}
+			for _, want := range append([]string{"dataset toy (declared in the file as [datasets.toy])"}, c.want...) {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q lacks %q", err, want)
+				}
+			}
+		})
+	}
+}
+
+// A draw of the scale that leaves one class in the training split (a rare
+// class and a small max_train) stops the plan too.
+func TestOneClassAfterTheDraw(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("label,text\n")
+	for i := 0; i < 400; i++ {
+		label := "common"
+		if i == 7 {
+			label = "rare"
+		}
+		fmt.Fprintf(&b, "%s,Some text number %d.\n", label, i)
+	}
+	path := declaredExperiment(t, "train = \"train.csv\"\ntext_columns = [\"text\"]\nlabel_column = \"label\"\n\n[scale.tiny]\nmax_train = { default = 20 }\n",
+		map[string]string{"train.csv": b.String()})
+	err := Show(context.Background(), Options{Experiments: []string{path}, Load: synthLoad})
+	if !IsUsage(err) || !strings.Contains(err.Error(), "training split of scale tiny (after its max_train and validation draws) has examples of 1 class (common: ") {
+		t.Errorf("got %v, want a usage error about the training split", err)
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/ablations"
 	"github.com/ulmfit-go/ulmfit/datasets"
+	"github.com/ulmfit-go/ulmfit/experiments"
 	"github.com/ulmfit-go/ulmfit/model"
 	"github.com/ulmfit-go/ulmfit/report"
 	"github.com/ulmfit-go/ulmfit/text"
@@ -196,6 +197,74 @@ func splitTask(src *source, s ablations.Settings, sc ablations.Scale, trainSize 
 			src.Name, len(out.Train), len(out.Valid))
 	}
 	return out, nil
+}
+
+// checkClasses stops a task whose data cannot train or measure a
+// classifier: fewer than two classes, or a labelled split (train, valid,
+// test) with examples of fewer than two, which would train to chance or
+// measure nothing while looking like a result.
+func checkClasses(e *experiments.Experiment, src *source) error {
+	ds := src.DS
+	if len(ds.Classes) < 2 {
+		return fmt.Errorf("%s has %d class%s (%s); a classifier needs at least 2", splitFiles(e, src, ""), len(ds.Classes),
+			pluralES(len(ds.Classes)), strings.Join(ds.Classes, ", "))
+	}
+	for _, sp := range []datasets.NamedSplit{{Name: "train", Examples: ds.Train}, {Name: "valid", Examples: ds.Valid}, {Name: "test", Examples: ds.Test}} {
+		if len(sp.Examples) == 0 {
+			continue
+		}
+		if err := checkSplitClasses(src, "split "+sp.Name+" ("+splitFiles(e, src, sp.Name)+")", sp.Examples); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkSplitClasses reports examples (of the split what names) with fewer
+// than two classes: what was found, and what was expected.
+func checkSplitClasses(src *source, what string, examples []datasets.Example) error {
+	classes := src.DS.Classes
+	counts := datasets.ClassCounts(examples, len(classes))
+	var found []string
+	for c, n := range counts {
+		if n > 0 {
+			found = append(found, fmt.Sprintf("%s: %s", classes[c], count(n)))
+		}
+	}
+	if len(found) >= 2 {
+		return nil
+	}
+	if len(found) == 0 {
+		found = []string{"none labelled"}
+	}
+	return fmt.Errorf("%s has examples of %d class%s (%s); want at least 2 of its %d classes (%s)",
+		what, len(found), pluralES(len(found)), strings.Join(found, ", "), len(classes), strings.Join(classes, ", "))
+}
+
+// splitFiles names where a split of src was read: the file a declared
+// dataset names for it, else the dataset's folder.
+func splitFiles(e *experiments.Experiment, src *source, split string) string {
+	if spec, ok := e.Datasets[src.Name]; ok {
+		file := map[string]string{"train": spec.Train, "valid": spec.Valid, "test": spec.Test}[split]
+		if file == "" {
+			return "dataset " + src.Name
+		}
+		if !filepath.IsAbs(file) && spec.Dir != "" {
+			file = filepath.Join(spec.Dir, file)
+		}
+		return file
+	}
+	if src.DS.Source.Dir != "" {
+		return src.DS.Source.Dir
+	}
+	return "dataset " + src.Name
+}
+
+func pluralES(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "es"
 }
 
 // stratified draws n of examples, stratified by label and seeded

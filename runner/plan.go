@@ -201,6 +201,9 @@ func (p *Planner) Plan(e *experiments.Experiment, o PlanOptions) (*Plan, error) 
 			}
 			return nil, dataError(e, task, o.Tasks, err)
 		}
+		if err := checkClasses(e, src); err != nil {
+			return nil, dataError(e, task, o.Tasks, err)
+		}
 		for _, row := range rows {
 			settings := row.Settings
 			if !o.Pretrained.IsZero() {
@@ -224,6 +227,9 @@ func (p *Planner) Plan(e *experiments.Experiment, o PlanOptions) (*Plan, error) 
 			probe, err := splitTask(src, s, sc, 0)
 			if err != nil {
 				return nil, fmt.Errorf("%s: row %s on %s: %w", e.Source, row.ID, task, err)
+			}
+			if err := checkSplitClasses(src, "training split of scale "+sc.Name+" (after its max_train and validation draws)", probe.Train); err != nil {
+				return nil, dataError(e, task, o.Tasks, err)
 			}
 			for _, size := range trainSizes(e.TrainSizes, probe.TrainPool) {
 				for _, seed := range plan.Seeds {

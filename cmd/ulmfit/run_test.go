@@ -249,3 +249,45 @@ func TestUnusableDataExits2(t *testing.T) {
 		t.Errorf("a registered dataset not here: exit %d, stdout %q, stderr %q; want 0 and its cells left out", code, out, errOut)
 	}
 }
+
+// Labels are checked when planning: a training split of one class, or a
+// label outside the declared classes, stops plan and run with exit code 2
+// before any stage runs, naming the file, the split and what was found.
+func TestLabelProblemsExit2(t *testing.T) {
+	dir := t.TempDir()
+	var one, stray strings.Builder
+	one.WriteString("label,text\n")
+	stray.WriteString("label,text\n")
+	for i := 0; i < 30; i++ {
+		fmt.Fprintf(&one, "objective,A plain fact number %d.\n", i)
+		fmt.Fprintf(&stray, "%s,Some view number %d.\n", []string{"subjective", "objective"}[i%2], i)
+	}
+	stray.WriteString("objective ,A stray spelling.\n")
+	os.WriteFile(filepath.Join(dir, "one.csv"), []byte(one.String()), 0o644)
+	os.WriteFile(filepath.Join(dir, "stray.csv"), []byte(stray.String()), 0o644)
+	os.WriteFile(filepath.Join(dir, "test.csv"), []byte("label,text\nobjective,a\nsubjective,b\n"), 0o644)
+	exp := func(name, train string) string {
+		path := filepath.Join(dir, name+".toml")
+		os.WriteFile(path, []byte("title = \"S\"\ntasks = [\"subj\"]\ndefault_scale = \"tiny\"\n\n[datasets.subj]\nformat = \"csv\"\nheader = true\n"+
+			"train = \""+train+"\"\ntest = \"test.csv\"\ntext_columns = [\"text\"]\nlabel_column = \"label\"\nclasses = [\"subjective\", \"objective\"]\n\n"+
+			"[[rows]]\nid = \"scratch\"\nclassifier = \"scratch\"\n"), 0o644)
+		return path
+	}
+	cache := filepath.Join(dir, "cache")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"plan", exp("one", "one.csv")}, "split train (" + filepath.Join(dir, "one.csv") + ") has examples of 1 class (objective: 30); want at least 2 of its 2 classes (subjective, objective)"},
+		{[]string{"run", exp("one", "one.csv"), "--cache", cache, "--results", filepath.Join(dir, "results")}, "split train ("},
+		{[]string{"plan", exp("stray", "stray.csv")}, filepath.Join(dir, "stray.csv") + `:32: unknown label "objective " (1 row, line 32; "objective " differs from class "objective" only in spaces)`},
+	} {
+		_, errOut, code := runCmd(t, c.args...)
+		if code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, errOut, c.want)
+		}
+	}
+	if _, err := os.Stat(cache); err == nil {
+		t.Error("a run that stopped on its labels made its cache")
+	}
+}
