@@ -320,3 +320,66 @@ func TestScaleLMDiscrFactor(t *testing.T) {
 		t.Errorf("lm_discr_factor 0.5: got %v, want an error naming it", err)
 	}
 }
+
+// A key whose 0 means "unset" is an error when a file writes 0 for it,
+// naming the key and saying to leave it out; left out, or written with a
+// value, it passes. (classifier_lr = 0 used to run Table 7's rate while the
+// record said 0.)
+func TestCheckWritten(t *testing.T) {
+	all := func(string) bool { return true }
+	none := func(string) bool { return false }
+	s := Paper()
+	var re *RangeError
+	if err := s.CheckWritten(all); !errors.As(err, &re) || re.Key != "classifier_lr" || !strings.Contains(err.Error(), "leave classifier_lr out for Table 7's rate") {
+		t.Errorf("classifier_lr = 0 written: got %v", err)
+	}
+	if err := s.CheckWritten(none); err != nil {
+		t.Errorf("nothing written: %v", err)
+	}
+	s.ClassifierLR = 0.004
+	if err := s.CheckWritten(all); !errors.As(err, &re) || re.Key != "lm_discr_factor" {
+		t.Errorf("lm_discr_factor = 0 written: got %v", err)
+	}
+	s.LMDiscrFactor, s.ClassifierDiscrFactor = 2, 2
+	if err := s.CheckWritten(all); err != nil {
+		t.Errorf("every key written with a value: %v", err)
+	}
+	sc, _ := LookupScale("paper")
+	if err := sc.CheckWritten(func(k string) bool { return k == "classifier_batch" }); !errors.As(err, &re) || re.Key != "classifier_batch" {
+		t.Errorf("classifier_batch = 0 written: got %v", err)
+	}
+	if err := sc.CheckWritten(none); err != nil {
+		t.Errorf("the paper scale, nothing written: %v", err)
+	}
+	small, _ := LookupScale("small")
+	if err := small.CheckWritten(func(k string) bool { return k != "lm_discr_factor" }); err != nil {
+		t.Errorf("the small scale's values written out: %v", err)
+	}
+	s = Paper()
+	s.ClassifierLR = -0.01
+	if err := s.Check(); !errors.As(err, &re) || re.Key != "classifier_lr" {
+		t.Errorf("a negative classifier_lr: %v", err)
+	}
+}
+
+// WithDefaults writes in the rate an unset classifier_lr trains with, and
+// changes nothing else.
+func TestWithDefaults(t *testing.T) {
+	for _, variant := range model.ClassifierVariants() {
+		s := Paper()
+		s.Classifier = variant
+		got := s.WithDefaults()
+		if got.ClassifierLR != model.ClassifierRate(variant) {
+			t.Errorf("%s: classifier_lr %g, want %g", variant, got.ClassifierLR, model.ClassifierRate(variant))
+		}
+		got.ClassifierLR = s.ClassifierLR
+		if got != s {
+			t.Errorf("%s: WithDefaults changed more than classifier_lr", variant)
+		}
+	}
+	s := Paper()
+	s.ClassifierLR = 0.002
+	if s.WithDefaults() != s {
+		t.Error("WithDefaults changed a set classifier_lr")
+	}
+}

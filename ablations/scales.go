@@ -58,7 +58,8 @@ type Scale struct {
 	// every row's settings (after its recipe, [defaults] and own keys):
 	// LMLRMult multiplies the rates of pretraining and LM fine-tuning, and
 	// ClassifierDropMult the classifier's five dropouts (fastai's
-	// drop_mult). 0 means 1: the paper scale leaves the recipe as it is.
+	// drop_mult). Unset (0) means 1: the paper scale leaves the recipe as
+	// it is.
 	LMLRMult           float64 `toml:"lm_lr_mult" json:"lm_lr_mult,omitempty"`
 	ClassifierDropMult float64 `toml:"classifier_drop_mult" json:"classifier_drop_mult,omitempty"`
 	// ClassifierLRMult multiplies the classifier's rate (a row's
@@ -70,7 +71,7 @@ type Scale struct {
 	// ClassifierDiscrFactor and LMDiscrFactor, when set, are the
 	// discriminative factors of the classifier variants and the LM
 	// fine-tuning variants that use one; a row's own classifier_discr_factor
-	// or lm_discr_factor wins. 0 leaves the recipe's discr_factor.
+	// or lm_discr_factor wins. Unset (0) leaves the recipe's discr_factor.
 	ClassifierDiscrFactor float64 `toml:"classifier_discr_factor" json:"classifier_discr_factor,omitempty"`
 	LMDiscrFactor         float64 `toml:"lm_discr_factor" json:"lm_discr_factor,omitempty"`
 
@@ -137,14 +138,14 @@ func (s Scale) Check() error {
 		return fmt.Errorf("pretrain_corpus is empty: name the dataset pretraining reads")
 	}
 	if s.ClassifierBatch < 0 || s.ClassifierBatch == 1 {
-		return &RangeError{Key: "classifier_batch", Value: float64(s.ClassifierBatch), Want: "at least 2 (batch normalisation), or 0 for the recipe's"}
+		return &RangeError{Key: "classifier_batch", Value: float64(s.ClassifierBatch), Want: "at least 2 (batch normalisation); leave classifier_batch out for the recipe's"}
 	}
 	for _, m := range []struct {
 		key string
 		v   float64
 	}{{"lm_lr_mult", s.LMLRMult}, {"classifier_drop_mult", s.ClassifierDropMult}, {"classifier_lr_mult", s.ClassifierLRMult}} {
 		if !(m.v >= 0) || math.IsInf(m.v, 0) {
-			return &RangeError{Key: m.key, Value: m.v, Want: "a positive multiplier (0 for none)"}
+			return &RangeError{Key: m.key, Value: m.v, Want: fmt.Sprintf("a positive multiplier (leave %s out for none)", m.key)}
 		}
 	}
 	if err := checkStageFactors(s.LMDiscrFactor, s.ClassifierDiscrFactor, "the recipe's"); err != nil {
@@ -171,6 +172,20 @@ func (s Scale) Check() error {
 		}
 	}
 	return nil
+}
+
+// CheckWritten reports a key the user wrote (in an experiment file's
+// [scale.NAME]) with the value 0 where 0 means "unset" (see
+// Settings.CheckWritten).
+func (s Scale) CheckWritten(written func(key string) bool) error {
+	return checkWritten(written, []unsetWhenZero{
+		{"lm_lr_mult", s.LMLRMult, "a positive multiplier", "the recipe's rates"},
+		{"classifier_lr_mult", s.ClassifierLRMult, "a positive multiplier", "the recipe's rates"},
+		{"classifier_drop_mult", s.ClassifierDropMult, "a positive multiplier", "the recipe's dropouts (set classifier_dropouts to 0 for none)"},
+		{"classifier_batch", float64(s.ClassifierBatch), "at least 2", "the recipe's"},
+		{"classifier_discr_factor", s.ClassifierDiscrFactor, "at least 1", "the recipe's discr_factor"},
+		{"lm_discr_factor", s.LMDiscrFactor, "at least 1", "the recipe's discr_factor"},
+	})
 }
 
 // The scales. "small" is sized for two CPU cores: TREC-6 whole and subsets

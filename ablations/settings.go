@@ -47,7 +47,7 @@ type Settings struct {
 	LMLR         float64  `toml:"lm_lr" json:"lm_lr"`             // eta^L of LM fine-tuning
 	LMDiscr      string   `toml:"lm_discr" json:"lm_discr"`       // "paper" (divide by discr_factor) or "scripts" ([lr/6, lr/3, lr, lr/2])
 	// LMDiscrFactor, when set, is LM fine-tuning's discriminative factor
-	// in place of discr_factor. 0: discr_factor, as in the paper.
+	// in place of discr_factor. Unset (0): discr_factor, as in the paper.
 	LMDiscrFactor float64 `toml:"lm_discr_factor" json:"lm_discr_factor,omitempty"`
 	LMCutFrac     float64 `toml:"lm_cut_frac" json:"lm_cut_frac"`
 	LMRatio       float64 `toml:"lm_ratio" json:"lm_ratio"`
@@ -58,15 +58,16 @@ type Settings struct {
 	ClassifierDropouts Dropouts `toml:"classifier_dropouts" json:"classifier_dropouts"` // output is the head's first dropout
 	ClassifierBatch    int      `toml:"classifier_batch" json:"classifier_batch"`
 	ClassifierBPTT     int      `toml:"classifier_bptt" json:"classifier_bptt"`
-	// ClassifierLR is eta_L of the classifier; 0 takes Table 7's rate for
-	// the variant (0.01 with discr, chain-thaw 0.001 over 0.0001, else 0.001).
+	// ClassifierLR is eta_L of the classifier; unset (0) takes Table 7's
+	// rate for the variant (0.01 with discr, chain-thaw 0.001 over 0.0001,
+	// else 0.001), which WithDefaults writes in.
 	ClassifierLR      float64 `toml:"classifier_lr" json:"classifier_lr"`
 	ClassifierCutFrac float64 `toml:"classifier_cut_frac" json:"classifier_cut_frac"`
 	ClassifierRatio   float64 `toml:"classifier_ratio" json:"classifier_ratio"`
 	ChainThawEpochs   int     `toml:"chain_thaw_epochs" json:"chain_thaw_epochs"`
 	// ClassifierDiscrFactor, when set, is the discriminative factor of the
 	// classifier's "+ discr" variants in place of discr_factor (which LM
-	// fine-tuning keeps). 0: discr_factor for both, as in the paper.
+	// fine-tuning keeps). Unset (0): discr_factor for both, as in the paper.
 	ClassifierDiscrFactor float64 `toml:"classifier_discr_factor" json:"classifier_discr_factor,omitempty"`
 	ClassifierWeightDecay float64 `toml:"classifier_weight_decay" json:"classifier_weight_decay"`
 	ClassifierClip        float64 `toml:"classifier_clip" json:"classifier_clip"`
@@ -167,11 +168,14 @@ func (s Settings) Check() error {
 			return &RangeError{Key: p.key, Value: p.v, Want: "a positive number"}
 		}
 	}
+	if s.ClassifierLR != 0 && (!(s.ClassifierLR > 0) || math.IsInf(s.ClassifierLR, 0)) {
+		return &RangeError{Key: "classifier_lr", Value: s.ClassifierLR, Want: "a positive rate (leave classifier_lr out for Table 7's rate of the variant)"}
+	}
 	nonNegative := []struct {
 		key string
 		v   float64
 	}{
-		{"ar", s.AR}, {"tar", s.TAR}, {"classifier_lr", s.ClassifierLR},
+		{"ar", s.AR}, {"tar", s.TAR},
 		{"lm_weight_decay", s.LMWeightDecay}, {"lm_clip", s.LMClip},
 		{"classifier_weight_decay", s.ClassifierWeightDecay}, {"classifier_clip", s.ClassifierClip},
 	}
@@ -186,7 +190,7 @@ func (s Settings) Check() error {
 	if s.DiscrFactor < 1 {
 		return &RangeError{Key: "discr_factor", Value: s.DiscrFactor, Want: "at least 1 (the paper's 2.6)"}
 	}
-	if err := checkStageFactors(s.LMDiscrFactor, s.ClassifierDiscrFactor, "discr_factor"); err != nil {
+	if err := checkStageFactors(s.LMDiscrFactor, s.ClassifierDiscrFactor, "discr_factor's"); err != nil {
 		return err
 	}
 	for _, p := range []struct {
@@ -298,18 +302,62 @@ func (s Settings) ClassifierTrainConfig(sc Scale, seed uint64) model.ClassifierT
 }
 
 // checkStageFactors reports an LM fine-tuning or classifier discriminative
-// factor that is neither 0 (fallback names what it falls back to) nor at
-// least 1.
+// factor that is set (not 0) and less than 1; fallback names what an unset
+// one falls back to.
 func checkStageFactors(lm, classifier float64, fallback string) error {
 	for _, p := range []struct {
 		key string
 		v   float64
 	}{{"lm_discr_factor", lm}, {"classifier_discr_factor", classifier}} {
 		if p.v != 0 && !(p.v >= 1 && !math.IsInf(p.v, 0)) {
-			return &RangeError{Key: p.key, Value: p.v, Want: "at least 1, or 0 for " + fallback}
+			return &RangeError{Key: p.key, Value: p.v, Want: fmt.Sprintf("at least 1 (leave %s out for %s)", p.key, fallback)}
 		}
 	}
 	return nil
+}
+
+// unsetWhenZero is a key whose zero value means "not set": it falls back on
+// another value, and 0 itself is no value it can take (a rate of 0 trains
+// nothing, a discriminative factor or a multiplier of 0 zeroes every rate).
+type unsetWhenZero struct {
+	key      string
+	v        float64
+	want     string // what a value must be
+	fallback string // what leaving the key out gives
+}
+
+// CheckWritten reports a key that written says the user wrote (in an
+// experiment file) with the value 0 where 0 means "unset, take the
+// default": writing it is an error, so that a 0 in a file never quietly
+// runs as something else. The error names the key and says to leave it out.
+func (s Settings) CheckWritten(written func(key string) bool) error {
+	return checkWritten(written, []unsetWhenZero{
+		{"classifier_lr", s.ClassifierLR, "a positive rate", "Table 7's rate of the variant"},
+		{"lm_discr_factor", s.LMDiscrFactor, "at least 1", "discr_factor's"},
+		{"classifier_discr_factor", s.ClassifierDiscrFactor, "at least 1", "discr_factor's"},
+	})
+}
+
+func checkWritten(written func(key string) bool, keys []unsetWhenZero) error {
+	for _, k := range keys {
+		if k.v == 0 && written(k.key) {
+			return &RangeError{Key: k.key, Value: 0, Want: fmt.Sprintf("%s; 0 is not a value it takes: leave %s out for %s", k.want, k.key, k.fallback)}
+		}
+	}
+	return nil
+}
+
+// WithDefaults returns s with the values its unset keys fall back on
+// written in, as the stages use them: classifier_lr is the variant's Table 7
+// rate. A record stores it, so that it shows the rate that ran, never 0.
+// (The discriminative factors stay unset: their JSON leaves them out, and
+// discr_factor, which they fall back on, is there.) Stage keys are made
+// from s itself, so their IDs do not change.
+func (s Settings) WithDefaults() Settings {
+	if s.ClassifierLR == 0 {
+		s.ClassifierLR = model.ClassifierRate(s.Classifier)
+	}
+	return s
 }
 
 // orFactor is a stage's own discriminative factor, else the shared one.

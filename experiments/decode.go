@@ -477,11 +477,16 @@ func (d *decoder) scaleTable(e *Experiment, prims map[string]toml.Primitive) err
 		if err := d.md.PrimitiveDecode(prims[name], &s); err != nil {
 			return decodeError(d.file, err)
 		}
-		if err := s.Check(); err != nil {
+		err := s.Check()
+		if err == nil {
+			err = s.CheckWritten(func(key string) bool { return d.md.IsDefined("scale", name, key) })
+		}
+		if err != nil {
 			key := "scale." + name
 			var re *ablations.RangeError
 			if errors.As(err, &re) {
 				key += "." + re.Key
+				return d.errAt(key, "%s", msgOf(err, re.Key))
 			}
 			return d.errAt(key, "%v", err)
 		}
@@ -513,6 +518,16 @@ func (d *decoder) rows(e *Experiment, top fileKeys, dir string) error {
 	var defaultsRecipe recipeKey
 	if err := d.md.PrimitiveDecode(top.Defaults, &defaultsRecipe); err != nil {
 		return decodeError(d.file, err)
+	}
+	var defaults ablations.Settings
+	if err := d.md.PrimitiveDecode(top.Defaults, &defaults); err != nil {
+		return decodeError(d.file, err)
+	}
+	if err := defaults.CheckWritten(func(key string) bool { return d.md.IsDefined("defaults", key) }); err != nil {
+		var re *ablations.RangeError
+		errors.As(err, &re)
+		key := "defaults." + re.Key
+		return &Error{File: d.file, Line: d.lineOfIndexed(key), Key: key, Msg: msgOf(err, re.Key)}
 	}
 	ids := map[string]int{}
 	for i, prim := range top.Rows {
@@ -549,6 +564,9 @@ func (d *decoder) rows(e *Experiment, top fileKeys, dir string) error {
 		}
 		ids[row.ID] = i
 		if err := row.Settings.Check(); err != nil {
+			return d.settingsError(i, err)
+		}
+		if err := row.Settings.CheckWritten(func(key string) bool { return d.lineOfIndexed(fmt.Sprintf("rows[%d].%s", i, key)) > 0 }); err != nil {
 			return d.settingsError(i, err)
 		}
 		row.Settings.Pretrained = relativeTo(dir, row.Settings.Pretrained)

@@ -196,6 +196,9 @@ func TestBrokenConfigs(t *testing.T) {
 		{"pretrained_type.toml", 7, []string{"rows.pretrained", "TOML int64", `"wt103-fwd"`, "pth", "itos"}},
 		{"pretrained_key.toml", 7, []string{"rows.pretrained", `unknown key "vocab"`, "itos, pth"}},
 		{"pretrained_name.toml", 6, []string{"defaults.pretrained", `"wt103"`, `"wt103-bwd", "wt103-fwd"`}},
+		{"zero_classifier_lr.toml", 10, []string{"rows[1].classifier_lr: value 0: want a positive rate", "leave classifier_lr out for Table 7's rate"}},
+		{"zero_discr_factor.toml", 6, []string{"defaults.classifier_discr_factor: value 0: want at least 1", "leave classifier_discr_factor out for discr_factor's"}},
+		{"zero_scale_mult.toml", 7, []string{"scale.small.classifier_lr_mult: value 0: want a positive multiplier", "leave classifier_lr_mult out"}},
 	}
 	for _, c := range cases {
 		path := filepath.Join("testdata", "broken", c.file)

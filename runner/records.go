@@ -73,7 +73,7 @@ func buildRecord(p *Plan, c *Cell, done map[string]*Manifest, prov Provenance) (
 		split = "test"
 	}
 	cfg := cellConfig{Experiment: p.Exp.Name, Source: p.Exp.Source, Row: c.Row.ID, Task: c.Task, Split: split,
-		TrainSize: c.TrainSize, Seed: c.Seed, Settings: c.Settings, Scale: p.Scale, Stages: map[string]string{}}
+		TrainSize: c.TrainSize, Seed: c.Seed, Settings: c.Settings.WithDefaults(), Scale: p.Scale, Stages: map[string]string{}}
 	rec := results.Record{
 		Experiment: p.Exp.Name, Row: c.Row.ID, Dataset: c.Dataset, Split: split, Metric: "error", Value: ev.Error,
 		Seed: c.Seed, Source: results.SourceOurs, TrainSize: c.TrainSize, Scale: p.Scale.Name,

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ulmfit-go/ulmfit/model"
 	"github.com/ulmfit-go/ulmfit/results"
 )
 
@@ -227,6 +229,16 @@ func TestDeclaredDatasetRuns(t *testing.T) {
 	for _, r := range recs {
 		if r.Dataset != "mine" || r.Split != "test" || r.DataHashes["mine/train.csv"] == "" {
 			t.Errorf("record %s/%s split %s hashes %v", r.Row, r.Dataset, r.Split, r.DataHashes)
+		}
+		// classifier_lr is unset and the tiny scale has no multiplier: the
+		// record shows the rate that ran, Table 7's for the variant (it
+		// used to say 0).
+		var cfg cellConfig
+		if err := json.Unmarshal(r.Config, &cfg); err != nil {
+			t.Fatal(err)
+		}
+		if want := model.ClassifierRate(cfg.Settings.Classifier); cfg.Settings.ClassifierLR != want {
+			t.Errorf("record %s: classifier_lr %g, want the rate used, %g", r.Row, cfg.Settings.ClassifierLR, want)
 		}
 	}
 	if !strings.Contains(out.String(), "Declared") || !strings.Contains(out.String(), "mine") {
