@@ -263,60 +263,61 @@ func (f *Figure) RenderData(w io.Writer, format Format) error {
 // WriteDir writes everything under dir: each table as NAME.txt, .md, .csv
 // and .tex; each figure as NAME.svg and .png; and index.md and index.html,
 // which show every table beside the paper and every figure. It returns the
-// paths written.
+// paths written: dir joined with each of Files.
 func (r *Report) WriteDir(dir string) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	var written []string
-	for _, t := range r.Tables {
-		for _, f := range []Format{Text, Markdown, CSV, LaTeX} {
-			var buf bytes.Buffer
-			if err := t.Render(&buf, f); err != nil {
-				return nil, err
-			}
-			path := filepath.Join(dir, t.Def.ID+f.Ext())
-			if err := atomicfile.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-				return nil, err
-			}
-			written = append(written, path)
-		}
-	}
-	if r.Orderings != nil {
-		for _, f := range []Format{Text, Markdown, CSV} {
-			var buf bytes.Buffer
-			if err := r.Orderings.Render(&buf, f); err != nil {
-				return nil, err
-			}
-			path := filepath.Join(dir, ItemOrderings+f.Ext())
-			if err := atomicfile.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-				return nil, err
-			}
-			written = append(written, path)
-		}
-	}
-	for _, f := range r.Figures {
-		paths, err := f.Save(dir)
-		if err != nil {
-			return nil, err
-		}
-		written = append(written, paths...)
-	}
-	for _, idx := range []struct {
-		name   string
-		render func(io.Writer) error
-	}{{"index.md", r.indexMarkdown}, {"index.html", r.indexHTML}} {
+	for _, f := range r.outputs() {
 		var buf bytes.Buffer
-		if err := idx.render(&buf); err != nil {
+		if err := f.render(&buf); err != nil {
 			return nil, err
 		}
-		path := filepath.Join(dir, idx.name)
+		path := filepath.Join(dir, f.name)
 		if err := atomicfile.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 			return nil, err
 		}
 		written = append(written, path)
 	}
 	return written, nil
+}
+
+// Files lists the names of the files WriteDir writes, in its order, so that
+// a caller can see what it would replace before it writes.
+func (r *Report) Files() []string {
+	var out []string
+	for _, f := range r.outputs() {
+		out = append(out, f.name)
+	}
+	return out
+}
+
+// output is one file of WriteDir: its name and what it holds.
+type output struct {
+	name   string
+	render func(io.Writer) error
+}
+
+func (r *Report) outputs() []output {
+	var out []output
+	for _, t := range r.Tables {
+		for _, f := range []Format{Text, Markdown, CSV, LaTeX} {
+			out = append(out, output{t.Def.ID + f.Ext(), func(w io.Writer) error { return t.Render(w, f) }})
+		}
+	}
+	if r.Orderings != nil {
+		for _, f := range []Format{Text, Markdown, CSV} {
+			out = append(out, output{ItemOrderings + f.Ext(), func(w io.Writer) error { return r.Orderings.Render(w, f) }})
+		}
+	}
+	for _, fig := range r.Figures {
+		for _, f := range []ImageFormat{SVG, PNG} {
+			out = append(out, output{fig.Name + "." + string(f), func(w io.Writer) error { return fig.Render(w, f) }})
+		}
+	}
+	out = append(out, output{"index.md", r.indexMarkdown}, output{"index.html", r.indexHTML})
+	return out
 }
 
 func (r *Report) describe() string {

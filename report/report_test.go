@@ -370,6 +370,15 @@ func TestWriteDirIndexShowsEverything(t *testing.T) {
 		}
 		exists[filepath.Base(p)] = true
 	}
+	// Files names what WriteDir writes, so that 'report --out' can refuse
+	// to write over files before it writes any.
+	var want []string
+	for _, f := range rep.Files() {
+		want = append(want, filepath.Join(dir, f))
+	}
+	if !slices.Equal(written, want) {
+		t.Errorf("WriteDir wrote %v, Files says %v", written, want)
+	}
 	for _, want := range []string{"table2.txt", "table6.md", "table7.csv", "bidirectional.tex",
 		"figure3.svg", "figure3.png", "figure4.svg", "lm-table6-full-imdb.svg", "lr-table7-freez_discr_stlr-trec6.png",
 		"index.md", "index.html"} {

@@ -14,7 +14,7 @@ import (
 
 const exportUsage = `Usage:
   ulmfit export --classifier CKPT --vocab VOCAB --out FILE [--backward CKPT]
-                [--mark-single-field] [--add-eos]
+                [--mark-single-field] [--add-eos] [--force]
 
 Bundles a trained classifier with its vocabulary and tokeniser settings into
 one self-contained file that 'ulmfit predict --model FILE' loads.
@@ -27,6 +27,9 @@ one self-contained file that 'ulmfit predict --model FILE' loads.
 --mark-single-field, --add-eos
                the tokeniser options the training text was made with
                (text.Options); the defaults are fastai's
+--out          the bundle to write (its folder is made if need be)
+--force        overwrite the bundle if it is there (without it, export stops
+               before writing anything)
 
 Exit codes: 0 success, 1 failure while running, 2 bad usage or input.
 `
@@ -38,6 +41,7 @@ type exportOptions struct {
 	Vocab      string
 	Out        string
 	Tokenizer  tokenizerSettings
+	Force      bool
 }
 
 // tokenizerSettings are the text.Options a bundle records, so predict
@@ -63,6 +67,7 @@ func init() {
 			fs.StringVar(&o.Backward, "backward", "", "backward classifier checkpoint (optional)")
 			fs.StringVar(&o.Vocab, "vocab", "", "vocabulary file")
 			fs.StringVar(&o.Out, "out", "", "bundle to write")
+			fs.BoolVar(&o.Force, "force", false, "overwrite the bundle if it exists")
 			fs.BoolVar(&o.Tokenizer.MarkSingleField, "mark-single-field", false, "tokeniser: xxfld 1 before a single field")
 			fs.BoolVar(&o.Tokenizer.AddEOS, "add-eos", false, "tokeniser: xxeos after each document")
 			if help, err := parseFlagsOnly(fs, args, "export", exportUsage, stdout); help || err != nil {
@@ -87,6 +92,9 @@ func (e bundleInputError) Error() string   { return e.err.Error() }
 func (e bundleInputError) Unwrap() []error { return []error{e.err, errBadInput} }
 
 func runExport(_ context.Context, o exportOptions) error {
+	if err := prepareOutputs("export", o.Force, o.Out); err != nil {
+		return err
+	}
 	vocab, err := text.LoadVocab(o.Vocab)
 	if err != nil {
 		return bundleInputError{fmt.Errorf("export: %w", err)}

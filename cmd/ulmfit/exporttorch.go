@@ -16,7 +16,7 @@ import (
 const exportTorchUsage = `Usage:
   ulmfit export-torch (--lm CKPT | --classifier CKPT) --out FILE.pth
                       [--fastai v1|v2] [--safetensors FILE] [--itos FILE]
-                      [--vocab VOCAB]
+                      [--vocab VOCAB] [--force]
 
 Writes an ulmfit-go checkpoint as a PyTorch checkpoint (torch.save's zip
 format) in the layout and key names of fastai's AWD_LSTM language model or
@@ -26,7 +26,7 @@ load_state_dict()s it.
 --lm            an LM checkpoint (model.SaveCheckpoint; the pipeline's lm.ckpt)
 --classifier    a classifier checkpoint (model.SaveClassifier): fastai v1's
                 layout only (v2's head has no bias after its batch norms)
---out           the PyTorch checkpoint to write
+--out           the PyTorch checkpoint to write (folders are made if need be)
 --fastai        v1 (default) adds 0.rnns.<l>.module.weight_hh_l0, which fastai
                 v1's state dict has and v2's has not
 --safetensors   also write the same state dict as safetensors
@@ -34,6 +34,8 @@ load_state_dict()s it.
 --vocab         the checkpoint's vocabulary, for --itos and --classifier
                 (default: vocab.txt beside the checkpoint); it must be the
                 one it was trained on
+--force         overwrite output files that are there (without it,
+                export-torch stops before writing anything)
 
 Exit codes: 0 success, 1 failure while running, 2 bad usage or input.
 `
@@ -42,6 +44,7 @@ Exit codes: 0 success, 1 failure while running, 2 bad usage or input.
 type exportTorchOptions struct {
 	LM, Classifier, Out, Safetensors, Itos, Vocab string
 	Layout                                        interop.FastaiLayout
+	Force                                         bool
 }
 
 func init() {
@@ -60,6 +63,7 @@ func init() {
 			fs.StringVar(&o.Safetensors, "safetensors", "", "safetensors file to write (optional)")
 			fs.StringVar(&o.Itos, "itos", "", "itos.pkl to write (optional)")
 			fs.StringVar(&o.Vocab, "vocab", "", "the checkpoint's vocabulary (default: vocab.txt beside it)")
+			fs.BoolVar(&o.Force, "force", false, "overwrite output files that exist")
 			if help, err := parseFlagsOnly(fs, args, "export-torch", exportTorchUsage, stdout); help || err != nil {
 				return err
 			}
@@ -87,6 +91,9 @@ func init() {
 }
 
 func runExportTorch(_ context.Context, o exportTorchOptions) error {
+	if err := prepareOutputs("export-torch", o.Force, o.Out, o.Safetensors, o.Itos); err != nil {
+		return err
+	}
 	be := compute.Default()
 	ckpt := o.LM
 	if ckpt == "" {

@@ -14,7 +14,7 @@ import (
 )
 
 const importUsage = `Usage:
-  ulmfit import --pth FILE --itos FILE [--vocab VOCAB] --out CKPT
+  ulmfit import --pth FILE --itos FILE [--vocab VOCAB] --out CKPT [--force]
 
 Converts a fastai AWD_LSTM language model (v1 or v2: the .pth of learn.save,
 such as the wt103-fwd model of 'ulmfit data fetch', and its itos.pkl) into an
@@ -29,7 +29,10 @@ where the pipeline looks for an LM's vocabulary.
 --vocab   one of our vocabularies (text.Vocab file): the model is converted
           onto it (fastai's convert_weights: known tokens keep their rows, new
           ones get the mean row) and it is the vocabulary written
---out     the LM checkpoint to write
+--out     the LM checkpoint to write (its folder is made if need be); the
+          vocabulary goes beside it as vocab.txt
+--force   overwrite vocab.txt or the checkpoint if there (without it, import
+          stops before writing anything)
 
 The sizes come from the state dict's shapes, the dropouts are the paper's
 (model.DefaultConfig).
@@ -40,6 +43,7 @@ Exit codes: 0 success, 1 failure while running, 2 bad usage or input.
 // importOptions are the options of `ulmfit import`.
 type importOptions struct {
 	Pth, Itos, Vocab, Out string
+	Force                 bool
 }
 
 func init() {
@@ -54,6 +58,7 @@ func init() {
 			fs.StringVar(&o.Itos, "itos", "", "fastai vocabulary (itos.pkl)")
 			fs.StringVar(&o.Vocab, "vocab", "", "our vocabulary to convert onto (optional)")
 			fs.StringVar(&o.Out, "out", "", "LM checkpoint to write")
+			fs.BoolVar(&o.Force, "force", false, "overwrite output files that exist")
 			if help, err := parseFlagsOnly(fs, args, "import", importUsage, stdout); help || err != nil {
 				return err
 			}
@@ -77,6 +82,10 @@ const lmVocabFile = "vocab.txt"
 // runImport converts the model and returns the path of the vocabulary it
 // wrote.
 func runImport(_ context.Context, o importOptions, stdout io.Writer) (string, error) {
+	vocabPath := filepath.Join(filepath.Dir(o.Out), lmVocabFile)
+	if err := prepareOutputs("import", o.Force, o.Out, vocabPath); err != nil {
+		return "", err
+	}
 	lm, itos, err := interop.LoadFastaiLM(compute.Default(), o.Pth, o.Itos)
 	if err != nil {
 		return "", bundleInputError{fmt.Errorf("import: %w", err)}
@@ -108,7 +117,6 @@ func runImport(_ context.Context, o importOptions, stdout io.Writer) (string, er
 	if err := model.SaveCheckpoint(o.Out, lm, vocab.Hash(), nil); err != nil {
 		return "", fmt.Errorf("import: %w", err)
 	}
-	vocabPath := filepath.Join(filepath.Dir(o.Out), lmVocabFile)
 	if err := vocab.Save(vocabPath); err != nil {
 		return "", fmt.Errorf("import: %w", err)
 	}

@@ -153,6 +153,7 @@ func TestImportExportTorchErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out", "x.ckpt")
+	fresh := filepath.Join(dir, "fresh.pth") // never written: each case stops first
 	for name, tc := range map[string]struct {
 		args []string
 		code int
@@ -164,13 +165,13 @@ func TestImportExportTorchErrors(t *testing.T) {
 		"import: itos too short":              {[]string{"import", "--pth", pth, "--itos", shortItos, "--out", out}, 2, "lists 2 tokens"},
 		"import: special tokens":              {[]string{"import", "--pth", pth, "--itos", fastaiOrder, "--out", out}, 2, "--vocab"},
 		"export-torch: no --out":              {[]string{"export-torch", "--lm", ckpt}, 2, "one of --lm and --classifier, and --out, are required"},
-		"export-torch: both":                  {[]string{"export-torch", "--lm", ckpt, "--classifier", ckpt, "--out", pth}, 2, "one of --lm and --classifier"},
-		"export-torch: v2 head":               {[]string{"export-torch", "--classifier", ckpt, "--out", pth, "--fastai", "v2"}, 2, "v1's layout only"},
-		"export-torch: an LM as a classifier": {[]string{"export-torch", "--classifier", ckpt, "--out", pth}, 2, ckpt},
-		"export-torch: layout":                {[]string{"export-torch", "--lm", ckpt, "--out", pth, "--fastai", "v3"}, 2, "v3"},
-		"export-torch: not a LM":              {[]string{"export-torch", "--lm", notTorch, "--out", pth}, 2, notTorch},
-		"export-torch: no vocab":              {[]string{"export-torch", "--lm", ckpt, "--out", pth, "--itos", itos, "--vocab", notTorch}, 2, notTorch},
-		"export-torch: bad place":             {[]string{"export-torch", "--lm", ckpt, "--out", filepath.Join(dir, "no", "such", "dir.pth")}, 1, "dir.pth"},
+		"export-torch: both":                  {[]string{"export-torch", "--lm", ckpt, "--classifier", ckpt, "--out", fresh}, 2, "one of --lm and --classifier"},
+		"export-torch: v2 head":               {[]string{"export-torch", "--classifier", ckpt, "--out", fresh, "--fastai", "v2"}, 2, "v1's layout only"},
+		"export-torch: an LM as a classifier": {[]string{"export-torch", "--classifier", ckpt, "--out", fresh}, 2, ckpt},
+		"export-torch: layout":                {[]string{"export-torch", "--lm", ckpt, "--out", fresh, "--fastai", "v3"}, 2, "v3"},
+		"export-torch: not a LM":              {[]string{"export-torch", "--lm", notTorch, "--out", fresh}, 2, notTorch},
+		"export-torch: no vocab":              {[]string{"export-torch", "--lm", ckpt, "--out", fresh, "--itos", filepath.Join(dir, "fresh.pkl"), "--vocab", notTorch}, 2, notTorch},
+		"export-torch: bad place":             {[]string{"export-torch", "--lm", ckpt, "--out", filepath.Join(notTorch, "dir.pth")}, 1, notTorch},
 	} {
 		err := dispatch(context.Background(), tc.args, &bytes.Buffer{}, &bytes.Buffer{})
 		if err == nil || exitCode(err) != tc.code || !strings.Contains(err.Error(), tc.msg) {

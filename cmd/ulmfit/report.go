@@ -22,7 +22,7 @@ import (
 const reportUsage = `Usage:
   ulmfit report [ITEM...] [--results DIR] [--format text|markdown|csv|latex|html]
                 [--out DIR] [--scale SCALE] [--data-dir DIR] [--splice FILE]
-                [--cache DIR]
+                [--cache DIR] [--force]
 
 Lays our records out as the paper's tables, each cell ours (mean ± std over
 seeds, n) beside the paper's number and the difference, with the scale and
@@ -39,7 +39,9 @@ orderings and every figure too.
 Without --out the tables (and the data of named figures) go to stdout in
 --format. With --out DIR every item is written under DIR: each table as
 .txt, .md, .csv and .tex, each figure as .svg and .png, and index.html and
-index.md, which show it all.
+index.md, which show it all; a file of those names that is already there
+(an earlier report's too) stops it before it writes anything, unless
+--force.
 
 --results  a record directory (every *.jsonl under it) or one file;
            default "results". The paper's numbers are built in.
@@ -60,6 +62,7 @@ index.md, which show it all.
            records used, per dataset, from --cache). The marks stay, so
            the document can be spliced again after more runs.
 --cache    the stage cache walltime reads; default "cache"
+--force    with --out, overwrite the files of those names that are there
 
 Exit codes: 0 success; 1 failure while writing; 2 bad usage, or malformed
 or inconsistent records (each named by file and line).
@@ -75,6 +78,7 @@ type reportOptions struct {
 	DataDir string
 	Splice  string
 	Cache   string
+	Force   bool
 	Stdout  io.Writer
 	Stderr  io.Writer
 }
@@ -94,6 +98,7 @@ func init() {
 			fs.StringVar(&o.DataDir, "data-dir", "", "data directory or search path")
 			fs.StringVar(&o.Splice, "splice", "", "fill in the marked blocks of this Markdown document")
 			fs.StringVar(&o.Cache, "cache", "cache", "the stage cache (walltime reads its stages' wall times)")
+			fs.BoolVar(&o.Force, "force", false, "with --out, overwrite files that are there")
 			items, help, err := parseArgs(fs, args, "report", reportUsage, stdout)
 			if help || err != nil {
 				return err
@@ -212,12 +217,25 @@ func runReport(ctx context.Context, o reportOptions) error {
 	if o.Out == "" {
 		return rep.Print(o.Stdout, format)
 	}
-	written, err := rep.WriteDir(o.Out)
+	written, err := writeReport(rep, o)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(o.Stdout, "wrote %d files under %s; open %s\n", len(written), o.Out, filepath.Join(o.Out, "index.html"))
 	return nil
+}
+
+// writeReport writes the report's files under --out, none of them over a
+// file that is there unless --force.
+func writeReport(rep *report.Report, o reportOptions) ([]string, error) {
+	var paths []string
+	for _, f := range rep.Files() {
+		paths = append(paths, filepath.Join(o.Out, f))
+	}
+	if err := prepareOutputs("report --out", o.Force, paths...); err != nil {
+		return nil, err
+	}
+	return rep.WriteDir(o.Out)
 }
 
 // docError is a document --splice cannot fill in (a mark not closed, an
@@ -237,7 +255,7 @@ func splice(rep *report.Report, o reportOptions) error {
 	}
 	images := ""
 	if o.Out != "" {
-		if _, err := rep.WriteDir(o.Out); err != nil {
+		if _, err := writeReport(rep, o); err != nil {
 			return err
 		}
 		rel, err := filepath.Rel(filepath.Dir(o.Splice), o.Out)

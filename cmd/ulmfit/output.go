@@ -1,0 +1,56 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// prepareOutputs is called before a command writes anything: it refuses
+// paths that are already there unless force (no command writes over a file
+// it did not make in the same run), or two outputs at one path, and makes
+// the outputs' folders. name is the command's, for the message; empty
+// paths are outputs not asked for.
+func prepareOutputs(name string, force bool, paths ...string) error {
+	seen := map[string]string{}
+	var exist []string
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return usagef("%s: %s: %v", name, p, err)
+		}
+		if other, dup := seen[abs]; dup {
+			return usagef("%s: %s and %s are one file: give each output its own path", name, other, p)
+		}
+		seen[abs] = p
+		if _, err := os.Lstat(p); err == nil {
+			exist = append(exist, p)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	if len(exist) > 0 && !force {
+		what := exist[0] + " exists"
+		switch {
+		case len(exist) == 2:
+			what = exist[0] + " and " + exist[1] + " exist"
+		case len(exist) > 2:
+			what = fmt.Sprintf("%s, %s and %d more of its outputs exist", exist[0], exist[1], len(exist)-2)
+		}
+		return usagef("%s: %s; nothing was written: pass --force to overwrite, or write elsewhere", name, what)
+	}
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
+}
