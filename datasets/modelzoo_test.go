@@ -3,6 +3,7 @@ package datasets
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -203,5 +204,86 @@ func TestPretrainedFetchRecord(t *testing.T) {
 	_, err = LocatePretrained("wt103-bwd", SearchPath{root})
 	if err == nil || !strings.Contains(err.Error(), filepath.Join(root, "wt103_bwd", "lstm_bwd.pth")) || !strings.Contains(err.Error(), "ulmfit data fetch wt103-bwd") {
 		t.Errorf("missing model: %v", err)
+	}
+}
+
+// A copy placed by hand where fetch looks for one (DIR/.downloads/NAME)
+// that is not the release is reported, not silently passed over: the error
+// says the file was found and rejected, its size and SHA-256 against the
+// registry's, and what to do. It is not replaced by a download without
+// Force (it was: a reachable server's copy went over it, and an unreachable
+// one gave only "download it by other means" again).
+func TestFetchRejectsAWrongManualCopy(t *testing.T) {
+	archive := zooArchive(t, "wt103-fwd")
+	wrong := []byte("an HTML error page saved as the archive")
+	srv := httptest.NewServer(nil)
+	gone := srv.URL + "/wt103-fwd.tgz"
+	srv.Close()
+	for _, reachable := range []bool{false, true} {
+		root := t.TempDir()
+		url := gone
+		if reachable {
+			url = newFileServer(t, map[string][]byte{"/wt103-fwd.tgz": archive}).URL + "/wt103-fwd.tgz"
+		}
+		info := zooInfo(t, "wt103-fwd", url, int64(len(archive)), md5Hex(archive))
+		saveAs := filepath.Join(root, ".downloads", "wt103-fwd.tgz")
+		os.MkdirAll(filepath.Dir(saveAs), 0o755)
+		os.WriteFile(saveAs, wrong, 0o644)
+		_, err := fetchInfo(context.Background(), info, quickOptions(root))
+		for _, want := range []string{
+			"found " + saveAs + ", but it is not the release",
+			fmt.Sprintf("%d bytes, SHA-256 %s", len(wrong), sha256Hex(wrong)),
+			fmt.Sprintf("want %d bytes, MD5 %s", len(archive), md5Hex(archive)),
+			"pass --force",
+		} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("reachable %v: error %v, want it to say %q", reachable, err, want)
+			}
+		}
+		if got, _ := os.ReadFile(saveAs); string(got) != string(wrong) {
+			t.Errorf("reachable %v: the copy placed by hand was replaced without Force", reachable)
+		}
+		if !reachable {
+			if err == nil || !strings.Contains(err.Error(), "replace it with "+url+" downloaded by other means") {
+				t.Errorf("unreachable: error %v, want what to do", err)
+			}
+			continue
+		}
+		opts := quickOptions(root)
+		opts.Force = true
+		if _, err := fetchInfo(context.Background(), info, opts); err != nil {
+			t.Errorf("reachable, Force: %v", err)
+		}
+	}
+}
+
+// A copy in the folder fetch writes into that does not verify is not
+// replaced without Force, and nothing is downloaded: the error names the
+// folder and the mismatch.
+func TestFetchKeepsACopyThatDoesNotVerify(t *testing.T) {
+	archive := tarGz(t, toyArchive)
+	srv := newFileServer(t, map[string][]byte{"/toy.tgz": archive})
+	root := t.TempDir()
+	info := toyInfo(toyRemote(srv.URL+"/toy.tgz", archive))
+	info.Known = []FileSum{{Path: "train.csv", SHA256: sha256Hex([]byte(toyArchive["toy_csv/train.csv"]))}}
+	writeFiles(t, filepath.Join(root, "toy"), map[string]string{"train.csv": "1,my,edits\n", "test.csv": "1,t,d\n"})
+	_, err := fetchInfo(context.Background(), info, quickOptions(root))
+	if err == nil || !strings.Contains(err.Error(), "found a copy of toy in "+filepath.Join(root, "toy")+" that does not verify") ||
+		!strings.Contains(err.Error(), "train.csv") || !strings.Contains(err.Error(), "pass --force") {
+		t.Errorf("error %v, want one naming the copy, the mismatch and --force", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(root, "toy", "train.csv")); string(got) != "1,my,edits\n" {
+		t.Error("the copy that did not verify was replaced without Force")
+	}
+	if len(srv.log()) != 0 {
+		t.Errorf("downloaded %v before refusing", srv.log())
+	}
+	opts := quickOptions(root)
+	opts.Force = true
+	if _, err := fetchInfo(context.Background(), info, opts); err != nil {
+		t.Fatalf("Force: %v", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(root, "toy", "train.csv")); string(got) != toyArchive["toy_csv/train.csv"] {
+		t.Error("Force did not fetch the release over the copy")
 	}
 }

@@ -20,14 +20,17 @@ import (
 const dataUsage = `Usage:
   ulmfit data list [--names] [--data-dir DIR]
   ulmfit data info NAME... [--data-dir DIR] [--tokens=false]
-  ulmfit data fetch NAME... [--data-dir DIR]
+  ulmfit data fetch NAME... [--data-dir DIR] [--force]
 
 list   every dataset the registry knows, where it comes from and where it is
        here; --names prints only the names, one a line
 info   examples per split and class, token statistics (the text tokeniser)
        and the files read with their SHA-256
 fetch  download into the first data directory, verified (already present and
-       verified: nothing is downloaded)
+       verified: nothing is downloaded). A file in the way that is not the
+       release's (a copy saved by hand in DIR/.downloads that fails its
+       digests, a dataset folder that does not verify) stops it, saying
+       what was found against what was expected; --force replaces it.
 
 --data-dir is a directory or a colon-separated search path, each entry
 holding one folder per dataset; default $ULMFIT_DATA, else "data".
@@ -40,6 +43,7 @@ type dataOptions struct {
 	DataDir   string   // --data-dir; empty: $ULMFIT_DATA, else datasets.DefaultDataDir
 	NamesOnly bool     // list --names
 	Tokens    bool     // info: token statistics
+	Force     bool     // fetch: replace files in the way that are not the release's
 	Stdout    io.Writer
 	Stderr    io.Writer
 }
@@ -55,6 +59,7 @@ func init() {
 			fs.StringVar(&o.DataDir, "data-dir", "", "data directory or colon-separated search path")
 			fs.BoolVar(&o.NamesOnly, "names", false, "list: print only the names")
 			fs.BoolVar(&o.Tokens, "tokens", true, "info: token statistics")
+			fs.BoolVar(&o.Force, "force", false, "fetch: replace files in the way that are not the release's")
 			positional, help, err := parseArgs(fs, args, "data", dataUsage, stdout)
 			if help || err != nil {
 				return err
@@ -129,8 +134,9 @@ func (e dataInputError) Unwrap() []error { return []error{e.err, errBadInput} }
 func classifyDataError(action string, err error) error {
 	var unknown *datasets.UnknownDatasetError
 	var format *datasets.FormatError
+	var inTheWay *datasets.InTheWayError
 	switch {
-	case errors.As(err, &unknown):
+	case errors.As(err, &unknown), errors.As(err, &inTheWay):
 		return usageError{err}
 	case action == "info" && errors.As(err, &format):
 		return dataInputError{err}
@@ -266,7 +272,7 @@ func publishedSummary(p datasets.Counts) string {
 }
 
 func dataFetch(ctx context.Context, o dataOptions, path datasets.SearchPath, name string) error {
-	res, err := datasets.Fetch(ctx, name, datasets.FetchOptions{Path: path, Log: o.Stderr})
+	res, err := datasets.Fetch(ctx, name, datasets.FetchOptions{Path: path, Log: o.Stderr, Force: o.Force})
 	if err != nil {
 		return err
 	}

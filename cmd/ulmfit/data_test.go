@@ -91,6 +91,9 @@ func TestDataExitCodes(t *testing.T) {
 		{[]string{"info", "trec6", "--data-dir", bad}, 2, "train_5500.label:2: unknown coarse class"},
 		{[]string{"info", "imdb", "--data-dir", t.TempDir()}, 1, "ulmfit data fetch imdb"},
 		{[]string{"list", "--bogus"}, 2, "flag provided but not defined"},
+		// A copy in the folder fetch writes into that does not verify is
+		// not replaced (nor anything downloaded) without --force.
+		{[]string{"fetch", "trec6", "--data-dir", bad}, 2, "found a copy of trec6 in " + filepath.Join(bad, "trec6") + " that does not verify"},
 	} {
 		var out, errOut bytes.Buffer
 		err := dispatch(context.Background(), append([]string{"data"}, c.args...), &out, &errOut)
