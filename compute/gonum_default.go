@@ -4,6 +4,10 @@ package compute
 
 func defaultSgemm() Sgemm { return GonumSgemm{} }
 
+// Build says which engine this binary was built with: here the pure-Go one,
+// gonum's BLAS (built without cgo, or with -tags noopenblas).
+const Build = "pure Go, gonum's BLAS (built without cgo or with -tags noopenblas)"
+
 // SetBLASThreads does nothing and returns 1: gonum's products run on the
 // calling goroutine.
 func SetBLASThreads(n int) int { return 1 }

@@ -35,6 +35,10 @@ func (OpenBLASSgemm) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []
 
 func defaultSgemm() Sgemm { return OpenBLASSgemm{} }
 
+// Build says which engine this binary was built with: here OpenBLAS, through
+// cgo (the default build).
+const Build = "OpenBLAS through cgo (build with -tags noopenblas for the pure-Go engine)"
+
 // SetBLASThreads sets how many threads OpenBLAS runs a product on (as
 // OPENBLAS_NUM_THREADS does at start), for a process that shares the cores
 // with other runners, and returns the number it had.

@@ -25,7 +25,17 @@ type Provenance struct {
 	// checkout's HEAD when the process started, not necessarily the code
 	// that was built.
 	FromWorkTree bool
+	// CommitFrom says where GitCommit came from: CommitFromStamp,
+	// CommitFromBuildInfo or CommitFromWorkTree; empty when unknown.
+	CommitFrom string
 }
+
+// Where a Provenance's commit came from, most trusted first.
+const (
+	CommitFromStamp     = "the build stamp (make build)"
+	CommitFromBuildInfo = "Go's build information (go build in a checkout)"
+	CommitFromWorkTree  = "the working directory's checkout at run time: the binary carries no commit"
+)
 
 // buildStamp is the commit the binary was built from, "COMMIT" or
 // "COMMIT+dirty", set by the Makefile with -ldflags -X.
@@ -47,6 +57,7 @@ func DetectProvenance(be compute.Backend) Provenance {
 	}
 	if c, dirty, ok := strings.Cut(buildStamp, "+"); buildStamp != "" {
 		p.GitCommit, p.GitDirty = c, ok && dirty == "dirty"
+		p.CommitFrom = CommitFromStamp
 		return p
 	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
@@ -59,9 +70,14 @@ func DetectProvenance(be compute.Backend) Provenance {
 			}
 		}
 	}
-	if p.GitCommit == "" {
-		p.GitCommit, p.GitDirty = gitState()
-		p.FromWorkTree = p.GitCommit != ""
+	if p.GitCommit != "" {
+		p.CommitFrom = CommitFromBuildInfo
+		return p
+	}
+	p.GitCommit, p.GitDirty = gitState()
+	p.FromWorkTree = p.GitCommit != ""
+	if p.FromWorkTree {
+		p.CommitFrom = CommitFromWorkTree
 	}
 	return p
 }

@@ -18,8 +18,9 @@ func TestProvenanceStamp(t *testing.T) {
 	}{{"0123abcd", "0123abcd", false}, {"0123abcd+dirty", "0123abcd", true}} {
 		buildStamp = tc.stamp
 		p := DetectProvenance(nil)
-		if p.GitCommit != tc.commit || p.GitDirty != tc.dirty || p.FromWorkTree {
-			t.Errorf("stamp %q: commit %q dirty %v from work tree %v, want %q %v false", tc.stamp, p.GitCommit, p.GitDirty, p.FromWorkTree, tc.commit, tc.dirty)
+		if p.GitCommit != tc.commit || p.GitDirty != tc.dirty || p.FromWorkTree || p.CommitFrom != CommitFromStamp {
+			t.Errorf("stamp %q: commit %q dirty %v from work tree %v (%s), want %q %v false (%s)", tc.stamp, p.GitCommit, p.GitDirty, p.FromWorkTree, p.CommitFrom,
+				tc.commit, tc.dirty, CommitFromStamp)
 		}
 	}
 }

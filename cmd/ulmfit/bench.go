@@ -56,6 +56,38 @@ func (s benchShape) flopsPerToken() float64 {
 	return 3 * fwd
 }
 
+const benchUsage = `Usage:
+  ulmfit bench [--shape paper|small] [--steps N] [--warmup N] [--rounds N]
+               [--batch B] [--device cpu|cuda] [--precision fp32|tf32|bf16]
+               [--no-peer] [--python PY] [--peer-script FILE] [--gorgonia]
+               [--blas default|gonum] [--masks device|host]
+
+Times a full training step of the AWD-LSTM (fresh dropout masks, forward
+and backward with AR/TAR, gradient clipping, Adam) on our engine and on the
+PyTorch peer (bench/torch_awdlstm.py), each in its own process, alternating
+round by round, and prints tokens/s, effective GFLOP/s and peak RSS per
+engine with the median over the timed steps.
+
+--shape       paper (V 60k, E 400, H 1152, L 3, BPTT 70, B 64) or small
+              (V 8k, E 200, H 400, L 3, BPTT 70, B 32); default small
+--steps       timed training steps a round (default 5)
+--warmup      untimed steps before timing (default 1)
+--rounds      rounds; each runs every engine once (default 2)
+--batch       batch size in place of the shape's
+--device      where both engines run: cpu (default) or cuda
+--precision   the matrix products on cuda, both engines: fp32 (default),
+              tf32 or bf16
+--no-peer     time only our engine
+--python      the Python with PyTorch for the peer (default /usr/bin/python3)
+--peer-script the peer (default bench/torch_awdlstm.py of this checkout)
+--gorgonia    also time the naive gorgonia graph (small shape only)
+--blas        our engine's BLAS: default (OpenBLAS when built with cgo) or
+              gonum
+--masks       where our engine draws dropout masks: device (default) or host
+
+Exit codes: 0 success, 1 failure while running, 2 bad usage.
+`
+
 type benchOptions struct {
 	Shape      string
 	Steps      int
@@ -79,7 +111,7 @@ func init() {
 		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			var o benchOptions
 			fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-			fs.SetOutput(stderr)
+			fs.SetOutput(io.Discard)
 			fs.StringVar(&o.Shape, "shape", "small", "model shape: paper or small")
 			fs.IntVar(&o.Steps, "steps", 5, "timed training steps per round (the median is reported)")
 			fs.IntVar(&o.Warmup, "warmup", 1, "untimed steps before timing")
@@ -93,8 +125,8 @@ func init() {
 			fs.StringVar(&o.Masks, "masks", "device", "where our engine draws dropout masks: device (where it runs) or host")
 			fs.StringVar(&o.Device, "device", "cpu", "where both engines run: cpu or cuda")
 			fs.StringVar(&o.Precision, "precision", "fp32", "matrix-product precision on cuda, for both engines: fp32, tf32 or bf16")
-			if err := fs.Parse(args); err != nil {
-				return usageError{err}
+			if help, err := parseFlagsOnly(fs, args, "bench", benchUsage, stdout); help || err != nil {
+				return err
 			}
 			return runBench(ctx, o, stdout, stderr)
 		},
