@@ -33,9 +33,14 @@ type Cache struct {
 
 // Manifest describes a finished stage.
 type Manifest struct {
-	Kind        string          `json:"kind"`
-	ID          string          `json:"id"`
-	Version     int             `json:"version"`
+	Kind string `json:"kind"`
+	ID   string `json:"id"`
+	// Code is the code version of the stage's kind (CodeVersion).
+	Code string `json:"code,omitempty"`
+	// Version is the hand-bumped version of the kind that manifests
+	// written before code versions carry (1 for every kind); read, never
+	// written.
+	Version     int             `json:"version,omitempty"`
 	Label       string          `json:"label"`
 	Key         json.RawMessage `json:"key"`
 	Inputs      []string        `json:"inputs"`

@@ -127,10 +127,10 @@ func TestCacheHitsAndMisses(t *testing.T) {
 	}
 }
 
-// The ID depends on kind, version, key and inputs, nothing else.
+// The ID depends on kind, code version, key and inputs, nothing else.
 func TestStageIdentity(t *testing.T) {
 	base := func() *Stage {
-		return &Stage{Kind: "k", Version: 1, Key: map[string]int{"a": 1}, Label: "one",
+		return &Stage{Kind: "k", Code: "c1", Key: map[string]int{"a": 1}, Label: "one",
 			Inputs: []*Stage{{Kind: "in", Key: "x"}}}
 	}
 	id := base().ID()
@@ -144,11 +144,11 @@ func TestStageIdentity(t *testing.T) {
 		t.Error("the label or work estimate changed the ID")
 	}
 	for name, change := range map[string]func(*Stage){
-		"kind":    func(s *Stage) { s.Kind = "k2" },
-		"version": func(s *Stage) { s.Version = 2 },
-		"key":     func(s *Stage) { s.Key = map[string]int{"a": 2} },
-		"input":   func(s *Stage) { s.Inputs[0].Key = "y" },
-		"inputs":  func(s *Stage) { s.Inputs = append(s.Inputs, &Stage{Kind: "in", Key: "z"}) },
+		"kind":   func(s *Stage) { s.Kind = "k2" },
+		"code":   func(s *Stage) { s.Code = "c2" },
+		"key":    func(s *Stage) { s.Key = map[string]int{"a": 2} },
+		"input":  func(s *Stage) { s.Inputs[0].Key = "y" },
+		"inputs": func(s *Stage) { s.Inputs = append(s.Inputs, &Stage{Kind: "in", Key: "z"}) },
 	} {
 		s := base()
 		change(s)

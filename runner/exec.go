@@ -244,7 +244,7 @@ func (e *Executor) runStage(ctx context.Context, i, n int, s *Stage, done map[st
 		return nil, fmt.Errorf("result: %w", err)
 	}
 	finished := time.Now()
-	m = &Manifest{Kind: s.Kind, ID: s.ID(), Version: s.Version, Label: s.Label, Key: s.KeyJSON(), Result: raw,
+	m = &Manifest{Kind: s.Kind, ID: s.ID(), Code: s.Code, Label: s.Label, Key: s.KeyJSON(), Result: raw,
 		Started: started.UTC(), Finished: finished.UTC(), WallSeconds: finished.Sub(started).Seconds(),
 		Tokens: x.tokens, GitCommit: e.Prov.GitCommit, GitDirty: e.Prov.GitDirty, Engine: e.Prov.Engine}
 	for _, in := range s.Inputs {
