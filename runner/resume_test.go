@@ -2,7 +2,10 @@ package runner
 
 import (
 	"context"
+	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -205,6 +208,138 @@ func TestKillResume(t *testing.T) {
 		}
 	}
 	t.Logf("%d kills (one inside a classifier stage: %v); %d LM stages resumed mid-stage; uninterrupted run %v", kills, clsKilled, resumed, whole.Round(time.Millisecond))
+}
+
+// killWhen starts a runner of experiment over dir and kills it (-9) as soon
+// as a file matching pattern (a glob under dir) appears, and reports true;
+// false when the run ended first, failing the test if it failed.
+func killWhen(t *testing.T, experiment, dir, pattern string) bool {
+	t.Helper()
+	cmd := child(t, experiment, dir)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.Now().Add(4 * time.Minute)
+	for {
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Fatalf("run before the kill at %s: %v\n%s", pattern, err, out.String())
+			}
+			return false
+		default:
+		}
+		if m, _ := filepath.Glob(filepath.Join(dir, pattern)); len(m) > 0 {
+			cmd.Process.Signal(syscall.SIGKILL)
+			<-exited
+			return true
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			<-exited
+			t.Fatalf("no %s appeared in %v", pattern, 4*time.Minute)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// classifierCheckpointElapsed reads the elapsed time saved in a classifier
+// training checkpoint's header (model/clsresume.go: magic, version, header
+// length, then the header's JSON).
+func classifierCheckpointElapsed(t *testing.T, path string) time.Duration {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) < 16 {
+		t.Fatalf("%s: %d bytes", path, len(data))
+	}
+	n := binary.LittleEndian.Uint32(data[12:16])
+	var h struct {
+		ElapsedNS int64 `json:"elapsed_ns"`
+	}
+	if err := json.Unmarshal(data[16:16+n], &h); err != nil {
+		t.Fatalf("%s: header: %v", path, err)
+	}
+	return time.Duration(h.ElapsedNS)
+}
+
+// TestResumedStageWallTime kills a run inside its pretraining stage and
+// the next inside a classifier stage, each once an epoch's checkpoint is
+// saved, and lets a third finish: each resumed stage's wall time is its
+// last run's plus the earlier run's up to the checkpoint it resumed from
+// (saved with the checkpoint), not the last run's alone.
+func TestResumedStageWallTime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs an experiment several times in subprocesses")
+	}
+	experiment := filepath.Join("testdata", "resume.toml")
+	dir := t.TempDir()
+	saved := map[string]time.Duration{} // stage ID -> elapsed saved at its last checkpoint
+	if !killWhen(t, experiment, dir, filepath.Join("cache", KindPretrain, "*.partial", workDir, fileProgress)) {
+		t.Fatal("the run ended before a pretraining checkpoint")
+	}
+	progress, _ := filepath.Glob(filepath.Join(dir, "cache", KindPretrain, "*.partial", workDir, fileProgress))
+	for _, p := range progress {
+		var prog lmProgress
+		if _, err := readJSON(p, &prog); err != nil {
+			t.Fatal(err)
+		}
+		saved[strings.TrimSuffix(filepath.Base(filepath.Dir(filepath.Dir(p))), ".partial")] = time.Duration(prog.Elapsed * float64(time.Second))
+	}
+	if !killWhen(t, experiment, dir, filepath.Join("cache", KindClassifier, "*.partial", workDir, fileClassifierTraining)) {
+		t.Fatal("the run ended before a classifier checkpoint")
+	}
+	ckpts, _ := filepath.Glob(filepath.Join(dir, "cache", KindClassifier, "*.partial", workDir, fileClassifierTraining))
+	for _, p := range ckpts {
+		saved[strings.TrimSuffix(filepath.Base(filepath.Dir(filepath.Dir(p))), ".partial")] = classifierCheckpointElapsed(t, p)
+	}
+	if out, err := child(t, experiment, dir).CombinedOutput(); err != nil {
+		t.Fatalf("the last run: %v\n%s", err, out)
+	}
+	checked := map[string]int{}
+	for _, kind := range []string{KindPretrain, KindClassifier} {
+		ms, _ := filepath.Glob(filepath.Join(dir, "cache", kind, "*", manifestName))
+		for _, path := range ms {
+			m, err := readManifest(filepath.Dir(path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			before, ok := saved[m.ID]
+			if !ok || m.Resumed == 0 {
+				continue
+			}
+			checked[kind]++
+			last := m.Finished.Sub(m.Started).Seconds()
+			if before <= 0 {
+				t.Errorf("%s: its checkpoint saved no elapsed time", m.Label)
+			}
+			if math.Abs(m.WallSeconds-(before.Seconds()+last)) > 1e-6 {
+				t.Errorf("%s: wall time %.3fs; want the killed run's %.3fs up to the checkpoint plus the last run's %.3fs",
+					m.Label, m.WallSeconds, before.Seconds(), last)
+			}
+			if kind == KindPretrain {
+				var res lmResult
+				if err := m.Decode(&res); err != nil {
+					t.Fatal(err)
+				}
+				// The first epoch ran in the killed run.
+				if first := res.Epochs[0].Seconds; m.WallSeconds-last < first {
+					t.Errorf("%s: wall time %.3fs less the last run's %.3fs is under the first epoch's %.3fs, which the killed run trained",
+						m.Label, m.WallSeconds, last, first)
+				}
+			}
+			t.Logf("%s: %.3fs before the kill, %.3fs after: %.3fs", m.Label, before.Seconds(), last, m.WallSeconds)
+		}
+	}
+	if checked[KindPretrain] == 0 || checked[KindClassifier] == 0 {
+		t.Errorf("resumed stages checked: %v; want a pretraining and a classifier stage", checked)
+	}
 }
 
 // A dataset declared in the experiment file (a CSV beside it) runs end to
