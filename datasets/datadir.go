@@ -46,6 +46,23 @@ func ResolveSearchPath(flag string) SearchPath {
 	return SearchPath{DefaultDataDir}
 }
 
+// Under resolves the relative entries of p against dir, keeping absolute
+// ones: the search path as a process started in dir reads it. The
+// Makefile's ULMFIT_DATA (data:../shared/datasets) is relative to the
+// module root, so tests, which run in their package's folder, read it
+// under the root.
+func (p SearchPath) Under(dir string) SearchPath {
+	out := make(SearchPath, len(p))
+	for i, d := range p {
+		if filepath.IsAbs(d) {
+			out[i] = d
+		} else {
+			out[i] = filepath.Join(dir, d)
+		}
+	}
+	return out
+}
+
 // Primary is the directory fetch writes into.
 func (p SearchPath) Primary() string {
 	if len(p) == 0 {

@@ -37,13 +37,29 @@ func sharedDataset(t *testing.T, folder string) string {
 	return dir
 }
 
-// localDataPath is the search path a user of this checkout has: $ULMFIT_DATA
-// or the repository's data folder.
+// localDataPath is the search path a user of this checkout has, as `make`
+// and a command run at the module root read it: $ULMFIT_DATA, else the
+// data folder, relative entries under the module root (not this package's
+// folder, where the test runs).
 func localDataPath(t *testing.T) SearchPath {
-	if p := ParseSearchPath(os.Getenv(EnvDataDir)); len(p) > 0 {
-		return p
+	return ResolveSearchPath("").Under(repoRoot(t))
+}
+
+// TestLocalDataPath: the Makefile's relative ULMFIT_DATA names folders at
+// the module root from a test too, so the tests of real data run under
+// make test when the data is there.
+func TestLocalDataPath(t *testing.T) {
+	root := repoRoot(t)
+	abs := filepath.Join(t.TempDir(), "elsewhere")
+	t.Setenv(EnvDataDir, "data:../shared/datasets:"+abs)
+	want := SearchPath{filepath.Join(root, "data"), filepath.Join(root, "..", "shared", "datasets"), abs}
+	if got := localDataPath(t); !slices.Equal(got, want) {
+		t.Errorf("ULMFIT_DATA=%s: %v, want %v", os.Getenv(EnvDataDir), got, want)
 	}
-	return SearchPath{filepath.Join(repoRoot(t), "data")}
+	t.Setenv(EnvDataDir, "")
+	if got := localDataPath(t); !slices.Equal(got, SearchPath{filepath.Join(root, "data")}) {
+		t.Errorf("without ULMFIT_DATA: %v, want the module's data folder", got)
+	}
 }
 
 // checkCounts compares a loaded split with published numbers.
@@ -143,7 +159,7 @@ func TestRealIMDb(t *testing.T) {
 	info, _ := Lookup("imdb")
 	dir, err := localDataPath(t).Locate(info)
 	if err != nil {
-		t.Skipf("IMDb is not in the data directory (%v); 'ulmfit data fetch imdb' puts it there", err)
+		t.Skipf("IMDb is not here: %v (relative entries of $%s are read from the module root)", err, EnvDataDir)
 	}
 	d, err := LoadDir("imdb", dir)
 	if err != nil {
@@ -156,7 +172,7 @@ func TestRealPretrainEN(t *testing.T) {
 	info, _ := Lookup("pretrain-en")
 	dir, err := localDataPath(t).Locate(info)
 	if err != nil {
-		t.Skipf("pretrain-en is not in the data directory (%v)", err)
+		t.Skipf("pretrain-en is not here: %v (relative entries of $%s are read from the module root; make test fetches it)", err, EnvDataDir)
 	}
 	d, err := LoadDir("pretrain-en", dir)
 	if err != nil {

@@ -114,6 +114,9 @@ func TestSearchPath(t *testing.T) {
 	if got := ResolveSearchPath(""); !slices.Equal(got, SearchPath{DefaultDataDir}) {
 		t.Errorf("default: %q", got)
 	}
+	if got := (SearchPath{"data", "../shared", "/abs"}).Under("/repo"); !slices.Equal(got, SearchPath{"/repo/data", "/shared", "/abs"}) {
+		t.Errorf("under /repo: %q", got)
+	}
 
 	a, b := t.TempDir(), t.TempDir()
 	info, _ := Lookup("sst2")

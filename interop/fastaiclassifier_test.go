@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/ulmfit-go/ulmfit/compute"
+	"github.com/ulmfit-go/ulmfit/internal/torchtest"
 	"github.com/ulmfit-go/ulmfit/model"
 )
 
@@ -97,7 +98,7 @@ func TestFastaiClassifierStateDict(t *testing.T) {
 // strictly into fastai v1's module names and classify documents, each
 // alone; its probabilities must be ours.
 func TestClassifierExportReadByPyTorch(t *testing.T) {
-	python := pythonWithTorch(t)
+	python := torchtest.Need(t)
 	c := testClassifier(t, 0.4)
 	docs := [][]int32{{2, 5, 9, 14, 3}, {2, 7}, {2, 1, 11, 11, 11, 4, 8, 0, 13, 6, 12, 10}}
 	ours, err := c.Predict(docs)

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ulmfit-go/ulmfit/compute"
+	"github.com/ulmfit-go/ulmfit/internal/torchtest"
 )
 
 // The fixtures under testdata are written by testdata/make_fastai_lm.py with
@@ -282,16 +283,10 @@ func TestLoadTorchLegacy(t *testing.T) {
 
 // TestSafetensorsReadByPython has PyTorch read our export (with the
 // safetensors package when installed) and compare it with the fixture's
-// state dict. Importing torch takes seconds, so it runs only with
-// ULMFIT_INTEROP_PYTHON=1, and skips where /usr/bin/python3 has no torch.
+// state dict; it skips where /usr/bin/python3 has no torch, and under
+// -short.
 func TestSafetensorsReadByPython(t *testing.T) {
-	if os.Getenv("ULMFIT_INTEROP_PYTHON") == "" {
-		t.Skip("set ULMFIT_INTEROP_PYTHON=1 to have PyTorch read the export")
-	}
-	const python = "/usr/bin/python3"
-	if err := exec.Command(python, "-c", "import torch").Run(); err != nil {
-		t.Skipf("%s has no torch: %v", python, err)
-	}
+	python := torchtest.Need(t)
 	lm, err := FromFastai(compute.Default(), loadFixture(t))
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ulmfit-go/ulmfit/compute"
+	"github.com/ulmfit-go/ulmfit/internal/torchtest"
 	"github.com/ulmfit-go/ulmfit/model"
 )
 
@@ -198,26 +199,12 @@ func TestFromFastaiV1AndV2(t *testing.T) {
 	check("fastai v2 {'model', 'opt'}", buf.Bytes())
 }
 
-// pythonWithTorch returns Debian's python3 when it can import torch, and
-// skips the test otherwise.
-func pythonWithTorch(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: importing torch takes seconds")
-	}
-	const python = "/usr/bin/python3"
-	if out, err := exec.Command(python, "-c", "import torch").CombinedOutput(); err != nil {
-		t.Skipf("%s cannot import torch (%v): %s", python, err, bytes.TrimSpace(out))
-	}
-	return python
-}
-
 // TestTorchExportReadByPyTorch exports a small LM of our own (random
 // weights) in each fastai layout, has PyTorch load it strictly into a module
 // tree named as fastai's, and compares PyTorch's logits with ours. It skips
 // where /usr/bin/python3 cannot import torch.
 func TestTorchExportReadByPyTorch(t *testing.T) {
-	python := pythonWithTorch(t)
+	python := torchtest.Need(t)
 	cfg := model.DefaultConfig()
 	cfg.Vocab, cfg.Emb, cfg.Hidden, cfg.Layers = 17, 6, 10, 3
 	lm, err := model.NewLM(compute.Default(), cfg, 7)

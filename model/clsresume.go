@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"time"
 
 	"github.com/ulmfit-go/ulmfit/compute"
 )
@@ -24,8 +25,9 @@ import (
 //	hlen     uint32   length of the header
 //	header   hlen bytes of JSON: variant, epochs, seed, iterations per
 //	         epoch, tensor names and shapes, float counts, the next epoch,
-//	         the iteration counter, Adam's step counts and the history so
-//	         far (float64s as their IEEE bits, so NaN and Inf survive)
+//	         the iteration counter, Adam's step counts, the history so
+//	         far (float64s as their IEEE bits, so NaN and Inf survive) and
+//	         the caller's elapsed wall time (Stopwatch; absent without one)
 //	payload  the flat parameters, the batch norms' running statistics,
 //	         Adam's m and v, then the best epoch's parameters and
 //	         statistics, as little-endian float32
@@ -57,6 +59,8 @@ type clsTrainHeader struct {
 	LR           []uint64 `json:"lr_bits"`
 	BestEpoch    int      `json:"best_epoch"`
 	BestValError uint64   `json:"best_val_error_bits"`
+
+	ElapsedNS int64 `json:"elapsed_ns,omitempty"`
 }
 
 // clsTrainState is TrainClassifier's state between epochs.
@@ -111,6 +115,9 @@ func (s *clsTrainState) save(path string, nextEpoch, iter int) error {
 	h.NextEpoch, h.Iter, h.Steps = nextEpoch, iter, s.opt.Steps()
 	h.ValError, h.TrainLoss, h.Training, h.LR = toBits(s.hist.ValError), toBits(s.hist.TrainLoss), s.hist.Training, toBits(s.hist.LR)
 	h.BestEpoch, h.BestValError = s.hist.BestEpoch, math.Float64bits(s.hist.BestValError)
+	if s.cfg.Stopwatch != nil {
+		h.ElapsedNS = int64(s.cfg.Stopwatch.Elapsed())
+	}
 	header, err := json.Marshal(h)
 	if err != nil {
 		return fmt.Errorf("model: save classifier training checkpoint %s: %w", path, err)
@@ -121,16 +128,17 @@ func (s *clsTrainState) save(path string, nextEpoch, iter int) error {
 	})
 }
 
-// load restores the state from path. It reports false, and changes
-// nothing, when there is no file; a file that is corrupt or was written by
-// another training run is an error naming it.
-func (s *clsTrainState) load(path string) (nextEpoch, iter int, ok bool, err error) {
+// load restores the state from path and returns the progress and the
+// elapsed time it records. It reports false, and changes nothing, when
+// there is no file; a file that is corrupt or was written by another
+// training run is an error naming it.
+func (s *clsTrainState) load(path string) (nextEpoch, iter int, elapsed time.Duration, ok bool, err error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return 0, 0, false, nil
+		return 0, 0, 0, false, nil
 	}
 	if err != nil {
-		return 0, 0, false, fmt.Errorf("model: classifier training checkpoint: %w", err)
+		return 0, 0, 0, false, fmt.Errorf("model: classifier training checkpoint: %w", err)
 	}
 	defer f.Close()
 	bad := func(format string, args ...any) error {
@@ -138,15 +146,15 @@ func (s *clsTrainState) load(path string) (nextEpoch, iter int, ok bool, err err
 	}
 	raw, err := readPreamble(f, clsTrainMagic, clsTrainVersion, "an ulmfit-go classifier training checkpoint")
 	if err != nil {
-		return 0, 0, false, bad("%v", err)
+		return 0, 0, 0, false, bad("%v", err)
 	}
 	hlen := len(raw)
 	var h clsTrainHeader
 	if err := json.Unmarshal(raw, &h); err != nil {
-		return 0, 0, false, bad("header: %v (corrupt file)", err)
+		return 0, 0, 0, false, bad("header: %v (corrupt file)", err)
 	}
 	if err := s.match(&h); err != nil {
-		return 0, 0, false, bad("%v; delete it to train from the first epoch", err)
+		return 0, 0, 0, false, bad("%v; delete it to train from the first epoch", err)
 	}
 	vecs := s.vecs()
 	floats := 0
@@ -155,29 +163,29 @@ func (s *clsTrainState) load(path string) (nextEpoch, iter int, ok bool, err err
 	}
 	st, err := f.Stat()
 	if err != nil {
-		return 0, 0, false, bad("%v", err)
+		return 0, 0, 0, false, bad("%v", err)
 	}
 	if want := int64(16+hlen) + 4*int64(floats) + 4; st.Size() != want {
-		return 0, 0, false, bad("is %d bytes, the header promises %d (%d floats and a checksum): truncated or corrupt", st.Size(), want, floats)
+		return 0, 0, 0, false, bad("is %d bytes, the header promises %d (%d floats and a checksum): truncated or corrupt", st.Size(), want, floats)
 	}
 	// Check the whole payload before touching the classifier.
 	cf := &checkpointFile{path: path, f: f, payload: int64(16 + hlen), floats: floats}
 	if err := cf.verify(); err != nil {
-		return 0, 0, false, err
+		return 0, 0, 0, false, err
 	}
 	pr, err := cf.payloadReader()
 	if err != nil {
-		return 0, 0, false, err
+		return 0, 0, 0, false, err
 	}
 	for _, v := range vecs {
 		if err := pr.into(s.c.be, v); err != nil {
-			return 0, 0, false, bad("reading the payload: %v", err)
+			return 0, 0, 0, false, bad("reading the payload: %v", err)
 		}
 	}
 	copy(s.opt.steps, h.Steps)
 	*s.hist = ClassifierHistory{ValError: fromBits(h.ValError), TrainLoss: fromBits(h.TrainLoss), Training: h.Training,
 		LR: fromBits(h.LR), BestEpoch: h.BestEpoch, BestValError: math.Float64frombits(h.BestValError)}
-	return h.NextEpoch, h.Iter, true, nil
+	return h.NextEpoch, h.Iter, time.Duration(h.ElapsedNS), true, nil
 }
 
 // match checks that h was written by a run of this training: same variant,
@@ -208,8 +216,8 @@ func (s *clsTrainState) match(h *clsTrainHeader) error {
 		return fmt.Errorf("has Adam state for %d groups, the classifier has %d", len(h.Steps), len(s.opt.steps))
 	case h.NextEpoch < 1 || h.NextEpoch > h.Epochs || h.Iter != h.NextEpoch*h.PerEpoch ||
 		len(h.ValError) != h.NextEpoch || len(h.TrainLoss) != h.NextEpoch || len(h.Training) != h.NextEpoch || len(h.LR) != h.Iter ||
-		h.BestEpoch < -1 || h.BestEpoch >= h.NextEpoch:
-		return fmt.Errorf("records inconsistent progress (epoch %d, iteration %d, best epoch %d): corrupt file", h.NextEpoch, h.Iter, h.BestEpoch)
+		h.BestEpoch < -1 || h.BestEpoch >= h.NextEpoch || h.ElapsedNS < 0:
+		return fmt.Errorf("records inconsistent progress (epoch %d, iteration %d, best epoch %d, elapsed %dns): corrupt file", h.NextEpoch, h.Iter, h.BestEpoch, h.ElapsedNS)
 	}
 	return nil
 }

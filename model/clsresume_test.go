@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // classifierState is c's parameters and batch-norm statistics on the host.
@@ -43,8 +44,19 @@ func resumeSetup(t *testing.T) (train, valid ClassData, cfg ClassifierTrainConfi
 	return train, valid, cfg
 }
 
+// epochWatch is a Stopwatch whose time is one second per checkpoint saved.
+type epochWatch struct{ saved, resumed time.Duration }
+
+func (w *epochWatch) Elapsed() time.Duration {
+	w.saved += time.Second
+	return w.saved
+}
+func (w *epochWatch) Resumed(d time.Duration) { w.resumed = d }
+
 // TestClassifierResume: a run stopped after k epochs and continued from its
-// checkpoint ends bit-identical to an uninterrupted run, for every k.
+// checkpoint ends bit-identical to an uninterrupted run, for every k, and
+// the continued run gets back the stopwatch's time saved with the
+// checkpoint.
 func TestClassifierResume(t *testing.T) {
 	const V = 40
 	train, valid, cfg := resumeSetup(t)
@@ -60,7 +72,7 @@ func TestClassifierResume(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "train.ckpt")
 		c := synthClassifier(t, V, 5)
 		stop := cfg
-		stop.Checkpoint = path
+		stop.Checkpoint, stop.Stopwatch = path, &epochWatch{}
 		stop.OnEpoch = func(r EpochResult) error {
 			if r.Epoch == k-1 {
 				return killed
@@ -73,7 +85,8 @@ func TestClassifierResume(t *testing.T) {
 		// A fresh process: a new classifier with its initial weights.
 		c = synthClassifier(t, V, 5)
 		again := cfg
-		again.Checkpoint = path
+		watch := &epochWatch{}
+		again.Checkpoint, again.Stopwatch = path, watch
 		epochs := 0
 		again.OnEpoch = func(r EpochResult) error {
 			if r.Epoch < k {
@@ -88,6 +101,9 @@ func TestClassifierResume(t *testing.T) {
 		}
 		if epochs != cfg.Epochs-k {
 			t.Errorf("k=%d: the resumed run trained %d epochs, want %d", k, epochs, cfg.Epochs-k)
+		}
+		if watch.resumed != time.Duration(k)*time.Second {
+			t.Errorf("k=%d: resumed with %v of elapsed time, want the %v saved with epoch %d's checkpoint", k, watch.resumed, time.Duration(k)*time.Second, k)
 		}
 		if !sameBits(got.ValError, want.ValError) || !sameBits(got.TrainLoss, want.TrainLoss) || !sameBits(got.LR, want.LR) ||
 			!reflect.DeepEqual(got.Training, want.Training) || got.BestEpoch != want.BestEpoch ||

@@ -115,6 +115,12 @@ type ClassifierTrainConfig struct {
 	// call with the same settings continues after that epoch, to the same
 	// result as an uninterrupted run. Empty: no checkpoints.
 	Checkpoint string
+	// Stopwatch, when set with Checkpoint, is the caller's clock over all
+	// the runs of this training: its Elapsed is saved with every
+	// checkpoint, and a run that continues from one first calls Resumed
+	// with the time saved there, so the caller can report the training's
+	// whole wall time, not its last run's.
+	Stopwatch Stopwatch
 
 	// OnStep, when set, is called after every update, OnEpoch after every
 	// epoch's validation; an error stops training with it.
@@ -135,6 +141,15 @@ func DefaultClassifierTrainConfig() ClassifierTrainConfig {
 	return ClassifierTrainConfig{Variant: ClsFreezDiscrSTLR, Epochs: 50, Batch: 64,
 		BPTT: ClassifierBPTT, MaxLen: ClassifierMaxLen, DiscrFactor: DiscriminativeFactor,
 		CutFrac: STLRCutFrac, Ratio: STLRRatio, ChainThawEpochs: 1, Adam: adam}
+}
+
+// Stopwatch is a caller's clock over the runs of one resumable training
+// (ClassifierTrainConfig.Stopwatch): Elapsed is its wall time so far, over
+// every run; Resumed says that this run continues from a checkpoint saved
+// when Elapsed was elapsed.
+type Stopwatch interface {
+	Elapsed() time.Duration
+	Resumed(elapsed time.Duration)
 }
 
 // ClassifierStep describes one update.
@@ -282,13 +297,16 @@ func TrainClassifier(ctx context.Context, c *Classifier, train, valid ClassData,
 	iter, first := 0, 0
 	state := clsTrainState{c: c, opt: opt, best: best, hist: &hist, cfg: cfg, perEpoch: perEpoch}
 	if cfg.Checkpoint != "" {
-		next, it, ok, err := state.load(cfg.Checkpoint)
+		next, it, elapsed, ok, err := state.load(cfg.Checkpoint)
 		if err != nil {
 			best.free(c.be)
 			return ClassifierHistory{}, err
 		}
 		if ok {
 			first, iter = next, it
+			if cfg.Stopwatch != nil {
+				cfg.Stopwatch.Resumed(elapsed)
+			}
 		}
 	}
 	for e := first; e < cfg.Epochs; e++ {

@@ -216,18 +216,18 @@ func FuzzClassifierTrainCheckpoint(f *testing.F) {
 	hist := ClassifierHistory{}
 	state := &clsTrainState{c: c, opt: opt, best: c.snapshot(), hist: &hist, cfg: one,
 		perEpoch: len(sortishBatches(lengths, one.Batch, rand.New(rand.NewPCG(one.Seed, 0))))}
-	if next, _, ok, err := state.load(seed); err != nil || !ok || next != 1 {
+	if next, _, _, ok, err := state.load(seed); err != nil || !ok || next != 1 {
 		f.Fatalf("the seed does not load: epoch %d, %v, %v", next, ok, err)
 	}
 	path := filepath.Join(dir, "fuzz.ckpt")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzWrite(t, path, data)
-		next, iter, ok, err := state.load(path)
+		next, iter, elapsed, ok, err := state.load(path)
 		if err != nil {
 			return
 		}
-		if !ok || next < 1 || next > one.Epochs || iter != next*state.perEpoch || len(hist.ValError) != next {
-			t.Fatalf("loaded inconsistent progress: ok %v, epoch %d, iteration %d, %d epochs of history", ok, next, iter, len(hist.ValError))
+		if !ok || next < 1 || next > one.Epochs || iter != next*state.perEpoch || len(hist.ValError) != next || elapsed < 0 {
+			t.Fatalf("loaded inconsistent progress: ok %v, epoch %d, iteration %d, %d epochs of history, elapsed %v", ok, next, iter, len(hist.ValError), elapsed)
 		}
 	})
 }

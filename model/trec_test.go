@@ -205,12 +205,7 @@ func TestTRECPretrainingHelps(t *testing.T) {
 func pretrainStream(t *testing.T, root string, tok *text.Tokenizer, vocab *text.Vocab) []int32 {
 	// Relative entries ($ULMFIT_DATA as the Makefile sets it, or the default
 	// data folder) are relative to the module root, not to this package.
-	path := datasets.ResolveSearchPath("")
-	for i, dir := range path {
-		if !filepath.IsAbs(dir) {
-			path[i] = filepath.Join(root, dir)
-		}
-	}
+	path := datasets.ResolveSearchPath("").Under(root)
 	info, err := datasets.Lookup("pretrain-en")
 	if err != nil {
 		t.Fatal(err)

@@ -33,17 +33,26 @@ type Cache struct {
 
 // Manifest describes a finished stage.
 type Manifest struct {
-	Kind        string          `json:"kind"`
-	ID          string          `json:"id"`
-	Version     int             `json:"version"`
-	Label       string          `json:"label"`
-	Key         json.RawMessage `json:"key"`
-	Inputs      []string        `json:"inputs"`
-	Result      json.RawMessage `json:"result,omitempty"`
-	Started     time.Time       `json:"started"`
-	Finished    time.Time       `json:"finished"`
-	WallSeconds float64         `json:"wall_seconds"`
-	// Tokens the stage processed and their rate (0 for stages that count none).
+	Kind string `json:"kind"`
+	ID   string `json:"id"`
+	// Code is the code version of the stage's kind (CodeVersion).
+	Code string `json:"code,omitempty"`
+	// Version is the hand-bumped version of the kind that manifests
+	// written before code versions carry (1 for every kind); read, never
+	// written.
+	Version int             `json:"version,omitempty"`
+	Label   string          `json:"label"`
+	Key     json.RawMessage `json:"key"`
+	Inputs  []string        `json:"inputs"`
+	Result  json.RawMessage `json:"result,omitempty"`
+	// Started and Finished bound the stage's last run; WallSeconds is its
+	// wall time over all its runs (Exec.Elapsed), so a stage that resumed
+	// counts the runs before, up to the checkpoint it resumed from.
+	Started     time.Time `json:"started"`
+	Finished    time.Time `json:"finished"`
+	WallSeconds float64   `json:"wall_seconds"`
+	// Tokens the stage processed in its last run and their rate (0 for
+	// stages that count none).
 	Tokens     int64   `json:"tokens,omitempty"`
 	TokensPerS float64 `json:"tokens_per_s,omitempty"`
 	Resumed    int     `json:"resumed,omitempty"` // times it resumed from mid-stage checkpoints

@@ -3,7 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
-	"github.com/ulmfit-go/ulmfit/compute"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ulmfit-go/ulmfit/compute"
 )
 
 // counter counts how often each stage kind ran.
@@ -127,10 +129,10 @@ func TestCacheHitsAndMisses(t *testing.T) {
 	}
 }
 
-// The ID depends on kind, version, key and inputs, nothing else.
+// The ID depends on kind, code version, key and inputs, nothing else.
 func TestStageIdentity(t *testing.T) {
 	base := func() *Stage {
-		return &Stage{Kind: "k", Version: 1, Key: map[string]int{"a": 1}, Label: "one",
+		return &Stage{Kind: "k", Code: "c1", Key: map[string]int{"a": 1}, Label: "one",
 			Inputs: []*Stage{{Kind: "in", Key: "x"}}}
 	}
 	id := base().ID()
@@ -144,11 +146,11 @@ func TestStageIdentity(t *testing.T) {
 		t.Error("the label or work estimate changed the ID")
 	}
 	for name, change := range map[string]func(*Stage){
-		"kind":    func(s *Stage) { s.Kind = "k2" },
-		"version": func(s *Stage) { s.Version = 2 },
-		"key":     func(s *Stage) { s.Key = map[string]int{"a": 2} },
-		"input":   func(s *Stage) { s.Inputs[0].Key = "y" },
-		"inputs":  func(s *Stage) { s.Inputs = append(s.Inputs, &Stage{Kind: "in", Key: "z"}) },
+		"kind":   func(s *Stage) { s.Kind = "k2" },
+		"code":   func(s *Stage) { s.Code = "c2" },
+		"key":    func(s *Stage) { s.Key = map[string]int{"a": 2} },
+		"input":  func(s *Stage) { s.Inputs[0].Key = "y" },
+		"inputs": func(s *Stage) { s.Inputs = append(s.Inputs, &Stage{Kind: "in", Key: "z"}) },
 	} {
 		s := base()
 		change(s)
@@ -159,20 +161,30 @@ func TestStageIdentity(t *testing.T) {
 }
 
 // A failed stage leaves no finished entry; its work folder survives for
-// the next attempt, which resumes from it.
+// the next attempt, which resumes from it. The stage's wall time counts
+// the first attempt up to its checkpoint (saved with it), and the second.
 func TestFailureAndResume(t *testing.T) {
 	dir := t.TempDir()
 	attempts := 0
+	var saved time.Duration
 	s := &Stage{Kind: "train", Key: 1, Label: "train", Run: func(ctx context.Context, x *Exec) (any, error) {
 		attempts++
 		mark := filepath.Join(x.Work, "epoch")
-		if _, err := os.Stat(mark); err == nil {
-			x.Resumed()
+		if data, err := os.ReadFile(mark); err == nil {
+			d, err := time.ParseDuration(string(data))
+			if err != nil {
+				return nil, err
+			}
+			x.Resumed(d)
+			time.Sleep(10 * time.Millisecond)
 			return "resumed", nil
 		}
-		if err := os.WriteFile(mark, []byte("1"), 0o644); err != nil {
+		time.Sleep(50 * time.Millisecond) // the first epoch
+		saved = x.Elapsed()
+		if err := os.WriteFile(mark, []byte(saved.String()), 0o644); err != nil {
 			return nil, err
 		}
+		time.Sleep(30 * time.Millisecond) // lost: after the checkpoint
 		return nil, errors.New("killed")
 	}}
 	e := newTestExecutor(dir)
@@ -193,6 +205,11 @@ func TestFailureAndResume(t *testing.T) {
 	m := done[s.ID()]
 	if err := m.Decode(&res); err != nil || res != "resumed" || m.Resumed != 1 {
 		t.Errorf("second attempt: %q resumed %d (%v)", res, m.Resumed, err)
+	}
+	last := m.Finished.Sub(m.Started).Seconds()
+	if saved < 50*time.Millisecond || math.Abs(m.WallSeconds-(saved.Seconds()+last)) > 1e-6 {
+		t.Errorf("wall time %.4fs; want the first attempt's %.4fs up to its checkpoint (at least 0.05s) plus the last attempt's %.4fs",
+			m.WallSeconds, saved.Seconds(), last)
 	}
 	if _, err := os.Stat(filepath.Join(m.Dir, workDir)); err == nil {
 		t.Error("the work folder outlived the finished stage")

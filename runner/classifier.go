@@ -100,9 +100,7 @@ func (j classifierJob) run(ctx context.Context, x *Exec) (any, error) {
 	}
 	cfg := j.settings.ClassifierTrainConfig(j.scale, j.seed)
 	cfg.Checkpoint = filepath.Join(x.Work, fileClassifierTraining)
-	if _, err := os.Stat(cfg.Checkpoint); err == nil {
-		x.Resumed()
-	}
+	cfg.Stopwatch = x // resuming, the trainer hands back the wall time saved in its checkpoint
 	epoch := 0
 	var lastLoss float64
 	cfg.OnStep = func(s model.ClassifierStep) error {

@@ -14,13 +14,52 @@
 //	evaluate    its error on the validation or test split
 //
 // A stage's identity (Stage.ID) is a hash of its kind, its code version
-// (Versions), its key (the settings, seed and data checksums it depends
-// on) and its inputs' identities. Equal identities are one stage: Table 4's
+// (CodeVersion, below), its key (the settings, seed and data checksums it
+// depends on) and its inputs' identities. Equal identities are one stage: Table 4's
 // "with pretraining", Table 5's "AWD-LSTM", Table 6's "Full + discr +
 // stlr", Table 7's "Freez + discr + stlr" and Figure 4's "ULMFiT" are one
 // chain, and all of Table 7 fine-tunes one LM. The seed of a cell reaches LM
 // fine-tuning and the classifier; pretraining, the data splits and subsets
 // use the settings' own seeds, so every seed and row sees the same data.
+//
+// # Code versions
+//
+// A stage kind's code version is derived from the source embedded in the
+// binary (ulmfit.Source), once, when the first stage is planned: the digest
+// of every declaration that the kind's entry points (stageCode: the function
+// its Run calls, and the planner method that computes what Run is given
+// besides the key) can reach in any package of the module, with the C and
+// CUDA files that code compiles or embeds and the versions of the other
+// modules it imports. Package internal/codeversion says how names are
+// followed; it errs towards covering too much. Comments and layout change no
+// version; every build (cgo or not, CPU or GPU) of one source gives the same
+// versions, so a cache is shared between them. What changes which version:
+//
+//	corpus      dataset loading (datasets/), tokenising (text/), the corpus stage (runner/data.go)
+//	taskdata    the same, the task's splits and subsets (runner/data.go), and
+//	            report.DatasetLabel with its table, whose names its notes print
+//	pretrain    LM training (runner/lm.go, model/), the recipe (ablations/), the
+//	            engines (compute/, compute/cuda/, their C and CUDA kernels), and the
+//	            corpus code that its planner method calls
+//	finetune    LM fine-tuning: the same without the corpus code
+//	classifier  classifier training (runner/classifier.go, model/, ablations/), the engines
+//	evaluate    classifier evaluation (model/), the engines
+//	import      fastai's checkpoints (interop/), finding the files (datasets/), the engines
+//
+// Nothing else does: the report (but for the dataset labels), records, the
+// executor and cache, Slurm, experiment loading, the command line, the
+// oracle. `go test ./runner -run TestCodeVersion -v` lists what each kind
+// covers and checks a change in each of these places against this list. Not
+// covered: the Go toolchain and the libraries a binary loads (OpenBLAS,
+// CUDA), which records name (Go version, engine).
+//
+// A kind whose version changes gets new stage IDs, and so does every stage
+// downstream of it (an input's ID is part of the ID): they are built again,
+// and the old entries stay in the cache, unused. Records keep the IDs of the
+// stages that made them: they are results, not cache, and the report reads
+// them as they are (`ulmfit report walltime` finds those stages' manifests
+// by the IDs the records name); nothing compares them with the IDs that the
+// code would plan now.
 //
 // # Cache and resume
 //

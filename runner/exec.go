@@ -24,6 +24,8 @@ type Exec struct {
 
 	tokens   int64
 	resumed  bool
+	start    time.Time     // this run of the stage began
+	before   time.Duration // the stage's wall time in earlier runs, up to the checkpoint resumed from
 	progress func(Update)
 }
 
@@ -39,8 +41,19 @@ type Update struct {
 // AddTokens counts tokens the stage processed, for its manifest's rate.
 func (x *Exec) AddTokens(n int64) { x.tokens += n }
 
-// Resumed marks that the stage picked up from mid-stage checkpoints.
-func (x *Exec) Resumed() { x.resumed = true }
+// Resumed marks that the stage picked up from mid-stage checkpoints, saved
+// when the stage had run for elapsed (Elapsed, saved with them): the
+// stage's wall time counts it.
+func (x *Exec) Resumed(elapsed time.Duration) {
+	x.resumed = true
+	x.before = elapsed
+}
+
+// Elapsed is the stage's wall time so far over all its runs: this one's,
+// and, when it resumed, the earlier ones' up to the checkpoint it resumed
+// from (time spent after that checkpoint was lost, and is not counted). A
+// stage saves it with each mid-stage checkpoint.
+func (x *Exec) Elapsed() time.Duration { return x.before + time.Since(x.start) }
 
 // Report shows progress.
 func (x *Exec) Report(u Update) {
@@ -234,6 +247,7 @@ func (e *Executor) runStage(ctx context.Context, i, n int, s *Stage, done map[st
 	e.Reporter.StageStart(i, n, s, est, e.remaining(g, done, s))
 	x.progress = func(u Update) { e.Reporter.Update(s, u) }
 	started := time.Now()
+	x.start = started
 	result, err := e.run(ctx, s, x)
 	if err != nil {
 		e.Reporter.StageFailed(s, err)
@@ -244,8 +258,8 @@ func (e *Executor) runStage(ctx context.Context, i, n int, s *Stage, done map[st
 		return nil, fmt.Errorf("result: %w", err)
 	}
 	finished := time.Now()
-	m = &Manifest{Kind: s.Kind, ID: s.ID(), Version: s.Version, Label: s.Label, Key: s.KeyJSON(), Result: raw,
-		Started: started.UTC(), Finished: finished.UTC(), WallSeconds: finished.Sub(started).Seconds(),
+	m = &Manifest{Kind: s.Kind, ID: s.ID(), Code: s.Code, Label: s.Label, Key: s.KeyJSON(), Result: raw,
+		Started: started.UTC(), Finished: finished.UTC(), WallSeconds: (x.before + finished.Sub(started)).Seconds(),
 		Tokens: x.tokens, GitCommit: e.Prov.GitCommit, GitDirty: e.Prov.GitDirty, Engine: e.Prov.Engine}
 	for _, in := range s.Inputs {
 		m.Inputs = append(m.Inputs, in.ID())
@@ -253,8 +267,8 @@ func (e *Executor) runStage(ctx context.Context, i, n int, s *Stage, done map[st
 	if x.resumed {
 		m.Resumed = 1
 	}
-	if m.WallSeconds > 0 && x.tokens > 0 {
-		m.TokensPerS = float64(x.tokens) / m.WallSeconds
+	if run := finished.Sub(started).Seconds(); run > 0 && x.tokens > 0 {
+		m.TokensPerS = float64(x.tokens) / run
 	}
 	if err := e.Cache.commit(s, m); err != nil {
 		return nil, err

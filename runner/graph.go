@@ -12,14 +12,14 @@ import (
 // fine-tune a language model, train a classifier, evaluate it. Its identity
 // (ID) is a hash of its kind, code version, key and inputs, so two
 // experiments, rows or invocations that need the same work share one
-// cached result.
+// cached result, and work done by other code is never taken for it.
 type Stage struct {
 	Kind string // "corpus", "pretrain", "taskdata", "finetune", "classifier", "evaluate", ...
-	// Version is the code version of the stage's kind: bumped when the same
-	// key would now give a different output, so old cache entries are not
-	// reused (see Versions).
-	Version int
-	Label   string // for people: "finetune trec6 full+discr+stlr seed 1"
+	// Code is the code version of the stage's kind (CodeVersion): it
+	// changes with the code that builds the stage, so that a cache entry
+	// built by other code is not reused.
+	Code  string
+	Label string // for people: "finetune trec6 full+discr+stlr seed 1"
 	// Key is everything the output depends on besides the inputs' outputs:
 	// configuration, seed, data checksums. It is hashed as JSON.
 	Key    any
@@ -43,7 +43,7 @@ type Work struct {
 }
 
 // ID returns the stage's identity: the first 20 hex digits of the SHA-256
-// of its kind, version, key and inputs' IDs. It panics if the key cannot
+// of its kind, code version, key and inputs' IDs. It panics if the key cannot
 // be encoded as JSON, which is a programming error in the planner.
 func (s *Stage) ID() string {
 	if s.id != "" {
@@ -54,11 +54,11 @@ func (s *Stage) ID() string {
 		inputs[i] = in.ID()
 	}
 	data, err := json.Marshal(struct {
-		Kind    string   `json:"kind"`
-		Version int      `json:"version"`
-		Key     any      `json:"key"`
-		Inputs  []string `json:"inputs"`
-	}{s.Kind, s.Version, s.Key, inputs})
+		Kind   string   `json:"kind"`
+		Code   string   `json:"code"`
+		Key    any      `json:"key"`
+		Inputs []string `json:"inputs"`
+	}{s.Kind, s.Code, s.Key, inputs})
 	if err != nil {
 		panic(fmt.Sprintf("runner: stage %s: key cannot be hashed: %v", s.Kind, err))
 	}
@@ -111,21 +111,6 @@ func (g *Graph) Add(s *Stage) *Stage {
 func (g *Graph) Lookup(id string) (*Stage, bool) {
 	s, ok := g.byID[id]
 	return s, ok
-}
-
-// Versions are the code versions of the runner's stage kinds. Bump a kind's
-// number when its output for the same key changes (a fix in tokenisation,
-// training or evaluation), so that cached results of the old code are not
-// mistaken for the new. Each manifest also records the commit that built
-// it.
-var Versions = map[string]int{
-	KindCorpus:     1,
-	KindPretrain:   1,
-	KindTaskData:   1,
-	KindFineTune:   1,
-	KindClassifier: 1,
-	KindEvaluate:   1,
-	KindImport:     1,
 }
 
 // The stage kinds the planner makes.

@@ -149,7 +149,7 @@ type importKey struct {
 func (b *builder) importStage(m *importedLM, s ablations.Settings) *Stage {
 	key := importKey{Name: m.spec.Name, Files: map[string]string{"pth": m.pthSHA256, "itos": m.itosSHA256}, Model: s.LMConfig(b.sc, 0)}
 	job := importJob{be: b.p.Backend, lm: m, cfg: s.LMConfig(b.sc, 0)}
-	return &Stage{Kind: KindImport, Version: Versions[KindImport],
+	return &Stage{Kind: KindImport, Code: CodeVersion(KindImport),
 		Label: fmt.Sprintf("import %s (%s, %s)", m.name(), dimsText(m.dims.Emb, m.dims.Hidden, m.dims.Layers), m.source()),
 		Key:   key, Work: Work{Tokens: int64(m.dims.Vocab)},
 		Run: job.run,

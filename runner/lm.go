@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/ulmfit-go/ulmfit/ablations"
 	"github.com/ulmfit-go/ulmfit/compute"
@@ -41,11 +42,13 @@ type lmResult struct {
 }
 
 // lmProgress is the mid-stage checkpoint's bookkeeping: which epochs are
-// done and the checkpoint (model and optimiser) after the last of them.
+// done, the checkpoint (model and optimiser) after the last of them, and
+// the stage's wall time when it was saved (Exec.Elapsed).
 type lmProgress struct {
 	Done       int       `json:"done"`
 	Checkpoint string    `json:"checkpoint"`
 	Epochs     []lmEpoch `json:"epochs"`
+	Elapsed    float64   `json:"elapsed_seconds,omitempty"`
 }
 
 // lmRun is one resumable LM training run.
@@ -100,7 +103,7 @@ func (r *lmRun) train(ctx context.Context, x *Exec, train, valid []int32) ([]lmE
 		if err := model.LoadCheckpoint(filepath.Join(x.Work, prog.Checkpoint), r.lm, r.vocabHash, tr.Opt); err != nil {
 			return nil, fmt.Errorf("resuming from epoch %d: %w", prog.Done, err)
 		}
-		x.Resumed()
+		x.Resumed(time.Duration(prog.Elapsed * float64(time.Second)))
 	}
 	offset := 0
 	for e := 0; e < prog.Done; e++ {
@@ -139,7 +142,7 @@ func (r *lmRun) train(ctx context.Context, x *Exec, train, valid []int32) ([]lmE
 			return nil, err
 		}
 		previous := prog.Checkpoint
-		prog.Done, prog.Checkpoint = e+1, ckpt
+		prog.Done, prog.Checkpoint, prog.Elapsed = e+1, ckpt, x.Elapsed().Seconds()
 		if err := writeJSONAtomic(filepath.Join(x.Work, fileProgress), prog); err != nil {
 			return nil, err
 		}

@@ -532,7 +532,7 @@ func (b *builder) corpus(s ablations.Settings) (*Stage, error) {
 	if sc.PretrainTokens == 0 {
 		tokens = words(src.DS.Train) + words(src.DS.Valid) + words(src.DS.Unlabelled)
 	}
-	return &Stage{Kind: KindCorpus, Version: Versions[KindCorpus], Label: "corpus " + src.Name, Key: key,
+	return &Stage{Kind: KindCorpus, Code: CodeVersion(KindCorpus), Label: "corpus " + src.Name, Key: key,
 		Work: Work{Tokens: tokens},
 		Run:  func(ctx context.Context, x *Exec) (any, error) { return runCorpus(ctx, x, src, sc, s.SplitSeed) }}, nil
 }
@@ -551,7 +551,7 @@ func (b *builder) pretrain(s ablations.Settings, backward bool) (*Stage, error) 
 		tokens = corpus.Work.Tokens
 	}
 	job := pretrainJob{be: b.p.Backend, settings: s, scale: sc, backward: backward}
-	return &Stage{Kind: KindPretrain, Version: Versions[KindPretrain],
+	return &Stage{Kind: KindPretrain, Code: CodeVersion(KindPretrain),
 		Label: fmt.Sprintf("pretrain %s %s%s", sc.PretrainCorpus, s.LM, dirLabel(backward)),
 		Key:   key, Inputs: []*Stage{corpus},
 		Work: Work{Tokens: tokens * int64(sc.PretrainEpochs), Cost: lmCost(sc, sc.PretrainVocab), Epochs: sc.PretrainEpochs},
@@ -589,7 +589,7 @@ func (b *builder) taskData(src *source, s ablations.Settings, trainSize int) (*S
 	}
 	tokens := words(sp.LMText) + words(sp.Train) + words(sp.Valid) + words(sp.Test)
 	vocab := sc.Vocab
-	return &Stage{Kind: KindTaskData, Version: Versions[KindTaskData], Label: label, Key: key, Work: Work{Tokens: tokens},
+	return &Stage{Kind: KindTaskData, Code: CodeVersion(KindTaskData), Label: label, Key: key, Work: Work{Tokens: tokens},
 		Run: func(ctx context.Context, x *Exec) (any, error) { return runTaskData(ctx, x, src, sp, vocab) }}, sp, nil
 }
 
@@ -640,7 +640,7 @@ func (b *builder) chain(data, lmData *Stage, sp taskSplits, s ablations.Settings
 		}
 		vocab := min(sc.Vocab, int(words(sp.LMText)/20)+100)
 		job := fineTuneJob{be: b.p.Backend, settings: s, scale: sc, seed: useed, backward: backward}
-		ch.finetune = &Stage{Kind: KindFineTune, Version: Versions[KindFineTune],
+		ch.finetune = &Stage{Kind: KindFineTune, Code: CodeVersion(KindFineTune),
 			Label: fmt.Sprintf("finetune %s %s%s%s seed %d", task, ft.Variant, pretrainLabel(s), dirLabel(backward), seed),
 			Key:   key, Inputs: inputs,
 			Work: Work{Tokens: words(sp.LMText) * int64(ft.Epochs), Cost: lmCost(sc, vocab), Epochs: ft.Epochs},
@@ -659,7 +659,7 @@ func (b *builder) chain(data, lmData *Stage, sp taskSplits, s ablations.Settings
 	}
 	trainTokens := min(words(sp.Train), int64(len(sp.Train)*sc.MaxLen))
 	job := classifierJob{be: b.p.Backend, settings: s, scale: sc, seed: useed, backward: backward, from: from}
-	ch.classifier = &Stage{Kind: KindClassifier, Version: Versions[KindClassifier],
+	ch.classifier = &Stage{Kind: KindClassifier, Code: CodeVersion(KindClassifier),
 		Label: fmt.Sprintf("classifier %s %s (%s)%s seed %d", task, ct.Variant, fromLabel(from, s), dirLabel(backward), seed),
 		Key:   key, Inputs: inputs,
 		Work: Work{Tokens: (trainTokens + words(sp.Valid)/3) * int64(ct.Epochs), Cost: 3 * encoderMACs(sc), Epochs: ct.Epochs},
@@ -761,7 +761,7 @@ func (b *builder) cell(row experiments.Row, s ablations.Settings, src *source, s
 	if split == "test" {
 		evalTokens = words(sp.Test)
 	}
-	c.Eval = &Stage{Kind: KindEvaluate, Version: Versions[KindEvaluate],
+	c.Eval = &Stage{Kind: KindEvaluate, Code: CodeVersion(KindEvaluate),
 		Label: fmt.Sprintf("evaluate %s %s %s seed %d", src.Name, row.ID, splitName, seed),
 		Key:   evaluateKey{Split: split, Mode: mode}, Inputs: inputs,
 		Work: Work{Tokens: evalTokens * int64(len(dirs)), Cost: encoderMACs(b.sc)},

@@ -37,7 +37,7 @@ func TestReleaseAfterEachStage(t *testing.T) {
 	if be.n != 0 {
 		t.Errorf("%d releases for a graph found cached", be.n)
 	}
-	failing := &Stage{Kind: "model", Version: 1, Label: "failing stage", Key: "oom",
+	failing := &Stage{Kind: "model", Code: "c1", Label: "failing stage", Key: "oom",
 		Run: func(context.Context, *Exec) (any, error) {
 			panic(errorString("cuda: cuMemAlloc_v2: CUDA_ERROR_OUT_OF_MEMORY (2): out of memory"))
 		}}

@@ -2,15 +2,19 @@ package runner
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -71,112 +75,42 @@ func measurements(t *testing.T, dir, experiment string) []comparable {
 	return out
 }
 
-// kill -9 at random moments, then run again: the records are those of an
-// uninterrupted run, bit for bit, and none is written twice. One kill is
-// aimed inside an LM stage, after its first epoch's checkpoint, and one
-// inside a classifier stage after its first epoch's, so that the stages
-// must resume from them.
+// kill -9, then run again: the records are those of an uninterrupted run,
+// bit for bit, and none is written twice. Two kills are aimed: one inside
+// an LM stage, after its first epoch's checkpoint, and one inside a
+// classifier stage after its first epoch's, so that the stages must resume
+// from them. Then a fresh run is killed at random moments, each drawn
+// inside what is left of it, until a run gets to the end; at least one of
+// those kills must land mid-run (a stage begun, the run not ended).
+// ULMFIT_KILL_SEED picks other moments.
 func TestKillResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs an experiment several times in subprocesses")
 	}
 	experiment := filepath.Join("testdata", "resume.toml")
 	ref := t.TempDir()
-	start := time.Now()
-	if out, err := child(t, experiment, ref).CombinedOutput(); err != nil {
-		t.Fatalf("uninterrupted run: %v\n%s", err, out)
-	}
-	whole := time.Since(start)
+	whole, startup := timedRun(t, experiment, ref)
 	want := measurements(t, ref, "resume")
 	if len(want) != 2 {
 		t.Fatalf("%d records, want 2", len(want))
 	}
 
 	dir := t.TempDir()
-	// First, a kill inside a pretraining stage once an epoch is saved.
-	cmd := child(t, experiment, dir)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	if !killWhen(t, experiment, dir, filepath.Join("cache", KindPretrain, "*.partial", workDir, fileProgress)) {
+		t.Fatal("the run ended before an LM epoch checkpoint appeared")
 	}
-	pattern := filepath.Join(dir, "cache", KindPretrain, "*.partial", workDir, fileProgress)
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		if m, _ := filepath.Glob(pattern); len(m) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatal("no LM epoch checkpoint appeared")
-		}
-		time.Sleep(time.Millisecond)
-	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
 	kills := 1
-
-	// Then a kill inside a classifier stage once an epoch is saved; a run
-	// that finishes the stage first leaves nothing to check here.
-	cmd = child(t, experiment, dir)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	clsKilled := false
-	pattern = filepath.Join(dir, "cache", KindClassifier, "*.partial", workDir, fileClassifierTraining)
-	for waiting := true; waiting; {
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Fatalf("run before the classifier kill: %v", err)
-			}
-			waiting = false
-		default:
-			if m, _ := filepath.Glob(pattern); len(m) > 0 {
-				cmd.Process.Signal(syscall.SIGKILL)
-				<-exited
-				clsKilled, waiting = true, false
-				kills++
-			} else if time.Now().After(deadline.Add(2 * time.Minute)) {
-				cmd.Process.Kill()
-				<-exited
-				t.Fatal("no classifier epoch checkpoint appeared")
-			}
-			time.Sleep(time.Millisecond)
+	// A run that finishes the classifier stage first leaves nothing to
+	// check here.
+	clsKilled := killWhen(t, experiment, dir, filepath.Join("cache", KindClassifier, "*.partial", workDir, fileClassifierTraining))
+	if clsKilled {
+		kills++
+		if out, err := child(t, experiment, dir).CombinedOutput(); err != nil {
+			t.Fatalf("the run after the kills: %v\n%s", err, out)
 		}
 	}
-
-	// Then kills at random moments until a run gets to the end.
-	rng := rand.New(rand.NewPCG(1, 2))
-	for attempt := 0; ; attempt++ {
-		cmd := child(t, experiment, dir)
-		var out strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		finished := make(chan error, 1)
-		go func() { finished <- cmd.Wait() }()
-		wait := time.Duration(rng.Float64() * float64(whole))
-		if attempt >= 8 {
-			wait = 10 * time.Minute // enough kills: let it finish
-		}
-		select {
-		case err := <-finished:
-			if err != nil {
-				t.Fatalf("run %d: %v\n%s", attempt, err, out.String())
-			}
-		case <-time.After(wait):
-			cmd.Process.Signal(syscall.SIGKILL)
-			<-finished
-			kills++
-			continue
-		}
-		break
-	}
-	got := measurements(t, dir, "resume")
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("after %d kills the records differ from an uninterrupted run's:\n got %+v\nwant %+v", kills, got, want)
+	if got := measurements(t, dir, "resume"); !reflect.DeepEqual(got, want) {
+		t.Errorf("after %d aimed kills the records differ from an uninterrupted run's:\n got %+v\nwant %+v", kills, got, want)
 	}
 	resumed := 0
 	for _, kind := range []string{KindPretrain, KindFineTune} {
@@ -206,7 +140,274 @@ func TestKillResume(t *testing.T) {
 			t.Error("no classifier stage resumed from its epoch checkpoint")
 		}
 	}
-	t.Logf("%d kills (one inside a classifier stage: %v); %d LM stages resumed mid-stage; uninterrupted run %v", kills, clsKilled, resumed, whole.Round(time.Millisecond))
+
+	// Random kills of a fresh run: each comes at a moment drawn from 5-95%
+	// of the work left, counted from when the run begins its first stage
+	// (after planning): the uninterrupted run's work at first, then less
+	// what each killed run had worked (some of that was lost, so more is
+	// left). After 4 kills the run is let finish.
+	seed := uint64(1)
+	if v := os.Getenv("ULMFIT_KILL_SEED"); v != "" {
+		seed, _ = strconv.ParseUint(v, 10, 64)
+	}
+	rng := rand.New(rand.NewPCG(seed, 2))
+	random := t.TempDir()
+	work := whole - startup
+	left := work
+	var midRun []string
+	for killed := true; killed; {
+		cmd := child(t, experiment, random)
+		log := newStageWatch()
+		cmd.Stdout, cmd.Stderr = log, log
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		finished := make(chan error, 1)
+		go func() { finished <- cmd.Wait() }()
+		began := log.began
+		if len(midRun) == 4 {
+			began = nil // enough: let it finish
+		}
+		wait := time.Duration((0.05 + 0.9*rng.Float64()) * float64(left))
+		var timer <-chan time.Time
+		for killed = false; ; {
+			select {
+			case err := <-finished:
+				if err != nil {
+					t.Fatalf("run %d: %v\n%s", len(midRun), err, log.String())
+				}
+			case <-began:
+				began, timer = nil, time.After(wait)
+				continue
+			case <-timer:
+				cmd.Process.Signal(syscall.SIGKILL)
+				if err := <-finished; err == nil {
+					break // it ended just before
+				}
+				killed = true
+				kills++
+				midRun = append(midRun, fmt.Sprintf("%v into its work, in %s", wait.Round(time.Millisecond), lastStarted(log.String())))
+				left = max(left-wait, work/10)
+			}
+			break
+		}
+	}
+	if len(midRun) == 0 {
+		t.Error("no random kill landed inside a run")
+	}
+	if got := measurements(t, random, "resume"); !reflect.DeepEqual(got, want) {
+		t.Errorf("after %d random kills the records differ from an uninterrupted run's:\n got %+v\nwant %+v", len(midRun), got, want)
+	}
+	t.Logf("%d kills (one inside a classifier stage: %v); %d LM stages resumed mid-stage; uninterrupted run %v (%v starting); random kills mid-run: %s",
+		kills, clsKilled, resumed, whole.Round(time.Millisecond), startup.Round(time.Millisecond), strings.Join(midRun, "; "))
+}
+
+// timedRun runs a runner of experiment over dir to the end and returns how
+// long it took and how long it took to begin its first stage (the first
+// .partial folder in the cache).
+func timedRun(t *testing.T, experiment, dir string) (whole, startup time.Duration) {
+	t.Helper()
+	cmd := child(t, experiment, dir)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	for startup == 0 {
+		select {
+		case err := <-exited:
+			t.Fatalf("the uninterrupted run ended before a stage began (%v):\n%s", err, out.String())
+		default:
+		}
+		if m, _ := filepath.Glob(filepath.Join(dir, "cache", "*", "*.partial")); len(m) > 0 {
+			startup = time.Since(start)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := <-exited; err != nil {
+		t.Fatalf("uninterrupted run: %v\n%s", err, out.String())
+	}
+	return time.Since(start), startup
+}
+
+// stageWatch collects a runner's output and closes began once its log says
+// it began a stage (started one, or found one cached).
+type stageWatch struct {
+	mu     sync.Mutex
+	b      strings.Builder
+	began  chan struct{}
+	closed bool
+}
+
+func newStageWatch() *stageWatch { return &stageWatch{began: make(chan struct{})} }
+
+func (w *stageWatch) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.b.Write(p)
+	if s := w.b.String(); !w.closed && (strings.Contains(s, "  start (estimate") || strings.Contains(s, "  cached\n")) {
+		close(w.began)
+		w.closed = true
+	}
+	return len(p), nil
+}
+
+func (w *stageWatch) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// lastStarted is the label of the last stage a runner's log says it
+// started, or found cached; "" when it began none.
+func lastStarted(log string) string {
+	last := ""
+	for _, line := range strings.Split(log, "\n") {
+		if i := strings.Index(line, "  start (estimate"); i >= 0 {
+			last = strings.TrimSpace(line[:i])
+		} else if strings.HasSuffix(line, "  cached") {
+			last = strings.TrimSpace(strings.TrimSuffix(line, "  cached")) + " (cached)"
+		}
+	}
+	if _, rest, ok := strings.Cut(last, " "); ok { // drop the log line's clock
+		return rest
+	}
+	return last
+}
+
+// killWhen starts a runner of experiment over dir and kills it (-9) as soon
+// as a file matching pattern (a glob under dir) appears, and reports true;
+// false when the run ended first, failing the test if it failed.
+func killWhen(t *testing.T, experiment, dir, pattern string) bool {
+	t.Helper()
+	cmd := child(t, experiment, dir)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.Now().Add(4 * time.Minute)
+	for {
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Fatalf("run before the kill at %s: %v\n%s", pattern, err, out.String())
+			}
+			return false
+		default:
+		}
+		if m, _ := filepath.Glob(filepath.Join(dir, pattern)); len(m) > 0 {
+			cmd.Process.Signal(syscall.SIGKILL)
+			<-exited
+			return true
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			<-exited
+			t.Fatalf("no %s appeared in %v", pattern, 4*time.Minute)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// classifierCheckpointElapsed reads the elapsed time saved in a classifier
+// training checkpoint's header (model/clsresume.go: magic, version, header
+// length, then the header's JSON).
+func classifierCheckpointElapsed(t *testing.T, path string) time.Duration {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) < 16 {
+		t.Fatalf("%s: %d bytes", path, len(data))
+	}
+	n := binary.LittleEndian.Uint32(data[12:16])
+	var h struct {
+		ElapsedNS int64 `json:"elapsed_ns"`
+	}
+	if err := json.Unmarshal(data[16:16+n], &h); err != nil {
+		t.Fatalf("%s: header: %v", path, err)
+	}
+	return time.Duration(h.ElapsedNS)
+}
+
+// TestResumedStageWallTime kills a run inside its pretraining stage and
+// the next inside a classifier stage, each once an epoch's checkpoint is
+// saved, and lets a third finish: each resumed stage's wall time is its
+// last run's plus the earlier run's up to the checkpoint it resumed from
+// (saved with the checkpoint), not the last run's alone.
+func TestResumedStageWallTime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs an experiment several times in subprocesses")
+	}
+	experiment := filepath.Join("testdata", "resume.toml")
+	dir := t.TempDir()
+	saved := map[string]time.Duration{} // stage ID -> elapsed saved at its last checkpoint
+	if !killWhen(t, experiment, dir, filepath.Join("cache", KindPretrain, "*.partial", workDir, fileProgress)) {
+		t.Fatal("the run ended before a pretraining checkpoint")
+	}
+	progress, _ := filepath.Glob(filepath.Join(dir, "cache", KindPretrain, "*.partial", workDir, fileProgress))
+	for _, p := range progress {
+		var prog lmProgress
+		if _, err := readJSON(p, &prog); err != nil {
+			t.Fatal(err)
+		}
+		saved[strings.TrimSuffix(filepath.Base(filepath.Dir(filepath.Dir(p))), ".partial")] = time.Duration(prog.Elapsed * float64(time.Second))
+	}
+	if !killWhen(t, experiment, dir, filepath.Join("cache", KindClassifier, "*.partial", workDir, fileClassifierTraining)) {
+		t.Fatal("the run ended before a classifier checkpoint")
+	}
+	ckpts, _ := filepath.Glob(filepath.Join(dir, "cache", KindClassifier, "*.partial", workDir, fileClassifierTraining))
+	for _, p := range ckpts {
+		saved[strings.TrimSuffix(filepath.Base(filepath.Dir(filepath.Dir(p))), ".partial")] = classifierCheckpointElapsed(t, p)
+	}
+	if out, err := child(t, experiment, dir).CombinedOutput(); err != nil {
+		t.Fatalf("the last run: %v\n%s", err, out)
+	}
+	checked := map[string]int{}
+	for _, kind := range []string{KindPretrain, KindClassifier} {
+		ms, _ := filepath.Glob(filepath.Join(dir, "cache", kind, "*", manifestName))
+		for _, path := range ms {
+			m, err := readManifest(filepath.Dir(path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			before, ok := saved[m.ID]
+			if !ok || m.Resumed == 0 {
+				continue
+			}
+			checked[kind]++
+			last := m.Finished.Sub(m.Started).Seconds()
+			if before <= 0 {
+				t.Errorf("%s: its checkpoint saved no elapsed time", m.Label)
+			}
+			if math.Abs(m.WallSeconds-(before.Seconds()+last)) > 1e-6 {
+				t.Errorf("%s: wall time %.3fs; want the killed run's %.3fs up to the checkpoint plus the last run's %.3fs",
+					m.Label, m.WallSeconds, before.Seconds(), last)
+			}
+			if kind == KindPretrain {
+				var res lmResult
+				if err := m.Decode(&res); err != nil {
+					t.Fatal(err)
+				}
+				// The first epoch ran in the killed run.
+				if first := res.Epochs[0].Seconds; m.WallSeconds-last < first {
+					t.Errorf("%s: wall time %.3fs less the last run's %.3fs is under the first epoch's %.3fs, which the killed run trained",
+						m.Label, m.WallSeconds, last, first)
+				}
+			}
+			t.Logf("%s: %.3fs before the kill, %.3fs after: %.3fs", m.Label, before.Seconds(), last, m.WallSeconds)
+		}
+	}
+	if checked[KindPretrain] == 0 || checked[KindClassifier] == 0 {
+		t.Errorf("resumed stages checked: %v; want a pretraining and a classifier stage", checked)
+	}
 }
 
 // A dataset declared in the experiment file (a CSV beside it) runs end to

@@ -57,7 +57,7 @@ func checkPlan(t *testing.T, plan *Plan) {
 				t.Errorf("%s: %s comes before its input %s", plan.Exp.Name, s.Label, in.Label)
 			}
 		}
-		if s.Run == nil || Versions[s.Kind] == 0 {
+		if s.Run == nil || s.Code == "" || s.Code != CodeVersion(s.Kind) {
 			t.Errorf("%s: stage %s has no work or no code version", plan.Exp.Name, s.Label)
 		}
 		pos[s.ID()] = i
