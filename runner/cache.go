@@ -50,6 +50,9 @@ type Manifest struct {
 	GitCommit  string  `json:"git_commit,omitempty"`
 	GitDirty   bool    `json:"git_dirty,omitempty"`
 	Engine     string  `json:"engine,omitempty"`
+	// Machine is the one that built the stage (Provenance.Machine): its
+	// wall time calibrates estimates there (Calibration.LearnFromCache).
+	Machine string `json:"machine,omitempty"`
 
 	// Dir is the stage's folder; not stored.
 	Dir string `json:"-"`

@@ -8,7 +8,6 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/ulmfit-go/ulmfit/ablations"
 	"github.com/ulmfit-go/ulmfit/compute"
@@ -132,12 +131,15 @@ func Show(ctx context.Context, o Options) error {
 		return err
 	}
 	cache := &Cache{Dir: o.Cache}
-	rates := LoadRates(o.Cache).ForBackend(o.Backend)
+	cal := LoadCalibration(o.Cache, HostProvenance(o.Backend))
+	for _, p := range ps {
+		cal.LearnFromCache(cache, p.Graph.Stages)
+	}
 	for i, p := range ps {
 		if i > 0 {
 			fmt.Fprintln(o.Stdout)
 		}
-		if err := PrintPlan(o.Stdout, p, cache, rates); err != nil {
+		if err := PrintPlan(o.Stdout, p, cache, cal); err != nil {
 			return err
 		}
 	}
@@ -157,16 +159,16 @@ func stageStatus(c *Cache, s *Stage) string {
 
 // PrintPlan writes p's graph: one line per stage with its status, estimate
 // and inputs (by line number), then the cells and what is missing.
-func PrintPlan(w io.Writer, p *Plan, c *Cache, r *Rates) error {
+func PrintPlan(w io.Writer, p *Plan, c *Cache, cal *Calibration) error {
 	index := map[string]int{}
-	var left time.Duration
+	var left Total
 	counts := map[string]int{}
 	for i, s := range p.Graph.Stages {
 		index[s.ID()] = i + 1
 		st := stageStatus(c, s)
 		counts[st]++
 		if st != "cached" {
-			left += r.Estimate(s)
+			left.Add(cal.Estimate(s))
 		}
 	}
 	rows, tasks := map[string]bool{}, map[string]bool{}
@@ -174,15 +176,15 @@ func PrintPlan(w io.Writer, p *Plan, c *Cache, r *Rates) error {
 		rows[cl.Row.ID], tasks[cl.Task] = true, true
 	}
 	fmt.Fprintf(w, "%s (%s), scale %s, seeds %v\n", p.Exp.Title, p.Exp.Source, p.Scale.Name, p.Seeds)
-	fmt.Fprintf(w, "%d cells (%d rows on %d datasets); %d stages: %d cached, %d partial, %d to run; about %s left\n",
-		len(p.Cells), len(rows), len(tasks), len(p.Graph.Stages), counts["cached"], counts["partial"], counts["to run"], shortDuration(left))
+	fmt.Fprintf(w, "%d cells (%d rows on %d datasets); %d stages: %d cached, %d partial, %d to run; time left %s\n",
+		len(p.Cells), len(rows), len(tasks), len(p.Graph.Stages), counts["cached"], counts["partial"], counts["to run"], left.Describe(cal.Measured()))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  #\tstage\tid\tstatus\testimate\tinputs")
 	for i, s := range p.Graph.Stages {
 		st := stageStatus(c, s)
 		est := ""
 		if st != "cached" {
-			est = shortDuration(r.Estimate(s))
+			est = shortDuration(cal.Estimate(s).Duration)
 		}
 		var ins []string
 		for _, in := range s.Inputs {
@@ -232,21 +234,24 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	cache := &Cache{Dir: o.Cache}
-	rates := LoadRates(o.Cache).ForBackend(o.Backend)
 	prov := DetectProvenance(o.Backend)
+	cal := LoadCalibration(o.Cache, prov)
+	for _, p := range ps {
+		cal.LearnFromCache(cache, p.Graph.Stages)
+	}
 	byEval := map[string][]cellRef{}
 	var roots []*Stage
 	for _, p := range ps {
-		var left time.Duration
+		var left Total
 		cached := 0
 		for _, s := range p.Graph.Stages {
 			if stageStatus(cache, s) == "cached" {
 				cached++
 			} else {
-				left += rates.Estimate(s)
+				left.Add(cal.Estimate(s))
 			}
 		}
-		rep.Printf("%s: %d cells at scale %s, %d stages (%d cached), about %s\n", p.Exp.Name, len(p.Cells), p.Scale.Name, len(p.Graph.Stages), cached, shortDuration(left))
+		rep.Printf("%s: %d cells at scale %s, %d stages (%d cached), time left %s\n", p.Exp.Name, len(p.Cells), p.Scale.Name, len(p.Graph.Stages), cached, left.Describe(cal.Measured()))
 		for _, task := range p.Exp.Tasks {
 			if err, ok := p.Missing[task]; ok {
 				rep.Printf("%s: no data for %s, its cells are left out: %v\n", p.Exp.Name, task, err)
@@ -267,7 +272,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}
 	rec := newRecorder(o.Results, prov, byEval)
-	ex := &Executor{Cache: cache, Reporter: rep, Prov: prov, Rates: rates, Backend: o.Backend,
+	ex := &Executor{Cache: cache, Reporter: rep, Prov: prov, Calibration: cal, Backend: o.Backend,
 		OnStage: func(s *Stage, done map[string]*Manifest) error { return rec.record(ctx, s, done) }}
 	_, runErr := ex.Run(ctx, g)
 	rep.Close()

@@ -90,7 +90,7 @@ func RunStage(ctx context.Context, o Options, id string) error {
 	}
 	prov := DetectProvenance(o.Backend)
 	rec := newRecorder(o.Results, prov, pl.byEval)
-	ex := &Executor{Cache: cache, Reporter: rep, Prov: prov, Rates: LoadRates(o.Cache).ForBackend(o.Backend), Backend: o.Backend,
+	ex := &Executor{Cache: cache, Reporter: rep, Prov: prov, Calibration: LoadCalibration(o.Cache, prov), Backend: o.Backend,
 		OnStage: func(st *Stage, done map[string]*Manifest) error { return rec.record(ctx, st, done) }}
 	_, err = ex.Run(ctx, sub)
 	if errors.Is(err, context.Canceled) {
