@@ -225,6 +225,10 @@ func (e *Executor) runStage(ctx context.Context, i, n int, s *Stage, done map[st
 	if err := os.MkdirAll(x.Work, 0o755); err != nil {
 		return nil, err
 	}
+	// 'ulmfit cache gc' keeps what a stage being built reads.
+	if err := writeInputs(x.Work, s); err != nil {
+		return nil, err
+	}
 	for _, in := range s.Inputs {
 		m, ok := done[in.ID()]
 		if !ok {
