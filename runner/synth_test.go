@@ -76,7 +76,7 @@ func synthExamples(rng *rand.Rand, n, classes int) []datasets.Example {
 // synthLoad loads generated data by registry name: the Load hook of Options.
 func synthLoad(name string) (*datasets.Dataset, error) {
 	rng := rand.New(rand.NewPCG(uint64(len(name)), 7))
-	if name == "pretrain-en" || name == "wikitext103" {
+	if name == "pretrain-en" || name == "wikitext103" || name == "wikipedia-en" {
 		return &datasets.Dataset{Name: name,
 			Train:  synthExamples(rng, 400, 0),
 			Valid:  synthExamples(rng, 40, 0),

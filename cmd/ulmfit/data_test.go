@@ -43,7 +43,7 @@ func TestDataInfoTREC(t *testing.T) {
 		`(?m)^test 500$`,
 		`published: train 5452, test 500 \(this copy matches\)`,
 		`(?m)^\s+DESC\s+1162\s+138$`,
-		`(?m)^\s+train\s+5452\s+\d+\s+\d+\.\d\s+\d+\s+\d+$`,
+		`(?m)^\s+train\s+5452\s+\d+\s+\d+\s+\d+\.\d\s+\d+\s+\d+$`,
 		`9e4c8bdcaffb96ed61041bd64b564183d52793a8e91d84fc3a8646885f466ec3  335858  .*train_5500.label  matches the registry`,
 	} {
 		if !regexp.MustCompile(want).MatchString(out) {
