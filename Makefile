@@ -32,13 +32,15 @@ build: deps
 # experiments/quickstart.toml at its small scale (about a quarter of an hour on
 # two CPU cores, nine minutes of it pretraining; stages are cached under
 # cache/, so a second run is instant) and print its table beside the paper's
-# numbers.
+# numbers and the reference records in results/. Its records go to runs/
+# (git-ignored); keep-tracked.sh fails the target if it changed a file git
+# tracks.
 run: data
 	$(BIN) data fetch trec6
 	@for d in $$($(BIN) data list --names); do \
 		$(BIN) data info $$d || echo "($$d: not available on this machine; see the line above)"; echo; \
 	done
-	$(BIN) run quickstart
+	scripts/keep-tracked.sh $(BIN) run quickstart
 
 data: build
 	$(BIN) data fetch imdb --data-dir $(DATA_DIR)

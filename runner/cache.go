@@ -59,6 +59,9 @@ type Manifest struct {
 	GitCommit  string  `json:"git_commit,omitempty"`
 	GitDirty   bool    `json:"git_dirty,omitempty"`
 	Engine     string  `json:"engine,omitempty"`
+	// Machine is the one that built the stage (Provenance.Machine): its
+	// wall time calibrates estimates there (Calibration.LearnFromCache).
+	Machine string `json:"machine,omitempty"`
 
 	// Dir is the stage's folder; not stored.
 	Dir string `json:"-"`
@@ -205,6 +208,24 @@ func tryLockFile(path string) (*lockHeld, int, error) {
 		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
 	return &lockHeld{f: f}, 0, nil
+}
+
+// heldBy says whether another process holds the lock at path, and its
+// pid when it wrote one; a lock file that does not exist is not held. It
+// creates nothing.
+func heldBy(path string) (bool, int) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return false, 0
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		return false, 0
+	}
+	data, _ := os.ReadFile(path)
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+	return true, pid
 }
 
 // commit makes a .partial folder the finished stage: it drops temporary

@@ -75,7 +75,7 @@ func testGraph(cnt *counter, key string, seed int) (evals []*Stage) {
 }
 
 func newTestExecutor(dir string) *Executor {
-	return &Executor{Cache: &Cache{Dir: dir}, Reporter: NewLogReporter(discard{}), Rates: LoadRates(dir)}
+	return &Executor{Cache: &Cache{Dir: dir}, Reporter: NewLogReporter(discard{}), Calibration: LoadCalibration(dir, Provenance{})}
 }
 
 type discard struct{}
@@ -308,48 +308,6 @@ func TestWaitIsCancellable(t *testing.T) {
 	defer cancel()
 	if _, err := c.acquire(ctx, s, nil); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("waiting on a held lock: %v", err)
-	}
-}
-
-// Rates learn from finished stages and persist in the cache.
-func TestRatesLearn(t *testing.T) {
-	dir := t.TempDir()
-	r := LoadRates(dir)
-	s := &Stage{Kind: KindClassifier, Work: Work{Tokens: 1e6, Cost: 1e3}}
-	before := r.Estimate(s)
-	r.Observe(&Cache{Dir: dir}, s, 11) // 1e9 units in 10 s of work
-	after := LoadRates(dir).Estimate(s)
-	want := stageOverhead + 10*time.Second
-	if after == before || after < want-time.Second || after > want+time.Second {
-		t.Errorf("estimate %v before, %v after observing; want about %v", before, after, want)
-	}
-}
-
-// namedBackend is the CPU under another name.
-type namedBackend struct {
-	compute.Backend
-	name string
-}
-
-func (n namedBackend) Name() string { return n.name }
-
-// A GPU's rates start from GPU defaults and are learnt apart from the
-// CPU's: a GPU run does not make the CPU's estimates optimistic.
-func TestRatesPerDevice(t *testing.T) {
-	dir := t.TempDir()
-	gpu := namedBackend{compute.Default(), "cuda/tf32"}
-	s := &Stage{Kind: KindPretrain, Work: Work{Tokens: 1e6, Cost: 1e8}} // 1e14 units
-	cpuBefore := LoadRates(dir).ForBackend(compute.Default()).Estimate(s)
-	gpuBefore := LoadRates(dir).ForBackend(gpu).Estimate(s)
-	if gpuBefore*100 > cpuBefore {
-		t.Errorf("GPU estimate %v, CPU %v: the GPU's defaults should be far faster", gpuBefore, cpuBefore)
-	}
-	LoadRates(dir).ForBackend(gpu).Observe(&Cache{Dir: dir}, s, 3) // 1e14 units in 2 s
-	if got := LoadRates(dir).ForBackend(compute.Default()).Estimate(s); got != cpuBefore {
-		t.Errorf("CPU estimate %v after a GPU stage, %v before", got, cpuBefore)
-	}
-	if got, want := LoadRates(dir).ForBackend(gpu).Estimate(s), stageOverhead+2*time.Second; got < want-time.Second || got > want+time.Second {
-		t.Errorf("GPU estimate %v after observing, want about %v", got, want)
 	}
 }
 

@@ -2,27 +2,74 @@ package runner
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/ulmfit-go/ulmfit/compute"
 )
 
-// Rates turn a stage's Work into an estimated duration: work units (tokens
-// times the model's multiply-adds per token, or tokens for data stages) per
-// second, per stage kind. They start from defaults for two CPU cores and
-// learn from every stage this cache finishes (cache/rates.json), so the
-// estimates of 'ulmfit plan' fit the machine after a first run. A GPU's
-// rates are kept apart from the CPU's ("cuda/KIND"), so that one cache
-// used by both estimates each from its own.
-type Rates struct {
+// Calibration turns a stage's Work into an estimated duration on this
+// machine. Work is counted in units (tokens times the model's
+// multiply-adds per token for model stages, tokens for data stages), and a
+// stage kind runs at some units per second. What a kind runs at here is
+// learnt from the stages this machine and engine finished: each finished
+// stage is an observation kept in CACHE/calibration.json under its
+// machine and engine, and the finished stages of a plan that the cache
+// holds (their manifests' wall times, with the plan's sizes) count too.
+// With nothing measured, the defaults below are the estimate, and
+// Estimate says so.
+//
+// How sure: a kind measured several times is as uncertain as its
+// observed rates are spread (their geometric standard deviation, at least
+// minSpread); once, oneStageSpread; a kind never measured here takes the
+// defaults scaled by how far this machine's measured kinds of its group
+// (model or data stages) are from theirs, at scaledSpread.
+type Calibration struct {
 	mu      sync.Mutex
 	path    string
-	gpu     bool
-	PerKind map[string]float64 `json:"per_kind"` // work units per second
+	machine string
+	engine  string
+	obs     map[string][]Observation // this machine's and engine's, by stage kind
 }
+
+// Observation is one finished stage: its planned work and its wall time.
+type Observation struct {
+	Stage   string  `json:"stage"` // the stage's ID: a stage counts once
+	Units   float64 `json:"units"`
+	Seconds float64 `json:"seconds"`
+}
+
+// rate is the observation's units per second, past the fixed overhead.
+func (o Observation) rate() float64 {
+	return o.Units / math.Max(o.Seconds-stageOverhead.Seconds(), 0.1)
+}
+
+// calibrationFile is CACHE/calibration.json: observations per machine and
+// engine.
+type calibrationFile struct {
+	Machines map[string]*machineObservations `json:"machines"`
+}
+
+type machineObservations struct {
+	Machine string                   `json:"machine"`
+	Engine  string                   `json:"engine"`
+	Kinds   map[string][]Observation `json:"kinds"`
+}
+
+const (
+	calibrationName = "calibration.json"
+	// maxObservations is how many of a kind's latest stages are kept per
+	// machine: enough to see the spread, few enough to follow a machine
+	// whose load changes.
+	maxObservations = 16
+	oneStageSpread  = 0.3 // one stage says nothing about the spread
+	minSpread       = 0.1 // stages of one kind differ in more than their size
+	scaledSpread    = 0.5 // a kind never measured here, scaled from others
+	maxSpread       = 1.0
+)
 
 // defaultRates were measured with the "small" scale on two cores of a
 // shared x86 server with OpenBLAS: multiply-adds per second for model
@@ -53,39 +100,46 @@ var gpuDefaultRates = map[string]float64{
 	KindImport:     1e4,
 }
 
-// ForBackend makes r estimate for be: a CUDA backend's stages keep rates of
-// their own.
-func (r *Rates) ForBackend(be compute.Backend) *Rates {
-	r.gpu = be != nil && strings.HasPrefix(be.Name(), "cuda")
-	return r
-}
-
-// key is kind's entry in PerKind.
-func (r *Rates) key(kind string) string {
-	if r.gpu {
-		return "cuda/" + kind
+// kindGroup puts kinds whose speed moves together: data stages (Go code
+// on one core) and model stages (the engine's kernels).
+func kindGroup(kind string) string {
+	switch kind {
+	case KindCorpus, KindTaskData, KindImport:
+		return "data"
 	}
-	return kind
+	return "model"
 }
 
 // stageOverhead is a stage's fixed cost: loading inputs, writing outputs.
 const stageOverhead = time.Second
 
-// LoadRates reads the rates learnt in cacheDir, else the defaults.
-func LoadRates(cacheDir string) *Rates {
-	r := &Rates{path: filepath.Join(cacheDir, "rates.json"), PerKind: map[string]float64{}}
-	if cacheDir != "" {
-		readJSON(r.path, r)
+// LoadCalibration reads what cacheDir's calibration store knows of the
+// machine and engine that prov names ("" for no store: defaults only).
+func LoadCalibration(cacheDir string, prov Provenance) *Calibration {
+	c := &Calibration{machine: prov.Machine, engine: prov.Engine, obs: map[string][]Observation{}}
+	if cacheDir == "" {
+		return c
 	}
-	return r
+	c.path = filepath.Join(cacheDir, calibrationName)
+	var f calibrationFile
+	if ok, _ := readJSON(c.path, &f); ok {
+		if m := f.Machines[c.key()]; m != nil {
+			for k, obs := range m.Kinds {
+				c.obs[k] = slices.Clone(obs)
+			}
+		}
+	}
+	return c
 }
 
-func (r *Rates) rate(kind string) float64 {
-	if v := r.PerKind[r.key(kind)]; v > 0 {
-		return v
-	}
+// key is the store's entry for c's machine and engine.
+func (c *Calibration) key() string { return c.machine + " | " + c.engine }
+
+func (c *Calibration) gpu() bool { return strings.HasPrefix(c.engine, "cuda") }
+
+func (c *Calibration) defaultRate(kind string) float64 {
 	defaults := defaultRates
-	if r.gpu {
+	if c.gpu() {
 		defaults = gpuDefaultRates
 	}
 	if v := defaults[kind]; v > 0 {
@@ -103,45 +157,234 @@ func units(w Work) float64 {
 	return u
 }
 
-// Estimate is how long s should take here.
-func (r *Rates) Estimate(s *Stage) time.Duration {
-	if r == nil {
-		return 0
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	secs := units(s.Work) / r.rate(s.Kind)
-	return stageOverhead + time.Duration(secs*float64(time.Second))
+// Estimate is how long a stage (or several) should take here, and how
+// sure that is.
+type Estimate struct {
+	Duration time.Duration
+	// Spread is the relative uncertainty, 0.2 for ±20%; 0 with nothing
+	// measured.
+	Spread float64
+	// Measured is how many stages measured on this machine the estimate
+	// rests on; 0 for the uncalibrated defaults.
+	Measured int
 }
 
-// Observe learns from a stage that took seconds (from start to finish,
-// not resumed), averaging with what was known, and saves the rates.
-func (r *Rates) Observe(c *Cache, s *Stage, seconds float64) {
-	u := units(s.Work)
-	if r == nil || u <= 0 || seconds <= stageOverhead.Seconds() {
+// Calibrated says whether anything measured here is behind e.
+func (e Estimate) Calibrated() bool { return e.Measured > 0 }
+
+// Estimate is how long s should take here.
+func (c *Calibration) Estimate(s *Stage) Estimate {
+	if c == nil {
+		return Estimate{}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rate, spread, measured := c.rate(s.Kind)
+	secs := units(s.Work) / rate
+	return Estimate{Duration: stageOverhead + time.Duration(secs*float64(time.Second)), Spread: spread, Measured: measured}
+}
+
+// rate is kind's units per second here, its relative spread and the
+// number of stages measured behind it. The caller holds c.mu.
+func (c *Calibration) rate(kind string) (rate, spread float64, measured int) {
+	if obs := c.obs[kind]; len(obs) > 0 {
+		rates := make([]float64, len(obs))
+		for i, o := range obs {
+			rates[i] = o.rate()
+		}
+		return median(rates), rateSpread(rates), len(obs)
+	}
+	// Not measured: the default, scaled by how this machine's measured
+	// kinds of the same group compare with theirs.
+	var factors []float64
+	for k, obs := range c.obs {
+		if len(obs) == 0 || kindGroup(k) != kindGroup(kind) {
+			continue
+		}
+		rates := make([]float64, len(obs))
+		for i, o := range obs {
+			rates[i] = o.rate()
+		}
+		factors = append(factors, median(rates)/c.defaultRate(k))
+		measured += len(obs)
+	}
+	if len(factors) == 0 {
+		return c.defaultRate(kind), 0, 0
+	}
+	return c.defaultRate(kind) * median(factors), scaledSpread, measured
+}
+
+// rateSpread is the relative spread of rates: their geometric standard
+// deviation minus one, within [minSpread, maxSpread]; oneStageSpread for a
+// single rate.
+func rateSpread(rates []float64) float64 {
+	if len(rates) < 2 {
+		return oneStageSpread
+	}
+	var mean float64
+	for _, r := range rates {
+		mean += math.Log(r)
+	}
+	mean /= float64(len(rates))
+	var ss float64
+	for _, r := range rates {
+		d := math.Log(r) - mean
+		ss += d * d
+	}
+	sd := math.Sqrt(ss / float64(len(rates)-1))
+	return math.Min(math.Max(math.Exp(sd)-1, minSpread), maxSpread)
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// Measured is how many stages this machine and engine have measured.
+func (c *Calibration) Measured() int {
+	if c == nil {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, obs := range c.obs {
+		n += len(obs)
+	}
+	return n
+}
+
+// add records o under kind unless its stage is there already, keeping the
+// latest maxObservations; it says whether o was new. The caller holds
+// c.mu.
+func (c *Calibration) add(kind string, o Observation) bool {
+	if o.Units <= 0 || o.Seconds <= 0 {
+		return false
+	}
+	for _, have := range c.obs[kind] {
+		if have.Stage == o.Stage {
+			return false
+		}
+	}
+	obs := append(c.obs[kind], o)
+	if len(obs) > maxObservations {
+		obs = obs[len(obs)-maxObservations:]
+	}
+	c.obs[kind] = obs
+	return true
+}
+
+// LearnFromCache counts the finished stages among stages that the cache
+// holds and that ran whole on this machine and engine: their manifests'
+// wall times against the plan's sizes. Manifests written before they named
+// their machine count when their engine is this one.
+func (c *Calibration) LearnFromCache(cache *Cache, stages []*Stage) {
+	if c == nil {
 		return
 	}
-	obs := u / (seconds - stageOverhead.Seconds())
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	// Merge with what other runners learnt meanwhile.
-	lock, err := acquireFile(context.Background(), r.path+".lock", nil)
+	for _, s := range stages {
+		m, err := cache.Lookup(s)
+		if err != nil || m == nil || m.Resumed > 0 || m.WallSeconds <= 0 || m.Engine != c.engine {
+			continue
+		}
+		if m.Machine != "" && m.Machine != c.machine {
+			continue
+		}
+		c.mu.Lock()
+		c.add(s.Kind, Observation{Stage: s.ID(), Units: units(s.Work), Seconds: m.WallSeconds})
+		c.mu.Unlock()
+	}
+}
+
+// Observe learns from a stage that ran whole here in seconds, and saves
+// the observation in the store, merged with what other runners saved
+// meanwhile.
+func (c *Calibration) Observe(s *Stage, seconds float64) {
+	if c == nil {
+		return
+	}
+	o := Observation{Stage: s.ID(), Units: units(s.Work), Seconds: seconds}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.add(s.Kind, o) || c.path == "" {
+		return
+	}
+	lock, err := acquireFile(context.Background(), c.path+".lock", nil)
 	if err != nil {
 		return
 	}
 	defer lock.release()
-	var disk Rates
-	if ok, _ := readJSON(r.path, &disk); ok {
-		for k, v := range disk.PerKind {
-			r.PerKind[k] = v
+	var f calibrationFile
+	readJSON(c.path, &f)
+	if f.Machines == nil {
+		f.Machines = map[string]*machineObservations{}
+	}
+	m := f.Machines[c.key()]
+	if m == nil {
+		m = &machineObservations{Machine: c.machine, Engine: c.engine, Kinds: map[string][]Observation{}}
+		f.Machines[c.key()] = m
+	}
+	disk := &Calibration{obs: m.Kinds}
+	disk.add(s.Kind, o)
+	for k, obs := range m.Kinds {
+		for _, o := range obs {
+			c.add(k, o)
 		}
 	}
-	k := r.key(s.Kind)
-	if old := r.PerKind[k]; old > 0 {
-		obs = 0.5*old + 0.5*obs
+	writeJSONAtomic(c.path, f)
+}
+
+// Total sums the estimates of stages: the duration, the spread weighted by
+// each calibrated stage's duration (a machine slower than measured is
+// slower at every stage, so the errors add up rather than cancel), and how
+// many stages had nothing measured behind them.
+type Total struct {
+	Duration     time.Duration
+	Stages       int
+	Uncalibrated int
+	spreadSum    float64 // sum of Spread x Duration over calibrated stages
+	calibrated   time.Duration
+}
+
+// Add counts one stage's estimate.
+func (t *Total) Add(e Estimate) {
+	t.Duration += e.Duration
+	t.Stages++
+	if !e.Calibrated() {
+		t.Uncalibrated++
+		return
 	}
-	r.PerKind[k] = obs
-	writeJSONAtomic(r.path, struct {
-		PerKind map[string]float64 `json:"per_kind"`
-	}{r.PerKind})
+	t.calibrated += e.Duration
+	t.spreadSum += e.Spread * float64(e.Duration)
+}
+
+// Spread is the relative uncertainty of the calibrated stages' sum.
+func (t Total) Spread() float64 {
+	if t.calibrated <= 0 {
+		return 0
+	}
+	return t.spreadSum / float64(t.calibrated)
+}
+
+// Describe reads "8m20s (±20%, from 6 stages measured on this machine)",
+// or "23m10s (uncalibrated: ...)" when nothing was measured here;
+// measured is Calibration.Measured.
+func (t Total) Describe(measured int) string {
+	d := shortDuration(t.Duration)
+	switch {
+	case t.Stages == 0:
+		return d
+	case t.Uncalibrated == t.Stages || measured == 0:
+		return d + " (uncalibrated: no stage of these kinds measured on this machine yet)"
+	}
+	note := fmt.Sprintf("±%.0f%%, from %d stage%s measured on this machine", 100*t.Spread(), measured, plural(measured))
+	if t.Uncalibrated > 0 {
+		note += fmt.Sprintf("; %d of %d stages uncalibrated", t.Uncalibrated, t.Stages)
+	}
+	return d + " (" + note + ")"
 }

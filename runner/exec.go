@@ -70,7 +70,9 @@ type Executor struct {
 	Cache    *Cache
 	Reporter Reporter
 	Prov     Provenance
-	Rates    *Rates
+	// Calibration estimates each stage's time for the progress ETAs and
+	// learns from every stage that runs whole.
+	Calibration *Calibration
 	// Backend, when it is a compute.Releaser (the GPU), has every buffer
 	// freed after each stage runs: each stage builds its models anew from
 	// the cache, so none of the last stage's buffers is needed again.
@@ -236,6 +238,10 @@ func (e *Executor) runStage(ctx context.Context, i, n int, s *Stage, done map[st
 	if err := os.MkdirAll(x.Work, 0o755); err != nil {
 		return nil, err
 	}
+	// 'ulmfit cache gc' keeps what a stage being built reads.
+	if err := writeInputs(x.Work, s); err != nil {
+		return nil, err
+	}
 	for _, in := range s.Inputs {
 		m, ok := done[in.ID()]
 		if !ok {
@@ -243,7 +249,7 @@ func (e *Executor) runStage(ctx context.Context, i, n int, s *Stage, done map[st
 		}
 		x.Inputs = append(x.Inputs, m)
 	}
-	est := e.Rates.Estimate(s)
+	est := e.Calibration.Estimate(s).Duration
 	e.Reporter.StageStart(i, n, s, est, e.remaining(g, done, s))
 	x.progress = func(u Update) { e.Reporter.Update(s, u) }
 	started := time.Now()
@@ -260,7 +266,7 @@ func (e *Executor) runStage(ctx context.Context, i, n int, s *Stage, done map[st
 	finished := time.Now()
 	m = &Manifest{Kind: s.Kind, ID: s.ID(), Code: s.Code, Label: s.Label, Key: s.KeyJSON(), Result: raw,
 		Started: started.UTC(), Finished: finished.UTC(), WallSeconds: (x.before + finished.Sub(started)).Seconds(),
-		Tokens: x.tokens, GitCommit: e.Prov.GitCommit, GitDirty: e.Prov.GitDirty, Engine: e.Prov.Engine}
+		Tokens: x.tokens, GitCommit: e.Prov.GitCommit, GitDirty: e.Prov.GitDirty, Engine: e.Prov.Engine, Machine: e.Prov.Machine}
 	for _, in := range s.Inputs {
 		m.Inputs = append(m.Inputs, in.ID())
 	}
@@ -274,7 +280,7 @@ func (e *Executor) runStage(ctx context.Context, i, n int, s *Stage, done map[st
 		return nil, err
 	}
 	if !x.resumed {
-		e.Rates.Observe(e.Cache, s, m.WallSeconds)
+		e.Calibration.Observe(s, m.WallSeconds)
 	}
 	e.Reporter.StageDone(s, m)
 	return m, nil
@@ -372,7 +378,7 @@ func (e *Executor) remaining(g *Graph, done map[string]*Manifest, cur *Stage) ti
 		if m, _ := e.Cache.Lookup(s); m != nil {
 			continue
 		}
-		d += e.Rates.Estimate(s)
+		d += e.Calibration.Estimate(s).Duration
 	}
 	return d
 }

@@ -47,14 +47,8 @@ var buildStamp string
 // may differ from the code that was built (Provenance.FromWorkTree); the
 // machine from the host name and /proc/cpuinfo.
 func DetectProvenance(be compute.Backend) Provenance {
-	p := Provenance{GoVersion: runtime.Version(), Machine: machine()}
-	if be != nil {
-		p.Engine = be.Name()
-		// A GPU backend names its card: the machine is the host and it.
-		if d, ok := be.(interface{ Device() string }); ok && d.Device() != "" {
-			p.Machine += "; GPU " + d.Device()
-		}
-	}
+	p := HostProvenance(be)
+	p.GoVersion = runtime.Version()
 	if c, dirty, ok := strings.Cut(buildStamp, "+"); buildStamp != "" {
 		p.GitCommit, p.GitDirty = c, ok && dirty == "dirty"
 		p.CommitFrom = CommitFromStamp
@@ -78,6 +72,20 @@ func DetectProvenance(be compute.Backend) Provenance {
 	p.FromWorkTree = p.GitCommit != ""
 	if p.FromWorkTree {
 		p.CommitFrom = CommitFromWorkTree
+	}
+	return p
+}
+
+// HostProvenance is the machine and engine of DetectProvenance, without
+// asking git: what a time estimate needs.
+func HostProvenance(be compute.Backend) Provenance {
+	p := Provenance{Machine: machine()}
+	if be != nil {
+		p.Engine = be.Name()
+		// A GPU backend names its card: the machine is the host and it.
+		if d, ok := be.(interface{ Device() string }); ok && d.Device() != "" {
+			p.Machine += "; GPU " + d.Device()
+		}
 	}
 	return p
 }

@@ -347,19 +347,7 @@ func rank(m map[string]int, k string) int {
 	return len(m)
 }
 
-// readRecords reads results/<experiment>.jsonl, empty when absent.
-// recordCounts is how many records each plan's experiment file holds now.
-// A file that cannot be read counts none: it is the first record's write
-// that reports it (with what to do), as a run that found it so would.
-func recordCounts(dir string, plans []*Plan) map[*Plan]int {
-	n := map[*Plan]int{}
-	for _, p := range plans {
-		have, _ := readRecords(dir, p.Exp.Name)
-		n[p] = len(have)
-	}
-	return n
-}
-
+// readRecords reads DIR/<experiment>.jsonl, empty when absent.
 func readRecords(dir, experiment string) ([]results.Record, error) {
 	recs, err := results.ReadFile(filepath.Join(dir, experiment+results.Ext))
 	if errors.Is(err, fs.ErrNotExist) {

@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/ulmfit-go/ulmfit/ablations"
 	"github.com/ulmfit-go/ulmfit/compute"
@@ -18,6 +16,16 @@ import (
 	"github.com/ulmfit-go/ulmfit/report"
 	"github.com/ulmfit-go/ulmfit/results"
 )
+
+// DefaultResults is where a run appends its records unless told
+// otherwise: a user's own runs, git-ignored and kept apart from the
+// project's reference records.
+const DefaultResults = "runs"
+
+// ReferenceResults holds the reference records the project ships. Runs
+// read it to compare with; maintainers write it explicitly (--results
+// results), as the project's records are made.
+const ReferenceResults = "results"
 
 // Options configure Run and Show.
 type Options struct {
@@ -28,8 +36,15 @@ type Options struct {
 	Tasks       []string // tasks (datasets) to run; empty for all
 	DataDir     string   // data search path; "" for $ULMFIT_DATA, else "data"
 	Cache       string   // the stage cache; "" for "cache"
-	Results     string   // where records go; "" for "results"
-	DryRun      bool     // Run only prints the plan
+	// Results is where this run appends its records; "" for
+	// DefaultResults. ReferenceResults (the project's records) is written
+	// only when Results names it.
+	Results string
+	// Reference holds the records this run's values are compared with
+	// besides the earlier ones in Results; "" for ReferenceResults. It is
+	// only read.
+	Reference string
+	DryRun    bool // Run only prints the plan
 	// Pretrained, when set, is the LM every pretraining row starts from
 	// instead of its own or the experiment's (run --pretrained).
 	Pretrained ablations.PretrainedLM
@@ -58,7 +73,10 @@ func (o *Options) defaults() {
 		o.Cache = "cache"
 	}
 	if o.Results == "" {
-		o.Results = "results"
+		o.Results = DefaultResults
+	}
+	if o.Reference == "" {
+		o.Reference = ReferenceResults
 	}
 	if o.Seeds < 1 {
 		o.Seeds = 1
@@ -141,12 +159,15 @@ func Show(ctx context.Context, o Options) error {
 		return err
 	}
 	cache := &Cache{Dir: o.Cache}
-	rates := LoadRates(o.Cache).ForBackend(o.Backend)
+	cal := LoadCalibration(o.Cache, HostProvenance(o.Backend))
+	for _, p := range ps {
+		cal.LearnFromCache(cache, p.Graph.Stages)
+	}
 	for i, p := range ps {
 		if i > 0 {
 			fmt.Fprintln(o.Stdout)
 		}
-		if err := PrintPlan(o.Stdout, p, cache, rates); err != nil {
+		if err := PrintPlan(o.Stdout, p, cache, cal); err != nil {
 			return err
 		}
 	}
@@ -166,16 +187,16 @@ func stageStatus(c *Cache, s *Stage) string {
 
 // PrintPlan writes p's graph: one line per stage with its status, estimate
 // and inputs (by line number), then the cells and what is missing.
-func PrintPlan(w io.Writer, p *Plan, c *Cache, r *Rates) error {
+func PrintPlan(w io.Writer, p *Plan, c *Cache, cal *Calibration) error {
 	index := map[string]int{}
-	var left time.Duration
+	var left Total
 	counts := map[string]int{}
 	for i, s := range p.Graph.Stages {
 		index[s.ID()] = i + 1
 		st := stageStatus(c, s)
 		counts[st]++
 		if st != "cached" {
-			left += r.Estimate(s)
+			left.Add(cal.Estimate(s))
 		}
 	}
 	rows, tasks := map[string]bool{}, map[string]bool{}
@@ -183,15 +204,15 @@ func PrintPlan(w io.Writer, p *Plan, c *Cache, r *Rates) error {
 		rows[cl.Row.ID], tasks[cl.Task] = true, true
 	}
 	fmt.Fprintf(w, "%s (%s), scale %s, seeds %v\n", p.Exp.Title, p.Exp.Source, p.Scale.Name, p.Seeds)
-	fmt.Fprintf(w, "%d cells (%d rows on %d datasets); %d stages: %d cached, %d partial, %d to run; about %s left\n",
-		len(p.Cells), len(rows), len(tasks), len(p.Graph.Stages), counts["cached"], counts["partial"], counts["to run"], shortDuration(left))
+	fmt.Fprintf(w, "%d cells (%d rows on %d datasets); %d stages: %d cached, %d partial, %d to run; time left %s\n",
+		len(p.Cells), len(rows), len(tasks), len(p.Graph.Stages), counts["cached"], counts["partial"], counts["to run"], left.Describe(cal.Measured()))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  #\tstage\tid\tstatus\testimate\tinputs")
 	for i, s := range p.Graph.Stages {
 		st := stageStatus(c, s)
 		est := ""
 		if st != "cached" {
-			est = shortDuration(r.Estimate(s))
+			est = shortDuration(cal.Estimate(s).Duration)
 		}
 		var ins []string
 		for _, in := range s.Inputs {
@@ -241,21 +262,24 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	cache := &Cache{Dir: o.Cache}
-	rates := LoadRates(o.Cache).ForBackend(o.Backend)
 	prov := DetectProvenance(o.Backend)
+	cal := LoadCalibration(o.Cache, prov)
+	for _, p := range ps {
+		cal.LearnFromCache(cache, p.Graph.Stages)
+	}
 	byEval := map[string][]cellRef{}
 	var roots []*Stage
 	for _, p := range ps {
-		var left time.Duration
+		var left Total
 		cached := 0
 		for _, s := range p.Graph.Stages {
 			if stageStatus(cache, s) == "cached" {
 				cached++
 			} else {
-				left += rates.Estimate(s)
+				left.Add(cal.Estimate(s))
 			}
 		}
-		rep.Printf("%s: %d cells at scale %s, %d stages (%d cached), about %s\n", p.Exp.Name, len(p.Cells), p.Scale.Name, len(p.Graph.Stages), cached, shortDuration(left))
+		rep.Printf("%s: %d cells at scale %s, %d stages (%d cached), time left %s\n", p.Exp.Name, len(p.Cells), p.Scale.Name, len(p.Graph.Stages), cached, left.Describe(cal.Measured()))
 		for _, task := range p.Exp.Tasks {
 			if err, ok := p.Missing[task]; ok {
 				rep.Printf("%s: no data for %s, its cells are left out: %v\n", p.Exp.Name, task, err)
@@ -267,16 +291,16 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}
 	g := NewGraph(roots...)
-	// Records already there: the summary counts those added while this
-	// run ran, by it or by runners sharing its work.
-	before := recordCounts(o.Results, ps)
+	// Records already there: the summary compares this run's values with
+	// them.
+	earlier := earlierRecords(o, ps)
 	if o.OnStart != nil {
 		if err := o.OnStart(); err != nil {
 			return err
 		}
 	}
-	rec := &recorder{results: o.Results, prov: prov, byEval: byEval}
-	ex := &Executor{Cache: cache, Reporter: rep, Prov: prov, Rates: rates, Backend: o.Backend,
+	rec := newRecorder(o.Results, prov, byEval)
+	ex := &Executor{Cache: cache, Reporter: rep, Prov: prov, Calibration: cal, Backend: o.Backend,
 		OnStage: func(s *Stage, done map[string]*Manifest) error { return rec.record(ctx, s, done) }}
 	_, runErr := ex.Run(ctx, g)
 	rep.Close()
@@ -284,18 +308,25 @@ func Run(ctx context.Context, o Options) error {
 		runErr = fmt.Errorf("interrupted (%w): run the same command again to resume; finished stages and LM epochs are kept in %s", runErr, o.Cache)
 	}
 	for _, p := range ps {
-		if err := printSummary(o.Stdout, p, o.Results, before[p]); err != nil && runErr == nil {
+		if err := printSummary(o.Stdout, p, rec.summary(p, o.Results, earlier[p])); err != nil && runErr == nil {
 			runErr = err
 		}
 	}
 	return runErr
 }
 
-// recorder writes the records of the cells an evaluate stage ends.
+// recorder writes the records of the cells an evaluate stage ends, and
+// keeps them for the run's summary.
 type recorder struct {
 	results string
 	prov    Provenance
 	byEval  map[string][]cellRef // the cells of each evaluate stage, by its ID
+	built   map[*Plan][]results.Record
+	added   map[*Plan]int
+}
+
+func newRecorder(dir string, prov Provenance, byEval map[string][]cellRef) *recorder {
+	return &recorder{results: dir, prov: prov, byEval: byEval, built: map[*Plan][]results.Record{}, added: map[*Plan]int{}}
 }
 
 // record writes the records of the cells that s ends, if any; done holds
@@ -314,9 +345,12 @@ func (r *recorder) record(ctx context.Context, s *Stage, done map[string]*Manife
 		perPlan[ref.plan] = append(perPlan[ref.plan], rec)
 	}
 	for _, p := range order {
-		if _, err := writeRecords(ctx, r.results, p, perPlan[p]); err != nil {
+		added, err := writeRecords(ctx, r.results, p, perPlan[p])
+		r.added[p] += added
+		if err != nil {
 			return err
 		}
+		r.built[p] = append(r.built[p], perPlan[p]...)
 	}
 	return nil
 }
@@ -327,54 +361,6 @@ func recordName(task string) string {
 		return info.Folder
 	}
 	return task
-}
-
-// printSummary prints p's records at p's scale beside the paper's, with
-// how many records the file gained since it held before: the
-// report's table for a table experiment, its data for a figure, and a
-// table of the experiment's own rows otherwise.
-func printSummary(w io.Writer, p *Plan, dir string, before int) error {
-	ours, err := readRecords(dir, p.Exp.Name)
-	if err != nil {
-		return err
-	}
-	added := max(len(ours)-before, 0)
-	paper, err := results.Paper()
-	if err != nil {
-		return err
-	}
-	missing := map[string]error{}
-	for task, err := range p.Missing {
-		missing[recordName(task)] = err
-	}
-	opts := report.Options{Scale: p.Scale.Name, DataAvailable: func(d string) error { return missing[d] }}
-	fmt.Fprintf(w, "\n%s: %d new record%s in %s\n", p.Exp.Name, added, plural(added), filepath.Join(dir, p.Exp.Name+results.Ext))
-	e := p.Exp
-	switch e.Report {
-	case report.Figure3Def.ID, report.Figure4Def.ID:
-		recs := relabel(ours, e.Report)
-		fig, err := report.Figure3(recs, opts)
-		if e.Report == report.Figure4Def.ID {
-			fig, err = report.Figure4(recs, opts)
-		}
-		if err != nil {
-			return err
-		}
-		return fig.RenderData(w, report.Text)
-	}
-	def, paperRecs := tableDef(e, paper)
-	t, err := report.BuildTable(append(paperRecs, ours...), def, opts)
-	if err != nil {
-		return err
-	}
-	return t.Render(w, report.Text)
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
 }
 
 // relabel returns recs as records of experiment id.

@@ -237,6 +237,9 @@ func Submit(ctx context.Context, o Options, so SlurmOptions) (*Submission, error
 	if o.Results, err = filepath.Abs(o.Results); err != nil {
 		return nil, err
 	}
+	if o.Reference, err = filepath.Abs(o.Reference); err != nil {
+		return nil, err
+	}
 	if so.Binary == "" {
 		if so.Binary, err = os.Executable(); err != nil {
 			return nil, fmt.Errorf("finding this executable for the jobs to run: %w", err)
@@ -413,6 +416,9 @@ func groupStages(stages []*Stage) []stageGroup {
 // workerArgs are the options that make a worker plan what o plans.
 func workerArgs(o Options) []string {
 	args := []string{"--cache", o.Cache, "--results", o.Results, "--seeds", strconv.Itoa(o.Seeds)}
+	if o.Reference != "" {
+		args = append(args, "--reference", o.Reference)
+	}
 	if o.Scale != "" {
 		args = append(args, "--scale", o.Scale)
 	}

@@ -89,8 +89,8 @@ func RunStage(ctx context.Context, o Options, id string) error {
 		return err
 	}
 	prov := DetectProvenance(o.Backend)
-	rec := &recorder{results: o.Results, prov: prov, byEval: pl.byEval}
-	ex := &Executor{Cache: cache, Reporter: rep, Prov: prov, Rates: LoadRates(o.Cache).ForBackend(o.Backend), Backend: o.Backend,
+	rec := newRecorder(o.Results, prov, pl.byEval)
+	ex := &Executor{Cache: cache, Reporter: rep, Prov: prov, Calibration: LoadCalibration(o.Cache, prov), Backend: o.Backend,
 		OnStage: func(st *Stage, done map[string]*Manifest) error { return rec.record(ctx, st, done) }}
 	_, err = ex.Run(ctx, sub)
 	if errors.Is(err, context.Canceled) {
@@ -130,8 +130,8 @@ func WriteRecords(ctx context.Context, o Options) error {
 			done[s.ID()] = m
 		}
 	}
-	before := recordCounts(o.Results, pl.plans)
-	rec := &recorder{results: o.Results, prov: DetectProvenance(o.Backend), byEval: pl.byEval}
+	earlier := earlierRecords(o, pl.plans)
+	rec := newRecorder(o.Results, DetectProvenance(o.Backend), pl.byEval)
 	unfinished := &UnfinishedError{}
 	for _, s := range pl.graph.Stages {
 		refs := pl.byEval[s.ID()]
@@ -151,7 +151,7 @@ func WriteRecords(ctx context.Context, o Options) error {
 		}
 	}
 	for _, p := range pl.plans {
-		if err := printSummary(o.Stdout, p, o.Results, before[p]); err != nil {
+		if err := printSummary(o.Stdout, p, rec.summary(p, o.Results, earlier[p])); err != nil {
 			return err
 		}
 	}

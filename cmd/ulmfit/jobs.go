@@ -84,6 +84,7 @@ func (o runOptions) childArgs() []string {
 	add("data-dir", o.DataDir)
 	add("cache", o.Cache)
 	add("results", o.Results)
+	add("reference", o.Reference)
 	add("pretrained", o.Pretrained)
 	return args
 }

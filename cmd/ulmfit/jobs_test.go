@@ -22,8 +22,8 @@ func TestMain(m *testing.M) {
 }
 
 // 'run --jobs 2' runs two runners on one plan: each says it ran, no stage
-// is built twice, every cell gets one record, and the summary counts the
-// records both wrote.
+// is built twice, every cell gets one record, and the summary shows the
+// records of both.
 func TestRunJobs(t *testing.T) {
 	t.Setenv(asCLI, "1")
 	exp := selfContained(t)
@@ -33,8 +33,8 @@ func TestRunJobs(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
-	if !strings.Contains(out, "6 new records") {
-		t.Errorf("want the records of both runners counted (6):\n%s", out)
+	if !strings.Contains(out, "6 records from this run") {
+		t.Errorf("want the records of both runners in the summary (6):\n%s", out)
 	}
 	built := map[string]int{}
 	for _, line := range strings.Split(errOut, "\n") {

@@ -21,8 +21,13 @@ dataset that is not here (its cells are left out). Data that cannot be
 used (see 'ulmfit run -h') stops it with exit code 2. Without an
 experiment, lists the built-in ones.
 
-Estimates start from defaults for two CPU cores and learn from the stages
-this cache has run (DIR/rates.json).
+Estimates are calibrated on this machine and engine: from the stages it
+finished (kept in DIR/calibration.json, by machine and engine) and the
+finished stages of the plan in the cache. The time left says how sure it
+is, e.g. "8m20s (±20%, from 6 stages measured on this machine)"; with
+nothing measured here it is the defaults for two CPU cores (or one GPU),
+marked "uncalibrated". Progress ETAs of 'ulmfit run' use the same
+calibration.
 
 Flags as for 'ulmfit run'.
 `

@@ -44,7 +44,9 @@ index.md, which show it all; a file of those names that is already there
 --force.
 
 --results  a record directory (every *.jsonl under it) or one file;
-           default "results". The paper's numbers are built in.
+           default "results", the reference records the project ships
+           ('--results runs' for the records of your own runs). The
+           paper's numbers are built in.
 --scale    only our records of this scale; needed when a cell has several.
 --data-dir where datasets are looked for, to tell "no data" from "not run";
            default $ULMFIT_DATA, else "data".
@@ -91,7 +93,7 @@ func init() {
 			o := reportOptions{Stdout: stdout, Stderr: stderr}
 			fs := flag.NewFlagSet("report", flag.ContinueOnError)
 			fs.SetOutput(io.Discard)
-			fs.StringVar(&o.Results, "results", "results", "record directory or file")
+			fs.StringVar(&o.Results, "results", runner.ReferenceResults, "record directory or file")
 			fs.StringVar(&o.Format, "format", "text", "text, markdown, csv, latex or html")
 			fs.StringVar(&o.Out, "out", "", "write tables, figures and an index under this directory")
 			fs.StringVar(&o.Scale, "scale", "", "only our records of this scale")

@@ -16,7 +16,8 @@ import (
 
 const runUsage = `Usage:
   ulmfit run EXPERIMENT... [--scale S] [--seeds N] [--only ROW[,ROW]] [--tasks T[,T]] [--data-dir D]
-                           [--cache DIR] [--results DIR] [--dry-run] [--executor local|slurm]
+                           [--cache DIR] [--results DIR] [--reference DIR] [--dry-run]
+                           [--executor local|slurm]
                            [--device cpu|cuda] [--precision fp32|tf32|bf16] [--no-graphs]
                            [--pretrained NAME|PTH,ITOS] [--jobs N]
 
@@ -28,8 +29,16 @@ and code version, so experiments, rows and later runs share finished work;
 an interrupted run (Ctrl-C, kill -9) picks up where it stopped when run
 again, LM stages from their last finished epoch. A record per cell and seed
 is appended to --results/EXPERIMENT.jsonl as soon as the cell is done, and
---results/EXPERIMENT.json holds the latest of each; at the end each
-experiment's table is printed beside the paper's numbers.
+--results/EXPERIMENT.json holds the latest of each. At the end each
+experiment's table of this run's values is printed beside the paper's
+numbers, followed by the earlier records of the same cells, seeds and scale
+(the reference records in --reference, earlier runs in --results) and how
+far this run's values are from them.
+
+Records go to runs/ (git-ignored), never to the reference records the
+project ships in results/: those are read to compare with, and written only
+when asked for by name (--results results, as the project's own records are
+made).
 
 --scale    paper, small or tiny; default: the experiment's default_scale
 --seeds    repeat every cell with N seeds (the experiment's seed, +1, ...)
@@ -37,7 +46,8 @@ experiment's table is printed beside the paper's numbers.
 --tasks    run only these of the experiments' tasks (datasets, e.g. trec6)
 --data-dir data directory or search path; default $ULMFIT_DATA, else "data"
 --cache    the stage cache; default "cache"
---results  the record directory; default "results"
+--results  where this run's records go; default "runs"
+--reference the records to compare with (only read); default "results"
 --dry-run  print the plan (as 'ulmfit plan') and run nothing
 --pretrained NAME or PTH,ITOS: every row that pretrains starts from this
            LM instead, as if its experiment said pretrained = ...: a
@@ -79,7 +89,8 @@ type runOptions struct {
 	Tasks       []string
 	DataDir     string
 	Cache       string
-	Results     string
+	Results     string // where records go
+	Reference   string // the records a run compares its values with
 	DryRun      bool
 	Device      string // cpu or cuda
 	Precision   string // cuda's matrix products: fp32, tf32 or bf16
@@ -119,7 +130,8 @@ func runFlags(name string, o *runOptions) *flag.FlagSet {
 	fs.Var(listFlag{&o.Tasks}, "tasks", "tasks to run")
 	fs.StringVar(&o.DataDir, "data-dir", "", "data directory or search path")
 	fs.StringVar(&o.Cache, "cache", "cache", "stage cache directory")
-	fs.StringVar(&o.Results, "results", "results", "record directory")
+	fs.StringVar(&o.Results, "results", runner.DefaultResults, "where records go")
+	fs.StringVar(&o.Reference, "reference", runner.ReferenceResults, "records to compare with")
 	fs.StringVar(&o.Device, "device", "cpu", "cpu or cuda")
 	fs.StringVar(&o.Precision, "precision", "fp32", "matrix-product precision on cuda: fp32, tf32 or bf16")
 	fs.BoolVar(&o.NoGraphs, "no-graphs", false, "on cuda, issue kernels one by one, no CUDA graphs")
@@ -183,7 +195,7 @@ func (o runOptions) runner() (runner.Options, error) {
 		return runner.Options{}, err
 	}
 	return runner.Options{Experiments: o.Experiments, Scale: o.Scale, Seeds: o.Seeds, Only: o.Only, Tasks: o.Tasks,
-		DataDir: o.DataDir, Cache: o.Cache, Results: o.Results, DryRun: o.DryRun, Stdout: o.Stdout, Stderr: o.Stderr,
+		DataDir: o.DataDir, Cache: o.Cache, Results: o.Results, Reference: o.Reference, DryRun: o.DryRun, Stdout: o.Stdout, Stderr: o.Stderr,
 		Backend: be, Pretrained: pre}, nil
 }
 

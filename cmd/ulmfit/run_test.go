@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +16,7 @@ import (
 	"github.com/ulmfit-go/ulmfit/experiments"
 	"github.com/ulmfit-go/ulmfit/interop"
 	"github.com/ulmfit-go/ulmfit/model"
+	"github.com/ulmfit-go/ulmfit/results"
 	"github.com/ulmfit-go/ulmfit/text"
 )
 
@@ -114,11 +118,11 @@ func TestRunFile(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
-	if !strings.Contains(out, "2 new records") || !strings.Contains(out, "Mine") {
+	if !strings.Contains(out, "2 records from this run, written to") || !strings.Contains(out, "Mine") {
 		t.Errorf("output:\n%s", out)
 	}
 	out, errOut, code = runCmd(t, args...)
-	if code != 0 || !strings.Contains(out, "0 new records") || strings.Contains(errOut, " start ") {
+	if code != 0 || !strings.Contains(out, "(0 new; 2 already there, from the same stages)") || strings.Contains(errOut, " start ") {
 		t.Errorf("second run: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
@@ -290,4 +294,127 @@ func TestLabelProblemsExit2(t *testing.T) {
 	if _, err := os.Stat(cache); err == nil {
 		t.Error("a run that stopped on its labels made its cache")
 	}
+
+// A run in a checkout writes its records to runs/, never to the reference
+// records in results/ (they stay byte for byte, and git sees no change);
+// its table shows the values it computed, and it lists the reference's
+// record of each cell with the difference. Writing into results/ takes
+// --results results.
+func TestRunKeepsReferenceRecordsApart(t *testing.T) {
+	exp := selfContained(t)
+	gitignore, err := os.ReadFile(filepath.Join("..", "..", ".gitignore"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	if err := os.WriteFile(".gitignore", gitignore, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runCmd(t, "run", exp, "--results", "results")
+	if code != 0 || !strings.Contains(out, "2 records from this run, written to results/mine.jsonl") {
+		t.Fatalf("a maintainer's run (--results results): exit %d\n%s\n%s", code, out, errOut)
+	}
+	// The shipped reference says 99.99 for one cell, which this machine's
+	// cache does not reproduce.
+	ref := filepath.Join("results", "mine.jsonl")
+	recs, err := results.ReadFile(ref)
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("%d reference records (%v)", len(recs), err)
+	}
+	var scratch float64
+	for i := range recs {
+		if recs[i].Row == "scratch" {
+			scratch, recs[i].Value = recs[i].Value, 99.99
+		}
+	}
+	if err := results.WriteFile(ref, recs); err != nil {
+		t.Fatal(err)
+	}
+	git := gitRepo(t)
+	shipped := snapshot(t, "results")
+
+	out, errOut, code = runCmd(t, "run", exp)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if got := snapshot(t, "results"); got != shipped {
+		t.Errorf("the run changed results/:\nbefore %s\nafter  %s", shipped, got)
+	}
+	if git != nil {
+		if st := git("status", "--porcelain", "--untracked-files=all"); st != "" {
+			t.Errorf("the run changed what git tracks:\n%s", st)
+		}
+	}
+	mine, err := results.ReadFile(filepath.Join("runs", "mine.jsonl"))
+	if err != nil || len(mine) != 2 {
+		t.Errorf("runs/mine.jsonl: %d records (%v), want 2", len(mine), err)
+	}
+	table, earlier, ok := strings.Cut(out, "Earlier records")
+	if !ok {
+		t.Fatalf("no comparison with the reference:\n%s", out)
+	}
+	if !strings.Contains(table, "2 records from this run, written to runs/mine.jsonl") || strings.Contains(table, "99.99") {
+		t.Errorf("want the table of this run's values, not the reference's 99.99:\n%s", out)
+	}
+	for _, want := range []string{
+		fmt.Sprintf("scratch/toy  1     %.2f     99.99    %+.2f", scratch, scratch-99.99),
+		"results/mine.jsonl:1 (reference",
+		"identical, same stages  results/mine.jsonl:2 (reference",
+	} {
+		if !strings.Contains(earlier, want) {
+			t.Errorf("the comparison lacks %q:\n%s", want, earlier)
+		}
+	}
+
+	// Again: nothing new in runs/, and the earlier run is listed too.
+	out, _, code = runCmd(t, "run", exp)
+	if code != 0 || !strings.Contains(out, "in runs/mine.jsonl (0 new; 2 already there, from the same stages)") ||
+		!strings.Contains(out, "identical, same stages  runs/mine.jsonl:1") {
+		t.Errorf("second run: exit %d\n%s", code, out)
+	}
+	if got := snapshot(t, "results"); got != shipped {
+		t.Errorf("the second run changed results/")
+	}
+}
+
+// gitRepo makes the working directory a git checkout with everything in
+// it committed, and returns a function that runs git there; nil when git
+// is not installed.
+func gitRepo(t *testing.T) func(args ...string) string {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Log("git is not installed: checking results/ byte for byte only")
+		return nil
+	}
+	git := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-c", "user.name=test", "-c", "user.email=test@example.com"}, args...)...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	git("init", "-q")
+	git("add", "-A")
+	git("commit", "-q", "-m", "shipped records")
+	return git
+}
+
+// snapshot is every file under dir with its contents' SHA-256.
+func snapshot(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		fmt.Fprintf(&b, "%s %x; ", path, sha256.Sum256(data))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }

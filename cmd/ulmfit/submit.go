@@ -38,7 +38,7 @@ was killed resumes from its last finished epoch.
 --binary   the ulmfit the jobs run; default this executable's path
 
 Run's flags (--scale, --seeds, --only, --tasks, --data-dir, --cache,
---results) select what to submit, as for 'ulmfit run'; --device,
+--results, --reference) select what to submit, as for 'ulmfit run'; --device,
 --precision and --no-graphs go to every job's worker (checked here, no
 driver loaded), and with --device cuda each job asks for one GPU unless
 --gpus says otherwise.

@@ -1,0 +1,268 @@
+package runner
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/ulmfit-go/ulmfit/report"
+	"github.com/ulmfit-go/ulmfit/results"
+)
+
+// A run's summary shows the values it computed itself: its table is made
+// from the records this run built (cells it ran and cells it found cached
+// alike), never from what the records file held before. Records of the
+// same cell, seed and scale that were there before the run (the
+// reference records the project ships, a user's earlier runs) are listed
+// after the table with the difference.
+
+// earlierSet is one folder's records of an experiment from before a run.
+type earlierSet struct {
+	dir       string
+	reference bool // the project's reference records
+	recs      []results.Record
+	err       error // the file could not be read: the comparison says so
+}
+
+// runSummary is what printSummary shows of one experiment.
+type runSummary struct {
+	dir     string           // where the run wrote its records
+	built   []results.Record // the records this run made, in the order it made them
+	added   int              // how many of them were new in dir
+	earlier []earlierSet
+}
+
+// earlierRecords reads, for each plan, the records that were there before
+// the run: the reference folder's and the results folder's (once when
+// they are one folder).
+func earlierRecords(o Options, ps []*Plan) map[*Plan][]earlierSet {
+	same := sameDir(o.Results, o.Reference)
+	out := map[*Plan][]earlierSet{}
+	for _, p := range ps {
+		var sets []earlierSet
+		if !same {
+			recs, err := readRecords(o.Reference, p.Exp.Name)
+			sets = append(sets, earlierSet{dir: o.Reference, reference: true, recs: recs, err: err})
+		}
+		recs, err := readRecords(o.Results, p.Exp.Name)
+		sets = append(sets, earlierSet{dir: o.Results, reference: same, recs: recs, err: err})
+		out[p] = sets
+	}
+	return out
+}
+
+// sameDir says whether two paths name one folder.
+func sameDir(a, b string) bool {
+	aa, errA := filepath.Abs(a)
+	bb, errB := filepath.Abs(b)
+	return errA == nil && errB == nil && aa == bb
+}
+
+// summary is what r recorded of p.
+func (r *recorder) summary(p *Plan, dir string, earlier []earlierSet) runSummary {
+	return runSummary{dir: dir, built: r.built[p], added: r.added[p], earlier: earlier}
+}
+
+// printSummary prints the records this run made of p at p's scale beside
+// the paper's (the report's table for a table experiment, its data for a
+// figure, a table of the experiment's own rows otherwise), then how they
+// compare with the records of the same cells from before the run.
+func printSummary(w io.Writer, p *Plan, sum runSummary) error {
+	paper, err := results.Paper()
+	if err != nil {
+		return err
+	}
+	missing := map[string]error{}
+	for task, err := range p.Missing {
+		missing[recordName(task)] = err
+	}
+	n := len(sum.built)
+	path := filepath.Join(sum.dir, p.Exp.Name+results.Ext)
+	fmt.Fprintf(w, "\n%s: %d record%s from this run", p.Exp.Name, n, plural(n))
+	switch {
+	case n == 0:
+		fmt.Fprintf(w, " (none of its cells finished)\n")
+	case sum.added == n:
+		fmt.Fprintf(w, ", written to %s\n", path)
+	default:
+		fmt.Fprintf(w, " in %s (%d new; %d already there, from the same stages)\n", path, sum.added, n-sum.added)
+	}
+	opts := report.Options{Scale: p.Scale.Name, DataAvailable: func(d string) error { return missing[d] }}
+	e := p.Exp
+	switch e.Report {
+	case report.Figure3Def.ID, report.Figure4Def.ID:
+		recs := relabel(sum.built, e.Report)
+		fig, err := report.Figure3(recs, opts)
+		if e.Report == report.Figure4Def.ID {
+			fig, err = report.Figure4(recs, opts)
+		}
+		if err != nil {
+			return err
+		}
+		if err := fig.RenderData(w, report.Text); err != nil {
+			return err
+		}
+	default:
+		def, paperRecs := tableDef(e, paper)
+		t, err := report.BuildTable(append(paperRecs, sum.built...), def, opts)
+		if err != nil {
+			return err
+		}
+		if err := t.Render(w, report.Text); err != nil {
+			return err
+		}
+	}
+	return printEarlier(w, p, sum)
+}
+
+// printEarlier lists, for each record of this run, the latest record of
+// the same cell, seed and scale in each earlier set, and the difference
+// (this run minus earlier).
+func printEarlier(w io.Writer, p *Plan, sum runSummary) error {
+	for _, set := range sum.earlier {
+		if set.err != nil {
+			fmt.Fprintf(w, "(the records in %s could not be read for comparison: %v)\n", set.dir, set.err)
+		}
+	}
+	if len(sum.built) == 0 {
+		return nil
+	}
+	type match struct {
+		rec results.Record
+		set earlierSet
+	}
+	var lines [][]string
+	found := 0
+	for _, r := range sortedRecords(p, sum.built) {
+		var ms []match
+		for _, set := range sum.earlier {
+			if m, ok := latestOf(set.recs, r); ok {
+				ms = append(ms, match{m, set})
+			}
+		}
+		cell := cellName(r)
+		if len(ms) == 0 {
+			lines = append(lines, []string{cell, fmt.Sprint(r.Seed), value(r.Value), "-", "-", "no earlier record"})
+			continue
+		}
+		found++
+		for _, m := range ms {
+			lines = append(lines, []string{cell, fmt.Sprint(r.Seed), value(r.Value), value(m.rec.Value),
+				difference(r, m.rec), describeEarlier(m.rec, m.set.reference)})
+		}
+	}
+	var dirs []string
+	for _, set := range sum.earlier {
+		dirs = append(dirs, set.dir)
+	}
+	if found == 0 {
+		fmt.Fprintf(w, "No earlier record of these cells (same seed and scale) in %s.\n", joinOr(dirs))
+		return nil
+	}
+	fmt.Fprintf(w, "Earlier records of the same cell, seed and scale (%d of %d cells have one; difference = this run - earlier):\n", found, len(sum.built))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  cell\tseed\tthis run\tearlier\tdifference\tearlier record")
+	for _, l := range lines {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", l[0], l[1], l[2], l[3], l[4], l[5])
+	}
+	return tw.Flush()
+}
+
+// latestOf is the last record in recs of r's cell, seed and scale.
+func latestOf(recs []results.Record, r results.Record) (results.Record, bool) {
+	for i := len(recs) - 1; i >= 0; i-- {
+		h := recs[i]
+		if h.Source == results.SourceOurs && h.Cell() == r.Cell() && h.Seed == r.Seed && h.Scale == r.Scale {
+			return h, true
+		}
+	}
+	return results.Record{}, false
+}
+
+// difference is r's value minus earlier's, "identical" when they are
+// equal (", same stages" when the earlier record was made from the same
+// cached stages).
+func difference(r, earlier results.Record) string {
+	if r.Value == earlier.Value {
+		if sameRun(r, earlier) {
+			return "identical, same stages"
+		}
+		return "identical"
+	}
+	return fmt.Sprintf("%+.2f", r.Value-earlier.Value)
+}
+
+// describeEarlier names where an earlier record is and what made it.
+func describeEarlier(r results.Record, reference bool) string {
+	s := r.Origin
+	var what []string
+	if reference {
+		what = append(what, "reference")
+	}
+	if r.GitCommit != "" {
+		what = append(what, "commit "+r.GitCommit[:min(7, len(r.GitCommit))])
+	}
+	if !r.Finished.IsZero() {
+		what = append(what, r.Finished.UTC().Format("2006-01-02"))
+	}
+	if len(what) > 0 {
+		s += " (" + strings.Join(what, ", ") + ")"
+	}
+	return s
+}
+
+// cellName reads "row/dataset", with ", n=N" for a low-shot cell.
+func cellName(r results.Record) string {
+	s := r.Row + "/" + r.Dataset
+	if r.TrainSize > 0 {
+		s += fmt.Sprintf(" n=%d", r.TrainSize)
+	}
+	return s
+}
+
+func value(v float64) string { return fmt.Sprintf("%.2f", v) }
+
+// sortedRecords orders recs as the experiment lists its rows, then by
+// dataset, training size and seed.
+func sortedRecords(p *Plan, recs []results.Record) []results.Record {
+	rowRank := map[string]int{}
+	for i, r := range p.Exp.Rows {
+		rowRank[r.ID] = i
+	}
+	out := append([]results.Record(nil), recs...)
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if ra, rb := rank(rowRank, a.Row), rank(rowRank, b.Row); ra != rb {
+			return ra < rb
+		}
+		if a.Dataset != b.Dataset {
+			return a.Dataset < b.Dataset
+		}
+		if a.TrainSize != b.TrainSize {
+			return a.TrainSize < b.TrainSize
+		}
+		return a.Seed < b.Seed
+	})
+	return out
+}
+
+// joinOr reads "a", "a or b", "a, b or c".
+func joinOr(ss []string) string {
+	switch len(ss) {
+	case 0:
+		return ""
+	case 1:
+		return ss[0]
+	}
+	return strings.Join(ss[:len(ss)-1], ", ") + " or " + ss[len(ss)-1]
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
