@@ -127,7 +127,7 @@ func TestAbsentRegisteredTask(t *testing.T) {
 		t.Errorf("trec6 missing: %v, want the fetch command", err)
 	}
 	var out strings.Builder
-	if err := PrintPlan(&out, plan, &Cache{Dir: t.TempDir()}, LoadRates("")); err != nil {
+	if err := PrintPlan(&out, plan, &Cache{Dir: t.TempDir()}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "no data for trec6, its cells are left out") {

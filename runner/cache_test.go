@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/ulmfit-go/ulmfit/compute"
 )
 
 // counter counts how often each stage kind ran.

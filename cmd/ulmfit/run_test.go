@@ -294,6 +294,7 @@ func TestLabelProblemsExit2(t *testing.T) {
 	if _, err := os.Stat(cache); err == nil {
 		t.Error("a run that stopped on its labels made its cache")
 	}
+}
 
 // A run in a checkout writes its records to runs/, never to the reference
 // records in results/ (they stay byte for byte, and git sees no change);
