@@ -383,3 +383,27 @@ func TestWithDefaults(t *testing.T) {
 		t.Error("WithDefaults changed a set classifier_lr")
 	}
 }
+
+// task_lm_epochs and task_classifier_epochs replace the scale's epochs for
+// the datasets they name, under either of a dataset's names, and no other.
+func TestScaleForTask(t *testing.T) {
+	sc, _ := LookupScale("paper")
+	sc.TaskLMEpochs = map[string]int{"imdb": 2}
+	sc.TaskClassifierEpochs = map[string]int{"ag_news": 12}
+	if got := sc.ForTask("imdb", "imdb"); got.LMEpochs != 2 || got.ClassifierEpochs != 50 {
+		t.Errorf("imdb: %d LM, %d classifier epochs; want 2 and 50", got.LMEpochs, got.ClassifierEpochs)
+	}
+	if got := sc.ForTask("ag-news", "ag_news"); got.LMEpochs != 15 || got.ClassifierEpochs != 12 {
+		t.Errorf("ag-news: %d LM, %d classifier epochs; want 15 and 12", got.LMEpochs, got.ClassifierEpochs)
+	}
+	if got := sc.ForTask("trec6", "trec6"); got.LMEpochs != 15 || got.ClassifierEpochs != 50 {
+		t.Errorf("trec6: %d, %d; want the scale's 15 and 50", got.LMEpochs, got.ClassifierEpochs)
+	}
+	sc.TaskLMEpochs["imdb"] = 0
+	if err := sc.Check(); err == nil || !strings.Contains(err.Error(), "task_lm_epochs.imdb") {
+		t.Errorf("task_lm_epochs.imdb = 0: %v", err)
+	}
+	if r, _ := LookupRecipe("scripts"); !r.Settings().LMTestText || Paper().LMTestText {
+		t.Error("lm_test_text: want the scripts recipe's true and the paper's false")
+	}
+}

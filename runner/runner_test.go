@@ -214,6 +214,58 @@ func TestCarvedSplits(t *testing.T) {
 	}
 }
 
+// lm_test_text adds the validation and test examples' text, never their
+// labels, to the LM's; without it the LM reads the training pool and the
+// unlabelled text only, and the task data's key tells the two apart.
+func TestLMTestText(t *testing.T) {
+	ds, _ := synthLoad("imdb")
+	src := newSource("imdb", ds)
+	sc, _ := ablations.LookupScale("paper")
+	s := ablations.Paper()
+	base, err := splitTask(src, s, sc, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.LMTestText = true
+	all, err := splitTask(src, s, sc, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all.LMText) != len(base.LMText)+len(base.Valid)+len(base.Test) {
+		t.Fatalf("LM text %d with lm_test_text, %d without; want %d more (validation and test)",
+			len(all.LMText), len(base.LMText), len(base.Valid)+len(base.Test))
+	}
+	lm := map[string]bool{}
+	for i, e := range all.LMText {
+		lm[e.Text[0]] = true
+		if i >= len(base.LMText) && e.Label != datasets.NoLabel {
+			t.Fatal("a held-out example came into the LM text with its label")
+		}
+	}
+	for _, e := range append(slices.Clone(all.Test), all.Valid...) {
+		if !lm[e.Text[0]] {
+			t.Fatal("a held-out example's text is missing from the LM text")
+		}
+	}
+	for _, e := range base.LMText {
+		for _, h := range base.Test {
+			if e.Text[0] == h.Text[0] {
+				t.Fatal("without lm_test_text the LM reads a test example")
+			}
+		}
+	}
+	if !strings.Contains(strings.Join(all.Notes, " "), "lm_test_text") {
+		t.Errorf("notes %q do not say the LM read the held-out text", all.Notes)
+	}
+	b := &builder{p: &Planner{}, sc: sc}
+	with, _, _ := b.taskData(src, s, 0)
+	s.LMTestText = false
+	without, _, _ := b.taskData(src, s, 0)
+	if with.ID() == without.ID() {
+		t.Error("lm_test_text does not change the task data's stage")
+	}
+}
+
 // runTiny runs experiments at the tiny scale on generated data.
 func runTiny(t *testing.T, dir string, names ...string) string {
 	t.Helper()
