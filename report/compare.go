@@ -24,11 +24,19 @@ const (
 	NotComparable                // no interval: too few values ("n/a")
 	OnlyBaseline                 // the candidate has no record of the cell
 	OnlyCandidate                // the baseline has no record of the cell
+	NotEstimable                 // enough seeds, but they do not vary: no interval
 )
 
 func (v Verdict) String() string {
-	return [...]string{"no significant difference", "better", "WORSE", "n/a", "only in baseline", "only in candidate"}[v]
+	return [...]string{"no significant difference", "better", "WORSE", "n/a", "only in baseline", "only in candidate",
+		"not estimable (no spread over seeds)"}[v]
 }
+
+// Corrections for testing many cells at once.
+const (
+	CorrectionHolm = "holm" // Holm's step-down (the default)
+	CorrectionNone = "none" // each cell on its own
+)
 
 // Diff is one cell compared.
 type Diff struct {
@@ -37,13 +45,18 @@ type Diff struct {
 	Cand     Summary
 	Delta    float64 // Cand.Mean - Base.Mean
 	Interval Interval
-	Verdict  Verdict
+	// PAdj is the cell's p-value after the comparison's correction for
+	// the number of cells tested (Interval.P itself with none); NaN
+	// without a test.
+	PAdj    float64
+	Verdict Verdict
 }
 
 // Comparison is a baseline and a candidate compared cell by cell.
 type Comparison struct {
 	Baseline, Candidate string // names for the header
 	Level               float64
+	Correction          string // CorrectionHolm or CorrectionNone
 	Diffs               []Diff // every cell of either side
 	OneSided            bool   // Render lists the cells only one side has
 }
@@ -57,6 +70,9 @@ type CompareOptions struct {
 	// OneSided lists, in Render's table, the cells only one side has; by
 	// default only the summary counts them.
 	OneSided bool
+	// Correction for testing every cell: CorrectionHolm (the default, ""),
+	// or CorrectionNone.
+	Correction string
 }
 
 // Compare matches the cells (experiment, row, dataset, split, metric,
@@ -65,8 +81,11 @@ type CompareOptions struct {
 // interval (DiffInterval: Welch's t with >= 2 seeds a side, a bootstrap
 // against a single value, else n/a) and whether the candidate is
 // significantly better or worse; "worse" respects the metric's direction
-// (results.LowerIsBetter). Each side is validated first (Check); the
-// intervals are per cell, with no correction for comparing many cells.
+// (results.LowerIsBetter). Each side is validated first (Check). The
+// intervals are per cell; the verdicts come from the cells' p-values after
+// Holm's correction for the number of cells tested (opts.Correction), so
+// comparing a table cell by cell does not find differences by chance. A
+// cell whose seeds do not vary is NotEstimable, never significant.
 func Compare(base, cand []results.Record, opts CompareOptions) (*Comparison, error) {
 	if opts.Level == 0 {
 		opts.Level = 0.95
@@ -80,6 +99,13 @@ func Compare(base, cand []results.Record, opts CompareOptions) (*Comparison, err
 	if opts.Candidate == "" {
 		opts.Candidate = "candidate"
 	}
+	switch opts.Correction {
+	case "":
+		opts.Correction = CorrectionHolm
+	case CorrectionHolm, CorrectionNone:
+	default:
+		return nil, fmt.Errorf("correction %q: want %s or %s", opts.Correction, CorrectionHolm, CorrectionNone)
+	}
 	bs, err := cellValues(base)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", opts.Baseline, err)
@@ -88,7 +114,8 @@ func Compare(base, cand []results.Record, opts CompareOptions) (*Comparison, err
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", opts.Candidate, err)
 	}
-	cmp := &Comparison{Baseline: opts.Baseline, Candidate: opts.Candidate, Level: opts.Level, OneSided: opts.OneSided}
+	cmp := &Comparison{Baseline: opts.Baseline, Candidate: opts.Candidate, Level: opts.Level, OneSided: opts.OneSided,
+		Correction: opts.Correction}
 	cells := map[results.Cell]bool{}
 	for c := range bs {
 		cells[c] = true
@@ -99,7 +126,7 @@ func Compare(base, cand []results.Record, opts CompareOptions) (*Comparison, err
 	for c := range cells {
 		b, inB := bs[c]
 		k, inC := cs[c]
-		d := Diff{Cell: c, Base: Summarize(b), Cand: Summarize(k)}
+		d := Diff{Cell: c, Base: Summarize(b), Cand: Summarize(k), PAdj: math.NaN()}
 		switch {
 		case !inC:
 			d.Verdict = OnlyBaseline
@@ -108,20 +135,39 @@ func Compare(base, cand []results.Record, opts CompareOptions) (*Comparison, err
 		default:
 			d.Delta = d.Cand.Mean - d.Base.Mean
 			d.Interval = DiffInterval(d.Base, d.Cand, opts.Level)
-			switch {
-			case d.Interval.Method == MethodNone:
-				d.Verdict = NotComparable
-			case !d.Interval.Excludes0():
-				d.Verdict = NoDifference
-			case (d.Delta > 0) == results.LowerIsBetter(c.Metric):
-				d.Verdict = Worse
-			default:
-				d.Verdict = Better
-			}
 		}
 		cmp.Diffs = append(cmp.Diffs, d)
 	}
 	sort.Slice(cmp.Diffs, func(i, j int) bool { return cellLess(cmp.Diffs[i].Cell, cmp.Diffs[j].Cell) })
+	ps := make([]float64, len(cmp.Diffs))
+	for i, d := range cmp.Diffs {
+		ps[i] = math.NaN()
+		if d.Verdict != OnlyBaseline && d.Verdict != OnlyCandidate {
+			ps[i] = d.Interval.P
+		}
+	}
+	if opts.Correction == CorrectionHolm {
+		ps = Holm(ps)
+	}
+	for i := range cmp.Diffs {
+		d := &cmp.Diffs[i]
+		if d.Verdict == OnlyBaseline || d.Verdict == OnlyCandidate {
+			continue
+		}
+		d.PAdj = ps[i]
+		switch {
+		case d.Interval.Method == MethodNone:
+			d.Verdict = NotComparable
+		case d.Interval.Method == MethodNotEstimable:
+			d.Verdict = NotEstimable
+		case !(d.PAdj < 1-opts.Level):
+			d.Verdict = NoDifference
+		case (d.Delta > 0) == results.LowerIsBetter(d.Cell.Metric):
+			d.Verdict = Worse
+		default:
+			d.Verdict = Better
+		}
+	}
 	return cmp, nil
 }
 
@@ -232,9 +278,23 @@ func (c *Comparison) Count(v Verdict) int {
 // Summary is one line: how many cells, and how they came out.
 func (c *Comparison) Summary() string {
 	both := len(c.Diffs) - c.Count(OnlyBaseline) - c.Count(OnlyCandidate)
-	return fmt.Sprintf("%d cell%s in both: %d worse, %d better, %d no significant difference, %d n/a (too few seeds); %d only in %s, %d only in %s (%.0f%% intervals)",
-		both, pluralS(both), c.Count(Worse), c.Count(Better), c.Count(NoDifference), c.Count(NotComparable),
-		c.Count(OnlyBaseline), c.Baseline, c.Count(OnlyCandidate), c.Candidate, 100*c.Level)
+	tested := 0
+	for _, d := range c.Diffs {
+		if !math.IsNaN(d.PAdj) {
+			tested++
+		}
+	}
+	correction := "no correction for testing many cells"
+	if c.Correction == CorrectionHolm {
+		correction = fmt.Sprintf("verdicts Holm-corrected over the %d cell%s tested", tested, pluralS(tested))
+	}
+	estimable := ""
+	if n := c.Count(NotEstimable); n > 0 {
+		estimable = fmt.Sprintf(", %d not estimable (no spread over seeds)", n)
+	}
+	return fmt.Sprintf("%d cell%s in both: %d worse, %d better, %d no significant difference, %d n/a (too few seeds)%s; %d only in %s, %d only in %s (%.0f%% intervals per cell; %s)",
+		both, pluralS(both), c.Count(Worse), c.Count(Better), c.Count(NoDifference), c.Count(NotComparable), estimable,
+		c.Count(OnlyBaseline), c.Baseline, c.Count(OnlyCandidate), c.Candidate, 100*c.Level, correction)
 }
 
 func summaryText(s Summary) string {
@@ -250,6 +310,9 @@ func summaryText(s Summary) string {
 func (d Diff) intervalText() string {
 	if d.Verdict == OnlyBaseline || d.Verdict == OnlyCandidate || d.Interval.Method == MethodNone {
 		return "n/a"
+	}
+	if d.Interval.Method == MethodNotEstimable {
+		return "not estimable"
 	}
 	return fmt.Sprintf("[%s, %s] %s", signed(d.Interval.Lo, 2), signed(d.Interval.Hi, 2), d.Interval.Method)
 }
@@ -280,7 +343,7 @@ func (c *Comparison) Render(w io.Writer, f Format) error {
 	if f == CSV {
 		lines := [][]string{{"experiment", "row", "dataset", "split", "metric", "train_size",
 			"base_n", "base_mean", "base_std", "cand_n", "cand_mean", "cand_std",
-			"delta", "ci_lo", "ci_hi", "ci_method", "level", "verdict"}}
+			"delta", "ci_lo", "ci_hi", "ci_method", "level", "p", "p_adjusted", "correction", "verdict"}}
 		num := func(v float64, ok bool) string {
 			if !ok || math.IsNaN(v) {
 				return ""
@@ -289,12 +352,12 @@ func (c *Comparison) Render(w io.Writer, f Format) error {
 		}
 		for _, d := range diffs {
 			both := d.Base.N > 0 && d.Cand.N > 0
-			hasCI := both && d.Interval.Method != MethodNone
+			hasCI := both && d.Interval.Estimable()
 			lines = append(lines, []string{d.Cell.Experiment, d.Cell.Row, d.Cell.Dataset, d.Cell.Split, d.Cell.Metric, strconv.Itoa(d.Cell.TrainSize),
 				strconv.Itoa(d.Base.N), num(d.Base.Mean, d.Base.N > 0), num(d.Base.Std, d.Base.N > 1),
 				strconv.Itoa(d.Cand.N), num(d.Cand.Mean, d.Cand.N > 0), num(d.Cand.Std, d.Cand.N > 1),
 				num(d.Delta, both), num(d.Interval.Lo, hasCI), num(d.Interval.Hi, hasCI), d.Interval.Method,
-				strconv.FormatFloat(c.Level, 'f', -1, 64), d.Verdict.String()})
+				strconv.FormatFloat(c.Level, 'f', -1, 64), num(d.Interval.P, hasCI), num(d.PAdj, hasCI), c.Correction, d.Verdict.String()})
 		}
 		return writeCSV(w, lines)
 	}

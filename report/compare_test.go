@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -51,10 +52,93 @@ func TestWelchInterval(t *testing.T) {
 	if w99 := DiffInterval(base, cand, 0.99); w99.Hi-w99.Lo <= iv.Hi-iv.Lo {
 		t.Errorf("99%% [%v, %v] not wider than 95%% [%v, %v]", w99.Lo, w99.Hi, iv.Lo, iv.Hi)
 	}
-	// No spread on either side: the interval is the difference itself.
+	// No spread on either side: not estimable, never a zero-width
+	// "significant" interval (it used to be [1, 1] and significant).
 	flat := DiffInterval(Summarize([]float64{5, 5}), Summarize([]float64{6, 6, 6}), 0.95)
-	if flat.Lo != 1 || flat.Hi != 1 || !flat.Excludes0() {
+	if flat.Method != MethodNotEstimable || flat.Excludes0() || !math.IsNaN(flat.P) {
 		t.Errorf("%+v", flat)
+	}
+	// The test agrees with the interval: p below 5% exactly when the 95%
+	// interval leaves out zero.
+	for _, c := range [][2][]float64{{{1, 2, 3, 4, 5}, {6, 7, 8, 9, 10}}, {{1, 2, 3}, {2, 3, 4}}, {{1, 3}, {2, 4, 6}}, {{5, 6, 7}, {7, 8, 9.5}}} {
+		iv := DiffInterval(Summarize(c[0]), Summarize(c[1]), 0.95)
+		if (iv.P < 0.05) != iv.Excludes0() {
+			t.Errorf("%v vs %v: p %v, interval [%v, %v]", c[0], c[1], iv.P, iv.Lo, iv.Hi)
+		}
+	}
+}
+
+func TestHolm(t *testing.T) {
+	// m = 4 tests (the NaN is none): 0.01*4, 0.02*3, 0.03*2 -> 0.06, then
+	// max(0.06, 0.5*1).
+	got := Holm([]float64{0.03, math.NaN(), 0.01, 0.5, 0.02})
+	want := []float64{0.06, math.NaN(), 0.04, 0.5, 0.06}
+	for i := range want {
+		if math.IsNaN(want[i]) != math.IsNaN(got[i]) || (!math.IsNaN(want[i]) && math.Abs(got[i]-want[i]) > 1e-12) {
+			t.Errorf("Holm = %v, want %v", got, want)
+			break
+		}
+	}
+	if got := Holm([]float64{0.9, 0.8}); got[0] != 1 && got[0] != 0.9 || got[1] > got[0] {
+		t.Errorf("Holm caps at 1 and keeps order: %v", got)
+	}
+}
+
+// Compared cell by cell, a difference that one test alone calls
+// significant is not, once the many cells tested are accounted for; with
+// the correction off it is. Cells whose seeds never vary are not
+// estimable either way.
+func TestCompareCorrectsForManyCells(t *testing.T) {
+	rec := func(row string, v float64, seed int64) results.Record {
+		return results.Record{Experiment: "table4", Row: row, Dataset: "trec6", Split: "validation", Metric: "error",
+			Value: v, Seed: seed, Source: results.SourceOurs, Scale: "small"}
+	}
+	var base, cand []results.Record
+	// One cell with p just under 5%, eleven with no difference.
+	marginal := [2][]float64{{5.0, 5.6, 6.2}, {6.4, 7.0, 7.6}}
+	for i, v := range marginal[0] {
+		base = append(base, rec("with-pretraining", v, int64(i+1)))
+		cand = append(cand, rec("with-pretraining", marginal[1][i], int64(i+1)))
+	}
+	for r := 0; r < 11; r++ {
+		row := fmt.Sprintf("variant-%d", r)
+		for i, v := range []float64{5, 6, 7} {
+			base = append(base, rec(row, v, int64(i+1)))
+			cand = append(cand, rec(row, v+0.1, int64(i+1)))
+		}
+	}
+	base = append(base, rec("flat", 5, 1), rec("flat", 5, 2))
+	cand = append(cand, rec("flat", 6, 1), rec("flat", 6, 2))
+	alone := DiffInterval(Summarize(marginal[0]), Summarize(marginal[1]), 0.95)
+	if !(alone.P < 0.05) {
+		t.Fatalf("the marginal cell's p %v: want it under 5%% on its own", alone.P)
+	}
+	for _, c := range []struct {
+		correction string
+		want       Verdict
+	}{{"", NoDifference}, {CorrectionNone, Worse}} {
+		cmp, err := Compare(base, cand, CompareOptions{Correction: c.correction})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range cmp.Diffs {
+			switch d.Cell.Row {
+			case "with-pretraining":
+				if d.Verdict != c.want {
+					t.Errorf("correction %q: the marginal cell is %v (p %v, adjusted %v), want %v", c.correction, d.Verdict, d.Interval.P, d.PAdj, c.want)
+				}
+			case "flat":
+				if d.Verdict != NotEstimable {
+					t.Errorf("correction %q: a cell without spread is %v, want not estimable", c.correction, d.Verdict)
+				}
+			}
+		}
+		if c.correction == "" && !strings.Contains(cmp.Summary(), "Holm-corrected over the 12 cells tested") {
+			t.Errorf("summary %q does not say the correction", cmp.Summary())
+		}
+	}
+	if _, err := Compare(base, cand, CompareOptions{Correction: "bonferonni"}); err == nil {
+		t.Error("an unknown correction was accepted")
 	}
 }
 
@@ -207,5 +291,14 @@ func TestGoldenComparePaperVsOurs(t *testing.T) {
 	}
 	if err := cmp.Render(&bytes.Buffer{}, LaTeX); err == nil {
 		t.Error("compare rendered LaTeX")
+	}
+}
+
+// Seeds that all gave one error against the paper's single number: not
+// estimable, where the bootstrap used to give a zero-width interval.
+func TestBootstrapWithoutSpread(t *testing.T) {
+	iv := DiffInterval(Summarize([]float64{4}), Summarize([]float64{22.8, 22.8, 22.8}), 0.95)
+	if iv.Method != MethodNotEstimable || iv.Excludes0() {
+		t.Errorf("%+v, want not estimable", iv)
 	}
 }

@@ -47,6 +47,11 @@ const (
 	MethodWelch     = "welch-t"   // both sides have >= 2 seeds
 	MethodBootstrap = "bootstrap" // one side is a single value, the other has >= MinBootstrap seeds
 	MethodNone      = "n/a"       // too few values for either
+	// MethodNotEstimable: enough seeds, but the seeds that carry the
+	// interval do not vary (every seed gave the same error), so seed noise
+	// cannot be estimated from them: never a zero-width "significant"
+	// interval.
+	MethodNotEstimable = "not estimable"
 )
 
 // MinBootstrap is the fewest seeds a side needs for a bootstrap against a
@@ -64,12 +69,22 @@ type Interval struct {
 	Level  float64 // e.g. 0.95
 	Lo, Hi float64
 	DF     float64 // Welch-Satterthwaite degrees of freedom (welch-t only)
+	// P is the two-sided p-value of "no difference": Welch's t test, or
+	// for the bootstrap twice the smaller tail of the resampled
+	// differences (at least 1/bootstrapResamples); NaN without a test.
+	P float64
 }
 
 // Excludes0 reports whether the interval is significant: it lies entirely
 // on one side of zero.
 func (iv Interval) Excludes0() bool {
-	return iv.Method != MethodNone && (iv.Lo > 0 || iv.Hi < 0)
+	return iv.Estimable() && (iv.Lo > 0 || iv.Hi < 0)
+}
+
+// Estimable reports whether the interval was computed: enough seeds, and
+// seeds that vary.
+func (iv Interval) Estimable() bool {
+	return iv.Method != MethodNone && iv.Method != MethodNotEstimable
 }
 
 // DiffInterval returns a confidence interval at level for cand.Mean -
@@ -83,34 +98,53 @@ func (iv Interval) Excludes0() bool {
 //     one side only, so it is narrower than a two-sided interval would be.
 //   - otherwise: MethodNone ("n/a"), as the paper, which reports one run per
 //     cell, gives no interval.
+//
+// Where the seeds the interval rests on do not vary at all (both sides for
+// Welch, the resampled side for the bootstrap), the method is
+// MethodNotEstimable: a spread of zero over a few seeds says nothing about
+// seed noise, and a zero-width interval would call any difference
+// significant.
 func DiffInterval(base, cand Summary, level float64) Interval {
 	d := cand.Mean - base.Mean
-	iv := Interval{Method: MethodNone, Level: level, Lo: math.NaN(), Hi: math.NaN()}
+	iv := Interval{Method: MethodNone, Level: level, Lo: math.NaN(), Hi: math.NaN(), P: math.NaN()}
 	switch {
 	case base.N >= 2 && cand.N >= 2:
 		vb := base.Std * base.Std / float64(base.N)
 		vc := cand.Std * cand.Std / float64(cand.N)
 		se := math.Sqrt(vb + vc)
-		iv.Method = MethodWelch
 		if se == 0 {
-			iv.Lo, iv.Hi = d, d
+			iv.Method = MethodNotEstimable
 			return iv
 		}
+		iv.Method = MethodWelch
 		iv.DF = (vb + vc) * (vb + vc) / (vb*vb/float64(base.N-1) + vc*vc/float64(cand.N-1))
-		t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: iv.DF}.Quantile(1 - (1-level)/2)
+		dist := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: iv.DF}
+		t := dist.Quantile(1 - (1-level)/2)
 		iv.Lo, iv.Hi = d-t*se, d+t*se
+		iv.P = 2 * dist.Survival(math.Abs(d)/se)
 	case base.N == 1 && cand.N >= MinBootstrap:
-		lo, hi := bootstrapMean(cand.Values, level)
-		iv.Method, iv.Lo, iv.Hi = MethodBootstrap, lo-base.Mean, hi-base.Mean
+		if cand.Std == 0 {
+			iv.Method = MethodNotEstimable
+			return iv
+		}
+		means := bootstrapMeans(cand.Values)
+		lo, hi := percentiles(means, level)
+		iv.Method, iv.Lo, iv.Hi, iv.P = MethodBootstrap, lo-base.Mean, hi-base.Mean, bootstrapP(means, base.Mean)
 	case cand.N == 1 && base.N >= MinBootstrap:
-		lo, hi := bootstrapMean(base.Values, level)
-		iv.Method, iv.Lo, iv.Hi = MethodBootstrap, cand.Mean-hi, cand.Mean-lo
+		if base.Std == 0 {
+			iv.Method = MethodNotEstimable
+			return iv
+		}
+		means := bootstrapMeans(base.Values)
+		lo, hi := percentiles(means, level)
+		iv.Method, iv.Lo, iv.Hi, iv.P = MethodBootstrap, cand.Mean-hi, cand.Mean-lo, bootstrapP(means, cand.Mean)
 	}
 	return iv
 }
 
-// bootstrapMean is the percentile bootstrap interval of the mean of vs.
-func bootstrapMean(vs []float64, level float64) (lo, hi float64) {
+// bootstrapMeans are the sorted means of bootstrapResamples resamples of
+// vs, from a generator seeded with a constant.
+func bootstrapMeans(vs []float64) []float64 {
 	rng := rand.New(rand.NewPCG(0x5eed, uint64(len(vs))))
 	means := make([]float64, bootstrapResamples)
 	n := len(vs)
@@ -122,8 +156,45 @@ func bootstrapMean(vs []float64, level float64) (lo, hi float64) {
 		means[b] = sum / float64(n)
 	}
 	sort.Float64s(means)
+	return means
+}
+
+// percentiles is the percentile interval at level of sorted means.
+func percentiles(means []float64, level float64) (lo, hi float64) {
 	alpha := (1 - level) / 2
-	loIdx := int(math.Floor(alpha * bootstrapResamples))
-	hiIdx := int(math.Ceil((1-alpha)*bootstrapResamples)) - 1
+	loIdx := int(math.Floor(alpha * float64(len(means))))
+	hiIdx := int(math.Ceil((1-alpha)*float64(len(means)))) - 1
 	return means[loIdx], means[hiIdx]
+}
+
+// bootstrapP is the two-sided bootstrap p-value of "the mean is at": twice
+// the smaller share of resampled means on either side of at, at least one
+// resample's worth.
+func bootstrapP(means []float64, at float64) float64 {
+	below := sort.SearchFloat64s(means, at)                                                  // means < at
+	above := len(means) - sort.Search(len(means), func(i int) bool { return means[i] > at }) // means > at
+	tail := float64(min(len(means)-above, len(means)-below)) / float64(len(means))           // <= at, >= at
+	return math.Min(1, math.Max(2*tail, 1/float64(len(means))))
+}
+
+// Holm adjusts p-values for testing them all (Holm 1979, step-down): the
+// i-th smallest of m is multiplied by m-i+1 (i from 1), and the adjusted
+// values are made non-decreasing in that order. NaN entries (no test) are
+// left NaN and do not count in m.
+func Holm(ps []float64) []float64 {
+	out := make([]float64, len(ps))
+	var idx []int
+	for i, p := range ps {
+		out[i] = math.NaN()
+		if !math.IsNaN(p) {
+			idx = append(idx, i)
+		}
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return ps[idx[a]] < ps[idx[b]] })
+	m, run := len(idx), 0.0
+	for k, i := range idx {
+		run = math.Max(run, math.Min(1, float64(m-k)*ps[i]))
+		out[i] = run
+	}
+	return out
 }

@@ -13,7 +13,7 @@ import (
 
 const compareUsage = `Usage:
   ulmfit compare BASELINE CANDIDATE [--format text|markdown|csv] [--level 0.95]
-                 [--scale SCALE] [--all]
+                 [--correction holm|none] [--scale SCALE] [--all]
 
 Compares two sets of results cell by cell (experiment, row, dataset, split,
 metric, labelled examples): the means over seeds, the difference
@@ -27,11 +27,15 @@ ours; one that holds only the paper's counts those.
 Interval: Welch's t-interval when both sides have >= 2 seeds; a bootstrap
 over the seeds of one side (>= 3) when the other is a single value, such as
 the paper's; otherwise "n/a", as the paper, which reports one run a cell.
-A cell is significantly worse when the interval lies wholly on the worse
-side of zero (higher error or loss, lower accuracy). There is no correction
-for comparing many cells.
+Seeds that do not vary at all give no interval ("not estimable"), never a
+zero-width one. Each cell with an interval has a p-value (Welch's t test, or
+the bootstrap's); the verdicts use them after Holm's correction for the
+number of cells tested (--correction none: each cell on its own). A cell is
+significantly worse when its difference is on the worse side of zero (higher
+error or loss, lower accuracy) and its corrected p-value is below 1 - level.
 
 --all      also list the cells only one side has
+--correction holm (default) or none
 --scale    only records of ours of this scale, on both sides
 
 Exit codes: 0 no cell is significantly worse in the candidate; 1 some cell
@@ -40,13 +44,14 @@ is (or another failure); 2 bad usage, or malformed or inconsistent records.
 
 // compareOptions are the options of `ulmfit compare`.
 type compareOptions struct {
-	Baseline  string
-	Candidate string
-	Format    string
-	Level     float64
-	Scale     string
-	All       bool
-	Stdout    io.Writer
+	Baseline   string
+	Candidate  string
+	Format     string
+	Level      float64
+	Scale      string
+	All        bool
+	Correction string
+	Stdout     io.Writer
 }
 
 func init() {
@@ -61,6 +66,7 @@ func init() {
 			fs.Float64Var(&o.Level, "level", 0.95, "confidence level of the intervals")
 			fs.StringVar(&o.Scale, "scale", "", "only records of ours of this scale")
 			fs.BoolVar(&o.All, "all", false, "also list cells only one side has")
+			fs.StringVar(&o.Correction, "correction", report.CorrectionHolm, "holm or none")
 			sides, help, err := parseArgs(fs, args, "compare", compareUsage, stdout)
 			if help || err != nil {
 				return err
@@ -143,8 +149,11 @@ func runCompare(_ context.Context, o compareOptions) error {
 		return err
 	}
 	cmp, err := report.Compare(base, cand, report.CompareOptions{
-		Level: o.Level, Baseline: sideName(o.Baseline), Candidate: sideName(o.Candidate), OneSided: o.All})
+		Level: o.Level, Baseline: sideName(o.Baseline), Candidate: sideName(o.Candidate), OneSided: o.All, Correction: o.Correction})
 	if err != nil {
+		if o.Correction != report.CorrectionHolm && o.Correction != report.CorrectionNone {
+			return usagef("compare: --correction %q: want holm or none", o.Correction)
+		}
 		return recordsError{err}
 	}
 	if len(cmp.Diffs) == cmp.Count(report.OnlyBaseline)+cmp.Count(report.OnlyCandidate) {
