@@ -80,6 +80,7 @@ func EnsembleProbs(a, b [][]float32) ([][]float32, error) {
 // the backward one and their average.
 type BidirectionalResult struct {
 	Forward, Backward, Ensemble float64
+	Predicted                   []int // the ensemble's class per document
 }
 
 // EvaluateBidirectional scores a forward classifier on data and a backward
@@ -105,5 +106,5 @@ func EvaluateBidirectional(fwd, bwd *Classifier, data ClassData, bos int32) (Bid
 		return BidirectionalResult{}, err
 	}
 	return BidirectionalResult{Forward: errorPercent(pf, data.Labels), Backward: errorPercent(pb, data.Labels),
-		Ensemble: errorPercent(pe, data.Labels)}, nil
+		Ensemble: errorPercent(pe, data.Labels), Predicted: Predicted(pe)}, nil
 }

@@ -499,6 +499,29 @@ func (c *Classifier) Evaluate(data ClassData) (float64, error) {
 	return errorPercent(probs, data.Labels), nil
 }
 
+// Predicted is each row's most probable class (the first on ties): the
+// classes errorPercent scores.
+func Predicted(probs [][]float32) []int {
+	out := make([]int, len(probs))
+	for i, p := range probs {
+		out[i] = argmax(p)
+	}
+	return out
+}
+
+// EvaluatePredicted is Evaluate that also returns each document's
+// predicted class.
+func (c *Classifier) EvaluatePredicted(data ClassData) (float64, []int, error) {
+	if err := data.check(c.Classes); err != nil {
+		return 0, nil, err
+	}
+	probs, err := c.Predict(data.Docs)
+	if err != nil {
+		return 0, nil, err
+	}
+	return errorPercent(probs, data.Labels), Predicted(probs), nil
+}
+
 // errorPercent is the share of rows whose most probable class (the first
 // on ties) is not the label, in percent.
 func errorPercent(probs [][]float32, labels []int) float64 {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
@@ -32,6 +33,45 @@ func (v Verdict) String() string {
 		"not estimable (no spread over seeds)"}[v]
 }
 
+// PairedTest is one seed's McNemar test (McNemar) over the examples both
+// sides classified: how many only the baseline got right, only the
+// candidate, and the exact two-sided p-value.
+type PairedTest struct {
+	Seed              int64
+	OnlyBase, OnlyCan int
+	P                 float64
+}
+
+// pairedTests tests, seed by seed, the records of one cell that kept
+// predictions of the same examples on both sides.
+func pairedTests(base, cand []results.Record) []PairedTest {
+	var out []PairedTest
+	for _, b := range base {
+		for _, c := range cand {
+			if b.Seed != c.Seed || b.Predictions == nil || c.Predictions == nil || b.Predictions.Examples != c.Predictions.Examples {
+				continue
+			}
+			pb, labels, err1 := b.Predictions.Decode()
+			pc, _, err2 := c.Predictions.Decode()
+			if err1 != nil || err2 != nil {
+				continue
+			}
+			ob, oc, p := McNemar(pb, pc, labels)
+			out = append(out, PairedTest{Seed: b.Seed, OnlyBase: ob, OnlyCan: oc, P: p})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Seed < out[j].Seed })
+	return out
+}
+
+func (d Diff) pairedText() string {
+	var parts []string
+	for _, pt := range d.Paired {
+		parts = append(parts, fmt.Sprintf("seed %d: %d right only in baseline, %d only in candidate, p %.3g", pt.Seed, pt.OnlyBase, pt.OnlyCan, pt.P))
+	}
+	return strings.Join(parts, "; ")
+}
+
 // Corrections for testing many cells at once.
 const (
 	CorrectionHolm = "holm" // Holm's step-down (the default)
@@ -45,6 +85,9 @@ type Diff struct {
 	Cand     Summary
 	Delta    float64 // Cand.Mean - Base.Mean
 	Interval Interval
+	// Paired are McNemar's tests over the split's examples, one per seed
+	// both sides ran on the same examples with their predictions kept.
+	Paired []PairedTest
 	// PAdj is the cell's p-value after the comparison's correction for
 	// the number of cells tested (Interval.P itself with none); NaN
 	// without a test.
@@ -106,6 +149,14 @@ func Compare(base, cand []results.Record, opts CompareOptions) (*Comparison, err
 	default:
 		return nil, fmt.Errorf("correction %q: want %s or %s", opts.Correction, CorrectionHolm, CorrectionNone)
 	}
+	byCell := func(recs []results.Record) map[results.Cell][]results.Record {
+		m := map[results.Cell][]results.Record{}
+		for _, r := range recs {
+			m[r.Cell()] = append(m[r.Cell()], r)
+		}
+		return m
+	}
+	baseRecs, candRecs := byCell(base), byCell(cand)
 	bs, err := cellValues(base)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", opts.Baseline, err)
@@ -135,6 +186,7 @@ func Compare(base, cand []results.Record, opts CompareOptions) (*Comparison, err
 		default:
 			d.Delta = d.Cand.Mean - d.Base.Mean
 			d.Interval = DiffInterval(d.Base, d.Cand, opts.Level)
+			d.Paired = pairedTests(baseRecs[c], candRecs[c])
 		}
 		cmp.Diffs = append(cmp.Diffs, d)
 	}
@@ -343,7 +395,7 @@ func (c *Comparison) Render(w io.Writer, f Format) error {
 	if f == CSV {
 		lines := [][]string{{"experiment", "row", "dataset", "split", "metric", "train_size",
 			"base_n", "base_mean", "base_std", "cand_n", "cand_mean", "cand_std",
-			"delta", "ci_lo", "ci_hi", "ci_method", "level", "p", "p_adjusted", "correction", "verdict"}}
+			"delta", "ci_lo", "ci_hi", "ci_method", "level", "p", "p_adjusted", "correction", "verdict", "mcnemar"}}
 		num := func(v float64, ok bool) string {
 			if !ok || math.IsNaN(v) {
 				return ""
@@ -357,7 +409,7 @@ func (c *Comparison) Render(w io.Writer, f Format) error {
 				strconv.Itoa(d.Base.N), num(d.Base.Mean, d.Base.N > 0), num(d.Base.Std, d.Base.N > 1),
 				strconv.Itoa(d.Cand.N), num(d.Cand.Mean, d.Cand.N > 0), num(d.Cand.Std, d.Cand.N > 1),
 				num(d.Delta, both), num(d.Interval.Lo, hasCI), num(d.Interval.Hi, hasCI), d.Interval.Method,
-				strconv.FormatFloat(c.Level, 'f', -1, 64), num(d.Interval.P, hasCI), num(d.PAdj, hasCI), c.Correction, d.Verdict.String()})
+				strconv.FormatFloat(c.Level, 'f', -1, 64), num(d.Interval.P, hasCI), num(d.PAdj, hasCI), c.Correction, d.Verdict.String(), d.pairedText()})
 		}
 		return writeCSV(w, lines)
 	}
@@ -411,6 +463,22 @@ func (c *Comparison) Render(w io.Writer, f Format) error {
 			fmt.Fprintln(w)
 		}
 	}
-	_, err := fmt.Fprintln(w, esc(c.Summary())+".")
-	return err
+	if _, err := fmt.Fprintln(w, esc(c.Summary())+"."); err != nil {
+		return err
+	}
+	var paired []string
+	for _, d := range diffs {
+		if len(d.Paired) > 0 {
+			paired = append(paired, fmt.Sprintf("%s %s %s %s: %s", d.Cell.Experiment, d.Cell.Row, DatasetLabel(d.Cell.Dataset), d.Cell.Split, d.pairedText()))
+		}
+	}
+	if len(paired) > 0 {
+		fmt.Fprintln(w, esc("Paired over the split's examples (McNemar's exact test, per seed both sides ran on the same examples, uncorrected):"))
+		for _, line := range paired {
+			if _, err := fmt.Fprintln(w, esc("- "+line)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

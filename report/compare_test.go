@@ -302,3 +302,25 @@ func TestBootstrapWithoutSpread(t *testing.T) {
 		t.Errorf("%+v, want not estimable", iv)
 	}
 }
+
+func TestMcNemar(t *testing.T) {
+	labels := make([]int, 100)
+	a, b := make([]int, 100), make([]int, 100)
+	// 10 examples only A gets right, 2 only B; the rest alike.
+	for i := range labels {
+		switch {
+		case i < 10:
+			b[i] = 1
+		case i < 12:
+			a[i] = 1
+		}
+	}
+	onlyA, onlyB, p := McNemar(a, b, labels)
+	// Exact: 2 * P(X <= 2), X ~ Binomial(12, 1/2) = 2 * 79/4096.
+	if onlyA != 10 || onlyB != 2 || math.Abs(p-2*79.0/4096) > 1e-12 {
+		t.Errorf("McNemar = %d, %d, %v; want 10, 2, %v", onlyA, onlyB, p, 2*79.0/4096)
+	}
+	if _, _, p := McNemar(a, a, labels); p != 1 {
+		t.Errorf("a classifier against itself: p %v, want 1", p)
+	}
+}

@@ -198,3 +198,26 @@ func Holm(ps []float64) []float64 {
 	}
 	return out
 }
+
+// McNemar is the exact McNemar test of two classifiers scored on the same
+// examples: onlyA examples only the first got right, onlyB only the
+// second, and the two-sided p-value of "they err equally often", from the
+// binomial distribution of the discordant examples (half each way under
+// the null). Examples both got right or both got wrong do not count.
+func McNemar(predA, predB, labels []int) (onlyA, onlyB int, p float64) {
+	for i, y := range labels {
+		a, b := predA[i] == y, predB[i] == y
+		switch {
+		case a && !b:
+			onlyA++
+		case b && !a:
+			onlyB++
+		}
+	}
+	n := onlyA + onlyB
+	if n == 0 {
+		return 0, 0, 1
+	}
+	k := min(onlyA, onlyB)
+	return onlyA, onlyB, math.Min(1, 2*distuv.Binomial{N: float64(n), P: 0.5}.CDF(float64(k)))
+}

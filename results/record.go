@@ -9,9 +9,51 @@
 package results
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"time"
 )
+
+// Predictions are a split's predicted classes, one byte per example in the
+// split's order (example i is byte i), base64-encoded, with a digest that
+// says which examples they are: two records' predictions pair up only
+// when their Examples digests are equal.
+type Predictions struct {
+	// Examples is the SHA-256 of the split's labels and token counts in
+	// order ("label:tokens\n" per example): the same examples, tokenised
+	// alike, in the same order, whatever the vocabulary.
+	Examples string `json:"examples"`
+	N        int    `json:"n"`
+	Classes  string `json:"classes"` // base64 of N bytes, each a class index
+	Labels   string `json:"labels"`  // base64 of N bytes: each example's true class
+}
+
+// Decode returns the predicted and the true class of each example.
+func (p *Predictions) Decode() (predicted, labels []int, err error) {
+	if predicted, err = decodeBytes(p.Classes, p.N); err != nil {
+		return nil, nil, fmt.Errorf("predictions: classes: %w", err)
+	}
+	if labels, err = decodeBytes(p.Labels, p.N); err != nil {
+		return nil, nil, fmt.Errorf("predictions: labels: %w", err)
+	}
+	return predicted, labels, nil
+}
+
+func decodeBytes(s string, n int) ([]int, error) {
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, err
+	}
+	if len(raw) != n {
+		return nil, fmt.Errorf("%d bytes for %d examples", len(raw), n)
+	}
+	out := make([]int, len(raw))
+	for i, b := range raw {
+		out[i] = int(b)
+	}
+	return out, nil
+}
 
 // PretrainedLM identifies a general-domain language model.
 type PretrainedLM struct {
@@ -72,6 +114,13 @@ type Record struct {
 	// without one ("scratch", no pretraining) and for records written
 	// before it was recorded.
 	Pretrained *PretrainedLM `json:"pretrained,omitempty"`
+
+	// Predictions are the class the cell's classifier (or ensemble) gave
+	// each example of the split it was scored on, so two records of the
+	// same examples can be tested example by example (McNemar, a
+	// bootstrap over examples); nil for records written before they were
+	// kept.
+	Predictions *Predictions `json:"predictions,omitempty"`
 
 	// Origin is where the record was read from, "file:line"; ReadFile and
 	// ReadDir set it so that validation messages point at the line. It is

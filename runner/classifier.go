@@ -2,6 +2,9 @@ package runner
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -156,6 +159,51 @@ type evaluateResult struct {
 	Error         float64 `json:"error"`
 	ForwardError  float64 `json:"forward_error,omitempty"`
 	BackwardError float64 `json:"backward_error,omitempty"`
+	// Predictions are the class given each document (the ensemble's for
+	// a bidirectional evaluation), for tests over examples; records carry
+	// them as results.Predictions.
+	Predictions *predictions `json:"predictions,omitempty"`
+}
+
+// predictions are a split's predicted classes, one byte per document in
+// the split's order, base64-encoded, and the split's examplesDigest.
+type predictions struct {
+	Examples string `json:"examples"`
+	N        int    `json:"n"`
+	Classes  string `json:"classes"`
+	Labels   string `json:"labels"`
+}
+
+// encodePredictions packs the predicted and true classes (each below 256)
+// of data's documents.
+func encodePredictions(data model.ClassData, classes []int) (*predictions, error) {
+	pack := func(cs []int) (string, error) {
+		raw := make([]byte, len(cs))
+		for i, c := range cs {
+			if c < 0 || c > 255 {
+				return "", fmt.Errorf("predictions: class %d of document %d does not fit a byte", c, i)
+			}
+			raw[i] = byte(c)
+		}
+		return base64.StdEncoding.EncodeToString(raw), nil
+	}
+	p := &predictions{Examples: examplesDigest(data), N: len(classes)}
+	var err error
+	if p.Classes, err = pack(classes); err != nil {
+		return nil, err
+	}
+	p.Labels, err = pack(data.Labels)
+	return p, err
+}
+
+// examplesDigest identifies a split's examples in order, independently of
+// the vocabulary: the SHA-256 of "label:tokens\n" per document.
+func examplesDigest(data model.ClassData) string {
+	h := sha256.New()
+	for i, d := range data.Docs {
+		fmt.Fprintf(h, "%d:%d\n", data.Labels[i], len(d))
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // evaluateJob scores classifiers on a split. Inputs: the task's data, then
@@ -196,7 +244,11 @@ func (j evaluateJob) run(ctx context.Context, x *Exec) (any, error) {
 		if j.mode == evalBackward {
 			data.Docs = model.ReverseDocs(data.Docs, td.bos())
 		}
-		if res.Error, err = c.Evaluate(data); err != nil {
+		var predicted []int
+		if res.Error, predicted, err = c.EvaluatePredicted(data); err != nil {
+			return nil, err
+		}
+		if res.Predictions, err = encodePredictions(data, predicted); err != nil {
 			return nil, err
 		}
 		x.AddTokens(n)
@@ -214,6 +266,9 @@ func (j evaluateJob) run(ctx context.Context, x *Exec) (any, error) {
 			return nil, err
 		}
 		res.Error, res.ForwardError, res.BackwardError = r.Ensemble, r.Forward, r.Backward
+		if res.Predictions, err = encodePredictions(data, r.Predicted); err != nil {
+			return nil, err
+		}
 		x.AddTokens(2 * n)
 	default:
 		return nil, fmt.Errorf("evaluation mode %q", j.mode)

@@ -114,8 +114,8 @@ func TestCodeVersionsFollowTheCode(t *testing.T) {
 		{"model: the LM's forward and backward pass", func(src fstest.MapFS) {
 			insertAt(t, src, "model/awdlstm.go", "LM.ForwardBackward", stmt, false)
 		}, []string{KindPretrain, KindFineTune}},
-		{"model: the classifier's evaluation", func(src fstest.MapFS) {
-			insertAt(t, src, "model/classifier.go", "Classifier.Evaluate", stmt, false)
+		{"model: the classifier's predictions", func(src fstest.MapFS) {
+			insertAt(t, src, "model/classifier.go", "Classifier.Predict", stmt, false)
 		}, []string{KindClassifier, KindEvaluate}},
 		{"compute: the AVX2 kernels (C)", func(src fstest.MapFS) {
 			src["compute/kernels_avx2.c"] = &fstest.MapFile{Data: append(slices.Clone(src["compute/kernels_avx2.c"].Data), "\nstatic int probe;\n"...)}

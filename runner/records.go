@@ -83,6 +83,9 @@ func buildRecord(p *Plan, c *Cell, done map[string]*Manifest, prov Provenance) (
 	if ev.ForwardError != 0 || ev.BackwardError != 0 {
 		rec.Metrics["forward_error"], rec.Metrics["backward_error"] = ev.ForwardError, ev.BackwardError
 	}
+	if pr := ev.Predictions; pr != nil {
+		rec.Predictions = &results.Predictions{Examples: pr.Examples, N: pr.N, Classes: pr.Classes, Labels: pr.Labels}
+	}
 	var started time.Time
 	var wall float64
 	stages := []struct {

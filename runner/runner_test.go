@@ -535,3 +535,54 @@ func TestSpareValid(t *testing.T) {
 		}
 	}
 }
+
+// Every record keeps its classifier's class for each example of the split
+// it was scored on, with the true classes and a digest of which examples
+// they are: the forward, backward and ensemble records of one seed score
+// the same examples, so McNemar's test pairs them.
+func TestRecordsKeepPredictions(t *testing.T) {
+	dir := t.TempDir()
+	runTiny(t, dir, "bidirectional")
+	recs, err := results.ReadFile(filepath.Join(dir, "results", "bidirectional.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byRow := map[string]results.Record{}
+	for _, r := range recs {
+		byRow[r.Row] = r
+	}
+	fwd, bwd, ens := byRow["forward"], byRow["backward"], byRow["ensemble"]
+	for _, r := range []results.Record{fwd, bwd, ens} {
+		if r.Predictions == nil {
+			t.Fatalf("record %s/%s has no predictions", r.Row, r.Dataset)
+		}
+		pred, labels, err := r.Predictions.Decode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		wrong := 0
+		for i := range pred {
+			if pred[i] != labels[i] {
+				wrong++
+			}
+		}
+		if got := 100 * float64(wrong) / float64(len(pred)); math.Abs(got-r.Value) > 1e-9 {
+			t.Errorf("%s: the predictions' error %v, the record's %v", r.Row, got, r.Value)
+		}
+	}
+	if fwd.Predictions.Examples != bwd.Predictions.Examples || fwd.Predictions.Examples != ens.Predictions.Examples {
+		t.Error("the forward, backward and ensemble records do not name the same examples")
+	}
+	cmp, err := report.Compare([]results.Record{fwd}, []results.Record{withRow(bwd, "forward")}, report.CompareOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cmp.Diffs) != 1 || len(cmp.Diffs[0].Paired) != 1 {
+		t.Fatalf("compare paired %+v, want one McNemar test", cmp.Diffs)
+	}
+}
+
+func withRow(r results.Record, row string) results.Record {
+	r.Row = row
+	return r
+}
