@@ -3,7 +3,9 @@ package report
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,6 +42,31 @@ type PairedTest struct {
 	Seed              int64
 	OnlyBase, OnlyCan int
 	P                 float64
+}
+
+// sameSeeds returns the two sides' values in seed order when both ran the
+// same two or more seeds, once each.
+func sameSeeds(base, cand []results.Record) (bv, cv []float64, ok bool) {
+	bySeed := func(recs []results.Record) map[int64]float64 {
+		m := map[int64]float64{}
+		for _, r := range recs {
+			m[r.Seed] = r.Value
+		}
+		return m
+	}
+	b, c := bySeed(base), bySeed(cand)
+	if len(b) < 2 || len(b) != len(base) || len(c) != len(cand) || len(b) != len(c) {
+		return nil, nil, false
+	}
+	seeds := slices.Sorted(maps.Keys(b))
+	for _, s := range seeds {
+		v, in := c[s]
+		if !in {
+			return nil, nil, false
+		}
+		bv, cv = append(bv, b[s]), append(cv, v)
+	}
+	return bv, cv, true
 }
 
 // pairedTests tests, seed by seed, the records of one cell that kept
@@ -186,6 +213,9 @@ func Compare(base, cand []results.Record, opts CompareOptions) (*Comparison, err
 		default:
 			d.Delta = d.Cand.Mean - d.Base.Mean
 			d.Interval = DiffInterval(d.Base, d.Cand, opts.Level)
+			if bv, cv, ok := sameSeeds(baseRecs[c], candRecs[c]); ok {
+				d.Interval = PairedInterval(bv, cv, opts.Level)
+			}
 			d.Paired = pairedTests(baseRecs[c], candRecs[c])
 		}
 		cmp.Diffs = append(cmp.Diffs, d)

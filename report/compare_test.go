@@ -95,7 +95,7 @@ func TestCompareCorrectsForManyCells(t *testing.T) {
 	}
 	var base, cand []results.Record
 	// One cell with p just under 5%, eleven with no difference.
-	marginal := [2][]float64{{5.0, 5.6, 6.2}, {6.4, 7.0, 7.6}}
+	marginal := [2][]float64{{5.0, 5.6, 6.2}, {6.4, 7.2, 7.4}}
 	for i, v := range marginal[0] {
 		base = append(base, rec("with-pretraining", v, int64(i+1)))
 		cand = append(cand, rec("with-pretraining", marginal[1][i], int64(i+1)))
@@ -104,12 +104,12 @@ func TestCompareCorrectsForManyCells(t *testing.T) {
 		row := fmt.Sprintf("variant-%d", r)
 		for i, v := range []float64{5, 6, 7} {
 			base = append(base, rec(row, v, int64(i+1)))
-			cand = append(cand, rec(row, v+0.1, int64(i+1)))
+			cand = append(cand, rec(row, v+[]float64{0.1, 0, 0.2}[i], int64(i+1)))
 		}
 	}
 	base = append(base, rec("flat", 5, 1), rec("flat", 5, 2))
 	cand = append(cand, rec("flat", 6, 1), rec("flat", 6, 2))
-	alone := DiffInterval(Summarize(marginal[0]), Summarize(marginal[1]), 0.95)
+	alone := PairedInterval(marginal[0], marginal[1], 0.95)
 	if !(alone.P < 0.05) {
 		t.Fatalf("the marginal cell's p %v: want it under 5%% on its own", alone.P)
 	}
@@ -193,13 +193,13 @@ func seeds(exp, row, dataset, metric string, vs ...float64) []results.Record {
 func TestCompareVerdicts(t *testing.T) {
 	var base, cand []results.Record
 	add := func(b, c []results.Record) { base, cand = append(base, b...), append(cand, c...) }
-	add(seeds("table6", "full", "imdb", "error", 5, 5.1, 4.9), seeds("table6", "full", "imdb", "error", 6, 6.1, 5.9)) // worse
-	add(seeds("table6", "none", "imdb", "error", 7, 7.1, 6.9), seeds("table6", "none", "imdb", "error", 5, 5.1, 4.9)) // better
-	add(seeds("table6", "full", "trec6", "error", 6, 7, 8), seeds("table6", "full", "trec6", "error", 6.5, 7.5, 7))   // no difference
-	add(seeds("table6", "full+discr", "imdb", "error", 5), seeds("table6", "full+discr", "imdb", "error", 9))         // n/a
-	add(seeds("mine", "a", "mr", "accuracy", 80, 81, 79), seeds("mine", "a", "mr", "accuracy", 70, 71, 69))           // accuracy: lower is worse
-	add(seeds("table7", "last", "imdb", "error", 6), nil)                                                             // only baseline
-	add(nil, seeds("table7", "freez", "imdb", "error", 6))                                                            // only candidate
+	add(seeds("table6", "full", "imdb", "error", 5, 5.1, 4.9), seeds("table6", "full", "imdb", "error", 6.05, 6.1, 5.95)) // worse
+	add(seeds("table6", "none", "imdb", "error", 7, 7.1, 6.9), seeds("table6", "none", "imdb", "error", 5, 5.15, 4.85))   // better
+	add(seeds("table6", "full", "trec6", "error", 6, 7, 8), seeds("table6", "full", "trec6", "error", 6.5, 7.5, 7))       // no difference
+	add(seeds("table6", "full+discr", "imdb", "error", 5), seeds("table6", "full+discr", "imdb", "error", 9))             // n/a
+	add(seeds("mine", "a", "mr", "accuracy", 80, 81, 79), seeds("mine", "a", "mr", "accuracy", 70, 71.2, 68.9))           // accuracy: lower is worse
+	add(seeds("table7", "last", "imdb", "error", 6), nil)                                                                 // only baseline
+	add(nil, seeds("table7", "freez", "imdb", "error", 6))                                                                // only candidate
 	cmp, err := Compare(base, cand, CompareOptions{Baseline: "before", Candidate: "after"})
 	if err != nil {
 		t.Fatal(err)
@@ -322,5 +322,23 @@ func TestMcNemar(t *testing.T) {
 	}
 	if _, _, p := McNemar(a, a, labels); p != 1 {
 		t.Errorf("a classifier against itself: p %v, want 1", p)
+	}
+}
+
+// The same seeds on both sides: a t-interval of the per-seed differences,
+// which is narrower than Welch's when the seeds move both sides together.
+func TestPairedBySeed(t *testing.T) {
+	base, cand := []float64{5.0, 6.0, 7.0}, []float64{5.5, 6.4, 7.6}
+	iv := PairedInterval(base, cand, 0.95)
+	// differences 0.5, 0.4, 0.6: mean 0.5, sd 0.1, se 0.1/sqrt(3), t(2) 4.3027.
+	half := 4.302652729911275 * 0.1 / math.Sqrt(3)
+	if iv.Method != MethodPaired || math.Abs(iv.Lo-(0.5-half)) > 1e-9 || math.Abs(iv.Hi-(0.5+half)) > 1e-9 || !iv.Excludes0() {
+		t.Errorf("%+v, want paired-t [%v, %v]", iv, 0.5-half, 0.5+half)
+	}
+	if w := DiffInterval(Summarize(base), Summarize(cand), 0.95); w.Excludes0() {
+		t.Errorf("Welch %+v should not separate these (the seeds' spread hides the shift)", w)
+	}
+	if c := PairedInterval(base, []float64{5.5, 6.5, 7.5}, 0.95); c.Method != MethodNotEstimable {
+		t.Errorf("a constant difference: %+v, want not estimable", c)
 	}
 }

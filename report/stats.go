@@ -44,6 +44,7 @@ func Summarize(vs []float64) Summary {
 
 // Interval methods.
 const (
+	MethodPaired    = "paired-t"  // both sides ran the same >= 2 seeds: a t-interval of the per-seed differences
 	MethodWelch     = "welch-t"   // both sides have >= 2 seeds
 	MethodBootstrap = "bootstrap" // one side is a single value, the other has >= MinBootstrap seeds
 	MethodNone      = "n/a"       // too few values for either
@@ -220,4 +221,34 @@ func McNemar(predA, predB, labels []int) (onlyA, onlyB int, p float64) {
 	}
 	k := min(onlyA, onlyB)
 	return onlyA, onlyB, math.Min(1, 2*distuv.Binomial{N: float64(n), P: 0.5}.CDF(float64(k)))
+}
+
+// PairedInterval is the t-interval at level of the mean of per-seed
+// differences cand[i] - base[i] (the same seeds on both sides, in one
+// order), n-1 degrees of freedom: seeds that share their data splits and
+// pretrained LM make the two sides' errors move together, which an
+// unpaired interval ignores. Differences that do not vary are
+// MethodNotEstimable.
+func PairedInterval(base, cand []float64, level float64) Interval {
+	iv := Interval{Method: MethodNone, Level: level, Lo: math.NaN(), Hi: math.NaN(), P: math.NaN()}
+	n := len(base)
+	if n < 2 || len(cand) != n {
+		return iv
+	}
+	diffs := make([]float64, n)
+	for i := range base {
+		diffs[i] = cand[i] - base[i]
+	}
+	s := Summarize(diffs)
+	if s.Std == 0 {
+		iv.Method = MethodNotEstimable
+		return iv
+	}
+	se := s.Std / math.Sqrt(float64(n))
+	iv.Method, iv.DF = MethodPaired, float64(n-1)
+	dist := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: iv.DF}
+	t := dist.Quantile(1 - (1-level)/2)
+	iv.Lo, iv.Hi = s.Mean-t*se, s.Mean+t*se
+	iv.P = 2 * dist.Survival(math.Abs(s.Mean)/se)
+	return iv
 }

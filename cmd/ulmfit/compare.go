@@ -5,7 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/ulmfit-go/ulmfit/report"
 	"github.com/ulmfit-go/ulmfit/results"
@@ -13,7 +16,8 @@ import (
 
 const compareUsage = `Usage:
   ulmfit compare BASELINE CANDIDATE [--format text|markdown|csv] [--level 0.95]
-                 [--correction holm|none] [--scale SCALE] [--all]
+                 [--correction holm|none] [--rows BASE:CAND] [--scale SCALE] [--all]
+  ulmfit compare RECORDS --rows BASE:CAND [...]
 
 Compares two sets of results cell by cell (experiment, row, dataset, split,
 metric, labelled examples): the means over seeds, the difference
@@ -24,7 +28,14 @@ BASELINE and CANDIDATE are each a record file, a directory of them, or
 "paper" for the paper's numbers. A file or directory counts its records of
 ours; one that holds only the paper's counts those.
 
-Interval: Welch's t-interval when both sides have >= 2 seeds; a bootstrap
+--rows BASE:CAND compares one row against another: the baseline's records of
+row BASE with the candidate's of row CAND (from one record set when only one
+is named), cell by cell over experiment, dataset, split and labels, e.g.
+'ulmfit compare runs/mine.jsonl --rows ulmfit:no-discr'.
+
+Interval: when both sides ran the same seeds (two or more), a paired
+t-interval of the per-seed differences; else Welch's t-interval when both
+sides have >= 2 seeds; a bootstrap
 over the seeds of one side (>= 3) when the other is a single value, such as
 the paper's; otherwise "n/a", as the paper, which reports one run a cell.
 Seeds that do not vary at all give no interval ("not estimable"), never a
@@ -51,6 +62,7 @@ type compareOptions struct {
 	Scale      string
 	All        bool
 	Correction string
+	Rows       string // "BASE:CAND"
 	Stdout     io.Writer
 }
 
@@ -67,12 +79,16 @@ func init() {
 			fs.StringVar(&o.Scale, "scale", "", "only records of ours of this scale")
 			fs.BoolVar(&o.All, "all", false, "also list cells only one side has")
 			fs.StringVar(&o.Correction, "correction", report.CorrectionHolm, "holm or none")
+			fs.StringVar(&o.Rows, "rows", "", "BASE:CAND, one row against another")
 			sides, help, err := parseArgs(fs, args, "compare", compareUsage, stdout)
 			if help || err != nil {
 				return err
 			}
+			if len(sides) == 1 && o.Rows != "" {
+				sides = append(sides, sides[0])
+			}
 			if len(sides) != 2 {
-				return usagef("compare: want BASELINE and CANDIDATE, got %d argument(s)\n%s", len(sides), compareUsage)
+				return usagef("compare: want BASELINE and CANDIDATE (or one record set with --rows), got %d argument(s)\n%s", len(sides), compareUsage)
 			}
 			o.Baseline, o.Candidate = sides[0], sides[1]
 			return runCompare(ctx, o)
@@ -127,6 +143,24 @@ func compareSide(arg, scale string) ([]results.Record, error) {
 	}
 }
 
+// pickRow keeps the records of row, named as, so that the two sides' cells
+// line up; a row the records lack is an error naming the rows they have.
+func pickRow(recs []results.Record, row, as, from string) ([]results.Record, error) {
+	var out []results.Record
+	have := map[string]bool{}
+	for _, r := range recs {
+		have[r.Row] = true
+		if r.Row == row {
+			r.Row = as
+			out = append(out, r)
+		}
+	}
+	if len(out) == 0 {
+		return nil, usagef("compare: --rows: %s has no records of row %q; its rows: %s", from, row, strings.Join(slices.Sorted(maps.Keys(have)), ", "))
+	}
+	return out, nil
+}
+
 // sideName is how a side heads its column: a path's last element.
 func sideName(arg string) string {
 	return filepath.Base(filepath.Clean(arg))
@@ -148,8 +182,22 @@ func runCompare(_ context.Context, o compareOptions) error {
 	if err != nil {
 		return err
 	}
+	baseName, candName := sideName(o.Baseline), sideName(o.Candidate)
+	if o.Rows != "" {
+		baseRow, candRow, ok := strings.Cut(o.Rows, ":")
+		if !ok || baseRow == "" || candRow == "" {
+			return usagef("compare: --rows %q: want BASE:CAND, two row ids", o.Rows)
+		}
+		if base, err = pickRow(base, baseRow, baseRow, o.Baseline); err != nil {
+			return err
+		}
+		if cand, err = pickRow(cand, candRow, baseRow, o.Candidate); err != nil {
+			return err
+		}
+		baseName, candName = baseName+" "+baseRow, candName+" "+candRow
+	}
 	cmp, err := report.Compare(base, cand, report.CompareOptions{
-		Level: o.Level, Baseline: sideName(o.Baseline), Candidate: sideName(o.Candidate), OneSided: o.All, Correction: o.Correction})
+		Level: o.Level, Baseline: baseName, Candidate: candName, OneSided: o.All, Correction: o.Correction})
 	if err != nil {
 		if o.Correction != report.CorrectionHolm && o.Correction != report.CorrectionNone {
 			return usagef("compare: --correction %q: want holm or none", o.Correction)

@@ -95,9 +95,37 @@ func TestCompareCSV(t *testing.T) {
 	for i, h := range rows[0] {
 		got[h] = rows[1][i]
 	}
-	// Welch: both sd 0.1, n 3: se = 0.0816, df = 4, t = 2.776.
-	if got["delta"] != "0.9000" || got["ci_method"] != "welch-t" || got["verdict"] != "WORSE" ||
-		got["ci_lo"] != fmt.Sprintf("%.4f", 0.9-2.7764451*0.1*0.8164966) {
+	// The same seeds 1-3 on both sides, so paired: per-seed differences
+	// 0.8, 0.8, 1.1: mean 0.9, sd 0.1732, se 0.1, df 2, t = 4.3027.
+	if got["delta"] != "0.9000" || got["ci_method"] != "paired-t" || got["verdict"] != "WORSE" ||
+		got["ci_lo"] != fmt.Sprintf("%.4f", 0.9-4.3026527*0.1) || got["correction"] != "holm" {
 		t.Errorf("row %v", got)
+	}
+}
+
+// One row against another of the same record set, paired by seed; a row
+// the records lack stops with exit 2, naming the rows there are.
+func TestCompareRows(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mine.jsonl")
+	for i, v := range [][2]float64{{5.0, 5.9}, {5.1, 6.1}, {4.9, 5.7}} {
+		for j, row := range []string{"ulmfit", "no-discr"} {
+			if err := results.Append(path, results.Record{Experiment: "mine", Row: row, Dataset: "subj", Split: "test",
+				Metric: "error", Value: v[j], Seed: int64(i + 1), Source: results.SourceOurs, Scale: "tiny"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	out, _, err := runArgs(t, "compare", path, "--rows", "ulmfit:no-discr")
+	if exitCode(err) != 1 || !strings.Contains(out, "paired-t") || !strings.Contains(out, "mine.jsonl no-discr") ||
+		!strings.Contains(out, "WORSE") {
+		t.Errorf("exit %d (%v):\n%s", exitCode(err), err, out)
+	}
+	_, _, err = runArgs(t, "compare", path, "--rows", "ulmfit:nope")
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), `no records of row "nope"; its rows: no-discr, ulmfit`) {
+		t.Errorf("a missing row: exit %d, %v", exitCode(err), err)
+	}
+	if _, _, err = runArgs(t, "compare", path, "--rows", "ulmfit"); exitCode(err) != 2 {
+		t.Errorf("--rows without a colon: exit %d, %v", exitCode(err), err)
 	}
 }
