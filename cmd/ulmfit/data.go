@@ -14,18 +14,22 @@ import (
 	"text/tabwriter"
 
 	"github.com/ulmfit-go/ulmfit/datasets"
+	"github.com/ulmfit-go/ulmfit/experiments"
 	"github.com/ulmfit-go/ulmfit/text"
+	"maps"
 )
 
 const dataUsage = `Usage:
   ulmfit data list [--names] [--data-dir DIR]
   ulmfit data info NAME... [--data-dir DIR] [--tokens=false]
+  ulmfit data info NAME... --experiment FILE [--tokens=false]
   ulmfit data fetch NAME... [--data-dir DIR] [--force]
 
 list   every dataset the registry knows, where it comes from and where it is
        here; --names prints only the names, one a line
 info   examples per split and class, token statistics (the text tokeniser)
-       and the files read with their SHA-256
+       and the files read with their SHA-256; with --experiment FILE, of the
+       datasets FILE declares ([datasets.NAME])
 fetch  download into the first data directory, verified (already present and
        verified: nothing is downloaded). A file in the way that is not the
        release's (a copy saved by hand in DIR/.downloads that fails its
@@ -44,8 +48,11 @@ type dataOptions struct {
 	NamesOnly bool     // list --names
 	Tokens    bool     // info: token statistics
 	Force     bool     // fetch: replace files in the way that are not the release's
-	Stdout    io.Writer
-	Stderr    io.Writer
+	// Experiment, for info, is an experiment file whose declared datasets
+	// ([datasets.NAME]) the names are.
+	Experiment string
+	Stdout     io.Writer
+	Stderr     io.Writer
 }
 
 func init() {
@@ -60,6 +67,7 @@ func init() {
 			fs.BoolVar(&o.NamesOnly, "names", false, "list: print only the names")
 			fs.BoolVar(&o.Tokens, "tokens", true, "info: token statistics")
 			fs.BoolVar(&o.Force, "force", false, "fetch: replace files in the way that are not the release's")
+			fs.StringVar(&o.Experiment, "experiment", "", "info: the experiment file that declares the datasets")
 			positional, help, err := parseArgs(fs, args, "data", dataUsage, stdout)
 			if help || err != nil {
 				return err
@@ -153,6 +161,12 @@ func runData(ctx context.Context, o dataOptions) error {
 		}
 		return dataList(o, path)
 	case "info", "fetch":
+		if o.Experiment != "" {
+			if o.Action != "info" {
+				return usagef("data %s: --experiment is for info", o.Action)
+			}
+			return declaredInfo(o)
+		}
 		if len(o.Names) == 0 {
 			return usagef("data %s: name a dataset (one of %s)", o.Action, strings.Join(datasets.Names(), ", "))
 		}
@@ -284,6 +298,41 @@ func dataFetch(ctx context.Context, o dataOptions, path datasets.SearchPath, nam
 	return nil
 }
 
+// declaredInfo describes the datasets o.Experiment declares, all of them
+// when no name is given.
+func declaredInfo(o dataOptions) error {
+	e, err := experiments.Open(o.Experiment)
+	if err != nil {
+		return usageError{err}
+	}
+	names := o.Names
+	if len(names) == 0 {
+		names = slices.Sorted(maps.Keys(e.Datasets))
+	}
+	if len(names) == 0 {
+		return usagef("data info: %s declares no dataset ([datasets.NAME])", o.Experiment)
+	}
+	for i, name := range names {
+		spec, ok := e.Datasets[name]
+		if !ok {
+			return usagef("data info: %s declares no dataset %q; it declares: %s", o.Experiment, name,
+				strings.Join(slices.Sorted(maps.Keys(e.Datasets)), ", "))
+		}
+		d, err := datasets.LoadGeneric(spec)
+		if err != nil {
+			return dataInputError{err}
+		}
+		if i > 0 {
+			fmt.Fprintln(o.Stdout)
+		}
+		info := datasets.Info{Name: name, Title: fmt.Sprintf("declared in %s as [datasets.%s]", e.Source, name)}
+		if err := describeDataset(o, info, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func dataInfo(o dataOptions, path datasets.SearchPath, name string) error {
 	info, err := datasets.Lookup(name)
 	if err != nil {
@@ -293,6 +342,11 @@ func dataInfo(o dataOptions, path datasets.SearchPath, name string) error {
 	if err != nil {
 		return err
 	}
+	return describeDataset(o, info, d)
+}
+
+// describeDataset prints what data info shows of d.
+func describeDataset(o dataOptions, info datasets.Info, d *datasets.Dataset) error {
 	w := o.Stdout
 	fmt.Fprintf(w, "%s: %s\n", d.Name, info.Title)
 	fmt.Fprintf(w, "folder %s\n", d.Source.Dir)

@@ -102,3 +102,23 @@ func TestDataExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// data info describes the datasets an experiment file declares: its class
+// counts per split, token statistics and files; a name the file does not
+// declare is exit 2, naming those it does.
+func TestDataInfoDeclared(t *testing.T) {
+	exp := filepath.Join("..", "..", "runner", "testdata", "declared.toml")
+	out, _, err := runArgs(t, "data", "info", "--experiment", exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"mine: declared in", "[datasets.mine]", "examples per class:", "train.csv", "tokens per document"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, _, err := runArgs(t, "data", "info", "theirs", "--experiment", exp); exitCode(err) != 2 ||
+		!strings.Contains(err.Error(), `declares no dataset "theirs"; it declares: mine`) {
+		t.Errorf("an undeclared name: exit %d, %v", exitCode(err), err)
+	}
+}
