@@ -3,9 +3,11 @@ package experiments
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -379,7 +381,7 @@ func (d *decoder) top(e *Experiment, top fileKeys) error {
 
 // datasetsTable decodes the [datasets.NAME] tables.
 func (d *decoder) datasetsTable(e *Experiment, prims map[string]toml.Primitive, dir string) error {
-	for _, name := range sortedKeys(prims) {
+	for _, name := range slices.Sorted(maps.Keys(prims)) {
 		key := "datasets." + name
 		if _, err := datasets.Lookup(name); err == nil {
 			return d.errAt(key, "%q is a registered dataset; declare a new one under another name", name)
@@ -462,14 +464,14 @@ func TaskNames(e *Experiment) []string {
 		}
 	}
 	if e != nil {
-		out = append(out, sortedKeys(e.Datasets)...)
+		out = append(out, slices.Sorted(maps.Keys(e.Datasets))...)
 	}
 	return out
 }
 
 // scaleTable decodes [scale.NAME] adjustments onto the presets.
 func (d *decoder) scaleTable(e *Experiment, prims map[string]toml.Primitive) error {
-	for _, name := range sortedKeys(prims) {
+	for _, name := range slices.Sorted(maps.Keys(prims)) {
 		s, ok := ablations.LookupScale(name)
 		if !ok {
 			return d.errAt("scale."+name, "%q is not a scale; valid: %s", name, strings.Join(ablations.ScaleNames(), ", "))
@@ -504,7 +506,7 @@ func (d *decoder) checkCorpus(e *Experiment, name string) error {
 		return nil
 	}
 	if _, err := datasets.Lookup(name); err != nil {
-		return fmt.Errorf("%q is not a dataset; valid: %s", name, strings.Join(append(datasets.Names(), sortedKeys(e.Datasets)...), ", "))
+		return fmt.Errorf("%q is not a dataset; valid: %s", name, strings.Join(append(datasets.Names(), slices.Sorted(maps.Keys(e.Datasets))...), ", "))
 	}
 	return nil
 }
@@ -635,15 +637,6 @@ func msgOf(err error, key string) string {
 		return "value " + rest
 	}
 	return m
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // relativeTo resolves a pretrained LM's files against dir, the experiment

@@ -11,6 +11,7 @@ import (
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
 
+	"github.com/ulmfit-go/ulmfit/internal/english"
 	"github.com/ulmfit-go/ulmfit/results"
 )
 
@@ -286,14 +287,14 @@ func (c *Comparison) Summary() string {
 	}
 	correction := "no correction for testing many cells"
 	if c.Correction == CorrectionHolm {
-		correction = fmt.Sprintf("verdicts Holm-corrected over the %d cell%s tested", tested, pluralS(tested))
+		correction = fmt.Sprintf("verdicts Holm-corrected over the %d cell%s tested", tested, english.Plural(tested, "", "s"))
 	}
 	estimable := ""
 	if n := c.Count(NotEstimable); n > 0 {
 		estimable = fmt.Sprintf(", %d not estimable (no spread over seeds)", n)
 	}
 	return fmt.Sprintf("%d cell%s in both: %d worse, %d better, %d no significant difference, %d n/a (too few seeds)%s; %d only in %s, %d only in %s (%.0f%% intervals per cell; %s)",
-		both, pluralS(both), c.Count(Worse), c.Count(Better), c.Count(NoDifference), c.Count(NotComparable), estimable,
+		both, english.Plural(both, "", "s"), c.Count(Worse), c.Count(Better), c.Count(NoDifference), c.Count(NotComparable), estimable,
 		c.Count(OnlyBaseline), c.Baseline, c.Count(OnlyCandidate), c.Candidate, 100*c.Level, correction)
 }
 

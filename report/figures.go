@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ulmfit-go/ulmfit/internal/english"
 	"github.com/ulmfit-go/ulmfit/results"
 )
 
@@ -349,7 +350,7 @@ func LMCurves(recs []results.Record, opts Options) ([]*Figure, error) {
 		figs = append(figs, &Figure{
 			Name:    k.name("lm"),
 			Title:   "LM training: " + k.title(),
-			Caption: fmt.Sprintf("Language-model cross-entropy and perplexity per epoch (%s), mean ± std over %d seed%s.", k.title(), len(rs), pluralS(len(rs))),
+			Caption: fmt.Sprintf("Language-model cross-entropy and perplexity per epoch (%s), mean ± std over %d seed%s.", k.title(), len(rs), english.Plural(len(rs), "", "s")),
 			Panels:  []Panel{loss, ppl},
 		})
 		also = append(also, []string{k.title()})

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -67,7 +69,7 @@ func Build(recs []results.Record, ids []string, opts Options) (*Report, error) {
 			rep.Latest = r.Finished
 		}
 	}
-	rep.Scales = sortedKeys(scales)
+	rep.Scales = slices.Sorted(maps.Keys(scales))
 	seen := map[string]bool{}
 	for _, id := range ids {
 		if seen[id] {

@@ -3,11 +3,13 @@ package report
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/ulmfit-go/ulmfit/internal/english"
 	"github.com/ulmfit-go/ulmfit/results"
 )
 
@@ -77,7 +79,7 @@ type Provenance struct {
 
 func (p Provenance) String() string {
 	return fmt.Sprintf("scale %s; commit%s %s", strings.Join(p.Scales, ", "),
-		pluralS(len(p.Commits)), strings.Join(p.Commits, ", "))
+		english.Plural(len(p.Commits), "", "s"), strings.Join(p.Commits, ", "))
 }
 
 // Table is a built table, ready to render.
@@ -211,12 +213,12 @@ func BuildTable(recs []results.Record, def TableDef, opts Options) (*Table, erro
 	}
 	if otherMetric > 0 {
 		t.Warnings = append(t.Warnings, fmt.Sprintf("%d record%s of %s with a metric other than %q left out",
-			otherMetric, pluralS(otherMetric), def.ID, def.Metric))
+			otherMetric, english.Plural(otherMetric, "", "s"), def.ID, def.Metric))
 	}
 	for _, c := range def.Columns {
 		delete(extraCols, c.Dataset)
 	}
-	for _, d := range sortedKeys(extraCols) {
+	for _, d := range slices.Sorted(maps.Keys(extraCols)) {
 		t.Columns = append(t.Columns, Column{Dataset: d, Label: DatasetLabel(d)})
 	}
 	rows := append([]RowDef(nil), def.Rows...)
@@ -224,7 +226,7 @@ func BuildTable(recs []results.Record, def TableDef, opts Options) (*Table, erro
 		delete(extraRows, r.ID)
 	}
 	nDef := len(rows)
-	for _, id := range sortedKeys(extraRows) {
+	for _, id := range slices.Sorted(maps.Keys(extraRows)) {
 		rows = append(rows, RowDef{ID: id, Label: id})
 	}
 
@@ -381,7 +383,7 @@ func pretrainedNotes[K comparable](rows []Row, datasets bool, ours map[K][]resul
 			add(r.Pretrained.Backward, row+" (backward)")
 		}
 	}
-	notes := sortedKeys(uses)
+	notes := slices.Sorted(maps.Keys(uses))
 	if len(notes) > 1 {
 		for i, d := range notes {
 			u := uses[d]
@@ -454,7 +456,7 @@ func fillOurs(c *Cell, rs []results.Record) {
 		commits[shortCommit(r)] = true
 	}
 	c.Ours = Summarize(vs)
-	c.Scales, c.Commits = sortedKeys(scales), sortedKeys(commits)
+	c.Scales, c.Commits = slices.Sorted(maps.Keys(scales)), slices.Sorted(maps.Keys(commits))
 }
 
 func shortCommit(r results.Record) string {
@@ -508,22 +510,6 @@ func marker(i int) string {
 		return string(rune('a' + i))
 	}
 	return fmt.Sprintf("s%d", i+1)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func pluralS(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
 }
 
 // missing lists the datasets without data and why, in column order.

@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/ulmfit-go/ulmfit/internal/english"
 	"github.com/ulmfit-go/ulmfit/report"
 	"github.com/ulmfit-go/ulmfit/results"
 )
@@ -81,7 +82,7 @@ func printSummary(w io.Writer, p *Plan, sum runSummary) error {
 	}
 	n := len(sum.built)
 	path := filepath.Join(sum.dir, p.Exp.Name+results.Ext)
-	fmt.Fprintf(w, "\n%s: %d record%s from this run", p.Exp.Name, n, plural(n))
+	fmt.Fprintf(w, "\n%s: %d record%s from this run", p.Exp.Name, n, english.Plural(n, "", "s"))
 	switch {
 	case n == 0:
 		fmt.Fprintf(w, " (none of its cells finished)\n")
@@ -136,7 +137,7 @@ func printEarlier(w io.Writer, p *Plan, sum runSummary) error {
 	}
 	var lines [][]string
 	found := 0
-	for _, r := range sortedRecords(p, sum.built) {
+	for _, r := range slices.SortedStableFunc(slices.Values(sum.built), recordOrder(p)) {
 		var ms []match
 		for _, set := range sum.earlier {
 			if m, ok := latestOf(set.recs, r); ok {
@@ -225,30 +226,6 @@ func cellName(r results.Record) string {
 
 func value(v float64) string { return fmt.Sprintf("%.2f", v) }
 
-// sortedRecords orders recs as the experiment lists its rows, then by
-// dataset, training size and seed.
-func sortedRecords(p *Plan, recs []results.Record) []results.Record {
-	rowRank := map[string]int{}
-	for i, r := range p.Exp.Rows {
-		rowRank[r.ID] = i
-	}
-	out := append([]results.Record(nil), recs...)
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if ra, rb := rank(rowRank, a.Row), rank(rowRank, b.Row); ra != rb {
-			return ra < rb
-		}
-		if a.Dataset != b.Dataset {
-			return a.Dataset < b.Dataset
-		}
-		if a.TrainSize != b.TrainSize {
-			return a.TrainSize < b.TrainSize
-		}
-		return a.Seed < b.Seed
-	})
-	return out
-}
-
 // joinOr reads "a", "a or b", "a, b or c".
 func joinOr(ss []string) string {
 	switch len(ss) {
@@ -258,11 +235,4 @@ func joinOr(ss []string) string {
 		return ss[0]
 	}
 	return strings.Join(ss[:len(ss)-1], ", ") + " or " + ss[len(ss)-1]
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
 }

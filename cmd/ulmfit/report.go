@@ -111,13 +111,6 @@ func init() {
 	})
 }
 
-// recordsError is a record file that cannot be read or records that do not
-// fit together: exit code 2, its message unchanged.
-type recordsError struct{ err error }
-
-func (e recordsError) Error() string   { return e.err.Error() }
-func (e recordsError) Unwrap() []error { return []error{e.err, errBadInput} }
-
 // readRecords reads a record directory or file. A path that does not
 // exist is a usage error; a malformed line is bad input.
 func readRecords(path string) ([]results.Record, error) {
@@ -126,7 +119,7 @@ func readRecords(path string) ([]results.Record, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, usagef("no records at %s: %v", path, err)
 	case err != nil:
-		return nil, recordsError{err}
+		return nil, inputError{err}
 	}
 	return recs, nil
 }
@@ -210,7 +203,7 @@ func runReport(ctx context.Context, o reportOptions) error {
 	}
 	rep, err := report.Build(recs, items, report.Options{Scale: o.Scale, DataAvailable: dataAvailability(o.DataDir)})
 	if err != nil {
-		return recordsError{fmt.Errorf("%s: %w", o.Results, err)}
+		return inputError{fmt.Errorf("%s: %w", o.Results, err)}
 	}
 	printWarnings(o.Stderr, rep.Warnings)
 	if o.Splice != "" {
@@ -240,13 +233,6 @@ func writeReport(rep *report.Report, o reportOptions) ([]string, error) {
 	return rep.WriteDir(o.Out)
 }
 
-// docError is a document --splice cannot fill in (a mark not closed, an
-// unknown item): exit code 2, its message naming the file and line.
-type docError struct{ err error }
-
-func (e docError) Error() string   { return e.err.Error() }
-func (e docError) Unwrap() []error { return []error{e.err, errBadInput} }
-
 // splice fills in the marked blocks of o.Splice (report.Splice), writing
 // the report's files first when --out names a folder, so that the
 // document's figures link to current images.
@@ -269,7 +255,7 @@ func splice(rep *report.Report, o reportOptions) error {
 	wall := func(kind, id string) (float64, bool) { return runner.StageWall(o.Cache, kind, id) }
 	out, err := rep.Splice(doc, report.SpliceOptions{Name: o.Splice, Images: images, StageWall: wall})
 	if err != nil {
-		return docError{fmt.Errorf("report: %w", err)}
+		return inputError{fmt.Errorf("report: %w", err)}
 	}
 	if bytes.Equal(out, doc) {
 		fmt.Fprintf(o.Stdout, "%s: up to date\n", o.Splice)
