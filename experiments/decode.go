@@ -16,7 +16,7 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/ablations"
 	"github.com/ulmfit-go/ulmfit/datasets"
-	"github.com/ulmfit-go/ulmfit/report"
+	"github.com/ulmfit-go/ulmfit/report/layout"
 )
 
 // Error is a problem with an experiment file: where it is and what a user
@@ -111,7 +111,7 @@ func Parse(data []byte, source, name, dir string) (*Experiment, error) {
 	if e.Seed == 0 && !md.IsDefined("seed") {
 		e.Seed = 1
 	}
-	if e.Report == "" && !md.IsDefined("report") && reportKnows(e.Name) {
+	if e.Report == "" && !md.IsDefined("report") && layout.Known(e.Name) {
 		e.Report = e.Name
 	}
 	if err := d.top(e, top); err != nil {
@@ -133,18 +133,6 @@ func Parse(data []byte, source, name, dir string) (*Experiment, error) {
 		return nil, err
 	}
 	return e, nil
-}
-
-// reportKnows reports whether the report has a table or figure of id.
-func reportKnows(id string) bool {
-	if _, ok := report.LookupTable(id); ok {
-		return true
-	}
-	return id == report.Figure3Def.ID || id == report.Figure4Def.ID
-}
-
-func reportIDs() []string {
-	return append(report.TableIDs(), report.Figure3Def.ID, report.Figure4Def.ID)
 }
 
 // header returns the file's opening comment block.
@@ -347,9 +335,9 @@ func (d *decoder) errAt(key string, format string, args ...any) error {
 
 // top checks the top-level values.
 func (d *decoder) top(e *Experiment, top fileKeys) error {
-	if e.Report != "" && !reportKnows(e.Report) {
+	if e.Report != "" && !layout.Known(e.Report) {
 		return d.errAt("report", "%q is not a table or figure of the report; valid: %s (or leave report out)",
-			e.Report, strings.Join(reportIDs(), ", "))
+			e.Report, strings.Join(layout.IDs(), ", "))
 	}
 	if e.Split != "validation" && e.Split != "test" {
 		return d.errAt("split", "%q: want \"validation\" (Tables 4-7, Figures 3-4) or \"test\" (Tables 2-3)", e.Split)
@@ -574,9 +562,9 @@ func (d *decoder) rows(e *Experiment, top fileKeys, dir string) error {
 		row.Settings.Pretrained = relativeTo(dir, row.Settings.Pretrained)
 		if row.Paper != "" {
 			exp, rid, ok := strings.Cut(row.Paper, "/")
-			if !ok || exp == "" || rid == "" || !reportKnows(exp) {
+			if !ok || exp == "" || rid == "" || !layout.Known(exp) {
 				return &Error{File: d.file, Line: d.lineOfIndexed(fmt.Sprintf("rows[%d].paper", i)), Key: fmt.Sprintf("rows[%d].paper", i),
-					Msg: fmt.Sprintf("%q: want \"EXPERIMENT/ROW\" with EXPERIMENT one of %s", row.Paper, strings.Join(reportIDs(), ", "))}
+					Msg: fmt.Sprintf("%q: want \"EXPERIMENT/ROW\" with EXPERIMENT one of %s", row.Paper, strings.Join(layout.IDs(), ", "))}
 			}
 		}
 		label := row.Label

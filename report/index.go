@@ -19,6 +19,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/ulmfit-go/ulmfit/internal/atomicfile"
+	"github.com/ulmfit-go/ulmfit/report/layout"
 	"github.com/ulmfit-go/ulmfit/results"
 )
 
@@ -33,7 +34,7 @@ const (
 // Items lists everything a report can hold, in order: the tables, the
 // check of the paper's orderings, then the figures.
 func Items() []string {
-	return append(TableIDs(), ItemOrderings, ItemFigure3, ItemFigure4, ItemLM, ItemLR)
+	return append(layout.TableIDs(), ItemOrderings, ItemFigure3, ItemFigure4, ItemLM, ItemLR)
 }
 
 // Report is a set of built tables and figures.
@@ -97,7 +98,7 @@ func Build(recs []results.Record, ids []string, opts Options) (*Report, error) {
 			}
 			continue
 		default:
-			def, ok := LookupTable(id)
+			def, ok := layout.LookupTable(id)
 			if !ok {
 				return nil, fmt.Errorf("unknown table or figure %q (known: %s)", id, strings.Join(Items(), ", "))
 			}

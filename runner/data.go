@@ -13,7 +13,6 @@ import (
 	"github.com/ulmfit-go/ulmfit/experiments"
 	"github.com/ulmfit-go/ulmfit/internal/english"
 	"github.com/ulmfit-go/ulmfit/model"
-	"github.com/ulmfit-go/ulmfit/report"
 	"github.com/ulmfit-go/ulmfit/text"
 )
 
@@ -98,7 +97,7 @@ type taskSplits struct {
 func splitTask(src *source, s ablations.Settings, sc ablations.Scale, trainSize int) (taskSplits, error) {
 	ds := src.DS
 	var out taskSplits
-	label := report.DatasetLabel(src.Record)
+	label := datasets.Label(src.Record)
 	train, test := ds.Train, ds.Test
 	if len(train) == 0 {
 		if len(test) == 0 {

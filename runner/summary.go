@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/ulmfit-go/ulmfit/datasets"
 	"github.com/ulmfit-go/ulmfit/internal/english"
 	"github.com/ulmfit-go/ulmfit/report"
 	"github.com/ulmfit-go/ulmfit/results"
@@ -72,13 +73,9 @@ func (r *recorder) summary(p *Plan, dir string, earlier []earlierSet) runSummary
 // figure, a table of the experiment's own rows otherwise), then how they
 // compare with the records of the same cells from before the run.
 func printSummary(w io.Writer, p *Plan, sum runSummary) error {
-	paper, err := results.Paper()
-	if err != nil {
-		return err
-	}
 	missing := map[string]error{}
 	for task, err := range p.Missing {
-		missing[recordName(task)] = err
+		missing[datasets.RecordName(task)] = err
 	}
 	n := len(sum.built)
 	path := filepath.Join(sum.dir, p.Exp.Name+results.Ext)
@@ -91,30 +88,8 @@ func printSummary(w io.Writer, p *Plan, sum runSummary) error {
 	default:
 		fmt.Fprintf(w, " in %s (%d new; %d already there, from the same stages)\n", path, sum.added, n-sum.added)
 	}
-	opts := report.Options{Scale: p.Scale.Name, DataAvailable: func(d string) error { return missing[d] }}
-	e := p.Exp
-	switch e.Report {
-	case report.Figure3Def.ID, report.Figure4Def.ID:
-		recs := relabel(sum.built, e.Report)
-		fig, err := report.Figure3(recs, opts)
-		if e.Report == report.Figure4Def.ID {
-			fig, err = report.Figure4(recs, opts)
-		}
-		if err != nil {
-			return err
-		}
-		if err := fig.RenderData(w, report.Text); err != nil {
-			return err
-		}
-	default:
-		def, paperRecs := tableDef(e, paper)
-		t, err := report.BuildTable(append(paperRecs, sum.built...), def, opts)
-		if err != nil {
-			return err
-		}
-		if err := t.Render(w, report.Text); err != nil {
-			return err
-		}
+	if err := report.RunSummary(w, p.Exp, p.Scale.Name, sum.built, missing); err != nil {
+		return err
 	}
 	return printEarlier(w, p, sum)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/ulmfit-go/ulmfit/datasets"
 	"github.com/ulmfit-go/ulmfit/internal/atomicfile"
 	"github.com/ulmfit-go/ulmfit/report"
+	"github.com/ulmfit-go/ulmfit/report/layout"
 	"github.com/ulmfit-go/ulmfit/results"
 	"github.com/ulmfit-go/ulmfit/runner"
 )
@@ -185,11 +186,11 @@ func runReport(ctx context.Context, o reportOptions) error {
 	case o.Splice != "" && len(items) > 0:
 		return usagef("report: --splice builds every item it may need; name no ITEM with it")
 	case len(items) == 0 && o.Out == "" && o.Splice == "":
-		items = report.TableIDs()
+		items = layout.TableIDs()
 	}
 	if o.Out == "" && (format == report.LaTeX || format == report.HTML) {
 		for _, id := range items {
-			if _, isTable := report.LookupTable(id); !isTable {
+			if _, isTable := layout.LookupTable(id); !isTable {
 				return usagef("report: %s prints as text, markdown or csv; write its images with --out", id)
 			}
 		}

@@ -1,4 +1,15 @@
-package report
+// Package layout holds the paper's tables and figures as data, with no
+// rendering: each one's id (the experiment its records carry), rows,
+// columns and labels. The experiment loader checks a file's report key
+// against it and the report lays its tables and figures out from it;
+// neither needs the other, nor the plotting libraries.
+package layout
+
+import (
+	"slices"
+
+	"github.com/ulmfit-go/ulmfit/datasets"
+)
 
 // The paper's tables as data: which experiment each shows, its rows in the
 // paper's order with the labels the paper prints, and its columns. The
@@ -37,24 +48,12 @@ type RowDef struct {
 	Only []string
 }
 
-// datasetLabels are the column labels the paper prints.
-var datasetLabels = map[string]string{
-	"imdb": "IMDb", "trec6": "TREC-6", "ag_news": "AG", "dbpedia": "DBpedia",
-	"yelp_bi": "Yelp-bi", "yelp_full": "Yelp-full",
-}
-
-// DatasetLabel returns the paper's name for a dataset, or the name itself.
-func DatasetLabel(dataset string) string {
-	if l, ok := datasetLabels[dataset]; ok {
-		return l
-	}
-	return dataset
-}
-
-func cols(datasets ...string) []Column {
-	out := make([]Column, len(datasets))
-	for i, d := range datasets {
-		out[i] = Column{Dataset: d, Label: DatasetLabel(d)}
+// cols are the columns of datasets named as records name them, labelled as
+// the paper prints them.
+func cols(names ...string) []Column {
+	out := make([]Column, len(names))
+	for i, d := range names {
+		out[i] = Column{Dataset: d, Label: datasets.Label(d)}
 	}
 	return out
 }
@@ -157,10 +156,35 @@ var tables = []TableDef{
 }
 
 // Tables returns the definitions of the paper's tables in the paper's order.
-func Tables() []TableDef {
-	out := make([]TableDef, len(tables))
-	copy(out, tables)
-	return out
+func Tables() []TableDef { return slices.Clone(tables) }
+
+// TableIDs lists the experiments that have a table, in the paper's order.
+func TableIDs() []string {
+	ids := make([]string, len(tables))
+	for i, t := range tables {
+		ids[i] = t.ID
+	}
+	return ids
+}
+
+// Figures returns the definitions of the paper's figures in the paper's
+// order.
+func Figures() []FigureDef { return []FigureDef{Figure3Def, Figure4Def} }
+
+// Known reports whether the report has a table or figure of experiment id.
+func Known(id string) bool {
+	_, ok := LookupTable(id)
+	return ok || slices.ContainsFunc(Figures(), func(f FigureDef) bool { return f.ID == id })
+}
+
+// IDs lists the experiments the report has a table or figure of, tables
+// first, in the paper's order.
+func IDs() []string {
+	ids := TableIDs()
+	for _, f := range Figures() {
+		ids = append(ids, f.ID)
+	}
+	return ids
 }
 
 // LookupTable returns the definition of the table of experiment id.
@@ -173,16 +197,9 @@ func LookupTable(id string) (TableDef, bool) {
 	return TableDef{}, false
 }
 
-func (r RowDef) reports(dataset string) bool {
-	if r.Only == nil {
-		return true
-	}
-	for _, d := range r.Only {
-		if d == dataset {
-			return true
-		}
-	}
-	return false
+// Reports reports whether the paper reports the row on dataset.
+func (r RowDef) Reports(dataset string) bool {
+	return r.Only == nil || slices.Contains(r.Only, dataset)
 }
 
 // Method is a curve of a figure: the row its records carry, its legend
@@ -231,12 +248,13 @@ var Figure4Def = FigureDef{
 	},
 }
 
-// figure4Fallback names the Table 7 rows whose "val_error" curves stand in
+// Figure4Fallback names the Table 7 rows whose "val_error" curves stand in
 // for Figure 4's methods when no "figure4" records exist: they are the same
 // runs.
-var figure4Fallback = map[string]string{"ulmfit": "freez+discr+stlr", "full": "full"}
+var Figure4Fallback = map[string]string{"ulmfit": "freez+discr+stlr", "full": "full"}
 
-func (f FigureDef) rows() []string {
+// Rows are the rows of the figure's methods, in order.
+func (f FigureDef) Rows() []string {
 	out := make([]string, len(f.Methods))
 	for i, m := range f.Methods {
 		out[i] = m.Row
