@@ -569,7 +569,11 @@ func (d *decoder) rows(e *Experiment, top fileKeys, dir string) error {
 		}
 		label := row.Label
 		if label == "" {
+			// A row named for the variant it sets takes the variant's label.
 			label = row.ID
+			if v, ok := ablations.RowVariant(row.Settings, row.ID); ok {
+				label = v.Label
+			}
 		}
 		e.Rows = append(e.Rows, Row{ID: row.ID, Label: label, Paper: row.Paper, Settings: row.Settings, Line: line})
 	}

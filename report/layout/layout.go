@@ -6,8 +6,10 @@
 package layout
 
 import (
+	"fmt"
 	"slices"
 
+	"github.com/ulmfit-go/ulmfit/ablations"
 	"github.com/ulmfit-go/ulmfit/datasets"
 )
 
@@ -58,6 +60,40 @@ func cols(names ...string) []Column {
 	return out
 }
 
+// variantRows are rows of the variants names of an ablation axis (every
+// variant, in the paper's order, when names is empty), with the ids and
+// labels ablations defines them with.
+func variantRows(axis string, names ...string) []RowDef {
+	var vs []ablations.Variant
+	if len(names) == 0 {
+		vs = ablations.Variants(axis)
+	}
+	for _, n := range names {
+		v, ok := ablations.Lookup(axis, n)
+		if !ok {
+			panic(fmt.Sprintf("layout: ablations has no %s variant %q", axis, n))
+		}
+		vs = append(vs, v)
+	}
+	if len(vs) == 0 {
+		panic(fmt.Sprintf("layout: ablations has no axis %q", axis))
+	}
+	out := make([]RowDef, len(vs))
+	for i, v := range vs {
+		out[i] = RowDef{ID: v.Row, Label: v.Label}
+	}
+	return out
+}
+
+// methods are a figure's curves for rows.
+func methods(rows []RowDef) []Method {
+	out := make([]Method, len(rows))
+	for i, r := range rows {
+		out[i] = Method{Row: r.ID, Label: r.Label}
+	}
+	return out
+}
+
 // validationColumns are the datasets of Tables 4-7 and Figures 3-4.
 var validationColumns = cols("imdb", "trec6", "ag_news")
 
@@ -97,61 +133,35 @@ var tables = []TableDef{
 		Caption: "Validation error rates for ULMFiT with and without pretraining.",
 		Split:   "validation", Metric: "error", RowHeader: "Pretraining", PaperDigits: 2,
 		Columns: validationColumns,
-		Rows: []RowDef{
-			{ID: "without-pretraining", Label: "Without pretraining"},
-			{ID: "with-pretraining", Label: "With pretraining"},
-		},
+		Rows:    variantRows("pretrain", "false", "true"),
 	},
 	{
 		ID: "table5", Title: "Table 5",
 		Caption: "Validation error rates for ULMFiT with a vanilla LM and the AWD-LSTM LM.",
 		Split:   "validation", Metric: "error", RowHeader: "LM", PaperDigits: 2,
 		Columns: validationColumns,
-		Rows: []RowDef{
-			{ID: "vanilla", Label: "Vanilla LM"},
-			{ID: "awd-lstm", Label: "AWD-LSTM LM"},
-		},
+		Rows:    variantRows("lm", "vanilla", "awd-lstm"),
 	},
 	{
 		ID: "table6", Title: "Table 6",
 		Caption: "Validation error rates for ULMFiT with different variations of LM fine-tuning.",
 		Split:   "validation", Metric: "error", RowHeader: "LM fine-tuning", PaperDigits: 2,
 		Columns: validationColumns,
-		Rows: []RowDef{
-			{ID: "none", Label: "No LM fine-tuning"},
-			{ID: "full", Label: "Full"},
-			{ID: "full+discr", Label: "Full + discr"},
-			{ID: "full+discr+stlr", Label: "Full + discr + stlr"},
-		},
+		Rows:    variantRows("lm_finetune"),
 	},
 	{
 		ID: "table7", Title: "Table 7",
 		Caption: "Validation error rates for ULMFiT with different methods to fine-tune the classifier.",
 		Split:   "validation", Metric: "error", RowHeader: "Classifier fine-tuning", PaperDigits: 2,
 		Columns: validationColumns,
-		Rows: []RowDef{
-			{ID: "scratch", Label: "From scratch"},
-			{ID: "full", Label: "Full"},
-			{ID: "full+discr", Label: "Full + discr"},
-			{ID: "last", Label: "Last"},
-			{ID: "chain-thaw", Label: "Chain-thaw"},
-			{ID: "freez", Label: "Freez"},
-			{ID: "freez+discr", Label: "Freez + discr"},
-			{ID: "freez+stlr", Label: "Freez + stlr"},
-			{ID: "freez+cos", Label: "Freez + cos"},
-			{ID: "freez+discr+stlr", Label: "Freez + discr + stlr"},
-		},
+		Rows:    variantRows("classifier"),
 	},
 	{
 		ID: "bidirectional", Title: "Bidirectional",
 		Caption: "IMDb test error rates (%) of one direction and of the average of the forward and backward classifiers (Section 5).",
 		Split:   "test", Metric: "error", RowHeader: "Model", PaperDigits: 2,
 		Columns: cols("imdb"),
-		Rows: []RowDef{
-			{ID: "forward", Label: "Forward"},
-			{ID: "backward", Label: "Backward"},
-			{ID: "ensemble", Label: "Forward + backward"},
-		},
+		Rows:    variantRows("direction"),
 	},
 }
 
@@ -228,11 +238,7 @@ var Figure3Def = FigureDef{
 	Caption: "Validation error rates for supervised and semi-supervised ULMFiT vs. training from scratch with different numbers of training examples.",
 	Split:   "validation", Metric: "error",
 	Datasets: validationColumns,
-	Methods: []Method{
-		{Row: "scratch", Label: "From scratch"},
-		{Row: "supervised", Label: "ULMFiT, supervised"},
-		{Row: "semi-supervised", Label: "ULMFiT, semi-supervised"},
-	},
+	Methods:  methods(append(variantRows("classifier", "scratch"), variantRows("lm_text", "labelled", "task")...)),
 }
 
 // Figure4Def is Figure 4: validation error per classifier-training epoch
