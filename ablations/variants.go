@@ -161,3 +161,17 @@ func Lookup(key, name string) (Variant, bool) {
 	}
 	return Variant{}, false
 }
+
+// RowVariant returns the variant s has on some axis whose table row is row:
+// what names and labels a row of an experiment file that sets that variant
+// (table6's "full+discr" row, lm_finetune = "full+discr", is labelled
+// "Full + discr").
+func RowVariant(s Settings, row string) (Variant, bool) {
+	for _, a := range axes {
+		if v, ok := a.lookup(a.get(&s)); ok && v.Row == row {
+			return v, true
+		}
+	}
+	return Variant{}, false
+}
+

@@ -3,9 +3,11 @@ package experiments
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,7 +16,7 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/ablations"
 	"github.com/ulmfit-go/ulmfit/datasets"
-	"github.com/ulmfit-go/ulmfit/report"
+	"github.com/ulmfit-go/ulmfit/report/layout"
 )
 
 // Error is a problem with an experiment file: where it is and what a user
@@ -109,7 +111,7 @@ func Parse(data []byte, source, name, dir string) (*Experiment, error) {
 	if e.Seed == 0 && !md.IsDefined("seed") {
 		e.Seed = 1
 	}
-	if e.Report == "" && !md.IsDefined("report") && reportKnows(e.Name) {
+	if e.Report == "" && !md.IsDefined("report") && layout.Known(e.Name) {
 		e.Report = e.Name
 	}
 	if err := d.top(e, top); err != nil {
@@ -131,18 +133,6 @@ func Parse(data []byte, source, name, dir string) (*Experiment, error) {
 		return nil, err
 	}
 	return e, nil
-}
-
-// reportKnows reports whether the report has a table or figure of id.
-func reportKnows(id string) bool {
-	if _, ok := report.LookupTable(id); ok {
-		return true
-	}
-	return id == report.Figure3Def.ID || id == report.Figure4Def.ID
-}
-
-func reportIDs() []string {
-	return append(report.TableIDs(), report.Figure3Def.ID, report.Figure4Def.ID)
 }
 
 // header returns the file's opening comment block.
@@ -345,9 +335,9 @@ func (d *decoder) errAt(key string, format string, args ...any) error {
 
 // top checks the top-level values.
 func (d *decoder) top(e *Experiment, top fileKeys) error {
-	if e.Report != "" && !reportKnows(e.Report) {
+	if e.Report != "" && !layout.Known(e.Report) {
 		return d.errAt("report", "%q is not a table or figure of the report; valid: %s (or leave report out)",
-			e.Report, strings.Join(reportIDs(), ", "))
+			e.Report, strings.Join(layout.IDs(), ", "))
 	}
 	if e.Split != "validation" && e.Split != "test" {
 		return d.errAt("split", "%q: want \"validation\" (Tables 4-7, Figures 3-4) or \"test\" (Tables 2-3)", e.Split)
@@ -379,7 +369,7 @@ func (d *decoder) top(e *Experiment, top fileKeys) error {
 
 // datasetsTable decodes the [datasets.NAME] tables.
 func (d *decoder) datasetsTable(e *Experiment, prims map[string]toml.Primitive, dir string) error {
-	for _, name := range sortedKeys(prims) {
+	for _, name := range slices.Sorted(maps.Keys(prims)) {
 		key := "datasets." + name
 		if _, err := datasets.Lookup(name); err == nil {
 			return d.errAt(key, "%q is a registered dataset; declare a new one under another name", name)
@@ -462,14 +452,14 @@ func TaskNames(e *Experiment) []string {
 		}
 	}
 	if e != nil {
-		out = append(out, sortedKeys(e.Datasets)...)
+		out = append(out, slices.Sorted(maps.Keys(e.Datasets))...)
 	}
 	return out
 }
 
 // scaleTable decodes [scale.NAME] adjustments onto the presets.
 func (d *decoder) scaleTable(e *Experiment, prims map[string]toml.Primitive) error {
-	for _, name := range sortedKeys(prims) {
+	for _, name := range slices.Sorted(maps.Keys(prims)) {
 		s, ok := ablations.LookupScale(name)
 		if !ok {
 			return d.errAt("scale."+name, "%q is not a scale; valid: %s", name, strings.Join(ablations.ScaleNames(), ", "))
@@ -504,7 +494,7 @@ func (d *decoder) checkCorpus(e *Experiment, name string) error {
 		return nil
 	}
 	if _, err := datasets.Lookup(name); err != nil {
-		return fmt.Errorf("%q is not a dataset; valid: %s", name, strings.Join(append(datasets.Names(), sortedKeys(e.Datasets)...), ", "))
+		return fmt.Errorf("%q is not a dataset; valid: %s", name, strings.Join(append(datasets.Names(), slices.Sorted(maps.Keys(e.Datasets))...), ", "))
 	}
 	return nil
 }
@@ -572,14 +562,18 @@ func (d *decoder) rows(e *Experiment, top fileKeys, dir string) error {
 		row.Settings.Pretrained = relativeTo(dir, row.Settings.Pretrained)
 		if row.Paper != "" {
 			exp, rid, ok := strings.Cut(row.Paper, "/")
-			if !ok || exp == "" || rid == "" || !reportKnows(exp) {
+			if !ok || exp == "" || rid == "" || !layout.Known(exp) {
 				return &Error{File: d.file, Line: d.lineOfIndexed(fmt.Sprintf("rows[%d].paper", i)), Key: fmt.Sprintf("rows[%d].paper", i),
-					Msg: fmt.Sprintf("%q: want \"EXPERIMENT/ROW\" with EXPERIMENT one of %s", row.Paper, strings.Join(reportIDs(), ", "))}
+					Msg: fmt.Sprintf("%q: want \"EXPERIMENT/ROW\" with EXPERIMENT one of %s", row.Paper, strings.Join(layout.IDs(), ", "))}
 			}
 		}
 		label := row.Label
 		if label == "" {
+			// A row named for the variant it sets takes the variant's label.
 			label = row.ID
+			if v, ok := ablations.RowVariant(row.Settings, row.ID); ok {
+				label = v.Label
+			}
 		}
 		e.Rows = append(e.Rows, Row{ID: row.ID, Label: label, Paper: row.Paper, Settings: row.Settings, Line: line})
 	}
@@ -635,15 +629,6 @@ func msgOf(err error, key string) string {
 		return "value " + rest
 	}
 	return m
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // relativeTo resolves a pretrained LM's files against dir, the experiment

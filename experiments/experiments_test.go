@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/ulmfit-go/ulmfit/ablations"
-	"github.com/ulmfit-go/ulmfit/report"
+	"github.com/ulmfit-go/ulmfit/report/layout"
 	"github.com/ulmfit-go/ulmfit/results"
 )
 
@@ -54,7 +54,7 @@ func TestEveryExperimentLoads(t *testing.T) {
 			}
 		}
 		// Every row's paper numbers appear in the header.
-		if def, ok := report.LookupTable(e.Report); ok {
+		if def, ok := layout.LookupTable(e.Report); ok {
 			for _, r := range e.Rows {
 				if !hasRow(def, r.ID) {
 					t.Errorf("%s: row %s is not a row of %s (%v)", f, r.ID, def.Title, def.Rows)
@@ -83,7 +83,7 @@ func firstLine(s string) string {
 	return line
 }
 
-func hasRow(def report.TableDef, id string) bool {
+func hasRow(def layout.TableDef, id string) bool {
 	for _, r := range def.Rows {
 		if r.ID == id {
 			return true

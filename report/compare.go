@@ -14,6 +14,9 @@ import (
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
 
+	"github.com/ulmfit-go/ulmfit/datasets"
+	"github.com/ulmfit-go/ulmfit/internal/english"
+	"github.com/ulmfit-go/ulmfit/report/layout"
 	"github.com/ulmfit-go/ulmfit/results"
 )
 
@@ -302,15 +305,8 @@ func cellLess(a, b results.Cell) bool {
 }
 
 func experimentRank(id string) int {
-	for i, t := range tables {
-		if t.ID == id {
-			return i
-		}
-	}
-	for i, f := range []FigureDef{Figure3Def, Figure4Def} {
-		if f.ID == id {
-			return len(tables) + i
-		}
+	if i := slices.Index(layout.IDs(), id); i >= 0 {
+		return i
 	}
 	return math.MaxInt
 }
@@ -318,14 +314,14 @@ func experimentRank(id string) int {
 func layoutRank(c results.Cell) (row, col int) {
 	row, col = math.MaxInt, math.MaxInt
 	var rows []string
-	var cols []Column
-	if def, ok := LookupTable(c.Experiment); ok {
+	var cols []layout.Column
+	if def, ok := layout.LookupTable(c.Experiment); ok {
 		for _, r := range def.Rows {
 			rows = append(rows, r.ID)
 		}
 		cols = def.Columns
 	}
-	for _, f := range []FigureDef{Figure3Def, Figure4Def} {
+	for _, f := range []layout.FigureDef{layout.Figure3Def, layout.Figure4Def} {
 		if f.ID == c.Experiment {
 			for _, m := range f.Methods {
 				rows = append(rows, m.Row)
@@ -368,14 +364,14 @@ func (c *Comparison) Summary() string {
 	}
 	correction := "no correction for testing many cells"
 	if c.Correction == CorrectionHolm {
-		correction = fmt.Sprintf("verdicts Holm-corrected over the %d cell%s tested", tested, pluralS(tested))
+		correction = fmt.Sprintf("verdicts Holm-corrected over the %d cell%s tested", tested, english.Plural(tested, "", "s"))
 	}
 	estimable := ""
 	if n := c.Count(NotEstimable); n > 0 {
 		estimable = fmt.Sprintf(", %d not estimable (no spread over seeds)", n)
 	}
 	return fmt.Sprintf("%d cell%s in both: %d worse, %d better, %d no significant difference, %d n/a (too few seeds)%s; %d only in %s, %d only in %s (%.0f%% intervals per cell; %s)",
-		both, pluralS(both), c.Count(Worse), c.Count(Better), c.Count(NoDifference), c.Count(NotComparable), estimable,
+		both, english.Plural(both, "", "s"), c.Count(Worse), c.Count(Better), c.Count(NoDifference), c.Count(NotComparable), estimable,
 		c.Count(OnlyBaseline), c.Baseline, c.Count(OnlyCandidate), c.Candidate, 100*c.Level, correction)
 }
 
@@ -470,7 +466,7 @@ func (c *Comparison) Render(w io.Writer, f Format) error {
 		}
 		tb.Header(header)
 		for _, d := range diffs {
-			row := []string{d.Cell.Experiment, d.Cell.Row, DatasetLabel(d.Cell.Dataset), d.Cell.Split, d.Cell.Metric}
+			row := []string{d.Cell.Experiment, d.Cell.Row, datasets.Label(d.Cell.Dataset), d.Cell.Split, d.Cell.Metric}
 			if sizes {
 				size := ""
 				if d.Cell.TrainSize > 0 {

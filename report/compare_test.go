@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ulmfit-go/ulmfit/report/layout"
 	"github.com/ulmfit-go/ulmfit/results"
 )
 
@@ -175,7 +176,7 @@ func TestBootstrapAgainstASingleValue(t *testing.T) {
 
 func rec(exp, row, dataset, metric string, seed int64, v float64) results.Record {
 	split := "validation"
-	if def, ok := LookupTable(exp); ok {
+	if def, ok := layout.LookupTable(exp); ok {
 		split = def.Split
 	}
 	return results.Record{Experiment: exp, Row: row, Dataset: dataset, Split: split, Metric: metric,

@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/ulmfit-go/ulmfit/report"
+	"github.com/ulmfit-go/ulmfit/report/layout"
 	"github.com/ulmfit-go/ulmfit/results"
 )
 
@@ -34,7 +35,7 @@ func ExampleBuildTable() {
 		ours("bidirectional", "forward", "imdb", "test", 3, 5.52),
 		ours("bidirectional", "ensemble", "imdb", "test", 1, 4.71),
 	)
-	def, _ := report.LookupTable("bidirectional")
+	def, _ := layout.LookupTable("bidirectional")
 	t, err := report.BuildTable(recs, def, report.Options{})
 	if err != nil {
 		fmt.Println(err)
@@ -297,7 +298,7 @@ func ExampleDescribePretrained() {
 
 	a, b := ours("table2", "ulmfit", "trec6", "test", 1, 3.8), ours("table2", "ulmfit", "imdb", "test", 1, 5.1)
 	a.Pretrained, b.Pretrained = wt103, own
-	def, _ := report.LookupTable("table2")
+	def, _ := layout.LookupTable("table2")
 	t, err := report.BuildTable([]results.Record{a, b}, def, report.Options{})
 	if err != nil {
 		fmt.Println(err)

@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ulmfit-go/ulmfit/datasets"
+	"github.com/ulmfit-go/ulmfit/internal/english"
+	"github.com/ulmfit-go/ulmfit/report/layout"
 	"github.com/ulmfit-go/ulmfit/results"
 )
 
@@ -72,12 +75,12 @@ func emptyReason(dataset string, opts Options) string {
 // "scratch", "supervised", "semi-supervised", each with train_size > 0 and
 // split "validation".
 func Figure3(recs []results.Record, opts Options) (*Figure, error) {
-	def := Figure3Def
+	def := layout.Figure3Def
 	sel, warnings, err := checked(selectRecords(recs, def.ID, opts))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", def.Title, err)
 	}
-	fig := &Figure{Name: def.ID, Title: def.Title, Caption: def.Caption, Warnings: warnings, order: def.rows()}
+	fig := &Figure{Name: def.ID, Title: def.Title, Caption: def.Caption, Warnings: warnings, order: def.Rows()}
 	for _, col := range def.Datasets {
 		p := Panel{Title: col.Label, XLabel: "Labelled training examples (log scale)",
 			YLabel: "Validation error (%)", LogX: true, Points: true}
@@ -175,7 +178,7 @@ func curveSeries(rs []results.Record, curve string, transform func(float64) floa
 // a method and dataset without them it takes the Table 7 runs of the same
 // method (rows "freez+discr+stlr" and "full") that carry the curve.
 func Figure4(recs []results.Record, opts Options) (*Figure, error) {
-	def := Figure4Def
+	def := layout.Figure4Def
 	sel, warnings, err := checked(selectRecords(recs, def.ID, opts))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", def.Title, err)
@@ -184,7 +187,7 @@ func Figure4(recs []results.Record, opts Options) (*Figure, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s (from Table 7's runs): %w", def.Title, err)
 	}
-	fig := &Figure{Name: def.ID, Title: def.Title, Caption: def.Caption, Warnings: warnings, order: def.rows()}
+	fig := &Figure{Name: def.ID, Title: def.Title, Caption: def.Caption, Warnings: warnings, order: def.Rows()}
 	withCurve := func(rs []results.Record, row, dataset string) []results.Record {
 		var out []results.Record
 		for _, r := range rs {
@@ -205,7 +208,7 @@ func Figure4(recs []results.Record, opts Options) (*Figure, error) {
 		for _, m := range def.Methods {
 			rs := withCurve(sel, m.Row, col.Dataset)
 			if len(rs) == 0 {
-				rs = withCurve(t7, figure4Fallback[m.Row], col.Dataset)
+				rs = withCurve(t7, layout.Figure4Fallback[m.Row], col.Dataset)
 			}
 			if len(rs) == 0 {
 				continue
@@ -233,7 +236,7 @@ func (k runKey) name(prefix string) string {
 }
 
 func (k runKey) title() string {
-	s := fmt.Sprintf("%s, %s / %s", DatasetLabel(k.Dataset), k.Experiment, k.Row)
+	s := fmt.Sprintf("%s, %s / %s", datasets.Label(k.Dataset), k.Experiment, k.Row)
 	if k.Scale != "" {
 		s += ", scale " + k.Scale
 	}
@@ -324,8 +327,8 @@ func LMCurves(recs []results.Record, opts Options) ([]*Figure, error) {
 	var also [][]string
 	for _, k := range keys {
 		rs := groups[k]
-		loss := Panel{Title: DatasetLabel(k.Dataset) + " LM: loss", XLabel: "LM epoch", YLabel: "Cross-entropy (nats/token)"}
-		ppl := Panel{Title: DatasetLabel(k.Dataset) + " LM: perplexity", XLabel: "LM epoch", YLabel: "Perplexity (exp of cross-entropy)"}
+		loss := Panel{Title: datasets.Label(k.Dataset) + " LM: loss", XLabel: "LM epoch", YLabel: "Cross-entropy (nats/token)"}
+		ppl := Panel{Title: datasets.Label(k.Dataset) + " LM: perplexity", XLabel: "LM epoch", YLabel: "Perplexity (exp of cross-entropy)"}
 		for _, c := range []struct{ curve, key, label string }{
 			{CurveLMTrainLoss, "lm_train", "Training"},
 			{CurveLMValLoss, "lm_val", "Validation"},
@@ -349,7 +352,7 @@ func LMCurves(recs []results.Record, opts Options) ([]*Figure, error) {
 		figs = append(figs, &Figure{
 			Name:    k.name("lm"),
 			Title:   "LM training: " + k.title(),
-			Caption: fmt.Sprintf("Language-model cross-entropy and perplexity per epoch (%s), mean ± std over %d seed%s.", k.title(), len(rs), pluralS(len(rs))),
+			Caption: fmt.Sprintf("Language-model cross-entropy and perplexity per epoch (%s), mean ± std over %d seed%s.", k.title(), len(rs), english.Plural(len(rs), "", "s")),
 			Panels:  []Panel{loss, ppl},
 		})
 		also = append(also, []string{k.title()})

@@ -12,6 +12,7 @@ import (
 
 	"gonum.org/v1/plot/vg"
 
+	"github.com/ulmfit-go/ulmfit/report/layout"
 	"github.com/ulmfit-go/ulmfit/results"
 )
 
@@ -267,7 +268,7 @@ func TestFigure4SVGStructure(t *testing.T) {
 
 func TestColoursAreConsistentAndDistinct(t *testing.T) {
 	seen := map[string]string{}
-	for _, def := range []FigureDef{Figure3Def, Figure4Def} {
+	for _, def := range []layout.FigureDef{layout.Figure3Def, layout.Figure4Def} {
 		for _, m := range def.Methods {
 			c := hexColour(m.Row)
 			if c == "#000000" {

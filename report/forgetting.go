@@ -3,6 +3,8 @@ package report
 import (
 	"fmt"
 	"strconv"
+
+	"github.com/ulmfit-go/ulmfit/report/layout"
 )
 
 // Forgetting is Figure 4's claim on one dataset: fine-tuning every layer
@@ -46,7 +48,7 @@ func curveStat(s Series) CurveStat {
 func buildForgetting(fig *Figure) []Forgetting {
 	var out []Forgetting
 	for pi, p := range fig.Panels {
-		col := Figure4Def.Datasets[pi]
+		col := layout.Figure4Def.Datasets[pi]
 		f := Forgetting{Dataset: col.Dataset, Column: col.Label}
 		for _, s := range p.Series {
 			switch s.Key {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ulmfit-go/ulmfit/internal/english"
 	"github.com/ulmfit-go/ulmfit/results"
 )
 
@@ -166,7 +167,7 @@ func (t *Table) notes() []string {
 		lines = append(lines, "Ours from "+t.Sources[0].String()+".")
 	default:
 		for _, p := range t.Sources {
-			lines = append(lines, fmt.Sprintf("[%s] %s (%d cell%s).", p.Marker, p, p.Cells, pluralS(p.Cells)))
+			lines = append(lines, fmt.Sprintf("[%s] %s (%d cell%s).", p.Marker, p, p.Cells, english.Plural(p.Cells, "", "s")))
 		}
 	}
 	for _, lm := range t.LMs {

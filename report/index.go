@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +19,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/ulmfit-go/ulmfit/internal/atomicfile"
+	"github.com/ulmfit-go/ulmfit/report/layout"
 	"github.com/ulmfit-go/ulmfit/results"
 )
 
@@ -31,7 +34,7 @@ const (
 // Items lists everything a report can hold, in order: the tables, the
 // check of the paper's orderings, then the figures.
 func Items() []string {
-	return append(TableIDs(), ItemOrderings, ItemFigure3, ItemFigure4, ItemLM, ItemLR)
+	return append(layout.TableIDs(), ItemOrderings, ItemFigure3, ItemFigure4, ItemLM, ItemLR)
 }
 
 // Report is a set of built tables and figures.
@@ -67,7 +70,7 @@ func Build(recs []results.Record, ids []string, opts Options) (*Report, error) {
 			rep.Latest = r.Finished
 		}
 	}
-	rep.Scales = sortedKeys(scales)
+	rep.Scales = slices.Sorted(maps.Keys(scales))
 	seen := map[string]bool{}
 	for _, id := range ids {
 		if seen[id] {
@@ -95,7 +98,7 @@ func Build(recs []results.Record, ids []string, opts Options) (*Report, error) {
 			}
 			continue
 		default:
-			def, ok := LookupTable(id)
+			def, ok := layout.LookupTable(id)
 			if !ok {
 				return nil, fmt.Errorf("unknown table or figure %q (known: %s)", id, strings.Join(Items(), ", "))
 			}

@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"strconv"
+
+	"github.com/ulmfit-go/ulmfit/report/layout"
 )
 
 // LowShot is Figure 3's claim on one dataset and ULMFiT curve: with its
@@ -88,7 +90,7 @@ var figure3Claims = map[string]map[string]float64{
 func buildLowShot(fig *Figure) []LowShot {
 	var out []LowShot
 	for pi, p := range fig.Panels {
-		col := Figure3Def.Datasets[pi]
+		col := layout.Figure3Def.Datasets[pi]
 		var scratch *Series
 		for i := range p.Series {
 			if p.Series[i].Key == "scratch" {

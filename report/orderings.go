@@ -12,6 +12,7 @@ import (
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
 
+	"github.com/ulmfit-go/ulmfit/report/layout"
 	"github.com/ulmfit-go/ulmfit/results"
 )
 
@@ -128,7 +129,7 @@ type Orderings struct {
 func BuildOrderings(recs []results.Record, opts Options) (*Orderings, error) {
 	tabs := map[string]*Table{}
 	for _, id := range orderingTables {
-		def, _ := LookupTable(id)
+		def, _ := layout.LookupTable(id)
 		t, err := BuildTable(recs, def, opts)
 		if err != nil {
 			return nil, err

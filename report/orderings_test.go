@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ulmfit-go/ulmfit/report/layout"
 	"github.com/ulmfit-go/ulmfit/results"
 )
 
@@ -139,7 +140,7 @@ func TestOrderingsNumbers(t *testing.T) {
 	}
 	want := 0
 	for _, id := range orderingTables {
-		def, _ := LookupTable(id)
+		def, _ := layout.LookupTable(id)
 		want += (len(def.Rows) - 1) * len(def.Columns)
 	}
 	if len(o.Items) != want {

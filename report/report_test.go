@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ulmfit-go/ulmfit/report/layout"
 	"github.com/ulmfit-go/ulmfit/results"
 )
 
@@ -87,8 +88,8 @@ func TestGoldenTables(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tables) != len(Tables()) {
-		t.Fatalf("%d tables, want %d", len(tables), len(Tables()))
+	if len(tables) != len(layout.Tables()) {
+		t.Fatalf("%d tables, want %d", len(tables), len(layout.Tables()))
 	}
 	for _, f := range Formats {
 		var buf bytes.Buffer
@@ -115,7 +116,7 @@ func TestGoldenFigureData(t *testing.T) {
 
 func findTable(t *testing.T, id string) *Table {
 	t.Helper()
-	def, ok := LookupTable(id)
+	def, ok := layout.LookupTable(id)
 	if !ok {
 		t.Fatalf("no table %s", id)
 	}
@@ -218,7 +219,7 @@ func TestTableMissingCellsSayWhy(t *testing.T) {
 }
 
 func TestTableScaleMixIsAnErrorUntilFiltered(t *testing.T) {
-	def, _ := LookupTable("table6")
+	def, _ := layout.LookupTable("table6")
 	opts := testOptions()
 	opts.Scale = ""
 	_, err := BuildTable(testRecords(t), def, opts)
@@ -231,7 +232,7 @@ func TestTableScaleMixIsAnErrorUntilFiltered(t *testing.T) {
 		}
 	}
 	// Another table of the same records is consistent.
-	def2, _ := LookupTable("table2")
+	def2, _ := layout.LookupTable("table2")
 	if _, err := BuildTable(testRecords(t), def2, opts); err != nil {
 		t.Errorf("table2: %v", err)
 	}
@@ -262,7 +263,7 @@ func TestInconsistentRecordsReportedClearly(t *testing.T) {
 			t.Errorf("issues do not say\n  %s\ngot:\n  %s", w, strings.ReplaceAll(all, "\n", "\n  "))
 		}
 	}
-	def, _ := LookupTable("table2")
+	def, _ := layout.LookupTable("table2")
 	if _, err := BuildTable(recs, def, Options{}); err == nil || !strings.Contains(err.Error(), "inconsistent.jsonl:2") {
 		t.Errorf("BuildTable(table2) error %v, want the split mix", err)
 	}
@@ -282,13 +283,13 @@ func TestDefinitionsMatchThePapersRecords(t *testing.T) {
 	}
 	have := map[string]bool{}
 	for _, r := range paper {
-		def, ok := LookupTable(r.Experiment)
+		def, ok := layout.LookupTable(r.Experiment)
 		if !ok {
 			t.Errorf("%s: paper record of %s, which has no table", r.Origin, r.Experiment)
 			continue
 		}
 		have[r.Experiment+"/"+r.Row+"/"+r.Dataset] = true
-		var row *RowDef
+		var row *layout.RowDef
 		for i := range def.Rows {
 			if def.Rows[i].ID == r.Row {
 				row = &def.Rows[i]
@@ -298,7 +299,7 @@ func TestDefinitionsMatchThePapersRecords(t *testing.T) {
 		for _, c := range def.Columns {
 			inCols = inCols || c.Dataset == r.Dataset
 		}
-		if row == nil || !inCols || !row.reports(r.Dataset) {
+		if row == nil || !inCols || !row.Reports(r.Dataset) {
 			t.Errorf("%s: %s/%s/%s is not a cell of %s's layout", r.Origin, r.Experiment, r.Row, r.Dataset, def.Title)
 		}
 		if r.Split != def.Split || r.Metric != def.Metric {
@@ -307,11 +308,11 @@ func TestDefinitionsMatchThePapersRecords(t *testing.T) {
 	}
 	// Every cell the layout says the paper reports has its number, except
 	// the backward-only IMDb error, which the paper does not print.
-	for _, def := range Tables() {
+	for _, def := range layout.Tables() {
 		for _, row := range def.Rows {
 			for _, c := range def.Columns {
 				k := def.ID + "/" + row.ID + "/" + c.Dataset
-				if row.reports(c.Dataset) && !have[k] && k != "bidirectional/backward/imdb" {
+				if row.Reports(c.Dataset) && !have[k] && k != "bidirectional/backward/imdb" {
 					t.Errorf("no paper record for %s", k)
 				}
 			}
@@ -426,7 +427,7 @@ func TestWriteDirIndexShowsEverything(t *testing.T) {
 func TestTableNotesNamePretrainedLM(t *testing.T) {
 	r := results.Record{Experiment: "table7", Row: "full", Dataset: "trec6", Split: "validation", Metric: "error",
 		Value: 5, Seed: 1, Source: results.SourceOurs, Scale: "small", GitCommit: "0123456789abcdef"}
-	def, _ := LookupTable("table7")
+	def, _ := layout.LookupTable("table7")
 	plain, err := BuildTable([]results.Record{r}, def, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -471,7 +472,7 @@ func TestTableNotesNameEachDirection(t *testing.T) {
 		recs = append(recs, results.Record{Experiment: "bidirectional", Row: c.row, Dataset: "imdb", Split: "test", Metric: "error",
 			Value: 5, Seed: 1, Source: results.SourceOurs, Scale: "small", GitCommit: "0123456789abcdef", Pretrained: c.lm})
 	}
-	def, ok := LookupTable("bidirectional")
+	def, ok := layout.LookupTable("bidirectional")
 	if !ok {
 		t.Fatal("no bidirectional table")
 	}
@@ -505,7 +506,7 @@ func TestDataNotes(t *testing.T) {
 		{Experiment: "table7", Row: "full", Dataset: "trec6", Split: "validation", Metric: "error", Value: 11, Seed: 1,
 			Source: results.SourceOurs, Scale: "small", Note: "pretrained on 3,636,150 tokens of pretrain-en"},
 	}
-	def, _ := LookupTable("table7")
+	def, _ := layout.LookupTable("table7")
 	tb, err := BuildTable(recs, def, Options{Scale: "small"})
 	if err != nil {
 		t.Fatal(err)
@@ -578,7 +579,7 @@ func TestMachineNotes(t *testing.T) {
 	for i := range both {
 		both[i].Experiment, both[i].Row, both[i].TrainSize = "table7", "full", 0
 	}
-	def, _ := LookupTable("table7")
+	def, _ := layout.LookupTable("table7")
 	tb, err := BuildTable(both, def, Options{Scale: "small"})
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ulmfit-go/ulmfit/datasets"
+	"github.com/ulmfit-go/ulmfit/report/layout"
 )
 
 // A document that shows results (a README, a results page, a paper's
@@ -164,7 +167,7 @@ func (r *Report) spliceItem(item string, opts SpliceOptions) (string, error) {
 	default:
 		t := r.table(key)
 		if t == nil {
-			if _, ok := LookupTable(key); ok {
+			if _, ok := layout.LookupTable(key); ok {
 				return "", fmt.Errorf("the report was built without %s", key)
 			}
 			return "", fmt.Errorf("unknown item (known: %s, orderings/SECTION, coverage ITEM..., as-of)", strings.Join(Items(), ", "))
@@ -255,7 +258,7 @@ func (r *Report) coverage(items []string) (string, error) {
 			}
 			if item == ItemFigure4 {
 				for _, p := range f.Panels {
-					grid[item][p.Title].want = len(Figure4Def.Methods)
+					grid[item][p.Title].want = len(layout.Figure4Def.Methods)
 				}
 			}
 			titles = append(titles, f.Title)
@@ -389,7 +392,7 @@ func (r *Report) wallTime(experiments []string, wall func(kind, id string) (floa
 				ds = append(ds, k.dataset)
 			}
 		}
-		slices.SortFunc(ds, func(a, b string) int { return strings.Compare(DatasetLabel(a), DatasetLabel(b)) })
+		slices.SortFunc(ds, func(a, b string) int { return strings.Compare(datasets.Label(a), datasets.Label(b)) })
 		if len(ds) == 0 {
 			rows = append(rows, []string{exp, "—", "0", "", "not run", ""})
 		}
@@ -409,7 +412,7 @@ func (r *Report) wallTime(experiments []string, wall func(kind, id string) (floa
 				text = fmt.Sprintf("%s for the %d stages in this cache; %d ran elsewhere", text, len(g.stages)-missing, missing)
 			}
 			slices.Sort(g.engines)
-			rows = append(rows, []string{exp, DatasetLabel(d), strconv.Itoa(g.records), strconv.Itoa(len(g.stages)), text,
+			rows = append(rows, []string{exp, datasets.Label(d), strconv.Itoa(g.records), strconv.Itoa(len(g.stages)), text,
 				strings.Join(g.engines, ", ")})
 		}
 	}

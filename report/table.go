@@ -3,11 +3,15 @@ package report
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/ulmfit-go/ulmfit/datasets"
+	"github.com/ulmfit-go/ulmfit/internal/english"
+	"github.com/ulmfit-go/ulmfit/report/layout"
 	"github.com/ulmfit-go/ulmfit/results"
 )
 
@@ -77,14 +81,14 @@ type Provenance struct {
 
 func (p Provenance) String() string {
 	return fmt.Sprintf("scale %s; commit%s %s", strings.Join(p.Scales, ", "),
-		pluralS(len(p.Commits)), strings.Join(p.Commits, ", "))
+		english.Plural(len(p.Commits), "", "s"), strings.Join(p.Commits, ", "))
 }
 
 // Table is a built table, ready to render.
 type Table struct {
-	Def     TableDef
-	Columns []Column // the definition's, then datasets of ours it does not name
-	Rows    []Row    // the definition's, then rows of ours it does not name
+	Def     layout.TableDef
+	Columns []layout.Column // the definition's, then datasets of ours it does not name
+	Rows    []Row           // the definition's, then rows of ours it does not name
 	Sources []Provenance
 	// Warnings are record issues that did not stop the table (duplicates
 	// counted once, records of another metric left out).
@@ -122,10 +126,10 @@ func Check(recs []results.Record) results.Issues {
 	issues := results.Validate(recs)
 	for i, r := range recs {
 		split, metric, ok := "", "", false
-		if def, found := LookupTable(r.Experiment); found {
+		if def, found := layout.LookupTable(r.Experiment); found {
 			split, metric, ok = def.Split, def.Metric, true
 		}
-		for _, f := range []FigureDef{Figure3Def, Figure4Def} {
+		for _, f := range []layout.FigureDef{layout.Figure3Def, layout.Figure4Def} {
 			if r.Experiment == f.ID {
 				split, metric, ok = f.Split, f.Metric, true
 			}
@@ -146,7 +150,7 @@ func Check(recs []results.Record) results.Issues {
 				"%s: %s (source %s) has %s, but %s shows the %s split; record the split it was measured on, or put it in another experiment",
 				at, r.Cell(), r.Source, got, r.Experiment, split)})
 		}
-		if r.Experiment == Figure3Def.ID && r.TrainSize <= 0 {
+		if r.Experiment == layout.Figure3Def.ID && r.TrainSize <= 0 {
 			issues = append(issues, results.Issue{Severity: results.Error, Cell: r.Cell(), Message: fmt.Sprintf(
 				"%s: %s has no train_size; Figure 3 plots error against the number of labelled examples", at, r.Cell())})
 		}
@@ -184,12 +188,12 @@ func checked(sel []results.Record) ([]results.Record, []string, error) {
 // each cell is ours as mean ± std over seeds, the paper's number and the
 // difference. Records of other experiments are ignored; inconsistent
 // records of this one (see Check) are an error listing each.
-func BuildTable(recs []results.Record, def TableDef, opts Options) (*Table, error) {
+func BuildTable(recs []results.Record, def layout.TableDef, opts Options) (*Table, error) {
 	sel, warnings, err := checked(selectRecords(recs, def.ID, opts))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", def.Title, err)
 	}
-	t := &Table{Def: def, Columns: append([]Column(nil), def.Columns...), Warnings: warnings}
+	t := &Table{Def: def, Columns: append([]layout.Column(nil), def.Columns...), Warnings: warnings}
 
 	type key struct{ row, dataset string }
 	ours := map[key][]results.Record{}
@@ -211,21 +215,21 @@ func BuildTable(recs []results.Record, def TableDef, opts Options) (*Table, erro
 	}
 	if otherMetric > 0 {
 		t.Warnings = append(t.Warnings, fmt.Sprintf("%d record%s of %s with a metric other than %q left out",
-			otherMetric, pluralS(otherMetric), def.ID, def.Metric))
+			otherMetric, english.Plural(otherMetric, "", "s"), def.ID, def.Metric))
 	}
 	for _, c := range def.Columns {
 		delete(extraCols, c.Dataset)
 	}
-	for _, d := range sortedKeys(extraCols) {
-		t.Columns = append(t.Columns, Column{Dataset: d, Label: DatasetLabel(d)})
+	for _, d := range slices.Sorted(maps.Keys(extraCols)) {
+		t.Columns = append(t.Columns, layout.Column{Dataset: d, Label: datasets.Label(d)})
 	}
-	rows := append([]RowDef(nil), def.Rows...)
+	rows := append([]layout.RowDef(nil), def.Rows...)
 	for _, r := range def.Rows {
 		delete(extraRows, r.ID)
 	}
 	nDef := len(rows)
-	for _, id := range sortedKeys(extraRows) {
-		rows = append(rows, RowDef{ID: id, Label: id})
+	for _, id := range slices.Sorted(maps.Keys(extraRows)) {
+		rows = append(rows, layout.RowDef{ID: id, Label: id})
 	}
 
 	available := map[string]error{}
@@ -247,7 +251,7 @@ func BuildTable(recs []results.Record, def TableDef, opts Options) (*Table, erro
 				fillOurs(&cell, rs)
 			case rd.Baseline && cell.HasPaper:
 				cell.Status = NotReproduced
-			case !cell.HasPaper && (rd.Baseline || !rd.reports(c.Dataset) || row.Extra):
+			case !cell.HasPaper && (rd.Baseline || !rd.Reports(c.Dataset) || row.Extra):
 				cell.Status = NotReported
 			case available[c.Dataset] != nil:
 				cell.Status, cell.Why = NoData, available[c.Dataset].Error()
@@ -277,7 +281,7 @@ var gomaxprocs = regexp.MustCompile(` \(GOMAXPROCS \d+\)`)
 // when they all share one, else one per group of datasets that share theirs
 // ("TREC-6 ran on ...; AG, IMDb on ..."), so a table or figure that mixes
 // the CPU and a GPU says which cells came from which.
-func machineNotes(cols []Column, recs map[string][]results.Record) []string {
+func machineNotes(cols []layout.Column, recs map[string][]results.Record) []string {
 	type group struct {
 		ran      string
 		datasets []string
@@ -329,7 +333,7 @@ var pretrainedNote = regexp.MustCompile(`(^|; )pretrained on [^;]*$`)
 // dataNotes are the distinct notes of each column's records, without
 // their pretraining part: how the data was drawn (AG carved from its test
 // split, IMDb's subsets), so that a reader of the table sees it.
-func dataNotes(cols []Column, recs map[string][]results.Record) []string {
+func dataNotes(cols []layout.Column, recs map[string][]results.Record) []string {
 	var out []string
 	for _, c := range cols {
 		seen := map[string]bool{}
@@ -352,7 +356,7 @@ func dataNotes(cols []Column, recs map[string][]results.Record) []string {
 // Where they differ (the two directions of a bidirectional experiment, or
 // rows from different LMs), each says which rows used it, and on which
 // dataset when the table has several.
-func pretrainedNotes[K comparable](rows []Row, datasets bool, ours map[K][]results.Record) []string {
+func pretrainedNotes[K comparable](rows []Row, perDataset bool, ours map[K][]results.Record) []string {
 	label := map[string]string{}
 	for _, r := range rows {
 		label[r.ID] = r.Label
@@ -370,8 +374,8 @@ func pretrainedNotes[K comparable](rows []Row, datasets bool, ours map[K][]resul
 				continue
 			}
 			row := cmp.Or(label[r.Row], r.Row)
-			if datasets {
-				row += " on " + DatasetLabel(r.Dataset)
+			if perDataset {
+				row += " on " + datasets.Label(r.Dataset)
 			}
 			if r.Pretrained.Backward == nil {
 				add(r.Pretrained, row)
@@ -381,7 +385,7 @@ func pretrainedNotes[K comparable](rows []Row, datasets bool, ours map[K][]resul
 			add(r.Pretrained.Backward, row+" (backward)")
 		}
 	}
-	notes := sortedKeys(uses)
+	notes := slices.Sorted(maps.Keys(uses))
 	if len(notes) > 1 {
 		for i, d := range notes {
 			u := uses[d]
@@ -454,7 +458,7 @@ func fillOurs(c *Cell, rs []results.Record) {
 		commits[shortCommit(r)] = true
 	}
 	c.Ours = Summarize(vs)
-	c.Scales, c.Commits = sortedKeys(scales), sortedKeys(commits)
+	c.Scales, c.Commits = slices.Sorted(maps.Keys(scales)), slices.Sorted(maps.Keys(commits))
 }
 
 func shortCommit(r results.Record) string {
@@ -510,22 +514,6 @@ func marker(i int) string {
 	return fmt.Sprintf("s%d", i+1)
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func pluralS(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
-}
-
 // missing lists the datasets without data and why, in column order.
 func (t *Table) missing() []string {
 	var out []string
@@ -534,7 +522,7 @@ func (t *Table) missing() []string {
 		for _, c := range r.Cells {
 			if c.Status == NoData && !seen[c.Dataset] {
 				seen[c.Dataset] = true
-				out = append(out, fmt.Sprintf("%s: %s", DatasetLabel(c.Dataset), c.Why))
+				out = append(out, fmt.Sprintf("%s: %s", datasets.Label(c.Dataset), c.Why))
 			}
 		}
 	}
@@ -553,13 +541,13 @@ func (t *Table) hasExtraRows() bool {
 // BuildTables builds the named tables (all of the paper's when ids is
 // empty) in the paper's order.
 func BuildTables(recs []results.Record, ids []string, opts Options) ([]*Table, error) {
-	defs := Tables()
+	defs := layout.Tables()
 	if len(ids) > 0 {
 		defs = defs[:0:0]
 		for _, id := range ids {
-			def, ok := LookupTable(id)
+			def, ok := layout.LookupTable(id)
 			if !ok {
-				return nil, fmt.Errorf("unknown table %q (known: %s)", id, strings.Join(TableIDs(), ", "))
+				return nil, fmt.Errorf("unknown table %q (known: %s)", id, strings.Join(layout.TableIDs(), ", "))
 			}
 			defs = append(defs, def)
 		}
@@ -573,13 +561,4 @@ func BuildTables(recs []results.Record, ids []string, opts Options) ([]*Table, e
 		out = append(out, t)
 	}
 	return out, nil
-}
-
-// TableIDs lists the experiments that have a table, in the paper's order.
-func TableIDs() []string {
-	ids := make([]string, len(tables))
-	for i, t := range tables {
-		ids[i] = t.ID
-	}
-	return ids
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/ulmfit-go/ulmfit/internal/english"
 )
 
 // Severity says whether an issue stops a report (Error) or is only worth
@@ -200,7 +202,7 @@ func mixes(recs []Record, what string, attr, group func(Record) string, hint str
 				name = "(none recorded)"
 			}
 			idx := G.values[v]
-			part := fmt.Sprintf("%s (%d record%s", name, len(idx), plural(len(idx)))
+			part := fmt.Sprintf("%s (%d record%s", name, len(idx), english.Plural(len(idx), "", "s"))
 			if j > 0 {
 				var at []string
 				for _, i := range idx {
@@ -226,13 +228,6 @@ func cellName(c Cell, withoutSplit bool) string {
 		s += fmt.Sprintf(", n=%d", c.TrainSize)
 	}
 	return s + ")"
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
 }
 
 // Dedupe drops records that repeat an earlier record's cell, source, scale,

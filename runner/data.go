@@ -6,14 +6,13 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/ulmfit-go/ulmfit/ablations"
 	"github.com/ulmfit-go/ulmfit/datasets"
 	"github.com/ulmfit-go/ulmfit/experiments"
+	"github.com/ulmfit-go/ulmfit/internal/english"
 	"github.com/ulmfit-go/ulmfit/model"
-	"github.com/ulmfit-go/ulmfit/report"
 	"github.com/ulmfit-go/ulmfit/text"
 )
 
@@ -98,7 +97,7 @@ type taskSplits struct {
 func splitTask(src *source, s ablations.Settings, sc ablations.Scale, trainSize int) (taskSplits, error) {
 	ds := src.DS
 	var out taskSplits
-	label := report.DatasetLabel(src.Record)
+	label := datasets.Label(src.Record)
 	train, test := ds.Train, ds.Test
 	if len(train) == 0 {
 		if len(test) == 0 {
@@ -207,7 +206,7 @@ func checkClasses(e *experiments.Experiment, src *source) error {
 	ds := src.DS
 	if len(ds.Classes) < 2 {
 		return fmt.Errorf("%s has %d class%s (%s); a classifier needs at least 2", splitFiles(e, src, ""), len(ds.Classes),
-			pluralES(len(ds.Classes)), strings.Join(ds.Classes, ", "))
+			english.Plural(len(ds.Classes), "", "es"), strings.Join(ds.Classes, ", "))
 	}
 	for _, sp := range []datasets.NamedSplit{{Name: "train", Examples: ds.Train}, {Name: "valid", Examples: ds.Valid}, {Name: "test", Examples: ds.Test}} {
 		if len(sp.Examples) == 0 {
@@ -238,7 +237,7 @@ func checkSplitClasses(src *source, what string, examples []datasets.Example) er
 		found = []string{"none labelled"}
 	}
 	return fmt.Errorf("%s has examples of %d class%s (%s); want at least 2 of its %d classes (%s)",
-		what, len(found), pluralES(len(found)), strings.Join(found, ", "), len(classes), strings.Join(classes, ", "))
+		what, len(found), english.Plural(len(found), "", "es"), strings.Join(found, ", "), len(classes), strings.Join(classes, ", "))
 }
 
 // splitFiles names where a split of src was read: the file a declared
@@ -258,13 +257,6 @@ func splitFiles(e *experiments.Experiment, src *source, split string) string {
 		return src.DS.Source.Dir
 	}
 	return "dataset " + src.Name
-}
-
-func pluralES(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "es"
 }
 
 // stratified draws n of examples, stratified by label and seeded
@@ -533,14 +525,4 @@ func runCorpus(ctx context.Context, x *Exec, src *source, sc ablations.Scale, se
 		res.Notes = append(res.Notes, src.Name+": "+note)
 	}
 	return res, nil
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

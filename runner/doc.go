@@ -37,7 +37,7 @@
 //
 //	corpus      dataset loading (datasets/), tokenising (text/), the corpus stage (runner/data.go)
 //	taskdata    the same, the task's splits and subsets (runner/data.go), and
-//	            report.DatasetLabel with its table, whose names its notes print
+//	            the paper's dataset names (datasets.Label), which its notes print
 //	pretrain    LM training (runner/lm.go, model/), the recipe (ablations/), the
 //	            engines (compute/, compute/cuda/, their C and CUDA kernels), and the
 //	            corpus code that its planner method calls
@@ -46,7 +46,7 @@
 //	evaluate    classifier evaluation (model/), the engines
 //	import      fastai's checkpoints (interop/), finding the files (datasets/), the engines
 //
-// Nothing else does: the report (but for the dataset labels), records, the
+// Nothing else does: the report, records, the
 // executor and cache, Slurm, experiment loading, the command line, the
 // oracle. `go test ./runner -run TestCodeVersion -v` lists what each kind
 // covers and checks a change in each of these places against this list. Not

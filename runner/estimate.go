@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ulmfit-go/ulmfit/internal/english"
 )
 
 // Calibration turns a stage's Work into an estimated duration on this
@@ -382,7 +384,7 @@ func (t Total) Describe(measured int) string {
 	case t.Uncalibrated == t.Stages || measured == 0:
 		return d + " (uncalibrated: no stage of these kinds measured on this machine yet)"
 	}
-	note := fmt.Sprintf("±%.0f%%, from %d stage%s measured on this machine", 100*t.Spread(), measured, plural(measured))
+	note := fmt.Sprintf("±%.0f%%, from %d stage%s measured on this machine", 100*t.Spread(), measured, english.Plural(measured, "", "s"))
 	if t.Uncalibrated > 0 {
 		note += fmt.Sprintf("; %d of %d stages uncalibrated", t.Uncalibrated, t.Stages)
 	}

@@ -271,3 +271,13 @@ func vocabOf(itos []string) ([]string, []string) {
 	}
 	return out, notes
 }
+
+// plural is internal/english's Plural(n, "", "s"), kept here because the
+// import stage's code version covers it: using the shared one would give
+// every imported LM, and what was fine-tuned from it, a new stage ID.
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

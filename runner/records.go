@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,10 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -316,38 +318,34 @@ func writeStable(path string, p *Plan, all []results.Record) error {
 		r.Origin, r.Curves, r.Config = "", nil, nil
 		latest[key{r.Cell(), r.Seed, r.Scale}] = r
 	}
+	out := slices.Collect(maps.Values(latest))
+	slices.SortFunc(out, recordOrder(p))
+	return writeJSONAtomic(path, out)
+}
+
+// recordOrder orders records as the experiment lists its rows (rows it does
+// not list last), then by dataset, training size, scale and seed: the order
+// of the stable record file and of a run's summary.
+func recordOrder(p *Plan) func(a, b results.Record) int {
 	rowRank := map[string]int{}
 	for i, r := range p.Exp.Rows {
 		rowRank[r.ID] = i
 	}
-	out := make([]results.Record, 0, len(latest))
-	for _, r := range latest {
-		out = append(out, r)
+	rank := func(row string) int {
+		if v, ok := rowRank[row]; ok {
+			return v
+		}
+		return len(rowRank)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if ra, rb := rank(rowRank, a.Row), rank(rowRank, b.Row); ra != rb {
-			return ra < rb
-		}
-		if a.Dataset != b.Dataset {
-			return a.Dataset < b.Dataset
-		}
-		if a.TrainSize != b.TrainSize {
-			return a.TrainSize < b.TrainSize
-		}
-		if a.Scale != b.Scale {
-			return a.Scale < b.Scale
-		}
-		return a.Seed < b.Seed
-	})
-	return writeJSONAtomic(path, out)
-}
-
-func rank(m map[string]int, k string) int {
-	if v, ok := m[k]; ok {
-		return v
+	return func(a, b results.Record) int {
+		return cmp.Or(
+			cmp.Compare(rank(a.Row), rank(b.Row)),
+			cmp.Compare(a.Dataset, b.Dataset),
+			cmp.Compare(a.TrainSize, b.TrainSize),
+			cmp.Compare(a.Scale, b.Scale),
+			cmp.Compare(a.Seed, b.Seed),
+		)
 	}
-	return len(m)
 }
 
 // readRecords reads DIR/<experiment>.jsonl, empty when absent.

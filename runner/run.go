@@ -13,7 +13,6 @@ import (
 	"github.com/ulmfit-go/ulmfit/compute"
 	"github.com/ulmfit-go/ulmfit/datasets"
 	"github.com/ulmfit-go/ulmfit/experiments"
-	"github.com/ulmfit-go/ulmfit/report"
 	"github.com/ulmfit-go/ulmfit/results"
 )
 
@@ -353,61 +352,4 @@ func (r *recorder) record(ctx context.Context, s *Stage, done map[string]*Manife
 		r.built[p] = append(r.built[p], perPlan[p]...)
 	}
 	return nil
-}
-
-// recordName is how records name a task's dataset.
-func recordName(task string) string {
-	if info, err := datasets.Lookup(task); err == nil {
-		return info.Folder
-	}
-	return task
-}
-
-// relabel returns recs as records of experiment id.
-func relabel(recs []results.Record, id string) []results.Record {
-	out := make([]results.Record, len(recs))
-	for i, r := range recs {
-		r.Experiment = id
-		out[i] = r
-	}
-	return out
-}
-
-// tableDef lays e out as a table: the report's own when e fills one of the
-// paper's tables, else e's rows and tasks; with the paper's numbers each
-// row reproduces, as records of e.
-func tableDef(e *experiments.Experiment, paper []results.Record) (report.TableDef, []results.Record) {
-	var out []results.Record
-	if def, ok := report.LookupTable(e.Report); ok {
-		for _, r := range paper {
-			if r.Experiment == def.ID {
-				r.Experiment = e.Name
-				out = append(out, r)
-			}
-		}
-		def.ID = e.Name
-		return def, out
-	}
-	caption := strings.TrimSpace(strings.TrimPrefix(firstLine(e.Header), e.Title+":"))
-	def := report.TableDef{ID: e.Name, Title: e.Title, Caption: caption, Split: e.Split, Metric: "error",
-		RowHeader: "Method", PaperDigits: 2}
-	for _, task := range e.Tasks {
-		def.Columns = append(def.Columns, report.Column{Dataset: recordName(task), Label: report.DatasetLabel(recordName(task))})
-	}
-	for _, row := range e.Rows {
-		def.Rows = append(def.Rows, report.RowDef{ID: row.ID, Label: row.Label})
-		exp, prow := e.PaperCell(row)
-		for _, r := range paper {
-			if exp != "" && r.Experiment == exp && r.Row == prow {
-				r.Experiment, r.Row = e.Name, row.ID
-				out = append(out, r)
-			}
-		}
-	}
-	return def, out
-}
-
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return line
 }

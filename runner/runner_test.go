@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -402,7 +403,7 @@ func checkRecord(t *testing.T, e *experiments.Experiment, r results.Record) {
 	}
 }
 
-func keys[V any](m map[string]V) []string { return sortedKeys(m) }
+func keys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // TestPlanTasks: --tasks keeps the named tasks in the experiment's order,
 // and a task the experiment lacks is a plan error listing its tasks.

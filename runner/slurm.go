@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/ulmfit-go/ulmfit/internal/english"
 )
 
 // Slurm submits the stages of a plan as Slurm jobs instead of running
@@ -354,7 +356,7 @@ func printSubmission(w io.Writer, sub *Submission, o Options) {
 		if len(j.Job.AfterAny) > 0 {
 			deps = " after all of " + strings.Join(j.Job.AfterAny, ",")
 		}
-		what := fmt.Sprintf("%d stage%s", len(j.Job.Stages), plural(len(j.Job.Stages)))
+		what := fmt.Sprintf("%d stage%s", len(j.Job.Stages), english.Plural(len(j.Job.Stages), "", "s"))
 		if len(j.Job.Stages) == 0 {
 			what = "records"
 		}

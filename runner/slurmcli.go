@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -59,7 +61,7 @@ func (c *SlurmCLI) States(ctx context.Context, ids []string) (map[string]JobStat
 		job, _, _ := strings.Cut(id, "_")
 		jobs[job] = true
 	}
-	list := strings.Join(sortedKeys(jobs), ",")
+	list := strings.Join(slices.Sorted(maps.Keys(jobs)), ",")
 	out := map[string]JobState{}
 	if text, err := command(ctx, "sacct", "-n", "-P", "-X", "-j", list, "-o", "JobID,State"); err == nil {
 		for id, st := range parseSacct(text) {

@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/ulmfit-go/ulmfit/datasets"
+	"github.com/ulmfit-go/ulmfit/internal/english"
 	"github.com/ulmfit-go/ulmfit/report"
 	"github.com/ulmfit-go/ulmfit/results"
 )
@@ -71,17 +73,13 @@ func (r *recorder) summary(p *Plan, dir string, earlier []earlierSet) runSummary
 // figure, a table of the experiment's own rows otherwise), then how they
 // compare with the records of the same cells from before the run.
 func printSummary(w io.Writer, p *Plan, sum runSummary) error {
-	paper, err := results.Paper()
-	if err != nil {
-		return err
-	}
 	missing := map[string]error{}
 	for task, err := range p.Missing {
-		missing[recordName(task)] = err
+		missing[datasets.RecordName(task)] = err
 	}
 	n := len(sum.built)
 	path := filepath.Join(sum.dir, p.Exp.Name+results.Ext)
-	fmt.Fprintf(w, "\n%s: %d record%s from this run", p.Exp.Name, n, plural(n))
+	fmt.Fprintf(w, "\n%s: %d record%s from this run", p.Exp.Name, n, english.Plural(n, "", "s"))
 	switch {
 	case n == 0:
 		fmt.Fprintf(w, " (none of its cells finished)\n")
@@ -90,30 +88,8 @@ func printSummary(w io.Writer, p *Plan, sum runSummary) error {
 	default:
 		fmt.Fprintf(w, " in %s (%d new; %d already there, from the same stages)\n", path, sum.added, n-sum.added)
 	}
-	opts := report.Options{Scale: p.Scale.Name, DataAvailable: func(d string) error { return missing[d] }}
-	e := p.Exp
-	switch e.Report {
-	case report.Figure3Def.ID, report.Figure4Def.ID:
-		recs := relabel(sum.built, e.Report)
-		fig, err := report.Figure3(recs, opts)
-		if e.Report == report.Figure4Def.ID {
-			fig, err = report.Figure4(recs, opts)
-		}
-		if err != nil {
-			return err
-		}
-		if err := fig.RenderData(w, report.Text); err != nil {
-			return err
-		}
-	default:
-		def, paperRecs := tableDef(e, paper)
-		t, err := report.BuildTable(append(paperRecs, sum.built...), def, opts)
-		if err != nil {
-			return err
-		}
-		if err := t.Render(w, report.Text); err != nil {
-			return err
-		}
+	if err := report.RunSummary(w, p.Exp, p.Scale.Name, sum.built, missing); err != nil {
+		return err
 	}
 	return printEarlier(w, p, sum)
 }
@@ -136,7 +112,7 @@ func printEarlier(w io.Writer, p *Plan, sum runSummary) error {
 	}
 	var lines [][]string
 	found := 0
-	for _, r := range sortedRecords(p, sum.built) {
+	for _, r := range slices.SortedStableFunc(slices.Values(sum.built), recordOrder(p)) {
 		var ms []match
 		for _, set := range sum.earlier {
 			if m, ok := latestOf(set.recs, r); ok {
@@ -225,30 +201,6 @@ func cellName(r results.Record) string {
 
 func value(v float64) string { return fmt.Sprintf("%.2f", v) }
 
-// sortedRecords orders recs as the experiment lists its rows, then by
-// dataset, training size and seed.
-func sortedRecords(p *Plan, recs []results.Record) []results.Record {
-	rowRank := map[string]int{}
-	for i, r := range p.Exp.Rows {
-		rowRank[r.ID] = i
-	}
-	out := append([]results.Record(nil), recs...)
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if ra, rb := rank(rowRank, a.Row), rank(rowRank, b.Row); ra != rb {
-			return ra < rb
-		}
-		if a.Dataset != b.Dataset {
-			return a.Dataset < b.Dataset
-		}
-		if a.TrainSize != b.TrainSize {
-			return a.TrainSize < b.TrainSize
-		}
-		return a.Seed < b.Seed
-	})
-	return out
-}
-
 // joinOr reads "a", "a or b", "a, b or c".
 func joinOr(ss []string) string {
 	switch len(ss) {
@@ -258,11 +210,4 @@ func joinOr(ss []string) string {
 		return ss[0]
 	}
 	return strings.Join(ss[:len(ss)-1], ", ") + " or " + ss[len(ss)-1]
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
 }

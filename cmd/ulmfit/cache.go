@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ulmfit-go/ulmfit/internal/english"
 	"github.com/ulmfit-go/ulmfit/results"
 	"github.com/ulmfit-go/ulmfit/runner"
 )
@@ -106,14 +107,14 @@ func runCacheGC(ctx context.Context, o cacheOptions) error {
 		Records: append([]string{o.Results, o.Reference}, o.KeepRecords...)})
 	var line *results.LineError
 	if errors.As(err, &line) {
-		return recordsError{err}
+		return inputError{err}
 	}
 	if err != nil {
 		return err
 	}
 	w := o.Stdout
 	n := len(plan.Remove) + len(plan.Keep)
-	fmt.Fprintf(w, "%s: %d entr%s, %s\n", o.Cache, n, plural(n, "y", "ies"), humanSize(runner.Bytes(plan.Remove)+runner.Bytes(plan.Keep)))
+	fmt.Fprintf(w, "%s: %d entr%s, %s\n", o.Cache, n, english.Plural(n, "y", "ies"), humanSize(runner.Bytes(plan.Remove)+runner.Bytes(plan.Keep)))
 	var read []string
 	for _, s := range plan.Sources {
 		if s.Missing {
@@ -124,7 +125,7 @@ func runCacheGC(ctx context.Context, o cacheOptions) error {
 	}
 	fmt.Fprintf(w, "records read: %s, naming %d stages\n", strings.Join(read, ", "), plan.Named)
 	for _, k := range plan.Kept() {
-		fmt.Fprintf(w, "keep %d entr%s, %s: %s\n", k.Entries, plural(k.Entries, "y", "ies"), humanSize(k.Bytes), k.Why)
+		fmt.Fprintf(w, "keep %d entr%s, %s: %s\n", k.Entries, english.Plural(k.Entries, "y", "ies"), humanSize(k.Bytes), k.Why)
 	}
 	if len(plan.Holders) > 0 {
 		var who []string
@@ -145,7 +146,7 @@ func runCacheGC(ctx context.Context, o cacheOptions) error {
 	if o.Yes {
 		verb = "removing"
 	}
-	fmt.Fprintf(w, "%s %d entr%s, %s:\n", verb, len(plan.Remove), plural(len(plan.Remove), "y", "ies"), humanSize(runner.Bytes(plan.Remove)))
+	fmt.Fprintf(w, "%s %d entr%s, %s:\n", verb, len(plan.Remove), english.Plural(len(plan.Remove), "y", "ies"), humanSize(runner.Bytes(plan.Remove)))
 	printEntries(w, plan.Remove)
 	if !o.Yes {
 		fmt.Fprintln(w, "Nothing was removed: run again with --yes to remove them.")
@@ -153,10 +154,10 @@ func runCacheGC(ctx context.Context, o cacheOptions) error {
 	}
 	res, err := plan.Apply()
 	if len(res.Skipped) > 0 {
-		fmt.Fprintf(w, "left %d entr%s taken since the listing:\n", len(res.Skipped), plural(len(res.Skipped), "y", "ies"))
+		fmt.Fprintf(w, "left %d entr%s taken since the listing:\n", len(res.Skipped), english.Plural(len(res.Skipped), "y", "ies"))
 		printEntries(w, res.Skipped)
 	}
-	fmt.Fprintf(w, "removed %d entr%s, %s\n", len(res.Removed), plural(len(res.Removed), "y", "ies"), humanSize(runner.Bytes(res.Removed)))
+	fmt.Fprintf(w, "removed %d entr%s, %s\n", len(res.Removed), english.Plural(len(res.Removed), "y", "ies"), humanSize(runner.Bytes(res.Removed)))
 	return err
 }
 
@@ -185,11 +186,4 @@ func humanSize(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %cB", v, "kMGTP"[exp])
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }

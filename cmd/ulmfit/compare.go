@@ -202,10 +202,10 @@ func runCompare(_ context.Context, o compareOptions) error {
 		if o.Correction != report.CorrectionHolm && o.Correction != report.CorrectionNone {
 			return usagef("compare: --correction %q: want holm or none", o.Correction)
 		}
-		return recordsError{err}
+		return inputError{err}
 	}
 	if len(cmp.Diffs) == cmp.Count(report.OnlyBaseline)+cmp.Count(report.OnlyCandidate) {
-		return recordsError{fmt.Errorf("compare: no cell is in both %s and %s; nothing to compare", o.Baseline, o.Candidate)}
+		return inputError{fmt.Errorf("compare: no cell is in both %s and %s; nothing to compare", o.Baseline, o.Candidate)}
 	}
 	if err := cmp.Render(o.Stdout, format); err != nil {
 		return err

@@ -130,12 +130,6 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// dataInputError is malformed data: exit code 2, its message unchanged.
-type dataInputError struct{ err error }
-
-func (e dataInputError) Error() string   { return e.err.Error() }
-func (e dataInputError) Unwrap() []error { return []error{e.err, errBadInput} }
-
 // classifyDataError maps datasets errors to the CLI's exit codes: an
 // unknown name is usage (2); a malformed file that info read is bad input
 // (2); the rest, a broken download among them, are failures (1).
@@ -147,7 +141,7 @@ func classifyDataError(action string, err error) error {
 	case errors.As(err, &unknown), errors.As(err, &inTheWay):
 		return usageError{err}
 	case action == "info" && errors.As(err, &format):
-		return dataInputError{err}
+		return inputError{err}
 	}
 	return err
 }

@@ -85,24 +85,18 @@ func init() {
 	})
 }
 
-// bundleInputError marks an error as the user's input: exit code 2.
-type bundleInputError struct{ err error }
-
-func (e bundleInputError) Error() string   { return e.err.Error() }
-func (e bundleInputError) Unwrap() []error { return []error{e.err, errBadInput} }
-
 func runExport(_ context.Context, o exportOptions) error {
 	if err := prepareOutputs("export", o.Force, o.Out); err != nil {
 		return err
 	}
 	vocab, err := text.LoadVocab(o.Vocab)
 	if err != nil {
-		return bundleInputError{fmt.Errorf("export: %w", err)}
+		return inputError{fmt.Errorf("export: %w", err)}
 	}
 	be := compute.Default()
 	fwd, err := model.LoadClassifier(be, o.Classifier, vocab.Hash())
 	if err != nil {
-		return bundleInputError{fmt.Errorf("export: %w (is %s the vocabulary it was trained with?)", err, o.Vocab)}
+		return inputError{fmt.Errorf("export: %w (is %s the vocabulary it was trained with?)", err, o.Vocab)}
 	}
 	b := &model.Bundle{Itos: vocab.Tokens(), VocabHash: vocab.Hash(), BOS: vocab.ID(text.BOSToken), Forward: fwd}
 	if b.Tokenizer, err = json.Marshal(o.Tokenizer); err != nil {
@@ -110,14 +104,14 @@ func runExport(_ context.Context, o exportOptions) error {
 	}
 	if o.Backward != "" {
 		if b.Backward, err = model.LoadClassifier(be, o.Backward, vocab.Hash()); err != nil {
-			return bundleInputError{fmt.Errorf("export: %w", err)}
+			return inputError{fmt.Errorf("export: %w", err)}
 		}
 		if !b.Backward.Backward {
-			return bundleInputError{fmt.Errorf("export: %s is not marked as a backward classifier (Classifier.Backward was false when it was saved)", o.Backward)}
+			return inputError{fmt.Errorf("export: %s is not marked as a backward classifier (Classifier.Backward was false when it was saved)", o.Backward)}
 		}
 	}
 	if err := model.SaveBundle(o.Out, b); err != nil {
-		return bundleInputError{fmt.Errorf("export: %w", err)}
+		return inputError{fmt.Errorf("export: %w", err)}
 	}
 	return nil
 }

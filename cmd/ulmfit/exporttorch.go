@@ -107,7 +107,7 @@ func runExportTorch(_ context.Context, o exportTorchOptions) error {
 		}
 		var err error
 		if vocab, err = text.LoadVocab(vocabPath); err != nil {
-			return bundleInputError{fmt.Errorf("export-torch: the checkpoint's vocabulary: %w (name it with --vocab)", err)}
+			return inputError{fmt.Errorf("export-torch: the checkpoint's vocabulary: %w (name it with --vocab)", err)}
 		}
 	}
 
@@ -115,20 +115,20 @@ func runExportTorch(_ context.Context, o exportTorchOptions) error {
 	if o.LM != "" {
 		ck, err := model.ReadCheckpoint(o.LM)
 		if err != nil {
-			return bundleInputError{fmt.Errorf("export-torch: %w", err)}
+			return inputError{fmt.Errorf("export-torch: %w", err)}
 		}
 		if vocab != nil && vocab.Hash() != ck.VocabHash {
-			return bundleInputError{fmt.Errorf("export-torch: the vocabulary given hashes to %s, but %s was trained on vocabulary %s", vocab.Hash(), o.LM, ck.VocabHash)}
+			return inputError{fmt.Errorf("export-torch: the vocabulary given hashes to %s, but %s was trained on vocabulary %s", vocab.Hash(), o.LM, ck.VocabHash)}
 		}
 		p, err := ck.Params(be)
 		if err != nil {
-			return bundleInputError{fmt.Errorf("export-torch: %s: %w", o.LM, err)}
+			return inputError{fmt.Errorf("export-torch: %s: %w", o.LM, err)}
 		}
 		sd = interop.FastaiStateDict(p, o.Layout)
 	} else {
 		c, err := model.LoadClassifier(be, o.Classifier, vocab.Hash())
 		if err != nil {
-			return bundleInputError{fmt.Errorf("export-torch: %w", err)}
+			return inputError{fmt.Errorf("export-torch: %w", err)}
 		}
 		sd = interop.FastaiClassifierStateDict(c)
 	}

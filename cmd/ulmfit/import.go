@@ -88,16 +88,16 @@ func runImport(_ context.Context, o importOptions, stdout io.Writer) (string, er
 	}
 	lm, itos, err := interop.LoadFastaiLM(compute.Default(), o.Pth, o.Itos)
 	if err != nil {
-		return "", bundleInputError{fmt.Errorf("import: %w", err)}
+		return "", inputError{fmt.Errorf("import: %w", err)}
 	}
 	var vocab *text.Vocab
 	if o.Vocab == "" {
 		if vocab, err = text.NewVocab(itos); err != nil {
-			return "", bundleInputError{fmt.Errorf("import: %s: %w (pass --vocab to convert the model onto one of our vocabularies instead)", o.Itos, err)}
+			return "", inputError{fmt.Errorf("import: %s: %w (pass --vocab to convert the model onto one of our vocabularies instead)", o.Itos, err)}
 		}
 	} else {
 		if vocab, err = text.LoadVocab(o.Vocab); err != nil {
-			return "", bundleInputError{fmt.Errorf("import: %w", err)}
+			return "", inputError{fmt.Errorf("import: %w", err)}
 		}
 		if lm, err = interop.ConvertLM(lm, itos, vocab.Tokens()); err != nil {
 			return "", fmt.Errorf("import: %w", err)

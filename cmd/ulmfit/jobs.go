@@ -1,34 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 
-	"github.com/ulmfit-go/ulmfit/compute"
-	"github.com/ulmfit-go/ulmfit/runner"
+	"github.com/ulmfit-go/ulmfit/runner/jobs"
 )
 
-// jobThreads is the cores each of n runners gets: the machine's shared
-// out, at least one.
-func jobThreads(n int) int { return max(1, runtime.NumCPU()/n) }
-
-// runJobs is 'ulmfit run --jobs N': N runners of one plan on one cache.
-// This process is the first; the others are copies of this binary started
-// once the plan is made. Each runs on its share of the cores (GOMAXPROCS
-// and OpenBLAS threads) and passes over the stages another is building,
-// so they build different stages at once: small models do not keep two
-// cores busy, and two one-thread runners get more done than one with two.
-// Progress lines carry the job's number; this process writes any record
-// left and prints the tables once every stage is done.
+// runJobs is 'ulmfit run --jobs N': N runners of one plan on one cache
+// (package runner/jobs); the others run this binary with childArgs.
 func runJobs(ctx context.Context, o runOptions) error {
 	if o.Device != "" && o.Device != "cpu" {
 		return usagef("--jobs %d: more than one runner is for the CPU; on --device %s run one", o.Jobs, o.Device)
@@ -41,32 +24,7 @@ func runJobs(ctx context.Context, o runOptions) error {
 	if err != nil {
 		return fmt.Errorf("--jobs: finding this binary to start the other runners: %w", err)
 	}
-	threads := jobThreads(o.Jobs)
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(threads))
-	defer compute.SetBLASThreads(compute.SetBLASThreads(threads))
-	var mu sync.Mutex // one line at a time on stderr, whoever writes it
-	first := &prefixWriter{w: o.Stderr, mu: &mu, prefix: "[job 1] "}
-	ro.Reporter = runner.NewLogReporter(first)
-	jobs := &jobSet{}
-	ro.OnStart = func() error {
-		fmt.Fprintf(first, "%d runners, %d thread(s) each\n", o.Jobs, threads)
-		for k := 2; k <= o.Jobs; k++ {
-			cmd := exec.Command(self, o.childArgs()...)
-			cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(threads), "OPENBLAS_NUM_THREADS="+strconv.Itoa(threads))
-			cmd.Stdout = io.Discard // this process prints the tables
-			cmd.Stderr = &prefixWriter{w: o.Stderr, mu: &mu, prefix: fmt.Sprintf("[job %d] ", k)}
-			if err := jobs.start(ctx, k, cmd); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	runErr := classifyRunError(runner.Run(ctx, ro))
-	first.Flush()
-	if runErr != nil {
-		jobs.interrupt() // this run failed: the others stop too, as after Ctrl-C
-	}
-	return errors.Join(runErr, jobs.wait())
+	return classifyRunError(jobs.Run(ctx, jobs.Options{Runner: ro, N: o.Jobs, Command: append([]string{self}, o.childArgs()...)}))
 }
 
 // childArgs are the arguments of another runner of o's plan.
@@ -87,92 +45,4 @@ func (o runOptions) childArgs() []string {
 	add("reference", o.Reference)
 	add("pretrained", o.Pretrained)
 	return args
-}
-
-// jobSet is the runners this process started.
-type jobSet struct {
-	mu   sync.Mutex
-	cmds []*exec.Cmd
-	ids  []int
-	errs []chan error
-}
-
-// start starts cmd as job k; ctx's end asks it to stop as Ctrl-C does.
-func (j *jobSet) start(ctx context.Context, k int, cmd *exec.Cmd) error {
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("--jobs: starting runner %d: %w", k, err)
-	}
-	stop := context.AfterFunc(ctx, func() { cmd.Process.Signal(os.Interrupt) })
-	errc := make(chan error, 1)
-	go func() {
-		err := cmd.Wait()
-		stop()
-		if pw, ok := cmd.Stderr.(*prefixWriter); ok {
-			pw.Flush()
-		}
-		errc <- err
-	}()
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	j.cmds, j.ids, j.errs = append(j.cmds, cmd), append(j.ids, k), append(j.errs, errc)
-	return nil
-}
-
-// interrupt asks every runner to stop, as Ctrl-C does: each keeps its
-// finished stages and LM epochs for the next run.
-func (j *jobSet) interrupt() {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	for _, c := range j.cmds {
-		c.Process.Signal(os.Interrupt)
-	}
-}
-
-// wait waits for every runner and says which failed.
-func (j *jobSet) wait() error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	var errs []error
-	for i, errc := range j.errs {
-		if err := <-errc; err != nil {
-			errs = append(errs, fmt.Errorf("runner %d (pid %d): %w (its lines above start [job %d])", j.ids[i], j.cmds[i].Process.Pid, err, j.ids[i]))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// prefixWriter writes whole lines to w, each after prefix, holding mu
-// for each so that runners' lines do not interleave.
-type prefixWriter struct {
-	w      io.Writer
-	mu     *sync.Mutex
-	prefix string
-	buf    []byte
-}
-
-func (p *prefixWriter) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.buf = append(p.buf, b...)
-	for {
-		i := bytes.IndexByte(p.buf, '\n')
-		if i < 0 {
-			break
-		}
-		if _, err := fmt.Fprintf(p.w, "%s%s\n", p.prefix, p.buf[:i]); err != nil {
-			return len(b), err
-		}
-		p.buf = p.buf[i+1:]
-	}
-	return len(b), nil
-}
-
-// Flush writes a last line without its newline.
-func (p *prefixWriter) Flush() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.buf) > 0 {
-		fmt.Fprintf(p.w, "%s%s\n", p.prefix, p.buf)
-		p.buf = nil
-	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ulmfit-go/ulmfit/results"
+	"github.com/ulmfit-go/ulmfit/runner/jobs"
 )
 
 // asCLI, set in a test's environment, makes the test binary run as ulmfit
@@ -76,7 +77,7 @@ func TestRunJobs(t *testing.T) {
 			t.Errorf("record %s written twice", k)
 		}
 		seen[k] = true
-		if want := fmt.Sprintf("GOMAXPROCS %d)", jobThreads(2)); !strings.Contains(r.Machine, want) {
+		if want := fmt.Sprintf("GOMAXPROCS %d)", jobs.Threads(2)); !strings.Contains(r.Machine, want) {
 			t.Errorf("record %s names machine %q; want each runner's one thread said", k, r.Machine)
 		}
 	}

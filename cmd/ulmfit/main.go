@@ -41,22 +41,26 @@ func usagef(format string, args ...any) error {
 	return usageError{fmt.Errorf(format, args...)}
 }
 
+// inputError is malformed user input (a data file, a record file, a model
+// bundle, a document to splice into): exit code 2, its message unchanged.
+type inputError struct{ err error }
+
+func (e inputError) Error() string { return e.err.Error() }
+func (e inputError) Unwrap() error { return e.err }
+
 // exitCode maps an error to the documented exit codes.
 func exitCode(err error) int {
 	var u usageError
+	var in inputError
 	switch {
 	case err == nil:
 		return 0
-	case errors.As(err, &u), errors.Is(err, errBadInput):
+	case errors.As(err, &u), errors.As(err, &in):
 		return 2
 	default:
 		return 1
 	}
 }
-
-// errBadInput may be wrapped by any subcommand to flag malformed user input
-// (a data file, a config) so that the process exits with code 2.
-var errBadInput = errors.New("bad input")
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

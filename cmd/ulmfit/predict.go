@@ -63,21 +63,21 @@ const predictChunk = 1024
 func runPredict(ctx context.Context, o predictOptions) error {
 	b, err := model.LoadBundle(compute.Default(), o.Model)
 	if err != nil {
-		return bundleInputError{fmt.Errorf("predict: %w", err)}
+		return inputError{fmt.Errorf("predict: %w", err)}
 	}
 	vocab, err := text.NewVocab(b.Itos)
 	if err != nil {
-		return bundleInputError{fmt.Errorf("predict: bundle %s: %w", o.Model, err)}
+		return inputError{fmt.Errorf("predict: bundle %s: %w", o.Model, err)}
 	}
 	if vocab.Hash() != b.VocabHash {
-		return bundleInputError{fmt.Errorf("predict: bundle %s: its vocabulary hashes to %s, its classifier was trained on %s: a corrupt bundle", o.Model, vocab.Hash(), b.VocabHash)}
+		return inputError{fmt.Errorf("predict: bundle %s: its vocabulary hashes to %s, its classifier was trained on %s: a corrupt bundle", o.Model, vocab.Hash(), b.VocabHash)}
 	}
 	var settings tokenizerSettings
 	if len(b.Tokenizer) > 0 {
 		dec := json.NewDecoder(strings.NewReader(string(b.Tokenizer)))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&settings); err != nil {
-			return bundleInputError{fmt.Errorf("predict: bundle %s: tokeniser settings %s: %w", o.Model, b.Tokenizer, err)}
+			return inputError{fmt.Errorf("predict: bundle %s: tokeniser settings %s: %w", o.Model, b.Tokenizer, err)}
 		}
 	}
 	tok := text.NewTokenizer(settings.options())
@@ -86,7 +86,7 @@ func runPredict(ctx context.Context, o predictOptions) error {
 	if o.Input != "-" {
 		f, err := os.Open(o.Input)
 		if err != nil {
-			return bundleInputError{fmt.Errorf("predict: %w", err)}
+			return inputError{fmt.Errorf("predict: %w", err)}
 		}
 		defer f.Close()
 		in = f

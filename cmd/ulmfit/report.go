@@ -15,6 +15,7 @@ import (
 	"github.com/ulmfit-go/ulmfit/datasets"
 	"github.com/ulmfit-go/ulmfit/internal/atomicfile"
 	"github.com/ulmfit-go/ulmfit/report"
+	"github.com/ulmfit-go/ulmfit/report/layout"
 	"github.com/ulmfit-go/ulmfit/results"
 	"github.com/ulmfit-go/ulmfit/runner"
 )
@@ -111,13 +112,6 @@ func init() {
 	})
 }
 
-// recordsError is a record file that cannot be read or records that do not
-// fit together: exit code 2, its message unchanged.
-type recordsError struct{ err error }
-
-func (e recordsError) Error() string   { return e.err.Error() }
-func (e recordsError) Unwrap() []error { return []error{e.err, errBadInput} }
-
 // readRecords reads a record directory or file. A path that does not
 // exist is a usage error; a malformed line is bad input.
 func readRecords(path string) ([]results.Record, error) {
@@ -126,7 +120,7 @@ func readRecords(path string) ([]results.Record, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, usagef("no records at %s: %v", path, err)
 	case err != nil:
-		return nil, recordsError{err}
+		return nil, inputError{err}
 	}
 	return recs, nil
 }
@@ -192,11 +186,11 @@ func runReport(ctx context.Context, o reportOptions) error {
 	case o.Splice != "" && len(items) > 0:
 		return usagef("report: --splice builds every item it may need; name no ITEM with it")
 	case len(items) == 0 && o.Out == "" && o.Splice == "":
-		items = report.TableIDs()
+		items = layout.TableIDs()
 	}
 	if o.Out == "" && (format == report.LaTeX || format == report.HTML) {
 		for _, id := range items {
-			if _, isTable := report.LookupTable(id); !isTable {
+			if _, isTable := layout.LookupTable(id); !isTable {
 				return usagef("report: %s prints as text, markdown or csv; write its images with --out", id)
 			}
 		}
@@ -210,7 +204,7 @@ func runReport(ctx context.Context, o reportOptions) error {
 	}
 	rep, err := report.Build(recs, items, report.Options{Scale: o.Scale, DataAvailable: dataAvailability(o.DataDir)})
 	if err != nil {
-		return recordsError{fmt.Errorf("%s: %w", o.Results, err)}
+		return inputError{fmt.Errorf("%s: %w", o.Results, err)}
 	}
 	printWarnings(o.Stderr, rep.Warnings)
 	if o.Splice != "" {
@@ -240,13 +234,6 @@ func writeReport(rep *report.Report, o reportOptions) ([]string, error) {
 	return rep.WriteDir(o.Out)
 }
 
-// docError is a document --splice cannot fill in (a mark not closed, an
-// unknown item): exit code 2, its message naming the file and line.
-type docError struct{ err error }
-
-func (e docError) Error() string   { return e.err.Error() }
-func (e docError) Unwrap() []error { return []error{e.err, errBadInput} }
-
 // splice fills in the marked blocks of o.Splice (report.Splice), writing
 // the report's files first when --out names a folder, so that the
 // document's figures link to current images.
@@ -269,7 +256,7 @@ func splice(rep *report.Report, o reportOptions) error {
 	wall := func(kind, id string) (float64, bool) { return runner.StageWall(o.Cache, kind, id) }
 	out, err := rep.Splice(doc, report.SpliceOptions{Name: o.Splice, Images: images, StageWall: wall})
 	if err != nil {
-		return docError{fmt.Errorf("report: %w", err)}
+		return inputError{fmt.Errorf("report: %w", err)}
 	}
 	if bytes.Equal(out, doc) {
 		fmt.Fprintf(o.Stdout, "%s: up to date\n", o.Splice)

@@ -1,4 +1,17 @@
-package report
+// Package layout holds the paper's tables and figures as data, with no
+// rendering: each one's id (the experiment its records carry), rows,
+// columns and labels. The experiment loader checks a file's report key
+// against it and the report lays its tables and figures out from it;
+// neither needs the other, nor the plotting libraries.
+package layout
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/ulmfit-go/ulmfit/ablations"
+	"github.com/ulmfit-go/ulmfit/datasets"
+)
 
 // The paper's tables as data: which experiment each shows, its rows in the
 // paper's order with the labels the paper prints, and its columns. The
@@ -37,24 +50,46 @@ type RowDef struct {
 	Only []string
 }
 
-// datasetLabels are the column labels the paper prints.
-var datasetLabels = map[string]string{
-	"imdb": "IMDb", "trec6": "TREC-6", "ag_news": "AG", "dbpedia": "DBpedia",
-	"yelp_bi": "Yelp-bi", "yelp_full": "Yelp-full",
-}
-
-// DatasetLabel returns the paper's name for a dataset, or the name itself.
-func DatasetLabel(dataset string) string {
-	if l, ok := datasetLabels[dataset]; ok {
-		return l
+// cols are the columns of datasets named as records name them, labelled as
+// the paper prints them.
+func cols(names ...string) []Column {
+	out := make([]Column, len(names))
+	for i, d := range names {
+		out[i] = Column{Dataset: d, Label: datasets.Label(d)}
 	}
-	return dataset
+	return out
 }
 
-func cols(datasets ...string) []Column {
-	out := make([]Column, len(datasets))
-	for i, d := range datasets {
-		out[i] = Column{Dataset: d, Label: DatasetLabel(d)}
+// variantRows are rows of the variants names of an ablation axis (every
+// variant, in the paper's order, when names is empty), with the ids and
+// labels ablations defines them with.
+func variantRows(axis string, names ...string) []RowDef {
+	var vs []ablations.Variant
+	if len(names) == 0 {
+		vs = ablations.Variants(axis)
+	}
+	for _, n := range names {
+		v, ok := ablations.Lookup(axis, n)
+		if !ok {
+			panic(fmt.Sprintf("layout: ablations has no %s variant %q", axis, n))
+		}
+		vs = append(vs, v)
+	}
+	if len(vs) == 0 {
+		panic(fmt.Sprintf("layout: ablations has no axis %q", axis))
+	}
+	out := make([]RowDef, len(vs))
+	for i, v := range vs {
+		out[i] = RowDef{ID: v.Row, Label: v.Label}
+	}
+	return out
+}
+
+// methods are a figure's curves for rows.
+func methods(rows []RowDef) []Method {
+	out := make([]Method, len(rows))
+	for i, r := range rows {
+		out[i] = Method{Row: r.ID, Label: r.Label}
 	}
 	return out
 }
@@ -98,69 +133,68 @@ var tables = []TableDef{
 		Caption: "Validation error rates for ULMFiT with and without pretraining.",
 		Split:   "validation", Metric: "error", RowHeader: "Pretraining", PaperDigits: 2,
 		Columns: validationColumns,
-		Rows: []RowDef{
-			{ID: "without-pretraining", Label: "Without pretraining"},
-			{ID: "with-pretraining", Label: "With pretraining"},
-		},
+		Rows:    variantRows("pretrain", "false", "true"),
 	},
 	{
 		ID: "table5", Title: "Table 5",
 		Caption: "Validation error rates for ULMFiT with a vanilla LM and the AWD-LSTM LM.",
 		Split:   "validation", Metric: "error", RowHeader: "LM", PaperDigits: 2,
 		Columns: validationColumns,
-		Rows: []RowDef{
-			{ID: "vanilla", Label: "Vanilla LM"},
-			{ID: "awd-lstm", Label: "AWD-LSTM LM"},
-		},
+		Rows:    variantRows("lm", "vanilla", "awd-lstm"),
 	},
 	{
 		ID: "table6", Title: "Table 6",
 		Caption: "Validation error rates for ULMFiT with different variations of LM fine-tuning.",
 		Split:   "validation", Metric: "error", RowHeader: "LM fine-tuning", PaperDigits: 2,
 		Columns: validationColumns,
-		Rows: []RowDef{
-			{ID: "none", Label: "No LM fine-tuning"},
-			{ID: "full", Label: "Full"},
-			{ID: "full+discr", Label: "Full + discr"},
-			{ID: "full+discr+stlr", Label: "Full + discr + stlr"},
-		},
+		Rows:    variantRows("lm_finetune"),
 	},
 	{
 		ID: "table7", Title: "Table 7",
 		Caption: "Validation error rates for ULMFiT with different methods to fine-tune the classifier.",
 		Split:   "validation", Metric: "error", RowHeader: "Classifier fine-tuning", PaperDigits: 2,
 		Columns: validationColumns,
-		Rows: []RowDef{
-			{ID: "scratch", Label: "From scratch"},
-			{ID: "full", Label: "Full"},
-			{ID: "full+discr", Label: "Full + discr"},
-			{ID: "last", Label: "Last"},
-			{ID: "chain-thaw", Label: "Chain-thaw"},
-			{ID: "freez", Label: "Freez"},
-			{ID: "freez+discr", Label: "Freez + discr"},
-			{ID: "freez+stlr", Label: "Freez + stlr"},
-			{ID: "freez+cos", Label: "Freez + cos"},
-			{ID: "freez+discr+stlr", Label: "Freez + discr + stlr"},
-		},
+		Rows:    variantRows("classifier"),
 	},
 	{
 		ID: "bidirectional", Title: "Bidirectional",
 		Caption: "IMDb test error rates (%) of one direction and of the average of the forward and backward classifiers (Section 5).",
 		Split:   "test", Metric: "error", RowHeader: "Model", PaperDigits: 2,
 		Columns: cols("imdb"),
-		Rows: []RowDef{
-			{ID: "forward", Label: "Forward"},
-			{ID: "backward", Label: "Backward"},
-			{ID: "ensemble", Label: "Forward + backward"},
-		},
+		Rows:    variantRows("direction"),
 	},
 }
 
 // Tables returns the definitions of the paper's tables in the paper's order.
-func Tables() []TableDef {
-	out := make([]TableDef, len(tables))
-	copy(out, tables)
-	return out
+func Tables() []TableDef { return slices.Clone(tables) }
+
+// TableIDs lists the experiments that have a table, in the paper's order.
+func TableIDs() []string {
+	ids := make([]string, len(tables))
+	for i, t := range tables {
+		ids[i] = t.ID
+	}
+	return ids
+}
+
+// Figures returns the definitions of the paper's figures in the paper's
+// order.
+func Figures() []FigureDef { return []FigureDef{Figure3Def, Figure4Def} }
+
+// Known reports whether the report has a table or figure of experiment id.
+func Known(id string) bool {
+	_, ok := LookupTable(id)
+	return ok || slices.ContainsFunc(Figures(), func(f FigureDef) bool { return f.ID == id })
+}
+
+// IDs lists the experiments the report has a table or figure of, tables
+// first, in the paper's order.
+func IDs() []string {
+	ids := TableIDs()
+	for _, f := range Figures() {
+		ids = append(ids, f.ID)
+	}
+	return ids
 }
 
 // LookupTable returns the definition of the table of experiment id.
@@ -173,16 +207,9 @@ func LookupTable(id string) (TableDef, bool) {
 	return TableDef{}, false
 }
 
-func (r RowDef) reports(dataset string) bool {
-	if r.Only == nil {
-		return true
-	}
-	for _, d := range r.Only {
-		if d == dataset {
-			return true
-		}
-	}
-	return false
+// Reports reports whether the paper reports the row on dataset.
+func (r RowDef) Reports(dataset string) bool {
+	return r.Only == nil || slices.Contains(r.Only, dataset)
 }
 
 // Method is a curve of a figure: the row its records carry, its legend
@@ -211,11 +238,7 @@ var Figure3Def = FigureDef{
 	Caption: "Validation error rates for supervised and semi-supervised ULMFiT vs. training from scratch with different numbers of training examples.",
 	Split:   "validation", Metric: "error",
 	Datasets: validationColumns,
-	Methods: []Method{
-		{Row: "scratch", Label: "From scratch"},
-		{Row: "supervised", Label: "ULMFiT, supervised"},
-		{Row: "semi-supervised", Label: "ULMFiT, semi-supervised"},
-	},
+	Methods:  methods(append(variantRows("classifier", "scratch"), variantRows("lm_text", "labelled", "task")...)),
 }
 
 // Figure4Def is Figure 4: validation error per classifier-training epoch
@@ -231,12 +254,13 @@ var Figure4Def = FigureDef{
 	},
 }
 
-// figure4Fallback names the Table 7 rows whose "val_error" curves stand in
+// Figure4Fallback names the Table 7 rows whose "val_error" curves stand in
 // for Figure 4's methods when no "figure4" records exist: they are the same
 // runs.
-var figure4Fallback = map[string]string{"ulmfit": "freez+discr+stlr", "full": "full"}
+var Figure4Fallback = map[string]string{"ulmfit": "freez+discr+stlr", "full": "full"}
 
-func (f FigureDef) rows() []string {
+// Rows are the rows of the figure's methods, in order.
+func (f FigureDef) Rows() []string {
 	out := make([]string, len(f.Methods))
 	for i, m := range f.Methods {
 		out[i] = m.Row

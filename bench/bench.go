@@ -1,0 +1,306 @@
+// Package bench times a full training step of the AWD-LSTM on our engine
+// against peers (the PyTorch script torch_awdlstm.py beside this file and,
+// in binaries built with -tags oracle, the naive gorgonia graph), each engine
+// in its own process so that its peak RSS is its own.
+//
+// Run is the driver: it starts one worker process an engine a round,
+// alternating round by round, reads each worker's RESULT line and reports the
+// medians. Worker is what a worker process runs.
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ulmfit-go/ulmfit/compute"
+	"github.com/ulmfit-go/ulmfit/compute/cuda"
+)
+
+// ErrOptions is wrapped by every error that comes from bad options rather
+// than from running: a command maps it to its usage exit code.
+var ErrOptions = errors.New("bad bench options")
+
+// optionsError is a bad option; its message is the option's alone.
+type optionsError struct{ error }
+
+func (optionsError) Is(target error) bool { return target == ErrOptions }
+
+func optionsErrorf(format string, args ...any) error {
+	return optionsError{fmt.Errorf(format, args...)}
+}
+
+// Shape is one named model size for the throughput benchmark.
+type Shape struct {
+	Name                             string
+	Vocab, Emb, Hidden, Layers, BPTT int
+	Batch                            int
+}
+
+// Shapes are the shapes the benchmark knows: the paper's AWD-LSTM (fastai's
+// 1152 hidden units, a 60k vocabulary) and a small preset that a 2-core
+// machine runs in seconds a step.
+var Shapes = map[string]Shape{
+	"paper": {Name: "paper", Vocab: 60000, Emb: 400, Hidden: 1152, Layers: 3, BPTT: 70, Batch: 64},
+	"small": {Name: "small", Vocab: 8000, Emb: 200, Hidden: 400, Layers: 3, BPTT: 70, Batch: 32},
+}
+
+// FlopsPerToken is the matrix-product work of one training step per token:
+// three times the forward products (forward, backward to inputs, backward to
+// weights) of every LSTM layer and the tied decoder.
+func (s Shape) FlopsPerToken() float64 {
+	fwd := 2.0 * float64(s.Vocab) * float64(s.Emb)
+	for l := 0; l < s.Layers; l++ {
+		in, h := s.Hidden, s.Hidden
+		if l == 0 {
+			in = s.Emb
+		}
+		if l == s.Layers-1 {
+			h = s.Emb
+		}
+		fwd += 2 * 4 * float64(h) * float64(in+h)
+	}
+	return 3 * fwd
+}
+
+// Options are a benchmark's settings; the zero value is not valid, the
+// command's flag defaults are.
+type Options struct {
+	Shape      string
+	Steps      int
+	Warmup     int
+	Rounds     int
+	Batch      int // 0: the shape's
+	Python     string
+	PeerScript string
+	NoPeer     bool
+	Gorgonia   bool
+	BLAS       string
+	Masks      string
+	Device     string // cpu or cuda
+	Precision  string // the GPU's matrix products (and the peer's): fp32, tf32 or bf16
+}
+
+func (o Options) shape() (Shape, error) {
+	s, ok := Shapes[o.Shape]
+	if !ok {
+		return s, optionsErrorf("unknown shape %q: want paper or small", o.Shape)
+	}
+	if o.Batch > 0 {
+		s.Batch = o.Batch
+	}
+	return s, nil
+}
+
+// backend is our engine's backend: the CPU on the named BLAS, or the GPU.
+func (o Options) backend() (compute.Backend, error) {
+	if err := o.checkDevice(); err != nil {
+		return nil, err
+	}
+	if o.Device == "cuda" {
+		p, _ := cuda.ParsePrecision(o.Precision)
+		be, err := cuda.New(cuda.Options{Precision: p})
+		if err != nil {
+			return nil, err
+		}
+		return be, nil
+	}
+	switch o.BLAS {
+	case "default":
+		return compute.Default(), nil
+	case "gonum":
+		return compute.NewCPU(compute.GonumSgemm{}), nil
+	}
+	return nil, optionsErrorf("unknown --blas %q: want default or gonum", o.BLAS)
+}
+
+func (o Options) checkDevice() error {
+	if o.Device != "cpu" && o.Device != "cuda" {
+		return optionsErrorf("unknown --device %q: want cpu or cuda", o.Device)
+	}
+	if _, err := cuda.ParsePrecision(o.Precision); err != nil {
+		return optionsErrorf("unknown --precision %q: want fp32, tf32 or bf16", o.Precision)
+	}
+	return nil
+}
+
+// result is one RESULT line.
+type result struct {
+	Engine    string
+	TokensPS  float64
+	GFLOPS    float64
+	PeakRSSMB float64
+	Line      string
+}
+
+func parseResult(line string) (result, bool) {
+	if !strings.HasPrefix(line, "RESULT ") {
+		return result{}, false
+	}
+	r := result{Line: line}
+	for _, f := range strings.Fields(line)[1:] {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			continue
+		}
+		x, _ := strconv.ParseFloat(v, 64)
+		switch k {
+		case "engine":
+			r.Engine = v
+		case "tokens_per_s":
+			r.TokensPS = x
+		case "gflops":
+			r.GFLOPS = x
+		case "peak_rss_mb":
+			r.PeakRSSMB = x
+		}
+	}
+	return r, r.Engine != ""
+}
+
+// Run alternates our engine and the peers, each in its own process, and
+// reports every round and then the median of each engine. worker is the
+// command line that starts a worker process (Worker) of this program; Run
+// appends the worker's flags to it.
+func Run(ctx context.Context, o Options, worker []string, stdout, stderr io.Writer) error {
+	s, err := o.shape()
+	if err != nil {
+		return err
+	}
+	if o.Steps < 1 || o.Rounds < 1 || o.Warmup < 0 {
+		return optionsErrorf("--steps and --rounds must be at least 1, --warmup at least 0")
+	}
+	if err := o.checkDevice(); err != nil {
+		return err
+	}
+	if o.Device == "cpu" {
+		if _, err := o.backend(); err != nil {
+			return err
+		}
+	}
+	common := []string{"--device", o.Device, "--precision", o.Precision, "--shape", s.Name, "--steps", strconv.Itoa(o.Steps), "--warmup", strconv.Itoa(o.Warmup), "--batch", strconv.Itoa(s.Batch)}
+	type runner struct {
+		name string
+		cmd  []string
+	}
+	runners := []runner{{"ulmfit", slices.Concat(worker, []string{"--engine", "ulmfit", "--blas", o.BLAS, "--masks", o.Masks}, common)}}
+	if !o.NoPeer {
+		script := o.PeerScript
+		if script == "" {
+			script, err = findPeerScript()
+			if err != nil {
+				return err
+			}
+		}
+		runners = append(runners, runner{"pytorch", []string{o.Python, script,
+			"--shape", s.Name, "--vocab", strconv.Itoa(s.Vocab), "--emb", strconv.Itoa(s.Emb),
+			"--hidden", strconv.Itoa(s.Hidden), "--layers", strconv.Itoa(s.Layers), "--bptt", strconv.Itoa(s.BPTT),
+			"--batch", strconv.Itoa(s.Batch), "--steps", strconv.Itoa(o.Steps), "--warmup", strconv.Itoa(o.Warmup),
+			"--threads", strconv.Itoa(runtime.NumCPU()), "--device", o.Device, "--precision", o.Precision}})
+	}
+	if o.Gorgonia {
+		if _, ok := engines["gorgonia"]; !ok {
+			return optionsErrorf("--gorgonia needs a binary built with the oracle tag: go build -tags oracle ./cmd/ulmfit")
+		}
+		if s.Name != "small" {
+			return optionsErrorf("--gorgonia runs only at --shape small: its graph machine does not fit the paper shape")
+		}
+		runners = append(runners, runner{"gorgonia", slices.Concat(worker, []string{"--engine", "gorgonia"}, common)})
+	}
+
+	fmt.Fprintf(stdout, "# shape %s: V=%d E=%d H=%d L=%d BPTT=%d B=%d, %.1f MFLOP/token; %d cores, %s; device %s, precision %s; %s\n",
+		s.Name, s.Vocab, s.Emb, s.Hidden, s.Layers, s.BPTT, s.Batch, s.FlopsPerToken()/1e6,
+		runtime.NumCPU(), runtime.Version(), o.Device, o.Precision, time.Now().UTC().Format(time.RFC3339))
+	results := map[string][]result{}
+	var order []string
+	for round := 1; round <= o.Rounds; round++ {
+		for _, r := range runners {
+			res, err := runProcess(ctx, r.cmd, stderr)
+			if err != nil {
+				return fmt.Errorf("round %d, %s: %w", round, r.name, err)
+			}
+			fmt.Fprintf(stdout, "# round %d: %s\n", round, res.Line)
+			if _, seen := results[r.name]; !seen {
+				order = append(order, r.name)
+			}
+			results[r.name] = append(results[r.name], res)
+		}
+	}
+	medians := map[string]result{}
+	for _, name := range order {
+		rs := results[name]
+		slices.SortFunc(rs, func(a, b result) int { return cmp.Compare(a.TokensPS, b.TokensPS) })
+		med := rs[len(rs)/2]
+		peak := 0.0
+		for _, r := range rs {
+			peak = max(peak, r.PeakRSSMB)
+		}
+		med.PeakRSSMB = peak
+		medians[name] = med
+		fmt.Fprintf(stdout, "RESULT engine=%s shape=%s tokens_per_s=%.0f gflops=%.1f peak_rss_mb=%.0f\n",
+			med.Engine, s.Name, med.TokensPS, med.GFLOPS, med.PeakRSSMB)
+	}
+	if peer, ok := medians["pytorch"]; ok && peer.TokensPS > 0 {
+		ours := medians["ulmfit"]
+		rss := "n/a" // a GPU peer reports GPU memory, not RSS
+		if peer.PeakRSSMB > 0 {
+			rss = fmt.Sprintf("%.2f", ours.PeakRSSMB/peer.PeakRSSMB)
+		}
+		fmt.Fprintf(stdout, "RATIO shape=%s ours_over_pytorch=%.2f rss_ours_over_pytorch=%s\n",
+			s.Name, ours.TokensPS/peer.TokensPS, rss)
+	}
+	return nil
+}
+
+func runProcess(ctx context.Context, argv []string, stderr io.Writer) (result, error) {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = stderr
+	if err := cmd.Run(); err != nil {
+		return result{}, fmt.Errorf("%s: %w", strings.Join(argv, " "), err)
+	}
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		if r, ok := parseResult(sc.Text()); ok {
+			return r, nil
+		}
+	}
+	return result{}, fmt.Errorf("%s printed no RESULT line; its output:\n%s", argv[0], out.String())
+}
+
+// findPeerScript looks for bench/torch_awdlstm.py in the working directory
+// and next to the executable's parent (bin/ulmfit -> ../bench).
+func findPeerScript() (string, error) {
+	cands := []string{filepath.Join("bench", "torch_awdlstm.py")}
+	if exe, err := os.Executable(); err == nil {
+		cands = append(cands, filepath.Join(filepath.Dir(exe), "..", "bench", "torch_awdlstm.py"))
+	}
+	for _, c := range cands {
+		if _, err := os.Stat(c); err == nil {
+			return c, nil
+		}
+	}
+	return "", optionsErrorf("cannot find the PyTorch peer script (tried %s); pass --peer-script or --no-peer", strings.Join(cands, ", "))
+}
+
+func peakRSSMB() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Maxrss) / 1024 // Linux reports KiB
+}

@@ -1,0 +1,135 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ulmfit-go/ulmfit/compute"
+	"github.com/ulmfit-go/ulmfit/model"
+)
+
+// engine builds one engine at a shape and returns its training step and the
+// name it reports.
+type engine func(o Options, s Shape) (step func() error, name string, err error)
+
+// engines are the engines a worker can time; gorgonia.go adds the naive
+// gorgonia graph in builds with the oracle tag.
+var engines = map[string]engine{"ulmfit": ulmfitEngine}
+
+// Worker times one engine's steps in this process and prints its RESULT
+// line: what each process Run starts does.
+func Worker(ctx context.Context, engineName string, o Options, stdout io.Writer) error {
+	s, err := o.shape()
+	if err != nil {
+		return err
+	}
+	build, ok := engines[engineName]
+	if !ok {
+		return optionsErrorf("unknown engine %q", engineName)
+	}
+	step, name, err := build(o, s)
+	if err != nil {
+		return err
+	}
+	for i := 0; i < o.Warmup; i++ {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	times := make([]float64, 0, o.Steps)
+	for i := 0; i < o.Steps; i++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		t0 := time.Now()
+		if err := step(); err != nil {
+			return err
+		}
+		times = append(times, time.Since(t0).Seconds())
+	}
+	slices.Sort(times)
+	med := times[len(times)/2]
+	tps := float64(s.Batch*s.BPTT) / med
+	fmt.Fprintf(stdout, "RESULT engine=%s shape=%s tokens_per_s=%.0f gflops=%.1f peak_rss_mb=%.0f step_s=%.4f\n",
+		name, s.Name, tps, tps*s.FlopsPerToken()/1e9, peakRSSMB(), med)
+	return nil
+}
+
+func ulmfitEngine(o Options, s Shape) (func() error, string, error) {
+	be, err := o.backend()
+	if err != nil {
+		return nil, "", err
+	}
+	step, err := ulmfitStep(be, s, o.Masks == "host")
+	if err != nil {
+		return nil, "", err
+	}
+	return step, "ulmfit-" + strings.ReplaceAll(be.Name(), "/", "-"), nil
+}
+
+// ulmfitStep builds our engine at the shape and returns one full training
+// step: fresh dropout masks, forward and backward with AR/TAR, gradient-norm
+// clipping and an Adam update, as the PyTorch peer does.
+func ulmfitStep(be compute.Backend, s Shape, hostMasks bool) (func() error, error) {
+	cfg := model.DefaultConfig()
+	cfg.Vocab, cfg.Emb, cfg.Hidden, cfg.Layers = s.Vocab, s.Emb, s.Hidden, s.Layers
+	m, err := model.NewLM(be, cfg, 1)
+	if err != nil {
+		return nil, err
+	}
+	opt, err := newOptimizer(m)
+	if err != nil {
+		return nil, err
+	}
+	T, B := s.BPTT, s.Batch
+	ids := make([]int32, T*B)
+	targets := make([]int32, T*B)
+	var x uint64 = 0x9E3779B97F4A7C15
+	for i := range ids {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		ids[i] = int32(x % uint64(s.Vocab))
+		targets[i] = int32((x >> 32) % uint64(s.Vocab))
+	}
+	st := m.NewState(B)
+	masks := &model.Masks{}
+	var n uint64
+	return func() error {
+		n++
+		m.ZeroGrads()
+		if hostMasks {
+			m.DrawMasksInto(masks, B, n)
+		} else {
+			*masks = model.Masks{OnDevice: true, Seed: n} // drawn where the model runs: no host round trip
+		}
+		if _, err := m.ForwardBackward(ids, targets, T, B, masks, st); err != nil {
+			return err
+		}
+		if err := opt(n); err != nil {
+			return err
+		}
+		be.Sync() // a GPU step is done when its last kernel is
+		return nil
+	}, nil
+}
+
+// newOptimizer is the peer's optimiser: Adam(0.7, 0.99) at lr 1e-3 on every
+// group, with the gradient norm clipped at 0.4.
+func newOptimizer(m *model.LM) (func(step uint64) error, error) {
+	cfg := model.DefaultAdamConfig()
+	cfg.ClipNorm, cfg.WeightDecay = 0.4, 0
+	opt, err := model.NewAdam(m.Params, m.Grads, cfg)
+	if err != nil {
+		return nil, err
+	}
+	lrs := make([]float64, opt.Groups())
+	for i := range lrs {
+		lrs[i] = 1e-3
+	}
+	return func(uint64) error { _, err := opt.Step(lrs); return err }, nil
+}

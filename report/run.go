@@ -1,0 +1,92 @@
+package report
+
+import (
+	"io"
+	"strings"
+
+	"github.com/ulmfit-go/ulmfit/datasets"
+	"github.com/ulmfit-go/ulmfit/experiments"
+	"github.com/ulmfit-go/ulmfit/report/layout"
+	"github.com/ulmfit-go/ulmfit/results"
+)
+
+// RunSummary renders, as text, the records one run made of experiment e at
+// scale beside the paper's: the report's table for an experiment that fills
+// one of the paper's tables, its data for a figure, a table of the
+// experiment's own rows otherwise. missing says, by dataset as records name
+// it, why a dataset had no data.
+func RunSummary(w io.Writer, e *experiments.Experiment, scale string, built []results.Record, missing map[string]error) error {
+	paper, err := results.Paper()
+	if err != nil {
+		return err
+	}
+	opts := Options{Scale: scale, DataAvailable: func(d string) error { return missing[d] }}
+	switch e.Report {
+	case layout.Figure3Def.ID, layout.Figure4Def.ID:
+		recs := relabel(built, e.Report)
+		fig, err := Figure3(recs, opts)
+		if e.Report == layout.Figure4Def.ID {
+			fig, err = Figure4(recs, opts)
+		}
+		if err != nil {
+			return err
+		}
+		return fig.RenderData(w, Text)
+	default:
+		def, paperRecs := tableDef(e, paper)
+		t, err := BuildTable(append(paperRecs, built...), def, opts)
+		if err != nil {
+			return err
+		}
+		return t.Render(w, Text)
+	}
+}
+
+// relabel returns recs as records of experiment id.
+func relabel(recs []results.Record, id string) []results.Record {
+	out := make([]results.Record, len(recs))
+	for i, r := range recs {
+		r.Experiment = id
+		out[i] = r
+	}
+	return out
+}
+
+// tableDef lays e out as a table: the report's own when e fills one of the
+// paper's tables, else e's rows and tasks; with the paper's numbers each
+// row reproduces, as records of e.
+func tableDef(e *experiments.Experiment, paper []results.Record) (layout.TableDef, []results.Record) {
+	var out []results.Record
+	if def, ok := layout.LookupTable(e.Report); ok {
+		for _, r := range paper {
+			if r.Experiment == def.ID {
+				r.Experiment = e.Name
+				out = append(out, r)
+			}
+		}
+		def.ID = e.Name
+		return def, out
+	}
+	caption := strings.TrimSpace(strings.TrimPrefix(firstLine(e.Header), e.Title+":"))
+	def := layout.TableDef{ID: e.Name, Title: e.Title, Caption: caption, Split: e.Split, Metric: "error",
+		RowHeader: "Method", PaperDigits: 2}
+	for _, task := range e.Tasks {
+		def.Columns = append(def.Columns, layout.Column{Dataset: datasets.RecordName(task), Label: datasets.Label(datasets.RecordName(task))})
+	}
+	for _, row := range e.Rows {
+		def.Rows = append(def.Rows, layout.RowDef{ID: row.ID, Label: row.Label})
+		exp, prow := e.PaperCell(row)
+		for _, r := range paper {
+			if exp != "" && r.Experiment == exp && r.Row == prow {
+				r.Experiment, r.Row = e.Name, row.ID
+				out = append(out, r)
+			}
+		}
+	}
+	return def, out
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
