@@ -495,7 +495,7 @@ func (c *Comparison) Render(w io.Writer, f Format) error {
 	var paired []string
 	for _, d := range diffs {
 		if len(d.Paired) > 0 {
-			paired = append(paired, fmt.Sprintf("%s %s %s %s: %s", d.Cell.Experiment, d.Cell.Row, DatasetLabel(d.Cell.Dataset), d.Cell.Split, d.pairedText()))
+			paired = append(paired, fmt.Sprintf("%s %s %s %s: %s", d.Cell.Experiment, d.Cell.Row, datasets.Label(d.Cell.Dataset), d.Cell.Split, d.pairedText()))
 		}
 	}
 	if len(paired) > 0 {

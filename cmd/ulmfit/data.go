@@ -314,7 +314,7 @@ func declaredInfo(o dataOptions) error {
 		}
 		d, err := datasets.LoadGeneric(spec)
 		if err != nil {
-			return dataInputError{err}
+			return inputError{err}
 		}
 		if i > 0 {
 			fmt.Fprintln(o.Stdout)
