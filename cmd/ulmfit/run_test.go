@@ -419,3 +419,61 @@ func snapshot(t *testing.T, dir string) string {
 	}
 	return b.String()
 }
+
+// The README's own-dataset example, as written, runs end to end at the tiny
+// scale on generated data (its dataset also pretrains there): data info,
+// run with two seeds, and compare of one row against another.
+func TestReadmeOwnDatasetExample(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok1 := strings.Cut(string(readme), "<!-- example: own-dataset -->\n```toml\n")
+	example, _, ok2 := strings.Cut(rest, "```\n<!-- /example -->")
+	if !ok1 || !ok2 {
+		t.Fatal("README.md has no own-dataset example between its marks")
+	}
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "subj"), 0o755)
+	for _, split := range []struct {
+		file string
+		n    int
+	}{{"train.csv", 80}, {"test.csv", 20}} {
+		var b strings.Builder
+		b.WriteString("label,text\n")
+		for i := 0; i < split.n; i++ {
+			if i%2 == 0 {
+				fmt.Fprintf(&b, "subjective,I think this film is a lovely and moving one number %d.\n", i)
+			} else {
+				fmt.Fprintf(&b, "objective,The film was shot in three cities in %d days.\n", 1990+i)
+			}
+		}
+		os.WriteFile(filepath.Join(dir, "subj", split.file), []byte(b.String()), 0o644)
+	}
+	exp := filepath.Join(dir, "subj.toml")
+	os.WriteFile(exp, []byte(example+"\n[scale.tiny]\npretrain_corpus = \"subj\"\n"), 0o644)
+	out, _, err := runArgs(t, "data", "info", "subj", "--experiment", exp)
+	if err != nil || !strings.Contains(out, "subjective") || !strings.Contains(out, "objective") {
+		t.Fatalf("data info: %v\n%s", err, out)
+	}
+	results := filepath.Join(dir, "runs")
+	out, _, err = runArgs(t, "run", exp, "--scale", "tiny", "--seeds", "2", "--cache", filepath.Join(dir, "cache"), "--results", results)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out)
+	}
+	for _, row := range []string{"ULMFiT without discriminative rates", "From scratch"} {
+		if !strings.Contains(out, row) {
+			t.Errorf("the run's table lacks row %q:\n%s", row, out)
+		}
+	}
+	out, _, err = runArgs(t, "compare", filepath.Join(results, "subj.jsonl"), "--rows", "freez+discr+stlr:no-discr")
+	if code := exitCode(err); code != 0 && code != 1 {
+		t.Fatalf("compare: exit %d, %v\n%s", code, err, out)
+	}
+	if !strings.Contains(out, "paired-t") && !strings.Contains(out, "not estimable") {
+		t.Errorf("compare did not pair the seeds:\n%s", out)
+	}
+	if !strings.Contains(out, "McNemar") {
+		t.Errorf("compare did not test over the examples:\n%s", out)
+	}
+}
