@@ -1,7 +1,10 @@
 package report
 
 import (
+	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/ulmfit-go/ulmfit/datasets"
@@ -89,4 +92,33 @@ func tableDef(e *experiments.Experiment, paper []results.Record) (layout.TableDe
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
+}
+
+// ExperimentTable lays out the records of any experiment, built in or a
+// file of one's own, as a table: the paper's layout when the experiment
+// fills one of its tables, else a row for each of its rows and a column
+// for each of its tasks, the paper's numbers beside the rows that
+// reproduce one. recs are records of any experiments; those of e are used,
+// and none is an error naming the experiments recs has.
+func ExperimentTable(e *experiments.Experiment, recs []results.Record, opts Options) (*Table, error) {
+	paper, err := results.Paper()
+	if err != nil {
+		return nil, err
+	}
+	var mine []results.Record
+	have := map[string]bool{}
+	for _, r := range recs {
+		if r.Source == results.SourcePaper {
+			continue
+		}
+		have[r.Experiment] = true
+		if r.Experiment == e.Name {
+			mine = append(mine, r)
+		}
+	}
+	if len(mine) == 0 {
+		return nil, fmt.Errorf("no records of ours of experiment %s (records of: %s)", e.Name, strings.Join(slices.Sorted(maps.Keys(have)), ", "))
+	}
+	def, paperRecs := tableDef(e, paper)
+	return BuildTable(append(paperRecs, mine...), def, opts)
 }

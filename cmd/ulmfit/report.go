@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/ulmfit-go/ulmfit/datasets"
+	"github.com/ulmfit-go/ulmfit/experiments"
 	"github.com/ulmfit-go/ulmfit/internal/atomicfile"
 	"github.com/ulmfit-go/ulmfit/report"
 	"github.com/ulmfit-go/ulmfit/report/layout"
@@ -35,7 +36,11 @@ beyond the seeds' spread; Figure 3's claims: how many labels training from
 scratch needs to match ULMFiT's fewest; Figure 4's: does Full lose ground
 after its best epoch and ULMFiT not); figure3, figure4, lm (LM
 training curves), lr (learning-rate schedules). Default: every table, and with --out the
-orderings and every figure too.
+orderings and every figure too. An ITEM may also be any experiment, built in
+or a TOML file of your own: its records in --results laid out as a table
+(its rows, its tasks, the paper's number beside a row that reproduces one),
+printed in --format or, with --out, written there as EXPERIMENT.txt, .md,
+.csv and .tex; an experiment without records there is exit 2.
 
 Without --out the tables (and the data of named figures) go to stdout in
 --format. With --out DIR every item is written under DIR: each table as
@@ -176,12 +181,25 @@ func runReport(ctx context.Context, o reportOptions) error {
 	for _, id := range report.Items() {
 		known[id] = true
 	}
+	var items []string
+	var own []*experiments.Experiment // experiments named as items: their own tables
 	for _, id := range o.Items {
-		if !known[id] {
-			return usagef("report: unknown item %q (known: %s)", id, strings.Join(report.Items(), ", "))
+		if known[id] {
+			items = append(items, id)
+			continue
 		}
+		e, err := experiments.Open(id)
+		if err != nil {
+			return usagef("report: unknown item %q: neither one of %s nor an experiment (%v)", id, strings.Join(report.Items(), ", "), err)
+		}
+		own = append(own, e)
 	}
-	items := o.Items
+	if len(own) > 0 {
+		if o.Splice != "" {
+			return usagef("report: --splice fills a document's marks; name no experiment with it")
+		}
+		return reportExperiments(o, own, items, format)
+	}
 	switch {
 	case o.Splice != "" && len(items) > 0:
 		return usagef("report: --splice builds every item it may need; name no ITEM with it")
@@ -219,6 +237,69 @@ func runReport(ctx context.Context, o reportOptions) error {
 	}
 	fmt.Fprintf(o.Stdout, "wrote %d files under %s; open %s\n", len(written), o.Out, filepath.Join(o.Out, "index.html"))
 	return nil
+}
+
+// reportExperiments renders experiments of any kind, each as its own
+// table from the records in --results (with the paper's numbers where a
+// row reproduces one), to stdout in --format or, with --out, as
+// EXPERIMENT.txt, .md, .csv and .tex there; report items named with them
+// are rendered as usual after them.
+func reportExperiments(o reportOptions, own []*experiments.Experiment, items []string, format report.Format) error {
+	recs, err := readRecords(o.Results)
+	if err != nil {
+		return err
+	}
+	opts := report.Options{Scale: o.Scale, DataAvailable: dataAvailability(o.DataDir)}
+	var tables []*report.Table
+	for _, e := range own {
+		t, err := report.ExperimentTable(e, recs, opts)
+		if err != nil {
+			return inputError{fmt.Errorf("report: %s: %w (your own runs' records are in runs/: --results runs)", o.Results, err)}
+		}
+		tables = append(tables, t)
+	}
+	if o.Out == "" {
+		for i, t := range tables {
+			if i > 0 {
+				fmt.Fprintln(o.Stdout)
+			}
+			if err := t.Render(o.Stdout, format); err != nil {
+				return err
+			}
+		}
+	} else {
+		formats := []struct {
+			ext string
+			f   report.Format
+		}{{".txt", report.Text}, {".md", report.Markdown}, {".csv", report.CSV}, {".tex", report.LaTeX}}
+		var paths []string
+		for _, e := range own {
+			for _, f := range formats {
+				paths = append(paths, filepath.Join(o.Out, e.Name+f.ext))
+			}
+		}
+		if err := prepareOutputs("report --out", o.Force, paths...); err != nil {
+			return err
+		}
+		for i, t := range tables {
+			for _, f := range formats {
+				var b bytes.Buffer
+				if err := t.Render(&b, f.f); err != nil {
+					return err
+				}
+				if err := atomicfile.WriteFile(filepath.Join(o.Out, own[i].Name+f.ext), b.Bytes(), 0o644); err != nil {
+					return err
+				}
+			}
+		}
+		fmt.Fprintf(o.Stdout, "wrote %d files under %s\n", len(paths), o.Out)
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	o.Items, o.Out = items, ""
+	fmt.Fprintln(o.Stdout)
+	return runReport(context.Background(), o)
 }
 
 // writeReport writes the report's files under --out, none of them over a

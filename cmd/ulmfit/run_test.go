@@ -476,4 +476,20 @@ func TestReadmeOwnDatasetExample(t *testing.T) {
 	if !strings.Contains(out, "McNemar") {
 		t.Errorf("compare did not test over the examples:\n%s", out)
 	}
+	out, _, err = runArgs(t, "report", exp, "--results", results, "--format", "markdown")
+	if err != nil || !strings.Contains(out, "ULMFiT without discriminative rates") || !strings.Contains(out, "(n=2)") {
+		t.Errorf("report of the experiment: %v\n%s", err, out)
+	}
+	report := filepath.Join(dir, "report")
+	if _, _, err = runArgs(t, "report", exp, "--results", results, "--out", report); err != nil {
+		t.Fatal(err)
+	}
+	for _, ext := range []string{".txt", ".md", ".csv", ".tex"} {
+		if _, err := os.Stat(filepath.Join(report, "subj"+ext)); err != nil {
+			t.Errorf("report --out: %v", err)
+		}
+	}
+	if _, _, err = runArgs(t, "report", exp, "--results", filepath.Join(dir, "cache")); exitCode(err) != 2 {
+		t.Errorf("a report of an experiment without records: exit %d, %v; want 2", exitCode(err), err)
+	}
 }
