@@ -174,4 +174,3 @@ func RowVariant(s Settings, row string) (Variant, bool) {
 	}
 	return Variant{}, false
 }
-
