@@ -409,3 +409,46 @@ func pretrainedOf(p *Plan, c *Cell, get func(*Stage) (*Manifest, error)) (*resul
 	}
 	return out[0], nil
 }
+
+// RecordModel is where the cache holds what a record's classifier needs:
+// its checkpoint, the backward one of a bidirectional row, and the task
+// data's vocabulary.
+type RecordModel struct {
+	Classifier, Backward, Vocab string
+}
+
+// ModelOf finds, in the cache at cacheDir, the stages a record names: the
+// classifier (and backward classifier) and the vocabulary it was trained
+// with. A stage the cache no longer holds is an error that says so.
+func ModelOf(cacheDir string, r results.Record) (RecordModel, error) {
+	stages := stagesOf(r)
+	if stages == nil {
+		return RecordModel{}, fmt.Errorf("record %s names no stages (written before records kept their configuration?)", r.Origin)
+	}
+	path := func(kind, key, file string) (string, error) {
+		id, ok := stages[key]
+		if !ok {
+			return "", fmt.Errorf("record %s names no %s stage", r.Origin, key)
+		}
+		p := filepath.Join(cacheDir, kind, id, file)
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("the cache %s no longer holds the %s stage %s the record %s names (removed by 'ulmfit cache gc', or another cache?): "+
+				"run the experiment again to rebuild it", cacheDir, key, id, r.Origin)
+		}
+		return p, nil
+	}
+	var m RecordModel
+	var err error
+	if m.Classifier, err = path(KindClassifier, "classifier", fileClassifier); err != nil {
+		return m, err
+	}
+	if m.Vocab, err = path(KindTaskData, "taskdata", fileVocab); err != nil {
+		return m, err
+	}
+	if _, ok := stages["classifier_backward"]; ok {
+		if m.Backward, err = path(KindClassifier, "classifier_backward", fileClassifier); err != nil {
+			return m, err
+		}
+	}
+	return m, nil
+}

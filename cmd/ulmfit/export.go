@@ -6,18 +6,33 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/ulmfit-go/ulmfit/compute"
 	"github.com/ulmfit-go/ulmfit/model"
+	"github.com/ulmfit-go/ulmfit/results"
+	"github.com/ulmfit-go/ulmfit/runner"
 	"github.com/ulmfit-go/ulmfit/text"
 )
 
 const exportUsage = `Usage:
   ulmfit export --classifier CKPT --vocab VOCAB --out FILE [--backward CKPT]
                 [--mark-single-field] [--add-eos] [--force]
+  ulmfit export --experiment E --row R --dataset D [--seed S] --out FILE
+                [--results DIR] [--cache DIR] [--force]
 
 Bundles a trained classifier with its vocabulary and tokeniser settings into
 one self-contained file that 'ulmfit predict --model FILE' loads.
+
+From a result: --experiment, --row, --dataset and --seed pick a record in
+--results (default "runs", your own runs; "results" for the shipped ones),
+and the classifier (both directions of a bidirectional row) and vocabulary
+come from the cache stages it names (--cache, default "cache"). --seed may
+be left out when the cell has one. A cell that is not there, or stages the
+cache no longer holds, stop it with exit 2, saying what there is.
 
 --classifier   a classifier checkpoint (model.SaveClassifier)
 --vocab        the vocabulary it was trained with (the checkpoint records its
@@ -42,6 +57,10 @@ type exportOptions struct {
 	Out        string
 	Tokenizer  tokenizerSettings
 	Force      bool
+	// A record to export the classifier of, instead of the files above.
+	Experiment, Row, Dataset string
+	Seed                     int64
+	Results, Cache           string
 }
 
 // tokenizerSettings are the text.Options a bundle records, so predict
@@ -70,8 +89,22 @@ func init() {
 			fs.BoolVar(&o.Force, "force", false, "overwrite the bundle if it exists")
 			fs.BoolVar(&o.Tokenizer.MarkSingleField, "mark-single-field", false, "tokeniser: xxfld 1 before a single field")
 			fs.BoolVar(&o.Tokenizer.AddEOS, "add-eos", false, "tokeniser: xxeos after each document")
+			fs.StringVar(&o.Experiment, "experiment", "", "the record's experiment")
+			fs.StringVar(&o.Row, "row", "", "the record's row")
+			fs.StringVar(&o.Dataset, "dataset", "", "the record's dataset")
+			fs.Int64Var(&o.Seed, "seed", 0, "the record's seed (0: the cell's only one)")
+			fs.StringVar(&o.Results, "results", "runs", "the records to find it in")
+			fs.StringVar(&o.Cache, "cache", "cache", "the stage cache the record's stages are in")
 			if help, err := parseFlagsOnly(fs, args, "export", exportUsage, stdout); help || err != nil {
 				return err
+			}
+			if o.Experiment != "" {
+				if o.Row == "" || o.Dataset == "" || o.Out == "" || o.Classifier != "" || o.Vocab != "" {
+					return usagef("export: --experiment takes --row, --dataset and --out, and no --classifier or --vocab\n%s", exportUsage)
+				}
+				if err := fromRecord(&o); err != nil {
+					return err
+				}
 			}
 			if o.Classifier == "" || o.Vocab == "" || o.Out == "" {
 				return usagef("export: --classifier, --vocab and --out are required\n%s", exportUsage)
@@ -83,6 +116,45 @@ func init() {
 			return nil
 		},
 	})
+}
+
+// fromRecord fills o's files from the record --experiment, --row,
+// --dataset and --seed pick in --results.
+func fromRecord(o *exportOptions) error {
+	recs, err := readRecords(o.Results)
+	if err != nil {
+		return err
+	}
+	var cell []results.Record
+	rows, sets := map[string]bool{}, map[string]bool{}
+	for _, r := range recs {
+		if r.Source != results.SourceOurs || r.Experiment != o.Experiment {
+			continue
+		}
+		rows[r.Row], sets[r.Dataset] = true, true
+		if r.Row == o.Row && r.Dataset == o.Dataset && (o.Seed == 0 || r.Seed == o.Seed) {
+			cell = append(cell, r)
+		}
+	}
+	switch {
+	case len(rows) == 0:
+		return usagef("export: %s has no records of experiment %s", o.Results, o.Experiment)
+	case len(cell) == 0:
+		return usagef("export: %s has no record of %s row %q on %q (seed %d); rows: %s; datasets: %s", o.Results, o.Experiment,
+			o.Row, o.Dataset, o.Seed, strings.Join(slices.Sorted(maps.Keys(rows)), ", "), strings.Join(slices.Sorted(maps.Keys(sets)), ", "))
+	case len(cell) > 1 && o.Seed == 0:
+		var seeds []string
+		for _, r := range cell {
+			seeds = append(seeds, strconv.FormatInt(r.Seed, 10))
+		}
+		return usagef("export: %s row %s on %s has seeds %s: name one with --seed", o.Experiment, o.Row, o.Dataset, strings.Join(seeds, ", "))
+	}
+	m, err := runner.ModelOf(o.Cache, cell[len(cell)-1])
+	if err != nil {
+		return usagef("export: %v", err)
+	}
+	o.Classifier, o.Backward, o.Vocab = m.Classifier, m.Backward, m.Vocab
+	return nil
 }
 
 func runExport(_ context.Context, o exportOptions) error {

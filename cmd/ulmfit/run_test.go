@@ -489,6 +489,24 @@ func TestReadmeOwnDatasetExample(t *testing.T) {
 			t.Errorf("report --out: %v", err)
 		}
 	}
+	bundle := filepath.Join(dir, "subj.bundle")
+	if _, _, err = runArgs(t, "export", "--experiment", "subj", "--row", "no-discr", "--dataset", "subj", "--seed", "2",
+		"--results", results, "--cache", filepath.Join(dir, "cache"), "--out", bundle); err != nil {
+		t.Fatalf("export from a record: %v", err)
+	}
+	if st, err := os.Stat(bundle); err != nil || st.Size() == 0 {
+		t.Errorf("export wrote no bundle: %v", err)
+	}
+	_, _, err = runArgs(t, "export", "--experiment", "subj", "--row", "nope", "--dataset", "subj",
+		"--results", results, "--cache", filepath.Join(dir, "cache"), "--out", bundle+"2")
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), "rows: freez+discr+stlr, no-discr, scratch") {
+		t.Errorf("export of a row that is not there: exit %d, %v", exitCode(err), err)
+	}
+	_, _, err = runArgs(t, "export", "--experiment", "subj", "--row", "no-discr", "--dataset", "subj",
+		"--results", results, "--cache", filepath.Join(dir, "cache"), "--out", bundle+"3")
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), "has seeds 1, 2: name one with --seed") {
+		t.Errorf("export of a cell with two seeds: exit %d, %v", exitCode(err), err)
+	}
 	if _, _, err = runArgs(t, "report", exp, "--results", filepath.Join(dir, "cache")); exitCode(err) != 2 {
 		t.Errorf("a report of an experiment without records: exit %d, %v; want 2", exitCode(err), err)
 	}
