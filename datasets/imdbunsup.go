@@ -2,7 +2,6 @@ package datasets
 
 import (
 	"bufio"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,8 +11,6 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/ulikunitz/xz"
 )
 
 // IMDb's 50,000 unlabelled reviews (aclImdb train/unsup), which the npm
@@ -69,49 +66,12 @@ func addIMDbUnsup(d *Dataset, dir string, p SearchPath) error {
 // readIMDbUnsup reads and checks unsup.jsonl.xz: its size and SHA-256, the
 // text's, 50,000 reviews with ids 0, 1, ... in order, each UTF-8 text.
 func readIMDbUnsup(path string) ([]string, FileInfo, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, FileInfo{}, err
-	}
-	defer f.Close()
-	want := imdbUnsup
-	packed := &countingHash{h: sha256.New()}
-	raw := &countingHash{h: sha256.New()}
-	wrongFile := func() error {
-		if _, err := io.Copy(packed, f); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		if packed.n == want.Size && packed.sum() == want.SHA256 {
-			return nil
-		}
-		return fmt.Errorf("%s: %s bytes, SHA-256 %s; want %s bytes, SHA-256 %s (truncated or altered): %s",
-			path, describeCount(int(packed.n)), packed.sum(), describeCount(int(want.Size)), want.SHA256, imdbUnsupHowToGet)
-	}
-	xr, err := xz.NewReader(bufio.NewReaderSize(io.TeeReader(f, packed), 1<<20))
-	if err != nil {
-		if werr := wrongFile(); werr != nil {
-			return nil, FileInfo{}, werr
-		}
-		return nil, FileInfo{}, formatErrorf(path, 0, "not an xz file: %v", err)
-	}
-	texts, perr := parseUnsupLines(io.TeeReader(xr, raw), path)
-	if perr != nil {
-		if werr := wrongFile(); werr != nil {
-			return nil, FileInfo{}, werr
-		}
-		return nil, FileInfo{}, perr
-	}
-	if err := wrongFile(); err != nil {
-		return nil, FileInfo{}, err
-	}
-	if raw.n != want.RawSize || raw.sum() != want.RawSHA256 {
-		return nil, FileInfo{}, fmt.Errorf("%s: its text is %s bytes, SHA-256 %s; want %s bytes, SHA-256 %s: %s",
-			path, describeCount(int(raw.n)), raw.sum(), describeCount(int(want.RawSize)), want.RawSHA256, imdbUnsupHowToGet)
-	}
-	if len(texts) != want.Articles {
-		return nil, FileInfo{}, formatErrorf(path, 0, "%s reviews; want %s", describeCount(len(texts)), describeCount(want.Articles))
-	}
-	return texts, FileInfo{Path: path, Size: packed.n, SHA256: packed.sum()}, nil
+	var texts []string
+	info, err := readXZ(path, imdbUnsup, "reviews", imdbUnsupHowToGet, func(r io.Reader) (n int, err error) {
+		texts, err = parseUnsupLines(r, path)
+		return len(texts), err
+	})
+	return texts, info, err
 }
 
 // parseUnsupLines reads {"id": N, "text": "..."} lines with N = 0, 1, ...

@@ -60,7 +60,7 @@ type wikiFile struct {
 	SHA256    string // of the .xz
 	RawSize   int64  // bytes of the text inside
 	RawSHA256 string // of the text inside
-	Articles  int
+	Articles  int    // the items inside: articles, or reviews
 }
 
 var wikipediaFiles = []wikiFile{
@@ -229,16 +229,29 @@ func (c *countingHash) Write(p []byte) (int, error) {
 func (c *countingHash) sum() string { return hex.EncodeToString(c.h.Sum(nil)) }
 
 // readWikiFile decompresses and parses one file, checking it against want.
-// A wrong size or digest of the .xz is reported before any parsing error it
-// causes, since a truncated or altered file is the likely cause of both.
 func readWikiFile(path string, want wikiFile) ([]wikiArticle, FileInfo, error) {
+	var articles []wikiArticle
+	info, err := readXZ(path, want, "articles", wikipediaHowToGet, func(r io.Reader) (n int, err error) {
+		articles, err = parseWikiExtract(r, path)
+		return len(articles), err
+	})
+	return articles, info, err
+}
+
+// readXZ decompresses the xz file at path into parse, checking the file
+// against want: the size and SHA-256 of the .xz and of the text inside,
+// and the number of items (what) parse found. A wrong size or digest of
+// the .xz is reported before any parsing error it causes, since a
+// truncated or altered file is the likely cause of both; every error says
+// where a good copy comes from (howToGet).
+func readXZ(path string, want wikiFile, what, howToGet string, parse func(io.Reader) (int, error)) (FileInfo, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, FileInfo{}, fmt.Errorf("%s: missing; want the release's %s (%s bytes, SHA-256 %s): %s",
-				path, want.Name, describeCount(int(want.Size)), want.SHA256, wikipediaHowToGet)
+			return FileInfo{}, fmt.Errorf("%s: missing; want the release's %s (%s bytes, SHA-256 %s): %s",
+				path, want.Name, describeCount(int(want.Size)), want.SHA256, howToGet)
 		}
-		return nil, FileInfo{}, err
+		return FileInfo{}, err
 	}
 	defer f.Close()
 	packed := &countingHash{h: sha256.New()}
@@ -251,33 +264,33 @@ func readWikiFile(path string, want wikiFile) ([]wikiArticle, FileInfo, error) {
 			return nil
 		}
 		return fmt.Errorf("%s: %s bytes, SHA-256 %s; want %s bytes, SHA-256 %s (truncated or altered): %s",
-			path, describeCount(int(packed.n)), packed.sum(), describeCount(int(want.Size)), want.SHA256, wikipediaHowToGet)
+			path, describeCount(int(packed.n)), packed.sum(), describeCount(int(want.Size)), want.SHA256, howToGet)
 	}
 	xr, err := xz.NewReader(bufio.NewReaderSize(io.TeeReader(f, packed), 1<<20))
 	if err != nil {
 		if werr := wrongFile(); werr != nil {
-			return nil, FileInfo{}, werr
+			return FileInfo{}, werr
 		}
-		return nil, FileInfo{}, formatErrorf(path, 0, "not an xz file: %v", err)
+		return FileInfo{}, formatErrorf(path, 0, "not an xz file: %v", err)
 	}
-	articles, perr := parseWikiExtract(io.TeeReader(xr, raw), path)
+	n, perr := parse(io.TeeReader(xr, raw))
 	if perr != nil {
 		if werr := wrongFile(); werr != nil {
-			return nil, FileInfo{}, werr
+			return FileInfo{}, werr
 		}
-		return nil, FileInfo{}, perr
+		return FileInfo{}, perr
 	}
 	if err := wrongFile(); err != nil {
-		return nil, FileInfo{}, err
+		return FileInfo{}, err
 	}
 	if raw.n != want.RawSize || raw.sum() != want.RawSHA256 {
-		return nil, FileInfo{}, fmt.Errorf("%s: its text is %s bytes, SHA-256 %s; want %s bytes, SHA-256 %s: %s",
-			path, describeCount(int(raw.n)), raw.sum(), describeCount(int(want.RawSize)), want.RawSHA256, wikipediaHowToGet)
+		return FileInfo{}, fmt.Errorf("%s: its text is %s bytes, SHA-256 %s; want %s bytes, SHA-256 %s: %s",
+			path, describeCount(int(raw.n)), raw.sum(), describeCount(int(want.RawSize)), want.RawSHA256, howToGet)
 	}
-	if len(articles) != want.Articles {
-		return nil, FileInfo{}, formatErrorf(path, 0, "%s articles; want %s", describeCount(len(articles)), describeCount(want.Articles))
+	if n != want.Articles {
+		return FileInfo{}, formatErrorf(path, 0, "%s %s; want %s", describeCount(n), what, describeCount(want.Articles))
 	}
-	return articles, FileInfo{Path: path, Size: packed.n, SHA256: packed.sum()}, nil
+	return FileInfo{Path: path, Size: packed.n, SHA256: packed.sum()}, nil
 }
 
 // parseWikiExtract reads a Wikipedia extractor's output: <doc ...> lines
