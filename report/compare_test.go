@@ -343,3 +343,17 @@ func TestPairedBySeed(t *testing.T) {
 		t.Errorf("a constant difference: %+v, want not estimable", c)
 	}
 }
+
+func TestMeanInterval(t *testing.T) {
+	iv := MeanInterval(Summarize([]float64{2.6, 2.2, 2.4}), 0.95)
+	half := 4.302652729911275 * 0.2 / math.Sqrt(3)
+	if math.Abs(iv.Lo-(2.4-half)) > 1e-9 || math.Abs(iv.Hi-(2.4+half)) > 1e-9 {
+		t.Errorf("%+v, want 2.4 ± %v", iv, half)
+	}
+	if iv := MeanInterval(Summarize([]float64{22.8, 22.8, 22.8}), 0.95); iv.Estimable() {
+		t.Errorf("no spread: %+v, want not estimable", iv)
+	}
+	if iv := MeanInterval(Summarize([]float64{5.7}), 0.95); iv.Method != MethodNone {
+		t.Errorf("one seed: %+v", iv)
+	}
+}

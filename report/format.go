@@ -236,6 +236,7 @@ func mdEscape(s string) string {
 var csvHeader = []string{
 	"table", "row", "row_label", "dataset", "column", "split", "metric", "status",
 	"n", "mean", "std", "min", "max", "seeds", "paper", "diff", "scales", "commits", "note",
+	"ci95_t_lo", "ci95_t_hi", // the mean's 95% t-interval over seeds (MeanInterval); empty when not estimable
 }
 
 func (t *Table) renderCSV(w io.Writer) error {
@@ -277,7 +278,11 @@ func (t *Table) csvRecords() [][]string {
 			if d, ok := c.Diff(); ok {
 				diff = num(d)
 			}
-			out = append(out, append(line, paper, diff, strings.Join(c.Scales, ";"), strings.Join(c.Commits, ";"), c.Why))
+			lo, hi := "", ""
+			if iv := MeanInterval(c.Ours, 0.95); c.Status == Measured && iv.Estimable() {
+				lo, hi = num(iv.Lo), num(iv.Hi)
+			}
+			out = append(out, append(line, paper, diff, strings.Join(c.Scales, ";"), strings.Join(c.Commits, ";"), c.Why, lo, hi))
 		}
 	}
 	return out

@@ -252,3 +252,21 @@ func PairedInterval(base, cand []float64, level float64) Interval {
 	iv.P = 2 * dist.Survival(math.Abs(s.Mean)/se)
 	return iv
 }
+
+// MeanInterval is the t-interval at level of a cell's mean over its seeds
+// (n-1 degrees of freedom): MethodNone with fewer than two seeds,
+// MethodNotEstimable when they do not vary.
+func MeanInterval(s Summary, level float64) Interval {
+	iv := Interval{Method: MethodNone, Level: level, Lo: math.NaN(), Hi: math.NaN(), P: math.NaN()}
+	switch {
+	case s.N < 2:
+		return iv
+	case s.Std == 0:
+		iv.Method = MethodNotEstimable
+		return iv
+	}
+	iv.Method, iv.DF = "t", float64(s.N-1)
+	half := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: iv.DF}.Quantile(1-(1-level)/2) * s.Std / math.Sqrt(float64(s.N))
+	iv.Lo, iv.Hi = s.Mean-half, s.Mean+half
+	return iv
+}
