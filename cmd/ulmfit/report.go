@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/ulmfit-go/ulmfit/datasets"
@@ -217,6 +219,9 @@ func runReport(ctx context.Context, o reportOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := namedItemsHaveRecords(o.Items, recs, o.Results); err != nil {
+		return err
+	}
 	if recs, err = withPaper(recs); err != nil {
 		return err
 	}
@@ -236,6 +241,27 @@ func runReport(ctx context.Context, o reportOptions) error {
 		return err
 	}
 	fmt.Fprintf(o.Stdout, "wrote %d files under %s; open %s\n", len(written), o.Out, filepath.Join(o.Out, "index.html"))
+	return nil
+}
+
+// namedItemsHaveRecords says, for a table or figure named on the command
+// line of which the records hold nothing of ours, which experiments they do
+// hold (exit 2): an empty selection is a mistake to report, not an empty
+// table. Items not named (the default set) may be empty.
+func namedItemsHaveRecords(items []string, recs []results.Record, from string) error {
+	have := map[string]bool{}
+	for _, r := range recs {
+		if r.Source == results.SourceOurs {
+			have[r.Experiment] = true
+		}
+	}
+	for _, id := range items {
+		_, table := layout.LookupTable(id)
+		if (table || id == layout.Figure3Def.ID || id == layout.Figure4Def.ID) && !have[id] {
+			return usagef("report: %s holds no records of ours of %s (it has records of: %s)", from, id,
+				strings.Join(slices.Sorted(maps.Keys(have)), ", "))
+		}
+	}
 	return nil
 }
 

@@ -102,6 +102,7 @@ func TestReportExitCodes(t *testing.T) {
 		{"malformed", []string{"report", "--results", malformed}, 2, "bad.jsonl:1: missing required field"},
 		{"figure as latex", []string{"report", "figure3", "--format", "latex", "--results", testRecordFile}, 2, "write its images with --out"},
 		{"bad flag", []string{"report", "--nope"}, 2, "flag provided but not defined"},
+		{"a named table without records", []string{"report", "table5", "--results", testRecordFile}, 2, "holds no records of ours of table5 (it has records of: figure3, figure4, table2, table3, table6, table7)"},
 		{"help", []string{"report", "-h"}, 0, ""},
 		{"figure data", []string{"report", "figure4", "--results", testRecordFile, "--scale", "small"}, 0, ""},
 	} {
