@@ -15,6 +15,8 @@ export ULMFIT_DATA
 
 all: build
 
+# The build's system packages: oneDNN and OpenBLAS (libdnnl-dev,
+# libopenblas-dev) for the CPU engine (as root, through apt-get).
 deps:
 	@scripts/ensure-deps.sh
 

@@ -184,12 +184,8 @@ func BenchmarkSgemm(b *testing.B) {
 		{"decoder-back/dlogits*E", false, false, 1120, paperE, paperV},
 		{"decoder-grad/dlogits^T*out", true, false, paperV, paperE, 1120},
 	}
-	blases := []Sgemm{defaultSgemm()}
-	if blases[0].Name() != (GonumSgemm{}).Name() {
-		blases = append(blases, GonumSgemm{})
-	}
 	for _, sh := range shapes {
-		for _, bl := range blases {
+		for _, bl := range BLASes() {
 			name := fmt.Sprintf("%s/m=%d,n=%d,k=%d/blas=%s", sh.name, sh.m, sh.n, sh.k, bl.Name())
 			b.Run(name, func(b *testing.B) {
 				cpu := &CPU{BLAS: bl}

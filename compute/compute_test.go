@@ -28,12 +28,8 @@ const (
 // backends are every CPU backend this binary can run: each BLAS times each
 // kernel set.
 func backends() []*CPU {
-	blases := []Sgemm{GonumSgemm{}}
-	if d := defaultSgemm(); d.Name() != blases[0].Name() {
-		blases = append([]Sgemm{d}, blases...)
-	}
 	var out []*CPU
-	for _, b := range blases {
+	for _, b := range BLASes() {
 		for _, k := range []KernelSet{AVX2Kernels, GoKernels} {
 			if k.Available() {
 				out = append(out, &CPU{BLAS: b, Kernels: k})
@@ -233,6 +229,62 @@ func TestGemmEmpty(t *testing.T) {
 				0, vecOf(make([]float32, 4)), 2)
 		})
 	})
+}
+
+// tolDotLong bounds float32 accumulation over the model's longest dot
+// products (K up to 4608: the recurrent backward, the weight gradients),
+// relative to the sum of the absolute values of the terms.
+const tolDotLong = 1e-4
+
+// TestBLASesAgree runs every BLAS this binary has at the step's own shapes
+// (scaled down where only the long K matters) and checks each against the
+// first, relative to |op(A)| * |op(B)| (the sum of the absolute terms,
+// computed by that BLAS too).
+func TestBLASesAgree(t *testing.T) {
+	const H, G = paperH, 4 * paperH
+	shapes := []struct {
+		name           string
+		transA, transB bool
+		m, n, k        int
+	}{
+		{"recurrent/h*Whh^T", false, true, paperB, G, H},
+		{"recurrent-back/dgates*Whh", false, false, paperB, H, G},
+		{"weight-grad/dgates^T*x", true, false, 96, 160, 2240},
+		{"decoder/out*E^T", false, true, 112, 3000, paperE},
+		{"decoder-back/dlogits*E", false, false, 112, paperE, 3000},
+	}
+	blases := BLASes()
+	if len(blases) < 2 {
+		t.Skip("this build has one BLAS")
+	}
+	r := newRand(21)
+	for _, sh := range shapes {
+		lda, ldb := sh.k, sh.n
+		if sh.transA {
+			lda = sh.m
+		}
+		if sh.transB {
+			ldb = sh.k
+		}
+		a, b := randVec(r, sh.m*sh.k, 1), randVec(r, sh.k*sh.n, 1)
+		absA, absB := make([]float32, len(a)), make([]float32, len(b))
+		for i, v := range a {
+			absA[i] = float32(math.Abs(float64(v)))
+		}
+		for i, v := range b {
+			absB[i] = float32(math.Abs(float64(v)))
+		}
+		ref := &CPU{BLAS: blases[0]}
+		want, scale := make([]float32, sh.m*sh.n), make([]float32, sh.m*sh.n)
+		ref.Gemm(sh.transA, sh.transB, sh.m, sh.n, sh.k, 1, vecOf(a), lda, vecOf(b), ldb, 0, vecOf(want), sh.n)
+		ref.Gemm(sh.transA, sh.transB, sh.m, sh.n, sh.k, 1, vecOf(absA), lda, vecOf(absB), ldb, 0, vecOf(scale), sh.n)
+		for _, bl := range blases[1:] {
+			got := make([]float32, sh.m*sh.n)
+			(&CPU{BLAS: bl}).Gemm(sh.transA, sh.transB, sh.m, sh.n, sh.k, 1, vecOf(a), lda, vecOf(b), ldb, 0, vecOf(got), sh.n)
+			checkClose(t, fmt.Sprintf("%s %dx%dx%d: %s against %s", sh.name, sh.m, sh.n, sh.k, bl.Name(), blases[0].Name()),
+				got, widen(want), widen(scale), 0, tolDotLong)
+		}
+	}
 }
 
 // TestStreamingKernels covers Fill, Copy, Axpy, Scale, Mul, Sub and MulTiled

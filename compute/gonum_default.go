@@ -11,3 +11,6 @@ const Build = "pure Go, gonum's BLAS (built without cgo or with -tags noopenblas
 // SetBLASThreads does nothing and returns 1: gonum's products run on the
 // calling goroutine.
 func SetBLASThreads(n int) int { return 1 }
+
+// BLASes are the matrix products this binary can run: gonum's alone.
+func BLASes() []Sgemm { return []Sgemm{GonumSgemm{}} }

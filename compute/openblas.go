@@ -33,16 +33,9 @@ func (OpenBLASSgemm) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []
 		fp(a), C.blasint(lda), fp(b), C.blasint(ldb), C.float(beta), fp(c), C.blasint(ldc))
 }
 
-func defaultSgemm() Sgemm { return OpenBLASSgemm{} }
-
-// Build says which engine this binary was built with: here OpenBLAS, through
-// cgo (the default build).
-const Build = "OpenBLAS through cgo (build with -tags noopenblas for the pure-Go engine)"
-
-// SetBLASThreads sets how many threads OpenBLAS runs a product on (as
-// OPENBLAS_NUM_THREADS does at start), for a process that shares the cores
-// with other runners, and returns the number it had.
-func SetBLASThreads(n int) int {
+// setOpenBLASThreads sets how many threads OpenBLAS runs a product on (as
+// OPENBLAS_NUM_THREADS does at start) and returns the number it had.
+func setOpenBLASThreads(n int) int {
 	prev := int(C.openblas_get_num_threads())
 	C.openblas_set_num_threads(C.int(max(n, 1)))
 	return prev

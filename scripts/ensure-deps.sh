@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Installs the system packages the build needs, when they are missing: OpenBLAS
-# for the default CPU engine; with --tests (make test) also Debian's PyTorch
+# Installs the system packages the build needs, when they are missing: oneDNN
+# (libdnnl-dev) and OpenBLAS for the default CPU engine; with --tests (make test) also Debian's PyTorch
 # (python3-torch, about 190 MB) for the tests that have PyTorch read and write
 # our files (interop/) and recompute the oracle's reference state (oracle/). As
 # root it installs them through apt-get; otherwise it says what to install, and
-# stops for OpenBLAS, which the build needs, not for PyTorch, whose tests skip
-# without it.
+# stops for oneDNN and OpenBLAS, which the build needs, not for PyTorch, whose
+# tests skip without it. A release without libdnnl-dev (Debian has it from
+# bullseye on) builds with GOFLAGS=-tags=noonednn: OpenBLAS alone.
 #
 #   scripts/ensure-deps.sh            (make build, make vet, ...)
 #   scripts/ensure-deps.sh --tests    (make test)
@@ -16,6 +17,9 @@ need=()
 if ! [ -e /usr/include/x86_64-linux-gnu/cblas.h ] && ! [ -e /usr/include/cblas.h ] \
    && ! ls /usr/include/*/cblas.h >/dev/null 2>&1; then
   need+=(libopenblas-dev)
+fi
+if ! [ -e /usr/include/oneapi/dnnl/dnnl.h ] && ! [[ " ${GOFLAGS:-} " =~ noonednn|noopenblas ]]; then
+  need+=(libdnnl-dev)
 fi
 # The interop tests run /usr/bin/python3, not whichever python3 is first on
 # PATH: Debian's torch is installed for Debian's Python.
@@ -28,6 +32,13 @@ command -v go >/dev/null || { echo "ensure-deps: Go is not on PATH; install Go 1
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  if [[ " ${need[*]} " == *" libdnnl-dev "* ]]; then
+    candidate=$(apt-cache policy libdnnl-dev | awk '/Candidate:/ {print $2}')
+    if [ -z "$candidate" ] || [ "$candidate" = "(none)" ]; then
+      echo "ensure-deps: this release has no libdnnl-dev (oneDNN); build with GOFLAGS=-tags=noonednn for OpenBLAS alone" >&2
+      exit 1
+    fi
+  fi
   if [ ${#need[@]} -gt 0 ]; then
     echo "ensure-deps: installing ${need[*]}" >&2
     apt-get install -y -qq "${need[@]}" >/dev/null
@@ -52,5 +63,6 @@ if [ -n "$want_torch" ]; then
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "ensure-deps: missing ${need[*]}; install them (Debian: sudo apt-get install ${need[*]})," >&2
-echo "  or build without OpenBLAS: make GOFLAGS=-tags=noopenblas ..." >&2
+echo "  or build without oneDNN: make GOFLAGS=-tags=noonednn ...," >&2
+echo "  or without either: make GOFLAGS=-tags=noopenblas ..." >&2
 exit 1
