@@ -82,8 +82,16 @@ type CPU struct {
 	// Kernels selects the kernel implementation; one the machine lacks falls
 	// back to GoKernels, the zero value.
 	Kernels KernelSet
+	// BF16 rounds the operands of every matrix product to bfloat16 and
+	// accumulates in float32 (bf16.go); false, the default, is float32
+	// throughout.
+	BF16 bool
 
 	scratch kargs // the operands of the kernel call in flight (see parallelRun)
+	// The operands of a bfloat16 product: as bfloat16 bits for a BLAS
+	// with bfloat16 kernels, else rounded and stored as float32.
+	bf16A, bf16B   []uint16
+	roundA, roundB []float32
 }
 
 // NewCPU returns the CPU backend on the given BLAS with the best kernels.
@@ -106,8 +114,16 @@ func (c *CPU) kernels() *kernelTable {
 	return goKernels
 }
 
-// Name is "cpu/" + the BLAS name + "/" + the kernel set, e.g. "cpu/openblas/avx2".
-func (c *CPU) Name() string { return "cpu/" + c.BLAS.Name() + "/" + c.kernels().name }
+// Name is "cpu/" + the BLAS name + "/" + the kernel set, e.g.
+// "cpu/openblas/avx2" or "cpu/onednn/avx512_core/avx2", and "/bf16" after
+// them for bfloat16 products.
+func (c *CPU) Name() string {
+	name := "cpu/" + c.BLAS.Name() + "/" + c.kernels().name
+	if c.BF16 {
+		name += "/bf16"
+	}
+	return name
+}
 
 func (c *CPU) Alloc(n int) Vec     { return Vec{Data: make([]float32, n), N: n} }
 func (c *CPU) AllocInt(n int) IVec { return IVec{Data: make([]int32, n), N: n} }
@@ -162,6 +178,10 @@ func (c *CPU) Gemm(transA, transB bool, m, n, k int, alpha float32, a Vec, lda i
 	}
 	checkMatrix("Gemm", "A", ar, ac, lda, a)
 	checkMatrix("Gemm", "B", br, bc, ldb, b)
+	if c.BF16 {
+		c.gemmBF16(transA, transB, m, n, k, alpha, a.Data, lda, ar, ac, b.Data, ldb, br, bc, beta, cm.Data, ldc)
+		return
+	}
 	c.BLAS.Sgemm(transA, transB, m, n, k, alpha, a.Data, lda, b.Data, ldb, beta, cm.Data, ldc)
 }
 

@@ -6,6 +6,7 @@ package compute
 #cgo LDFLAGS: -ldnnl -lgomp
 #include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
+#include <stdlib.h>
 
 // onednn_threads is the OpenMP team size for oneDNN's products, 0 for
 // OpenMP's default. omp_set_num_threads sets the calling thread's count
@@ -25,10 +26,85 @@ static dnnl_status_t onednn_sgemm(char ta, char tb, dnnl_dim_t m, dnnl_dim_t n, 
 	onednn_team();
 	return dnnl_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
+
+// onednn_mm is one cached bfloat16 matmul primitive (one shape, transposes,
+// alpha and beta) with its memory objects, whose data handles each call
+// points at its operands.
+typedef struct {
+	dnnl_primitive_t prim;
+	dnnl_memory_t a, b, c;
+} onednn_mm;
+
+static dnnl_engine_t onednn_engine;
+static dnnl_stream_t onednn_stream;
+
+#define ONEDNN_TRY(x) do { dnnl_status_t s_ = (x); if (s_ != dnnl_success) return s_; } while (0)
+
+// onednn_mm_create makes the primitive for C (m, n), row stride ldc, =
+// alpha*op(A)*op(B) + beta*C with op(A) (m, k) and op(B) (k, n) stored
+// compactly in bfloat16 (a transposed operand as its (k, m) or (n, k)
+// original). It returns dnnl_unimplemented where this CPU has no kernels.
+static dnnl_status_t onednn_mm_create(onednn_mm *mm, int ta, int tb, dnnl_dim_t m, dnnl_dim_t n, dnnl_dim_t k,
+		dnnl_dim_t ldc, float alpha, float beta) {
+	if (!onednn_engine) {
+		ONEDNN_TRY(dnnl_engine_create(&onednn_engine, dnnl_cpu, 0));
+		ONEDNN_TRY(dnnl_stream_create(&onednn_stream, onednn_engine, dnnl_stream_default_flags));
+	}
+	dnnl_memory_desc_t a, b, c;
+	dnnl_dims_t ad = {m, k}, bd = {k, n}, cd = {m, n};
+	dnnl_dims_t as = {ta ? 1 : k, ta ? m : 1}, bs = {tb ? 1 : n, tb ? k : 1}, cs = {ldc, 1};
+	ONEDNN_TRY(dnnl_memory_desc_init_by_strides(&a, 2, ad, dnnl_bf16, as));
+	ONEDNN_TRY(dnnl_memory_desc_init_by_strides(&b, 2, bd, dnnl_bf16, bs));
+	ONEDNN_TRY(dnnl_memory_desc_init_by_strides(&c, 2, cd, dnnl_f32, cs));
+	dnnl_matmul_desc_t d;
+	ONEDNN_TRY(dnnl_matmul_desc_init(&d, &a, &b, NULL, &c));
+	dnnl_primitive_attr_t attr;
+	ONEDNN_TRY(dnnl_primitive_attr_create(&attr));
+	dnnl_status_t st = dnnl_success;
+	dnnl_post_ops_t po = NULL;
+	if (alpha != 1)
+		st = dnnl_primitive_attr_set_output_scales(attr, 1, 0, &alpha);
+	if (st == dnnl_success && beta != 0) {
+		st = dnnl_post_ops_create(&po);
+		if (st == dnnl_success) st = dnnl_post_ops_append_sum(po, beta);
+		if (st == dnnl_success) st = dnnl_primitive_attr_set_post_ops(attr, po);
+	}
+	dnnl_primitive_desc_t pd = NULL;
+	if (st == dnnl_success) st = dnnl_primitive_desc_create(&pd, &d, attr, onednn_engine, NULL);
+	if (po) dnnl_post_ops_destroy(po);
+	dnnl_primitive_attr_destroy(attr);
+	if (st != dnnl_success) return st;
+	st = dnnl_primitive_create(&mm->prim, pd);
+	dnnl_primitive_desc_destroy(pd);
+	if (st != dnnl_success) return st;
+	ONEDNN_TRY(dnnl_memory_create(&mm->a, &a, onednn_engine, DNNL_MEMORY_NONE));
+	ONEDNN_TRY(dnnl_memory_create(&mm->b, &b, onednn_engine, DNNL_MEMORY_NONE));
+	ONEDNN_TRY(dnnl_memory_create(&mm->c, &c, onednn_engine, DNNL_MEMORY_NONE));
+	return dnnl_success;
+}
+
+static dnnl_status_t onednn_mm_run(onednn_mm *mm, void *a, void *b, float *c) {
+	onednn_team();
+	ONEDNN_TRY(dnnl_memory_set_data_handle(mm->a, a));
+	ONEDNN_TRY(dnnl_memory_set_data_handle(mm->b, b));
+	ONEDNN_TRY(dnnl_memory_set_data_handle(mm->c, c));
+	dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, mm->a}, {DNNL_ARG_WEIGHTS, mm->b}, {DNNL_ARG_DST, mm->c}};
+	dnnl_status_t st = dnnl_primitive_execute(mm->prim, onednn_stream, 3, args);
+	if (st == dnnl_success) st = dnnl_stream_wait(onednn_stream);
+	// The handles are Go memory, which C must not keep past the call.
+	dnnl_memory_set_data_handle(mm->a, DNNL_MEMORY_NONE);
+	dnnl_memory_set_data_handle(mm->b, DNNL_MEMORY_NONE);
+	dnnl_memory_set_data_handle(mm->c, DNNL_MEMORY_NONE);
+	return st;
+}
 */
 import "C"
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+	"unsafe"
+)
 
 // OneDNNSgemm calls dnnl_sgemm from oneDNN (Debian libdnnl-dev), which is
 // row-major like the CPU backend and picks its kernels at run time for the
@@ -107,3 +183,58 @@ func SetBLASThreads(n int) int {
 // BLASes are the matrix products this binary can run, the default first:
 // oneDNN, OpenBLAS, gonum.
 func BLASes() []Sgemm { return []Sgemm{OneDNNSgemm{}, OpenBLASSgemm{}, GonumSgemm{}} }
+
+// mmKey names a cached bfloat16 matmul primitive: oneDNN compiles one per
+// shape, transposes and output scaling (a few milliseconds each), and a
+// training step calls a few dozen of them over and over.
+type mmKey struct {
+	transA, transB bool
+	m, n, k, ldc   int
+	alpha, beta    float32
+}
+
+// mmCache holds the primitives made so far, and nil for shapes this CPU has
+// no bfloat16 kernels for. A primitive's memory objects are shared, so
+// calls take the lock.
+var mmCache = struct {
+	sync.Mutex
+	prims map[mmKey]*C.onednn_mm
+}{prims: map[mmKey]*C.onednn_mm{}}
+
+// GemmBF16 runs a oneDNN matmul on bfloat16 operands with float32
+// accumulation and output, where oneDNN has kernels for it on this CPU
+// (AVX-512 with BF16, or AMX; not on AVX2, where it reports false).
+func (OneDNNSgemm) GemmBF16(transA, transB bool, m, n, k int, alpha float32, a, b []uint16, beta float32, c []float32, ldc int) bool {
+	key := mmKey{transA, transB, m, n, k, ldc, alpha, beta}
+	mmCache.Lock()
+	defer mmCache.Unlock()
+	mm, seen := mmCache.prims[key]
+	if !seen {
+		mm = (*C.onednn_mm)(C.calloc(1, C.sizeof_onednn_mm))
+		st := C.onednn_mm_create(mm, cbool(transA), cbool(transB), C.dnnl_dim_t(m), C.dnnl_dim_t(n), C.dnnl_dim_t(k),
+			C.dnnl_dim_t(ldc), C.float(alpha), C.float(beta))
+		switch st {
+		case C.dnnl_success:
+		case C.dnnl_unimplemented:
+			C.free(unsafe.Pointer(mm))
+			mm = nil
+		default:
+			panic(fmt.Sprintf("compute: oneDNN bfloat16 matmul %+v: status %d", key, int(st)))
+		}
+		mmCache.prims[key] = mm
+	}
+	if mm == nil {
+		return false
+	}
+	if st := C.onednn_mm_run(mm, unsafe.Pointer(&a[0]), unsafe.Pointer(&b[0]), fp(c)); st != C.dnnl_success {
+		panic(fmt.Sprintf("compute: oneDNN bfloat16 matmul %+v: status %d", key, int(st)))
+	}
+	return true
+}
+
+func cbool(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -27,7 +27,7 @@ func TestOneDNNOnAVX2(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a child test process")
 	}
-	cmd := exec.Command(os.Args[0], "-test.run", "^(TestOneDNNOnAVX2|TestGemm|TestGemmEmpty|TestBLASesAgree)$", "-test.v")
+	cmd := exec.Command(os.Args[0], "-test.run", "^(TestOneDNNOnAVX2|TestGemm|TestGemmEmpty|TestGemmBF16|TestBLASesAgree)$", "-test.v")
 	cmd.Env = append(os.Environ(), "ONEDNN_MAX_CPU_ISA=AVX2")
 	out, err := cmd.CombinedOutput()
 	if err != nil {

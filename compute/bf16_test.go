@@ -1,0 +1,75 @@
+package compute
+
+import (
+	"fmt"
+	"math"
+	"testing"
+)
+
+func TestToBF16(t *testing.T) {
+	for _, c := range []struct {
+		in   uint32
+		want uint16
+	}{
+		{0x3f800000, 0x3f80}, // 1
+		{0x3f808000, 0x3f80}, // 1 + 2^-8: a tie, to the even 1
+		{0x3f818000, 0x3f82}, // 1 + 3*2^-8: a tie, to the even 1 + 2^-6
+		{0x3f808001, 0x3f81}, // just above the tie: up
+		{0xbf80ffff, 0xbf81}, // negative, rounds away from zero in magnitude
+		{0x7f7fffff, 0x7f80}, // the largest float32 rounds to +Inf
+		{0x7f800000, 0x7f80}, // +Inf
+		{0xff800000, 0xff80}, // -Inf
+		{0x00000001, 0x0000}, // the least subnormal rounds to 0
+		{0x80000000, 0x8000}, // -0
+	} {
+		if got := toBF16(math.Float32frombits(c.in)); got != c.want {
+			t.Errorf("toBF16(%#08x) = %#04x, want %#04x", c.in, got, c.want)
+		}
+	}
+	for _, nan := range []uint32{0x7fc00000, 0x7f800001, 0xffffffff} {
+		if got := roundBF16(math.Float32frombits(nan)); !math.IsNaN(float64(got)) {
+			t.Errorf("roundBF16(%#08x) = %v, want NaN", nan, got)
+		}
+	}
+}
+
+// TestGemmBF16 checks every backend in bfloat16 mode against float64 sums
+// of the operands rounded to bfloat16: as tight as float32 products
+// (tolDot), which a float32 product of the unrounded operands misses by
+// about 2^-9 of the scale, so a product that skipped the rounding fails.
+func TestGemmBF16(t *testing.T) {
+	shapes := []struct{ m, n, k int }{{1, 1, 1}, {13, 17, 19}, {67, 130, 71}, {64, 96, 384}}
+	forEachBackend(t, func(t *testing.T, cpu *CPU) {
+		cpu = &CPU{BLAS: cpu.BLAS, Kernels: cpu.Kernels, BF16: true}
+		r := newRand(3)
+		for _, sh := range shapes {
+			for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
+				for _, ab := range [][2]float32{{1, 0}, {0.7, 1}, {-2, -0.4}} {
+					alpha, beta := ab[0], ab[1]
+					m, n, k := sh.m, sh.n, sh.k
+					ar, ac, br, bc := m, k, k, n
+					if tr[0] {
+						ar, ac = k, m
+					}
+					if tr[1] {
+						br, bc = n, k
+					}
+					lda, ldb, ldc := ac+3, bc+5, n+2
+					a, b := randVec(r, ar*lda, 1), randVec(r, br*ldb, 1)
+					c := randVec(r, m*ldc, 1)
+					ra, rb := clone(a), clone(b)
+					for i := range ra {
+						ra[i] = roundBF16(ra[i])
+					}
+					for i := range rb {
+						rb[i] = roundBF16(rb[i])
+					}
+					want, scale := refGemm(tr[0], tr[1], m, n, k, float64(alpha), ra, lda, rb, ldb, float64(beta), c, ldc)
+					cpu.Gemm(tr[0], tr[1], m, n, k, alpha, vecOf(a), lda, vecOf(b), ldb, beta, vecOf(c), ldc)
+					checkClose(t, fmt.Sprintf("%s %dx%dx%d trans=%v alpha=%v beta=%v", cpu.Name(), m, n, k, tr, alpha, beta),
+						c, want, scale, 1e-6, tolDot)
+				}
+			}
+		}
+	})
+}
