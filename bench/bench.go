@@ -118,11 +118,22 @@ func (o Options) backend() (compute.Backend, error) {
 		}
 		return be, nil
 	}
+	// On the CPU both engines run bf16 or neither: ours rounds every
+	// product's operands, the peer runs under torch.autocast(bfloat16).
+	bf16 := o.Precision == "bf16"
+	if !bf16 && o.Precision != "fp32" {
+		return nil, optionsErrorf("--precision %s needs --device cuda; the cpu runs fp32 or bf16", o.Precision)
+	}
 	switch o.BLAS {
 	case "default":
+		if bf16 {
+			return compute.DefaultBF16(), nil
+		}
 		return compute.Default(), nil
 	case "gonum":
-		return compute.NewCPU(compute.GonumSgemm{}), nil
+		c := compute.NewCPU(compute.GonumSgemm{})
+		c.BF16 = bf16
+		return c, nil
 	}
 	return nil, optionsErrorf("unknown --blas %q: want default or gonum", o.BLAS)
 }

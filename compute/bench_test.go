@@ -184,11 +184,25 @@ func BenchmarkSgemm(b *testing.B) {
 		{"decoder-back/dlogits*E", false, false, 1120, paperE, paperV},
 		{"decoder-grad/dlogits^T*out", true, false, paperV, paperE, 1120},
 	}
+	type engine struct {
+		blas Sgemm
+		bf16 bool
+	}
+	var engines []engine
+	for _, bl := range BLASes() {
+		engines = append(engines, engine{bl, false})
+	}
+	// bfloat16 operands (CPU.BF16) on the default BLAS, their rounding
+	// included in the time.
+	engines = append(engines, engine{defaultSgemm(), true})
 	for _, sh := range shapes {
-		for _, bl := range BLASes() {
-			name := fmt.Sprintf("%s/m=%d,n=%d,k=%d/blas=%s", sh.name, sh.m, sh.n, sh.k, bl.Name())
+		for _, e := range engines {
+			cpu := &CPU{BLAS: e.blas, BF16: e.bf16}
+			name := fmt.Sprintf("%s/m=%d,n=%d,k=%d/blas=%s", sh.name, sh.m, sh.n, sh.k, e.blas.Name())
+			if e.bf16 {
+				name += "/bf16"
+			}
 			b.Run(name, func(b *testing.B) {
-				cpu := &CPU{BLAS: bl}
 				r := newRand(13)
 				a, bm := randVec(r, sh.m*sh.k, 1), randVec(r, sh.k*sh.n, 1)
 				c := touched(sh.m * sh.n)

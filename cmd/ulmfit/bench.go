@@ -30,14 +30,14 @@ engine with the median over the timed steps.
 --rounds      rounds; each runs every engine once (default 2)
 --batch       batch size in place of the shape's
 --device      where both engines run: cpu (default) or cuda
---precision   the matrix products on cuda, both engines: fp32 (default),
-              tf32 or bf16
+--precision   the matrix products, both engines: fp32 (default), tf32
+              (cuda only) or bf16
 --no-peer     time only our engine
 --python      the Python with PyTorch for the peer (default /usr/bin/python3)
 --peer-script the peer (default bench/torch_awdlstm.py of this checkout)
 --gorgonia    also time the naive gorgonia graph (small shape only; in a
               binary built with -tags oracle)
---blas        our engine's BLAS: default (OpenBLAS when built with cgo) or
+--blas        our engine's BLAS: default (oneDNN when built with cgo) or
               gonum
 --masks       where our engine draws dropout masks: device (default) or host
 
@@ -61,10 +61,10 @@ func init() {
 			fs.StringVar(&o.PeerScript, "peer-script", "", "the PyTorch peer script (default: bench/torch_awdlstm.py of this checkout)")
 			fs.BoolVar(&o.NoPeer, "no-peer", false, "time only our engine")
 			fs.BoolVar(&o.Gorgonia, "gorgonia", false, "also time the naive gorgonia graph (small shape only)")
-			fs.StringVar(&o.BLAS, "blas", "default", "our engine's BLAS: default (OpenBLAS when built with cgo) or gonum")
+			fs.StringVar(&o.BLAS, "blas", "default", "our engine's BLAS: default (oneDNN when built with cgo) or gonum")
 			fs.StringVar(&o.Masks, "masks", "device", "where our engine draws dropout masks: device (where it runs) or host")
 			fs.StringVar(&o.Device, "device", "cpu", "where both engines run: cpu or cuda")
-			fs.StringVar(&o.Precision, "precision", "fp32", "matrix-product precision on cuda, for both engines: fp32, tf32 or bf16")
+			fs.StringVar(&o.Precision, "precision", "fp32", "matrix-product precision for both engines: fp32, tf32 (cuda only) or bf16")
 			if help, err := parseFlagsOnly(fs, args, "bench", benchUsage, stdout); help || err != nil {
 				return err
 			}
