@@ -73,3 +73,42 @@ func TestGemmBF16(t *testing.T) {
 		}
 	})
 }
+
+// TestGemmBF16SeesWrites checks that a B operand written by a backend call
+// between two bfloat16 products is rounded afresh, not taken from the
+// operand cache: through Upload, Axpy on part of it, Adam, and a product
+// writing into it.
+func TestGemmBF16SeesWrites(t *testing.T) {
+	const m, n, k = 5, 7, 300
+	forEachBackend(t, func(t *testing.T, cpu *CPU) {
+		cpu = &CPU{BLAS: cpu.BLAS, Kernels: cpu.Kernels, BF16: true}
+		r := newRand(4)
+		a, b := randVec(r, m*k, 1), randVec(r, n*k, 1)
+		check := func(what string) {
+			t.Helper()
+			c := make([]float32, m*n)
+			cpu.Gemm(false, true, m, n, k, 1, vecOf(a), k, vecOf(b), k, 0, vecOf(c), n)
+			ra, rb := clone(a), clone(b)
+			for i := range ra {
+				ra[i] = roundBF16(ra[i])
+			}
+			for i := range rb {
+				rb[i] = roundBF16(rb[i])
+			}
+			want, scale := refGemm(false, true, m, n, k, 1, ra, k, rb, k, 0, c, n)
+			checkClose(t, what, c, want, scale, 1e-6, tolDot)
+		}
+		check("first product")
+		check("the same B again (cached)")
+		cpu.Upload(vecOf(b), randVec(r, n*k, 1))
+		check("after Upload")
+		cpu.Axpy(0.5, vecOf(randVec(r, 10, 1)), vecOf(b[k+3:k+13]))
+		check("after Axpy on 10 elements of row 1")
+		g, mom, v := randVec(r, n*k, 1), make([]float32, n*k), make([]float32, n*k)
+		cpu.Adam(vecOf(b), vecOf(g), vecOf(mom), vecOf(v), 0.1, 0.9, 0.999, 1e-8, 0, 1, false)
+		check("after Adam")
+		x := randVec(r, n*3, 1)
+		cpu.Gemm(false, false, n, k, 3, 1, vecOf(x), 3, vecOf(randVec(r, 3*k, 1)), k, 0, vecOf(b), k)
+		check("after a product into B")
+	})
+}

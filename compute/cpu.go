@@ -90,8 +90,15 @@ type CPU struct {
 	scratch kargs // the operands of the kernel call in flight (see parallelRun)
 	// The operands of a bfloat16 product: as bfloat16 bits for a BLAS
 	// with bfloat16 kernels, else rounded and stored as float32.
-	bf16A, bf16B   []uint16
-	roundA, roundB []float32
+	bf16A  []uint16
+	roundA []float32
+	// bf16Ops are the B operands of recent products, rounded (bf16.go);
+	// bf16Next is the one to replace next.
+	bf16Ops  []*bf16Operand
+	bf16Next int
+	// noBF16Kernels is set once the BLAS has said it has no bfloat16
+	// kernels on this CPU.
+	noBF16Kernels bool
 }
 
 // NewCPU returns the CPU backend on the given BLAS with the best kernels.
@@ -131,6 +138,7 @@ func (c *CPU) Free(Vec)            {}
 func (c *CPU) FreeInt(IVec)        {}
 func (c *CPU) Sync()               {}
 func (c *CPU) Upload(dst Vec, src []float32) {
+	c.wrote(dst)
 	mustLen("Upload", dst.N, len(src))
 	copy(dst.Data, src)
 }
@@ -148,6 +156,7 @@ func (c *CPU) DownloadInt(dst []int32, src IVec) {
 }
 
 func (c *CPU) Gemm(transA, transB bool, m, n, k int, alpha float32, a Vec, lda int, b Vec, ldb int, beta float32, cm Vec, ldc int) {
+	c.wrote(cm)
 	if m < 0 || n < 0 || k < 0 {
 		panic(fmt.Sprintf("compute: Gemm: negative size m=%d n=%d k=%d", m, n, k))
 	}
@@ -198,12 +207,14 @@ func checkMatrix(op, name string, rows, cols, ld int, v Vec) {
 }
 
 func (c *CPU) Fill(x Vec, v float32) {
+	c.wrote(x)
 	a := c.args()
 	a.f[0], a.x0 = x.Data[:x.N], v
 	parallelRun(x.N, grainStream, a, func(a *kargs, lo, hi int) { a.k.fill(a.f[0][lo:hi], a.x0) })
 }
 
 func (c *CPU) Copy(dst, src Vec) {
+	c.wrote(dst)
 	mustLen("Copy", dst.N, src.N)
 	a := c.args()
 	a.f[0], a.f[1] = dst.Data[:dst.N], src.Data[:src.N]
@@ -211,6 +222,7 @@ func (c *CPU) Copy(dst, src Vec) {
 }
 
 func (c *CPU) Axpy(alpha float32, x, y Vec) {
+	c.wrote(y)
 	mustLen("Axpy", x.N, y.N)
 	a := c.args()
 	a.f[0], a.f[1], a.x0 = x.Data[:x.N], y.Data[:y.N], alpha
@@ -218,12 +230,14 @@ func (c *CPU) Axpy(alpha float32, x, y Vec) {
 }
 
 func (c *CPU) Scale(x Vec, alpha float32) {
+	c.wrote(x)
 	a := c.args()
 	a.f[0], a.x0 = x.Data[:x.N], alpha
 	parallelRun(x.N, grainStream, a, func(a *kargs, lo, hi int) { a.k.scale(a.f[0][lo:hi], a.x0) })
 }
 
 func (c *CPU) Mul(out, a, b Vec) {
+	c.wrote(out)
 	mustLen("Mul", out.N, a.N)
 	mustLen("Mul", out.N, b.N)
 	ka := c.args()
@@ -232,6 +246,7 @@ func (c *CPU) Mul(out, a, b Vec) {
 }
 
 func (c *CPU) Sub(out, a, b Vec) {
+	c.wrote(out)
 	mustLen("Sub", out.N, a.N)
 	mustLen("Sub", out.N, b.N)
 	ka := c.args()
@@ -240,6 +255,7 @@ func (c *CPU) Sub(out, a, b Vec) {
 }
 
 func (c *CPU) MulTiled(out, x, m Vec) {
+	c.wrote(out)
 	mustLen("MulTiled", out.N, x.N)
 	if m.N == 0 || x.N%m.N != 0 {
 		panic(fmt.Sprintf("compute: MulTiled: mask length %d does not divide the tensor length %d", m.N, x.N))
@@ -281,6 +297,7 @@ func (c *CPU) SumSquares(x Vec) float64 {
 }
 
 func (c *CPU) DropoutMask(mask Vec, p float32, seed uint64) {
+	c.wrote(mask)
 	if p <= 0 {
 		c.Fill(mask, 1)
 		return
@@ -322,6 +339,7 @@ func checkIDs(op string, ids []int32, rows int, scale Vec) {
 }
 
 func (c *CPU) Gather(out, table Vec, ids IVec, dim int, scale Vec) {
+	c.wrote(out)
 	mustLen("Gather", out.N, ids.N*dim)
 	if dim <= 0 || ids.N == 0 {
 		return
@@ -337,6 +355,7 @@ func (c *CPU) Gather(out, table Vec, ids IVec, dim int, scale Vec) {
 }
 
 func (c *CPU) ScatterAdd(dtable, dout Vec, ids IVec, dim int, scale Vec) {
+	c.wrote(dtable)
 	mustLen("ScatterAdd", dout.N, ids.N*dim)
 	if dim <= 0 || ids.N == 0 {
 		return
@@ -356,6 +375,7 @@ func (c *CPU) ScatterAdd(dtable, dout Vec, ids IVec, dim int, scale Vec) {
 }
 
 func (c *CPU) AddRowVector(x, b Vec, rows, cols int) {
+	c.wrote(x)
 	mustLen("AddRowVector", x.N, rows*cols)
 	mustLen("AddRowVector", b.N, cols)
 	if rows == 0 || cols == 0 {
@@ -367,6 +387,7 @@ func (c *CPU) AddRowVector(x, b Vec, rows, cols int) {
 }
 
 func (c *CPU) SumRows(db, x Vec, rows, cols int) {
+	c.wrote(db)
 	mustLen("SumRows", x.N, rows*cols)
 	mustLen("SumRows", db.N, cols)
 	if rows == 0 || cols == 0 {
@@ -385,6 +406,7 @@ func (c *CPU) SumRows(db, x Vec, rows, cols int) {
 }
 
 func (c *CPU) LSTMCellForward(gates, cPrev, cOut, h Vec, batch, hidden int) {
+	c.wrote(gates, cOut, h)
 	mustLen("LSTMCellForward", gates.N, batch*4*hidden)
 	bh := batch * hidden
 	atLeast("LSTMCellForward", "cPrev", cPrev.N, bh)
@@ -402,6 +424,7 @@ func (c *CPU) LSTMCellForward(gates, cPrev, cOut, h Vec, batch, hidden int) {
 }
 
 func (c *CPU) LSTMCellBackward(dgates, gates, cPrev, cOut, dh, dc Vec, batch, hidden int) {
+	c.wrote(dgates, dc)
 	mustLen("LSTMCellBackward", dgates.N, batch*4*hidden)
 	mustLen("LSTMCellBackward", gates.N, batch*4*hidden)
 	bh := batch * hidden
@@ -423,6 +446,7 @@ func (c *CPU) LSTMCellBackward(dgates, gates, cPrev, cOut, dh, dc Vec, batch, hi
 }
 
 func (c *CPU) SoftmaxCrossEntropy(logits Vec, targets IVec, losses Vec, n, vocab int) {
+	c.wrote(logits, losses)
 	mustLen("SoftmaxCrossEntropy", logits.N, n*vocab)
 	atLeast("SoftmaxCrossEntropy", "targets", targets.N, n)
 	atLeast("SoftmaxCrossEntropy", "losses", losses.N, n)
@@ -447,6 +471,7 @@ func (c *CPU) SoftmaxCrossEntropy(logits Vec, targets IVec, losses Vec, n, vocab
 }
 
 func (c *CPU) Adam(p, g, m, v Vec, lr, beta1, beta2, eps, wd float32, t int, decoupled bool) {
+	c.wrote(p, m, v)
 	mustLen("Adam", p.N, g.N)
 	mustLen("Adam", p.N, m.N)
 	mustLen("Adam", p.N, v.N)

@@ -10,6 +10,7 @@ import (
 // pooling, which read whole sequences, split work across goroutines.
 
 func (c *CPU) ReLU(y, x Vec) {
+	c.wrote(y)
 	mustLen("ReLU", y.N, x.N)
 	yd, xd := y.Data[:y.N], x.Data[:x.N]
 	parallelFor(len(yd), grainStream, func(lo, hi int) {
@@ -24,6 +25,7 @@ func (c *CPU) ReLU(y, x Vec) {
 }
 
 func (c *CPU) ReLUBackward(dx, dy, y Vec) {
+	c.wrote(dx)
 	mustLen("ReLUBackward", dx.N, dy.N)
 	mustLen("ReLUBackward", dx.N, y.N)
 	dxd, dyd, yd := dx.Data[:dx.N], dy.Data[:dy.N], y.Data[:y.N]
@@ -50,6 +52,7 @@ func checkBatchNorm(op string, x Vec, rows, cols int, perColumn ...Vec) {
 }
 
 func (c *CPU) BatchNormTrain(y, x, gamma, beta, mean, invStd, runMean, runVar Vec, rows, cols int, momentum, eps float32) {
+	c.wrote(y, mean, invStd, runMean, runVar)
 	checkBatchNorm("BatchNormTrain", x, rows, cols, gamma, beta, mean, invStd, runMean, runVar)
 	mustLen("BatchNormTrain", y.N, x.N)
 	if cols == 0 {
@@ -85,6 +88,7 @@ func (c *CPU) BatchNormTrain(y, x, gamma, beta, mean, invStd, runMean, runVar Ve
 }
 
 func (c *CPU) BatchNormEval(y, x, gamma, beta, runMean, runVar Vec, rows, cols int, eps float32) {
+	c.wrote(y)
 	checkBatchNorm("BatchNormEval", x, rows, cols, gamma, beta, runMean, runVar)
 	mustLen("BatchNormEval", y.N, x.N)
 	xd, yd := x.Data[:x.N], y.Data[:y.N]
@@ -98,6 +102,7 @@ func (c *CPU) BatchNormEval(y, x, gamma, beta, runMean, runVar Vec, rows, cols i
 }
 
 func (c *CPU) BatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, mean, invStd Vec, rows, cols int) {
+	c.wrote(dx, dgamma, dbeta)
 	checkBatchNorm("BatchNormBackward", x, rows, cols, dgamma, dbeta, gamma, mean, invStd)
 	mustLen("BatchNormBackward", dx.N, x.N)
 	mustLen("BatchNormBackward", dy.N, x.N)
@@ -141,6 +146,7 @@ func checkSpans(op string, spans IVec, steps, batch int) []int32 {
 }
 
 func (c *CPU) ConcatPool(out, h Vec, spans IVec, steps, batch, cols int) {
+	c.wrote(out)
 	mustLen("ConcatPool", h.N, steps*batch*cols)
 	mustLen("ConcatPool", out.N, batch*3*cols)
 	sp := checkSpans("ConcatPool", spans, steps, batch)
@@ -174,6 +180,7 @@ func (c *CPU) ConcatPool(out, h Vec, spans IVec, steps, batch, cols int) {
 }
 
 func (c *CPU) ConcatPoolBackward(dh, dout, h Vec, spans IVec, steps, batch, cols int) {
+	c.wrote(dh)
 	mustLen("ConcatPoolBackward", h.N, steps*batch*cols)
 	mustLen("ConcatPoolBackward", dh.N, steps*batch*cols)
 	mustLen("ConcatPoolBackward", dout.N, batch*3*cols)
