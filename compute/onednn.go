@@ -102,6 +102,7 @@ import "C"
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"unsafe"
 )
@@ -165,11 +166,27 @@ func OneDNNISA() string {
 	}
 }
 
-func defaultSgemm() Sgemm { return OneDNNSgemm{} }
+// defaultSgemm is oneDNN where it runs AVX-512 kernels (avx512_core and
+// later: issue #28 measured it at about twice OpenBLAS's Haswell kernels
+// there), else OpenBLAS: on an AVX2-only CPU oneDNN's sgemm was no faster
+// on the step's shapes (ahead on the recurrent products, behind on the
+// input projection and weight gradient; bench/results/2026-12-02-cpu-onednn.jsonl),
+// and OpenBLAS keeps that machine's results as they were.
+func defaultSgemm() Sgemm {
+	if oneDNNHasAVX512() {
+		return OneDNNSgemm{}
+	}
+	return OpenBLASSgemm{}
+}
+
+// oneDNNHasAVX512 reports whether oneDNN's kernels on this CPU (within
+// ONEDNN_MAX_CPU_ISA) are AVX-512 ones.
+func oneDNNHasAVX512() bool { return strings.HasPrefix(OneDNNISA(), "avx512_core") }
 
 // Build says which engine this binary was built with: here oneDNN for the
-// products, through cgo (the default build), with OpenBLAS linked beside it.
-const Build = "oneDNN through cgo, OpenBLAS beside it (build with -tags noonednn for OpenBLAS alone, -tags noopenblas for the pure-Go engine)"
+// products where the CPU has AVX-512, OpenBLAS elsewhere, through cgo (the
+// default build).
+const Build = "oneDNN (on AVX-512) or OpenBLAS (elsewhere) through cgo (build with -tags noonednn for OpenBLAS alone, -tags noopenblas for the pure-Go engine)"
 
 // SetBLASThreads sets how many threads oneDNN and OpenBLAS run a product
 // on (as OMP_NUM_THREADS and OPENBLAS_NUM_THREADS do at start), for a
@@ -181,8 +198,13 @@ func SetBLASThreads(n int) int {
 }
 
 // BLASes are the matrix products this binary can run, the default first:
-// oneDNN, OpenBLAS, gonum.
-func BLASes() []Sgemm { return []Sgemm{OneDNNSgemm{}, OpenBLASSgemm{}, GonumSgemm{}} }
+// oneDNN and OpenBLAS (in the order defaultSgemm prefers them), gonum.
+func BLASes() []Sgemm {
+	if oneDNNHasAVX512() {
+		return []Sgemm{OneDNNSgemm{}, OpenBLASSgemm{}, GonumSgemm{}}
+	}
+	return []Sgemm{OpenBLASSgemm{}, OneDNNSgemm{}, GonumSgemm{}}
+}
 
 // mmKey names a cached bfloat16 matmul primitive: oneDNN compiles one per
 // shape, transposes and output scaling (a few milliseconds each), and a
