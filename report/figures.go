@@ -434,3 +434,62 @@ func sortCurveNames(names []string) {
 		return a < b
 	})
 }
+
+// EpochCurves plots, for any experiment and each of its datasets, every
+// row's classifier validation error per epoch (the "val_error" curve),
+// mean ± std over seeds: Figure 4's view of whatever rows an experiment has,
+// built in or one's own. Records without the curve are left out.
+func EpochCurves(recs []results.Record, opts Options) ([]*Figure, error) {
+	type key struct{ Experiment, Dataset, Scale string }
+	groups := map[key]map[string][]results.Record{}
+	var keys []key
+	rowOrder := map[key][]string{}
+	for _, r := range results.Dedupe(recs) {
+		if r.Source == results.SourcePaper || !opts.keep(r) || len(r.Curves[CurveValError]) == 0 {
+			continue
+		}
+		k := key{r.Experiment, r.Dataset, r.Scale}
+		if groups[k] == nil {
+			groups[k] = map[string][]results.Record{}
+			keys = append(keys, k)
+		}
+		if groups[k][r.Row] == nil {
+			rowOrder[k] = append(rowOrder[k], r.Row)
+		}
+		groups[k][r.Row] = append(groups[k][r.Row], r)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		if a.Experiment != b.Experiment {
+			return a.Experiment < b.Experiment
+		}
+		if a.Dataset != b.Dataset {
+			return a.Dataset < b.Dataset
+		}
+		return a.Scale < b.Scale
+	})
+	var figs []*Figure
+	for _, k := range keys {
+		title := fmt.Sprintf("%s, %s", datasets.Label(k.Dataset), k.Experiment)
+		if k.Scale != "" {
+			title += ", scale " + k.Scale
+		}
+		p := Panel{Title: datasets.Label(k.Dataset), XLabel: "Classifier epoch", YLabel: "Validation error (%)"}
+		seeds := 0
+		for _, row := range rowOrder[k] {
+			rs := groups[k][row]
+			s := curveSeries(rs, CurveValError, nil)
+			s.Key, s.Label = row, row
+			p.Series = append(p.Series, s)
+			seeds = max(seeds, len(rs))
+		}
+		figs = append(figs, &Figure{
+			Name:  "epochs-" + slug(k.Experiment) + "-" + slug(k.Dataset),
+			Title: "Classifier validation error per epoch: " + title,
+			Caption: fmt.Sprintf("Validation error per classifier-training epoch of each row (%s), mean ± std over up to %d seed%s; a bidirectional row's curve is its forward classifier's.",
+				title, seeds, english.Plural(seeds, "", "s")),
+			Panels: []Panel{p},
+		})
+	}
+	return figs, nil
+}

@@ -330,3 +330,32 @@ func TestLogTicksStayInRange(t *testing.T) {
 		}
 	}
 }
+
+// Any experiment's rows get a figure of validation error per classifier
+// epoch per dataset, one series a row, averaged over seeds.
+func TestEpochCurves(t *testing.T) {
+	rec := func(exp, row string, seed int64, curve ...float64) results.Record {
+		return results.Record{Experiment: exp, Row: row, Dataset: "subj", Split: "test", Metric: "error", Value: curve[len(curve)-1],
+			Seed: seed, Source: results.SourceOurs, Scale: "tiny", Curves: map[string][]float64{CurveValError: curve}}
+	}
+	recs := []results.Record{
+		rec("mine", "ulmfit", 1, 30, 20, 10), rec("mine", "ulmfit", 2, 32, 22, 14),
+		rec("mine", "no-discr", 1, 40, 35, 30),
+		rec("other", "ulmfit", 1, 50, 40),
+		{Experiment: "mine", Row: "scratch", Dataset: "subj", Split: "test", Metric: "error", Value: 9, Seed: 1, Source: results.SourceOurs, Scale: "tiny"},
+	}
+	figs, err := EpochCurves(recs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(figs) != 2 || figs[0].Name != "epochs-mine-subj" || figs[1].Name != "epochs-other-subj" {
+		t.Fatalf("figures %v", figs)
+	}
+	series := figs[0].Panels[0].Series
+	if len(series) != 2 || series[0].Label != "ulmfit" || series[1].Label != "no-discr" {
+		t.Fatalf("series %+v: want ulmfit and no-discr (scratch has no curve)", series)
+	}
+	if got := series[0].Mean; got[0] != 31 || got[2] != 12 || series[0].N[0] != 2 {
+		t.Errorf("ulmfit's mean curve %v (n %v), want 31, 21, 12 over 2 seeds", got, series[0].N)
+	}
+}

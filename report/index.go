@@ -29,12 +29,13 @@ const (
 	ItemFigure4 = "figure4"
 	ItemLM      = "lm"
 	ItemLR      = "lr"
+	ItemEpochs  = "epochs" // every experiment's rows: validation error per classifier epoch
 )
 
 // Items lists everything a report can hold, in order: the tables, the
 // check of the paper's orderings, then the figures.
 func Items() []string {
-	return append(layout.TableIDs(), ItemOrderings, ItemFigure3, ItemFigure4, ItemLM, ItemLR)
+	return append(layout.TableIDs(), ItemOrderings, ItemFigure3, ItemFigure4, ItemLM, ItemLR, ItemEpochs)
 }
 
 // Report is a set of built tables and figures.
@@ -92,6 +93,8 @@ func Build(recs []results.Record, ids []string, opts Options) (*Report, error) {
 			figs, err = LMCurves(recs, opts)
 		case ItemLR:
 			figs, err = LRSchedules(recs, opts)
+		case ItemEpochs:
+			figs, err = EpochCurves(recs, opts)
 		case ItemOrderings:
 			if rep.Orderings, err = BuildOrderings(recs, opts); err != nil {
 				return nil, err

@@ -65,7 +65,14 @@ var seriesStyle = map[string]struct {
 	"lm_train":        {"bluish green", true},
 	"lm_val":          {"reddish purple", false},
 	CurveLR:           {"black", false},
+	"forward":         {"sky blue", false},
+	"backward":        {"bluish green", false},
+	"ensemble":        {"blue", false},
 }
+
+// otherColours colour the rows the styles above do not name (the rows of
+// one's own experiments), each row's colour fixed by its name.
+var otherColours = []string{"orange", "bluish green", "reddish purple", "sky blue", "vermillion", "black"}
 
 // groupColours colour the per-layer-group learning rates, lowest group
 // first.
@@ -86,7 +93,11 @@ func SeriesColour(key string) color.RGBA {
 		}
 		return okabeIto[groupColours[n%len(groupColours)]]
 	}
-	return okabeIto["black"]
+	h := 0
+	for _, r := range key {
+		h = (h*31 + int(r)) % 1000003
+	}
+	return okabeIto[otherColours[h%len(otherColours)]]
 }
 
 func styleText(p *plot.Plot) {

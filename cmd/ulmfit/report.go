@@ -37,7 +37,8 @@ bar; each row of Tables 4-7 against ULMFiT: did the paper's ordering hold
 beyond the seeds' spread; Figure 3's claims: how many labels training from
 scratch needs to match ULMFiT's fewest; Figure 4's: does Full lose ground
 after its best epoch and ULMFiT not); figure3, figure4, lm (LM
-training curves), lr (learning-rate schedules). Default: every table, and with --out the
+training curves), lr (learning-rate schedules), epochs (any experiment's rows:
+validation error per classifier epoch, per dataset). Default: every table, and with --out the
 orderings and every figure too. An ITEM may also be any experiment, built in
 or a TOML file of your own: its records in --results laid out as a table
 (its rows, its tasks, the paper's number beside a row that reproduces one),
