@@ -489,6 +489,13 @@ func TestReadmeOwnDatasetExample(t *testing.T) {
 			t.Errorf("report --out: %v", err)
 		}
 	}
+	figs := filepath.Join(dir, "fig")
+	if _, _, err = runArgs(t, "report", "epochs", "--results", filepath.Join(results, "subj.jsonl"), "--out", figs); err != nil {
+		t.Fatalf("report epochs: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(figs, "epochs-subj-subj.svg")); err != nil {
+		t.Errorf("report epochs drew no figure of the experiment: %v", err)
+	}
 	bundle := filepath.Join(dir, "subj.bundle")
 	if _, _, err = runArgs(t, "export", "--experiment", "subj", "--row", "no-discr", "--dataset", "subj", "--seed", "2",
 		"--results", results, "--cache", filepath.Join(dir, "cache"), "--out", bundle); err != nil {
