@@ -45,6 +45,9 @@ type PairedTest struct {
 	Seed              int64
 	OnlyBase, OnlyCan int
 	P                 float64
+	// Lo and Hi are a 95% bootstrap interval over the examples of the
+	// candidate's error minus the baseline's (ExampleBootstrap).
+	Lo, Hi float64
 }
 
 // sameSeeds returns the two sides' values in seed order when both ran the
@@ -87,7 +90,8 @@ func pairedTests(base, cand []results.Record) []PairedTest {
 				continue
 			}
 			ob, oc, p := McNemar(pb, pc, labels)
-			out = append(out, PairedTest{Seed: b.Seed, OnlyBase: ob, OnlyCan: oc, P: p})
+			lo, hi := ExampleBootstrap(pb, pc, labels, 0.95)
+			out = append(out, PairedTest{Seed: b.Seed, OnlyBase: ob, OnlyCan: oc, P: p, Lo: lo, Hi: hi})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Seed < out[j].Seed })
@@ -97,7 +101,8 @@ func pairedTests(base, cand []results.Record) []PairedTest {
 func (d Diff) pairedText() string {
 	var parts []string
 	for _, pt := range d.Paired {
-		parts = append(parts, fmt.Sprintf("seed %d: %d right only in baseline, %d only in candidate, p %.3g", pt.Seed, pt.OnlyBase, pt.OnlyCan, pt.P))
+		parts = append(parts, fmt.Sprintf("seed %d: %d right only in baseline, %d only in candidate, p %.3g, Δ over examples [%s, %s]",
+			pt.Seed, pt.OnlyBase, pt.OnlyCan, pt.P, signed(pt.Lo, 2), signed(pt.Hi, 2)))
 	}
 	return strings.Join(parts, "; ")
 }
@@ -499,7 +504,7 @@ func (c *Comparison) Render(w io.Writer, f Format) error {
 		}
 	}
 	if len(paired) > 0 {
-		fmt.Fprintln(w, esc("Paired over the split's examples (McNemar's exact test, per seed both sides ran on the same examples, uncorrected):"))
+		fmt.Fprintln(w, esc("Paired over the split's examples (per seed both sides ran on the same examples: McNemar's exact test, uncorrected, and a 95% bootstrap interval of the error difference over the examples):"))
 		for _, line := range paired {
 			if _, err := fmt.Fprintln(w, esc("- "+line)); err != nil {
 				return err

@@ -357,3 +357,23 @@ func TestMeanInterval(t *testing.T) {
 		t.Errorf("one seed: %+v", iv)
 	}
 }
+
+func TestExampleBootstrap(t *testing.T) {
+	// 1,000 examples; b gets 30 more wrong than a (40 against 10 of the
+	// discordant ones): a difference of +3 points.
+	n := 1000
+	labels, a, b := make([]int, n), make([]int, n), make([]int, n)
+	for i := 0; i < 40; i++ {
+		b[i] = 1
+	}
+	for i := 40; i < 50; i++ {
+		a[i] = 1
+	}
+	lo, hi := ExampleBootstrap(a, b, labels, 0.95)
+	if !(lo > 0 && lo < 3 && hi > 3 && hi < 6) {
+		t.Errorf("[%v, %v], want around +3 and above 0", lo, hi)
+	}
+	if lo, hi := ExampleBootstrap(a, a, labels, 0.95); lo != 0 || hi != 0 {
+		t.Errorf("a classifier against itself: [%v, %v]", lo, hi)
+	}
+}

@@ -270,3 +270,38 @@ func MeanInterval(s Summary, level float64) Interval {
 	iv.Lo, iv.Hi = s.Mean-half, s.Mean+half
 	return iv
 }
+
+// ExampleBootstrap is the percentile interval at level of the difference
+// in error (%) between two classifiers scored on the same examples (b's
+// minus a's), over bootstrapResamples resamples of the examples, from a
+// generator seeded with a constant: the test set's own sampling noise,
+// which seeds do not show.
+func ExampleBootstrap(predA, predB, labels []int, level float64) (lo, hi float64) {
+	n := len(labels)
+	if n == 0 {
+		return math.NaN(), math.NaN()
+	}
+	// Only the examples the two disagree on in correctness move the
+	// difference: +1 where only a is right, -1 where only b is.
+	d := make([]int8, n)
+	for i, y := range labels {
+		a, b := predA[i] == y, predB[i] == y
+		switch {
+		case a && !b:
+			d[i] = 1
+		case b && !a:
+			d[i] = -1
+		}
+	}
+	rng := rand.New(rand.NewPCG(0x5eed, uint64(n)))
+	diffs := make([]float64, bootstrapResamples)
+	for r := range diffs {
+		sum := 0
+		for i := 0; i < n; i++ {
+			sum += int(d[rng.IntN(n)])
+		}
+		diffs[r] = 100 * float64(sum) / float64(n)
+	}
+	sort.Float64s(diffs)
+	return percentiles(diffs, level)
+}
