@@ -57,3 +57,32 @@ func TestSameRun(t *testing.T) {
 		t.Error("records without stages and with two hashes: want different runs")
 	}
 }
+
+// An identical value from the same cached stages, from the same
+// configuration built anew (code changed since), or from neither, is said
+// so, not all as "same stages".
+func TestDifferenceSaysWhatMatched(t *testing.T) {
+	withStages := func(hash string, stages map[string]string) results.Record {
+		cfg, _ := json.Marshal(map[string]any{"stages": stages})
+		return results.Record{Experiment: "quickstart", Row: "ulmfit", Dataset: "trec6", Split: "validation", Metric: "error",
+			Value: 13.21, Seed: 1, Source: results.SourceOurs, Scale: "small", ConfigHash: hash, Config: cfg}
+	}
+	now := withStages("c1", map[string]string{"classifier": "aaa"})
+	for _, c := range []struct {
+		earlier results.Record
+		want    string
+	}{
+		{withStages("c1", map[string]string{"classifier": "aaa"}), "identical, same stages"},
+		{withStages("c1", map[string]string{"classifier": "bbb"}), "identical, same configuration"},
+		{withStages("c2", map[string]string{"classifier": "bbb"}), "identical"},
+	} {
+		if got := difference(now, c.earlier); got != c.want {
+			t.Errorf("%q, want %q", got, c.want)
+		}
+	}
+	other := withStages("c1", nil)
+	other.Value = 12.21
+	if got := difference(now, other); got != "+1.00" {
+		t.Errorf("%q, want +1.00", got)
+	}
+}

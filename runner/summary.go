@@ -3,6 +3,7 @@ package runner
 import (
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -159,16 +160,21 @@ func latestOf(recs []results.Record, r results.Record) (results.Record, bool) {
 }
 
 // difference is r's value minus earlier's, "identical" when they are
-// equal (", same stages" when the earlier record was made from the same
-// cached stages).
+// equal: ", same stages" when the earlier record names the same cached
+// stages, ", same configuration" when only its settings, scale and data
+// agree (code changed since, so its stages were built anew).
 func difference(r, earlier results.Record) string {
-	if r.Value == earlier.Value {
-		if sameRun(r, earlier) {
-			return "identical, same stages"
-		}
-		return "identical"
+	if r.Value != earlier.Value {
+		return fmt.Sprintf("%+.2f", r.Value-earlier.Value)
 	}
-	return fmt.Sprintf("%+.2f", r.Value-earlier.Value)
+	sa, sb := stagesOf(r), stagesOf(earlier)
+	switch {
+	case len(sa) > 0 && maps.Equal(sa, sb):
+		return "identical, same stages"
+	case r.ConfigHash != "" && r.ConfigHash == earlier.ConfigHash:
+		return "identical, same configuration"
+	}
+	return "identical"
 }
 
 // describeEarlier names where an earlier record is and what made it.
