@@ -47,14 +47,7 @@ func TestGemmBF16(t *testing.T) {
 				for _, ab := range [][2]float32{{1, 0}, {0.7, 1}, {-2, -0.4}} {
 					alpha, beta := ab[0], ab[1]
 					m, n, k := sh.m, sh.n, sh.k
-					ar, ac, br, bc := m, k, k, n
-					if tr[0] {
-						ar, ac = k, m
-					}
-					if tr[1] {
-						br, bc = n, k
-					}
-					lda, ldb, ldc := ac+3, bc+5, n+2
+					ar, _, br, _, lda, ldb, ldc := gemmOperands(tr, m, n, k)
 					a, b := randVec(r, ar*lda, 1), randVec(r, br*ldb, 1)
 					c := randVec(r, m*ldc, 1)
 					ra, rb := clone(a), clone(b)

@@ -179,16 +179,9 @@ func TestGemm(t *testing.T) {
 			for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
 				for _, beta := range []float32{0, -0.4} {
 					m, n, k := sh.m, sh.n, sh.k
-					ar, ac, br, bc := m, k, k, n
-					if tr[0] {
-						ar, ac = k, m
-					}
-					if tr[1] {
-						br, bc = n, k
-					}
 					// Strides wider than the matrices, with the padding
 					// checked to stay untouched in C.
-					lda, ldb, ldc := ac+3, bc+5, n+2
+					ar, _, br, _, lda, ldb, ldc := gemmOperands(tr, m, n, k)
 					a, b := randVec(r, ar*lda, 1), randVec(r, br*ldb, 1)
 					c := randVec(r, m*ldc, 1)
 					if beta == 0 {
@@ -1042,4 +1035,18 @@ func TestParallelForCovers(t *testing.T) {
 			}
 		}
 	}
+}
+
+// gemmOperands are the stored shapes of A (ar x ac) and B (br x bc) of an
+// m x n x k product with transposes tr, and strides wider than the
+// matrices (padding a test can check stays untouched).
+func gemmOperands(tr [2]bool, m, n, k int) (ar, ac, br, bc, lda, ldb, ldc int) {
+	ar, ac, br, bc = m, k, k, n
+	if tr[0] {
+		ar, ac = k, m
+	}
+	if tr[1] {
+		br, bc = n, k
+	}
+	return ar, ac, br, bc, ac + 3, bc + 5, n + 2
 }
