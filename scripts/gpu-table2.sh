@@ -54,11 +54,14 @@ start)
 wait)
   : "${OUT:?OUT is the folder whose files come back}"
   end=$((SECONDS + ${1:-60}))
-  while [ $SECONDS -lt $end ] && pgrep -f "payload/ulmfit run" > /dev/null; do sleep 5; done
+  # Anchored at the start of the command line: a shell whose command text
+  # merely mentions the runner (this call's own) must not count as one.
+  running() { pgrep -f '^\./payload/ulmfit run' > /dev/null; }
+  while [ $SECONDS -lt $end ] && running; do sleep 5; done
   cd "$STATE" || exit 1
   cp res/*.jsonl "$OUT/" 2>/dev/null
   for f in logs/*.log; do tail -c 6000 "$f" > "$OUT/$(basename "$f")"; done
-  pgrep -f "payload/ulmfit run" > /dev/null && echo running || echo finished
+  running && echo running || echo finished
   grep -h "done in\|error\|Error" logs/*.log | tail -40
   ;;
 *)
