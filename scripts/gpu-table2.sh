@@ -29,7 +29,7 @@ pack)
   if [ ! -s .dev/reviews.json.xz ]; then xz -T0 -9 -c data/imdb/reviews.json > .dev/reviews.json.xz; fi
   cp .dev/reviews.json.xz .dev/payload/datasets/imdb/
   cp -r "$SHARED/trec6" "$SHARED/imdb-unsup" "$SHARED/wikipedia-en" .dev/payload/datasets/
-  tar -C .dev -cf - payload | split -b 42m - .dev/parts/part-
+  tar -C .dev -cf - payload | split -b "${PART_SIZE:-39m}" - .dev/parts/part-
   ls -l .dev/parts
   ;;
 append)
