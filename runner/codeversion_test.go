@@ -139,7 +139,7 @@ func TestCodeVersionsFollowTheCode(t *testing.T) {
 		}, []string{KindTaskData}},
 		{"runner: the executor", func(src fstest.MapFS) { insertAt(t, src, "runner/exec.go", "Executor.runStage", stmt, false) }, nil},
 		{"runner: records", func(src fstest.MapFS) { insertAt(t, src, "runner/records.go", "buildRecord", stmt, false) }, nil},
-		{"runner: Slurm", func(src fstest.MapFS) { insertAt(t, src, "runner/slurm.go", "Submit", stmt, false) }, nil},
+		{"runner: Slurm", func(src fstest.MapFS) { insertAt(t, src, "runner/slurm/submit.go", "Submit", stmt, false) }, nil},
 		{"report: tables", func(src fstest.MapFS) { insertAt(t, src, "report/table.go", "BuildTable", stmt, false) }, nil},
 		{"results: reading records", func(src fstest.MapFS) { insertAt(t, src, "results/io.go", "ReadFile", stmt, false) }, nil},
 		{"experiments: the TOML loader", func(src fstest.MapFS) { insertAt(t, src, "experiments/decode.go", "Parse", stmt, false) }, nil},

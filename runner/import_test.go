@@ -12,7 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ulmfit-go/ulmfit/ablations"
 	"github.com/ulmfit-go/ulmfit/compute"
 	"github.com/ulmfit-go/ulmfit/datasets"
 	"github.com/ulmfit-go/ulmfit/experiments"
@@ -430,20 +429,5 @@ func TestImportedLMFromRegistry(t *testing.T) {
 	// Bidirectional: the backward chain reads wt103-bwd, which is not here.
 	if _, err = plan(good, "bidirectional"); err == nil || !strings.Contains(err.Error(), "ulmfit data fetch wt103-bwd") {
 		t.Errorf("bidirectional without wt103-bwd: %v", err)
-	}
-}
-
-// Slurm workers plan what the submitting runner planned: --pretrained goes
-// with them, files as absolute paths.
-func TestWorkerArgsPassPretrained(t *testing.T) {
-	args := workerArgs(Options{Cache: "c", Results: "r", Seeds: 1, Pretrained: ablations.PretrainedLM{Name: "wt103-fwd"}})
-	if i := slices.Index(args, "--pretrained"); i < 0 || args[i+1] != "wt103-fwd" {
-		t.Errorf("worker args %v lack --pretrained wt103-fwd", args)
-	}
-	args = workerArgs(Options{Cache: "c", Results: "r", Seeds: 1, Pretrained: ablations.PretrainedLM{Pth: "m/a.pth", Itos: "m/b.pkl"}})
-	pth, _ := filepath.Abs("m/a.pth")
-	itos, _ := filepath.Abs("m/b.pkl")
-	if i := slices.Index(args, "--pretrained"); i < 0 || args[i+1] != pth+","+itos {
-		t.Errorf("worker args %v lack --pretrained %s,%s", args, pth, itos)
 	}
 }

@@ -142,6 +142,6 @@ grep -q ' 0 queued, 0 running, 0 failed, 0 not submitted' "$WORK/status.out" ||
 grep -q '0 submitted in 0 jobs' "$WORK/again.out" || fail "a second submit sent jobs"
 
 # The records must equal the local run's.
-ULMFIT_SLURM_COMPARE="$WORK/local/results:$WORK/slurm/results" $NICE $GO test -count=1 -run '^TestSlurmRecordsMatch$' ./runner ||
+ULMFIT_SLURM_COMPARE="$WORK/local/results:$WORK/slurm/results" $NICE $GO test -count=1 -run '^TestSlurmRecordsMatch$' ./runner/slurm ||
 	fail "the records differ from the local run's"
 echo "slurm-test: PASSED: the Slurm executor's records equal a local run's"

@@ -5,9 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
 
 	"github.com/ulmfit-go/ulmfit/runner"
+	"github.com/ulmfit-go/ulmfit/runner/slurm"
 )
 
 const submitUsage = `Usage:
@@ -65,7 +65,7 @@ from its checkpoints; --records writes the records of every finished cell.
 // submitOptions are the options of 'ulmfit submit'.
 type submitOptions struct {
 	runOptions
-	Slurm       runner.SlurmConfig
+	Slurm       slurm.Config
 	SlurmConfig string
 	Binary      string
 }
@@ -153,7 +153,7 @@ func init() {
 }
 
 // runSubmit is 'ulmfit submit'; sch nil is the real Slurm.
-func runSubmit(ctx context.Context, o submitOptions, sch runner.Scheduler) error {
+func runSubmit(ctx context.Context, o submitOptions, sch slurm.Scheduler) error {
 	// The engine is built on the nodes, by the stage workers: here it is
 	// only checked and passed on, so that a login node without a GPU can
 	// submit GPU work.
@@ -168,33 +168,23 @@ func runSubmit(ctx context.Context, o submitOptions, sch runner.Scheduler) error
 		return err
 	}
 	ro.EngineArgs = engine
-	cfg := runner.SlurmConfig{}
+	cfg := slurm.Config{}
 	if o.SlurmConfig != "" {
-		if cfg, err = runner.LoadSlurmConfig(o.SlurmConfig); err != nil {
+		if cfg, err = slurm.LoadConfig(o.SlurmConfig); err != nil {
 			return usageError{err}
 		}
 	}
-	if sch == nil {
-		sch = &runner.SlurmCLI{Dir: filepath.Join(ro.Cache, "slurm", "scripts")}
-	}
-	cfg = cfg.Override(o.Slurm)
-	if o.Device == "cuda" && cfg.GPUs == "" {
-		cfg.GPUs = "1" // every job trains on one GPU unless told otherwise
-	}
-	_, err = runner.Submit(ctx, ro, runner.SlurmOptions{Config: cfg, Scheduler: sch, Binary: o.Binary})
+	_, err = slurm.Submit(ctx, ro, slurm.Options{Config: cfg.Override(o.Slurm), Scheduler: sch, Binary: o.Binary})
 	return classifyRunError(err)
 }
 
 // runStatus is 'ulmfit status'; sch nil is the real Slurm.
-func runStatus(ctx context.Context, o runOptions, sch runner.Scheduler) error {
+func runStatus(ctx context.Context, o runOptions, sch slurm.Scheduler) error {
 	ro, err := o.runner()
 	if err != nil {
 		return err
 	}
-	if sch == nil {
-		sch = &runner.SlurmCLI{Dir: filepath.Join(ro.Cache, "slurm", "scripts")}
-	}
-	ss, err := runner.SlurmStatus(ctx, ro, sch)
+	ss, err := slurm.Status(ctx, ro, sch)
 	if err != nil {
 		return classifyRunError(err)
 	}
@@ -202,7 +192,7 @@ func runStatus(ctx context.Context, o runOptions, sch runner.Scheduler) error {
 		fmt.Fprintf(o.Stdout, "nothing submitted from %s\n", ro.Cache)
 		return nil
 	}
-	return runner.PrintSlurmStatus(o.Stdout, ss)
+	return slurm.PrintStatus(o.Stdout, ss)
 }
 
 // runWorker is 'ulmfit stage-worker': one stage, or the records.

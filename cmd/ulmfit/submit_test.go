@@ -6,21 +6,21 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ulmfit-go/ulmfit/runner"
+	"github.com/ulmfit-go/ulmfit/runner/slurm"
 )
 
 // recordingSlurm accepts every job and keeps it pending.
-type recordingSlurm struct{ jobs []*runner.SlurmJob }
+type recordingSlurm struct{ jobs []*slurm.Job }
 
-func (r *recordingSlurm) Submit(ctx context.Context, job *runner.SlurmJob) (string, error) {
+func (r *recordingSlurm) Submit(ctx context.Context, job *slurm.Job) (string, error) {
 	r.jobs = append(r.jobs, job)
 	return fmt.Sprint(len(r.jobs)), nil
 }
 
-func (r *recordingSlurm) States(ctx context.Context, ids []string) (map[string]runner.JobState, error) {
-	out := map[string]runner.JobState{}
+func (r *recordingSlurm) States(ctx context.Context, ids []string) (map[string]slurm.JobState, error) {
+	out := map[string]slurm.JobState{}
 	for _, id := range ids {
-		out[id] = runner.JobState{State: "PENDING"}
+		out[id] = slurm.JobState{State: "PENDING"}
 	}
 	return out, nil
 }
@@ -32,7 +32,7 @@ func TestSubmitAndStatus(t *testing.T) {
 	cache := t.TempDir()
 	var out strings.Builder
 	o := submitOptions{runOptions: runOptions{Experiments: []string{exp}, Seeds: 1, Cache: cache, Results: t.TempDir(), Stdout: &out, Stderr: &out},
-		Slurm: runner.SlurmConfig{Partition: "gpu", Time: "2:00:00", GPUs: "1", Extra: []string{"--mem=8G"}}, Binary: "ulmfit"}
+		Slurm: slurm.Config{Partition: "gpu", Time: "2:00:00", GPUs: "1", Extra: []string{"--mem=8G"}}, Binary: "ulmfit"}
 	sch := &recordingSlurm{}
 	if err := runSubmit(context.Background(), o, sch); err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package runner
+package slurm
 
 import (
 	"bytes"
@@ -15,16 +15,19 @@ import (
 	"time"
 )
 
-// SlurmCLI is the Scheduler of a real cluster: it runs sbatch, sacct and
+// errNoScheduler is returned when Slurm's commands are not installed.
+var errNoScheduler = errors.New("sbatch not found on PATH: run this on a Slurm login node")
+
+// CLI is the Scheduler of a real cluster: it runs sbatch, sacct and
 // squeue. Scripts are written to Dir (CACHE/slurm/scripts) before they
 // are submitted, where they stay for whoever wants to read or resubmit
 // one by hand.
-type SlurmCLI struct {
+type CLI struct {
 	Dir string
 }
 
 // Submit writes job's script to a file and submits it with sbatch.
-func (c *SlurmCLI) Submit(ctx context.Context, job *SlurmJob) (string, error) {
+func (c *CLI) Submit(ctx context.Context, job *Job) (string, error) {
 	if _, err := exec.LookPath("sbatch"); err != nil {
 		return "", errNoScheduler
 	}
@@ -33,7 +36,7 @@ func (c *SlurmCLI) Submit(ctx context.Context, job *SlurmJob) (string, error) {
 	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
 		return "", err
 	}
-	if err := writeFileAtomic(path, []byte(job.Script)); err != nil {
+	if err := writeFile(path, []byte(job.Script)); err != nil {
 		return "", err
 	}
 	out, err := command(ctx, "sbatch", "--parsable", path)
@@ -55,7 +58,7 @@ func parseSbatch(out string) (string, error) {
 // States asks sacct, which remembers finished jobs; where accounting is
 // not set up it asks squeue, which knows only the jobs not ended, and
 // leaves the rest out.
-func (c *SlurmCLI) States(ctx context.Context, ids []string) (map[string]JobState, error) {
+func (c *CLI) States(ctx context.Context, ids []string) (map[string]JobState, error) {
 	jobs := map[string]bool{}
 	for _, id := range ids {
 		job, _, _ := strings.Cut(id, "_")

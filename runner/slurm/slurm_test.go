@@ -1,9 +1,10 @@
-package runner
+package slurm
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,7 +13,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ulmfit-go/ulmfit/ablations"
+	"github.com/ulmfit-go/ulmfit/internal/synthdata"
 	"github.com/ulmfit-go/ulmfit/results"
+	"github.com/ulmfit-go/ulmfit/runner"
 )
 
 // fakeSlurm is a Scheduler that keeps the jobs it is given and runs them
@@ -28,7 +32,7 @@ type fakeSlurm struct {
 
 type fakeJob struct {
 	id  string
-	job *SlurmJob
+	job *Job
 	ran bool
 }
 
@@ -36,7 +40,7 @@ func newFakeSlurm(t *testing.T) *fakeSlurm {
 	return &fakeSlurm{t: t, states: map[string]JobState{}}
 }
 
-func (f *fakeSlurm) Submit(ctx context.Context, job *SlurmJob) (string, error) {
+func (f *fakeSlurm) Submit(ctx context.Context, job *Job) (string, error) {
 	id := strconv.Itoa(101 + len(f.jobs))
 	for _, dep := range append(slices.Clone(job.After), job.AfterAny...) {
 		if !slices.ContainsFunc(f.jobs, func(j fakeJob) bool { return j.id == dep }) {
@@ -50,7 +54,7 @@ func (f *fakeSlurm) Submit(ctx context.Context, job *SlurmJob) (string, error) {
 	return id, nil
 }
 
-func (f *fakeSlurm) tasks(id string, job *SlurmJob) []string {
+func (f *fakeSlurm) tasks(id string, job *Job) []string {
 	if len(job.Stages) == 0 {
 		return []string{id}
 	}
@@ -90,7 +94,7 @@ func (f *fakeSlurm) jobState(id string) string {
 
 // scriptStages reads the stage IDs of an array job's script, in task
 // order, and checks that it runs the worker with o's cache.
-func scriptStages(t *testing.T, job *SlurmJob, o Options) []string {
+func scriptStages(t *testing.T, job *Job, o runner.Options) []string {
 	t.Helper()
 	s := job.Script
 	if !strings.Contains(s, "#SBATCH --array=0-"+strconv.Itoa(len(job.Stages)-1)+"\n") {
@@ -111,12 +115,12 @@ func scriptStages(t *testing.T, job *SlurmJob, o Options) []string {
 
 // cancelAtEpoch cancels a stage as it reaches an epoch.
 type cancelAtEpoch struct {
-	Reporter
+	runner.Reporter
 	epoch  int
 	cancel func()
 }
 
-func (c cancelAtEpoch) Update(s *Stage, u Update) {
+func (c cancelAtEpoch) Update(s *runner.Stage, u runner.Update) {
 	if u.Epoch >= c.epoch {
 		c.cancel()
 	}
@@ -124,7 +128,7 @@ func (c cancelAtEpoch) Update(s *Stage, u Update) {
 
 // run runs the jobs not run yet; a stage in kill is stopped in its second
 // epoch, as a time limit would stop it.
-func (f *fakeSlurm) run(ctx context.Context, o Options, kill map[string]bool) {
+func (f *fakeSlurm) run(ctx context.Context, o runner.Options, kill map[string]bool) {
 	t := f.t
 	t.Helper()
 	for i := range f.jobs {
@@ -155,8 +159,8 @@ func (f *fakeSlurm) run(ctx context.Context, o Options, kill map[string]bool) {
 				t.Errorf("records job: options %v, script:\n%s", j.job.Options, j.job.Script)
 			}
 			state := "COMPLETED"
-			var unfinished *UnfinishedError
-			if err := WriteRecords(ctx, o); errors.As(err, &unfinished) {
+			var unfinished *runner.UnfinishedError
+			if err := runner.WriteRecords(ctx, o); errors.As(err, &unfinished) {
 				state = "FAILED"
 			} else if err != nil {
 				t.Fatal(err)
@@ -174,8 +178,8 @@ func (f *fakeSlurm) run(ctx context.Context, o Options, kill map[string]bool) {
 				// The time limit strikes in the second epoch.
 				killed, cancel := context.WithCancel(ctx)
 				ko := o
-				ko.Reporter = cancelAtEpoch{Reporter: NewLogReporter(discard{}), epoch: 2, cancel: cancel}
-				err := RunStage(killed, ko, id)
+				ko.Reporter = cancelAtEpoch{Reporter: runner.NewLogReporter(io.Discard), epoch: 2, cancel: cancel}
+				err := runner.RunStage(killed, ko, id)
 				cancel()
 				if !errors.Is(err, context.Canceled) {
 					t.Errorf("task %s (stage %s) was not stopped by the time limit: %v", name, id, err)
@@ -183,7 +187,7 @@ func (f *fakeSlurm) run(ctx context.Context, o Options, kill map[string]bool) {
 				f.states[name] = JobState{State: "TIMEOUT"}
 				continue
 			}
-			if err := RunStage(ctx, o, id); err != nil {
+			if err := runner.RunStage(ctx, o, id); err != nil {
 				t.Errorf("task %s (stage %s): %v", name, id, err)
 				f.states[name] = JobState{State: "FAILED"}
 				continue
@@ -193,9 +197,9 @@ func (f *fakeSlurm) run(ctx context.Context, o Options, kill map[string]bool) {
 	}
 }
 
-func tinyOptions(dir string) Options {
-	return Options{Experiments: []string{"table4"}, Tasks: []string{"trec6"}, Scale: "tiny",
-		Cache: filepath.Join(dir, "cache"), Results: filepath.Join(dir, "results"), Stdout: discard{}, Stderr: discard{}, Load: synthLoad}
+func tinyOptions(dir string) runner.Options {
+	return runner.Options{Experiments: []string{"table4"}, Tasks: []string{"trec6"}, Scale: "tiny",
+		Cache: filepath.Join(dir, "cache"), Results: filepath.Join(dir, "results"), Stdout: io.Discard, Stderr: io.Discard, Load: synthdata.Load}
 }
 
 // A tiny experiment submitted to the fake Slurm: its jobs follow the
@@ -209,45 +213,45 @@ func TestSlurmFakeMatchesLocal(t *testing.T) {
 	}
 	ctx := context.Background()
 	local := t.TempDir()
-	if err := Run(ctx, tinyOptions(local)); err != nil {
+	if err := runner.Run(ctx, tinyOptions(local)); err != nil {
 		t.Fatal(err)
 	}
 
 	dir := t.TempDir()
 	o := tinyOptions(dir)
 	fake := newFakeSlurm(t)
-	sub, err := Submit(ctx, o, SlurmOptions{Scheduler: fake, Binary: "/opt/ulmfit"})
+	sub, err := Submit(ctx, o, Options{Scheduler: fake, Binary: "/opt/ulmfit"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pl, err := planAll(o)
+	g, err := runner.PlanGraph(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := countStages(sub.Jobs); n != len(pl.graph.Stages) {
-		t.Errorf("%d stages submitted, the plan has %d", n, len(pl.graph.Stages))
+	if n := countStages(sub.Jobs); n != len(g.Stages) {
+		t.Errorf("%d stages submitted, the plan has %d", n, len(g.Stages))
 	}
-	checkJobsFollowGraph(t, pl.graph, sub)
+	checkJobsFollowGraph(t, g, sub)
 
 	// Queued: a second submit sends nothing.
-	again, err := Submit(ctx, o, SlurmOptions{Scheduler: fake, Binary: "/opt/ulmfit"})
+	again, err := Submit(ctx, o, Options{Scheduler: fake, Binary: "/opt/ulmfit"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(again.Jobs) != 0 || again.Waiting != len(pl.graph.Stages) {
+	if len(again.Jobs) != 0 || again.Waiting != len(g.Stages) {
 		t.Errorf("a submit while everything is queued sent %d jobs (%d waiting)", len(again.Jobs), again.Waiting)
 	}
 
 	// The fine-tuning job hits its time limit: it and what follows do not
 	// finish.
-	var finetune *Stage
-	for _, s := range pl.graph.Stages {
-		if s.Kind == KindFineTune {
+	var finetune *runner.Stage
+	for _, s := range g.Stages {
+		if s.Kind == runner.KindFineTune {
 			finetune = s
 		}
 	}
 	fake.run(ctx, o, map[string]bool{finetune.ID(): true})
-	ss, err := SlurmStatus(ctx, o, fake)
+	ss, err := Status(ctx, o, fake)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,30 +259,30 @@ func TestSlurmFakeMatchesLocal(t *testing.T) {
 	for _, s := range ss {
 		state[s.ID] = s.State
 	}
-	if state[finetune.ID()] != "failed, will resume" || state[pl.graph.Stages[0].ID()] != "done" {
-		t.Errorf("after the time limit: fine-tuning %q, the corpus %q; want \"failed, will resume\", done", state[finetune.ID()], state[pl.graph.Stages[0].ID()])
+	if state[finetune.ID()] != "failed, will resume" || state[g.Stages[0].ID()] != "done" {
+		t.Errorf("after the time limit: fine-tuning %q, the corpus %q; want \"failed, will resume\", done", state[finetune.ID()], state[g.Stages[0].ID()])
 	}
 
 	// Again: only the stages not finished are sent, and the records are
 	// the local run's.
 	var notDone int
-	for _, s := range pl.graph.Stages {
-		if !finishedStage(&Cache{Dir: o.Cache}, s) {
+	for _, s := range g.Stages {
+		if !finishedStage(&runner.Cache{Dir: o.Cache}, s) {
 			notDone++
 		}
 	}
-	resub, err := Submit(ctx, o, SlurmOptions{Scheduler: fake, Binary: "/opt/ulmfit"})
+	resub, err := Submit(ctx, o, Options{Scheduler: fake, Binary: "/opt/ulmfit"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := countStages(resub.Jobs); n != notDone || notDone == 0 || notDone == len(pl.graph.Stages) {
-		t.Errorf("resubmitted %d stages; %d of %d are not finished", n, notDone, len(pl.graph.Stages))
+	if n := countStages(resub.Jobs); n != notDone || notDone == 0 || notDone == len(g.Stages) {
+		t.Errorf("resubmitted %d stages; %d of %d are not finished", n, notDone, len(g.Stages))
 	}
 	fake.run(ctx, o, nil)
-	if m, err := (&Cache{Dir: o.Cache}).Lookup(finetune); err != nil || m == nil || m.Resumed != 1 {
+	if m, err := (&runner.Cache{Dir: o.Cache}).Lookup(finetune); err != nil || m == nil || m.Resumed != 1 {
 		t.Errorf("the fine-tuning did not resume from its first epoch: %+v %v", m, err)
 	}
-	if ss, _ := SlurmStatus(ctx, o, fake); slices.ContainsFunc(ss, func(s StageStatus) bool { return s.State != "done" }) {
+	if ss, _ := Status(ctx, o, fake); slices.ContainsFunc(ss, func(s StageStatus) bool { return s.State != "done" }) {
 		t.Errorf("not every stage is done: %+v", ss)
 	}
 	sameRecords(t, filepath.Join(local, "results"), filepath.Join(dir, "results"))
@@ -286,7 +290,7 @@ func TestSlurmFakeMatchesLocal(t *testing.T) {
 
 // checkJobsFollowGraph: every stage's inputs are built by earlier jobs
 // that its job waits for (afterok), and the last job waits for all.
-func checkJobsFollowGraph(t *testing.T, g *Graph, sub *Submission) {
+func checkJobsFollowGraph(t *testing.T, g *runner.Graph, sub *Submission) {
 	t.Helper()
 	jobOf := map[string]string{}
 	for _, j := range sub.Jobs {
@@ -392,17 +396,32 @@ func TestParseSlurmOutput(t *testing.T) {
 func TestSlurmConfig(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "slurm.toml")
 	os.WriteFile(path, []byte("partition = \"gpu\"\ntime = \"4:00:00\"\ncpus_per_task = 8\nsbatch_args = [\"--mem=16G\"]\n"), 0o644)
-	c, err := LoadSlurmConfig(path)
+	c, err := LoadConfig(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c = c.Override(SlurmConfig{Time: "1:00:00", GPUs: "1", Extra: []string{"--qos=long"}})
+	c = c.Override(Config{Time: "1:00:00", GPUs: "1", Extra: []string{"--qos=long"}})
 	want := []string{"--partition=gpu", "--time=1:00:00", "--gpus=1", "--cpus-per-task=8", "--mem=16G", "--qos=long"}
 	if got := c.options(); !slices.Equal(got, want) {
 		t.Errorf("options %v, want %v", got, want)
 	}
 	os.WriteFile(path, []byte("partiton = \"gpu\"\n"), 0o644)
-	if _, err := LoadSlurmConfig(path); err == nil || !strings.Contains(err.Error(), `"partiton"`) {
+	if _, err := LoadConfig(path); err == nil || !strings.Contains(err.Error(), `"partiton"`) {
 		t.Errorf("a misspelt key: %v", err)
+	}
+}
+
+// Slurm workers plan what the submitting runner planned: --pretrained goes
+// with them, files as absolute paths.
+func TestWorkerArgsPassPretrained(t *testing.T) {
+	args := workerArgs(runner.Options{Cache: "c", Results: "r", Seeds: 1, Pretrained: ablations.PretrainedLM{Name: "wt103-fwd"}})
+	if i := slices.Index(args, "--pretrained"); i < 0 || args[i+1] != "wt103-fwd" {
+		t.Errorf("worker args %v lack --pretrained wt103-fwd", args)
+	}
+	args = workerArgs(runner.Options{Cache: "c", Results: "r", Seeds: 1, Pretrained: ablations.PretrainedLM{Pth: "m/a.pth", Itos: "m/b.pkl"}})
+	pth, _ := filepath.Abs("m/a.pth")
+	itos, _ := filepath.Abs("m/b.pkl")
+	if i := slices.Index(args, "--pretrained"); i < 0 || args[i+1] != pth+","+itos {
+		t.Errorf("worker args %v lack --pretrained %s,%s", args, pth, itos)
 	}
 }

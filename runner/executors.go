@@ -8,12 +8,52 @@ import (
 	"strings"
 )
 
-// The two halves of a run that a batch scheduler runs apart: RunStage
-// builds one stage (an array task of a Slurm job), WriteRecords writes
-// the records of every finished cell (the job after all the others). Both
-// plan the experiments again, as Run does, and find the stage by its ID,
-// so that a worker on another machine builds exactly the stage that was
-// submitted, into the same cache.
+// What an executor that builds the stages elsewhere (package runner/slurm)
+// needs of the runner: the plan as one graph (PlanGraph), and the two
+// halves of a run that a batch scheduler runs apart: RunStage builds one
+// stage (an array task of a Slurm job), WriteRecords writes the records of
+// every finished cell (the job after all the others). Both plan the
+// experiments again, as Run does, and find the stage by its ID, so that a
+// worker on another machine builds exactly the stage that was submitted,
+// into the same cache. The executor packages import the runner, never the
+// reverse.
+
+// WithDefaults is o with every field left empty set as Run sets it: the
+// cache, results and reference folders, one seed, no output, the default
+// engine.
+func (o Options) WithDefaults() Options {
+	o.defaults()
+	return o
+}
+
+// PlanGraph plans o's experiments, with o's defaults, as one graph: every
+// stage that Run would build, inputs before the stages that read them.
+func PlanGraph(o Options) (*Graph, error) {
+	o.defaults()
+	pl, err := planAll(o)
+	if err != nil {
+		return nil, err
+	}
+	return pl.graph, nil
+}
+
+// StageRef is a stand-in for a stage known only by its kind, label and ID,
+// as an executor's own records keep it: enough to find it in a Cache
+// (Lookup, Partial), not to run it.
+func StageRef(kind, label, id string) *Stage {
+	return &Stage{Kind: kind, Label: label, id: id}
+}
+
+// LockFile takes an exclusive lock on the file at path, creating it and its
+// folder, as the cache's stage locks do: it waits while another process
+// holds it, until ctx ends. release frees it.
+func LockFile(ctx context.Context, path string) (release func(), err error) {
+	l, err := acquireFile(ctx, path, nil)
+	if err != nil {
+		return nil, err
+	}
+	return l.release, nil
+}
 
 // planned is the experiments of o laid out as one graph, with the cells
 // that each evaluate stage ends.
