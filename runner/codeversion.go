@@ -11,30 +11,6 @@ import (
 	"github.com/ulmfit-go/ulmfit/internal/codeversion"
 )
 
-// engines are the compute backends a stage that trains or runs a model may
-// be given: the CPU (OpenBLAS or gonum, AVX2 or Go kernels) and the GPU. A
-// stage's output does not say which one built it, and a cache is shared
-// between machines (a CPU's pretrained LM fine-tuned on a GPU), so every such
-// stage's code includes both.
-var engines = []string{"compute.Default", "compute.NewCPU", "compute.GonumSgemm", "compute/cuda.New"}
-
-// stageCode names the code that builds each stage kind's output, for its
-// code version: the function its Stage.Run calls and, where the planner
-// computes something that Run is given besides the key (the loaded dataset,
-// a task's splits, a pretrained LM's files), the planner's method that makes
-// the stage. Everything these reach in the module counts (see package
-// internal/codeversion), so a helper added anywhere is covered without a
-// change here; a new stage kind needs a line.
-var stageCode = map[string][]string{
-	KindCorpus:     {"runner.runCorpus", "runner.builder.corpus"},
-	KindTaskData:   {"runner.runTaskData", "runner.builder.taskData", "runner.Planner.source"},
-	KindPretrain:   append([]string{"runner.pretrainJob.run", "runner.builder.pretrain"}, engines...),
-	KindFineTune:   append([]string{"runner.fineTuneJob.run"}, engines...),
-	KindClassifier: append([]string{"runner.classifierJob.run"}, engines...),
-	KindEvaluate:   append([]string{"runner.evaluateJob.run"}, engines...),
-	KindImport:     append([]string{"runner.importJob.run", "runner.builder.importStage", "runner.Planner.pretrained"}, engines...),
-}
-
 // codeVersions are the code versions of every stage kind, derived once, on
 // first use, from the source embedded in the binary (ulmfit.Source).
 var codeVersions = sync.OnceValue(func() map[string]string {

@@ -73,45 +73,6 @@ const (
 	maxSpread       = 1.0
 )
 
-// defaultRates were measured with the "small" scale on two cores of a
-// shared x86 server with OpenBLAS: multiply-adds per second for model
-// stages, tokens per second for data stages. Overheads (loading,
-// checkpoints) are in stageOverhead.
-var defaultRates = map[string]float64{
-	KindCorpus:     1e6,
-	KindTaskData:   1e6,
-	KindPretrain:   2e10,
-	KindFineTune:   2e10,
-	KindClassifier: 1.5e10,
-	KindEvaluate:   1.5e10,
-	// An import stage counts its LM's vocabulary; not measured: reading
-	// and converting a 60,000-token model takes seconds.
-	KindImport: 1e4,
-}
-
-// gpuDefaultRates are what the paper-size stages of gpu-trec6 and gpu-imdb
-// did on one H100 at tf32 (2026-11-26), rounded down; small models and
-// short documents run far below them (launch overhead).
-var gpuDefaultRates = map[string]float64{
-	KindCorpus:     1e6,
-	KindTaskData:   1e6,
-	KindPretrain:   3e13,
-	KindFineTune:   1e13,
-	KindClassifier: 4e12,
-	KindEvaluate:   2e13,
-	KindImport:     1e4,
-}
-
-// kindGroup puts kinds whose speed moves together: data stages (Go code
-// on one core) and model stages (the engine's kernels).
-func kindGroup(kind string) string {
-	switch kind {
-	case KindCorpus, KindTaskData, KindImport:
-		return "data"
-	}
-	return "model"
-}
-
 // stageOverhead is a stage's fixed cost: loading inputs, writing outputs.
 const stageOverhead = time.Second
 

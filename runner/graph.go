@@ -112,14 +112,3 @@ func (g *Graph) Lookup(id string) (*Stage, bool) {
 	s, ok := g.byID[id]
 	return s, ok
 }
-
-// The stage kinds the planner makes.
-const (
-	KindCorpus     = "corpus"     // tokenise and numericalise the pretraining corpus
-	KindPretrain   = "pretrain"   // general-domain LM pretraining
-	KindTaskData   = "taskdata"   // split, subset, tokenise and numericalise a task
-	KindFineTune   = "finetune"   // target-task LM fine-tuning
-	KindClassifier = "classifier" // classifier training
-	KindEvaluate   = "evaluate"   // error on the validation or test split
-	KindImport     = "import"     // a pretrained LM from elsewhere (fastai's), in place of corpus and pretrain
-)

@@ -90,87 +90,27 @@ func buildRecord(p *Plan, c *Cell, done map[string]*Manifest, prov Provenance) (
 	}
 	var started time.Time
 	var wall float64
-	stages := []struct {
-		name string
-		s    *Stage
-	}{{"evaluate", c.Eval}, {"taskdata", c.Data}, {"finetune", c.FineTune}, {"pretrain", c.Pretrain}, {"corpus", c.Corpus}, {"import", c.Import}}
-	for i, cl := range c.Classifiers {
-		name := "classifier"
-		if i > 0 {
-			name = "classifier_backward"
-		}
-		stages = append(stages, struct {
-			name string
-			s    *Stage
-		}{name, cl})
-	}
-	var notes []string
-	for _, st := range stages {
-		m, err := get(st.s)
+	part := &recordPart{rec: &rec, task: c.Task}
+	for _, st := range recordStages(c) {
+		m, err := get(st.stage)
 		if err != nil {
 			return results.Record{}, err
 		}
 		if m == nil {
 			continue
 		}
-		cfg.Stages[st.name] = m.ID
+		cfg.Stages[st.key()] = m.ID
 		wall += m.WallSeconds
 		if started.IsZero() || m.Started.Before(started) {
 			started = m.Started
 		}
-		switch st.name {
-		case "taskdata":
-			var td taskDataResult
-			if err := m.Decode(&td); err != nil {
+		if add := recordParts[st.stage.Kind]; add != nil && !st.backward {
+			if err := add(part, m); err != nil {
 				return results.Record{}, err
 			}
-			for f, h := range td.Hashes {
-				rec.DataHashes[c.Task+"/"+f] = h
-			}
-			notes = append(notes, td.Notes...)
-		case "corpus":
-			var cr corpusResult
-			if err := m.Decode(&cr); err != nil {
-				return results.Record{}, err
-			}
-			for f, h := range cr.Hashes {
-				rec.DataHashes[cr.Corpus+"/"+f] = h
-			}
-			notes = append(notes, fmt.Sprintf("pretrained on %s tokens of %s", count(int(cr.TrainTokens)), cr.Corpus))
-			notes = append(notes, cr.Notes...)
-		case "import":
-			var ir importResult
-			if err := m.Decode(&ir); err != nil {
-				return results.Record{}, err
-			}
-			notes = append(notes, fmt.Sprintf("pretrained LM imported: %s", describeImport(ir)))
-			notes = append(notes, ir.Notes...)
-		case "finetune":
-			var lr lmResult
-			if err := m.Decode(&lr); err != nil {
-				return results.Record{}, err
-			}
-			for _, e := range lr.Epochs {
-				rec.Curves["lm_train_loss"] = append(rec.Curves["lm_train_loss"], e.TrainCE)
-				rec.Curves["lm_val_loss"] = append(rec.Curves["lm_val_loss"], e.ValidCE)
-			}
-		case "classifier":
-			var cr classifierResult
-			if err := m.Decode(&cr); err != nil {
-				return results.Record{}, err
-			}
-			rec.Curves["val_error"] = cr.ValError
-			rec.Curves["train_loss"] = cr.TrainLoss
-			rec.Curves["lr"] = cr.LR
-			rec.Metrics["best_epoch"] = float64(cr.BestEpoch + 1)
-			rec.Metrics["best_val_error"] = cr.BestValError
-			if n := len(cr.ValError); n > 0 {
-				rec.Metrics["last_epoch_val_error"] = cr.ValError[n-1]
-			}
-			rec.TokensPerS = m.TokensPerS
 		}
 	}
-	notes = append(notes, c.Notes...)
+	notes := append(part.notes, c.Notes...)
 	if rec.Pretrained, err = pretrainedOf(p, c, get); err != nil {
 		return results.Record{}, err
 	}
@@ -188,6 +128,109 @@ func buildRecord(p *Plan, c *Cell, done map[string]*Manifest, prov Provenance) (
 	rec.Started, rec.Finished = started, evalM.Finished
 	rec.Note = strings.Join(notes, "; ")
 	return rec, nil
+}
+
+// recordStage is one of a cell's stages as its record names it: by its
+// kind, and the backward classifier of a bidirectional cell as
+// "classifier_backward".
+type recordStage struct {
+	stage    *Stage // nil when the cell has none of this kind
+	backward bool
+}
+
+func (r recordStage) key() string {
+	if r.backward {
+		return backwardKey(r.stage.Kind)
+	}
+	return r.stage.Kind
+}
+
+// backwardKey is a record's name for the backward chain's stage of a kind.
+func backwardKey(kind string) string { return kind + "_backward" }
+
+// recordStages are the stages a cell's record names, in the order their
+// notes join the record's note.
+func recordStages(c *Cell) []recordStage {
+	out := []recordStage{{stage: c.Eval}, {stage: c.Data}, {stage: c.FineTune}, {stage: c.Pretrain}, {stage: c.Corpus}, {stage: c.Import}}
+	for i, cl := range c.Classifiers {
+		out = append(out, recordStage{stage: cl, backward: i > 0})
+	}
+	return out
+}
+
+// recordPart is a record being built from its cell's stages: what each
+// kind's result adds (recordParts) besides its stage ID and wall time.
+type recordPart struct {
+	rec   *results.Record
+	task  string   // the cell's dataset, as the experiment names it
+	notes []string // for the record's note
+}
+
+func (r *recordPart) taskData(m *Manifest) error {
+	var td taskDataResult
+	if err := m.Decode(&td); err != nil {
+		return err
+	}
+	for f, h := range td.Hashes {
+		r.rec.DataHashes[r.task+"/"+f] = h
+	}
+	r.notes = append(r.notes, td.Notes...)
+	return nil
+}
+
+func (r *recordPart) corpus(m *Manifest) error {
+	var cr corpusResult
+	if err := m.Decode(&cr); err != nil {
+		return err
+	}
+	for f, h := range cr.Hashes {
+		r.rec.DataHashes[cr.Corpus+"/"+f] = h
+	}
+	r.notes = append(r.notes, fmt.Sprintf("pretrained on %s tokens of %s", count(int(cr.TrainTokens)), cr.Corpus))
+	r.notes = append(r.notes, cr.Notes...)
+	return nil
+}
+
+func (r *recordPart) importLM(m *Manifest) error {
+	var ir importResult
+	if err := m.Decode(&ir); err != nil {
+		return err
+	}
+	r.notes = append(r.notes, fmt.Sprintf("pretrained LM imported: %s", describeImport(ir)))
+	r.notes = append(r.notes, ir.Notes...)
+	return nil
+}
+
+// fineTune adds the LM fine-tuning's per-epoch losses.
+func (r *recordPart) fineTune(m *Manifest) error {
+	var lr lmResult
+	if err := m.Decode(&lr); err != nil {
+		return err
+	}
+	for _, e := range lr.Epochs {
+		r.rec.Curves["lm_train_loss"] = append(r.rec.Curves["lm_train_loss"], e.TrainCE)
+		r.rec.Curves["lm_val_loss"] = append(r.rec.Curves["lm_val_loss"], e.ValidCE)
+	}
+	return nil
+}
+
+// classifier adds the (forward) classifier's curves, its best epoch and
+// its speed.
+func (r *recordPart) classifier(m *Manifest) error {
+	var cr classifierResult
+	if err := m.Decode(&cr); err != nil {
+		return err
+	}
+	r.rec.Curves["val_error"] = cr.ValError
+	r.rec.Curves["train_loss"] = cr.TrainLoss
+	r.rec.Curves["lr"] = cr.LR
+	r.rec.Metrics["best_epoch"] = float64(cr.BestEpoch + 1)
+	r.rec.Metrics["best_val_error"] = cr.BestValError
+	if n := len(cr.ValError); n > 0 {
+		r.rec.Metrics["last_epoch_val_error"] = cr.ValError[n-1]
+	}
+	r.rec.TokensPerS = m.TokensPerS
+	return nil
 }
 
 // resultsLock serialises the runners writing one experiment's records.
@@ -439,14 +482,14 @@ func ModelOf(cacheDir string, r results.Record) (RecordModel, error) {
 	}
 	var m RecordModel
 	var err error
-	if m.Classifier, err = path(KindClassifier, "classifier", fileClassifier); err != nil {
+	if m.Classifier, err = path(KindClassifier, KindClassifier, fileClassifier); err != nil {
 		return m, err
 	}
-	if m.Vocab, err = path(KindTaskData, "taskdata", fileVocab); err != nil {
+	if m.Vocab, err = path(KindTaskData, KindTaskData, fileVocab); err != nil {
 		return m, err
 	}
-	if _, ok := stages["classifier_backward"]; ok {
-		if m.Backward, err = path(KindClassifier, "classifier_backward", fileClassifier); err != nil {
+	if _, ok := stages[backwardKey(KindClassifier)]; ok {
+		if m.Backward, err = path(KindClassifier, backwardKey(KindClassifier), fileClassifier); err != nil {
 			return m, err
 		}
 	}
