@@ -80,12 +80,45 @@
 // the same measurement is there already, and RESULTS/EXPERIMENT.json is
 // rewritten with the latest record of every cell.
 //
-// # Slurm
+// # Executors
 //
-// Submit sends the stages not cached to a Slurm cluster instead (see
-// slurm.go): an array job per stage kind and depth, each task building one
-// stage through RunStage with the same cache, locks and checkpoints, the
-// evaluate tasks writing their records, and a last job running
-// WriteRecords. SlurmStatus reads the job ids kept in CACHE/slurm/jobs.json
-// back through the Scheduler interface (sbatch, sacct, squeue).
+// Run builds the stages in this process. Two executors build them
+// elsewhere, in packages that import this one (never the reverse):
+// runner/jobs runs several runners of one plan on one machine ('ulmfit run
+// --jobs'), and runner/slurm sends the stages not cached to a Slurm
+// cluster as array jobs ('ulmfit submit', 'ulmfit status'), each task
+// building one stage through RunStage with the same cache, locks and
+// checkpoints and a last job running WriteRecords. They plan through
+// PlanGraph and Options.WithDefaults, and lock with LockFile (executors.go).
+//
+// # Files
+//
+// The engine, which knows stages only as a kind, a key, inputs and a Run
+// function:
+//
+//	graph.go        Stage, its ID, and Graph
+//	cache.go        the cache folder, manifests, stage locks
+//	integrity.go    checksums of a stage's files, corrupt stages set aside
+//	exec.go         Executor (runs a graph on the cache) and Exec (what a stage's Run sees)
+//	progress.go     Reporter: progress bars or log lines
+//	estimate.go     Calibration: time estimates learnt from finished stages
+//	gc.go           'ulmfit cache gc': what records still need
+//	codeversion.go  CodeVersion, from the embedded source
+//	provenance.go   the commit, machine and engine records name
+//
+// The stage kinds, planned from experiments and built by their jobs:
+//
+//	kinds.go        the kinds and every per-kind table (code, rates, record parts)
+//	plan.go         Planner: an experiment's cells as chains of stages, and the stages' keys
+//	data.go         corpus and taskdata: loading, splitting, tokenising
+//	lm.go           pretrain and finetune: LM training with per-epoch checkpoints
+//	classifier.go   classifier and evaluate
+//	import.go       import: a fastai LM in place of corpus and pretrain
+//
+// Records and the entry points:
+//
+//	records.go      a cell's record from its stages' manifests, and the records files
+//	summary.go      what a run prints: its table (through report.RunSummary) and earlier records
+//	run.go          Options, Run, Show, PrintPlan
+//	executors.go    PlanGraph, RunStage, WriteRecords: what the executors use
 package runner
