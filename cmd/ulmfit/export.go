@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -11,11 +10,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ulmfit-go/ulmfit/compute"
-	"github.com/ulmfit-go/ulmfit/model"
+	"github.com/ulmfit-go/ulmfit/classify"
 	"github.com/ulmfit-go/ulmfit/results"
 	"github.com/ulmfit-go/ulmfit/runner"
-	"github.com/ulmfit-go/ulmfit/text"
 )
 
 const exportUsage = `Usage:
@@ -55,23 +52,12 @@ type exportOptions struct {
 	Backward   string
 	Vocab      string
 	Out        string
-	Tokenizer  tokenizerSettings
+	Tokenizer  classify.TokenizerSettings
 	Force      bool
 	// A record to export the classifier of, instead of the files above.
 	Experiment, Row, Dataset string
 	Seed                     int64
 	Results, Cache           string
-}
-
-// tokenizerSettings are the text.Options a bundle records, so predict
-// tokenises as training did. Subword tokenisation is not exported.
-type tokenizerSettings struct {
-	MarkSingleField bool `json:"mark_single_field"`
-	AddEOS          bool `json:"add_eos"`
-}
-
-func (s tokenizerSettings) options() text.Options {
-	return text.Options{MarkSingleField: s.MarkSingleField, AddEOS: s.AddEOS}
 }
 
 func init() {
@@ -161,28 +147,8 @@ func runExport(_ context.Context, o exportOptions) error {
 	if err := prepareOutputs("export", o.Force, o.Out); err != nil {
 		return err
 	}
-	vocab, err := text.LoadVocab(o.Vocab)
-	if err != nil {
-		return inputError{fmt.Errorf("export: %w", err)}
-	}
-	be := compute.Default()
-	fwd, err := model.LoadClassifier(be, o.Classifier, vocab.Hash())
-	if err != nil {
-		return inputError{fmt.Errorf("export: %w (is %s the vocabulary it was trained with?)", err, o.Vocab)}
-	}
-	b := &model.Bundle{Itos: vocab.Tokens(), VocabHash: vocab.Hash(), BOS: vocab.ID(text.BOSToken), Forward: fwd}
-	if b.Tokenizer, err = json.Marshal(o.Tokenizer); err != nil {
-		return err
-	}
-	if o.Backward != "" {
-		if b.Backward, err = model.LoadClassifier(be, o.Backward, vocab.Hash()); err != nil {
-			return inputError{fmt.Errorf("export: %w", err)}
-		}
-		if !b.Backward.Backward {
-			return inputError{fmt.Errorf("export: %s is not marked as a backward classifier (Classifier.Backward was false when it was saved)", o.Backward)}
-		}
-	}
-	if err := model.SaveBundle(o.Out, b); err != nil {
+	f := classify.Files{Classifier: o.Classifier, Backward: o.Backward, Vocab: o.Vocab, Tokenizer: o.Tokenizer}
+	if err := classify.Export(f, o.Out); err != nil {
 		return inputError{fmt.Errorf("export: %w", err)}
 	}
 	return nil

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -11,9 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ulmfit-go/ulmfit/classify"
 	"github.com/ulmfit-go/ulmfit/compute"
-	"github.com/ulmfit-go/ulmfit/model"
-	"github.com/ulmfit-go/ulmfit/text"
 )
 
 const predictUsage = `Usage:
@@ -61,27 +59,10 @@ func init() {
 const predictChunk = 1024
 
 func runPredict(ctx context.Context, o predictOptions) error {
-	b, err := model.LoadBundle(compute.Default(), o.Model)
+	c, err := classify.Open(compute.Default(), o.Model)
 	if err != nil {
 		return inputError{fmt.Errorf("predict: %w", err)}
 	}
-	vocab, err := text.NewVocab(b.Itos)
-	if err != nil {
-		return inputError{fmt.Errorf("predict: bundle %s: %w", o.Model, err)}
-	}
-	if vocab.Hash() != b.VocabHash {
-		return inputError{fmt.Errorf("predict: bundle %s: its vocabulary hashes to %s, its classifier was trained on %s: a corrupt bundle", o.Model, vocab.Hash(), b.VocabHash)}
-	}
-	var settings tokenizerSettings
-	if len(b.Tokenizer) > 0 {
-		dec := json.NewDecoder(strings.NewReader(string(b.Tokenizer)))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&settings); err != nil {
-			return inputError{fmt.Errorf("predict: bundle %s: tokeniser settings %s: %w", o.Model, b.Tokenizer, err)}
-		}
-	}
-	tok := text.NewTokenizer(settings.options())
-
 	in := o.Stdin
 	if o.Input != "-" {
 		f, err := os.Open(o.Input)
@@ -91,22 +72,17 @@ func runPredict(ctx context.Context, o predictOptions) error {
 		defer f.Close()
 		in = f
 	}
-	labels := b.Labels()
-	if labels == nil {
-		for k := 0; k < b.Classes(); k++ {
-			labels = append(labels, strconv.Itoa(k))
-		}
-	}
+	labels := c.Labels()
 	w := bufio.NewWriter(o.Stdout)
 	fmt.Fprintf(w, "label\t%s\n", strings.Join(labels, "\t"))
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 1<<20), 1<<30)
-	var docs [][]int32
+	var texts []string
 	flush := func() error {
-		if len(docs) == 0 {
+		if len(texts) == 0 {
 			return nil
 		}
-		probs, err := b.Predict(docs)
+		probs, err := c.Predict(texts)
 		if err != nil {
 			return fmt.Errorf("predict: %w", err)
 		}
@@ -124,15 +100,15 @@ func runPredict(ctx context.Context, o predictOptions) error {
 			}
 			w.WriteByte('\n')
 		}
-		docs = docs[:0]
+		texts = texts[:0]
 		return nil
 	}
 	for sc.Scan() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		docs = append(docs, vocab.Numericalize(nil, tok.Tokenize(sc.Text())))
-		if len(docs) == predictChunk {
+		texts = append(texts, sc.Text())
+		if len(texts) == predictChunk {
 			if err := flush(); err != nil {
 				return err
 			}

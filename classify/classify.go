@@ -1,0 +1,123 @@
+// Package classify classifies raw text with a trained classifier ('ulmfit
+// predict'), from a bundle that Export makes ('ulmfit export'): the
+// classifier (and the backward one of a bidirectional ensemble), the
+// vocabulary it was trained with and the tokeniser's settings, in one file
+// (model.Bundle), so that text is tokenised and numericalised as the
+// training text was.
+package classify
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/ulmfit-go/ulmfit/compute"
+	"github.com/ulmfit-go/ulmfit/model"
+	"github.com/ulmfit-go/ulmfit/text"
+)
+
+// TokenizerSettings are the text.Options a bundle records, so that
+// prediction tokenises as training did. Subword tokenisation is not
+// exported.
+type TokenizerSettings struct {
+	MarkSingleField bool `json:"mark_single_field"`
+	AddEOS          bool `json:"add_eos"`
+}
+
+// Options are the tokeniser's options these settings stand for.
+func (s TokenizerSettings) Options() text.Options {
+	return text.Options{MarkSingleField: s.MarkSingleField, AddEOS: s.AddEOS}
+}
+
+// Files are what Export bundles.
+type Files struct {
+	Classifier string // a classifier checkpoint (model.SaveClassifier)
+	Backward   string // a backward classifier to ensemble with it; "" for none
+	Vocab      string // the vocabulary both were trained with
+	Tokenizer  TokenizerSettings
+}
+
+// Export writes f as one bundle at out. Every error is one of f's files
+// that does not load or does not belong with the others (a classifier
+// trained on another vocabulary, a forward classifier given as the
+// backward one), or the bundle that cannot be written.
+func Export(f Files, out string) error {
+	vocab, err := text.LoadVocab(f.Vocab)
+	if err != nil {
+		return err
+	}
+	be := compute.Default()
+	fwd, err := model.LoadClassifier(be, f.Classifier, vocab.Hash())
+	if err != nil {
+		return fmt.Errorf("%w (is %s the vocabulary it was trained with?)", err, f.Vocab)
+	}
+	b := &model.Bundle{Itos: vocab.Tokens(), VocabHash: vocab.Hash(), BOS: vocab.ID(text.BOSToken), Forward: fwd}
+	if b.Tokenizer, err = json.Marshal(f.Tokenizer); err != nil {
+		return err
+	}
+	if f.Backward != "" {
+		if b.Backward, err = model.LoadClassifier(be, f.Backward, vocab.Hash()); err != nil {
+			return err
+		}
+		if !b.Backward.Backward {
+			return fmt.Errorf("%s is not marked as a backward classifier (Classifier.Backward was false when it was saved)", f.Backward)
+		}
+	}
+	return model.SaveBundle(out, b)
+}
+
+// Classifier is a loaded bundle: raw text in, class probabilities out.
+type Classifier struct {
+	bundle *model.Bundle
+	vocab  *text.Vocab
+	tok    *text.Tokenizer
+}
+
+// Open loads the bundle at path onto be. Every error is the bundle's: it
+// does not load, or its parts do not hold together.
+func Open(be compute.Backend, path string) (*Classifier, error) {
+	b, err := model.LoadBundle(be, path)
+	if err != nil {
+		return nil, err
+	}
+	vocab, err := text.NewVocab(b.Itos)
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", path, err)
+	}
+	if vocab.Hash() != b.VocabHash {
+		return nil, fmt.Errorf("bundle %s: its vocabulary hashes to %s, its classifier was trained on %s: a corrupt bundle", path, vocab.Hash(), b.VocabHash)
+	}
+	var settings TokenizerSettings
+	if len(b.Tokenizer) > 0 {
+		dec := json.NewDecoder(strings.NewReader(string(b.Tokenizer)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&settings); err != nil {
+			return nil, fmt.Errorf("bundle %s: tokeniser settings %s: %w", path, b.Tokenizer, err)
+		}
+	}
+	return &Classifier{bundle: b, vocab: vocab, tok: text.NewTokenizer(settings.Options())}, nil
+}
+
+// Labels are the class names, in the order of Predict's probabilities: the
+// classifier's own, or the class numbers when it has none.
+func (c *Classifier) Labels() []string {
+	labels := c.bundle.Labels()
+	if labels == nil {
+		for k := 0; k < c.bundle.Classes(); k++ {
+			labels = append(labels, strconv.Itoa(k))
+		}
+	}
+	return labels
+}
+
+// Predict gives each text's class probabilities, in Labels' order (the
+// average of the forward and backward classifiers when the bundle has
+// both), tokenising and numericalising the texts as the training text was.
+func (c *Classifier) Predict(texts []string) ([][]float32, error) {
+	docs := make([][]int32, len(texts))
+	for i, t := range texts {
+		docs[i] = c.vocab.Numericalize(nil, c.tok.Tokenize(t))
+	}
+	return c.bundle.Predict(docs)
+}
