@@ -3,6 +3,7 @@ package datasets
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -204,4 +205,53 @@ func Lookup(name string) (Info, error) {
 		}
 	}
 	return Info{}, &UnknownDatasetError{Name: name, Suggest: suggest}
+}
+
+// ComparePublished sets d's split sizes beside the published ones, p,
+// saying where they differ: "train 5452, test 500 (this copy matches)".
+func ComparePublished(p Counts, d *Dataset) string {
+	type pair struct {
+		name      string
+		published int
+		got       int
+	}
+	var pairs []pair
+	if p.Total > 0 {
+		pairs = append(pairs, pair{"all", p.Total, len(d.Train) + len(d.Valid) + len(d.Test)})
+	}
+	for _, s := range []pair{
+		{"train", p.Train, len(d.Train)}, {"valid", p.Valid, len(d.Valid)},
+		{"test", p.Test, len(d.Test)}, {"unlabelled", p.Unlabelled, len(d.Unlabelled)},
+	} {
+		if s.published > 0 {
+			pairs = append(pairs, s)
+		}
+	}
+	if len(pairs) == 0 {
+		return "none (not a published dataset)"
+	}
+	var parts, diffs []string
+	for _, s := range pairs {
+		parts = append(parts, fmt.Sprintf("%s %d", s.name, s.published))
+		switch {
+		case slices.Contains(d.Absent, s.name):
+			diffs = append(diffs, s.name+" absent here")
+		case s.got != s.published:
+			diffs = append(diffs, fmt.Sprintf("%s has %d here", s.name, s.got))
+		}
+	}
+	verdict := "this copy matches"
+	if len(diffs) > 0 {
+		verdict = "this copy differs: " + strings.Join(diffs, ", ")
+	}
+	return strings.Join(parts, ", ") + " (" + verdict + ")"
+}
+
+// Texts are the examples' texts (each its fields), in order.
+func Texts(examples []Example) [][]string {
+	out := make([][]string, len(examples))
+	for i, e := range examples {
+		out[i] = e.Text
+	}
+	return out
 }

@@ -6,11 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"runtime"
 	"slices"
-	"sort"
 	"strings"
-	"sync"
 	"text/tabwriter"
 
 	"github.com/ulmfit-go/ulmfit/datasets"
@@ -356,7 +353,7 @@ func describeDataset(o dataOptions, info datasets.Info, d *datasets.Dataset) err
 	for _, a := range d.Absent {
 		fmt.Fprintf(w, "%s absent\n", a)
 	}
-	fmt.Fprintf(w, "published: %s\n", comparePublished(info.Published, d))
+	fmt.Fprintf(w, "published: %s\n", datasets.ComparePublished(info.Published, d))
 
 	if len(d.Classes) > 0 {
 		fmt.Fprintln(w, "\nexamples per class:")
@@ -392,8 +389,8 @@ func describeDataset(o dataOptions, info datasets.Info, d *datasets.Dataset) err
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "split\tdocuments\ttokens\ttypes\tmean\tmedian\tmax\t")
 		for _, s := range splits {
-			st := tokenStats(tok, s.Examples)
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.1f\t%d\t%d\t\n", s.Name, len(s.Examples), st.total, st.types, st.mean, st.median, st.max)
+			st := text.Lengths(tok, datasets.Texts(s.Examples))
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.1f\t%d\t%d\t\n", s.Name, len(s.Examples), st.Total, st.Types, st.Mean, st.Median, st.Max)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -436,100 +433,4 @@ func quoteSpaced(names []string) []string {
 		out[i] = n
 	}
 	return out
-}
-
-// comparePublished sets this copy's split sizes beside the published ones.
-func comparePublished(p datasets.Counts, d *datasets.Dataset) string {
-	type pair struct {
-		name      string
-		published int
-		got       int
-	}
-	var pairs []pair
-	if p.Total > 0 {
-		pairs = append(pairs, pair{"all", p.Total, len(d.Train) + len(d.Valid) + len(d.Test)})
-	}
-	for _, s := range []pair{
-		{"train", p.Train, len(d.Train)}, {"valid", p.Valid, len(d.Valid)},
-		{"test", p.Test, len(d.Test)}, {"unlabelled", p.Unlabelled, len(d.Unlabelled)},
-	} {
-		if s.published > 0 {
-			pairs = append(pairs, s)
-		}
-	}
-	if len(pairs) == 0 {
-		return "none (not a published dataset)"
-	}
-	var parts, diffs []string
-	for _, s := range pairs {
-		parts = append(parts, fmt.Sprintf("%s %d", s.name, s.published))
-		switch {
-		case slices.Contains(d.Absent, s.name):
-			diffs = append(diffs, s.name+" absent here")
-		case s.got != s.published:
-			diffs = append(diffs, fmt.Sprintf("%s has %d here", s.name, s.got))
-		}
-	}
-	verdict := "this copy matches"
-	if len(diffs) > 0 {
-		verdict = "this copy differs: " + strings.Join(diffs, ", ")
-	}
-	return strings.Join(parts, ", ") + " (" + verdict + ")"
-}
-
-type docStats struct {
-	total       int64
-	types       int // distinct tokens
-	mean        float64
-	median, max int
-}
-
-// tokenStats tokenises every document, one goroutine per core, and
-// summarises the lengths.
-func tokenStats(tok *text.Tokenizer, docs []datasets.Example) docStats {
-	lengths := make([]int, len(docs))
-	workers := runtime.GOMAXPROCS(0)
-	seen := make([]map[string]struct{}, workers)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			var buf []string
-			types := map[string]struct{}{}
-			for i := w; i < len(docs); i += workers {
-				buf = tok.AppendTokens(buf[:0], docs[i].Text...)
-				lengths[i] = len(buf)
-				for _, t := range buf {
-					if _, ok := types[t]; !ok {
-						types[strings.Clone(t)] = struct{}{} // not a slice of the whole document
-					}
-				}
-			}
-			seen[w] = types
-		}(w)
-	}
-	wg.Wait()
-	var st docStats
-	all := seen[0]
-	for _, m := range seen[1:] {
-		for t := range m {
-			all[t] = struct{}{}
-		}
-	}
-	st.types = len(all)
-	if len(lengths) == 0 {
-		return st
-	}
-	for _, n := range lengths {
-		st.total += int64(n)
-	}
-	sort.Ints(lengths)
-	st.mean = float64(st.total) / float64(len(lengths))
-	st.median = lengths[len(lengths)/2]
-	if len(lengths)%2 == 0 {
-		st.median = (lengths[len(lengths)/2-1] + lengths[len(lengths)/2]) / 2
-	}
-	st.max = lengths[len(lengths)-1]
-	return st
 }
