@@ -43,6 +43,26 @@ type classifierResult struct {
 	Backward     bool      `json:"backward"`
 }
 
+// classifierKey is a classifier stage's key: everything its output
+// depends on besides its inputs.
+type classifierKey struct {
+	Encoder         model.Config     `json:"encoder"`
+	Variant         string           `json:"variant"`
+	Epochs          int              `json:"epochs"`
+	Batch           int              `json:"batch"`
+	BPTT            int              `json:"bptt"`
+	MaxLen          int              `json:"max_len"`
+	LR              float64          `json:"lr"`
+	DiscrFactor     float64          `json:"discr_factor"`
+	CutFrac         float64          `json:"cut_frac"`
+	Ratio           float64          `json:"ratio"`
+	ChainThawEpochs int              `json:"chain_thaw_epochs"`
+	Adam            model.AdamConfig `json:"adam"`
+	Seed            uint64           `json:"seed"`
+	Backward        bool             `json:"backward"`
+	From            string           `json:"from"`
+}
+
 // classifierJob is a classifier stage's work. Inputs: the task's data,
 // then the LM it starts from (none for "scratch").
 type classifierJob struct {
@@ -204,6 +224,12 @@ func examplesDigest(data model.ClassData) string {
 		fmt.Fprintf(h, "%d:%d\n", data.Labels[i], len(d))
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// evaluateKey is an evaluate stage's key.
+type evaluateKey struct {
+	Split string `json:"split"`
+	Mode  string `json:"mode"`
 }
 
 // evaluateJob scores classifiers on a split. Inputs: the task's data, then

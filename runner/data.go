@@ -301,6 +301,57 @@ func docs(examples []datasets.Example) text.Docs {
 	}
 }
 
+// taskDataKey is a taskdata stage's key: everything its output depends on.
+type taskDataKey struct {
+	Dataset            string            `json:"dataset"`
+	Hashes             map[string]string `json:"data_hashes"`
+	ValidationFraction float64           `json:"validation_fraction"`
+	CarveTestFraction  float64           `json:"carve_test_fraction"`
+	SplitSeed          uint64            `json:"split_seed"`
+	MaxTrain           int               `json:"max_train"`
+	MaxTest            int               `json:"max_test"`
+	MaxUnlabelled      int               `json:"max_unlabelled"`
+	SpareValid         int               `json:"spare_valid,omitempty"`
+	TrainSize          int               `json:"train_size"`
+	LMText             string            `json:"lm_text"`
+	Vocab              int               `json:"vocab"`
+	// SpareAsUnlabelled: the training examples max_train leaves out are
+	// unlabelled LM text (omitted when false, so older keys stand).
+	SpareAsUnlabelled bool `json:"spare_as_unlabelled,omitempty"`
+	// LMTestText: the validation and test examples' text is LM text too
+	// (omitted when false, so older keys stand).
+	LMTestText bool `json:"lm_test_text,omitempty"`
+}
+
+// taskData plans a task's data stage: its splits (computed here, so that
+// later stages can be sized) and their tokens.
+func (b *builder) taskData(src *source, s ablations.Settings, trainSize int) (*Stage, taskSplits, error) {
+	sc := b.sc
+	sp, err := splitTask(src, s, sc, trainSize)
+	if err != nil {
+		return nil, sp, err
+	}
+	if trainSize >= sp.TrainPool {
+		trainSize = 0 // the whole pool: the same data as an experiment that does not vary sizes
+	}
+	key := taskDataKey{Dataset: src.Name, Hashes: src.Hashes, ValidationFraction: s.ValidationFraction,
+		CarveTestFraction: s.CarveTestFraction, SplitSeed: s.SplitSeed, MaxTrain: src.limit(sc.MaxTrain),
+		MaxTest: src.limit(sc.MaxTest), MaxUnlabelled: src.limit(sc.MaxUnlabelled), SpareValid: sp.SpareValid, TrainSize: trainSize,
+		LMText: s.LMText, Vocab: sc.Vocab, SpareAsUnlabelled: src.limit(sc.MaxTrain) > 0 && s.LMText != "labelled",
+		LMTestText: s.LMTestText && s.LMText != "labelled"}
+	label := "taskdata " + src.Name
+	if trainSize > 0 {
+		label += fmt.Sprintf(" n=%d", trainSize)
+	}
+	if s.LMText == "labelled" {
+		label += " lm:labelled"
+	}
+	tokens := words(sp.LMText) + words(sp.Train) + words(sp.Valid) + words(sp.Test)
+	vocab := sc.Vocab
+	return &Stage{Kind: KindTaskData, Code: CodeVersion(KindTaskData), Label: label, Key: key, Work: Work{Tokens: tokens},
+		Run: func(ctx context.Context, x *Exec) (any, error) { return runTaskData(ctx, x, src, sp, vocab) }}, sp, nil
+}
+
 // Files of a taskdata stage.
 const (
 	fileVocab  = "vocab.txt"
@@ -438,6 +489,38 @@ func (td *taskData) classData(split string) (model.ClassData, error) {
 		d.Docs[i] = c.Doc(i)
 	}
 	return d, nil
+}
+
+// corpusKey is a corpus stage's key: everything its output depends on.
+type corpusKey struct {
+	Corpus      string            `json:"corpus"`
+	Hashes      map[string]string `json:"data_hashes"`
+	Vocab       int               `json:"vocab"`
+	Tokens      int               `json:"tokens"`
+	ValidTokens int               `json:"valid_tokens"`
+	Seed        uint64            `json:"seed"`
+}
+
+// corpus plans the corpus stage of s's pretraining corpus.
+func (b *builder) corpus(s ablations.Settings) (*Stage, error) {
+	src, err := b.p.source(b.e, b.sc.PretrainCorpus)
+	if err != nil {
+		why := "the pretraining corpus of scale " + b.sc.Name
+		if _, declared := b.e.Datasets[b.sc.PretrainCorpus]; declared {
+			why += ", declared in the file as [datasets." + b.sc.PretrainCorpus + "]"
+		}
+		return nil, &DataError{Where: b.e.Source, Dataset: b.sc.PretrainCorpus, Why: why, Err: err}
+	}
+	sc := b.sc
+	key := corpusKey{Corpus: src.Name, Hashes: src.Hashes, Vocab: sc.PretrainVocab, Tokens: sc.PretrainTokens,
+		ValidTokens: sc.PretrainValidTokens, Seed: s.SplitSeed}
+	tokens := int64(sc.PretrainTokens + sc.PretrainValidTokens)
+	if sc.PretrainTokens == 0 {
+		tokens = words(src.DS.Train) + words(src.DS.Valid) + words(src.DS.Unlabelled)
+	}
+	return &Stage{Kind: KindCorpus, Code: CodeVersion(KindCorpus), Label: "corpus " + src.Name, Key: key,
+		Work: Work{Tokens: tokens},
+		Run:  func(ctx context.Context, x *Exec) (any, error) { return runCorpus(ctx, x, src, sc, s.SplitSeed) }}, nil
 }
 
 // Files of a corpus stage.

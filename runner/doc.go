@@ -109,11 +109,17 @@
 // The stage kinds, planned from experiments and built by their jobs:
 //
 //	kinds.go        the kinds and every per-kind table (code, rates, record parts)
-//	plan.go         Planner: an experiment's cells as chains of stages, and the stages' keys
+//	plan.go         Planner: an experiment's rows and tasks as cells, each a chain of stages
 //	data.go         corpus and taskdata: loading, splitting, tokenising
 //	lm.go           pretrain and finetune: LM training with per-epoch checkpoints
 //	classifier.go   classifier and evaluate
 //	import.go       import: a fastai LM in place of corpus and pretrain
+//
+// Each kind's file holds its key (what its ID hashes besides its inputs),
+// its job (what Stage.Run calls), its result (its manifest's JSON) and,
+// for the kinds the planner makes alone, the planner's method; fine-tuning,
+// the classifier and the evaluation are planned together, per cell and
+// direction, in plan.go.
 //
 // Records and the entry points:
 //

@@ -176,6 +176,49 @@ func finite(v float64) float64 {
 	return v
 }
 
+// lmKey is an LM stage's key (pretrain or finetune): everything its output
+// depends on besides its inputs.
+type lmKey struct {
+	Model       model.Config     `json:"model"` // Vocab 0: the input's vocabulary
+	Variant     string           `json:"variant"`
+	Batch       int              `json:"batch"`
+	BPTT        int              `json:"bptt"`
+	Variable    bool             `json:"variable_bptt"`
+	LR          float64          `json:"lr"`
+	Discr       string           `json:"discr,omitempty"`
+	DiscrFactor float64          `json:"discr_factor,omitempty"`
+	CutFrac     float64          `json:"cut_frac"`
+	Ratio       float64          `json:"ratio"`
+	Adam        model.AdamConfig `json:"adam"`
+	Epochs      int              `json:"epochs"`
+	Seed        uint64           `json:"seed"`
+	Backward    bool             `json:"backward"`
+}
+
+// pretrain plans the general-domain LM's pretraining (on its corpus stage)
+// in one direction.
+func (b *builder) pretrain(s ablations.Settings, backward bool) (*Stage, error) {
+	corpus, err := b.corpus(s)
+	if err != nil {
+		return nil, err
+	}
+	sc := b.sc
+	tc := s.PretrainConfig(sc, s.PretrainSeed)
+	key := lmKey{Model: s.LMConfig(sc, 0), Variant: "pretrain", Batch: tc.Batch, BPTT: tc.BPTT, Variable: tc.VariableBPTT,
+		LR: s.PretrainLR, CutFrac: s.LMCutFrac, Ratio: s.LMRatio, Adam: tc.Adam, Epochs: tc.Epochs, Seed: s.PretrainSeed, Backward: backward}
+	tokens := int64(sc.PretrainTokens)
+	if tokens == 0 {
+		tokens = corpus.Work.Tokens
+	}
+	job := pretrainJob{be: b.p.Backend, settings: s, scale: sc, backward: backward}
+	return &Stage{Kind: KindPretrain, Code: CodeVersion(KindPretrain),
+		Label: fmt.Sprintf("pretrain %s %s%s", sc.PretrainCorpus, s.LM, dirLabel(backward)),
+		Key:   key, Inputs: []*Stage{corpus},
+		Work: Work{Tokens: tokens * int64(sc.PretrainEpochs), Cost: lmCost(sc, sc.PretrainVocab), Epochs: sc.PretrainEpochs},
+		Run:  job.run,
+	}, nil
+}
+
 // pretrainJob is a pretrain stage's work.
 type pretrainJob struct {
 	be       compute.Backend

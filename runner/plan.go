@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -428,77 +427,6 @@ type PretrainedError struct {
 func (e *PretrainedError) Error() string { return fmt.Sprintf("%s: %v", e.Where, e.Err) }
 func (e *PretrainedError) Unwrap() error { return e.Err }
 
-// Stage keys: everything a stage's output depends on besides its inputs.
-type corpusKey struct {
-	Corpus      string            `json:"corpus"`
-	Hashes      map[string]string `json:"data_hashes"`
-	Vocab       int               `json:"vocab"`
-	Tokens      int               `json:"tokens"`
-	ValidTokens int               `json:"valid_tokens"`
-	Seed        uint64            `json:"seed"`
-}
-
-type taskDataKey struct {
-	Dataset            string            `json:"dataset"`
-	Hashes             map[string]string `json:"data_hashes"`
-	ValidationFraction float64           `json:"validation_fraction"`
-	CarveTestFraction  float64           `json:"carve_test_fraction"`
-	SplitSeed          uint64            `json:"split_seed"`
-	MaxTrain           int               `json:"max_train"`
-	MaxTest            int               `json:"max_test"`
-	MaxUnlabelled      int               `json:"max_unlabelled"`
-	SpareValid         int               `json:"spare_valid,omitempty"`
-	TrainSize          int               `json:"train_size"`
-	LMText             string            `json:"lm_text"`
-	Vocab              int               `json:"vocab"`
-	// SpareAsUnlabelled: the training examples max_train leaves out are
-	// unlabelled LM text (omitted when false, so older keys stand).
-	SpareAsUnlabelled bool `json:"spare_as_unlabelled,omitempty"`
-	// LMTestText: the validation and test examples' text is LM text too
-	// (omitted when false, so older keys stand).
-	LMTestText bool `json:"lm_test_text,omitempty"`
-}
-
-type lmKey struct {
-	Model       model.Config     `json:"model"` // Vocab 0: the input's vocabulary
-	Variant     string           `json:"variant"`
-	Batch       int              `json:"batch"`
-	BPTT        int              `json:"bptt"`
-	Variable    bool             `json:"variable_bptt"`
-	LR          float64          `json:"lr"`
-	Discr       string           `json:"discr,omitempty"`
-	DiscrFactor float64          `json:"discr_factor,omitempty"`
-	CutFrac     float64          `json:"cut_frac"`
-	Ratio       float64          `json:"ratio"`
-	Adam        model.AdamConfig `json:"adam"`
-	Epochs      int              `json:"epochs"`
-	Seed        uint64           `json:"seed"`
-	Backward    bool             `json:"backward"`
-}
-
-type classifierKey struct {
-	Encoder         model.Config     `json:"encoder"`
-	Variant         string           `json:"variant"`
-	Epochs          int              `json:"epochs"`
-	Batch           int              `json:"batch"`
-	BPTT            int              `json:"bptt"`
-	MaxLen          int              `json:"max_len"`
-	LR              float64          `json:"lr"`
-	DiscrFactor     float64          `json:"discr_factor"`
-	CutFrac         float64          `json:"cut_frac"`
-	Ratio           float64          `json:"ratio"`
-	ChainThawEpochs int              `json:"chain_thaw_epochs"`
-	Adam            model.AdamConfig `json:"adam"`
-	Seed            uint64           `json:"seed"`
-	Backward        bool             `json:"backward"`
-	From            string           `json:"from"`
-}
-
-type evaluateKey struct {
-	Split string `json:"split"`
-	Mode  string `json:"mode"`
-}
-
 // lmCost is an LM's multiply-adds per token, forward and backward: the
 // LSTMs and the decoder over vocab tokens.
 func lmCost(sc ablations.Scale, vocab int) float64 {
@@ -516,81 +444,11 @@ func encoderMACs(sc ablations.Scale) float64 {
 	return n
 }
 
-func (b *builder) corpus(s ablations.Settings) (*Stage, error) {
-	src, err := b.p.source(b.e, b.sc.PretrainCorpus)
-	if err != nil {
-		why := "the pretraining corpus of scale " + b.sc.Name
-		if _, declared := b.e.Datasets[b.sc.PretrainCorpus]; declared {
-			why += ", declared in the file as [datasets." + b.sc.PretrainCorpus + "]"
-		}
-		return nil, &DataError{Where: b.e.Source, Dataset: b.sc.PretrainCorpus, Why: why, Err: err}
-	}
-	sc := b.sc
-	key := corpusKey{Corpus: src.Name, Hashes: src.Hashes, Vocab: sc.PretrainVocab, Tokens: sc.PretrainTokens,
-		ValidTokens: sc.PretrainValidTokens, Seed: s.SplitSeed}
-	tokens := int64(sc.PretrainTokens + sc.PretrainValidTokens)
-	if sc.PretrainTokens == 0 {
-		tokens = words(src.DS.Train) + words(src.DS.Valid) + words(src.DS.Unlabelled)
-	}
-	return &Stage{Kind: KindCorpus, Code: CodeVersion(KindCorpus), Label: "corpus " + src.Name, Key: key,
-		Work: Work{Tokens: tokens},
-		Run:  func(ctx context.Context, x *Exec) (any, error) { return runCorpus(ctx, x, src, sc, s.SplitSeed) }}, nil
-}
-
-func (b *builder) pretrain(s ablations.Settings, backward bool) (*Stage, error) {
-	corpus, err := b.corpus(s)
-	if err != nil {
-		return nil, err
-	}
-	sc := b.sc
-	tc := s.PretrainConfig(sc, s.PretrainSeed)
-	key := lmKey{Model: s.LMConfig(sc, 0), Variant: "pretrain", Batch: tc.Batch, BPTT: tc.BPTT, Variable: tc.VariableBPTT,
-		LR: s.PretrainLR, CutFrac: s.LMCutFrac, Ratio: s.LMRatio, Adam: tc.Adam, Epochs: tc.Epochs, Seed: s.PretrainSeed, Backward: backward}
-	tokens := int64(sc.PretrainTokens)
-	if tokens == 0 {
-		tokens = corpus.Work.Tokens
-	}
-	job := pretrainJob{be: b.p.Backend, settings: s, scale: sc, backward: backward}
-	return &Stage{Kind: KindPretrain, Code: CodeVersion(KindPretrain),
-		Label: fmt.Sprintf("pretrain %s %s%s", sc.PretrainCorpus, s.LM, dirLabel(backward)),
-		Key:   key, Inputs: []*Stage{corpus},
-		Work: Work{Tokens: tokens * int64(sc.PretrainEpochs), Cost: lmCost(sc, sc.PretrainVocab), Epochs: sc.PretrainEpochs},
-		Run:  job.run,
-	}, nil
-}
-
 func dirLabel(backward bool) string {
 	if backward {
 		return " backward"
 	}
 	return ""
-}
-
-func (b *builder) taskData(src *source, s ablations.Settings, trainSize int) (*Stage, taskSplits, error) {
-	sc := b.sc
-	sp, err := splitTask(src, s, sc, trainSize)
-	if err != nil {
-		return nil, sp, err
-	}
-	if trainSize >= sp.TrainPool {
-		trainSize = 0 // the whole pool: the same data as an experiment that does not vary sizes
-	}
-	key := taskDataKey{Dataset: src.Name, Hashes: src.Hashes, ValidationFraction: s.ValidationFraction,
-		CarveTestFraction: s.CarveTestFraction, SplitSeed: s.SplitSeed, MaxTrain: src.limit(sc.MaxTrain),
-		MaxTest: src.limit(sc.MaxTest), MaxUnlabelled: src.limit(sc.MaxUnlabelled), SpareValid: sp.SpareValid, TrainSize: trainSize,
-		LMText: s.LMText, Vocab: sc.Vocab, SpareAsUnlabelled: src.limit(sc.MaxTrain) > 0 && s.LMText != "labelled",
-		LMTestText: s.LMTestText && s.LMText != "labelled"}
-	label := "taskdata " + src.Name
-	if trainSize > 0 {
-		label += fmt.Sprintf(" n=%d", trainSize)
-	}
-	if s.LMText == "labelled" {
-		label += " lm:labelled"
-	}
-	tokens := words(sp.LMText) + words(sp.Train) + words(sp.Valid) + words(sp.Test)
-	vocab := sc.Vocab
-	return &Stage{Kind: KindTaskData, Code: CodeVersion(KindTaskData), Label: label, Key: key, Work: Work{Tokens: tokens},
-		Run: func(ctx context.Context, x *Exec) (any, error) { return runTaskData(ctx, x, src, sp, vocab) }}, sp, nil
 }
 
 // chain is one direction's stages of a cell.
