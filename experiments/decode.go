@@ -57,6 +57,22 @@ type fileKeys struct {
 	Rows         []toml.Primitive          `toml:"rows"`
 	Scale        map[string]toml.Primitive `toml:"scale"`
 	Datasets     map[string]toml.Primitive `toml:"datasets"`
+	Figures      []toml.Primitive          `toml:"figures"`
+}
+
+// figureKeys are the keys of a [[figures]] entry (Figure).
+type figureKeys struct {
+	ID           string            `toml:"id"`
+	Title        string            `toml:"title"`
+	Caption      string            `toml:"caption"`
+	Kind         string            `toml:"kind"`
+	Datasets     []string          `toml:"datasets"`
+	Rows         []string          `toml:"rows"`
+	Curve        string            `toml:"curve"`
+	XLabel       string            `toml:"x_label"`
+	YLabel       string            `toml:"y_label"`
+	Fallback     string            `toml:"fallback"`
+	FallbackRows map[string]string `toml:"fallback_rows"`
 }
 
 // rowKeys are a row's own keys; the rest of the row are Settings keys.
@@ -82,6 +98,13 @@ type decoder struct {
 // is its default name, and dir is the folder relative dataset paths start
 // from ("" for a built-in experiment: the working directory).
 func Parse(data []byte, source, name, dir string) (*Experiment, error) {
+	return parse(data, source, name, dir, true)
+}
+
+// parse is Parse; checkFallbacks says whether to load the experiments a
+// figure falls back on to check their rows (not while loading one of them,
+// so that two figures falling back on each other cannot recurse).
+func parse(data []byte, source, name, dir string, checkFallbacks bool) (*Experiment, error) {
 	var top fileKeys
 	md, err := toml.Decode(string(data), &top)
 	if err != nil {
@@ -127,6 +150,9 @@ func Parse(data []byte, source, name, dir string) (*Experiment, error) {
 		return nil, err
 	}
 	if err := d.rows(e, top, dir); err != nil {
+		return nil, err
+	}
+	if err := d.figures(e, top.Figures, checkFallbacks); err != nil {
 		return nil, err
 	}
 	if err := d.checkDecoded(); err != nil {
@@ -201,6 +227,7 @@ var (
 	dropoutNames  = tagNames(reflect.TypeFor[ablations.Dropouts]())
 	scaleNames    = tagNames(reflect.TypeFor[ablations.Scale]())
 	datasetNames  = tagNames(reflect.TypeFor[datasets.GenericSpec]())
+	figureNames   = tagNames(reflect.TypeFor[figureKeys]())
 )
 
 // validKeys returns the keys allowed inside the table at path (a plain
@@ -231,6 +258,15 @@ func validKeys(path []string) ([]string, bool) {
 		case 3:
 			if path[2] == "max_train" || path[2] == "max_test" || path[2] == "max_unlabelled" {
 				return nil, false // dataset names
+			}
+		}
+	case path[0] == "figures":
+		switch len(path) {
+		case 1:
+			return figureNames, true
+		case 2:
+			if path[1] == "fallback_rows" {
+				return nil, false // row ids, checked against the rows
 			}
 		}
 	case path[0] == "datasets":
@@ -581,8 +617,16 @@ func (d *decoder) rows(e *Experiment, top fileKeys, dir string) error {
 }
 
 // rowLine is the line of the i-th [[rows]] header, or of its first key.
-func (d *decoder) rowLine(i int) int {
-	header := fmt.Sprintf("rows[%d]", i)
+func (d *decoder) rowLine(i int) int { return d.elementLine("rows", i) }
+
+// figureLine is the line of the i-th [[figures]] header, or of its first
+// key.
+func (d *decoder) figureLine(i int) int { return d.elementLine("figures", i) }
+
+// elementLine is the line of the i-th element of the array of tables
+// name, or of its first key.
+func (d *decoder) elementLine(name string, i int) int {
+	header := fmt.Sprintf("%s[%d]", name, i)
 	for _, kl := range d.lines {
 		if kl.indexed == header || strings.HasPrefix(kl.indexed, header+".") {
 			return kl.line
@@ -640,4 +684,158 @@ func relativeTo(dir string, p ablations.PretrainedLM) ablations.PretrainedLM {
 		}
 	}
 	return p
+}
+
+// figureID is what a figure's id may hold: it names the image files.
+var figureID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// figures decodes the [[figures]] entries: each kind known, each dataset
+// one of the tasks, each row one of the rows, a fallback a built-in
+// experiment with the rows it names.
+func (d *decoder) figures(e *Experiment, prims []toml.Primitive, checkFallbacks bool) error {
+	ids := map[string]int{}
+	for i, prim := range prims {
+		var fk figureKeys
+		if err := d.md.PrimitiveDecode(prim, &fk); err != nil {
+			return decodeError(d.file, err)
+		}
+		at := func(key string) *Error {
+			k := fmt.Sprintf("figures[%d]", i)
+			line := d.figureLine(i)
+			if key != "" {
+				k += "." + key
+				if l := d.lineOfIndexed(k); l > 0 {
+					line = l
+				}
+			}
+			return &Error{File: d.file, Line: line, Key: k}
+		}
+		fail := func(key, format string, args ...any) error {
+			err := at(key)
+			err.Msg = fmt.Sprintf(format, args...)
+			return err
+		}
+		f := Figure{ID: fk.ID, Title: fk.Title, Caption: fk.Caption, Kind: fk.Kind, Datasets: fk.Datasets, Rows: fk.Rows,
+			Curve: fk.Curve, XLabel: fk.XLabel, YLabel: fk.YLabel, Fallback: fk.Fallback, FallbackRows: fk.FallbackRows,
+			Line: d.figureLine(i)}
+		switch {
+		case f.ID == "" && len(prims) > 1:
+			return fail("", "the file declares %d figures; give each an id (it names the image files), e.g. id = \"%s-%s\"", len(prims), e.Name, f.Kind)
+		case f.ID == "":
+			f.ID = e.Name
+		case !figureID.MatchString(f.ID):
+			return fail("id", "%q: want letters, digits, '.', '_' or '-' (it names the image files)", f.ID)
+		}
+		if prev, dup := ids[f.ID]; dup {
+			return fail("id", "id %q is also figure %d's; ids name the image files, so they must differ", f.ID, prev)
+		}
+		ids[f.ID] = i
+		if f.Title == "" {
+			f.Title = e.Title
+		}
+		kinds := FigureKinds()
+		switch {
+		case f.Kind == "":
+			return fail("", "the figure has no kind; want kind = one of %s", quoteAll(kinds))
+		case !slices.Contains(kinds, f.Kind):
+			return fail("kind", "%q is not a kind of figure; valid: %s", f.Kind, quoteAll(kinds))
+		case f.Kind == FigureTrainSize && f.Curve != "":
+			return fail("curve", "a %q figure plots each record's value, not a curve; leave curve out, or use kind \"epochs\"", f.Kind)
+		case f.Kind == FigureTrainSize && len(e.TrainSizes) == 0:
+			return fail("kind", "a %q figure plots the error at each of train_sizes; the file sets none (e.g. train_sizes = [100, 1000])", f.Kind)
+		}
+		if len(f.Datasets) == 0 {
+			f.Datasets = slices.Clone(e.Tasks)
+		}
+		for _, ds := range f.Datasets {
+			if !slices.Contains(e.Tasks, ds) {
+				return fail("datasets", "%q is not one of the experiment's tasks; valid: %s", ds, strings.Join(e.Tasks, ", "))
+			}
+		}
+		var rowIDs []string
+		for _, r := range e.Rows {
+			rowIDs = append(rowIDs, r.ID)
+		}
+		if len(f.Rows) == 0 {
+			f.Rows = slices.Clone(rowIDs)
+		}
+		for _, r := range f.Rows {
+			if !slices.Contains(rowIDs, r) {
+				return fail("rows", "%q is not a row of the experiment; valid: %s", r, strings.Join(rowIDs, ", "))
+			}
+		}
+		if err := d.checkDuplicates(f, at); err != nil {
+			return err
+		}
+		if err := d.checkFallback(f, checkFallbacks, fail); err != nil {
+			return err
+		}
+		e.Figures = append(e.Figures, f)
+	}
+	return nil
+}
+
+// checkDuplicates rejects a dataset or row a figure names twice.
+func (d *decoder) checkDuplicates(f Figure, at func(string) *Error) error {
+	for _, l := range []struct {
+		key   string
+		names []string
+	}{{"datasets", f.Datasets}, {"rows", f.Rows}} {
+		seen := map[string]bool{}
+		for _, n := range l.names {
+			if seen[n] {
+				err := at(l.key)
+				err.Msg = fmt.Sprintf("%q is listed twice", n)
+				return err
+			}
+			seen[n] = true
+		}
+	}
+	return nil
+}
+
+// checkFallback checks a figure's fallback: a built-in experiment that has
+// the rows fallback_rows names, for rows the figure draws.
+func (d *decoder) checkFallback(f Figure, load bool, fail func(key, format string, args ...any) error) error {
+	if f.Fallback == "" {
+		if len(f.FallbackRows) > 0 {
+			return fail("fallback_rows", "fallback_rows without fallback: name the experiment whose rows they are")
+		}
+		return nil
+	}
+	data, ok := Builtin(f.Fallback)
+	if !ok {
+		return fail("fallback", "%q is not a built-in experiment; valid: %s", f.Fallback, strings.Join(Names(), ", "))
+	}
+	for _, row := range slices.Sorted(maps.Keys(f.FallbackRows)) {
+		if !slices.Contains(f.Rows, row) {
+			return fail("fallback_rows", "%q is not a row the figure draws; valid: %s", row, strings.Join(f.Rows, ", "))
+		}
+	}
+	if !load {
+		return nil
+	}
+	fb, err := parse(data, "experiments/"+f.Fallback+".toml", f.Fallback, "", false)
+	if err != nil {
+		return err
+	}
+	for _, row := range slices.Sorted(maps.Keys(f.FallbackRows)) {
+		if _, ok := fb.Row(f.FallbackRows[row]); !ok {
+			var have []string
+			for _, r := range fb.Rows {
+				have = append(have, r.ID)
+			}
+			return fail("fallback_rows", "%s = %q: %s has no such row; valid: %s", row, f.FallbackRows[row], f.Fallback, strings.Join(have, ", "))
+		}
+	}
+	return nil
+}
+
+// quoteAll writes names as a list of quoted strings.
+func quoteAll(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
 }

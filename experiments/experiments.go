@@ -23,7 +23,33 @@
 // paper's cell it reproduces as "table7/full", and any setting),
 // [scale.NAME] (adjusts a scale preset for this experiment) and
 // [datasets.NAME] (declares a dataset through datasets.GenericSpec, which
-// tasks and pretrain_corpus may then name).
+// tasks and pretrain_corpus may then name) and [[figures]] (the figures the
+// report draws of its records, below).
+//
+// A [[figures]] entry declares one figure, one panel per dataset and one
+// curve per row, each curve the mean over seeds with a ±std band. Figures 3
+// and 4 are declared this way (figure3.toml, figure4.toml). Its keys:
+//
+//	kind          "train-size": the error against the number of labelled
+//	              training examples (log x; needs train_sizes); "epochs":
+//	              a per-epoch curve of the classifier records keep in their
+//	              curves (curve, default "val_error"); "lm": a per-epoch
+//	              curve of the language model (curve, default "lm_val_loss";
+//	              or "lm_train_loss")
+//	id            the images' file name; default the experiment's name
+//	              (needed when a file declares several figures)
+//	title         default the experiment's title
+//	caption       the sentence under the figure
+//	datasets      the panels, as tasks names them; default every task
+//	rows          the curves, by row id; default every row
+//	curve         for "epochs" and "lm": the curve of the records to draw
+//	x_label       default the kind's ("Classifier training epoch", ...)
+//	y_label       default the kind's ("Validation error (%)", ...)
+//	fallback      a built-in experiment whose records stand in, per row
+//	              and dataset, where this one's have none (Figure 4 draws
+//	              Table 7's runs of the same methods)
+//	fallback_rows [figures.fallback_rows]: row = "the fallback's row" for
+//	              a row whose id differs there; default the same id
 //
 // Decoding is strict: an unknown key, a value of the wrong type or an
 // unknown variant, recipe, scale or dataset is an *Error naming the file,
@@ -64,6 +90,8 @@ type Experiment struct {
 	Rows         []Row
 	// Datasets are those the file declares, by name.
 	Datasets map[string]datasets.GenericSpec
+	// Figures are those the file declares, in its order.
+	Figures []Figure
 
 	scales map[string]ablations.Scale // presets the file adjusts
 }
@@ -77,6 +105,56 @@ type Row struct {
 	Paper    string
 	Settings ablations.Settings // as the file sets them, before Resolve
 	Line     int                // where the row starts in the file
+}
+
+// The kinds of figure an experiment may declare.
+const (
+	FigureTrainSize = "train-size" // error against labelled training examples (Figure 3)
+	FigureEpochs    = "epochs"     // a classifier curve per epoch (Figure 4)
+	FigureLM        = "lm"         // a language-model curve per epoch
+)
+
+// FigureKinds lists the kinds of figure, in the order the docs give them.
+func FigureKinds() []string { return []string{FigureTrainSize, FigureEpochs, FigureLM} }
+
+// Figure is a figure an experiment declares: which of its records it draws
+// and how. It is data only; package report draws it. Empty fields take the
+// report's defaults for the kind.
+type Figure struct {
+	ID       string // the images' file name, e.g. "figure3"
+	Title    string
+	Caption  string
+	Kind     string   // FigureTrainSize, FigureEpochs or FigureLM
+	Datasets []string // the panels, as tasks name them
+	Rows     []string // the curves, by row id, in legend order
+	Curve    string   // the records' curve to draw (epochs, lm); empty: the kind's
+	XLabel   string
+	YLabel   string
+	// Fallback is a built-in experiment whose records stand in, per row and
+	// dataset, where this experiment's have none; FallbackRows maps a row
+	// to the fallback's row when their ids differ.
+	Fallback     string
+	FallbackRows map[string]string
+	Line         int // where the figure starts in the file
+}
+
+// FallbackRow returns the row of the fallback experiment that stands in
+// for row.
+func (f Figure) FallbackRow(row string) string {
+	if r, ok := f.FallbackRows[row]; ok {
+		return r
+	}
+	return row
+}
+
+// Row returns the row of e with id.
+func (e *Experiment) Row(id string) (Row, bool) {
+	for _, r := range e.Rows {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return Row{}, false
 }
 
 // Scale returns the scale preset name as this experiment adjusts it.

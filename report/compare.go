@@ -326,13 +326,11 @@ func layoutRank(c results.Cell) (row, col int) {
 		}
 		cols = def.Columns
 	}
-	for _, f := range []layout.FigureDef{layout.Figure3Def, layout.Figure4Def} {
-		if f.ID == c.Experiment {
-			for _, m := range f.Methods {
-				rows = append(rows, m.Row)
-			}
-			cols = f.Datasets
+	if e, ok := paperFigure(c.Experiment); ok {
+		for _, r := range e.Rows {
+			rows = append(rows, r.ID)
 		}
+		cols = taskColumns(e.Tasks)
 	}
 	for i, r := range rows {
 		if r == c.Row {

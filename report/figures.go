@@ -10,7 +10,6 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/datasets"
 	"github.com/ulmfit-go/ulmfit/internal/english"
-	"github.com/ulmfit-go/ulmfit/report/layout"
 	"github.com/ulmfit-go/ulmfit/results"
 )
 
@@ -40,6 +39,9 @@ type Panel struct {
 	YLabel string
 	LogX   bool
 	Series []Series
+	// Dataset is the dataset the panel shows, as records name it; empty
+	// when the panel is not one dataset's.
+	Dataset string
 	// Empty says why a panel has no series ("not run", "no data: ...").
 	Empty string
 	// Points marks each x with a dot (few, meaningful x values: Figure 3).
@@ -57,6 +59,8 @@ type Figure struct {
 	// their data, as under a table (machineNotes, dataNotes).
 	DataNotes []string
 	order     []string // series keys in legend order, when the figure defines it
+	kind      string   // the kind of a declared figure (experiments.FigureTrainSize, ...)
+	noData    error    // for a declared figure that drew nothing: what it wanted and what the records hold
 }
 
 // emptyReason says why a dataset has no curves.
@@ -67,56 +71,6 @@ func emptyReason(dataset string, opts Options) string {
 		}
 	}
 	return "not run"
-}
-
-// Figure3 plots validation error against the number of labelled training
-// examples (log scale), one panel per dataset, one curve per method with a
-// ±std band over seeds. It reads records of experiment "figure3": rows
-// "scratch", "supervised", "semi-supervised", each with train_size > 0 and
-// split "validation".
-func Figure3(recs []results.Record, opts Options) (*Figure, error) {
-	def := layout.Figure3Def
-	sel, warnings, err := checked(selectRecords(recs, def.ID, opts))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", def.Title, err)
-	}
-	fig := &Figure{Name: def.ID, Title: def.Title, Caption: def.Caption, Warnings: warnings, order: def.Rows()}
-	for _, col := range def.Datasets {
-		p := Panel{Title: col.Label, XLabel: "Labelled training examples (log scale)",
-			YLabel: "Validation error (%)", LogX: true, Points: true}
-		for _, m := range def.Methods {
-			bySize := map[int][]results.Record{}
-			for _, r := range sel {
-				if r.Source != results.SourcePaper && r.Row == m.Row && r.Dataset == col.Dataset && r.Metric == def.Metric {
-					bySize[r.TrainSize] = append(bySize[r.TrainSize], r)
-				}
-			}
-			if len(bySize) == 0 {
-				continue
-			}
-			sizes := make([]int, 0, len(bySize))
-			for n := range bySize {
-				sizes = append(sizes, n)
-			}
-			sort.Ints(sizes)
-			s := Series{Key: m.Row, Label: m.Label}
-			for _, n := range sizes {
-				sum := Summarize(values(bySize[n]))
-				s.X = append(s.X, float64(n))
-				s.Mean = append(s.Mean, sum.Mean)
-				s.Std = append(s.Std, sum.Std)
-				s.N = append(s.N, sum.N)
-			}
-			p.Series = append(p.Series, s)
-		}
-		if len(p.Series) == 0 {
-			p.Empty = emptyReason(col.Dataset, opts)
-		}
-		fig.Panels = append(fig.Panels, p)
-	}
-	ours := oursByDataset(sel)
-	fig.DataNotes = append(machineNotes(def.Datasets, ours), dataNotes(def.Datasets, ours)...)
-	return fig, nil
 }
 
 // oursByDataset groups our records by dataset.
@@ -170,62 +124,6 @@ func curveSeries(rs []results.Record, curve string, transform func(float64) floa
 		s.N = append(s.N, sum.N)
 	}
 	return s
-}
-
-// Figure4 plots validation error per classifier-training epoch for ULMFiT
-// and "Full", one panel per dataset, from each record's "val_error" curve.
-// It reads records of experiment "figure4" (rows "ulmfit" and "full"); for
-// a method and dataset without them it takes the Table 7 runs of the same
-// method (rows "freez+discr+stlr" and "full") that carry the curve.
-func Figure4(recs []results.Record, opts Options) (*Figure, error) {
-	def := layout.Figure4Def
-	sel, warnings, err := checked(selectRecords(recs, def.ID, opts))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", def.Title, err)
-	}
-	t7, _, err := checked(selectRecords(recs, "table7", opts))
-	if err != nil {
-		return nil, fmt.Errorf("%s (from Table 7's runs): %w", def.Title, err)
-	}
-	fig := &Figure{Name: def.ID, Title: def.Title, Caption: def.Caption, Warnings: warnings, order: def.Rows()}
-	withCurve := func(rs []results.Record, row, dataset string) []results.Record {
-		var out []results.Record
-		for _, r := range rs {
-			if r.Source != results.SourcePaper && r.Row == row && r.Dataset == dataset && len(r.Curves[CurveValError]) > 0 {
-				out = append(out, r)
-			}
-		}
-		return out
-	}
-	for _, r := range sel {
-		if r.Source != results.SourcePaper && len(r.Curves[CurveValError]) == 0 {
-			fig.Warnings = append(fig.Warnings, fmt.Sprintf("%s: %s has no %q curve; Figure 4 leaves it out", r.Origin, r.Cell(), CurveValError))
-		}
-	}
-	var used []results.Record
-	for _, col := range def.Datasets {
-		p := Panel{Title: col.Label, XLabel: "Classifier training epoch", YLabel: "Validation error (%)"}
-		for _, m := range def.Methods {
-			rs := withCurve(sel, m.Row, col.Dataset)
-			if len(rs) == 0 {
-				rs = withCurve(t7, layout.Figure4Fallback[m.Row], col.Dataset)
-			}
-			if len(rs) == 0 {
-				continue
-			}
-			s := curveSeries(rs, CurveValError, nil)
-			s.Key, s.Label = m.Row, m.Label
-			p.Series = append(p.Series, s)
-			used = append(used, rs...)
-		}
-		if len(p.Series) == 0 {
-			p.Empty = emptyReason(col.Dataset, opts)
-		}
-		fig.Panels = append(fig.Panels, p)
-	}
-	ours := oursByDataset(used)
-	fig.DataNotes = append(machineNotes(def.Datasets, ours), dataNotes(def.Datasets, ours)...)
-	return fig, nil
 }
 
 // runKey groups the seeds of one run configuration.

@@ -268,16 +268,17 @@ func TestFigure4SVGStructure(t *testing.T) {
 
 func TestColoursAreConsistentAndDistinct(t *testing.T) {
 	seen := map[string]string{}
-	for _, def := range []layout.FigureDef{layout.Figure3Def, layout.Figure4Def} {
-		for _, m := range def.Methods {
-			c := hexColour(m.Row)
+	for _, id := range layout.FigureIDs() {
+		e, _ := paperFigure(id)
+		for _, row := range e.Figures[0].Rows {
+			c := hexColour(row)
 			if c == "#000000" {
-				t.Errorf("%s has no colour of its own", m.Row)
+				t.Errorf("%s has no colour of its own", row)
 			}
-			if other, ok := seen[c]; ok && other != m.Row && !(other == "semi-supervised" && m.Row == "ulmfit") {
-				t.Errorf("%s and %s share %s", other, m.Row, c)
+			if other, ok := seen[c]; ok && other != row && !(other == "semi-supervised" && row == "ulmfit") {
+				t.Errorf("%s and %s share %s", other, row, c)
 			}
-			seen[c] = m.Row
+			seen[c] = row
 		}
 	}
 	if hexColour("lr/1") == hexColour("lr/2") {

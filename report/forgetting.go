@@ -47,8 +47,8 @@ func curveStat(s Series) CurveStat {
 // buildForgetting reads Figure 4's curves, one line per dataset with both.
 func buildForgetting(fig *Figure) []Forgetting {
 	var out []Forgetting
-	for pi, p := range fig.Panels {
-		col := layout.Figure4Def.Datasets[pi]
+	for _, p := range fig.Panels {
+		col := layout.Column{Dataset: p.Dataset, Label: p.Title}
 		f := Forgetting{Dataset: col.Dataset, Column: col.Label}
 		for _, s := range p.Series {
 			switch s.Key {

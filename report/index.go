@@ -24,6 +24,8 @@ import (
 )
 
 // Names of the report's figure items (beside the tables' experiment ids).
+// ItemFigure3 and ItemFigure4 are the experiments that declare the paper's
+// figures (layout.FigureIDs).
 const (
 	ItemFigure3 = "figure3"
 	ItemFigure4 = "figure4"
@@ -35,7 +37,8 @@ const (
 // Items lists everything a report can hold, in order: the tables, the
 // check of the paper's orderings, then the figures.
 func Items() []string {
-	return append(layout.TableIDs(), ItemOrderings, ItemFigure3, ItemFigure4, ItemLM, ItemLR, ItemEpochs)
+	items := append(layout.TableIDs(), ItemOrderings)
+	return append(append(items, layout.FigureIDs()...), ItemLM, ItemLR, ItemEpochs)
 }
 
 // Report is a set of built tables and figures.
@@ -80,15 +83,17 @@ func Build(recs []results.Record, ids []string, opts Options) (*Report, error) {
 		seen[id] = true
 		var figs []*Figure
 		var err error
+		if e, ok := paperFigure(id); ok {
+			if figs, err = ExperimentFigures(e, recs, opts); err != nil {
+				return nil, err
+			}
+			for _, f := range figs {
+				rep.Warnings = append(rep.Warnings, f.Warnings...)
+			}
+			rep.Figures = append(rep.Figures, figs...)
+			continue
+		}
 		switch id {
-		case ItemFigure3:
-			var f *Figure
-			f, err = Figure3(recs, opts)
-			figs = []*Figure{f}
-		case ItemFigure4:
-			var f *Figure
-			f, err = Figure4(recs, opts)
-			figs = []*Figure{f}
 		case ItemLM:
 			figs, err = LMCurves(recs, opts)
 		case ItemLR:

@@ -89,8 +89,8 @@ var figure3Claims = map[string]map[string]float64{
 // as ULMFiT at its own fewest.
 func buildLowShot(fig *Figure) []LowShot {
 	var out []LowShot
-	for pi, p := range fig.Panels {
-		col := layout.Figure3Def.Datasets[pi]
+	for _, p := range fig.Panels {
+		col := layout.Column{Dataset: p.Dataset, Label: p.Title}
 		var scratch *Series
 		for i := range p.Series {
 			if p.Series[i].Key == "scratch" {

@@ -294,9 +294,9 @@ func TestForgetting(t *testing.T) {
 		return s
 	}
 	fig := &Figure{Panels: []Panel{
-		{Series: []Series{series("ulmfit", 30, 20, 15, 14), series("full", 20, 12, 14, 16)}}, // IMDb: held
-		{Series: []Series{series("ulmfit", 30, 12, 13, 14), series("full", 20, 15, 13, 13)}}, // TREC-6: not
-		{Series: []Series{series("ulmfit", 30, 20)}},                                         // AG: no Full
+		{Dataset: "imdb", Title: "IMDb", Series: []Series{series("ulmfit", 30, 20, 15, 14), series("full", 20, 12, 14, 16)}},    // held
+		{Dataset: "trec6", Title: "TREC-6", Series: []Series{series("ulmfit", 30, 12, 13, 14), series("full", 20, 15, 13, 13)}}, // not
+		{Dataset: "ag_news", Title: "AG", Series: []Series{series("ulmfit", 30, 20)}},                                           // no Full
 	}}
 	got := buildForgetting(fig)
 	if len(got) != 2 {

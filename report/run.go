@@ -7,42 +7,60 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ulmfit-go/ulmfit/datasets"
 	"github.com/ulmfit-go/ulmfit/experiments"
 	"github.com/ulmfit-go/ulmfit/report/layout"
 	"github.com/ulmfit-go/ulmfit/results"
 )
 
 // RunSummary renders, as text, the records one run made of experiment e at
-// scale beside the paper's: the report's table for an experiment that fills
-// one of the paper's tables, its data for a figure, a table of the
-// experiment's own rows otherwise. missing says, by dataset as records name
-// it, why a dataset had no data.
+// scale beside the paper's: the data of the paper's figure for an
+// experiment that fills one, else a table (the paper's for an experiment
+// that fills one of its tables, of the experiment's own rows otherwise)
+// and the data of each figure the experiment declares. missing says, by
+// dataset as records name it, why a dataset had no data.
 func RunSummary(w io.Writer, e *experiments.Experiment, scale string, built []results.Record, missing map[string]error) error {
 	paper, err := results.Paper()
 	if err != nil {
 		return err
 	}
 	opts := Options{Scale: scale, DataAvailable: func(d string) error { return missing[d] }}
-	switch e.Report {
-	case layout.Figure3Def.ID, layout.Figure4Def.ID:
-		recs := relabel(built, e.Report)
-		fig, err := Figure3(recs, opts)
-		if e.Report == layout.Figure4Def.ID {
-			fig, err = Figure4(recs, opts)
-		}
+	if fe, ok := paperFigure(e.Report); ok {
+		figs, err := ExperimentFigures(fe, relabel(built, fe.Name), opts)
 		if err != nil {
 			return err
 		}
-		return fig.RenderData(w, Text)
-	default:
-		def, paperRecs := tableDef(e, paper)
-		t, err := BuildTable(append(paperRecs, built...), def, opts)
-		if err != nil {
-			return err
-		}
-		return t.Render(w, Text)
+		return renderFigureData(w, figs, Text)
 	}
+	def, paperRecs := tableDef(e, paper)
+	t, err := BuildTable(append(paperRecs, built...), def, opts)
+	if err != nil {
+		return err
+	}
+	if err := t.Render(w, Text); err != nil {
+		return err
+	}
+	figs, err := ExperimentFigures(e, built, opts)
+	if err != nil {
+		return err
+	}
+	if len(figs) > 0 {
+		fmt.Fprintln(w)
+	}
+	return renderFigureData(w, figs, Text)
+}
+
+// renderFigureData writes each figure's data in format f, a blank line
+// between them.
+func renderFigureData(w io.Writer, figs []*Figure, f Format) error {
+	for i, fig := range figs {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		if err := fig.RenderData(w, f); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // relabel returns recs as records of experiment id.
@@ -72,10 +90,7 @@ func tableDef(e *experiments.Experiment, paper []results.Record) (layout.TableDe
 	}
 	caption := strings.TrimSpace(strings.TrimPrefix(firstLine(e.Header), e.Title+":"))
 	def := layout.TableDef{ID: e.Name, Title: e.Title, Caption: caption, Split: e.Split, Metric: "error",
-		RowHeader: "Method", PaperDigits: 2}
-	for _, task := range e.Tasks {
-		def.Columns = append(def.Columns, layout.Column{Dataset: datasets.RecordName(task), Label: datasets.Label(datasets.RecordName(task))})
-	}
+		RowHeader: "Method", PaperDigits: 2, Columns: taskColumns(e.Tasks)}
 	for _, row := range e.Rows {
 		def.Rows = append(def.Rows, layout.RowDef{ID: row.ID, Label: row.Label})
 		exp, prow := e.PaperCell(row)

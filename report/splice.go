@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ulmfit-go/ulmfit/datasets"
+	"github.com/ulmfit-go/ulmfit/experiments"
 	"github.com/ulmfit-go/ulmfit/report/layout"
 )
 
@@ -147,7 +148,7 @@ func (r *Report) spliceItem(item string, opts SpliceOptions) (string, error) {
 			ids = append(ids, s.id)
 		}
 		return "", fmt.Errorf("no orderings section %q (there are: %s)", id, strings.Join(ids, ", "))
-	case key == ItemFigure3 || key == ItemFigure4:
+	case slices.Contains(layout.FigureIDs(), key):
 		f := r.figure(key)
 		if f == nil {
 			return "", fmt.Errorf("the report was built without %s", key)
@@ -231,14 +232,17 @@ func (r *Report) coverage(items []string) (string, error) {
 	var titles []string
 	unit := map[string]string{}
 	for _, item := range items {
-		switch item {
-		case ItemFigure3, ItemFigure4:
+		switch {
+		case slices.Contains(layout.FigureIDs(), item):
 			f := r.figure(item)
 			if f == nil {
 				return "", fmt.Errorf("the report was built without %s", item)
 			}
+			// A train-size figure's cells are its points; an epoch
+			// curve's, its curves.
+			curves := f.kind != experiments.FigureTrainSize
 			unit[item] = "points"
-			if item == ItemFigure4 {
+			if curves {
 				unit[item] = "curves"
 			}
 			for _, p := range f.Panels {
@@ -247,7 +251,7 @@ func (r *Report) coverage(items []string) (string, error) {
 					c.empty = emptyWord(p.Empty)
 				}
 				for _, s := range p.Series {
-					if item == ItemFigure4 {
+					if curves {
 						add(c, slices.Max(append([]int{0}, s.N...)))
 						continue
 					}
@@ -256,9 +260,9 @@ func (r *Report) coverage(items []string) (string, error) {
 					}
 				}
 			}
-			if item == ItemFigure4 {
+			if curves {
 				for _, p := range f.Panels {
-					grid[item][p.Title].want = len(layout.Figure4Def.Methods)
+					grid[item][p.Title].want = len(f.order)
 				}
 			}
 			titles = append(titles, f.Title)

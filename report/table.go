@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ulmfit-go/ulmfit/datasets"
+	"github.com/ulmfit-go/ulmfit/experiments"
 	"github.com/ulmfit-go/ulmfit/internal/english"
 	"github.com/ulmfit-go/ulmfit/report/layout"
 	"github.com/ulmfit-go/ulmfit/results"
@@ -129,10 +130,9 @@ func Check(recs []results.Record) results.Issues {
 		if def, found := layout.LookupTable(r.Experiment); found {
 			split, metric, ok = def.Split, def.Metric, true
 		}
-		for _, f := range []layout.FigureDef{layout.Figure3Def, layout.Figure4Def} {
-			if r.Experiment == f.ID {
-				split, metric, ok = f.Split, f.Metric, true
-			}
+		fe, isFigure := paperFigure(r.Experiment)
+		if isFigure {
+			split, metric, ok = fe.Split, "error", true
 		}
 		if !ok || r.Metric != metric {
 			continue
@@ -150,9 +150,9 @@ func Check(recs []results.Record) results.Issues {
 				"%s: %s (source %s) has %s, but %s shows the %s split; record the split it was measured on, or put it in another experiment",
 				at, r.Cell(), r.Source, got, r.Experiment, split)})
 		}
-		if r.Experiment == layout.Figure3Def.ID && r.TrainSize <= 0 {
+		if isFigure && r.TrainSize <= 0 && slices.ContainsFunc(fe.Figures, func(f experiments.Figure) bool { return f.Kind == experiments.FigureTrainSize }) {
 			issues = append(issues, results.Issue{Severity: results.Error, Cell: r.Cell(), Message: fmt.Sprintf(
-				"%s: %s has no train_size; Figure 3 plots error against the number of labelled examples", at, r.Cell())})
+				"%s: %s has no train_size; %s plots error against the number of labelled examples", at, r.Cell(), fe.Title)})
 		}
 	}
 	return issues

@@ -230,6 +230,11 @@ func runReport(ctx context.Context, o reportOptions) error {
 	if err != nil {
 		return inputError{fmt.Errorf("%s: %w", o.Results, err)}
 	}
+	for _, f := range rep.Figures {
+		if slices.Contains(o.Items, f.Name) && f.NoData() != nil {
+			return inputError{fmt.Errorf("report: %s: %w", o.Results, f.NoData())}
+		}
+	}
 	printWarnings(o.Stderr, rep.Warnings)
 	if o.Splice != "" {
 		return splice(rep, o)
@@ -258,7 +263,7 @@ func namedItemsHaveRecords(items []string, recs []results.Record, from string) e
 	}
 	for _, id := range items {
 		_, table := layout.LookupTable(id)
-		if (table || id == layout.Figure3Def.ID || id == layout.Figure4Def.ID) && !have[id] {
+		if (table || slices.Contains(layout.FigureIDs(), id)) && !have[id] {
 			return usagef("report: %s holds no records of ours of %s (it has records of: %s)", from, id,
 				strings.Join(slices.Sorted(maps.Keys(have)), ", "))
 		}

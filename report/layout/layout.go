@@ -1,6 +1,7 @@
-// Package layout holds the paper's tables and figures as data, with no
-// rendering: each one's id (the experiment its records carry), rows,
-// columns and labels. The experiment loader checks a file's report key
+// Package layout holds the paper's tables as data, with no rendering: each
+// one's id (the experiment its records carry), rows, columns and labels; and
+// which experiments declare the paper's figures (their files' [[figures]]
+// say what each draws). The experiment loader checks a file's report key
 // against it and the report lays its tables and figures out from it;
 // neither needs the other, nor the plotting libraries.
 package layout
@@ -85,16 +86,7 @@ func variantRows(axis string, names ...string) []RowDef {
 	return out
 }
 
-// methods are a figure's curves for rows.
-func methods(rows []RowDef) []Method {
-	out := make([]Method, len(rows))
-	for i, r := range rows {
-		out[i] = Method{Row: r.ID, Label: r.Label}
-	}
-	return out
-}
-
-// validationColumns are the datasets of Tables 4-7 and Figures 3-4.
+// validationColumns are the datasets of Tables 4-7.
 var validationColumns = cols("imdb", "trec6", "ag_news")
 
 var tables = []TableDef{
@@ -177,24 +169,23 @@ func TableIDs() []string {
 	return ids
 }
 
-// Figures returns the definitions of the paper's figures in the paper's
-// order.
-func Figures() []FigureDef { return []FigureDef{Figure3Def, Figure4Def} }
+// figureIDs are the experiments that declare the paper's figures, in the
+// paper's order; each file's [[figures]] says what it draws.
+var figureIDs = []string{"figure3", "figure4"}
+
+// FigureIDs lists the experiments that declare the paper's figures.
+func FigureIDs() []string { return slices.Clone(figureIDs) }
 
 // Known reports whether the report has a table or figure of experiment id.
 func Known(id string) bool {
 	_, ok := LookupTable(id)
-	return ok || slices.ContainsFunc(Figures(), func(f FigureDef) bool { return f.ID == id })
+	return ok || slices.Contains(figureIDs, id)
 }
 
 // IDs lists the experiments the report has a table or figure of, tables
 // first, in the paper's order.
 func IDs() []string {
-	ids := TableIDs()
-	for _, f := range Figures() {
-		ids = append(ids, f.ID)
-	}
-	return ids
+	return append(TableIDs(), figureIDs...)
 }
 
 // LookupTable returns the definition of the table of experiment id.
@@ -210,60 +201,4 @@ func LookupTable(id string) (TableDef, bool) {
 // Reports reports whether the paper reports the row on dataset.
 func (r RowDef) Reports(dataset string) bool {
 	return r.Only == nil || slices.Contains(r.Only, dataset)
-}
-
-// Method is a curve of a figure: the row its records carry, its legend
-// label and its colour, the same in every figure.
-type Method struct {
-	Row   string
-	Label string
-}
-
-// FigureDef lays out a figure of per-dataset panels.
-type FigureDef struct {
-	ID       string // the experiment its records carry, e.g. "figure3"
-	Title    string
-	Caption  string
-	Split    string
-	Metric   string
-	Datasets []Column
-	Methods  []Method
-}
-
-// Figure3Def is Figure 3: validation error against the number of labelled
-// training examples, from scratch and with ULMFiT (LM fine-tuned on the
-// labelled examples only, or on all task text).
-var Figure3Def = FigureDef{
-	ID: "figure3", Title: "Figure 3",
-	Caption: "Validation error rates for supervised and semi-supervised ULMFiT vs. training from scratch with different numbers of training examples.",
-	Split:   "validation", Metric: "error",
-	Datasets: validationColumns,
-	Methods:  methods(append(variantRows("classifier", "scratch"), variantRows("lm_text", "labelled", "task")...)),
-}
-
-// Figure4Def is Figure 4: validation error per classifier-training epoch
-// of ULMFiT (Freez + discr + stlr) and of fine-tuning all layers at once.
-var Figure4Def = FigureDef{
-	ID: "figure4", Title: "Figure 4",
-	Caption: "Validation error rate curves for fine-tuning the classifier with ULMFiT and 'Full' on IMDb, TREC-6, and AG.",
-	Split:   "validation", Metric: "error",
-	Datasets: validationColumns,
-	Methods: []Method{
-		{Row: "ulmfit", Label: "ULMFiT"},
-		{Row: "full", Label: "Full"},
-	},
-}
-
-// Figure4Fallback names the Table 7 rows whose "val_error" curves stand in
-// for Figure 4's methods when no "figure4" records exist: they are the same
-// runs.
-var Figure4Fallback = map[string]string{"ulmfit": "freez+discr+stlr", "full": "full"}
-
-// Rows are the rows of the figure's methods, in order.
-func (f FigureDef) Rows() []string {
-	out := make([]string, len(f.Methods))
-	for i, m := range f.Methods {
-		out[i] = m.Row
-	}
-	return out
 }

@@ -18,7 +18,4 @@ func TestIDs(t *testing.T) {
 	if Known("table8") {
 		t.Error(`Known("table8") = true`)
 	}
-	if got := Figure3Def.Datasets[2]; got.Dataset != "ag_news" || got.Label != "AG" {
-		t.Errorf("Figure 3's third panel is %+v, want ag_news labelled AG", got)
-	}
 }
