@@ -686,6 +686,15 @@ func relativeTo(dir string, p ablations.PretrainedLM) ablations.PretrainedLM {
 	return p
 }
 
+// rowIDs lists the ids of e's rows, in order.
+func rowIDs(e *Experiment) []string {
+	out := make([]string, len(e.Rows))
+	for i, r := range e.Rows {
+		out[i] = r.ID
+	}
+	return out
+}
+
 // figureID is what a figure's id may hold: it names the image files.
 var figureID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
@@ -693,6 +702,7 @@ var figureID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 // one of the tasks, each row one of the rows, a fallback a built-in
 // experiment with the rows it names.
 func (d *decoder) figures(e *Experiment, prims []toml.Primitive, checkFallbacks bool) error {
+	var figs []Figure
 	ids := map[string]int{}
 	for i, prim := range prims {
 		var fk figureKeys
@@ -752,16 +762,13 @@ func (d *decoder) figures(e *Experiment, prims []toml.Primitive, checkFallbacks 
 				return fail("datasets", "%q is not one of the experiment's tasks; valid: %s", ds, strings.Join(e.Tasks, ", "))
 			}
 		}
-		var rowIDs []string
-		for _, r := range e.Rows {
-			rowIDs = append(rowIDs, r.ID)
-		}
+		rows := rowIDs(e)
 		if len(f.Rows) == 0 {
-			f.Rows = slices.Clone(rowIDs)
+			f.Rows = rows
 		}
 		for _, r := range f.Rows {
-			if !slices.Contains(rowIDs, r) {
-				return fail("rows", "%q is not a row of the experiment; valid: %s", r, strings.Join(rowIDs, ", "))
+			if !slices.Contains(rows, r) {
+				return fail("rows", "%q is not a row of the experiment; valid: %s", r, strings.Join(rows, ", "))
 			}
 		}
 		if err := d.checkDuplicates(f, at); err != nil {
@@ -770,7 +777,10 @@ func (d *decoder) figures(e *Experiment, prims []toml.Primitive, checkFallbacks 
 		if err := d.checkFallback(f, checkFallbacks, fail); err != nil {
 			return err
 		}
-		e.Figures = append(e.Figures, f)
+		figs = append(figs, f)
+	}
+	if len(figs) > 0 {
+		declaredFigures.Store(e, figs)
 	}
 	return nil
 }
@@ -809,7 +819,7 @@ func (d *decoder) checkFallback(f Figure, load bool, fail func(key, format strin
 	}
 	for _, row := range slices.Sorted(maps.Keys(f.FallbackRows)) {
 		if !slices.Contains(f.Rows, row) {
-			return fail("fallback_rows", "%q is not a row the figure draws; valid: %s", row, strings.Join(f.Rows, ", "))
+			return fail("fallback_rows."+row, "%q is not a row the figure draws; valid: %s", row, strings.Join(f.Rows, ", "))
 		}
 	}
 	if !load {
@@ -820,12 +830,9 @@ func (d *decoder) checkFallback(f Figure, load bool, fail func(key, format strin
 		return err
 	}
 	for _, row := range slices.Sorted(maps.Keys(f.FallbackRows)) {
-		if _, ok := fb.Row(f.FallbackRows[row]); !ok {
-			var have []string
-			for _, r := range fb.Rows {
-				have = append(have, r.ID)
-			}
-			return fail("fallback_rows", "%s = %q: %s has no such row; valid: %s", row, f.FallbackRows[row], f.Fallback, strings.Join(have, ", "))
+		have := rowIDs(fb)
+		if !slices.Contains(have, f.FallbackRows[row]) {
+			return fail("fallback_rows."+row, "%s = %q: %s has no such row; valid: %s", row, f.FallbackRows[row], f.Fallback, strings.Join(have, ", "))
 		}
 	}
 	return nil

@@ -63,8 +63,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/ulmfit-go/ulmfit/ablations"
 	"github.com/ulmfit-go/ulmfit/datasets"
@@ -90,8 +92,6 @@ type Experiment struct {
 	Rows         []Row
 	// Datasets are those the file declares, by name.
 	Datasets map[string]datasets.GenericSpec
-	// Figures are those the file declares, in its order.
-	Figures []Figure
 
 	scales map[string]ablations.Scale // presets the file adjusts
 }
@@ -147,14 +147,20 @@ func (f Figure) FallbackRow(row string) string {
 	return row
 }
 
-// Row returns the row of e with id.
-func (e *Experiment) Row(id string) (Row, bool) {
-	for _, r := range e.Rows {
-		if r.ID == id {
-			return r, true
-		}
+// declaredFigures holds the figures each parsed experiment declares,
+// beside the Experiment rather than in a field of it: the runner's stage
+// code reaches the Experiment type, so a field there would change every
+// stage's code version (runner.CodeVersion), and rebuild every cached
+// stage, for data no stage reads.
+var declaredFigures sync.Map // *Experiment → []Figure
+
+// Figures returns the figures e's file declares ([[figures]]), in its
+// order.
+func (e *Experiment) Figures() []Figure {
+	if figs, ok := declaredFigures.Load(e); ok {
+		return slices.Clone(figs.([]Figure))
 	}
-	return Row{}, false
+	return nil
 }
 
 // Scale returns the scale preset name as this experiment adjusts it.

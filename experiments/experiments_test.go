@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -104,11 +105,37 @@ func TestFigure4RowsAreTable7Rows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(f4.Figures()) != 1 || f4.Figures()[0].Fallback != "table7" {
+		t.Fatalf("figure4 declares %+v; want one figure falling back on table7", f4.Figures())
+	}
+	fig := f4.Figures()[0]
 	for _, pair := range [][2]string{{"ulmfit", "freez+discr+stlr"}, {"full", "full"}} {
-		a, b := findRow(f4, pair[0]), findRow(t7, pair[1])
+		if got := fig.FallbackRow(pair[0]); got != pair[1] {
+			t.Errorf("figure4's %s falls back on table7's %q, want %q", pair[0], got, pair[1])
+		}
+		a, b := findRow(f4, pair[0]), findRow(t7, fig.FallbackRow(pair[0]))
 		if a == nil || b == nil || a.Settings.Resolve() != b.Settings.Resolve() {
 			t.Errorf("figure4 %s and table7 %s should have the same settings", pair[0], pair[1])
 		}
+	}
+}
+
+// A figure's datasets and rows default to the experiment's tasks and rows,
+// its id to the experiment's name and its title to the experiment's.
+func TestFigureDefaults(t *testing.T) {
+	e, err := Open("figure3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.Figures()) != 1 {
+		t.Fatalf("figure3 declares %d figures, want 1", len(e.Figures()))
+	}
+	f := e.Figures()[0]
+	if f.ID != "figure3" || f.Title != "Figure 3" || f.Kind != FigureTrainSize {
+		t.Errorf("figure3's figure is %q %q of kind %q; want figure3, Figure 3, %q", f.ID, f.Title, f.Kind, FigureTrainSize)
+	}
+	if !slices.Equal(f.Datasets, e.Tasks) || !slices.Equal(f.Rows, []string{"scratch", "supervised", "semi-supervised"}) {
+		t.Errorf("figure3 draws rows %v on %v; want every row on every task (%v)", f.Rows, f.Datasets, e.Tasks)
 	}
 }
 
@@ -198,6 +225,14 @@ func TestBrokenConfigs(t *testing.T) {
 		{"pretrained_name.toml", 6, []string{"defaults.pretrained", `"wt103"`, `"wt103-bwd", "wt103-fwd"`}},
 		{"zero_classifier_lr.toml", 10, []string{"rows[1].classifier_lr: value 0: want a positive rate", "leave classifier_lr out for Table 7's rate"}},
 		{"zero_discr_factor.toml", 6, []string{"defaults.classifier_discr_factor: value 0: want at least 1", "leave classifier_discr_factor out for discr_factor's"}},
+		{"figure_kind.toml", 9, []string{"figures[0].kind", `"scatter" is not a kind of figure`, `"train-size", "epochs", "lm"`}},
+		{"figure_row.toml", 13, []string{"figures[0].rows", `"c" is not a row of the experiment`, "valid: a, b"}},
+		{"figure_dataset.toml", 11, []string{"figures[0].datasets", `"ag-news" is not one of the experiment's tasks`, "valid: trec6, imdb"}},
+		{"figure_no_kind.toml", 8, []string{"figures[0]", "no kind", `"epochs"`}},
+		{"figure_key.toml", 10, []string{"figures[0].log_z", `unknown key "log_z"`, "caption", "fallback_rows", "y_label"}},
+		{"figure_ids.toml", 12, []string{"figures[1]", "2 figures", "give each an id"}},
+		{"figure_train_size.toml", 9, []string{"figures[0].kind", "train_sizes", "sets none"}},
+		{"figure_fallback.toml", 13, []string{"figures[0].fallback_rows.ulmfit", `"freez+discr+slanted"`, "table7 has no such row", "freez+discr+stlr"}},
 		{"zero_scale_mult.toml", 7, []string{"scale.small.classifier_lr_mult: value 0: want a positive multiplier", "leave classifier_lr_mult out"}},
 	}
 	for _, c := range cases {

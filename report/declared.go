@@ -65,14 +65,14 @@ func Figure4(recs []results.Record, opts Options) (*Figure, error) {
 
 func paperFigureOf(id string, recs []results.Record, opts Options) (*Figure, error) {
 	e, _ := paperFigure(id)
-	return BuildFigure(e, e.Figures[0], recs, opts)
+	return BuildFigure(e, e.Figures()[0], recs, opts)
 }
 
 // ExperimentFigures builds every figure e declares from the records of e
 // in recs (and of a figure's fallback experiment).
 func ExperimentFigures(e *experiments.Experiment, recs []results.Record, opts Options) ([]*Figure, error) {
 	var out []*Figure
-	for _, decl := range e.Figures {
+	for _, decl := range e.Figures() {
 		f, err := BuildFigure(e, decl, recs, opts)
 		if err != nil {
 			return nil, err
@@ -105,6 +105,14 @@ func figureCurve(decl experiments.Figure) string {
 	}
 }
 
+// curveLabels are the y-axis labels of the curves records keep per epoch.
+var curveLabels = map[string]string{
+	CurveValError:    "Validation error (%)",
+	CurveTrainLoss:   "Training cross-entropy (nats)",
+	CurveLMTrainLoss: "LM training cross-entropy (nats/token)",
+	CurveLMValLoss:   "LM validation cross-entropy (nats/token)",
+}
+
 // figureLabels are a declared figure's axis labels: the declaration's, else
 // the kind's.
 func figureLabels(decl experiments.Figure, split string) (x, y string) {
@@ -115,12 +123,14 @@ func figureLabels(decl experiments.Figure, split string) (x, y string) {
 	switch decl.Kind {
 	case experiments.FigureTrainSize:
 		x, y = "Labelled training examples (log scale)", errorLabel
-	case experiments.FigureLM:
-		x, y = "LM epoch", "Cross-entropy (nats/token)"
 	default:
-		x, y = "Classifier training epoch", figureCurve(decl)
-		if y == CurveValError {
-			y = "Validation error (%)"
+		x = "Classifier training epoch"
+		if decl.Kind == experiments.FigureLM {
+			x = "LM epoch"
+		}
+		y = figureCurve(decl)
+		if label, ok := curveLabels[y]; ok {
+			y = label
 		}
 	}
 	if decl.XLabel != "" {

@@ -6,8 +6,11 @@
 // Tables render as text (tablewriter), Markdown, CSV, LaTeX and HTML;
 // figures as SVG and PNG (gonum/plot). Report.WriteDir writes them all with
 // an index page (index.html, index.md) that shows everything in one file.
-// The layouts (rows in the paper's order with its labels, columns) are data
-// in defs.go; the paper's numbers are records (results.Paper).
+// The tables' layouts (rows in the paper's order with its labels, columns)
+// are data in package layout; the figures are declared in the experiment
+// files ([[figures]]: experiments.Figure), Figures 3 and 4 in figure3.toml
+// and figure4.toml, and BuildFigure draws any declaration, the paper's or
+// one's own; the paper's numbers are records (results.Paper).
 //
 // # What the records must hold
 //
@@ -35,7 +38,7 @@
 // Values are error rates in percent. A row a table does not name is shown
 // after the paper's rows as a variant of ours. Figure 4 falls back, per
 // dataset and method, to Table 7's freez+discr+stlr and full records when
-// they carry a "val_error" curve. LM training curves come from any record
+// they carry a "val_error" curve (figure4.toml's fallback). LM training curves come from any record
 // of ours with curves["lm_train_loss"] and/or curves["lm_val_loss"]
 // (cross-entropy in nats per token, one value per epoch); learning-rate
 // schedules from curves["lr"] (one value per optimiser step) and optional

@@ -16,6 +16,7 @@ import (
 // Curve names in a record's Curves that the figures read.
 const (
 	CurveValError    = "val_error"     // classifier validation error (%) per epoch: Figure 4
+	CurveTrainLoss   = "train_loss"    // classifier training cross-entropy per epoch
 	CurveLMTrainLoss = "lm_train_loss" // LM training cross-entropy (nats/token) per epoch
 	CurveLMValLoss   = "lm_val_loss"   // LM validation cross-entropy (nats/token) per epoch
 	CurveLR          = "lr"            // learning rate per optimiser step; "lr/<group>" per layer group

@@ -270,7 +270,7 @@ func TestColoursAreConsistentAndDistinct(t *testing.T) {
 	seen := map[string]string{}
 	for _, id := range layout.FigureIDs() {
 		e, _ := paperFigure(id)
-		for _, row := range e.Figures[0].Rows {
+		for _, row := range e.Figures()[0].Rows {
 			c := hexColour(row)
 			if c == "#000000" {
 				t.Errorf("%s has no colour of its own", row)

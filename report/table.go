@@ -150,7 +150,7 @@ func Check(recs []results.Record) results.Issues {
 				"%s: %s (source %s) has %s, but %s shows the %s split; record the split it was measured on, or put it in another experiment",
 				at, r.Cell(), r.Source, got, r.Experiment, split)})
 		}
-		if isFigure && r.TrainSize <= 0 && slices.ContainsFunc(fe.Figures, func(f experiments.Figure) bool { return f.Kind == experiments.FigureTrainSize }) {
+		if isFigure && r.TrainSize <= 0 && slices.ContainsFunc(fe.Figures(), func(f experiments.Figure) bool { return f.Kind == experiments.FigureTrainSize }) {
 			issues = append(issues, results.Issue{Severity: results.Error, Cell: r.Cell(), Message: fmt.Sprintf(
 				"%s: %s has no train_size; %s plots error against the number of labelled examples", at, r.Cell(), fe.Title)})
 		}

@@ -41,9 +41,12 @@ training curves), lr (learning-rate schedules), epochs (any experiment's rows:
 validation error per classifier epoch, per dataset). Default: every table, and with --out the
 orderings and every figure too. An ITEM may also be any experiment, built in
 or a TOML file of your own: its records in --results laid out as a table
-(its rows, its tasks, the paper's number beside a row that reproduces one),
-printed in --format or, with --out, written there as EXPERIMENT.txt, .md,
-.csv and .tex; an experiment without records there is exit 2.
+(its rows, its tasks, the paper's number beside a row that reproduces one)
+and drawn as the figures its file declares ([[figures]]), printed in
+--format (a figure as its data) or, with --out, written there as
+EXPERIMENT.txt, .md, .csv and .tex and each figure's ID.svg and .png; an
+experiment without records there, or a declared figure with nothing to
+draw, is exit 2.
 
 Without --out the tables (and the data of named figures) go to stdout in
 --format. With --out DIR every item is written under DIR: each table as
@@ -273,9 +276,11 @@ func namedItemsHaveRecords(items []string, recs []results.Record, from string) e
 
 // reportExperiments renders experiments of any kind, each as its own
 // table from the records in --results (with the paper's numbers where a
-// row reproduces one), to stdout in --format or, with --out, as
-// EXPERIMENT.txt, .md, .csv and .tex there; report items named with them
-// are rendered as usual after them.
+// row reproduces one) and the figures its file declares, to stdout in
+// --format (a figure as its data) or, with --out, as EXPERIMENT.txt, .md,
+// .csv and .tex and each figure's ID.svg and .png there; report items
+// named with them are rendered as usual after them. A declared figure
+// with nothing to draw is exit 2, naming what it lacks.
 func reportExperiments(o reportOptions, own []*experiments.Experiment, items []string, format report.Format) error {
 	recs, err := readRecords(o.Results)
 	if err != nil {
@@ -283,12 +288,24 @@ func reportExperiments(o reportOptions, own []*experiments.Experiment, items []s
 	}
 	opts := report.Options{Scale: o.Scale, DataAvailable: dataAvailability(o.DataDir)}
 	var tables []*report.Table
+	var figs []*report.Figure
 	for _, e := range own {
 		t, err := report.ExperimentTable(e, recs, opts)
 		if err != nil {
 			return inputError{fmt.Errorf("report: %s: %w (your own runs' records are in runs/: --results runs)", o.Results, err)}
 		}
 		tables = append(tables, t)
+		efigs, err := report.ExperimentFigures(e, recs, opts)
+		if err != nil {
+			return inputError{fmt.Errorf("report: %s: %w", o.Results, err)}
+		}
+		for _, f := range efigs {
+			if err := f.NoData(); err != nil {
+				return inputError{fmt.Errorf("report: %s: %w", o.Results, err)}
+			}
+			printWarnings(o.Stderr, f.Warnings)
+		}
+		figs = append(figs, efigs...)
 	}
 	if o.Out == "" {
 		for i, t := range tables {
@@ -296,6 +313,16 @@ func reportExperiments(o reportOptions, own []*experiments.Experiment, items []s
 				fmt.Fprintln(o.Stdout)
 			}
 			if err := t.Render(o.Stdout, format); err != nil {
+				return err
+			}
+		}
+		if len(figs) > 0 && (format == report.LaTeX || format == report.HTML) {
+			fmt.Fprintf(o.Stderr, "ulmfit report: the declared figures print as text, markdown or csv; --out DIR writes their images\n")
+			figs = nil
+		}
+		for _, f := range figs {
+			fmt.Fprintln(o.Stdout)
+			if err := f.RenderData(o.Stdout, format); err != nil {
 				return err
 			}
 		}
@@ -310,8 +337,25 @@ func reportExperiments(o reportOptions, own []*experiments.Experiment, items []s
 				paths = append(paths, filepath.Join(o.Out, e.Name+f.ext))
 			}
 		}
+		images := []report.ImageFormat{report.SVG, report.PNG}
+		for _, f := range figs {
+			for _, im := range images {
+				paths = append(paths, filepath.Join(o.Out, f.Name+"."+string(im)))
+			}
+		}
 		if err := prepareOutputs("report --out", o.Force, paths...); err != nil {
 			return err
+		}
+		for _, f := range figs {
+			for _, im := range images {
+				var b bytes.Buffer
+				if err := f.Render(&b, im); err != nil {
+					return err
+				}
+				if err := atomicfile.WriteFile(filepath.Join(o.Out, f.Name+"."+string(im)), b.Bytes(), 0o644); err != nil {
+					return err
+				}
+			}
 		}
 		for i, t := range tables {
 			for _, f := range formats {

@@ -89,12 +89,19 @@ func TestReportExitCodes(t *testing.T) {
 	if err := os.WriteFile(malformed, []byte(`{"experiment":"table6","row":"full"}`+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	ownFigure := filepath.Join(dir, "mine.toml")
+	if err := os.WriteFile(ownFigure, []byte("name = \"table6\"\ntasks = [\"imdb\"]\n[[rows]]\nid = \"full\"\nlm_finetune = \"full\"\n"+
+		"[[figures]]\nkind = \"epochs\"\ncurve = \"train_loss\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		args []string
 		code int
 		says string
 	}{
+		{"a declared figure without data", []string{"report", ownFigure, "--results", testRecordFile, "--scale", "small"}, 2,
+			`figure table6 of table6 draws rows full on datasets imdb; its records of those rows and datasets have no "train_loss" curve`},
 		{"mixed scales", []string{"report", "--results", testRecordFile}, 2, "mixes scales small (3 records) and tiny"},
 		{"unknown item", []string{"report", "table9", "--results", testRecordFile}, 2, `unknown item "table9"`},
 		{"unknown format", []string{"report", "--format", "pdf"}, 2, `unknown format "pdf"`},

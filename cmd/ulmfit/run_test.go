@@ -480,14 +480,20 @@ func TestReadmeOwnDatasetExample(t *testing.T) {
 	if err != nil || !strings.Contains(out, "ULMFiT without discriminative rates") || !strings.Contains(out, "(n=2)") {
 		t.Errorf("report of the experiment: %v\n%s", err, out)
 	}
+	if !strings.Contains(out, "Validation error per classifier epoch") {
+		t.Errorf("report of the experiment lacks its declared figure's data:\n%s", out)
+	}
 	report := filepath.Join(dir, "report")
 	if _, _, err = runArgs(t, "report", exp, "--results", results, "--out", report); err != nil {
 		t.Fatal(err)
 	}
-	for _, ext := range []string{".txt", ".md", ".csv", ".tex"} {
+	for _, ext := range []string{".txt", ".md", ".csv", ".tex", ".svg", ".png"} {
 		if _, err := os.Stat(filepath.Join(report, "subj"+ext)); err != nil {
 			t.Errorf("report --out: %v", err)
 		}
+	}
+	if svg, err := os.ReadFile(filepath.Join(report, "subj.svg")); err != nil || !strings.Contains(string(svg), ">subj<") {
+		t.Errorf("report --out drew no panel of dataset subj in the declared figure: %v", err)
 	}
 	figs := filepath.Join(dir, "fig")
 	if _, _, err = runArgs(t, "report", "epochs", "--results", filepath.Join(results, "subj.jsonl"), "--out", figs); err != nil {

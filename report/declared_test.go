@@ -1,0 +1,155 @@
+package report
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/ulmfit-go/ulmfit/experiments"
+	"github.com/ulmfit-go/ulmfit/results"
+)
+
+// ownExperiment is an experiment of one's own: a dataset declared in the
+// file, two rows, and two figures of them.
+const ownExperiment = `# Mine: two rows on a dataset of my own.
+title = "Mine"
+tasks = ["mine"]
+train_sizes = [10, 40]
+
+[datasets.mine]
+format = "csv"
+train = "train.csv"
+text_columns = ["text"]
+label_column = "label"
+
+[[rows]]
+id = "a"
+label = "Row A"
+
+[[rows]]
+id = "b"
+classifier = "full"
+
+[[figures]]
+id = "mine-epochs"
+kind = "epochs"
+caption = "Validation error per epoch."
+
+[[figures]]
+id = "mine-sizes"
+kind = "train-size"
+rows = ["b"]
+y_label = "Error (%)"
+`
+
+func parseOwn(t *testing.T) *experiments.Experiment {
+	t.Helper()
+	e, err := experiments.Parse([]byte(ownExperiment), "mine.toml", "mine", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// ownRecords are two seeds of each row of ownExperiment at each train
+// size, each with a three-epoch validation error curve.
+func ownRecords() []results.Record {
+	var out []results.Record
+	for _, row := range []string{"a", "b"} {
+		for _, size := range []int{10, 40} {
+			for seed := int64(1); seed <= 2; seed++ {
+				v := 30 - float64(size)/10 + float64(seed)
+				out = append(out, results.Record{Experiment: "mine", Row: row, Dataset: "mine", Split: "validation",
+					Metric: "error", Value: v, Seed: seed, TrainSize: size, Source: results.SourceOurs, Scale: "tiny",
+					GitCommit: "1a2b3c4d5e6f7a8b9c0d", Curves: map[string][]float64{CurveValError: {v + 2, v + 1, v}}})
+			}
+		}
+	}
+	return out
+}
+
+// A file of one's own that declares figures gets them drawn from its
+// records: a panel for its own dataset, a curve per declared row, its
+// labels and caption.
+func TestOwnExperimentFigures(t *testing.T) {
+	e := parseOwn(t)
+	figs, err := ExperimentFigures(e, ownRecords(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(figs) != 2 {
+		t.Fatalf("%d figures, want 2", len(figs))
+	}
+	epochs, sizes := figs[0], figs[1]
+	if epochs.Name != "mine-epochs" || epochs.Title != "Mine" || epochs.Caption != "Validation error per epoch." {
+		t.Errorf("epochs figure %q %q %q", epochs.Name, epochs.Title, epochs.Caption)
+	}
+	if len(epochs.Panels) != 1 || epochs.Panels[0].Dataset != "mine" || len(epochs.Panels[0].Series) != 2 {
+		t.Fatalf("epochs panels %+v: want one panel of dataset mine with rows a and b", epochs.Panels)
+	}
+	a := epochs.Panels[0].Series[0]
+	if a.Key != "a" || a.Label != "Row A" || len(a.X) != 3 || a.N[0] != 4 || a.X[2] != 3 {
+		t.Errorf("row a's curve %+v: want 3 epochs over 4 records (2 seeds, 2 sizes), labelled Row A", a)
+	}
+	if err := epochs.NoData(); err != nil {
+		t.Errorf("NoData = %v for a figure with curves", err)
+	}
+	p := sizes.Panels[0]
+	if len(p.Series) != 1 || p.Series[0].Key != "b" || !p.LogX || p.YLabel != "Error (%)" {
+		t.Fatalf("train-size panel %+v: want row b alone, log x, the declared y label", p)
+	}
+	if s := p.Series[0]; len(s.X) != 2 || s.X[0] != 10 || s.X[1] != 40 || s.Mean[0] != 30.5 || s.N[1] != 2 {
+		t.Errorf("row b by train size %+v: want x 10 and 40, mean 30.5 at 10, 2 seeds each", s)
+	}
+	var svg bytes.Buffer
+	if err := epochs.Render(&svg, SVG); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(svg.String(), ">mine<") || !strings.Contains(svg.String(), "Row A") {
+		t.Errorf("the SVG lacks the panel of dataset mine or the legend entry Row A")
+	}
+}
+
+// A declared figure with nothing to draw says what it looked for and what
+// the records hold, rather than drawing empty panels.
+func TestOwnFigureNoData(t *testing.T) {
+	e := parseOwn(t)
+	for _, c := range []struct {
+		name string
+		recs []results.Record
+		want []string
+	}{
+		{"no records", nil, []string{"figure mine-epochs of mine draws rows a, b on datasets mine", "no records of ours of mine"}},
+		{"other rows", relabelRows(ownRecords(), "c"), []string{"no records of rows a, b", "hold rows c on datasets mine"}},
+		{"no curve", withoutCurves(ownRecords()), []string{`have no "val_error" curve`, "hold rows a, b on datasets mine"}},
+	} {
+		f, err := BuildFigure(e, e.Figures()[0], c.recs, Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		err = f.NoData()
+		if err == nil {
+			t.Errorf("%s: NoData = nil for an empty figure", c.name)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: %q lacks %q", c.name, err, w)
+			}
+		}
+	}
+}
+
+func relabelRows(recs []results.Record, row string) []results.Record {
+	for i := range recs {
+		recs[i].Row = row
+	}
+	return recs
+}
+
+func withoutCurves(recs []results.Record) []results.Record {
+	for i := range recs {
+		recs[i].Curves = nil
+	}
+	return recs
+}
