@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/ulmfit-go/ulmfit/experiments"
 	"github.com/ulmfit-go/ulmfit/report"
 	"github.com/ulmfit-go/ulmfit/report/layout"
 	"github.com/ulmfit-go/ulmfit/results"
@@ -137,6 +138,60 @@ func ExampleFigure4() {
 	// Output:
 	// ULMFiT: epochs [1 2 3], mean [6.1 5.6 5.3]
 	// Full: epochs [1 2 3], mean [5.9 6.1 6.6]
+}
+
+// A figure an experiment of one's own declares: the training loss per
+// epoch of two rows on a dataset of its own.
+func ExampleBuildFigure() {
+	const file = `title = "Mine"
+tasks = ["mine"]
+
+[datasets.mine]
+format = "csv"
+train = "train.csv"
+text_columns = ["text"]
+label_column = "label"
+
+[[rows]]
+id = "freez+discr+stlr"
+
+[[rows]]
+id = "full"
+classifier = "full"
+
+[[figures]]
+kind = "epochs"
+curve = "train_loss"
+`
+	e, err := experiments.Parse([]byte(file), "mine.toml", "mine", ".")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	run := func(row string, seed int64, curve ...float64) results.Record {
+		r := ours("mine", row, "mine", "validation", seed, 10)
+		r.Curves = map[string][]float64{report.CurveTrainLoss: curve}
+		return r
+	}
+	recs := []results.Record{
+		run("freez+discr+stlr", 1, 0.9, 0.5), run("freez+discr+stlr", 2, 0.7, 0.5),
+		run("full", 1, 0.6, 0.2),
+	}
+	fig, err := report.BuildFigure(e, e.Figures()[0], recs, report.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, p := range fig.Panels {
+		fmt.Printf("%s (%s against %s):\n", p.Title, p.YLabel, p.XLabel)
+		for _, s := range p.Series {
+			fmt.Printf("  %s: epochs %v, mean %.1f, std %.2f\n", s.Label, s.X, s.Mean, s.Std)
+		}
+	}
+	// Output:
+	// mine (Training cross-entropy (nats) against Classifier training epoch):
+	//   Freez + discr + stlr: epochs [1 2], mean [0.8 0.5], std [0.14 0.00]
+	//   Full: epochs [1 2], mean [0.6 0.2], std [0.00 0.00]
 }
 
 // An LM's training curve: cross-entropy per epoch and its perplexity.
