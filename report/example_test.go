@@ -45,14 +45,14 @@ func ExampleBuildTable() {
 	t.Render(os.Stdout, report.Text)
 	// Output:
 	// Bidirectional. IMDb test error rates (%) of one direction and of the average of the forward and backward classifiers (Section 5).
-	// +--------------------+-------------------+-------+-------+
-	// | Model              | IMDb ours         | paper | Δ     |
-	// +--------------------+-------------------+-------+-------+
-	// | Forward            | 5.44 ± 0.07 (n=3) | 5.30  | +0.14 |
-	// | Backward           | not run           | —     |       |
-	// | Forward + backward | 4.71 (n=1)        | 4.58  | +0.13 |
-	// +--------------------+-------------------+-------+-------+
-	// ours: mean ± sample standard deviation over n seeds, test split, error rate (%); paper: as printed by Howard & Ruder (2018); Δ = ours − paper.
+	// +--------------------+--------------------------------+-------+-------+
+	// | Model              | IMDb ours                      | paper | Δ     |
+	// +--------------------+--------------------------------+-------+-------+
+	// | Forward            | 5.44 ± 0.07 [5.26, 5.62] (n=3) | 5.30  | +0.14 |
+	// | Backward           | not run                        | —     |       |
+	// | Forward + backward | 4.71 (n=1)                     | 4.58  | +0.13 |
+	// +--------------------+--------------------------------+-------+-------+
+	// ours: mean ± sample standard deviation [95% t-interval of the mean; not estimable when every seed gave the same value] over n seeds, test split, error rate (%); paper: as printed by Howard & Ruder (2018); Δ = ours − paper.
 	// Ours from scale small; commit 0123456.
 }
 
@@ -80,7 +80,7 @@ func ExampleBuildTables() {
 	// | Vanilla LM  | not run   | 5.98  |   | not run     | 7.41  |   | no data | 5.76  |   |
 	// | AWD-LSTM LM | not run   | 5.00  |   | not run     | 5.69  |   | no data | 5.38  |   |
 	//
-	// - ours: mean ± sample standard deviation over n seeds, validation split, error rate (%); paper: as printed by Howard & Ruder (2018); Δ = ours − paper.
+	// - ours: mean ± sample standard deviation [95% t-interval of the mean; not estimable when every seed gave the same value] over n seeds, validation split, error rate (%); paper: as printed by Howard & Ruder (2018); Δ = ours − paper.
 	// - No results of ours yet.
 	// - no data: AG: dataset ag-news is not in data/ag\_news
 }

@@ -91,13 +91,32 @@ func (c Cell) oursText() string {
 	}
 	s := strconv.FormatFloat(c.Ours.Mean, 'f', oursDigits, 64)
 	if c.Ours.N > 1 {
-		s += " ± " + strconv.FormatFloat(c.Ours.Std, 'f', oursDigits, 64)
+		s += " ± " + strconv.FormatFloat(c.Ours.Std, 'f', oursDigits, 64) + " " + c.intervalText()
 	}
 	s += fmt.Sprintf(" (n=%d)", c.Ours.N)
 	if c.Marker != "" {
 		s += " [" + c.Marker + "]"
 	}
 	return s
+}
+
+// MeanLevel is the confidence level of the t-interval of each cell's mean
+// that the tables show (and the CSV's ci95_t_lo and ci95_t_hi).
+const MeanLevel = 0.95
+
+// intervalText is the t-interval of a measured cell's mean over its seeds,
+// "[lo, hi]", or "[not estimable]" when the seeds agree exactly (no
+// spread to estimate the noise from, never a zero-width interval); empty
+// with fewer than two seeds.
+func (c Cell) intervalText() string {
+	if c.Status != Measured || c.Ours.N < 2 {
+		return ""
+	}
+	iv := MeanInterval(c.Ours, MeanLevel)
+	if !iv.Estimable() {
+		return "[" + MethodNotEstimable + "]"
+	}
+	return "[" + strconv.FormatFloat(iv.Lo, 'f', oursDigits, 64) + ", " + strconv.FormatFloat(iv.Hi, 'f', oursDigits, 64) + "]"
 }
 
 func (t *Table) paperText(c Cell) string {
@@ -158,8 +177,8 @@ func (t *Table) notes() []string {
 		metric = "error rate (%)"
 	}
 	lines := []string{fmt.Sprintf(
-		"ours: mean ± sample standard deviation over n seeds, %s split, %s; paper: as printed by Howard & Ruder (2018); Δ = ours − paper.",
-		t.Def.Split, metric)}
+		"ours: mean ± sample standard deviation [%.0f%% t-interval of the mean; not estimable when every seed gave the same value] over n seeds, %s split, %s; paper: as printed by Howard & Ruder (2018); Δ = ours − paper.",
+		100*MeanLevel, t.Def.Split, metric)}
 	switch len(t.Sources) {
 	case 0:
 		lines = append(lines, "No results of ours yet.")
@@ -279,7 +298,7 @@ func (t *Table) csvRecords() [][]string {
 				diff = num(d)
 			}
 			lo, hi := "", ""
-			if iv := MeanInterval(c.Ours, 0.95); c.Status == Measured && iv.Estimable() {
+			if iv := MeanInterval(c.Ours, MeanLevel); c.Status == Measured && iv.Estimable() {
 				lo, hi = num(iv.Lo), num(iv.Hi)
 			}
 			out = append(out, append(line, paper, diff, strings.Join(c.Scales, ";"), strings.Join(c.Commits, ";"), c.Why, lo, hi))
@@ -335,7 +354,11 @@ func (t *Table) renderLaTeX(w io.Writer) error {
 				if c.Marker != "" {
 					fmt.Fprintf(&b, "$^{%s}$", c.Marker)
 				}
-				fmt.Fprintf(&b, " {\\scriptsize (%d)}", c.Ours.N)
+				if iv := c.intervalText(); iv != "" {
+					fmt.Fprintf(&b, " {\\scriptsize %s (%d)}", latexEscape(iv), c.Ours.N)
+				} else {
+					fmt.Fprintf(&b, " {\\scriptsize (%d)}", c.Ours.N)
+				}
 			case c.Status == NotReported:
 				b.WriteString("---")
 			default:

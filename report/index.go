@@ -336,7 +336,7 @@ func (r *Report) describe() string {
 	if len(r.Scales) > 0 {
 		scales = strings.Join(r.Scales, ", ")
 	}
-	return fmt.Sprintf("%d records read; scales of ours: %s. Each table shows ours (mean ± std over seeds, n) beside the paper's number and the difference.", r.Records, scales)
+	return fmt.Sprintf("%d records read; scales of ours: %s. Each table shows ours (mean ± std [95%% t-interval of the mean] over seeds, n) beside the paper's number and the difference.", r.Records, scales)
 }
 
 func (r *Report) indexMarkdown(w io.Writer) error {

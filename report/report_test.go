@@ -590,3 +590,41 @@ func TestMachineNotes(t *testing.T) {
 		t.Errorf("one dataset on two machines: notes %q, want %q", tb.DataNotes, want)
 	}
 }
+
+// A cell of two or more seeds shows the 95% t-interval of its mean in every
+// format that prints cells as text; seeds that agree exactly show "not
+// estimable", never a zero-width interval, and one seed shows none.
+func TestTableCellInterval(t *testing.T) {
+	def, _ := layout.LookupTable("bidirectional")
+	rec := func(row string, seed int64, v float64) results.Record {
+		return results.Record{Experiment: "bidirectional", Row: row, Dataset: "imdb", Split: "test", Metric: "error",
+			Value: v, Seed: seed, Source: results.SourceOurs, Scale: "small", GitCommit: "0123456789abcdef"}
+	}
+	recs := []results.Record{
+		rec("forward", 1, 10), rec("forward", 2, 12), rec("forward", 3, 14), // sd 2: 12 ± 4.303·2/√3
+		rec("backward", 1, 6), rec("backward", 2, 6), rec("backward", 3, 6),
+		rec("ensemble", 1, 5),
+	}
+	tab, err := BuildTable(recs, def, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []Format{Text, Markdown, HTML, LaTeX} {
+		var b bytes.Buffer
+		if err := tab.Render(&b, f); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		for _, want := range []string{"[7.03, 16.97]", "[not estimable]", "95% t-interval of the mean"} {
+			if f == LaTeX {
+				want = latexEscape(want)
+			}
+			if !strings.Contains(out, want) {
+				t.Errorf("%s: lacks %q:\n%s", f, want, out)
+			}
+		}
+		if strings.Contains(out, "[6.00, 6.00]") || strings.Contains(out, "[5.00") {
+			t.Errorf("%s: a zero-width or one-seed interval:\n%s", f, out)
+		}
+	}
+}

@@ -59,7 +59,7 @@ func TestSplice(t *testing.T) {
 		"# Results\nProse stays.\n<!-- ulmfit report: as-of -->\n\n10 records of ours; the latest finished 2026-11-26 10:02 UTC.\n\n<!-- /ulmfit report -->\n",
 		"| Table 7  | not run | 2 of 10 rows, 1 more with fewer seeds | not run |",
 		"| Figure 3 | not run | 1 point                               | not run |",
-		"| From scratch           | not run   | —     |   | 15.00 ± 1.00 (n=3) |",
+		"| From scratch           | not run   | —     |   | 15.00 ± 1.00 [12.52, 17.48] (n=3) |",
 		"| TREC-6  | 11.00 ± 1.00 (n=3) | 15.00 ± 1.00 (n=3) |",
 		"![Figure 3](report/figure3.svg)",
 		"<!-- /ulmfit report -->\nMore prose.\n",

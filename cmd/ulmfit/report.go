@@ -29,8 +29,9 @@ const reportUsage = `Usage:
                 [--cache DIR] [--force]
 
 Lays our records out as the paper's tables, each cell ours (mean ± std over
-seeds, n) beside the paper's number and the difference, with the scale and
-commits it came from; an empty cell says why ("not run", "no data").
+seeds [the mean's 95% t-interval, or "not estimable" when the seeds agree],
+n) beside the paper's number and the difference, with the scale and commits
+it came from; an empty cell says why ("not run", "no data").
 
 ITEMs: table2 ... table7, bidirectional (tables); orderings (the quality
 bar; each row of Tables 4-7 against ULMFiT: did the paper's ordering hold

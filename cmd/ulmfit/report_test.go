@@ -30,7 +30,7 @@ func TestReportPrintsTablesBesideThePaper(t *testing.T) {
 	}
 	for _, want := range []string{
 		"Table 6. Validation error rates",
-		"| No LM fine-tuning   | 7.10 ± 0.20 (n=3) [a] | 6.99  | +0.11 |",
+		"| No LM fine-tuning   | 7.10 ± 0.20 [6.60, 7.60] (n=3) [a] | 6.99  | +0.11 |",
 		"[b] scale small; commit 9f8e7d6+dirty (1 cell).",
 		// The data directory is empty: nothing can run, so "no data".
 		"no data: TREC-6: dataset trec6 is not in",
