@@ -709,21 +709,16 @@ func (d *decoder) figures(e *Experiment, prims []toml.Primitive, checkFallbacks 
 		if err := d.md.PrimitiveDecode(prim, &fk); err != nil {
 			return decodeError(d.file, err)
 		}
-		at := func(key string) *Error {
-			k := fmt.Sprintf("figures[%d]", i)
-			line := d.figureLine(i)
+		// fail places an error on the figure's key, or on the figure.
+		fail := func(key, format string, args ...any) error {
+			k, line := fmt.Sprintf("figures[%d]", i), d.figureLine(i)
 			if key != "" {
 				k += "." + key
 				if l := d.lineOfIndexed(k); l > 0 {
 					line = l
 				}
 			}
-			return &Error{File: d.file, Line: line, Key: k}
-		}
-		fail := func(key, format string, args ...any) error {
-			err := at(key)
-			err.Msg = fmt.Sprintf(format, args...)
-			return err
+			return &Error{File: d.file, Line: line, Key: k, Msg: fmt.Sprintf(format, args...)}
 		}
 		f := Figure{ID: fk.ID, Title: fk.Title, Caption: fk.Caption, Kind: fk.Kind, Datasets: fk.Datasets, Rows: fk.Rows,
 			Curve: fk.Curve, XLabel: fk.XLabel, YLabel: fk.YLabel, Fallback: fk.Fallback, FallbackRows: fk.FallbackRows,
@@ -771,10 +766,10 @@ func (d *decoder) figures(e *Experiment, prims []toml.Primitive, checkFallbacks 
 				return fail("rows", "%q is not a row of the experiment; valid: %s", r, strings.Join(rows, ", "))
 			}
 		}
-		if err := d.checkDuplicates(f, at); err != nil {
+		if err := checkDuplicates(f, fail); err != nil {
 			return err
 		}
-		if err := d.checkFallback(f, checkFallbacks, fail); err != nil {
+		if err := checkFallback(f, checkFallbacks, fail); err != nil {
 			return err
 		}
 		figs = append(figs, f)
@@ -786,7 +781,7 @@ func (d *decoder) figures(e *Experiment, prims []toml.Primitive, checkFallbacks 
 }
 
 // checkDuplicates rejects a dataset or row a figure names twice.
-func (d *decoder) checkDuplicates(f Figure, at func(string) *Error) error {
+func checkDuplicates(f Figure, fail func(key, format string, args ...any) error) error {
 	for _, l := range []struct {
 		key   string
 		names []string
@@ -794,9 +789,7 @@ func (d *decoder) checkDuplicates(f Figure, at func(string) *Error) error {
 		seen := map[string]bool{}
 		for _, n := range l.names {
 			if seen[n] {
-				err := at(l.key)
-				err.Msg = fmt.Sprintf("%q is listed twice", n)
-				return err
+				return fail(l.key, "%q is listed twice", n)
 			}
 			seen[n] = true
 		}
@@ -806,7 +799,7 @@ func (d *decoder) checkDuplicates(f Figure, at func(string) *Error) error {
 
 // checkFallback checks a figure's fallback: a built-in experiment that has
 // the rows fallback_rows names, for rows the figure draws.
-func (d *decoder) checkFallback(f Figure, load bool, fail func(key, format string, args ...any) error) error {
+func checkFallback(f Figure, load bool, fail func(key, format string, args ...any) error) error {
 	if f.Fallback == "" {
 		if len(f.FallbackRows) > 0 {
 			return fail("fallback_rows", "fallback_rows without fallback: name the experiment whose rows they are")

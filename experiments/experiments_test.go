@@ -232,6 +232,7 @@ func TestBrokenConfigs(t *testing.T) {
 		{"figure_key.toml", 10, []string{"figures[0].log_z", `unknown key "log_z"`, "caption", "fallback_rows", "y_label"}},
 		{"figure_ids.toml", 12, []string{"figures[1]", "2 figures", "give each an id"}},
 		{"figure_train_size.toml", 9, []string{"figures[0].kind", "train_sizes", "sets none"}},
+		{"figure_twice.toml", 10, []string{"figures[0].rows", `"a" is listed twice`}},
 		{"figure_fallback.toml", 13, []string{"figures[0].fallback_rows.ulmfit", `"freez+discr+slanted"`, "table7 has no such row", "freez+discr+stlr"}},
 		{"zero_scale_mult.toml", 7, []string{"scale.small.classifier_lr_mult: value 0: want a positive multiplier", "leave classifier_lr_mult out"}},
 	}
