@@ -774,9 +774,7 @@ func (d *decoder) figures(e *Experiment, prims []toml.Primitive, checkFallbacks 
 		}
 		figs = append(figs, f)
 	}
-	if len(figs) > 0 {
-		declaredFigures.Store(e, figs)
-	}
+	e.figures = figs
 	return nil
 }
 

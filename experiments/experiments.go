@@ -66,7 +66,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/ulmfit-go/ulmfit/ablations"
 	"github.com/ulmfit-go/ulmfit/datasets"
@@ -93,7 +92,8 @@ type Experiment struct {
 	// Datasets are those the file declares, by name.
 	Datasets map[string]datasets.GenericSpec
 
-	scales map[string]ablations.Scale // presets the file adjusts
+	scales  map[string]ablations.Scale // presets the file adjusts
+	figures []Figure                   // what its [[figures]] declare, in order
 }
 
 // Row is one method or variant: a row of the table.
@@ -147,20 +147,10 @@ func (f Figure) FallbackRow(row string) string {
 	return row
 }
 
-// declaredFigures holds the figures each parsed experiment declares,
-// beside the Experiment rather than in a field of it: the runner's stage
-// code reaches the Experiment type, so a field there would change every
-// stage's code version (runner.CodeVersion), and rebuild every cached
-// stage, for data no stage reads.
-var declaredFigures sync.Map // *Experiment → []Figure
-
 // Figures returns the figures e's file declares ([[figures]]), in its
 // order.
 func (e *Experiment) Figures() []Figure {
-	if figs, ok := declaredFigures.Load(e); ok {
-		return slices.Clone(figs.([]Figure))
-	}
-	return nil
+	return slices.Clone(e.figures)
 }
 
 // Scale returns the scale preset name as this experiment adjusts it.
