@@ -1,0 +1,79 @@
+package runner
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+
+	"github.com/ulmfit-go/ulmfit/results"
+)
+
+// RecordLM is where the cache holds a record's fine-tuned language model
+// (the forward chain's) and the text it was trained and validated on, with
+// the settings its validation read that text with.
+type RecordLM struct {
+	Checkpoint string // the finetune stage's LM
+	Vocab      string // the taskdata stage's vocabulary, which the LM reads
+	// Splits are the task data's numericalised corpus files by split:
+	// "lm" (the fine-tuning text), "train", "valid", "test".
+	Splits map[string]string
+	// Batch and BPTT are LM fine-tuning's: its validation reads the
+	// validation stream in fixed BPTT windows, ValidBatch streams.
+	Batch, BPTT int
+	Backward    bool // the LM reads documents backwards
+	// ValLoss is the validation cross-entropy the fine-tuning recorded
+	// after each epoch (the record's lm_val_loss curve).
+	ValLoss []float64
+}
+
+// ValidBatch is how many streams LM training's validation cuts a stream
+// of n tokens into: the batch size, fewer for short validation text, each
+// stream at least 4 windows long (lmRun.train, which says why).
+func (l RecordLM) ValidBatch(n int) int {
+	return max(1, min(l.Batch, n/(4*l.BPTT)))
+}
+
+// LMOf finds, in the cache at cacheDir, the fine-tuned LM a record names
+// and its task data. A record of a row that fine-tunes no LM, or stages
+// the cache no longer holds, is an error that says so.
+func LMOf(cacheDir string, r results.Record) (RecordLM, error) {
+	stages := stagesOf(r)
+	if stages == nil {
+		return RecordLM{}, fmt.Errorf("record %s names no stages (written before records kept their configuration?)", r.Origin)
+	}
+	stage := func(kind, key string) (*Manifest, error) {
+		id, ok := stages[key]
+		if !ok {
+			return nil, fmt.Errorf("record %s (row %s) names no %s stage: its row fine-tunes no LM", r.Origin, r.Row, key)
+		}
+		m, err := readManifest(filepath.Join(cacheDir, kind, id))
+		if err == nil && m == nil {
+			err = fmt.Errorf("the cache %s no longer holds the %s stage %s the record %s names (removed by 'ulmfit cache gc', or another cache?): "+
+				"run the experiment again to rebuild it", cacheDir, key, id, r.Origin)
+		}
+		return m, err
+	}
+	ft, err := stage(KindFineTune, "finetune")
+	if err != nil {
+		return RecordLM{}, err
+	}
+	td, err := stage(KindTaskData, "taskdata")
+	if err != nil {
+		return RecordLM{}, err
+	}
+	var key lmKey
+	if err := json.Unmarshal(ft.Key, &key); err != nil {
+		return RecordLM{}, fmt.Errorf("%s: its key: %w", filepath.Join(ft.Dir, manifestName), err)
+	}
+	if key.Batch < 1 || key.BPTT < 1 {
+		return RecordLM{}, fmt.Errorf("%s: its key names batch %d and bptt %d, want both at least 1", filepath.Join(ft.Dir, manifestName), key.Batch, key.BPTT)
+	}
+	return RecordLM{
+		Checkpoint: filepath.Join(ft.Dir, fileLMCheckpoint),
+		Vocab:      filepath.Join(td.Dir, fileVocab),
+		Splits: map[string]string{"lm": filepath.Join(td.Dir, fileLM), "train": filepath.Join(td.Dir, fileTrain),
+			"valid": filepath.Join(td.Dir, fileValid), "test": filepath.Join(td.Dir, fileTest)},
+		Batch: key.Batch, BPTT: key.BPTT, Backward: key.Backward,
+		ValLoss: r.Curves["lm_val_loss"],
+	}, nil
+}
