@@ -107,40 +107,57 @@ func init() {
 // fromRecord fills o's files from the record --experiment, --row,
 // --dataset and --seed pick in --results.
 func fromRecord(o *exportOptions) error {
-	recs, err := readRecords(o.Results)
+	r, err := pickRecord("export", o.Results, o.Experiment, o.Row, o.Dataset, o.Seed, "--seed")
 	if err != nil {
 		return err
 	}
-	var cell []results.Record
-	rows, sets := map[string]bool{}, map[string]bool{}
-	for _, r := range recs {
-		if r.Source != results.SourceOurs || r.Experiment != o.Experiment {
-			continue
-		}
-		rows[r.Row], sets[r.Dataset] = true, true
-		if r.Row == o.Row && r.Dataset == o.Dataset && (o.Seed == 0 || r.Seed == o.Seed) {
-			cell = append(cell, r)
-		}
-	}
-	switch {
-	case len(rows) == 0:
-		return usagef("export: %s has no records of experiment %s", o.Results, o.Experiment)
-	case len(cell) == 0:
-		return usagef("export: %s has no record of %s row %q on %q (seed %d); rows: %s; datasets: %s", o.Results, o.Experiment,
-			o.Row, o.Dataset, o.Seed, strings.Join(slices.Sorted(maps.Keys(rows)), ", "), strings.Join(slices.Sorted(maps.Keys(sets)), ", "))
-	case len(cell) > 1 && o.Seed == 0:
-		var seeds []string
-		for _, r := range cell {
-			seeds = append(seeds, strconv.FormatInt(r.Seed, 10))
-		}
-		return usagef("export: %s row %s on %s has seeds %s: name one with --seed", o.Experiment, o.Row, o.Dataset, strings.Join(seeds, ", "))
-	}
-	m, err := runner.ModelOf(o.Cache, cell[len(cell)-1])
+	m, err := runner.ModelOf(o.Cache, r)
 	if err != nil {
 		return usagef("export: %v", err)
 	}
 	o.Classifier, o.Backward, o.Vocab = m.Classifier, m.Backward, m.Vocab
 	return nil
+}
+
+// pickRecord is the latest of our records in dir of experiment's row on
+// dataset with seed (0: the cell's only seed). seedFlag is the flag that
+// names a seed, for the message when the cell has several.
+func pickRecord(command, dir, experiment, row, dataset string, seed int64, seedFlag string) (results.Record, error) {
+	recs, err := readRecords(dir)
+	if err != nil {
+		return results.Record{}, err
+	}
+	var cell []results.Record
+	rows, sets := map[string]bool{}, map[string]bool{}
+	for _, r := range recs {
+		if r.Source != results.SourceOurs || r.Experiment != experiment {
+			continue
+		}
+		rows[r.Row], sets[r.Dataset] = true, true
+		if r.Row == row && r.Dataset == dataset && (seed == 0 || r.Seed == seed) {
+			cell = append(cell, r)
+		}
+	}
+	switch {
+	case len(rows) == 0:
+		return results.Record{}, usagef("%s: %s has no records of experiment %s", command, dir, experiment)
+	case len(cell) == 0:
+		return results.Record{}, usagef("%s: %s has no record of %s row %q on %q (seed %d); rows: %s; datasets: %s", command, dir, experiment,
+			row, dataset, seed, strings.Join(slices.Sorted(maps.Keys(rows)), ", "), strings.Join(slices.Sorted(maps.Keys(sets)), ", "))
+	case len(cell) > 1 && seed == 0:
+		seeds := map[int64]bool{}
+		for _, r := range cell {
+			seeds[r.Seed] = true
+		}
+		if len(seeds) > 1 {
+			var names []string
+			for _, s := range slices.Sorted(maps.Keys(seeds)) {
+				names = append(names, strconv.FormatInt(s, 10))
+			}
+			return results.Record{}, usagef("%s: %s row %s on %s has seeds %s: name one with %s", command, experiment, row, dataset, strings.Join(names, ", "), seedFlag)
+		}
+	}
+	return cell[len(cell)-1], nil
 }
 
 func runExport(_ context.Context, o exportOptions) error {

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/ulmfit-go/ulmfit/compute"
+	"github.com/ulmfit-go/ulmfit/interop"
+	"github.com/ulmfit-go/ulmfit/model"
+	"github.com/ulmfit-go/ulmfit/runner"
+	"github.com/ulmfit-go/ulmfit/text"
+)
+
+const lmUsage = `Usage:
+  ulmfit lm eval   LM [--text FILE | --dataset D --split S] [--batch B] [--bptt T] [--backward]
+  ulmfit lm sample LM [--prompt TEXT] [--tokens N] [--temperature X] [--top-k K] [--seed S] [--raw]
+
+Language models: perplexity on a text ('eval'), text from a prompt
+('sample'). 'ulmfit lm eval -h' and 'ulmfit lm sample -h' give the options.
+
+LM is one of:
+  --model CKPT [--vocab VOCAB]
+        an LM checkpoint of ours ('ulmfit import' writes one; a pretrain
+        stage's cache/pretrain/ID/lm.ckpt) and its vocabulary, by default
+        the vocab.txt beside it
+  --pth FILE --itos FILE
+        a fastai AWD_LSTM language model (.pth of learn.save and its
+        itos.pkl), read as 'ulmfit import' reads it
+  --experiment E --row R --dataset D [--record-seed S] [--results DIR] [--cache DIR]
+        the fine-tuned LM of a result: the record --results (default
+        "runs") holds of that cell, and the finetune and taskdata stages it
+        names in --cache (default "cache"); --record-seed may be left out
+        when the cell has one seed
+
+Exit codes: 0 success, 1 failure while running, 2 bad usage or input.
+`
+
+func init() {
+	register(command{
+		name:    "lm",
+		summary: "language models: 'lm eval' (perplexity on a text or split), 'lm sample' (text from a prompt)",
+		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+			if len(args) == 0 {
+				return usagef("lm: name an action, eval or sample\n%s", lmUsage)
+			}
+			switch args[0] {
+			case "-h", "--help", "-help", "help":
+				fmt.Fprint(stdout, lmUsage)
+				return nil
+			case "eval":
+				return lmEvalCommand(ctx, args[1:], stdout)
+			case "sample":
+				return lmSampleCommand(ctx, args[1:], stdout)
+			}
+			return usagef("lm: unknown action %q, want eval or sample\n%s", args[0], lmUsage)
+		},
+	})
+}
+
+// lmSource is where an LM comes from: one of a checkpoint and vocabulary,
+// a fastai model, or a record's fine-tuned LM.
+type lmSource struct {
+	Model, Vocab             string
+	Pth, Itos                string
+	Experiment, Row, Dataset string
+	RecordSeed               int64
+	Results, Cache           string
+}
+
+func (s *lmSource) flags(fs *flag.FlagSet) {
+	fs.StringVar(&s.Model, "model", "", "LM checkpoint")
+	fs.StringVar(&s.Vocab, "vocab", "", "its vocabulary (default: vocab.txt beside it)")
+	fs.StringVar(&s.Pth, "pth", "", "fastai state dict (.pth)")
+	fs.StringVar(&s.Itos, "itos", "", "fastai vocabulary (itos.pkl)")
+	fs.StringVar(&s.Experiment, "experiment", "", "the record's experiment")
+	fs.StringVar(&s.Row, "row", "", "the record's row")
+	fs.StringVar(&s.Dataset, "dataset", "", "the record's dataset (or, with --model or --pth, a dataset to read)")
+	fs.Int64Var(&s.RecordSeed, "record-seed", 0, "the record's seed (0: the cell's only one)")
+	fs.StringVar(&s.Results, "results", runner.DefaultResults, "the records to find it in")
+	fs.StringVar(&s.Cache, "cache", "cache", "the stage cache the record's stages are in")
+}
+
+// fromRecord says whether the LM is a record's.
+func (s *lmSource) fromRecord() bool { return s.Experiment != "" }
+
+// check says what is missing or given twice.
+func (s *lmSource) check(command, usage string) error {
+	n := 0
+	for _, given := range []bool{s.Model != "", s.Pth != "" || s.Itos != "", s.fromRecord()} {
+		if given {
+			n++
+		}
+	}
+	switch {
+	case n == 0:
+		return usagef("%s: name an LM: --model, --pth with --itos, or --experiment with --row and --dataset\n%s", command, usage)
+	case n > 1:
+		return usagef("%s: name one LM: --model, --pth with --itos, or --experiment with --row and --dataset\n%s", command, usage)
+	case (s.Pth == "") != (s.Itos == ""):
+		return usagef("%s: --pth and --itos go together\n%s", command, usage)
+	case s.Vocab != "" && s.Model == "":
+		return usagef("%s: --vocab goes with --model\n%s", command, usage)
+	case s.fromRecord() && (s.Row == "" || s.Dataset == ""):
+		return usagef("%s: --experiment takes --row and --dataset\n%s", command, usage)
+	}
+	return nil
+}
+
+// loadedLM is an LM with its vocabulary, and for a record's, where the
+// cache holds its task data.
+type loadedLM struct {
+	lm     *model.LM
+	vocab  *text.Vocab
+	where  string // the checkpoint, for messages
+	record *runner.RecordLM
+}
+
+// load reads the LM s names.
+func (s *lmSource) load(command string) (*loadedLM, error) {
+	be := compute.Default()
+	switch {
+	case s.Pth != "":
+		lm, itos, err := interop.LoadFastaiLM(be, s.Pth, s.Itos)
+		if err != nil {
+			return nil, inputError{fmt.Errorf("%s: %w", command, err)}
+		}
+		v, err := text.NewVocab(itos)
+		if err != nil {
+			return nil, inputError{fmt.Errorf("%s: %s: %w", command, s.Itos, err)}
+		}
+		return &loadedLM{lm: lm, vocab: v, where: s.Pth}, nil
+	case s.fromRecord():
+		r, err := pickRecord(command, s.Results, s.Experiment, s.Row, s.Dataset, s.RecordSeed, "--record-seed")
+		if err != nil {
+			return nil, err
+		}
+		rl, err := runner.LMOf(s.Cache, r)
+		if err != nil {
+			return nil, usagef("%s: %v", command, err)
+		}
+		l, err := loadCheckpoint(command, rl.Checkpoint, rl.Vocab)
+		if err != nil {
+			return nil, err
+		}
+		l.record = &rl
+		return l, nil
+	}
+	vocab := s.Vocab
+	if vocab == "" {
+		vocab = filepath.Join(filepath.Dir(s.Model), lmVocabFile)
+		if _, err := os.Stat(vocab); errors.Is(err, fs.ErrNotExist) {
+			return nil, usagef("%s: no --vocab given and no %s beside %s: name the vocabulary the LM was trained with "+
+				"(a finetune stage's is its taskdata stage's vocab.txt; --experiment finds both)", command, lmVocabFile, s.Model)
+		}
+	}
+	return loadCheckpoint(command, s.Model, vocab)
+}
+
+func loadCheckpoint(command, ckpt, vocabPath string) (*loadedLM, error) {
+	v, err := text.LoadVocab(vocabPath)
+	if err != nil {
+		return nil, inputError{fmt.Errorf("%s: %w", command, err)}
+	}
+	lm, err := model.LoadLM(compute.Default(), ckpt, v.Hash())
+	if err != nil {
+		return nil, inputError{fmt.Errorf("%s: %w (is %s the vocabulary it was trained with, and %s an LM checkpoint?)", command, err, vocabPath, ckpt)}
+	}
+	return &loadedLM{lm: lm, vocab: v, where: ckpt}, nil
+}

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ulmfit-go/ulmfit/compute"
+	"github.com/ulmfit-go/ulmfit/model"
+	"github.com/ulmfit-go/ulmfit/results"
+	"github.com/ulmfit-go/ulmfit/text"
+)
+
+// lmEvalTol is the relative difference allowed between a cross-entropy
+// computed in float32 and the same computed by hand in float64, or
+// recomputed from a checkpoint.
+const lmEvalTol = 1e-5
+
+// printedFloat reads the number after label in a command's output.
+func printedFloat(t *testing.T, out, label string) float64 {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(label) + `\s+(?:lm_val_loss )?([-0-9.e+]+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no %q line in:\n%s", label, out)
+	}
+	v, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// biasOnlyLM saves, in dir, an LM whose weights are all zero but the
+// decoder's bias: its LSTMs then output 0 whatever they read, so every
+// token's logits are the bias, and the perplexity of any text can be
+// worked out by hand.
+func biasOnlyLM(t *testing.T, dir string, bias []float32) (ckpt string, vocab *text.Vocab) {
+	t.Helper()
+	vocab, err := text.NewVocab(append(text.SpecialTokens(), "the", "cat", "sat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bias) != vocab.Len() {
+		t.Fatalf("%d biases for %d tokens", len(bias), vocab.Len())
+	}
+	lm, err := model.NewLM(compute.Default(), model.Config{Vocab: vocab.Len(), Emb: 4, Hidden: 6, Layers: 2}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range lm.Params.Names() {
+		if err := lm.Params.Set(name, make([]float32, len(lm.Params.Get(name)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := lm.Params.Set("decoder.bias", bias); err != nil {
+		t.Fatal(err)
+	}
+	ckpt = filepath.Join(dir, "lm.ckpt")
+	if err := model.SaveCheckpoint(ckpt, lm, vocab.Hash(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := vocab.Save(filepath.Join(dir, lmVocabFile)); err != nil {
+		t.Fatal(err)
+	}
+	return ckpt, vocab
+}
+
+// The perplexity of a model whose every prediction is softmax(bias),
+// worked out by hand: the text "the cat sat" / "the dog" is xxbos the cat
+// sat xxbos the xxunk (dog is out of the vocabulary), 7 tokens; one stream
+// predicts the 6 after the first.
+func TestLMEvalByHand(t *testing.T) {
+	dir := t.TempDir()
+	bias := []float32{0.5, -3, 1, 0, -1, 0.2, 0, 0, 0, 2, 1.5, -0.5}
+	ckpt, vocab := biasOnlyLM(t, dir, bias)
+	textFile := filepath.Join(dir, "text.txt")
+	os.WriteFile(textFile, []byte("the cat sat\n\nthe dog\n"), 0o644)
+
+	var logZ float64
+	for _, b := range bias {
+		logZ += math.Exp(float64(b))
+	}
+	logZ = math.Log(logZ)
+	var sum float64
+	targets := []string{"the", "cat", "sat", "xxbos", "the", "xxunk"}
+	for _, tok := range targets {
+		sum += logZ - float64(bias[vocab.ID(tok)])
+	}
+	want := sum / float64(len(targets))
+
+	out, errOut, code := runCmd(t, "lm", "eval", "--model", ckpt, "--text", textFile, "--batch", "1", "--bptt", "4")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	ce := printedFloat(t, out, "cross-entropy")
+	if math.Abs(ce-want)/want > lmEvalTol {
+		t.Errorf("cross-entropy %.6f, by hand %.6f", ce, want)
+	}
+	if ppl := printedFloat(t, out, "perplexity"); math.Abs(ppl-math.Exp(want))/math.Exp(want) > lmEvalTol {
+		t.Errorf("perplexity %.4f, by hand %.4f", ppl, math.Exp(want))
+	}
+	for _, line := range []string{"7 in the text, 6 predicted (1 stream, windows of 4)", "out of vocab   14.29% (1 tokens are xxunk)"} {
+		if !strings.Contains(out, line) {
+			t.Errorf("output lacks %q:\n%s", line, out)
+		}
+	}
+	// Two streams: "xxbos the cat" and "sat xxbos the" (the last token is
+	// dropped, as LM training's loader drops the remainder) predict 4.
+	out, errOut, code = runCmd(t, "lm", "eval", "--model", ckpt, "--text", textFile, "--batch", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	sum = 0
+	for _, tok := range []string{"the", "cat", "xxbos", "the"} {
+		sum += logZ - float64(bias[vocab.ID(tok)])
+	}
+	if ce, want := printedFloat(t, out, "cross-entropy"), sum/4; math.Abs(ce-want)/want > lmEvalTol {
+		t.Errorf("two streams: cross-entropy %.6f, by hand %.6f", ce, want)
+	}
+}
+
+// On a fine-tuned LM of a run, lm eval of the validation split reproduces
+// the validation loss the fine-tuning recorded after its last epoch.
+func TestLMEvalReproducesRecordedValidationLoss(t *testing.T) {
+	exp := selfContained(t)
+	dir := t.TempDir()
+	cache, runs := filepath.Join(dir, "cache"), filepath.Join(dir, "runs")
+	if _, errOut, code := runCmd(t, "run", exp, "--cache", cache, "--results", runs); code != 0 {
+		t.Fatalf("run: exit %d: %s", code, errOut)
+	}
+	recs, err := results.ReadFile(filepath.Join(runs, "mine.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recorded []float64
+	for _, r := range recs {
+		if r.Row == "ulmfit" {
+			recorded = r.Curves["lm_val_loss"]
+		}
+	}
+	if len(recorded) == 0 {
+		t.Fatal("the ulmfit record has no lm_val_loss")
+	}
+	out, errOut, code := runCmd(t, "lm", "eval", "--experiment", "mine", "--row", "ulmfit", "--dataset", "toy", "--cache", cache, "--results", runs)
+	if code != 0 {
+		t.Fatalf("lm eval: exit %d: %s", code, errOut)
+	}
+	last := recorded[len(recorded)-1]
+	if ce := printedFloat(t, out, "cross-entropy"); math.Abs(ce-last)/last > lmEvalTol {
+		t.Errorf("lm eval gives %.6f, the fine-tuning recorded %.6f\n%s", ce, last, out)
+	}
+	if got := printedFloat(t, out, "recorded"); math.Abs(got-last)/last > 1e-6 {
+		t.Errorf("printed the recorded loss as %.6f, the record says %.6f", got, last)
+	}
+	// The fine-tuning text is another text: another loss, and no recorded
+	// one.
+	out, errOut, code = runCmd(t, "lm", "eval", "--experiment", "mine", "--row", "ulmfit", "--dataset", "toy", "--split", "lm", "--cache", cache, "--results", runs)
+	if code != 0 || strings.Contains(out, "recorded") || !strings.Contains(out, "the lm split") {
+		t.Errorf("--split lm: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, errOut, code := runCmd(t, "lm", "eval", "--experiment", "mine", "--row", "ulmfit", "--dataset", "toy", "--split", "dev", "--cache", cache, "--results", runs); code != 2 || !strings.Contains(errOut, `--split "dev"`) {
+		t.Errorf("--split dev: exit %d\n%s", code, errOut)
+	}
+	if _, errOut, code := runCmd(t, "lm", "eval", "--experiment", "mine", "--row", "scratch", "--dataset", "toy", "--cache", cache, "--results", runs); code != 2 || !strings.Contains(errOut, "fine-tunes no LM") {
+		t.Errorf("the scratch row: exit %d\n%s", code, errOut)
+	}
+
+	// Sampling from it: the same seed gives the same text, greedy ignores
+	// the seed.
+	sample := func(args ...string) string {
+		t.Helper()
+		out, errOut, code := runCmd(t, append([]string{"lm", "sample", "--experiment", "mine", "--row", "ulmfit", "--dataset", "toy",
+			"--cache", cache, "--results", runs, "--prompt", "This is", "--tokens", "20"}, args...)...)
+		if code != 0 {
+			t.Fatalf("lm sample %v: exit %d: %s", args, code, errOut)
+		}
+		return out
+	}
+	a := sample("--seed", "5")
+	if b := sample("--seed", "5"); a != b {
+		t.Errorf("seed 5 twice:\n%s\n%s", a, b)
+	}
+	if c := sample("--seed", "6"); a == c {
+		t.Errorf("seeds 5 and 6 both gave %q", a)
+	}
+	if g1, g2 := sample("--temperature", "0", "--seed", "1"), sample("--temperature", "0", "--seed", "2"); g1 != g2 {
+		t.Errorf("greedy depends on the seed:\n%s\n%s", g1, g2)
+	}
+	if raw := sample("--seed", "5", "--raw"); !strings.HasPrefix(raw, "xxbos xxmaj this is ") || len(strings.Fields(raw)) != 4+20 {
+		t.Errorf("--raw: %q, want the prompt's 4 tokens and 20 more", raw)
+	}
+	if !strings.HasPrefix(a, "This is") {
+		t.Errorf("the sample %q does not start with its prompt as written", a)
+	}
+}
+
+// Bad input is exit 2 with a message naming what is wrong.
+func TestLMErrors(t *testing.T) {
+	dir := t.TempDir()
+	ckpt, _ := biasOnlyLM(t, dir, make([]float32, 12))
+	textFile := filepath.Join(dir, "text.txt")
+	os.WriteFile(textFile, []byte("the cat sat\n"), 0o644)
+	other := filepath.Join(t.TempDir(), "vocab.txt")
+	v, _ := text.NewVocab(append(text.SpecialTokens(), "a", "b", "c"))
+	v.Save(other)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"lm"}, "name an action"},
+		{[]string{"lm", "train"}, `unknown action "train"`},
+		{[]string{"lm", "eval", "--text", textFile}, "name an LM"},
+		{[]string{"lm", "eval", "--model", ckpt, "--pth", "x.pth", "--itos", "i.pkl", "--text", textFile}, "name one LM"},
+		{[]string{"lm", "eval", "--model", ckpt}, "name the text"},
+		{[]string{"lm", "eval", "--model", filepath.Join(dir, "nope.ckpt"), "--text", textFile}, "nope.ckpt"},
+		{[]string{"lm", "eval", "--model", ckpt, "--vocab", other, "--text", textFile}, "is " + other + " the vocabulary it was trained with"},
+		{[]string{"lm", "eval", "--model", ckpt, "--text", filepath.Join(dir, "missing.txt")}, "missing.txt"},
+		{[]string{"lm", "eval", "--model", ckpt, "--text", textFile, "--batch", "4"}, "too few for 4 streams"},
+		{[]string{"lm", "eval", "--model", ckpt, "--text", textFile, "--bptt", "-1"}, "--bptt -1"},
+		{[]string{"lm", "eval", "--model", ckpt, "--dataset", "no-such-set", "--split", "test"}, "no-such-set"},
+		{[]string{"lm", "eval", "--model", filepath.Join(t.TempDir(), "lm.ckpt"), "--text", textFile}, "no --vocab given and no vocab.txt beside"},
+		{[]string{"lm", "eval", "--experiment", "mine", "--row", "ulmfit", "--dataset", "toy", "--results", filepath.Join(dir, "none")}, "no records at"},
+		{[]string{"lm", "sample", "--model", ckpt, "--temperature", "-1"}, "--temperature -1"},
+		{[]string{"lm", "sample", "--model", ckpt, "--tokens", "0"}, "--tokens 0"},
+		{[]string{"lm", "sample", "--model", ckpt, "--top-k", "-3"}, "--top-k -3"},
+		{[]string{"lm", "sample", "--pth", "x.pth"}, "--pth and --itos go together"},
+		{[]string{"lm", "sample", "--pth", filepath.Join(dir, "x.pth"), "--itos", filepath.Join(dir, "itos.pkl")}, "x.pth"},
+	} {
+		_, errOut, code := runCmd(t, c.args...)
+		if code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, want 2 and %q in:\n%s", c.args, code, c.want, errOut)
+		}
+	}
+	out, _, code := runCmd(t, "lm", "eval", "-h")
+	if code != 0 || !strings.Contains(out, "ulmfit lm eval LM") {
+		t.Errorf("lm eval -h: exit %d\n%s", code, out)
+	}
+}
