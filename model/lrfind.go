@@ -76,6 +76,9 @@ type RangePoint struct {
 // RangeTest is a range test's curve and why it ended.
 type RangeTest struct {
 	Points []RangePoint
+	// Iterations is how many the test planned (RangeTestConfig's): it
+	// ended early when there are fewer points.
+	Iterations int
 	// Stopped says why the test ended: "completed", "diverged" (the
 	// smoothed loss passed Divergence times its minimum) or "not finite".
 	Stopped string
@@ -93,7 +96,7 @@ const (
 // NonFiniteError (the optimiser's gradient norm), ends the test after
 // recording the batch.
 func rangeTest(ctx context.Context, c RangeTestConfig, step func(i int, lr float64) (float64, error)) (RangeTest, error) {
-	var rt RangeTest
+	rt := RangeTest{Iterations: c.Iterations}
 	if err := c.check(); err != nil {
 		return rt, err
 	}
@@ -136,8 +139,10 @@ const (
 	// rates are evenly spaced in log) being lowest, leaving out the first
 	// 10 and last 5 points.
 	SuggestSteepest = "steepest"
-	// SuggestMinimum is fastai v2's lr_min: the rate of the lowest smoothed
-	// loss, divided by 10.
+	// SuggestMinimum is fastai v2's lr_min (its "minimum" suggestion): the
+	// rate of the lowest smoothed loss, divided by 10, leaving out the
+	// first tenth of the planned iterations and the last 5 points, as v2's
+	// lr_find does for every suggestion.
 	SuggestMinimum = "minimum/10"
 )
 
@@ -149,8 +154,8 @@ type Suggestion struct {
 }
 
 // Suggest reads a rate off the curve by rule (SuggestSteepest or
-// SuggestMinimum). The steepest descent needs points left after trimming:
-// a curve of fewer than 17 points is trimmed less, to keep at least 2.
+// SuggestMinimum). A curve too short to keep 2 points after trimming is
+// not trimmed.
 func (rt RangeTest) Suggest(rule string) (Suggestion, error) {
 	pts := rt.Points
 	// A last point that is not finite has no place on the curve.
@@ -160,20 +165,25 @@ func (rt RangeTest) Suggest(rule string) (Suggestion, error) {
 	if len(pts) < 2 {
 		return Suggestion{}, fmt.Errorf("model: range test: %d finite points, too few to suggest a rate", len(pts))
 	}
+	trim := func(start int) (int, int) {
+		end := len(pts) - 5
+		if end-start < 2 {
+			return 0, len(pts)
+		}
+		return start, end
+	}
 	switch rule {
 	case SuggestMinimum:
-		best := 0
-		for i, p := range pts {
-			if p.Smoothed < pts[best].Smoothed {
+		start, end := trim(rt.Iterations / 10)
+		best := start
+		for i := start; i < end; i++ {
+			if pts[i].Smoothed < pts[best].Smoothed {
 				best = i
 			}
 		}
 		return Suggestion{LR: pts[best].LR / 10, Rule: rule, Index: best}, nil
 	case SuggestSteepest:
-		start, end := 10, len(pts)-5
-		if end-start < 2 {
-			start, end = 0, len(pts)
-		}
+		start, end := trim(10)
 		s := make([]float64, end-start)
 		for i := range s {
 			s[i] = pts[start+i].Smoothed

@@ -80,10 +80,11 @@ func TestRangeTestSmoothingAndStop(t *testing.T) {
 }
 
 // The suggestions: the steepest fall of the smoothed loss between the
-// trimmed ends, and the minimum's rate over 10.
+// trimmed ends (10 and 5 points), and the minimum's rate over 10 between
+// its trimmed ends (a tenth of the iterations and 5 points).
 func TestRangeTestSuggest(t *testing.T) {
-	var rt RangeTest
 	c := DefaultRangeTestConfig()
+	rt := RangeTest{Iterations: c.Iterations}
 	for i := 0; i < 40; i++ {
 		// flat, then a fall steepest at point 25, a minimum at 30, then a
 		// rise.
@@ -104,6 +105,8 @@ func TestRangeTestSuggest(t *testing.T) {
 	if err != nil || s.Index != 25 || s.LR != c.RangeTestLR(25) {
 		t.Errorf("steepest: %+v, %v; want index 25", s, err)
 	}
+	// A low first point lies in the tenth left out.
+	rt.Points[3].Smoothed = 0
 	m, err := rt.Suggest(SuggestMinimum)
 	if err != nil || m.Index != 30 || relErr(m.LR, c.RangeTestLR(30)/10) > rangeRelTol {
 		t.Errorf("minimum/10: %+v, %v; want index 30, lr %g", m, err, c.RangeTestLR(30)/10)

@@ -20,43 +20,45 @@ type LRFindCurve struct {
 
 // Series keys of the range test's figure.
 const (
-	seriesLRLoss      = "lr_find_loss"
 	seriesLRSmoothed  = "lr_find_smoothed"
 	seriesLRSuggested = "lr_find_suggested"
 )
 
-// Figure draws the loss and the smoothed loss against the rate (log
-// scale), and the suggested rate as a vertical line. Points whose loss is
-// not finite (where the test diverged) are left out.
+// Figure draws the smoothed loss against log10 of the rate (over the
+// many decades a test spans, the shared log axis's labels would run into
+// each other), leaving out the last 5 points as fastai's plot does: the
+// divergence that ends a test would flatten the rest. The suggested rate
+// is a vertical line. Points that are not finite are left out; the CSV
+// has every point and the unsmoothed loss.
 func (c LRFindCurve) Figure(name string) *Figure {
-	loss := Series{Key: seriesLRLoss, Label: "loss"}
 	smooth := Series{Key: seriesLRSmoothed, Label: "smoothed loss"}
 	lo, hi := math.Inf(1), math.Inf(-1)
-	add := func(s *Series, x, y float64) {
+	n := len(c.LR)
+	if n > 10 {
+		n -= 5
+	}
+	for i := 0; i < n; i++ {
+		y := c.Smoothed[i]
 		if math.IsNaN(y) || math.IsInf(y, 0) {
-			return
+			continue
 		}
-		s.X, s.Mean, s.Std, s.N = append(s.X, x), append(s.Mean, y), append(s.Std, 0), append(s.N, 1)
+		smooth.X, smooth.Mean = append(smooth.X, math.Log10(c.LR[i])), append(smooth.Mean, y)
+		smooth.Std, smooth.N = append(smooth.Std, 0), append(smooth.N, 1)
 		lo, hi = min(lo, y), max(hi, y)
 	}
-	for i := range c.LR {
-		add(&loss, c.LR[i], c.Loss[i])
-		add(&smooth, c.LR[i], c.Smoothed[i])
-	}
-	p := Panel{Title: c.Title, XLabel: "Learning rate (top layer group)", YLabel: "Training loss (nats)", LogX: true}
-	for _, s := range []Series{loss, smooth} {
-		if len(s.X) > 0 {
-			p.Series = append(p.Series, s)
+	p := Panel{Title: c.Title, XLabel: "log10 learning rate (top layer group)", YLabel: "Training loss, smoothed (nats)"}
+	if len(smooth.X) == 0 {
+		p.Empty = "no finite loss"
+	} else {
+		p.Series = append(p.Series, smooth)
+		if c.Suggested > 0 {
+			x := math.Log10(c.Suggested)
+			p.Series = append(p.Series, Series{Key: seriesLRSuggested, Label: fmt.Sprintf("suggested %.3g (%s)", c.Suggested, c.Rule),
+				X: []float64{x, x}, Mean: []float64{lo, hi}, Std: []float64{0, 0}, N: []int{1, 1}})
 		}
 	}
-	if len(p.Series) == 0 {
-		p.Empty = "no finite loss"
-	} else if c.Suggested > 0 {
-		p.Series = append(p.Series, Series{Key: seriesLRSuggested, Label: fmt.Sprintf("suggested %.3g (%s)", c.Suggested, c.Rule),
-			X: []float64{c.Suggested, c.Suggested}, Mean: []float64{lo, hi}, Std: []float64{0, 0}, N: []int{1, 1}})
-	}
 	return &Figure{Name: name, Title: "Learning-rate range test: " + c.Title,
-		Caption: fmt.Sprintf("Training loss per mini-batch at exponentially increasing rates; suggested rate %.3g (%s).", c.Suggested, c.Rule),
+		Caption: fmt.Sprintf("Smoothed training loss per mini-batch at exponentially increasing rates; suggested rate %.3g (%s).", c.Suggested, c.Rule),
 		Panels:  []Panel{p}}
 }
 

@@ -21,27 +21,34 @@ func ExampleLRFindCurve_WriteCSV() {
 	// 2,0.001,9,6.1
 }
 
-// The figure plots the finite points only, on a log axis, with the
-// suggestion as a vertical line spanning the losses; it renders as SVG.
+// The figure plots the finite smoothed losses against log10 of the rate,
+// without the last 5 points of a long curve, with the suggestion as a
+// vertical line spanning them; it renders as SVG.
 func TestLRFindFigure(t *testing.T) {
-	c := report.LRFindCurve{Title: "t", LR: []float64{1e-6, 1e-4, 1e-2, 1}, Loss: []float64{3, 2, 5, math.NaN()},
-		Smoothed: []float64{3, 2.5, 3.2, math.NaN()}, Suggested: 1e-4, Rule: "steepest"}
-	f := c.Figure("lr-find")
-	pn := f.Panels[0]
-	if !pn.LogX || len(pn.Series) != 3 {
-		t.Fatalf("panel %+v, want a log x axis and 3 series", pn)
+	c := report.LRFindCurve{Title: "t", Suggested: 1e-4, Rule: "steepest"}
+	for i := 0; i < 16; i++ {
+		c.LR = append(c.LR, math.Pow(10, float64(i-10)))
+		c.Loss = append(c.Loss, 1)
+		c.Smoothed = append(c.Smoothed, 3-float64(i)/10)
 	}
-	if loss := pn.Series[0]; len(loss.X) != 3 || loss.Mean[2] != 5 {
-		t.Errorf("loss series %v %v, want the 3 finite points", loss.X, loss.Mean)
+	c.Smoothed[2], c.Smoothed[15] = math.NaN(), 99
+	pn := c.Figure("lr-find").Panels[0]
+	if len(pn.Series) != 2 {
+		t.Fatalf("%d series, want the smoothed loss and the suggestion", len(pn.Series))
 	}
-	if s := pn.Series[2]; s.X[0] != 1e-4 || s.X[1] != 1e-4 || s.Mean[0] != 2 || s.Mean[1] != 5 || !strings.Contains(s.Label, "steepest") {
-		t.Errorf("suggestion %+v, want x = 1e-4 from the lowest loss 2 to the highest 5", s)
+	s := pn.Series[0]
+	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-12 }
+	if len(s.X) != 10 || !near(s.X[0], -10) || !near(s.X[2], -7) || s.Mean[9] != 3-1.0 {
+		t.Errorf("smoothed loss at %v: %v; want the 11 first points but the NaN, x = log10(lr)", s.X, s.Mean)
+	}
+	if sg := pn.Series[1]; !near(sg.X[0], -4) || sg.X[1] != sg.X[0] || sg.Mean[0] != 2 || sg.Mean[1] != 3 || !strings.Contains(sg.Label, "steepest") {
+		t.Errorf("suggestion %+v, want x = -4 from the lowest plotted loss 2 to the highest 3", sg)
 	}
 	var svg bytes.Buffer
-	if err := f.Render(&svg, report.SVG); err != nil {
+	if err := c.Figure("lr-find").Render(&svg, report.SVG); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(svg.String(), "<svg") || !strings.Contains(svg.String(), "Learning rate") {
+	if !strings.Contains(svg.String(), "<svg") || !strings.Contains(svg.String(), "log10 learning rate") {
 		t.Error("the SVG lacks its axis label")
 	}
 	empty := report.LRFindCurve{Title: "t", LR: []float64{1}, Loss: []float64{math.NaN()}, Smoothed: []float64{math.NaN()}}.Figure("x")

@@ -12,7 +12,8 @@ import (
 // Tokenizer as fastai's decode_spec_tokens does, and then the word
 // splitting's spaces where English puts none:
 //
-//   - "xxmaj w" is w Capitalised, "xxup w" is W IN CAPITALS;
+//   - "xxmaj w" is w Capitalised, "xxup w" is W IN CAPITALS (a marker
+//     with no word after it, as a model may write, leaves nothing);
 //   - "xxrep n c" is c repeated n times, "xxwrep n w" is w written n times;
 //   - xxbos starts a new line (none before the first document), "xxfld k"
 //     and xxeos and xxpad leave nothing; xxunk stays as it is;
@@ -21,8 +22,8 @@ import (
 //   - no space before closing punctuation (". , ! ? ; : ) ] } %"), before
 //     clitics ("'s", "n't", "'ll", ...), or after "( [ { $".
 //
-// A special token missing its argument (an xxrep at the end, a count that
-// is no number or above 1000) is written as it is.
+// An xxrep or xxwrep missing its arguments (at the end, or a count that is
+// no number or above 1000) is written as it is.
 func Detokenize(tokens []string) string {
 	subword := slices.ContainsFunc(tokens, func(t string) bool { return strings.HasPrefix(t, WordBoundary) })
 	var words []string
@@ -63,18 +64,19 @@ func Detokenize(tokens []string) string {
 			}
 			continue
 		case MajToken, UpToken:
-			if i+1 < len(tokens) && !isSpecialToken(tokens[i+1]) {
-				w := tokens[i+1]
-				i++
-				if tok == UpToken {
-					w = strings.ToUpper(w)
-				} else {
-					r, size := utf8.DecodeRuneInString(w)
-					w = string(unicode.ToUpper(r)) + w[size:]
-				}
-				words = appendPiece(words, w, subword)
-				continue
+			if i+1 == len(tokens) || isSpecialToken(tokens[i+1]) {
+				continue // a case marker with no word to apply to
 			}
+			w := tokens[i+1]
+			i++
+			if tok == UpToken {
+				w = strings.ToUpper(w)
+			} else {
+				r, size := utf8.DecodeRuneInString(w)
+				w = string(unicode.ToUpper(r)) + w[size:]
+			}
+			words = appendPiece(words, w, subword)
+			continue
 		case RepToken, WRepToken:
 			if n, ok := count(i + 1); ok && i+2 < len(tokens) && !isSpecialToken(tokens[i+2]) {
 				w := tokens[i+2]

@@ -23,7 +23,8 @@ func TestDetokenize(t *testing.T) {
 		{[]string{"xxbos", "xxfld", "1", "title", "xxfld", "2", "body"}, "title body"},
 		{[]string{"xxrep"}, "xxrep"},
 		{[]string{"xxwrep", "many", "x"}, "xxwrep many x"},
-		{[]string{"xxup"}, "xxup"},
+		{[]string{"xxup"}, ""},
+		{[]string{"xxbos", "xxmaj", "xxmaj", "xxup", "hi", "xxmaj"}, "HI"},
 		{[]string{"xxunk", "cat"}, "xxunk cat"},
 		{[]string{WordBoundary + "over", "con", "f", WordBoundary + "ident", WordBoundary + "."}, "overconf ident."},
 	} {

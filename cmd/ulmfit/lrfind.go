@@ -52,7 +52,9 @@ the suggested rate with the rule that chose it:
   steepest  (default) fastai v1's suggestion: the rate where the smoothed
             loss falls fastest (its numerical gradient over the batches is
             lowest), leaving out the first 10 and last 5 batches
-  minimum   fastai v2's lr_min: the rate of the lowest smoothed loss, / 10
+  minimum   fastai v2's lr_min: the rate of the lowest smoothed loss, / 10,
+            leaving out the first tenth of --iterations and the last 5
+            batches (as v2 trims the curve for its suggestions)
 
 Both are starting points to read against the plot, not answers. The
 stage's own rate (its top group's, at its schedule's peak) is printed
@@ -178,7 +180,7 @@ func runLRFind(ctx context.Context, o lrFindOptions) error {
 	}
 	why := map[string]string{
 		model.SuggestSteepest: "where the smoothed loss falls fastest",
-		model.SuggestMinimum:  "the lowest smoothed loss's rate / 10",
+		model.SuggestMinimum:  "the lowest smoothed loss's rate / 10, the first tenth and last 5 batches left out",
 	}[rule]
 	fmt.Fprintf(w, "suggested rate %.3g (rule %s: %s, batch %d); the stage trains its top group at %.3g\n", sugg.LR, rule, why, sugg.Index, res.BaseLR)
 	return nil
