@@ -196,6 +196,18 @@ func TestLMEvalReproducesRecordedValidationLoss(t *testing.T) {
 	if !strings.HasPrefix(a, "This is") {
 		t.Errorf("the sample %q does not start with its prompt as written", a)
 	}
+
+	// A stage the cache no longer holds stops it, saying so.
+	rl := regexp.MustCompile(`cache/finetune/[0-9a-f]+`).FindString(out)
+	if rl == "" {
+		t.Fatalf("no finetune stage named in:\n%s", out)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, rl)); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := runCmd(t, "lm", "eval", "--experiment", "mine", "--row", "ulmfit", "--dataset", "toy", "--cache", cache, "--results", runs); code != 2 || !strings.Contains(errOut, "no longer holds the finetune stage") {
+		t.Errorf("a removed stage: exit %d\n%s", code, errOut)
+	}
 }
 
 // Bad input is exit 2 with a message naming what is wrong.
@@ -238,5 +250,36 @@ func TestLMErrors(t *testing.T) {
 	out, _, code := runCmd(t, "lm", "eval", "-h")
 	if code != 0 || !strings.Contains(out, "ulmfit lm eval LM") {
 		t.Errorf("lm eval -h: exit %d\n%s", code, out)
+	}
+}
+
+// A fastai model (.pth and itos.pkl) is read as 'ulmfit import' reads it:
+// the LM exported to fastai's layout and evaluated from there gives the
+// checkpoint's own cross-entropy, and samples the same text.
+func TestLMEvalFastaiModel(t *testing.T) {
+	dir := t.TempDir()
+	ckpt, _, _ := lmFixture(t, dir)
+	pth, itos := filepath.Join(dir, "lm.pth"), filepath.Join(dir, "itos.pkl")
+	if _, errOut, code := runCmd(t, "export-torch", "--lm", ckpt, "--out", pth, "--itos", itos); code != 0 {
+		t.Fatalf("export-torch: exit %d: %s", code, errOut)
+	}
+	textFile := filepath.Join(dir, "text.txt")
+	os.WriteFile(textFile, []byte("The cat sat on the mat.\nthe mat sat on the cat\nA dog!\n"), 0o644)
+	ours, errOut, code := runCmd(t, "lm", "eval", "--model", ckpt, "--text", textFile)
+	if code != 0 {
+		t.Fatalf("lm eval --model: exit %d: %s", code, errOut)
+	}
+	theirs, errOut, code := runCmd(t, "lm", "eval", "--pth", pth, "--itos", itos, "--text", textFile)
+	if code != 0 {
+		t.Fatalf("lm eval --pth: exit %d: %s", code, errOut)
+	}
+	a, b := printedFloat(t, ours, "cross-entropy"), printedFloat(t, theirs, "cross-entropy")
+	if math.Abs(a-b)/a > lmEvalTol {
+		t.Errorf("cross-entropy %.6f from the checkpoint, %.6f from its fastai export", a, b)
+	}
+	s1, _, _ := runCmd(t, "lm", "sample", "--model", ckpt, "--prompt", "the cat", "--seed", "4")
+	s2, _, _ := runCmd(t, "lm", "sample", "--pth", pth, "--itos", itos, "--prompt", "the cat", "--seed", "4")
+	if s1 == "" || s1 != s2 {
+		t.Errorf("samples differ:\n%q\n%q", s1, s2)
 	}
 }
