@@ -127,4 +127,7 @@
 //	summary.go      what a run prints: its table (through report.RunSummary) and earlier records
 //	run.go          Options, Run, Show, PrintPlan
 //	executors.go    PlanGraph, RunStage, WriteRecords: what the executors use
+//	recordlm.go     LMOf: a record's fine-tuned LM and its task data ('ulmfit lm')
+//	lrfind.go       LRFind: the learning-rate range test on a cell's stages ('ulmfit lr-find'),
+//	                training a copy in memory, never the cache's
 package runner
