@@ -10,9 +10,9 @@ import (
 
 // The learning-rate range test (Smith 2017, "Cyclical Learning Rates for
 // Training Neural Networks", section 3.3), as fastai's lr_find runs it
-// (fastai v1 callbacks/lr_finder.py; the ULMFiT authors chose their rates
-// with it): train from the model's current weights for at most Iterations
-// mini-batches, the rate growing exponentially from StartLR to EndLR,
+// (fastai v1 callbacks/lr_finder.py): train from the model's current
+// weights for at most Iterations mini-batches, the rate growing
+// exponentially from StartLR to EndLR,
 //
 //	lr_i = StartLR * (EndLR/StartLR)^(i/Iterations),   i = 0 .. Iterations-1
 //

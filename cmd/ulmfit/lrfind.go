@@ -23,11 +23,11 @@ const lrFindUsage = `Usage:
                  [--cache DIR] [--data-dir D] [--device cpu|cuda] [--precision P]
                  [--pretrained NAME|PTH,ITOS]
 
-The learning-rate range test (Smith 2017; fastai's lr_find, which the
-ULMFiT authors chose their rates with) for one stage of an experiment's
-cell: LM fine-tuning (--stage lm, the default) or classifier training
-(--stage classifier) of row R on dataset D, at --scale (default: the
-experiment's), with the experiment's first seed, on the whole training set.
+The learning-rate range test (Smith 2017; fastai's lr_find) for one stage
+of an experiment's cell: LM fine-tuning (--stage lm, the default) or
+classifier training (--stage classifier) of row R on dataset D, at --scale
+(default: the experiment's), with the experiment's first seed, on the whole
+training set.
 
 The stages it starts from (task data, the pretrained LM and, for the
 classifier, the fine-tuned one) run through the stage cache as 'ulmfit run'
