@@ -6,7 +6,10 @@
 // fastai's layout (FastaiStateDict for the LM, FastaiClassifierStateDict for
 // the classifier, fastai v1's) as a torch.save zip checkpoint (WriteTorch,
 // SaveFastaiTorch), as safetensors (WriteSafetensors), and our vocabulary
-// as itos.pkl (WriteItos).
+// as itos.pkl (WriteItos). Whole files, with their vocabularies, go through
+// ImportFastaiLM and SaveImported ('ulmfit import') and ExportTorch ('ulmfit
+// export-torch'), whose InputError tells a file that cannot be used from a
+// failure while converting or writing.
 //
 // The fixtures under testdata come from testdata/make_fastai_lm.py, run with
 // PyTorch; the tests check our LM's logits against PyTorch's for the same

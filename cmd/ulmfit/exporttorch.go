@@ -2,15 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
 
 	"github.com/ulmfit-go/ulmfit/compute"
 	"github.com/ulmfit-go/ulmfit/interop"
-	"github.com/ulmfit-go/ulmfit/model"
-	"github.com/ulmfit-go/ulmfit/text"
 )
 
 const exportTorchUsage = `Usage:
@@ -94,57 +92,16 @@ func runExportTorch(_ context.Context, o exportTorchOptions) error {
 	if err := prepareOutputs("export-torch", o.Force, o.Out, o.Safetensors, o.Itos); err != nil {
 		return err
 	}
-	be := compute.Default()
-	ckpt := o.LM
-	if ckpt == "" {
-		ckpt = o.Classifier
-	}
-	var vocab *text.Vocab
-	if o.Itos != "" || o.Classifier != "" {
-		vocabPath := o.Vocab
-		if vocabPath == "" {
-			vocabPath = filepath.Join(filepath.Dir(ckpt), lmVocabFile)
-		}
-		var err error
-		if vocab, err = text.LoadVocab(vocabPath); err != nil {
-			return inputError{fmt.Errorf("export-torch: the checkpoint's vocabulary: %w (name it with --vocab)", err)}
-		}
-	}
-
-	var sd *interop.StateDict
-	if o.LM != "" {
-		ck, err := model.ReadCheckpoint(o.LM)
-		if err != nil {
-			return inputError{fmt.Errorf("export-torch: %w", err)}
-		}
-		if vocab != nil && vocab.Hash() != ck.VocabHash {
-			return inputError{fmt.Errorf("export-torch: the vocabulary given hashes to %s, but %s was trained on vocabulary %s", vocab.Hash(), o.LM, ck.VocabHash)}
-		}
-		p, err := ck.Params(be)
-		if err != nil {
-			return inputError{fmt.Errorf("export-torch: %s: %w", o.LM, err)}
-		}
-		sd = interop.FastaiStateDict(p, o.Layout)
-	} else {
-		c, err := model.LoadClassifier(be, o.Classifier, vocab.Hash())
-		if err != nil {
-			return inputError{fmt.Errorf("export-torch: %w", err)}
-		}
-		sd = interop.FastaiClassifierStateDict(c)
-	}
-
-	if err := interop.SaveTorch(o.Out, sd); err != nil {
+	err := interop.ExportTorch(compute.Default(), interop.TorchExport{LM: o.LM, Classifier: o.Classifier, Layout: o.Layout,
+		Vocab: o.Vocab, Out: o.Out, Safetensors: o.Safetensors, Itos: o.Itos})
+	var in *interop.InputError
+	switch {
+	case errors.As(err, &in) && in.NameVocab:
+		return inputError{fmt.Errorf("export-torch: %w (name it with --vocab)", err)}
+	case errors.As(err, &in):
+		return inputError{fmt.Errorf("export-torch: %w", err)}
+	case err != nil:
 		return fmt.Errorf("export-torch: %w", err)
-	}
-	if o.Safetensors != "" {
-		if err := interop.SaveSafetensors(o.Safetensors, sd); err != nil {
-			return fmt.Errorf("export-torch: %w", err)
-		}
-	}
-	if o.Itos != "" {
-		if err := interop.SaveItos(o.Itos, vocab.Tokens()); err != nil {
-			return fmt.Errorf("export-torch: %w", err)
-		}
 	}
 	return nil
 }

@@ -2,15 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
 
 	"github.com/ulmfit-go/ulmfit/compute"
 	"github.com/ulmfit-go/ulmfit/interop"
-	"github.com/ulmfit-go/ulmfit/model"
-	"github.com/ulmfit-go/ulmfit/text"
 )
 
 const importUsage = `Usage:
@@ -75,49 +73,27 @@ func init() {
 	})
 }
 
-// lmVocabFile is the vocabulary beside an LM checkpoint, as the pipeline
-// lays out its stages' outputs.
-const lmVocabFile = "vocab.txt"
-
 // runImport converts the model and returns the path of the vocabulary it
 // wrote.
 func runImport(_ context.Context, o importOptions, stdout io.Writer) (string, error) {
-	vocabPath := filepath.Join(filepath.Dir(o.Out), lmVocabFile)
-	if err := prepareOutputs("import", o.Force, o.Out, vocabPath); err != nil {
+	if err := prepareOutputs("import", o.Force, o.Out, interop.ImportedVocabPath(o.Out)); err != nil {
 		return "", err
 	}
-	lm, itos, err := interop.LoadFastaiLM(compute.Default(), o.Pth, o.Itos)
-	if err != nil {
+	im, err := interop.ImportFastaiLM(compute.Default(), o.Pth, o.Itos, o.Vocab)
+	var in *interop.InputError
+	switch {
+	case errors.As(err, &in) && in.NameVocab:
+		return "", inputError{fmt.Errorf("import: %w (pass --vocab to convert the model onto one of our vocabularies instead)", err)}
+	case errors.As(err, &in):
 		return "", inputError{fmt.Errorf("import: %w", err)}
-	}
-	var vocab *text.Vocab
-	if o.Vocab == "" {
-		if vocab, err = text.NewVocab(itos); err != nil {
-			return "", inputError{fmt.Errorf("import: %s: %w (pass --vocab to convert the model onto one of our vocabularies instead)", o.Itos, err)}
-		}
-	} else {
-		if vocab, err = text.LoadVocab(o.Vocab); err != nil {
-			return "", inputError{fmt.Errorf("import: %w", err)}
-		}
-		if lm, err = interop.ConvertLM(lm, itos, vocab.Tokens()); err != nil {
-			return "", fmt.Errorf("import: %w", err)
-		}
-		known := map[string]bool{}
-		for _, tok := range itos {
-			known[tok] = true
-		}
-		found := 0
-		for _, tok := range vocab.Tokens() {
-			if known[tok] {
-				found++
-			}
-		}
-		fmt.Fprintf(stdout, "converted onto %s: %d of its %d tokens are in %s, the rest start from the mean embedding\n", o.Vocab, found, vocab.Len(), o.Itos)
-	}
-	if err := model.SaveCheckpoint(o.Out, lm, vocab.Hash(), nil); err != nil {
+	case err != nil:
 		return "", fmt.Errorf("import: %w", err)
 	}
-	if err := vocab.Save(vocabPath); err != nil {
+	if im.Onto {
+		fmt.Fprintf(stdout, "converted onto %s: %d of its %d tokens are in %s, the rest start from the mean embedding\n", o.Vocab, im.Known, im.Vocab.Len(), o.Itos)
+	}
+	vocabPath, err := interop.SaveImported(im, o.Out)
+	if err != nil {
 		return "", fmt.Errorf("import: %w", err)
 	}
 	return vocabPath, nil

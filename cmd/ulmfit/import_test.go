@@ -22,7 +22,7 @@ func lmFixture(t *testing.T, dir string) (ckpt string, lm *model.LM, vocab *text
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := vocab.Save(filepath.Join(dir, lmVocabFile)); err != nil {
+	if err := vocab.Save(filepath.Join(dir, interop.LMVocabFile)); err != nil {
 		t.Fatal(err)
 	}
 	cfg := model.DefaultConfig()
@@ -79,7 +79,7 @@ func TestExportTorchImport(t *testing.T) {
 	if err := dispatch(context.Background(), []string{"import", "--pth", pth, "--itos", itos, "--out", out}, &stdout, &stdout); err != nil {
 		t.Fatal(err)
 	}
-	back, err := text.LoadVocab(filepath.Join(filepath.Dir(out), lmVocabFile))
+	back, err := text.LoadVocab(filepath.Join(filepath.Dir(out), interop.LMVocabFile))
 	if err != nil {
 		t.Fatal(err)
 	}

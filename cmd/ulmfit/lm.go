@@ -153,10 +153,10 @@ func (s *lmSource) load(command string) (*loadedLM, error) {
 	}
 	vocab := s.Vocab
 	if vocab == "" {
-		vocab = filepath.Join(filepath.Dir(s.Model), lmVocabFile)
+		vocab = filepath.Join(filepath.Dir(s.Model), interop.LMVocabFile)
 		if _, err := os.Stat(vocab); errors.Is(err, fs.ErrNotExist) {
 			return nil, usagef("%s: no --vocab given and no %s beside %s: name the vocabulary the LM was trained with "+
-				"(a finetune stage's is its taskdata stage's vocab.txt; --experiment finds both)", command, lmVocabFile, s.Model)
+				"(a finetune stage's is its taskdata stage's vocab.txt; --experiment finds both)", command, interop.LMVocabFile, s.Model)
 		}
 	}
 	return loadCheckpoint(command, s.Model, vocab)

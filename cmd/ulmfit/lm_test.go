@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ulmfit-go/ulmfit/compute"
+	"github.com/ulmfit-go/ulmfit/interop"
 	"github.com/ulmfit-go/ulmfit/model"
 	"github.com/ulmfit-go/ulmfit/results"
 	"github.com/ulmfit-go/ulmfit/text"
@@ -63,7 +64,7 @@ func biasOnlyLM(t *testing.T, dir string, bias []float32) (ckpt string, vocab *t
 	if err := model.SaveCheckpoint(ckpt, lm, vocab.Hash(), nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := vocab.Save(filepath.Join(dir, lmVocabFile)); err != nil {
+	if err := vocab.Save(filepath.Join(dir, interop.LMVocabFile)); err != nil {
 		t.Fatal(err)
 	}
 	return ckpt, vocab
