@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/ulmfit-go/ulmfit/classify"
 	"github.com/ulmfit-go/ulmfit/results"
@@ -127,37 +124,15 @@ func pickRecord(command, dir, experiment, row, dataset string, seed int64, seedF
 	if err != nil {
 		return results.Record{}, err
 	}
-	var cell []results.Record
-	rows, sets := map[string]bool{}, map[string]bool{}
-	for _, r := range recs {
-		if r.Source != results.SourceOurs || r.Experiment != experiment {
-			continue
-		}
-		rows[r.Row], sets[r.Dataset] = true, true
-		if r.Row == row && r.Dataset == dataset && (seed == 0 || r.Seed == seed) {
-			cell = append(cell, r)
-		}
-	}
+	r, err := results.Pick{Experiment: experiment, Row: row, Dataset: dataset, Seed: seed}.Find(recs)
+	var pe *results.PickError
 	switch {
-	case len(rows) == 0:
-		return results.Record{}, usagef("%s: %s has no records of experiment %s", command, dir, experiment)
-	case len(cell) == 0:
-		return results.Record{}, usagef("%s: %s has no record of %s row %q on %q (seed %d); rows: %s; datasets: %s", command, dir, experiment,
-			row, dataset, seed, strings.Join(slices.Sorted(maps.Keys(rows)), ", "), strings.Join(slices.Sorted(maps.Keys(sets)), ", "))
-	case len(cell) > 1 && seed == 0:
-		seeds := map[int64]bool{}
-		for _, r := range cell {
-			seeds[r.Seed] = true
-		}
-		if len(seeds) > 1 {
-			var names []string
-			for _, s := range slices.Sorted(maps.Keys(seeds)) {
-				names = append(names, strconv.FormatInt(s, 10))
-			}
-			return results.Record{}, usagef("%s: %s row %s on %s has seeds %s: name one with %s", command, experiment, row, dataset, strings.Join(names, ", "), seedFlag)
-		}
+	case errors.As(err, &pe) && len(pe.Seeds) > 0:
+		return results.Record{}, usagef("%s: %v with %s", command, err, seedFlag)
+	case err != nil:
+		return results.Record{}, usagef("%s: %s has %v", command, dir, err)
 	}
-	return cell[len(cell)-1], nil
+	return r, nil
 }
 
 func runExport(_ context.Context, o exportOptions) error {
