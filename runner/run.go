@@ -47,10 +47,6 @@ type Options struct {
 	// Pretrained, when set, is the LM every pretraining row starts from
 	// instead of its own or the experiment's (run --pretrained).
 	Pretrained ablations.PretrainedLM
-	// EngineArgs are the command-line flags that chose the engine
-	// (--device, --precision, --no-graphs), passed on to Slurm's stage
-	// workers so that the nodes build the same engine the submitter named.
-	EngineArgs []string
 
 	Stdout io.Writer
 	Stderr io.Writer

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/ulmfit-go/ulmfit/ablations"
@@ -137,6 +138,35 @@ func runFlags(name string, o *runOptions) *flag.FlagSet {
 	fs.BoolVar(&o.NoGraphs, "no-graphs", false, "on cuda, issue kernels one by one, no CUDA graphs")
 	fs.StringVar(&o.Pretrained, "pretrained", "", "pretrained LM: a registry name or PTH,ITOS")
 	return fs
+}
+
+// planArgs are the flags of runFlags and the experiments that make another
+// ulmfit plan what ro plans: a runner of 'run --jobs' (after "run") and a
+// Slurm stage worker (after "stage-worker --stage ID"). engine are the
+// engine's flags (engineArgs). Paths go as ro has them.
+func planArgs(ro runner.Options, engine []string) []string {
+	var args []string
+	add := func(flag, v string) {
+		if v != "" {
+			args = append(args, "--"+flag, v)
+		}
+	}
+	add("cache", ro.Cache)
+	add("results", ro.Results)
+	add("seeds", strconv.Itoa(ro.Seeds))
+	add("reference", ro.Reference)
+	add("scale", ro.Scale)
+	add("only", strings.Join(ro.Only, ","))
+	add("tasks", strings.Join(ro.Tasks, ","))
+	add("data-dir", ro.DataDir)
+	switch p := ro.Pretrained; {
+	case p.Name != "":
+		add("pretrained", p.Name)
+	case p.Pth != "":
+		add("pretrained", p.Pth+","+p.Itos)
+	}
+	args = append(args, engine...)
+	return append(args, ro.Experiments...)
 }
 
 func init() {

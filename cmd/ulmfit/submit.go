@@ -167,14 +167,14 @@ func runSubmit(ctx context.Context, o submitOptions, sch slurm.Scheduler) error 
 	if err != nil {
 		return err
 	}
-	ro.EngineArgs = engine
 	cfg := slurm.Config{}
 	if o.SlurmConfig != "" {
 		if cfg, err = slurm.LoadConfig(o.SlurmConfig); err != nil {
 			return usageError{err}
 		}
 	}
-	_, err = slurm.Submit(ctx, ro, slurm.Options{Config: cfg.Override(o.Slurm), Scheduler: sch, Binary: o.Binary})
+	_, err = slurm.Submit(ctx, ro, slurm.Options{Config: cfg.Override(o.Slurm), GPU: len(engine) > 0, Scheduler: sch, Binary: o.Binary,
+		WorkerArgs: func(ro runner.Options) []string { return planArgs(ro, engine) }})
 	return classifyRunError(err)
 }
 

@@ -149,10 +149,12 @@ type Scheduler interface {
 
 // Options say how to submit.
 type Options struct {
-	// Config is every job's sbatch options. When the workers build a GPU
-	// engine (runner.Options.EngineArgs: run --device cuda), a job asks for
-	// one GPU unless Config.GPUs says otherwise.
+	// Config is every job's sbatch options.
 	Config Config
+	// GPU says that the workers build a GPU engine (run --device cuda):
+	// every job, the records job too, asks for one GPU unless Config.GPUs
+	// says otherwise.
+	GPU bool
 	// Scheduler is the cluster; nil is the real one (CLI), its scripts in
 	// CACHE/slurm/scripts.
 	Scheduler Scheduler
@@ -160,6 +162,12 @@ type Options struct {
 	// path (so it must be the same on every node), "ulmfit" for the one on
 	// each node's PATH.
 	Binary string
+	// WorkerArgs are the arguments after 'stage-worker --stage ID' (and
+	// '--records') that make a worker plan what o plans: run's flags, the
+	// engine's among them, and the experiments, as the command line builds
+	// them (cmd/ulmfit's planArgs). Submit calls it with o's paths made
+	// absolute.
+	WorkerArgs func(o runner.Options) []string
 }
 
 // slurmState is CACHE/slurm/jobs.json: the job of every stage ever

@@ -197,6 +197,13 @@ func (f *fakeSlurm) run(ctx context.Context, o runner.Options, kill map[string]b
 	}
 }
 
+// cacheArgs stands for the command line's worker arguments (cmd/ulmfit's
+// planArgs, tested there): the fake runs each stage in this process, with
+// the test's options, and reads only the stage IDs of the scripts.
+func cacheArgs(o runner.Options) []string {
+	return append([]string{"--cache", o.Cache}, o.Experiments...)
+}
+
 func tinyOptions(dir string) runner.Options {
 	return runner.Options{Experiments: []string{"table4"}, Tasks: []string{"trec6"}, Scale: "tiny",
 		Cache: filepath.Join(dir, "cache"), Results: filepath.Join(dir, "results"), Stdout: io.Discard, Stderr: io.Discard, Load: synthdata.Load}
@@ -220,7 +227,7 @@ func TestSlurmFakeMatchesLocal(t *testing.T) {
 	dir := t.TempDir()
 	o := tinyOptions(dir)
 	fake := newFakeSlurm(t)
-	sub, err := Submit(ctx, o, Options{Scheduler: fake, Binary: "/opt/ulmfit"})
+	sub, err := Submit(ctx, o, Options{Scheduler: fake, Binary: "/opt/ulmfit", WorkerArgs: cacheArgs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +241,7 @@ func TestSlurmFakeMatchesLocal(t *testing.T) {
 	checkJobsFollowGraph(t, g, sub)
 
 	// Queued: a second submit sends nothing.
-	again, err := Submit(ctx, o, Options{Scheduler: fake, Binary: "/opt/ulmfit"})
+	again, err := Submit(ctx, o, Options{Scheduler: fake, Binary: "/opt/ulmfit", WorkerArgs: cacheArgs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +278,7 @@ func TestSlurmFakeMatchesLocal(t *testing.T) {
 			notDone++
 		}
 	}
-	resub, err := Submit(ctx, o, Options{Scheduler: fake, Binary: "/opt/ulmfit"})
+	resub, err := Submit(ctx, o, Options{Scheduler: fake, Binary: "/opt/ulmfit", WorkerArgs: cacheArgs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,17 +418,21 @@ func TestSlurmConfig(t *testing.T) {
 	}
 }
 
-// Slurm workers plan what the submitting runner planned: --pretrained goes
-// with them, files as absolute paths.
-func TestWorkerArgsPassPretrained(t *testing.T) {
-	args := workerArgs(runner.Options{Cache: "c", Results: "r", Seeds: 1, Pretrained: ablations.PretrainedLM{Name: "wt103-fwd"}})
-	if i := slices.Index(args, "--pretrained"); i < 0 || args[i+1] != "wt103-fwd" {
-		t.Errorf("worker args %v lack --pretrained wt103-fwd", args)
+// Slurm workers are told every path absolute: the data's, the pretrained
+// LM's and the experiment files'; registry names stay names.
+func TestWorkerOptionsAbsolute(t *testing.T) {
+	dir := t.TempDir()
+	exp := filepath.Join(dir, "mine.toml")
+	os.WriteFile(exp, nil, 0o644)
+	t.Chdir(dir)
+	o := workerOptions(runner.Options{Experiments: []string{"table4", "mine.toml"}, DataDir: "d1" + string(filepath.ListSeparator) + "d2",
+		Pretrained: ablations.PretrainedLM{Pth: "m/a.pth", Itos: "m/b.pkl"}})
+	want := []string{"table4", exp, filepath.Join(dir, "d1") + string(filepath.ListSeparator) + filepath.Join(dir, "d2"),
+		filepath.Join(dir, "m/a.pth"), filepath.Join(dir, "m/b.pkl")}
+	if got := append(slices.Clone(o.Experiments), o.DataDir, o.Pretrained.Pth, o.Pretrained.Itos); !slices.Equal(got, want) {
+		t.Errorf("worker options %q, want %q", got, want)
 	}
-	args = workerArgs(runner.Options{Cache: "c", Results: "r", Seeds: 1, Pretrained: ablations.PretrainedLM{Pth: "m/a.pth", Itos: "m/b.pkl"}})
-	pth, _ := filepath.Abs("m/a.pth")
-	itos, _ := filepath.Abs("m/b.pkl")
-	if i := slices.Index(args, "--pretrained"); i < 0 || args[i+1] != pth+","+itos {
-		t.Errorf("worker args %v lack --pretrained %s,%s", args, pth, itos)
+	if o := workerOptions(runner.Options{Pretrained: ablations.PretrainedLM{Name: "wt103-fwd"}}); o.Pretrained.Name != "wt103-fwd" || o.Pretrained.Pth != "" {
+		t.Errorf("a registry model: %+v", o.Pretrained)
 	}
 }

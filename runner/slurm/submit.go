@@ -2,13 +2,13 @@ package slurm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -49,8 +49,11 @@ func Submit(ctx context.Context, o runner.Options, so Options) (*Submission, err
 			return nil, fmt.Errorf("finding this executable for the jobs to run: %w", err)
 		}
 	}
+	if so.WorkerArgs == nil {
+		return nil, errors.New("slurm: Options.WorkerArgs is not set: the jobs would not know what to plan")
+	}
 	so.Scheduler = scheduler(so.Scheduler, o.Cache)
-	if len(o.EngineArgs) > 0 && so.Config.GPUs == "" {
+	if so.GPU && so.Config.GPUs == "" {
 		so.Config.GPUs = "1" // every job trains on one GPU unless told otherwise
 	}
 	g, err := runner.PlanGraph(o)
@@ -93,7 +96,7 @@ func Submit(ctx context.Context, o runner.Options, so Options) (*Submission, err
 			todo = append(todo, s)
 		}
 	}
-	worker := workerArgs(o)
+	worker := so.WorkerArgs(workerOptions(o))
 	var all []string
 	for _, id := range jobOf {
 		all = append(all, id)
@@ -109,7 +112,7 @@ func Submit(ctx context.Context, o runner.Options, so Options) (*Submission, err
 			}
 		}
 		sort.Strings(job.After)
-		job.Options = jobOptions(job, so.Config, o.Cache, len(o.EngineArgs) > 0)
+		job.Options = jobOptions(job, so.Config, o.Cache, so.GPU)
 		job.Script = stageScript(job, group.stages, so.Binary, worker)
 		id, err := so.Scheduler.Submit(ctx, job)
 		if err != nil {
@@ -131,7 +134,7 @@ func Submit(ctx context.Context, o runner.Options, so Options) (*Submission, err
 	if len(sub.Jobs) > 0 {
 		sort.Strings(all)
 		job := &Job{Name: "ulmfit-records", AfterAny: all}
-		job.Options = jobOptions(job, so.Config, o.Cache, len(o.EngineArgs) > 0)
+		job.Options = jobOptions(job, so.Config, o.Cache, so.GPU)
 		job.Script = recordsScript(job, so.Binary, worker)
 		id, err := so.Scheduler.Submit(ctx, job)
 		if err != nil {
@@ -221,40 +224,25 @@ func groupStages(stages []*runner.Stage) []stageGroup {
 	return groups
 }
 
-// workerArgs are the options that make a worker plan what o plans.
-func workerArgs(o runner.Options) []string {
-	args := []string{"--cache", o.Cache, "--results", o.Results, "--seeds", strconv.Itoa(o.Seeds)}
-	if o.Reference != "" {
-		args = append(args, "--reference", o.Reference)
-	}
-	if o.Scale != "" {
-		args = append(args, "--scale", o.Scale)
-	}
-	if len(o.Only) > 0 {
-		args = append(args, "--only", strings.Join(o.Only, ","))
-	}
-	if len(o.Tasks) > 0 {
-		args = append(args, "--tasks", strings.Join(o.Tasks, ","))
-	}
+// workerOptions is o as the workers are told it: every path absolute, the
+// cache's, records' and reference records' already (Submit makes them so),
+// the data's, the pretrained LM's and the experiment files' here, so that
+// a script run again by hand from another folder plans the same.
+func workerOptions(o runner.Options) runner.Options {
 	if o.DataDir != "" {
-		args = append(args, "--data-dir", absSearchPath(o.DataDir))
+		o.DataDir = absSearchPath(o.DataDir)
 	}
-	switch p := o.Pretrained; {
-	case p.Name != "":
-		args = append(args, "--pretrained", p.Name)
-	case p.Pth != "":
-		pth, _ := filepath.Abs(p.Pth)
-		itos, _ := filepath.Abs(p.Itos)
-		args = append(args, "--pretrained", pth+","+itos)
+	if p := &o.Pretrained; p.Name == "" && p.Pth != "" {
+		p.Pth, _ = filepath.Abs(p.Pth)
+		p.Itos, _ = filepath.Abs(p.Itos)
 	}
-	args = append(args, o.EngineArgs...)
-	for _, e := range o.Experiments {
+	o.Experiments = slices.Clone(o.Experiments)
+	for i, e := range o.Experiments {
 		if _, err := os.Stat(e); err == nil && (strings.HasSuffix(e, ".toml") || strings.ContainsRune(e, filepath.Separator)) {
-			e, _ = filepath.Abs(e)
+			o.Experiments[i], _ = filepath.Abs(e)
 		}
-		args = append(args, e)
 	}
-	return args
+	return o
 }
 
 // absSearchPath makes every folder of a data search path absolute.
