@@ -58,6 +58,7 @@ type fileKeys struct {
 	Scale        map[string]toml.Primitive `toml:"scale"`
 	Datasets     map[string]toml.Primitive `toml:"datasets"`
 	Figures      []toml.Primitive          `toml:"figures"`
+	Grids        []toml.Primitive          `toml:"grids"`
 }
 
 // figureKeys are the keys of a [[figures]] entry (Figure).
@@ -152,6 +153,9 @@ func parse(data []byte, source, name, dir string, checkFallbacks bool) (*Experim
 	if err := d.rows(e, top, dir); err != nil {
 		return nil, err
 	}
+	if err := d.grids(e, top, dir); err != nil {
+		return nil, err
+	}
 	if err := d.figures(e, top.Figures, checkFallbacks); err != nil {
 		return nil, err
 	}
@@ -228,6 +232,7 @@ var (
 	scaleNames    = tagNames(reflect.TypeFor[ablations.Scale]())
 	datasetNames  = tagNames(reflect.TypeFor[datasets.GenericSpec]())
 	figureNames   = tagNames(reflect.TypeFor[figureKeys]())
+	gridNames     = tagNames(reflect.TypeFor[gridKeys]())
 )
 
 // validKeys returns the keys allowed inside the table at path (a plain
@@ -268,6 +273,15 @@ func validKeys(path []string) ([]string, bool) {
 			if path[1] == "fallback_rows" {
 				return nil, false // row ids, checked against the rows
 			}
+		}
+	case path[0] == "grids":
+		switch {
+		case len(path) == 1:
+			return gridNames, true
+		case len(path) == 2 && path[1] == "axes":
+			return settingsNames, true
+		case len(path) == 3 && path[1] == "axes" && (path[2] == "lm_dropouts" || path[2] == "classifier_dropouts"):
+			return dropoutNames, true
 		}
 	case path[0] == "datasets":
 		switch len(path) {
@@ -341,6 +355,9 @@ func (d *decoder) checkKeys() error {
 // checkDecoded reports a key nothing read, once every table is decoded.
 func (d *decoder) checkDecoded() error {
 	for _, k := range d.md.Undecoded() {
+		if len(k) > 2 && k[0] == "grids" && k[1] == "axes" {
+			continue // read as values by grids (a dropout's axis is a table the toml package leaves unmarked)
+		}
 		valid, _ := validKeys(k[:len(k)-1])
 		return d.unknownKey(k, 0, valid)
 	}
@@ -538,8 +555,8 @@ func (d *decoder) checkCorpus(e *Experiment, name string) error {
 // rows decodes every row: the recipe (the row's, else the defaults', else
 // the file's, else "paper"), then [defaults], then the row's own keys.
 func (d *decoder) rows(e *Experiment, top fileKeys, dir string) error {
-	if len(top.Rows) == 0 {
-		return &Error{File: d.file, Msg: "no [[rows]]: an experiment needs at least one row"}
+	if len(top.Rows) == 0 && len(top.Grids) == 0 {
+		return &Error{File: d.file, Msg: "no [[rows]] and no [[grids]]: an experiment needs at least one row"}
 	}
 	var defaultsRecipe recipeKey
 	if err := d.md.PrimitiveDecode(top.Defaults, &defaultsRecipe); err != nil {

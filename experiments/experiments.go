@@ -94,6 +94,7 @@ type Experiment struct {
 
 	scales  map[string]ablations.Scale // presets the file adjusts
 	figures []Figure                   // what its [[figures]] declare, in order
+	grids   []Grid                     // what its [[grids]] declare, in order
 }
 
 // Row is one method or variant: a row of the table.

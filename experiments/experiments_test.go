@@ -234,6 +234,15 @@ func TestBrokenConfigs(t *testing.T) {
 		{"figure_train_size.toml", 9, []string{"figures[0].kind", "train_sizes", "sets none"}},
 		{"figure_twice.toml", 10, []string{"figures[0].rows", `"a" is listed twice`}},
 		{"figure_fallback.toml", 13, []string{"figures[0].fallback_rows.ulmfit", `"freez+discr+slanted"`, "table7 has no such row", "freez+discr+stlr"}},
+		{"grid_unknown_axis.toml", 8, []string{"grids[0].axes.discr_facter", `unknown key "discr_facter"`, "discr_factor"}},
+		{"grid_empty_axis.toml", 8, []string{"grids[0].axes.discr_factor", "the list is empty"}},
+		{"grid_wrong_type.toml", 8, []string{"grids[0].axes.classifier_lr", `value 2 ("0.02")`, "TOML string", "want a number"}},
+		{"grid_collision.toml", 9, []string{"grids[0]", `generated id "classifier_lr=0.02" is also the row at line 5's`}},
+		{"grid_not_list.toml", 7, []string{"grids[0].axes.classifier_lr", "want a list", "classifier_lr = [0.01, 0.02]"}},
+		{"grid_base.toml", 10, []string{"grids[0].base", `"ful" is not a [[rows]] id`, "valid: full"}},
+		{"grid_template.toml", 6, []string{"grids[0].id", "{discr_factor} is not an axis", `"classifier_lr"`}},
+		{"grid_range.toml", 8, []string{"grids[0].axes.lm_dropouts.output", `row "classifier_lr=0.01+lm_dropouts.output=1.5"`, "probability"}},
+		{"grid_variant.toml", 7, []string{"grids[0].axes.lm_finetune", `row "lm_finetune=discr"`, `"discr" is not a known value`, `"full+discr+stlr"`}},
 		{"zero_scale_mult.toml", 7, []string{"scale.small.classifier_lr_mult: value 0: want a positive multiplier", "leave classifier_lr_mult out"}},
 	}
 	for _, c := range cases {
