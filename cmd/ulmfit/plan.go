@@ -12,14 +12,17 @@ import (
 
 const planUsage = `Usage:
   ulmfit plan [EXPERIMENT...] [--scale S] [--seeds N] [--only ROW[,ROW]] [--tasks T[,T]]
-              [--data-dir D] [--cache DIR] [--pretrained NAME|PTH,ITOS]
+              [--data-dir D] [--cache DIR] [--pretrained NAME|PTH,ITOS] [--yes]
 
 Prints an experiment's stage graph: every stage in dependency order with its
 cache id, whether it is cached, partial (interrupted, will resume) or to run,
 its estimated time and its inputs, then the time left and any registered
 dataset that is not here (its cells are left out). Data that cannot be
 used (see 'ulmfit run -h') stops it with exit code 2. Without an
-experiment, lists the built-in ones.
+experiment, lists the built-in ones. An experiment's [[grids]] are shown
+first: each grid's file and line, its size, its axes and the row ids it
+generates (which --only takes); a grid of more than 64 rows stops it,
+naming the grid (exit 2), unless --yes.
 
 Estimates are calibrated on this machine and engine: from the stages it
 finished (kept in DIR/calibration.json, by machine and engine) and the
@@ -53,6 +56,9 @@ func init() {
 func runPlan(ctx context.Context, o runOptions) error {
 	if len(o.Experiments) == 0 {
 		return listExperiments(o.Stdout)
+	}
+	if err := checkGrids(o.Experiments, o.Yes, o.Stdout); err != nil {
+		return err
 	}
 	ro, err := o.runner()
 	if err != nil {

@@ -20,7 +20,7 @@ const runUsage = `Usage:
                            [--cache DIR] [--results DIR] [--reference DIR] [--dry-run]
                            [--executor local|slurm]
                            [--device cpu|cuda] [--precision fp32|tf32|bf16] [--no-graphs]
-                           [--pretrained NAME|PTH,ITOS] [--jobs N]
+                           [--pretrained NAME|PTH,ITOS] [--jobs N] [--yes]
 
 Runs experiments: each a built-in name (table2 ... table7, figure3, figure4,
 bidirectional, quickstart; 'ulmfit plan' lists them) or a TOML file. Every
@@ -43,7 +43,10 @@ made).
 
 --scale    paper, small or tiny; default: the experiment's default_scale
 --seeds    repeat every cell with N seeds (the experiment's seed, +1, ...)
---only     run only these rows (ids, comma-separated or repeated)
+--only     run only these rows (ids, comma-separated or repeated; a grid's
+           generated ids too, as 'ulmfit plan' lists them)
+--yes      run grids of more than 64 rows ([[grids]] in README.md); without
+           it such a grid stops the run, naming its file and line (exit 2)
 --tasks    run only these of the experiments' tasks (datasets, e.g. trec6)
 --data-dir data directory or search path; default $ULMFIT_DATA, else "data"
 --cache    the stage cache; default "cache"
@@ -98,6 +101,7 @@ type runOptions struct {
 	NoGraphs    bool   // cuda: no CUDA graphs (cuda.Options.NoGraphs)
 	Pretrained  string // a registry name or "PTH,ITOS": replaces pretraining
 	Jobs        int    // run: runners sharing the plan on this machine
+	Yes         bool   // run grids of more than experiments.MaxGridRows rows
 	Stdout      io.Writer
 	Stderr      io.Writer
 }
@@ -137,6 +141,7 @@ func runFlags(name string, o *runOptions) *flag.FlagSet {
 	fs.StringVar(&o.Precision, "precision", "fp32", "matrix-product precision on cuda: fp32, tf32 or bf16")
 	fs.BoolVar(&o.NoGraphs, "no-graphs", false, "on cuda, issue kernels one by one, no CUDA graphs")
 	fs.StringVar(&o.Pretrained, "pretrained", "", "pretrained LM: a registry name or PTH,ITOS")
+	fs.BoolVar(&o.Yes, "yes", false, "run grids larger than the limit")
 	return fs
 }
 
@@ -191,6 +196,13 @@ func init() {
 			o.Experiments = pos
 			if o.Jobs < 1 {
 				return usagef("run: --jobs %d: want at least 1", o.Jobs)
+			}
+			var grids io.Writer // a dry run shows the grids as plan does
+			if o.DryRun && *executor == "local" {
+				grids = o.Stdout
+			}
+			if err := checkGrids(o.Experiments, o.Yes, grids); err != nil {
+				return err
 			}
 			switch *executor {
 			case "local":

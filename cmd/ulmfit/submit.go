@@ -154,6 +154,9 @@ func init() {
 
 // runSubmit is 'ulmfit submit'; sch nil is the real Slurm.
 func runSubmit(ctx context.Context, o submitOptions, sch slurm.Scheduler) error {
+	if err := checkGrids(o.Experiments, o.Yes, nil); err != nil {
+		return err
+	}
 	// The engine is built on the nodes, by the stage workers: here it is
 	// only checked and passed on, so that a login node without a GPU can
 	// submit GPU work.
