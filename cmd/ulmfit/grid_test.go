@@ -161,3 +161,46 @@ func TestSubmitGrid(t *testing.T) {
 		t.Errorf("%d stages submitted, want the plan's 10 (3 rows, one LM fine-tuning for both grid rows)", len(stages))
 	}
 }
+
+// 'ulmfit report FILE --grid A,B' prints the grid as a table of its two
+// axes; axes that are not the grid's, or --grid without an experiment,
+// are exit 2.
+func TestReportGrid(t *testing.T) {
+	exp := gridExperiment(t, "sweep", `[[grids]]
+[grids.axes]
+classifier_lr = [0.01, 0.02]
+discr_factor = [1.6, 2.6]
+`)
+	dir := t.TempDir()
+	var recs []results.Record
+	for i, row := range []string{"classifier_lr=0.01+discr_factor=1.6", "classifier_lr=0.02+discr_factor=2.6"} {
+		for seed := int64(1); seed <= 2; seed++ {
+			recs = append(recs, results.Record{Experiment: "sweep", Row: row, Dataset: "toy", Split: "validation", Metric: "error",
+				Value: 10 + float64(i) + float64(seed)/10, Seed: seed, Source: results.SourceOurs, Scale: "tiny", GitCommit: "0123456789abcdef"})
+		}
+	}
+	if err := results.Append(filepath.Join(dir, "sweep.jsonl"), recs...); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runCmd(t, "report", exp, "--results", dir, "--grid", "classifier_lr,discr_factor")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"classifier_lr \\ discr_factor", "discr_factor=1.6 ours", "10.15 ± 0.07", "(n=2)", "11.15 ± 0.07", "not run"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the grid table lacks %q:\n%s", want, out)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"report", exp, "--results", dir, "--grid", "classifier_lr,lm_lr"}, "has no grid over both classifier_lr and lm_lr; its grids' axes: classifier_lr,discr_factor"},
+		{[]string{"report", exp, "--results", dir, "--grid", "classifier_lr"}, "want two axes"},
+		{[]string{"report", "table7", "--results", dir, "--grid", "classifier_lr,discr_factor"}, "name experiments only"},
+	} {
+		if _, errOut, code := runCmd(t, c.args...); code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%q: exit %d, want 2 with %q:\n%s", c.args, code, c.want, errOut)
+		}
+	}
+}

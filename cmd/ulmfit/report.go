@@ -27,6 +27,7 @@ const reportUsage = `Usage:
   ulmfit report [ITEM...] [--results DIR] [--format text|markdown|csv|latex|html]
                 [--out DIR] [--scale SCALE] [--data-dir DIR] [--splice FILE]
                 [--cache DIR] [--force]
+  ulmfit report EXPERIMENT... --grid ROWAXIS,COLAXIS [--results DIR] [--format F] [--scale S]
 
 Lays our records out as the paper's tables, each cell ours (mean ± std over
 seeds [the mean's 95% t-interval, or "not estimable" when the seeds agree],
@@ -78,6 +79,11 @@ index.md, which show it all; a file of those names that is already there
            the document can be spliced again after more runs.
 --cache    the stage cache walltime reads; default "cache"
 --force    with --out, overwrite the files of those names that are there
+--grid     ROWAXIS,COLAXIS: an experiment's [[grids]] as a table, a row per
+           value of the first axis and a column per value of the second,
+           each cell ours as the tables show it; a table per dataset and
+           per value of the grid's other axes. Axes that are not one
+           grid's are exit 2, naming the grids' axes.
 
 Exit codes: 0 success; 1 failure while writing; 2 bad usage, or malformed
 or inconsistent records (each named by file and line).
@@ -94,6 +100,7 @@ type reportOptions struct {
 	Splice  string
 	Cache   string
 	Force   bool
+	Grid    string // "ROWAXIS,COLAXIS": an experiment's grid as a table
 	Stdout  io.Writer
 	Stderr  io.Writer
 }
@@ -114,6 +121,7 @@ func init() {
 			fs.StringVar(&o.Splice, "splice", "", "fill in the marked blocks of this Markdown document")
 			fs.StringVar(&o.Cache, "cache", "cache", "the stage cache (walltime reads its stages' wall times)")
 			fs.BoolVar(&o.Force, "force", false, "with --out, overwrite files that are there")
+			fs.StringVar(&o.Grid, "grid", "", "ROWAXIS,COLAXIS: an experiment's grid over two of its axes")
 			items, help, err := parseArgs(fs, args, "report", reportUsage, stdout)
 			if help || err != nil {
 				return err
@@ -200,6 +208,9 @@ func runReport(ctx context.Context, o reportOptions) error {
 			return usagef("report: unknown item %q: neither one of %s nor an experiment (%v)", id, strings.Join(report.Items(), ", "), err)
 		}
 		own = append(own, e)
+	}
+	if o.Grid != "" {
+		return reportGrids(o, own, items, format)
 	}
 	if len(own) > 0 {
 		if o.Splice != "" {
