@@ -23,8 +23,10 @@
 // paper's cell it reproduces as "table7/full", and any setting),
 // [scale.NAME] (adjusts a scale preset for this experiment) and
 // [datasets.NAME] (declares a dataset through datasets.GenericSpec, which
-// tasks and pretrain_corpus may then name) and [[figures]] (the figures the
-// report draws of its records, below).
+// tasks and pretrain_corpus may then name), [[grids]] (rows as the cross
+// product of axes: base, id, label and [grids.axes]; grid.go says how they
+// expand) and [[figures]] (the figures the report draws of its records,
+// below).
 //
 // A [[figures]] entry declares one figure, one panel per dataset and one
 // curve per row, each curve the mean over seeds with a ±std band. Figures 3
