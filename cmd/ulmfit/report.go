@@ -28,6 +28,7 @@ const reportUsage = `Usage:
                 [--out DIR] [--scale SCALE] [--data-dir DIR] [--splice FILE]
                 [--cache DIR] [--force]
   ulmfit report EXPERIMENT... --grid ROWAXIS,COLAXIS [--results DIR] [--format F] [--scale S]
+  ulmfit report records [EXPERIMENT...] --format csv [--results DIR] [--scale S]
 
 Lays our records out as the paper's tables, each cell ours (mean ± std over
 seeds [the mean's 95% t-interval, or "not estimable" when the seeds agree],
@@ -49,6 +50,14 @@ and drawn as the figures its file declares ([[figures]]), printed in
 EXPERIMENT.txt, .md, .csv and .tex and each figure's ID.svg and .png; an
 experiment without records there, or a declared figure with nothing to
 draw, is exit 2.
+
+'records' exports the records themselves, for pandas or R: every record in
+--results (of --scale), or those of the named experiments, one CSV line each
+(a cell and seed): experiment, row, dataset, split, train_size, seed, metric,
+value, source, scale, engine, machine, git_commit, git_dirty, go_version,
+started, finished, wall_seconds, tokens_per_s, config_hash, note, then the
+resolved settings flattened (lm_dropouts.output), the scale preset's keys
+(scale.emb) and any extra metrics (metrics.test_error), each group sorted.
 
 Without --out the tables (and the data of named figures) go to stdout in
 --format. With --out DIR every item is written under DIR: each table as
@@ -191,6 +200,9 @@ func runReport(ctx context.Context, o reportOptions) error {
 	format, err := report.ParseFormat(o.Format)
 	if err != nil {
 		return usagef("report: %v", err)
+	}
+	if len(o.Items) > 0 && o.Items[0] == "records" {
+		return reportRecords(o, o.Items[1:])
 	}
 	known := map[string]bool{}
 	for _, id := range report.Items() {
