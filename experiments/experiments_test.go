@@ -237,7 +237,7 @@ func TestBrokenConfigs(t *testing.T) {
 		{"grid_unknown_axis.toml", 8, []string{"grids[0].axes.discr_facter", `unknown key "discr_facter"`, "discr_factor"}},
 		{"grid_empty_axis.toml", 8, []string{"grids[0].axes.discr_factor", "the list is empty"}},
 		{"grid_wrong_type.toml", 8, []string{"grids[0].axes.classifier_lr", `value 2 ("0.02")`, "TOML string", "want a number"}},
-		{"grid_collision.toml", 9, []string{"grids[0]", `generated id "classifier_lr=0.02" is also the row at line 5's`}},
+		{"grid_collision.toml", 9, []string{"grids[0]", `generated id "classifier_lr=0.02" is already the id of the row at line 5`}},
 		{"grid_not_list.toml", 7, []string{"grids[0].axes.classifier_lr", "want a list", "classifier_lr = [0.01, 0.02]"}},
 		{"grid_base.toml", 10, []string{"grids[0].base", `"ful" is not a [[rows]] id`, "valid: full"}},
 		{"grid_template.toml", 6, []string{"grids[0].id", "{discr_factor} is not an axis", `"classifier_lr"`}},

@@ -190,12 +190,12 @@ func (d *decoder) grids(e *Experiment, top fileKeys, dir string) error {
 				return err
 			}
 			if prev, dup := ids[row.ID]; dup {
-				return fail("", "generated id %q is also %s's; ids name rows, so they must differ (give the grid an id template naming every axis, or drop one of them)", row.ID, prev)
+				return fail("", "generated id %q is already the id of %s; ids name rows, so they must differ (drop one of the two, or give the grid an id template)", row.ID, prev)
 			}
 			if strings.Contains(row.ID, ",") {
 				return fail("id", "generated id %q has a comma, which --only would split; leave commas out of the id template", row.ID)
 			}
-			ids[row.ID] = fmt.Sprintf("grid %d's", i)
+			ids[row.ID] = fmt.Sprintf("a row of grids[%d]", i)
 			values := make([]string, len(axes))
 			for j, a := range axes {
 				values[j] = a.Values[point[j]]
