@@ -129,7 +129,7 @@ type axisValues struct {
 var placeholder = regexp.MustCompile(`\{([^{}]*)\}`)
 
 // grids expands the [[grids]] tables into rows after the hand-written
-// ones. prims are the [[rows]] tables, for a base row's keys.
+// ones (top.Rows holds those, for a base row's keys).
 func (d *decoder) grids(e *Experiment, top fileKeys, dir string) error {
 	ids := map[string]string{} // id -> what defined it, for collisions
 	for _, r := range e.Rows {

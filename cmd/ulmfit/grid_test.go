@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ulmfit-go/ulmfit/results"
+	"github.com/ulmfit-go/ulmfit/runner"
 )
 
 // gridExperiment writes selfContained's experiment, with rows in place of
@@ -100,6 +101,12 @@ lm_lr = [0.001, 0.002, 0.004, 0.008]
 	out, errOut, code := runCmd(t, "plan", exp, "--cache", cache, "--yes")
 	if code != 0 || !strings.Contains(out, "grid of 80 rows") || !strings.Contains(out, "80 cells") {
 		t.Errorf("plan --yes: exit %d\n%s\n%s", code, out, errOut)
+	}
+	// The other runners of 'run --jobs --yes' (and Slurm's workers) plan
+	// with planArgs: they must not refuse what their parent was told to run.
+	child := append([]string{"run", "--dry-run"}, planArgs(runner.Options{Experiments: []string{exp}, Seeds: 1, Cache: cache}, nil)...)
+	if out, errOut, code := runCmd(t, child...); code != 0 || !strings.Contains(out, "80 cells") {
+		t.Errorf("%q, as a runner of --jobs: exit %d\n%s", child, code, errOut)
 	}
 }
 

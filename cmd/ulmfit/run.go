@@ -148,7 +148,9 @@ func runFlags(name string, o *runOptions) *flag.FlagSet {
 // planArgs are the flags of runFlags and the experiments that make another
 // ulmfit plan what ro plans: a runner of 'run --jobs' (after "run") and a
 // Slurm stage worker (after "stage-worker --stage ID"). engine are the
-// engine's flags (engineArgs). Paths go as ro has them.
+// engine's flags (engineArgs). Paths go as ro has them. --yes is always
+// there: the command that planned ro has checked its grids' sizes, and its
+// other runners must not refuse what it was told to run.
 func planArgs(ro runner.Options, engine []string) []string {
 	var args []string
 	add := func(flag, v string) {
@@ -170,6 +172,7 @@ func planArgs(ro runner.Options, engine []string) []string {
 	case p.Pth != "":
 		add("pretrained", p.Pth+","+p.Itos)
 	}
+	args = append(args, "--yes")
 	args = append(args, engine...)
 	return append(args, ro.Experiments...)
 }
