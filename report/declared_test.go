@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ulmfit-go/ulmfit/experiments"
+	"github.com/ulmfit-go/ulmfit/report/layout"
 	"github.com/ulmfit-go/ulmfit/results"
 )
 
@@ -152,4 +153,54 @@ func withoutCurves(recs []results.Record) []results.Record {
 		recs[i].Curves = nil
 	}
 	return recs
+}
+
+// A table of one's own variants has no paper columns in any format; the
+// same experiment gets them once a row names a cell of the paper, and the
+// paper's own tables always have them.
+func TestOwnTableShowsPaperColumnsOnlyWithPaperCells(t *testing.T) {
+	render := func(tb *Table, f Format) string {
+		var b strings.Builder
+		if err := tb.Render(&b, f); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	own, err := ExperimentTable(parseOwn(t), ownRecords(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []Format{Text, Markdown, LaTeX, HTML} {
+		out := render(own, f)
+		for _, paperish := range []string{"paper", "Δ", `\Delta`, "Howard"} {
+			if strings.Contains(out, paperish) {
+				t.Errorf("%s table of one's own rows mentions %q:\n%s", f, paperish, out)
+			}
+		}
+	}
+
+	withPaper := strings.Replace(ownExperiment, "id = \"b\"\n", "id = \"b\"\npaper = \"bidirectional/forward\"\n", 1)
+	e, err := experiments.Parse([]byte(withPaper), "mine.toml", "mine", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := ownRecords()
+	for i := range recs {
+		recs[i].Dataset = "imdb"
+	}
+	tb, err := ExperimentTable(e, recs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := render(tb, Text); !strings.Contains(out, "paper") || !strings.Contains(out, "Δ") {
+		t.Errorf("a row naming a paper cell lost the paper columns:\n%s", out)
+	}
+
+	paperTable, err := BuildTable(testRecords(t), layout.Tables()[0], testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := render(paperTable, Markdown); !strings.Contains(out, "| paper |") {
+		t.Errorf("the paper's %s lost its paper columns:\n%s", paperTable.Def.ID, out)
+	}
 }

@@ -193,7 +193,7 @@ discr_factor = [1.6, 2.6]
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
-	for _, want := range []string{"classifier_lr \\ discr_factor", "discr_factor=1.6 ours", "10.15 ± 0.07", "(n=2)", "11.15 ± 0.07", "not run"} {
+	for _, want := range []string{"classifier_lr \\ discr_factor", "| discr_factor=1.6 ", "10.15 ± 0.07", "(n=2)", "11.15 ± 0.07", "not run"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the grid table lacks %q:\n%s", want, out)
 		}
