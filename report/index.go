@@ -54,6 +54,32 @@ type Report struct {
 	Warnings  []string
 }
 
+// OwnReport is a report of experiments of one's own: their tables and the
+// figures their files declare, as built by ExperimentTable and
+// ExperimentFigures from recs, so that a document of one's own (a paper's
+// draft) can splice them by the experiment's name and each figure's id.
+func OwnReport(tables []*Table, figs []*Figure, recs []results.Record, opts Options) *Report {
+	rep := &Report{Tables: tables, Figures: figs, Records: len(recs)}
+	names := map[string]bool{}
+	for _, t := range tables {
+		names[t.Def.ID] = true
+	}
+	scales := map[string]bool{}
+	for _, r := range recs {
+		if r.Source == results.SourcePaper || !opts.keep(r) || !names[r.Experiment] {
+			continue
+		}
+		scales[r.Scale] = true
+		rep.Ours++
+		rep.ours = append(rep.ours, r)
+		if r.Finished.After(rep.Latest) {
+			rep.Latest = r.Finished
+		}
+	}
+	rep.Scales = slices.Sorted(maps.Keys(scales))
+	return rep
+}
+
 // Build builds the named items (see Items; all when ids is empty).
 func Build(recs []results.Record, ids []string, opts Options) (*Report, error) {
 	if len(ids) == 0 {

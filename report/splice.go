@@ -36,6 +36,11 @@ import (
 //	                                   orderings, forgetting, low-shot
 //	figure3, figure4                   the image (from the report's folder)
 //	                                   and its notes
+//	EXPERIMENT, figure:ID              with experiments of one's own named
+//	                                   (ulmfit report mine.toml --splice
+//	                                   draft.md): the table of each by its
+//	                                   name, each declared figure by its id
+//	                                   (the id alone where no table has it)
 //	coverage ITEM...                   per item and dataset, how many cells
 //	                                   have CoverageSeeds seeds or more
 //	as-of                              how many records of ours, and when
@@ -148,8 +153,16 @@ func (r *Report) spliceItem(item string, opts SpliceOptions) (string, error) {
 			ids = append(ids, s.id)
 		}
 		return "", fmt.Errorf("no orderings section %q (there are: %s)", id, strings.Join(ids, ", "))
-	case slices.Contains(layout.FigureIDs(), key):
+	case strings.HasPrefix(key, "figure:") || r.table(key) == nil && (slices.Contains(layout.FigureIDs(), key) || r.figure(key) != nil):
+		key = strings.TrimPrefix(key, "figure:")
 		f := r.figure(key)
+		if f == nil && !slices.Contains(layout.FigureIDs(), key) {
+			var names []string
+			for _, f := range r.Figures {
+				names = append(names, f.Name)
+			}
+			return "", fmt.Errorf("no figure %s (figures: %s)", key, strings.Join(names, ", "))
+		}
 		if f == nil {
 			return "", fmt.Errorf("the report was built without %s", key)
 		}
@@ -171,7 +184,18 @@ func (r *Report) spliceItem(item string, opts SpliceOptions) (string, error) {
 			if _, ok := layout.LookupTable(key); ok {
 				return "", fmt.Errorf("the report was built without %s", key)
 			}
-			return "", fmt.Errorf("unknown item (known: %s, orderings/SECTION, coverage ITEM..., as-of)", strings.Join(Items(), ", "))
+			known := Items()
+			for _, t := range r.Tables {
+				if !slices.Contains(known, t.Def.ID) {
+					known = append(known, t.Def.ID)
+				}
+			}
+			for _, f := range r.Figures {
+				if !slices.Contains(known, f.Name) {
+					known = append(known, f.Name)
+				}
+			}
+			return "", fmt.Errorf("unknown item (known: %s, orderings/SECTION, coverage ITEM..., as-of)", strings.Join(known, ", "))
 		}
 		err := t.markdownBody(&b)
 		return b.String(), err

@@ -211,3 +211,70 @@ discr_factor = [1.6, 2.6]
 		}
 	}
 }
+
+// 'ulmfit report mine.toml --splice draft.md --out figs' fills a draft's
+// marks for the experiment's table (by its name) and its declared figure
+// (figure:ID, as its id is the experiment's name too; the image linked
+// from --out); a figure the file does not declare is exit 2 naming it and
+// those it does, and the draft is untouched.
+func TestReportSpliceOwnExperiment(t *testing.T) {
+	exp := gridExperiment(t, "mine", `[[rows]]
+id = "a"
+
+[[rows]]
+id = "b"
+classifier = "full"
+
+[[figures]]
+kind = "epochs"
+`)
+	dir := t.TempDir()
+	var recs []results.Record
+	for i, row := range []string{"a", "b"} {
+		for seed := int64(1); seed <= 2; seed++ {
+			v := 10 + float64(i) + float64(seed)/10
+			recs = append(recs, results.Record{Experiment: "mine", Row: row, Dataset: "toy", Split: "validation", Metric: "error",
+				Value: v, Seed: seed, Source: results.SourceOurs, Scale: "tiny", GitCommit: "0123456789abcdef",
+				Curves: map[string][]float64{"val_error": {v + 2, v + 1, v}}})
+		}
+	}
+	if err := results.Append(filepath.Join(dir, "mine.jsonl"), recs...); err != nil {
+		t.Fatal(err)
+	}
+	draft := filepath.Join(dir, "draft.md")
+	text := "# Draft\n\n<!-- ulmfit report: mine -->\nold\n<!-- /ulmfit report -->\n\n<!-- ulmfit report: figure:mine -->\n<!-- /ulmfit report -->\n"
+	if err := os.WriteFile(draft, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runCmd(t, "report", exp, "--results", dir, "--splice", draft, "--out", filepath.Join(dir, "figs"))
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	got, err := os.ReadFile(draft)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"10.15 ± 0.07", "11.15 ± 0.07", "(figs/mine.svg)", "<!-- ulmfit report: mine -->", "<!-- /ulmfit report -->"} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("the spliced draft lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(string(got), "\nold\n") {
+		t.Errorf("the block's old text stayed:\n%s", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "figs", "mine.svg")); err != nil {
+		t.Errorf("the figure's image: %v", err)
+	}
+
+	bad := text + "\n<!-- ulmfit report: figure:theirs -->\n<!-- /ulmfit report -->\n"
+	if err := os.WriteFile(draft, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code = runCmd(t, "report", exp, "--results", dir, "--splice", draft, "--out", filepath.Join(dir, "figs"), "--force")
+	if code != 2 || !strings.Contains(errOut, "no figure theirs (figures: mine)") {
+		t.Errorf("a mark the experiment lacks: exit %d, want 2 naming it and the known items:\n%s", code, errOut)
+	}
+	if after, _ := os.ReadFile(draft); string(after) != bad {
+		t.Errorf("a failed splice changed the draft")
+	}
+}

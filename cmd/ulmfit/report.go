@@ -85,7 +85,10 @@ index.md, which show it all; a file of those names that is already there
            records, when the latest finished); walltime EXPERIMENT...
            (the wall time of the distinct stages each experiment's
            records used, per dataset, from --cache). The marks stay, so
-           the document can be spliced again after more runs.
+           the document can be spliced again after more runs. With
+           experiments of your own named (report mine.toml --splice
+           draft.md --out figs), the items are each experiment's name
+           (its table) and the ids of the figures its file declares.
 --cache    the stage cache walltime reads; default "cache"
 --force    with --out, overwrite the files of those names that are there
 --grid     ROWAXIS,COLAXIS: an experiment's [[grids]] as a table, a row per
@@ -225,8 +228,8 @@ func runReport(ctx context.Context, o reportOptions) error {
 		return reportGrids(o, own, items, format)
 	}
 	if len(own) > 0 {
-		if o.Splice != "" {
-			return usagef("report: --splice fills a document's marks; name no experiment with it")
+		if o.Splice != "" && len(items) > 0 {
+			return usagef("report: --splice with experiments of your own fills their marks; name no built-in ITEM beside them (%s)", strings.Join(items, ", "))
 		}
 		return reportExperiments(o, own, items, format)
 	}
@@ -330,6 +333,9 @@ func reportExperiments(o reportOptions, own []*experiments.Experiment, items []s
 			printWarnings(o.Stderr, f.Warnings)
 		}
 		figs = append(figs, efigs...)
+	}
+	if o.Splice != "" {
+		return splice(report.OwnReport(tables, figs, recs, opts), o)
 	}
 	if o.Out == "" {
 		for i, t := range tables {
