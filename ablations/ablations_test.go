@@ -407,3 +407,45 @@ func TestScaleForTask(t *testing.T) {
 		t.Error("lm_test_text: want the scripts recipe's true and the paper's false")
 	}
 }
+
+// classifier_patience reaches the classifier's training configuration from
+// a row or, for rows without their own, from the scale; negative values
+// are refused naming the key; unset, it is left out of the settings' and
+// the scale's JSON, so records of runs without it keep their config hashes.
+func TestClassifierPatience(t *testing.T) {
+	sm, _ := LookupScale("small")
+	s := Paper()
+	if ct := s.ClassifierTrainConfig(sm, 1); ct.Patience != 0 {
+		t.Errorf("the paper's settings stop early with patience %d, want 0 (every epoch)", ct.Patience)
+	}
+	for _, v := range []any{s, sm} {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(raw), "patience") {
+			t.Errorf("unset patience is in the JSON of %T: %s", v, raw)
+		}
+	}
+	sc := Scale{Name: "x", ClassifierPatience: 3}
+	got, err := sc.Tune(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := got.ClassifierTrainConfig(sm, 1).Patience; p != 3 {
+		t.Errorf("the scale's classifier_patience 3 gave %d", p)
+	}
+	s.ClassifierPatience = 5
+	if got, _ := sc.Tune(s); got.ClassifierTrainConfig(sm, 1).Patience != 5 {
+		t.Errorf("a row's classifier_patience 5 gave %d, want the row's to win", got.ClassifierTrainConfig(sm, 1).Patience)
+	}
+	var re *RangeError
+	s.ClassifierPatience = -1
+	if err := s.Check(); !errors.As(err, &re) || re.Key != "classifier_patience" {
+		t.Errorf("classifier_patience -1: %v, want a range error naming it", err)
+	}
+	sm.ClassifierPatience = -2
+	if err := sm.Check(); !errors.As(err, &re) || re.Key != "classifier_patience" {
+		t.Errorf("scale classifier_patience -2: %v, want a range error naming it", err)
+	}
+}

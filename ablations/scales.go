@@ -74,6 +74,9 @@ type Scale struct {
 	// or lm_discr_factor wins. Unset (0) leaves the recipe's discr_factor.
 	ClassifierDiscrFactor float64 `toml:"classifier_discr_factor" json:"classifier_discr_factor,omitempty"`
 	LMDiscrFactor         float64 `toml:"lm_discr_factor" json:"lm_discr_factor,omitempty"`
+	// ClassifierPatience, when set, is the early-stopping patience of the
+	// rows that do not set their own classifier_patience. Unset (0): none.
+	ClassifierPatience int `toml:"classifier_patience" json:"classifier_patience,omitempty"`
 
 	LMEpochs         int `toml:"lm_epochs" json:"lm_epochs"`                 // target-task LM fine-tuning
 	ClassifierEpochs int `toml:"classifier_epochs" json:"classifier_epochs"` // classifier training
@@ -136,6 +139,9 @@ func (s Scale) Check() error {
 	}
 	if s.PretrainCorpus == "" {
 		return fmt.Errorf("pretrain_corpus is empty: name the dataset pretraining reads")
+	}
+	if s.ClassifierPatience < 0 {
+		return &RangeError{Key: "classifier_patience", Value: float64(s.ClassifierPatience), Want: "a number of epochs, at least 1 (leave classifier_patience out for no early stopping)"}
 	}
 	if s.ClassifierBatch < 0 || s.ClassifierBatch == 1 {
 		return &RangeError{Key: "classifier_batch", Value: float64(s.ClassifierBatch), Want: "at least 2 (batch normalisation); leave classifier_batch out for the recipe's"}
@@ -263,6 +269,9 @@ func (s Scale) Tune(set Settings) (Settings, error) {
 	}
 	if s.ClassifierBatch > 0 {
 		set.ClassifierBatch = s.ClassifierBatch
+	}
+	if s.ClassifierPatience > 0 && set.ClassifierPatience == 0 {
+		set.ClassifierPatience = s.ClassifierPatience
 	}
 	if f := s.ClassifierDiscrFactor; f > 0 && set.ClassifierDiscrFactor == 0 && model.UsesDiscr(set.Classifier) {
 		set.ClassifierDiscrFactor = f

@@ -71,6 +71,13 @@ type Settings struct {
 	ClassifierDiscrFactor float64 `toml:"classifier_discr_factor" json:"classifier_discr_factor,omitempty"`
 	ClassifierWeightDecay float64 `toml:"classifier_weight_decay" json:"classifier_weight_decay"`
 	ClassifierClip        float64 `toml:"classifier_clip" json:"classifier_clip"`
+	// ClassifierPatience, when set, stops classifier training early once
+	// that many epochs in a row have not lowered the best validation error
+	// (model/earlystop.go); the best epoch is kept, as always, and STLR's
+	// schedule keeps the planned epochs' length, so stopping truncates it.
+	// Unset (0): every epoch of the scale's classifier_epochs, as in the
+	// paper. A scale's classifier_patience applies to rows without their own.
+	ClassifierPatience int `toml:"classifier_patience" json:"classifier_patience,omitempty"`
 
 	// Both stages.
 	DiscrFactor float64 `toml:"discr_factor" json:"discr_factor"` // eta^{l-1} = eta^l / discr_factor
@@ -183,6 +190,9 @@ func (s Settings) Check() error {
 		if !(p.v >= 0) || math.IsInf(p.v, 0) {
 			return &RangeError{Key: p.key, Value: p.v, Want: "a non-negative number"}
 		}
+	}
+	if s.ClassifierPatience < 0 {
+		return &RangeError{Key: "classifier_patience", Value: float64(s.ClassifierPatience), Want: "a number of epochs, at least 1 (leave classifier_patience out, or 0, for no early stopping)"}
 	}
 	if s.ClassifierBatch < 2 {
 		return &RangeError{Key: "classifier_batch", Value: float64(s.ClassifierBatch), Want: "at least 2 (batch normalisation)"}
@@ -298,7 +308,7 @@ func (s Settings) ClassifierTrainConfig(sc Scale, seed uint64) model.ClassifierT
 	return model.ClassifierTrainConfig{Variant: s.Classifier, Epochs: sc.ClassifierEpochs, Batch: s.ClassifierBatch,
 		BPTT: s.ClassifierBPTT, MaxLen: sc.MaxLen, LR: s.ClassifierLR, DiscrFactor: orFactor(s.ClassifierDiscrFactor, s.DiscrFactor),
 		CutFrac: s.ClassifierCutFrac, Ratio: s.ClassifierRatio, ChainThawEpochs: s.ChainThawEpochs,
-		Adam: s.classifierAdam(), Seed: seed}
+		Patience: s.ClassifierPatience, Adam: s.classifierAdam(), Seed: seed}
 }
 
 // checkStageFactors reports an LM fine-tuning or classifier discriminative

@@ -214,7 +214,8 @@ func (r *recordPart) fineTune(m *Manifest) error {
 	return nil
 }
 
-// classifier adds the (forward) classifier's curves, its best epoch and
+// classifier adds the (forward) classifier's curves, its best epoch, the
+// epoch early stopping ended it after (stopped_epoch, only when it did) and
 // its speed.
 func (r *recordPart) classifier(m *Manifest) error {
 	var cr classifierResult
@@ -228,6 +229,10 @@ func (r *recordPart) classifier(m *Manifest) error {
 	r.rec.Metrics["best_val_error"] = cr.BestValError
 	if n := len(cr.ValError); n > 0 {
 		r.rec.Metrics["last_epoch_val_error"] = cr.ValError[n-1]
+		if cr.Stopped {
+			// The last epoch that ran, 1-based as best_epoch is.
+			r.rec.Metrics["stopped_epoch"] = float64(n)
+		}
 	}
 	r.rec.TokensPerS = m.TokensPerS
 	return nil
