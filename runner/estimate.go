@@ -20,7 +20,9 @@ import (
 // learnt from the stages this machine and engine finished: each finished
 // stage is an observation kept in CACHE/calibration.json under its
 // machine and engine, and the finished stages of a plan that the cache
-// holds (their manifests' wall times, with the plan's sizes) count too.
+// holds (their manifests' wall times, with the plan's sizes) count too. A
+// stage that early stopping ended counts the work of the epochs it ran
+// (ranUnits); a planned stage is estimated for all its epochs.
 // With nothing measured, the defaults below are the estimate, and
 // Estimate says so.
 //
