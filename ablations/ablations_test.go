@@ -449,3 +449,47 @@ func TestClassifierPatience(t *testing.T) {
 		t.Errorf("scale classifier_patience -2: %v, want a range error naming it", err)
 	}
 }
+
+// lm_patience reaches the fine-tuning rows only: a scale's applies to the
+// rows that fine-tune an LM and have none of their own; Resolve drops one
+// that [defaults] gave a row without LM fine-tuning; a row that writes it
+// without LM fine-tuning, or a negative one, is refused naming the key.
+func TestLMPatience(t *testing.T) {
+	sc := Scale{Name: "x", LMPatience: 2}
+	for _, c := range []struct {
+		classifier, lmFineTune string
+		want                   int
+	}{{model.ClsFreezDiscrSTLR, model.LMFullDiscrSTLR, 2}, {model.ClsFreezDiscrSTLR, model.LMNone, 0}, {model.ClsScratch, model.LMFullDiscrSTLR, 0}} {
+		s := Paper()
+		s.Classifier, s.LMFineTune = c.classifier, c.lmFineTune
+		got, err := sc.Tune(s.Resolve())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.LMPatience != c.want {
+			t.Errorf("classifier %s, lm_finetune %s: the scale's lm_patience 2 gave %d, want %d", c.classifier, c.lmFineTune, got.LMPatience, c.want)
+		}
+		s.LMPatience = 4
+		if r := s.Resolve(); r.LMPatience != min(c.want, 1)*4 {
+			t.Errorf("classifier %s, lm_finetune %s: resolved lm_patience %d", c.classifier, c.lmFineTune, r.LMPatience)
+		}
+		err = s.CheckWritten(func(key string) bool { return key == "lm_patience" })
+		if fine := c.want > 0; fine != (err == nil) || !fine && !strings.Contains(err.Error(), "fine-tunes no LM") {
+			t.Errorf("classifier %s, lm_finetune %s: lm_patience written: %v", c.classifier, c.lmFineTune, err)
+		}
+		if err := s.CheckWritten(func(string) bool { return false }); err != nil {
+			t.Errorf("classifier %s, lm_finetune %s: lm_patience from [defaults]: %v, want no error (Resolve drops it)", c.classifier, c.lmFineTune, err)
+		}
+	}
+	var re *RangeError
+	s := Paper()
+	s.LMPatience = -1
+	if err := s.Check(); !errors.As(err, &re) || re.Key != "lm_patience" {
+		t.Errorf("lm_patience -1: %v", err)
+	}
+	sm, _ := LookupScale("small")
+	sm.LMPatience = -1
+	if err := sm.Check(); !errors.As(err, &re) || re.Key != "lm_patience" {
+		t.Errorf("scale lm_patience -1: %v", err)
+	}
+}

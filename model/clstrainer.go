@@ -319,7 +319,7 @@ func TrainClassifier(ctx context.Context, c *Classifier, train, valid ClassData,
 		}
 	}
 	for e := first; e < cfg.Epochs; e++ {
-		if stopEarly(cfg.Patience, e, hist.BestEpoch) {
+		if StopEarly(cfg.Patience, e, hist.BestEpoch) {
 			hist.Stopped = true
 			break
 		}

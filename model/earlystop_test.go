@@ -15,7 +15,7 @@ import (
 func stopsAfter(curve []float64, patience int) (ran int, stopped bool) {
 	best, lowest := -1, math.Inf(1)
 	for e := range curve {
-		if stopEarly(patience, e, best) {
+		if StopEarly(patience, e, best) {
 			return e, true
 		}
 		if curve[e] < lowest {

@@ -72,7 +72,8 @@
 // save their training state after every epoch too; one that early stopping
 // ends (classifier_patience, model/earlystop.go), killed after its stopping
 // epoch, stops at once when run again, and its record is the uninterrupted
-// run's. A stage is built under a file lock: a second runner waits for it
+// run's; so does LM fine-tuning with lm_patience, which keeps the best
+// epoch's checkpoint beside the last. A stage is built under a file lock: a second runner waits for it
 // and reuses it.
 //
 // # Records

@@ -1,13 +1,22 @@
 package runner
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ulmfit-go/ulmfit/compute"
+	"github.com/ulmfit-go/ulmfit/model"
+	"github.com/ulmfit-go/ulmfit/results"
 )
 
 // earlyStopExperiment runs ULMFiT's classifier with classifier_patience 2
@@ -159,5 +168,222 @@ func TestEarlyStoppingKillResume(t *testing.T) {
 	}
 	if resumed != 1 {
 		t.Errorf("%d stopped classifier stages resumed, want 1", resumed)
+	}
+}
+
+// lmStopSetup is a tiny LM on random tokens at a rate so high (100) that
+// its validation loss rises and falls: a curve that stops a patience of 2
+// with a best epoch before the last.
+func lmStopSetup(t *testing.T) (newLM func() *model.LM, cfg model.TrainConfig, train, valid []int32) {
+	t.Helper()
+	mc := model.DefaultConfig()
+	mc.Vocab, mc.Emb, mc.Hidden, mc.Layers = 30, 8, 16, 2
+	newLM = func() *model.LM {
+		lm, err := model.NewLM(compute.Default(), mc, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lm
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 600 {
+		train = append(train, int32(r.IntN(mc.Vocab)))
+	}
+	for range 200 {
+		valid = append(valid, int32(r.IntN(mc.Vocab)))
+	}
+	cfg = model.TrainConfig{Batch: 4, BPTT: 8, Epochs: 8, LR: []float64{100}, Schedules: []model.Schedule{model.STLR(0.1, 32)},
+		Adam: model.DefaultAdamConfig(), Seed: 1}
+	return newLM, cfg, train, valid
+}
+
+// lmExec is what lmRun.train sees of a stage, its work folder dir; steps
+// counts the steps it reports, and cancel, when set, is called at each.
+func lmExec(dir string, steps *int, cancel func(Update)) *Exec {
+	return &Exec{Work: dir, start: time.Now(), progress: func(u Update) {
+		*steps++
+		if cancel != nil {
+			cancel(u)
+		}
+	}}
+}
+
+// sameOutcome compares two LM runs' losses, best epoch and stop, not
+// their wall times.
+func sameOutcome(a, b lmOutcome) bool {
+	if a.best != b.best || a.stopped != b.stopped || len(a.epochs) != len(b.epochs) {
+		return false
+	}
+	for e := range a.epochs {
+		x, y := a.epochs[e], b.epochs[e]
+		if x.TrainCE != y.TrainCE || x.ValidCE != y.ValidCE || x.Tokens != y.Tokens {
+			return false
+		}
+	}
+	return true
+}
+
+func lmWeights(t *testing.T, lm *model.LM, dir string) []byte {
+	t.Helper()
+	path := filepath.Join(dir, "weights.ckpt")
+	if err := model.SaveCheckpoint(path, lm, "v", nil); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// LM fine-tuning with a patience (the runner's epoch loop): it runs the
+// first epochs of the run without one, bit for bit, stops where the rule
+// says on that run's own validation losses, keeps the best epoch's LM, and,
+// resumed from its work folder after the stopping epoch or killed mid-way
+// and resumed, ends the same, running no epoch twice.
+func TestLMEarlyStopping(t *testing.T) {
+	newLM, cfg, train, valid := lmStopSetup(t)
+	ctx := context.Background()
+	var steps int
+	full, err := (&lmRun{lm: newLM(), cfg: cfg, vocabHash: "v"}).train(ctx, lmExec(t.TempDir(), &steps, nil), train, valid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const patience = 2
+	best, ran := -1, len(full.epochs)
+	for e, ep := range full.epochs {
+		if model.StopEarly(patience, e, best) {
+			ran = e
+			break
+		}
+		if best < 0 || ep.ValidCE < full.epochs[best].ValidCE {
+			best = e
+		}
+	}
+	if ran == len(full.epochs) || full.stopped || full.best != -1 {
+		t.Fatalf("validation losses %v: no stop with patience %d (or a run without one says it stopped: %v, best %d)", full.epochs, patience, full.stopped, full.best)
+	}
+	if best == ran-1 {
+		t.Fatalf("the best epoch is the last that ran: the test needs a curve whose best LM is not the last")
+	}
+	dir := t.TempDir()
+	lm := newLM()
+	steps = 0
+	got, err := (&lmRun{lm: lm, cfg: cfg, vocabHash: "v", patience: patience}).train(ctx, lmExec(dir, &steps, nil), train, valid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.stopped || got.best != best || len(got.epochs) != ran {
+		t.Errorf("stopped %v after %d epochs, best %d; want stopped after %d, best %d (curve %v)", got.stopped, len(got.epochs), got.best, ran, best, full.epochs)
+	}
+	for e := range min(ran, len(got.epochs)) {
+		g, w := got.epochs[e], full.epochs[e]
+		if g.TrainCE != w.TrainCE || g.ValidCE != w.ValidCE {
+			t.Errorf("epoch %d: losses %g/%g, the run without patience %g/%g: the schedule did not keep its planned length", e+1, g.TrainCE, g.ValidCE, w.TrainCE, w.ValidCE)
+		}
+	}
+	vb := max(1, min(cfg.Batch, len(valid)/(4*cfg.BPTT)))
+	if ce, err := model.EvaluateStream(ctx, lm, valid, vb, cfg.BPTT); err != nil || ce != full.epochs[best].ValidCE {
+		t.Errorf("the kept LM's validation loss is %g (%v), the best epoch's %g: it is not the best epoch's LM", ce, err, full.epochs[best].ValidCE)
+	}
+	want := lmWeights(t, lm, t.TempDir())
+	names, _ := os.ReadDir(dir)
+	if len(names) != 3 { // progress.json, the last epoch's checkpoint and the best's
+		t.Errorf("the work folder holds %d files, want progress.json, the last and the best epoch's checkpoints", len(names))
+	}
+
+	// The work folder is now what a kill after the stopping epoch's
+	// checkpoint, before the stage's commit, leaves.
+	again := newLM()
+	steps = 0
+	res, err := (&lmRun{lm: again, cfg: cfg, vocabHash: "v", patience: patience}).train(ctx, lmExec(dir, &steps, nil), train, valid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps != 0 || !reflect.DeepEqual(res, got) || !bytes.Equal(lmWeights(t, again, t.TempDir()), want) {
+		t.Errorf("resumed after the stopping epoch: %d steps, outcome %+v (want none, %+v), same LM %v", steps, res, got, bytes.Equal(lmWeights(t, again, t.TempDir()), want))
+	}
+
+	// Killed during the epoch after the best, and resumed.
+	mid := t.TempDir()
+	cctx, cancel := context.WithCancel(ctx)
+	steps = 0
+	_, err = (&lmRun{lm: newLM(), cfg: cfg, vocabHash: "v", patience: patience}).train(cctx, lmExec(mid, &steps, func(u Update) {
+		if u.Epoch == best+2 {
+			cancel()
+		}
+	}), train, valid)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("the run killed in epoch %d: %v", best+2, err)
+	}
+	again = newLM()
+	res, err = (&lmRun{lm: again, cfg: cfg, vocabHash: "v", patience: patience}).train(ctx, lmExec(mid, &steps, nil), train, valid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameOutcome(res, got) || !bytes.Equal(lmWeights(t, again, t.TempDir()), want) {
+		t.Errorf("killed in epoch %d and resumed: outcome %+v, want %+v; same LM %v", best+2, res, got, bytes.Equal(lmWeights(t, again, t.TempDir()), want))
+	}
+}
+
+// An LM fine-tuning stage with lm_patience: its record has lm_stopped_epoch
+// and lm_best_epoch, and LM curves that are the first epochs of the same
+// fine-tuning without it; the fine-tuned LM the stage keeps is the best
+// epoch's; the record without it has neither metric.
+func TestLMEarlyStoppingRecord(t *testing.T) {
+	dir := t.TempDir()
+	experiment := filepath.Join("testdata", "lmearlystop.toml")
+	if out, _, err := runChild(t, experiment, dir); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	recs, err := results.ReadFile(filepath.Join(dir, "results", "lmearlystop.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byRow := map[string]results.Record{}
+	for _, r := range recs {
+		byRow[r.Row] = r
+	}
+	stop, full := byRow["stop"], byRow["full"]
+	planned := len(full.Curves["lm_val_loss"])
+	if _, ok := full.Metrics["lm_stopped_epoch"]; ok || planned != 8 {
+		t.Errorf("the row without lm_patience: metrics %v and %d LM epochs, want no lm_stopped_epoch and all 8", full.Metrics, planned)
+	}
+	if _, ok := full.Metrics["lm_best_epoch"]; ok {
+		t.Errorf("the row without lm_patience has lm_best_epoch: it keeps the last epoch's LM")
+	}
+	ran, best := int(stop.Metrics["lm_stopped_epoch"]), int(stop.Metrics["lm_best_epoch"])
+	curve := stop.Curves["lm_val_loss"]
+	if ran == 0 || ran >= planned || len(curve) != ran || best < 1 || ran-best != 2 {
+		t.Fatalf("stopped at LM epoch %d of %d, best %d, curve %v; want a stop 2 epochs after the best, before the end", ran, planned, best, curve)
+	}
+	if !reflect.DeepEqual(curve, full.Curves["lm_val_loss"][:ran]) || !reflect.DeepEqual(stop.Curves["lm_train_loss"], full.Curves["lm_train_loss"][:ran]) {
+		t.Errorf("the stopped LM curves %v are not the first %d epochs of %v", curve, ran, full.Curves["lm_val_loss"])
+	}
+	var cfg cellConfig
+	if err := json.Unmarshal(stop.Config, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	ft := filepath.Join(dir, "cache", KindFineTune, cfg.Stages[KindFineTune])
+	tm, err := readManifest(filepath.Join(dir, "cache", KindTaskData, cfg.Stages[KindTaskData]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	td, err := openTaskData(tm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	valid, err := td.stream(fileValid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lm, err := model.LoadLM(compute.Default(), filepath.Join(ft, fileLMCheckpoint), td.vocab.Hash())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bptt := cfg.Settings.BPTT
+	vb := max(1, min(cfg.Settings.LMBatch, len(valid)/(4*bptt)))
+	if ce, err := model.EvaluateStream(context.Background(), lm, valid, vb, bptt); err != nil || ce != curve[best-1] {
+		t.Errorf("the kept LM's validation loss is %v (%v), epoch %d's %v: the stage did not keep the best epoch's LM", ce, err, best, curve[best-1])
 	}
 }

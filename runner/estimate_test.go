@@ -301,3 +301,19 @@ func TestCalibrationStoppedStage(t *testing.T) {
 		t.Errorf("after a stage that ran all 10 epochs: estimate %v, want %v", e.Duration, want)
 	}
 }
+
+// An LM fine-tuning stage that lm_patience ended after 3 of its 8 epochs
+// calibrates the rate from the work of those 3.
+func TestCalibrationStoppedFineTune(t *testing.T) {
+	const rate = 1e11
+	s := &Stage{Kind: KindFineTune, Key: 1, Work: Work{Tokens: 8e8, Cost: 1e3, Epochs: 8}}
+	raw, err := json.Marshal(lmResult{Epochs: make([]lmEpoch, 3), BestEpoch: 1, Stopped: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal := LoadCalibration(t.TempDir(), thisMachine)
+	cal.Observe(s, &Manifest{Kind: s.Kind, ID: s.ID(), Result: raw, WallSeconds: secondsAt(3e11, rate)})
+	if e, want := cal.Estimate(stageOf(KindFineTune, 8e11, 2)), stageOverhead+8*time.Second; !near(e.Duration, want) {
+		t.Errorf("after a fine-tuning stopped at epoch 3 of 8: estimate %v, want %v", e.Duration, want)
+	}
+}

@@ -103,6 +103,17 @@ var recordParts = map[string]func(r *recordPart, m *Manifest) error{
 // stage's rate from the epochs it ran (ranUnits).
 var epochsRan = map[string]func(m *Manifest) int{
 	KindClassifier: classifierEpochsRan,
+	KindFineTune:   lmEpochsRan,
+}
+
+// lmEpochsRan is how many epochs an LM stage trained before early stopping
+// ended it; 0 when it did not stop.
+func lmEpochsRan(m *Manifest) int {
+	var lr lmResult
+	if m.Decode(&lr) != nil || !lr.Stopped {
+		return 0
+	}
+	return len(lr.Epochs)
 }
 
 // classifierEpochsRan is how many epochs a classifier stage trained before

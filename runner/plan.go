@@ -491,7 +491,7 @@ func (b *builder) chain(data, lmData *Stage, sp taskSplits, s ablations.Settings
 		ft := s.LMFineTuneConfig(sc, useed)
 		key := lmKey{Model: s.LMConfig(sc, 0), Variant: ft.Variant, Batch: ft.Batch, BPTT: ft.BPTT, Variable: ft.VariableBPTT,
 			LR: ft.LR, Discr: ft.Discr, DiscrFactor: ft.DiscrFactor, CutFrac: ft.CutFrac, Ratio: ft.Ratio, Adam: ft.Adam,
-			Epochs: ft.Epochs, Seed: useed, Backward: backward}
+			Epochs: ft.Epochs, Patience: s.LMPatience, Seed: useed, Backward: backward}
 		inputs := []*Stage{lmData}
 		if general != nil {
 			inputs = append(inputs, general)
@@ -499,7 +499,7 @@ func (b *builder) chain(data, lmData *Stage, sp taskSplits, s ablations.Settings
 		vocab := min(sc.Vocab, int(words(sp.LMText)/20)+100)
 		job := fineTuneJob{be: b.p.Backend, settings: s, scale: sc, seed: useed, backward: backward}
 		ch.finetune = &Stage{Kind: KindFineTune, Code: CodeVersion(KindFineTune),
-			Label: fmt.Sprintf("finetune %s %s%s%s seed %d", task, ft.Variant, pretrainLabel(s), dirLabel(backward), seed),
+			Label: fmt.Sprintf("finetune %s %s%s%s%s seed %d", task, ft.Variant, pretrainLabel(s), patienceLabel(s.LMPatience), dirLabel(backward), seed),
 			Key:   key, Inputs: inputs,
 			Work: Work{Tokens: words(sp.LMText) * int64(ft.Epochs), Cost: lmCost(sc, vocab), Epochs: ft.Epochs},
 			Run:  job.run,
@@ -526,7 +526,7 @@ func (b *builder) chain(data, lmData *Stage, sp taskSplits, s ablations.Settings
 	return ch, nil
 }
 
-// patienceLabel names a classifier's early stopping, if any.
+// patienceLabel names a stage's early stopping, if any.
 func patienceLabel(patience int) string {
 	if patience == 0 {
 		return ""

@@ -201,7 +201,8 @@ func (r *recordPart) importLM(m *Manifest) error {
 	return nil
 }
 
-// fineTune adds the LM fine-tuning's per-epoch losses.
+// fineTune adds the LM fine-tuning's per-epoch losses and, with early
+// stopping, its best and stopped epochs.
 func (r *recordPart) fineTune(m *Manifest) error {
 	var lr lmResult
 	if err := m.Decode(&lr); err != nil {
@@ -210,6 +211,14 @@ func (r *recordPart) fineTune(m *Manifest) error {
 	for _, e := range lr.Epochs {
 		r.rec.Curves["lm_train_loss"] = append(r.rec.Curves["lm_train_loss"], e.TrainCE)
 		r.rec.Curves["lm_val_loss"] = append(r.rec.Curves["lm_val_loss"], e.ValidCE)
+	}
+	// With lm_patience: the epoch whose LM was kept and, when the
+	// patience ended it, the last that ran (1-based, as best_epoch is).
+	if lr.BestEpoch > 0 {
+		r.rec.Metrics["lm_best_epoch"] = float64(lr.BestEpoch)
+	}
+	if lr.Stopped {
+		r.rec.Metrics["lm_stopped_epoch"] = float64(len(lr.Epochs))
 	}
 	return nil
 }
