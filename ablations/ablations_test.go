@@ -407,3 +407,89 @@ func TestScaleForTask(t *testing.T) {
 		t.Error("lm_test_text: want the scripts recipe's true and the paper's false")
 	}
 }
+
+// classifier_patience reaches the classifier's training configuration from
+// a row or, for rows without their own, from the scale; negative values
+// are refused naming the key; unset, it is left out of the settings' and
+// the scale's JSON, so records of runs without it keep their config hashes.
+func TestClassifierPatience(t *testing.T) {
+	sm, _ := LookupScale("small")
+	s := Paper()
+	if ct := s.ClassifierTrainConfig(sm, 1); ct.Patience != 0 {
+		t.Errorf("the paper's settings stop early with patience %d, want 0 (every epoch)", ct.Patience)
+	}
+	for _, v := range []any{s, sm} {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(raw), "patience") {
+			t.Errorf("unset patience is in the JSON of %T: %s", v, raw)
+		}
+	}
+	sc := Scale{Name: "x", ClassifierPatience: 3}
+	got, err := sc.Tune(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := got.ClassifierTrainConfig(sm, 1).Patience; p != 3 {
+		t.Errorf("the scale's classifier_patience 3 gave %d", p)
+	}
+	s.ClassifierPatience = 5
+	if got, _ := sc.Tune(s); got.ClassifierTrainConfig(sm, 1).Patience != 5 {
+		t.Errorf("a row's classifier_patience 5 gave %d, want the row's to win", got.ClassifierTrainConfig(sm, 1).Patience)
+	}
+	var re *RangeError
+	s.ClassifierPatience = -1
+	if err := s.Check(); !errors.As(err, &re) || re.Key != "classifier_patience" {
+		t.Errorf("classifier_patience -1: %v, want a range error naming it", err)
+	}
+	sm.ClassifierPatience = -2
+	if err := sm.Check(); !errors.As(err, &re) || re.Key != "classifier_patience" {
+		t.Errorf("scale classifier_patience -2: %v, want a range error naming it", err)
+	}
+}
+
+// lm_patience reaches the fine-tuning rows only: a scale's applies to the
+// rows that fine-tune an LM and have none of their own; Resolve drops one
+// that [defaults] gave a row without LM fine-tuning; a row that writes it
+// without LM fine-tuning, or a negative one, is refused naming the key.
+func TestLMPatience(t *testing.T) {
+	sc := Scale{Name: "x", LMPatience: 2}
+	for _, c := range []struct {
+		classifier, lmFineTune string
+		want                   int
+	}{{model.ClsFreezDiscrSTLR, model.LMFullDiscrSTLR, 2}, {model.ClsFreezDiscrSTLR, model.LMNone, 0}, {model.ClsScratch, model.LMFullDiscrSTLR, 0}} {
+		s := Paper()
+		s.Classifier, s.LMFineTune = c.classifier, c.lmFineTune
+		got, err := sc.Tune(s.Resolve())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.LMPatience != c.want {
+			t.Errorf("classifier %s, lm_finetune %s: the scale's lm_patience 2 gave %d, want %d", c.classifier, c.lmFineTune, got.LMPatience, c.want)
+		}
+		s.LMPatience = 4
+		if r := s.Resolve(); r.LMPatience != min(c.want, 1)*4 {
+			t.Errorf("classifier %s, lm_finetune %s: resolved lm_patience %d", c.classifier, c.lmFineTune, r.LMPatience)
+		}
+		err = s.CheckWritten(func(key string) bool { return key == "lm_patience" })
+		if fine := c.want > 0; fine != (err == nil) || !fine && !strings.Contains(err.Error(), "fine-tunes no LM") {
+			t.Errorf("classifier %s, lm_finetune %s: lm_patience written: %v", c.classifier, c.lmFineTune, err)
+		}
+		if err := s.CheckWritten(func(string) bool { return false }); err != nil {
+			t.Errorf("classifier %s, lm_finetune %s: lm_patience from [defaults]: %v, want no error (Resolve drops it)", c.classifier, c.lmFineTune, err)
+		}
+	}
+	var re *RangeError
+	s := Paper()
+	s.LMPatience = -1
+	if err := s.Check(); !errors.As(err, &re) || re.Key != "lm_patience" {
+		t.Errorf("lm_patience -1: %v", err)
+	}
+	sm, _ := LookupScale("small")
+	sm.LMPatience = -1
+	if err := sm.Check(); !errors.As(err, &re) || re.Key != "lm_patience" {
+		t.Errorf("scale lm_patience -1: %v", err)
+	}
+}

@@ -74,6 +74,13 @@ type Scale struct {
 	// or lm_discr_factor wins. Unset (0) leaves the recipe's discr_factor.
 	ClassifierDiscrFactor float64 `toml:"classifier_discr_factor" json:"classifier_discr_factor,omitempty"`
 	LMDiscrFactor         float64 `toml:"lm_discr_factor" json:"lm_discr_factor,omitempty"`
+	// ClassifierPatience, when set, is the early-stopping patience of the
+	// rows that do not set their own classifier_patience. Unset (0): none.
+	ClassifierPatience int `toml:"classifier_patience" json:"classifier_patience,omitempty"`
+	// LMPatience, when set, is the early-stopping patience of LM
+	// fine-tuning for the rows that fine-tune an LM and do not set their
+	// own lm_patience. Unset (0): none.
+	LMPatience int `toml:"lm_patience" json:"lm_patience,omitempty"`
 
 	LMEpochs         int `toml:"lm_epochs" json:"lm_epochs"`                 // target-task LM fine-tuning
 	ClassifierEpochs int `toml:"classifier_epochs" json:"classifier_epochs"` // classifier training
@@ -136,6 +143,14 @@ func (s Scale) Check() error {
 	}
 	if s.PretrainCorpus == "" {
 		return fmt.Errorf("pretrain_corpus is empty: name the dataset pretraining reads")
+	}
+	for _, p := range []struct {
+		key string
+		v   int
+	}{{"classifier_patience", s.ClassifierPatience}, {"lm_patience", s.LMPatience}} {
+		if p.v < 0 {
+			return &RangeError{Key: p.key, Value: float64(p.v), Want: fmt.Sprintf("a number of epochs, at least 1 (leave %s out for no early stopping)", p.key)}
+		}
 	}
 	if s.ClassifierBatch < 0 || s.ClassifierBatch == 1 {
 		return &RangeError{Key: "classifier_batch", Value: float64(s.ClassifierBatch), Want: "at least 2 (batch normalisation); leave classifier_batch out for the recipe's"}
@@ -263,6 +278,12 @@ func (s Scale) Tune(set Settings) (Settings, error) {
 	}
 	if s.ClassifierBatch > 0 {
 		set.ClassifierBatch = s.ClassifierBatch
+	}
+	if s.ClassifierPatience > 0 && set.ClassifierPatience == 0 {
+		set.ClassifierPatience = s.ClassifierPatience
+	}
+	if s.LMPatience > 0 && set.LMPatience == 0 && set.FineTunesLM() {
+		set.LMPatience = s.LMPatience
 	}
 	if f := s.ClassifierDiscrFactor; f > 0 && set.ClassifierDiscrFactor == 0 && model.UsesDiscr(set.Classifier) {
 		set.ClassifierDiscrFactor = f

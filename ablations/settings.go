@@ -53,6 +53,13 @@ type Settings struct {
 	LMRatio       float64 `toml:"lm_ratio" json:"lm_ratio"`
 	LMWeightDecay float64 `toml:"lm_weight_decay" json:"lm_weight_decay"`
 	LMClip        float64 `toml:"lm_clip" json:"lm_clip"`
+	// LMPatience, when set, stops target-task LM fine-tuning early once
+	// that many epochs in a row have not lowered the validation loss
+	// (model/earlystop.go), and keeps the epoch of the lowest one (without
+	// it the last epoch's LM is kept, as in the paper); STLR keeps the
+	// planned epochs' length. Unset (0): every epoch of the scale's
+	// lm_epochs. Only a row that fine-tunes an LM can set it.
+	LMPatience int `toml:"lm_patience" json:"lm_patience,omitempty"`
 
 	// Classifier stage.
 	ClassifierDropouts Dropouts `toml:"classifier_dropouts" json:"classifier_dropouts"` // output is the head's first dropout
@@ -71,6 +78,13 @@ type Settings struct {
 	ClassifierDiscrFactor float64 `toml:"classifier_discr_factor" json:"classifier_discr_factor,omitempty"`
 	ClassifierWeightDecay float64 `toml:"classifier_weight_decay" json:"classifier_weight_decay"`
 	ClassifierClip        float64 `toml:"classifier_clip" json:"classifier_clip"`
+	// ClassifierPatience, when set, stops classifier training early once
+	// that many epochs in a row have not lowered the best validation error
+	// (model/earlystop.go); the best epoch is kept, as always, and STLR's
+	// schedule keeps the planned epochs' length, so stopping truncates it.
+	// Unset (0): every epoch of the scale's classifier_epochs, as in the
+	// paper. A scale's classifier_patience applies to rows without their own.
+	ClassifierPatience int `toml:"classifier_patience" json:"classifier_patience,omitempty"`
 
 	// Both stages.
 	DiscrFactor float64 `toml:"discr_factor" json:"discr_factor"` // eta^{l-1} = eta^l / discr_factor
@@ -120,8 +134,15 @@ func (s Settings) Resolve() Settings {
 	if !s.Pretrain || !s.UsesLM() {
 		s.Pretrained = PretrainedLM{} // no pretraining stage to replace
 	}
+	if !s.FineTunesLM() {
+		s.LMPatience = 0 // no LM fine-tuning to stop ([defaults] may set it for every row)
+	}
 	return s
 }
+
+// FineTunesLM reports whether a row fine-tunes a language model on the
+// task: it starts from an LM and its lm_finetune is not "none".
+func (s Settings) FineTunesLM() bool { return s.UsesLM() && s.LMFineTune != model.LMNone }
 
 // Check reports a setting that cannot run: an unknown variant (naming the
 // valid ones) or a value out of range. key names the TOML key.
@@ -183,6 +204,12 @@ func (s Settings) Check() error {
 		if !(p.v >= 0) || math.IsInf(p.v, 0) {
 			return &RangeError{Key: p.key, Value: p.v, Want: "a non-negative number"}
 		}
+	}
+	if s.LMPatience < 0 {
+		return &RangeError{Key: "lm_patience", Value: float64(s.LMPatience), Want: "a number of epochs, at least 1 (leave lm_patience out, or 0, for no early stopping)"}
+	}
+	if s.ClassifierPatience < 0 {
+		return &RangeError{Key: "classifier_patience", Value: float64(s.ClassifierPatience), Want: "a number of epochs, at least 1 (leave classifier_patience out, or 0, for no early stopping)"}
 	}
 	if s.ClassifierBatch < 2 {
 		return &RangeError{Key: "classifier_batch", Value: float64(s.ClassifierBatch), Want: "at least 2 (batch normalisation)"}
@@ -298,7 +325,7 @@ func (s Settings) ClassifierTrainConfig(sc Scale, seed uint64) model.ClassifierT
 	return model.ClassifierTrainConfig{Variant: s.Classifier, Epochs: sc.ClassifierEpochs, Batch: s.ClassifierBatch,
 		BPTT: s.ClassifierBPTT, MaxLen: sc.MaxLen, LR: s.ClassifierLR, DiscrFactor: orFactor(s.ClassifierDiscrFactor, s.DiscrFactor),
 		CutFrac: s.ClassifierCutFrac, Ratio: s.ClassifierRatio, ChainThawEpochs: s.ChainThawEpochs,
-		Adam: s.classifierAdam(), Seed: seed}
+		Patience: s.ClassifierPatience, Adam: s.classifierAdam(), Seed: seed}
 }
 
 // checkStageFactors reports an LM fine-tuning or classifier discriminative
@@ -330,7 +357,19 @@ type unsetWhenZero struct {
 // experiment file) with the value 0 where 0 means "unset, take the
 // default": writing it is an error, so that a 0 in a file never quietly
 // runs as something else. The error names the key and says to leave it out.
+//
+// It also reports lm_patience written for a row that fine-tunes no LM
+// (lm_finetune "none", or classifier "scratch"): there is no LM
+// validation loss to stop on.
 func (s Settings) CheckWritten(written func(key string) bool) error {
+	if s.LMPatience != 0 && written("lm_patience") && !s.FineTunesLM() {
+		why := fmt.Sprintf("lm_finetune is %q", s.LMFineTune)
+		if !s.UsesLM() {
+			why = fmt.Sprintf("classifier %q uses no LM", s.Classifier)
+		}
+		return &RangeError{Key: "lm_patience", Value: float64(s.LMPatience),
+			Want: fmt.Sprintf("it left out: lm_patience stops LM fine-tuning on its validation loss, and this row fine-tunes no LM (%s)", why)}
+	}
 	return checkWritten(written, []unsetWhenZero{
 		{"classifier_lr", s.ClassifierLR, "a positive rate", "Table 7's rate of the variant"},
 		{"lm_discr_factor", s.LMDiscrFactor, "at least 1", "discr_factor's"},

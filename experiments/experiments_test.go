@@ -244,6 +244,9 @@ func TestBrokenConfigs(t *testing.T) {
 		{"grid_range.toml", 8, []string{"grids[0].axes.lm_dropouts.output", `row "classifier_lr=0.01+lm_dropouts.output=1.5"`, "probability"}},
 		{"grid_variant.toml", 7, []string{"grids[0].axes.lm_finetune", `row "lm_finetune=discr"`, `"discr" is not a known value`, `"full+discr+stlr"`}},
 		{"zero_scale_mult.toml", 7, []string{"scale.small.classifier_lr_mult: value 0: want a positive multiplier", "leave classifier_lr_mult out"}},
+		{"negative_patience.toml", 10, []string{"rows[1].classifier_patience", "-3", "at least 1", "no early stopping"}},
+		{"negative_scale_patience.toml", 7, []string{"scale.small.classifier_patience", "-1", "at least 1", "no early stopping"}},
+		{"lm_patience_no_lm.toml", 13, []string{"rows[1].lm_patience", "fine-tunes no LM", `classifier "scratch" uses no LM`}},
 	}
 	for _, c := range cases {
 		path := filepath.Join("testdata", "broken", c.file)

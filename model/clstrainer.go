@@ -106,6 +106,10 @@ type ClassifierTrainConfig struct {
 	// ChainThawEpochs is the number of epochs of each single-group stage of
 	// chain-thaw; the rest of Epochs trains all groups.
 	ChainThawEpochs int
+	// Patience, when positive, stops training early (earlystop.go) once
+	// Patience epochs in a row have not lowered the best validation error;
+	// it needs validation data. 0 trains all Epochs, as the paper does.
+	Patience int
 
 	Adam AdamConfig
 	Seed uint64 // batch order and dropout masks
@@ -180,6 +184,9 @@ type ClassifierHistory struct {
 	LR           []float64
 	BestEpoch    int // 0-based; the epoch whose weights the classifier holds
 	BestValError float64
+	// Stopped says that Patience stopped training before its Epochs: the
+	// per-epoch slices hold the epochs that ran.
+	Stopped bool
 }
 
 // variantPlan is what a variant does: which groups train each epoch, each
@@ -260,6 +267,8 @@ func (cfg ClassifierTrainConfig) plan(groups int) (variantPlan, error) {
 // from cfg, so that prediction reads documents as training did. With
 // cfg.Checkpoint set it saves its state there after every epoch and, when
 // the file exists, continues after the epoch it records (clsresume.go).
+// With cfg.Patience set it stops early (earlystop.go), still holding the
+// best epoch's weights.
 func TrainClassifier(ctx context.Context, c *Classifier, train, valid ClassData, cfg ClassifierTrainConfig) (ClassifierHistory, error) {
 	var hist ClassifierHistory
 	if err := checkClassifierTraining(c, train, valid, cfg); err != nil {
@@ -310,6 +319,10 @@ func TrainClassifier(ctx context.Context, c *Classifier, train, valid ClassData,
 		}
 	}
 	for e := first; e < cfg.Epochs; e++ {
+		if StopEarly(cfg.Patience, e, hist.BestEpoch) {
+			hist.Stopped = true
+			break
+		}
 		start := time.Now()
 		lowest := len(groups)
 		for g := range groups {
@@ -399,6 +412,10 @@ func checkClassifierTraining(c *Classifier, train, valid ClassData, cfg Classifi
 		return fmt.Errorf("model: classifier training: Batch %d, want at least 2 (batch normalisation)", cfg.Batch)
 	case cfg.ValidBatch < 0:
 		return fmt.Errorf("model: classifier training: ValidBatch %d is negative", cfg.ValidBatch)
+	case cfg.Patience < 0:
+		return fmt.Errorf("model: classifier training: Patience %d is negative; 0 turns early stopping off", cfg.Patience)
+	case cfg.Patience > 0 && valid.Len() == 0:
+		return fmt.Errorf("model: classifier training: Patience %d stops on the validation error, and there is no validation data", cfg.Patience)
 	case cfg.BPTT < 1 || cfg.MaxLen < 1:
 		return fmt.Errorf("model: classifier training: BPTT %d and MaxLen %d must be at least 1", cfg.BPTT, cfg.MaxLen)
 	case cfg.Variant == ClsScratch && c.pretrained:

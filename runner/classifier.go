@@ -40,27 +40,33 @@ type classifierResult struct {
 	LR           []float64 `json:"lr"`
 	BestEpoch    int       `json:"best_epoch"` // 0-based, the epoch whose weights were kept
 	BestValError float64   `json:"best_val_error"`
-	Backward     bool      `json:"backward"`
+	// Stopped says that early stopping ended training before its planned
+	// epochs: the per-epoch curves hold the epochs that ran.
+	Stopped  bool `json:"stopped,omitempty"`
+	Backward bool `json:"backward"`
 }
 
 // classifierKey is a classifier stage's key: everything its output
 // depends on besides its inputs.
 type classifierKey struct {
-	Encoder         model.Config     `json:"encoder"`
-	Variant         string           `json:"variant"`
-	Epochs          int              `json:"epochs"`
-	Batch           int              `json:"batch"`
-	BPTT            int              `json:"bptt"`
-	MaxLen          int              `json:"max_len"`
-	LR              float64          `json:"lr"`
-	DiscrFactor     float64          `json:"discr_factor"`
-	CutFrac         float64          `json:"cut_frac"`
-	Ratio           float64          `json:"ratio"`
-	ChainThawEpochs int              `json:"chain_thaw_epochs"`
-	Adam            model.AdamConfig `json:"adam"`
-	Seed            uint64           `json:"seed"`
-	Backward        bool             `json:"backward"`
-	From            string           `json:"from"`
+	Encoder         model.Config `json:"encoder"`
+	Variant         string       `json:"variant"`
+	Epochs          int          `json:"epochs"`
+	Batch           int          `json:"batch"`
+	BPTT            int          `json:"bptt"`
+	MaxLen          int          `json:"max_len"`
+	LR              float64      `json:"lr"`
+	DiscrFactor     float64      `json:"discr_factor"`
+	CutFrac         float64      `json:"cut_frac"`
+	Ratio           float64      `json:"ratio"`
+	ChainThawEpochs int          `json:"chain_thaw_epochs"`
+	// Patience is early stopping's (model.ClassifierTrainConfig); left out
+	// when 0, so stages without it keep their keys.
+	Patience int              `json:"patience,omitempty"`
+	Adam     model.AdamConfig `json:"adam"`
+	Seed     uint64           `json:"seed"`
+	Backward bool             `json:"backward"`
+	From     string           `json:"from"`
 }
 
 // classifierJob is a classifier stage's work. Inputs: the task's data,
@@ -156,7 +162,7 @@ func (j classifierJob) run(ctx context.Context, x *Exec) (any, error) {
 		return nil, err
 	}
 	res := classifierResult{Variant: cfg.Variant, ValError: hist.ValError, TrainLoss: hist.TrainLoss, Training: hist.Training,
-		LR: hist.LR, BestEpoch: hist.BestEpoch, BestValError: hist.BestValError, Backward: j.backward}
+		LR: hist.LR, BestEpoch: hist.BestEpoch, BestValError: hist.BestValError, Stopped: hist.Stopped, Backward: j.backward}
 	for _, v := range append(append([]float64{res.BestValError}, res.ValError...), res.TrainLoss...) {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return nil, fmt.Errorf("classifier history holds %v: no validation data?", v)

@@ -68,8 +68,13 @@
 // stage or a .partial folder, never half of one. LM stages save the model
 // and optimiser after every epoch in the .partial folder and resume from
 // the last one; killed at any moment (kill -9 included) and run again, a
-// run ends with the records an uninterrupted run writes. A stage is built
-// under a file lock: a second runner waits for it and reuses it.
+// run ends with the records an uninterrupted run writes. Classifier stages
+// save their training state after every epoch too; one that early stopping
+// ends (classifier_patience, model/earlystop.go), killed after its stopping
+// epoch, stops at once when run again, and its record is the uninterrupted
+// run's; so does LM fine-tuning with lm_patience, which keeps the best
+// epoch's checkpoint beside the last. A stage is built under a file lock: a second runner waits for it
+// and reuses it.
 //
 // # Records
 //

@@ -20,7 +20,9 @@ import (
 // learnt from the stages this machine and engine finished: each finished
 // stage is an observation kept in CACHE/calibration.json under its
 // machine and engine, and the finished stages of a plan that the cache
-// holds (their manifests' wall times, with the plan's sizes) count too.
+// holds (their manifests' wall times, with the plan's sizes) count too. A
+// stage that early stopping ended counts the work of the epochs it ran
+// (ranUnits); a planned stage is estimated for all its epochs.
 // With nothing measured, the defaults below are the estimate, and
 // Estimate says so.
 //
@@ -116,6 +118,20 @@ func units(w Work) float64 {
 	u := float64(w.Tokens)
 	if w.Cost > 0 {
 		u *= w.Cost
+	}
+	return u
+}
+
+// ranUnits is the work a finished stage did, in units: its planned work,
+// or, when it stopped early (epochsRan, kinds.go), the share of it that
+// its epochs ran, so that a stage stopped after 5 of 50 epochs counts as
+// the tenth of the work it did rather than as a stage ten times as fast.
+func ranUnits(s *Stage, m *Manifest) float64 {
+	u := units(s.Work)
+	if ran := epochsRan[s.Kind]; ran != nil && s.Work.Epochs > 0 {
+		if n := ran(m); n > 0 && n < s.Work.Epochs {
+			u *= float64(n) / float64(s.Work.Epochs)
+		}
 	}
 	return u
 }
@@ -259,19 +275,20 @@ func (c *Calibration) LearnFromCache(cache *Cache, stages []*Stage) {
 			continue
 		}
 		c.mu.Lock()
-		c.add(s.Kind, Observation{Stage: s.ID(), Units: units(s.Work), Seconds: m.WallSeconds})
+		c.add(s.Kind, Observation{Stage: s.ID(), Units: ranUnits(s, m), Seconds: m.WallSeconds})
 		c.mu.Unlock()
 	}
 }
 
-// Observe learns from a stage that ran whole here in seconds, and saves
-// the observation in the store, merged with what other runners saved
+// Observe learns from a stage that ran whole here, m being its manifest
+// (its wall time, and its result for the epochs it ran), and saves the
+// observation in the store, merged with what other runners saved
 // meanwhile.
-func (c *Calibration) Observe(s *Stage, seconds float64) {
+func (c *Calibration) Observe(s *Stage, m *Manifest) {
 	if c == nil {
 		return
 	}
-	o := Observation{Stage: s.ID(), Units: units(s.Work), Seconds: seconds}
+	o := Observation{Stage: s.ID(), Units: ranUnits(s, m), Seconds: m.WallSeconds}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.add(s.Kind, o) || c.path == "" {
@@ -287,14 +304,14 @@ func (c *Calibration) Observe(s *Stage, seconds float64) {
 	if f.Machines == nil {
 		f.Machines = map[string]*machineObservations{}
 	}
-	m := f.Machines[c.key()]
-	if m == nil {
-		m = &machineObservations{Machine: c.machine, Engine: c.engine, Kinds: map[string][]Observation{}}
-		f.Machines[c.key()] = m
+	mo := f.Machines[c.key()]
+	if mo == nil {
+		mo = &machineObservations{Machine: c.machine, Engine: c.engine, Kinds: map[string][]Observation{}}
+		f.Machines[c.key()] = mo
 	}
-	disk := &Calibration{obs: m.Kinds}
+	disk := &Calibration{obs: mo.Kinds}
 	disk.add(s.Kind, o)
-	for k, obs := range m.Kinds {
+	for k, obs := range mo.Kinds {
 		for _, o := range obs {
 			c.add(k, o)
 		}

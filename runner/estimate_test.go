@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -59,7 +60,7 @@ func TestCalibrationUncalibrated(t *testing.T) {
 func TestCalibrationFromObservations(t *testing.T) {
 	cal := LoadCalibration(t.TempDir(), thisMachine)
 	for i, rate := range []float64{3e10, 5e10, 4e10} {
-		cal.Observe(stageOf(KindClassifier, 1e12, i), secondsAt(1e12, rate))
+		cal.Observe(stageOf(KindClassifier, 1e12, i), &Manifest{WallSeconds: secondsAt(1e12, rate)})
 	}
 	e := cal.Estimate(stageOf(KindClassifier, 2e12, 9))
 	if want := stageOverhead + 50*time.Second; !near(e.Duration, want) {
@@ -76,14 +77,14 @@ func TestCalibrationFromObservations(t *testing.T) {
 	}
 	// One stage: its rate, and the spread one stage is given.
 	one := LoadCalibration(t.TempDir(), thisMachine)
-	one.Observe(stageOf(KindFineTune, 1e12, 1), secondsAt(1e12, 1e11))
+	one.Observe(stageOf(KindFineTune, 1e12, 1), &Manifest{WallSeconds: secondsAt(1e12, 1e11)})
 	if e := one.Estimate(stageOf(KindFineTune, 1e12, 2)); !near(e.Duration, stageOverhead+10*time.Second) || e.Spread != oneStageSpread {
 		t.Errorf("after one stage: %+v", e)
 	}
 	// Identical rates still leave the floor of the spread.
 	same := LoadCalibration(t.TempDir(), thisMachine)
 	for i := range 4 {
-		same.Observe(stageOf(KindEvaluate, 1e11, i), secondsAt(1e11, 2e10))
+		same.Observe(stageOf(KindEvaluate, 1e11, i), &Manifest{WallSeconds: secondsAt(1e11, 2e10)})
 	}
 	if e := same.Estimate(stageOf(KindEvaluate, 1e11, 9)); e.Spread != minSpread {
 		t.Errorf("spread %v after identical rates, want the floor %v", e.Spread, minSpread)
@@ -106,7 +107,7 @@ func TestCalibrationScalesUnmeasuredKinds(t *testing.T) {
 		units float64
 	}{{KindFineTune, 2e12}, {KindClassifier, 3e12}, {KindClassifier, 3.2e12}, {KindEvaluate, 2e10}, {KindEvaluate, 2.2e10}}
 	for i, m := range measured {
-		cal.Observe(stageOf(m.kind, m.units, i), secondsAt(m.units, speedup*noise[i]*defaultRates[m.kind]))
+		cal.Observe(stageOf(m.kind, m.units, i), &Manifest{WallSeconds: secondsAt(m.units, speedup*noise[i]*defaultRates[m.kind])})
 	}
 	// The quickstart's stages left: pretraining (never measured here), a
 	// fine-tuning, two classifiers, two evaluations, and a task's data
@@ -155,7 +156,7 @@ func TestCalibrationStorePerMachineAndEngine(t *testing.T) {
 	s := stageOf(KindPretrain, 1e13, 0)
 	defaults := LoadCalibration(dir, thisMachine).Estimate(s)
 	for i := range maxObservations + 4 {
-		LoadCalibration(dir, thisMachine).Observe(stageOf(KindPretrain, 1e13, i), secondsAt(1e13, 1e11))
+		LoadCalibration(dir, thisMachine).Observe(stageOf(KindPretrain, 1e13, i), &Manifest{WallSeconds: secondsAt(1e13, 1e11)})
 	}
 	if _, err := os.Stat(filepath.Join(dir, calibrationName)); err != nil {
 		t.Fatal(err)
@@ -165,7 +166,7 @@ func TestCalibrationStorePerMachineAndEngine(t *testing.T) {
 		t.Errorf("read back: %+v; want 1m41s from the latest %d stages", e, maxObservations)
 	}
 	// The same stage again (a rerun after its entry was damaged) counts once.
-	back.Observe(stageOf(KindPretrain, 1e13, maxObservations+3), secondsAt(1e13, 1e9))
+	back.Observe(stageOf(KindPretrain, 1e13, maxObservations+3), &Manifest{WallSeconds: secondsAt(1e13, 1e9)})
 	if got := LoadCalibration(dir, thisMachine).Measured(); got != maxObservations {
 		t.Errorf("%d observations after observing a stage twice", got)
 	}
@@ -228,7 +229,7 @@ func TestProgressUsesCalibration(t *testing.T) {
 	dir := t.TempDir()
 	cal := LoadCalibration(dir, thisMachine)
 	for i := range 3 {
-		cal.Observe(stageOf(KindClassifier, 1e12, 100+i), secondsAt(1e12, 1e11))
+		cal.Observe(stageOf(KindClassifier, 1e12, 100+i), &Manifest{WallSeconds: secondsAt(1e12, 1e11)})
 	}
 	run := func(ctx context.Context, x *Exec) (any, error) { return 0, nil }
 	first := &Stage{Kind: KindClassifier, Label: "first", Key: 1, Work: Work{Tokens: 3e9, Cost: 1e3}, Run: run}
@@ -250,5 +251,69 @@ func TestProgressUsesCalibration(t *testing.T) {
 	}
 	if got := LoadCalibration(dir, thisMachine).Measured(); got != 5 {
 		t.Errorf("%d stages in the store, want the 3 seeded and the 2 run", got)
+	}
+}
+
+// stoppedClassifier is a finished classifier stage planned for 10 epochs
+// of 1e12 units in all, and its manifest: it ran ran epochs in seconds,
+// stopped early when stopped.
+func stoppedClassifier(t *testing.T, n, ran int, stopped bool, seconds float64) (*Stage, *Manifest) {
+	t.Helper()
+	s := &Stage{Kind: KindClassifier, Key: n, Work: Work{Tokens: 1e9, Cost: 1e3, Epochs: 10}}
+	raw, err := json.Marshal(classifierResult{ValError: make([]float64, ran), Stopped: stopped})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, &Manifest{Kind: s.Kind, ID: s.ID(), Result: raw, WallSeconds: seconds, Machine: thisMachine.Machine, Engine: thisMachine.Engine}
+}
+
+// A classifier stage that early stopping ended after 4 of its 10 epochs
+// calibrates the rate from the work of those 4, whether observed as it
+// finishes or learnt from the cache; one that ran all its epochs counts
+// them all.
+func TestCalibrationStoppedStage(t *testing.T) {
+	const rate = 1e11
+	planned := stageOf(KindClassifier, 1e12, 99)
+	want := stageOverhead + 10*time.Second // 1e12 units at rate
+	observed := LoadCalibration(t.TempDir(), thisMachine)
+	s, m := stoppedClassifier(t, 1, 4, true, secondsAt(4e11, rate))
+	observed.Observe(s, m)
+	if e := observed.Estimate(planned); !near(e.Duration, want) {
+		t.Errorf("after a stage stopped at epoch 4 of 10: estimate %v, want %v (the rate of 4 epochs' work in its time)", e.Duration, want)
+	}
+
+	dir := t.TempDir()
+	cache := &Cache{Dir: dir}
+	s, m = stoppedClassifier(t, 2, 4, true, secondsAt(4e11, rate))
+	if err := writeJSONAtomic(filepath.Join(cache.Path(s), manifestName), m); err != nil {
+		t.Fatal(err)
+	}
+	learnt := LoadCalibration(dir, thisMachine)
+	learnt.LearnFromCache(cache, []*Stage{s})
+	if e := learnt.Estimate(planned); !near(e.Duration, want) {
+		t.Errorf("learnt from a cached stage stopped at epoch 4 of 10: estimate %v, want %v", e.Duration, want)
+	}
+
+	whole := LoadCalibration(t.TempDir(), thisMachine)
+	s, m = stoppedClassifier(t, 3, 10, false, secondsAt(1e12, rate))
+	whole.Observe(s, m)
+	if e := whole.Estimate(planned); !near(e.Duration, want) {
+		t.Errorf("after a stage that ran all 10 epochs: estimate %v, want %v", e.Duration, want)
+	}
+}
+
+// An LM fine-tuning stage that lm_patience ended after 3 of its 8 epochs
+// calibrates the rate from the work of those 3.
+func TestCalibrationStoppedFineTune(t *testing.T) {
+	const rate = 1e11
+	s := &Stage{Kind: KindFineTune, Key: 1, Work: Work{Tokens: 8e8, Cost: 1e3, Epochs: 8}}
+	raw, err := json.Marshal(lmResult{Epochs: make([]lmEpoch, 3), BestEpoch: 1, Stopped: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal := LoadCalibration(t.TempDir(), thisMachine)
+	cal.Observe(s, &Manifest{Kind: s.Kind, ID: s.ID(), Result: raw, WallSeconds: secondsAt(3e11, rate)})
+	if e, want := cal.Estimate(stageOf(KindFineTune, 8e11, 2)), stageOverhead+8*time.Second; !near(e.Duration, want) {
+		t.Errorf("after a fine-tuning stopped at epoch 3 of 8: estimate %v, want %v", e.Duration, want)
 	}
 }

@@ -280,7 +280,7 @@ func (e *Executor) runStage(ctx context.Context, i, n int, s *Stage, done map[st
 		return nil, err
 	}
 	if !x.resumed {
-		e.Calibration.Observe(s, m.WallSeconds)
+		e.Calibration.Observe(s, m)
 	}
 	e.Reporter.StageDone(s, m)
 	return m, nil

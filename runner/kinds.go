@@ -3,8 +3,8 @@ package runner
 // The stage kinds, and what the runner knows of each besides its planner
 // method (builder, plan.go) and its job (data.go, lm.go, classifier.go,
 // import.go): the code its version covers (stageCode), its speed for the
-// time estimate (defaultRates, gpuDefaultRates, kindGroup) and what its
-// result adds to a cell's record (recordParts). A new kind is a line in
+// time estimate (defaultRates, gpuDefaultRates, kindGroup, epochsRan) and
+// what its result adds to a cell's record (recordParts). A new kind is a line in
 // each table here.
 //
 // A kind is a string, Stage.Kind, and names the kind's folder in the
@@ -95,4 +95,33 @@ var recordParts = map[string]func(r *recordPart, m *Manifest) error{
 	KindImport:     (*recordPart).importLM,
 	KindFineTune:   (*recordPart).fineTune,
 	KindClassifier: (*recordPart).classifier,
+}
+
+// epochsRan says, for the kinds that can stop before their planned epochs
+// (Work.Epochs), how many a finished stage ran, from its manifest's result;
+// 0 when it ran them all or cannot tell. The estimate learns a stopped
+// stage's rate from the epochs it ran (ranUnits).
+var epochsRan = map[string]func(m *Manifest) int{
+	KindClassifier: classifierEpochsRan,
+	KindFineTune:   lmEpochsRan,
+}
+
+// lmEpochsRan is how many epochs an LM stage trained before early stopping
+// ended it; 0 when it did not stop.
+func lmEpochsRan(m *Manifest) int {
+	var lr lmResult
+	if m.Decode(&lr) != nil || !lr.Stopped {
+		return 0
+	}
+	return len(lr.Epochs)
+}
+
+// classifierEpochsRan is how many epochs a classifier stage trained before
+// early stopping ended it; 0 when it did not stop.
+func classifierEpochsRan(m *Manifest) int {
+	var cr classifierResult
+	if m.Decode(&cr) != nil || !cr.Stopped {
+		return 0
+	}
+	return len(cr.ValError)
 }

@@ -34,8 +34,13 @@ type lmEpoch struct {
 // lmResult is a pretrain or finetune stage's result.
 type lmResult struct {
 	Variant string    `json:"variant,omitempty"`
-	Epochs  []lmEpoch `json:"epochs"`
-	Vocab   int       `json:"vocab"`
+	Epochs  []lmEpoch `json:"epochs"` // the epochs that ran
+	// BestEpoch, with early stopping (lm_patience), is the 1-based epoch
+	// of the lowest validation loss, whose LM the stage kept; Stopped says
+	// that the patience ended training before its planned epochs.
+	BestEpoch int  `json:"best_epoch,omitempty"`
+	Stopped   bool `json:"stopped,omitempty"`
+	Vocab     int  `json:"vocab"`
 	// VocabHash is the hash of the vocabulary the checkpoint was saved
 	// with; a pretrained LM's vocabulary is stored beside it.
 	VocabHash string `json:"vocab_hash"`
@@ -49,6 +54,9 @@ type lmProgress struct {
 	Checkpoint string    `json:"checkpoint"`
 	Epochs     []lmEpoch `json:"epochs"`
 	Elapsed    float64   `json:"elapsed_seconds,omitempty"`
+	// Best, with a patience, is the checkpoint of the epoch with the
+	// lowest validation loss so far, kept beside the last one.
+	Best string `json:"best,omitempty"`
 }
 
 // lmRun is one resumable LM training run.
@@ -57,6 +65,29 @@ type lmRun struct {
 	cfg       model.TrainConfig // LR and Schedules per group; Epochs is the run's
 	vocabHash string
 	phase     string
+	// patience, when positive, stops the run early on its validation loss
+	// (model.StopEarly) and leaves lm holding the best epoch's weights.
+	patience int
+}
+
+// lmOutcome is what an lmRun trained: its epochs, and with a patience
+// the 0-based best epoch and whether it stopped early.
+type lmOutcome struct {
+	epochs  []lmEpoch
+	best    int // -1 without a patience
+	stopped bool
+}
+
+// bestEpoch is the 0-based epoch of the lowest validation loss, -1 for
+// none; a tie keeps the earlier epoch.
+func bestEpoch(epochs []lmEpoch) int {
+	best := -1
+	for e, ep := range epochs {
+		if best < 0 || ep.ValidCE < epochs[best].ValidCE {
+			best = e
+		}
+	}
+	return best
 }
 
 // epochSeed is the seed of epoch e's windows and dropout masks.
@@ -68,12 +99,20 @@ func epochSeed(seed uint64, e int) uint64 {
 // epoch with its own seed, the schedules shifted to the epoch's place in
 // the whole run. After every epoch the model and optimiser are saved in
 // x.Work, so a run killed at any point resumes from its last finished
-// epoch and ends with the same weights as an uninterrupted one.
-func (r *lmRun) train(ctx context.Context, x *Exec, train, valid []int32) ([]lmEpoch, error) {
+// epoch and ends with the same weights as an uninterrupted one. With a
+// patience it stops once that many epochs have not lowered the validation
+// loss (checked before each epoch, so a run resumed after the stopping
+// epoch stops at once), keeping the best epoch's checkpoint beside the
+// last one and loading it into the model at the end.
+func (r *lmRun) train(ctx context.Context, x *Exec, train, valid []int32) (lmOutcome, error) {
+	out := lmOutcome{best: -1}
 	c := r.cfg
+	if r.patience < 0 || r.patience > 0 && len(valid) == 0 {
+		return out, fmt.Errorf("LM early stopping with patience %d needs a positive patience and validation text (%d tokens)", r.patience, len(valid))
+	}
 	loader, err := model.NewLMLoader(train, c.Batch)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	steps := make([]int, c.Epochs)
 	total := 0
@@ -92,16 +131,16 @@ func (r *lmRun) train(ctx context.Context, x *Exec, train, valid []int32) ([]lmE
 	}
 	tr, err := model.NewLMTrainer(r.lm, one)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	var prog lmProgress
 	ok, err := readJSON(filepath.Join(x.Work, fileProgress), &prog)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	if ok && prog.Done > 0 {
 		if err := model.LoadCheckpoint(filepath.Join(x.Work, prog.Checkpoint), r.lm, r.vocabHash, tr.Opt); err != nil {
-			return nil, fmt.Errorf("resuming from epoch %d: %w", prog.Done, err)
+			return out, fmt.Errorf("resuming from epoch %d: %w", prog.Done, err)
 		}
 		x.Resumed(time.Duration(prog.Elapsed * float64(time.Second)))
 	}
@@ -110,6 +149,10 @@ func (r *lmRun) train(ctx context.Context, x *Exec, train, valid []int32) ([]lmE
 		offset += steps[e]
 	}
 	for e := prog.Done; e < c.Epochs; e++ {
+		if model.StopEarly(r.patience, e, bestEpoch(prog.Epochs)) {
+			out.stopped = true
+			break
+		}
 		tr.Config.Seed = epochSeed(c.Seed, e)
 		tr.Config.Schedules = shifted(c.Schedules, offset, total)
 		want := steps[e]
@@ -127,32 +170,48 @@ func (r *lmRun) train(ctx context.Context, x *Exec, train, valid []int32) ([]lmE
 			// Each Fit is one epoch: place the step in the whole run.
 			nf.Epoch, nf.Iter = e, offset+nf.Iter
 			if prog.Done == 0 {
-				return nil, fmt.Errorf("%w; no epoch had finished, so no checkpoint is kept", err)
+				return out, fmt.Errorf("%w; no epoch had finished, so no checkpoint is kept", err)
 			}
-			return nil, fmt.Errorf("%w; the last good checkpoint, after epoch %d, is kept in %s", err, prog.Done, filepath.Join(x.Work, prog.Checkpoint))
+			return out, fmt.Errorf("%w; the last good checkpoint, after epoch %d, is kept in %s", err, prog.Done, filepath.Join(x.Work, prog.Checkpoint))
 		}
 		if err != nil {
-			return nil, err
+			return out, err
 		}
 		info := infos[0]
 		prog.Epochs = append(prog.Epochs, lmEpoch{TrainCE: info.TrainCE, ValidCE: finite(info.ValidCE), Tokens: info.Tokens, Seconds: info.Elapsed.Seconds()})
 		offset += steps[e]
 		ckpt := fmt.Sprintf("epoch-%d.ckpt", e+1)
 		if err := model.SaveCheckpoint(filepath.Join(x.Work, ckpt), r.lm, r.vocabHash, tr.Opt); err != nil {
-			return nil, err
+			return out, err
 		}
-		previous := prog.Checkpoint
+		previous, previousBest := prog.Checkpoint, prog.Best
 		prog.Done, prog.Checkpoint, prog.Elapsed = e+1, ckpt, x.Elapsed().Seconds()
-		if err := writeJSONAtomic(filepath.Join(x.Work, fileProgress), prog); err != nil {
-			return nil, err
+		if r.patience > 0 && bestEpoch(prog.Epochs) == e {
+			prog.Best = ckpt
 		}
-		if previous != "" {
-			if err := os.Remove(filepath.Join(x.Work, previous)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return nil, err
+		if err := writeJSONAtomic(filepath.Join(x.Work, fileProgress), prog); err != nil {
+			return out, err
+		}
+		// The files progress.json no longer names.
+		for _, old := range []string{previous, previousBest} {
+			if old == "" || old == prog.Checkpoint || old == prog.Best {
+				continue
+			}
+			if err := os.Remove(filepath.Join(x.Work, old)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return out, err
 			}
 		}
 	}
-	return prog.Epochs, nil
+	out.epochs = prog.Epochs
+	if r.patience > 0 {
+		out.best = bestEpoch(prog.Epochs)
+		if prog.Best != prog.Checkpoint {
+			if err := model.LoadCheckpoint(filepath.Join(x.Work, prog.Best), r.lm, r.vocabHash, nil); err != nil {
+				return out, fmt.Errorf("the best epoch's LM (epoch %d): %w", out.best+1, err)
+			}
+		}
+	}
+	return out, nil
 }
 
 // shifted runs each schedule as if the epoch were part of the whole run:
@@ -191,8 +250,11 @@ type lmKey struct {
 	Ratio       float64          `json:"ratio"`
 	Adam        model.AdamConfig `json:"adam"`
 	Epochs      int              `json:"epochs"`
-	Seed        uint64           `json:"seed"`
-	Backward    bool             `json:"backward"`
+	// Patience is LM fine-tuning's early stopping (lm_patience); left out
+	// when 0, so stages without it keep their keys.
+	Patience int    `json:"patience,omitempty"`
+	Seed     uint64 `json:"seed"`
+	Backward bool   `json:"backward"`
 }
 
 // pretrain plans the general-domain LM's pretraining (on its corpus stage)
@@ -250,7 +312,7 @@ func (j pretrainJob) run(ctx context.Context, x *Exec) (any, error) {
 		return nil, err
 	}
 	run := lmRun{lm: lm, cfg: j.settings.PretrainConfig(j.scale, j.settings.PretrainSeed), vocabHash: vocab.Hash(), phase: "epoch"}
-	epochs, err := run.train(ctx, x, train, valid)
+	trained, err := run.train(ctx, x, train, valid)
 	if err != nil {
 		return nil, err
 	}
@@ -260,7 +322,7 @@ func (j pretrainJob) run(ctx context.Context, x *Exec) (any, error) {
 	if err := vocab.Save(filepath.Join(x.Dir, fileVocab)); err != nil {
 		return nil, err
 	}
-	return lmResult{Epochs: epochs, Vocab: vocab.Len(), VocabHash: vocab.Hash()}, nil
+	return lmResult{Epochs: trained.epochs, Vocab: vocab.Len(), VocabHash: vocab.Hash()}, nil
 }
 
 // loadPretrained reads a pretrain stage's LM converted to vocab (model's
@@ -313,13 +375,14 @@ func (j fineTuneJob) run(ctx context.Context, x *Exec) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	run := lmRun{lm: lm, cfg: tc, vocabHash: td.vocab.Hash(), phase: "epoch"}
-	epochs, err := run.train(ctx, x, train, valid)
+	run := lmRun{lm: lm, cfg: tc, vocabHash: td.vocab.Hash(), phase: "epoch", patience: j.settings.LMPatience}
+	trained, err := run.train(ctx, x, train, valid)
 	if err != nil {
 		return nil, err
 	}
 	if err := model.SaveCheckpoint(filepath.Join(x.Dir, fileLMCheckpoint), lm, td.vocab.Hash(), nil); err != nil {
 		return nil, err
 	}
-	return lmResult{Variant: ft.Variant, Epochs: epochs, Vocab: td.vocab.Len(), VocabHash: td.vocab.Hash()}, nil
+	return lmResult{Variant: ft.Variant, Epochs: trained.epochs, BestEpoch: trained.best + 1, Stopped: trained.stopped,
+		Vocab: td.vocab.Len(), VocabHash: td.vocab.Hash()}, nil
 }

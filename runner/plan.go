@@ -491,7 +491,7 @@ func (b *builder) chain(data, lmData *Stage, sp taskSplits, s ablations.Settings
 		ft := s.LMFineTuneConfig(sc, useed)
 		key := lmKey{Model: s.LMConfig(sc, 0), Variant: ft.Variant, Batch: ft.Batch, BPTT: ft.BPTT, Variable: ft.VariableBPTT,
 			LR: ft.LR, Discr: ft.Discr, DiscrFactor: ft.DiscrFactor, CutFrac: ft.CutFrac, Ratio: ft.Ratio, Adam: ft.Adam,
-			Epochs: ft.Epochs, Seed: useed, Backward: backward}
+			Epochs: ft.Epochs, Patience: s.LMPatience, Seed: useed, Backward: backward}
 		inputs := []*Stage{lmData}
 		if general != nil {
 			inputs = append(inputs, general)
@@ -499,7 +499,7 @@ func (b *builder) chain(data, lmData *Stage, sp taskSplits, s ablations.Settings
 		vocab := min(sc.Vocab, int(words(sp.LMText)/20)+100)
 		job := fineTuneJob{be: b.p.Backend, settings: s, scale: sc, seed: useed, backward: backward}
 		ch.finetune = &Stage{Kind: KindFineTune, Code: CodeVersion(KindFineTune),
-			Label: fmt.Sprintf("finetune %s %s%s%s seed %d", task, ft.Variant, pretrainLabel(s), dirLabel(backward), seed),
+			Label: fmt.Sprintf("finetune %s %s%s%s%s seed %d", task, ft.Variant, pretrainLabel(s), patienceLabel(s.LMPatience), dirLabel(backward), seed),
 			Key:   key, Inputs: inputs,
 			Work: Work{Tokens: words(sp.LMText) * int64(ft.Epochs), Cost: lmCost(sc, vocab), Epochs: ft.Epochs},
 			Run:  job.run,
@@ -510,7 +510,7 @@ func (b *builder) chain(data, lmData *Stage, sp taskSplits, s ablations.Settings
 	enc := s.ClassifierConfig(sc, 0)
 	key := classifierKey{Encoder: enc, Variant: ct.Variant, Epochs: ct.Epochs, Batch: ct.Batch, BPTT: ct.BPTT, MaxLen: ct.MaxLen,
 		LR: ct.LR, DiscrFactor: ct.DiscrFactor, CutFrac: ct.CutFrac, Ratio: ct.Ratio, ChainThawEpochs: ct.ChainThawEpochs,
-		Adam: ct.Adam, Seed: useed, Backward: backward, From: from}
+		Patience: ct.Patience, Adam: ct.Adam, Seed: useed, Backward: backward, From: from}
 	inputs := []*Stage{data}
 	if lmStage != nil {
 		inputs = append(inputs, lmStage)
@@ -518,12 +518,20 @@ func (b *builder) chain(data, lmData *Stage, sp taskSplits, s ablations.Settings
 	trainTokens := min(words(sp.Train), int64(len(sp.Train)*sc.MaxLen))
 	job := classifierJob{be: b.p.Backend, settings: s, scale: sc, seed: useed, backward: backward, from: from}
 	ch.classifier = &Stage{Kind: KindClassifier, Code: CodeVersion(KindClassifier),
-		Label: fmt.Sprintf("classifier %s %s (%s)%s seed %d", task, ct.Variant, fromLabel(from, s), dirLabel(backward), seed),
+		Label: fmt.Sprintf("classifier %s %s (%s)%s%s seed %d", task, ct.Variant, fromLabel(from, s), patienceLabel(ct.Patience), dirLabel(backward), seed),
 		Key:   key, Inputs: inputs,
 		Work: Work{Tokens: (trainTokens + words(sp.Valid)/3) * int64(ct.Epochs), Cost: 3 * encoderMACs(sc), Epochs: ct.Epochs},
 		Run:  job.run,
 	}
 	return ch, nil
+}
+
+// patienceLabel names a stage's early stopping, if any.
+func patienceLabel(patience int) string {
+	if patience == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" patience %d", patience)
 }
 
 // fromLabel says what a classifier starts from.

@@ -201,7 +201,8 @@ func (r *recordPart) importLM(m *Manifest) error {
 	return nil
 }
 
-// fineTune adds the LM fine-tuning's per-epoch losses.
+// fineTune adds the LM fine-tuning's per-epoch losses and, with early
+// stopping, its best and stopped epochs.
 func (r *recordPart) fineTune(m *Manifest) error {
 	var lr lmResult
 	if err := m.Decode(&lr); err != nil {
@@ -211,10 +212,19 @@ func (r *recordPart) fineTune(m *Manifest) error {
 		r.rec.Curves["lm_train_loss"] = append(r.rec.Curves["lm_train_loss"], e.TrainCE)
 		r.rec.Curves["lm_val_loss"] = append(r.rec.Curves["lm_val_loss"], e.ValidCE)
 	}
+	// With lm_patience: the epoch whose LM was kept and, when the
+	// patience ended it, the last that ran (1-based, as best_epoch is).
+	if lr.BestEpoch > 0 {
+		r.rec.Metrics["lm_best_epoch"] = float64(lr.BestEpoch)
+	}
+	if lr.Stopped {
+		r.rec.Metrics["lm_stopped_epoch"] = float64(len(lr.Epochs))
+	}
 	return nil
 }
 
-// classifier adds the (forward) classifier's curves, its best epoch and
+// classifier adds the (forward) classifier's curves, its best epoch, the
+// epoch early stopping ended it after (stopped_epoch, only when it did) and
 // its speed.
 func (r *recordPart) classifier(m *Manifest) error {
 	var cr classifierResult
@@ -228,6 +238,10 @@ func (r *recordPart) classifier(m *Manifest) error {
 	r.rec.Metrics["best_val_error"] = cr.BestValError
 	if n := len(cr.ValError); n > 0 {
 		r.rec.Metrics["last_epoch_val_error"] = cr.ValError[n-1]
+		if cr.Stopped {
+			// The last epoch that ran, 1-based as best_epoch is.
+			r.rec.Metrics["stopped_epoch"] = float64(n)
+		}
 	}
 	r.rec.TokensPerS = m.TokensPerS
 	return nil

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"testing"
 
 	"github.com/ulmfit-go/ulmfit/results"
@@ -84,5 +85,40 @@ func TestDifferenceSaysWhatMatched(t *testing.T) {
 	other.Value = 12.21
 	if got := difference(now, other); got != "+1.00" {
 		t.Errorf("%q, want +1.00", got)
+	}
+}
+
+// The committed records (results/*.jsonl) keep their config hashes when
+// their configurations are decoded and hashed again with today's types: a
+// setting added since (classifier_patience, say) must leave the JSON of
+// the settings and scales that do not set it unchanged (omitempty), or
+// every earlier record would stop matching a rerun of its cell.
+func TestCommittedRecordsKeepConfigHash(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "results", "*.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, f := range files {
+		recs, err := results.Read(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			if r.ConfigHash == "" || len(r.Config) == 0 {
+				continue
+			}
+			var c cellConfig
+			if err := json.Unmarshal(r.Config, &c); err != nil {
+				t.Fatalf("%s: %s/%s seed %d: %v", f, r.Row, r.Dataset, r.Seed, err)
+			}
+			if got := configHash(c); got != r.ConfigHash {
+				t.Errorf("%s: %s/%s seed %d: config hash %s today, %s recorded", f, r.Row, r.Dataset, r.Seed, got, r.ConfigHash)
+			}
+			checked++
+		}
+	}
+	if checked < 100 {
+		t.Errorf("checked %d committed records, want the hundreds under results/", checked)
 	}
 }
