@@ -212,6 +212,11 @@ func (p *Planner) Plan(e *experiments.Experiment, o PlanOptions) (*Plan, error) 
 			if err != nil {
 				return nil, &PlanError{fmt.Sprintf("%s: row %s: %v", e.Source, row.ID, err)}
 			}
+			if s.Subword() && !s.Pretrained.IsZero() {
+				// Only --pretrained gets here: the loader refuses both in a file.
+				return nil, &PlanError{fmt.Sprintf("%s:%d: row %s: tokenizer \"subword\" learns its pieces from the pretraining corpus; the pretrained LM %s has its own word vocabulary: "+
+					"leave --pretrained out, or use tokenizer = \"words\"", e.Source, row.Line, row.ID, s.Pretrained)}
+			}
 			rb, note, err := b.forRow(row, s)
 			if err != nil {
 				return nil, err
@@ -332,10 +337,6 @@ func checkRow(e *experiments.Experiment, row experiments.Row, s ablations.Settin
 	}
 	if s.LMDiscr == model.DiscrScripts && sc.Layers != 3 && s.UsesLM() && s.LMFineTune != model.LMNone {
 		return &PlanError{fmt.Sprintf("%s:%d: row %s: lm_discr \"scripts\" has rates for 3 LSTM layers, scale %s has %d", e.Source, row.Line, row.ID, sc.Name, sc.Layers)}
-	}
-	if s.Subword() && !s.Pretrained.IsZero() {
-		return &PlanError{fmt.Sprintf("%s:%d: row %s: tokenizer \"subword\" learns its pieces from the pretraining corpus; the pretrained LM %s has its own word vocabulary: "+
-			"leave --pretrained out, or use tokenizer = \"words\"", e.Source, row.Line, row.ID, s.Pretrained)}
 	}
 	if s.UsesLM() && !s.Pretrain && s.LMFineTune == model.LMNone {
 		return &PlanError{fmt.Sprintf("%s:%d: row %s: without pretraining and without LM fine-tuning there is no LM to start from; use classifier = \"scratch\"", e.Source, row.Line, row.ID)}

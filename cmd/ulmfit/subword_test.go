@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ulmfit-go/ulmfit/interop"
+	"github.com/ulmfit-go/ulmfit/results"
+	"github.com/ulmfit-go/ulmfit/text"
+)
+
+// subwordExperiment writes a self-contained experiment comparing words and
+// subwords on generated text, with a validation file of its own (so its
+// examples, in order, are the file's lines); extra is appended to its rows.
+func subwordExperiment(t *testing.T, extra string) (exp string, valid []string) {
+	t.Helper()
+	dir := t.TempDir()
+	subjects := []string{"film", "meal", "hotel", "concert", "novel", "gadget"}
+	good := []string{"wonderful", "delightful", "splendid", "excellent", "charming"}
+	bad := []string{"dreadful", "miserable", "horrible", "disappointing", "tedious"}
+	write := func(name string, n, offset int) []string {
+		var b strings.Builder
+		var texts []string
+		b.WriteString("label,text\n")
+		for i := 0; i < n; i++ {
+			k := i + offset
+			label, word := "pos", good[k%len(good)]
+			if k%2 == 1 {
+				label, word = "neg", bad[k%len(bad)]
+			}
+			s := fmt.Sprintf("The %s was %s, truly %s number %d.", subjects[k%len(subjects)], word, word, k)
+			texts = append(texts, s)
+			fmt.Fprintf(&b, "%s,\"%s\"\n", label, s)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return texts
+	}
+	write("train.csv", 80, 0)
+	valid = write("valid.csv", 12, 1000)
+	e := `# Mine: words against subwords.
+title = "Mine"
+tasks = ["toy"]
+default_scale = "tiny"
+
+[datasets.toy]
+format = "csv"
+header = true
+train = "train.csv"
+valid = "valid.csv"
+text_columns = ["text"]
+label_column = "label"
+
+[scale.tiny]
+pretrain_corpus = "toy"
+
+[[rows]]
+id = "words"
+
+[[rows]]
+id = "subword"
+tokenizer = "subword"
+subword_vocab = 70
+
+[[rows]]
+id = "subword-scratch"
+classifier = "scratch"
+tokenizer = "subword"
+subword_vocab = 60
+` + extra
+	exp = filepath.Join(dir, "mine.toml")
+	if err := os.WriteFile(exp, []byte(e), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return exp, valid
+}
+
+// A subword row runs end to end: its record names the tokeniser, export
+// bundles the subword model with the classifier, and predict on the
+// validation texts gives the evaluate stage's predictions, which the
+// record keeps; a bundle without the model cuts the text into words and
+// predicts otherwise. export-torch's itos is the vocabulary of pieces.
+func TestSubwordEndToEnd(t *testing.T) {
+	exp, valid := subwordExperiment(t, "")
+	dir := t.TempDir()
+	cache, runs := filepath.Join(dir, "cache"), filepath.Join(dir, "runs")
+	if _, errOut, code := runCmd(t, "run", exp, "--cache", cache, "--results", runs); code != 0 {
+		t.Fatalf("run: exit %d: %s", code, errOut)
+	}
+	recs, err := results.ReadFile(filepath.Join(runs, "mine.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byRow := map[string]results.Record{}
+	for _, r := range recs {
+		byRow[r.Row] = r
+	}
+	for row, want := range map[string]string{"words": "", "subword": "subword", "subword-scratch": "subword"} {
+		r, ok := byRow[row]
+		if !ok {
+			t.Fatalf("no record of row %s", row)
+		}
+		var cfg struct {
+			Settings struct {
+				Tokenizer string `json:"tokenizer"`
+			} `json:"settings"`
+			Stages map[string]string `json:"stages"`
+		}
+		if err := json.Unmarshal(r.Config, &cfg); err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Settings.Tokenizer != want {
+			t.Errorf("row %s records tokenizer %q, want %q", row, cfg.Settings.Tokenizer, want)
+		}
+		if hasNote := strings.Contains(r.Note, "subwords: a vocabulary of"); hasNote != (want != "") {
+			t.Errorf("row %s: note %q", row, r.Note)
+		}
+	}
+	if byRow["words"].Config == nil || stageOf(t, byRow["words"], "corpus") == stageOf(t, byRow["subword"], "corpus") {
+		t.Error("the words and subword rows share a corpus stage")
+	}
+
+	for _, row := range []string{"subword", "subword-scratch"} {
+		r := byRow[row]
+		bundle := filepath.Join(dir, row+".ulmfit")
+		if _, errOut, code := runCmd(t, "export", "--experiment", "mine", "--row", row, "--dataset", "toy", "--cache", cache, "--results", runs, "--out", bundle); code != 0 {
+			t.Fatalf("export %s: exit %d: %s", row, code, errOut)
+		}
+		input := filepath.Join(dir, "valid.txt")
+		if err := os.WriteFile(input, []byte(strings.Join(valid, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		classes, probs := predictFile(t, bundle, input)
+		want, _, err := r.Predictions.Decode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(classes, want) {
+			t.Errorf("%s: predict gives classes %v, the evaluate stage %v", row, classes, want)
+		}
+
+		// The same classifier and vocabulary without the subword model.
+		td := filepath.Join(cache, "taskdata", stageOf(t, r, "taskdata"))
+		wordsBundle := filepath.Join(dir, row+"-words.ulmfit")
+		if _, errOut, code := runCmd(t, "export", "--classifier", filepath.Join(cache, "classifier", stageOf(t, r, "classifier"), "classifier.ckpt"),
+			"--vocab", filepath.Join(td, "vocab.txt"), "--out", wordsBundle); code != 0 {
+			t.Fatalf("export without --subword: exit %d: %s", code, errOut)
+		}
+		if _, wordProbs := predictFile(t, wordsBundle, input); slices.EqualFunc(wordProbs, probs, slices.Equal) {
+			t.Errorf("%s: a bundle without the subword model predicts the same probabilities: the model is not used", row)
+		}
+	}
+
+	// The pretrained LM's itos is the corpus's pieces, word boundaries and all.
+	pre := filepath.Join(cache, "pretrain", stageOf(t, byRow["subword"], "pretrain"))
+	itosPath := filepath.Join(dir, "itos.pkl")
+	if _, errOut, code := runCmd(t, "export-torch", "--lm", filepath.Join(pre, "lm.ckpt"), "--out", filepath.Join(dir, "lm.pth"), "--itos", itosPath); code != 0 {
+		t.Fatalf("export-torch: exit %d: %s", code, errOut)
+	}
+	data, err := os.ReadFile(itosPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	itos, err := interop.ReadItos(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vocab, err := text.LoadVocab(filepath.Join(pre, "vocab.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(itos, vocab.Tokens()) {
+		t.Errorf("itos %q, the LM's vocabulary %q", itos, vocab.Tokens())
+	}
+	if !slices.Contains(itos, text.WordBoundary+"the") {
+		t.Errorf("itos %q has no piece %q", itos, text.WordBoundary+"the")
+	}
+}
+
+// A subword vocabulary larger than the pretraining corpus allows stops
+// the corpus stage with an error naming subword_vocab and the most it can
+// be.
+func TestSubwordVocabTooLarge(t *testing.T) {
+	exp, _ := subwordExperiment(t, `
+[[rows]]
+id = "too-many"
+tokenizer = "subword"
+subword_vocab = 5000
+`)
+	dir := t.TempDir()
+	_, errOut, code := runCmd(t, "run", exp, "--only", "too-many", "--cache", filepath.Join(dir, "cache"), "--results", filepath.Join(dir, "runs"))
+	if code == 0 || !strings.Contains(errOut, "subword_vocab = 5000") || !strings.Contains(errOut, "set subword_vocab to at most") {
+		t.Errorf("exit %d, stderr %q; want an error naming subword_vocab and the most it can be", code, errOut)
+	}
+}
+
+// stageOf is the ID of the stage of kind a record names.
+func stageOf(t *testing.T, r results.Record, kind string) string {
+	t.Helper()
+	var cfg struct {
+		Stages map[string]string `json:"stages"`
+	}
+	if err := json.Unmarshal(r.Config, &cfg); err != nil || cfg.Stages[kind] == "" {
+		t.Fatalf("record %s names no %s stage (%v)", r.Row, kind, err)
+	}
+	return cfg.Stages[kind]
+}
+
+// predictFile runs predict on input and returns each line's class (the
+// column of its highest probability) and probabilities.
+func predictFile(t *testing.T, bundle, input string) ([]int, [][]float64) {
+	t.Helper()
+	out, errOut, code := runCmd(t, "predict", "--model", bundle, "--input", input)
+	if code != 0 {
+		t.Fatalf("predict: exit %d: %s", code, errOut)
+	}
+	var classes []int
+	var probs [][]float64
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Scan() // the header
+	for sc.Scan() {
+		fields := strings.Split(sc.Text(), "\t")
+		var p []float64
+		best := 0
+		for k, f := range fields[1:] {
+			v, err := strconv.ParseFloat(f, 64)
+			if err != nil {
+				t.Fatalf("predict printed %q", sc.Text())
+			}
+			p = append(p, v)
+			if v > p[best] {
+				best = k
+			}
+		}
+		classes, probs = append(classes, best), append(probs, p)
+	}
+	return classes, probs
+}
