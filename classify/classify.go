@@ -1,7 +1,8 @@
 // Package classify classifies raw text with a trained classifier ('ulmfit
 // predict'), from a bundle that Export makes ('ulmfit export'): the
 // classifier (and the backward one of a bidirectional ensemble), the
-// vocabulary it was trained with and the tokeniser's settings, in one file
+// vocabulary it was trained with and the tokeniser's settings (with the
+// subword model's merges when the text was cut into subwords), in one file
 // (model.Bundle), so that text is tokenised and numericalised as the
 // training text was.
 package classify
