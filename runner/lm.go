@@ -322,6 +322,17 @@ func (j pretrainJob) run(ctx context.Context, x *Exec) (any, error) {
 	if err := vocab.Save(filepath.Join(x.Dir, fileVocab)); err != nil {
 		return nil, err
 	}
+	// A subword LM keeps its subword model beside it, as its vocabulary,
+	// so that the checkpoint's folder says how to cut text for it.
+	if bpe := filepath.Join(corpus.Dir, fileSubword); isFile(bpe) {
+		m, err := text.LoadSubword(bpe)
+		if err != nil {
+			return nil, err
+		}
+		if err := m.Save(filepath.Join(x.Dir, fileSubword)); err != nil {
+			return nil, err
+		}
+	}
 	return lmResult{Epochs: trained.epochs, Vocab: vocab.Len(), VocabHash: vocab.Hash()}, nil
 }
 

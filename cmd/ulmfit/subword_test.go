@@ -159,8 +159,24 @@ func TestSubwordEndToEnd(t *testing.T) {
 		}
 	}
 
-	// The pretrained LM's itos is the corpus's pieces, word boundaries and all.
+	// The LMs cut text with their subword model: the pretrained one finds it
+	// beside its checkpoint, the fine-tuned one through its record. Every
+	// character of the validation text is in the training text, so no piece
+	// is unknown (as words, nearly all would be); samples are words again.
 	pre := filepath.Join(cache, "pretrain", stageOf(t, byRow["subword"], "pretrain"))
+	validText := filepath.Join(dir, "valid.txt")
+	for _, lm := range [][]string{{"--model", filepath.Join(pre, "lm.ckpt")}, {"--experiment", "mine", "--row", "subword", "--dataset", "toy", "--cache", cache, "--results", runs}} {
+		out, errOut, code := runCmd(t, append([]string{"lm", "eval", "--text", validText}, lm...)...)
+		if code != 0 || !strings.Contains(out, "out of vocab   0.00%") {
+			t.Errorf("lm eval %s: exit %d, %s%s; want no unknown pieces", lm[0], code, out, errOut)
+		}
+		out, errOut, code = runCmd(t, append([]string{"lm", "sample", "--prompt", "The film was", "--tokens", "12"}, lm...)...)
+		if code != 0 || strings.Contains(out, text.WordBoundary) || !strings.HasPrefix(out, "The film was") {
+			t.Errorf("lm sample %s: exit %d, %q%s; want words", lm[0], code, out, errOut)
+		}
+	}
+
+	// The pretrained LM's itos is the corpus's pieces, word boundaries and all.
 	itosPath := filepath.Join(dir, "itos.pkl")
 	if _, errOut, code := runCmd(t, "export-torch", "--lm", filepath.Join(pre, "lm.ckpt"), "--out", filepath.Join(dir, "lm.pth"), "--itos", itosPath); code != 0 {
 		t.Fatalf("export-torch: exit %d: %s", code, errOut)
