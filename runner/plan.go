@@ -568,6 +568,9 @@ func pretrainLabel(s ablations.Settings) string {
 	if s.LMText == "labelled" {
 		parts = append(parts, "lm:labelled")
 	}
+	if s.Subword() {
+		parts = append(parts, "subword")
+	}
 	if len(parts) == 0 {
 		return ""
 	}
