@@ -339,12 +339,14 @@ type vocabSpec struct {
 	MaxSize int // words: the vocabulary's cap
 	MinFreq int // 0: 2
 	Pieces  int // subword: the pieces to learn (subword_vocab); 0 for words
+	// PiecesUnset: subword_vocab was left out (for messages only).
+	PiecesUnset bool
 }
 
 // vocabSpecOf is the spec of a data stage whose word vocabulary is capped
 // at maxSize.
 func vocabSpecOf(s ablations.Settings, sc ablations.Scale, maxSize int) vocabSpec {
-	return vocabSpec{MaxSize: maxSize, MinFreq: s.MinFreq, Pieces: s.SubwordPieces(sc)}
+	return vocabSpec{MaxSize: maxSize, MinFreq: s.MinFreq, Pieces: s.SubwordPieces(sc), PiecesUnset: s.SubwordVocab == 0}
 }
 
 func (v vocabSpec) key() tokenizing {
@@ -381,8 +383,11 @@ func learnSubword(ctx context.Context, examples []datasets.Example, spec vocabSp
 		if se.Size >= se.Min {
 			want = fmt.Sprintf("at most %d", se.Max)
 		}
-		return nil, fmt.Errorf("subword_vocab = %d (tokenizer \"subword\"; unset, it is MultiFiT's %d capped at the scale's vocab): %s: %w; set subword_vocab to %s",
-			spec.Pieces, ablations.MultiFiTSubwordVocab, what, err, want)
+		setting := fmt.Sprintf("subword_vocab = %d", spec.Pieces)
+		if spec.PiecesUnset {
+			setting = fmt.Sprintf("subword_vocab, unset (MultiFiT's %d pieces, at most the scale's vocab: %d)", ablations.MultiFiTSubwordVocab, spec.Pieces)
+		}
+		return nil, fmt.Errorf("%s: %s: %w; set subword_vocab to %s", setting, what, err, want)
 	}
 	if err != nil {
 		return nil, err
