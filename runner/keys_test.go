@@ -39,13 +39,17 @@ func keyDigest(s *Stage, memo map[*Stage]string) string {
 	return memo[s]
 }
 
-// planDigest is one digest of every stage key of every built-in
-// experiment at the tiny and small scales, and of every record's config
-// hash.
+// keyedExperiments are the built-in experiments when wordKeysDigest was
+// taken; experiments added since are not in it.
+var keyedExperiments = []string{"bidirectional", "figure3", "figure4", "gpu-imdb", "gpu-trec6", "quickstart",
+	"table2", "table2-wt103", "table3", "table4", "table5", "table6", "table7"}
+
+// planDigest is one digest of every stage key of keyedExperiments at the
+// tiny and small scales, and of every record's config hash.
 func planDigest(t *testing.T) string {
 	p := &Planner{Backend: compute.Default(), Load: synthLoad, DataDir: fakeZooData(t)}
 	h := sha256.New()
-	for _, name := range experiments.Names() {
+	for _, name := range keyedExperiments {
 		e, err := experiments.Open(name)
 		if err != nil {
 			t.Fatal(err)
