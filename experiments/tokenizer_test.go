@@ -72,3 +72,35 @@ subword_vocab = 2000
 		t.Errorf("the subword row's label is %q, want the variant's", sub.Label)
 	}
 }
+
+// A grid can cross the tokeniser with another axis; a tokeniser it does not
+// know is an error at the grid.
+func TestTokenizerGrid(t *testing.T) {
+	exp := `title = "Grid"
+tasks = ["trec6"]
+
+[[grids]]
+[grids.axes]
+tokenizer = ["words", "subword"]
+min_freq = [1, 3]
+`
+	e, err := Parse([]byte(exp), "grid.toml", "grid", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	subword := 0
+	for _, r := range e.Rows {
+		if r.Settings.Tokenizer == ablations.TokenizerSubword {
+			subword++
+		}
+	}
+	if len(e.Rows) != 4 || subword != 2 {
+		t.Errorf("%d rows, %d of them subword; want 4 and 2", len(e.Rows), subword)
+	}
+	bad := strings.Replace(exp, `"subword"]`, `"bpe"]`, 1)
+	_, err = Parse([]byte(bad), "grid.toml", "grid", "")
+	var pe *Error
+	if !errors.As(err, &pe) || pe.Line == 0 || !strings.Contains(err.Error(), `"bpe"`) {
+		t.Errorf("a grid over tokenizer \"bpe\": %v, want an error at its line", err)
+	}
+}
