@@ -71,6 +71,14 @@ tokenizer = "subword"
 subword_vocab = 70
 
 [[rows]]
+id = "words-capped"
+max_vocab = 30
+
+[[rows]]
+id = "words-frequent"
+min_freq = 25
+
+[[rows]]
 id = "subword-scratch"
 classifier = "scratch"
 tokenizer = "subword"
@@ -103,7 +111,7 @@ func TestSubwordEndToEnd(t *testing.T) {
 	for _, r := range recs {
 		byRow[r.Row] = r
 	}
-	for row, want := range map[string]string{"words": "", "subword": "subword", "subword-scratch": "subword"} {
+	for row, want := range map[string]string{"words": "", "words-capped": "", "words-frequent": "", "subword": "subword", "subword-scratch": "subword"} {
 		r, ok := byRow[row]
 		if !ok {
 			t.Fatalf("no record of row %s", row)
@@ -126,6 +134,29 @@ func TestSubwordEndToEnd(t *testing.T) {
 	}
 	if byRow["words"].Config == nil || stageOf(t, byRow["words"], "corpus") == stageOf(t, byRow["subword"], "corpus") {
 		t.Error("the words and subword rows share a corpus stage")
+	}
+
+	// max_vocab and min_freq bound both vocabularies of their row.
+	vocabOf := func(row, kind string) *text.Vocab {
+		v, err := text.LoadVocab(filepath.Join(cache, kind, stageOf(t, byRow[row], kind), "vocab.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, kind := range []string{"corpus", "taskdata"} {
+		if v := vocabOf("words-capped", kind); v.Len() != 30 {
+			t.Errorf("words-capped: the %s vocabulary has %d tokens, want max_vocab's 30 (the text has more)", kind, v.Len())
+		}
+		v := vocabOf("words-frequent", kind)
+		for id := int32(len(text.SpecialTokens())); id < int32(v.Len()); id++ {
+			if v.Count(id) < 25 {
+				t.Errorf("words-frequent: the %s vocabulary keeps %q, seen %d times, below min_freq 25", kind, v.Token(id), v.Count(id))
+			}
+		}
+		if all := vocabOf("words", kind); v.Len() >= all.Len() {
+			t.Errorf("words-frequent: the %s vocabulary has %d tokens, min_freq 2 gives %d", kind, v.Len(), all.Len())
+		}
 	}
 
 	for _, row := range []string{"subword", "subword-scratch"} {
