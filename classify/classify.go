@@ -90,6 +90,24 @@ func Export(f Files, out string) error {
 		return fmt.Errorf("%w (is %s the vocabulary it was trained with?)", err, f.Vocab)
 	}
 	b := &model.Bundle{Itos: vocab.Tokens(), VocabHash: vocab.Hash(), BOS: vocab.ID(text.BOSToken), Forward: fwd}
+	pieces, words := 0, 0
+	for _, tok := range b.Itos[len(text.SpecialTokens()):] {
+		if strings.HasPrefix(tok, text.WordBoundary) {
+			pieces++
+		}
+		words++
+	}
+	// A bundle that cut text otherwise than its training text was cut would
+	// predict from mostly unknown tokens, without a word of warning. A word
+	// vocabulary has no token that opens with the boundary, but for text
+	// that spells it; a subword one has many (a tenth and more).
+	switch {
+	case f.Subword == "" && 10*pieces > words:
+		return fmt.Errorf("the vocabulary %s is of subword pieces (%d of its %d tokens open a word with %q): give the subword model its text was cut with (subword.bpe beside it in the task data)",
+			f.Vocab, pieces, words, text.WordBoundary)
+	case f.Subword != "" && pieces == 0:
+		return fmt.Errorf("the vocabulary %s is of words (none of its %d tokens opens a word with %q): the subword model %s did not cut its text", f.Vocab, words, text.WordBoundary, f.Subword)
+	}
 	if f.Subword != "" {
 		bpe, err := text.LoadSubword(f.Subword)
 		if err != nil {

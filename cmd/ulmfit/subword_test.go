@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,7 +12,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ulmfit-go/ulmfit/compute"
 	"github.com/ulmfit-go/ulmfit/interop"
+	"github.com/ulmfit-go/ulmfit/model"
 	"github.com/ulmfit-go/ulmfit/results"
 	"github.com/ulmfit-go/ulmfit/text"
 )
@@ -94,8 +97,10 @@ subword_vocab = 60
 // A subword row runs end to end: its record names the tokeniser, export
 // bundles the subword model with the classifier, and predict on the
 // validation texts gives the evaluate stage's predictions, which the
-// record keeps; a bundle without the model cuts the text into words and
-// predicts otherwise. export-torch's itos is the vocabulary of pieces.
+// record keeps, with the classifier's probabilities on the task data's
+// ids; export refuses a subword vocabulary without its model.
+// export-torch's itos is the vocabulary of pieces, and lm eval and lm
+// sample cut text with the LM's model.
 func TestSubwordEndToEnd(t *testing.T) {
 	exp, valid := subwordExperiment(t, "")
 	dir := t.TempDir()
@@ -178,16 +183,56 @@ func TestSubwordEndToEnd(t *testing.T) {
 			t.Errorf("%s: predict gives classes %v, the evaluate stage %v", row, classes, want)
 		}
 
-		// The same classifier and vocabulary without the subword model.
+		// The probabilities are the classifier's on the task data's
+		// validation documents: predict cut the raw text into the same ids.
 		td := filepath.Join(cache, "taskdata", stageOf(t, r, "taskdata"))
-		wordsBundle := filepath.Join(dir, row+"-words.ulmfit")
-		if _, errOut, code := runCmd(t, "export", "--classifier", filepath.Join(cache, "classifier", stageOf(t, r, "classifier"), "classifier.ckpt"),
-			"--vocab", filepath.Join(td, "vocab.txt"), "--out", wordsBundle); code != 0 {
-			t.Fatalf("export without --subword: exit %d: %s", code, errOut)
+		ckpt := filepath.Join(cache, "classifier", stageOf(t, r, "classifier"), "classifier.ckpt")
+		vocab, err := text.LoadVocab(filepath.Join(td, "vocab.txt"))
+		if err != nil {
+			t.Fatal(err)
 		}
-		if _, wordProbs := predictFile(t, wordsBundle, input); slices.EqualFunc(wordProbs, probs, slices.Equal) {
-			t.Errorf("%s: a bundle without the subword model predicts the same probabilities: the model is not used", row)
+		c, err := model.LoadClassifier(compute.Default(), ckpt, vocab.Hash())
+		if err != nil {
+			t.Fatal(err)
 		}
+		corp, err := text.OpenCorpus(filepath.Join(td, "valid.corp"), vocab)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs := make([][]int32, corp.NumDocs())
+		for i := range docs {
+			docs[i] = corp.Doc(i)
+		}
+		corp.Close()
+		ref, err := c.Predict(docs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ref) != len(probs) {
+			t.Fatalf("%s: predict gave %d lines for %d validation documents", row, len(probs), len(ref))
+		}
+		for i := range ref {
+			for k := range ref[i] {
+				if d := math.Abs(probs[i][k] - float64(ref[i][k])); d > predictTol {
+					t.Errorf("%s: example %d class %d: predict %.6f, the classifier on the task data %.6f", row, i, k, probs[i][k], ref[i][k])
+				}
+			}
+		}
+
+		// The same classifier and vocabulary without the subword model
+		// would cut text into words: export refuses.
+		_, errOut, code := runCmd(t, "export", "--classifier", ckpt, "--vocab", filepath.Join(td, "vocab.txt"), "--out", filepath.Join(dir, row+"-words.ulmfit"))
+		if code != 2 || !strings.Contains(errOut, "subword pieces") || !strings.Contains(errOut, "subword.bpe") {
+			t.Errorf("%s: export without --subword: exit %d, %q; want exit 2 asking for the subword model", row, code, errOut)
+		}
+	}
+	// A subword model with a word vocabulary is refused too.
+	words := byRow["words"]
+	_, errOut, code := runCmd(t, "export", "--classifier", filepath.Join(cache, "classifier", stageOf(t, words, "classifier"), "classifier.ckpt"),
+		"--vocab", filepath.Join(cache, "taskdata", stageOf(t, words, "taskdata"), "vocab.txt"),
+		"--subword", filepath.Join(cache, "taskdata", stageOf(t, byRow["subword"], "taskdata"), "subword.bpe"), "--out", filepath.Join(dir, "mixed.ulmfit"))
+	if code != 2 || !strings.Contains(errOut, "is of words") {
+		t.Errorf("export of a words classifier with --subword: exit %d, %q; want exit 2", code, errOut)
 	}
 
 	// The LMs cut text with their subword model: the pretrained one finds it
@@ -248,6 +293,10 @@ subword_vocab = 5000
 		t.Errorf("exit %d, stderr %q; want an error naming subword_vocab and the most it can be", code, errOut)
 	}
 }
+
+// predictTol is how far predict's printed probabilities (6 decimals) may
+// be from the classifier's own.
+const predictTol = 2e-6
 
 // stageOf is the ID of the stage of kind a record names.
 func stageOf(t *testing.T, r results.Record, kind string) string {
