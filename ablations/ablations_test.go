@@ -341,6 +341,19 @@ func TestCheckWritten(t *testing.T) {
 		t.Errorf("lm_discr_factor = 0 written: got %v", err)
 	}
 	s.LMDiscrFactor, s.ClassifierDiscrFactor = 2, 2
+	for _, key := range []string{"subword_vocab", "max_vocab", "min_freq"} {
+		if err := s.CheckWritten(all); !errors.As(err, &re) || re.Key != key || !strings.Contains(err.Error(), "leave "+key+" out") {
+			t.Errorf("%s = 0 written: got %v", key, err)
+		}
+		switch key {
+		case "subword_vocab":
+			s.SubwordVocab = 500
+		case "max_vocab":
+			s.MaxVocab = 500
+		case "min_freq":
+			s.MinFreq = 3
+		}
+	}
 	if err := s.CheckWritten(all); err != nil {
 		t.Errorf("every key written with a value: %v", err)
 	}
@@ -491,5 +504,60 @@ func TestLMPatience(t *testing.T) {
 	sm.LMPatience = -1
 	if err := sm.Check(); !errors.As(err, &re) || re.Key != "lm_patience" {
 		t.Errorf("scale lm_patience -1: %v", err)
+	}
+}
+
+// The tokeniser's keys: each belongs to one tokeniser, sizes have a
+// floor, and subwords cannot start from a fastai LM's word vocabulary.
+func TestCheckTokenizer(t *testing.T) {
+	small, _ := LookupScale("small")
+	tests := []struct {
+		name string
+		set  func(*Settings)
+		key  string // the key the error names; "" for none
+	}{
+		{"words by default", func(s *Settings) {}, ""},
+		{"subword", func(s *Settings) { s.Tokenizer = TokenizerSubword; s.SubwordVocab = 800 }, ""},
+		{"words with its caps", func(s *Settings) { s.Tokenizer = TokenizerWords; s.MaxVocab = 800; s.MinFreq = 1 }, ""},
+		{"unknown", func(s *Settings) { s.Tokenizer = "sentencepiece" }, "tokenizer"},
+		{"subword_vocab with words", func(s *Settings) { s.SubwordVocab = 800 }, "subword_vocab"},
+		{"max_vocab with subword", func(s *Settings) { s.Tokenizer = TokenizerSubword; s.MaxVocab = 800 }, "max_vocab"},
+		{"subword_vocab below the special tokens", func(s *Settings) { s.Tokenizer = TokenizerSubword; s.SubwordVocab = 9 }, "subword_vocab"},
+		{"max_vocab below the special tokens", func(s *Settings) { s.MaxVocab = 5 }, "max_vocab"},
+		{"negative min_freq", func(s *Settings) { s.MinFreq = -1 }, "min_freq"},
+		{"subword from a fastai LM", func(s *Settings) { s.Tokenizer = TokenizerSubword; s.Pretrained = PretrainedLM{Name: "wt103-fwd"} }, "tokenizer"},
+	}
+	for _, tt := range tests {
+		s := Paper()
+		tt.set(&s)
+		err := s.Check()
+		var re *RangeError
+		var ce *ChoiceError
+		got := ""
+		switch {
+		case errors.As(err, &re):
+			got = re.Key
+		case errors.As(err, &ce):
+			got = ce.Key
+		}
+		if got != tt.key || (tt.key == "") != (err == nil) {
+			t.Errorf("%s: %v, want an error naming %q", tt.name, err, tt.key)
+		}
+	}
+	s := Paper()
+	s.Tokenizer = TokenizerWords
+	if r := s.Resolve(); r.Tokenizer != "" {
+		t.Errorf("tokenizer \"words\" resolves to %q, want it unset (as records had it before the key)", r.Tokenizer)
+	}
+	s.Tokenizer = TokenizerSubword
+	if got := s.SubwordPieces(small); got != small.Vocab {
+		t.Errorf("the small scale's default subword vocabulary: %d, want its vocab %d", got, small.Vocab)
+	}
+	paper, _ := LookupScale("paper")
+	if got := s.SubwordPieces(paper); got != MultiFiTSubwordVocab {
+		t.Errorf("the paper scale's default subword vocabulary: %d, want MultiFiT's %d", got, MultiFiTSubwordVocab)
+	}
+	if p, v := (Settings{MaxVocab: 700}).VocabCaps(small); p != 700 || v != 700 {
+		t.Errorf("max_vocab 700: caps %d and %d", p, v)
 	}
 }

@@ -15,11 +15,13 @@
 //	             "freez", "freez+discr", "freez+stlr", "freez+cos",
 //	             "freez+discr+stlr"                               Table 7
 //	lm_text      "task", "labelled"                               Figure 3
+//	tokenizer    "words", "subword"                               MultiFiT (Eisenschlos et al. 2019)
 //	direction    "forward", "backward", "bidirectional"           Section 5
 //
 // A variant is a typed delta over the defaults: the value of its key, plus
 // what it implies (Settings.Resolve): "scratch" trains no language model at
-// all, "vanilla" switches off every dropout and AR/TAR of the encoder.
+// all, "vanilla" switches off every dropout and AR/TAR of the encoder,
+// "words" is the unset tokeniser (so records without the key still match).
 // Everything else the model's training code reads by name.
 //
 // # Recipes

@@ -28,6 +28,24 @@ type Settings struct {
 	// reviews together). Recipe "paper": false; "scripts": true.
 	LMTestText bool   `toml:"lm_test_text" json:"lm_test_text,omitempty"`
 	Direction  string `toml:"direction" json:"direction"` // "forward", "backward" or "bidirectional" (Section 5)
+	// Tokenizer is how text becomes tokens: "words" (ULMFiT's fastai
+	// words, the default; records leave it out) or "subword" (MultiFiT,
+	// Eisenschlos et al. 2019: fastai's rules, then every word cut into
+	// byte-pair-encoding pieces learned from the pretraining corpus, or
+	// from the task's text for a row without pretraining).
+	Tokenizer string `toml:"tokenizer" json:"tokenizer,omitempty"`
+	// SubwordVocab is the subword vocabulary's size in pieces (the 9
+	// special tokens, the characters and the merges), with tokenizer
+	// "subword". Unset (0): MultiFiT's 15,000, at most the scale's vocab.
+	SubwordVocab int `toml:"subword_vocab" json:"subword_vocab,omitempty"`
+	// MaxVocab, with tokenizer "words", caps both vocabularies (the
+	// pretraining corpus's and the task's; fastai's max_vocab) in place of
+	// the scale's pretrain_vocab and vocab. Unset (0): the scale's.
+	MaxVocab int `toml:"max_vocab" json:"max_vocab,omitempty"`
+	// MinFreq is the least count a token (or piece) needs for an id of its
+	// own (fastai's min_freq); rarer ones are xxunk. Unset (0): 2, the
+	// paper's.
+	MinFreq int `toml:"min_freq" json:"min_freq,omitempty"`
 	// Pretrained, when set, is the LM a pretraining row starts from
 	// instead of running the pretraining stage (pretrained.go).
 	Pretrained PretrainedLM `toml:"pretrained" json:"pretrained,omitzero"`
@@ -153,6 +171,9 @@ func (s Settings) Check() error {
 		}
 	}
 	if err := s.Pretrained.check(); err != nil {
+		return err
+	}
+	if err := s.checkTokenizer(); err != nil {
 		return err
 	}
 	if s.Recipe != "" {
@@ -374,6 +395,9 @@ func (s Settings) CheckWritten(written func(key string) bool) error {
 		{"classifier_lr", s.ClassifierLR, "a positive rate", "Table 7's rate of the variant"},
 		{"lm_discr_factor", s.LMDiscrFactor, "at least 1", "discr_factor's"},
 		{"classifier_discr_factor", s.ClassifierDiscrFactor, "at least 1", "discr_factor's"},
+		{"subword_vocab", float64(s.SubwordVocab), fmt.Sprintf("at least %d", minSubwordVocab), "MultiFiT's 15,000 pieces, at most the scale's vocab"},
+		{"max_vocab", float64(s.MaxVocab), fmt.Sprintf("at least %d", minMaxVocab), "the scale's pretrain_vocab and vocab"},
+		{"min_freq", float64(s.MinFreq), "at least 1", "2, the paper's"},
 	})
 }
 
@@ -410,3 +434,65 @@ func orFactor(own, shared float64) float64 {
 // UsesLM reports whether the classifier starts from a language model: every
 // variant but "scratch".
 func (s Settings) UsesLM() bool { return s.Classifier != model.ClsScratch }
+
+// The tokenisers (Settings.Tokenizer).
+const (
+	TokenizerWords   = "words"   // ULMFiT: fastai's words
+	TokenizerSubword = "subword" // MultiFiT: byte-pair-encoding pieces of fastai's words
+)
+
+// MultiFiTSubwordVocab is MultiFiT's subword vocabulary, in pieces
+// (Eisenschlos et al. 2019: SentencePiece, 15,000).
+const MultiFiTSubwordVocab = 15000
+
+const (
+	minSubwordVocab = 10 // the 9 special tokens and the word boundary
+	minMaxVocab     = 10 // the 9 special tokens and one word
+)
+
+// Subword reports whether s tokenises into subword pieces.
+func (s Settings) Subword() bool { return s.Tokenizer == TokenizerSubword }
+
+// SubwordPieces is the subword vocabulary's size at scale sc:
+// subword_vocab, else MultiFiT's 15,000 but at most the scale's vocab.
+// It is 0 with the word tokeniser.
+func (s Settings) SubwordPieces(sc Scale) int {
+	switch {
+	case !s.Subword():
+		return 0
+	case s.SubwordVocab > 0:
+		return s.SubwordVocab
+	}
+	return min(MultiFiTSubwordVocab, sc.Vocab)
+}
+
+// VocabCaps are the largest vocabularies of the pretraining corpus and
+// the task at scale sc: max_vocab for both, else the scale's
+// pretrain_vocab and vocab.
+func (s Settings) VocabCaps(sc Scale) (pretrain, task int) {
+	if s.MaxVocab > 0 {
+		return s.MaxVocab, s.MaxVocab
+	}
+	return sc.PretrainVocab, sc.Vocab
+}
+
+// checkTokenizer reports tokeniser settings that cannot run: a key that
+// belongs to the other tokeniser, a size below what any text needs, a
+// fastai LM (whose word vocabulary is fixed) with subwords.
+func (s Settings) checkTokenizer() error {
+	switch {
+	case s.SubwordVocab != 0 && !s.Subword():
+		return &RangeError{Key: "subword_vocab", Value: float64(s.SubwordVocab), Want: `tokenizer = "subword" (the word tokeniser's vocabulary is max_vocab)`}
+	case s.MaxVocab != 0 && s.Subword():
+		return &RangeError{Key: "max_vocab", Value: float64(s.MaxVocab), Want: `tokenizer = "words" (a subword vocabulary's size is subword_vocab)`}
+	case s.SubwordVocab < 0 || (s.SubwordVocab > 0 && s.SubwordVocab < minSubwordVocab):
+		return &RangeError{Key: "subword_vocab", Value: float64(s.SubwordVocab), Want: fmt.Sprintf("at least %d pieces (the 9 special tokens, the word boundary and the characters the text needs)", minSubwordVocab)}
+	case s.MaxVocab < 0 || (s.MaxVocab > 0 && s.MaxVocab < minMaxVocab):
+		return &RangeError{Key: "max_vocab", Value: float64(s.MaxVocab), Want: fmt.Sprintf("at least %d tokens (the 9 special tokens and a word)", minMaxVocab)}
+	case s.MinFreq < 0:
+		return &RangeError{Key: "min_freq", Value: float64(s.MinFreq), Want: "at least 1"}
+	case s.Subword() && !s.Pretrained.IsZero() && s.Pretrain && s.UsesLM():
+		return &ChoiceError{Key: "tokenizer", Value: s.Tokenizer, Choices: []string{TokenizerWords + " (a pretrained fastai LM has its own word vocabulary)"}}
+	}
+	return nil
+}

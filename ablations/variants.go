@@ -112,6 +112,23 @@ var axes = []axis{
 		},
 	},
 	{
+		Key: "tokenizer", Doc: "how text becomes tokens (MultiFiT's subwords against ULMFiT's words)",
+		get: func(s *Settings) string {
+			if s.Tokenizer == "" {
+				return TokenizerWords
+			}
+			return s.Tokenizer
+		},
+		variants: []Variant{
+			{Name: TokenizerWords, Row: "words", Label: "Words (ULMFiT)", Doc: "fastai's words, a vocabulary of the most frequent (max_vocab, min_freq)",
+				// Unset and "words" are one setting, so records and stage
+				// keys of the word tokeniser stay as they were before the key.
+				apply: func(s *Settings) { s.Tokenizer = "" }},
+			{Name: TokenizerSubword, Row: "subword", Label: "Subwords (MultiFiT)",
+				Doc: "fastai's words cut into byte-pair-encoding pieces learned from the pretraining corpus (subword_vocab pieces; Eisenschlos et al. 2019)"},
+		},
+	},
+	{
 		Key: "direction", Doc: "the direction of the models (Section 5, bidirectional)",
 		get: func(s *Settings) string { return s.Direction },
 		variants: []Variant{

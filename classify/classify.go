@@ -1,7 +1,8 @@
 // Package classify classifies raw text with a trained classifier ('ulmfit
 // predict'), from a bundle that Export makes ('ulmfit export'): the
 // classifier (and the backward one of a bidirectional ensemble), the
-// vocabulary it was trained with and the tokeniser's settings, in one file
+// vocabulary it was trained with and the tokeniser's settings (with the
+// subword model's merges when the text was cut into subwords), in one file
 // (model.Bundle), so that text is tokenised and numericalised as the
 // training text was.
 package classify
@@ -18,16 +19,49 @@ import (
 )
 
 // TokenizerSettings are the text.Options a bundle records, so that
-// prediction tokenises as training did. Subword tokenisation is not
-// exported.
+// prediction tokenises as training did: with subwords, the model's merges
+// in rank order ("left right") and its hash.
 type TokenizerSettings struct {
-	MarkSingleField bool `json:"mark_single_field"`
-	AddEOS          bool `json:"add_eos"`
+	MarkSingleField bool     `json:"mark_single_field"`
+	AddEOS          bool     `json:"add_eos"`
+	SubwordMerges   []string `json:"subword_merges,omitempty"`
+	SubwordHash     string   `json:"subword_hash,omitempty"`
 }
 
-// Options are the tokeniser's options these settings stand for.
-func (s TokenizerSettings) Options() text.Options {
-	return text.Options{MarkSingleField: s.MarkSingleField, AddEOS: s.AddEOS}
+// Options are the tokeniser's options these settings stand for; merges
+// that do not make a subword model, or do not match their hash, are an
+// error.
+func (s TokenizerSettings) Options() (text.Options, error) {
+	o := text.Options{MarkSingleField: s.MarkSingleField, AddEOS: s.AddEOS}
+	if len(s.SubwordMerges) == 0 && s.SubwordHash == "" {
+		return o, nil
+	}
+	merges := make([][2]string, len(s.SubwordMerges))
+	for i, m := range s.SubwordMerges {
+		left, right, ok := strings.Cut(m, " ")
+		if !ok {
+			return o, fmt.Errorf("subword merge %d is %q, want \"left right\"", i+1, m)
+		}
+		merges[i] = [2]string{left, right}
+	}
+	bpe, err := text.NewSubword(merges)
+	if err != nil {
+		return o, err
+	}
+	if bpe.Hash() != s.SubwordHash {
+		return o, fmt.Errorf("the subword merges hash to %s, the settings record %s", bpe.Hash(), s.SubwordHash)
+	}
+	o.Subword = bpe
+	return o, nil
+}
+
+// withSubword records bpe's merges in s.
+func (s *TokenizerSettings) withSubword(bpe *text.Subword) {
+	s.SubwordMerges = s.SubwordMerges[:0]
+	for _, m := range bpe.Merges() {
+		s.SubwordMerges = append(s.SubwordMerges, m[0]+" "+m[1])
+	}
+	s.SubwordHash = bpe.Hash()
 }
 
 // Files are what Export bundles.
@@ -35,7 +69,10 @@ type Files struct {
 	Classifier string // a classifier checkpoint (model.SaveClassifier)
 	Backward   string // a backward classifier to ensemble with it; "" for none
 	Vocab      string // the vocabulary both were trained with
-	Tokenizer  TokenizerSettings
+	// Subword is the subword model (text.Subword.Save) the training text
+	// was cut with; "" for fastai's words.
+	Subword   string
+	Tokenizer TokenizerSettings
 }
 
 // Export writes f as one bundle at out. Every error is one of f's files
@@ -53,6 +90,31 @@ func Export(f Files, out string) error {
 		return fmt.Errorf("%w (is %s the vocabulary it was trained with?)", err, f.Vocab)
 	}
 	b := &model.Bundle{Itos: vocab.Tokens(), VocabHash: vocab.Hash(), BOS: vocab.ID(text.BOSToken), Forward: fwd}
+	pieces, words := 0, 0
+	for _, tok := range b.Itos[len(text.SpecialTokens()):] {
+		if strings.HasPrefix(tok, text.WordBoundary) {
+			pieces++
+		}
+		words++
+	}
+	// A bundle that cut text otherwise than its training text was cut would
+	// predict from mostly unknown tokens, without a word of warning. A word
+	// vocabulary has no token that opens with the boundary, but for text
+	// that spells it; a subword one has many (a tenth and more).
+	switch {
+	case f.Subword == "" && 10*pieces > words:
+		return fmt.Errorf("the vocabulary %s is of subword pieces (%d of its %d tokens open a word with %q): give the subword model its text was cut with (subword.bpe beside it in the task data)",
+			f.Vocab, pieces, words, text.WordBoundary)
+	case f.Subword != "" && pieces == 0:
+		return fmt.Errorf("the vocabulary %s is of words (none of its %d tokens opens a word with %q): the subword model %s did not cut its text", f.Vocab, words, text.WordBoundary, f.Subword)
+	}
+	if f.Subword != "" {
+		bpe, err := text.LoadSubword(f.Subword)
+		if err != nil {
+			return err
+		}
+		f.Tokenizer.withSubword(bpe)
+	}
 	if b.Tokenizer, err = json.Marshal(f.Tokenizer); err != nil {
 		return err
 	}
@@ -96,7 +158,11 @@ func Open(be compute.Backend, path string) (*Classifier, error) {
 			return nil, fmt.Errorf("bundle %s: tokeniser settings %s: %w", path, b.Tokenizer, err)
 		}
 	}
-	return &Classifier{bundle: b, vocab: vocab, tok: text.NewTokenizer(settings.Options())}, nil
+	opts, err := settings.Options()
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: tokeniser settings: %w", path, err)
+	}
+	return &Classifier{bundle: b, vocab: vocab, tok: text.NewTokenizer(opts)}, nil
 }
 
 // Labels are the class names, in the order of Predict's probabilities: the

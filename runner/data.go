@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -321,6 +322,77 @@ type taskDataKey struct {
 	// LMTestText: the validation and test examples' text is LM text too
 	// (omitted when false, so older keys stand).
 	LMTestText bool `json:"lm_test_text,omitempty"`
+	tokenizing
+}
+
+// tokenizing is the part of a data stage's key that says how it tokenises
+// and builds its vocabulary: omitted for fastai's words with a minimum
+// count of 2, so that the keys made before these settings stand.
+type tokenizing struct {
+	Tokenizer    string `json:"tokenizer,omitempty"`     // "subword", or "" for words
+	SubwordVocab int    `json:"subword_vocab,omitempty"` // the pieces to learn
+	MinFreq      int    `json:"min_freq,omitempty"`
+}
+
+// vocabSpec is how a data stage tokenises and which vocabulary it builds.
+type vocabSpec struct {
+	MaxSize int // words: the vocabulary's cap
+	MinFreq int // 0: 2
+	Pieces  int // subword: the pieces to learn (subword_vocab); 0 for words
+	// PiecesUnset: subword_vocab was left out (for messages only).
+	PiecesUnset bool
+}
+
+// vocabSpecOf is the spec of a data stage whose word vocabulary is capped
+// at maxSize.
+func vocabSpecOf(s ablations.Settings, sc ablations.Scale, maxSize int) vocabSpec {
+	return vocabSpec{MaxSize: maxSize, MinFreq: s.MinFreq, Pieces: s.SubwordPieces(sc), PiecesUnset: s.SubwordVocab == 0}
+}
+
+func (v vocabSpec) key() tokenizing {
+	if v.Pieces > 0 {
+		return tokenizing{Tokenizer: ablations.TokenizerSubword, SubwordVocab: v.Pieces, MinFreq: v.MinFreq}
+	}
+	return tokenizing{MinFreq: v.MinFreq}
+}
+
+func (v vocabSpec) options() text.VocabOptions {
+	o := text.VocabOptions{MaxSize: v.MaxSize, MinFreq: int64(v.MinFreq)}
+	if v.Pieces > 0 {
+		o.MaxSize = v.Pieces
+	}
+	return o
+}
+
+// fileSubword is a data stage's subword model (text.Subword.Save), with
+// tokenizer "subword".
+const fileSubword = "subword.bpe"
+
+// learnSubword learns a subword model of spec.Pieces pieces from the words
+// of examples and saves it in dir. what names the text in errors; a size
+// the text cannot give is an error naming subword_vocab.
+func learnSubword(ctx context.Context, examples []datasets.Example, spec vocabSpec, what, dir string) (*text.Subword, error) {
+	counts, err := text.CountTokens(ctx, text.NewTokenizer(text.Options{}), docs(examples))
+	if err != nil {
+		return nil, err
+	}
+	bpe, err := text.TrainSubword(counts, text.SubwordOptions{VocabSize: spec.Pieces, Exact: true})
+	var se *text.SubwordSizeError
+	if errors.As(err, &se) {
+		want := fmt.Sprintf("at least %d", se.Min)
+		if se.Size >= se.Min {
+			want = fmt.Sprintf("at most %d", se.Max)
+		}
+		setting := fmt.Sprintf("subword_vocab = %d", spec.Pieces)
+		if spec.PiecesUnset {
+			setting = fmt.Sprintf("subword_vocab, unset (MultiFiT's %d pieces, at most the scale's vocab: %d)", ablations.MultiFiTSubwordVocab, spec.Pieces)
+		}
+		return nil, fmt.Errorf("%s: %s: %w; set subword_vocab to %s", setting, what, err, want)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return bpe, bpe.Save(filepath.Join(dir, fileSubword))
 }
 
 // taskData plans a task's data stage: its splits (computed here, so that
@@ -334,11 +406,25 @@ func (b *builder) taskData(src *source, s ablations.Settings, trainSize int) (*S
 	if trainSize >= sp.TrainPool {
 		trainSize = 0 // the whole pool: the same data as an experiment that does not vary sizes
 	}
+	_, vocab := s.VocabCaps(sc)
+	spec := vocabSpecOf(s, sc, vocab)
 	key := taskDataKey{Dataset: src.Name, Hashes: src.Hashes, ValidationFraction: s.ValidationFraction,
 		CarveTestFraction: s.CarveTestFraction, SplitSeed: s.SplitSeed, MaxTrain: src.limit(sc.MaxTrain),
 		MaxTest: src.limit(sc.MaxTest), MaxUnlabelled: src.limit(sc.MaxUnlabelled), SpareValid: sp.SpareValid, TrainSize: trainSize,
-		LMText: s.LMText, Vocab: sc.Vocab, SpareAsUnlabelled: src.limit(sc.MaxTrain) > 0 && s.LMText != "labelled",
-		LMTestText: s.LMTestText && s.LMText != "labelled"}
+		LMText: s.LMText, Vocab: vocab, SpareAsUnlabelled: src.limit(sc.MaxTrain) > 0 && s.LMText != "labelled",
+		LMTestText: s.LMTestText && s.LMText != "labelled", tokenizing: spec.key()}
+	// Subwords of a row that pretrains are the pretraining corpus's: its
+	// model and vocabulary, as MultiFiT shares one SentencePiece vocabulary
+	// between pretraining and fine-tuning. Without pretraining the task's
+	// own text teaches them.
+	var inputs []*Stage
+	if spec.Pieces > 0 && s.UsesLM() && s.Pretrain {
+		corpus, err := b.corpus(s)
+		if err != nil {
+			return nil, sp, err
+		}
+		inputs = append(inputs, corpus)
+	}
 	label := "taskdata " + src.Name
 	if trainSize > 0 {
 		label += fmt.Sprintf(" n=%d", trainSize)
@@ -346,10 +432,12 @@ func (b *builder) taskData(src *source, s ablations.Settings, trainSize int) (*S
 	if s.LMText == "labelled" {
 		label += " lm:labelled"
 	}
+	if spec.Pieces > 0 {
+		label += " subword"
+	}
 	tokens := words(sp.LMText) + words(sp.Train) + words(sp.Valid) + words(sp.Test)
-	vocab := sc.Vocab
-	return &Stage{Kind: KindTaskData, Code: CodeVersion(KindTaskData), Label: label, Key: key, Work: Work{Tokens: tokens},
-		Run: func(ctx context.Context, x *Exec) (any, error) { return runTaskData(ctx, x, src, sp, vocab) }}, sp, nil
+	return &Stage{Kind: KindTaskData, Code: CodeVersion(KindTaskData), Label: label, Key: key, Inputs: inputs, Work: Work{Tokens: tokens},
+		Run: func(ctx context.Context, x *Exec) (any, error) { return runTaskData(ctx, x, src, sp, spec) }}, sp, nil
 }
 
 // Files of a taskdata stage.
@@ -377,6 +465,9 @@ type taskDataResult struct {
 	Unknown   int64             `json:"unknown_tokens"`
 	Notes     []string          `json:"notes,omitempty"`
 	Hashes    map[string]string `json:"data_hashes"`
+	// SubwordMerges is the number of merges of the subword model the
+	// stage tokenised with (tokenizer "subword"; in fileSubword).
+	SubwordMerges int `json:"subword_merges,omitempty"`
 }
 
 type labelsFile struct {
@@ -395,13 +486,49 @@ func labelsOf(examples []datasets.Example) []int {
 
 // runTaskData tokenises a cell's splits: the vocabulary comes from the LM
 // text (the paper's: the task's own words, at most the scale's vocab, seen
-// twice), and every split is numericalised with it.
-func runTaskData(ctx context.Context, x *Exec, src *source, sp taskSplits, vocabMax int) (any, error) {
+// twice), and every split is numericalised with it. With subwords it is
+// the pretraining corpus's, when the stage has that corpus as its input,
+// else the pieces learned from the LM text.
+func runTaskData(ctx context.Context, x *Exec, src *source, sp taskSplits, spec vocabSpec) (any, error) {
 	tok := text.NewTokenizer(text.Options{})
-	x.Report(Update{Phase: "tokenising LM text"})
-	vocab, st, err := text.BuildCorpus(ctx, tok, docs(sp.LMText), filepath.Join(x.Dir, fileLM), text.VocabOptions{MaxSize: vocabMax})
-	if err != nil {
-		return nil, err
+	var vocab *text.Vocab
+	var st text.Stats
+	var err error
+	merges := 0
+	switch {
+	case spec.Pieces > 0 && len(x.Inputs) > 0:
+		corpus := x.Input(0).Dir
+		bpe, err := text.LoadSubword(filepath.Join(corpus, fileSubword))
+		if err != nil {
+			return nil, err
+		}
+		if vocab, err = text.LoadVocab(filepath.Join(corpus, fileVocab)); err != nil {
+			return nil, err
+		}
+		if err := bpe.Save(filepath.Join(x.Dir, fileSubword)); err != nil {
+			return nil, err
+		}
+		tok = text.NewTokenizer(text.Options{Subword: bpe})
+		merges = bpe.NumMerges()
+		x.Report(Update{Phase: "tokenising LM text"})
+		st, err = text.NumericalizeContext(ctx, tok, vocab, docs(sp.LMText), filepath.Join(x.Dir, fileLM))
+		if err != nil {
+			return nil, err
+		}
+	case spec.Pieces > 0:
+		x.Report(Update{Phase: "learning subwords"})
+		bpe, err := learnSubword(ctx, sp.LMText, spec, "the LM text of "+src.Name, x.Dir)
+		if err != nil {
+			return nil, err
+		}
+		tok, merges = text.NewTokenizer(text.Options{Subword: bpe}), bpe.NumMerges()
+		fallthrough
+	default:
+		x.Report(Update{Phase: "tokenising LM text"})
+		vocab, st, err = text.BuildCorpus(ctx, tok, docs(sp.LMText), filepath.Join(x.Dir, fileLM), spec.options())
+		if err != nil {
+			return nil, err
+		}
 	}
 	x.AddTokens(st.Tokens)
 	if err := vocab.Save(filepath.Join(x.Dir, fileVocab)); err != nil {
@@ -409,7 +536,7 @@ func runTaskData(ctx context.Context, x *Exec, src *source, sp taskSplits, vocab
 	}
 	res := taskDataResult{Dataset: src.Record, Classes: src.DS.Classes, Train: len(sp.Train), Valid: len(sp.Valid),
 		Test: len(sp.Test), TrainPool: sp.TrainPool, LMDocs: int(st.Docs), LMTokens: st.Tokens, Vocab: vocab.Len(),
-		VocabHash: vocab.Hash(), Notes: sp.Notes, Hashes: src.Hashes}
+		VocabHash: vocab.Hash(), Notes: sp.Notes, Hashes: src.Hashes, SubwordMerges: merges}
 	for _, split := range []struct {
 		name     string
 		file     string
@@ -499,6 +626,7 @@ type corpusKey struct {
 	Tokens      int               `json:"tokens"`
 	ValidTokens int               `json:"valid_tokens"`
 	Seed        uint64            `json:"seed"`
+	tokenizing
 }
 
 // corpus plans the corpus stage of s's pretraining corpus.
@@ -512,15 +640,21 @@ func (b *builder) corpus(s ablations.Settings) (*Stage, error) {
 		return nil, &DataError{Where: b.e.Source, Dataset: b.sc.PretrainCorpus, Why: why, Err: err}
 	}
 	sc := b.sc
-	key := corpusKey{Corpus: src.Name, Hashes: src.Hashes, Vocab: sc.PretrainVocab, Tokens: sc.PretrainTokens,
-		ValidTokens: sc.PretrainValidTokens, Seed: s.SplitSeed}
+	vocab, _ := s.VocabCaps(sc)
+	spec := vocabSpecOf(s, sc, vocab)
+	key := corpusKey{Corpus: src.Name, Hashes: src.Hashes, Vocab: vocab, Tokens: sc.PretrainTokens,
+		ValidTokens: sc.PretrainValidTokens, Seed: s.SplitSeed, tokenizing: spec.key()}
+	label := "corpus " + src.Name
+	if spec.Pieces > 0 {
+		label += " subword"
+	}
 	tokens := int64(sc.PretrainTokens + sc.PretrainValidTokens)
 	if sc.PretrainTokens == 0 {
 		tokens = words(src.DS.Train) + words(src.DS.Valid) + words(src.DS.Unlabelled)
 	}
-	return &Stage{Kind: KindCorpus, Code: CodeVersion(KindCorpus), Label: "corpus " + src.Name, Key: key,
+	return &Stage{Kind: KindCorpus, Code: CodeVersion(KindCorpus), Label: label, Key: key,
 		Work: Work{Tokens: tokens},
-		Run:  func(ctx context.Context, x *Exec) (any, error) { return runCorpus(ctx, x, src, sc, s.SplitSeed) }}, nil
+		Run:  func(ctx context.Context, x *Exec) (any, error) { return runCorpus(ctx, x, src, sc, s.SplitSeed, spec) }}, nil
 }
 
 // Files of a corpus stage.
@@ -539,6 +673,9 @@ type corpusResult struct {
 	VocabHash   string            `json:"vocab_hash"`
 	Hashes      map[string]string `json:"data_hashes"`
 	Notes       []string          `json:"notes,omitempty"`
+	// SubwordMerges is the number of merges of the subword model (with
+	// tokenizer "subword").
+	SubwordMerges int `json:"subword_merges,omitempty"`
 }
 
 // corpusSplits returns a pretraining corpus's training and validation
@@ -579,8 +716,11 @@ func takeTokens(tok *text.Tokenizer, examples []datasets.Example, n int, seed ui
 	return order
 }
 
-// runCorpus tokenises the pretraining corpus's selected documents.
-func runCorpus(ctx context.Context, x *Exec, src *source, sc ablations.Scale, seed uint64) (any, error) {
+// runCorpus tokenises the pretraining corpus's selected documents, chosen
+// by their word tokens whatever the tokeniser, so that words and subwords
+// read the same text. With subwords it first learns their model from the
+// chosen training documents.
+func runCorpus(ctx context.Context, x *Exec, src *source, sc ablations.Scale, seed uint64, spec vocabSpec) (any, error) {
 	tok := text.NewTokenizer(text.Options{})
 	train, valid, note, err := corpusSplits(src.DS, seed)
 	if err != nil {
@@ -589,8 +729,17 @@ func runCorpus(ctx context.Context, x *Exec, src *source, sc ablations.Scale, se
 	x.Report(Update{Phase: "choosing documents"})
 	train = takeTokens(tok, train, sc.PretrainTokens, seed)
 	valid = takeTokens(tok, valid, sc.PretrainValidTokens, seed+1)
+	merges := 0
+	if spec.Pieces > 0 {
+		x.Report(Update{Phase: "learning subwords"})
+		bpe, err := learnSubword(ctx, train, spec, "the pretraining corpus "+src.Name, x.Dir)
+		if err != nil {
+			return nil, err
+		}
+		tok, merges = text.NewTokenizer(text.Options{Subword: bpe}), bpe.NumMerges()
+	}
 	x.Report(Update{Phase: "tokenising"})
-	vocab, st, err := text.BuildCorpus(ctx, tok, docs(train), filepath.Join(x.Dir, fileCorpusTrain), text.VocabOptions{MaxSize: sc.PretrainVocab})
+	vocab, st, err := text.BuildCorpus(ctx, tok, docs(train), filepath.Join(x.Dir, fileCorpusTrain), spec.options())
 	if err != nil {
 		return nil, err
 	}
@@ -603,7 +752,7 @@ func runCorpus(ctx context.Context, x *Exec, src *source, sc ablations.Scale, se
 	}
 	x.AddTokens(st.Tokens + vst.Tokens)
 	res := corpusResult{Corpus: src.Name, TrainDocs: int(st.Docs), TrainTokens: st.Tokens, ValidDocs: int(vst.Docs),
-		ValidTokens: vst.Tokens, Vocab: vocab.Len(), VocabHash: vocab.Hash(), Hashes: src.Hashes}
+		ValidTokens: vst.Tokens, Vocab: vocab.Len(), VocabHash: vocab.Hash(), Hashes: src.Hashes, SubwordMerges: merges}
 	if note != "" {
 		res.Notes = append(res.Notes, src.Name+": "+note)
 	}

@@ -6,9 +6,11 @@
 // Every cell of an experiment (a row on a dataset, at a training size, for
 // a seed) is the end of a chain of stages:
 //
-//	corpus      tokenise the pretraining corpus (a seeded subset at small scales)
+//	corpus      tokenise the pretraining corpus (a seeded subset at small scales),
+//	            first learning its subword model for tokenizer "subword"
 //	pretrain    train the general-domain LM on it
 //	taskdata    split the task (carve, subset, 10% validation, low-shot draw) and tokenise it
+//	            (subwords: with the corpus stage's model and vocabulary, an input)
 //	finetune    fine-tune the LM on the task's text
 //	classifier  train the classifier from the fine-tuned LM (or the pretrained one, or nothing)
 //	evaluate    its error on the validation or test split

@@ -274,11 +274,19 @@ func (b *builder) pretrain(s ablations.Settings, backward bool) (*Stage, error) 
 	}
 	job := pretrainJob{be: b.p.Backend, settings: s, scale: sc, backward: backward}
 	return &Stage{Kind: KindPretrain, Code: CodeVersion(KindPretrain),
-		Label: fmt.Sprintf("pretrain %s %s%s", sc.PretrainCorpus, s.LM, dirLabel(backward)),
+		Label: fmt.Sprintf("pretrain %s %s%s%s", sc.PretrainCorpus, s.LM, tokenizerLabel(s), dirLabel(backward)),
 		Key:   key, Inputs: []*Stage{corpus},
 		Work: Work{Tokens: tokens * int64(sc.PretrainEpochs), Cost: lmCost(sc, sc.PretrainVocab), Epochs: sc.PretrainEpochs},
 		Run:  job.run,
 	}, nil
+}
+
+// tokenizerLabel marks the stages of subword rows in plans and progress.
+func tokenizerLabel(s ablations.Settings) string {
+	if s.Subword() {
+		return " subword"
+	}
+	return ""
 }
 
 // pretrainJob is a pretrain stage's work.
@@ -321,6 +329,17 @@ func (j pretrainJob) run(ctx context.Context, x *Exec) (any, error) {
 	}
 	if err := vocab.Save(filepath.Join(x.Dir, fileVocab)); err != nil {
 		return nil, err
+	}
+	// A subword LM keeps its subword model beside it, as its vocabulary,
+	// so that the checkpoint's folder says how to cut text for it.
+	if bpe := filepath.Join(corpus.Dir, fileSubword); isFile(bpe) {
+		m, err := text.LoadSubword(bpe)
+		if err != nil {
+			return nil, err
+		}
+		if err := m.Save(filepath.Join(x.Dir, fileSubword)); err != nil {
+			return nil, err
+		}
 	}
 	return lmResult{Epochs: trained.epochs, Vocab: vocab.Len(), VocabHash: vocab.Hash()}, nil
 }

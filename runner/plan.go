@@ -212,6 +212,11 @@ func (p *Planner) Plan(e *experiments.Experiment, o PlanOptions) (*Plan, error) 
 			if err != nil {
 				return nil, &PlanError{fmt.Sprintf("%s: row %s: %v", e.Source, row.ID, err)}
 			}
+			if s.Subword() && !s.Pretrained.IsZero() {
+				// Only --pretrained gets here: the loader refuses both in a file.
+				return nil, &PlanError{fmt.Sprintf("%s:%d: row %s: tokenizer \"subword\" learns its pieces from the pretraining corpus; the pretrained LM %s has its own word vocabulary: "+
+					"leave --pretrained out, or use tokenizer = \"words\"", e.Source, row.Line, row.ID, s.Pretrained)}
+			}
 			rb, note, err := b.forRow(row, s)
 			if err != nil {
 				return nil, err
@@ -562,6 +567,9 @@ func pretrainLabel(s ablations.Settings) string {
 	}
 	if s.LMText == "labelled" {
 		parts = append(parts, "lm:labelled")
+	}
+	if s.Subword() {
+		parts = append(parts, "subword")
 	}
 	if len(parts) == 0 {
 		return ""

@@ -14,6 +14,9 @@ import (
 type RecordLM struct {
 	Checkpoint string // the finetune stage's LM
 	Vocab      string // the taskdata stage's vocabulary, which the LM reads
+	// Subword is the taskdata stage's subword model, which cut its text;
+	// "" for fastai's words.
+	Subword string
 	// Splits are the task data's numericalised corpus files by split:
 	// "lm" (the fine-tuning text), "train", "valid", "test".
 	Splits map[string]string
@@ -68,9 +71,14 @@ func LMOf(cacheDir string, r results.Record) (RecordLM, error) {
 	if key.Batch < 1 || key.BPTT < 1 {
 		return RecordLM{}, fmt.Errorf("%s: its key names batch %d and bptt %d, want both at least 1", filepath.Join(ft.Dir, manifestName), key.Batch, key.BPTT)
 	}
+	subword := filepath.Join(td.Dir, fileSubword)
+	if !isFile(subword) {
+		subword = ""
+	}
 	return RecordLM{
 		Checkpoint: filepath.Join(ft.Dir, fileLMCheckpoint),
 		Vocab:      filepath.Join(td.Dir, fileVocab),
+		Subword:    subword,
 		Splits: map[string]string{"lm": filepath.Join(td.Dir, fileLM), "train": filepath.Join(td.Dir, fileTrain),
 			"valid": filepath.Join(td.Dir, fileValid), "test": filepath.Join(td.Dir, fileTest)},
 		Batch: key.Batch, BPTT: key.BPTT, Backward: key.Backward,

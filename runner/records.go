@@ -175,6 +175,9 @@ func (r *recordPart) taskData(m *Manifest) error {
 		r.rec.DataHashes[r.task+"/"+f] = h
 	}
 	r.notes = append(r.notes, td.Notes...)
+	if td.SubwordMerges > 0 {
+		r.notes = append(r.notes, fmt.Sprintf("subwords: a vocabulary of %s pieces (%s merges)", count(td.Vocab), count(td.SubwordMerges)))
+	}
 	return nil
 }
 
@@ -472,6 +475,9 @@ func pretrainedOf(p *Plan, c *Cell, get func(*Stage) (*Manifest, error)) (*resul
 // data's vocabulary.
 type RecordModel struct {
 	Classifier, Backward, Vocab string
+	// Subword is the subword model the text was tokenised with; "" for
+	// fastai's words.
+	Subword string
 }
 
 // ModelOf finds, in the cache at cacheDir, the stages a record names: the
@@ -502,10 +508,18 @@ func ModelOf(cacheDir string, r results.Record) (RecordModel, error) {
 	if m.Vocab, err = path(KindTaskData, KindTaskData, fileVocab); err != nil {
 		return m, err
 	}
+	if bpe := filepath.Join(filepath.Dir(m.Vocab), fileSubword); isFile(bpe) {
+		m.Subword = bpe
+	}
 	if _, ok := stages[backwardKey(KindClassifier)]; ok {
 		if m.Backward, err = path(KindClassifier, backwardKey(KindClassifier), fileClassifier); err != nil {
 			return m, err
 		}
 	}
 	return m, nil
+}
+
+func isFile(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
 }

@@ -67,7 +67,7 @@ func Detokenize(tokens []string) string {
 			if i+1 == len(tokens) || isSpecialToken(tokens[i+1]) {
 				continue // a case marker with no word to apply to
 			}
-			w := tokens[i+1]
+			w, boundary := strings.CutPrefix(tokens[i+1], WordBoundary)
 			i++
 			if tok == UpToken {
 				w = strings.ToUpper(w)
@@ -75,7 +75,15 @@ func Detokenize(tokens []string) string {
 				r, size := utf8.DecodeRuneInString(w)
 				w = string(unicode.ToUpper(r)) + w[size:]
 			}
+			if boundary {
+				w = WordBoundary + w
+			}
 			words = appendPiece(words, w, subword)
+			// xxup covers the whole word: every piece until the next boundary.
+			for tok == UpToken && subword && i+1 < len(tokens) && !isSpecialToken(tokens[i+1]) && !strings.HasPrefix(tokens[i+1], WordBoundary) {
+				i++
+				words = appendPiece(words, strings.ToUpper(tokens[i]), subword)
+			}
 			continue
 		case RepToken, WRepToken:
 			if n, ok := count(i + 1); ok && i+2 < len(tokens) && !isSpecialToken(tokens[i+2]) {

@@ -27,6 +27,8 @@ func TestDetokenize(t *testing.T) {
 		{[]string{"xxbos", "xxmaj", "xxmaj", "xxup", "hi", "xxmaj"}, "HI"},
 		{[]string{"xxunk", "cat"}, "xxunk cat"},
 		{[]string{WordBoundary + "over", "con", "f", WordBoundary + "ident", WordBoundary + "."}, "overconf ident."},
+		// Case markers apply to the word, not its boundary; xxup to every piece.
+		{[]string{MajToken, WordBoundary + "the", WordBoundary + "mov", "ie", UpToken, WordBoundary + "gre", "at", WordBoundary + "!"}, "The movie GREAT!"},
 	} {
 		if got := Detokenize(c.in); got != c.want {
 			t.Errorf("Detokenize(%q) = %q, want %q", c.in, got, c.want)

@@ -55,5 +55,9 @@
 // SentencePiece subwords. TrainSubword learns a byte-pair-encoding model from
 // word counts; a Tokenizer with Options.Subword set cuts every word into
 // pieces ("▁over" "con" "f" "ident") after fastai's rules, and the rest of
-// the pipeline is unchanged.
+// the pipeline is unchanged. With SubwordOptions.Exact a size the counts
+// cannot reach is a SubwordSizeError giving the most they allow, as
+// SentencePiece's "Vocabulary size too high" is. Save and LoadSubword keep a
+// model in a file; Merges and NewSubword carry it inside another (an export
+// bundle's tokeniser settings).
 package text

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -41,13 +42,36 @@ type SubwordOptions struct {
 	// VocabSize is the number of pieces to reach: the 9 special tokens, the
 	// characters seen at least twice, and the merges. 0 means 15,000.
 	VocabSize int
+	// Exact makes counts that stop short of VocabSize (no pair of pieces
+	// occurs twice before it is reached) an error, as SentencePiece's
+	// "Vocabulary size too high" is, instead of a smaller model.
+	Exact bool
+}
+
+// SubwordSizeError is a subword vocabulary size that the word counts
+// cannot give: smaller than the special tokens and the characters (Min),
+// or, with SubwordOptions.Exact, larger than the merges the counts allow
+// (Max).
+type SubwordSizeError struct {
+	Size int // the size asked for
+	Min  int // the special tokens and the characters seen at least twice
+	Max  int // the most pieces the counts give; 0 when Size < Min
+}
+
+func (e *SubwordSizeError) Error() string {
+	if e.Size < e.Min {
+		return fmt.Sprintf("a subword vocabulary of %d pieces is less than the %d special tokens and %d characters the text needs (at least %d)",
+			e.Size, numSpecial, e.Min-int(numSpecial), e.Min)
+	}
+	return fmt.Sprintf("a subword vocabulary of %d pieces is more than the text allows: after %d pieces no pair of pieces occurs twice (at most %d)",
+		e.Size, e.Max, e.Max)
 }
 
 // TrainSubword learns merges from word counts, such as those of CountTokens
 // run with a word-level Tokenizer (special tokens are skipped). At each step
 // it merges the adjacent pair of pieces with the highest count over all
 // words, ties broken by the merged piece in byte order, until the model has
-// o.VocabSize pieces or no pair occurs twice.
+// o.VocabSize pieces or no pair occurs twice (an error with o.Exact).
 func TrainSubword(c *Counter, o SubwordOptions) (*Subword, error) {
 	size := o.VocabSize
 	if size == 0 {
@@ -74,7 +98,7 @@ func TrainSubword(c *Counter, o SubwordOptions) (*Subword, error) {
 	}
 	merges := size - int(numSpecial) - alphabet
 	if merges < 0 {
-		return nil, fmt.Errorf("subword vocabulary of %d pieces: the %d special tokens and %d characters already exceed it", size, numSpecial, alphabet)
+		return nil, &SubwordSizeError{Size: size, Min: int(numSpecial) + alphabet}
 	}
 	t.countPairs()
 	m := &Subword{ranks: map[[2]string]int32{}}
@@ -88,9 +112,36 @@ func TrainSubword(c *Counter, o SubwordOptions) (*Subword, error) {
 		m.merges = append(m.merges, [2]string{pa, pb})
 		t.merge(a, b)
 	}
+	if o.Exact && len(m.merges) < merges {
+		return nil, &SubwordSizeError{Size: size, Min: int(numSpecial) + alphabet, Max: int(numSpecial) + alphabet + len(m.merges)}
+	}
 	m.hash = hashMerges(m.merges)
 	return m, nil
 }
+
+// NewSubword makes a model from merges in rank order, such as Merges
+// returns: each pair two non-empty pieces without spaces or newlines, none
+// repeated.
+func NewSubword(merges [][2]string) (*Subword, error) {
+	m := &Subword{ranks: make(map[[2]string]int32, len(merges)), merges: make([][2]string, 0, len(merges))}
+	for i, p := range merges {
+		for _, piece := range p {
+			if piece == "" || strings.ContainsAny(piece, " \n") {
+				return nil, fmt.Errorf("subword merge %d (%q %q): want two non-empty pieces without spaces or newlines", i+1, p[0], p[1])
+			}
+		}
+		if _, dup := m.ranks[p]; dup {
+			return nil, fmt.Errorf("subword merge %d (%q %q) repeats an earlier one", i+1, p[0], p[1])
+		}
+		m.ranks[p] = int32(i)
+		m.merges = append(m.merges, p)
+	}
+	m.hash = hashMerges(m.merges)
+	return m, nil
+}
+
+// Merges returns the merges in rank order, for NewSubword.
+func (m *Subword) Merges() [][2]string { return slices.Clone(m.merges) }
 
 // bpeTrainer holds the words being merged and the counts of adjacent pairs.
 type bpeTrainer struct {

@@ -2,6 +2,7 @@ package text
 
 import (
 	"context"
+	"errors"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -55,8 +56,57 @@ func TestTrainSubword(t *testing.T) {
 			}
 		})
 	}
-	if _, err := TrainSubword(countsOf(map[string]int64{"abcdef": 2}), SubwordOptions{VocabSize: 12}); err == nil {
-		t.Error("a vocabulary smaller than the alphabet was accepted")
+	var se *SubwordSizeError
+	_, err := TrainSubword(countsOf(map[string]int64{"abcdef": 2}), SubwordOptions{VocabSize: 12})
+	if !errors.As(err, &se) || se.Min != 9+7 {
+		t.Errorf("a vocabulary smaller than the alphabet: %v, want a SubwordSizeError with Min 16", err)
+	}
+}
+
+// With Exact, a size the counts cannot reach is an error that says how
+// many pieces they allow; without it, the model stops short.
+func TestTrainSubwordExact(t *testing.T) {
+	words := map[string]int64{"aa": 3, "ab": 2} // 3 characters and 3 merges: 15 pieces at most
+	for _, size := range []int{15, 16, 100} {
+		_, err := TrainSubword(countsOf(words), SubwordOptions{VocabSize: size, Exact: true})
+		var se *SubwordSizeError
+		switch {
+		case size == 15 && err != nil:
+			t.Errorf("size 15: %v", err)
+		case size > 15 && (!errors.As(err, &se) || se.Max != 15 || se.Size != size):
+			t.Errorf("size %d: %v, want a SubwordSizeError with Max 15", size, err)
+		case size > 15 && !strings.Contains(err.Error(), "at most 15"):
+			t.Errorf("size %d: %q does not say the most the text allows", size, err)
+		}
+		if m, err := TrainSubword(countsOf(words), SubwordOptions{VocabSize: size}); err != nil || m.NumMerges() != 3 {
+			t.Errorf("size %d without Exact: %v merges, %v", size, m.NumMerges(), err)
+		}
+	}
+}
+
+// NewSubword rebuilds a model from its merges: the same hash and the same
+// segmentation; malformed merges are errors.
+func TestNewSubword(t *testing.T) {
+	m, err := TrainSubword(countsOf(map[string]int64{"lower": 5, "lowest": 3, "newer": 4, "wider": 2}), SubwordOptions{VocabSize: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := NewSubword(m.Merges())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Hash() != m.Hash() {
+		t.Errorf("hash %s, want %s", again.Hash(), m.Hash())
+	}
+	for _, w := range []string{"lowest", "newest", "wider", "x"} {
+		if got, want := again.Segment(w), m.Segment(w); !slices.Equal(got, want) {
+			t.Errorf("%s: %q, want %q", w, got, want)
+		}
+	}
+	for _, bad := range [][][2]string{{{"a", ""}}, {{"a b", "c"}}, {{"a", "b"}, {"a", "b"}}} {
+		if _, err := NewSubword(bad); err == nil {
+			t.Errorf("merges %q accepted", bad)
+		}
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 
 const exportUsage = `Usage:
   ulmfit export --classifier CKPT --vocab VOCAB --out FILE [--backward CKPT]
-                [--mark-single-field] [--add-eos] [--force]
+                [--subword BPE] [--mark-single-field] [--add-eos] [--force]
   ulmfit export --experiment E --row R --dataset D [--seed S] --out FILE
                 [--results DIR] [--cache DIR] [--force]
 
@@ -23,14 +23,17 @@ one self-contained file that 'ulmfit predict --model FILE' loads.
 
 From a result: --experiment, --row, --dataset and --seed pick a record in
 --results (default "runs", your own runs; "results" for the shipped ones),
-and the classifier (both directions of a bidirectional row) and vocabulary
-come from the cache stages it names (--cache, default "cache"). --seed may
+and the classifier (both directions of a bidirectional row), vocabulary and,
+for a tokenizer = "subword" row, subword model come from the cache stages it
+names (--cache, default "cache"). --seed may
 be left out when the cell has one. A cell that is not there, or stages the
 cache no longer holds, stop it with exit 2, saying what there is.
 
 --classifier   a classifier checkpoint (model.SaveClassifier)
 --vocab        the vocabulary it was trained with (the checkpoint records its
                hash; a different vocabulary is an error)
+--subword      the subword model (subword.bpe) the training text was cut
+               with, for a classifier trained with tokenizer = "subword"
 --backward     a backward classifier (trained on reversed documents) to
                ensemble with the forward one: predict averages the two
 --mark-single-field, --add-eos
@@ -48,6 +51,7 @@ type exportOptions struct {
 	Classifier string
 	Backward   string
 	Vocab      string
+	Subword    string
 	Out        string
 	Tokenizer  classify.TokenizerSettings
 	Force      bool
@@ -68,6 +72,7 @@ func init() {
 			fs.StringVar(&o.Classifier, "classifier", "", "classifier checkpoint")
 			fs.StringVar(&o.Backward, "backward", "", "backward classifier checkpoint (optional)")
 			fs.StringVar(&o.Vocab, "vocab", "", "vocabulary file")
+			fs.StringVar(&o.Subword, "subword", "", "subword model (optional)")
 			fs.StringVar(&o.Out, "out", "", "bundle to write")
 			fs.BoolVar(&o.Force, "force", false, "overwrite the bundle if it exists")
 			fs.BoolVar(&o.Tokenizer.MarkSingleField, "mark-single-field", false, "tokeniser: xxfld 1 before a single field")
@@ -82,8 +87,8 @@ func init() {
 				return err
 			}
 			if o.Experiment != "" {
-				if o.Row == "" || o.Dataset == "" || o.Out == "" || o.Classifier != "" || o.Vocab != "" {
-					return usagef("export: --experiment takes --row, --dataset and --out, and no --classifier or --vocab\n%s", exportUsage)
+				if o.Row == "" || o.Dataset == "" || o.Out == "" || o.Classifier != "" || o.Vocab != "" || o.Subword != "" {
+					return usagef("export: --experiment takes --row, --dataset and --out, and no --classifier, --vocab or --subword\n%s", exportUsage)
 				}
 				if err := fromRecord(&o); err != nil {
 					return err
@@ -112,7 +117,7 @@ func fromRecord(o *exportOptions) error {
 	if err != nil {
 		return usagef("export: %v", err)
 	}
-	o.Classifier, o.Backward, o.Vocab = m.Classifier, m.Backward, m.Vocab
+	o.Classifier, o.Backward, o.Vocab, o.Subword = m.Classifier, m.Backward, m.Vocab, m.Subword
 	return nil
 }
 
@@ -139,7 +144,7 @@ func runExport(_ context.Context, o exportOptions) error {
 	if err := prepareOutputs("export", o.Force, o.Out); err != nil {
 		return err
 	}
-	f := classify.Files{Classifier: o.Classifier, Backward: o.Backward, Vocab: o.Vocab, Tokenizer: o.Tokenizer}
+	f := classify.Files{Classifier: o.Classifier, Backward: o.Backward, Vocab: o.Vocab, Subword: o.Subword, Tokenizer: o.Tokenizer}
 	if err := classify.Export(f, o.Out); err != nil {
 		return inputError{fmt.Errorf("export: %w", err)}
 	}

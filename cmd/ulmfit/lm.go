@@ -28,7 +28,8 @@ LM is one of:
   --model CKPT [--vocab VOCAB]
         an LM checkpoint of ours ('ulmfit import' writes one; a pretrain
         stage's cache/pretrain/ID/lm.ckpt) and its vocabulary, by default
-        the vocab.txt beside it
+        the vocab.txt beside it; a subword.bpe beside it cuts text into
+        its subwords
   --pth FILE --itos FILE
         a fastai AWD_LSTM language model (.pth of learn.save and its
         itos.pkl), read as 'ulmfit import' reads it
@@ -115,10 +116,16 @@ func (s *lmSource) check(command, usage string) error {
 // loadedLM is an LM with its vocabulary, and for a record's, where the
 // cache holds its task data.
 type loadedLM struct {
-	lm     *model.LM
-	vocab  *text.Vocab
-	where  string // the checkpoint, for messages
-	record *runner.RecordLM
+	lm      *model.LM
+	vocab   *text.Vocab
+	subword *text.Subword // the model that cut its text into subwords; nil for words
+	where   string        // the checkpoint, for messages
+	record  *runner.RecordLM
+}
+
+// tokenizer cuts text as l's training text was cut.
+func (l *loadedLM) tokenizer() *text.Tokenizer {
+	return text.NewTokenizer(text.Options{Subword: l.subword})
 }
 
 // load reads the LM s names.
@@ -144,7 +151,7 @@ func (s *lmSource) load(command string) (*loadedLM, error) {
 		if err != nil {
 			return nil, usagef("%s: %v", command, err)
 		}
-		l, err := loadCheckpoint(command, rl.Checkpoint, rl.Vocab)
+		l, err := loadCheckpoint(command, rl.Checkpoint, rl.Vocab, rl.Subword)
 		if err != nil {
 			return nil, err
 		}
@@ -159,17 +166,33 @@ func (s *lmSource) load(command string) (*loadedLM, error) {
 				"(a finetune stage's is its taskdata stage's vocab.txt; --experiment finds both)", command, interop.LMVocabFile, s.Model)
 		}
 	}
-	return loadCheckpoint(command, s.Model, vocab)
+	subword := filepath.Join(filepath.Dir(s.Model), lmSubwordFile)
+	if _, err := os.Stat(subword); err != nil {
+		subword = ""
+	}
+	return loadCheckpoint(command, s.Model, vocab, subword)
 }
 
-func loadCheckpoint(command, ckpt, vocabPath string) (*loadedLM, error) {
+// lmSubwordFile is the subword model beside a subword LM's checkpoint
+// (a pretrain stage's, with tokenizer "subword").
+const lmSubwordFile = "subword.bpe"
+
+// loadCheckpoint reads an LM checkpoint, its vocabulary and, unless
+// subwordPath is "", the subword model its text was cut with.
+func loadCheckpoint(command, ckpt, vocabPath, subwordPath string) (*loadedLM, error) {
 	v, err := text.LoadVocab(vocabPath)
 	if err != nil {
 		return nil, inputError{fmt.Errorf("%s: %w", command, err)}
+	}
+	var bpe *text.Subword
+	if subwordPath != "" {
+		if bpe, err = text.LoadSubword(subwordPath); err != nil {
+			return nil, inputError{fmt.Errorf("%s: %w", command, err)}
+		}
 	}
 	lm, err := model.LoadLM(compute.Default(), ckpt, v.Hash())
 	if err != nil {
 		return nil, inputError{fmt.Errorf("%s: %w (is %s the vocabulary it was trained with, and %s an LM checkpoint?)", command, err, vocabPath, ckpt)}
 	}
-	return &loadedLM{lm: lm, vocab: v, where: ckpt}, nil
+	return &loadedLM{lm: lm, vocab: v, subword: bpe, where: ckpt}, nil
 }

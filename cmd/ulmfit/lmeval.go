@@ -162,7 +162,7 @@ func runLMEval(ctx context.Context, o lmEvalOptions) error {
 
 // text reads the text o names as l's token ids.
 func (o lmEvalOptions) text(l *loadedLM) (*lmText, error) {
-	tok := text.NewTokenizer(text.Options{})
+	tok := l.tokenizer()
 	switch {
 	case o.Text != "":
 		f, err := os.Open(o.Text)

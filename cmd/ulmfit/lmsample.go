@@ -89,7 +89,7 @@ func runLMSample(ctx context.Context, o lmSampleOptions) error {
 	if err != nil {
 		return err
 	}
-	tok := text.NewTokenizer(text.Options{})
+	tok := l.tokenizer()
 	prompt := tok.Tokenize(o.Prompt)
 	ids := l.vocab.Numericalize(nil, prompt)
 	drawn, err := model.Sample(ctx, l.lm, ids, model.SampleConfig{Tokens: o.Tokens, Temperature: o.Temperature, TopK: o.TopK,
