@@ -6,9 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 
 	"github.com/ulmfit-go/ulmfit/compute"
 	"github.com/ulmfit-go/ulmfit/interop"
@@ -123,18 +120,13 @@ type loadedLM struct {
 
 // load reads the LM s names.
 func (s *lmSource) load(command string) (*loadedLM, error) {
-	be := compute.Default()
 	switch {
 	case s.Pth != "":
-		lm, itos, err := interop.LoadFastaiLM(be, s.Pth, s.Itos)
+		im, err := interop.ImportFastaiLM(compute.Default(), s.Pth, s.Itos, "")
 		if err != nil {
 			return nil, inputError{fmt.Errorf("%s: %w", command, err)}
 		}
-		v, err := text.NewVocab(itos)
-		if err != nil {
-			return nil, inputError{fmt.Errorf("%s: %s: %w", command, s.Itos, err)}
-		}
-		return &loadedLM{lm: lm, vocab: v, where: s.Pth}, nil
+		return &loadedLM{lm: im.LM, vocab: im.Vocab, where: s.Pth}, nil
 	case s.fromRecord():
 		r, err := pickRecord(command, s.Results, s.Experiment, s.Row, s.Dataset, s.RecordSeed, "--record-seed")
 		if err != nil {
@@ -151,25 +143,20 @@ func (s *lmSource) load(command string) (*loadedLM, error) {
 		l.record = &rl
 		return l, nil
 	}
-	vocab := s.Vocab
-	if vocab == "" {
-		vocab = filepath.Join(filepath.Dir(s.Model), interop.LMVocabFile)
-		if _, err := os.Stat(vocab); errors.Is(err, fs.ErrNotExist) {
-			return nil, usagef("%s: no --vocab given and no %s beside %s: name the vocabulary the LM was trained with "+
-				"(a finetune stage's is its taskdata stage's vocab.txt; --experiment finds both)", command, interop.LMVocabFile, s.Model)
-		}
-	}
-	return loadCheckpoint(command, s.Model, vocab)
+	return loadCheckpoint(command, s.Model, s.Vocab)
 }
 
-func loadCheckpoint(command, ckpt, vocabPath string) (*loadedLM, error) {
-	v, err := text.LoadVocab(vocabPath)
-	if err != nil {
+// loadCheckpoint reads an LM checkpoint of ours with its vocabulary ("":
+// the one beside it).
+func loadCheckpoint(command, ckpt, vocab string) (*loadedLM, error) {
+	lm, v, err := interop.LoadLM(compute.Default(), ckpt, vocab)
+	var in *interop.InputError
+	switch {
+	case errors.As(err, &in) && in.NameVocab:
+		return nil, usagef("%s: no --vocab given and no %s beside %s: name the vocabulary the LM was trained with "+
+			"(a finetune stage's is its taskdata stage's vocab.txt; --experiment finds both)", command, interop.LMVocabFile, ckpt)
+	case err != nil:
 		return nil, inputError{fmt.Errorf("%s: %w", command, err)}
-	}
-	lm, err := model.LoadLM(compute.Default(), ckpt, v.Hash())
-	if err != nil {
-		return nil, inputError{fmt.Errorf("%s: %w (is %s the vocabulary it was trained with, and %s an LM checkpoint?)", command, err, vocabPath, ckpt)}
 	}
 	return &loadedLM{lm: lm, vocab: v, where: ckpt}, nil
 }
