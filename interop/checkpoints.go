@@ -1,7 +1,10 @@
 package interop
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 
 	"github.com/ulmfit-go/ulmfit/compute"
@@ -12,7 +15,9 @@ import (
 // Whole checkpoints, with their vocabularies, in both directions: a fastai
 // language model into an LM checkpoint of ours ('ulmfit import':
 // ImportFastaiLM, SaveImported), and a checkpoint of ours into fastai's
-// layout ('ulmfit export-torch': ExportTorch).
+// layout ('ulmfit export-torch': ExportTorch); and an LM checkpoint of ours
+// read with its vocabulary (LoadLM: 'ulmfit lm', which reads a fastai model
+// through ImportFastaiLM).
 
 // LMVocabFile is the vocabulary beside an LM checkpoint, as the pipeline
 // lays out its stages' outputs.
@@ -98,6 +103,29 @@ func SaveImported(im Imported, out string) (string, error) {
 // ImportedVocabPath is where SaveImported writes the vocabulary of the
 // checkpoint at out.
 func ImportedVocabPath(out string) string { return filepath.Join(filepath.Dir(out), LMVocabFile) }
+
+// LoadLM reads the LM checkpoint at ckpt (model.SaveCheckpoint's) with the
+// vocabulary at vocab (a text.Vocab file) it was trained with; vocab ""
+// is LMVocabFile beside the checkpoint, and an InputError with NameVocab
+// when there is none there. A checkpoint that does not load with the
+// vocabulary is an InputError that asks whether the two go together.
+func LoadLM(be compute.Backend, ckpt, vocab string) (*model.LM, *text.Vocab, error) {
+	if vocab == "" {
+		vocab = filepath.Join(filepath.Dir(ckpt), LMVocabFile)
+		if _, err := os.Stat(vocab); errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, &InputError{Err: fmt.Errorf("no %s beside %s", LMVocabFile, ckpt), NameVocab: true}
+		}
+	}
+	v, err := text.LoadVocab(vocab)
+	if err != nil {
+		return nil, nil, &InputError{Err: err}
+	}
+	lm, err := model.LoadLM(be, ckpt, v.Hash())
+	if err != nil {
+		return nil, nil, &InputError{Err: fmt.Errorf("%w (is %s the vocabulary it was trained with, and %s an LM checkpoint?)", err, vocab, ckpt)}
+	}
+	return lm, v, nil
+}
 
 // TorchExport is what ExportTorch writes, and from what.
 type TorchExport struct {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ulmfit-go/ulmfit/compute"
@@ -97,5 +98,63 @@ func TestExportTorchImportFastaiLM(t *testing.T) {
 	}
 	if err := ExportTorch(be, TorchExport{LM: ckpt, Layout: FastaiV1, Out: filepath.Join(pth, "x.pth")}); err == nil || errors.As(err, &in) {
 		t.Errorf("writing where a file is: %v, want a failure that is no InputError", err)
+	}
+}
+
+// LoadLM reads a checkpoint with the vocabulary beside it or one named;
+// none beside it is an InputError with NameVocab, another vocabulary than
+// the LM's one that asks whether the two go together.
+func TestLoadLM(t *testing.T) {
+	be := compute.Default()
+	dir := t.TempDir()
+	vocab, err := text.NewVocab(append(text.SpecialTokens(), "the", "cat", "sat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := model.DefaultConfig()
+	cfg.Vocab, cfg.Emb, cfg.Hidden, cfg.Layers = vocab.Len(), 4, 6, 2
+	lm, err := model.NewLM(be, cfg, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ckpt := filepath.Join(dir, "lm.ckpt")
+	if err := model.SaveCheckpoint(ckpt, lm, vocab.Hash(), nil); err != nil {
+		t.Fatal(err)
+	}
+	var in *InputError
+	if _, _, err := LoadLM(be, ckpt, ""); !errors.As(err, &in) || !in.NameVocab {
+		t.Errorf("no vocabulary beside the checkpoint: %v, want an InputError with NameVocab", err)
+	}
+	if err := vocab.Save(filepath.Join(dir, LMVocabFile)); err != nil {
+		t.Fatal(err)
+	}
+	for _, vocabPath := range []string{"", filepath.Join(dir, LMVocabFile)} {
+		got, v, err := LoadLM(be, ckpt, vocabPath)
+		if err != nil {
+			t.Fatalf("vocabulary %q: %v", vocabPath, err)
+		}
+		if v.Hash() != vocab.Hash() {
+			t.Errorf("vocabulary %q: read vocabulary %s, want %s", vocabPath, v.Hash(), vocab.Hash())
+		}
+		for _, name := range lm.Params.Names() {
+			if !slices.Equal(got.Params.Get(name), lm.Params.Get(name)) {
+				t.Errorf("vocabulary %q: %s differs from the saved LM's", vocabPath, name)
+			}
+		}
+	}
+
+	other, err := text.NewVocab(append(text.SpecialTokens(), "dog", "cat", "sat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherPath := filepath.Join(t.TempDir(), "other.vocab")
+	if err := other.Save(otherPath); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := LoadLM(be, ckpt, otherPath); !errors.As(err, &in) || in.NameVocab || !strings.Contains(err.Error(), "is "+otherPath+" the vocabulary it was trained with") {
+		t.Errorf("another vocabulary: %v, want an InputError asking about %s", err, otherPath)
+	}
+	if _, _, err := LoadLM(be, ckpt, filepath.Join(dir, "nope.vocab")); !errors.As(err, &in) || in.NameVocab {
+		t.Errorf("a vocabulary that is not there: %v, want an InputError", err)
 	}
 }

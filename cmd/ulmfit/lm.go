@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -130,18 +129,13 @@ func (l *loadedLM) tokenizer() *text.Tokenizer {
 
 // load reads the LM s names.
 func (s *lmSource) load(command string) (*loadedLM, error) {
-	be := compute.Default()
 	switch {
 	case s.Pth != "":
-		lm, itos, err := interop.LoadFastaiLM(be, s.Pth, s.Itos)
+		im, err := interop.ImportFastaiLM(compute.Default(), s.Pth, s.Itos, "")
 		if err != nil {
 			return nil, inputError{fmt.Errorf("%s: %w", command, err)}
 		}
-		v, err := text.NewVocab(itos)
-		if err != nil {
-			return nil, inputError{fmt.Errorf("%s: %s: %w", command, s.Itos, err)}
-		}
-		return &loadedLM{lm: lm, vocab: v, where: s.Pth}, nil
+		return &loadedLM{lm: im.LM, vocab: im.Vocab, where: s.Pth}, nil
 	case s.fromRecord():
 		r, err := pickRecord(command, s.Results, s.Experiment, s.Row, s.Dataset, s.RecordSeed, "--record-seed")
 		if err != nil {
@@ -158,30 +152,28 @@ func (s *lmSource) load(command string) (*loadedLM, error) {
 		l.record = &rl
 		return l, nil
 	}
-	vocab := s.Vocab
-	if vocab == "" {
-		vocab = filepath.Join(filepath.Dir(s.Model), interop.LMVocabFile)
-		if _, err := os.Stat(vocab); errors.Is(err, fs.ErrNotExist) {
-			return nil, usagef("%s: no --vocab given and no %s beside %s: name the vocabulary the LM was trained with "+
-				"(a finetune stage's is its taskdata stage's vocab.txt; --experiment finds both)", command, interop.LMVocabFile, s.Model)
-		}
-	}
 	subword := filepath.Join(filepath.Dir(s.Model), lmSubwordFile)
 	if _, err := os.Stat(subword); err != nil {
 		subword = ""
 	}
-	return loadCheckpoint(command, s.Model, vocab, subword)
+	return loadCheckpoint(command, s.Model, s.Vocab, subword)
 }
 
 // lmSubwordFile is the subword model beside a subword LM's checkpoint
 // (a pretrain stage's, with tokenizer "subword").
 const lmSubwordFile = "subword.bpe"
 
-// loadCheckpoint reads an LM checkpoint, its vocabulary and, unless
-// subwordPath is "", the subword model its text was cut with.
-func loadCheckpoint(command, ckpt, vocabPath, subwordPath string) (*loadedLM, error) {
-	v, err := text.LoadVocab(vocabPath)
-	if err != nil {
+// loadCheckpoint reads an LM checkpoint of ours with its vocabulary ("":
+// the one beside it) and, unless subwordPath is "", the subword model its
+// text was cut with.
+func loadCheckpoint(command, ckpt, vocab, subwordPath string) (*loadedLM, error) {
+	lm, v, err := interop.LoadLM(compute.Default(), ckpt, vocab)
+	var in *interop.InputError
+	switch {
+	case errors.As(err, &in) && in.NameVocab:
+		return nil, usagef("%s: no --vocab given and no %s beside %s: name the vocabulary the LM was trained with "+
+			"(a finetune stage's is its taskdata stage's vocab.txt; --experiment finds both)", command, interop.LMVocabFile, ckpt)
+	case err != nil:
 		return nil, inputError{fmt.Errorf("%s: %w", command, err)}
 	}
 	var bpe *text.Subword
@@ -189,10 +181,6 @@ func loadCheckpoint(command, ckpt, vocabPath, subwordPath string) (*loadedLM, er
 		if bpe, err = text.LoadSubword(subwordPath); err != nil {
 			return nil, inputError{fmt.Errorf("%s: %w", command, err)}
 		}
-	}
-	lm, err := model.LoadLM(compute.Default(), ckpt, v.Hash())
-	if err != nil {
-		return nil, inputError{fmt.Errorf("%s: %w (is %s the vocabulary it was trained with, and %s an LM checkpoint?)", command, err, vocabPath, ckpt)}
 	}
 	return &loadedLM{lm: lm, vocab: v, subword: bpe, where: ckpt}, nil
 }

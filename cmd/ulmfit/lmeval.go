@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strings"
 
 	"github.com/ulmfit-go/ulmfit/datasets"
@@ -105,8 +103,7 @@ func lmEvalCommand(ctx context.Context, args []string, stdout io.Writer) error {
 
 // lmText is the token stream an evaluation reads, and what it is.
 type lmText struct {
-	stream   []int32
-	unknown  int // tokens out of the vocabulary
+	*text.IDStream
 	what     string
 	recorded []float64 // the lm_val_loss curve this text's evaluation reproduces
 }
@@ -128,29 +125,29 @@ func runLMEval(ctx context.Context, o lmEvalOptions) error {
 	if o.BPTT > 0 {
 		bptt = o.BPTT
 	}
-	B := max(1, min(batch, len(t.stream)/(4*bptt)))
+	B := max(1, min(batch, len(t.IDs)/(4*bptt)))
 	if l.record != nil {
-		B = l.record.ValidBatch(len(t.stream))
+		B = l.record.ValidBatch(len(t.IDs))
 	}
 	if o.Batch > 0 {
 		B = o.Batch
 	}
 	if o.Backward {
-		t.stream = model.ReverseStream(t.stream, l.vocab.ID(text.BOSToken))
+		t.IDs = model.ReverseStream(t.IDs, l.vocab.ID(text.BOSToken))
 	}
-	if len(t.stream)/B < 2 {
-		return inputError{fmt.Errorf("lm eval: %s has %d tokens, too few for %d streams of at least 2 (lower --batch)", t.what, len(t.stream), B)}
+	if len(t.IDs)/B < 2 {
+		return inputError{fmt.Errorf("lm eval: %s has %d tokens, too few for %d streams of at least 2 (lower --batch)", t.what, len(t.IDs), B)}
 	}
-	ce, err := model.EvaluateStream(ctx, l.lm, t.stream, B, bptt)
+	ce, err := model.EvaluateStream(ctx, l.lm, t.IDs, B, bptt)
 	if err != nil {
 		return fmt.Errorf("lm eval: %w", err)
 	}
-	predicted := B * (len(t.stream)/B - 1)
+	predicted := B * (len(t.IDs)/B - 1)
 	w := o.Stdout
 	fmt.Fprintf(w, "model          %s (vocabulary of %d tokens)\n", l.where, l.vocab.Len())
 	fmt.Fprintf(w, "text           %s\n", t.what)
-	fmt.Fprintf(w, "tokens         %d in the text, %d predicted (%d stream%s, windows of %d)\n", len(t.stream), predicted, B, english.Plural(B, "", "s"), bptt)
-	fmt.Fprintf(w, "out of vocab   %.2f%% (%d tokens are xxunk)\n", 100*float64(t.unknown)/float64(len(t.stream)), t.unknown)
+	fmt.Fprintf(w, "tokens         %d in the text, %d predicted (%d stream%s, windows of %d)\n", len(t.IDs), predicted, B, english.Plural(B, "", "s"), bptt)
+	fmt.Fprintf(w, "out of vocab   %.2f%% (%d tokens are xxunk)\n", 100*float64(t.Unknown)/float64(len(t.IDs)), t.Unknown)
 	fmt.Fprintf(w, "cross-entropy  %.6f nats/token\n", ce)
 	fmt.Fprintf(w, "perplexity     %.4f\n", math.Exp(ce))
 	if n := len(t.recorded); n > 0 {
@@ -165,24 +162,11 @@ func (o lmEvalOptions) text(l *loadedLM) (*lmText, error) {
 	tok := l.tokenizer()
 	switch {
 	case o.Text != "":
-		f, err := os.Open(o.Text)
+		ids, err := text.ReadLines(o.Text, tok, l.vocab)
 		if err != nil {
 			return nil, inputError{fmt.Errorf("lm eval: %w", err)}
 		}
-		defer f.Close()
-		t := &lmText{what: o.Text + ", one document a line"}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 1<<20), 1<<30)
-		for sc.Scan() {
-			if strings.TrimSpace(sc.Text()) == "" {
-				continue
-			}
-			t.add(l.vocab, tok.Tokenize(sc.Text()))
-		}
-		if err := sc.Err(); err != nil {
-			return nil, inputError{fmt.Errorf("lm eval: reading %s: %w", o.Text, err)}
-		}
-		return t, nil
+		return &lmText{IDStream: ids, what: o.Text + ", one document a line"}, nil
 	case l.record != nil:
 		split := o.Split
 		if split == "" {
@@ -197,13 +181,7 @@ func (o lmEvalOptions) text(l *loadedLM) (*lmText, error) {
 			return nil, inputError{fmt.Errorf("lm eval: %w", err)}
 		}
 		defer c.Close()
-		t := &lmText{stream: make([]int32, c.NumTokens()), what: fmt.Sprintf("the %s split of %s's task data (%s)", split, o.LM.Dataset, path)}
-		c.Stream().Read(t.stream, 0)
-		for _, id := range t.stream {
-			if id == text.UnkID {
-				t.unknown++
-			}
-		}
+		t := &lmText{IDStream: text.CorpusIDs(c), what: fmt.Sprintf("the %s split of %s's task data (%s)", split, o.LM.Dataset, path)}
 		if split == "valid" {
 			t.recorded = l.record.ValLoss
 		}
@@ -224,21 +202,9 @@ func (o lmEvalOptions) text(l *loadedLM) (*lmText, error) {
 		}
 		return nil, usagef("lm eval: dataset %s has no %q split; it has: %s", o.LM.Dataset, o.Split, strings.Join(have, ", "))
 	}
-	t := &lmText{what: fmt.Sprintf("the %s split of %s (%d documents)", o.Split, o.LM.Dataset, len(examples))}
+	t := &lmText{IDStream: &text.IDStream{}, what: fmt.Sprintf("the %s split of %s (%d documents)", o.Split, o.LM.Dataset, len(examples))}
 	for _, e := range examples {
-		t.add(l.vocab, tok.Tokenize(e.Text...))
+		t.Add(l.vocab, tok.Tokenize(e.Text...))
 	}
 	return t, nil
-}
-
-// add appends a document's tokens, counting those out of the vocabulary
-// (a literal "xxunk" in the text is in it).
-func (t *lmText) add(v *text.Vocab, tokens []string) {
-	n := len(t.stream)
-	t.stream = v.Numericalize(t.stream, tokens)
-	for i, id := range t.stream[n:] {
-		if id == text.UnkID && tokens[i] != text.UnkToken {
-			t.unknown++
-		}
-	}
 }

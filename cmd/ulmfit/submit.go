@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/ulmfit-go/ulmfit/report"
 	"github.com/ulmfit-go/ulmfit/runner"
 	"github.com/ulmfit-go/ulmfit/runner/slurm"
 )
@@ -195,7 +196,11 @@ func runStatus(ctx context.Context, o runOptions, sch slurm.Scheduler) error {
 		fmt.Fprintf(o.Stdout, "nothing submitted from %s\n", ro.Cache)
 		return nil
 	}
-	return slurm.PrintStatus(o.Stdout, ss)
+	stages := make([]report.SlurmStage, len(ss))
+	for i, s := range ss {
+		stages[i] = report.SlurmStage{Label: s.Label, ID: s.ID, Job: s.Job, State: s.State, Slurm: s.Slurm}
+	}
+	return report.SlurmStatus(o.Stdout, stages)
 }
 
 // runWorker is 'ulmfit stage-worker': one stage, or the records.

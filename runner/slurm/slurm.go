@@ -15,8 +15,9 @@
 // missing (runner.WriteRecords) and prints the tables to its log.
 //
 // The job ids go to CACHE/slurm/jobs.json, by stage ID, so that Status can
-// tell what is queued, running, done or failed, and a second Submit sends
-// only the stages that are neither finished nor still queued or running.
+// tell what is queued, running, done or failed (report.SlurmStatus renders
+// it), and a second Submit sends only the stages that are neither finished
+// nor still queued or running.
 // The cache and results folders must be on a filesystem that every node
 // sees at the same path. Slurm itself is behind the Scheduler interface:
 // CLI runs sbatch, sacct and squeue; the tests use a fake.

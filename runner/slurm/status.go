@@ -1,21 +1,17 @@
 package slurm
 
 import (
-	"cmp"
 	"context"
-	"fmt"
-	"io"
 	"sort"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/ulmfit-go/ulmfit/runner"
 )
 
 // StageStatus is a stage's state for Status: done, partial (its job ended
 // before it finished; submit again to resume), queued, running, failed,
-// or not submitted.
+// or not submitted. report.SlurmStatus renders them ('ulmfit status').
 type StageStatus struct {
 	Stage *runner.Stage // nil when Status lists the state file without experiments
 	ID    string
@@ -107,24 +103,4 @@ func Status(ctx context.Context, o runner.Options, sch Scheduler) ([]StageStatus
 func jobNumber(id string) int {
 	n, _ := strconv.Atoi(strings.SplitN(id, "_", 2)[0])
 	return n
-}
-
-// PrintStatus writes Status's table and a line of counts.
-func PrintStatus(w io.Writer, ss []StageStatus) error {
-	counts := map[string]int{}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "stage\tid\tjob\tstate\tslurm")
-	for _, s := range ss {
-		counts[strings.SplitN(s.State, ",", 2)[0]]++
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Label, s.ID[:min(12, len(s.ID))], cmp.Or(s.Job, "-"), s.State, s.Slurm)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "%d stages: %d done, %d queued, %d running, %d failed, %d not submitted\n",
-		len(ss), counts["done"], counts["queued"], counts["running"], counts["failed"], counts["not submitted"]+counts["partial"])
-	if counts["failed"]+counts["not submitted"]+counts["partial"] > 0 {
-		fmt.Fprintln(w, "submit again to send the failed and missing stages (killed ones resume from their last epoch)")
-	}
-	return nil
 }
