@@ -10,6 +10,13 @@
 #                                       paper ARGS', detached, sharing one cache
 #   scripts/gpu-table2.sh wait SECONDS  there: wait while they run (at most
 #                                       SECONDS), copy records and log tails to $OUT
+#   scripts/gpu-table2.sh stages KIND   there: the finished stages of KIND
+#                                       (e.g. pretrain) as $OUT/KIND.tar
+#
+# RUN names another experiment and its flags in place of "table2 --scale
+# paper" (RUN="zoo-small" pretrains the small scale's LMs on wikipedia-en);
+# PACK_DATA lists the shared dataset folders to send (default: trec6
+# imdb-unsup wikipedia-en) and PACK_IMDB=0 leaves IMDb's reviews out.
 #
 # Run state lives in /root/t2 (outside the carried paths), so it survives
 # between calls while the machine is warm. The runners build different
@@ -26,9 +33,11 @@ pack)
   CGO_ENABLED=0 go build -ldflags "-X github.com/ulmfit-go/ulmfit/runner.buildStamp=$(git rev-parse HEAD)$(git status --porcelain --untracked-files=no | grep -q . && echo +dirty)" \
     -o .dev/payload/ulmfit ./cmd/ulmfit
   xz -T0 -6 .dev/payload/ulmfit
-  if [ ! -s .dev/reviews.json.xz ]; then xz -T0 -9 -c data/imdb/reviews.json > .dev/reviews.json.xz; fi
-  cp .dev/reviews.json.xz .dev/payload/datasets/imdb/
-  cp -r "$SHARED/trec6" "$SHARED/imdb-unsup" "$SHARED/wikipedia-en" .dev/payload/datasets/
+  if [ "${PACK_IMDB:-1}" = 1 ]; then
+    if [ ! -s .dev/reviews.json.xz ]; then xz -T0 -9 -c data/imdb/reviews.json > .dev/reviews.json.xz; fi
+    cp .dev/reviews.json.xz .dev/payload/datasets/imdb/
+  fi
+  for d in ${PACK_DATA:-trec6 imdb-unsup wikipedia-en}; do cp -r "$SHARED/$d" .dev/payload/datasets/; done
   tar -C .dev -cf - payload | split -b "${PART_SIZE:-39m}" - .dev/parts/part-
   ls -l .dev/parts
   ;;
@@ -40,12 +49,13 @@ start)
   cd "$STATE"
   tar -xf payload.tar && rm payload.tar
   xz -d payload/ulmfit.xz && chmod +x payload/ulmfit
-  xz -d payload/datasets/imdb/reviews.json.xz
+  if [ -f payload/datasets/imdb/reviews.json.xz ]; then xz -d payload/datasets/imdb/reviews.json.xz; fi
   mkdir -p res logs
   nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
   for i in $(seq 1 "${RUNNERS:-3}"); do
     # shellcheck disable=SC2086 # ARGS are flags, split on purpose
-    setsid ./payload/ulmfit run table2 --scale paper --data-dir payload/datasets \
+    # shellcheck disable=SC2086 # RUN is an experiment and its flags
+    setsid ./payload/ulmfit run ${RUN:-table2 --scale paper} --data-dir payload/datasets \
       --cache cache --results res "$@" > "logs/runner$i.log" 2>&1 < /dev/null &
     sleep 2
   done
@@ -64,6 +74,13 @@ wait)
   running && echo running || echo finished
   grep -h "done in\|error\|Error" logs/*.log | tail -40
   ;;
+stages)
+  : "${OUT:?OUT is the folder whose files come back}"
+  cd "$STATE/cache/$1" || exit 1
+  # Finished stages only: a .partial folder is an interrupted one.
+  find . -maxdepth 1 -mindepth 1 -type d ! -name '*.partial' -printf '%P\n' | tar -cf "$OUT/$1.tar" -T -
+  tar -tvf "$OUT/$1.tar"
+  ;;
 *)
-  echo "usage: $0 pack | append PART | start ARGS | wait SECONDS" >&2; exit 2 ;;
+  echo "usage: $0 pack | append PART | start ARGS | wait SECONDS | stages KIND" >&2; exit 2 ;;
 esac
