@@ -72,6 +72,23 @@ type SpliceOptions struct {
 	StageWall func(kind, id string) (float64, bool)
 }
 
+// MarkedItems lists the items doc's marks name (each mark's first word), in
+// order and without repeats, so that a caller can build what they ask for
+// before splicing.
+func MarkedItems(doc []byte) []string {
+	var items []string
+	for _, line := range strings.Split(string(doc), "\n") {
+		m := spliceMark.FindStringSubmatch(strings.TrimSpace(line))
+		if m == nil {
+			continue
+		}
+		if f := strings.Fields(m[1]); len(f) > 0 && !slices.Contains(items, f[0]) {
+			items = append(items, f[0])
+		}
+	}
+	return items
+}
+
 // Splice returns doc with every marked block replaced by the report's
 // current rendering of its item. A mark that is not closed, an unknown item
 // or an item the report was not built with is an error naming the line.

@@ -278,3 +278,42 @@ kind = "epochs"
 		t.Errorf("a failed splice changed the draft")
 	}
 }
+
+// A plain 'report --splice' fills a block named after a built-in experiment
+// that is not one of the paper's items (tokenizers) from its records, beside
+// the paper's tables, as the README's blocks need.
+func TestReportSpliceBuiltinExperiment(t *testing.T) {
+	dir := t.TempDir()
+	var recs []results.Record
+	for i, row := range []string{"words", "subword"} {
+		for seed := int64(1); seed <= 2; seed++ {
+			v := 12 + float64(i) + float64(seed)/10
+			recs = append(recs, results.Record{Experiment: "tokenizers", Row: row, Dataset: "trec6", Split: "validation", Metric: "error",
+				Value: v, Seed: seed, Source: results.SourceOurs, Scale: "small", GitCommit: "0123456789abcdef"})
+		}
+	}
+	if err := results.Append(filepath.Join(dir, "tokenizers.jsonl"), recs...); err != nil {
+		t.Fatal(err)
+	}
+	doc := filepath.Join(dir, "doc.md")
+	text := "<!-- ulmfit report: tokenizers -->\nold\n<!-- /ulmfit report -->\n\n<!-- ulmfit report: table7 -->\n<!-- /ulmfit report -->\n"
+	if err := os.WriteFile(doc, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runCmd(t, "report", "--results", dir, "--scale", "small", "--splice", doc)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	got, err := os.ReadFile(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"12.15 ± 0.07", "13.15 ± 0.07", "Subwords (MultiFiT)", "Freez + discr + stlr"} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("the spliced document lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(string(got), "\nold\n") {
+		t.Errorf("the block's old text stayed:\n%s", got)
+	}
+}

@@ -267,6 +267,9 @@ func runReport(ctx context.Context, o reportOptions) error {
 	}
 	printWarnings(o.Stderr, rep.Warnings)
 	if o.Splice != "" {
+		if err := addMarkedExperiments(rep, recs, o); err != nil {
+			return err
+		}
 		return splice(rep, o)
 	}
 	if o.Out == "" {
@@ -419,6 +422,33 @@ func writeReport(rep *report.Report, o reportOptions) ([]string, error) {
 		return nil, err
 	}
 	return rep.WriteDir(o.Out)
+}
+
+// addMarkedExperiments adds to rep the tables of the built-in experiments
+// whose names o.Splice's marks give and the paper's items do not (the
+// quickstart, tokenizers), so that one 'report --splice README.md' fills
+// every block of the project's documents.
+func addMarkedExperiments(rep *report.Report, recs []results.Record, o reportOptions) error {
+	doc, err := os.ReadFile(o.Splice)
+	if err != nil {
+		return usagef("report: --splice: %v", err)
+	}
+	builtin := experiments.Names()
+	for _, item := range report.MarkedItems(doc) {
+		if slices.Contains(report.Items(), item) || !slices.Contains(builtin, item) {
+			continue
+		}
+		e, err := experiments.Open(item)
+		if err != nil {
+			return inputError{fmt.Errorf("report: %s: %w", o.Splice, err)}
+		}
+		t, err := report.ExperimentTable(e, recs, report.Options{Scale: o.Scale, DataAvailable: dataAvailability(o.DataDir)})
+		if err != nil {
+			return inputError{fmt.Errorf("report: %s: %s: %w", o.Splice, item, err)}
+		}
+		rep.Tables = append(rep.Tables, t)
+	}
+	return nil
 }
 
 // splice fills in the marked blocks of o.Splice (report.Splice), writing
