@@ -561,3 +561,96 @@ func TestCheckTokenizer(t *testing.T) {
 		t.Errorf("max_vocab 700: caps %d and %d", p, v)
 	}
 }
+
+// The names pretrained takes besides the registry's: "ours" and zoo
+// models; a zoo model reads its own entry in each direction.
+func TestPretrainedZooAndOurs(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		ok   bool
+	}{
+		{"wt103-fwd", true}, {"ours", true}, {"zoo:small-wikipedia-en", true}, {"zoo:small-wikipedia-en-bwd", true},
+		{"zoo:", false}, {"zoo:a/b", false}, {"wt103", false}, {"Ours", false},
+	} {
+		_, err := PretrainedByName(c.name)
+		if (err == nil) != c.ok {
+			t.Errorf("PretrainedByName(%q): %v, want ok %v", c.name, err, c.ok)
+		}
+	}
+	p := PretrainedLM{Name: "zoo:small-wikipedia-en"}
+	if m, ok := p.ZooModel(); !ok || m != "small-wikipedia-en" {
+		t.Errorf("ZooModel = %q, %v", m, ok)
+	}
+	for _, backward := range []bool{false, true} {
+		if got, ok := p.ForDirection(backward); !ok || got != p {
+			t.Errorf("ForDirection(%v) = %v, %v; want the zoo model itself (the planner picks the entry)", backward, got, ok)
+		}
+	}
+	sub, _ := LookupRecipe("paper")
+	s := sub.Settings()
+	s.Tokenizer, s.Pretrained = TokenizerSubword, p
+	if err := s.Check(); err == nil || !strings.Contains(err.Error(), "tokenizer") {
+		t.Errorf("subwords from a zoo model: %v, want a tokenizer error", err)
+	}
+	s.Pretrained = PretrainedLM{Name: PretrainedOurs}
+	if err := s.Check(); err != nil {
+		t.Errorf("subwords pretraining their own (pretrained = \"ours\"): %v", err)
+	}
+}
+
+// StartFrom gives a scale's rows its zoo model where they would pretrain
+// the same kind of LM, and their own pretraining where they ask for it
+// ("ours"), vary the LM itself, or the experiment changes the scale's
+// pretraining.
+func TestStartFrom(t *testing.T) {
+	scaleZooModels["tiny"] = "tiny-test"
+	t.Cleanup(func() { delete(scaleZooModels, "tiny") })
+	tiny, _ := LookupScale("tiny")
+	paper, _ := LookupScale("paper")
+	base := Paper()
+	zooLM := PretrainedLM{Name: "zoo:tiny-test"}
+	for _, c := range []struct {
+		name  string
+		sc    Scale
+		set   func(*Settings, *Scale)
+		want  PretrainedLM
+		why   string // in the note
+		noted bool
+	}{
+		{"a pretraining row", tiny, func(*Settings, *Scale) {}, zooLM, "", false},
+		{"no scale model", paper, func(*Settings, *Scale) {}, PretrainedLM{}, "", false},
+		{"ours", tiny, func(s *Settings, _ *Scale) { s.Pretrained = PretrainedLM{Name: PretrainedOurs} }, PretrainedLM{}, "", false},
+		{"ours, no scale model", paper, func(s *Settings, _ *Scale) { s.Pretrained = PretrainedLM{Name: PretrainedOurs} }, PretrainedLM{}, "", false},
+		{"its own pretrained LM", tiny, func(s *Settings, _ *Scale) { s.Pretrained = PretrainedLM{Name: "wt103-fwd"} }, PretrainedLM{Name: "wt103-fwd"}, "", false},
+		{"no pretraining", tiny, func(s *Settings, _ *Scale) { s.Pretrain = false }, PretrainedLM{}, "", false},
+		{"from scratch", tiny, func(s *Settings, _ *Scale) { s.Classifier = model.ClsScratch }, PretrainedLM{}, "", false},
+		{"vanilla LM", tiny, func(s *Settings, _ *Scale) { s.LM = "vanilla" }, PretrainedLM{}, `lm = "vanilla"`, true},
+		{"subwords", tiny, func(s *Settings, _ *Scale) { s.Tokenizer = TokenizerSubword }, PretrainedLM{}, `tokenizer = "subword"`, true},
+		{"max_vocab", tiny, func(s *Settings, _ *Scale) { s.MaxVocab = 500 }, PretrainedLM{}, "max_vocab", true},
+		{"min_freq", tiny, func(s *Settings, _ *Scale) { s.MinFreq = 3 }, PretrainedLM{}, "min_freq", true},
+		{"the experiment's corpus", tiny, func(_ *Settings, sc *Scale) { sc.PretrainCorpus = "wikipedia-en" }, PretrainedLM{},
+			`[scale.tiny] pretrain_corpus = wikipedia-en (the preset's is pretrain-en)`, true},
+		{"the experiment's epochs", tiny, func(_ *Settings, sc *Scale) { sc.PretrainEpochs = 3 }, PretrainedLM{}, "pretrain_epochs = 3", true},
+		{"the experiment's shape", tiny, func(_ *Settings, sc *Scale) { sc.Hidden = 32 }, PretrainedLM{}, "hidden = 32", true},
+		{"the experiment's classifier epochs", tiny, func(_ *Settings, sc *Scale) { sc.ClassifierEpochs = 9 }, zooLM, "", false},
+		{"other rates", tiny, func(s *Settings, _ *Scale) { s.PretrainLR = 0.1; s.LMDropouts.Output = 0.3 }, zooLM, "", false},
+	} {
+		s, sc := base, c.sc.Clone()
+		c.set(&s, &sc)
+		in := s.Resolve()
+		got, note := sc.StartFrom(in)
+		if got.Pretrained != c.want {
+			t.Errorf("%s: pretrained %v, want %v", c.name, got.Pretrained, c.want)
+		}
+		if (note != "") != c.noted || !strings.Contains(note, c.why) {
+			t.Errorf("%s: note %q, want one with %q: %v", c.name, note, c.why, c.noted)
+		}
+		if c.noted && !strings.Contains(note, "pretrains its own LM on "+sc.PretrainCorpus+", not the scale's zoo model tiny-test") {
+			t.Errorf("%s: note %q", c.name, note)
+		}
+		got.Pretrained = in.Pretrained
+		if got != in {
+			t.Errorf("%s: StartFrom changed more than pretrained", c.name)
+		}
+	}
+}

@@ -170,7 +170,7 @@ func (s Settings) Check() error {
 			return &ChoiceError{Key: ax.Key, Value: ax.get(&s), Choices: ax.names()}
 		}
 	}
-	if err := s.Pretrained.check(); err != nil {
+	if err := s.Pretrained.checkName(); err != nil {
 		return err
 	}
 	if err := s.checkTokenizer(); err != nil {
@@ -491,8 +491,8 @@ func (s Settings) checkTokenizer() error {
 		return &RangeError{Key: "max_vocab", Value: float64(s.MaxVocab), Want: fmt.Sprintf("at least %d tokens (the 9 special tokens and a word)", minMaxVocab)}
 	case s.MinFreq < 0:
 		return &RangeError{Key: "min_freq", Value: float64(s.MinFreq), Want: "at least 1"}
-	case s.Subword() && !s.Pretrained.IsZero() && s.Pretrain && s.UsesLM():
-		return &ChoiceError{Key: "tokenizer", Value: s.Tokenizer, Choices: []string{TokenizerWords + " (a pretrained fastai LM has its own word vocabulary)"}}
+	case s.Subword() && s.Pretrained.Elsewhere() && s.Pretrain && s.UsesLM():
+		return &ChoiceError{Key: "tokenizer", Value: s.Tokenizer, Choices: []string{TokenizerWords + " (a pretrained LM of fastai's or the zoo's has its own word vocabulary)"}}
 	}
 	return nil
 }
