@@ -397,8 +397,10 @@ func pretrainedNotes[K comparable](rows []Row, perDataset bool, ours map[K][]res
 }
 
 // DescribePretrained says in a line which LM a record's classifier started
-// from: "wt103-fwd (fastai model zoo, md5 7d1114cd…, AWD-LSTM 400/1152x3)"
-// or "ours on pretrain-en, stage 3f9c2a1b0d4e".
+// from: "wt103-fwd (fastai model zoo, md5 7d1114cd…, AWD-LSTM 400/1152x3)",
+// "small-wikipedia-en-fwd (model zoo, ours on wikipedia-en, sha256
+// 00bdd0247360, AWD-LSTM 64/192x3)" or "ours on pretrain-en, stage
+// 3f9c2a1b0d4e".
 func DescribePretrained(p *results.PretrainedLM) string {
 	s := describeOne(p)
 	if p.Backward != nil {
@@ -413,6 +415,8 @@ func describeOne(p *results.PretrainedLM) string {
 	switch p.Kind {
 	case results.PretrainedOurs:
 		s = fmt.Sprintf("ours on %s, stage %s", p.Corpus, short(p.Stage))
+	case results.PretrainedZoo:
+		s = fmt.Sprintf("%s (model zoo, ours on %s, sha256 %s, AWD-LSTM %s)", p.Name, p.Corpus, short(p.SHA256), p.Model)
 	default:
 		var parts []string
 		if p.Source != "" {

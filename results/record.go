@@ -57,12 +57,12 @@ func decodeBytes(s string, n int) ([]int, error) {
 
 // PretrainedLM identifies a general-domain language model.
 type PretrainedLM struct {
-	Kind   string `json:"kind"`             // PretrainedOurs or PretrainedImported
-	Name   string `json:"name,omitempty"`   // imported: the registry name ("wt103-fwd"), else the state dict's file name
-	Source string `json:"source,omitempty"` // imported: "fastai model zoo", or the state dict's path
+	Kind   string `json:"kind"`             // PretrainedOurs, PretrainedImported or PretrainedZoo
+	Name   string `json:"name,omitempty"`   // imported: the registry name ("wt103-fwd"), else the state dict's file name; zoo: the entry
+	Source string `json:"source,omitempty"` // imported: "fastai model zoo", or the state dict's path; zoo: the entry's folder
 	MD5    string `json:"md5,omitempty"`    // imported from the registry: the archive's MD5, as the registry gives it
-	SHA256 string `json:"sha256,omitempty"` // imported: the state dict's SHA-256
-	Corpus string `json:"corpus,omitempty"` // ours: the pretraining corpus
+	SHA256 string `json:"sha256,omitempty"` // imported: the state dict's SHA-256; zoo: the checkpoint's, decompressed
+	Corpus string `json:"corpus,omitempty"` // ours and zoo: the pretraining corpus
 	Stage  string `json:"stage"`            // the pretrain or import stage's id in the cache
 	Model  string `json:"model,omitempty"`  // its shape, "emb/hidden x layers": "400/1152x3"
 	// Backward is a bidirectional cell's backward LM.
@@ -73,6 +73,7 @@ type PretrainedLM struct {
 const (
 	PretrainedOurs     = "ours"     // our pretraining stage
 	PretrainedImported = "imported" // a model pretrained elsewhere (fastai's)
+	PretrainedZoo      = "zoo"      // a model of the project's zoo (package zoo), pretrained by our own pretrain stage
 )
 
 // Record is one measured cell of one experiment for one seed.

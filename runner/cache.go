@@ -101,18 +101,25 @@ func (c *Cache) Partial(s *Stage) bool {
 }
 
 func readManifest(dir string) (*Manifest, error) {
-	data, err := os.ReadFile(filepath.Join(dir, manifestName))
+	m, err := readManifestFile(filepath.Join(dir, manifestName))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
+	return m, err
+}
+
+// readManifestFile reads a stage's manifest from path, wherever it is (a
+// copy beside others, for 'ulmfit zoo add'); Dir is path's folder.
+func readManifestFile(path string) (*Manifest, error) {
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	var m Manifest
 	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("%s: %w (remove the folder to rebuild the stage)", filepath.Join(dir, manifestName), err)
+		return nil, fmt.Errorf("%s: %w (remove the folder to rebuild the stage)", path, err)
 	}
-	m.Dir = dir
+	m.Dir = filepath.Dir(path)
 	return &m, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"go/token"
 	"io/fs"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -90,7 +91,7 @@ func TestCodeVersionsFollowTheCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := slices.Sorted(maps.Keys(want)); !slices.Equal(got, []string{KindClassifier, KindCorpus, KindEvaluate, KindFineTune, KindImport, KindPretrain, KindTaskData}) {
+	if got := slices.Sorted(maps.Keys(want)); !slices.Equal(got, []string{KindClassifier, KindCorpus, KindEvaluate, KindFineTune, KindImport, KindPretrain, KindTaskData, KindZoo}) {
 		t.Fatalf("code versions for %v", got)
 	}
 	for kind, v := range want {
@@ -99,7 +100,7 @@ func TestCodeVersionsFollowTheCode(t *testing.T) {
 		}
 	}
 	const stmt = "\n\t_ = 0\n"
-	models := []string{KindPretrain, KindFineTune, KindClassifier, KindEvaluate, KindImport}
+	models := []string{KindPretrain, KindFineTune, KindClassifier, KindEvaluate, KindImport, KindZoo}
 	for _, c := range []struct {
 		what   string
 		change func(fstest.MapFS)
@@ -137,6 +138,20 @@ func TestCodeVersionsFollowTheCode(t *testing.T) {
 		{"datasets: the paper's dataset labels, which the task data's notes print", func(src fstest.MapFS) {
 			insertAt(t, src, "datasets/names.go", "Label", stmt, false)
 		}, []string{KindTaskData}},
+		{"zoo: decompressing an entry's checkpoint", func(src fstest.MapFS) { insertAt(t, src, "zoo/verify.go", "Entry.decompress", stmt, false) },
+			[]string{KindZoo}},
+		// The scales' zoo models decide which stages a row plans, not what
+		// a stage builds: setting a scale's, as the small scale's was set
+		// once the zoo held its models, rebuilds nothing.
+		{"ablations: the scales' zoo models", func(src fstest.MapFS) {
+			insertAt(t, src, "ablations/pretrained.go", "Scale.StartFrom", stmt, false)
+			decl := regexp.MustCompile(`var scaleZooModels = map\[string\]string\{[^}]*\}`)
+			data := src["ablations/pretrained.go"].Data
+			if !decl.Match(data) {
+				t.Fatalf("ablations/pretrained.go does not declare scaleZooModels as %s", decl)
+			}
+			src["ablations/pretrained.go"] = &fstest.MapFile{Data: decl.ReplaceAll(data, []byte(`var scaleZooModels = map[string]string{"tiny": "probe"}`))}
+		}, nil},
 		{"runner: the executor", func(src fstest.MapFS) { insertAt(t, src, "runner/exec.go", "Executor.runStage", stmt, false) }, nil},
 		{"runner: records", func(src fstest.MapFS) { insertAt(t, src, "runner/records.go", "buildRecord", stmt, false) }, nil},
 		{"runner: Slurm", func(src fstest.MapFS) { insertAt(t, src, "runner/slurm/submit.go", "Submit", stmt, false) }, nil},

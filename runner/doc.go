@@ -15,6 +15,13 @@
 //	classifier  train the classifier from the fine-tuned LM (or the pretrained one, or nothing)
 //	evaluate    its error on the validation or test split
 //
+// A row that starts from a pretrained LM has, in place of corpus and
+// pretrain, an import stage (a fastai LM, converted) or a zoo stage (a model
+// of the project's zoo, package zoo: our own pretrain stage's LM,
+// decompressed and checked against its manifest). A scale may name a zoo
+// model that its rows start from (ablations.Scale.StartFrom) unless a row
+// says pretrained = "ours".
+//
 // A stage's identity (Stage.ID) is a hash of its kind, its code version
 // (CodeVersion, below), its key (the settings, seed and data checksums it
 // depends on) and its inputs' identities. Equal identities are one stage: Table 4's
@@ -47,6 +54,7 @@
 //	classifier  classifier training (runner/classifier.go, model/, ablations/), the engines
 //	evaluate    classifier evaluation (model/), the engines
 //	import      fastai's checkpoints (interop/), finding the files (datasets/), the engines
+//	zoo         reading a zoo entry (zoo/), the engines
 //
 // Nothing else does: the report, records, the
 // executor and cache, Slurm, experiment loading, the command line, the
@@ -121,6 +129,8 @@
 //	lm.go           pretrain and finetune: LM training with per-epoch checkpoints
 //	classifier.go   classifier and evaluate
 //	import.go       import: a fastai LM in place of corpus and pretrain
+//	zoo.go          zoo: a model of the zoo in place of corpus and pretrain; ZooSource
+//	                and ZooStage, what 'ulmfit zoo add' makes an entry from
 //
 // Each kind's file holds its key (what its ID hashes besides its inputs),
 // its job (what Stage.Run calls), its result (its manifest's JSON) and,

@@ -124,15 +124,15 @@ func fileSHA256(path string) (string, error) {
 // dimsText writes a model's shape as plans and notes do: "400/1152x3".
 func dimsText(emb, hidden, layers int) string { return fmt.Sprintf("%d/%dx%d", emb, hidden, layers) }
 
-// adoptDims returns sc with the imported LM's shape, and a note when the
-// scale said another: the imported weights decide the model's size, the
-// scale still decides the data and the epochs.
-func adoptDims(sc ablations.Scale, m *importedLM) (ablations.Scale, string) {
-	d := m.dims
+// adoptDims returns sc with the shape d of the pretrained LM name (an
+// imported or zoo model), and a note when the scale said another: the
+// pretrained weights decide the model's size, the scale still decides the
+// data and the epochs.
+func adoptDims(sc ablations.Scale, name string, d model.Config) (ablations.Scale, string) {
 	if sc.Emb == d.Emb && sc.Hidden == d.Hidden && sc.Layers == d.Layers {
 		return sc, ""
 	}
-	note := fmt.Sprintf("AWD-LSTM %s from the pretrained LM %s (scale %s says %s)", dimsText(d.Emb, d.Hidden, d.Layers), m.name(),
+	note := fmt.Sprintf("AWD-LSTM %s from the pretrained LM %s (scale %s says %s)", dimsText(d.Emb, d.Hidden, d.Layers), name,
 		sc.Name, dimsText(sc.Emb, sc.Hidden, sc.Layers))
 	sc.Emb, sc.Hidden, sc.Layers = d.Emb, d.Hidden, d.Layers
 	return sc, note

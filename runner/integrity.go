@@ -163,19 +163,29 @@ func verifyStage(s *Stage, dir string) (*Manifest, error) {
 	if m.ID != s.ID() || m.Kind != s.Kind {
 		return nil, corrupt(manifestName, fmt.Errorf("it describes stage %s %s, not %s %s", m.Kind, m.ID, s.Kind, s.ID()))
 	}
+	if err := verifySums(dir); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// verifySums checks the files of the finished stage in dir against its
+// sums.json, or, for a stage finished before sums.json, by what they hold
+// (verifyLegacy).
+func verifySums(dir string) error {
+	corrupt := func(file string, err error) error {
+		return &CorruptError{Dir: dir, Path: filepath.Join(dir, filepath.FromSlash(file)), Err: err}
+	}
 	var sums stageSums
 	ok, err := readJSON(filepath.Join(dir, sumsName), &sums)
 	if err != nil {
-		return nil, corrupt(sumsName, err)
+		return corrupt(sumsName, err)
 	}
 	if !ok {
-		if err := verifyLegacy(dir); err != nil {
-			return nil, err
-		}
-		return m, nil
+		return verifyLegacy(dir)
 	}
 	if _, ok := sums.Files[manifestName]; !ok {
-		return nil, corrupt(sumsName, errors.New("it lists no manifest"))
+		return corrupt(sumsName, errors.New("it lists no manifest"))
 	}
 	names := make([]string, 0, len(sums.Files))
 	for rel := range sums.Files {
@@ -187,14 +197,14 @@ func verifyStage(s *Stage, dir string) (*Manifest, error) {
 		got, err := sumFile(filepath.Join(dir, filepath.FromSlash(rel)))
 		switch {
 		case err != nil:
-			return nil, corrupt(rel, err)
+			return corrupt(rel, err)
 		case got.Size != want.Size:
-			return nil, corrupt(rel, fmt.Errorf("%d bytes, %s records %d (truncated or overwritten)", got.Size, sumsName, want.Size))
+			return corrupt(rel, fmt.Errorf("%d bytes, %s records %d (truncated or overwritten)", got.Size, sumsName, want.Size))
 		case got.CRC32C != want.CRC32C:
-			return nil, corrupt(rel, fmt.Errorf("CRC-32C %s, %s records %s (changed on disk)", got.CRC32C, sumsName, want.CRC32C))
+			return corrupt(rel, fmt.Errorf("CRC-32C %s, %s records %s (changed on disk)", got.CRC32C, sumsName, want.CRC32C))
 		}
 	}
-	return m, nil
+	return nil
 }
 
 // verifyLegacy checks the files of a stage finished without sums.json by

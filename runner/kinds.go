@@ -2,7 +2,7 @@ package runner
 
 // The stage kinds, and what the runner knows of each besides its planner
 // method (builder, plan.go) and its job (data.go, lm.go, classifier.go,
-// import.go): the code its version covers (stageCode), its speed for the
+// import.go, zoo.go, where KindZoo is declared): the code its version covers (stageCode), its speed for the
 // time estimate (defaultRates, gpuDefaultRates, kindGroup, epochsRan) and
 // what its result adds to a cell's record (recordParts). A new kind is a line in
 // each table here.
@@ -43,6 +43,7 @@ var stageCode = map[string][]string{
 	KindClassifier: append([]string{"runner.classifierJob.run"}, engines...),
 	KindEvaluate:   append([]string{"runner.evaluateJob.run"}, engines...),
 	KindImport:     append([]string{"runner.importJob.run", "runner.builder.importStage", "runner.Planner.pretrained"}, engines...),
+	KindZoo:        append([]string{"runner.zooJob.run", "runner.builder.zooStage"}, engines...),
 }
 
 // defaultRates were measured with the "small" scale on two cores of a
@@ -59,6 +60,9 @@ var defaultRates = map[string]float64{
 	// An import stage counts its LM's vocabulary; not measured: reading
 	// and converting a 60,000-token model takes seconds.
 	KindImport: 1e4,
+	// A zoo stage counts its LM's vocabulary too: decompressing and
+	// converting the small scale's 12,000-token LM took about a second.
+	KindZoo: 1e4,
 }
 
 // gpuDefaultRates are what the paper-size stages of gpu-trec6 and gpu-imdb
@@ -72,13 +76,14 @@ var gpuDefaultRates = map[string]float64{
 	KindClassifier: 4e12,
 	KindEvaluate:   2e13,
 	KindImport:     1e4,
+	KindZoo:        1e4,
 }
 
 // kindGroup puts kinds whose speed moves together: data stages (Go code
 // on one core) and model stages (the engine's kernels).
 func kindGroup(kind string) string {
 	switch kind {
-	case KindCorpus, KindTaskData, KindImport:
+	case KindCorpus, KindTaskData, KindImport, KindZoo:
 		return "data"
 	}
 	return "model"
@@ -93,6 +98,7 @@ var recordParts = map[string]func(r *recordPart, m *Manifest) error{
 	KindTaskData:   (*recordPart).taskData,
 	KindCorpus:     (*recordPart).corpus,
 	KindImport:     (*recordPart).importLM,
+	KindZoo:        (*recordPart).zooLM,
 	KindFineTune:   (*recordPart).fineTune,
 	KindClassifier: (*recordPart).classifier,
 }

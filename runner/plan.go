@@ -12,6 +12,7 @@ import (
 	"github.com/ulmfit-go/ulmfit/datasets"
 	"github.com/ulmfit-go/ulmfit/experiments"
 	"github.com/ulmfit-go/ulmfit/model"
+	"github.com/ulmfit-go/ulmfit/zoo"
 )
 
 // Plan is an experiment laid out as stages: every cell (row x dataset x
@@ -45,10 +46,10 @@ type Cell struct {
 	Pretrain    *Stage
 	Corpus      *Stage
 	Data        *Stage
-	// Import is the forward chain's import stage, when the row names a
-	// pretrained LM (then Pretrain and Corpus are nil).
+	// Import is the forward chain's import or zoo stage, when the row
+	// starts from a pretrained LM (then Pretrain and Corpus are nil).
 	Import *Stage
-	// LMs are each chain's general-domain LM stage (pretrain or import),
+	// LMs are each chain's general-domain LM stage (pretrain, import or zoo),
 	// in Classifiers' order; nil entries for chains without one.
 	LMs []*Stage
 	// Notes are the plan's notes about this cell, for its record.
@@ -64,6 +65,8 @@ type PlanOptions struct {
 	// Pretrained, when set, replaces every pretraining row's LM (run
 	// --pretrained).
 	Pretrained ablations.PretrainedLM
+	// Zoo is the model zoo's folder; "" for $ULMFIT_ZOO, else "zoo".
+	Zoo string
 }
 
 // Planner turns experiments into stage graphs. It loads each dataset once.
@@ -190,6 +193,7 @@ func (p *Planner) Plan(e *experiments.Experiment, o PlanOptions) (*Plan, error) 
 		plan.Seeds = append(plan.Seeds, e.Seed+int64(i))
 	}
 	b := &builder{p: p, e: e, sc: sc}
+	zm := newZooModels(o.Zoo)
 	var roots []*Stage
 	for _, task := range tasks {
 		src, err := p.source(e, task)
@@ -212,12 +216,16 @@ func (p *Planner) Plan(e *experiments.Experiment, o PlanOptions) (*Plan, error) 
 			if err != nil {
 				return nil, &PlanError{fmt.Sprintf("%s: row %s: %v", e.Source, row.ID, err)}
 			}
+			s, own := sc.StartFrom(s)
+			if own != "" && !slices.Contains(plan.Notes, "row "+row.ID+": "+own) {
+				plan.Notes = append(plan.Notes, "row "+row.ID+": "+own)
+			}
 			if s.Subword() && !s.Pretrained.IsZero() {
 				// Only --pretrained gets here: the loader refuses both in a file.
 				return nil, &PlanError{fmt.Sprintf("%s:%d: row %s: tokenizer \"subword\" learns its pieces from the pretraining corpus; the pretrained LM %s has its own word vocabulary: "+
 					"leave --pretrained out, or use tokenizer = \"words\"", e.Source, row.Line, row.ID, s.Pretrained)}
 			}
-			rb, note, err := b.forRow(row, s)
+			rb, note, err := b.forRow(row, s, zm)
 			if err != nil {
 				return nil, err
 			}
@@ -370,44 +378,66 @@ type builder struct {
 	imported [2]*importedLM
 }
 
-// forRow returns the builder of a row's cells: b itself, unless the row
-// starts from a pretrained LM, whose files are found and checked now and
-// whose shape replaces the scale's (note says so when it differs).
-func (b *builder) forRow(row experiments.Row, s ablations.Settings) (*builder, string, error) {
-	rb := *b
+// rowBuilder makes one row's cells: the experiment's builder with the
+// row's scale and pretrained LMs, and the zoo entries its chains start
+// from (forward and backward; nil where a chain pretrains or imports). The
+// zoo entries are here rather than beside builder.imported because the
+// builder type is part of every stage kind's code version.
+type rowBuilder struct {
+	*builder
+	zoo [2]*zoo.Entry
+}
+
+// forRow returns the builder of a row's cells: b's, unless the row starts
+// from a pretrained LM, whose files are found and checked now and whose
+// shape replaces the scale's (note says so when it differs).
+func (b *builder) forRow(row experiments.Row, s ablations.Settings, zm *zooModels) (*rowBuilder, string, error) {
+	copied := *b
+	rb := &rowBuilder{builder: &copied}
 	rb.imported = [2]*importedLM{}
 	if s.Pretrained.IsZero() {
-		return &rb, "", nil
+		return rb, "", nil
 	}
 	where := fmt.Sprintf("%s:%d: row %s", b.e.Source, row.Line, row.ID)
-	var first *importedLM
+	var firstName string
+	var first *model.Config
 	for i, backward := range []bool{false, true} {
 		if !directionUsed(s.Direction, backward) {
 			continue
 		}
-		spec, ok := s.Pretrained.ForDirection(backward)
-		if !ok {
-			return nil, "", &PlanError{fmt.Sprintf("%s: direction %q needs a backward LM, and pretrained = %s is one forward model; "+
-				"name a registry model (\"wt103-fwd\" reads \"wt103-bwd\" backwards) or use direction = \"forward\"", where, s.Direction, s.Pretrained)}
+		var name string
+		var dims model.Config
+		if m, ok := s.Pretrained.ZooModel(); ok {
+			e, err := zm.entry(zoo.EntryName(m, backward))
+			if err != nil {
+				return nil, "", &PretrainedError{Where: where, Err: err}
+			}
+			rb.zoo[i], name, dims = e, e.Name, zooDims(e)
+		} else {
+			spec, ok := s.Pretrained.ForDirection(backward)
+			if !ok {
+				return nil, "", &PlanError{fmt.Sprintf("%s: direction %q needs a backward LM, and pretrained = %s is one forward model; "+
+					"name a registry model (\"wt103-fwd\" reads \"wt103-bwd\" backwards) or a zoo model, or use direction = \"forward\"", where, s.Direction, s.Pretrained)}
+			}
+			m, err := b.p.pretrained(spec)
+			if err != nil {
+				return nil, "", &PretrainedError{Where: where, Err: err}
+			}
+			rb.imported[i], name, dims = m, m.name(), m.dims
 		}
-		m, err := b.p.pretrained(spec)
-		if err != nil {
-			return nil, "", &PretrainedError{Where: where, Err: err}
-		}
-		if first != nil && (m.dims.Emb != first.dims.Emb || m.dims.Hidden != first.dims.Hidden || m.dims.Layers != first.dims.Layers) {
+		if first != nil && (dims.Emb != first.Emb || dims.Hidden != first.Hidden || dims.Layers != first.Layers) {
 			return nil, "", &PlanError{fmt.Sprintf("%s: the forward LM %s is %s, the backward %s is %s; both directions need one shape", where,
-				first.name(), dimsText(first.dims.Emb, first.dims.Hidden, first.dims.Layers), m.name(), dimsText(m.dims.Emb, m.dims.Hidden, m.dims.Layers))}
+				firstName, dimsText(first.Emb, first.Hidden, first.Layers), name, dimsText(dims.Emb, dims.Hidden, dims.Layers))}
 		}
 		if first == nil {
-			first = m
+			firstName, first = name, &dims
 		}
-		rb.imported[i] = m
 	}
 	var note string
 	if first != nil {
-		rb.sc, note = adoptDims(b.sc, first)
+		rb.sc, note = adoptDims(b.sc, firstName, *first)
 	}
-	return &rb, note, nil
+	return rb, note, nil
 }
 
 // directionUsed reports whether a row of direction has a chain that reads
@@ -464,7 +494,7 @@ type chain struct {
 // chain plans one direction of a cell: data is the cell's task data (the
 // classifier's examples), lmData the task data whose text the LM is
 // fine-tuned on (data itself but for Figure 3's semi-supervised sizes).
-func (b *builder) chain(data, lmData *Stage, sp taskSplits, s ablations.Settings, seed int64, backward bool, task string) (chain, error) {
+func (b *rowBuilder) chain(data, lmData *Stage, sp taskSplits, s ablations.Settings, seed int64, backward bool, task string) (chain, error) {
 	var ch chain
 	sc := b.sc
 	useed := uint64(seed)
@@ -473,6 +503,8 @@ func (b *builder) chain(data, lmData *Stage, sp taskSplits, s ablations.Settings
 		dir = 1
 	}
 	switch {
+	case s.UsesLM() && s.Pretrain && b.zoo[dir] != nil:
+		ch.imported = b.zooStage(b.zoo[dir], s)
 	case s.UsesLM() && s.Pretrain && b.imported[dir] != nil:
 		ch.imported = b.importStage(b.imported[dir], s)
 	case s.UsesLM() && s.Pretrain:
@@ -578,7 +610,7 @@ func pretrainLabel(s ablations.Settings) string {
 }
 
 // cell plans one cell: its data, one or two chains, and the evaluation.
-func (b *builder) cell(row experiments.Row, s ablations.Settings, src *source, size int, seed int64) (*Cell, error) {
+func (b *rowBuilder) cell(row experiments.Row, s ablations.Settings, src *source, size int, seed int64) (*Cell, error) {
 	data, sp, err := b.taskData(src, s, size)
 	if err != nil {
 		return nil, err

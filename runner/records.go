@@ -204,6 +204,22 @@ func (r *recordPart) importLM(m *Manifest) error {
 	return nil
 }
 
+// zooLM notes the zoo model and what it was pretrained on, and adds its
+// corpus's file digests to the record's, as our own pretraining's corpus
+// stage does.
+func (r *recordPart) zooLM(m *Manifest) error {
+	var zr zooResult
+	if err := m.Decode(&zr); err != nil {
+		return err
+	}
+	for f, h := range zr.CorpusFiles {
+		r.rec.DataHashes[zr.Corpus+"/"+f] = h
+	}
+	r.notes = append(r.notes, fmt.Sprintf("pretrained LM from the model zoo: %s, pretrained on %s tokens of %s (sha256 %s)",
+		zr.Name, count(int(zr.CorpusTokens)), zr.Corpus, zr.CheckpointSHA256))
+	return nil
+}
+
 // fineTune adds the LM fine-tuning's per-epoch losses and, with early
 // stopping, its best and stopped epochs.
 func (r *recordPart) fineTune(m *Manifest) error {
@@ -426,8 +442,8 @@ func describeImport(ir importResult) string {
 }
 
 // pretrainedOf says which general-domain LM each of c's chains started
-// from: an import stage's model or our pretraining on a corpus; nil when
-// the cell has none.
+// from: an import stage's model, a zoo model or our pretraining on a
+// corpus; nil when the cell has none.
 func pretrainedOf(p *Plan, c *Cell, get func(*Stage) (*Manifest, error)) (*results.PretrainedLM, error) {
 	var out []*results.PretrainedLM
 	for _, s := range c.LMs {
@@ -446,6 +462,12 @@ func pretrainedOf(p *Plan, c *Cell, get func(*Stage) (*Manifest, error)) (*resul
 				return nil, err
 			}
 			lm.Kind, lm.Name, lm.Source, lm.MD5, lm.SHA256, lm.Model = results.PretrainedImported, ir.Name, ir.Source, ir.ArchiveMD5, ir.PthSHA256, ir.Model
+		case KindZoo:
+			var zr zooResult
+			if err := m.Decode(&zr); err != nil {
+				return nil, err
+			}
+			lm.Kind, lm.Name, lm.Source, lm.SHA256, lm.Corpus, lm.Model = results.PretrainedZoo, zr.Name, zr.Dir, zr.CheckpointSHA256, zr.Corpus, zr.Model
 		case KindPretrain:
 			corpus, err := get(s.Inputs[0])
 			if err != nil {

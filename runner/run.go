@@ -47,6 +47,8 @@ type Options struct {
 	// Pretrained, when set, is the LM every pretraining row starts from
 	// instead of its own or the experiment's (run --pretrained).
 	Pretrained ablations.PretrainedLM
+	// Zoo is the model zoo's folder; "" for $ULMFIT_ZOO, else "zoo".
+	Zoo string
 
 	Stdout io.Writer
 	Stderr io.Writer
@@ -112,7 +114,7 @@ func plans(o Options) ([]*Plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		plan, err := p.Plan(e, PlanOptions{Scale: o.Scale, Seeds: o.Seeds, Only: o.Only, Tasks: o.Tasks, Pretrained: o.Pretrained})
+		plan, err := p.Plan(e, PlanOptions{Scale: o.Scale, Seeds: o.Seeds, Only: o.Only, Tasks: o.Tasks, Pretrained: o.Pretrained, Zoo: o.Zoo})
 		if err != nil {
 			return nil, err
 		}
