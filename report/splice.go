@@ -17,6 +17,7 @@ import (
 	"github.com/ulmfit-go/ulmfit/datasets"
 	"github.com/ulmfit-go/ulmfit/experiments"
 	"github.com/ulmfit-go/ulmfit/report/layout"
+	"github.com/ulmfit-go/ulmfit/zoo"
 )
 
 // A document that shows results (a README, a results page, a paper's
@@ -48,6 +49,8 @@ import (
 //	walltime EXPERIMENT...             per experiment and dataset, the wall
 //	                                   time of the distinct stages its
 //	                                   records used (SpliceOptions.StageWall)
+//	zoo                                the model zoo's entries and how each
+//	                                   was made (ZooTable, SpliceOptions.Zoo)
 const (
 	spliceOpen  = "<!-- ulmfit report: "
 	spliceClose = "<!-- /ulmfit report -->"
@@ -70,6 +73,8 @@ type SpliceOptions struct {
 	// StageWall returns a finished stage's wall time (seconds) from the
 	// stage cache, false when the cache does not hold it; walltime needs it.
 	StageWall func(kind, id string) (float64, bool)
+	// Zoo returns the model zoo's entries; zoo needs it.
+	Zoo func() ([]*zoo.Entry, error)
 }
 
 // MarkedItems lists the items doc's marks name (each mark's first word), in
@@ -134,12 +139,22 @@ func (r *Report) Splice(doc []byte, opts SpliceOptions) ([]byte, error) {
 func (r *Report) spliceItem(item string, opts SpliceOptions) (string, error) {
 	fields := strings.Fields(item)
 	if len(fields) == 0 {
-		return "", fmt.Errorf("no item named (expected a table, orderings, a figure, coverage or as-of)")
+		return "", fmt.Errorf("no item named (expected a table, orderings, a figure, coverage, as-of or zoo)")
 	}
 	var b strings.Builder
 	switch key := fields[0]; {
 	case key == "as-of":
 		return r.asOf(), nil
+	case key == ItemZoo:
+		if len(fields) > 1 || opts.Zoo == nil {
+			return "", fmt.Errorf("zoo takes no more words and needs the model zoo's folder")
+		}
+		entries, err := opts.Zoo()
+		if err != nil {
+			return "", err
+		}
+		err = ZooTable(&b, entries, true)
+		return b.String(), err
 	case key == "walltime":
 		if len(fields) == 1 || opts.StageWall == nil {
 			return "", fmt.Errorf("walltime needs experiments to sum (e.g. walltime table4 table7) and the stage cache")
@@ -212,7 +227,7 @@ func (r *Report) spliceItem(item string, opts SpliceOptions) (string, error) {
 					known = append(known, f.Name)
 				}
 			}
-			return "", fmt.Errorf("unknown item (known: %s, orderings/SECTION, coverage ITEM..., as-of)", strings.Join(known, ", "))
+			return "", fmt.Errorf("unknown item (known: %s, orderings/SECTION, coverage ITEM..., as-of, zoo)", strings.Join(known, ", "))
 		}
 		err := t.markdownBody(&b)
 		return b.String(), err
