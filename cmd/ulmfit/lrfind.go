@@ -21,7 +21,7 @@ const lrFindUsage = `Usage:
                  [--start-lr X] [--end-lr X] [--iterations N] [--divergence F]
                  [--rule steepest|minimum] [--out DIR] [--force]
                  [--cache DIR] [--data-dir D] [--device cpu|cuda] [--precision P]
-                 [--pretrained NAME|PTH,ITOS]
+                 [--pretrained NAME|zoo:MODEL|ours|PTH,ITOS]
 
 The learning-rate range test (Smith 2017; fastai's lr_find) for one stage
 of an experiment's cell: LM fine-tuning (--stage lm, the default) or
@@ -103,7 +103,7 @@ func init() {
 			fs.StringVar(&o.run.Device, "device", "cpu", "cpu or cuda")
 			fs.StringVar(&o.run.Precision, "precision", "fp32", "matrix-product precision on cuda")
 			fs.BoolVar(&o.run.NoGraphs, "no-graphs", false, "on cuda, no CUDA graphs")
-			fs.StringVar(&o.run.Pretrained, "pretrained", "", "pretrained LM: a registry name or PTH,ITOS")
+			fs.StringVar(&o.run.Pretrained, "pretrained", "", "pretrained LM: a registry name, zoo:MODEL, ours or PTH,ITOS")
 			pos, help, err := parseArgs(fs, args, "lr-find", lrFindUsage, stdout)
 			if help || err != nil {
 				return err

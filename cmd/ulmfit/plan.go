@@ -12,7 +12,7 @@ import (
 
 const planUsage = `Usage:
   ulmfit plan [EXPERIMENT...] [--scale S] [--seeds N] [--only ROW[,ROW]] [--tasks T[,T]]
-              [--data-dir D] [--cache DIR] [--pretrained NAME|PTH,ITOS] [--yes]
+              [--data-dir D] [--cache DIR] [--pretrained NAME|zoo:MODEL|ours|PTH,ITOS] [--yes]
 
 Prints an experiment's stage graph: every stage in dependency order with its
 cache id, whether it is cached, partial (interrupted, will resume) or to run,

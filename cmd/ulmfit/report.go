@@ -21,6 +21,7 @@ import (
 	"github.com/ulmfit-go/ulmfit/report/layout"
 	"github.com/ulmfit-go/ulmfit/results"
 	"github.com/ulmfit-go/ulmfit/runner"
+	"github.com/ulmfit-go/ulmfit/zoo"
 )
 
 const reportUsage = `Usage:
@@ -84,7 +85,9 @@ index.md, which show it all; a file of those names that is already there
            with 3 seeds or more per item and dataset); as-of (how many
            records, when the latest finished); walltime EXPERIMENT...
            (the wall time of the distinct stages each experiment's
-           records used, per dataset, from --cache). The marks stay, so
+           records used, per dataset, from --cache); zoo (the model zoo's
+           entries and how each was made, from $ULMFIT_ZOO, else "zoo",
+           as 'ulmfit zoo list --format md' prints them). The marks stay, so
            the document can be spliced again after more runs. With
            experiments of your own named (report mine.toml --splice
            draft.md --out figs), the items are each experiment's name
@@ -471,7 +474,8 @@ func splice(rep *report.Report, o reportOptions) error {
 		images = filepath.ToSlash(rel)
 	}
 	wall := func(kind, id string) (float64, bool) { return runner.StageWall(o.Cache, kind, id) }
-	out, err := rep.Splice(doc, report.SpliceOptions{Name: o.Splice, Images: images, StageWall: wall})
+	entries := func() ([]*zoo.Entry, error) { return zoo.List(zoo.Dir("")) }
+	out, err := rep.Splice(doc, report.SpliceOptions{Name: o.Splice, Images: images, StageWall: wall, Zoo: entries})
 	if err != nil {
 		return inputError{fmt.Errorf("report: %w", err)}
 	}

@@ -20,7 +20,7 @@ const runUsage = `Usage:
                            [--cache DIR] [--results DIR] [--reference DIR] [--dry-run]
                            [--executor local|slurm]
                            [--device cpu|cuda] [--precision fp32|tf32|bf16] [--no-graphs]
-                           [--pretrained NAME|PTH,ITOS] [--jobs N] [--yes]
+                           [--pretrained NAME|zoo:MODEL|ours|PTH,ITOS] [--jobs N] [--yes]
 
 Runs experiments: each a built-in name (table2 ... table7, figure3, figure4,
 bidirectional, quickstart; 'ulmfit plan' lists them) or a TOML file. Every
@@ -56,8 +56,10 @@ made).
 --pretrained NAME or PTH,ITOS: every row that pretrains starts from this
            LM instead, as if its experiment said pretrained = ...: a
            registry model (wt103-fwd; 'ulmfit data fetch wt103-fwd' puts
-           it where it is looked for) or a fastai state dict and its
-           itos.pkl
+           it where it is looked for), a model of the zoo (zoo:MODEL;
+           'ulmfit zoo list'; the folder is $ULMFIT_ZOO, else "zoo"), ours
+           (every such row pretrains its own, where its scale would start
+           it from a zoo model) or a fastai state dict and its itos.pkl
 --jobs     N runners on this machine, each on its share of the cores
            (default 1): they build different stages of the plan at once.
            Small models do not keep several cores busy, so on two cores
@@ -140,7 +142,7 @@ func runFlags(name string, o *runOptions) *flag.FlagSet {
 	fs.StringVar(&o.Device, "device", "cpu", "cpu or cuda")
 	fs.StringVar(&o.Precision, "precision", "fp32", "matrix-product precision on cuda: fp32, tf32 or bf16")
 	fs.BoolVar(&o.NoGraphs, "no-graphs", false, "on cuda, issue kernels one by one, no CUDA graphs")
-	fs.StringVar(&o.Pretrained, "pretrained", "", "pretrained LM: a registry name or PTH,ITOS")
+	fs.StringVar(&o.Pretrained, "pretrained", "", "pretrained LM: a registry name, zoo:MODEL, ours or PTH,ITOS")
 	fs.BoolVar(&o.Yes, "yes", false, "run grids larger than the limit")
 	return fs
 }
@@ -244,8 +246,9 @@ func (o runOptions) runner() (runner.Options, error) {
 		Backend: be, Pretrained: pre}, nil
 }
 
-// parsePretrained reads --pretrained: a registry name, or a state dict and
-// its itos.pkl separated by a comma (relative to the working directory).
+// parsePretrained reads --pretrained: a registry name, a zoo model, "ours",
+// or a state dict and its itos.pkl separated by a comma (relative to the
+// working directory).
 func parsePretrained(v string) (ablations.PretrainedLM, error) {
 	if v == "" {
 		return ablations.PretrainedLM{}, nil
@@ -261,10 +264,11 @@ func parsePretrained(v string) (ablations.PretrainedLM, error) {
 		}
 		return p, nil
 	}
-	if _, ok := ablations.PretrainedNames[v]; ok {
-		return ablations.PretrainedLM{Name: v}, nil
+	if p, err := ablations.PretrainedByName(v); err == nil {
+		return p, nil
 	}
-	return ablations.PretrainedLM{}, usagef("--pretrained %q: want a registry model (wt103-fwd or wt103-bwd) or PTH,ITOS (a fastai state dict and its itos.pkl)", v)
+	return ablations.PretrainedLM{}, usagef("--pretrained %q: want a registry model (wt103-fwd or wt103-bwd), zoo:MODEL (a model of the zoo, 'ulmfit zoo list'), "+
+		"ours (every row pretrains its own) or PTH,ITOS (a fastai state dict and its itos.pkl)", v)
 }
 
 // engineArgs checks --device, --precision and --no-graphs without loading

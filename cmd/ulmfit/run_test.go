@@ -206,7 +206,7 @@ func TestPlanPretrained(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"plan", exp, "--pretrained", "wt103"}, `--pretrained "wt103": want a registry model (wt103-fwd or wt103-bwd) or PTH,ITOS`},
+		{[]string{"plan", exp, "--pretrained", "wt103"}, `--pretrained "wt103": want a registry model (wt103-fwd or wt103-bwd), zoo:MODEL`},
 		{[]string{"plan", exp, "--pretrained", "wt103-fwd", "--data-dir", dir}, "'ulmfit data fetch wt103-fwd'"},
 		{[]string{"run", exp, "--pretrained", pth + ",missing.pkl", "--cache", filepath.Join(dir, "cache")}, "missing.pkl"},
 	} {

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ulmfit-go/ulmfit/zoo"
+)
+
+// 'ulmfit zoo add' makes an entry from a row's pretrain stage, 'list' and
+// 'verify' show and check it, 'plan' starts a row from it in place of
+// pretraining; a damaged entry stops 'plan' and 'verify' with exit 2,
+// naming the file.
+func TestZooCommands(t *testing.T) {
+	exp := selfContained(t)
+	dir := t.TempDir()
+	cache, z := filepath.Join(dir, "cache"), filepath.Join(dir, "zoo")
+	t.Setenv(zoo.EnvDir, z)
+	if out, errOut, code := runCmd(t, "run", exp, "--cache", cache, "--results", filepath.Join(dir, "results"), "--only", "ulmfit"); code != 0 {
+		t.Fatalf("run: exit %d\n%s\n%s", code, out, errOut)
+	}
+	out, errOut, code := runCmd(t, "zoo", "add", "--experiment", exp, "--row", "ulmfit", "--name", "toy-lm-fwd", "--cache", cache)
+	if code != 0 || !strings.Contains(out, "added "+filepath.Join(z, "toy-lm-fwd")) || !strings.Contains(out, "tokens of toy") {
+		t.Fatalf("zoo add: exit %d\n%s\n%s", code, out, errOut)
+	}
+	out, _, code = runCmd(t, "zoo", "list", "--format", "md")
+	if code != 0 || !strings.Contains(out, "| toy-lm-fwd | AWD-LSTM 8/16x3, forward,") || !strings.Contains(out, exp+" row ulmfit") {
+		t.Errorf("zoo list: exit %d\n%s", code, out)
+	}
+	out, _, code = runCmd(t, "zoo", "verify")
+	if code != 0 || !strings.Contains(out, "ok toy-lm-fwd") {
+		t.Errorf("zoo verify: exit %d\n%s", code, out)
+	}
+
+	plan, errOut, code := runCmd(t, "plan", exp, "--cache", cache, "--pretrained", "zoo:toy-lm", "--only", "ulmfit")
+	if code != 0 || !strings.Contains(plan, "zoo toy-lm-fwd (8/16x3, toy, sha256") || strings.Contains(plan, "pretrain toy") {
+		t.Errorf("plan --pretrained zoo:toy-lm: exit %d\n%s\n%s", code, plan, errOut)
+	}
+	if plan, _, code := runCmd(t, "plan", exp, "--cache", cache, "--pretrained", "ours", "--only", "ulmfit"); code != 0 || !strings.Contains(plan, "pretrain toy") {
+		t.Errorf("plan --pretrained ours: exit %d\n%s", code, plan)
+	}
+
+	ckpt := filepath.Join(z, "toy-lm-fwd", zoo.CheckpointFile)
+	data, err := os.ReadFile(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 1
+	if err := os.WriteFile(ckpt, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"plan", exp, "--cache", cache, "--pretrained", "zoo:toy-lm"},
+		{"run", exp, "--cache", cache, "--pretrained", "zoo:toy-lm"},
+		{"zoo", "verify", "toy-lm-fwd"},
+	} {
+		out, errOut, code := runCmd(t, args...)
+		if code != 2 || !strings.Contains(errOut, ckpt+": sha256 ") || !strings.Contains(errOut, "the manifest says") ||
+			!strings.Contains(errOut, "(altered)") || !strings.Contains(errOut, "git checkout -- "+filepath.Join(z, "toy-lm-fwd")) ||
+			!strings.Contains(errOut, "ulmfit zoo add --experiment "+exp+" --row ulmfit --name toy-lm-fwd --force") {
+			t.Errorf("%v with an altered checkpoint: exit %d\n%s\n%s", args, code, out, errOut)
+		}
+	}
+
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"zoo"}, "no action given"},
+		{[]string{"zoo", "grow"}, `unknown action "grow"`},
+		{[]string{"zoo", "add", "--stage", cache}, "--name is required"},
+		{[]string{"zoo", "add", "--name", "x-fwd"}, "name the pretrain stage"},
+		{[]string{"zoo", "add", "--name", "x-fwd", "--stage", filepath.Join(cache, "corpus")}, "holds no stage.json"},
+		{[]string{"zoo", "add", "--name", "toy-lm-bwd", "--experiment", exp, "--row", "ulmfit", "--cache", cache}, "pretrains no backward LM"},
+		{[]string{"zoo", "add", "--name", "toy-lm-fwd", "--experiment", exp, "--row", "ulmfit", "--cache", cache}, "--force"},
+		{[]string{"zoo", "add", "--name", "toy-lm-fwd", "--experiment", exp, "--row", "nope", "--cache", cache}, `no row "nope"`},
+		{[]string{"zoo", "list", "--format", "csv"}, `--format "csv"`},
+		{[]string{"zoo", "verify", "toy-lm-bwd"}, "has no entry toy-lm-bwd (it holds toy-lm-fwd"},
+		{[]string{"plan", exp, "--pretrained", "zoo:"}, `--pretrained "zoo:"`},
+	} {
+		_, errOut, code := runCmd(t, c.args...)
+		if code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, errOut, c.want)
+		}
+	}
+}
