@@ -598,6 +598,17 @@ func TestPretrainedZooAndOurs(t *testing.T) {
 	}
 }
 
+// The small scale's rows start from the zoo's small-wikipedia-en; the
+// paper's and the tests' pretrain their own.
+func TestScaleZooModels(t *testing.T) {
+	for name, want := range map[string]string{"small": "small-wikipedia-en", "paper": "", "tiny": ""} {
+		sc, _ := LookupScale(name)
+		if got := sc.DefaultZooModel(); got != want {
+			t.Errorf("scale %s starts from %q, want %q", name, got, want)
+		}
+	}
+}
+
 // StartFrom gives a scale's rows its zoo model where they would pretrain
 // the same kind of LM, and their own pretraining where they ask for it
 // ("ours"), vary the LM itself, or the experiment changes the scale's

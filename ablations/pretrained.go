@@ -187,10 +187,16 @@ func sortedAnyKeys(m map[string]any) []string {
 // from instead of pretraining their own (Scale.StartFrom). They are kept
 // beside the scales, not in Scale, because Scale's fields are part of every
 // stage kind's code version: a field there would rebuild every cached stage.
-var scaleZooModels = map[string]string{}
+//
+// The small scale's rows start from small-wikipedia-en, its 64/192x3 LMs
+// pretrained on all of wikipedia-en (87M tokens) for one epoch on a GPU by
+// experiments/zoo-small.toml, so that two CPU cores pretrain nothing; the
+// preset's pretraining (pretrain-en, 2 epochs) is what pretrained = "ours"
+// runs. The paper and tiny scales pretrain their own.
+var scaleZooModels = map[string]string{"small": "small-wikipedia-en"}
 
-// DefaultZooModel is the zoo model the scale's rows start from where they would
-// pretrain, "" when they pretrain their own.
+// DefaultZooModel is the zoo model the scale's rows start from where they
+// would pretrain, "" when they pretrain their own.
 func (s Scale) DefaultZooModel() string { return scaleZooModels[s.Name] }
 
 // StartFrom settles where a row's general-domain LM comes from at scale s:

@@ -217,6 +217,9 @@ var scales = []Scale{
 		Vocab: 60000, LMEpochs: 15, ClassifierEpochs: 50, MaxLen: 1400,
 	},
 	{
+		// Its rows start from the zoo's small-wikipedia-en in place of the
+		// pretraining below, which is theirs with pretrained = "ours"
+		// (scaleZooModels, beside PretrainedLM).
 		Name: "small",
 		Doc: "two CPU cores: AWD-LSTM 64/192x3, all 3.6M tokens of pretrain-en for 2 epochs, " +
 			"TREC-6 whole, IMDb 1,000 and AG 2,000 training examples (validated on 1,000 others), 6 LM and 20 classifier epochs; " +

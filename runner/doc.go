@@ -20,7 +20,8 @@
 // of the project's zoo, package zoo: our own pretrain stage's LM,
 // decompressed and checked against its manifest). A scale may name a zoo
 // model that its rows start from (ablations.Scale.StartFrom) unless a row
-// says pretrained = "ours".
+// says pretrained = "ours": the small scale names small-wikipedia-en, so
+// two CPU cores pretrain nothing.
 //
 // A stage's identity (Stage.ID) is a hash of its kind, its code version
 // (CodeVersion, below), its key (the settings, seed and data checksums it

@@ -410,7 +410,7 @@ func (b *builder) forRow(row experiments.Row, s ablations.Settings, zm *zooModel
 		if m, ok := s.Pretrained.ZooModel(); ok {
 			e, err := zm.entry(zoo.EntryName(m, backward))
 			if err != nil {
-				return nil, "", &PretrainedError{Where: where, Err: err}
+				return nil, "", &PretrainedError{Where: fmt.Sprintf(`%s, from %s (pretrained = "ours", or --pretrained ours, pretrains its own LM instead)`, where, s.Pretrained), Err: err}
 			}
 			rb.zoo[i], name, dims = e, e.Name, zooDims(e)
 		} else {

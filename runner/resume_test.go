@@ -21,6 +21,7 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/model"
 	"github.com/ulmfit-go/ulmfit/results"
+	"github.com/ulmfit-go/ulmfit/zoo"
 )
 
 // childEnv makes the test binary run one experiment and exit: the process
@@ -40,7 +41,17 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	// The small scale's rows start from its zoo model: the tests' own
+	// stand-ins, whatever $ULMFIT_ZOO said (child runners inherit them).
+	dir, err := packageZoo()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "the tests' zoo:", err)
+		os.Exit(1)
+	}
+	os.Setenv(zoo.EnvDir, filepath.Join(dir, "zoo"))
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 // child starts this test binary as a runner of experiment over dir.

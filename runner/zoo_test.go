@@ -13,10 +13,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ulmfit-go/ulmfit/ablations"
 	"github.com/ulmfit-go/ulmfit/compute"
 	"github.com/ulmfit-go/ulmfit/experiments"
 	"github.com/ulmfit-go/ulmfit/model"
 	"github.com/ulmfit-go/ulmfit/results"
+	"github.com/ulmfit-go/ulmfit/text"
 	"github.com/ulmfit-go/ulmfit/zoo"
 )
 
@@ -389,4 +391,138 @@ func TestZooLMMissing(t *testing.T) {
 	if _, err := (&Planner{Backend: compute.Default(), Load: synthLoad}).Plan(e, PlanOptions{Scale: "tiny", Zoo: zooDir, Only: []string{"forward"}}); err != nil {
 		t.Errorf("the forward row alone needs only the forward entry: %v", err)
 	}
+}
+
+// The small scale's rows start from its zoo model, here tiny stand-ins
+// under the real model's name: the quickstart plans a zoo stage and no
+// corpus or pretrain stage, but with --pretrained ours; Table 5's vanilla
+// LM and zoo-small.toml, whose rows make the zoo's model, pretrain their
+// own; a bidirectional row reads both directions' entries; without the
+// entries the plan stops saying how to pretrain instead.
+func TestSmallScaleStartsFromTheZoo(t *testing.T) {
+	r := runZooSource(t)
+	zooDir := filepath.Join(r.dir, "zoo")
+	fwd := r.add(t, zooDir, "forward", "small-wikipedia-en-fwd", false)
+	bwd := r.add(t, zooDir, "backward", "small-wikipedia-en-bwd", false)
+	plan := func(name string, o PlanOptions) *Plan {
+		t.Helper()
+		e, err := experiments.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Scale = "small"
+		p, err := (&Planner{Backend: compute.Default(), Load: synthLoad}).Plan(e, o)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return p
+	}
+	kinds := func(p *Plan) map[string][]string {
+		out := map[string][]string{}
+		for _, s := range p.Graph.Stages {
+			out[s.Kind] = append(out[s.Kind], s.Label)
+		}
+		return out
+	}
+
+	qs := plan("quickstart", PlanOptions{Zoo: zooDir})
+	k := kinds(qs)
+	if len(k[KindCorpus])+len(k[KindPretrain]) != 0 || len(k[KindZoo]) != 1 || !strings.HasPrefix(k[KindZoo][0], "zoo small-wikipedia-en-fwd (8/16x3, ") {
+		t.Errorf("quickstart at small: stages %v, want one zoo stage and no pretraining", k)
+	}
+	for _, c := range qs.Cells {
+		want := ablations.PretrainedLM{Name: "zoo:small-wikipedia-en"}
+		if c.Row.ID == "scratch" {
+			want = ablations.PretrainedLM{}
+		}
+		if c.Settings.Pretrained != want {
+			t.Errorf("quickstart row %s: pretrained %v, want %v", c.Row.ID, c.Settings.Pretrained, want)
+		}
+	}
+	var shown bytes.Buffer
+	if err := PrintPlan(&shown, qs, &Cache{Dir: filepath.Join(r.dir, "empty-cache")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if out := shown.String(); !strings.Contains(out, "zoo small-wikipedia-en-fwd") || strings.Contains(out, "pretrain ") || strings.Contains(out, "corpus ") {
+		t.Errorf("the quickstart's plan shows pretraining:\n%s", out)
+	}
+
+	ours := plan("quickstart", PlanOptions{Zoo: zooDir, Pretrained: ablations.PretrainedLM{Name: ablations.PretrainedOurs}})
+	if k := kinds(ours); len(k[KindZoo]) != 0 || len(k[KindPretrain]) != 1 || len(k[KindCorpus]) != 1 {
+		t.Errorf("quickstart --pretrained ours: stages %v, want its own corpus and pretrain stages", k)
+	}
+
+	t5 := plan("table5", PlanOptions{Zoo: zooDir, Tasks: []string{"trec6"}})
+	for _, c := range t5.Cells {
+		switch c.Row.ID {
+		case "vanilla":
+			if c.Pretrain == nil || c.Import != nil {
+				t.Errorf("table5 vanilla: pretrain %v, zoo %v; want its own pretraining", c.Pretrain, c.Import)
+			}
+		default:
+			if c.Import == nil || c.Import.Kind != KindZoo || c.Pretrain != nil {
+				t.Errorf("table5 %s: starts from %v, want the zoo's model", c.Row.ID, c.LMs)
+			}
+		}
+	}
+	if !slices.ContainsFunc(t5.Notes, func(n string) bool {
+		return strings.HasPrefix(n, `row vanilla: pretrains its own LM on pretrain-en, not the scale's zoo model small-wikipedia-en: lm = "vanilla"`)
+	}) {
+		t.Errorf("table5's notes %q do not say why vanilla pretrains", t5.Notes)
+	}
+
+	zs := plan("zoo-small", PlanOptions{Zoo: zooDir})
+	if k := kinds(zs); len(k[KindZoo]) != 0 || len(k[KindPretrain]) != 2 {
+		t.Errorf("zoo-small: stages %v, want its two pretrain stages and no zoo stage", k)
+	}
+
+	bi := plan("bidirectional", PlanOptions{Zoo: zooDir, Only: []string{"ensemble"}})
+	if c := bi.Cells[0]; len(c.LMs) != 2 || c.LMs[0].Kind != KindZoo || c.LMs[1].Kind != KindZoo ||
+		!strings.Contains(c.LMs[0].Label, fwd.Files[zoo.CheckpointFile].SHA256[:12]) || !strings.Contains(c.LMs[1].Label, bwd.Files[zoo.CheckpointFile].SHA256[:12]) {
+		t.Errorf("bidirectional at small: LMs %v, want the zoo's two entries", labels(c.LMs))
+	}
+
+	e, err := experiments.Open("quickstart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = (&Planner{Backend: compute.Default(), Load: synthLoad}).Plan(e, PlanOptions{Scale: "small", Zoo: t.TempDir()})
+	var me *zoo.MissingError
+	if !errors.As(err, &me) || !IsUsage(err) || !strings.Contains(err.Error(), "has no entry small-wikipedia-en-fwd") ||
+		!strings.Contains(err.Error(), `pretrained = "ours"`) {
+		t.Errorf("the small scale without its zoo model: %v", err)
+	}
+}
+
+// packageZoo makes the zoo this package's tests plan the small scale with,
+// whose rows start from small-wikipedia-en: tiny random stand-ins of it in
+// both directions, so that no test needs the real entries. TestMain names
+// its folder in $ULMFIT_ZOO for every test and child runner, and removes it.
+func packageZoo() (string, error) {
+	dir, err := os.MkdirTemp("", "runner-test-zoo")
+	if err != nil {
+		return "", err
+	}
+	v, err := text.NewVocab(append(text.SpecialTokens(), synthWords...))
+	if err != nil {
+		return dir, err
+	}
+	lm, err := model.NewLM(compute.Default(), model.Config{Vocab: v.Len(), Emb: 8, Hidden: 16, Layers: 3}, 1)
+	if err != nil {
+		return dir, err
+	}
+	ckpt, vocab := filepath.Join(dir, "lm.ckpt"), filepath.Join(dir, "vocab.txt")
+	if err := model.SaveCheckpoint(ckpt, lm, v.Hash(), nil); err != nil {
+		return dir, err
+	}
+	if err := v.Save(vocab); err != nil {
+		return dir, err
+	}
+	for _, d := range []string{zoo.Forward, zoo.Backward} {
+		src := zoo.Source{Checkpoint: ckpt, Vocab: vocab, Direction: d, Made: zoo.Made{Corpus: zoo.Corpus{Name: "pretrain-en"}}}
+		if _, err := zoo.Add(filepath.Join(dir, "zoo"), zoo.EntryName("small-wikipedia-en", d == zoo.Backward), src, false); err != nil {
+			return dir, err
+		}
+	}
+	return dir, nil
 }
