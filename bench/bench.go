@@ -122,7 +122,7 @@ func (o Options) backend() (compute.Backend, error) {
 	// product's operands, the peer runs under torch.autocast(bfloat16).
 	bf16 := o.Precision == "bf16"
 	if !bf16 && o.Precision != "fp32" {
-		return nil, optionsErrorf("--precision %s needs --device cuda; the cpu runs fp32 or bf16", o.Precision)
+		return nil, optionsErrorf("--precision %s needs --device cuda; the CPU runs fp32 or bf16", o.Precision)
 	}
 	switch o.BLAS {
 	case "default":
