@@ -16,12 +16,14 @@
 //	             "freez+discr+stlr"                               Table 7
 //	lm_text      "task", "labelled"                               Figure 3
 //	tokenizer    "words", "subword"                               MultiFiT (Eisenschlos et al. 2019)
+//	precision    "fp32", "bf16"                                   bfloat16 products (issue #28)
 //	direction    "forward", "backward", "bidirectional"           Section 5
 //
 // A variant is a typed delta over the defaults: the value of its key, plus
 // what it implies (Settings.Resolve): "scratch" trains no language model at
 // all, "vanilla" switches off every dropout and AR/TAR of the encoder,
-// "words" is the unset tokeniser (so records without the key still match).
+// "words" is the unset tokeniser and "fp32" the unset precision (so records
+// without the keys still match).
 // Everything else the model's training code reads by name.
 //
 // # Recipes
