@@ -381,3 +381,52 @@ func TestPrecisionRunsEndToEnd(t *testing.T) {
 		t.Errorf("calibration store engines (with a pretraining measured) %v, want %v", engines, want)
 	}
 }
+
+// experiments/precision.toml's fp32 row is the small scale's ULMFiT as
+// Tables 4-7's records were made (pretrained = "ours"): the same stages
+// as Table 7's freez+discr+stlr cells, so its records sit beside theirs;
+// its bf16 row shares only their task data and corpus.
+func TestPrecisionExperimentSharesTable7(t *testing.T) {
+	p := &Planner{Backend: compute.Default(), Load: synthLoad, DataDir: fakeZooData(t)}
+	evals := func(name string, ours bool) map[string]*Cell {
+		t.Helper()
+		e, err := experiments.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ours {
+			for i := range e.Rows {
+				e.Rows[i].Settings.Pretrained = ablations.PretrainedLM{Name: ablations.PretrainedOurs}
+			}
+		}
+		plan, err := p.Plan(e, PlanOptions{Scale: "small", Tasks: []string{"trec6", "ag-news"}, Seeds: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cells := map[string]*Cell{}
+		for _, c := range plan.Cells {
+			cells[fmt.Sprintf("%s/%s/%d", c.Row.ID, c.Task, c.Seed)] = c
+		}
+		return cells
+	}
+	prec, table7 := evals("precision", false), evals("table7", true)
+	for _, task := range []string{"trec6", "ag-news"} {
+		for seed := 1; seed <= 2; seed++ {
+			fp32, bf16 := prec[fmt.Sprintf("fp32/%s/%d", task, seed)], prec[fmt.Sprintf("bf16/%s/%d", task, seed)]
+			ulmfit := table7[fmt.Sprintf("freez+discr+stlr/%s/%d", task, seed)]
+			if fp32 == nil || bf16 == nil || ulmfit == nil {
+				t.Fatalf("%s seed %d: a cell is missing", task, seed)
+			}
+			if fp32.Pretrain == nil || bf16.Pretrain == nil {
+				t.Errorf("%s seed %d: a row of precision.toml pretrains no LM of its own", task, seed)
+				continue
+			}
+			if fp32.Eval.ID() != ulmfit.Eval.ID() {
+				t.Errorf("%s seed %d: the fp32 row plans other stages than Table 7's ULMFiT", task, seed)
+			}
+			if bf16.Eval.ID() == ulmfit.Eval.ID() || bf16.Pretrain.ID() == ulmfit.Pretrain.ID() || bf16.Data.ID() != ulmfit.Data.ID() || bf16.Corpus.ID() != ulmfit.Corpus.ID() {
+				t.Errorf("%s seed %d: the bf16 row shares a model stage with fp32, or not its data", task, seed)
+			}
+		}
+	}
+}
