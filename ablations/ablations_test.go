@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -559,5 +560,34 @@ func TestCheckTokenizer(t *testing.T) {
 	}
 	if p, v := (Settings{MaxVocab: 700}).VocabCaps(small); p != 700 || v != 700 {
 		t.Errorf("max_vocab 700: caps %d and %d", p, v)
+	}
+}
+
+// The precision is an axis: "fp32" written resolves to unset (so rows
+// that write it keep the keys and records of rows that do not), "bf16"
+// stays, and any other value names the valid ones.
+func TestPrecision(t *testing.T) {
+	s := Paper()
+	s.Precision = PrecisionFP32
+	if r := s.Resolve(); r.Precision != "" || r.BF16() {
+		t.Errorf("precision \"fp32\" resolves to %q, want it unset", r.Precision)
+	}
+	s.Precision = PrecisionBF16
+	if r := s.Resolve(); r.Precision != PrecisionBF16 || !r.BF16() {
+		t.Errorf("precision \"bf16\" resolves to %q", r.Precision)
+	}
+	if err := s.Check(); err != nil {
+		t.Errorf("bf16: %v", err)
+	}
+	s.Precision = "fp16"
+	var ce *ChoiceError
+	if err := s.Check(); !errors.As(err, &ce) || ce.Key != "precision" || !slices.Equal(ce.Choices, []string{PrecisionFP32, PrecisionBF16}) {
+		t.Errorf("precision \"fp16\": %v, want a ChoiceError naming precision, fp32 and bf16", err)
+	}
+	if v, ok := RowVariant(Paper(), "bf16"); ok {
+		t.Errorf("a row with id bf16 and no precision takes the variant %+v", v)
+	}
+	if v, ok := RowVariant(Paper(), "fp32"); !ok || v.Name != PrecisionFP32 || v.Label != "float32 products" {
+		t.Errorf("a row with id fp32 and no precision: variant %+v, %v; want the precision axis's fp32", v, ok)
 	}
 }

@@ -46,6 +46,15 @@ type Settings struct {
 	// own (fastai's min_freq); rarer ones are xxunk. Unset (0): 2, the
 	// paper's.
 	MinFreq int `toml:"min_freq" json:"min_freq,omitempty"`
+	// Precision is the arithmetic of the matrix products in the stages
+	// that train or run a model (pretraining, LM fine-tuning, the
+	// classifier, its evaluation): "fp32" (float32 throughout; unset and
+	// "fp32" are one setting, which records leave out) or "bf16" (each
+	// product's operands rounded to bfloat16 and summed in float32; master
+	// weights, activations, gradients and Adam stay float32, as under
+	// torch.autocast(bfloat16)). A row that leaves it unset runs at the
+	// run's --precision; one that sets it runs at its own.
+	Precision string `toml:"precision" json:"precision,omitempty"`
 	// Pretrained, when set, is the LM a pretraining row starts from
 	// instead of running the pretraining stage (pretrained.go).
 	Pretrained PretrainedLM `toml:"pretrained" json:"pretrained,omitzero"`
@@ -434,6 +443,15 @@ func orFactor(own, shared float64) float64 {
 // UsesLM reports whether the classifier starts from a language model: every
 // variant but "scratch".
 func (s Settings) UsesLM() bool { return s.Classifier != model.ClsScratch }
+
+// The precisions of the matrix products (Settings.Precision).
+const (
+	PrecisionFP32 = "fp32" // float32 operands and sums
+	PrecisionBF16 = "bf16" // bfloat16 operands, float32 sums
+)
+
+// BF16 reports whether s multiplies matrices in bfloat16.
+func (s Settings) BF16() bool { return s.Precision == PrecisionBF16 }
 
 // The tokenisers (Settings.Tokenizer).
 const (

@@ -129,6 +129,23 @@ var axes = []axis{
 		},
 	},
 	{
+		Key: "precision", Doc: "the arithmetic of the matrix products (bfloat16 operands against float32)",
+		get: func(s *Settings) string {
+			if s.Precision == "" {
+				return PrecisionFP32
+			}
+			return s.Precision
+		},
+		variants: []Variant{
+			{Name: PrecisionFP32, Row: "fp32", Label: "float32 products", Doc: "float32 operands and sums throughout",
+				// Unset and "fp32" are one setting, so the stage keys and
+				// records of every row before the key stay as they were.
+				apply: func(s *Settings) { s.Precision = "" }},
+			{Name: PrecisionBF16, Row: "bf16", Label: "bfloat16 products",
+				Doc: "every matrix product's operands rounded to bfloat16, float32 sums; weights, gradients and Adam in float32"},
+		},
+	},
+	{
 		Key: "direction", Doc: "the direction of the models (Section 5, bidirectional)",
 		get: func(s *Settings) string { return s.Direction },
 		variants: []Variant{
