@@ -64,9 +64,11 @@ type classifierKey struct {
 	// when 0, so stages without it keep their keys.
 	Patience int              `json:"patience,omitempty"`
 	Adam     model.AdamConfig `json:"adam"`
-	Seed     uint64           `json:"seed"`
-	Backward bool             `json:"backward"`
-	From     string           `json:"from"`
+	// Precision is the matrix products' (lmKey's); left out for fp32.
+	Precision string `json:"precision,omitempty"`
+	Seed      uint64 `json:"seed"`
+	Backward  bool   `json:"backward"`
+	From      string `json:"from"`
 }
 
 // classifierJob is a classifier stage's work. Inputs: the task's data,
@@ -236,6 +238,8 @@ func examplesDigest(data model.ClassData) string {
 type evaluateKey struct {
 	Split string `json:"split"`
 	Mode  string `json:"mode"`
+	// Precision is the matrix products' (lmKey's); left out for fp32.
+	Precision string `json:"precision,omitempty"`
 }
 
 // evaluateJob scores classifiers on a split. Inputs: the task's data, then

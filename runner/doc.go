@@ -121,6 +121,7 @@
 //	lm.go           pretrain and finetune: LM training with per-epoch checkpoints
 //	classifier.go   classifier and evaluate
 //	import.go       import: a fastai LM in place of corpus and pretrain
+//	precision.go    a row's precision (bf16 in its model stages' keys) and the engine they run on
 //
 // Each kind's file holds its key (what its ID hashes besides its inputs),
 // its job (what Stage.Run calls), its result (its manifest's JSON) and,

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"path/filepath"
 	"slices"
@@ -31,12 +32,21 @@ import (
 // minSpread); once, oneStageSpread; a kind never measured here takes the
 // defaults scaled by how far this machine's measured kinds of its group
 // (model or data stages) are from theirs, at scaledSpread.
+//
+// A stage that names another engine than the run's (Stage.Engine: a row at
+// another precision, precision.go) is estimated and learnt from under
+// that engine's entry; a kind never measured on that engine takes the
+// run's engine's rate, at least scaledSpread unsure.
 type Calibration struct {
 	mu      sync.Mutex
 	path    string
 	machine string
 	engine  string
 	obs     map[string][]Observation // this machine's and engine's, by stage kind
+	// others are the calibrations of the other engines stages name, by
+	// engine, loaded on first use; base is the run's, set in each of them.
+	others map[string]*Calibration
+	base   *Calibration
 }
 
 // Observation is one finished stage: its planned work and its wall time.
@@ -81,11 +91,20 @@ const stageOverhead = time.Second
 // LoadCalibration reads what cacheDir's calibration store knows of the
 // machine and engine that prov names ("" for no store: defaults only).
 func LoadCalibration(cacheDir string, prov Provenance) *Calibration {
-	c := &Calibration{machine: prov.Machine, engine: prov.Engine, obs: map[string][]Observation{}}
-	if cacheDir == "" {
+	path := ""
+	if cacheDir != "" {
+		path = filepath.Join(cacheDir, calibrationName)
+	}
+	return loadCalibration(path, prov.Machine, prov.Engine)
+}
+
+// loadCalibration reads the store at path ("" for none) for machine and
+// engine.
+func loadCalibration(path, machine, engine string) *Calibration {
+	c := &Calibration{path: path, machine: machine, engine: engine, obs: map[string][]Observation{}}
+	if path == "" {
 		return c
 	}
-	c.path = filepath.Join(cacheDir, calibrationName)
 	var f calibrationFile
 	if ok, _ := readJSON(c.path, &f); ok {
 		if m := f.Machines[c.key()]; m != nil {
@@ -95,6 +114,26 @@ func LoadCalibration(cacheDir string, prov Provenance) *Calibration {
 		}
 	}
 	return c
+}
+
+// of is the calibration of the engine s runs on: c, or the one of the
+// engine s names when that is another.
+func (c *Calibration) of(s *Stage) *Calibration {
+	if c.base != nil || s.Engine == "" || s.Engine == c.engine {
+		return c
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o := c.others[s.Engine]
+	if o == nil {
+		o = loadCalibration(c.path, c.machine, s.Engine)
+		o.base = c
+		if c.others == nil {
+			c.others = map[string]*Calibration{}
+		}
+		c.others[s.Engine] = o
+	}
+	return o
 }
 
 // key is the store's entry for c's machine and engine.
@@ -156,6 +195,7 @@ func (c *Calibration) Estimate(s *Stage) Estimate {
 	if c == nil {
 		return Estimate{}
 	}
+	c = c.of(s)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	rate, spread, measured := c.rate(s.Kind)
@@ -164,7 +204,8 @@ func (c *Calibration) Estimate(s *Stage) Estimate {
 }
 
 // rate is kind's units per second here, its relative spread and the
-// number of stages measured behind it. The caller holds c.mu.
+// number of stages measured behind it. The caller holds c.mu (and no
+// other calibration's lock: this one may take its base's).
 func (c *Calibration) rate(kind string) (rate, spread float64, measured int) {
 	if obs := c.obs[kind]; len(obs) > 0 {
 		rates := make([]float64, len(obs))
@@ -186,6 +227,17 @@ func (c *Calibration) rate(kind string) (rate, spread float64, measured int) {
 		}
 		factors = append(factors, median(rates)/c.defaultRate(k))
 		measured += len(obs)
+	}
+	if len(factors) == 0 && c.base != nil {
+		// Nothing measured on this engine: the run's engine's rate, which
+		// the same products at another precision only approach.
+		c.base.mu.Lock()
+		defer c.base.mu.Unlock()
+		rate, spread, measured := c.base.rate(kind)
+		if measured > 0 {
+			spread = max(spread, scaledSpread)
+		}
+		return rate, spread, measured
 	}
 	if len(factors) == 0 {
 		return c.defaultRate(kind), 0, 0
@@ -224,16 +276,23 @@ func median(v []float64) float64 {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
-// Measured is how many stages this machine and engine have measured.
+// Measured is how many stages this machine has measured on the run's
+// engine and on the others its stages named.
 func (c *Calibration) Measured() int {
 	if c == nil {
 		return 0
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	n := 0
 	for _, obs := range c.obs {
 		n += len(obs)
+	}
+	others := slices.Collect(maps.Values(c.others))
+	c.mu.Unlock()
+	// Each other's lock is taken after c's is let go: an estimate takes
+	// an other's, then c's.
+	for _, o := range others {
+		n += o.Measured()
 	}
 	return n
 }
@@ -267,16 +326,17 @@ func (c *Calibration) LearnFromCache(cache *Cache, stages []*Stage) {
 		return
 	}
 	for _, s := range stages {
+		sc := c.of(s)
 		m, err := cache.Lookup(s)
-		if err != nil || m == nil || m.Resumed > 0 || m.WallSeconds <= 0 || m.Engine != c.engine {
+		if err != nil || m == nil || m.Resumed > 0 || m.WallSeconds <= 0 || m.Engine != sc.engine {
 			continue
 		}
-		if m.Machine != "" && m.Machine != c.machine {
+		if m.Machine != "" && m.Machine != sc.machine {
 			continue
 		}
-		c.mu.Lock()
-		c.add(s.Kind, Observation{Stage: s.ID(), Units: ranUnits(s, m), Seconds: m.WallSeconds})
-		c.mu.Unlock()
+		sc.mu.Lock()
+		sc.add(s.Kind, Observation{Stage: s.ID(), Units: ranUnits(s, m), Seconds: m.WallSeconds})
+		sc.mu.Unlock()
 	}
 }
 
@@ -288,6 +348,7 @@ func (c *Calibration) Observe(s *Stage, m *Manifest) {
 	if c == nil {
 		return
 	}
+	c = c.of(s)
 	o := Observation{Stage: s.ID(), Units: ranUnits(s, m), Seconds: m.WallSeconds}
 	c.mu.Lock()
 	defer c.mu.Unlock()

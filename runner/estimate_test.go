@@ -317,3 +317,39 @@ func TestCalibrationStoppedFineTune(t *testing.T) {
 		t.Errorf("after a fine-tuning stopped at epoch 3 of 8: estimate %v, want %v", e.Duration, want)
 	}
 }
+
+// A stage on another engine than the run's (a row at another precision)
+// is estimated from that engine's observations, kept under it in the
+// store; with none it takes the run's engine's rate, at least
+// scaledSpread unsure, never the other way round.
+func TestCalibrationPerEngine(t *testing.T) {
+	dir := t.TempDir()
+	cal := LoadCalibration(dir, thisMachine)
+	bf16 := func(s *Stage) *Stage { s.Engine = thisMachine.Engine + "/bf16"; return s }
+	for i := range 3 {
+		cal.Observe(stageOf(KindClassifier, 1e12, i), &Manifest{WallSeconds: secondsAt(1e12, 4e10)})
+	}
+	e := cal.Estimate(bf16(stageOf(KindClassifier, 2e12, 9)))
+	if want := stageOverhead + 50*time.Second; !near(e.Duration, want) || e.Spread < scaledSpread || e.Measured != 3 {
+		t.Errorf("unmeasured bf16 classifier: %+v, want %v (the fp32 rate) at least ±%.0f%% from 3 stages", e, want, 100*scaledSpread)
+	}
+	cal.Observe(bf16(stageOf(KindClassifier, 1e12, 10)), &Manifest{WallSeconds: secondsAt(1e12, 1e10)})
+	if e := cal.Estimate(bf16(stageOf(KindClassifier, 2e12, 11))); !near(e.Duration, stageOverhead+200*time.Second) || e.Measured != 1 {
+		t.Errorf("bf16 classifier after one at 1e10/s: %+v, want %v from 1 stage", e, stageOverhead+200*time.Second)
+	}
+	if e := cal.Estimate(stageOf(KindClassifier, 2e12, 12)); !near(e.Duration, stageOverhead+50*time.Second) {
+		t.Errorf("the fp32 classifier's estimate moved with a bf16 stage: %v", e.Duration)
+	}
+	if n := cal.Measured(); n != 4 {
+		t.Errorf("measured %d stages, want 4 on both engines", n)
+	}
+	// The store keeps them apart: a new process reads the bf16 rate back.
+	again := LoadCalibration(dir, thisMachine)
+	if e := again.Estimate(bf16(stageOf(KindClassifier, 2e12, 13))); !near(e.Duration, stageOverhead+200*time.Second) {
+		t.Errorf("read back, the bf16 estimate is %v", e.Duration)
+	}
+	bf16Run := LoadCalibration(dir, Provenance{Machine: thisMachine.Machine, Engine: thisMachine.Engine + "/bf16"})
+	if e := bf16Run.Estimate(stageOf(KindClassifier, 2e12, 14)); !near(e.Duration, stageOverhead+200*time.Second) || e.Measured != 1 {
+		t.Errorf("a run at bf16 estimates %+v, want the bf16 stage's rate", e)
+	}
+}

@@ -24,6 +24,10 @@ type Stage struct {
 	// configuration, seed, data checksums. It is hashed as JSON.
 	Key    any
 	Inputs []*Stage
+	// Engine names the backend Run computes on, as records name it, for a
+	// stage that runs a model; "" for one that runs none (the executor's
+	// is written). It is not part of the ID: the key says what differs.
+	Engine string
 	Work   Work // for the time estimate
 	// Run does the work; x says where to write and what the inputs made.
 	// Its result is stored with the stage (JSON) for later stages and

@@ -1,11 +1,16 @@
 package runner
 
 import (
+	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +18,7 @@ import (
 	"github.com/ulmfit-go/ulmfit/ablations"
 	"github.com/ulmfit-go/ulmfit/compute"
 	"github.com/ulmfit-go/ulmfit/experiments"
+	"github.com/ulmfit-go/ulmfit/results"
 )
 
 // keyDigest identifies a stage by its kind, key and inputs, leaving out the
@@ -47,12 +53,23 @@ var keyedExperiments = []string{"bidirectional", "figure3", "figure4", "gpu-imdb
 // planDigest is one digest of every stage key of keyedExperiments at the
 // tiny and small scales, and of every record's config hash.
 func planDigest(t *testing.T) string {
-	p := &Planner{Backend: compute.Default(), Load: synthLoad, DataDir: fakeZooData(t)}
+	return planDigestOf(t, &Planner{Backend: compute.Default()}, nil)
+}
+
+// planDigestOf is planDigest planned by p (given the test's data), with
+// edit, when set, applied to every row of every experiment first.
+func planDigestOf(t *testing.T, p *Planner, edit func(*experiments.Row)) string {
+	p.Load, p.DataDir = synthLoad, fakeZooData(t)
 	h := sha256.New()
 	for _, name := range keyedExperiments {
 		e, err := experiments.Open(name)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if edit != nil {
+			for i := range e.Rows {
+				edit(&e.Rows[i])
+			}
 		}
 		for _, scale := range []string{"tiny", "small"} {
 			plan, err := p.Plan(e, PlanOptions{Scale: scale})
@@ -149,5 +166,207 @@ tokenizer = "subword"
 	var pe *PlanError
 	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "t.toml:") || !strings.Contains(err.Error(), "own word vocabulary") {
 		t.Errorf("--pretrained on a subword row: %v, want a PlanError naming the file and line", err)
+	}
+}
+
+// Rows that say precision = "fp32", and runs at --precision fp32 (said or
+// not) or a GPU's tf32, plan the stage keys and config hashes of before the
+// precision setting: their cached stages and records stand.
+func TestFP32KeysStand(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		p    *Planner
+		edit func(*experiments.Row)
+	}{
+		{"precision = \"fp32\" in every row", &Planner{Backend: compute.Default()},
+			func(r *experiments.Row) { r.Settings.Precision = ablations.PrecisionFP32 }},
+		{"--precision fp32", &Planner{Backend: compute.Default(), Precision: ablations.PrecisionFP32}, nil},
+		{"a GPU at tf32", &Planner{Backend: compute.Default(), Precision: "tf32", FixedPrecision: true}, nil},
+	} {
+		if got := planDigestOf(t, c.p, c.edit); got != wordKeysDigest {
+			t.Errorf("%s: the built-in experiments' stage keys and config hashes changed: digest %s, want %s", c.name, got, wordKeysDigest)
+		}
+	}
+	// The digest sees a precision: bf16 in every row changes it.
+	if got := planDigestOf(t, &Planner{Backend: compute.Default()}, func(r *experiments.Row) { r.Settings.Precision = ablations.PrecisionBF16 }); got == wordKeysDigest {
+		t.Error("precision = \"bf16\" in every row plans the fp32 keys")
+	}
+}
+
+// precisionRows is an experiment comparing precisions, row by row.
+const precisionRows = `title = "P"
+tasks = ["trec6"]
+default_scale = "tiny"
+
+[[rows]]
+id = "default"
+
+[[rows]]
+id = "fp32"
+precision = "fp32"
+
+[[rows]]
+id = "bf16"
+precision = "bf16"
+
+[[rows]]
+id = "scratch"
+classifier = "scratch"
+precision = "bf16"
+`
+
+// A bf16 row shares its corpus and task data with the fp32 rows and no
+// stage that multiplies matrices; those stages name a bf16 engine and
+// their keys say bf16. "fp32" written is the default's stages. A run at
+// --precision bf16 plans the bf16 row's stages for rows that set no
+// precision, and an fp32 row's own precision wins. On a GPU, built at one
+// precision, a row of another stops the plan at its line.
+func TestPrecisionStages(t *testing.T) {
+	e, err := experiments.Parse([]byte(precisionRows), "t.toml", "t", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cellsOf := func(p *Planner) map[string]*Cell {
+		t.Helper()
+		p.Load = synthLoad
+		plan, err := p.Plan(e, PlanOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cells := map[string]*Cell{}
+		for _, c := range plan.Cells {
+			cells[c.Row.ID] = c
+		}
+		return cells
+	}
+	cells := cellsOf(&Planner{Backend: compute.Default()})
+	def, fp32, bf16, scratch := cells["default"], cells["fp32"], cells["bf16"], cells["scratch"]
+	if fp32.Eval.ID() != def.Eval.ID() || fp32.Settings.Precision != "" {
+		t.Errorf("precision = \"fp32\" plans other stages than leaving it out (settings precision %q)", fp32.Settings.Precision)
+	}
+	if bf16.Corpus.ID() != fp32.Corpus.ID() || bf16.Data.ID() != fp32.Data.ID() || scratch.Data.ID() != fp32.Data.ID() {
+		t.Error("a bf16 row does not share the corpus and task data, which multiply no matrices")
+	}
+	model := func(c *Cell) []*Stage {
+		return slices.DeleteFunc([]*Stage{c.Pretrain, c.FineTune, c.Classifiers[0], c.Eval}, func(s *Stage) bool { return s == nil })
+	}
+	for i, s := range model(bf16) {
+		if other := model(fp32)[i]; s.ID() == other.ID() {
+			t.Errorf("%s is shared by the fp32 and the bf16 row", s.Label)
+		}
+		if !strings.HasSuffix(s.Engine, "/bf16") || !strings.Contains(string(s.KeyJSON()), `"precision":"bf16"`) {
+			t.Errorf("%s: engine %q, key %s; want a bf16 engine and key", s.Label, s.Engine, s.KeyJSON())
+		}
+	}
+	for _, s := range append(model(fp32), fp32.Corpus, fp32.Data) {
+		if strings.HasSuffix(s.Engine, "/bf16") || strings.Contains(string(s.KeyJSON()), "precision") {
+			t.Errorf("fp32 %s: engine %q, key %s", s.Label, s.Engine, s.KeyJSON())
+		}
+	}
+	if be, ok := bf16.Backend.(*compute.CPU); !ok || !be.BF16 || scratch.Backend != bf16.Backend {
+		t.Errorf("the bf16 rows run on %v, want one CPU backend with BF16", bf16.Backend)
+	}
+	if be, ok := fp32.Backend.(*compute.CPU); !ok || be.BF16 {
+		t.Errorf("the fp32 row runs on %v", fp32.Backend)
+	}
+	if !bf16.Settings.BF16() || !strings.Contains(bf16.FineTune.Label, "bf16") || !strings.Contains(scratch.Classifiers[0].Label, "bf16") {
+		t.Errorf("bf16 settings %q, labels %q and %q", bf16.Settings.Precision, bf16.FineTune.Label, scratch.Classifiers[0].Label)
+	}
+
+	// At --precision bf16 the row without a precision is the bf16 row, and
+	// the fp32 row stays fp32, on the fp32 CPU.
+	at := cellsOf(&Planner{Backend: compute.DefaultBF16(), Precision: ablations.PrecisionBF16})
+	if at["default"].Eval.ID() != bf16.Eval.ID() || !at["default"].Settings.BF16() {
+		t.Error("at --precision bf16 a row without precision does not plan the bf16 row's stages")
+	}
+	if at["fp32"].Eval.ID() != fp32.Eval.ID() {
+		t.Error("at --precision bf16 a row's precision = \"fp32\" does not win")
+	}
+	if be, ok := at["fp32"].Backend.(*compute.CPU); !ok || be.BF16 || at["fp32"].FineTune.Engine != fp32.FineTune.Engine {
+		t.Errorf("at --precision bf16 the fp32 row runs on %v (%s)", at["fp32"].Backend, at["fp32"].FineTune.Engine)
+	}
+
+	// A GPU is built at one precision.
+	_, err = (&Planner{Backend: compute.Default(), Precision: "tf32", FixedPrecision: true, Load: synthLoad}).Plan(e, PlanOptions{})
+	var pe *PlanError
+	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "t.toml:8: row fp32: precision = \"fp32\"") || !strings.Contains(err.Error(), "--precision tf32") {
+		t.Errorf("a row at fp32 on a GPU at tf32: %v, want a PlanError at t.toml:8 naming both precisions", err)
+	}
+}
+
+// A bf16 row runs end to end on the CPU beside the fp32 rows of one run:
+// its records name the bf16 engine and setting, its model stages are its
+// own (their manifests name the engine, and the calibration store keeps
+// their times under it), and its numbers are not fp32's, so the products
+// did run in bfloat16. The fp32 row's stages are those of a row without
+// the key.
+func TestPrecisionRunsEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "p.toml")
+	if err := os.WriteFile(file, []byte(strings.Replace(precisionRows, `tasks = ["trec6"]`, `tasks = ["trec6", "ag-news"]`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cache := filepath.Join(dir, "cache")
+	var out bytes.Buffer
+	err := Run(context.Background(), Options{Experiments: []string{file}, Cache: cache, Results: filepath.Join(dir, "results"),
+		Stdout: &out, Stderr: discard{}, Load: synthLoad})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	recs, err := results.ReadFile(filepath.Join(dir, "results", "p.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 8 {
+		t.Fatalf("%d records, want 8 (4 rows on 2 datasets)", len(recs))
+	}
+	type cell struct{ row, dataset string }
+	got := map[cell]results.Record{}
+	stages := map[cell]map[string]string{}
+	for _, r := range recs {
+		var cfg cellConfig
+		if err := json.Unmarshal(r.Config, &cfg); err != nil {
+			t.Fatal(err)
+		}
+		k := cell{r.Row, r.Dataset}
+		got[k], stages[k] = r, cfg.Stages
+		if bf16 := strings.HasSuffix(r.Engine, "/bf16"); bf16 != cfg.Settings.BF16() || bf16 != (r.Row == "bf16" || r.Row == "scratch") {
+			t.Errorf("%s on %s: engine %q with settings precision %q", r.Row, r.Dataset, r.Engine, cfg.Settings.Precision)
+		}
+	}
+	for _, ds := range []string{"trec6", "ag_news"} {
+		fp32, bf16, def := cell{"fp32", ds}, cell{"bf16", ds}, cell{"default", ds}
+		if !maps.Equal(stages[fp32], stages[def]) || got[fp32].ConfigHash != got[def].ConfigHash || got[fp32].Value != got[def].Value {
+			t.Errorf("%s: the fp32 row's stages %v and config hash %s are not those of the row without precision, %v and %s",
+				ds, stages[fp32], got[fp32].ConfigHash, stages[def], got[def].ConfigHash)
+		}
+		for kind, id := range stages[bf16] {
+			shared := kind == KindCorpus || kind == KindTaskData
+			if (id == stages[fp32][kind]) != shared {
+				t.Errorf("%s: %s stage %s of the bf16 row, %s of the fp32 row; want them shared only for corpus and task data", ds, kind, id, stages[fp32][kind])
+			}
+			m, err := readManifest(filepath.Join(cache, kind, id))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bf16Engine := strings.HasSuffix(m.Engine, "/bf16"); bf16Engine == shared {
+				t.Errorf("%s: the bf16 row's %s stage was built on %s", ds, kind, m.Engine)
+			}
+		}
+		if slices.Equal(got[bf16].Curves["lm_val_loss"], got[fp32].Curves["lm_val_loss"]) {
+			t.Errorf("%s: the bf16 LM's validation losses %v are fp32's to the bit", ds, got[bf16].Curves["lm_val_loss"])
+		}
+	}
+	var store calibrationFile
+	if ok, err := readJSON(filepath.Join(cache, calibrationName), &store); !ok || err != nil {
+		t.Fatalf("no calibration store: %v", err)
+	}
+	engines := map[string]bool{} // with a pretraining measured
+	for _, m := range store.Machines {
+		engines[m.Engine] = len(m.Kinds[KindPretrain]) > 0
+	}
+	fp32Engine := got[cell{"fp32", "trec6"}].Engine
+	if want := map[string]bool{fp32Engine: true, fp32Engine + "/bf16": true}; !maps.Equal(engines, want) {
+		t.Errorf("calibration store engines (with a pretraining measured) %v, want %v", engines, want)
 	}
 }

@@ -252,9 +252,12 @@ type lmKey struct {
 	Epochs      int              `json:"epochs"`
 	// Patience is LM fine-tuning's early stopping (lm_patience); left out
 	// when 0, so stages without it keep their keys.
-	Patience int    `json:"patience,omitempty"`
-	Seed     uint64 `json:"seed"`
-	Backward bool   `json:"backward"`
+	Patience int `json:"patience,omitempty"`
+	// Precision is the matrix products' (ablations.Settings.Precision):
+	// "bf16", or left out for fp32, so fp32 stages keep their keys.
+	Precision string `json:"precision,omitempty"`
+	Seed      uint64 `json:"seed"`
+	Backward  bool   `json:"backward"`
 }
 
 // pretrain plans the general-domain LM's pretraining (on its corpus stage)
@@ -267,18 +270,26 @@ func (b *builder) pretrain(s ablations.Settings, backward bool) (*Stage, error) 
 	sc := b.sc
 	tc := s.PretrainConfig(sc, s.PretrainSeed)
 	key := lmKey{Model: s.LMConfig(sc, 0), Variant: "pretrain", Batch: tc.Batch, BPTT: tc.BPTT, Variable: tc.VariableBPTT,
-		LR: s.PretrainLR, CutFrac: s.LMCutFrac, Ratio: s.LMRatio, Adam: tc.Adam, Epochs: tc.Epochs, Seed: s.PretrainSeed, Backward: backward}
+		LR: s.PretrainLR, CutFrac: s.LMCutFrac, Ratio: s.LMRatio, Adam: tc.Adam, Epochs: tc.Epochs, Precision: s.Precision, Seed: s.PretrainSeed, Backward: backward}
 	tokens := int64(sc.PretrainTokens)
 	if tokens == 0 {
 		tokens = corpus.Work.Tokens
 	}
-	job := pretrainJob{be: b.p.Backend, settings: s, scale: sc, backward: backward}
+	job := pretrainJob{be: b.be, settings: s, scale: sc, backward: backward}
 	return &Stage{Kind: KindPretrain, Code: CodeVersion(KindPretrain),
-		Label: fmt.Sprintf("pretrain %s %s%s%s", sc.PretrainCorpus, s.LM, tokenizerLabel(s), dirLabel(backward)),
-		Key:   key, Inputs: []*Stage{corpus},
+		Label: fmt.Sprintf("pretrain %s %s%s%s%s", sc.PretrainCorpus, s.LM, tokenizerLabel(s), precisionLabel(s), dirLabel(backward)),
+		Key:   key, Inputs: []*Stage{corpus}, Engine: engineName(b.be),
 		Work: Work{Tokens: tokens * int64(sc.PretrainEpochs), Cost: lmCost(sc, sc.PretrainVocab), Epochs: sc.PretrainEpochs},
 		Run:  job.run,
 	}, nil
+}
+
+// precisionLabel marks the model stages of bf16 rows in plans and progress.
+func precisionLabel(s ablations.Settings) string {
+	if s.BF16() {
+		return " bf16"
+	}
+	return ""
 }
 
 // tokenizerLabel marks the stages of subword rows in plans and progress.

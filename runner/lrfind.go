@@ -93,6 +93,9 @@ func LRFind(ctx context.Context, o Options, stage string, rc model.RangeTestConf
 	for i, in := range target.Inputs {
 		inputs[i] = done[in.ID()]
 	}
+	// The test trains on the engine the cell's stages run on, at its
+	// precision.
+	o.Backend = c.Backend
 	if stage == RangeLM {
 		res.Test, res.BaseLR, err = lmRangeTest(ctx, o, target, inputs, rc)
 	} else {

@@ -53,6 +53,8 @@ type Cell struct {
 	LMs []*Stage
 	// Notes are the plan's notes about this cell, for its record.
 	Notes []string
+	// Backend runs its model stages, at its precision; records name it.
+	Backend compute.Backend
 }
 
 // PlanOptions select what to plan.
@@ -69,13 +71,23 @@ type PlanOptions struct {
 // Planner turns experiments into stage graphs. It loads each dataset once.
 type Planner struct {
 	Backend compute.Backend
-	DataDir datasets.SearchPath
+	// Precision is Backend's matrix-product precision (--precision:
+	// "fp32", "bf16", or "tf32" on a GPU; "" is fp32), at which every row
+	// that sets no precision runs (precision.go).
+	Precision string
+	// FixedPrecision says Backend runs at Precision alone (a GPU's, built
+	// once per process): a row that sets another precision stops the
+	// plan. Without it, such a row runs on a CPU backend like Backend at
+	// its own precision.
+	FixedPrecision bool
+	DataDir        datasets.SearchPath
 	// Load, when set, loads a registered dataset by name instead of
 	// looking in DataDir (tests use it for generated data).
 	Load func(name string) (*datasets.Dataset, error)
 
 	sources map[string]*loaded
 	imports map[ablations.PretrainedLM]*importLoaded
+	engines map[string]compute.Backend // the CPU at other precisions than Precision, by precision
 }
 
 type loaded struct {
@@ -208,7 +220,11 @@ func (p *Planner) Plan(e *experiments.Experiment, o PlanOptions) (*Plan, error) 
 			if !o.Pretrained.IsZero() {
 				settings.Pretrained = o.Pretrained
 			}
-			s, err := sc.Tune(settings.Resolve())
+			prec, be, err := p.rowEngine(e, row, settings)
+			if err != nil {
+				return nil, err
+			}
+			s, err := sc.Tune(withPrecision(settings, prec).Resolve())
 			if err != nil {
 				return nil, &PlanError{fmt.Sprintf("%s: row %s: %v", e.Source, row.ID, err)}
 			}
@@ -221,6 +237,7 @@ func (p *Planner) Plan(e *experiments.Experiment, o PlanOptions) (*Plan, error) 
 			if err != nil {
 				return nil, err
 			}
+			rb.be = be
 			rb.sc = rb.sc.ForTask(src.Name, src.Record)
 			if note != "" && !slices.Contains(plan.Notes, "row "+row.ID+": "+note) {
 				plan.Notes = append(plan.Notes, "row "+row.ID+": "+note)
@@ -365,6 +382,8 @@ type builder struct {
 	p  *Planner
 	e  *experiments.Experiment
 	sc ablations.Scale
+	// be runs the row's model stages, at its precision (precision.go).
+	be compute.Backend
 	// imported are a row's pretrained LMs, forward and backward (nil
 	// where the row pretrains its own or has no such direction).
 	imported [2]*importedLM
@@ -496,16 +515,16 @@ func (b *builder) chain(data, lmData *Stage, sp taskSplits, s ablations.Settings
 		ft := s.LMFineTuneConfig(sc, useed)
 		key := lmKey{Model: s.LMConfig(sc, 0), Variant: ft.Variant, Batch: ft.Batch, BPTT: ft.BPTT, Variable: ft.VariableBPTT,
 			LR: ft.LR, Discr: ft.Discr, DiscrFactor: ft.DiscrFactor, CutFrac: ft.CutFrac, Ratio: ft.Ratio, Adam: ft.Adam,
-			Epochs: ft.Epochs, Patience: s.LMPatience, Seed: useed, Backward: backward}
+			Epochs: ft.Epochs, Patience: s.LMPatience, Precision: s.Precision, Seed: useed, Backward: backward}
 		inputs := []*Stage{lmData}
 		if general != nil {
 			inputs = append(inputs, general)
 		}
 		vocab := min(sc.Vocab, int(words(sp.LMText)/20)+100)
-		job := fineTuneJob{be: b.p.Backend, settings: s, scale: sc, seed: useed, backward: backward}
+		job := fineTuneJob{be: b.be, settings: s, scale: sc, seed: useed, backward: backward}
 		ch.finetune = &Stage{Kind: KindFineTune, Code: CodeVersion(KindFineTune),
-			Label: fmt.Sprintf("finetune %s %s%s%s%s seed %d", task, ft.Variant, pretrainLabel(s), patienceLabel(s.LMPatience), dirLabel(backward), seed),
-			Key:   key, Inputs: inputs,
+			Label: fmt.Sprintf("finetune %s %s%s%s%s%s seed %d", task, ft.Variant, pretrainLabel(s), precisionLabel(s), patienceLabel(s.LMPatience), dirLabel(backward), seed),
+			Key:   key, Inputs: inputs, Engine: engineName(b.be),
 			Work: Work{Tokens: words(sp.LMText) * int64(ft.Epochs), Cost: lmCost(sc, vocab), Epochs: ft.Epochs},
 			Run:  job.run,
 		}
@@ -515,16 +534,16 @@ func (b *builder) chain(data, lmData *Stage, sp taskSplits, s ablations.Settings
 	enc := s.ClassifierConfig(sc, 0)
 	key := classifierKey{Encoder: enc, Variant: ct.Variant, Epochs: ct.Epochs, Batch: ct.Batch, BPTT: ct.BPTT, MaxLen: ct.MaxLen,
 		LR: ct.LR, DiscrFactor: ct.DiscrFactor, CutFrac: ct.CutFrac, Ratio: ct.Ratio, ChainThawEpochs: ct.ChainThawEpochs,
-		Patience: ct.Patience, Adam: ct.Adam, Seed: useed, Backward: backward, From: from}
+		Patience: ct.Patience, Adam: ct.Adam, Precision: s.Precision, Seed: useed, Backward: backward, From: from}
 	inputs := []*Stage{data}
 	if lmStage != nil {
 		inputs = append(inputs, lmStage)
 	}
 	trainTokens := min(words(sp.Train), int64(len(sp.Train)*sc.MaxLen))
-	job := classifierJob{be: b.p.Backend, settings: s, scale: sc, seed: useed, backward: backward, from: from}
+	job := classifierJob{be: b.be, settings: s, scale: sc, seed: useed, backward: backward, from: from}
 	ch.classifier = &Stage{Kind: KindClassifier, Code: CodeVersion(KindClassifier),
-		Label: fmt.Sprintf("classifier %s %s (%s)%s%s seed %d", task, ct.Variant, fromLabel(from, s), patienceLabel(ct.Patience), dirLabel(backward), seed),
-		Key:   key, Inputs: inputs,
+		Label: fmt.Sprintf("classifier %s %s (%s)%s%s%s seed %d", task, ct.Variant, fromLabel(from, s), precisionLabel(s), patienceLabel(ct.Patience), dirLabel(backward), seed),
+		Key:   key, Inputs: inputs, Engine: engineName(b.be),
 		Work: Work{Tokens: (trainTokens + words(sp.Valid)/3) * int64(ct.Epochs), Cost: 3 * encoderMACs(sc), Epochs: ct.Epochs},
 		Run:  job.run,
 	}
@@ -583,7 +602,7 @@ func (b *builder) cell(row experiments.Row, s ablations.Settings, src *source, s
 	if err != nil {
 		return nil, err
 	}
-	c := &Cell{Row: row, Settings: s, Task: src.Name, Dataset: src.Record, Seed: seed, Data: data}
+	c := &Cell{Row: row, Settings: s, Task: src.Name, Dataset: src.Record, Seed: seed, Data: data, Backend: b.be}
 	if len(b.e.TrainSizes) > 0 {
 		c.TrainSize = len(sp.Train)
 	}
@@ -637,9 +656,9 @@ func (b *builder) cell(row experiments.Row, s ablations.Settings, src *source, s
 	}
 	c.Eval = &Stage{Kind: KindEvaluate, Code: CodeVersion(KindEvaluate),
 		Label: fmt.Sprintf("evaluate %s %s %s seed %d", src.Name, row.ID, splitName, seed),
-		Key:   evaluateKey{Split: split, Mode: mode}, Inputs: inputs,
+		Key:   evaluateKey{Split: split, Mode: mode, Precision: s.Precision}, Inputs: inputs, Engine: engineName(b.be),
 		Work: Work{Tokens: evalTokens * int64(len(dirs)), Cost: encoderMACs(b.sc)},
-		Run:  evaluateJob{be: b.p.Backend, split: split, mode: mode}.run,
+		Run:  evaluateJob{be: b.be, split: split, mode: mode}.run,
 	}
 	return c, nil
 }

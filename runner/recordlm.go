@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/ulmfit-go/ulmfit/ablations"
 	"github.com/ulmfit-go/ulmfit/results"
 )
 
@@ -24,6 +25,9 @@ type RecordLM struct {
 	// validation stream in fixed BPTT windows, ValidBatch streams.
 	Batch, BPTT int
 	Backward    bool // the LM reads documents backwards
+	// BF16 says the LM was fine-tuned, and validated, with bfloat16
+	// products (precision "bf16").
+	BF16 bool
 	// ValLoss is the validation cross-entropy the fine-tuning recorded
 	// after each epoch (the record's lm_val_loss curve).
 	ValLoss []float64
@@ -81,7 +85,7 @@ func LMOf(cacheDir string, r results.Record) (RecordLM, error) {
 		Subword:    subword,
 		Splits: map[string]string{"lm": filepath.Join(td.Dir, fileLM), "train": filepath.Join(td.Dir, fileTrain),
 			"valid": filepath.Join(td.Dir, fileValid), "test": filepath.Join(td.Dir, fileTest)},
-		Batch: key.Batch, BPTT: key.BPTT, Backward: key.Backward,
+		Batch: key.Batch, BPTT: key.BPTT, Backward: key.Backward, BF16: key.Precision == ablations.PrecisionBF16,
 		ValLoss: r.Curves["lm_val_loss"],
 	}, nil
 }

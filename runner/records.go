@@ -80,7 +80,8 @@ func buildRecord(p *Plan, c *Cell, done map[string]*Manifest, prov Provenance) (
 		Experiment: p.Exp.Name, Row: c.Row.ID, Dataset: c.Dataset, Split: split, Metric: "error", Value: ev.Error,
 		Seed: c.Seed, Source: results.SourceOurs, TrainSize: c.TrainSize, Scale: p.Scale.Name,
 		Curves: map[string][]float64{}, Metrics: map[string]float64{}, DataHashes: map[string]string{},
-		GitCommit: prov.GitCommit, GitDirty: prov.GitDirty, GitFromWorkTree: prov.FromWorkTree, GoVersion: prov.GoVersion, Machine: prov.Machine, Engine: prov.Engine,
+		GitCommit: prov.GitCommit, GitDirty: prov.GitDirty, GitFromWorkTree: prov.FromWorkTree, GoVersion: prov.GoVersion, Machine: prov.Machine,
+		Engine: cmp.Or(engineName(c.Backend), prov.Engine), // the engine at the cell's precision
 	}
 	if ev.ForwardError != 0 || ev.BackwardError != 0 {
 		rec.Metrics["forward_error"], rec.Metrics["backward_error"] = ev.ForwardError, ev.BackwardError

@@ -52,8 +52,17 @@ type Options struct {
 	Stderr io.Writer
 	// Reporter shows progress; nil picks bars or log lines for Stderr.
 	Reporter Reporter
-	// Backend runs the models; nil is compute.Default().
+	// Backend runs the models; nil is the CPU's (compute.Default) at
+	// Precision.
 	Backend compute.Backend
+	// Precision is Backend's matrix-product precision, --precision:
+	// "fp32" ("" too), "bf16", or "tf32" on a GPU. Rows that set no
+	// precision run at it (precision.go); a row's own wins.
+	Precision string
+	// FixedPrecision says the engine runs at Precision alone (a GPU's,
+	// --device cuda, even where it is built elsewhere, as for 'ulmfit
+	// submit'): a row that sets another precision stops the plan.
+	FixedPrecision bool
 	// Load, when set, replaces loading registered datasets from DataDir
 	// (tests give generated data).
 	Load func(name string) (*datasets.Dataset, error)
@@ -84,6 +93,9 @@ func (o *Options) defaults() {
 	}
 	if o.Backend == nil {
 		o.Backend = compute.Default()
+		if o.Precision == ablations.PrecisionBF16 {
+			o.Backend = compute.DefaultBF16()
+		}
 	}
 }
 
@@ -105,7 +117,7 @@ func plans(o Options) ([]*Plan, error) {
 	if err := checkDataDir(o.DataDir); err != nil {
 		return nil, err
 	}
-	p := &Planner{Backend: o.Backend, DataDir: datasets.ResolveSearchPath(o.DataDir), Load: o.Load}
+	p := &Planner{Backend: o.Backend, Precision: o.Precision, FixedPrecision: o.FixedPrecision, DataDir: datasets.ResolveSearchPath(o.DataDir), Load: o.Load}
 	var out []*Plan
 	for _, name := range o.Experiments {
 		e, err := experiments.Open(name)

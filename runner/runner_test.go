@@ -392,6 +392,9 @@ func checkRecord(t *testing.T, e *experiments.Experiment, r results.Record) {
 	if err := json.Unmarshal(r.Config, &cfg); err != nil || cfg.Settings.Classifier == "" || cfg.Scale.Name != "tiny" {
 		t.Errorf("%s: config %s (%v)", where, r.Config, err)
 	}
+	if bf16 := strings.HasSuffix(r.Engine, "/bf16"); bf16 != cfg.Settings.BF16() {
+		t.Errorf("%s: engine %q for settings precision %q", where, r.Engine, cfg.Settings.Precision)
+	}
 	if cfg.Settings.UsesLM() && cfg.Settings.LMFineTune != "none" && len(r.Curves["lm_val_loss"]) == 0 {
 		t.Errorf("%s: fine-tuned LM without lm_val_loss", where)
 	}
