@@ -18,9 +18,13 @@ func runJobs(ctx context.Context, o runOptions) error {
 	if err != nil {
 		return err
 	}
+	engine, err := o.engineArgs() // --precision bf16: the other runners' products too
+	if err != nil {
+		return err
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("--jobs: finding this binary to start the other runners: %w", err)
 	}
-	return classifyRunError(jobs.Run(ctx, jobs.Options{Runner: ro, N: o.Jobs, Command: append([]string{self, "run"}, planArgs(ro, nil)...)}))
+	return classifyRunError(jobs.Run(ctx, jobs.Options{Runner: ro, N: o.Jobs, Command: append([]string{self, "run"}, planArgs(ro, engine)...)}))
 }

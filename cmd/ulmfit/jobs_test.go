@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -92,6 +93,47 @@ func TestRunJobsUsage(t *testing.T) {
 	} {
 		if _, errOut, code := runCmd(t, args...); code != 2 || !strings.Contains(errOut, "--jobs") {
 			t.Errorf("%q: exit %d, want 2 with a message naming --jobs:\n%s", args, code, errOut)
+		}
+	}
+}
+
+// 'run --precision bf16' on the CPU trains every row that sets no
+// precision in bfloat16, in every runner of --jobs: each record names the
+// bf16 engine and setting, and each model stage in the cache was built on
+// it (a runner that missed the flag would plan and build fp32 stages and
+// write their records).
+func TestRunJobsBF16(t *testing.T) {
+	t.Setenv(asCLI, "1")
+	exp := selfContained(t)
+	dir := t.TempDir()
+	cache := filepath.Join(dir, "cache")
+	args := []string{"run", exp, "--seeds", "2", "--jobs", "2", "--precision", "bf16", "--cache", cache, "--results", filepath.Join(dir, "results")}
+	out, errOut, code := runCmd(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	recs, err := results.ReadFile(filepath.Join(dir, "results", "mine.jsonl"))
+	if err != nil || len(recs) != 4 {
+		t.Fatalf("%d records (%v), want 2 rows x 2 seeds", len(recs), err)
+	}
+	for _, r := range recs {
+		var cfg struct {
+			Settings struct{ Precision string } `json:"settings"`
+		}
+		if err := json.Unmarshal(r.Config, &cfg); err != nil || !strings.HasSuffix(r.Engine, "/bf16") || cfg.Settings.Precision != "bf16" {
+			t.Errorf("%s seed %d: engine %q, settings precision %q (%v); want bf16", r.Row, r.Seed, r.Engine, cfg.Settings.Precision, err)
+		}
+	}
+	for _, kind := range []string{"pretrain", "finetune", "classifier", "evaluate"} {
+		manifests, _ := filepath.Glob(filepath.Join(cache, kind, "*", "stage.json"))
+		if len(manifests) == 0 {
+			t.Errorf("no %s stage in the cache", kind)
+		}
+		for _, m := range manifests {
+			data, err := os.ReadFile(m)
+			if err != nil || !strings.Contains(string(data), `/bf16"`) {
+				t.Errorf("%s was not built on the bf16 engine (%v)", m, err)
+			}
 		}
 	}
 }

@@ -145,7 +145,13 @@ func (s *lmSource) load(command string) (*loadedLM, error) {
 		if err != nil {
 			return nil, usagef("%s: %v", command, err)
 		}
-		l, err := loadCheckpoint(command, rl.Checkpoint, rl.Vocab, rl.Subword)
+		// A bf16 record's LM is read with bfloat16 products, as its
+		// fine-tuning validated it, so that its recorded loss is reproduced.
+		be := compute.Default()
+		if rl.BF16 {
+			be = compute.DefaultBF16()
+		}
+		l, err := loadCheckpoint(command, be, rl.Checkpoint, rl.Vocab, rl.Subword)
 		if err != nil {
 			return nil, err
 		}
@@ -156,18 +162,18 @@ func (s *lmSource) load(command string) (*loadedLM, error) {
 	if _, err := os.Stat(subword); err != nil {
 		subword = ""
 	}
-	return loadCheckpoint(command, s.Model, s.Vocab, subword)
+	return loadCheckpoint(command, compute.Default(), s.Model, s.Vocab, subword)
 }
 
 // lmSubwordFile is the subword model beside a subword LM's checkpoint
 // (a pretrain stage's, with tokenizer "subword").
 const lmSubwordFile = "subword.bpe"
 
-// loadCheckpoint reads an LM checkpoint of ours with its vocabulary ("":
-// the one beside it) and, unless subwordPath is "", the subword model its
-// text was cut with.
-func loadCheckpoint(command, ckpt, vocab, subwordPath string) (*loadedLM, error) {
-	lm, v, err := interop.LoadLM(compute.Default(), ckpt, vocab)
+// loadCheckpoint reads an LM checkpoint of ours onto be with its
+// vocabulary ("": the one beside it) and, unless subwordPath is "", the
+// subword model its text was cut with.
+func loadCheckpoint(command string, be compute.Backend, ckpt, vocab, subwordPath string) (*loadedLM, error) {
+	lm, v, err := interop.LoadLM(be, ckpt, vocab)
 	var in *interop.InputError
 	switch {
 	case errors.As(err, &in) && in.NameVocab:

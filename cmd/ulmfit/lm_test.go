@@ -284,3 +284,33 @@ func TestLMEvalFastaiModel(t *testing.T) {
 		t.Errorf("samples differ:\n%q\n%q", s1, s2)
 	}
 }
+
+// A bf16 record's fine-tuned LM is evaluated with bfloat16 products, as
+// its fine-tuning validated it, and 'lm eval' reproduces its recorded
+// loss.
+func TestLMEvalBF16Record(t *testing.T) {
+	exp := selfContained(t)
+	dir := t.TempDir()
+	cache, runs := filepath.Join(dir, "cache"), filepath.Join(dir, "runs")
+	if _, errOut, code := runCmd(t, "run", exp, "--only", "ulmfit", "--precision", "bf16", "--cache", cache, "--results", runs); code != 0 {
+		t.Fatalf("run: exit %d: %s", code, errOut)
+	}
+	recs, err := results.ReadFile(filepath.Join(runs, "mine.jsonl"))
+	if err != nil || len(recs) != 1 || len(recs[0].Curves["lm_val_loss"]) == 0 {
+		t.Fatalf("records %v (%v), want one with lm_val_loss", recs, err)
+	}
+	recorded := recs[0].Curves["lm_val_loss"]
+	last := recorded[len(recorded)-1]
+	out, errOut, code := runCmd(t, "lm", "eval", "--experiment", "mine", "--row", "ulmfit", "--dataset", "toy", "--cache", cache, "--results", runs)
+	if code != 0 {
+		t.Fatalf("lm eval: exit %d: %s", code, errOut)
+	}
+	if ce := printedFloat(t, out, "cross-entropy"); math.Abs(ce-last)/last > lmEvalTol {
+		t.Errorf("lm eval gives %.6f, the bf16 fine-tuning recorded %.6f\n%s", ce, last, out)
+	}
+	// A model this small moves little with bfloat16 operands: the engine
+	// line says which products ran.
+	if !regexp.MustCompile(`(?m)^engine +cpu/\S+/bf16$`).MatchString(out) {
+		t.Errorf("lm eval of a bf16 record did not run on the bf16 engine:\n%s", out)
+	}
+}

@@ -145,6 +145,7 @@ func runLMEval(ctx context.Context, o lmEvalOptions) error {
 	predicted := B * (len(t.IDs)/B - 1)
 	w := o.Stdout
 	fmt.Fprintf(w, "model          %s (vocabulary of %d tokens)\n", l.where, l.vocab.Len())
+	fmt.Fprintf(w, "engine         %s\n", l.lm.Backend().Name())
 	fmt.Fprintf(w, "text           %s\n", t.what)
 	fmt.Fprintf(w, "tokens         %d in the text, %d predicted (%d stream%s, windows of %d)\n", len(t.IDs), predicted, B, english.Plural(B, "", "s"), bptt)
 	fmt.Fprintf(w, "out of vocab   %.2f%% (%d tokens are xxunk)\n", 100*float64(t.Unknown)/float64(len(t.IDs)), t.Unknown)

@@ -101,7 +101,7 @@ func init() {
 			fs.StringVar(&o.run.DataDir, "data-dir", "", "data directory or search path")
 			fs.StringVar(&o.run.Cache, "cache", "cache", "stage cache directory")
 			fs.StringVar(&o.run.Device, "device", "cpu", "cpu or cuda")
-			fs.StringVar(&o.run.Precision, "precision", "fp32", "matrix-product precision on cuda")
+			fs.StringVar(&o.run.Precision, "precision", "fp32", "matrix-product precision: fp32 or bf16, and on cuda tf32; a row's own wins")
 			fs.BoolVar(&o.run.NoGraphs, "no-graphs", false, "on cuda, no CUDA graphs")
 			fs.StringVar(&o.run.Pretrained, "pretrained", "", "pretrained LM: a registry name or PTH,ITOS")
 			pos, help, err := parseArgs(fs, args, "lr-find", lrFindUsage, stdout)

@@ -13,6 +13,7 @@ import (
 const planUsage = `Usage:
   ulmfit plan [EXPERIMENT...] [--scale S] [--seeds N] [--only ROW[,ROW]] [--tasks T[,T]]
               [--data-dir D] [--cache DIR] [--pretrained NAME|PTH,ITOS] [--yes]
+              [--device cpu|cuda] [--precision fp32|bf16|tf32]
 
 Prints an experiment's stage graph: every stage in dependency order with its
 cache id, whether it is cached, partial (interrupted, will resume) or to run,
@@ -26,7 +27,9 @@ naming the grid (exit 2), unless --yes.
 
 Estimates are calibrated on this machine and engine: from the stages it
 finished (kept in DIR/calibration.json, by machine and engine) and the
-finished stages of the plan in the cache. The time left says how sure it
+finished stages of the plan in the cache; the stages of a row at another
+precision than the run's (precision = "bf16") from that engine's, else
+from the run's engine's. The time left says how sure it
 is, e.g. "8m20s (±20%, from 6 stages measured on this machine)"; with
 nothing measured here it is the defaults for two CPU cores (or one GPU),
 marked "uncalibrated". Progress ETAs of 'ulmfit run' use the same

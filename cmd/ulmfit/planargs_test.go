@@ -31,8 +31,7 @@ func parsePlanArgs(t *testing.T, name string, args []string) (runner.Options, []
 	if err != nil {
 		t.Fatalf("%q: %v", args, err)
 	}
-	back.Device, back.Precision, back.NoGraphs = "cpu", "", false
-	ro, err := back.runner()
+	ro, err := back.options(nil)
 	if err != nil {
 		t.Fatalf("%q: %v", args, err)
 	}
@@ -47,8 +46,7 @@ func runnerOf(t *testing.T, o runOptions) (runner.Options, []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.Device, o.Precision, o.NoGraphs = "cpu", "", false
-	ro, err := o.runner()
+	ro, err := o.options(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,6 +66,7 @@ func TestPlanArgsRoundTrip(t *testing.T) {
 			DataDir: "d1" + sep + "d2", Cache: "c", Results: "r", Reference: "ref", Pretrained: "m/a.pth,m/b.pkl"},
 		{Experiments: []string{"figure3"}, Seeds: 2, Pretrained: "wt103-bwd", Device: "cuda"},
 		{Experiments: []string{"table6"}, Seeds: 1, Device: "cuda", Precision: "bf16", NoGraphs: true},
+		{Experiments: []string{"precision"}, Seeds: 3, Precision: "bf16"},
 	} {
 		ro, engine := runnerOf(t, o)
 		args := planArgs(ro, engine)

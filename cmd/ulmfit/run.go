@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -67,7 +68,10 @@ made).
            Slurm jobs, as 'ulmfit submit' does, and takes its flags
 --device   where the models train: cpu (default) or cuda (the first GPU;
            an error if no CUDA driver is found). Records name the engine.
---precision the GPU's matrix products: fp32 (default), tf32 or bf16
+--precision the matrix products: fp32 (default) or bf16 (operands rounded
+           to bfloat16, float32 sums), and on cuda tf32. Rows that set no
+           precision run at it; a row's precision = "..." wins. bf16 is a
+           setting: it goes into the stages' keys and the records
 --no-graphs on cuda, issue every kernel by itself instead of replaying
            repeated work as CUDA graphs
 
@@ -97,7 +101,7 @@ type runOptions struct {
 	Reference   string // the records a run compares its values with
 	DryRun      bool
 	Device      string // cpu or cuda
-	Precision   string // cuda's matrix products: fp32, tf32 or bf16
+	Precision   string // the matrix products: fp32 or bf16, and on cuda tf32
 	NoGraphs    bool   // cuda: no CUDA graphs (cuda.Options.NoGraphs)
 	Pretrained  string // a registry name or "PTH,ITOS": replaces pretraining
 	Jobs        int    // run: runners sharing the plan on this machine
@@ -138,7 +142,7 @@ func runFlags(name string, o *runOptions) *flag.FlagSet {
 	fs.StringVar(&o.Results, "results", runner.DefaultResults, "where records go")
 	fs.StringVar(&o.Reference, "reference", runner.ReferenceResults, "records to compare with")
 	fs.StringVar(&o.Device, "device", "cpu", "cpu or cuda")
-	fs.StringVar(&o.Precision, "precision", "fp32", "matrix-product precision on cuda: fp32, tf32 or bf16")
+	fs.StringVar(&o.Precision, "precision", "fp32", "matrix-product precision: fp32 or bf16, and on cuda tf32")
 	fs.BoolVar(&o.NoGraphs, "no-graphs", false, "on cuda, issue kernels one by one, no CUDA graphs")
 	fs.StringVar(&o.Pretrained, "pretrained", "", "pretrained LM: a registry name or PTH,ITOS")
 	fs.BoolVar(&o.Yes, "yes", false, "run grids larger than the limit")
@@ -227,7 +231,19 @@ func init() {
 	})
 }
 
+// runner is the runner's options for o, with the engine built here.
 func (o runOptions) runner() (runner.Options, error) {
+	be, err := o.backend()
+	if err != nil {
+		return runner.Options{}, err
+	}
+	return o.options(be)
+}
+
+// options is the runner's options for o on engine be; nil is the CPU's
+// at --precision, which plans what the engine --device names does when
+// it is built elsewhere (a Slurm node's GPU).
+func (o runOptions) options(be compute.Backend) (runner.Options, error) {
 	if o.Seeds < 1 {
 		return runner.Options{}, usagef("--seeds %d: want at least 1", o.Seeds)
 	}
@@ -235,13 +251,12 @@ func (o runOptions) runner() (runner.Options, error) {
 	if err != nil {
 		return runner.Options{}, err
 	}
-	be, err := o.backend()
-	if err != nil {
+	if _, err := o.engineArgs(); err != nil {
 		return runner.Options{}, err
 	}
 	return runner.Options{Experiments: o.Experiments, Scale: o.Scale, Seeds: o.Seeds, Only: o.Only, Tasks: o.Tasks,
 		DataDir: o.DataDir, Cache: o.Cache, Results: o.Results, Reference: o.Reference, DryRun: o.DryRun, Stdout: o.Stdout, Stderr: o.Stderr,
-		Backend: be, Pretrained: pre}, nil
+		Backend: be, Precision: cmp.Or(o.Precision, "fp32"), FixedPrecision: o.Device == "cuda", Pretrained: pre}, nil
 }
 
 // parsePretrained reads --pretrained: a registry name, or a state dict and
@@ -268,15 +283,20 @@ func parsePretrained(v string) (ablations.PretrainedLM, error) {
 }
 
 // engineArgs checks --device, --precision and --no-graphs without loading
-// a driver and returns them as flags for another ulmfit (a Slurm stage
-// worker) to build the same engine.
+// a driver and returns them as flags for another ulmfit (a runner of
+// 'run --jobs', a Slurm stage worker) to build the same engine.
 func (o runOptions) engineArgs() ([]string, error) {
 	switch o.Device {
 	case "", "cpu":
-		if o.Precision != "" && o.Precision != "fp32" {
-			return nil, usagef("--precision %s needs --device cuda", o.Precision)
+		switch o.Precision {
+		case "", "fp32":
+			return nil, nil
+		case "bf16":
+			return []string{"--precision", "bf16"}, nil
+		case "tf32":
+			return nil, usagef("--precision tf32 needs --device cuda; the CPU runs fp32 or bf16")
 		}
-		return nil, nil
+		return nil, usagef("--precision %q: want fp32 or bf16 (and on --device cuda, tf32)", o.Precision)
 	case "cuda":
 		p := "fp32"
 		if o.Precision != "" {
@@ -295,23 +315,20 @@ func (o runOptions) engineArgs() ([]string, error) {
 }
 
 // backend is the engine --device and --precision name; nil leaves the
-// runner's default, the CPU. Asking for cuda where no driver loads is an
-// error, not a quiet fall back to the CPU.
+// runner's default, the CPU at --precision (fp32 or bf16). Asking for cuda
+// where no driver loads is an error, not a quiet fall back to the CPU.
 func (o runOptions) backend() (compute.Backend, error) {
-	p := cuda.FP32
-	if o.Precision != "" {
-		var err error
-		if p, err = cuda.ParsePrecision(o.Precision); err != nil {
-			return nil, usagef("--precision %q: want fp32, tf32 or bf16", o.Precision)
-		}
+	if _, err := o.engineArgs(); err != nil {
+		return nil, err
 	}
 	switch o.Device {
 	case "", "cpu":
-		if p != cuda.FP32 {
-			return nil, usagef("--precision %s needs --device cuda", o.Precision)
-		}
 		return nil, nil
 	case "cuda":
+		p := cuda.FP32
+		if o.Precision != "" {
+			p, _ = cuda.ParsePrecision(o.Precision) // engineArgs checked it
+		}
 		be, err := cuda.New(cuda.Options{Precision: p, NoGraphs: o.NoGraphs})
 		if err != nil {
 			return nil, fmt.Errorf("--device cuda: %w", err)

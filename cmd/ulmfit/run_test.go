@@ -146,7 +146,13 @@ func TestRunUsageErrors(t *testing.T) {
 		{[]string{"plan", exp, "--bogus"}, "flag provided but not defined"},
 		{[]string{"run", exp, "--device", "tpu"}, `--device "tpu": want cpu or cuda`},
 		{[]string{"plan", exp, "--precision", "fp8", "--device", "cuda"}, `--precision "fp8"`},
-		{[]string{"run", exp, "--precision", "tf32"}, "--precision tf32 needs --device cuda"},
+		{[]string{"run", exp, "--precision", "tf32"}, "--precision tf32 needs --device cuda; the CPU runs fp32 or bf16"},
+		{[]string{"plan", exp, "--precision", "tf32"}, "--precision tf32 needs --device cuda"},
+		{[]string{"submit", exp, "--precision", "tf32"}, "--precision tf32 needs --device cuda"},
+		{[]string{"run", exp, "--jobs", "2", "--precision", "tf32"}, "--precision tf32 needs --device cuda"},
+		{[]string{"run", exp, "--precision", "fp16"}, `--precision "fp16": want fp32 or bf16 (and on --device cuda, tf32)`},
+		{[]string{"run", filepath.Join("..", "..", "experiments", "testdata", "broken", "precision_unknown.toml")},
+			`precision_unknown.toml:10: rows[1].precision: value "fp16" is not a known value; valid: "fp32", "bf16"`},
 		{[]string{"submit", exp, "--device", "cuda", "--precision", "fp8"}, "want fp32, tf32 or bf16"},
 	} {
 		_, errOut, code := runCmd(t, c.args...)

@@ -40,9 +40,9 @@ was killed resumes from its last finished epoch.
 
 Run's flags (--scale, --seeds, --only, --tasks, --data-dir, --cache,
 --results, --reference) select what to submit, as for 'ulmfit run'; --device,
---precision and --no-graphs go to every job's worker (checked here, no
-driver loaded), and with --device cuda each job asks for one GPU unless
---gpus says otherwise.
+--precision (bf16 on the CPU too) and --no-graphs go to every job's worker
+(checked here, no driver loaded), and with --device cuda each job asks for
+one GPU unless --gpus says otherwise.
 `
 
 const statusUsage = `Usage:
@@ -165,9 +165,7 @@ func runSubmit(ctx context.Context, o submitOptions, sch slurm.Scheduler) error 
 	if err != nil {
 		return err
 	}
-	local := o.runOptions
-	local.Device, local.Precision, local.NoGraphs = "cpu", "", false
-	ro, err := local.runner()
+	ro, err := o.options(nil)
 	if err != nil {
 		return err
 	}
@@ -177,7 +175,7 @@ func runSubmit(ctx context.Context, o submitOptions, sch slurm.Scheduler) error 
 			return usageError{err}
 		}
 	}
-	_, err = slurm.Submit(ctx, ro, slurm.Options{Config: cfg.Override(o.Slurm), GPU: len(engine) > 0, Scheduler: sch, Binary: o.Binary,
+	_, err = slurm.Submit(ctx, ro, slurm.Options{Config: cfg.Override(o.Slurm), GPU: o.Device == "cuda", Scheduler: sch, Binary: o.Binary,
 		WorkerArgs: func(ro runner.Options) []string { return planArgs(ro, engine) }})
 	return classifyRunError(err)
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -98,5 +100,44 @@ func TestSubmitCUDA(t *testing.T) {
 	sch = &recordingSlurm{}
 	if err := runSubmit(context.Background(), o, sch); err == nil || len(sch.jobs) != 0 || !strings.Contains(err.Error(), "fp32, tf32 or bf16") {
 		t.Errorf("--precision fp8: %v, %d jobs", err, len(sch.jobs))
+	}
+}
+
+// bf16 on the CPU is submitted as the CPU's: every worker gets
+// --precision bf16 and plans the bf16 stages the submitter sent, and no
+// job asks for a GPU. On a GPU, built at one precision, a row whose own
+// precision differs stops the submission before anything is sent.
+func TestSubmitCPUBF16(t *testing.T) {
+	exp := selfContained(t)
+	var out strings.Builder
+	o := submitOptions{runOptions: runOptions{Experiments: []string{exp}, Seeds: 1, Cache: t.TempDir(), Results: t.TempDir(),
+		Precision: "bf16", Stdout: &out, Stderr: &out}, Binary: "ulmfit"}
+	sch := &recordingSlurm{}
+	if err := runSubmit(context.Background(), o, sch); err != nil {
+		t.Fatal(err)
+	}
+	if len(sch.jobs) == 0 {
+		t.Fatal("no jobs")
+	}
+	for _, job := range sch.jobs {
+		if !strings.Contains(job.Script, " --precision bf16 ") || strings.Contains(job.Script, "--gpus") || strings.Contains(job.Script, "--device") {
+			t.Errorf("job %s: want --precision bf16, no GPU:\n%s", job.Name, job.Script)
+		}
+	}
+
+	// A row at fp32 on a GPU at bf16.
+	data, err := os.ReadFile(exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed := filepath.Join(filepath.Dir(exp), "fixed.toml")
+	if err := os.WriteFile(fixed, append(data, "precision = \"fp32\"\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o.Experiments, o.Device, o.Cache = []string{fixed}, "cuda", t.TempDir()
+	sch = &recordingSlurm{}
+	err = runSubmit(context.Background(), o, sch)
+	if code := exitCode(err); code != 2 || len(sch.jobs) != 0 || err == nil || !strings.Contains(err.Error(), "fixed.toml:20: row ulmfit: precision = \"fp32\"") {
+		t.Errorf("a row at fp32 submitted to a GPU at bf16: exit %d, %d jobs, %v", code, len(sch.jobs), err)
 	}
 }
