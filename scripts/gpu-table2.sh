@@ -16,7 +16,13 @@
 # RUN names another experiment and its flags in place of "table2 --scale
 # paper" (RUN="zoo-small" pretrains the small scale's LMs on wikipedia-en);
 # PACK_DATA lists the shared dataset folders to send (default: trec6
-# imdb-unsup wikipedia-en) and PACK_IMDB=0 leaves IMDb's reviews out.
+# imdb-unsup wikipedia-en) and PACK_IMDB=0 leaves IMDb's reviews out;
+# PACK_BINARY=0 leaves the binary out (a second payload of data alone).
+# A second 'start' unpacks its payload beside the first and adds RUNNERS
+# more; STOP_AFTER_PRETRAIN=PATTERN then stops the runners whose command
+# line matches PATTERN once both directions' pretraining is finished, so
+# runners started early for the pretraining (e.g. --tasks trec6, while
+# IMDb's data is still on its way) leave the GPU to the rest.
 #
 # Run state lives in /root/t2 (outside the carried paths), so it survives
 # between calls while the machine is warm. The runners build different
@@ -30,9 +36,11 @@ pack)
   set -e
   SHARED=${SHARED:-../shared/datasets}
   rm -rf .dev/payload .dev/parts && mkdir -p .dev/payload/datasets/imdb .dev/parts
+  if [ "${PACK_BINARY:-1}" = 1 ]; then
   CGO_ENABLED=0 go build -ldflags "-X github.com/ulmfit-go/ulmfit/runner.buildStamp=$(git rev-parse HEAD)$(git status --porcelain --untracked-files=no | grep -q . && echo +dirty)" \
     -o .dev/payload/ulmfit ./cmd/ulmfit
   xz -T0 -6 .dev/payload/ulmfit
+  fi
   if [ "${PACK_IMDB:-1}" = 1 ]; then
     if [ ! -s .dev/reviews.json.xz ]; then xz -T0 -9 -c data/imdb/reviews.json > .dev/reviews.json.xz; fi
     cp .dev/reviews.json.xz .dev/payload/datasets/imdb/
@@ -47,18 +55,28 @@ append)
 start)
   set -e
   cd "$STATE"
+  # A second payload (data a later stage needs, sent while the first
+  # runners pretrain) unpacks beside the first.
   tar -xf payload.tar && rm payload.tar
-  xz -d payload/ulmfit.xz && chmod +x payload/ulmfit
+  if [ -f payload/ulmfit.xz ]; then xz -d payload/ulmfit.xz && chmod +x payload/ulmfit; fi
   if [ -f payload/datasets/imdb/reviews.json.xz ]; then xz -d payload/datasets/imdb/reviews.json.xz; fi
   mkdir -p res logs
+  n=$(find logs -name 'runner*.log' | wc -l)
   nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
-  for i in $(seq 1 "${RUNNERS:-3}"); do
+  for i in $(seq $((n + 1)) $((n + ${RUNNERS:-3}))); do
     # shellcheck disable=SC2086 # ARGS are flags, split on purpose
     # shellcheck disable=SC2086 # RUN is an experiment and its flags
     setsid ./payload/ulmfit run ${RUN:-table2 --scale paper} --data-dir payload/datasets \
       --cache cache --results res "$@" > "logs/runner$i.log" 2>&1 < /dev/null &
     sleep 2
   done
+  if [ -n "${STOP_AFTER_PRETRAIN:-}" ]; then
+    # The first runners were started for their pretraining alone: once both
+    # directions' pretraining stages are finished, stop the runners whose
+    # command line holds STOP_AFTER_PRETRAIN (the cache keeps what they built).
+    setsid bash -c 'until [ "$(find cache/pretrain -maxdepth 1 -mindepth 1 -type d ! -name "*.partial" 2>/dev/null | wc -l)" -ge 2 ]; do sleep 5; done
+      pkill -f -- "$0"' "$STOP_AFTER_PRETRAIN" > logs/stopper.log 2>&1 < /dev/null &
+  fi
   echo started
   ;;
 wait)
