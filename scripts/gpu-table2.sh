@@ -12,6 +12,23 @@
 #                                       SECONDS), copy records and log tails to $OUT
 #   scripts/gpu-table2.sh stages KIND   there: the finished stages of KIND
 #                                       (e.g. pretrain) as $OUT/KIND.tar
+#   scripts/gpu-table2.sh export KIND ID [FIRST]
+#                                       there: one stage folder (ID or a prefix
+#                                       of it; ID.partial for an interrupted LM
+#                                       stage, to resume) as 15 MiB pieces, four
+#                                       a call from piece FIRST (default 0)
+#   scripts/gpu-table2.sh gather KIND ID DIR...
+#                                       here: join the pieces the export calls
+#                                       brought back (their files_at folders),
+#                                       check the SHA-256 and unpack the stage
+#                                       into .dev/stages/cache/KIND/
+#
+# A stage that must outlive the lease (a pretrained LM: pretraining and an
+# LM fine-tuning of IMDb do not both fit in one) comes back with export and
+# gather, and PACK_STAGES=1 packs .dev/stages/cache into the next payload,
+# whose start puts it in the cache there. The runner checks every finished
+# stage's sums before it reuses it, and a stage's ID covers its code, so a
+# binary whose pretraining code differs plans new IDs and builds them again.
 #
 # RUN names another experiment and its flags in place of "table2 --scale
 # paper" (RUN="zoo-small" pretrains the small scale's LMs on wikipedia-en);
@@ -46,6 +63,7 @@ pack)
     cp .dev/reviews.json.xz .dev/payload/datasets/imdb/
   fi
   for d in ${PACK_DATA:-trec6 imdb-unsup wikipedia-en}; do cp -r "$SHARED/$d" .dev/payload/datasets/; done
+  if [ "${PACK_STAGES:-0}" = 1 ]; then cp -r .dev/stages/cache .dev/payload/cache; fi
   tar -C .dev -cf - payload | split -b "${PART_SIZE:-39m}" - .dev/parts/part-
   ls -l .dev/parts
   ;;
@@ -60,6 +78,7 @@ start)
   tar -xf payload.tar && rm payload.tar
   if [ -f payload/ulmfit.xz ]; then xz -d payload/ulmfit.xz && chmod +x payload/ulmfit; fi
   if [ -f payload/datasets/imdb/reviews.json.xz ]; then xz -d payload/datasets/imdb/reviews.json.xz; fi
+  if [ -d payload/cache ]; then mkdir -p cache && cp -r payload/cache/. cache/ && rm -r payload/cache; fi
   mkdir -p res logs
   n=$(find logs -name 'runner*.log' | wc -l)
   nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
@@ -99,6 +118,52 @@ stages)
   find . -maxdepth 1 -mindepth 1 -type d ! -name '*.partial' -printf '%P\n' | tar -cf "$OUT/$1.tar" -T -
   tar -tvf "$OUT/$1.tar"
   ;;
+export)
+  set -e
+  : "${OUT:?OUT is the folder whose files come back}"
+  kind=${1:?KIND}; id=${2:?ID}; first=${3:-0}
+  cd "$STATE/cache/$kind"
+  # A prefix names one folder; a .partial folder only when asked for by name.
+  mapfile -t dirs < <(find . -maxdepth 1 -mindepth 1 -type d -name "$id*" -printf '%P\n' | grep -v '\.partial$\|\.corrupt' || true)
+  case "$id" in *.partial) dirs=("$id") ;; esac
+  if [ "${#dirs[@]}" != 1 ] || [ ! -d "${dirs[0]}" ]; then echo "export: $kind/$id names ${#dirs[@]} stage folders" >&2; exit 2; fi
+  name="$kind-${dirs[0]}.tar"
+  mkdir -p "$STATE/export"
+  if [ ! -f "$STATE/export/$name.sha256" ]; then
+    tar -cf "$STATE/export/$name" "${dirs[0]}"
+    (cd "$STATE/export" && split -b 15m -d -a 2 "$name" "$name." && sha256sum "$name" > "$name.sha256" && rm "$name")
+  fi
+  cd "$STATE/export"
+  n=$(find . -name "$name.[0-9][0-9]" | wc -l)
+  cp "$name.sha256" "$OUT/"
+  for i in $(seq "$first" $((first + 3))); do
+    p=$(printf '%s.%02d' "$name" "$i")
+    if [ -f "$p" ]; then cp "$p" "$OUT/"; echo "sent $p"; fi
+  done
+  echo "$name: $n pieces (00 to $(printf '%02d' $((n - 1))))"
+  ;;
+gather)
+  set -e
+  kind=${1:?KIND}; id=${2:?ID}; shift 2
+  mkdir -p .dev/stages/cache/"$kind"
+  name=$(find "$@" -maxdepth 1 -name "$kind-$id*.tar.sha256" -printf '%f\n' | head -1)
+  name=${name%.sha256}
+  if [ -z "$name" ]; then echo "gather: no $kind-$id*.tar.sha256 in $*" >&2; exit 2; fi
+  rm -f ".dev/stages/$name"
+  for i in $(seq 0 99); do
+    p=$(find "$@" -maxdepth 1 -name "$(printf '%s.%02d' "$name" "$i")" | head -1)
+    [ -n "$p" ] || break
+    cat "$p" >> ".dev/stages/$name"
+  done
+  want=$(find "$@" -maxdepth 1 -name "$name.sha256" | head -1)
+  got=$(sha256sum ".dev/stages/$name" | cut -d' ' -f1)
+  if [ "$got" != "$(cut -d' ' -f1 "$want")" ]; then
+    echo "gather: .dev/stages/$name: SHA-256 $got, the export said $(cat "$want"): a piece is missing or damaged" >&2; exit 1
+  fi
+  echo "$name: SHA-256 $got, as exported"
+  tar -C .dev/stages/cache/"$kind" -xf ".dev/stages/$name" && rm ".dev/stages/$name"
+  ls -l .dev/stages/cache/"$kind"/*/
+  ;;
 *)
-  echo "usage: $0 pack | append PART | start ARGS | wait SECONDS | stages KIND" >&2; exit 2 ;;
+  echo "usage: $0 pack | append PART | start ARGS | wait SECONDS | stages KIND | export KIND ID [FIRST] | gather KIND ID DIR..." >&2; exit 2 ;;
 esac
