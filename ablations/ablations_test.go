@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ulmfit-go/ulmfit/compute"
 	"github.com/ulmfit-go/ulmfit/model"
 )
 
@@ -693,5 +694,50 @@ func TestPrecision(t *testing.T) {
 	}
 	if v, ok := RowVariant(Paper(), "fp32"); !ok || v.Name != PrecisionFP32 || v.Label != "float32 products" {
 		t.Errorf("a row with id fp32 and no precision: variant %+v, %v; want the precision axis's fp32", v, ok)
+	}
+}
+
+// classifier_warmup_spans_thaw lengthens STLR's warm-up of the variants
+// that thaw gradually to groups/epochs of the training (the small scale's
+// 5 groups over 20 epochs: 0.25), keeps a row's larger cut_frac, leaves
+// every other variant and the paper scale's 50 epochs (where 0.1 already
+// spans the thaw) as they are, and counts the groups the classifier has.
+func TestClassifierWarmupSpansThaw(t *testing.T) {
+	sm, _ := LookupScale("small")
+	paper, _ := LookupScale("paper")
+	if !sm.ClassifierWarmupSpansThaw || paper.ClassifierWarmupSpansThaw {
+		t.Fatalf("classifier_warmup_spans_thaw: small %v, paper %v; want true and false", sm.ClassifierWarmupSpansThaw, paper.ClassifierWarmupSpansThaw)
+	}
+	for _, variant := range model.ClassifierVariants() {
+		s := Paper()
+		s.Classifier = variant
+		want := s.ClassifierCutFrac
+		if model.ThawsWithSTLR(variant) {
+			want = 0.25
+		}
+		if got := s.ClassifierTrainConfig(sm, 1).CutFrac; got != want {
+			t.Errorf("small, %s: cut_frac %g, want %g", variant, got, want)
+		}
+		withThaw := paper
+		withThaw.ClassifierWarmupSpansThaw = true
+		if got := s.ClassifierTrainConfig(withThaw, 1).CutFrac; got != s.ClassifierCutFrac {
+			t.Errorf("paper's 50 epochs with the key, %s: cut_frac %g, want the recipe's %g", variant, got, s.ClassifierCutFrac)
+		}
+	}
+	s := Paper()
+	s.ClassifierCutFrac = 0.4
+	if got := s.ClassifierTrainConfig(sm, 1).CutFrac; got != 0.4 {
+		t.Errorf("a row's cut_frac 0.4 became %g, want it kept", got)
+	}
+	sm.TaskClassifierEpochs = map[string]int{"trec6": 10}
+	if got := Paper().ClassifierTrainConfig(sm.ForTask("trec6"), 1).CutFrac; got != 0.5 {
+		t.Errorf("10 epochs for one task: cut_frac %g, want 5/10", got)
+	}
+	clf, err := model.NewClassifier(compute.Default(), Paper().ClassifierConfig(sm, 50), 2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(clf.Params.Groups()); n != sm.Layers+2 {
+		t.Errorf("the classifier has %d layer groups; ClassifierTrainConfig counts %d", n, sm.Layers+2)
 	}
 }

@@ -81,6 +81,13 @@ type Scale struct {
 	// fine-tuning for the rows that fine-tune an LM and do not set their
 	// own lm_patience. Unset (0): none.
 	LMPatience int `toml:"lm_patience" json:"lm_patience,omitempty"`
+	// ClassifierWarmupSpansThaw, when true, lengthens the STLR warm-up of
+	// the classifier variants that thaw gradually (model.ThawsWithSTLR) to
+	// last until every layer group has thawed and trained an epoch
+	// (model.ThawWarmupCutFrac: cut_frac at least groups/epochs), as the
+	// paper's cut_frac 0.1 does over its 50 epochs; a row's larger
+	// classifier_cut_frac is kept.
+	ClassifierWarmupSpansThaw bool `toml:"classifier_warmup_spans_thaw" json:"classifier_warmup_spans_thaw,omitempty"`
 
 	LMEpochs         int `toml:"lm_epochs" json:"lm_epochs"`                 // target-task LM fine-tuning
 	ClassifierEpochs int `toml:"classifier_epochs" json:"classifier_epochs"` // classifier training
@@ -223,7 +230,8 @@ var scales = []Scale{
 		Name: "small",
 		Doc: "two CPU cores: AWD-LSTM 64/192x3, all 3.6M tokens of pretrain-en for 2 epochs, " +
 			"TREC-6 whole, IMDb 1,000 and AG 2,000 training examples (validated on 1,000 others), 6 LM and 20 classifier epochs; " +
-			"LM rates x2.5, classifier rates x3, classifier dropouts x0.5, classifier batch 32, classifier discr factor 1.6",
+			"LM rates x2.5, classifier rates x3, classifier dropouts x0.5, classifier batch 32, classifier discr factor 1.6, " +
+			"classifier STLR warm-up spanning gradual unfreezing (cut_frac 0.25)",
 		Emb: 64, Hidden: 192, Layers: 3,
 		PretrainCorpus: "pretrain-en", PretrainVocab: 12000, PretrainTokens: 0, PretrainValidTokens: 100000, PretrainEpochs: 2,
 		Vocab:         10000,
@@ -250,7 +258,15 @@ var scales = []Scale{
 		// AG 2.0 22.10, 1.6 18.97); IMDb took no part. LM fine-tuning
 		// keeps 2.6 (1.6 there changed neither TREC-6 nor AG).
 		ClassifierDiscrFactor: 1.6,
-		LMEpochs:              6, ClassifierEpochs: 20, MaxLen: 140,
+		// Over 20 epochs the paper's cut_frac 0.1 peaks the classifier's
+		// rate at epoch 2, before three of the five groups thaw; on AG each
+		// thaw then set the error back by 3-12 points. The warm-up spans
+		// the thaw instead (cut_frac 0.25), as 0.1 does over the paper's 50
+		// epochs. Chosen 2026-12-03 on TREC-6 and AG validation, seeds 1-3,
+		// the zoo's LM (tuning/README.md, tuning/qs-cut-frac.*): ULMFiT on
+		// AG 13.90 -> 13.37, TREC-6 10.09 -> 10.03; IMDb took no part.
+		ClassifierWarmupSpansThaw: true,
+		LMEpochs:                  6, ClassifierEpochs: 20, MaxLen: 140,
 	},
 	{
 		Name: "tiny",

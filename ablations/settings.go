@@ -350,11 +350,16 @@ func (s Settings) PretrainConfig(sc Scale, seed uint64) model.TrainConfig {
 }
 
 // ClassifierTrainConfig is the model's classifier training configuration
-// at scale sc.
+// at scale sc (the scale of the cell's task, Scale.ForTask: its epochs).
 func (s Settings) ClassifierTrainConfig(sc Scale, seed uint64) model.ClassifierTrainConfig {
+	cut := s.ClassifierCutFrac
+	if sc.ClassifierWarmupSpansThaw && model.ThawsWithSTLR(s.Classifier) {
+		// The classifier's groups: the embedding, each LSTM and the head.
+		cut = model.ThawWarmupCutFrac(cut, sc.Layers+2, sc.ClassifierEpochs)
+	}
 	return model.ClassifierTrainConfig{Variant: s.Classifier, Epochs: sc.ClassifierEpochs, Batch: s.ClassifierBatch,
 		BPTT: s.ClassifierBPTT, MaxLen: sc.MaxLen, LR: s.ClassifierLR, DiscrFactor: orFactor(s.ClassifierDiscrFactor, s.DiscrFactor),
-		CutFrac: s.ClassifierCutFrac, Ratio: s.ClassifierRatio, ChainThawEpochs: s.ChainThawEpochs,
+		CutFrac: cut, Ratio: s.ClassifierRatio, ChainThawEpochs: s.ChainThawEpochs,
 		Patience: s.ClassifierPatience, Adam: s.classifierAdam(), Seed: seed}
 }
 

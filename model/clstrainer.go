@@ -212,6 +212,28 @@ func UsesDiscr(variant string) bool {
 	return variant == ClsFullDiscr || variant == ClsFreezDiscr || variant == ClsFreezDiscrSTLR
 }
 
+// ThawsWithSTLR reports whether a classifier variant thaws its groups
+// gradually under STLR (Table 7's "Freez + stlr" and ULMFiT), the variants
+// whose warm-up and thaw ThawWarmupCutFrac lines up.
+func ThawsWithSTLR(variant string) bool {
+	return variant == ClsFreezSTLR || variant == ClsFreezDiscrSTLR
+}
+
+// ThawWarmupCutFrac is the STLR cut_frac at which the rate's warm-up lasts
+// at least until gradual unfreezing has thawed all groups layer groups and
+// trained them together for an epoch: groups of the epochs. With the
+// paper's 5 groups and 50 epochs that is its own cut_frac, 0.1 (the peak at
+// the end of epoch 5); with fewer epochs, 0.1 would put the peak before the
+// lower groups thaw, so they start training at a decaying rate that is still
+// near its highest. A larger cutFrac is kept, and so is cutFrac when the
+// thaw does not finish before the last epoch (groups >= epochs).
+func ThawWarmupCutFrac(cutFrac float64, groups, epochs int) float64 {
+	if groups <= 0 || groups >= epochs {
+		return cutFrac
+	}
+	return max(cutFrac, float64(groups)/float64(epochs))
+}
+
 func (cfg ClassifierTrainConfig) plan(groups int) (variantPlan, error) {
 	discr := UsesDiscr(cfg.Variant)
 	lr := cfg.LR

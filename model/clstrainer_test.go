@@ -400,3 +400,23 @@ func TestTrainClassifierRejectsBadInput(t *testing.T) {
 		t.Error("an encoder of another vocabulary: no error")
 	}
 }
+
+// ThawWarmupCutFrac: the paper's 5 groups over 50 epochs keep 0.1; over 20,
+// 0.25; a larger cut_frac stays; a thaw that does not finish before the last
+// epoch changes nothing.
+func TestThawWarmupCutFrac(t *testing.T) {
+	for _, c := range []struct {
+		cut            float64
+		groups, epochs int
+		want           float64
+	}{{0.1, 5, 50, 0.1}, {0.1, 5, 20, 0.25}, {0.3, 5, 20, 0.3}, {0.1, 5, 5, 0.1}, {0.1, 5, 3, 0.1}, {0.1, 5, 40, 0.125}} {
+		if got := ThawWarmupCutFrac(c.cut, c.groups, c.epochs); got != c.want {
+			t.Errorf("ThawWarmupCutFrac(%g, %d, %d) = %g, want %g", c.cut, c.groups, c.epochs, got, c.want)
+		}
+	}
+	for _, v := range ClassifierVariants() {
+		if ThawsWithSTLR(v) != (v == ClsFreezSTLR || v == ClsFreezDiscrSTLR) {
+			t.Errorf("ThawsWithSTLR(%s) = %v", v, ThawsWithSTLR(v))
+		}
+	}
+}
