@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -490,6 +491,53 @@ func TestTableNotesNameEachDirection(t *testing.T) {
 	}
 	if !slices.Equal(tab.LMs, want) {
 		t.Errorf("notes\n%q\nwant\n%q", tab.LMs, want)
+	}
+}
+
+// Two pipelines on one corpus that differ in how long they pretrained read
+// apart in the notes: the epochs come from the record's pretrained LM, or,
+// in a record made before it held them, from its config's scale; a
+// bidirectional record's backward LM gets them too.
+func TestTableNotesSayPretrainingEpochs(t *testing.T) {
+	old := &results.PretrainedLM{Kind: results.PretrainedOurs, Corpus: "wikipedia-en", Stage: "9341b688b2de5e7a1c20",
+		Backward: &results.PretrainedLM{Kind: results.PretrainedOurs, Corpus: "wikipedia-en", Stage: "b6c3b2b39f29aa001122"}}
+	fresh := &results.PretrainedLM{Kind: results.PretrainedOurs, Corpus: "wikipedia-en", Stage: "e45e247d64e8c38ddd02", Epochs: 2}
+	rec := func(dataset string, lm *results.PretrainedLM, config string) results.Record {
+		return results.Record{Experiment: "table2", Row: "ulmfit", Dataset: dataset, Split: "test", Metric: "error", Value: 5, Seed: 1,
+			Source: results.SourceOurs, Scale: "paper", GitCommit: "0123456789abcdef", Pretrained: lm, Config: json.RawMessage(config)}
+	}
+	recs := []results.Record{
+		rec("imdb", old, `{"scale": {"name": "paper", "pretrain_epochs": 1}}`),
+		rec("trec6", fresh, `{"scale": {"name": "paper", "pretrain_epochs": 7}}`), // the record's own field wins
+	}
+	def, ok := layout.LookupTable("table2")
+	if !ok {
+		t.Fatal("no table2 table")
+	}
+	tab, err := BuildTable(recs, def, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := strings.Join(tab.LMs, "\n")
+	for _, want := range []string{
+		"ours on wikipedia-en, 1 epoch, stage 9341b688b2de, for ",
+		"ours on wikipedia-en, 1 epoch, stage b6c3b2b39f29, for ",
+		"ours on wikipedia-en, 2 epochs, stage e45e247d64e8, for ",
+	} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("notes lack %q:\n%s", want, joined)
+		}
+	}
+	if old.Epochs != 0 || old.Backward.Epochs != 0 {
+		t.Errorf("the report wrote into the records' pretrained LMs: %+v, backward %+v", old, old.Backward)
+	}
+	// Without a config (the summary .json) the line names no epochs.
+	recs[0].Config = nil
+	if tab, err = BuildTable(recs[:1], def, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "ours on wikipedia-en, stage 9341b688b2de, for "; !strings.Contains(strings.Join(tab.LMs, "\n"), want) {
+		t.Errorf("notes %q lack %q", tab.LMs, want)
 	}
 }
 

@@ -2,6 +2,7 @@ package report
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"regexp"
@@ -377,12 +378,13 @@ func pretrainedNotes[K comparable](rows []Row, perDataset bool, ours map[K][]res
 			if perDataset {
 				row += " on " + datasets.Label(r.Dataset)
 			}
-			if r.Pretrained.Backward == nil {
-				add(r.Pretrained, row)
+			p := withPretrainEpochs(r)
+			if p.Backward == nil {
+				add(p, row)
 				continue
 			}
-			add(r.Pretrained, row+" (forward)")
-			add(r.Pretrained.Backward, row+" (backward)")
+			add(p, row+" (forward)")
+			add(p.Backward, row+" (backward)")
 		}
 	}
 	notes := slices.Sorted(maps.Keys(uses))
@@ -396,11 +398,38 @@ func pretrainedNotes[K comparable](rows []Row, perDataset bool, ours map[K][]res
 	return notes
 }
 
+// withPretrainEpochs is r's pretrained LM with, for our own pretraining,
+// its epochs taken from the record's config where the record predates
+// PretrainedLM.Epochs: two pipelines on one corpus that differ only in
+// how long they pretrained then read apart in a table's notes.
+func withPretrainEpochs(r results.Record) *results.PretrainedLM {
+	p := r.Pretrained
+	if p.Kind != results.PretrainedOurs || p.Epochs > 0 || len(r.Config) == 0 {
+		return p
+	}
+	var cfg struct {
+		Scale struct {
+			PretrainEpochs int `json:"pretrain_epochs"`
+		} `json:"scale"`
+	}
+	if json.Unmarshal(r.Config, &cfg) != nil || cfg.Scale.PretrainEpochs <= 0 {
+		return p
+	}
+	c := *p
+	c.Epochs = cfg.Scale.PretrainEpochs
+	if b := p.Backward; b != nil && b.Kind == results.PretrainedOurs && b.Epochs == 0 {
+		bc := *b
+		bc.Epochs = c.Epochs
+		c.Backward = &bc
+	}
+	return &c
+}
+
 // DescribePretrained says in a line which LM a record's classifier started
 // from: "wt103-fwd (fastai model zoo, md5 7d1114cd…, AWD-LSTM 400/1152x3)",
 // "small-wikipedia-en-fwd (model zoo, ours on wikipedia-en, sha256
-// 00bdd0247360, AWD-LSTM 64/192x3)" or "ours on pretrain-en, stage
-// 3f9c2a1b0d4e".
+// 00bdd0247360, AWD-LSTM 64/192x3)" or "ours on pretrain-en, 2 epochs,
+// stage 3f9c2a1b0d4e" (the epochs where the record has them).
 func DescribePretrained(p *results.PretrainedLM) string {
 	s := describeOne(p)
 	if p.Backward != nil {
@@ -414,7 +443,11 @@ func describeOne(p *results.PretrainedLM) string {
 	var s string
 	switch p.Kind {
 	case results.PretrainedOurs:
-		s = fmt.Sprintf("ours on %s, stage %s", p.Corpus, short(p.Stage))
+		s = "ours on " + p.Corpus
+		if p.Epochs > 0 {
+			s += fmt.Sprintf(", %d %s", p.Epochs, english.Plural(p.Epochs, "epoch", "epochs"))
+		}
+		s += ", stage " + short(p.Stage)
 	case results.PretrainedZoo:
 		s = fmt.Sprintf("%s (model zoo, ours on %s, sha256 %s, AWD-LSTM %s)", p.Name, p.Corpus, short(p.SHA256), p.Model)
 	default:

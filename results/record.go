@@ -65,6 +65,7 @@ type PretrainedLM struct {
 	Corpus string `json:"corpus,omitempty"` // ours and zoo: the pretraining corpus
 	Stage  string `json:"stage"`            // the pretrain or import stage's id in the cache
 	Model  string `json:"model,omitempty"`  // its shape, "emb/hidden x layers": "400/1152x3"
+	Epochs int    `json:"epochs,omitempty"` // ours: the pretraining's epochs (records before 2026-12-03 leave it out; their config's scale has it)
 	// Backward is a bidirectional cell's backward LM.
 	Backward *PretrainedLM `json:"backward,omitempty"`
 }

@@ -479,6 +479,7 @@ func pretrainedOf(p *Plan, c *Cell, get func(*Stage) (*Manifest, error)) (*resul
 				return nil, err
 			}
 			lm.Kind, lm.Corpus, lm.Model = results.PretrainedOurs, cr.Corpus, dimsText(p.Scale.Emb, p.Scale.Hidden, p.Scale.Layers)
+			lm.Epochs = p.Scale.PretrainEpochs
 		default:
 			continue
 		}

@@ -586,6 +586,37 @@ func TestRecordsKeepPredictions(t *testing.T) {
 	}
 }
 
+// A record started from our own pretraining names how many epochs it
+// pretrained, in each direction: two pipelines on one corpus can differ in
+// nothing else a table's notes show.
+func TestRecordsNamePretrainingEpochs(t *testing.T) {
+	dir := t.TempDir()
+	runTiny(t, dir, "bidirectional")
+	recs, err := results.ReadFile(filepath.Join(dir, "results", "bidirectional.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tiny, ok := ablations.LookupScale("tiny")
+	if !ok {
+		t.Fatal("no tiny scale")
+	}
+	want := tiny.PretrainEpochs
+	for _, r := range recs {
+		lms := []*results.PretrainedLM{r.Pretrained}
+		if r.Pretrained != nil && r.Pretrained.Backward != nil {
+			lms = append(lms, r.Pretrained.Backward)
+		}
+		for _, lm := range lms {
+			if lm == nil || lm.Kind != results.PretrainedOurs || lm.Epochs != want {
+				t.Errorf("record %s/%s: pretrained LM %+v, want ours with %d epochs", r.Row, r.Dataset, lm, want)
+			}
+		}
+	}
+	if len(recs) == 0 {
+		t.Fatal("no records")
+	}
+}
+
 func withRow(r results.Record, row string) results.Record {
 	r.Row = row
 	return r
