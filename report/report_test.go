@@ -553,6 +553,14 @@ func TestDataNotes(t *testing.T) {
 			Source: results.SourceOurs, Scale: "small", Note: carved + "; pretrained on 3,636,150 tokens of pretrain-en"},
 		{Experiment: "table7", Row: "full", Dataset: "trec6", Split: "validation", Metric: "error", Value: 11, Seed: 1,
 			Source: results.SourceOurs, Scale: "small", Note: "pretrained on 3,636,150 tokens of pretrain-en"},
+		// The model zoo's note, wherever it stands, is the "pretrained LM"
+		// line's too.
+		{Experiment: "table7", Row: "last", Dataset: "ag_news", Split: "validation", Metric: "error", Value: 25, Seed: 1,
+			Source: results.SourceOurs, Scale: "small", Note: carved + "; pretrained LM from the model zoo: small-wikipedia-en-fwd, " +
+				"pretrained on 87,226,856 tokens of wikipedia-en (sha256 aee3fa401fb8)"},
+		{Experiment: "table7", Row: "freez", Dataset: "trec6", Split: "validation", Metric: "error", Value: 10, Seed: 1,
+			Source: results.SourceOurs, Scale: "small", Note: "pretrained LM from the model zoo: small-wikipedia-en-fwd, " +
+				"pretrained on 87,226,856 tokens of wikipedia-en (sha256 aee3fa401fb8)"},
 	}
 	def, _ := layout.LookupTable("table7")
 	tb, err := BuildTable(recs, def, Options{Scale: "small"})
@@ -570,6 +578,20 @@ func TestDataNotes(t *testing.T) {
 	if strings.Count(buf.String(), "7,600-example") != 1 {
 		t.Errorf("the table does not say once how AG was drawn:\n%s", buf.String())
 	}
+	// Two data notes of one column come in one order, whatever order the
+	// records were read in.
+	const subset = "AG: 2,000 of 6,080 training examples"
+	recs[0].Note = carved + "; " + subset
+	for _, rs := range [][]results.Record{recs, slices.Concat(recs[1:], recs[:1])} {
+		tb, err := BuildTable(rs, def, Options{Scale: "small"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{carved, carved + "; " + subset}; !slices.Equal(tb.DataNotes, want) {
+			t.Errorf("data notes %q, want %q", tb.DataNotes, want)
+		}
+	}
+	recs[0].Note = carved
 	// Figure 4 draws the same runs' curves, and says it too.
 	for i := range recs {
 		recs[i].Curves = map[string][]float64{CurveValError: {30, 20, recs[i].Value}}

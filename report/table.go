@@ -327,19 +327,33 @@ func machineNotes(cols []layout.Column, recs map[string][]results.Record) []stri
 	return []string{strings.Join(parts, "; ")}
 }
 
-// pretrainedNote is the part of a record's note that names its
-// pretraining text, which the "pretrained LM" line already gives.
-var pretrainedNote = regexp.MustCompile(`(^|; )pretrained on [^;]*$`)
+// pretrainedNoteParts begin the parts of a record's note (joined by
+// "; ") that name its pretraining, our own or the model zoo's, which the
+// "pretrained LM" line already gives.
+var pretrainedNoteParts = []string{"pretrained on ", "pretrained LM from the model zoo: "}
+
+// withoutPretrainedNote is note without the parts that name its
+// pretraining.
+func withoutPretrainedNote(note string) string {
+	parts := strings.Split(note, "; ")
+	parts = slices.DeleteFunc(parts, func(p string) bool {
+		return slices.ContainsFunc(pretrainedNoteParts, func(prefix string) bool { return strings.HasPrefix(p, prefix) })
+	})
+	return strings.TrimSpace(strings.Join(parts, "; "))
+}
 
 // dataNotes are the distinct notes of each column's records, without
 // their pretraining part: how the data was drawn (AG carved from its test
-// split, IMDb's subsets), so that a reader of the table sees it.
+// split, IMDb's subsets), so that a reader of the table sees it. Each
+// column's notes are sorted, so the page does not change with the order
+// the records were read in.
 func dataNotes(cols []layout.Column, recs map[string][]results.Record) []string {
 	var out []string
 	for _, c := range cols {
 		seen := map[string]bool{}
+		var col []string
 		for _, r := range recs[c.Dataset] {
-			n := strings.TrimSpace(pretrainedNote.ReplaceAllString(r.Note, ""))
+			n := withoutPretrainedNote(r.Note)
 			if n == "" || seen[n] {
 				continue
 			}
@@ -347,8 +361,10 @@ func dataNotes(cols []layout.Column, recs map[string][]results.Record) []string 
 			if !strings.HasPrefix(n, c.Label+":") {
 				n = c.Label + ": " + n
 			}
-			out = append(out, strings.TrimSuffix(n, "."))
+			col = append(col, strings.TrimSuffix(n, "."))
 		}
+		slices.Sort(col)
+		out = append(out, col...)
 	}
 	return out
 }
