@@ -48,7 +48,8 @@ import (
 //	                                   the latest finished
 //	walltime EXPERIMENT...             per experiment and dataset, the wall
 //	                                   time of the distinct stages its
-//	                                   records used (SpliceOptions.StageWall)
+//	                                   records used (their stage_seconds,
+//	                                   else SpliceOptions.StageWall)
 //	zoo                                the model zoo's entries and how each
 //	                                   was made (ZooTable, SpliceOptions.Zoo)
 const (
@@ -71,7 +72,9 @@ type SpliceOptions struct {
 	// ("report"); figures need it.
 	Images string
 	// StageWall returns a finished stage's wall time (seconds) from the
-	// stage cache, false when the cache does not hold it; walltime needs it.
+	// stage cache, false when the cache does not hold it; walltime asks it
+	// for the stages whose records do not time them (records made before
+	// config.stage_seconds). Nil: no cache.
 	StageWall func(kind, id string) (float64, bool)
 	// Zoo returns the model zoo's entries; zoo needs it.
 	Zoo func() ([]*zoo.Entry, error)
@@ -156,10 +159,14 @@ func (r *Report) spliceItem(item string, opts SpliceOptions) (string, error) {
 		err = ZooTable(&b, entries, true)
 		return b.String(), err
 	case key == "walltime":
-		if len(fields) == 1 || opts.StageWall == nil {
-			return "", fmt.Errorf("walltime needs experiments to sum (e.g. walltime table4 table7) and the stage cache")
+		if len(fields) == 1 {
+			return "", fmt.Errorf("walltime needs experiments to sum (e.g. walltime table4 table7)")
 		}
-		return r.wallTime(fields[1:], opts.StageWall)
+		wall := opts.StageWall
+		if wall == nil {
+			wall = func(string, string) (float64, bool) { return 0, false }
+		}
+		return r.wallTime(fields[1:], wall)
 	case key == "coverage":
 		if len(fields) == 1 {
 			return "", fmt.Errorf("coverage needs the items to count (e.g. coverage table4 table7 figure3)")
@@ -407,9 +414,10 @@ func emptyWord(why string) string {
 
 // wallTime is a grid of experiment and dataset: records, the distinct
 // stages they used (a stage shared by several experiments counts in each),
-// the sum of those stages' wall times, and the engines that ran them.
-// Stages the cache does not hold (run on another machine) are counted
-// apart.
+// the sum of those stages' wall times, and the engines that ran them. A
+// stage's time comes from the records that name it (config.stage_seconds),
+// else from the cache (wall); a stage known to neither (an older record's,
+// run on another machine) is counted apart.
 func (r *Report) wallTime(experiments []string, wall func(kind, id string) (float64, bool)) (string, error) {
 	type key struct{ exp, dataset string }
 	type sums struct {
@@ -418,6 +426,7 @@ func (r *Report) wallTime(experiments []string, wall func(kind, id string) (floa
 		engines []string
 	}
 	got := map[key]*sums{}
+	recorded := map[[2]string]float64{}
 	for _, rec := range r.ours {
 		if !slices.Contains(experiments, rec.Experiment) {
 			continue
@@ -432,7 +441,8 @@ func (r *Report) wallTime(experiments []string, wall func(kind, id string) (floa
 			g.engines = append(g.engines, rec.Engine)
 		}
 		var cfg struct {
-			Stages map[string]string `json:"stages"`
+			Stages       map[string]string  `json:"stages"`
+			StageSeconds map[string]float64 `json:"stage_seconds"`
 		}
 		if len(rec.Config) > 0 {
 			if err := json.Unmarshal(rec.Config, &cfg); err != nil {
@@ -441,8 +451,18 @@ func (r *Report) wallTime(experiments []string, wall func(kind, id string) (floa
 		}
 		for name, id := range cfg.Stages {
 			kind := strings.TrimSuffix(name, "_backward") // the backward classifier is a classifier stage
-			g.stages[[2]string{kind, id}] = true
+			st := [2]string{kind, id}
+			g.stages[st] = true
+			if sec, ok := cfg.StageSeconds[name]; ok {
+				recorded[st] = sec
+			}
 		}
+	}
+	stageWall := func(st [2]string) (float64, bool) {
+		if sec, ok := recorded[st]; ok {
+			return sec, true
+		}
+		return wall(st[0], st[1])
 	}
 	var rows [][]string
 	for _, exp := range experiments {
@@ -461,7 +481,7 @@ func (r *Report) wallTime(experiments []string, wall func(kind, id string) (floa
 			var total float64
 			missing := 0
 			for st := range g.stages {
-				if w, ok := wall(st[0], st[1]); ok {
+				if w, ok := stageWall(st); ok {
 					total += w
 				} else {
 					missing++
@@ -469,7 +489,7 @@ func (r *Report) wallTime(experiments []string, wall func(kind, id string) (floa
 			}
 			text := clockText(total)
 			if missing > 0 {
-				text = fmt.Sprintf("%s for the %d stages in this cache; %d ran elsewhere", text, len(g.stages)-missing, missing)
+				text = fmt.Sprintf("%s for %d of the %d stages (neither the records nor this cache time the others)", text, len(g.stages)-missing, len(g.stages))
 			}
 			slices.Sort(g.engines)
 			rows = append(rows, []string{exp, datasets.Label(d), strconv.Itoa(g.records), strconv.Itoa(len(g.stages)), text,

@@ -117,7 +117,8 @@ func TestSpliceErrors(t *testing.T) {
 }
 
 // walltime sums each distinct stage once per experiment and dataset (two
-// seeds share their pretraining), counts stages the cache lacks apart, and
+// seeds share their pretraining), timing a stage from the records that
+// name it, else from the cache, counts stages neither times apart, and
 // names the engines.
 func TestSpliceWallTime(t *testing.T) {
 	cfg := func(stages string) json.RawMessage { return json.RawMessage(`{"stages":{` + stages + `}}`) }
@@ -130,30 +131,40 @@ func TestSpliceWallTime(t *testing.T) {
 			Config: cfg(`"pretrain":"p1","finetune":"f2","classifier":"c2","classifier_backward":"c3"`)},
 		{Experiment: "table7", Row: "full", Dataset: "ag_news", Split: "validation", Metric: "error", Value: 20, Seed: 1,
 			Source: results.SourceOurs, Scale: "small", Engine: "cuda/fp32", Config: cfg(`"pretrain":"p1","classifier":"gpu"`)},
+		// A record that times its own stages needs no cache.
+		{Experiment: "table4", Row: "with-pretraining", Dataset: "imdb", Split: "validation", Metric: "error", Value: 23, Seed: 1,
+			Source: results.SourceOurs, Scale: "small", Engine: "cuda/fp32",
+			Config: json.RawMessage(`{"stages":{"finetune":"f9","classifier":"c9"},"stage_seconds":{"finetune":600,"classifier":125.5}}`)},
 	}
-	rep, err := Build(recs, []string{"table7"}, Options{Scale: "small"})
+	rep, err := Build(recs, []string{"table7", "table4"}, Options{Scale: "small"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	walls := map[string]float64{"pretrain/p1": 1320, "finetune/f1": 60, "finetune/f2": 61, "classifier/c1": 100,
 		"classifier/c2": 101, "classifier/c3": 2}
 	wall := func(kind, id string) (float64, bool) { w, ok := walls[kind+"/"+id]; return w, ok }
-	doc := "<!-- ulmfit report: walltime table7 table4 -->\n<!-- /ulmfit report -->\n"
+	doc := "<!-- ulmfit report: walltime table7 table4 table5 -->\n<!-- /ulmfit report -->\n"
 	out, err := rep.Splice([]byte(doc), SpliceOptions{Name: "doc.md", StageWall: wall})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"| table7     | AG      | 1       | 2               | 22 min 00 s for the 1 stages in this cache; 1 ran elsewhere | cuda/fp32         |",
-		"| table7     | TREC-6  | 2       | 6               | 27 min 24 s                                                 | cpu/openblas/avx2 |",
-		"| table4     | —       | 0       |                 | not run                                                     |                   |",
+		"| table7     | AG      | 1       | 2               | 22 min 00 s for 1 of the 2 stages (neither the records nor this cache time the others) | cuda/fp32         |",
+		"| table7     | TREC-6  | 2       | 6               | 27 min 24 s                                                                            | cpu/openblas/avx2 |",
+		"| table4     | IMDb    | 1       | 2               | 12 min 06 s                                                                            | cuda/fp32         |",
+		"| table5     | —       | 0       |                 | not run ",
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("walltime lacks %q:\n%s", want, out)
 		}
 	}
-	if _, err := rep.Splice([]byte(doc), SpliceOptions{Name: "doc.md"}); err == nil || !strings.Contains(err.Error(), "the stage cache") {
-		t.Errorf("walltime without a cache: %v", err)
+	// Without a cache the records' own times still count.
+	out, err = rep.Splice([]byte(doc), SpliceOptions{Name: "doc.md"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "| table4     | IMDb    | 1       | 2               | 12 min 06 s"; !strings.Contains(string(out), want) {
+		t.Errorf("walltime without a cache lacks %q:\n%s", want, out)
 	}
 	if got := clockText(3725); got != "1 h 02 min" {
 		t.Errorf("clockText(3725) = %q", got)

@@ -34,6 +34,10 @@ type cellConfig struct {
 	Settings   ablations.Settings `json:"settings"`
 	Scale      ablations.Scale    `json:"scale"`
 	Stages     map[string]string  `json:"stages"` // kind (and direction) -> stage ID in the cache
+	// StageSeconds is each of those stages' wall time, so that what a
+	// table cost can be summed from the records alone, on a machine
+	// whose cache never held the stages ('ulmfit report', walltime).
+	StageSeconds map[string]float64 `json:"stage_seconds,omitempty"`
 }
 
 // configHash identifies the configuration of a cell across experiments,
@@ -75,7 +79,8 @@ func buildRecord(p *Plan, c *Cell, done map[string]*Manifest, prov Provenance) (
 		split = "test"
 	}
 	cfg := cellConfig{Experiment: p.Exp.Name, Source: p.Exp.Source, Row: c.Row.ID, Task: c.Task, Split: split,
-		TrainSize: c.TrainSize, Seed: c.Seed, Settings: c.Settings.WithDefaults(), Scale: p.Scale, Stages: map[string]string{}}
+		TrainSize: c.TrainSize, Seed: c.Seed, Settings: c.Settings.WithDefaults(), Scale: p.Scale, Stages: map[string]string{},
+		StageSeconds: map[string]float64{}}
 	rec := results.Record{
 		Experiment: p.Exp.Name, Row: c.Row.ID, Dataset: c.Dataset, Split: split, Metric: "error", Value: ev.Error,
 		Seed: c.Seed, Source: results.SourceOurs, TrainSize: c.TrainSize, Scale: p.Scale.Name,
@@ -101,6 +106,7 @@ func buildRecord(p *Plan, c *Cell, done map[string]*Manifest, prov Provenance) (
 			continue
 		}
 		cfg.Stages[st.key()] = m.ID
+		cfg.StageSeconds[st.key()] = math.Round(m.WallSeconds*1000) / 1000
 		wall += m.WallSeconds
 		if started.IsZero() || m.Started.Before(started) {
 			started = m.Started

@@ -617,6 +617,45 @@ func TestRecordsNamePretrainingEpochs(t *testing.T) {
 	}
 }
 
+// Each record times the stages it names (config.stage_seconds, the cache
+// manifests' wall times), so a report can sum what a table cost without
+// the cache that built it; the record's own wall time is their sum.
+func TestRecordsTimeTheirStages(t *testing.T) {
+	dir := t.TempDir()
+	runTiny(t, dir, "bidirectional")
+	recs, err := results.ReadFile(filepath.Join(dir, "results", "bidirectional.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) == 0 {
+		t.Fatal("no records")
+	}
+	for _, r := range recs {
+		var cfg struct {
+			Stages       map[string]string  `json:"stages"`
+			StageSeconds map[string]float64 `json:"stage_seconds"`
+		}
+		if err := json.Unmarshal(r.Config, &cfg); err != nil {
+			t.Fatal(err)
+		}
+		if len(cfg.Stages) == 0 || len(cfg.StageSeconds) != len(cfg.Stages) {
+			t.Fatalf("record %s/%s: stages %v, stage_seconds %v", r.Row, r.Dataset, cfg.Stages, cfg.StageSeconds)
+		}
+		var sum float64
+		for key, id := range cfg.Stages {
+			sec, ok := cfg.StageSeconds[key]
+			want, cached := StageWall(filepath.Join(dir, "cache"), strings.TrimSuffix(key, "_backward"), id)
+			if !ok || !cached || math.Abs(sec-want) > 0.001 {
+				t.Errorf("record %s/%s: stage %s (%s) timed %v (%v), the cache says %v (%v)", r.Row, r.Dataset, key, id, sec, ok, want, cached)
+			}
+			sum += sec
+		}
+		if math.Abs(sum-r.WallSeconds) > 0.01 {
+			t.Errorf("record %s/%s: stages sum to %.3f s, the record says %.3f s", r.Row, r.Dataset, sum, r.WallSeconds)
+		}
+	}
+}
+
 func withRow(r results.Record, row string) results.Record {
 	r.Row = row
 	return r
