@@ -85,14 +85,16 @@ index.md, which show it all; a file of those names that is already there
            with 3 seeds or more per item and dataset); as-of (how many
            records, when the latest finished); walltime EXPERIMENT...
            (the wall time of the distinct stages each experiment's
-           records used, per dataset, from --cache); zoo (the model zoo's
+           records used, per dataset, from the records' stage_seconds,
+           else from --cache); zoo (the model zoo's
            entries and how each was made, from $ULMFIT_ZOO, else "zoo",
            as 'ulmfit zoo list --format md' prints them). The marks stay, so
            the document can be spliced again after more runs. With
            experiments of your own named (report mine.toml --splice
            draft.md --out figs), the items are each experiment's name
            (its table) and the ids of the figures its file declares.
---cache    the stage cache walltime reads; default "cache"
+--cache    the stage cache walltime reads for stages whose records do not
+           time them (records older than config.stage_seconds); default "cache"
 --force    with --out, overwrite the files of those names that are there
 --grid     ROWAXIS,COLAXIS: an experiment's [[grids]] as a table, a row per
            value of the first axis and a column per value of the second,
