@@ -34,7 +34,10 @@
 # paper" (RUN="zoo-small" pretrains the small scale's LMs on wikipedia-en);
 # PACK_DATA lists the shared dataset folders to send (default: trec6
 # imdb-unsup wikipedia-en) and PACK_IMDB=0 leaves IMDb's reviews out;
-# PACK_BINARY=0 leaves the binary out (a second payload of data alone).
+# PACK_BINARY=0 leaves the binary out (a second payload of data alone);
+# PACK_BINARY_XZ=FILE sends that xz-compressed binary instead of a new build
+# (an earlier lease's, so that one pipeline spread over leases runs one
+# commit's code: `cat .dev/parts/part-* | tar -xOf - payload/ulmfit.xz`).
 # A second 'start' unpacks its payload beside the first and adds RUNNERS
 # more; STOP_AFTER_PRETRAIN=PATTERN then stops the runners whose command
 # line matches PATTERN once both directions' pretraining is finished, so
@@ -53,7 +56,11 @@ pack)
   set -e
   SHARED=${SHARED:-../shared/datasets}
   rm -rf .dev/payload .dev/parts && mkdir -p .dev/payload/datasets/imdb .dev/parts
-  if [ "${PACK_BINARY:-1}" = 1 ]; then
+  if [ -n "${PACK_BINARY_XZ:-}" ]; then
+    # The binary of an earlier payload (a pipeline spread over leases
+    # keeps one binary, so its records name one commit).
+    cp "$PACK_BINARY_XZ" .dev/payload/ulmfit.xz
+  elif [ "${PACK_BINARY:-1}" = 1 ]; then
   CGO_ENABLED=0 go build -ldflags "-X github.com/ulmfit-go/ulmfit/runner.buildStamp=$(git rev-parse HEAD)$(git status --porcelain --untracked-files=no | grep -q . && echo +dirty)" \
     -o .dev/payload/ulmfit ./cmd/ulmfit
   xz -T0 -6 .dev/payload/ulmfit
