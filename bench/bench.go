@@ -13,9 +13,13 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,6 +32,7 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/compute"
 	"github.com/ulmfit-go/ulmfit/compute/cuda"
+	"github.com/ulmfit-go/ulmfit/internal/atomicfile"
 )
 
 // ErrOptions is wrapped by every error that comes from bad options rather
@@ -92,6 +97,46 @@ type Options struct {
 	Masks      string
 	Device     string // cpu or cuda
 	Precision  string // the GPU's matrix products (and the peer's): fp32, tf32 or bf16
+	// Record, when set, is a JSON Lines file to which Run appends one
+	// Record of the run's medians; Commit, Machine and Command go into it.
+	Record  string
+	Commit  string
+	Machine string
+	Command string
+}
+
+// Record is one bench configuration's outcome, as Run appends it to
+// Options.Record: which code ran where, the settings, and each engine's
+// median throughput over its rounds with the ratio ours/peer. A rerun on
+// another day or card is another line, never an edit of this one.
+type Record struct {
+	Kind      string `json:"kind"` // "bench"
+	Date      string `json:"date"` // UTC, RFC 3339
+	Commit    string `json:"commit,omitempty"`
+	GoVersion string `json:"go"`
+	Machine   string `json:"machine,omitempty"`
+	Command   string `json:"command,omitempty"`
+	Device    string `json:"device"`         // cpu or cuda
+	Card      string `json:"card,omitempty"` // the GPU, as our engine or the peer names it
+	Shape     string `json:"shape"`
+	Precision string `json:"precision"`
+	Batch     int    `json:"batch"`
+	Steps     int    `json:"steps"`
+	Warmup    int    `json:"warmup"`
+	Rounds    int    `json:"rounds"`
+
+	OursEngine string  `json:"ours_engine"`
+	OursTokS   float64 `json:"ours_tok_s"`
+	PeerEngine string  `json:"peer_engine,omitempty"`
+	PeerTokS   float64 `json:"peer_tok_s,omitempty"`
+	Ratio      float64 `json:"ratio,omitempty"` // ours_tok_s / peer_tok_s
+	// Memory: each process's peak RSS; on a GPU, ours is the device memory
+	// in use after its steps (the driver's count, allocator pool and
+	// context included), the peer's PyTorch's peak allocated.
+	OursPeakRSSMB float64 `json:"ours_peak_rss_mb,omitempty"`
+	PeerPeakRSSMB float64 `json:"peer_peak_rss_mb,omitempty"`
+	OursGPUUsedMB float64 `json:"ours_gpu_used_mb,omitempty"`
+	PeerPeakGPUMB float64 `json:"peer_peak_gpu_mb,omitempty"`
 }
 
 func (o Options) shape() (Shape, error) {
@@ -154,6 +199,9 @@ type result struct {
 	TokensPS  float64
 	GFLOPS    float64
 	PeakRSSMB float64
+	Device    string  // the card, where the engine ran on one
+	GPUUsedMB float64 // ours: device memory in use after the steps
+	PeakGPUMB float64 // the peer: PyTorch's peak allocated
 	Line      string
 }
 
@@ -177,6 +225,16 @@ func parseResult(line string) (result, bool) {
 			r.GFLOPS = x
 		case "peak_rss_mb":
 			r.PeakRSSMB = x
+		case "device":
+			// Ours escapes the card's name (url.PathEscape); the peer
+			// writes underscores for spaces, and "cpu" on the CPU.
+			if d, err := url.PathUnescape(v); err == nil && d != "cpu" {
+				r.Device = d
+			}
+		case "gpu_used_mb":
+			r.GPUUsedMB = x
+		case "peak_gpu_mb":
+			r.PeakGPUMB = x
 		}
 	}
 	return r, r.Engine != ""
@@ -260,6 +318,9 @@ func Run(ctx context.Context, o Options, worker []string, stdout, stderr io.Writ
 			peak = max(peak, r.PeakRSSMB)
 		}
 		med.PeakRSSMB = peak
+		for _, r := range rs {
+			med.GPUUsedMB, med.PeakGPUMB = max(med.GPUUsedMB, r.GPUUsedMB), max(med.PeakGPUMB, r.PeakGPUMB)
+		}
 		medians[name] = med
 		fmt.Fprintf(stdout, "RESULT engine=%s shape=%s tokens_per_s=%.0f gflops=%.1f peak_rss_mb=%.0f\n",
 			med.Engine, s.Name, med.TokensPS, med.GFLOPS, med.PeakRSSMB)
@@ -273,7 +334,55 @@ func Run(ctx context.Context, o Options, worker []string, stdout, stderr io.Writ
 		fmt.Fprintf(stdout, "RATIO shape=%s ours_over_pytorch=%.2f rss_ours_over_pytorch=%s\n",
 			s.Name, ours.TokensPS/peer.TokensPS, rss)
 	}
+	if o.Record == "" {
+		return nil
+	}
+	rec := newRecord(o, s, medians)
+	if err := appendRecord(o.Record, rec); err != nil {
+		return fmt.Errorf("writing the bench record: %w", err)
+	}
+	fmt.Fprintf(stdout, "# record appended to %s\n", o.Record)
 	return nil
+}
+
+// newRecord is the Record of a run's medians.
+func newRecord(o Options, s Shape, medians map[string]result) Record {
+	ours := medians["ulmfit"]
+	r := Record{Kind: "bench", Date: time.Now().UTC().Format(time.RFC3339), Commit: o.Commit, GoVersion: runtime.Version(),
+		Machine: o.Machine, Command: o.Command, Device: o.Device, Card: ours.Device, Shape: s.Name, Precision: o.Precision,
+		Batch: s.Batch, Steps: o.Steps, Warmup: o.Warmup, Rounds: o.Rounds,
+		OursEngine: ours.Engine, OursTokS: ours.TokensPS, OursPeakRSSMB: ours.PeakRSSMB, OursGPUUsedMB: ours.GPUUsedMB}
+	if peer, ok := medians["pytorch"]; ok {
+		r.PeerEngine, r.PeerTokS, r.PeerPeakRSSMB, r.PeerPeakGPUMB = peer.Engine, peer.TokensPS, peer.PeakRSSMB, peer.PeakGPUMB
+		r.Card = cmp.Or(r.Card, peer.Device)
+		if peer.TokensPS > 0 {
+			r.Ratio = math.Round(ours.TokensPS/peer.TokensPS*1000) / 1000
+		}
+	}
+	return r
+}
+
+// appendRecord adds rec as a line to the JSON Lines file at path: the file
+// is rewritten whole and renamed into place, so a crash leaves the old
+// lines or the new ones, never half a line.
+func appendRecord(path string, rec Record) error {
+	line, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if len(old) > 0 && old[len(old)-1] != '\n' {
+		return fmt.Errorf("%s: its last line has no newline (a truncated file?); not appending to it", path)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	return atomicfile.WriteFile(path, append(append(old, line...), '\n'), 0o644)
 }
 
 func runProcess(ctx context.Context, argv []string, stderr io.Writer) (result, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -12,9 +13,19 @@ import (
 	"github.com/ulmfit-go/ulmfit/model"
 )
 
-// engine builds one engine at a shape and returns its training step and the
-// name it reports.
-type engine func(o Options, s Shape) (step func() error, name string, err error)
+// engine builds one engine at a shape: its training step, the name it
+// reports and, for an engine on a GPU, the card and the memory in use.
+type engine func(o Options, s Shape) (built, error)
+
+// built is an engine ready to time.
+type built struct {
+	step func() error
+	name string
+	// device, when set, names the card the engine runs on and how many MB
+	// of its memory are in use (the driver's view: our allocator's pool and
+	// the context), asked after the timed steps.
+	device func() (card string, usedMB float64)
+}
 
 // engines are the engines a worker can time; gorgonia.go adds the naive
 // gorgonia graph in builds with the oracle tag.
@@ -31,10 +42,11 @@ func Worker(ctx context.Context, engineName string, o Options, stdout io.Writer)
 	if !ok {
 		return optionsErrorf("unknown engine %q", engineName)
 	}
-	step, name, err := build(o, s)
+	b, err := build(o, s)
 	if err != nil {
 		return err
 	}
+	step := b.step
 	for i := 0; i < o.Warmup; i++ {
 		if err := step(); err != nil {
 			return err
@@ -54,21 +66,36 @@ func Worker(ctx context.Context, engineName string, o Options, stdout io.Writer)
 	slices.Sort(times)
 	med := times[len(times)/2]
 	tps := float64(s.Batch*s.BPTT) / med
-	fmt.Fprintf(stdout, "RESULT engine=%s shape=%s tokens_per_s=%.0f gflops=%.1f peak_rss_mb=%.0f step_s=%.4f\n",
-		name, s.Name, tps, tps*s.FlopsPerToken()/1e9, peakRSSMB(), med)
+	var dev string
+	if b.device != nil {
+		card, used := b.device()
+		dev = fmt.Sprintf(" device=%s gpu_used_mb=%.0f", url.PathEscape(card), used)
+	}
+	fmt.Fprintf(stdout, "RESULT engine=%s shape=%s tokens_per_s=%.0f gflops=%.1f peak_rss_mb=%.0f step_s=%.4f%s\n",
+		b.name, s.Name, tps, tps*s.FlopsPerToken()/1e9, peakRSSMB(), med, dev)
 	return nil
 }
 
-func ulmfitEngine(o Options, s Shape) (func() error, string, error) {
+func ulmfitEngine(o Options, s Shape) (built, error) {
 	be, err := o.backend()
 	if err != nil {
-		return nil, "", err
+		return built{}, err
 	}
 	step, err := ulmfitStep(be, s, o.Masks == "host")
 	if err != nil {
-		return nil, "", err
+		return built{}, err
 	}
-	return step, "ulmfit-" + strings.ReplaceAll(be.Name(), "/", "-"), nil
+	b := built{step: step, name: "ulmfit-" + strings.ReplaceAll(be.Name(), "/", "-")}
+	if gpu, ok := be.(interface {
+		Device() string
+		MemInfo() (free, total int)
+	}); ok {
+		b.device = func() (string, float64) {
+			free, total := gpu.MemInfo()
+			return gpu.Device(), float64(total-free) / (1 << 20)
+		}
+	}
+	return b, nil
 }
 
 // ulmfitStep builds our engine at the shape and returns one full training

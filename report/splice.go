@@ -16,6 +16,7 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/datasets"
 	"github.com/ulmfit-go/ulmfit/experiments"
+	"github.com/ulmfit-go/ulmfit/internal/english"
 	"github.com/ulmfit-go/ulmfit/report/layout"
 	"github.com/ulmfit-go/ulmfit/zoo"
 )
@@ -78,6 +79,25 @@ type SpliceOptions struct {
 	StageWall func(kind, id string) (float64, bool)
 	// Zoo returns the model zoo's entries; zoo needs it.
 	Zoo func() ([]*zoo.Entry, error)
+	// Bench returns the bench records (`ulmfit bench --record`, the
+	// project's under bench/results/); bench needs it.
+	Bench func() ([]BenchRecord, error)
+}
+
+// BenchRecord is the part of a bench record (bench.Record, one JSON line
+// of `ulmfit bench --record`) that the bench table shows.
+type BenchRecord struct {
+	Date       string  `json:"date"`
+	Commit     string  `json:"commit"`
+	Device     string  `json:"device"`
+	Card       string  `json:"card"`
+	Shape      string  `json:"shape"`
+	Precision  string  `json:"precision"`
+	Batch      int     `json:"batch"`
+	OursTokS   float64 `json:"ours_tok_s"`
+	PeerEngine string  `json:"peer_engine"`
+	PeerTokS   float64 `json:"peer_tok_s"`
+	Ratio      float64 `json:"ratio"`
 }
 
 // MarkedItems lists the items doc's marks name (each mark's first word), in
@@ -158,6 +178,22 @@ func (r *Report) spliceItem(item string, opts SpliceOptions) (string, error) {
 		}
 		err = ZooTable(&b, entries, true)
 		return b.String(), err
+	case key == "bench":
+		if opts.Bench == nil {
+			return "", fmt.Errorf("bench needs the bench records (bench/results/)")
+		}
+		if len(fields) > 2 {
+			return "", fmt.Errorf("bench takes at most a device (bench cuda, bench cpu)")
+		}
+		recs, err := opts.Bench()
+		if err != nil {
+			return "", err
+		}
+		device := ""
+		if len(fields) == 2 {
+			device = fields[1]
+		}
+		return benchTable(recs, device)
 	case key == "walltime":
 		if len(fields) == 1 {
 			return "", fmt.Errorf("walltime needs experiments to sum (e.g. walltime table4 table7)")
@@ -515,4 +551,59 @@ func clockText(sec float64) string {
 		return fmt.Sprintf("%d min %02d s", m, s)
 	}
 	return fmt.Sprintf("%d s", s)
+}
+
+// benchTable lays bench records out a configuration a row, ours beside the
+// peer in the same run and their ratio, oldest first; device, when set,
+// keeps only that device's records.
+func benchTable(recs []BenchRecord, device string) (string, error) {
+	var keep []BenchRecord
+	for _, r := range recs {
+		if device == "" || r.Device == device {
+			keep = append(keep, r)
+		}
+	}
+	if len(keep) == 0 && device != "" {
+		return "", fmt.Errorf("no bench records of device %s", device)
+	}
+	if len(keep) == 0 {
+		return "", fmt.Errorf("no bench records")
+	}
+	slices.SortStableFunc(keep, func(a, b BenchRecord) int {
+		return cmp.Or(strings.Compare(a.Date[:min(len(a.Date), 10)], b.Date[:min(len(b.Date), 10)]), strings.Compare(a.Card, b.Card),
+			strings.Compare(a.Shape, b.Shape), cmp.Compare(a.Batch, b.Batch), strings.Compare(a.Precision, b.Precision))
+	})
+	tokS := func(x float64) string {
+		if x <= 0 {
+			return "—"
+		}
+		return english.Count(int(math.Round(x)))
+	}
+	var rows [][]string
+	for _, r := range keep {
+		ratio := "—"
+		if r.Ratio > 0 {
+			ratio = fmt.Sprintf("%.2fx", r.Ratio)
+		}
+		rows = append(rows, []string{r.Date[:min(len(r.Date), 10)], cmp.Or(r.Card, r.Device), r.Shape, strconv.Itoa(r.Batch), r.Precision,
+			tokS(r.OursTokS), cmp.Or(r.PeerEngine, "—"), tokS(r.PeerTokS), ratio, benchCommit(r.Commit)})
+	}
+	var b strings.Builder
+	header := []string{"Date", "Card", "Shape", "B", "Precision", "Ours tok/s", "Peer", "Peer tok/s", "Ratio", "Commit"}
+	if err := gridTable(&b, header, rows, true); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// benchCommit is a bench record's commit, its first 7 characters, with a "+dirty" kept.
+func benchCommit(c string) string {
+	h, dirty, _ := strings.Cut(c, "+")
+	if len(h) > 7 {
+		h = h[:7]
+	}
+	if dirty != "" {
+		h += "+" + dirty
+	}
+	return cmp.Or(h, "—")
 }

@@ -170,3 +170,41 @@ func TestSpliceWallTime(t *testing.T) {
 		t.Errorf("clockText(3725) = %q", got)
 	}
 }
+
+// bench lays the bench records out a configuration a row, ours beside the
+// peer and their ratio, oldest first, one device where asked.
+func TestSpliceBench(t *testing.T) {
+	rep, err := Build(nil, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := []BenchRecord{
+		{Date: "2026-12-04T10:00:00Z", Commit: "0123456789abcdef", Device: "cuda", Card: "NVIDIA H200 (sm_90, 132 SMs)", Shape: "paper",
+			Precision: "bf16", Batch: 64, OursTokS: 651234.4, PeerEngine: "pytorch-2.11.0", PeerTokS: 260500, Ratio: 2.5},
+		{Date: "2026-12-02T09:00:00Z", Commit: "fedcba9876543210+dirty", Device: "cpu", Shape: "small", Precision: "fp32", Batch: 32,
+			OursTokS: 3658, PeerEngine: "pytorch-1.13.0", PeerTokS: 757, Ratio: 4.832},
+	}
+	doc := "<!-- ulmfit report: bench -->\n<!-- /ulmfit report -->\n<!-- ulmfit report: bench cuda -->\n<!-- /ulmfit report -->\n"
+	out, err := rep.Splice([]byte(doc), SpliceOptions{Name: "doc.md", Bench: func() ([]BenchRecord, error) { return recs, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(out)
+	for _, want := range []string{
+		"| 2026-12-02 | cpu                           | small | 32 | fp32      | 3,658      | pytorch-1.13.0 | 757        | 4.83x | fedcba9+dirty |",
+		"| 2026-12-04 | NVIDIA H200 (sm\\_90, 132 SMs) | paper | 64 | bf16      | 651,234    | pytorch-2.11.0 | 260,500    | 2.50x | 0123456       |",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("bench lacks %q:\n%s", want, got)
+		}
+	}
+	if i, j := strings.Index(got, "2026-12-02"), strings.Index(got, "2026-12-04"); i > j {
+		t.Errorf("not oldest first:\n%s", got)
+	}
+	if second := got[strings.Index(got, "bench cuda"):]; strings.Contains(second, "small") {
+		t.Errorf("bench cuda shows the CPU's record:\n%s", second)
+	}
+	if _, err := rep.Splice([]byte(doc), SpliceOptions{Name: "doc.md"}); err == nil || !strings.Contains(err.Error(), "bench records") {
+		t.Errorf("bench without records: %v", err)
+	}
+}

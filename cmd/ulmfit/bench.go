@@ -7,15 +7,17 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/ulmfit-go/ulmfit/bench"
+	"github.com/ulmfit-go/ulmfit/runner"
 )
 
 const benchUsage = `Usage:
   ulmfit bench [--shape paper|small] [--steps N] [--warmup N] [--rounds N]
                [--batch B] [--device cpu|cuda] [--precision fp32|tf32|bf16]
                [--no-peer] [--python PY] [--peer-script FILE] [--gorgonia]
-               [--blas default|gonum] [--masks device|host]
+               [--blas default|gonum] [--masks device|host] [--record FILE]
 
 Times a full training step of the AWD-LSTM (fresh dropout masks, forward
 and backward with AR/TAR, gradient clipping, Adam) on our engine and on the
@@ -40,6 +42,12 @@ engine with the median over the timed steps.
 --blas        our engine's BLAS: default (oneDNN when built with cgo) or
               gonum
 --masks       where our engine draws dropout masks: device (default) or host
+--record      append the run's medians to FILE as one JSON line (JSON Lines;
+              bench/results/ holds the project's): date, commit, Go,
+              machine, command, device and card, shape, precision, batch,
+              steps, warmup, rounds, each engine's name and tok/s, the ratio
+              ours/peer (ratio), peak RSS, and on a GPU our device memory in
+              use and the peer's peak allocated; written atomically
 
 Exit codes: 0 success, 1 failure while running, 2 bad usage.
 `
@@ -65,8 +73,17 @@ func init() {
 			fs.StringVar(&o.Masks, "masks", "device", "where our engine draws dropout masks: device (where it runs) or host")
 			fs.StringVar(&o.Device, "device", "cpu", "where both engines run: cpu or cuda")
 			fs.StringVar(&o.Precision, "precision", "fp32", "matrix-product precision for both engines: fp32, tf32 (cuda only) or bf16")
+			fs.StringVar(&o.Record, "record", "", "append the run's medians to this JSON Lines file")
 			if help, err := parseFlagsOnly(fs, args, "bench", benchUsage, stdout); help || err != nil {
 				return err
+			}
+			if o.Record != "" {
+				p := runner.DetectProvenance(nil)
+				o.Commit, o.Machine = p.GitCommit, p.Machine
+				if p.GitDirty {
+					o.Commit += "+dirty"
+				}
+				o.Command = "ulmfit bench " + strings.Join(args, " ")
 			}
 			return runBench(ctx, o, stdout, stderr)
 		},

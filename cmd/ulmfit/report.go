@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -86,7 +87,9 @@ index.md, which show it all; a file of those names that is already there
            records, when the latest finished); walltime EXPERIMENT...
            (the wall time of the distinct stages each experiment's
            records used, per dataset, from the records' stage_seconds,
-           else from --cache); zoo (the model zoo's
+           else from --cache); bench [DEVICE] (the bench records in
+           bench/results/*.jsonl that 'ulmfit bench --record' wrote, a
+           configuration a row, ours beside the peer); zoo (the model zoo's
            entries and how each was made, from $ULMFIT_ZOO, else "zoo",
            as 'ulmfit zoo list --format md' prints them). The marks stay, so
            the document can be spliced again after more runs. With
@@ -477,7 +480,8 @@ func splice(rep *report.Report, o reportOptions) error {
 	}
 	wall := func(kind, id string) (float64, bool) { return runner.StageWall(o.Cache, kind, id) }
 	entries := func() ([]*zoo.Entry, error) { return zoo.List(zoo.Dir("")) }
-	out, err := rep.Splice(doc, report.SpliceOptions{Name: o.Splice, Images: images, StageWall: wall, Zoo: entries})
+	benchRecs := func() ([]report.BenchRecord, error) { return readBenchRecords(filepath.Join("bench", "results")) }
+	out, err := rep.Splice(doc, report.SpliceOptions{Name: o.Splice, Images: images, StageWall: wall, Zoo: entries, Bench: benchRecs})
 	if err != nil {
 		return inputError{fmt.Errorf("report: %w", err)}
 	}
@@ -494,4 +498,42 @@ func splice(rep *report.Report, o reportOptions) error {
 	}
 	fmt.Fprintf(o.Stdout, "%s: blocks filled in from %d records of ours\n", o.Splice, rep.Ours)
 	return nil
+}
+
+// readBenchRecords reads the bench records (`ulmfit bench --record`, kind
+// "bench") of every .jsonl file in dir; lines of other kinds (the rounds
+// of earlier CPU runs) are skipped, a line that is not JSON is an error
+// naming its file and line.
+func readBenchRecords(dir string) ([]report.BenchRecord, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+	if err != nil {
+		return nil, err
+	}
+	var recs []report.BenchRecord
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		for i, line := range strings.Split(string(data), "\n") {
+			if strings.TrimSpace(line) == "" {
+				continue
+			}
+			var head struct {
+				Kind string `json:"kind"`
+			}
+			if err := json.Unmarshal([]byte(line), &head); err != nil {
+				return nil, fmt.Errorf("%s:%d: not a JSON object: %v", f, i+1, err)
+			}
+			if head.Kind != "bench" {
+				continue
+			}
+			var r report.BenchRecord
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				return nil, fmt.Errorf("%s:%d: not a bench record: %v", f, i+1, err)
+			}
+			recs = append(recs, r)
+		}
+	}
+	return recs, nil
 }

@@ -1,0 +1,82 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fakeProcess writes a shell script that prints line and returns the
+// command line that runs it (it ignores the flags Run appends).
+func fakeProcess(t *testing.T, dir, name, line string) []string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte("#!/bin/sh\necho '"+line+"'\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"/bin/sh", path}
+}
+
+// --record appends one JSON line a run with what the README's GPU table
+// needs (precision, batch, both engines' tok/s, the ratio, the card), and
+// a second run adds a line without touching the first.
+func TestRunAppendsRecord(t *testing.T) {
+	dir := t.TempDir()
+	worker := fakeProcess(t, dir, "ours.sh",
+		"RESULT engine=ulmfit-cuda-bf16 shape=paper tokens_per_s=410000 gflops=108.9 peak_rss_mb=900 step_s=0.0109 device="+
+			url.PathEscape("NVIDIA H200 (sm_90, 132 SMs)")+" gpu_used_mb=21000") // as Worker writes it
+	peer := fakeProcess(t, dir, "peer.sh",
+		"RESULT engine=pytorch-2.11.0 shape=paper tokens_per_s=250000 gflops=66.4 peak_gpu_mb=30000 step_s=0.0179 precision=bf16 device=NVIDIA_H200")
+	record := filepath.Join(dir, "results", "gpu.jsonl")
+	o := Options{Shape: "paper", Steps: 2, Warmup: 1, Rounds: 2, Python: peer[0], PeerScript: peer[1], Device: "cuda",
+		Precision: "bf16", Masks: "device", BLAS: "default", Record: record, Commit: "0123abc", Machine: "vm", Command: "ulmfit bench --record x"}
+	var out bytes.Buffer
+	for run := 1; run <= 2; run++ {
+		if err := Run(context.Background(), o, worker, &out, io.Discard); err != nil {
+			t.Fatalf("run %d: %v\n%s", run, err, out.String())
+		}
+	}
+	data, err := os.ReadFile(record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines, want 2:\n%s", len(lines), data)
+	}
+	var r Record
+	if err := json.Unmarshal([]byte(lines[0]), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Kind != "bench" || r.Precision != "bf16" || r.Batch != 64 || r.OursTokS != 410000 || r.PeerTokS != 250000 ||
+		r.Ratio != 1.64 || r.Card != "NVIDIA H200 (sm_90, 132 SMs)" || r.OursGPUUsedMB != 21000 || r.PeerPeakGPUMB != 30000 ||
+		r.Commit != "0123abc" || r.Shape != "paper" || r.Rounds != 2 || r.OursEngine != "ulmfit-cuda-bf16" || r.PeerEngine != "pytorch-2.11.0" {
+		t.Errorf("record %+v", r)
+	}
+	// The fields any tool reads, by these names.
+	var raw map[string]any
+	if err := json.Unmarshal([]byte(lines[1]), &raw); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"precision", "batch", "ours_tok_s", "peer_tok_s", "ratio", "card", "commit", "date"} {
+		if _, ok := raw[k]; !ok {
+			t.Errorf("record lacks %q: %s", k, lines[1])
+		}
+	}
+	// A file cut mid-line is not appended to.
+	if err := os.WriteFile(record, []byte(lines[0]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Run(context.Background(), o, worker, &out, io.Discard); err == nil || !strings.Contains(err.Error(), "no newline") {
+		t.Errorf("appending to a truncated file: %v", err)
+	}
+	if after, _ := os.ReadFile(record); string(after) != lines[0] {
+		t.Errorf("the truncated file changed: %q", after)
+	}
+}
