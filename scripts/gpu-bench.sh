@@ -1,0 +1,38 @@
+#!/bin/bash
+# The paper-shape training-step bench on the device machine's GPU, ours and
+# the PyTorch peer alternating in one run per configuration, each
+# configuration's medians appended to $OUT/bench-cuda.jsonl as one record
+# (`ulmfit bench --record`); commit that file under bench/results/ with the
+# date in its name, and `ulmfit report --splice README.md` lays it out where
+# the README marks `bench cuda`.
+#
+#   scripts/gpu-bench.sh build      # here: the CGO_ENABLED=0 binary, gzipped,
+#                                   # at .dev/bench/ulmfit.gz (carry it)
+#   scripts/gpu-bench.sh [CONFIG..] # there: CONFIG is PRECISION/BATCH,
+#                                   # default tf32/64 bf16/64 tf32/128 bf16/128
+#
+# STEPS, WARMUP and ROUNDS (10, 3, 2) are the bench's; PYTHON is the peer's
+# Python (default: the first python3 on PATH that imports torch).
+set -u -o pipefail
+if [ "${1:-}" = build ]; then
+  mkdir -p .dev/bench || exit 1
+  CGO_ENABLED=0 go build -ldflags "-X github.com/ulmfit-go/ulmfit/runner.buildStamp=$(git rev-parse HEAD)$(git status --porcelain --untracked-files=no | grep -q . && echo +dirty)" \
+    -o .dev/bench/ulmfit ./cmd/ulmfit || exit 1
+  gzip -f .dev/bench/ulmfit && ls -l .dev/bench/ulmfit.gz
+  exit 0
+fi
+: "${OUT:?OUT is the folder whose files come back}"
+bin=/tmp/ulmfit-bench
+[ -x "$bin" ] || { gunzip -c .dev/bench/ulmfit.gz > "$bin" && chmod +x "$bin"; } || exit 1
+py=${PYTHON:-$(command -v python3)}
+"$py" -c 'import torch' 2>/dev/null || { echo "gpu-bench: $py cannot import torch; set PYTHON" >&2; exit 2; }
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+[ $# -gt 0 ] || set -- tf32/64 bf16/64 tf32/128 bf16/128
+status=0
+for c in "$@"; do
+  p=${c%/*} b=${c#*/}
+  "$bin" bench --device cuda --shape paper --precision "$p" --batch "$b" --warmup "${WARMUP:-3}" \
+    --steps "${STEPS:-10}" --rounds "${ROUNDS:-2}" --python "$py" --record "$OUT/bench-cuda.jsonl" \
+    2>&1 | tail -n 4 || status=1
+done
+exit $status
