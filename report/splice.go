@@ -53,6 +53,8 @@ import (
 //	                                   else SpliceOptions.StageWall)
 //	zoo                                the model zoo's entries and how each
 //	                                   was made (ZooTable, SpliceOptions.Zoo)
+//	bench [DEVICE]                     the bench records, a configuration a
+//	                                   row (SpliceOptions.Bench)
 const (
 	spliceOpen  = "<!-- ulmfit report: "
 	spliceClose = "<!-- /ulmfit report -->"
@@ -85,7 +87,8 @@ type SpliceOptions struct {
 }
 
 // BenchRecord is the part of a bench record (bench.Record, one JSON line
-// of `ulmfit bench --record`) that the bench table shows.
+// of `ulmfit bench --record`) that the bench table shows; it is read by
+// its JSON names so that the report does not link the bench's engines.
 type BenchRecord struct {
 	Date       string  `json:"date"`
 	Commit     string  `json:"commit"`
@@ -569,8 +572,9 @@ func benchTable(recs []BenchRecord, device string) (string, error) {
 	if len(keep) == 0 {
 		return "", fmt.Errorf("no bench records")
 	}
+	day := func(r BenchRecord) string { return r.Date[:min(len(r.Date), len("2006-01-02"))] }
 	slices.SortStableFunc(keep, func(a, b BenchRecord) int {
-		return cmp.Or(strings.Compare(a.Date[:min(len(a.Date), 10)], b.Date[:min(len(b.Date), 10)]), strings.Compare(a.Card, b.Card),
+		return cmp.Or(strings.Compare(day(a), day(b)), strings.Compare(a.Card, b.Card),
 			strings.Compare(a.Shape, b.Shape), cmp.Compare(a.Batch, b.Batch), strings.Compare(a.Precision, b.Precision))
 	})
 	tokS := func(x float64) string {
@@ -585,7 +589,7 @@ func benchTable(recs []BenchRecord, device string) (string, error) {
 		if r.Ratio > 0 {
 			ratio = fmt.Sprintf("%.2fx", r.Ratio)
 		}
-		rows = append(rows, []string{r.Date[:min(len(r.Date), 10)], cmp.Or(r.Card, r.Device), r.Shape, strconv.Itoa(r.Batch), r.Precision,
+		rows = append(rows, []string{day(r), cmp.Or(r.Card, r.Device), r.Shape, strconv.Itoa(r.Batch), r.Precision,
 			tokS(r.OursTokS), cmp.Or(r.PeerEngine, "—"), tokS(r.PeerTokS), ratio, benchCommit(r.Commit)})
 	}
 	var b strings.Builder
