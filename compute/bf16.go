@@ -40,6 +40,15 @@ func toBF16(x float32) uint16 {
 // roundBF16 is x rounded to the nearest bfloat16, as a float32.
 func roundBF16(x float32) float32 { return math.Float32frombits(uint32(toBF16(x)) << 16) }
 
+// ToBF16 is x rounded to the nearest bfloat16, ties to even, as its 16
+// bits: the products' rounding, for what stores numbers in bfloat16 (the
+// model zoo's checkpoints, model.NarrowCheckpoint).
+func ToBF16(x float32) uint16 { return toBF16(x) }
+
+// FromBF16 is the bfloat16 of bits b as a float32, exactly: a bfloat16 is
+// the upper half of a float32.
+func FromBF16(b uint16) float32 { return math.Float32frombits(uint32(b) << 16) }
+
 // packBF16 copies the stored (rows, cols) matrix src with row stride ld into
 // dst (rows*cols bfloat16, compact), rounding each element.
 func packBF16(dst []uint16, src []float32, rows, cols, ld int) {
