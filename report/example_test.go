@@ -409,8 +409,8 @@ func ExampleBuildOrderings() {
 // made, and the digests of the text it read.
 func ExampleZooTable() {
 	entry := &zoo.Entry{Dir: "zoo/small-wikipedia-en-fwd", Manifest: zoo.Manifest{Name: "small-wikipedia-en-fwd", Direction: zoo.Forward,
-		Model: zoo.Shape{Emb: 64, Hidden: 192, Layers: 3, Vocab: 12000},
-		Files: map[string]zoo.FileSum{zoo.CheckpointFile: {Bytes: 4541140, SHA256: "00bdd0247360ed1353bef049739d4f78293f662f6c84baaf6dd235307dbb1fb5"}},
+		Model: zoo.Shape{Emb: 64, Hidden: 192, Layers: 3, Vocab: 12000}, Storage: zoo.StorageBF16,
+		Files: map[string]zoo.FileSum{zoo.CheckpointFile: {Bytes: 1896512, SHA256: "c2df3edb8298e3ba30a88ba393bae946cd8e9d93bc1d28dcbc4761b9d3b5032a"}},
 		Made: zoo.Made{Experiment: "experiments/zoo-small.toml", Row: "forward", Stage: "1608fc898b93071b9ec9", GitCommit: "b3894ac0123456789",
 			Engine: "cuda/tf32", Machine: "NVIDIA H200", Finished: time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC),
 			Corpus: zoo.Corpus{Name: "wikipedia-en", Stage: "29ce5f08bf87fcf456a2", TrainDocs: 23402, TrainTokens: 87123456, ValidTokens: 214000,
@@ -418,11 +418,11 @@ func ExampleZooTable() {
 			Epochs: []zoo.Epoch{{TrainCE: 4.9, ValidCE: 4.55, TrainPerplexity: 134.3, ValidPerplexity: 94.63}}}}}
 	report.ZooTable(os.Stdout, []*zoo.Entry{entry}, false)
 	// Output:
-	// +------------------------+------------------------------------------+---------------------------------+--------+-------------------+---------------------------------------------------------------------------------+------------------------+------------+-----------------------------+
-	// | entry                  | model                                    | pretrained on                   | epochs | valid. perplexity | made by                                                                         | engine, machine        | finished   | lm.ckpt.xz                  |
-	// +------------------------+------------------------------------------+---------------------------------+--------+-------------------+---------------------------------------------------------------------------------+------------------------+------------+-----------------------------+
-	// | small-wikipedia-en-fwd | AWD-LSTM 64/192x3, forward, 12,000 words | wikipedia-en, 87,123,456 tokens | 1      | 94.6              | experiments/zoo-small.toml row forward, commit b3894ac01234, stage 1608fc898b93 | cuda/tf32, NVIDIA H200 | 2026-12-04 | 4.5 MB, sha256 00bdd0247360 |
-	// +------------------------+------------------------------------------+---------------------------------+--------+-------------------+---------------------------------------------------------------------------------+------------------------+------------+-----------------------------+
+	// +------------------------+------------------------------------------+---------------------------------+--------+-------------------+---------------------------------------------------------------------------------+------------------------+------------+----------------------------------+
+	// | entry                  | model                                    | pretrained on                   | epochs | valid. perplexity | made by                                                                         | engine, machine        | finished   | lm.ckpt.xz                       |
+	// +------------------------+------------------------------------------+---------------------------------+--------+-------------------+---------------------------------------------------------------------------------+------------------------+------------+----------------------------------+
+	// | small-wikipedia-en-fwd | AWD-LSTM 64/192x3, forward, 12,000 words | wikipedia-en, 87,123,456 tokens | 1      | 94.6              | experiments/zoo-small.toml row forward, commit b3894ac01234, stage 1608fc898b93 | cuda/tf32, NVIDIA H200 | 2026-12-04 | 1.9 MB bf16, sha256 c2df3edb8298 |
+	// +------------------------+------------------------------------------+---------------------------------+--------+-------------------+---------------------------------------------------------------------------------+------------------------+------------+----------------------------------+
 	//
 	// wikipedia-en (corpus stage 29ce5f08bf87: 23,402 documents, 87,123,456 tokens for training, 214,000 for validation), the SHA-256 of its files:
 	//   9f2c4e8a1b3d5f7091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708  enwiki-1.xz

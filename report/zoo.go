@@ -17,7 +17,7 @@ const ItemZoo = "zoo"
 // ZooTable writes the model zoo's entries as a table, one line each: the
 // model, what it was pretrained on and for how long, its validation
 // perplexity, where and by what code it was made and its compressed
-// checkpoint; then, once per corpus, the SHA-256 of each file the corpus
+// checkpoint with how it stores the parameters (fp32, bf16); then, once per corpus, the SHA-256 of each file the corpus
 // stage read. md writes Markdown (the README's "Model zoo", spliced as the
 // item zoo), else a text table ('ulmfit zoo list').
 func ZooTable(w io.Writer, entries []*zoo.Entry, md bool) error {
@@ -60,7 +60,7 @@ func ZooTable(w io.Writer, entries []*zoo.Entry, md bool) error {
 			strings.Join(made, ", "),
 			m.Engine + ", " + m.Machine,
 			finished,
-			fmt.Sprintf("%.1f MB, sha256 %s", float64(ck.Bytes)/1e6, short(ck.SHA256)),
+			fmt.Sprintf("%.1f MB %s, sha256 %s", float64(ck.Bytes)/1e6, e.Stored(), short(ck.SHA256)),
 		})
 		if m.Corpus.Name != "" {
 			corpora[m.Corpus.Name+"\x00"+m.Corpus.Stage] = m.Corpus

@@ -53,7 +53,7 @@ func TestSpliceZoo(t *testing.T) {
 		cells = append(cells, strings.TrimSpace(c))
 	}
 	want := []string{"small-wikipedia-en-fwd", "AWD-LSTM 64/192x3, forward, 12,000 words", "wikipedia-en, 87,123,456 tokens", "1", "94.6",
-		"experiments/zoo-small.toml row forward, commit b3894ac01234, stage 1608fc898b93", "cuda/tf32, NVIDIA H200", "2026-12-04", "4.5 MB, sha256 00bdd0247360"}
+		"experiments/zoo-small.toml row forward, commit b3894ac01234, stage 1608fc898b93", "cuda/tf32, NVIDIA H200", "2026-12-04", "4.5 MB fp32, sha256 00bdd0247360"}
 	if !slices.Equal(cells, want) {
 		t.Errorf("the forward entry's line is %q, want %q", cells, want)
 	}

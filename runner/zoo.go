@@ -30,8 +30,12 @@ import (
 // Entries are checked when the plan is made (zooModels.entry), so a file
 // that is missing, truncated or altered stops the run before any stage,
 // and again by the stage as it reads them. Its key holds the SHA-256 of
-// the compressed checkpoint, the checkpoint and the vocabulary: an entry
-// replaced in the zoo gives new stages, never the old ones.
+// the compressed checkpoint, the checkpoint as read and the vocabulary: an
+// entry replaced in the zoo gives new stages, never the old ones. An entry
+// stored again in bfloat16 (zoo.StorageBF16) is such a replacement: the
+// checkpoint read is the rounded model widened to float32, whose digest is
+// not the float32 model's, so its stages are new and the fp32 entry's
+// cached ones are never reused for it.
 //
 // The zoo's kind is declared apart from the others: their constant block
 // is part of every stage kind's code version.
@@ -76,7 +80,7 @@ func zooDims(e *zoo.Entry) model.Config {
 
 type zooKey struct {
 	Name  string            `json:"name"`
-	Files map[string]string `json:"files"` // lm.ckpt.xz, lm.ckpt (decompressed) and vocab.txt -> SHA-256
+	Files map[string]string `json:"files"` // lm.ckpt.xz, lm.ckpt (as read: decompressed, widened from bf16) and vocab.txt -> SHA-256
 	Model model.Config      `json:"model"` // the LM as fine-tuning starts from it; Vocab 0: the entry's
 }
 
@@ -94,6 +98,9 @@ func (b *builder) zooStage(e *zoo.Entry, s ablations.Settings) *Stage {
 	if c := e.Made.Corpus.Name; c != "" {
 		about += ", " + c
 	}
+	if st := e.Stored(); st != zoo.StorageFP32 {
+		about += ", " + string(st)
+	}
 	return &Stage{Kind: KindZoo, Code: CodeVersion(KindZoo),
 		Label: fmt.Sprintf("zoo %s (%s, sha256 %.12s)", e.Name, about, e.Files[zoo.CheckpointFile].SHA256),
 		Key:   key, Work: Work{Tokens: int64(e.Model.Vocab)},
@@ -109,8 +116,9 @@ type zooResult struct {
 	Model            string            `json:"model"`
 	Vocab            int               `json:"vocab"`
 	VocabHash        string            `json:"vocab_hash"`
-	CheckpointSHA256 string            `json:"checkpoint_sha256"` // decompressed
+	CheckpointSHA256 string            `json:"checkpoint_sha256"` // as read: decompressed, widened from bf16
 	ArchiveSHA256    string            `json:"archive_sha256"`    // lm.ckpt.xz
+	Storage          zoo.Storage       `json:"storage,omitempty"` // how lm.ckpt.xz stores the parameters; "": fp32
 	VocabSHA256      string            `json:"vocab_sha256"`
 	Corpus           string            `json:"corpus"`
 	CorpusFiles      map[string]string `json:"corpus_files,omitempty"` // SHA-256 of the corpus's files
@@ -180,7 +188,7 @@ func (j zooJob) run(_ context.Context, x *Exec) (any, error) {
 		return nil, err
 	}
 	res := zooResult{Name: e.Name, Dir: e.Dir, Model: e.Model.String(), Vocab: vocab.Len(), VocabHash: vocab.Hash(),
-		CheckpointSHA256: e.Checkpoint.SHA256, ArchiveSHA256: e.Files[zoo.CheckpointFile].SHA256, VocabSHA256: e.Files[zoo.VocabFile].SHA256,
+		CheckpointSHA256: e.Checkpoint.SHA256, ArchiveSHA256: e.Files[zoo.CheckpointFile].SHA256, Storage: e.Storage, VocabSHA256: e.Files[zoo.VocabFile].SHA256,
 		Corpus: e.Made.Corpus.Name, CorpusFiles: e.Made.Corpus.Files, CorpusTokens: e.Made.Corpus.TrainTokens, Epochs: len(e.Made.Epochs),
 		Experiment: e.Made.Experiment, Row: e.Made.Row, GitCommit: e.Made.GitCommit, Engine: e.Made.Engine, Machine: e.Made.Machine}
 	if n := len(e.Made.Epochs); n > 0 {

@@ -372,6 +372,88 @@ func TestZooLMEndToEnd(t *testing.T) {
 	}
 }
 
+// An entry stored again in bfloat16 is another model to the cache: its zoo
+// stage, and every stage after it, has a new ID, its key holds the digest
+// of the rounded checkpoint as read, and the stage gives fine-tuning the
+// pretrain stage's LM with every parameter rounded to bfloat16.
+func TestZooBF16EntryGivesNewStages(t *testing.T) {
+	r := runZooSource(t)
+	zooDir := filepath.Join(r.dir, "zoo")
+	fp32 := r.add(t, zooDir, "forward", "tiny-synth-fwd", false)
+	e, err := experiments.Open(writeFile(t, r.dir, "fromzoo.toml", zooExperiment))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forward := func() []*Stage {
+		t.Helper()
+		plan, err := (&Planner{Backend: compute.Default(), Load: synthLoad}).Plan(e, PlanOptions{Scale: "tiny", Zoo: zooDir, Only: []string{"forward"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return plan.Graph.Stages
+	}
+	before := forward()
+
+	src, err := ZooSource(r.stageDir("forward"), "", r.source, "forward")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.Storage = zoo.StorageBF16
+	bf16, err := zoo.Add(zooDir, "tiny-synth-fwd", src, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bf16.Checkpoint.SHA256 == fp32.Checkpoint.SHA256 || bf16.RoundedFrom == nil || *bf16.RoundedFrom != fp32.Checkpoint {
+		t.Fatalf("bf16 entry: checkpoint %s, rounded from %+v; want a new digest, rounded from the fp32 checkpoint %+v",
+			bf16.Checkpoint.SHA256, bf16.RoundedFrom, fp32.Checkpoint)
+	}
+	after := forward()
+	var zooStage *Stage
+	kinds := map[string]bool{}
+	for _, s := range after {
+		if s.Kind == KindTaskData {
+			continue // the task's data is no zoo input
+		}
+		kinds[s.Kind] = true
+		if slices.ContainsFunc(before, func(b *Stage) bool { return b.ID() == s.ID() }) {
+			t.Errorf("%s: stage %s is the fp32 entry's; a bf16 entry must not reuse it", s.Label, s.ID())
+		}
+		if s.Kind == KindZoo {
+			zooStage = s
+		}
+	}
+	if want := []string{KindClassifier, KindEvaluate, KindFineTune, KindZoo}; !slices.Equal(slices.Sorted(maps.Keys(kinds)), want) {
+		t.Fatalf("the plan's stages after the task's data are %v, want %v", slices.Sorted(maps.Keys(kinds)), want)
+	}
+	if key := zooStage.Key.(zooKey); key.Files["lm.ckpt"] != bf16.Checkpoint.SHA256 || key.Files[zoo.CheckpointFile] != bf16.Files[zoo.CheckpointFile].SHA256 {
+		t.Errorf("zoo stage key files %v, want the bf16 entry's: lm.ckpt %s (widened), %s %s", key.Files,
+			bf16.Checkpoint.SHA256, zoo.CheckpointFile, bf16.Files[zoo.CheckpointFile].SHA256)
+	}
+	if !strings.Contains(zooStage.Label, ", bf16, sha256 ") {
+		t.Errorf("zoo stage label %q does not say bf16", zooStage.Label)
+	}
+
+	var log bytes.Buffer
+	o := Options{Experiments: []string{e.Source}, Scale: "tiny", Cache: r.cache, Results: filepath.Join(r.dir, "results"), Zoo: zooDir,
+		Only: []string{"forward"}, Stdout: &log, Stderr: &log, Reporter: NewLogReporter(&log), Load: synthLoad}
+	if err := Run(context.Background(), o); err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	got, err := model.ReadCheckpoint(filepath.Join(r.cache, KindZoo, zooStage.ID(), fileLMCheckpoint))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := model.ReadCheckpoint(filepath.Join(r.stageDir("forward"), fileLMCheckpoint))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, x := range want.Flat {
+		if rounded := compute.FromBF16(compute.ToBF16(x)); got.Flat[i] != rounded {
+			t.Fatalf("parameter %d: the zoo stage gives %v, the pretrain stage's %v rounded to bfloat16 is %v", i, got.Flat[i], x, rounded)
+		}
+	}
+}
+
 // A zoo model that is not there, or only in one direction, stops the plan
 // with what the zoo holds.
 func TestZooLMMissing(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"github.com/ulikunitz/xz"
 	"github.com/ulikunitz/xz/lzma"
 
+	"github.com/ulmfit-go/ulmfit/compute"
 	"github.com/ulmfit-go/ulmfit/internal/atomicfile"
 	"github.com/ulmfit-go/ulmfit/model"
 	"github.com/ulmfit-go/ulmfit/text"
@@ -19,12 +20,28 @@ import (
 
 // Source is what an entry is made from: a finished pretrain stage's
 // checkpoint and vocabulary, the direction it read its text in, and the
-// record of how it was made.
+// record of how it was made; and how the entry is to store it.
 type Source struct {
 	Checkpoint string // an LM checkpoint (model.SaveCheckpoint), without optimiser state
 	Vocab      string // its vocabulary (text.Vocab)
 	Direction  string // Forward or Backward
 	Made       Made
+	Storage    Storage // "" is StorageFP32
+}
+
+// Source is what Add stores entry e again from (in another storage, or
+// elsewhere): its checkpoint, checked and extracted into the folder work
+// (which the caller removes once Add returns), its vocabulary and the
+// record of how it was made.
+func (e *Entry) Source(work string) (Source, error) {
+	if err := e.Verify(); err != nil {
+		return Source{}, err
+	}
+	ckpt := filepath.Join(work, checkpointName)
+	if err := e.Extract(ckpt); err != nil {
+		return Source{}, err
+	}
+	return Source{Checkpoint: ckpt, Vocab: e.Path(VocabFile), Direction: e.Direction, Made: e.Made, Storage: e.Stored()}, nil
 }
 
 // compression is how checkpoints are compressed: LZMA2 with literals
@@ -32,8 +49,10 @@ type Source struct {
 // preset for aligned binary data), since a checkpoint is mostly
 // little-endian float32s whose bytes differ in kind by position: the
 // small scale's 5.36 MB LM becomes 4.54 MB, where the default literal
-// coding gives 4.92 MB. The digests, not these settings, are what an entry
-// promises, so another setting later changes nothing that reads entries.
+// coding gives 4.92 MB; stored in bfloat16 (2.68 MB, two numbers a
+// 4-byte word) it becomes 1.90 MB (xz's own encoder, 1.83 MB). The
+// digests, not these settings, are what an entry promises, so another
+// setting later changes nothing that reads entries.
 var compression = xz.WriterConfig{
 	Properties: &lzma.Properties{LC: 0, LP: 2, PB: 2},
 	DictCap:    16 << 20,
@@ -41,9 +60,10 @@ var compression = xz.WriterConfig{
 }
 
 // Add makes the entry name in the zoo folder dir from src: the checkpoint
-// compressed, the vocabulary, and the manifest. The checkpoint must load
-// with the vocabulary (the hash it was saved with) and the name must end
-// in the direction's suffix. An entry already there is an error unless
+// compressed (its parameters rounded to bfloat16 first for StorageBF16),
+// the vocabulary, and the manifest. The checkpoint must load with the
+// vocabulary (the hash it was saved with) and the name must end in the
+// direction's suffix. An entry already there is an error unless
 // force, which replaces it whole. The entry is written beside its place
 // and renamed into it once verified, so a failed Add leaves the zoo as it
 // was.
@@ -52,6 +72,10 @@ func Add(dir, name string, src Source, force bool) (*Entry, error) {
 		return nil, fmt.Errorf("direction %q: want %q or %q", src.Direction, Forward, Backward)
 	}
 	if err := checkName(name, src.Direction); err != nil {
+		return nil, err
+	}
+	storage, err := ParseStorage(string(src.Storage))
+	if err != nil {
 		return nil, err
 	}
 	ck, err := model.ReadCheckpoint(src.Checkpoint)
@@ -82,10 +106,14 @@ func Add(dir, name string, src Source, force bool) (*Entry, error) {
 		return nil, err
 	}
 
-	m := Manifest{Name: name, Direction: src.Direction, Made: src.Made, Files: map[string]FileSum{},
+	m := Manifest{Name: name, Direction: src.Direction, Storage: storage, Made: src.Made, Files: map[string]FileSum{},
 		Model: Shape{Emb: ck.Config.Emb, Hidden: ck.Config.Hidden, Layers: ck.Config.Layers, Vocab: vocab.Len(), VocabHash: vocab.Hash()},
 		Added: time.Now().UTC().Truncate(time.Second)}
-	if m.Checkpoint, err = compress(src.Checkpoint, filepath.Join(tmp, CheckpointFile)); err != nil {
+	if storage == StorageBF16 {
+		if m.Checkpoint, m.RoundedFrom, err = compressBF16(src.Checkpoint, tmp, ck, &m); err != nil {
+			return nil, err
+		}
+	} else if m.Checkpoint, err = compress(src.Checkpoint, filepath.Join(tmp, CheckpointFile)); err != nil {
 		return nil, err
 	}
 	if err := copyFile(src.Vocab, filepath.Join(tmp, VocabFile)); err != nil {
@@ -121,17 +149,67 @@ func compress(src, dst string) (FileSum, error) {
 	}
 	defer f.Close()
 	plain := newCounter()
-	err = atomicfile.Write(dst, 0o644, func(w io.Writer) error {
+	err = writeXZ(dst, func(w io.Writer) error {
+		if _, err := io.Copy(w, io.TeeReader(f, plain)); err != nil {
+			return fmt.Errorf("compressing %s: %w", src, err)
+		}
+		return nil
+	})
+	return plain.sum(), err
+}
+
+// compressBF16 writes the checkpoint src, read as ck, with its parameters
+// rounded to bfloat16 and xz-compressed, as the CheckpointFile of the
+// entry folder tmp whose manifest m will be. It returns the checkpoint the
+// entry gives back, widened again, which it checks holds every parameter
+// of ck rounded to the nearest bfloat16, and src's size and SHA-256.
+func compressBF16(src, tmp string, ck *model.Checkpoint, m *Manifest) (widened FileSum, from *FileSum, err error) {
+	rounded, err := sumFile(src)
+	if err != nil {
+		return FileSum{}, nil, err
+	}
+	err = writeXZ(filepath.Join(tmp, CheckpointFile), func(w io.Writer) error {
+		return model.NarrowCheckpoint(w, src)
+	})
+	if err != nil {
+		return FileSum{}, nil, err
+	}
+	check := filepath.Join(tmp, checkpointName)
+	defer os.Remove(check)
+	err = atomicfile.Write(check, 0o644, func(w io.Writer) error {
+		_, widened, err = (&Entry{Dir: tmp, Manifest: *m}).unpack(w)
+		return err
+	})
+	if err != nil {
+		return FileSum{}, nil, err
+	}
+	back, err := model.ReadCheckpoint(check)
+	if err != nil {
+		return FileSum{}, nil, err
+	}
+	if len(back.Flat) != len(ck.Flat) {
+		return FileSum{}, nil, fmt.Errorf("storing %s in bfloat16: %d parameters widened back, want %d", src, len(back.Flat), len(ck.Flat))
+	}
+	for i, x := range ck.Flat {
+		if want := compute.FromBF16(compute.ToBF16(x)); back.Flat[i] != want {
+			return FileSum{}, nil, fmt.Errorf("storing %s in bfloat16: parameter %d is %v, widened back %v, want %v", src, i, x, back.Flat[i], want)
+		}
+	}
+	return widened, &rounded, nil
+}
+
+// writeXZ writes dst atomically, what write writes xz-compressed.
+func writeXZ(dst string, write func(io.Writer) error) error {
+	return atomicfile.Write(dst, 0o644, func(w io.Writer) error {
 		xw, err := compression.NewWriter(w)
 		if err != nil {
 			return err
 		}
-		if _, err := io.Copy(xw, io.TeeReader(f, plain)); err != nil {
-			return fmt.Errorf("compressing %s: %w", src, err)
+		if err := write(xw); err != nil {
+			return err
 		}
 		return xw.Close()
 	})
-	return plain.sum(), err
 }
 
 func copyFile(src, dst string) error {

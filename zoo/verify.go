@@ -18,6 +18,7 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/internal/atomicfile"
 	"github.com/ulmfit-go/ulmfit/internal/english"
+	"github.com/ulmfit-go/ulmfit/model"
 )
 
 // Verify checks that every file the manifest lists is there with its size
@@ -45,47 +46,68 @@ func (e *Entry) VerifyCheckpoint() error {
 	return e.decompress(io.Discard)
 }
 
-// Extract writes the decompressed checkpoint to dst (atomically: nothing
-// is left at dst unless both the compressed file and what it decompresses
-// to have the manifest's size and SHA-256).
+// Extract writes the LM checkpoint to dst: decompressed, and widened to
+// float32 when the entry stores bfloat16 (atomically: nothing is left at
+// dst unless both the compressed file and the checkpoint have the
+// manifest's size and SHA-256).
 func (e *Entry) Extract(dst string) error {
 	return atomicfile.Write(dst, 0o644, e.decompress)
 }
 
-// decompress writes the checkpoint to w, checking the compressed file's
+// decompress writes the LM checkpoint to w, checking the compressed file's
 // digest as it reads it and the checkpoint's as it writes it.
 func (e *Entry) decompress(w io.Writer) error {
 	path := e.Path(CheckpointFile)
-	f, err := os.Open(path)
+	packed, plain, err := e.unpack(w)
 	if err != nil {
-		return e.fault(path, err)
+		return err
 	}
-	defer f.Close()
-	packed := newCounter()
-	xr, err := xz.NewReader(bufio.NewReaderSize(io.TeeReader(f, packed), 1<<20))
-	if err != nil {
-		return &Error{Entry: e.Name, Path: path, Problem: fmt.Sprintf("not an xz file (%v)", err), Fix: fixOf(e.Name, e.Dir, &e.Manifest)}
-	}
-	plain := newCounter()
-	if _, err := io.Copy(io.MultiWriter(taggedWriter{w}, plain), xr); err != nil {
-		var we writeError
-		if errors.As(err, &we) {
-			return we.err
-		}
-		return &Error{Entry: e.Name, Path: path, Problem: fmt.Sprintf("does not decompress (%v): truncated or altered", err), Fix: fixOf(e.Name, e.Dir, &e.Manifest)}
-	}
-	// The xz reader may stop at the end of its stream before the file's
-	// end; what follows still counts towards the compressed digest.
-	if _, err := io.Copy(io.Discard, io.TeeReader(f, packed)); err != nil {
-		return e.fault(path, err)
-	}
-	if p := mismatch(packed.sum(), e.Files[CheckpointFile], "the manifest says"); p != "" {
+	if p := mismatch(packed, e.Files[CheckpointFile], "the manifest says"); p != "" {
 		return &Error{Entry: e.Name, Path: path, Problem: p, Fix: fixOf(e.Name, e.Dir, &e.Manifest)}
 	}
-	if p := mismatch(plain.sum(), e.Checkpoint, "the manifest says"); p != "" {
+	if p := mismatch(plain, e.Checkpoint, "the manifest says"); p != "" {
 		return &Error{Entry: e.Name, Path: path, Problem: "decompressed, " + p, Fix: fixOf(e.Name, e.Dir, &e.Manifest)}
 	}
 	return nil
+}
+
+// unpack writes the LM checkpoint to w, decompressed and, for bf16,
+// widened (model.WidenCheckpoint), and returns the size and SHA-256 of the
+// compressed file it read and of the checkpoint it wrote, checking neither.
+func (e *Entry) unpack(w io.Writer) (packed, plain FileSum, err error) {
+	path := e.Path(CheckpointFile)
+	f, err := os.Open(path)
+	if err != nil {
+		return packed, plain, e.fault(path, err)
+	}
+	defer f.Close()
+	in := newCounter()
+	xr, err := xz.NewReader(bufio.NewReaderSize(io.TeeReader(f, in), 1<<20))
+	if err != nil {
+		return packed, plain, &Error{Entry: e.Name, Path: path, Problem: fmt.Sprintf("not an xz file (%v)", err), Fix: fixOf(e.Name, e.Dir, &e.Manifest)}
+	}
+	out := newCounter()
+	dst := io.MultiWriter(taggedWriter{w}, out)
+	problem := "does not decompress (%v): truncated or altered"
+	if e.Stored() == StorageBF16 {
+		err = model.WidenCheckpoint(dst, xr, path)
+		problem = "does not decompress to a bfloat16 checkpoint (%v): truncated, altered, or not stored as the manifest's storage says"
+	} else {
+		_, err = io.Copy(dst, xr)
+	}
+	if err != nil {
+		var we writeError
+		if errors.As(err, &we) {
+			return packed, plain, we.err
+		}
+		return packed, plain, &Error{Entry: e.Name, Path: path, Problem: fmt.Sprintf(problem, err), Fix: fixOf(e.Name, e.Dir, &e.Manifest)}
+	}
+	// The xz reader may stop at the end of its stream before the file's
+	// end; what follows still counts towards the compressed digest.
+	if _, err := io.Copy(io.Discard, io.TeeReader(f, in)); err != nil {
+		return packed, plain, e.fault(path, err)
+	}
+	return in.sum(), out.sum(), nil
 }
 
 // writeError marks a failure of the writer decompress writes to, which is

@@ -106,8 +106,9 @@ func TestAddVerifyExtract(t *testing.T) {
 	}
 }
 
-// Every way an entry can be damaged stops its use with an *Error naming the
-// file, what the manifest expected and how to get it back.
+// Every way an entry can be damaged, in either storage, stops its use with
+// an *Error naming the file, what the manifest expected and how to get it
+// back.
 func TestDamagedEntry(t *testing.T) {
 	src := t.TempDir()
 	ckpt, vocab := tinyLM(t, src)
@@ -130,37 +131,39 @@ func TestDamagedEntry(t *testing.T) {
 			}
 		}, CheckpointFile, "decompressed, sha256", true},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			z := t.TempDir()
-			e, err := Add(z, "tiny-wiki-fwd", Source{Checkpoint: ckpt, Vocab: vocab, Direction: Forward, Made: made()}, false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c.damage(e)
-			e, err = Open(z, "tiny-wiki-fwd")
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = e.Verify()
-			if c.verifies {
+	for _, storage := range []Storage{StorageFP32, StorageBF16} {
+		for _, c := range cases {
+			t.Run(string(storage)+"/"+c.name, func(t *testing.T) {
+				z := t.TempDir()
+				e, err := Add(z, "tiny-wiki-fwd", Source{Checkpoint: ckpt, Vocab: vocab, Direction: Forward, Made: made(), Storage: storage}, false)
 				if err != nil {
-					t.Fatalf("Verify: %v; want it to pass (the compressed file is intact)", err)
+					t.Fatal(err)
 				}
-				err = e.VerifyCheckpoint()
-			}
-			checkError(t, err, e.Path(c.file), c.problem)
-			if c.file != CheckpointFile {
-				return
-			}
-			dst := filepath.Join(t.TempDir(), "lm.ckpt")
-			if err := e.Extract(dst); err == nil {
-				t.Errorf("Extract of a damaged entry succeeded")
-			}
-			if _, err := os.Stat(dst); !errors.Is(err, os.ErrNotExist) {
-				t.Errorf("Extract left %s behind: %v", dst, err)
-			}
-		})
+				c.damage(e)
+				e, err = Open(z, "tiny-wiki-fwd")
+				if err != nil {
+					t.Fatal(err)
+				}
+				err = e.Verify()
+				if c.verifies {
+					if err != nil {
+						t.Fatalf("Verify: %v; want it to pass (the compressed file is intact)", err)
+					}
+					err = e.VerifyCheckpoint()
+				}
+				checkError(t, err, e.Path(c.file), c.problem, storage)
+				if c.file != CheckpointFile {
+					return
+				}
+				dst := filepath.Join(t.TempDir(), "lm.ckpt")
+				if err := e.Extract(dst); err == nil {
+					t.Errorf("Extract of a damaged entry succeeded")
+				}
+				if _, err := os.Stat(dst); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("Extract left %s behind: %v", dst, err)
+				}
+			})
+		}
 	}
 	t.Run("manifest missing", func(t *testing.T) {
 		z := t.TempDir()
@@ -170,7 +173,7 @@ func TestDamagedEntry(t *testing.T) {
 		}
 		remove(t, e.Path(ManifestFile))
 		_, err = Open(z, "tiny-wiki-fwd")
-		checkError(t, err, e.Path(ManifestFile), "missing")
+		checkError(t, err, e.Path(ManifestFile), "missing", StorageFP32)
 	})
 	t.Run("manifest edited", func(t *testing.T) {
 		z := t.TempDir()
@@ -183,7 +186,7 @@ func TestDamagedEntry(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = Open(z, "tiny-wiki-fwd")
-		checkError(t, err, e.Path(ManifestFile), "ends in -bwd")
+		checkError(t, err, e.Path(ManifestFile), "ends in -bwd", StorageFP32)
 	})
 	t.Run("entry absent", func(t *testing.T) {
 		z := t.TempDir()
@@ -198,15 +201,21 @@ func TestDamagedEntry(t *testing.T) {
 	})
 }
 
-func checkError(t *testing.T, err error, path, problem string) {
+// checkError checks that err is the *Error of an entry stored in storage
+// whose file path has problem.
+func checkError(t *testing.T, err error, path, problem string, storage Storage) {
 	t.Helper()
 	var ze *Error
 	if !errors.As(err, &ze) {
 		t.Fatalf("error %v (%T), want a *zoo.Error", err, err)
 	}
 	msg := err.Error()
+	add := "ulmfit zoo add --experiment experiments/zoo-small.toml --row forward --name tiny-wiki-fwd --force"
+	if storage == StorageBF16 {
+		add = "ulmfit zoo add --experiment experiments/zoo-small.toml --row forward --name tiny-wiki-fwd --storage bf16 --force"
+	}
 	for _, want := range []string{path, problem, "git checkout -- " + filepath.Dir(path),
-		"'ulmfit run experiments/zoo-small.toml --only forward'", "ulmfit zoo add --experiment experiments/zoo-small.toml --row forward --name tiny-wiki-fwd --force"} {
+		"'ulmfit run experiments/zoo-small.toml --only forward'", add} {
 		if problem == "missing" && strings.HasPrefix(want, "'ulmfit run") || problem == "missing" && strings.HasPrefix(want, "ulmfit zoo add") {
 			continue // no manifest, no record of how it was made
 		}

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/ulmfit-go/ulmfit/experiments"
@@ -18,17 +20,19 @@ import (
 const zooUsage = `Usage:
   ulmfit zoo list [--zoo DIR] [--format text|md]
   ulmfit zoo verify [--zoo DIR] [NAME...]
-  ulmfit zoo add --stage CACHE/pretrain/ID [--corpus PATH] [--experiment E --row R] --name NAME [--zoo DIR] [--force]
-  ulmfit zoo add --experiment E --row R --name NAME [--cache DIR] [--scale S] [--data-dir DIR] [--zoo DIR] [--force]
+  ulmfit zoo add --stage CACHE/pretrain/ID [--corpus PATH] [--experiment E --row R] --name NAME [--storage fp32|bf16] [--zoo DIR] [--force]
+  ulmfit zoo add --experiment E --row R --name NAME [--storage fp32|bf16] [--cache DIR] [--scale S] [--data-dir DIR] [--zoo DIR] [--force]
+  ulmfit zoo add --from ENTRY --name NAME [--storage fp32|bf16] [--zoo DIR] [--force]
 
 The model zoo holds language models our pretrain stages trained, so that a
 row starts from one instead of pretraining: pretrained = "zoo:MODEL" in an
 experiment (each chain reads MODEL-fwd or MODEL-bwd by its direction), or
 'ulmfit run ... --pretrained zoo:MODEL'. Each entry is a folder: the
-checkpoint xz-compressed (lm.ckpt.xz), its vocabulary (vocab.txt) and
-manifest.json, the size and SHA-256 of every file and of the checkpoint
-decompressed, with how the model was made. Every use checks the files
-against the manifest first.
+checkpoint xz-compressed (lm.ckpt.xz), its parameters in float32 or
+rounded to bfloat16, its vocabulary (vocab.txt) and manifest.json, the size
+and SHA-256 of every file and of the checkpoint as it is read (widened to
+float32 from bfloat16), with how the model was made. Every use checks the
+files against the manifest first.
 
 list    the entries and how each was made (md: the README's table)
 verify  checks every file of the entries named (all without names) against
@@ -39,11 +43,18 @@ add     makes an entry from a finished pretrain stage: --stage names its
         how it was made comes from the stage's manifest and its corpus
         stage's (--corpus: that stage's folder or its stage.json; by default
         CACHE/corpus/ID beside the pretrain stage). --experiment and --row
-        with --stage are recorded as where the stage came from.
+        with --stage are recorded as where the stage came from. --from
+        stores an entry already in the zoo again (an entry's name, or its
+        folder), keeping the record of how it was made: with --storage bf16
+        and --force, the same entry in bfloat16.
 
 --zoo         the zoo folder; default $ULMFIT_ZOO, else "zoo"
 --name        the entry: ending in -fwd for a forward LM, -bwd for a
               backward one (small-wikipedia-en-fwd)
+--storage     how add stores the parameters: fp32 (the default), as the
+              pretrain stage wrote them, or bf16, each rounded to the
+              nearest bfloat16 (ties to even): half the bytes, widened to
+              float32 exactly when read
 --force       replace an entry of that name
 --format      list's format: text or md
 --cache, --scale, --data-dir
@@ -63,6 +74,8 @@ type zooOptions struct {
 
 	// add's
 	Stage, Corpus, Name, Experiment, Row string
+	From                                 string // an entry to store again
+	Storage                              string
 	Cache, Scale, DataDir                string
 	Force                                bool
 
@@ -84,6 +97,8 @@ func init() {
 			fs.StringVar(&o.Name, "name", "", "the entry's name")
 			fs.StringVar(&o.Experiment, "experiment", "", "the experiment whose pretrain stage it is")
 			fs.StringVar(&o.Row, "row", "", "its row")
+			fs.StringVar(&o.From, "from", "", "an entry of the zoo to store again")
+			fs.StringVar(&o.Storage, "storage", string(zoo.StorageFP32), "fp32 or bf16")
 			fs.StringVar(&o.Cache, "cache", "cache", "the stage cache")
 			fs.StringVar(&o.Scale, "scale", "", "the scale to plan --experiment at")
 			fs.StringVar(&o.DataDir, "data-dir", "", "the data search path")
@@ -168,8 +183,12 @@ func runZooVerify(dir string, o zooOptions) error {
 			failed = append(failed, err)
 			continue
 		}
-		fmt.Fprintf(o.Stdout, "ok %s: %s sha256 %s, decompressed %s sha256 %s, %s sha256 %s\n", n,
-			zoo.CheckpointFile, e.Files[zoo.CheckpointFile].SHA256, "lm.ckpt", e.Checkpoint.SHA256, zoo.VocabFile, e.Files[zoo.VocabFile].SHA256)
+		read := "decompressed"
+		if e.Stored() == zoo.StorageBF16 {
+			read = "decompressed and widened to fp32"
+		}
+		fmt.Fprintf(o.Stdout, "ok %s: %s (%s) sha256 %s, %s %s sha256 %s, %s sha256 %s\n", n,
+			zoo.CheckpointFile, e.Stored(), e.Files[zoo.CheckpointFile].SHA256, read, "lm.ckpt", e.Checkpoint.SHA256, zoo.VocabFile, e.Files[zoo.VocabFile].SHA256)
 	}
 	if len(failed) > 0 {
 		return inputError{fmt.Errorf("zoo verify: %d of %d entries failed:\n%w", len(failed), len(names), errors.Join(failed...))}
@@ -181,6 +200,16 @@ func runZooAdd(dir string, o zooOptions) error {
 	if o.Name == "" {
 		return usagef("zoo add: --name is required (e.g. small-wikipedia-en-fwd)\n%s", zooUsage)
 	}
+	storage, err := zoo.ParseStorage(o.Storage)
+	if err != nil || o.Storage == "" {
+		return usagef("zoo add: --storage %q: want %s (the default) or %s", o.Storage, zoo.StorageFP32, zoo.StorageBF16)
+	}
+	if o.From != "" {
+		if o.Stage != "" || o.Experiment != "" || o.Corpus != "" {
+			return usagef("zoo add: --from takes an entry of the zoo, not --stage, --experiment or --corpus")
+		}
+		return runZooAddFrom(dir, o, storage)
+	}
 	if (o.Experiment == "") != (o.Row == "") {
 		return usagef("zoo add: --experiment and --row go together")
 	}
@@ -188,7 +217,7 @@ func runZooAdd(dir string, o zooOptions) error {
 	var row *experiments.Row
 	switch {
 	case stage == "" && experiment == "":
-		return usagef("zoo add: name the pretrain stage: --stage CACHE/pretrain/ID, or --experiment E --row R\n%s", zooUsage)
+		return usagef("zoo add: name the pretrain stage: --stage CACHE/pretrain/ID, --experiment E --row R, or an entry: --from ENTRY\n%s", zooUsage)
 	case stage == "":
 		backward := strings.HasSuffix(o.Name, "-bwd")
 		var err error
@@ -218,15 +247,55 @@ func runZooAdd(dir string, o zooOptions) error {
 		return usagef("zoo add: row %s of %s reads its text %s, the stage %s trained a %s LM: is it that row's?",
 			o.Row, experiment, row.Settings.Direction, stage, src.Direction)
 	}
+	src.Storage = storage
 	e, err := zoo.Add(dir, o.Name, src, o.Force)
 	if err != nil {
 		return inputError{err}
 	}
-	ck := e.Files[zoo.CheckpointFile]
-	fmt.Fprintf(o.Stdout, "added %s: %s (%.1f MB of %.1f MB, sha256 %s) and %s, from the pretrain stage %s (%s, %s tokens of %s)\n",
-		e.Dir, zoo.CheckpointFile, float64(ck.Bytes)/1e6, float64(e.Checkpoint.Bytes)/1e6, ck.SHA256, zoo.VocabFile, src.Made.Stage,
-		e.Direction, english.Count(src.Made.Corpus.TrainTokens), src.Made.Corpus.Name)
+	fmt.Fprintf(o.Stdout, "added %s, from the pretrain stage %s (%s, %s tokens of %s)\n",
+		describeAdded(e), src.Made.Stage, e.Direction, english.Count(src.Made.Corpus.TrainTokens), src.Made.Corpus.Name)
 	return nil
+}
+
+// runZooAddFrom is 'zoo add --from ENTRY': the entry, checked, stored again
+// as o.Name in storage.
+func runZooAddFrom(dir string, o zooOptions, storage zoo.Storage) error {
+	fromDir, fromName := dir, o.From
+	if strings.ContainsRune(o.From, filepath.Separator) {
+		fromDir, fromName = filepath.Dir(filepath.Clean(o.From)), filepath.Base(o.From)
+	}
+	from, err := zoo.Open(fromDir, fromName)
+	if err != nil {
+		return err
+	}
+	work, err := os.MkdirTemp("", "ulmfit-zoo-add")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	src, err := from.Source(work)
+	if err != nil {
+		return err
+	}
+	src.Storage = storage
+	e, err := zoo.Add(dir, o.Name, src, o.Force)
+	if err != nil {
+		return inputError{err}
+	}
+	fmt.Fprintf(o.Stdout, "added %s, from the entry %s (%s %s)\n", describeAdded(e), from.Dir, zoo.CheckpointFile, describeStored(from))
+	return nil
+}
+
+// describeAdded says what 'zoo add' wrote.
+func describeAdded(e *zoo.Entry) string {
+	return fmt.Sprintf("%s: %s (%s) and %s", e.Dir, zoo.CheckpointFile, describeStored(e), zoo.VocabFile)
+}
+
+// describeStored is an entry's checkpoint as stored: "1.9 MB in bf16 of
+// 5.4 MB, sha256 ...".
+func describeStored(e *zoo.Entry) string {
+	ck := e.Files[zoo.CheckpointFile]
+	return fmt.Sprintf("%.2f MB in %s of %.2f MB, sha256 %s", float64(ck.Bytes)/1e6, e.Stored(), float64(e.Checkpoint.Bytes)/1e6, ck.SHA256)
 }
 
 func rowOf(e *experiments.Experiment, id string) *experiments.Row {

@@ -42,6 +42,36 @@ func TestZooCommands(t *testing.T) {
 		t.Errorf("plan --pretrained ours: exit %d\n%s", code, plan)
 	}
 
+	// Stored again in bfloat16, under another name: smaller, verified,
+	// and a plan from it reads the bf16 entry.
+	out, errOut, code = runCmd(t, "zoo", "add", "--from", "toy-lm-fwd", "--name", "toy16-lm-fwd", "--storage", "bf16")
+	if code != 0 || !strings.Contains(out, "added "+filepath.Join(z, "toy16-lm-fwd")) || !strings.Contains(out, " in bf16 of ") ||
+		!strings.Contains(out, "from the entry "+filepath.Join(z, "toy-lm-fwd")) {
+		t.Fatalf("zoo add --from --storage bf16: exit %d\n%s\n%s", code, out, errOut)
+	}
+	out, _, code = runCmd(t, "zoo", "verify", "toy16-lm-fwd")
+	if code != 0 || !strings.Contains(out, "ok toy16-lm-fwd: lm.ckpt.xz (bf16)") || !strings.Contains(out, "widened to fp32") {
+		t.Errorf("zoo verify of the bf16 entry: exit %d\n%s", code, out)
+	}
+	plan, errOut, code = runCmd(t, "plan", exp, "--cache", cache, "--pretrained", "zoo:toy16-lm", "--only", "ulmfit")
+	if code != 0 || !strings.Contains(plan, "zoo toy16-lm-fwd (8/16x3, toy, bf16, sha256") {
+		t.Errorf("plan --pretrained zoo:toy16-lm: exit %d\n%s\n%s", code, plan, errOut)
+	}
+	manifest := filepath.Join(z, "toy16-lm-fwd", zoo.ManifestFile)
+	mdata, err := os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(manifest, []byte(strings.Replace(string(mdata), `"storage": "bf16"`, `"storage": "fp16"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"zoo", "verify", "toy16-lm-fwd"}, {"plan", exp, "--cache", cache, "--pretrained", "zoo:toy16-lm"}} {
+		out, errOut, code := runCmd(t, args...)
+		if code != 2 || !strings.Contains(errOut, manifest+`: storage "fp16": want "fp32" (the default) or "bf16"`) {
+			t.Errorf("%v with a manifest naming storage fp16: exit %d\n%s\n%s", args, code, out, errOut)
+		}
+	}
+
 	ckpt := filepath.Join(z, "toy-lm-fwd", zoo.CheckpointFile)
 	data, err := os.ReadFile(ckpt)
 	if err != nil {
@@ -77,6 +107,11 @@ func TestZooCommands(t *testing.T) {
 		{[]string{"zoo", "add", "--name", "toy-lm-fwd", "--experiment", exp, "--row", "ulmfit", "--cache", cache}, "--force"},
 		{[]string{"zoo", "add", "--name", "toy-lm-fwd", "--experiment", exp, "--row", "nope", "--cache", cache}, `no row "nope"`},
 		{[]string{"zoo", "list", "--format", "csv"}, `--format "csv"`},
+		{[]string{"zoo", "add", "--name", "toy-lm-fwd", "--experiment", exp, "--row", "ulmfit", "--cache", cache, "--storage", "fp16", "--force"},
+			`--storage "fp16": want fp32 (the default) or bf16`},
+		{[]string{"zoo", "add", "--from", "toy-lm-fwd", "--stage", cache, "--name", "x-fwd"}, "--from takes an entry of the zoo"},
+		{[]string{"zoo", "add", "--from", "nope-fwd", "--name", "x-fwd"}, "has no entry nope-fwd"},
+		{[]string{"zoo", "add", "--from", "toy-lm-fwd", "--name", "x-fwd", "--storage", "bf16"}, "(altered)"},
 		{[]string{"zoo", "verify", "toy-lm-bwd"}, "has no entry toy-lm-bwd (it holds toy-lm-fwd"},
 		{[]string{"plan", exp, "--pretrained", "zoo:"}, `--pretrained "zoo:"`},
 	} {
