@@ -130,6 +130,12 @@ type Record struct {
 	PeerEngine string  `json:"peer_engine,omitempty"`
 	PeerTokS   float64 `json:"peer_tok_s,omitempty"`
 	Ratio      float64 `json:"ratio,omitempty"` // ours_tok_s / peer_tok_s
+	// The shape's matrix-product work a token (Shape.FlopsPerToken) and
+	// the card's dense peak at the precision (CardPeakTFLOPS; absent for a
+	// card not listed): ours_tok_s x flops_per_token / peak is the fraction
+	// of the card's peak the step reached.
+	FlopsPerToken float64 `json:"flops_per_token"`
+	PeakTFLOPS    float64 `json:"card_peak_tflops,omitempty"`
 	// Memory: each process's peak RSS; on a GPU, ours is the device memory
 	// in use after its steps (the driver's count, allocator pool and
 	// context included), the peer's PyTorch's peak allocated.
@@ -358,6 +364,10 @@ func newRecord(o Options, s Shape, medians map[string]result) Record {
 		if peer.TokensPS > 0 {
 			r.Ratio = math.Round(ours.TokensPS/peer.TokensPS*1000) / 1000
 		}
+	}
+	r.FlopsPerToken = s.FlopsPerToken()
+	if o.Device == "cuda" {
+		r.PeakTFLOPS = CardPeakTFLOPS(r.Card, o.Precision)
 	}
 	return r
 }

@@ -59,12 +59,18 @@ func TestRunAppendsRecord(t *testing.T) {
 		r.Commit != "0123abc" || r.Shape != "paper" || r.Rounds != 2 || r.OursEngine != "ulmfit-cuda-bf16" || r.PeerEngine != "pytorch-2.11.0" {
 		t.Errorf("record %+v", r)
 	}
+	// The paper shape's work a token (V=60000, E=400, H=1152, three layers:
+	// 3 x (2VE + 8*1152*(400+1152) + 8*1152*(1152+1152) + 8*400*(1152+400)))
+	// and the H200's dense bf16 peak.
+	if want := 3.0 * (2*60000*400 + 8*1152*1552 + 8*1152*2304 + 8*400*1552); r.FlopsPerToken != want || r.PeakTFLOPS != 989.4 {
+		t.Errorf("flops_per_token %g (want %g), card_peak_tflops %g (want 989.4)", r.FlopsPerToken, want, r.PeakTFLOPS)
+	}
 	// The fields any tool reads, by these names.
 	var raw map[string]any
 	if err := json.Unmarshal([]byte(lines[1]), &raw); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"precision", "batch", "ours_tok_s", "peer_tok_s", "ratio", "card", "commit", "date"} {
+	for _, k := range []string{"precision", "batch", "ours_tok_s", "peer_tok_s", "ratio", "card", "commit", "date", "flops_per_token", "card_peak_tflops"} {
 		if _, ok := raw[k]; !ok {
 			t.Errorf("record lacks %q: %s", k, lines[1])
 		}
@@ -78,5 +84,24 @@ func TestRunAppendsRecord(t *testing.T) {
 	}
 	if after, _ := os.ReadFile(record); string(after) != lines[0] {
 		t.Errorf("the truncated file changed: %q", after)
+	}
+}
+
+// A card's peak is the listed one at each precision, and a card not
+// listed has none (no fraction of peak is printed for it).
+func TestCardPeakTFLOPS(t *testing.T) {
+	for _, c := range []struct {
+		card, precision string
+		want            float64
+	}{
+		{"NVIDIA H200 (sm_90, 132 SMs)", "bf16", 989.4},
+		{"NVIDIA H200 (sm_90, 132 SMs)", "tf32", 494.7},
+		{"NVIDIA H100 80GB HBM3 (sm_90, 132 SMs)", "fp32", 66.9},
+		{"NVIDIA A10 (sm_86, 72 SMs)", "bf16", 0},
+		{"NVIDIA H200 (sm_90, 132 SMs)", "fp16", 0},
+	} {
+		if got := CardPeakTFLOPS(c.card, c.precision); got != c.want {
+			t.Errorf("CardPeakTFLOPS(%q, %q) = %g, want %g", c.card, c.precision, got, c.want)
+		}
 	}
 }

@@ -101,6 +101,11 @@ type BenchRecord struct {
 	PeerEngine string  `json:"peer_engine"`
 	PeerTokS   float64 `json:"peer_tok_s"`
 	Ratio      float64 `json:"ratio"`
+	// FlopsPerToken and PeakTFLOPS give ours' effective rate and its
+	// fraction of the card's dense peak; the caller fills them in for
+	// records written before they were (from the shape and the card).
+	FlopsPerToken float64 `json:"flops_per_token"`
+	PeakTFLOPS    float64 `json:"card_peak_tflops"`
 }
 
 // MarkedItems lists the items doc's marks name (each mark's first word), in
@@ -589,11 +594,19 @@ func benchTable(recs []BenchRecord, device string) (string, error) {
 		if r.Ratio > 0 {
 			ratio = fmt.Sprintf("%.2fx", r.Ratio)
 		}
+		rate, ofPeak := "—", "—"
+		if r.FlopsPerToken > 0 && r.OursTokS > 0 {
+			tflops := r.OursTokS * r.FlopsPerToken / 1e12
+			rate = fmt.Sprintf("%.1f", tflops)
+			if r.PeakTFLOPS > 0 {
+				ofPeak = fmt.Sprintf("%.1f%%", 100*tflops/r.PeakTFLOPS)
+			}
+		}
 		rows = append(rows, []string{day(r), cmp.Or(r.Card, r.Device), r.Shape, strconv.Itoa(r.Batch), r.Precision,
-			tokS(r.OursTokS), cmp.Or(r.PeerEngine, "—"), tokS(r.PeerTokS), ratio, benchCommit(r.Commit)})
+			tokS(r.OursTokS), rate, ofPeak, cmp.Or(r.PeerEngine, "—"), tokS(r.PeerTokS), ratio, benchCommit(r.Commit)})
 	}
 	var b strings.Builder
-	header := []string{"Date", "Card", "Shape", "B", "Precision", "Ours tok/s", "Peer", "Peer tok/s", "Ratio", "Commit"}
+	header := []string{"Date", "Card", "Shape", "B", "Precision", "Ours tok/s", "Ours TFLOP/s", "Of peak", "Peer", "Peer tok/s", "Ratio", "Commit"}
 	if err := gridTable(&b, header, rows, true); err != nil {
 		return "", err
 	}

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ulmfit-go/ulmfit/bench"
 	"github.com/ulmfit-go/ulmfit/datasets"
 	"github.com/ulmfit-go/ulmfit/experiments"
 	"github.com/ulmfit-go/ulmfit/internal/atomicfile"
@@ -531,6 +532,14 @@ func readBenchRecords(dir string) ([]report.BenchRecord, error) {
 			var r report.BenchRecord
 			if err := json.Unmarshal([]byte(line), &r); err != nil {
 				return nil, fmt.Errorf("%s:%d: not a bench record: %v", f, i+1, err)
+			}
+			// Records written before they carried the work a token and
+			// the card's peak get them from the shape and the card.
+			if s, ok := bench.Shapes[r.Shape]; ok && r.FlopsPerToken == 0 {
+				r.FlopsPerToken = s.FlopsPerToken()
+			}
+			if r.PeakTFLOPS == 0 && r.Device == "cuda" {
+				r.PeakTFLOPS = bench.CardPeakTFLOPS(r.Card, r.Precision)
 			}
 			recs = append(recs, r)
 		}

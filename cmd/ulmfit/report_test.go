@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ulmfit-go/ulmfit/bench"
 	"github.com/ulmfit-go/ulmfit/results"
 )
 
@@ -191,5 +192,38 @@ func TestReportSplice(t *testing.T) {
 	}
 	if _, _, err = runArgs(t, "report", "table6", "--splice", doc); exitCode(err) != 2 {
 		t.Errorf("an ITEM with --splice: %v, want exit 2", err)
+	}
+}
+
+// A bench record written before records carried the work a token and the
+// card's peak (2026-12-03's) gets them from its shape and card, so the
+// spliced table gives its fraction of peak too; a record that carries
+// them keeps its own, and a line that is not JSON names its file and line.
+func TestReadBenchRecordsFillsWorkAndPeak(t *testing.T) {
+	dir := t.TempDir()
+	old := `{"kind":"bench","date":"2026-12-03T14:25:10Z","device":"cuda","card":"NVIDIA H200 (sm_90, 132 SMs)","shape":"paper","precision":"bf16","batch":64,"ours_tok_s":407514}`
+	own := `{"kind":"bench","date":"2026-12-04T10:00:00Z","device":"cuda","card":"NVIDIA H200 (sm_90, 132 SMs)","shape":"paper","precision":"tf32","batch":64,"ours_tok_s":1,"flops_per_token":5,"card_peak_tflops":7}`
+	cpu := `{"kind":"bench","date":"2026-12-02T10:00:00Z","device":"cpu","shape":"small","precision":"fp32","batch":32,"ours_tok_s":3658}`
+	if err := os.WriteFile(filepath.Join(dir, "a.jsonl"), []byte(old+"\n"+own+"\n"+cpu+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := readBenchRecords(dir)
+	if err != nil || len(recs) != 3 {
+		t.Fatalf("%d records, %v", len(recs), err)
+	}
+	if want := bench.Shapes["paper"].FlopsPerToken(); recs[0].FlopsPerToken != want || recs[0].PeakTFLOPS != 989.4 {
+		t.Errorf("old record: flops_per_token %g (want %g), peak %g (want 989.4)", recs[0].FlopsPerToken, want, recs[0].PeakTFLOPS)
+	}
+	if recs[1].FlopsPerToken != 5 || recs[1].PeakTFLOPS != 7 {
+		t.Errorf("a record's own fields replaced: %+v", recs[1])
+	}
+	if recs[2].PeakTFLOPS != 0 {
+		t.Errorf("a CPU record got a GPU peak: %+v", recs[2])
+	}
+	if err := os.WriteFile(filepath.Join(dir, "b.jsonl"), []byte(old+"\n{not json\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readBenchRecords(dir); err == nil || !strings.Contains(err.Error(), "b.jsonl:2") {
+		t.Errorf("a damaged line: %v", err)
 	}
 }
