@@ -669,28 +669,35 @@ func TestStartFrom(t *testing.T) {
 }
 
 // The precision is an axis: "fp32" written resolves to unset (so rows
-// that write it keep the keys and records of rows that do not), "bf16"
-// stays, and any other value names the valid ones.
+// that write it keep the keys and records of rows that do not), "tf32"
+// and "bf16" stay, and any other value names the valid ones.
 func TestPrecision(t *testing.T) {
 	s := Paper()
 	s.Precision = PrecisionFP32
 	if r := s.Resolve(); r.Precision != "" || r.BF16() {
 		t.Errorf("precision \"fp32\" resolves to %q, want it unset", r.Precision)
 	}
-	s.Precision = PrecisionBF16
-	if r := s.Resolve(); r.Precision != PrecisionBF16 || !r.BF16() {
-		t.Errorf("precision \"bf16\" resolves to %q", r.Precision)
-	}
-	if err := s.Check(); err != nil {
-		t.Errorf("bf16: %v", err)
+	for _, p := range []string{PrecisionTF32, PrecisionBF16} {
+		s.Precision = p
+		if r := s.Resolve(); r.Precision != p || r.BF16() != (p == PrecisionBF16) {
+			t.Errorf("precision %q resolves to %q (bf16 %v)", p, r.Precision, r.BF16())
+		}
+		if err := s.Check(); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+		if v, ok := RowVariant(s, p); !ok || v.Name != p {
+			t.Errorf("a row with id %s and precision %q: variant %+v, %v", p, p, v, ok)
+		}
 	}
 	s.Precision = "fp16"
 	var ce *ChoiceError
-	if err := s.Check(); !errors.As(err, &ce) || ce.Key != "precision" || !slices.Equal(ce.Choices, []string{PrecisionFP32, PrecisionBF16}) {
-		t.Errorf("precision \"fp16\": %v, want a ChoiceError naming precision, fp32 and bf16", err)
+	if err := s.Check(); !errors.As(err, &ce) || ce.Key != "precision" || !slices.Equal(ce.Choices, []string{PrecisionFP32, PrecisionTF32, PrecisionBF16}) {
+		t.Errorf("precision \"fp16\": %v, want a ChoiceError naming precision, fp32, tf32 and bf16", err)
 	}
-	if v, ok := RowVariant(Paper(), "bf16"); ok {
-		t.Errorf("a row with id bf16 and no precision takes the variant %+v", v)
+	for _, id := range []string{"tf32", "bf16"} {
+		if v, ok := RowVariant(Paper(), id); ok {
+			t.Errorf("a row with id %s and no precision takes the variant %+v", id, v)
+		}
 	}
 	if v, ok := RowVariant(Paper(), "fp32"); !ok || v.Name != PrecisionFP32 || v.Label != "float32 products" {
 		t.Errorf("a row with id fp32 and no precision: variant %+v, %v; want the precision axis's fp32", v, ok)

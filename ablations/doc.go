@@ -16,7 +16,7 @@
 //	             "freez+discr+stlr"                               Table 7
 //	lm_text      "task", "labelled"                               Figure 3
 //	tokenizer    "words", "subword"                               MultiFiT (Eisenschlos et al. 2019)
-//	precision    "fp32", "bf16"                                   bfloat16 products (issue #28)
+//	precision    "fp32", "tf32", "bf16"                           TensorFloat-32 and bfloat16 products (issues #28, #21)
 //	direction    "forward", "backward", "bidirectional"           Section 5
 //
 // A variant is a typed delta over the defaults: the value of its key, plus

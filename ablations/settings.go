@@ -49,11 +49,15 @@ type Settings struct {
 	// Precision is the arithmetic of the matrix products in the stages
 	// that train or run a model (pretraining, LM fine-tuning, the
 	// classifier, its evaluation): "fp32" (float32 throughout; unset and
-	// "fp32" are one setting, which records leave out) or "bf16" (each
-	// product's operands rounded to bfloat16 and summed in float32; master
-	// weights, activations, gradients and Adam stay float32, as under
+	// "fp32" are one setting, which records leave out), "tf32" (the GPU's
+	// TensorFloat-32 products: operands at 10 mantissa bits on the tensor
+	// cores, float32 sums, cuBLAS's CUBLAS_COMPUTE_32F_FAST_TF32; only a
+	// GPU engine at --precision tf32 runs it) or "bf16" (each product's
+	// operands rounded to bfloat16 and summed in float32; master weights,
+	// activations, gradients and Adam stay float32, as under
 	// torch.autocast(bfloat16)). A row that leaves it unset runs at the
-	// run's --precision; one that sets it runs at its own.
+	// run's --precision (at tf32 with fp32's settings, as rows ran before
+	// the setting); one that sets it runs at its own.
 	Precision string `toml:"precision" json:"precision,omitempty"`
 	// Pretrained, when set, is the LM a pretraining row starts from
 	// instead of running the pretraining stage (pretrained.go).
@@ -454,6 +458,12 @@ const (
 	PrecisionFP32 = "fp32" // float32 operands and sums
 	PrecisionBF16 = "bf16" // bfloat16 operands, float32 sums
 )
+
+// PrecisionTF32 is TensorFloat-32 operands (a GPU's tensor cores) with
+// float32 sums. It is declared apart from the two above because the
+// stages' code versions (runner.CodeVersion) cover that block, and tf32
+// changes nothing those stages compute: the GPU's engine runs it.
+const PrecisionTF32 = "tf32"
 
 // BF16 reports whether s multiplies matrices in bfloat16.
 func (s Settings) BF16() bool { return s.Precision == PrecisionBF16 }

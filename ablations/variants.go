@@ -129,7 +129,7 @@ var axes = []axis{
 		},
 	},
 	{
-		Key: "precision", Doc: "the arithmetic of the matrix products (bfloat16 operands against float32)",
+		Key: "precision", Doc: "the arithmetic of the matrix products (TensorFloat-32 or bfloat16 operands against float32)",
 		get: func(s *Settings) string {
 			if s.Precision == "" {
 				return PrecisionFP32
@@ -141,6 +141,8 @@ var axes = []axis{
 				// Unset and "fp32" are one setting, so the stage keys and
 				// records of every row before the key stay as they were.
 				apply: func(s *Settings) { s.Precision = "" }},
+			{Name: PrecisionTF32, Row: "tf32", Label: "TensorFloat-32 products",
+				Doc: "every matrix product's operands at TensorFloat-32 (10 mantissa bits) on a GPU's tensor cores, float32 sums; the rest in float32 (--device cuda --precision tf32 only)"},
 			{Name: PrecisionBF16, Row: "bf16", Label: "bfloat16 products",
 				Doc: "every matrix product's operands rounded to bfloat16, float32 sums; weights, gradients and Adam in float32"},
 		},

@@ -247,7 +247,7 @@ func TestBrokenConfigs(t *testing.T) {
 		{"zero_scale_mult.toml", 7, []string{"scale.small.classifier_lr_mult: value 0: want a positive multiplier", "leave classifier_lr_mult out"}},
 		{"negative_patience.toml", 10, []string{"rows[1].classifier_patience", "-3", "at least 1", "no early stopping"}},
 		{"negative_scale_patience.toml", 7, []string{"scale.small.classifier_patience", "-1", "at least 1", "no early stopping"}},
-		{"precision_unknown.toml", 10, []string{"rows[1].precision", `"fp16" is not a known value`, `"fp32", "bf16"`}},
+		{"precision_unknown.toml", 10, []string{"rows[1].precision", `"fp16" is not a known value`, `"fp32", "tf32", "bf16"`}},
 		{"lm_patience_no_lm.toml", 13, []string{"rows[1].lm_patience", "fine-tunes no LM", `classifier "scratch" uses no LM`}},
 	}
 	for _, c := range cases {

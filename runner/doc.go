@@ -132,7 +132,7 @@
 //	import.go       import: a fastai LM in place of corpus and pretrain
 //	zoo.go          zoo: a model of the zoo in place of corpus and pretrain; ZooSource
 //	                and ZooStage, what 'ulmfit zoo add' makes an entry from
-//	precision.go    a row's precision (bf16 in its model stages' keys) and the engine they run on
+//	precision.go    a row's precision (tf32 or bf16 in its model stages' keys) and the engine they run on
 //
 // Each kind's file holds its key (what its ID hashes besides its inputs),
 // its job (what Stage.Run calls), its result (its manifest's JSON) and,

@@ -434,3 +434,154 @@ func TestPrecisionExperimentSharesTable7(t *testing.T) {
 		}
 	}
 }
+
+// tf32Rows is an experiment comparing the GPU's precisions, row by row.
+const tf32Rows = `title = "P"
+tasks = ["trec6"]
+default_scale = "tiny"
+
+[[rows]]
+id = "default"
+
+[[rows]]
+id = "fp32"
+precision = "fp32"
+
+[[rows]]
+id = "tf32"
+precision = "tf32"
+
+[[rows]]
+id = "bf16"
+precision = "bf16"
+`
+
+// A tf32 row is a setting of its own, as a bf16 row is: on a GPU at
+// --precision tf32 its settings say tf32 and its pretrain, finetune,
+// classifier and evaluate stages have keys that are neither fp32's nor
+// bf16's, while it shares the corpus and task data. A row that sets no
+// precision keeps fp32's stages at --precision tf32. The CPU, which has no
+// tf32 engine, stops the plan at the tf32 row's line, whatever its own
+// precision; a GPU at another precision stops it too.
+func TestTF32Stages(t *testing.T) {
+	e, err := experiments.Parse([]byte(tf32Rows), "t.toml", "t", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cellsOf := func(p *Planner, only ...string) map[string]*Cell {
+		t.Helper()
+		p.Load = synthLoad
+		plan, err := p.Plan(e, PlanOptions{Only: only})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cells := map[string]*Cell{}
+		for _, c := range plan.Cells {
+			cells[c.Row.ID] = c
+		}
+		return cells
+	}
+	gpu := func(prec string) *Planner {
+		return &Planner{Backend: compute.Default(), Precision: prec, FixedPrecision: true}
+	}
+	cpu := cellsOf(&Planner{Backend: compute.Default()}, "default", "fp32", "bf16")
+	atTF32 := cellsOf(gpu(ablations.PrecisionTF32), "default", "tf32")
+	fp32, bf16 := cellsOf(gpu(ablations.PrecisionFP32), "fp32")["fp32"], cellsOf(gpu(ablations.PrecisionBF16), "bf16")["bf16"]
+	tf32, def := atTF32["tf32"], atTF32["default"]
+
+	if def.Eval.ID() != cpu["default"].Eval.ID() || def.Eval.ID() != fp32.Eval.ID() || def.Settings.Precision != "" {
+		t.Errorf("at --precision tf32 a row without precision plans other stages than fp32's (settings precision %q)", def.Settings.Precision)
+	}
+	if fp32.Eval.ID() != cpu["fp32"].Eval.ID() || bf16.Eval.ID() != cpu["bf16"].Eval.ID() {
+		t.Error("a GPU at fp32 or bf16 plans other stages for its row than the CPU does")
+	}
+	if tf32.Settings.Precision != ablations.PrecisionTF32 || tf32.Settings.BF16() {
+		t.Errorf("the tf32 row's settings say precision %q (bf16 %v)", tf32.Settings.Precision, tf32.Settings.BF16())
+	}
+	if tf32.Corpus.ID() != fp32.Corpus.ID() || tf32.Data.ID() != fp32.Data.ID() {
+		t.Error("a tf32 row does not share the corpus and task data, which multiply no matrices")
+	}
+	model := func(c *Cell) []*Stage {
+		return slices.DeleteFunc([]*Stage{c.Pretrain, c.FineTune, c.Classifiers[0], c.Eval}, func(s *Stage) bool { return s == nil })
+	}
+	if len(model(tf32)) != 4 {
+		t.Fatalf("the tf32 row plans %d model stages, want pretrain, finetune, classifier and evaluate", len(model(tf32)))
+	}
+	for i, s := range model(tf32) {
+		if s.ID() == model(fp32)[i].ID() || s.ID() == model(bf16)[i].ID() || s.ID() == model(def)[i].ID() {
+			t.Errorf("%s is shared by the tf32 row and the fp32, bf16 or default row", s.Label)
+		}
+		if !strings.Contains(string(s.KeyJSON()), `"precision":"tf32"`) {
+			t.Errorf("%s: key %s; want precision tf32 in it", s.Label, s.KeyJSON())
+		}
+	}
+	for _, s := range model(def) {
+		if strings.Contains(string(s.KeyJSON()), "precision") {
+			t.Errorf("at --precision tf32 the default row's %s has key %s", s.Label, s.KeyJSON())
+		}
+	}
+
+	var pe *PlanError
+	for _, p := range []*Planner{{Backend: compute.Default()}, {Backend: compute.DefaultBF16(), Precision: ablations.PrecisionBF16}} {
+		p.Load = synthLoad
+		_, err := p.Plan(e, PlanOptions{Only: []string{"default", "tf32"}})
+		if !errors.As(err, &pe) || !strings.HasPrefix(err.Error(), `t.toml:12: row tf32: precision = "tf32" needs --device cuda --precision tf32 (the CPU has no tf32 engine)`) {
+			t.Errorf("a tf32 row on the CPU at --precision %s: %v; want a PlanError at t.toml:12 saying it needs --device cuda --precision tf32", p.runPrecision(), err)
+		}
+	}
+	p := gpu(ablations.PrecisionBF16)
+	p.Load = synthLoad
+	if _, err := p.Plan(e, PlanOptions{Only: []string{"tf32"}}); !errors.As(err, &pe) || !strings.Contains(err.Error(), `t.toml:12: row tf32: precision = "tf32"`) || !strings.Contains(err.Error(), "--precision bf16 alone") {
+		t.Errorf("a tf32 row on a GPU at bf16: %v; want the PlanError of a row at another precision than the GPU's", err)
+	}
+}
+
+// experiments/precision-gpu.toml's fp32 and bf16 rows plan, each on a GPU
+// at its precision, the stages precision.toml's rows plan on the CPU (the
+// same keys: the engine is not in them), and its tf32 row shares only their
+// task data and corpus.
+func TestPrecisionGPUExperimentSharesPrecision(t *testing.T) {
+	cellsOf := func(name, prec string, fixed bool, only ...string) map[string]*Cell {
+		t.Helper()
+		e, err := experiments.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := &Planner{Backend: compute.Default(), Precision: prec, FixedPrecision: fixed, Load: synthLoad, DataDir: fakeZooData(t)}
+		plan, err := p.Plan(e, PlanOptions{Scale: "small", Seeds: 2, Only: only})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cells := map[string]*Cell{}
+		for _, c := range plan.Cells {
+			cells[fmt.Sprintf("%s/%s/%d", c.Row.ID, c.Task, c.Seed)] = c
+		}
+		return cells
+	}
+	cpu := cellsOf("precision", "", false)
+	gpu := map[string]map[string]*Cell{}
+	for _, prec := range []string{ablations.PrecisionFP32, ablations.PrecisionTF32, ablations.PrecisionBF16} {
+		gpu[prec] = cellsOf("precision-gpu", prec, true, prec)
+	}
+	for _, task := range []string{"trec6", "ag-news"} {
+		for seed := 1; seed <= 2; seed++ {
+			key := func(row string) string { return fmt.Sprintf("%s/%s/%d", row, task, seed) }
+			fp32, tf32, bf16 := gpu["fp32"][key("fp32")], gpu["tf32"][key("tf32")], gpu["bf16"][key("bf16")]
+			if fp32 == nil || tf32 == nil || bf16 == nil || cpu[key("fp32")] == nil || cpu[key("bf16")] == nil {
+				t.Fatalf("%s seed %d: a cell is missing", task, seed)
+			}
+			if fp32.Eval.ID() != cpu[key("fp32")].Eval.ID() || bf16.Eval.ID() != cpu[key("bf16")].Eval.ID() {
+				t.Errorf("%s seed %d: precision-gpu's fp32 or bf16 row plans other stages than precision.toml's", task, seed)
+			}
+			if tf32.Pretrain == nil {
+				t.Fatalf("%s seed %d: the tf32 row pretrains no LM of its own", task, seed)
+			}
+			for _, other := range []*Cell{fp32, bf16} {
+				if tf32.Pretrain.ID() == other.Pretrain.ID() || tf32.FineTune.ID() == other.FineTune.ID() || tf32.Eval.ID() == other.Eval.ID() ||
+					tf32.Data.ID() != other.Data.ID() || tf32.Corpus.ID() != other.Corpus.ID() {
+					t.Errorf("%s seed %d: the tf32 row shares a model stage with %s, or not its data", task, seed, other.Row.ID)
+				}
+			}
+		}
+	}
+}

@@ -254,7 +254,8 @@ type lmKey struct {
 	// when 0, so stages without it keep their keys.
 	Patience int `json:"patience,omitempty"`
 	// Precision is the matrix products' (ablations.Settings.Precision):
-	// "bf16", or left out for fp32, so fp32 stages keep their keys.
+	// "tf32" or "bf16", or left out for fp32, so fp32 stages keep their
+	// keys.
 	Precision string `json:"precision,omitempty"`
 	Seed      uint64 `json:"seed"`
 	Backward  bool   `json:"backward"`

@@ -80,8 +80,9 @@ type Planner struct {
 	Precision string
 	// FixedPrecision says Backend runs at Precision alone (a GPU's, built
 	// once per process): a row that sets another precision stops the
-	// plan. Without it, such a row runs on a CPU backend like Backend at
-	// its own precision.
+	// plan. Without it (the CPU), such a row runs on a CPU backend like
+	// Backend at its own precision, and a tf32 row, which only a GPU
+	// runs, stops the plan.
 	FixedPrecision bool
 	DataDir        datasets.SearchPath
 	// Load, when set, loads a registered dataset by name instead of
@@ -194,6 +195,13 @@ func (p *Planner) Plan(e *experiments.Experiment, o PlanOptions) (*Plan, error) 
 	rows, err := selectRows(e, o.Only)
 	if err != nil {
 		return nil, err
+	}
+	// A row no engine of this run can run at its precision stops the plan
+	// before any data is read (and whichever tasks have data).
+	for _, row := range rows {
+		if _, _, err := p.rowEngine(e, row, row.Settings); err != nil {
+			return nil, err
+		}
 	}
 	tasks, err := selectTasks(e, o.Tasks)
 	if err != nil {

@@ -13,20 +13,28 @@ import (
 //
 // A row that sets no precision runs at the run's (Planner.Precision,
 // --precision); a row that sets one runs at its own, whatever the run's.
-// bf16 is part of what a cell computes, not only of how: it goes into the
-// settings the row's records keep and into the keys of its pretrain,
-// finetune, classifier and evaluate stages, so an fp32 and a bf16 row never
-// share a cached LM or classifier, while the corpus and task data, which
-// multiply no matrices, stay shared. fp32, written or not, keeps the keys
-// rows had before the setting. tf32 is a choice of the GPU's engine
-// (--device cuda --precision tf32), not a setting: rows run at it with
-// fp32's keys, as every row did before.
+// tf32 and bf16 are part of what a cell computes, not only of how: a row
+// at either carries it in the settings its records keep and in the keys
+// of its pretrain, finetune, classifier and evaluate stages, so rows at
+// two precisions never share a cached LM or classifier, while the corpus
+// and task data, which multiply no matrices, stay shared. fp32, written
+// or not, keeps the keys rows had before the setting. A run at --precision
+// bf16 writes bf16 into the rows that set none; a run at --precision tf32
+// (--device cuda) does not: its rows without a precision run at tf32 with
+// fp32's keys, as every row did before tf32 was a setting, and only a row
+// that says precision = "tf32" gets keys of its own.
 //
 // On the CPU a row at another precision than the run's gets a second CPU
-// backend, on the same BLAS and kernels, at its own (compute.CPU.BF16). A
-// GPU's backend is built once per process, at --precision
-// (Planner.FixedPrecision): there such a row stops the plan, naming its
-// file and line.
+// backend, on the same BLAS and kernels, at its own (compute.CPU.BF16);
+// the CPU has no tf32 engine, so a tf32 row stops the plan there. A GPU's
+// backend is built once per process, at --precision
+// (Planner.FixedPrecision): there a row at another precision stops the
+// plan. Both errors name the row's file and line.
+//
+// Stage labels mark bf16's model stages (precisionLabel) but not tf32's:
+// the pretraining label is part of that stage's code version, which tf32
+// leaves alone, and a tf32 row plans only on a GPU at tf32, where every
+// stage runs at tf32; its evaluate stages are labelled with the row.
 
 // runPrecision is the run's precision: Planner.Precision, with "" read as
 // fp32.
@@ -44,6 +52,10 @@ func (p *Planner) rowEngine(e *experiments.Experiment, row experiments.Row, s ab
 	prec := p.runPrecision()
 	if s.Precision != "" {
 		prec = s.Precision
+	}
+	if prec == ablations.PrecisionTF32 && !p.FixedPrecision {
+		return "", nil, &PlanError{fmt.Sprintf("%s:%d: row %s: precision = %q needs --device cuda --precision tf32 (the CPU has no tf32 engine): "+
+			"run the row on a GPU on its own (--only %s --device cuda --precision tf32), and pick the other rows here with --only", e.Source, row.Line, row.ID, prec, row.ID)}
 	}
 	if prec == p.runPrecision() {
 		return prec, p.Backend, nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"math"
 	"os"
@@ -23,7 +24,10 @@ import (
 )
 
 // Every experiment plans at every scale: each cell ends in an evaluate
-// stage, inputs come before their users, and no stage is listed twice.
+// stage, inputs come before their users, and no stage is listed twice. An
+// experiment with rows only a GPU runs (precision = "tf32") plans its other
+// rows on the CPU, stops there at the first GPU row's line, and plans its
+// GPU rows as a GPU at their precision does.
 func TestEveryExperimentPlans(t *testing.T) {
 	p := &Planner{Backend: compute.Default(), Load: synthLoad, DataDir: fakeZooData(t)}
 	for _, name := range experiments.Names() {
@@ -31,18 +35,69 @@ func TestEveryExperimentPlans(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		cpuRows, gpuRows := splitGPURows(e)
 		for _, scale := range ablations.ScaleNames() {
-			plan, err := p.Plan(e, PlanOptions{Scale: scale, Seeds: 2})
+			if len(gpuRows) > 0 {
+				_, err := p.Plan(e, PlanOptions{Scale: scale, Seeds: 2})
+				checkGPURowError(t, e, err, "planned on the CPU at "+scale)
+				gpu := &Planner{Backend: compute.Default(), Precision: ablations.PrecisionTF32, FixedPrecision: true, Load: synthLoad, DataDir: p.DataDir}
+				plan, err := gpu.Plan(e, PlanOptions{Scale: scale, Seeds: 2, Only: gpuRows})
+				if err != nil {
+					t.Errorf("%s at %s, rows %v on a GPU at tf32: %v", name, scale, gpuRows, err)
+				} else {
+					checkPlan(t, plan)
+				}
+			}
+			plan, err := p.Plan(e, PlanOptions{Scale: scale, Seeds: 2, Only: cpuRows})
 			if err != nil {
 				t.Errorf("%s at %s: %v", name, scale, err)
 				continue
 			}
 			checkPlan(t, plan)
-			wantCells := len(e.Rows) * len(e.Tasks) * 2
+			rows := len(e.Rows)
+			if cpuRows != nil {
+				rows = len(cpuRows)
+			}
+			wantCells := rows * len(e.Tasks) * 2
 			if len(e.TrainSizes) == 0 && len(plan.Cells) != wantCells {
 				t.Errorf("%s at %s: %d cells, want %d", name, scale, len(plan.Cells), wantCells)
 			}
 		}
+	}
+}
+
+// splitGPURows splits e's rows: those the CPU runs, and those only a GPU
+// runs (precision = "tf32"). cpu is nil when no row needs a GPU, which
+// PlanOptions.Only reads as every row.
+func splitGPURows(e *experiments.Experiment) (cpu, gpu []string) {
+	var all []string
+	for _, r := range e.Rows {
+		all = append(all, r.ID)
+		if r.Settings.Precision == ablations.PrecisionTF32 {
+			gpu = append(gpu, r.ID)
+		}
+	}
+	if len(gpu) == 0 {
+		return nil, nil
+	}
+	return slices.DeleteFunc(all, func(id string) bool { return slices.Contains(gpu, id) }), gpu
+}
+
+// checkGPURowError checks that err, from planning all of e on the CPU, is
+// the PlanError at e's first GPU-only row that says how to run it.
+func checkGPURowError(t *testing.T, e *experiments.Experiment, err error, where string) {
+	t.Helper()
+	var row experiments.Row
+	for _, r := range e.Rows {
+		if r.Settings.Precision == ablations.PrecisionTF32 {
+			row = r
+			break
+		}
+	}
+	want := fmt.Sprintf("%s:%d: row %s: precision = \"tf32\" needs --device cuda --precision tf32 (the CPU has no tf32 engine)", e.Source, row.Line, row.ID)
+	var pe *PlanError
+	if !errors.As(err, &pe) || !strings.Contains(err.Error(), want) {
+		t.Errorf("%s, %s: %v; want a PlanError with %q", e.Name, where, err, want)
 	}
 }
 
@@ -270,8 +325,14 @@ func TestLMTestText(t *testing.T) {
 // runTiny runs experiments at the tiny scale on generated data.
 func runTiny(t *testing.T, dir string, names ...string) string {
 	t.Helper()
+	return runTinyRows(t, dir, nil, names...)
+}
+
+// runTinyRows is runTiny of the rows only names (nil: every row).
+func runTinyRows(t *testing.T, dir string, only []string, names ...string) string {
+	t.Helper()
 	var out bytes.Buffer
-	err := Run(context.Background(), Options{Experiments: names, Scale: "tiny", Cache: filepath.Join(dir, "cache"),
+	err := Run(context.Background(), Options{Experiments: names, Only: only, Scale: "tiny", Cache: filepath.Join(dir, "cache"),
 		Results: filepath.Join(dir, "results"), Stdout: &out, Stderr: discard{}, Load: synthLoad, DataDir: tinyZoo(t, dir).String()})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
@@ -304,17 +365,43 @@ var tinyOnce struct {
 
 // Every experiment runs end to end at the tiny scale on generated data:
 // a record per cell, each with its provenance, curves and config, and the
-// printed table beside the paper's numbers. A second run is all cache.
+// printed table beside the paper's numbers. A second run is all cache. An
+// experiment with rows only a GPU runs (precision-gpu's tf32) runs its
+// other rows, by themselves, and stops at the GPU row with the error that
+// says how to run it.
 func TestEveryExperimentRunsTiny(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs every experiment")
 	}
 	dir := t.TempDir()
-	out := runTiny(t, dir, experiments.Names()...)
+	var names []string
+	only := map[string][]string{} // the rows the CPU runs, of experiments with GPU rows
+	for _, name := range experiments.Names() {
+		e, err := experiments.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cpuRows, _ := splitGPURows(e); cpuRows != nil {
+			only[name] = cpuRows
+			continue
+		}
+		names = append(names, name)
+	}
+	if len(only) == 0 {
+		t.Error("no built-in experiment has a row only a GPU runs; precision-gpu's tf32 row should be one")
+	}
+	out := runTiny(t, dir, names...)
+	for _, name := range slices.Sorted(maps.Keys(only)) {
+		err := Run(context.Background(), Options{Experiments: []string{name}, Scale: "tiny", Cache: filepath.Join(dir, "cache"),
+			Results: filepath.Join(dir, "results"), Stdout: discard{}, Stderr: discard{}, Load: synthLoad, DataDir: tinyZoo(t, dir).String()})
+		e, _ := experiments.Open(name)
+		checkGPURowError(t, e, err, "run on the CPU with every row")
+		out += runTinyRows(t, dir, only[name], name)
+	}
 	p := &Planner{Backend: compute.Default(), Load: synthLoad, DataDir: tinyZoo(t, dir)}
 	for _, name := range experiments.Names() {
 		e, _ := experiments.Open(name)
-		plan, err := p.Plan(e, PlanOptions{Scale: "tiny"})
+		plan, err := p.Plan(e, PlanOptions{Scale: "tiny", Only: only[name]})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -346,11 +433,19 @@ func TestEveryExperimentRunsTiny(t *testing.T) {
 	// Again: nothing runs, nothing is appended.
 	before := countLines(t, filepath.Join(dir, "results"))
 	var log bytes.Buffer
-	err := Run(context.Background(), Options{Experiments: experiments.Names(), Scale: "tiny", Cache: filepath.Join(dir, "cache"),
+	err := Run(context.Background(), Options{Experiments: names, Scale: "tiny", Cache: filepath.Join(dir, "cache"),
 		Results: filepath.Join(dir, "results"), Stdout: discard{}, Stderr: &log, Reporter: NewLogReporter(&log), Load: synthLoad,
 		DataDir: tinyZoo(t, dir).String()})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, name := range slices.Sorted(maps.Keys(only)) {
+		err := Run(context.Background(), Options{Experiments: []string{name}, Only: only[name], Scale: "tiny", Cache: filepath.Join(dir, "cache"),
+			Results: filepath.Join(dir, "results"), Stdout: discard{}, Stderr: &log, Reporter: NewLogReporter(&log), Load: synthLoad,
+			DataDir: tinyZoo(t, dir).String()})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	if strings.Contains(log.String(), " start ") {
 		t.Errorf("the second run ran stages:\n%s", log.String())

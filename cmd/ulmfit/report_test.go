@@ -227,3 +227,31 @@ func TestReadBenchRecordsFillsWorkAndPeak(t *testing.T) {
 		t.Errorf("a damaged line: %v", err)
 	}
 }
+
+// 'ulmfit report precision-gpu' lays out the GPU's three precisions as
+// precision.toml's table is laid out: its title, a row each for fp32, tf32
+// and bf16 under the variants' labels, a column each for TREC-6 and AG.
+func TestReportPrecisionGPU(t *testing.T) {
+	dir := t.TempDir()
+	for i, row := range []string{"fp32", "tf32", "bf16"} {
+		for _, ds := range []string{"trec6", "ag_news"} {
+			for seed := int64(1); seed <= 3; seed++ {
+				r := results.Record{Experiment: "precision-gpu", Row: row, Dataset: ds, Split: "validation", Metric: "error",
+					Value: 10 + float64(i) + float64(seed)/10, Seed: seed, Source: results.SourceOurs, Scale: "small", Engine: "cuda/" + row}
+				if err := results.Append(filepath.Join(dir, "precision-gpu.jsonl"), r); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	out, errOut, err := runArgs(t, "report", "precision-gpu", "--results", dir, "--scale", "small", "--format", "markdown")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	for _, want := range []string{"fp32, tf32 and bf16 on one GPU", "| Method", "TREC-6", "AG",
+		"| float32 products        | 10.20", "| TensorFloat-32 products | 11.20", "| bfloat16 products       | 12.20"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the table lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -152,13 +153,58 @@ func TestRunUsageErrors(t *testing.T) {
 		{[]string{"run", exp, "--jobs", "2", "--precision", "tf32"}, "--precision tf32 needs --device cuda"},
 		{[]string{"run", exp, "--precision", "fp16"}, `--precision "fp16": want fp32 or bf16 (and on --device cuda, tf32)`},
 		{[]string{"run", filepath.Join("..", "..", "experiments", "testdata", "broken", "precision_unknown.toml")},
-			`precision_unknown.toml:10: rows[1].precision: value "fp16" is not a known value; valid: "fp32", "bf16"`},
+			`precision_unknown.toml:10: rows[1].precision: value "fp16" is not a known value; valid: "fp32", "tf32", "bf16"`},
 		{[]string{"submit", exp, "--device", "cuda", "--precision", "fp8"}, "want fp32, tf32 or bf16"},
 	} {
 		_, errOut, code := runCmd(t, c.args...)
 		if code != 2 || !strings.Contains(errOut, c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, errOut, c.want)
 		}
+	}
+}
+
+// A row at precision = "tf32" runs only on a GPU at --precision tf32: on
+// the CPU 'run' and 'plan' stop at its line (exit 2, before any data is
+// read), with or without the run's own --precision, and the file's other
+// rows run without it. experiments/precision-gpu.toml's tf32 row stops
+// the same way.
+func TestRunTF32RowOnCPU(t *testing.T) {
+	exp := selfContained(t)
+	f, err := os.OpenFile(exp, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("\n[[rows]]\nid = \"tf32\"\nprecision = \"tf32\"\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	want := exp + `:23: row tf32: precision = "tf32" needs --device cuda --precision tf32 (the CPU has no tf32 engine)`
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"run", exp},
+		{"plan", exp},
+		{"run", exp, "--precision", "bf16", "--only", "tf32"},
+		{"run", exp, "--jobs", "2"},
+	} {
+		args = append(args, "--cache", filepath.Join(dir, "cache"), "--results", filepath.Join(dir, "results"))
+		if _, errOut, code := runCmd(t, args...); code != 2 || !strings.Contains(errOut, want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", args, code, errOut, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "results")); err == nil {
+		t.Error("a run stopped by its tf32 row wrote records")
+	}
+	if out, errOut, code := runCmd(t, "plan", exp, "--only", "scratch,ulmfit", "--cache", filepath.Join(dir, "cache")); code != 0 || !strings.Contains(out, "2 cells") {
+		t.Errorf("the other rows: exit %d\n%s\n%s", code, out, errOut)
+	}
+	e, err := experiments.Open("precision-gpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := e.Rows[slices.IndexFunc(e.Rows, func(r experiments.Row) bool { return r.ID == "tf32" })].Line
+	want = fmt.Sprintf("experiments/precision-gpu.toml:%d: row tf32: precision = \"tf32\" needs --device cuda --precision tf32", line)
+	if _, errOut, code := runCmd(t, "plan", "precision-gpu", "--data-dir", t.TempDir()); code != 2 || !strings.Contains(errOut, want) {
+		t.Errorf("plan precision-gpu: exit %d, stderr %q; want 2 and %q", code, errOut, want)
 	}
 }
 
