@@ -1,19 +1,24 @@
 #!/bin/bash
 # Runs small-scale experiments on the device machine's GPU (--device cuda,
-# fp32), each "NAME|ARGS" argument as one `ulmfit run ARGS --scale small`,
-# all of them at once on the one GPU. Records go to $OUT/NAME.jsonl, logs to
+# at fp32 unless ARGS say --precision tf32 or bf16), each "NAME|ARGS"
+# argument as one `ulmfit run ARGS --scale small`, all of them at once on
+# the one GPU, sharing one cache. Records go to $OUT/NAME.jsonl, logs to
 # $OUT/NAME.log; stages are cached under cache/, so a second call on a warm
 # machine resumes them.
 #
 # Expects, carried from this checkout (the device machine has no Go and no
 # network): the CGO_ENABLED=0 binary gzipped at bin/ulmfit-gpu.gz; IMDb's
-# reviews.json xz-compressed at bin/reviews.json.xz; pretrain-en's text at
-# bin/pretrain_en.txz; the shared datasets a run needs under
-# .devdata/datasets (shared/ does not travel); and the small scale's
-# pretrained LM under cache/pretrain with its corpus under cache/corpus, so
-# every run starts from the same general-English LM as the CPU runs.
+# reviews.json xz-compressed at bin/reviews.json.xz (for IMDb only);
+# pretrain-en's text at bin/pretrain_en.txz; the shared datasets a run
+# needs under .devdata/datasets (shared/ does not travel); and, for rows
+# that start from the CPU runs' general-English LM, the small scale's
+# pretrained LM under cache/pretrain with its corpus under cache/corpus
+# (rows with pretrained = "ours" pretrain their own). The packing commands
+# are in experiments/precision-gpu.toml's header, which runs its three
+# precisions this way, one process each:
 #
 #   scripts/gpu-run.sh "figure3-ag|figure3 --tasks ag-news --seeds 3"
+#   scripts/gpu-run.sh 'pg-tf32|precision-gpu --precision tf32 --only tf32 --seeds 3' ...
 set -u
 [ $# -gt 0 ] || { echo "usage: $0 'NAME|ARGS' ..." >&2; exit 2; }
 : "${OUT:?OUT is the folder whose files come back}"
