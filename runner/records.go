@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ulmfit-go/ulmfit/ablations"
+	"github.com/ulmfit-go/ulmfit/experiments"
 	"github.com/ulmfit-go/ulmfit/results"
 )
 
@@ -361,7 +362,7 @@ func writeRecords(ctx context.Context, dir string, p *Plan, recs []results.Recor
 	}
 	all := append(have, fresh...)
 	stable := filepath.Join(dir, p.Exp.Name+".json")
-	if err := writeStable(stable, p, all); err != nil {
+	if err := writeStable(stable, p.Exp.Rows, all); err != nil {
 		return len(fresh), fmt.Errorf("write %s: %w (the records are in %s; the next run rewrites it)", stable, err, logPath)
 	}
 	return len(fresh), nil
@@ -390,7 +391,7 @@ func removeStaleTemps(dir, experiment string) error {
 // summary: each record's per-epoch curves and resolved config stay in the
 // .jsonl log beside it (config_hash names the config), which keeps the file
 // small enough to read.
-func writeStable(path string, p *Plan, all []results.Record) error {
+func writeStable(path string, rows []experiments.Row, all []results.Record) error {
 	type key struct {
 		cell  results.Cell
 		seed  int64
@@ -402,16 +403,19 @@ func writeStable(path string, p *Plan, all []results.Record) error {
 		latest[key{r.Cell(), r.Seed, r.Scale}] = r
 	}
 	out := slices.Collect(maps.Values(latest))
-	slices.SortFunc(out, recordOrder(p))
+	slices.SortFunc(out, rowOrder(rows))
 	return writeJSONAtomic(path, out)
 }
 
 // recordOrder orders records as the experiment lists its rows (rows it does
 // not list last), then by dataset, training size, scale and seed: the order
 // of the stable record file and of a run's summary.
-func recordOrder(p *Plan) func(a, b results.Record) int {
+func recordOrder(p *Plan) func(a, b results.Record) int { return rowOrder(p.Exp.Rows) }
+
+// rowOrder is recordOrder for an experiment's rows.
+func rowOrder(rows []experiments.Row) func(a, b results.Record) int {
 	rowRank := map[string]int{}
-	for i, r := range p.Exp.Rows {
+	for i, r := range rows {
 		rowRank[r.ID] = i
 	}
 	rank := func(row string) int {
