@@ -49,8 +49,8 @@ type MergeReport struct {
 	Added      int    // the merge's records written
 	Kept       int    // the folder's other records, kept
 	// Mixed lists the cells that keep, beside the merged records, records
-	// of other seeds made with another configuration (config_hash): the
-	// cell's seeds then disagree about its settings.
+	// of other seeds made with other settings (settingsOf: another
+	// configuration or pretrained LM): the cell's seeds then disagree.
 	Mixed []string
 }
 
@@ -118,10 +118,10 @@ func mergeExperiment(ctx context.Context, dir, exp string, recs []results.Record
 		return rep, err
 	}
 	incoming := map[measurement]bool{}
-	hashes := map[results.Cell]string{}
+	made := map[results.Cell]string{}
 	for _, r := range recs {
 		incoming[measurementOf(r)] = true
-		hashes[r.Cell()] = r.ConfigHash
+		made[r.Cell()] = settingsOf(r)
 	}
 	var kept []results.Record
 	mixed := map[string]bool{}
@@ -131,8 +131,8 @@ func mergeExperiment(ctx context.Context, dir, exp string, recs []results.Record
 			continue
 		}
 		kept = append(kept, r)
-		if h, ok := hashes[r.Cell()]; ok && h != r.ConfigHash {
-			mixed[fmt.Sprintf("%s (seed %d, scale %s, config %s; merged: config %s)", r.Cell(), r.Seed, r.Scale, r.ConfigHash, h)] = true
+		if m, ok := made[r.Cell()]; ok && m != settingsOf(r) {
+			mixed[fmt.Sprintf("%s seed %d, scale %s: %s; merged: %s", r.Cell(), r.Seed, r.Scale, settingsOf(r), m)] = true
 		}
 	}
 	rep.Kept, rep.Added = len(kept), len(recs)
@@ -158,6 +158,20 @@ func mergeExperiment(ctx context.Context, dir, exp string, recs []results.Record
 		return rep, fmt.Errorf("write %s: %w (the records are in %s; merge again to rewrite it)", stable, err, rep.Path)
 	}
 	return rep, nil
+}
+
+// settingsOf is what a record's seeds must share to be one cell's: its
+// configuration's hash and the pretrained LM it started from (a model
+// stored anew, as the zoo's in bfloat16, changes the LM but not the
+// configuration).
+func settingsOf(r results.Record) string {
+	s := "config " + cmp.Or(r.ConfigHash, "unrecorded")
+	for p := r.Pretrained; p != nil; p = p.Backward {
+		if id := cmp.Or(p.SHA256, p.MD5, p.Stage); id != "" {
+			s += fmt.Sprintf(", LM %.12s", id)
+		}
+	}
+	return s
 }
 
 // rowsOf is the row order of the summary file: the built-in experiment's,

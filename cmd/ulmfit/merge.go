@@ -29,8 +29,8 @@ the new. The replaced records are gone from DIR: commit DIR first where it
 is tracked, so that git history keeps them.
 
 Without --yes it only prints what would change. A cell that would keep
-seeds made with another configuration (config_hash) than the merged ones
-is named: its seeds would then disagree about its settings.
+seeds made with other settings than the merged ones (another config_hash
+or pretrained LM) is named: its seeds would then disagree.
 
 --into   the records folder; default "results", the reference records
 --yes    write; without it, only print

@@ -48,7 +48,7 @@ func TestMergeReplacesMeasurements(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("dry run: exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"would replace 1 record, added 1, kept 2", "keeps a seed of other settings: table7/full/trec6", "seed 2", "nothing written"} {
+	for _, want := range []string{"would replace 1 record, added 1, kept 2", "keeps a seed of other settings: table7/full/trec6", "seed 2", "config h1; merged: config h2", "nothing written"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dry run lacks %q:\n%s", want, out)
 		}
@@ -89,6 +89,27 @@ func TestMergeReplacesMeasurements(t *testing.T) {
 	// table7 lists Full before Last.
 	if len(summary) != 3 || summary[0].Row != "full" || summary[0].Value != 9 || summary[2].Row != "last" {
 		t.Errorf("summary %+v", summary)
+	}
+}
+
+// A cell whose kept seed started from another pretrained LM (the zoo's
+// model stored anew) is named though its configuration hash is the same.
+func TestMergeNamesAnotherLM(t *testing.T) {
+	dir := t.TempDir()
+	into := filepath.Join(dir, "results")
+	lm := func(sha string) *results.PretrainedLM {
+		return &results.PretrainedLM{Kind: "zoo", Name: "small-wikipedia-en-fwd", SHA256: sha, Stage: "s"}
+	}
+	kept := mergeRecord("full", 2, 11.0, "h1")
+	kept.Pretrained = lm("aee3fa401fb8aaaa")
+	writeRecords(t, filepath.Join(into, "table7.jsonl"), kept)
+	merged := mergeRecord("full", 1, 9.0, "h1")
+	merged.Pretrained = lm("e7a1602e89b1bbbb")
+	src := filepath.Join(dir, "new.jsonl")
+	writeRecords(t, src, merged)
+	out, errOut, code := runCmd(t, "merge", src, "--into", into)
+	if code != 0 || !strings.Contains(out, "LM aee3fa401fb8; merged: config h1, LM e7a1602e89b1") {
+		t.Errorf("exit %d: %s%s", code, out, errOut)
 	}
 }
 
