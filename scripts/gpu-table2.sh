@@ -3,7 +3,9 @@
 # that arrives in parts (one call carries at most 64 MiB with the tree):
 #
 #   scripts/gpu-table2.sh pack          here: build the CGO_ENABLED=0 binary and
-#                                       split binary + data into .dev/parts/
+#                                       split binary + data into .dev/parts/,
+#                                       parts as large as the tree leaves room
+#                                       for in a call (PART_SIZE overrides)
 #   scripts/gpu-table2.sh append PART   there: append a carried part
 #   scripts/gpu-table2.sh start ARGS    there: unpack, then start RUNNERS (3)
 #                                       runners of 'ulmfit run table2 --scale
@@ -71,7 +73,17 @@ pack)
   fi
   for d in ${PACK_DATA:-trec6 imdb-unsup wikipedia-en}; do cp -r "$SHARED/$d" .dev/payload/datasets/; done
   if [ "${PACK_STAGES:-0}" = 1 ]; then cp -r .dev/stages/cache .dev/payload/cache; fi
-  tar -C .dev -cf - payload | split -b "${PART_SIZE:-39m}" - .dev/parts/part-
+  # A call carries the tree (tracked files, and untracked ones git does
+  # not ignore) and one part, at most 64 MiB in all: the parts take what the
+  # tree leaves, less 2 MiB, unless PART_SIZE says otherwise.
+  if [ -z "${PART_SIZE:-}" ]; then
+    tree=$( { git ls-files -z; git ls-files -z --others --exclude-standard; } | xargs -0 stat -c %s 2>/dev/null | awk '{s += $1} END {print s + 0}')
+    mib=$(( (64 * 1048576 - tree) / 1048576 - 2 ))
+    if [ "$mib" -lt 1 ]; then echo "gpu-table2: the tree takes $((tree / 1048576)) MiB of a call's 64: no room for a part" >&2; exit 2; fi
+    PART_SIZE=${mib}m
+    echo "tree $((tree / 1048576)) MiB: parts of $PART_SIZE"
+  fi
+  tar -C .dev -cf - payload | split -b "$PART_SIZE" - .dev/parts/part-
   ls -l .dev/parts
   ;;
 append)
