@@ -33,8 +33,9 @@ build: deps
 # there), describe every paper dataset that is available, then run
 # experiments/quickstart.toml at its small scale, whose rows start from the
 # zoo's pretrained LM (zoo/), so nothing is pretrained ('make run' in a fresh
-# clone of 6a035f8 took 3 min 33 s on the project's 2-core machine, otherwise
-# idle, 2026-12-03; stages are cached under cache/, so a second run is instant),
+# clone took 3 min 33 s at 6a035f8 and 6 min 22 s at faa420f on the project's
+# 2-core machine, otherwise idle, 2026-12-03, 5 min 17 s of it the quickstart's
+# stages; stages are cached under cache/, so a second run is instant),
 # and print its table beside the paper's numbers and the reference records
 # in results/. Its records go to runs/ (git-ignored); keep-tracked.sh fails
 # the target if it changed a file git tracks.
