@@ -12,5 +12,9 @@ const Build = "pure Go, gonum's BLAS (built without cgo or with -tags noopenblas
 // calling goroutine.
 func SetBLASThreads(n int) int { return 1 }
 
+// BLASThreads is 0: gonum's products have no thread pool of their own,
+// and they round the same whatever GOMAXPROCS is.
+func BLASThreads() int { return 0 }
+
 // BLASes are the matrix products this binary can run: gonum's alone.
 func BLASes() []Sgemm { return []Sgemm{GonumSgemm{}} }

@@ -197,6 +197,11 @@ func SetBLASThreads(n int) int {
 	return setOpenBLASThreads(n)
 }
 
+// BLASThreads is how many threads OpenBLAS runs a product on now (oneDNN
+// is set to the same count by SetBLASThreads). The count changes how a
+// product rounds, so stages record it (runner.Manifest.BLASThreads).
+func BLASThreads() int { return openBLASThreads() }
+
 // BLASes are the matrix products this binary can run, the default first:
 // oneDNN and OpenBLAS (in the order defaultSgemm prefers them), gonum.
 func BLASes() []Sgemm {

@@ -33,6 +33,9 @@ func (OpenBLASSgemm) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []
 		fp(a), C.blasint(lda), fp(b), C.blasint(ldb), C.float(beta), fp(c), C.blasint(ldc))
 }
 
+// openBLASThreads is how many threads OpenBLAS runs a product on now.
+func openBLASThreads() int { return int(C.openblas_get_num_threads()) }
+
 // setOpenBLASThreads sets how many threads OpenBLAS runs a product on (as
 // OPENBLAS_NUM_THREADS does at start) and returns the number it had.
 func setOpenBLASThreads(n int) int {

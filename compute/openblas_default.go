@@ -13,6 +13,11 @@ const Build = "OpenBLAS through cgo, built with -tags noonednn (without the tag:
 // with other runners, and returns the number it had.
 func SetBLASThreads(n int) int { return setOpenBLASThreads(n) }
 
+// BLASThreads is how many threads OpenBLAS runs a product on now. The
+// count changes how a product rounds (OpenBLAS splits the work
+// differently), so stages record it (runner.Manifest.BLASThreads).
+func BLASThreads() int { return openBLASThreads() }
+
 // BLASes are the matrix products this binary can run, the default first:
 // OpenBLAS, gonum.
 func BLASes() []Sgemm { return []Sgemm{OpenBLASSgemm{}, GonumSgemm{}} }

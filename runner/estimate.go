@@ -331,7 +331,7 @@ func (c *Calibration) LearnFromCache(cache *Cache, stages []*Stage) {
 		if err != nil || m == nil || m.Resumed > 0 || m.WallSeconds <= 0 || m.Engine != sc.engine {
 			continue
 		}
-		if m.Machine != "" && m.Machine != sc.machine {
+		if m.Machine != "" && machineOf(m.Machine) != sc.machine {
 			continue
 		}
 		sc.mu.Lock()

@@ -246,7 +246,7 @@ func TestProgressUsesCalibration(t *testing.T) {
 	if got, want := rep.after["first"], stageOverhead+60*time.Second; !near(got, want) {
 		t.Errorf("first stage started with %v after it, want the second's calibrated %v", got, want)
 	}
-	if m := done[first.ID()]; m.Machine != thisMachine.Machine {
+	if m := done[first.ID()]; machineOf(m.Machine) != thisMachine.Machine {
 		t.Errorf("manifest names machine %q", m.Machine)
 	}
 	if got := LoadCalibration(dir, thisMachine).Measured(); got != 5 {

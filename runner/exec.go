@@ -267,7 +267,8 @@ func (e *Executor) runStage(ctx context.Context, i, n int, s *Stage, done map[st
 	finished := time.Now()
 	m = &Manifest{Kind: s.Kind, ID: s.ID(), Code: s.Code, Label: s.Label, Key: s.KeyJSON(), Result: raw,
 		Started: started.UTC(), Finished: finished.UTC(), WallSeconds: (x.before + finished.Sub(started)).Seconds(),
-		Tokens: x.tokens, GitCommit: e.Prov.GitCommit, GitDirty: e.Prov.GitDirty, Engine: cmp.Or(s.Engine, e.Prov.Engine), Machine: e.Prov.Machine}
+		Tokens: x.tokens, GitCommit: e.Prov.GitCommit, GitDirty: e.Prov.GitDirty, Engine: cmp.Or(s.Engine, e.Prov.Engine)}
+	m.Machine = builtOn(e.Prov.Machine, m.Engine)
 	for _, in := range s.Inputs {
 		m.Inputs = append(m.Inputs, in.ID())
 	}

@@ -39,6 +39,10 @@ type cellConfig struct {
 	// table cost can be summed from the records alone, on a machine
 	// whose cache never held the stages ('ulmfit report', walltime).
 	StageSeconds map[string]float64 `json:"stage_seconds,omitempty"`
+	// StageBLASThreads is the OpenBLAS thread count that built each stage
+	// run on the CPU with OpenBLAS (blasthreads.go): the same stage built
+	// at another count can give another value.
+	StageBLASThreads map[string]int `json:"stage_blas_threads,omitempty"`
 }
 
 // configHash identifies the configuration of a cell across experiments,
@@ -108,6 +112,12 @@ func buildRecord(p *Plan, c *Cell, done map[string]*Manifest, prov Provenance) (
 		}
 		cfg.Stages[st.key()] = m.ID
 		cfg.StageSeconds[st.key()] = math.Round(m.WallSeconds*1000) / 1000
+		if n := blasThreadsOf(m.Machine); n > 0 {
+			if cfg.StageBLASThreads == nil {
+				cfg.StageBLASThreads = map[string]int{}
+			}
+			cfg.StageBLASThreads[st.key()] = n
+		}
 		wall += m.WallSeconds
 		if started.IsZero() || m.Started.Before(started) {
 			started = m.Started

@@ -86,6 +86,26 @@ func TestDifferenceSaysWhatMatched(t *testing.T) {
 	if got := difference(now, other); got != "+1.00" {
 		t.Errorf("%q, want +1.00", got)
 	}
+	// The same stages with another value were built apart; the OpenBLAS
+	// thread count that built each says what can have parted them.
+	threads := func(value float64, n map[string]int) results.Record {
+		cfg, _ := json.Marshal(map[string]any{"stages": map[string]string{"classifier": "aaa"}, "stage_blas_threads": n})
+		r := withStages("c1", nil)
+		r.Value, r.Config = value, cfg
+		return r
+	}
+	for _, c := range []struct {
+		now, earlier results.Record
+		want         string
+	}{
+		{threads(15.41, map[string]int{"classifier": 2}), threads(14.50, map[string]int{"classifier": 1}), "+0.91, same stages built at 2 OpenBLAS threads, the earlier at 1"},
+		{threads(15.41, map[string]int{"classifier": 2}), threads(14.50, nil), "+0.91, same stages built apart (a record without its OpenBLAS threads)"},
+		{threads(15.41, map[string]int{"classifier": 1}), threads(14.50, map[string]int{"classifier": 1}), "+0.91, same stages built apart, both at 1 OpenBLAS threads"},
+	} {
+		if got := difference(c.now, c.earlier); got != c.want {
+			t.Errorf("%q, want %q", got, c.want)
+		}
+	}
 }
 
 // The committed records (results/*.jsonl) keep their config hashes when

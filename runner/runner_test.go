@@ -751,6 +751,46 @@ func TestRecordsTimeTheirStages(t *testing.T) {
 	}
 }
 
+// Each record names the OpenBLAS thread count that built each of its CPU
+// stages (config.stage_blas_threads, kept with the stage's machine in its
+// manifest), which changes how the stage's products round; the stage IDs
+// do not depend on it.
+func TestRecordsNameTheirBLASThreads(t *testing.T) {
+	want := compute.BLASThreads()
+	if want == 0 {
+		t.Skip("this build has no OpenBLAS")
+	}
+	dir := t.TempDir()
+	runTiny(t, dir, "bidirectional")
+	recs, err := results.ReadFile(filepath.Join(dir, "results", "bidirectional.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) == 0 {
+		t.Fatal("no records")
+	}
+	for _, r := range recs {
+		var cfg struct {
+			Stages  map[string]string `json:"stages"`
+			Threads map[string]int    `json:"stage_blas_threads"`
+		}
+		if err := json.Unmarshal(r.Config, &cfg); err != nil {
+			t.Fatal(err)
+		}
+		if len(cfg.Stages) == 0 || len(cfg.Threads) != len(cfg.Stages) {
+			t.Fatalf("record %s/%s (%s): stages %v, stage_blas_threads %v", r.Row, r.Dataset, r.Engine, cfg.Stages, cfg.Threads)
+		}
+		for key, n := range cfg.Threads {
+			if n != want {
+				t.Errorf("record %s/%s: stage %s built at %d OpenBLAS threads, want %d", r.Row, r.Dataset, key, n, want)
+			}
+		}
+	}
+	if got := machineOf(builtOn("host; cpu; 2 cores (GOMAXPROCS 2); linux/amd64", "cpu/openblas/avx2")); got != "host; cpu; 2 cores (GOMAXPROCS 2); linux/amd64" {
+		t.Errorf("machineOf(builtOn(...)) = %q, want the machine back", got)
+	}
+}
+
 func withRow(r results.Record, row string) results.Record {
 	r.Row = row
 	return r

@@ -1,11 +1,13 @@
 package runner
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -164,10 +166,14 @@ func latestOf(recs []results.Record, r results.Record) (results.Record, bool) {
 // stages, ", same configuration" when only its settings, scale and data
 // agree (code changed since, so its stages were built anew).
 func difference(r, earlier results.Record) string {
-	if r.Value != earlier.Value {
-		return fmt.Sprintf("%+.2f", r.Value-earlier.Value)
-	}
 	sa, sb := stagesOf(r), stagesOf(earlier)
+	if r.Value != earlier.Value {
+		d := fmt.Sprintf("%+.2f", r.Value-earlier.Value)
+		if len(sa) > 0 && maps.Equal(sa, sb) {
+			return d + ", same stages " + builtApart(r, earlier)
+		}
+		return d
+	}
 	switch {
 	case len(sa) > 0 && maps.Equal(sa, sb):
 		return "identical, same stages"
@@ -175,6 +181,38 @@ func difference(r, earlier results.Record) string {
 		return "identical, same configuration"
 	}
 	return "identical"
+}
+
+// builtApart says why one stage can give two values: the two records'
+// stages were built in different caches, and on the CPU the OpenBLAS thread
+// count that built them decides how their products round.
+func builtApart(r, earlier results.Record) string {
+	here, there := threadCounts(r), threadCounts(earlier)
+	switch {
+	case here == "" || there == "":
+		return "built apart (a record without its OpenBLAS threads)"
+	case here != there:
+		return fmt.Sprintf("built at %s OpenBLAS threads, the earlier at %s", here, there)
+	}
+	return fmt.Sprintf("built apart, both at %s OpenBLAS threads", here)
+}
+
+// threadCounts lists the distinct OpenBLAS thread counts that built a
+// record's stages ("2", "1/2"), "" when it names none.
+func threadCounts(r results.Record) string {
+	var c struct {
+		Threads map[string]int `json:"stage_blas_threads"`
+	}
+	if len(r.Config) == 0 || json.Unmarshal(r.Config, &c) != nil || len(c.Threads) == 0 {
+		return ""
+	}
+	var counts []string
+	for _, n := range slices.Sorted(maps.Values(c.Threads)) {
+		if s := strconv.Itoa(n); !slices.Contains(counts, s) {
+			counts = append(counts, s)
+		}
+	}
+	return strings.Join(counts, "/")
 }
 
 // describeEarlier names where an earlier record is and what made it.
