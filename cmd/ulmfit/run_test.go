@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -412,17 +413,20 @@ func TestRunKeepsReferenceRecordsApart(t *testing.T) {
 	for _, want := range []string{
 		fmt.Sprintf("scratch/toy  1     %.2f     99.99    %+.2f", scratch, scratch-99.99),
 		"results/mine.jsonl:1 (reference",
-		"identical, same stages  results/mine.jsonl:2 (reference",
 	} {
 		if !strings.Contains(earlier, want) {
 			t.Errorf("the comparison lacks %q:\n%s", want, earlier)
 		}
 	}
+	// The columns are as wide as their longest entry.
+	if !regexp.MustCompile(`identical, same stages +results/mine\.jsonl:2 \(reference`).MatchString(earlier) {
+		t.Errorf("the comparison lacks ulmfit/toy's identical reference:\n%s", earlier)
+	}
 
 	// Again: nothing new in runs/, and the earlier run is listed too.
 	out, _, code = runCmd(t, "run", exp)
 	if code != 0 || !strings.Contains(out, "in runs/mine.jsonl (0 new; 2 already there, from the same stages)") ||
-		!strings.Contains(out, "identical, same stages  runs/mine.jsonl:1") {
+		!regexp.MustCompile(`identical, same stages +runs/mine\.jsonl:1`).MatchString(out) {
 		t.Errorf("second run: exit %d\n%s", code, out)
 	}
 	if got := snapshot(t, "results"); got != shipped {
