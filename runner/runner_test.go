@@ -716,15 +716,7 @@ func TestRecordsNamePretrainingEpochs(t *testing.T) {
 // manifests' wall times), so a report can sum what a table cost without
 // the cache that built it; the record's own wall time is their sum.
 func TestRecordsTimeTheirStages(t *testing.T) {
-	dir := t.TempDir()
-	runTiny(t, dir, "bidirectional")
-	recs, err := results.ReadFile(filepath.Join(dir, "results", "bidirectional.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(recs) == 0 {
-		t.Fatal("no records")
-	}
+	dir, recs := bidirectionalRecords(t)
 	for _, r := range recs {
 		var cfg struct {
 			Stages       map[string]string  `json:"stages"`
@@ -760,15 +752,7 @@ func TestRecordsNameTheirBLASThreads(t *testing.T) {
 	if want == 0 {
 		t.Skip("this build has no OpenBLAS")
 	}
-	dir := t.TempDir()
-	runTiny(t, dir, "bidirectional")
-	recs, err := results.ReadFile(filepath.Join(dir, "results", "bidirectional.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(recs) == 0 {
-		t.Fatal("no records")
-	}
+	_, recs := bidirectionalRecords(t)
 	for _, r := range recs {
 		var cfg struct {
 			Stages  map[string]string `json:"stages"`
@@ -789,6 +773,22 @@ func TestRecordsNameTheirBLASThreads(t *testing.T) {
 	if got := machineOf(builtOn("host; cpu; 2 cores (GOMAXPROCS 2); linux/amd64", "cpu/openblas/avx2")); got != "host; cpu; 2 cores (GOMAXPROCS 2); linux/amd64" {
 		t.Errorf("machineOf(builtOn(...)) = %q, want the machine back", got)
 	}
+}
+
+// bidirectionalRecords runs the tiny bidirectional experiment in a new
+// folder and returns the folder and its records.
+func bidirectionalRecords(t *testing.T) (string, []results.Record) {
+	t.Helper()
+	dir := t.TempDir()
+	runTiny(t, dir, "bidirectional")
+	recs, err := results.ReadFile(filepath.Join(dir, "results", "bidirectional.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) == 0 {
+		t.Fatal("no records")
+	}
+	return dir, recs
 }
 
 func withRow(r results.Record, row string) results.Record {
