@@ -118,8 +118,8 @@ func TestSpliceErrors(t *testing.T) {
 
 // walltime sums each distinct stage once per experiment and dataset (two
 // seeds share their pretraining), timing a stage from the records that
-// name it, else from the cache, counts stages neither times apart, and
-// names the engines.
+// name it (the group's own before another's), else from the cache, counts
+// stages neither times apart, and names the engines.
 func TestSpliceWallTime(t *testing.T) {
 	cfg := func(stages string) json.RawMessage { return json.RawMessage(`{"stages":{` + stages + `}}`) }
 	recs := []results.Record{
@@ -135,15 +135,32 @@ func TestSpliceWallTime(t *testing.T) {
 		{Experiment: "table4", Row: "with-pretraining", Dataset: "imdb", Split: "validation", Metric: "error", Value: 23, Seed: 1,
 			Source: results.SourceOurs, Scale: "small", Engine: "cuda/fp32",
 			Config: json.RawMessage(`{"stages":{"finetune":"f9","classifier":"c9"},"stage_seconds":{"finetune":600,"classifier":125.5}}`)},
+		// One pretraining built twice, by the CPU for TREC-6 and by a GPU
+		// for IMDb: each group counts its own build's time, whichever
+		// record comes last.
+		{Experiment: "table5", Row: "vanilla", Dataset: "trec6", Split: "validation", Metric: "error", Value: 11, Seed: 1,
+			Source: results.SourceOurs, Scale: "small", Engine: "cpu/openblas/avx2",
+			Config: json.RawMessage(`{"stages":{"pretrain":"pv","classifier":"c5"},"stage_seconds":{"pretrain":1375,"classifier":5}}`)},
+		{Experiment: "table5", Row: "vanilla", Dataset: "imdb", Split: "validation", Metric: "error", Value: 25, Seed: 1,
+			Source: results.SourceOurs, Scale: "small", Engine: "cuda/fp32",
+			Config: json.RawMessage(`{"stages":{"pretrain":"pv","classifier":"c6"},"stage_seconds":{"pretrain":90,"classifier":10}}`)},
+		// A record that names the stage without timing it borrows the
+		// time another group's record gives.
+		{Experiment: "table5", Row: "vanilla", Dataset: "ag_news", Split: "validation", Metric: "error", Value: 20, Seed: 1,
+			Source: results.SourceOurs, Scale: "small", Engine: "cpu/openblas/avx2",
+			Config: json.RawMessage(`{"stages":{"pretrain":"p9","classifier":"c7"},"stage_seconds":{"classifier":20}}`)},
+		{Experiment: "table6", Row: "full", Dataset: "ag_news", Split: "validation", Metric: "error", Value: 20, Seed: 1,
+			Source: results.SourceOurs, Scale: "small", Engine: "cpu/openblas/avx2",
+			Config: json.RawMessage(`{"stages":{"pretrain":"p9"},"stage_seconds":{"pretrain":40}}`)},
 	}
-	rep, err := Build(recs, []string{"table7", "table4"}, Options{Scale: "small"})
+	rep, err := Build(recs, []string{"table7", "table4", "table5", "table6"}, Options{Scale: "small"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	walls := map[string]float64{"pretrain/p1": 1320, "finetune/f1": 60, "finetune/f2": 61, "classifier/c1": 100,
 		"classifier/c2": 101, "classifier/c3": 2}
 	wall := func(kind, id string) (float64, bool) { w, ok := walls[kind+"/"+id]; return w, ok }
-	doc := "<!-- ulmfit report: walltime table7 table4 table5 -->\n<!-- /ulmfit report -->\n"
+	doc := "<!-- ulmfit report: walltime table7 table4 table5 table6 table3 -->\n<!-- /ulmfit report -->\n"
 	out, err := rep.Splice([]byte(doc), SpliceOptions{Name: "doc.md", StageWall: wall})
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +169,11 @@ func TestSpliceWallTime(t *testing.T) {
 		"| table7     | AG      | 1       | 2               | 22 min 00 s for 1 of the 2 stages (neither the records nor this cache time the others) | cuda/fp32         |",
 		"| table7     | TREC-6  | 2       | 6               | 27 min 24 s                                                                            | cpu/openblas/avx2 |",
 		"| table4     | IMDb    | 1       | 2               | 12 min 06 s                                                                            | cuda/fp32         |",
-		"| table5     | —       | 0       |                 | not run ",
+		"| table5     | TREC-6  | 1       | 2               | 23 min 00 s ",
+		"| table5     | IMDb    | 1       | 2               | 1 min 40 s ",
+		"| table5     | AG      | 1       | 2               | 1 min 00 s ",
+		"| table6     | AG      | 1       | 1               | 40 s ",
+		"| table3     | —       | 0       |                 | not run ",
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("walltime lacks %q:\n%s", want, out)
