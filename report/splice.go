@@ -216,8 +216,13 @@ func (r *Report) spliceItem(item string, opts SpliceOptions) (string, error) {
 			return "", fmt.Errorf("coverage needs the items to count (e.g. coverage table4 table7 figure3)")
 		}
 		return r.coverage(fields[1:])
+	case key == ItemLMFit:
+		if len(fields) != 2 {
+			return "", fmt.Errorf("lmfit takes one experiment (e.g. lmfit table6)")
+		}
+		return r.lmFit(fields[1])
 	case len(fields) > 1:
-		return "", fmt.Errorf("only coverage and walltime take more than one item")
+		return "", fmt.Errorf("only coverage, walltime and lmfit take more than one word")
 	case key == ItemOrderings || strings.HasPrefix(key, ItemOrderings+"/"):
 		if r.Orderings == nil {
 			return "", fmt.Errorf("the report was built without the orderings")

@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -99,7 +100,8 @@ func TestSpliceErrors(t *testing.T) {
 		{"no orderings", "<!-- ulmfit report: orderings/quality-bar -->\n<!-- /ulmfit report -->\n", "built without the orderings", ""},
 		{"figure without folder", "<!-- ulmfit report: figure3 -->\n<!-- /ulmfit report -->\n", "needs the report's folder", ""},
 		{"coverage of nothing", "<!-- ulmfit report: coverage -->\n<!-- /ulmfit report -->\n", "coverage needs the items", "report"},
-		{"two items", "<!-- ulmfit report: table7 table6 -->\n<!-- /ulmfit report -->\n", "only coverage and walltime take more than one item", ""},
+		{"two items", "<!-- ulmfit report: table7 table6 -->\n<!-- /ulmfit report -->\n", "only coverage, walltime and lmfit take more than one word", ""},
+		{"lmfit of two", "<!-- ulmfit report: lmfit table6 table7 -->\n<!-- /ulmfit report -->\n", "lmfit takes one experiment", ""},
 	} {
 		_, err := rep.Splice([]byte(c.doc), SpliceOptions{Name: "doc.md", Images: c.images})
 		if err == nil || !strings.Contains(err.Error(), c.says) {
@@ -189,6 +191,57 @@ func TestSpliceWallTime(t *testing.T) {
 	}
 	if got := clockText(3725); got != "1 h 02 min" {
 		t.Errorf("clockText(3725) = %q", got)
+	}
+}
+
+// lmfit puts each row's fine-tuned LM (its validation cross-entropy at the
+// last epoch, mean ± std over seeds) beside the row's error, per dataset,
+// in the table's row order with its labels; a row without LM fine-tuning
+// says so, and an experiment without records is an error.
+func TestSpliceLMFit(t *testing.T) {
+	rec := func(row, dataset string, seed int64, value float64, ce ...float64) results.Record {
+		r := results.Record{Experiment: "table6", Row: row, Dataset: dataset, Split: "validation", Metric: "error",
+			Value: value, Seed: seed, Source: results.SourceOurs, Scale: "small"}
+		if len(ce) > 0 {
+			r.Curves = map[string][]float64{"lm_val_loss": ce}
+		}
+		return r
+	}
+	recs := []results.Record{
+		rec("full+discr+stlr", "ag_news", 1, 14.8, 4.6, 3.922),
+		rec("full+discr+stlr", "ag_news", 2, 13.4, 4.6, 3.925),
+		rec("full", "ag_news", 1, 12.9, 4.1, 3.723),
+		rec("full", "ag_news", 2, 12.6, 4.1, 3.719),
+		rec("none", "ag_news", 1, 14.9),
+		rec("none", "ag_news", 2, 14.0),
+		rec("full", "imdb", 1, 19.8, 4.279),
+	}
+	rep, err := Build(recs, []string{"table6"}, Options{Scale: "small"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := rep.Splice([]byte("<!-- ulmfit report: lmfit table6 -->\n<!-- /ulmfit report -->\n"), SpliceOptions{Name: "doc.md"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(out)
+	var lines []string
+	for _, l := range strings.Split(got, "\n") {
+		if strings.HasPrefix(l, "| AG") || strings.HasPrefix(l, "| IMDb") {
+			lines = append(lines, strings.Join(strings.Fields(l), " "))
+		}
+	}
+	want := []string{
+		"| AG | No LM fine-tuning | no LM fine-tuning | 14.45 ± 0.64 (n=2) |",
+		"| AG | Full | 3.721 ± 0.003 (n=2) | 12.75 ± 0.21 (n=2) |",
+		"| AG | Full + discr + stlr | 3.923 ± 0.002 (n=2) | 14.10 ± 0.99 (n=2) |",
+		"| IMDb | Full | 4.279 (n=1) | 19.80 (n=1) |",
+	}
+	if !slices.Equal(lines, want) {
+		t.Errorf("lmfit rows:\n%s\nwant:\n%s\nin:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"), got)
+	}
+	if _, err := rep.Splice([]byte("<!-- ulmfit report: lmfit table7 -->\n<!-- /ulmfit report -->\n"), SpliceOptions{Name: "doc.md"}); err == nil || !strings.Contains(err.Error(), "lmfit table7: no records of ours") {
+		t.Errorf("lmfit of an experiment without records: %v", err)
 	}
 }
 

@@ -88,7 +88,9 @@ index.md, which show it all; a file of those names that is already there
            records, when the latest finished); walltime EXPERIMENT...
            (the wall time of the distinct stages each experiment's
            records used, per dataset, from the records' stage_seconds,
-           else from --cache); bench [DEVICE] (the bench records in
+           else from --cache); lmfit EXPERIMENT (each row's fine-tuned
+           LM, its validation cross-entropy at the last epoch, beside
+           the row's error, per dataset); bench [DEVICE] (the bench records in
            bench/results/*.jsonl that 'ulmfit bench --record' wrote, a
            configuration a row, ours beside the peer); zoo (the model zoo's
            entries and how each was made, from $ULMFIT_ZOO, else "zoo",
