@@ -94,6 +94,7 @@ func TestDifferenceSaysWhatMatched(t *testing.T) {
 		r.Value, r.Config = value, cfg
 		return r
 	}
+	engine := func(r results.Record, e string) results.Record { r.Engine = e; return r }
 	for _, c := range []struct {
 		now, earlier results.Record
 		want         string
@@ -101,6 +102,11 @@ func TestDifferenceSaysWhatMatched(t *testing.T) {
 		{threads(15.41, map[string]int{"classifier": 2}), threads(14.50, map[string]int{"classifier": 1}), "+0.91, same stages built at 2 OpenBLAS threads, the earlier at 1"},
 		{threads(15.41, map[string]int{"classifier": 2}), threads(14.50, nil), "+0.91, same stages built apart (a record without its OpenBLAS threads)"},
 		{threads(15.41, map[string]int{"classifier": 1}), threads(14.50, map[string]int{"classifier": 1}), "+0.91, same stages built apart, both at 1 OpenBLAS threads"},
+		// Another engine is named before the thread counts, which it makes moot.
+		{engine(threads(15.41, map[string]int{"classifier": 1}), "cpu/onednn/avx512_core_bf16/avx2"), engine(threads(14.50, map[string]int{"classifier": 1}), "cpu/openblas/avx2"),
+			"+0.91, same stages built on another engine (cpu/onednn/avx512_core_bf16/avx2; the earlier on cpu/openblas/avx2)"},
+		{engine(threads(15.41, map[string]int{"classifier": 1}), "cpu/openblas/avx2"), engine(threads(14.50, map[string]int{"classifier": 1}), "cpu/openblas/avx2"),
+			"+0.91, same stages built apart, both at 1 OpenBLAS threads"},
 	} {
 		if got := difference(c.now, c.earlier); got != c.want {
 			t.Errorf("%q, want %q", got, c.want)

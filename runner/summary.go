@@ -184,9 +184,14 @@ func difference(r, earlier results.Record) string {
 }
 
 // builtApart says why one stage can give two values: the two records'
-// stages were built in different caches, and on the CPU the OpenBLAS thread
-// count that built them decides how their products round.
+// stages were built in different caches, by engines that round differently
+// (oneDNN's AVX-512 products against OpenBLAS's AVX2 ones, a GPU against a
+// CPU), or, on one CPU engine, at OpenBLAS thread counts that decide how
+// the products round.
 func builtApart(r, earlier results.Record) string {
+	if r.Engine != "" && earlier.Engine != "" && r.Engine != earlier.Engine {
+		return fmt.Sprintf("built on another engine (%s; the earlier on %s)", r.Engine, earlier.Engine)
+	}
 	here, there := threadCounts(r), threadCounts(earlier)
 	switch {
 	case here == "" || there == "":
