@@ -34,10 +34,13 @@ build: deps
 # experiments/quickstart.toml at its small scale, whose rows start from the
 # zoo's pretrained LM (zoo/), so nothing is pretrained, as two runners of one
 # OpenBLAS and one Go thread each (--jobs 2: the setting the reference records
-# in results/quickstart.jsonl were built at, so a fresh run reproduces them bit
-# for bit; 'make run' in a fresh clone took 6 min 22 s at faa420f with one
-# runner, and 4 min 21 s with --jobs 2 at 3137246, its three cells identical to
-# the references, on the project's 2-core machine, otherwise idle, 2026-12-03;
+# in results/quickstart.jsonl were built at, so a fresh run on an AVX2 machine
+# with OpenBLAS reproduces them bit for bit; 'make run' in a fresh clone took
+# 6 min 22 s at faa420f with one runner, and 4 min 21 s with --jobs 2 at
+# 3137246, its three cells identical to the references, on the project's
+# 2-core AVX2 machine, otherwise idle, 2026-12-03; on an AVX-512 machine
+# oneDNN's products round differently and the run's comparison says so
+# (2 min 35 s at 8eccf43 on a 2-core AMD EPYC with AVX-512, 2026-12-04);
 # stages are cached under cache/, so a second run is instant),
 # and print its table beside the paper's numbers and the reference records
 # in results/. Its records go to runs/ (git-ignored); keep-tracked.sh fails
