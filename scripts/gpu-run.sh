@@ -10,12 +10,15 @@
 # network): the CGO_ENABLED=0 binary gzipped at bin/ulmfit-gpu.gz; IMDb's
 # reviews.json xz-compressed at bin/reviews.json.xz (for IMDb only);
 # pretrain-en's text at bin/pretrain_en.txz; the shared datasets a run
-# needs under .devdata/datasets (shared/ does not travel); and, for rows
-# that start from the CPU runs' general-English LM, the small scale's
-# pretrained LM under cache/pretrain with its corpus under cache/corpus
-# (rows with pretrained = "ours" pretrain their own). The packing commands
-# are in experiments/precision-gpu.toml's header, which runs its three
-# precisions this way, one process each:
+# needs (IMDb's imdb-unsup too) under .devdata/datasets or data/ (shared/
+# does not travel). Rows that start from the zoo's LM, as the small scale's
+# do, read it from zoo/, which travels with the tree; rows with pretrained =
+# "ours" pretrain their own. The packing commands are in
+# experiments/precision-gpu.toml's header, which runs its three precisions
+# this way, one process each. Two files come back per process, and the
+# device machine returns at most eight: for more than four processes point
+# OUT at a folder of the machine's own and tar it into the returned one
+# (results/README.md has the call that ran IMDb's column as nine):
 #
 #   scripts/gpu-run.sh "figure3-ag|figure3 --tasks ag-news --seeds 3"
 #   scripts/gpu-run.sh 'pg-tf32|precision-gpu --precision tf32 --only tf32 --seeds 3' ...
