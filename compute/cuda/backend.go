@@ -52,6 +52,7 @@ type Backend struct {
 	segments   uint64            // segments flushed through the cache, the LRU clock
 	replays    int               // graph launches so far
 	captureErr error             // the last failed capture, if any
+	trace      *segmentTrace     // ULMFIT_CUDA_SEGMENTS: a line a flush (trace.go)
 	stage      staging
 	bounce     bounce
 	workspace  uintptr // cuBLAS's workspace, fixed so graphs can capture it
@@ -94,7 +95,7 @@ func New(opts Options) (*Backend, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	d := &lib.drv
-	b := &Backend{opts: opts, lib: lib, allocs: map[uintptr]int{}, graphs: map[uint64]*graph{}}
+	b := &Backend{opts: opts, lib: lib, allocs: map[uintptr]int{}, graphs: map[uint64]*graph{}, trace: newSegmentTrace()}
 	var count int32
 	if err := d.err("cuDeviceGetCount", call(d.cuDeviceGetCount, uintptr(unsafe.Pointer(&count)))); err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"time"
 	"unsafe"
 )
 
@@ -117,7 +118,15 @@ func (b *Backend) flush() {
 		return
 	}
 	defer b.endSegment()
+	start, outcome := time.Now(), "replayed"
+	if b.trace != nil {
+		defer func() { b.trace.flushed(cmds, outcome, time.Since(start)) }()
+	}
 	if b.opts.NoGraphs || len(cmds) < minGraphCommands {
+		outcome = "short"
+		if b.opts.NoGraphs {
+			outcome = "nographs"
+		}
 		b.issue(cmds)
 		return
 	}
@@ -132,11 +141,13 @@ func (b *Backend) flush() {
 			b.evictLRU()
 		}
 		b.graphs[h] = &graph{cmds: append([]command(nil), cmds...), used: b.segments}
+		outcome = "first"
 		b.issue(cmds)
 		return
 	}
 	g.used = b.segments
 	if g.exec == 0 && !g.failed {
+		outcome = "captured"
 		exec, err := b.capture(cmds)
 		if err != nil {
 			g.failed = true
@@ -146,6 +157,7 @@ func (b *Backend) flush() {
 		}
 	}
 	if g.exec == 0 {
+		outcome = "issued (capture failed)"
 		b.issue(cmds)
 		return
 	}
