@@ -81,10 +81,22 @@ func TestDifferenceSaysWhatMatched(t *testing.T) {
 			t.Errorf("%q, want %q", got, c.want)
 		}
 	}
-	other := withStages("c1", nil)
+	other := withStages("c2", nil)
 	other.Value = 12.21
 	if got := difference(now, other); got != "+1.00" {
 		t.Errorf("%q, want +1.00", got)
+	}
+	// The same configuration built by other code (new stage IDs): said so,
+	// and another engine named.
+	sameConfig := withStages("c1", map[string]string{"classifier": "bbb"})
+	sameConfig.Value = 12.21
+	if got, want := difference(now, sameConfig), "+1.00, same configuration, stages built by other code"; got != want {
+		t.Errorf("%q, want %q", got, want)
+	}
+	nowOn, sameConfigOn := now, sameConfig
+	nowOn.Engine, sameConfigOn.Engine = "cpu/onednn/avx512_core_bf16/avx2", "cpu/openblas/avx2"
+	if got, want := difference(nowOn, sameConfigOn), "+1.00, same configuration, stages built by other code on another engine (cpu/onednn/avx512_core_bf16/avx2; the earlier on cpu/openblas/avx2)"; got != want {
+		t.Errorf("%q, want %q", got, want)
 	}
 	// The same stages with another value were built apart; the OpenBLAS
 	// thread count that built each says what can have parted them.

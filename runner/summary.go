@@ -164,13 +164,20 @@ func latestOf(recs []results.Record, r results.Record) (results.Record, bool) {
 // difference is r's value minus earlier's, "identical" when they are
 // equal: ", same stages" when the earlier record names the same cached
 // stages, ", same configuration" when only its settings, scale and data
-// agree (code changed since, so its stages were built anew).
+// agree (code changed since, so its stages were built anew); a difference
+// says which, and names another engine where one built the other's.
 func difference(r, earlier results.Record) string {
 	sa, sb := stagesOf(r), stagesOf(earlier)
 	if r.Value != earlier.Value {
 		d := fmt.Sprintf("%+.2f", r.Value-earlier.Value)
-		if len(sa) > 0 && maps.Equal(sa, sb) {
+		switch {
+		case len(sa) > 0 && maps.Equal(sa, sb):
 			return d + ", same stages " + builtApart(r, earlier)
+		case r.ConfigHash != "" && r.ConfigHash == earlier.ConfigHash:
+			d += ", same configuration, stages built by other code"
+			if r.Engine != "" && earlier.Engine != "" && r.Engine != earlier.Engine {
+				d += fmt.Sprintf(" on another engine (%s; the earlier on %s)", r.Engine, earlier.Engine)
+			}
 		}
 		return d
 	}
