@@ -8,6 +8,7 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/ulmfit-go/ulmfit/experiments"
 	"github.com/ulmfit-go/ulmfit/results"
@@ -137,7 +138,7 @@ func mergeExperiment(ctx context.Context, dir, exp string, recs []results.Record
 	}
 	rep.Kept, rep.Added = len(kept), len(recs)
 	rep.Mixed = slices.Sorted(maps.Keys(mixed))
-	all := append(kept, recs...)
+	all := shareSchedules(append(kept, recs...))
 	// What the tables could not combine (one cell on two splits or at two
 	// scales) stops the merge before anything is written.
 	if err := results.Validate(all).Err(); err != nil {
@@ -193,4 +194,50 @@ func rowsOf(exp string, recs []results.Record) ([]experiments.Row, error) {
 		}
 	}
 	return rows, nil
+}
+
+// shareSchedules keeps a cell's learning-rate curves ("lr", "lr/<group>":
+// one value per optimiser step, the largest part of a record) on its lowest
+// seed only, where a higher seed's curve is the same: the schedule follows
+// from the settings and the data's size, not the seed, and the report draws
+// the lowest seed's. A curve that differs stays on its record. It keeps
+// the project's record files small (results/table7.jsonl held 1.7 MB of
+// repeated schedules), and changes no value, curve of another kind or
+// record of another cell; the records passed in are not modified.
+func shareSchedules(recs []results.Record) []results.Record {
+	type cellScale struct {
+		cell  results.Cell
+		scale string
+	}
+	lowest := map[cellScale]int{}
+	for i, r := range recs {
+		k := cellScale{r.Cell(), r.Scale}
+		if j, ok := lowest[k]; !ok || r.Seed < recs[j].Seed {
+			lowest[k] = i
+		}
+	}
+	out := slices.Clone(recs)
+	for i, r := range out {
+		base := recs[lowest[cellScale{r.Cell(), r.Scale}]]
+		if base.Seed == r.Seed {
+			continue
+		}
+		var curves map[string][]float64
+		for name, c := range r.Curves {
+			if name != "lr" && !strings.HasPrefix(name, "lr/") {
+				continue
+			}
+			if b, ok := base.Curves[name]; !ok || !slices.Equal(b, c) {
+				continue
+			}
+			if curves == nil {
+				curves = maps.Clone(r.Curves)
+			}
+			delete(curves, name)
+		}
+		if curves != nil {
+			out[i].Curves = curves
+		}
+	}
+	return out
 }

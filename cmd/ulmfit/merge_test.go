@@ -169,3 +169,35 @@ func TestMergeRefuses(t *testing.T) {
 		}
 	}
 }
+
+// A cell's learning-rate curves are kept on its lowest seed only where a
+// higher seed's is the same (the report draws the lowest seed's): merged
+// and kept records alike; a schedule that differs, and every other curve,
+// stay.
+func TestMergeSharesSchedules(t *testing.T) {
+	dir := t.TempDir()
+	into := filepath.Join(dir, "results")
+	dst := filepath.Join(into, "table7.jsonl")
+	withCurves := func(r results.Record, lr []float64) results.Record {
+		r.Curves = map[string][]float64{"lr": lr, "lr/0": lr, "val_error": {r.Value, r.Value - 1}}
+		return r
+	}
+	same, other := []float64{0.001, 0.004, 0.002}, []float64{0.001, 0.005, 0.002}
+	writeRecords(t, dst, withCurves(mergeRecord("full", 2, 11, "h1"), same))
+	src := filepath.Join(dir, "out", "table7.jsonl")
+	writeRecords(t, src, withCurves(mergeRecord("full", 1, 10, "h1"), same), withCurves(mergeRecord("full", 3, 12, "h1"), other))
+	if out, errOut, code := runCmd(t, "merge", src, "--into", into, "--yes"); code != 0 {
+		t.Fatalf("exit %d: %s%s", code, out, errOut)
+	}
+	recs, err := results.ReadFile(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int64]string{}
+	for _, r := range recs {
+		got[r.Seed] = fmt.Sprint(len(r.Curves["lr"]), len(r.Curves["lr/0"]), len(r.Curves["val_error"]))
+	}
+	if want := map[int64]string{1: "3 3 2", 2: "0 0 2", 3: "3 3 2"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("curves kept (lr, lr/0, val_error per seed) %v, want %v", got, want)
+	}
+}
