@@ -175,8 +175,8 @@ func difference(r, earlier results.Record) string {
 			return d + ", same stages " + builtApart(r, earlier)
 		case r.ConfigHash != "" && r.ConfigHash == earlier.ConfigHash:
 			d += ", same configuration, stages built by other code"
-			if r.Engine != "" && earlier.Engine != "" && r.Engine != earlier.Engine {
-				d += fmt.Sprintf(" on another engine (%s; the earlier on %s)", r.Engine, earlier.Engine)
+			if e := otherEngine(r, earlier); e != "" {
+				d += " " + e
 			}
 		}
 		return d
@@ -196,8 +196,8 @@ func difference(r, earlier results.Record) string {
 // CPU), or, on one CPU engine, at OpenBLAS thread counts that decide how
 // the products round.
 func builtApart(r, earlier results.Record) string {
-	if r.Engine != "" && earlier.Engine != "" && r.Engine != earlier.Engine {
-		return fmt.Sprintf("built on another engine (%s; the earlier on %s)", r.Engine, earlier.Engine)
+	if e := otherEngine(r, earlier); e != "" {
+		return "built " + e
 	}
 	here, there := threadCounts(r), threadCounts(earlier)
 	switch {
@@ -207,6 +207,15 @@ func builtApart(r, earlier results.Record) string {
 		return fmt.Sprintf("built at %s OpenBLAS threads, the earlier at %s", here, there)
 	}
 	return fmt.Sprintf("built apart, both at %s OpenBLAS threads", here)
+}
+
+// otherEngine is "on another engine (THIS; the earlier on THAT)" when both
+// records name their engines and they differ, else "".
+func otherEngine(r, earlier results.Record) string {
+	if r.Engine == "" || earlier.Engine == "" || r.Engine == earlier.Engine {
+		return ""
+	}
+	return fmt.Sprintf("on another engine (%s; the earlier on %s)", r.Engine, earlier.Engine)
 }
 
 // threadCounts lists the distinct OpenBLAS thread counts that built a

@@ -38,12 +38,12 @@ type kernelEntry struct {
 // resolveKernels looks each entry's kernel up in the loaded module.
 func (b *Backend) resolveKernels(entries []kernelEntry) error {
 	for _, e := range entries {
-		defer func() { b.trace.name(*e.fn, e.name) }()
 		cname := cString(e.name)
 		if err := b.lib.drv.err("cuModuleGetFunction "+e.name, call(b.lib.drv.cuModuleGetFunction,
 			uintptr(unsafe.Pointer(e.fn)), b.module, uintptr(unsafe.Pointer(&cname[0])))); err != nil {
 			return err
 		}
+		b.trace.name(*e.fn, e.name)
 	}
 	return nil
 }
