@@ -143,6 +143,10 @@ type Record struct {
 	PeerPeakRSSMB float64 `json:"peer_peak_rss_mb,omitempty"`
 	OursGPUUsedMB float64 `json:"ours_gpu_used_mb,omitempty"`
 	PeerPeakGPUMB float64 `json:"peer_peak_gpu_mb,omitempty"`
+	// OursRecurrent is how our LSTM layers' recurrences ran on the GPU:
+	// "persistent" (one launch a layer, W_hh held on chip) or "per-step"
+	// with the reason (compute/cuda/recurrent.go).
+	OursRecurrent string `json:"ours_recurrent,omitempty"`
 }
 
 func (o Options) shape() (Shape, error) {
@@ -208,6 +212,7 @@ type result struct {
 	Device    string  // the card, where the engine ran on one
 	GPUUsedMB float64 // ours: device memory in use after the steps
 	PeakGPUMB float64 // the peer: PyTorch's peak allocated
+	Recurrent string  // ours on a GPU: how the LSTM's recurrence ran (cuda.Backend.RecurrentPath)
 	Line      string
 }
 
@@ -239,6 +244,8 @@ func parseResult(line string) (result, bool) {
 			}
 		case "gpu_used_mb":
 			r.GPUUsedMB = x
+		case "recurrent":
+			r.Recurrent, _ = url.PathUnescape(v)
 		case "peak_gpu_mb":
 			r.PeakGPUMB = x
 		}
@@ -357,7 +364,8 @@ func newRecord(o Options, s Shape, medians map[string]result) Record {
 	r := Record{Kind: "bench", Date: time.Now().UTC().Format(time.RFC3339), Commit: o.Commit, GoVersion: runtime.Version(),
 		Machine: o.Machine, Command: o.Command, Device: o.Device, Card: ours.Device, Shape: s.Name, Precision: o.Precision,
 		Batch: s.Batch, Steps: o.Steps, Warmup: o.Warmup, Rounds: o.Rounds,
-		OursEngine: ours.Engine, OursTokS: ours.TokensPS, OursPeakRSSMB: ours.PeakRSSMB, OursGPUUsedMB: ours.GPUUsedMB}
+		OursEngine: ours.Engine, OursTokS: ours.TokensPS, OursPeakRSSMB: ours.PeakRSSMB, OursGPUUsedMB: ours.GPUUsedMB,
+		OursRecurrent: ours.Recurrent}
 	if peer, ok := medians["pytorch"]; ok {
 		r.PeerEngine, r.PeerTokS, r.PeerPeakRSSMB, r.PeerPeakGPUMB = peer.Engine, peer.TokensPS, peer.PeakRSSMB, peer.PeakGPUMB
 		r.Card = cmp.Or(r.Card, peer.Device)

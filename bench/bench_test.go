@@ -30,7 +30,8 @@ func TestRunAppendsRecord(t *testing.T) {
 	dir := t.TempDir()
 	worker := fakeProcess(t, dir, "ours.sh",
 		"RESULT engine=ulmfit-cuda-bf16 shape=paper tokens_per_s=410000 gflops=108.9 peak_rss_mb=900 step_s=0.0109 device="+
-			url.PathEscape("NVIDIA H200 (sm_90, 132 SMs)")+" gpu_used_mb=21000") // as Worker writes it
+			url.PathEscape("NVIDIA H200 (sm_90, 132 SMs)")+" gpu_used_mb=21000 recurrent="+
+			url.PathEscape("per-step (fp32 products stay on cuBLAS)")) // as Worker writes it
 	peer := fakeProcess(t, dir, "peer.sh",
 		"RESULT engine=pytorch-2.11.0 shape=paper tokens_per_s=250000 gflops=66.4 peak_gpu_mb=30000 step_s=0.0179 precision=bf16 device=NVIDIA_H200")
 	record := filepath.Join(dir, "results", "gpu.jsonl")
@@ -56,7 +57,8 @@ func TestRunAppendsRecord(t *testing.T) {
 	}
 	if r.Kind != "bench" || r.Precision != "bf16" || r.Batch != 64 || r.OursTokS != 410000 || r.PeerTokS != 250000 ||
 		r.Ratio != 1.64 || r.Card != "NVIDIA H200 (sm_90, 132 SMs)" || r.OursGPUUsedMB != 21000 || r.PeerPeakGPUMB != 30000 ||
-		r.Commit != "0123abc" || r.Shape != "paper" || r.Rounds != 2 || r.OursEngine != "ulmfit-cuda-bf16" || r.PeerEngine != "pytorch-2.11.0" {
+		r.Commit != "0123abc" || r.Shape != "paper" || r.Rounds != 2 || r.OursEngine != "ulmfit-cuda-bf16" || r.PeerEngine != "pytorch-2.11.0" ||
+		r.OursRecurrent != "per-step (fp32 products stay on cuBLAS)" {
 		t.Errorf("record %+v", r)
 	}
 	// The paper shape's work a token (V=60000, E=400, H=1152, three layers:
@@ -70,7 +72,7 @@ func TestRunAppendsRecord(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[1]), &raw); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"precision", "batch", "ours_tok_s", "peer_tok_s", "ratio", "card", "commit", "date", "flops_per_token", "card_peak_tflops"} {
+	for _, k := range []string{"precision", "batch", "ours_tok_s", "peer_tok_s", "ratio", "card", "commit", "date", "flops_per_token", "card_peak_tflops", "ours_recurrent"} {
 		if _, ok := raw[k]; !ok {
 			t.Errorf("record lacks %q: %s", k, lines[1])
 		}

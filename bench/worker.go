@@ -25,6 +25,8 @@ type built struct {
 	// of its memory are in use (the driver's view: our allocator's pool and
 	// the context), asked after the timed steps.
 	device func() (card string, usedMB float64)
+	// recurrent, when set, says how the LSTM's recurrences ran.
+	recurrent func() string
 }
 
 // engines are the engines a worker can time; gorgonia.go adds the naive
@@ -71,6 +73,9 @@ func Worker(ctx context.Context, engineName string, o Options, stdout io.Writer)
 		card, used := b.device()
 		dev = fmt.Sprintf(" device=%s gpu_used_mb=%.0f", url.PathEscape(card), used)
 	}
+	if b.recurrent != nil {
+		dev += " recurrent=" + url.PathEscape(b.recurrent())
+	}
 	fmt.Fprintf(stdout, "RESULT engine=%s shape=%s tokens_per_s=%.0f gflops=%.1f peak_rss_mb=%.0f step_s=%.4f%s\n",
 		b.name, s.Name, tps, tps*s.FlopsPerToken()/1e9, peakRSSMB(), med, dev)
 	return nil
@@ -94,6 +99,9 @@ func ulmfitEngine(o Options, s Shape) (built, error) {
 			free, total := gpu.MemInfo()
 			return gpu.Device(), float64(total-free) / (1 << 20)
 		}
+	}
+	if r, ok := be.(interface{ RecurrentPath() string }); ok {
+		b.recurrent = r.RecurrentPath
 	}
 	return b, nil
 }

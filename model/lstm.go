@@ -24,6 +24,14 @@ func (s lstmShape) rows() int { return s.T * s.B }
 // tensor (T+1, B, C) it is h_{t-1}.
 func step(v compute.Vec, t, B, C int) compute.Vec { return v.Slice(t*B*C, (t+1)*B*C) }
 
+// recurrentLSTM is a backend that can run the recurrent part of a layer's
+// forward pass, all T steps, itself (the CUDA backend's persistent kernel).
+// It reports false, doing nothing, for a shape or precision it leaves to the
+// step-by-step loop.
+type recurrentLSTM interface {
+	LSTMRecurrentForward(gates, hs, cs, whh compute.Vec, transposed bool, T, B, H int) bool
+}
+
 // lstmForward runs one layer over T steps.
 //
 //	x     (T, B, In)     input
@@ -36,6 +44,9 @@ func lstmForward(be compute.Backend, s lstmShape, x, wih, whh compute.Vec, trans
 	B, H, G := s.B, s.H, 4*s.H
 	be.Gemm(false, true, s.rows(), G, s.In, 1, x, s.In, wih, s.In, 0, gates, G)
 	be.AddRowVector(gates, bias, s.rows(), G)
+	if r, ok := be.(recurrentLSTM); ok && r.LSTMRecurrentForward(gates, hs, cs, whh, transposed, s.T, B, H) {
+		return
+	}
 	for t := 0; t < s.T; t++ {
 		g := step(gates, t, B, G)
 		if transposed {

@@ -37,6 +37,9 @@ type Backend struct {
 	hk     headKernels
 	dk     decoderKernels
 	dec    decoderBuffers
+	rk     recurrentKernels
+	rec    recurrentBuffers
+	paths  recurrentPaths
 	name   string
 	device string // e.g. "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs)"
 	sms    int
@@ -147,7 +150,7 @@ func New(opts Options) (*Backend, error) {
 	if err := d.err("cuEventCreate", call(d.cuEventCreate, uintptr(unsafe.Pointer(&b.stage.done)), eventDisableTiming)); err != nil {
 		return nil, err
 	}
-	cubin, err := lib.rtc.compile(kernelSource+"\n"+headSource+"\n"+decoderSource, "kernels.cu", major, minor)
+	cubin, err := lib.rtc.compile(kernelSource+"\n"+headSource+"\n"+decoderSource+"\n"+recurrentSource, "kernels.cu", major, minor)
 	if err != nil {
 		return nil, fmt.Errorf("%w\n(NVRTC %s at %s, for sm_%d%d)", err, lib.rtc.version(), lib.paths[2], major, minor)
 	}
@@ -161,6 +164,9 @@ func New(opts Options) (*Backend, error) {
 		return nil, err
 	}
 	if err := b.dk.resolve(b); err != nil {
+		return nil, err
+	}
+	if err := b.rk.resolve(b); err != nil {
 		return nil, err
 	}
 	b.params.init()
@@ -213,6 +219,7 @@ func (b *Backend) ReleaseAll() {
 	b.ints = b.ints[:0]
 	b.partials, b.rowSums, b.plans = compute.Vec{}, compute.Vec{}, compute.Vec{}
 	b.dec = decoderBuffers{}
+	b.rec = recurrentBuffers{}
 }
 
 // MemInfo reports the device's free and total memory in bytes, as the

@@ -61,6 +61,7 @@ type driverAPI struct {
 	cuGraphDestroy, cuGraphExecDestroy                                          uintptr
 	cuMemAllocHost, cuMemFreeHost                                               uintptr
 	cuEventCreate, cuEventRecord, cuEventSynchronize, cuEventDestroy            uintptr
+	cuFuncSetAttribute, cuLaunchCooperativeKernel                               uintptr
 }
 
 func (d *driverAPI) table() map[string]*uintptr {
@@ -84,6 +85,7 @@ func (d *driverAPI) table() map[string]*uintptr {
 		"cuMemAllocHost_v2": &d.cuMemAllocHost, "cuMemFreeHost": &d.cuMemFreeHost,
 		"cuEventCreate": &d.cuEventCreate, "cuEventRecord": &d.cuEventRecord,
 		"cuEventSynchronize": &d.cuEventSynchronize, "cuEventDestroy_v2": &d.cuEventDestroy,
+		"cuFuncSetAttribute": &d.cuFuncSetAttribute, "cuLaunchCooperativeKernel": &d.cuLaunchCooperativeKernel,
 	}
 }
 
@@ -152,7 +154,14 @@ const (
 	attrMultiprocessors = 16
 	attrCCMajor         = 75
 	attrCCMinor         = 76
+	// attrCooperativeLaunch: the device can launch cooperative kernels.
+	attrCooperativeLaunch = 95
+	// attrSharedOptin: the most shared memory a block may ask for, in bytes.
+	attrSharedOptin = 97
 )
+
+// funcAttrMaxDynamicShared is CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES.
+const funcAttrMaxDynamicShared = 8
 
 func (d *driverAPI) attribute(dev int32, attr int) (int, error) {
 	var v int32

@@ -47,7 +47,9 @@ const (
 type command struct {
 	kind       cmdKind
 	n          uint8 // parameters in p
+	coop       bool  // a cooperative launch: every block resident at once
 	gx, gy, bx uint32
+	smem       uint32 // dynamic shared memory, bytes
 	fn         uintptr
 	p          [14]uint64
 }
@@ -258,10 +260,18 @@ func (b *Backend) issue(cmds []command) {
 		switch c.kind {
 		case cmdKernel:
 			copy(b.params.vals[:c.n], c.p[:c.n])
-			r := call(d.cuLaunchKernel, c.fn, uintptr(c.gx), uintptr(c.gy), 1, uintptr(c.bx), 1, 1, 0, b.stream,
-				uintptr(unsafe.Pointer(&b.params.ptrs[0])), 0)
+			op := "cuLaunchKernel"
+			var r int
+			if c.coop {
+				op = "cuLaunchCooperativeKernel"
+				r = call(d.cuLaunchCooperativeKernel, c.fn, uintptr(c.gx), uintptr(c.gy), 1, uintptr(c.bx), 1, 1, uintptr(c.smem), b.stream,
+					uintptr(unsafe.Pointer(&b.params.ptrs[0])))
+			} else {
+				r = call(d.cuLaunchKernel, c.fn, uintptr(c.gx), uintptr(c.gy), 1, uintptr(c.bx), 1, 1, uintptr(c.smem), b.stream,
+					uintptr(unsafe.Pointer(&b.params.ptrs[0])), 0)
+			}
 			if r != cudaSuccess {
-				panic(fmt.Errorf("%w (kernel %#x, grid %dx%d, block %d)", d.err("cuLaunchKernel", r), c.fn, c.gx, c.gy, c.bx))
+				panic(fmt.Errorf("%w (kernel %#x, grid %dx%d, block %d, %d bytes shared)", d.err(op, r), c.fn, c.gx, c.gy, c.bx, c.smem))
 			}
 		case cmdGemm:
 			p := &c.p
@@ -289,6 +299,11 @@ func hashCommands(cmds []command) uint64 {
 		mix(uint64(c.kind) | uint64(c.n)<<8 | uint64(c.bx)<<16)
 		mix(uint64(c.gx) | uint64(c.gy)<<32)
 		mix(uint64(c.fn))
+		coop := uint64(0)
+		if c.coop {
+			coop = 1
+		}
+		mix(uint64(c.smem) | coop<<32)
 		for _, v := range c.p[:c.n] {
 			mix(v)
 		}
