@@ -97,6 +97,7 @@ type Options struct {
 	Masks      string
 	Device     string // cpu or cuda
 	Precision  string // the GPU's matrix products (and the peer's): fp32, tf32 or bf16
+	Recurrence string // ours on the GPU: auto, per-step or persistent (cuda.ParseRecurrence)
 	// Record, when set, is a JSON Lines file to which Run appends one
 	// Record of the run's medians; Commit, Machine and Command go into it.
 	Record  string
@@ -167,7 +168,8 @@ func (o Options) backend() (compute.Backend, error) {
 	}
 	if o.Device == "cuda" {
 		p, _ := cuda.ParsePrecision(o.Precision)
-		be, err := cuda.New(cuda.Options{Precision: p})
+		r, _ := cuda.ParseRecurrence(o.Recurrence)
+		be, err := cuda.New(cuda.Options{Precision: p, Recurrence: r})
 		if err != nil {
 			return nil, err
 		}
@@ -199,6 +201,12 @@ func (o Options) checkDevice() error {
 	}
 	if _, err := cuda.ParsePrecision(o.Precision); err != nil {
 		return optionsErrorf("unknown --precision %q: want fp32, tf32 or bf16", o.Precision)
+	}
+	if o.Recurrence == "" {
+		o.Recurrence = "auto"
+	}
+	if _, err := cuda.ParseRecurrence(o.Recurrence); err != nil {
+		return optionsErrorf("unknown --recurrence %q: want auto, per-step or persistent", o.Recurrence)
 	}
 	return nil
 }
@@ -278,7 +286,8 @@ func Run(ctx context.Context, o Options, worker []string, stdout, stderr io.Writ
 		name string
 		cmd  []string
 	}
-	runners := []runner{{"ulmfit", slices.Concat(worker, []string{"--engine", "ulmfit", "--blas", o.BLAS, "--masks", o.Masks}, common)}}
+	runners := []runner{{"ulmfit", slices.Concat(worker, []string{"--engine", "ulmfit", "--blas", o.BLAS, "--masks", o.Masks,
+		"--recurrence", cmp.Or(o.Recurrence, "auto")}, common)}}
 	if !o.NoPeer {
 		script := o.PeerScript
 		if script == "" {

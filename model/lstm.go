@@ -24,12 +24,15 @@ func (s lstmShape) rows() int { return s.T * s.B }
 // tensor (T+1, B, C) it is h_{t-1}.
 func step(v compute.Vec, t, B, C int) compute.Vec { return v.Slice(t*B*C, (t+1)*B*C) }
 
-// recurrentLSTM is a backend that can run the recurrent part of a layer's
-// forward pass, all T steps, itself (the CUDA backend's persistent kernel).
-// It reports false, doing nothing, for a shape or precision it leaves to the
-// step-by-step loop.
+// recurrentLSTM is a backend that can run the recurrent part of a layer,
+// all T steps, itself: the loops of lstmForward and lstmBackward below, with
+// the same arguments. The CUDA backend does at bf16 (on bfloat16 copies of
+// the operands) or in its persistent kernel (compute/cuda/recurrent.go).
+// Each method reports false, doing nothing, where it leaves the steps to
+// the loop here.
 type recurrentLSTM interface {
 	LSTMRecurrentForward(gates, hs, cs, whh compute.Vec, transposed bool, T, B, H int) bool
+	LSTMRecurrentBackward(dgates, gates, cs, dh, dc, whh compute.Vec, T, B, H int) bool
 }
 
 // lstmForward runs one layer over T steps.
@@ -71,12 +74,14 @@ func lstmForward(be compute.Backend, s lstmShape, x, wih, whh compute.Vec, trans
 func lstmBackward(be compute.Backend, s lstmShape, x, wih, whh, gates, hs, cs, dh, dgates, dc, dx, dwih, dwhh, dbias compute.Vec, accumulate bool) {
 	B, H, G, N := s.B, s.H, 4*s.H, s.rows()
 	be.Fill(dc, 0)
-	for t := s.T - 1; t >= 0; t-- {
-		dht := step(dh, t, B, H)
-		if t < s.T-1 {
-			be.Gemm(false, false, B, H, G, 1, step(dgates, t+1, B, G), G, whh, H, 1, dht, H)
+	if r, ok := be.(recurrentLSTM); !ok || !r.LSTMRecurrentBackward(dgates, gates, cs, dh, dc, whh, s.T, B, H) {
+		for t := s.T - 1; t >= 0; t-- {
+			dht := step(dh, t, B, H)
+			if t < s.T-1 {
+				be.Gemm(false, false, B, H, G, 1, step(dgates, t+1, B, G), G, whh, H, 1, dht, H)
+			}
+			be.LSTMCellBackward(step(dgates, t, B, G), step(gates, t, B, G), step(cs, t, B, H), step(cs, t+1, B, H), dht, dc, B, H)
 		}
-		be.LSTMCellBackward(step(dgates, t, B, G), step(gates, t, B, G), step(cs, t, B, H), step(cs, t+1, B, H), dht, dc, B, H)
 	}
 	dg := dgates.Slice(0, N*G)
 	be.Gemm(true, false, G, s.In, N, 1, dg, G, x, s.In, 1, dwih, s.In)

@@ -17,7 +17,8 @@ const benchUsage = `Usage:
   ulmfit bench [--shape paper|small] [--steps N] [--warmup N] [--rounds N]
                [--batch B] [--device cpu|cuda] [--precision fp32|tf32|bf16]
                [--no-peer] [--python PY] [--peer-script FILE] [--gorgonia]
-               [--blas default|gonum] [--masks device|host] [--record FILE]
+               [--blas default|gonum] [--masks device|host]
+               [--recurrence auto|per-step|persistent] [--record FILE]
 
 Times a full training step of the AWD-LSTM (fresh dropout masks, forward
 and backward with AR/TAR, gradient clipping, Adam) on our engine and on the
@@ -42,6 +43,10 @@ engine with the median over the timed steps.
 --blas        our engine's BLAS: default (oneDNN when built with cgo) or
               gonum
 --masks       where our engine draws dropout masks: device (default) or host
+--recurrence  how our engine runs the LSTM's recurrence on the GPU: auto
+              (default: per-step on bfloat16 copies at bf16, else per-step),
+              per-step (cuBLAS a step on float32 storage) or persistent (one
+              kernel a layer where it fits); the record says which ran
 --record      append the run's medians to FILE as one JSON line (JSON Lines;
               bench/results/ holds the project's): date, commit, Go,
               machine, command, device and card, shape, precision, batch,
@@ -71,6 +76,7 @@ func init() {
 			fs.BoolVar(&o.Gorgonia, "gorgonia", false, "also time the naive gorgonia graph (small shape only)")
 			fs.StringVar(&o.BLAS, "blas", "default", "our engine's BLAS: default (oneDNN when built with cgo) or gonum")
 			fs.StringVar(&o.Masks, "masks", "device", "where our engine draws dropout masks: device (where it runs) or host")
+			fs.StringVar(&o.Recurrence, "recurrence", "auto", "how our engine runs the LSTM's recurrence on the GPU: auto, per-step or persistent")
 			fs.StringVar(&o.Device, "device", "cpu", "where both engines run: cpu or cuda")
 			fs.StringVar(&o.Precision, "precision", "fp32", "matrix-product precision for both engines: fp32, tf32 (cuda only) or bf16")
 			fs.StringVar(&o.Record, "record", "", "append the run's medians to this JSON Lines file")
@@ -104,6 +110,7 @@ func init() {
 			fs.IntVar(&o.Batch, "batch", 0, "")
 			fs.StringVar(&o.BLAS, "blas", "default", "")
 			fs.StringVar(&o.Masks, "masks", "device", "")
+			fs.StringVar(&o.Recurrence, "recurrence", "auto", "")
 			fs.StringVar(&o.Device, "device", "cpu", "")
 			fs.StringVar(&o.Precision, "precision", "fp32", "")
 			if err := fs.Parse(args); err != nil {

@@ -16,6 +16,9 @@ type Options struct {
 	// NoGraphs issues every segment of work command by command instead of
 	// replaying repeated segments as CUDA graphs (see stream.go).
 	NoGraphs bool
+	// Recurrence picks how the LSTM layers' recurrences run (recurrent.go);
+	// the zero value is RecurrenceAuto.
+	Recurrence Recurrence
 	// LibDirs are searched for cuBLAS and NVRTC before LD_LIBRARY_PATH and
 	// the usual install folders. Only the first New of a process loads the
 	// libraries.

@@ -177,43 +177,60 @@ extern "C" __global__ void sum_rows_final(float* db, const float* part, int cols
 
 __device__ __forceinline__ float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
-// lstm_forward: one thread per (b, j) of the (B, H) state.
-extern "C" __global__ void lstm_forward(float* gates, const float* cPrev, float* c, float* h, int batch, int hidden) {
-	i64 n = (i64)batch * hidden;
-	FOR_EACH(k, n) {
-		int b = (int)k / hidden, j = (int)k % hidden;
-		float* g = gates + (i64)b * 4 * hidden;
-		float ig = sigmoidf(g[j]);
-		float fg = sigmoidf(g[hidden + j]);
-		float gg = tanhf(g[2 * hidden + j]);
-		float og = sigmoidf(g[3 * hidden + j]);
-		g[j] = ig;
-		g[hidden + j] = fg;
-		g[2 * hidden + j] = gg;
-		g[3 * hidden + j] = og;
-		float cv = fg * cPrev[k] + ig * gg;
-		c[k] = cv;
-		h[k] = og * tanhf(cv);
-	}
+// lstm_forward_one finishes element k = (b, j) of one step's (B, H) state
+// and returns h[k]; lstm_forward runs it with one thread per element.
+__device__ __forceinline__ float lstm_forward_one(float* gates, const float* cPrev, float* c, float* h, int hidden, i64 k) {
+	int b = (int)(k / hidden), j = (int)(k % hidden);
+	float* g = gates + (i64)b * 4 * hidden;
+	float ig = sigmoidf(g[j]);
+	float fg = sigmoidf(g[hidden + j]);
+	float gg = tanhf(g[2 * hidden + j]);
+	float og = sigmoidf(g[3 * hidden + j]);
+	g[j] = ig;
+	g[hidden + j] = fg;
+	g[2 * hidden + j] = gg;
+	g[3 * hidden + j] = og;
+	float cv = fg * cPrev[k] + ig * gg;
+	c[k] = cv;
+	float hv = og * tanhf(cv);
+	h[k] = hv;
+	return hv;
 }
 
-// lstm_backward: see goLSTMCellBackward for the derivation.
+extern "C" __global__ void lstm_forward(float* gates, const float* cPrev, float* c, float* h, int batch, int hidden) {
+	i64 n = (i64)batch * hidden;
+	FOR_EACH(k, n) lstm_forward_one(gates, cPrev, c, h, hidden, k);
+}
+
+// lstm_backward_one is lstm_forward_one's backward (see goLSTMCellBackward
+// for the derivation) for element k; it writes the four gates' gradients
+// to dgates and to d.
+__device__ __forceinline__ void lstm_backward_one(float* dgates, const float* gates, const float* cPrev, const float* c,
+                                                  const float* dh, float* dc, int hidden, i64 k, float d[4]) {
+	int b = (int)(k / hidden), j = (int)(k % hidden);
+	const float* g = gates + (i64)b * 4 * hidden;
+	float* dg = dgates + (i64)b * 4 * hidden;
+	float ig = g[j], fg = g[hidden + j], gg = g[2 * hidden + j], og = g[3 * hidden + j];
+	float tc = tanhf(c[k]);
+	float dhk = dh[k];
+	float dct = dc[k] + dhk * og * (1 - tc * tc);
+	d[0] = dct * gg * ig * (1 - ig);
+	d[1] = dct * cPrev[k] * fg * (1 - fg);
+	d[2] = dct * ig * (1 - gg * gg);
+	d[3] = dhk * tc * og * (1 - og);
+	dg[j] = d[0];
+	dg[hidden + j] = d[1];
+	dg[2 * hidden + j] = d[2];
+	dg[3 * hidden + j] = d[3];
+	dc[k] = dct * fg;
+}
+
 extern "C" __global__ void lstm_backward(float* dgates, const float* gates, const float* cPrev, const float* c,
                                          const float* dh, float* dc, int batch, int hidden) {
 	i64 n = (i64)batch * hidden;
 	FOR_EACH(k, n) {
-		int b = (int)k / hidden, j = (int)k % hidden;
-		const float* g = gates + (i64)b * 4 * hidden;
-		float* dg = dgates + (i64)b * 4 * hidden;
-		float ig = g[j], fg = g[hidden + j], gg = g[2 * hidden + j], og = g[3 * hidden + j];
-		float tc = tanhf(c[k]);
-		float dhk = dh[k];
-		float dct = dc[k] + dhk * og * (1 - tc * tc);
-		dg[j] = dct * gg * ig * (1 - ig);
-		dg[hidden + j] = dct * cPrev[k] * fg * (1 - fg);
-		dg[2 * hidden + j] = dct * ig * (1 - gg * gg);
-		dg[3 * hidden + j] = dhk * tc * og * (1 - og);
-		dc[k] = dct * fg;
+		float d[4];
+		lstm_backward_one(dgates, gates, cPrev, c, dh, dc, hidden, k, d);
 	}
 }
 

@@ -18,7 +18,8 @@ func TestProfilePaperStep(t *testing.T) {
 	if os.Getenv("ULMFIT_CUDA_PROFILE") == "" {
 		t.Skip("set ULMFIT_CUDA_PROFILE=1 to time the paper-shape step's parts")
 	}
-	for _, o := range []Options{{Precision: TF32}, {Precision: TF32, NoGraphs: true}, {Precision: BF16}} {
+	for _, o := range []Options{{Precision: TF32}, {Precision: TF32, NoGraphs: true}, {Precision: BF16},
+		{Precision: BF16, Recurrence: RecurrencePerStep}, {Precision: BF16, Recurrence: RecurrencePersistent}} {
 		g, err := New(o)
 		if err != nil {
 			t.Fatal(err)
@@ -27,6 +28,9 @@ func TestProfilePaperStep(t *testing.T) {
 		prec := o.Precision.String()
 		if o.NoGraphs {
 			prec += "/nographs"
+		}
+		if o.Recurrence != RecurrenceAuto {
+			prec += "/" + o.Recurrence.String()
 		}
 		timeit := func(name string, reps int, f func()) {
 			for i := 0; i < 3; i++ {
@@ -108,6 +112,12 @@ func TestProfilePaperStep(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+		timeit("Evaluate (the forward pass and loss)", 5, func() {
+			if _, err := m.Evaluate(ids, targets, T, B, st); err != nil {
+				t.Fatal(err)
+			}
+		})
+		t.Logf("%s recurrence: %s", prec, g.RecurrentPath())
 		timeit("Adam step (clip + update)", 5, func() {
 			if _, err := opt.Step(lrs); err != nil {
 				t.Fatal(err)

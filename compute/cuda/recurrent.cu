@@ -307,3 +307,28 @@ lstm_recurrent_forward_tf32(float* gates, float* hs, float* cs, const float* whh
                             bf16* hbf, unsigned int* bar, int kcw, u64* clock) {
 	lstm_recurrent_forward<false>(gates, hs, cs, whh, transposed, T, B, H, U, hbf, bar, kcw, clock);
 }
+
+// lstm_forward_bf16h is lstm_forward that also writes h_t in bfloat16 (hb,
+// (B, H)): the operand of the next step's product, which the per-step path
+// at bf16 runs on bfloat16 storage (recurrent.go).
+extern "C" __global__ void lstm_forward_bf16h(float* gates, const float* cPrev, float* c, float* h, bf16* hb, int batch, int hidden) {
+	i64 n = (i64)batch * hidden;
+	FOR_EACH(k, n) hb[k] = to_bf16_rn(lstm_forward_one(gates, cPrev, c, h, hidden, k));
+}
+
+// lstm_backward_bf16g is lstm_backward that also writes the gates'
+// gradients in bfloat16 (dgb, (B, 4H)), the operand of the step's product
+// with W_hh.
+extern "C" __global__ void lstm_backward_bf16g(float* dgates, const float* gates, const float* cPrev, const float* c,
+                                              const float* dh, float* dc, bf16* dgb, int batch, int hidden) {
+	i64 n = (i64)batch * hidden;
+	FOR_EACH(k, n) {
+		float d[4];
+		lstm_backward_one(dgates, gates, cPrev, c, dh, dc, hidden, k, d);
+		bf16* o = dgb + (k / hidden) * 4 * hidden + k % hidden;
+		o[0] = to_bf16_rn(d[0]);
+		o[hidden] = to_bf16_rn(d[1]);
+		o[2 * hidden] = to_bf16_rn(d[2]);
+		o[3 * hidden] = to_bf16_rn(d[3]);
+	}
+}

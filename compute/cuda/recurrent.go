@@ -3,19 +3,65 @@ package cuda
 import (
 	_ "embed"
 	"fmt"
+	"strings"
 
 	"github.com/ulmfit-go/ulmfit/compute"
 )
 
-// The LSTM's recurrence step by step is 70 small products a layer (B=64
-// rows against W_hh) and 70 cell kernels, each too small to fill the card.
-// LSTMRecurrentForward runs all T steps of a layer in one cooperative
-// launch that keeps each block's slice of W_hh in shared memory across the
-// steps (recurrent.cu says how). It runs at TF32 and BF16, where its
-// products round their operands as cuBLAS's do at those precisions; at FP32
-// the products stay on cuBLAS, exact in float32, and so do shapes whose
-// slice does not fit (recurrentPlan says which). RecurrentPath reports
-// which path the layers took.
+// The LSTM's recurrence is 70 small products a layer (B=64 rows against
+// W_hh) and 70 cell kernels, each too small to fill the card. The backend
+// runs it one of three ways (Options.Recurrence), and the model hands it
+// each layer's whole recurrence (LSTMRecurrentForward, LSTMRecurrentBackward)
+// so that it can:
+//
+//   - per-step: the model's own loop (model/lstm.go), each product on
+//     cuBLAS with float32 operands in the precision's arithmetic (at BF16,
+//     CUBLAS_COMPUTE_32F_FAST_16BF, which rounds them to bfloat16 inside);
+//   - per-step on bfloat16 storage (BF16 only): the same loop here, on
+//     bfloat16 copies of W_hh (made once a batch) and of h_t and the gates'
+//     gradients (written by the cell kernels beside their float32 values),
+//     so each step's product reads half the bytes; the rounding is the same
+//     as FAST_16BF's, to nearest;
+//   - persistent (BF16 and TF32, forward only): one cooperative launch a
+//     layer that keeps each block's rows of W_hh in shared memory across the
+//     steps (recurrent.cu).
+//
+// RecurrentPath reports which ran. compute/cuda/NOTES.md has the
+// measurements that set RecurrenceAuto.
+
+// Recurrence picks how the LSTM layers' recurrences run.
+type Recurrence uint8
+
+const (
+	// RecurrenceAuto is per-step on bfloat16 storage at BF16; at TF32 the
+	// persistent kernel where it is faster (recurrentAutoChunks), else
+	// per-step; per-step at FP32.
+	RecurrenceAuto Recurrence = iota
+	// RecurrencePerStep is the model's loop at every precision.
+	RecurrencePerStep
+	// RecurrencePersistent runs the forward recurrence in the persistent
+	// kernel where it fits (planRecurrent), else as RecurrenceAuto.
+	RecurrencePersistent
+)
+
+// ParseRecurrence reads "auto", "per-step" or "persistent".
+func ParseRecurrence(s string) (Recurrence, error) {
+	for r, name := range recurrenceNames {
+		if s == name {
+			return Recurrence(r), nil
+		}
+	}
+	return 0, fmt.Errorf("cuda: unknown recurrence %q: want auto, per-step or persistent", s)
+}
+
+var recurrenceNames = []string{"auto", "per-step", "persistent"}
+
+func (r Recurrence) String() string {
+	if int(r) < len(recurrenceNames) {
+		return recurrenceNames[r]
+	}
+	return fmt.Sprintf("Recurrence(%d)", uint8(r))
+}
 
 // recurrentSource is the CUDA C of the persistent recurrence.
 //
@@ -29,26 +75,31 @@ const (
 	recurrentStages  = 3 // REC_STAGES: chunks of h_{t-1} in flight or in use
 )
 
-// recurrentMaxChunks is the most chunks of h_{t-1} a step may take. Every
+// recurrentAutoChunks: RecurrenceAuto runs the persistent kernel at TF32
+// where h_{t-1} streams through at most this many chunks a step. Every
 // block reads all of h_{t-1} from L2 each step, and the products' time
-// follows its size: on an H200 (2026-12-04, TestProfileRecurrent, T=70) a
-// layer took 1.10 ms against 1.34 step by step at bf16, B=64, H=1152 (5
-// chunks), and 0.54 against 0.88 at H=400 (2 chunks), but 1.77 against
-// 1.37 at bf16, B=128 (9 chunks) and 2.05 against 1.34 at tf32, B=64,
-// H=1152 (36 chunks of 32 words, all that fits beside float32 weights).
-const recurrentMaxChunks = 8
+// follows its size. On an H200 (2026-12-04, TestProfileRecurrent: T=70, one
+// layer's forward recurrence, each way replayed as a graph as in training)
+// tf32 at B=64, H=400 (4 chunks) took 0.746 ms persistent against 0.862 per
+// step; bf16 at B=64, H=1152 (5 chunks) 1.134 against 0.865 per step on
+// float32 storage and 0.623 on bfloat16 storage, and at H=400 0.575 against
+// 0.467 on bfloat16 storage, so at BF16 Auto never runs it; tf32 at H=1152
+// fits only in 36 chunks of 32 words beside its float32 weights.
+const recurrentAutoChunks = 4
 
 // recurrentKernels are the entry points of recurrent.cu and what the device
 // allows them.
 type recurrentKernels struct {
-	forwardBF16, forwardTF32 uintptr
-	coop                     bool // the device launches cooperative kernels
-	sharedMax                int  // bytes of shared memory a block may ask for
+	forwardBF16, forwardTF32 uintptr // the persistent forward
+	cellBF16H, cellBackBF16G uintptr // the cell kernels that write bfloat16 copies
+	coop                     bool    // the device launches cooperative kernels
+	sharedMax                int     // bytes of shared memory a block may ask for
 }
 
 func (k *recurrentKernels) resolve(b *Backend) error {
 	if err := b.resolveKernels([]kernelEntry{
 		{&k.forwardBF16, "lstm_recurrent_forward_bf16"}, {&k.forwardTF32, "lstm_recurrent_forward_tf32"},
+		{&k.cellBF16H, "lstm_forward_bf16h"}, {&k.cellBackBF16G, "lstm_backward_bf16g"},
 	}); err != nil {
 		return err
 	}
@@ -70,26 +121,35 @@ func (k *recurrentKernels) resolve(b *Backend) error {
 	return nil
 }
 
-// recurrentBuffers are the persistent recurrence's scratch: the grid
-// barrier's counter and the bfloat16 copies of h (2, B, H).
+// recurrentBuffers are the recurrences' scratch: the grid barrier's
+// counter, the bfloat16 copies of h (2, B, H: step t reads block t%2, its
+// cell writes the other), of W_hh (4H, H) and of one step's gate gradients
+// (B, 4H).
 type recurrentBuffers struct {
-	barrier, hbf compute.Vec
+	barrier, hbf, wbf, dgbf compute.Vec
 	// clock, when a test sets it, gets block 0's time at four points of
 	// each step (recurrent.cu), 2 words each.
 	clock compute.Vec
 }
 
-// recurrentPaths counts the layers' forward recurrences by the path they
-// took, for RecurrentPath.
+// recurrentPaths counts the layers' recurrences by the way they ran, for
+// RecurrentPath.
 type recurrentPaths struct {
-	persistent, perStep int
-	why                 string // the last per-step layer's reason
+	runs map[string]int // "forward persistent", "backward per-step bf16", ...
+	why  string         // why the last forward was not persistent, where it was asked to be
+}
+
+func (p *recurrentPaths) count(path string) {
+	if p.runs == nil {
+		p.runs = map[string]int{}
+	}
+	p.runs[path]++
 }
 
 // recurrentPlan is lstm_recurrent_forward's layout for a shape.
 type recurrentPlan struct {
 	units, blocks int // hidden units a block, blocks
-	chunk         int // words of a row of h_{t-1} a chunk streams (kcw)
+	chunk, chunks int // words of a row of h_{t-1} a chunk streams (kcw); chunks a step
 	shared        int // bytes of dynamic shared memory
 }
 
@@ -132,17 +192,15 @@ func (b *Backend) planRecurrent(B, H int) (recurrentPlan, string) {
 	if p.chunk == 0 || buffers > free {
 		return p, fmt.Sprintf("%d units' rows of W_hh (H=%d) and a batch of %d do not fit in %d bytes of shared memory", p.units, H, B, b.rk.sharedMax)
 	}
-	if n := (kw + p.chunk - 1) / p.chunk; n > recurrentMaxChunks {
-		return p, fmt.Sprintf("h_{t-1} (B=%d, H=%d, %s) would take %d chunks a step, more than the %d that beat the per-step path", B, H, b.opts.Precision, n, recurrentMaxChunks)
-	}
+	p.chunks = (kw + p.chunk - 1) / p.chunk
 	p.shared = 4 * (rows*(kw+4) + cell + buffers)
 	return p, ""
 }
 
 // LSTMRecurrentForward runs the recurrent part of lstmForward
-// (model/lstm.go) over T steps in one launch and reports whether it did; it
-// does nothing and returns false where planRecurrent turns the shape down,
-// and the caller runs the steps itself.
+// (model/lstm.go) over T steps and reports whether it did; where
+// Options.Recurrence leaves the steps to the caller it does nothing and
+// returns false.
 //
 //	gates (T, B, 4H)  in: x_t W_ih^T + bias; out: the activations [i f g o]
 //	hs,cs (T+1, B, H) in: block 0 holds (h_{-1}, c_{-1}); out: blocks 1..T
@@ -152,18 +210,45 @@ func (b *Backend) LSTMRecurrentForward(gates, hs, cs, whh compute.Vec, transpose
 	atLeast("LSTMRecurrentForward", "hs", hs.N, (T+1)*B*H)
 	atLeast("LSTMRecurrentForward", "cs", cs.N, (T+1)*B*H)
 	mustLen("LSTMRecurrentForward whh", whh.N, 4*H*H)
-	p, why := b.planRecurrent(B, H)
-	if why == "" && hs.Ptr%16 != 0 {
-		why = "h is not 16-byte aligned"
-	}
-	if why != "" {
-		b.paths.perStep++
-		b.paths.why = why
-		return false
-	}
-	b.paths.persistent++
-	if T == 0 {
+	if p, ok, why := b.persistentFor(B, H); ok && hs.Ptr%16 == 0 {
+		b.paths.count("forward persistent")
+		b.persistentForward(p, gates, hs, cs, whh, transposed, T, B, H)
 		return true
+	} else if ok {
+		b.paths.why = "h is not 16-byte aligned"
+	} else if why != "" {
+		b.paths.why = why
+	}
+	if b.opts.Precision == BF16 && b.opts.Recurrence != RecurrencePerStep {
+		b.paths.count("forward per-step bf16")
+		b.forwardStepsBF16(gates, hs, cs, whh, transposed, T, B, H)
+		return true
+	}
+	b.paths.count("forward per-step")
+	return false
+}
+
+// persistentFor says whether the forward recurrence of B rows and H units
+// runs in the persistent kernel, with its layout, or why not where it was
+// considered (Options.Recurrence, recurrentAutoChunks).
+func (b *Backend) persistentFor(B, H int) (recurrentPlan, bool, string) {
+	switch {
+	case b.opts.Recurrence == RecurrencePerStep:
+		return recurrentPlan{}, false, ""
+	case b.opts.Recurrence == RecurrenceAuto && b.opts.Precision != TF32:
+		return recurrentPlan{}, false, ""
+	}
+	p, why := b.planRecurrent(B, H)
+	if why == "" && b.opts.Recurrence == RecurrenceAuto && p.chunks > recurrentAutoChunks {
+		why = fmt.Sprintf("h_{t-1} (B=%d, H=%d, %s) takes %d chunks a step, where the per-step path is faster", B, H, b.opts.Precision, p.chunks)
+	}
+	return p, why == "", why
+}
+
+// persistentForward launches lstm_recurrent_forward as p lays it out.
+func (b *Backend) persistentForward(p recurrentPlan, gates, hs, cs, whh compute.Vec, transposed bool, T, B, H int) {
+	if T == 0 {
+		return
 	}
 	fn := b.rk.forwardTF32
 	r := &b.rec
@@ -179,21 +264,100 @@ func (b *Backend) LSTMRecurrentForward(gates, hs, cs, whh compute.Vec, transpose
 	c.coop, c.smem = true, uint32(p.shared)
 	c.ptr(gates.Ptr).ptr(hs.Ptr).ptr(cs.Ptr).ptr(whh.Ptr).flag(transposed).i32(T).i32(B).i32(H).i32(p.units).
 		ptr(r.hbf.Ptr).ptr(r.barrier.Ptr).i32(p.chunk).ptr(r.clock.Ptr)
+}
+
+// bf16Bytes is the size of a bfloat16.
+const bf16Bytes = 2
+
+// forwardStepsBF16 is the model's loop on bfloat16 storage: W_hh and
+// h_{-1} are rounded once, then each step's product reads the bfloat16 h
+// the previous step's cell kernel wrote.
+func (b *Backend) forwardStepsBF16(gates, hs, cs, whh compute.Vec, transposed bool, T, B, H int) {
+	r := &b.rec
+	G, BH := 4*H, B*H
+	r.wbf = b.bf16Alloc(r.wbf, G*H)
+	r.hbf = b.bf16Alloc(r.hbf, 2*BH)
+	b.elementwise(b.dk.toBF16, G*H).ptr(r.wbf.Ptr).ptr(whh.Ptr).i64(G * H)
+	b.elementwise(b.dk.toBF16, BH).ptr(r.hbf.Ptr).ptr(hs.Ptr).i64(BH)
+	for t := 0; t < T; t++ {
+		h := r.hbf.Ptr + uintptr(bf16Bytes*(t%2)*BH)
+		g := gates.Ptr + uintptr(4*t*B*G)
+		if transposed {
+			b.recordGemm(false, false, B, G, H, 1, h, H, r.wbf.Ptr, G, 1, g, G, gemmBF16F32C)
+		} else {
+			b.recordGemm(false, true, B, G, H, 1, h, H, r.wbf.Ptr, H, 1, g, G, gemmBF16F32C)
+		}
+		b.elementwise(b.rk.cellBF16H, BH).ptr(g).ptr(cs.Ptr + uintptr(4*t*BH)).ptr(cs.Ptr + uintptr(4*(t+1)*BH)).
+			ptr(hs.Ptr + uintptr(4*(t+1)*BH)).ptr(r.hbf.Ptr + uintptr(bf16Bytes*((t+1)%2)*BH)).i32(B).i32(H)
+	}
+}
+
+// LSTMRecurrentBackward runs the loop of lstmBackward (model/lstm.go) over
+// T steps, from T-1 down, and reports whether it did: at BF16 unless
+// Options.Recurrence is RecurrencePerStep, on bfloat16 copies of W_hh and
+// of each step's gate gradients; elsewhere it does nothing and returns
+// false.
+//
+//	dgates (T, B, 4H) out: dL/d(pre-activations)
+//	gates  (T, B, 4H) the forward's activations
+//	cs     (T+1, B, H)
+//	dh     (T, B, H)  in: dL/dh_t from above; the recurrent gradient is added in place
+//	dc     (B, H)     in: zero; scratch
+//	whh    (4H, H)    W_hh
+func (b *Backend) LSTMRecurrentBackward(dgates, gates, cs, dh, dc, whh compute.Vec, T, B, H int) bool {
+	G, BH := 4*H, B*H
+	atLeast("LSTMRecurrentBackward", "dgates", dgates.N, T*B*G)
+	atLeast("LSTMRecurrentBackward", "gates", gates.N, T*B*G)
+	atLeast("LSTMRecurrentBackward", "cs", cs.N, (T+1)*BH)
+	atLeast("LSTMRecurrentBackward", "dh", dh.N, T*BH)
+	atLeast("LSTMRecurrentBackward", "dc", dc.N, BH)
+	mustLen("LSTMRecurrentBackward whh", whh.N, G*H)
+	if b.opts.Precision != BF16 || b.opts.Recurrence == RecurrencePerStep {
+		b.paths.count("backward per-step")
+		return false
+	}
+	b.paths.count("backward per-step bf16")
+	r := &b.rec
+	r.wbf = b.bf16Alloc(r.wbf, G*H)
+	r.dgbf = b.bf16Alloc(r.dgbf, B*G)
+	b.elementwise(b.dk.toBF16, G*H).ptr(r.wbf.Ptr).ptr(whh.Ptr).i64(G * H)
+	for t := T - 1; t >= 0; t-- {
+		dht := dh.Ptr + uintptr(4*t*BH)
+		if t < T-1 {
+			b.recordGemm(false, false, B, H, G, 1, r.dgbf.Ptr, G, r.wbf.Ptr, H, 1, dht, H, gemmBF16F32C)
+		}
+		b.elementwise(b.rk.cellBackBF16G, BH).ptr(dgates.Ptr + uintptr(4*t*B*G)).ptr(gates.Ptr + uintptr(4*t*B*G)).
+			ptr(cs.Ptr + uintptr(4*t*BH)).ptr(cs.Ptr + uintptr(4*(t+1)*BH)).ptr(dht).ptr(dc.Ptr).ptr(r.dgbf.Ptr).i32(B).i32(H)
+	}
 	return true
 }
 
-// RecurrentPath says how the LSTM layers' forward recurrences have run on
-// this backend so far: "persistent" (LSTMRecurrentForward's kernel),
-// "per-step" with the reason, or both with their counts.
+// RecurrentPath says how the LSTM layers' recurrences have run on this
+// backend so far, e.g. "forward per-step bf16, backward per-step bf16", or
+// with counts where a direction ran more than one way.
 func (b *Backend) RecurrentPath() string {
-	p := b.paths
-	switch {
-	case p.persistent == 0 && p.perStep == 0:
+	if len(b.paths.runs) == 0 {
 		return "none run"
-	case p.perStep == 0:
-		return "persistent"
-	case p.persistent == 0:
-		return "per-step (" + p.why + ")"
 	}
-	return fmt.Sprintf("persistent %d layers, per-step %d (%s)", p.persistent, p.perStep, p.why)
+	var parts []string
+	for _, dir := range []string{"forward", "backward"} {
+		var ways []string
+		for _, way := range []string{"persistent", "per-step bf16", "per-step"} {
+			if n := b.paths.runs[dir+" "+way]; n > 0 {
+				ways = append(ways, fmt.Sprintf("%s %d", way, n))
+			}
+		}
+		switch len(ways) {
+		case 0:
+		case 1:
+			parts = append(parts, dir+" "+ways[0][:strings.LastIndexByte(ways[0], ' ')])
+		default:
+			parts = append(parts, dir+" "+strings.Join(ways, " + "))
+		}
+	}
+	s := strings.Join(parts, ", ")
+	if b.paths.why != "" {
+		s += " (not persistent: " + b.paths.why + ")"
+	}
+	return s
 }

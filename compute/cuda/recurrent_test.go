@@ -46,15 +46,35 @@ func (rc recurrentCase) stepByStep(be compute.Backend) recurrentResult {
 	return rc.download(be, gates, hs, cs, whh)
 }
 
-// persistent runs the recurrence through LSTMRecurrentForward, failing the
-// test if the backend turns it down.
-func (rc recurrentCase) persistent(t *testing.T, g *Backend) recurrentResult {
+// viaBackend runs the recurrence through LSTMRecurrentForward, failing
+// the test if the backend leaves it to the caller.
+func (rc recurrentCase) viaBackend(t *testing.T, g *Backend) recurrentResult {
 	t.Helper()
 	gates, hs, cs, whh := rc.upload(g)
 	if !g.LSTMRecurrentForward(gates, hs, cs, whh, rc.transposed, rc.T, rc.B, rc.H) {
-		t.Fatalf("T=%d B=%d H=%d: LSTMRecurrentForward turned the shape down: %s", rc.T, rc.B, rc.H, g.RecurrentPath())
+		t.Fatalf("T=%d B=%d H=%d: LSTMRecurrentForward left the steps to the caller: %s", rc.T, rc.B, rc.H, g.RecurrentPath())
 	}
 	return rc.download(g, gates, hs, cs, whh)
+}
+
+// recurrenceGPU is a backend of precision p that runs recurrences as r
+// says, shared by the tests, or skips the test.
+func recurrenceGPU(t *testing.T, p Precision, r Recurrence) *Backend {
+	t.Helper()
+	if r == RecurrenceAuto {
+		return gpu(t, p)
+	}
+	key := Precision(16*uint8(r)) + p
+	if b := backends[key]; b != nil {
+		return b
+	}
+	gpu(t, p) // skips without a GPU
+	b, err := New(Options{Precision: p, Recurrence: r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	backends[key] = b
+	return b
 }
 
 func (rc recurrentCase) upload(be compute.Backend) (gates, hs, cs, whh compute.Vec) {
@@ -96,41 +116,122 @@ func relErr(got, want []float32) float64 {
 	return math.Sqrt(num / den)
 }
 
-// TestLSTMRecurrentForward checks the persistent recurrence against the
-// step-by-step loop on the same GPU at the same precision (both round the
-// product's operands alike, so they agree to float32 sums in another order:
-// 1e-3 fails an error of 1%) and against the CPU in float32 within the
-// precision's tolerance, at the paper's layer shapes (H 1152 and 400, both
-// W_hh layouts), batches that are not a multiple of 16, and more units a
-// block than one.
+// recurrentShapes are the paper's layer shapes (H 1152 and 400, both W_hh
+// layouts), batches that are not a multiple of 16, more units a block than
+// one, and shapes the persistent kernel turns down.
+var recurrentShapes = []struct {
+	T, B, H    int
+	transposed bool
+}{
+	{70, 64, 1152, true}, {70, 64, 400, false}, {12, 128, 1152, false}, {9, 48, 64, true},
+	{5, 1, 16, false}, {4, 200, 1536, true},
+}
+
+// TestLSTMRecurrentForward checks each way the backend runs a forward
+// recurrence itself (persistent at TF32 and BF16, per-step on bfloat16
+// storage at BF16) against the model's loop on the same GPU at the same
+// precision (both round the products' operands alike, so they agree to
+// float32 sums in another order: 1e-3 fails an error of 1%), against the CPU
+// in float32 within the precision's tolerance, and against itself run twice.
 func TestLSTMRecurrentForward(t *testing.T) {
 	const tolSameRounding = 1e-3
-	for _, prec := range []Precision{TF32, BF16} {
-		p := newPair(t, prec)
-		tol := map[Precision]float64{TF32: tolTF32, BF16: tolBF16}[prec]
-		for _, sh := range []struct {
-			T, B, H    int
-			transposed bool
-		}{
-			{70, 64, 1152, true}, {70, 64, 400, false}, {12, 128, 1152, false}, {9, 48, 64, true},
-			{5, 1, 16, false}, {4, 200, 1536, true},
-		} {
-			name := fmt.Sprintf("%s T=%d B=%d H=%d transposed=%v", prec, sh.T, sh.B, sh.H, sh.transposed)
-			if _, why := p.g.planRecurrent(sh.B, sh.H); why != "" {
-				t.Logf("%s: per-step (%s)", name, why)
-				continue
+	for _, c := range []struct {
+		p Precision
+		r Recurrence
+	}{{TF32, RecurrencePersistent}, {BF16, RecurrencePersistent}, {BF16, RecurrenceAuto}} {
+		p := newPair(t, c.p)
+		g := recurrenceGPU(t, c.p, c.r)
+		tol := map[Precision]float64{TF32: tolTF32, BF16: tolBF16}[c.p]
+		for _, sh := range recurrentShapes {
+			name := fmt.Sprintf("%s %s T=%d B=%d H=%d transposed=%v", c.p, c.r, sh.T, sh.B, sh.H, sh.transposed)
+			if _, why := g.planRecurrent(sh.B, sh.H); why != "" && c.r == RecurrencePersistent {
+				t.Logf("%s: not persistent (%s)", name, why)
+				if c.p == TF32 {
+					continue
+				}
 			}
 			rc := newRecurrentCase(p, sh.T, sh.B, sh.H, sh.transposed)
-			got := rc.persistent(t, p.g)
+			got := rc.viaBackend(t, g)
 			steps := rc.stepByStep(p.g)
 			want := rc.stepByStep(p.c)
 			t.Logf("%s: against per-step %.2g (h), against the CPU %.2g (h)", name, relErr(got.hs, steps.hs), relErr(got.hs, want.hs))
 			compareRecurrent(t, name+" against per-step", got, steps, tolSameRounding)
 			compareRecurrent(t, name+" against the CPU", got, want, tol)
-			again := rc.persistent(t, p.g)
-			compareRecurrent(t, name+" run twice", again, got, tolExact)
+			compareRecurrent(t, name+" run twice", rc.viaBackend(t, g), got, tolExact)
 		}
 	}
+}
+
+// TestLSTMRecurrentBackward checks the backward on bfloat16 storage at BF16
+// against the model's loop on the same GPU (1e-3) and on the CPU (the bf16
+// tolerance), and that FP32 and TF32 leave the loop to the caller.
+func TestLSTMRecurrentBackward(t *testing.T) {
+	const tolSameRounding = 1e-3
+	p := newPair(t, BF16)
+	for _, sh := range recurrentShapes {
+		T, B, H := sh.T, sh.B, sh.H
+		G, BH := 4*H, B*H
+		name := fmt.Sprintf("T=%d B=%d H=%d", T, B, H)
+		gates := p.upload(sigmoids(p.normal(T*B*G, 1)))
+		cs := p.randn((T+1)*BH, 1)
+		whh := p.randn(G*H, 1/math.Sqrt(float64(H)))
+		dhHost := p.normal(T*BH, 1)
+		run := func(be compute.Backend, v func(vec) compute.Vec, own bool) (dg, dh []float32) {
+			dgates, dhv, dc := be.Alloc(T*B*G), be.Alloc(T*BH), be.Alloc(BH)
+			be.Upload(dhv, dhHost)
+			done := false
+			if g, ok := be.(*Backend); ok && own {
+				done = g.LSTMRecurrentBackward(dgates, v(gates), v(cs), dhv, dc, v(whh), T, B, H)
+				if !done {
+					t.Fatalf("%s: LSTMRecurrentBackward left the steps to the caller: %s", name, g.RecurrentPath())
+				}
+			}
+			if !done {
+				for s := T - 1; s >= 0; s-- {
+					dht := dhv.Slice(s*BH, (s+1)*BH)
+					if s < T-1 {
+						be.Gemm(false, false, B, H, G, 1, dgates.Slice((s+1)*B*G, (s+2)*B*G), G, v(whh), H, 1, dht, H)
+					}
+					be.LSTMCellBackward(dgates.Slice(s*B*G, (s+1)*B*G), v(gates).Slice(s*B*G, (s+1)*B*G),
+						v(cs).Slice(s*BH, (s+1)*BH), v(cs).Slice((s+1)*BH, (s+2)*BH), dht, dc, B, H)
+				}
+			}
+			dg, dh = make([]float32, dgates.N), make([]float32, dhv.N)
+			be.Download(dg, dgates)
+			be.Download(dh, dhv)
+			for _, x := range []compute.Vec{dgates, dhv, dc} {
+				be.Free(x)
+			}
+			return dg, dh
+		}
+		onGPU := func(x vec) compute.Vec { return x.g }
+		onCPU := func(x vec) compute.Vec { return x.c }
+		gotG, gotH := run(p.g, onGPU, true)
+		stepG, stepH := run(p.g, onGPU, false)
+		wantG, wantH := run(p.c, onCPU, false)
+		t.Logf("%s: dgates against per-step %.2g, against the CPU %.2g", name, relErr(gotG, stepG), relErr(gotG, wantG))
+		compare(t, name+" dgates against per-step", gotG, stepG, tolSameRounding)
+		compare(t, name+" dh against per-step", gotH, stepH, tolSameRounding)
+		compare(t, name+" dgates against the CPU", gotG, wantG, tolBF16)
+		compare(t, name+" dh against the CPU", gotH, wantH, tolBF16)
+		p.free(gates, cs, whh)
+	}
+	for _, prec := range []Precision{FP32, TF32} {
+		g := gpu(t, prec)
+		v := g.Alloc(4 * 16 * 16 * 3)
+		if g.LSTMRecurrentBackward(v.Slice(0, 4*16*16), v.Slice(0, 4*16*16), v.Slice(0, 2*16*16), v.Slice(0, 16*16), v.Slice(0, 16*16), v.Slice(0, 4*16*16), 1, 16, 16) {
+			t.Errorf("%s: LSTMRecurrentBackward ran; want the caller's loop", prec)
+		}
+		g.Free(v)
+	}
+}
+
+// sigmoids maps x through the logistic function: gate activations.
+func sigmoids(x []float32) []float32 {
+	for i, v := range x {
+		x[i] = float32(1 / (1 + math.Exp(-float64(v))))
+	}
+	return x
 }
 
 // TestLSTMRecurrentForwardInGraphs replays the persistent kernel inside a
@@ -138,55 +239,72 @@ func TestLSTMRecurrentForward(t *testing.T) {
 // capture, and each replay must give the first run's result.
 func TestLSTMRecurrentForwardInGraphs(t *testing.T) {
 	p := newPair(t, BF16)
+	g := recurrenceGPU(t, BF16, RecurrencePersistent)
 	rc := newRecurrentCase(p, 20, 64, 1152, true)
-	gates, hs, cs, whh := rc.upload(p.g)
+	gates, hs, cs, whh := rc.upload(g)
 	defer func() {
 		for _, v := range []compute.Vec{gates, hs, cs, whh} {
-			p.g.Free(v)
+			g.Free(v)
 		}
 	}()
-	in := p.g.Alloc(gates.N)
-	p.g.Upload(in, rc.gates)
+	in := g.Alloc(gates.N)
+	defer g.Free(in)
+	g.Upload(in, rc.gates)
 	var first []float32
-	replays := p.g.replays
+	replays := g.replays
 	for rep := 0; rep < 4; rep++ {
 		// One segment: the same commands each time, so the third and
 		// fourth are graph replays.
 		for i := 0; i < 8; i++ {
-			p.g.Copy(gates, in)
-			if !p.g.LSTMRecurrentForward(gates, hs, cs, whh, true, rc.T, rc.B, rc.H) {
-				t.Fatal(p.g.RecurrentPath())
+			g.Copy(gates, in)
+			if !g.LSTMRecurrentForward(gates, hs, cs, whh, true, rc.T, rc.B, rc.H) {
+				t.Fatal(g.RecurrentPath())
 			}
 		}
 		out := make([]float32, hs.N)
-		p.g.Download(out, hs)
+		g.Download(out, hs)
 		if first == nil {
 			first = out
 			continue
 		}
 		compare(t, fmt.Sprintf("h on run %d", rep), out, first, tolExact)
 	}
-	if p.g.captureErr != nil {
-		t.Errorf("capture failed: %v", p.g.captureErr)
+	if g.captureErr != nil {
+		t.Errorf("capture failed: %v", g.captureErr)
 	}
-	if p.g.replays-replays < 2 {
-		t.Errorf("%d graph replays, want 2", p.g.replays-replays)
+	if g.replays-replays < 2 {
+		t.Errorf("%d graph replays, want 2", g.replays-replays)
+	}
+	if got := g.RecurrentPath(); !strings.HasPrefix(got, "forward persistent") {
+		t.Errorf("RecurrentPath() = %q", got)
 	}
 }
 
-// TestLSTMRecurrentForwardDeclines: at FP32 and for shapes the kernel cannot
-// hold the backend leaves the loop to the caller and says why.
-func TestLSTMRecurrentForwardDeclines(t *testing.T) {
-	g := gpu(t, FP32)
-	v := g.Alloc(4 * 16 * 16 * 3)
-	defer g.Free(v)
-	if g.LSTMRecurrentForward(v.Slice(0, 4*16*16), v.Slice(0, 2*16*16), v.Slice(0, 2*16*16), v.Slice(0, 4*16*16), false, 1, 16, 16) {
-		t.Fatal("FP32 took the persistent path")
+// TestLSTMRecurrentDeclines: at FP32, and at TF32 for a shape the
+// persistent kernel cannot hold, the backend leaves the loop to the caller
+// and says so; the persistent kernel says why it turns a shape down.
+func TestLSTMRecurrentDeclines(t *testing.T) {
+	for _, c := range []struct {
+		p    Precision
+		H    int
+		want string
+	}{{FP32, 16, "forward per-step"}, {TF32, 24, "not a multiple of 16"}} {
+		g := gpu(t, c.p)
+		B, H := 16, c.H
+		v := g.Alloc(4 * B * H * 3)
+		if g.LSTMRecurrentForward(v.Slice(0, 4*B*H), v.Slice(0, 2*B*H), v.Slice(0, 2*B*H), v.Slice(0, 4*H*H), false, 1, B, H) {
+			t.Errorf("%s ran the forward recurrence itself", c.p)
+		}
+		g.Free(v)
+		if got := g.RecurrentPath(); !strings.Contains(got, "forward per-step") || !strings.Contains(got, c.want) {
+			t.Errorf("%s: RecurrentPath() = %q, want it to say %q", c.p, got, c.want)
+		}
 	}
-	if got := g.RecurrentPath(); !strings.Contains(got, "per-step") || !strings.Contains(got, "fp32") {
-		t.Errorf("RecurrentPath() = %q", got)
+	b := recurrenceGPU(t, FP32, RecurrencePersistent)
+	if _, why := b.planRecurrent(64, 1152); !strings.Contains(why, "fp32") {
+		t.Errorf("FP32 persistent: %q, want the fp32 reason", why)
 	}
-	b := gpu(t, BF16)
+	b = recurrenceGPU(t, BF16, RecurrencePersistent)
 	for _, sh := range [][2]int{{64, 24}, {300, 64}, {64, 1 << 14}} {
 		if _, why := b.planRecurrent(sh[0], sh[1]); why == "" {
 			t.Errorf("B=%d H=%d: planned, want a reason to decline", sh[0], sh[1])
@@ -194,74 +312,84 @@ func TestLSTMRecurrentForwardDeclines(t *testing.T) {
 	}
 }
 
-// TestProfileRecurrent times one paper-shape layer's forward recurrence
-// (T=70, B=64, H=1152) on the persistent kernel and step by step, and the
-// kernel at T=1 (its fixed cost: loading W_hh). It runs only with
-// ULMFIT_CUDA_PROFILE=1: a measurement, not a check.
+// TestProfileRecurrent times one layer's forward recurrence at the paper's
+// shapes (T=70, B=64 and 128, H=1152 and 400) each way the backend runs it,
+// each call its own segment as in a training step (the per-step loops then
+// replay as graphs), and block 0's time in each phase of the persistent
+// kernel's steps. It runs only with ULMFIT_CUDA_PROFILE=1: a measurement,
+// not a check.
 func TestProfileRecurrent(t *testing.T) {
 	if os.Getenv("ULMFIT_CUDA_PROFILE") == "" {
 		t.Skip("set ULMFIT_CUDA_PROFILE=1 to time the recurrence")
 	}
 	for _, prec := range []Precision{TF32, BF16} {
 		p := newPair(t, prec)
-		g := p.g
-		for _, sh := range [][3]int{{70, 64, 1152}, {1, 64, 1152}, {70, 64, 400}, {70, 128, 1152}} {
+		for _, sh := range [][3]int{{70, 64, 1152}, {70, 64, 400}, {70, 128, 1152}} {
 			T, B, H := sh[0], sh[1], sh[2]
-			rc := newRecurrentCase(p, T, B, H, true)
-			gates, hs, cs, whh := rc.upload(g)
-			timeit := func(name string, f func()) {
+			rc := newRecurrentCase(p, T, B, H, false)
+			for _, r := range []Recurrence{RecurrencePerStep, RecurrenceAuto, RecurrencePersistent} {
+				g := recurrenceGPU(t, prec, r)
+				gates, hs, cs, whh := rc.upload(g)
+				G := 4 * H
+				run := func() {
+					if g.LSTMRecurrentForward(gates, hs, cs, whh, false, T, B, H) {
+						return
+					}
+					for s := 0; s < T; s++ {
+						gs := gates.Slice(s*B*G, (s+1)*B*G)
+						g.Gemm(false, true, B, G, H, 1, hs.Slice(s*B*H, (s+1)*B*H), H, whh, H, 1, gs, G)
+						g.LSTMCellForward(gs, cs.Slice(s*B*H, (s+1)*B*H), cs.Slice((s+1)*B*H, (s+2)*B*H), hs.Slice((s+1)*B*H, (s+2)*B*H), B, H)
+					}
+				}
+				for i := 0; i < 3; i++ { // the second captures the segment, the third replays it
+					run()
+					g.Sync()
+				}
 				const reps = 20
-				f()
-				g.Sync()
 				t0 := time.Now()
 				for i := 0; i < reps; i++ {
-					f()
+					run()
+					g.Sync()
 				}
+				g.paths = recurrentPaths{}
+				run()
 				g.Sync()
-				t.Logf("%s T=%d B=%d H=%d %-10s %8.3f ms", prec, T, B, H, name, time.Since(t0).Seconds()*1e3/reps)
-			}
-			timeit("persistent", func() { g.LSTMRecurrentForward(gates, hs, cs, whh, true, T, B, H) })
-			if T > 1 {
-				g.rec.clock = g.Alloc(8 * T)
-				g.LSTMRecurrentForward(gates, hs, cs, whh, true, T, B, H)
-				words := make([]float32, 8*T)
-				g.Download(words, g.rec.clock)
-				g.Free(g.rec.clock)
-				g.rec.clock = compute.Vec{}
-				at := func(t, k int) float64 {
-					i := 2 * (4*t + k)
-					return float64(uint64(math.Float32bits(words[i])) | uint64(math.Float32bits(words[i+1]))<<32)
-				}
-				var ph [4]float64
-				for s := 0; s < T-1; s++ {
-					for k := 0; k < 3; k++ {
-						ph[k] += at(s, k+1) - at(s, k)
+				t.Logf("%s T=%d B=%d H=%d %-10s %8.3f ms  (%s)", prec, T, B, H, r, time.Since(t0).Seconds()*1e3/reps, g.RecurrentPath())
+				if r == RecurrencePersistent && strings.Contains(g.RecurrentPath(), "persistent") {
+					g.rec.clock = g.Alloc(8 * T)
+					run()
+					words := make([]float32, 8*T)
+					g.Download(words, g.rec.clock)
+					g.Free(g.rec.clock)
+					g.rec.clock = compute.Vec{}
+					at := func(t, k int) float64 {
+						i := 2 * (4*t + k)
+						return float64(uint64(math.Float32bits(words[i])) | uint64(math.Float32bits(words[i+1]))<<32)
 					}
-					ph[3] += at(s+1, 0) - at(s, 3)
+					var ph [4]float64
+					for s := 0; s < T-1; s++ {
+						for k := 0; k < 3; k++ {
+							ph[k] += at(s, k+1) - at(s, k)
+						}
+						ph[3] += at(s+1, 0) - at(s, 3)
+					}
+					n := 1e3 * float64(T-1)
+					t.Logf("%s T=%d B=%d H=%d persistent, a step in us: products %.2f, sums %.2f, cell %.2f, barrier %.2f",
+						prec, T, B, H, ph[0]/n, ph[1]/n, ph[2]/n, ph[3]/n)
 				}
-				t.Logf("%s T=%d B=%d H=%d a step, us: products %.2f, sums %.2f, cell %.2f, barrier %.2f", prec, T, B, H,
-					ph[0]/1e3/float64(T-1), ph[1]/1e3/float64(T-1), ph[2]/1e3/float64(T-1), ph[3]/1e3/float64(T-1))
-			}
-			G := 4 * H
-			timeit("per-step", func() {
-				for s := 0; s < T; s++ {
-					gs := gates.Slice(s*B*G, (s+1)*B*G)
-					g.Gemm(false, false, B, G, H, 1, hs.Slice(s*B*H, (s+1)*B*H), H, whh, G, 1, gs, G)
-					g.LSTMCellForward(gs, cs.Slice(s*B*H, (s+1)*B*H), cs.Slice((s+1)*B*H, (s+2)*B*H), hs.Slice((s+1)*B*H, (s+2)*B*H), B, H)
+				for _, v := range []compute.Vec{gates, hs, cs, whh} {
+					g.Free(v)
 				}
-			})
-			for _, v := range []compute.Vec{gates, hs, cs, whh} {
-				g.Free(v)
 			}
 		}
 	}
 }
 
 // TestPlanRecurrent lays out shapes for an H200 (132 SMs, 227 KiB of shared
-// memory a block) without a GPU: at bf16 and B=64 every layer of the
-// paper's model runs persistent; where h_{t-1} would take more than
-// recurrentMaxChunks chunks (tf32 at H=1152, B=128 at H=1152) the per-step
-// path does; every plan fits the card's shared memory.
+// memory a block) without a GPU: the paper's layers fit at B=64 in both
+// precisions, tf32's float32 weights in chunks of 32 words at H=1152;
+// RecurrenceAuto runs the kernel only at tf32 and within recurrentAutoChunks
+// (the paper's last layer); every plan fits the card's shared memory.
 func TestPlanRecurrent(t *testing.T) {
 	card := func(p Precision) *Backend {
 		return &Backend{opts: Options{Precision: p}, sms: 132, rk: recurrentKernels{coop: true, sharedMax: 232448}}
@@ -269,13 +397,21 @@ func TestPlanRecurrent(t *testing.T) {
 	for _, c := range []struct {
 		p            Precision
 		B, H         int
-		units, chunk int // 0: declined
+		units, chunk int  // 0: declined
+		auto         bool // RecurrenceAuto runs it
 	}{
-		{BF16, 64, 1152, 9, 128}, {TF32, 64, 1152, 0, 0}, {BF16, 64, 400, 4, 128}, {TF32, 64, 400, 4, 128},
-		{BF16, 128, 1152, 0, 0}, {BF16, 128, 400, 4, 128}, {TF32, 128, 1152, 0, 0}, {FP32, 64, 1152, 0, 0}, {BF16, 64, 1160, 0, 0},
-		{BF16, 64, 4096, 0, 0}, {BF16, 257, 400, 0, 0}, {BF16, 1, 16, 1, 8},
+		{BF16, 64, 1152, 9, 128, false}, {TF32, 64, 1152, 9, 32, false}, {BF16, 64, 400, 4, 128, false},
+		{TF32, 64, 400, 4, 128, true}, {BF16, 128, 1152, 9, 64, false}, {BF16, 128, 400, 4, 128, false},
+		{TF32, 128, 1152, 9, 8, false}, {TF32, 32, 400, 4, 128, true}, {FP32, 64, 1152, 0, 0, false},
+		{BF16, 64, 1160, 0, 0, false}, {BF16, 64, 4096, 0, 0, false}, {BF16, 257, 400, 0, 0, false},
+		{BF16, 1, 16, 1, 8, false}, {TF32, 1, 16, 1, 16, true},
 	} {
-		p, why := card(c.p).planRecurrent(c.B, c.H)
+		b := card(c.p)
+		p, why := b.planRecurrent(c.B, c.H)
+		_, auto, _ := b.persistentFor(c.B, c.H)
+		if auto != c.auto {
+			t.Errorf("%s B=%d H=%d: RecurrenceAuto runs the persistent kernel: %v, want %v", c.p, c.B, c.H, auto, c.auto)
+		}
 		if c.units == 0 {
 			if why == "" {
 				t.Errorf("%s B=%d H=%d: planned %+v, want it declined", c.p, c.B, c.H, p)
@@ -284,6 +420,14 @@ func TestPlanRecurrent(t *testing.T) {
 		}
 		if why != "" || p.units != c.units || p.chunk != c.chunk {
 			t.Errorf("%s B=%d H=%d: plan %+v (%s), want %d units a block, chunks of %d words", c.p, c.B, c.H, p, why, c.units, c.chunk)
+		}
+		b.opts.Recurrence = RecurrencePerStep
+		if _, ok, _ := b.persistentFor(c.B, c.H); ok {
+			t.Errorf("%s B=%d H=%d: RecurrencePerStep runs the persistent kernel", c.p, c.B, c.H)
+		}
+		b.opts.Recurrence = RecurrencePersistent
+		if _, ok, _ := b.persistentFor(c.B, c.H); !ok {
+			t.Errorf("%s B=%d H=%d: RecurrencePersistent does not run the persistent kernel", c.p, c.B, c.H)
 		}
 	}
 	for _, prec := range []Precision{TF32, BF16} {
