@@ -106,6 +106,9 @@ type BenchRecord struct {
 	// records written before they were (from the shape and the card).
 	FlopsPerToken float64 `json:"flops_per_token"`
 	PeakTFLOPS    float64 `json:"card_peak_tflops"`
+	// OursRecurrent is how our LSTM's recurrences ran on the GPU
+	// (cuda.Backend.RecurrentPath); records before 2026-12-04 lack it.
+	OursRecurrent string `json:"ours_recurrent"`
 }
 
 // MarkedItems lists the items doc's marks name (each mark's first word), in
@@ -615,15 +618,34 @@ func benchTable(recs []BenchRecord, device string) (string, error) {
 				ofPeak = fmt.Sprintf("%.1f%%", 100*tflops/r.PeakTFLOPS)
 			}
 		}
-		rows = append(rows, []string{day(r), cmp.Or(r.Card, r.Device), r.Shape, strconv.Itoa(r.Batch), r.Precision,
-			tokS(r.OursTokS), rate, ofPeak, cmp.Or(r.PeerEngine, "—"), tokS(r.PeerTokS), ratio, benchCommit(r.Commit)})
+		row := []string{day(r), cmp.Or(r.Card, r.Device), r.Shape, strconv.Itoa(r.Batch), r.Precision,
+			tokS(r.OursTokS), rate, ofPeak, cmp.Or(r.PeerEngine, "—"), tokS(r.PeerTokS), ratio, benchCommit(r.Commit)}
+		if device == "cuda" {
+			row = append(row, recurrenceText(r.OursRecurrent))
+		}
+		rows = append(rows, row)
 	}
 	var b strings.Builder
 	header := []string{"Date", "Card", "Shape", "B", "Precision", "Ours tok/s", "Ours TFLOP/s", "Of peak", "Peer", "Peer tok/s", "Ratio", "Commit"}
+	if device == "cuda" {
+		header = append(header, "Our LSTM recurrence")
+	}
 	if err := gridTable(&b, header, rows, true); err != nil {
 		return "", err
 	}
 	return b.String(), nil
+}
+
+// recurrenceText is a record's ours_recurrent for the table: the ways the
+// recurrences ran, without the reason the persistent kernel did not run
+// (the record keeps it), or a dash for a record without it.
+func recurrenceText(s string) string {
+	for _, cut := range []string{"; not persistent:", " (not persistent:"} {
+		if i := strings.Index(s, cut); i >= 0 {
+			s = s[:i]
+		}
+	}
+	return cmp.Or(s, "—")
 }
 
 // benchCommit is a bench record's commit, its first 7 characters, with a "+dirty" kept.

@@ -257,7 +257,10 @@ func TestSpliceBench(t *testing.T) {
 	recs := []BenchRecord{
 		{Date: "2026-12-04T10:00:00Z", Commit: "0123456789abcdef", Device: "cuda", Card: "NVIDIA H200 (sm_90, 132 SMs)", Shape: "paper",
 			Precision: "bf16", Batch: 64, OursTokS: 651234.4, PeerEngine: "pytorch-2.11.0", PeerTokS: 260500, Ratio: 2.5,
-			FlopsPerToken: 2e8, PeakTFLOPS: 989.4},
+			FlopsPerToken: 2e8, PeakTFLOPS: 989.4,
+			OursRecurrent: "forward persistent (H 400), per-step (H 1152); backward per-step (H 400, 1152); not persistent: h_{t-1} takes 36 chunks"},
+		{Date: "2026-12-03T10:00:00Z", Commit: "abcdef0123456789", Device: "cuda", Card: "NVIDIA H200 (sm_90, 132 SMs)", Shape: "paper",
+			Precision: "tf32", Batch: 64, OursTokS: 344976, PeerEngine: "pytorch-2.11.0", PeerTokS: 209859, Ratio: 1.644},
 		{Date: "2026-12-02T09:00:00Z", Commit: "fedcba9876543210+dirty", Device: "cpu", Shape: "small", Precision: "fp32", Batch: 32,
 			OursTokS: 3658, PeerEngine: "pytorch-1.13.0", PeerTokS: 757, Ratio: 4.832},
 	}
@@ -270,7 +273,9 @@ func TestSpliceBench(t *testing.T) {
 	for _, want := range []string{
 		"| 2026-12-02 | cpu                           | small | 32 | fp32      | 3,658      | —            | —       | pytorch-1.13.0 | 757        | 4.83x | fedcba9+dirty |",
 		// 651,234.4 tok/s x 2e8 FLOP a token = 130.2 TFLOP/s, 13.2% of 989.4.
-		"| 2026-12-04 | NVIDIA H200 (sm\\_90, 132 SMs) | paper | 64 | bf16      | 651,234    | 130.2        | 13.2%   | pytorch-2.11.0 | 260,500    | 2.50x | 0123456       |",
+		"| 2026-12-04 | NVIDIA H200 (sm\\_90, 132 SMs) | paper | 64 | bf16      | 651,234    | 130.2        | 13.2%   | pytorch-2.11.0 | 260,500    | 2.50x | 0123456 | forward persistent (H 400), per-step (H 1152); backward per-step (H 400, 1152) |",
+		// A record from before ours_recurrent: a dash.
+		"| 344,976    | —            | —       | pytorch-2.11.0 | 209,859    | 1.64x | abcdef0 | —",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("bench lacks %q:\n%s", want, got)

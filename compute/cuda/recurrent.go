@@ -3,6 +3,8 @@ package cuda
 import (
 	_ "embed"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ulmfit-go/ulmfit/compute"
@@ -132,18 +134,22 @@ type recurrentBuffers struct {
 	clock compute.Vec
 }
 
-// recurrentPaths counts the layers' recurrences by the way they ran, for
-// RecurrentPath.
+// recurrentPaths records the ways the layers' recurrences ran and at which
+// hidden sizes, for RecurrentPath.
 type recurrentPaths struct {
-	runs map[string]int // "forward persistent", "backward per-step bf16", ...
-	why  string         // why the last forward was not persistent, where it was asked to be
+	runs map[string][]int // "forward persistent", "backward per-step bf16", ...: the sizes H, ascending
+	why  string           // why the last forward considered for the persistent kernel did not run in it
 }
 
-func (p *recurrentPaths) count(path string) {
+func (p *recurrentPaths) count(path string, H int) {
 	if p.runs == nil {
-		p.runs = map[string]int{}
+		p.runs = map[string][]int{}
 	}
-	p.runs[path]++
+	if hs := p.runs[path]; !slices.Contains(hs, H) {
+		hs = append(hs, H)
+		slices.Sort(hs)
+		p.runs[path] = hs
+	}
 }
 
 // recurrentPlan is lstm_recurrent_forward's layout for a shape.
@@ -211,7 +217,7 @@ func (b *Backend) LSTMRecurrentForward(gates, hs, cs, whh compute.Vec, transpose
 	atLeast("LSTMRecurrentForward", "cs", cs.N, (T+1)*B*H)
 	mustLen("LSTMRecurrentForward whh", whh.N, 4*H*H)
 	if p, ok, why := b.persistentFor(B, H); ok && hs.Ptr%16 == 0 {
-		b.paths.count("forward persistent")
+		b.paths.count("forward persistent", H)
 		b.persistentForward(p, gates, hs, cs, whh, transposed, T, B, H)
 		return true
 	} else if ok {
@@ -220,11 +226,11 @@ func (b *Backend) LSTMRecurrentForward(gates, hs, cs, whh compute.Vec, transpose
 		b.paths.why = why
 	}
 	if b.opts.Precision == BF16 && b.opts.Recurrence != RecurrencePerStep {
-		b.paths.count("forward per-step bf16")
+		b.paths.count("forward per-step bf16", H)
 		b.forwardStepsBF16(gates, hs, cs, whh, transposed, T, B, H)
 		return true
 	}
-	b.paths.count("forward per-step")
+	b.paths.count("forward per-step", H)
 	return false
 }
 
@@ -313,10 +319,10 @@ func (b *Backend) LSTMRecurrentBackward(dgates, gates, cs, dh, dc, whh compute.V
 	atLeast("LSTMRecurrentBackward", "dc", dc.N, BH)
 	mustLen("LSTMRecurrentBackward whh", whh.N, G*H)
 	if b.opts.Precision != BF16 || b.opts.Recurrence == RecurrencePerStep {
-		b.paths.count("backward per-step")
+		b.paths.count("backward per-step", H)
 		return false
 	}
-	b.paths.count("backward per-step bf16")
+	b.paths.count("backward per-step bf16", H)
 	r := &b.rec
 	r.wbf = b.bf16Alloc(r.wbf, G*H)
 	r.dgbf = b.bf16Alloc(r.dgbf, B*G)
@@ -333,8 +339,10 @@ func (b *Backend) LSTMRecurrentBackward(dgates, gates, cs, dh, dc, whh compute.V
 }
 
 // RecurrentPath says how the LSTM layers' recurrences have run on this
-// backend so far, e.g. "forward per-step bf16, backward per-step bf16", or
-// with counts where a direction ran more than one way.
+// backend so far, each direction's ways with the hidden sizes they ran at,
+// e.g. "forward persistent (H 400), per-step (H 1152); backward per-step
+// (H 400, 1152)", and why a forward considered for the persistent kernel
+// did not run in it.
 func (b *Backend) RecurrentPath() string {
 	if len(b.paths.runs) == 0 {
 		return "none run"
@@ -343,21 +351,21 @@ func (b *Backend) RecurrentPath() string {
 	for _, dir := range []string{"forward", "backward"} {
 		var ways []string
 		for _, way := range []string{"persistent", "per-step bf16", "per-step"} {
-			if n := b.paths.runs[dir+" "+way]; n > 0 {
-				ways = append(ways, fmt.Sprintf("%s %d", way, n))
+			if hs := b.paths.runs[dir+" "+way]; len(hs) > 0 {
+				sizes := make([]string, len(hs))
+				for i, h := range hs {
+					sizes[i] = strconv.Itoa(h)
+				}
+				ways = append(ways, fmt.Sprintf("%s (H %s)", way, strings.Join(sizes, ", ")))
 			}
 		}
-		switch len(ways) {
-		case 0:
-		case 1:
-			parts = append(parts, dir+" "+ways[0][:strings.LastIndexByte(ways[0], ' ')])
-		default:
-			parts = append(parts, dir+" "+strings.Join(ways, " + "))
+		if len(ways) > 0 {
+			parts = append(parts, dir+" "+strings.Join(ways, ", "))
 		}
 	}
-	s := strings.Join(parts, ", ")
+	s := strings.Join(parts, "; ")
 	if b.paths.why != "" {
-		s += " (not persistent: " + b.paths.why + ")"
+		s += "; not persistent: " + b.paths.why
 	}
 	return s
 }

@@ -442,3 +442,24 @@ func TestPlanRecurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestRecurrentPath: what the bench record and the profile say of the ways
+// the recurrences ran, without a GPU.
+func TestRecurrentPath(t *testing.T) {
+	var b Backend
+	if got := b.RecurrentPath(); got != "none run" {
+		t.Errorf("nothing run: %q", got)
+	}
+	for _, r := range []struct {
+		path string
+		H    int
+	}{{"forward per-step", 1152}, {"forward persistent", 400}, {"backward per-step", 1152}, {"backward per-step", 400},
+		{"forward per-step", 1152}, {"backward per-step", 400}} {
+		b.paths.count(r.path, r.H)
+	}
+	b.paths.why = "h_{t-1} takes 36 chunks"
+	want := "forward persistent (H 400), per-step (H 1152); backward per-step (H 400, 1152); not persistent: h_{t-1} takes 36 chunks"
+	if got := b.RecurrentPath(); got != want {
+		t.Errorf("RecurrentPath() = %q, want %q", got, want)
+	}
+}
