@@ -175,11 +175,15 @@ func New(opts Options) (*Backend, error) {
 	b.params.init()
 	b.device = fmt.Sprintf("%s (sm_%d%d, %d SMs)", d.deviceName(b.dev), major, minor, b.sms)
 	b.name = "cuda/" + opts.Precision.String()
+	if opts.Recurrence != RecurrenceAuto {
+		b.name += "/" + opts.Recurrence.String() // its products differ from the default's in rounding or order
+	}
 	ok = true
 	return b, nil
 }
 
-// Name is "cuda/" and the precision, e.g. "cuda/tf32".
+// Name is "cuda/" and the precision, e.g. "cuda/tf32", and the recurrence
+// where it is not RecurrenceAuto ("cuda/bf16/per-step").
 func (b *Backend) Name() string { return b.name }
 
 // Device describes the GPU, e.g. "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs)".

@@ -305,6 +305,9 @@ func TestLSTMRecurrentDeclines(t *testing.T) {
 		t.Errorf("FP32 persistent: %q, want the fp32 reason", why)
 	}
 	b = recurrenceGPU(t, BF16, RecurrencePersistent)
+	if got := b.Name(); got != "cuda/bf16/persistent" {
+		t.Errorf("Name() = %q: a recurrence other than auto belongs in the engine's name", got)
+	}
 	for _, sh := range [][2]int{{64, 24}, {300, 64}, {64, 1 << 14}} {
 		if _, why := b.planRecurrent(sh[0], sh[1]); why == "" {
 			t.Errorf("B=%d H=%d: planned, want a reason to decline", sh[0], sh[1])
