@@ -65,7 +65,8 @@ func (r Recurrence) String() string {
 	return fmt.Sprintf("Recurrence(%d)", uint8(r))
 }
 
-// recurrentSource is the CUDA C of the persistent recurrence.
+// recurrentSource is the CUDA C of the persistent recurrence and of the
+// cell kernels that write bfloat16 copies.
 //
 //go:embed recurrent.cu
 var recurrentSource string
