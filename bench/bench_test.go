@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/url"
 	"os"
@@ -104,6 +105,26 @@ func TestCardPeakTFLOPS(t *testing.T) {
 	} {
 		if got := CardPeakTFLOPS(c.card, c.precision); got != c.want {
 			t.Errorf("CardPeakTFLOPS(%q, %q) = %g, want %g", c.card, c.precision, got, c.want)
+		}
+	}
+}
+
+// Bad --precision or --recurrence values are option errors (exit 2) before
+// any engine's process starts: the worker here would fail the test if run.
+func TestRunRejectsUnknownRecurrence(t *testing.T) {
+	dir := t.TempDir()
+	worker := fakeProcess(t, dir, "ours.sh", "never run")
+	for _, o := range []Options{
+		{Shape: "paper", Steps: 1, Rounds: 1, Device: "cuda", Precision: "bf16", Recurrence: "fused", NoPeer: true},
+		{Shape: "paper", Steps: 1, Rounds: 1, Device: "cuda", Precision: "fp16", NoPeer: true},
+	} {
+		var out bytes.Buffer
+		err := Run(context.Background(), o, worker, &out, io.Discard)
+		if !errors.Is(err, ErrOptions) {
+			t.Errorf("recurrence %q, precision %q: %v, want an options error", o.Recurrence, o.Precision, err)
+		}
+		if strings.Contains(out.String(), "round") {
+			t.Errorf("a worker ran:\n%s", out.String())
 		}
 	}
 }
