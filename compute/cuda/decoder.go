@@ -44,6 +44,9 @@ type decoderBuffers struct {
 // of 1494 rows. A variable so that tests can force many passes.
 var decoderBF16Elems = 1 << 27
 
+// bf16Bytes is the size of a bfloat16.
+const bf16Bytes = 2
+
 // bf16Alloc returns buf if it holds n bfloat16 elements, else a new buffer
 // that does (buf freed).
 func (b *Backend) bf16Alloc(buf compute.Vec, n int) compute.Vec {
@@ -110,10 +113,9 @@ func (b *Backend) DecodeBF16(n, vocab, emb int, out, enc, bias compute.Vec, targ
 	}
 	b.elementwise(b.dk.toBF16, vocab*emb).ptr(d.enc.Ptr).ptr(enc.Ptr).i64(vocab * emb)
 	b.elementwise(b.dk.toBF16, n*emb).ptr(d.out.Ptr).ptr(out.Ptr).i64(n * emb)
-	const h = 2 // bytes of a bfloat16
 	for r0 := 0; r0 < n; r0 += rows {
 		m := min(rows, n-r0)
-		o := d.out.Ptr + uintptr(h*r0*emb)
+		o := d.out.Ptr + uintptr(bf16Bytes*r0*emb)
 		b.recordGemm(false, true, m, vocab, emb, 1, o, emb, d.enc.Ptr, emb, 0, d.logits.Ptr, vocab, gemmBF16)
 		b.kernel(b.dk.softmaxXentBF16, min(m, softmaxBlocksPerSM*b.sms), 1, softmaxTPB).
 			ptr(d.logits.Ptr).ptr(bias.Ptr).ptr(targets.Ptr + uintptr(4*r0)).ptr(losses.Ptr + uintptr(4*r0)).i32(m).i32(vocab)

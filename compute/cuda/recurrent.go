@@ -273,9 +273,6 @@ func (b *Backend) persistentForward(p recurrentPlan, gates, hs, cs, whh compute.
 		ptr(r.hbf.Ptr).ptr(r.barrier.Ptr).i32(p.chunk).ptr(r.clock.Ptr)
 }
 
-// bf16Bytes is the size of a bfloat16.
-const bf16Bytes = 2
-
 // forwardStepsBF16 is the model's loop on bfloat16 storage: W_hh and
 // h_{-1} are rounded once, then each step's product reads the bfloat16 h
 // the previous step's cell kernel wrote.
