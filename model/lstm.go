@@ -90,9 +90,11 @@ func lstmBackward(be compute.Backend, s lstmShape, x, wih, whh, gates, hs, cs, d
 		beta = 1
 	}
 	be.Gemm(true, false, G, H, N, 1, dg, G, hs.Slice(0, N*H), H, beta, dwhh, H)
-	be.Fill(dbias, 0)
-	be.SumRows(dbias, dg, N, G)
 	if dx.N != 0 {
+		// Right after the other two products of dg: a backend that rounds
+		// their operands (compute/cuda at bf16) reuses dg's copy.
 		be.Gemm(false, false, N, s.In, G, 1, dg, G, wih, s.In, 0, dx, s.In)
 	}
+	be.Fill(dbias, 0)
+	be.SumRows(dbias, dg, N, G)
 }

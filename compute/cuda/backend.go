@@ -31,21 +31,23 @@ type Backend struct {
 	opts Options
 	lib  *libs
 
-	dev    int32
-	ctx    uintptr // the device's primary context
-	stream uintptr
-	blas   uintptr // cublasHandle_t
-	module uintptr
-	k      kernels
-	hk     headKernels
-	dk     decoderKernels
-	dec    decoderBuffers
-	rk     recurrentKernels
-	rec    recurrentBuffers
-	paths  recurrentPaths
-	name   string
-	device string // e.g. "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs)"
-	sms    int
+	dev     int32
+	ctx     uintptr // the device's primary context
+	stream  uintptr
+	blas    uintptr // cublasHandle_t
+	module  uintptr
+	k       kernels
+	hk      headKernels
+	dk      decoderKernels
+	dec     decoderBuffers
+	ops16   [2]compute.Vec // Gemm's bfloat16 copies of A and B at BF16 (gemmBF16Min)
+	ops16at [2]int         // the index in cmds of each copy's rounding (bf16Copy)
+	rk      recurrentKernels
+	rec     recurrentBuffers
+	paths   recurrentPaths
+	name    string
+	device  string // e.g. "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs)"
+	sms     int
 
 	// Host storage the driver and cuBLAS read or write through pointers
 	// during a call: on the heap, inside the Backend, so it stays put.
@@ -226,6 +228,7 @@ func (b *Backend) ReleaseAll() {
 	b.ints = b.ints[:0]
 	b.partials, b.rowSums, b.plans = compute.Vec{}, compute.Vec{}, compute.Vec{}
 	b.dec = decoderBuffers{}
+	b.ops16 = [2]compute.Vec{}
 	b.rec = recurrentBuffers{}
 }
 

@@ -67,8 +67,10 @@ const (
 	// BF16 rounds the operands to bfloat16 (8-bit mantissa) and accumulates
 	// in float32 (CUBLAS_COMPUTE_32F_FAST_16BF), as torch.autocast(bfloat16)
 	// does for its matrix products. Products agree to about 1e-2 relative.
-	// At BF16 the model's decoder also runs through DecodeBF16, which keeps
-	// the logits and the decoder's operands in bfloat16 (decoder.go).
+	// Products of at least gemmBF16Min rows and columns round their operands
+	// into bfloat16 copies first (cuBLAS would run them as TF32), and the
+	// model's decoder runs through DecodeBF16, which keeps the logits and
+	// the decoder's operands in bfloat16 (decoder.go).
 	BF16
 )
 

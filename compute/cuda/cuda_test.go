@@ -452,6 +452,14 @@ func TestAddRowVectorSumRows(t *testing.T) {
 		p.check(t, fmt.Sprintf("SumRows twice %dx%d", rows, cols), b, tolSum)
 		p.free(x, b)
 	}
+	// A view one element in: not 16-byte aligned, so the scalar kernel runs
+	// where the columns alone would take the vector one.
+	x, b := p.randn(1+70*64, 1), p.randn(64, 1)
+	xs := p.slice(x, 1, x.c.N)
+	p.c.SumRows(b.c, xs.c, 70, 64)
+	p.g.SumRows(b.g, xs.g, 70, 64)
+	p.check(t, "SumRows 70x64 of an unaligned view", b, tolSum)
+	p.free(x, b)
 }
 
 func TestLSTMCell(t *testing.T) {
@@ -480,7 +488,9 @@ func TestLSTMCell(t *testing.T) {
 
 func TestSoftmaxCrossEntropy(t *testing.T) {
 	p := newPair(t, FP32)
-	for _, sh := range [][2]int{{1, 1}, {5, 3}, {37, 1000}, {300, 60000}} {
+	// V 1000 and 60000 take the vector kernel (rows of whole float4s), the
+	// others the scalar one.
+	for _, sh := range [][2]int{{1, 1}, {5, 3}, {37, 1000}, {9, 1001}, {300, 60000}} {
 		n, V := sh[0], sh[1]
 		host := p.normal(n*V, 3)
 		if n > 2 {
@@ -538,17 +548,23 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 
 func TestAdam(t *testing.T) {
 	p := newPair(t, FP32)
-	for _, decoupled := range []bool{false, true} {
-		n := 100003
-		par := p.randn(n, 1)
-		m, v := p.upload(make([]float32, n)), p.upload(make([]float32, n))
+	// Offset 0: four elements a thread (n % 4 = 3 left to the tail); offset
+	// 1: views that are not 16-byte aligned, one element a thread.
+	for _, c := range []struct {
+		decoupled bool
+		off       int
+	}{{false, 0}, {true, 0}, {false, 1}} {
+		decoupled, n := c.decoupled, 100003
+		par := p.randn(n+c.off, 1)
+		m, v := p.upload(make([]float32, n+c.off)), p.upload(make([]float32, n+c.off))
+		ps, ms, vs := p.slice(par, c.off, n+c.off), p.slice(m, c.off, n+c.off), p.slice(v, c.off, n+c.off)
 		for step := 1; step <= 10; step++ {
 			grad := p.randn(n, 0.01)
-			p.c.Adam(par.c, grad.c, m.c, v.c, 1e-3, 0.7, 0.99, 1e-8, 0.01, step, decoupled)
-			p.g.Adam(par.g, grad.g, m.g, v.g, 1e-3, 0.7, 0.99, 1e-8, 0.01, step, decoupled)
+			p.c.Adam(ps.c, grad.c, ms.c, vs.c, 1e-3, 0.7, 0.99, 1e-8, 0.01, step, decoupled)
+			p.g.Adam(ps.g, grad.g, ms.g, vs.g, 1e-3, 0.7, 0.99, 1e-8, 0.01, step, decoupled)
 			p.free(grad)
 		}
-		name := fmt.Sprintf("decoupled=%v", decoupled)
+		name := fmt.Sprintf("decoupled=%v offset=%d", decoupled, c.off)
 		p.check(t, "Adam p "+name, par, tolF32)
 		p.check(t, "Adam m "+name, m, tolF32)
 		p.check(t, "Adam v "+name, v, tolF32)
@@ -561,7 +577,8 @@ func TestGemm(t *testing.T) {
 		t.Run(prec.String(), func(t *testing.T) {
 			p := newPair(t, prec)
 			tol := map[Precision]float64{FP32: tolGemm, TF32: tolTF32, BF16: tolBF16}[prec]
-			shapes := [][3]int{{1, 1, 1}, {17, 33, 65}, {64, 4608, 1152}, {512, 60000, 400}, {4608, 400, 4480}, {5, 7, 0}}
+			// {300, 260, 90} is past gemmBF16Min: at BF16 it runs on bfloat16 copies.
+			shapes := [][3]int{{1, 1, 1}, {17, 33, 65}, {64, 4608, 1152}, {300, 260, 90}, {512, 60000, 400}, {4608, 400, 4480}, {5, 7, 0}}
 			for _, s := range shapes {
 				m, n, k := s[0], s[1], s[2]
 				if prec != FP32 && m*n*k > 1e9 {
@@ -584,7 +601,11 @@ func TestGemm(t *testing.T) {
 					a := p.randn(max(0, (ar-1)*lda+ac)+4, 1)
 					b := p.randn(max(0, (br-1)*ldb+bc)+4, 1)
 					c := p.randn((m-1)*ldc+n, 1)
-					as, bs := p.slice(a, 4, a.c.N), p.slice(b, 4, b.c.N) // offset views
+					off := 4 // offset views
+					if m == 300 {
+						off = 1 // not 16-byte aligned: at BF16 the one-element rounding kernel
+					}
+					as, bs := p.slice(a, off, a.c.N), p.slice(b, off, b.c.N)
 					for _, beta := range []float32{0, 1.3} {
 						p.c.Gemm(ta, tb, m, n, k, 0.7, as.c, lda, bs.c, ldb, beta, c.c, ldc)
 						p.g.Gemm(ta, tb, m, n, k, 0.7, as.g, lda, bs.g, ldb, beta, c.g, ldc)
@@ -595,4 +616,52 @@ func TestGemm(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGemmBF16CopyReuse checks bf16Copy's reuse at BF16: two products of
+// the same A round it once; a product that writes into A, or any kernel in
+// between, makes the next product round it again, and every result agrees
+// with the CPU.
+func TestGemmBF16CopyReuse(t *testing.T) {
+	p := newPair(t, BF16)
+	const m, n, k = 300, 260, 90
+	a, b1, b2 := p.randn(m*k, 1), p.randn(k*n, 1), p.randn(k*n, 1)
+	c1, c2, c3, c4 := p.randn(m*n, 1), p.randn(m*n, 1), p.randn(m*n, 1), p.randn(m*n, 1)
+	roundings := func() int {
+		count := 0
+		for _, c := range p.g.cmds {
+			if c.kind == cmdKernel && (c.fn == p.g.dk.toBF16 || c.fn == p.g.dk.toBF16Vec) && uintptr(c.p[1]) == a.g.Ptr {
+				count++
+			}
+		}
+		return count
+	}
+	gemm := func(b, c vec) {
+		p.c.Gemm(false, false, m, n, k, 1, a.c, k, b.c, n, 0, c.c, n)
+		p.g.Gemm(false, false, m, n, k, 1, a.g, k, b.g, n, 0, c.g, n)
+	}
+	p.g.Sync()
+	gemm(b1, c1)
+	gemm(b2, c2)
+	if got := roundings(); got != 1 {
+		t.Errorf("two products of one A rounded it %d times, want 1", got)
+	}
+	// A product that adds into A: d (300, 90) times b1's first 90 columns.
+	d := p.randn(m*k, 1)
+	p.c.Gemm(false, false, m, k, k, 1, d.c, k, b1.c, n, 0.5, a.c, k)
+	p.g.Gemm(false, false, m, k, k, 1, d.g, k, b1.g, n, 0.5, a.g, k)
+	gemm(b1, c3)
+	if got := roundings(); got != 2 {
+		t.Errorf("after a product into A: %d roundings of A, want 2", got)
+	}
+	p.c.Scale(a.c, 2)
+	p.g.Scale(a.g, 2)
+	gemm(b2, c4)
+	if got := roundings(); got != 3 {
+		t.Errorf("after a kernel wrote A: %d roundings of A, want 3", got)
+	}
+	for i, c := range []vec{c1, c2, c3, c4} {
+		p.check(t, fmt.Sprintf("product %d", i+1), c, tolBF16)
+	}
+	p.free(a, b1, b2, c1, c2, c3, c4, d)
 }

@@ -24,19 +24,22 @@ var decoderSource string
 
 // decoderKernels are the entry points of decoder.cu.
 type decoderKernels struct {
-	toBF16, fillBF16, softmaxXentBF16 uintptr
+	toBF16, toBF16Vec, softmaxXentBF16, softmaxXentBF16Vec uintptr
+	sumRowsPartialBF16, sumRowsPartialBF16Vec              uintptr
 }
 
 func (k *decoderKernels) resolve(b *Backend) error {
 	return b.resolveKernels([]kernelEntry{
-		{&k.toBF16, "to_bf16"}, {&k.fillBF16, "fill_bf16"}, {&k.softmaxXentBF16, "softmax_xent_bf16"},
+		{&k.toBF16, "to_bf16"}, {&k.toBF16Vec, "to_bf16_vec"}, {&k.softmaxXentBF16, "softmax_xent_bf16"},
+		{&k.softmaxXentBF16Vec, "softmax_xent_bf16_vec"}, {&k.sumRowsPartialBF16, "sum_rows_partial_bf16"},
+		{&k.sumRowsPartialBF16Vec, "sum_rows_partial_bf16_vec"},
 	})
 }
 
 // decoderBuffers are DecodeBF16's bfloat16 scratch, grown on demand. Each
 // is a float32 allocation of half as many elements (rounded up).
 type decoderBuffers struct {
-	enc, out, logits, ones compute.Vec
+	enc, out, logits compute.Vec
 }
 
 // decoderBF16Elems bounds the bfloat16 logits of one pass (128 Mi
@@ -107,26 +110,48 @@ func (b *Backend) DecodeBF16(n, vocab, emb int, out, enc, bias compute.Vec, targ
 	d.enc = b.bf16Alloc(d.enc, vocab*emb)
 	d.out = b.bf16Alloc(d.out, n*emb)
 	d.logits = b.bf16Alloc(d.logits, rows*vocab)
-	if d.ones.N < (rows+1)/2 {
-		d.ones = b.bf16Alloc(d.ones, rows)
-		b.elementwise(b.dk.fillBF16, rows).ptr(d.ones.Ptr).f32(1).i64(rows)
-	}
-	b.elementwise(b.dk.toBF16, vocab*emb).ptr(d.enc.Ptr).ptr(enc.Ptr).i64(vocab * emb)
-	b.elementwise(b.dk.toBF16, n*emb).ptr(d.out.Ptr).ptr(out.Ptr).i64(n * emb)
+	b.toBF16(d.enc.Ptr, enc.Ptr, vocab*emb)
+	b.toBF16(d.out.Ptr, out.Ptr, n*emb)
 	for r0 := 0; r0 < n; r0 += rows {
 		m := min(rows, n-r0)
 		o := d.out.Ptr + uintptr(bf16Bytes*r0*emb)
 		b.recordGemm(false, true, m, vocab, emb, 1, o, emb, d.enc.Ptr, emb, 0, d.logits.Ptr, vocab, gemmBF16)
-		b.kernel(b.dk.softmaxXentBF16, min(m, softmaxBlocksPerSM*b.sms), 1, softmaxTPB).
+		fn, grid := b.dk.softmaxXentBF16, softmaxBlocksPerSM*b.sms
+		if softmaxVec(d.logits.Ptr, bias.Ptr, vocab, bf16Bytes) {
+			fn, grid = b.dk.softmaxXentBF16Vec, softmaxVecBlocksPerSM[1]*b.sms
+		}
+		b.kernel(fn, min(m, grid), 1, softmaxTPB).
 			ptr(d.logits.Ptr).ptr(bias.Ptr).ptr(targets.Ptr + uintptr(4*r0)).ptr(losses.Ptr + uintptr(4*r0)).i32(m).i32(vocab)
 		if !grad {
 			continue
 		}
 		b.recordGemm(false, false, m, emb, vocab, scale, d.logits.Ptr, vocab, d.enc.Ptr, emb, 0, dout.Ptr+uintptr(4*r0*emb), emb, gemmBF16F32C)
 		b.recordGemm(true, false, vocab, emb, m, scale, d.logits.Ptr, vocab, o, emb, 1, denc.Ptr, emb, gemmBF16F32C)
-		b.recordGemm(true, false, vocab, 1, m, scale, d.logits.Ptr, vocab, d.ones.Ptr, 1, 1, dbias.Ptr, 1, gemmBF16F32C)
+		chunks := b.rowSumsFor(m, vocab)
+		fn, gx, gy := b.dk.sumRowsPartialBF16, 0, 0
+		if vocab%8 == 0 {
+			fn = b.dk.sumRowsPartialBF16Vec
+			gx, gy = b.grid2(chunks, vocab/8)
+		} else {
+			gx, gy = b.grid2(chunks, vocab)
+		}
+		b.kernel(fn, gx, gy, threads).ptr(d.logits.Ptr).ptr(b.rowSums.Ptr).i32(m).i32(vocab).i32(chunks).f32(scale)
+		b.elementwise(b.k.sumRowsFinal, vocab).ptr(dbias.Ptr).ptr(b.rowSums.Ptr).i32(vocab).i32(chunks)
 	}
 	return true
+}
+
+// toBF16 records dst[i] = bfloat16(src[i]) for n elements: eight a thread
+// where both are 16-byte aligned, else one.
+func (b *Backend) toBF16(dst, src uintptr, n int) {
+	if n == 0 {
+		return
+	}
+	if dst%16 != 0 || src%16 != 0 {
+		b.elementwise(b.dk.toBF16, n).ptr(dst).ptr(src).i64(n)
+		return
+	}
+	b.elementwise(b.dk.toBF16Vec, max(1, n/8)).ptr(dst).ptr(src).i64(n / 8).i32(n % 8)
 }
 
 // recordGemm records a product on raw addresses; Gemm checks its Vecs first.

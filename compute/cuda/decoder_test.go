@@ -18,13 +18,14 @@ func TestDecodeBF16(t *testing.T) {
 		t.Errorf("DecodeBF16 ran at FP32")
 	}
 	defer func(was int) { decoderBF16Elems = was }(decoderBF16Elems)
-	const n, V, E = 45, 997, 24
+	const n, E = 45, 24
 	for _, tc := range []struct {
-		passRows int
-		grad     bool
-	}{{n, true}, {8, true}, {n, false}} {
+		V, passRows int
+		grad        bool
+	}{{997, n, true}, {997, 8, true}, {997, n, false}, {1000, n, true}, {1000, 8, true}} {
+		V := tc.V // 1000 takes the vector softmax (whole 8-element vectors), 997 the scalar one
 		decoderBF16Elems = tc.passRows * V
-		name := fmt.Sprintf("%d rows a pass, gradient %v", tc.passRows, tc.grad)
+		name := fmt.Sprintf("V %d, %d rows a pass, gradient %v", V, tc.passRows, tc.grad)
 		out, enc, bias := p.randn(n*E, 1), p.randn(V*E, 0.5), p.randn(V, 1)
 		targets := make([]int32, n)
 		for i := range targets {

@@ -178,14 +178,23 @@ extern "C" __global__ void sum_rows_final(float* db, const float* part, int cols
 __device__ __forceinline__ float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 // lstm_forward_one finishes element k = (b, j) of one step's (B, H) state
-// and returns h[k]; lstm_forward runs it with one thread per element.
-__device__ __forceinline__ float lstm_forward_one(float* gates, const float* cPrev, float* c, float* h, int hidden, i64 k) {
-	int b = (int)(k / hidden), j = (int)(k % hidden);
+// and returns h[k]; lstm_forward runs it with one thread per element. B*H
+// is below 2^31 (cellElems in kernels.go), so k splits in 32-bit division,
+// a few instructions where 64-bit division is a long call on a kernel's
+// critical path.
+//
+// bias, when not null, is added to the four pre-activations first: the
+// layer's AddRowVector over all T steps' gates folded into the cell
+// (recurrent.go), the same sum in another order.
+__device__ __forceinline__ float lstm_forward_one(float* gates, const float* bias, const float* cPrev, float* c, float* h, int hidden, i64 k) {
+	int b = (int)k / hidden, j = (int)k - b * hidden;
 	float* g = gates + (i64)b * 4 * hidden;
-	float ig = sigmoidf(g[j]);
-	float fg = sigmoidf(g[hidden + j]);
-	float gg = tanhf(g[2 * hidden + j]);
-	float og = sigmoidf(g[3 * hidden + j]);
+	float bi = 0, bf = 0, bg = 0, bo = 0;
+	if (bias != 0) bi = bias[j], bf = bias[hidden + j], bg = bias[2 * hidden + j], bo = bias[3 * hidden + j];
+	float ig = sigmoidf(g[j] + bi);
+	float fg = sigmoidf(g[hidden + j] + bf);
+	float gg = tanhf(g[2 * hidden + j] + bg);
+	float og = sigmoidf(g[3 * hidden + j] + bo);
 	g[j] = ig;
 	g[hidden + j] = fg;
 	g[2 * hidden + j] = gg;
@@ -199,7 +208,7 @@ __device__ __forceinline__ float lstm_forward_one(float* gates, const float* cPr
 
 extern "C" __global__ void lstm_forward(float* gates, const float* cPrev, float* c, float* h, int batch, int hidden) {
 	i64 n = (i64)batch * hidden;
-	FOR_EACH(k, n) lstm_forward_one(gates, cPrev, c, h, hidden, k);
+	FOR_EACH(k, n) lstm_forward_one(gates, 0, cPrev, c, h, hidden, k);
 }
 
 // lstm_backward_one is lstm_forward_one's backward (see goLSTMCellBackward
@@ -207,7 +216,7 @@ extern "C" __global__ void lstm_forward(float* gates, const float* cPrev, float*
 // to dgates and to d.
 __device__ __forceinline__ void lstm_backward_one(float* dgates, const float* gates, const float* cPrev, const float* c,
                                                   const float* dh, float* dc, int hidden, i64 k, float d[4]) {
-	int b = (int)(k / hidden), j = (int)(k % hidden);
+	int b = (int)k / hidden, j = (int)k - b * hidden;
 	const float* g = gates + (i64)b * 4 * hidden;
 	float* dg = dgates + (i64)b * 4 * hidden;
 	float ig = g[j], fg = g[hidden + j], gg = g[2 * hidden + j], og = g[3 * hidden + j];
@@ -270,11 +279,124 @@ __device__ float block_reduce(float v, float* sh) {
 // The body serves every storage type of the logits: Elem says how one is
 // read as a float (load) and written back (store); the arithmetic is float
 // throughout. F32 is float32 storage; decoder.cu adds bfloat16.
+//
+// softmax_xent_rows_vec is the same two passes reading and writing Elem::V,
+// a 16-byte vector of Elem::N elements, for rows whose length is a multiple
+// of Elem::N (the host checks the alignment). A thread loads SOFTMAX_UNROLL
+// vectors (and their bias) before it uses any, so that enough bytes are in
+// flight with a few rows per SM: few enough rows that the second pass finds
+// its row in L2 (softmaxVecBlocksPerSM in kernels.go). Each vector's largest
+// logit updates the running max once, where the scalar body may rescale the
+// sum at every element.
 struct F32 {
 	typedef float T;
 	static __device__ __forceinline__ float load(float x) { return x; }
 	static __device__ __forceinline__ float store(float x) { return x; }
+
+	typedef float4 V;
+	enum { N = 4 };
+	static __device__ __forceinline__ void unpack(float4 v, float* x) { x[0] = v.x, x[1] = v.y, x[2] = v.z, x[3] = v.w; }
+	static __device__ __forceinline__ float4 pack(const float* x) { return make_float4(x[0], x[1], x[2], x[3]); }
 };
+
+#define SOFTMAX_UNROLL 4
+
+template <class Elem>
+__device__ __forceinline__ void softmax_xent_rows_vec(typename Elem::T* logits, const float* bias, const int* targets, float* losses, int n, int vocab) {
+	typedef typename Elem::V V;
+	const int E = Elem::N, U = SOFTMAX_UNROLL, S = SOFTMAX_THREADS;
+	__shared__ float sh[SOFTMAX_THREADS / 32];
+	const float inf = __int_as_float(0x7f800000);
+	const int nv = vocab / E;
+	const float4* bias4 = (const float4*)bias;
+	for (int r = blockIdx.x; r < n; r += gridDim.x) {
+		V* row = (V*)(logits + (i64)r * vocab);
+		int t = targets[r];
+		if (t < 0) {
+			float z[E];
+#pragma unroll
+			for (int k = 0; k < E; k++) z[k] = 0.0f;
+			for (int v = threadIdx.x; v < nv; v += S) row[v] = Elem::pack(z);
+			if (threadIdx.x == 0) losses[r] = 0;
+			continue;
+		}
+		float xt = 0;
+		if (threadIdx.x == 0) {
+			xt = Elem::load(logits[(i64)r * vocab + t]);
+			if (bias != 0) xt += bias[t];
+		}
+		float mx = -inf, s = 0;
+		for (int v0 = threadIdx.x; v0 < nv; v0 += U * S) {
+			V in[U];
+			float4 bb[U][E / 4];
+#pragma unroll
+			for (int u = 0; u < U; u++) {
+				int v = v0 + u * S;
+				if (v < nv) {
+					in[u] = row[v];
+#pragma unroll
+					for (int q = 0; q < E / 4; q++) bb[u][q] = bias != 0 ? bias4[v * (E / 4) + q] : make_float4(0, 0, 0, 0);
+				}
+			}
+#pragma unroll
+			for (int u = 0; u < U; u++) {
+				if (v0 + u * S >= nv) break;
+				float x[E];
+				Elem::unpack(in[u], x);
+				if (bias != 0) {
+#pragma unroll
+					for (int q = 0; q < E / 4; q++) x[4 * q] += bb[u][q].x, x[4 * q + 1] += bb[u][q].y, x[4 * q + 2] += bb[u][q].z, x[4 * q + 3] += bb[u][q].w;
+				}
+				float m = x[0];
+#pragma unroll
+				for (int k = 1; k < E; k++) m = fmaxf(m, x[k]);
+				if (m > mx) {
+					s *= expf(mx - m);
+					mx = m;
+				}
+				if (mx != -inf) {
+#pragma unroll
+					for (int k = 0; k < E; k++) s += expf(x[k] - mx);
+				}
+			}
+		}
+		float bm = block_reduce<true>(mx, sh);
+		s = block_reduce<false>(mx == -inf ? 0.0f : s * expf(mx - bm), sh);
+		mx = bm;
+		float inv = 1.0f / s;
+		for (int v0 = threadIdx.x; v0 < nv; v0 += U * S) {
+			V in[U];
+			float4 bb[U][E / 4];
+#pragma unroll
+			for (int u = 0; u < U; u++) {
+				int v = v0 + u * S;
+				if (v < nv) {
+					in[u] = row[v];
+#pragma unroll
+					for (int q = 0; q < E / 4; q++) bb[u][q] = bias != 0 ? bias4[v * (E / 4) + q] : make_float4(0, 0, 0, 0);
+				}
+			}
+#pragma unroll
+			for (int u = 0; u < U; u++) {
+				int v = v0 + u * S;
+				if (v >= nv) break;
+				float x[E];
+				Elem::unpack(in[u], x);
+				if (bias != 0) {
+#pragma unroll
+					for (int q = 0; q < E / 4; q++) x[4 * q] += bb[u][q].x, x[4 * q + 1] += bb[u][q].y, x[4 * q + 2] += bb[u][q].z, x[4 * q + 3] += bb[u][q].w;
+				}
+#pragma unroll
+				for (int k = 0; k < E; k++) {
+					float p = expf(x[k] - mx) * inv;
+					x[k] = v * E + k == t ? p - 1.0f : p;
+				}
+				row[v] = Elem::pack(x);
+			}
+		}
+		if (threadIdx.x == 0) losses[r] = logf(s) - (xt - mx);
+	}
+}
 
 template <class Elem>
 __device__ __forceinline__ void softmax_xent_rows(typename Elem::T* logits, const float* bias, const int* targets, float* losses, int n, int vocab) {
@@ -317,19 +439,81 @@ extern "C" __global__ void __launch_bounds__(SOFTMAX_THREADS) softmax_xent(float
 	softmax_xent_rows<F32>(logits, bias, targets, losses, n, vocab);
 }
 
+// sum_rows_partial_rows is sum_rows_partial on rows of whole Elem::V
+// vectors (cols a multiple of Elem::N, x 16-byte aligned): a thread sums
+// one vector's columns over the chunk's rows, in row order as the scalar
+// kernel does, and stores scale times each sum (scale 1 leaves them as
+// they are). Vector loads keep enough bytes in flight for the memory: the
+// scalar kernel's 4-byte loads, one row after another, do not.
+template <class Elem>
+__device__ __forceinline__ void sum_rows_partial_rows(const typename Elem::T* x, float* part, int rows, int cols, int chunks, float scale) {
+	typedef typename Elem::V V;
+	const int E = Elem::N;
+	const int nv = cols / E;
+	for (int c = blockIdx.y; c < chunks; c += gridDim.y) {
+		int r0 = c * SUM_ROWS_CHUNK, r1 = min(rows, r0 + SUM_ROWS_CHUNK);
+		FOR_EACH(v, nv) {
+			float s[E];
+#pragma unroll
+			for (int k = 0; k < E; k++) s[k] = 0;
+#pragma unroll 4
+			for (int r = r0; r < r1; r++) {
+				float e[E];
+				Elem::unpack(((const V*)(x + (i64)r * cols))[v], e);
+#pragma unroll
+				for (int k = 0; k < E; k++) s[k] += e[k];
+			}
+			float4* o = (float4*)(part + (i64)c * cols + v * E);
+#pragma unroll
+			for (int q = 0; q < E / 4; q++) o[q] = make_float4(scale * s[4 * q], scale * s[4 * q + 1], scale * s[4 * q + 2], scale * s[4 * q + 3]);
+		}
+	}
+}
+
+extern "C" __global__ void sum_rows_partial_vec(const float* x, float* part, int rows, int cols, int chunks) {
+	sum_rows_partial_rows<F32>(x, part, rows, cols, chunks, 1.0f);
+}
+
+extern "C" __global__ void __launch_bounds__(SOFTMAX_THREADS) softmax_xent_vec(float* logits, const float* bias, const int* targets, float* losses, int n, int vocab) {
+	softmax_xent_rows_vec<F32>(logits, bias, targets, losses, n, vocab);
+}
+
 // adam: compute.Backend.Adam with the bias corrections folded into step and
-// sqrtbc2 on the host, as the CPU does.
+// sqrtbc2 on the host, as the CPU does. adam_one updates element i.
+__device__ __forceinline__ void adam_one(float* p, const float* g, float* m, float* v, float lr, float beta1, float beta2,
+                                         float eps, float wd, float step, float sqrtbc2, int decoupled, i64 i) {
+	float pi = p[i], gi = g[i];
+	if (!decoupled) gi += wd * pi;
+	float mi = beta1 * m[i] + (1 - beta1) * gi;
+	float vi = beta2 * v[i] + (1 - beta2) * gi * gi;
+	m[i] = mi;
+	v[i] = vi;
+	float upd = step * mi / (sqrtf(vi) / sqrtbc2 + eps);
+	if (decoupled) upd += lr * wd * pi;
+	p[i] = pi - upd;
+}
+
 extern "C" __global__ void adam(float* p, const float* g, float* m, float* v, float lr, float beta1, float beta2,
                                 float eps, float wd, float step, float sqrtbc2, int decoupled, i64 n) {
-	FOR_EACH(i, n) {
-		float pi = p[i], gi = g[i];
-		if (!decoupled) gi += wd * pi;
-		float mi = beta1 * m[i] + (1 - beta1) * gi;
-		float vi = beta2 * v[i] + (1 - beta2) * gi * gi;
-		m[i] = mi;
-		v[i] = vi;
-		float upd = step * mi / (sqrtf(vi) / sqrtbc2 + eps);
-		if (decoupled) upd += lr * wd * pi;
-		p[i] = pi - upd;
+	FOR_EACH(i, n) adam_one(p, g, m, v, lr, beta1, beta2, eps, wd, step, sqrtbc2, decoupled, i);
+}
+
+// adam_vec is adam four elements a thread, p, g, m and v 16-byte aligned:
+// the float4 loads of all four come before any arithmetic, which keeps the
+// memory busier than one float at a time. n4 = n / 4; the first block's
+// threads update the n % 4 elements after them.
+extern "C" __global__ void adam_vec(float* p, const float* g, float* m, float* v, float lr, float beta1, float beta2,
+                                    float eps, float wd, float step, float sqrtbc2, int decoupled, i64 n4, int tail) {
+	FOR_EACH(i, n4) {
+		float4 p4 = ((float4*)p)[i], g4 = ((const float4*)g)[i], m4 = ((float4*)m)[i], v4 = ((float4*)v)[i];
+		float pa[4] = {p4.x, p4.y, p4.z, p4.w}, ga[4] = {g4.x, g4.y, g4.z, g4.w};
+		float ma[4] = {m4.x, m4.y, m4.z, m4.w}, va[4] = {v4.x, v4.y, v4.z, v4.w};
+#pragma unroll
+		for (int k = 0; k < 4; k++) adam_one(pa, ga, ma, va, lr, beta1, beta2, eps, wd, step, sqrtbc2, decoupled, k);
+		((float4*)m)[i] = make_float4(ma[0], ma[1], ma[2], ma[3]);
+		((float4*)v)[i] = make_float4(va[0], va[1], va[2], va[3]);
+		((float4*)p)[i] = make_float4(pa[0], pa[1], pa[2], pa[3]);
 	}
+	if (blockIdx.x == 0 && threadIdx.x < tail)
+		adam_one(p, g, m, v, lr, beta1, beta2, eps, wd, step, sqrtbc2, decoupled, 4 * n4 + threadIdx.x);
 }

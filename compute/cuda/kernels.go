@@ -10,11 +10,12 @@ import (
 
 // kernels are the entry points of kernels.cu.
 type kernels struct {
-	fill, axpy, scale, mul, sub, mulTiled, scaleMatrix      uintptr
-	sumSquaresPartial, sumSquaresFinal, dropoutMask         uintptr
-	gather, scatterAdd, addRowVector                        uintptr
-	sumRowsPartial, sumRowsFinal, lstmForward, lstmBackward uintptr
-	softmaxXent, adam                                       uintptr
+	fill, axpy, scale, mul, sub, mulTiled, scaleMatrix uintptr
+	sumSquaresPartial, sumSquaresFinal, dropoutMask    uintptr
+	gather, scatterAdd, addRowVector                   uintptr
+	sumRowsPartial, sumRowsPartialVec, sumRowsFinal    uintptr
+	lstmForward, lstmBackward                          uintptr
+	softmaxXent, softmaxXentVec, adam, adamVec         uintptr
 }
 
 // resolve looks up every kernel of the loaded module.
@@ -24,8 +25,10 @@ func (k *kernels) resolve(b *Backend) error {
 		{&k.mulTiled, "mul_tiled"}, {&k.scaleMatrix, "scale_matrix"},
 		{&k.sumSquaresPartial, "sum_squares_partial"}, {&k.sumSquaresFinal, "sum_squares_final"},
 		{&k.dropoutMask, "dropout_mask"}, {&k.gather, "gather"}, {&k.scatterAdd, "scatter_add"},
-		{&k.addRowVector, "add_row_vector"}, {&k.sumRowsPartial, "sum_rows_partial"}, {&k.sumRowsFinal, "sum_rows_final"},
-		{&k.lstmForward, "lstm_forward"}, {&k.lstmBackward, "lstm_backward"}, {&k.softmaxXent, "softmax_xent"}, {&k.adam, "adam"},
+		{&k.addRowVector, "add_row_vector"}, {&k.sumRowsPartial, "sum_rows_partial"},
+		{&k.sumRowsPartialVec, "sum_rows_partial_vec"}, {&k.sumRowsFinal, "sum_rows_final"},
+		{&k.lstmForward, "lstm_forward"}, {&k.lstmBackward, "lstm_backward"}, {&k.softmaxXent, "softmax_xent"},
+		{&k.softmaxXentVec, "softmax_xent_vec"}, {&k.adam, "adam"}, {&k.adamVec, "adam_vec"},
 	})
 }
 
@@ -77,6 +80,21 @@ const (
 // 0.143 ms, 2 0.128, 4 0.108 and 8 0.107: the memory wants the parallelism
 // more. A variable so that the profile can try others.
 var softmaxBlocksPerSM = 8
+
+// softmaxVecBlocksPerSM sets the grid of the vector softmax
+// (softmax_xent_rows_vec in kernels.cu) for float32 and bfloat16 logits.
+// Its loads keep enough bytes in flight with few rows, so it takes as many
+// rows at once as L2 holds twice over (a row of 60000 is 240 KB in float32,
+// 120 KB in bfloat16; an H200's L2 is 50 MB) and its second pass reads them
+// from there. Variables so that the profile can try others.
+var softmaxVecBlocksPerSM = [2]int{1, 2}
+
+// softmaxVec says whether a softmax over rows of vocab logits of elem bytes
+// each at logits, with bias (0 for none), can take the vector kernel: rows
+// of whole 16-byte vectors, each 16-byte aligned, and an aligned bias.
+func softmaxVec(logits, bias uintptr, vocab, elem int) bool {
+	return (vocab*elem)%16 == 0 && logits%16 == 0 && bias%16 == 0
+}
 
 // grid is the number of blocks for a grid-stride loop over n elements:
 // enough to fill the device several times over, no more than n needs.
@@ -329,6 +347,20 @@ func (b *Backend) SumRows(db, x compute.Vec, rows, cols int) {
 	if rows == 0 || cols == 0 {
 		return
 	}
+	chunks := b.rowSumsFor(rows, cols)
+	if cols%4 == 0 && x.Ptr%16 == 0 {
+		gx, gy := b.grid2(chunks, cols/4)
+		b.kernel(b.k.sumRowsPartialVec, gx, gy, threads).ptr(x.Ptr).ptr(b.rowSums.Ptr).i32(rows).i32(cols).i32(chunks)
+	} else {
+		gx, gy := b.grid2(chunks, cols)
+		b.kernel(b.k.sumRowsPartial, gx, gy, threads).ptr(x.Ptr).ptr(b.rowSums.Ptr).i32(rows).i32(cols).i32(chunks)
+	}
+	b.elementwise(b.k.sumRowsFinal, cols).ptr(db.Ptr).ptr(b.rowSums.Ptr).i32(cols).i32(chunks)
+}
+
+// rowSumsFor grows the chunk sums' scratch (b.rowSums) for a column sum
+// over rows rows of cols and returns the number of chunks.
+func (b *Backend) rowSumsFor(rows, cols int) int {
 	chunks := (rows + sumRowsRun - 1) / sumRowsRun
 	if b.rowSums.N < chunks*cols {
 		b.enter()
@@ -339,14 +371,12 @@ func (b *Backend) SumRows(db, x compute.Vec, rows, cols int) {
 		b.rowSums = b.allocLocked(chunks * cols)
 		b.leave()
 	}
-	gx, gy := b.grid2(chunks, cols)
-	b.kernel(b.k.sumRowsPartial, gx, gy, threads).ptr(x.Ptr).ptr(b.rowSums.Ptr).i32(rows).i32(cols).i32(chunks)
-	b.elementwise(b.k.sumRowsFinal, cols).ptr(db.Ptr).ptr(b.rowSums.Ptr).i32(cols).i32(chunks)
+	return chunks
 }
 
 func (b *Backend) LSTMCellForward(gates, cPrev, c, h compute.Vec, batch, hidden int) {
 	mustLen("LSTMCellForward", gates.N, batch*4*hidden)
-	bh := batch * hidden
+	bh := cellElems("LSTMCellForward", batch, hidden)
 	atLeast("LSTMCellForward", "cPrev", cPrev.N, bh)
 	atLeast("LSTMCellForward", "c", c.N, bh)
 	atLeast("LSTMCellForward", "h", h.N, bh)
@@ -359,7 +389,7 @@ func (b *Backend) LSTMCellForward(gates, cPrev, c, h compute.Vec, batch, hidden 
 func (b *Backend) LSTMCellBackward(dgates, gates, cPrev, c, dh, dc compute.Vec, batch, hidden int) {
 	mustLen("LSTMCellBackward", dgates.N, batch*4*hidden)
 	mustLen("LSTMCellBackward", gates.N, batch*4*hidden)
-	bh := batch * hidden
+	bh := cellElems("LSTMCellBackward", batch, hidden)
 	atLeast("LSTMCellBackward", "cPrev", cPrev.N, bh)
 	atLeast("LSTMCellBackward", "c", c.N, bh)
 	atLeast("LSTMCellBackward", "dh", dh.N, bh)
@@ -389,15 +419,12 @@ func (b *Backend) SoftmaxCrossEntropy(logits compute.Vec, targets compute.IVec, 
 	}
 	// The decoder adds its bias to the logits just before: fold that
 	// AddRowVector into this kernel and save a pass over (n, vocab).
-	var bias uintptr
-	if k := len(b.cmds) - 1; k >= 0 {
-		if c := &b.cmds[k]; c.kind == cmdKernel && c.fn == b.k.addRowVector &&
-			uintptr(c.p[0]) == logits.Ptr && int(c.p[2]) == n && int(c.p[3]) == vocab {
-			bias = uintptr(c.p[1])
-			b.cmds = b.cmds[:k]
-		}
+	bias := b.foldRowVector(logits.Ptr, n, vocab)
+	fn, grid := b.k.softmaxXent, softmaxBlocksPerSM*b.sms
+	if softmaxVec(logits.Ptr, bias, vocab, 4) {
+		fn, grid = b.k.softmaxXentVec, softmaxVecBlocksPerSM[0]*b.sms
 	}
-	b.kernel(b.k.softmaxXent, min(n, softmaxBlocksPerSM*b.sms), 1, softmaxTPB).
+	b.kernel(fn, min(n, grid), 1, softmaxTPB).
 		ptr(logits.Ptr).ptr(bias).ptr(targets.Ptr).ptr(losses.Ptr).i32(n).i32(vocab)
 }
 
@@ -413,8 +440,39 @@ func (b *Backend) Adam(p, g, m, v compute.Vec, lr, beta1, beta2, eps, wd float32
 	}
 	step := float32(float64(lr) / (1 - math.Pow(float64(beta1), float64(t))))
 	sqrtBC2 := float32(math.Sqrt(1 - math.Pow(float64(beta2), float64(t))))
+	if (p.Ptr|g.Ptr|m.Ptr|v.Ptr)%16 == 0 {
+		b.elementwise(b.k.adamVec, max(1, p.N/4)).ptr(p.Ptr).ptr(g.Ptr).ptr(m.Ptr).ptr(v.Ptr).f32(lr).f32(beta1).f32(beta2).f32(eps).f32(wd).
+			f32(step).f32(sqrtBC2).flag(decoupled).i64(p.N / 4).i32(p.N % 4)
+		return
+	}
 	b.elementwise(b.k.adam, p.N).ptr(p.Ptr).ptr(g.Ptr).ptr(m.Ptr).ptr(v.Ptr).f32(lr).f32(beta1).f32(beta2).f32(eps).f32(wd).
 		f32(step).f32(sqrtBC2).flag(decoupled).i64(p.N)
+}
+
+// foldRowVector takes back the last recorded command if it is
+// AddRowVector(x, v, rows, cols) and returns v's address, for the caller's
+// kernel to add v itself as it reads x; else it returns 0.
+func (b *Backend) foldRowVector(x uintptr, rows, cols int) uintptr {
+	k := len(b.cmds) - 1
+	if k < 0 {
+		return 0
+	}
+	c := &b.cmds[k]
+	if c.kind != cmdKernel || c.fn != b.k.addRowVector || uintptr(c.p[0]) != x || int(c.p[2]) != rows || int(c.p[3]) != cols {
+		return 0
+	}
+	b.cmds = b.cmds[:k]
+	return uintptr(c.p[1])
+}
+
+// cellElems is B*H for the LSTM cell kernels, which index a step's
+// elements in 32 bits (lstm_forward_one in kernels.cu): it panics past
+// that.
+func cellElems(op string, batch, hidden int) int {
+	if batch < 0 || hidden < 0 || batch*hidden > math.MaxInt32 {
+		panic(fmt.Sprintf("cuda: %s: %d x %d cell elements; the kernels index at most 2^31-1", op, batch, hidden))
+	}
+	return batch * hidden
 }
 
 // Gemm computes C = alpha*op(A)*op(B) + beta*C on cuBLAS in the backend's
@@ -442,7 +500,70 @@ func (b *Backend) Gemm(transA, transB bool, m, n, k int, alpha float32, a comput
 	}
 	checkMatrix("A", ar, ac, lda, a)
 	checkMatrix("B", br, bc, ldb, bm)
+	if b.opts.Precision == BF16 && min(m, n) >= gemmBF16Min {
+		pa := b.bf16Copy(0, a.Ptr, (ar-1)*lda+ac)
+		pb := b.bf16Copy(1, bm.Ptr, (br-1)*ldb+bc)
+		b.recordGemm(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, c.Ptr, ldc, gemmBF16F32C)
+		return
+	}
 	b.recordGemm(transA, transB, m, n, k, alpha, a.Ptr, lda, bm.Ptr, ldb, beta, c.Ptr, ldc, gemmF32)
+}
+
+// gemmBF16Min is the least m and n of a product that Gemm runs at BF16 on
+// bfloat16 copies of its operands. Given float32 operands and
+// CUBLAS_COMPUTE_32F_FAST_16BF, cuBLAS 13 on an H200 picks TF32 kernels for
+// the LSTM's input and weight-gradient products (4480 rows at the paper's
+// shape), which run at a fraction of the bfloat16 kernels' rate; rounding
+// the operands first costs two element passes, each element of which the
+// product then reads at least gemmBF16Min times. Smaller products (the
+// per-step recurrent ones of 64 rows, the classifier head's) keep float32
+// storage.
+const gemmBF16Min = 256
+
+// bf16Copy rounds the n floats at src to bfloat16 into Gemm's scratch slot
+// i (grown as needed) and returns the copy's address. The slot's copy is
+// reused where it is still current: the LSTM's backward multiplies the
+// gates' gradient three times in a row (lstmBackward in model/lstm.go).
+func (b *Backend) bf16Copy(i int, src uintptr, n int) uintptr {
+	if k := b.ops16at[i]; k < len(b.cmds) && b.bf16Current(k, i, src, n) {
+		return b.ops16[i].Ptr
+	}
+	b.ops16[i] = b.bf16Alloc(b.ops16[i], n)
+	b.ops16at[i] = len(b.cmds)
+	b.toBF16(b.ops16[i].Ptr, src, n)
+	return b.ops16[i].Ptr
+}
+
+// bf16Current says whether command k of the segment being recorded is the
+// rounding of the n floats at src into slot i and nothing recorded after
+// it can have changed them: every later command is a product that does not
+// write there or another rounding into Gemm's scratch. Anything else
+// (kernels write where their arguments say) makes a new copy.
+func (b *Backend) bf16Current(k, i int, src uintptr, n int) bool {
+	isRounding := func(c *command) bool {
+		return c.kind == cmdKernel && (c.fn == b.dk.toBF16 || c.fn == b.dk.toBF16Vec)
+	}
+	c := &b.cmds[k]
+	if !isRounding(c) || uintptr(c.p[0]) != b.ops16[i].Ptr || uintptr(c.p[1]) != src ||
+		b.ops16[i].N < (n+1)/2 || (c.fn == b.dk.toBF16 && int(c.p[2]) != n) || (c.fn == b.dk.toBF16Vec && int(8*c.p[2]+c.p[3]) != n) {
+		return false
+	}
+	lo, hi := src, src+uintptr(4*n)
+	for j := k + 1; j < len(b.cmds); j++ {
+		c := &b.cmds[j]
+		switch {
+		case c.kind == cmdGemm:
+			m, cols, ldc := int(c.p[2]), int(c.p[3]), int(c.p[12])
+			out := uintptr(c.p[11])
+			if out < hi && lo < out+uintptr(4*((m-1)*ldc+cols)) {
+				return false
+			}
+		case isRounding(c) && (uintptr(c.p[0]) == b.ops16[0].Ptr || uintptr(c.p[0]) == b.ops16[1].Ptr):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // checkMatrix panics unless v can hold a stored (rows, cols) matrix with row

@@ -20,6 +20,9 @@ func TestProfilePaperStep(t *testing.T) {
 	}
 	for _, o := range []Options{{Precision: TF32}, {Precision: TF32, NoGraphs: true}, {Precision: BF16},
 		{Precision: BF16, Recurrence: RecurrencePerStep}, {Precision: BF16, Recurrence: RecurrencePersistent}} {
+		if only := os.Getenv("ULMFIT_CUDA_PROFILE"); only != "1" && (only != o.Precision.String() || o.NoGraphs || o.Recurrence != RecurrenceAuto) {
+			continue // ULMFIT_CUDA_PROFILE=tf32 (or bf16, fp32) times that precision's default options only
+		}
 		g, err := New(o)
 		if err != nil {
 			t.Fatal(err)
@@ -182,10 +185,34 @@ func TestProfilePaperStep(t *testing.T) {
 		timeit("Gemm 512x60000x400 (decoder)", 5, func() { g.Gemm(false, true, 512, V, E, 1, x, E, enc, E, 0, logits, V) })
 		timeit("AddRowVector 512x60000", 5, func() { g.AddRowVector(logits, bias, 512, V) })
 		for _, k := range []int{1, 2, 4, 8} {
-			was := softmaxBlocksPerSM
-			softmaxBlocksPerSM = k
+			was := softmaxVecBlocksPerSM[0]
+			softmaxVecBlocksPerSM[0] = k
 			timeit(fmt.Sprintf("SoftmaxCrossEntropy 512x60000, %d blocks/SM", k), 5, func() { g.SoftmaxCrossEntropy(logits, tg, losses, 512, V) })
-			softmaxBlocksPerSM = was
+			softmaxVecBlocksPerSM[0] = was
+		}
+		if o.Precision == BF16 {
+			const n = T * B
+			out, dout, denc, dbias := g.Alloc(n*E), g.Alloc(n*E), g.Alloc(V*E), g.Alloc(V)
+			all := g.AllocInt(n)
+			ids := make([]int32, n)
+			for i := range ids {
+				ids[i] = int32(i * 13 % V)
+			}
+			g.UploadInt(all, ids)
+			g.DropoutMask(out, 0.5, 5)
+			losses := g.Alloc(n)
+			for _, k := range []int{1, 2, 4, 8} {
+				was := softmaxVecBlocksPerSM[1]
+				softmaxVecBlocksPerSM[1] = k
+				timeit(fmt.Sprintf("DecodeBF16 %d rows with gradients, %d blocks/SM", n, k), 5, func() {
+					g.DecodeBF16(n, V, E, out, enc, bias, all, losses, 1, dout, denc, dbias)
+				})
+				softmaxVecBlocksPerSM[1] = was
+			}
+			for _, v := range []compute.Vec{out, dout, denc, dbias, losses} {
+				g.Free(v)
+			}
+			g.FreeInt(all)
 		}
 		timeit("SumRows 512x60000", 5, func() { g.SumRows(bias, logits, 512, V) })
 		timeit("Gemm 60000x400x512 (dEnc)", 5, func() { g.Gemm(true, false, V, E, 512, 1, logits, V, x, E, 1, enc, E) })
@@ -197,5 +224,61 @@ func TestProfilePaperStep(t *testing.T) {
 			g.Free(v)
 		}
 		g.FreeInt(tg)
+	}
+}
+
+// TestProfileStepKernels runs three paper-shape training steps (B=64, device
+// masks) at the precision ULMFIT_CUDA_PROFILE_STEP names (fp32, tf32 or bf16),
+// for a kernel profiler to time each kernel of the third:
+//
+//	ncu --metrics gpu__time_duration.sum --csv ./cuda.test -test.run TestProfileStepKernels
+//
+// It checks nothing.
+func TestProfileStepKernels(t *testing.T) {
+	name := os.Getenv("ULMFIT_CUDA_PROFILE_STEP")
+	if name == "" {
+		t.Skip("set ULMFIT_CUDA_PROFILE_STEP=fp32|tf32|bf16 to run three steps for a kernel profiler")
+	}
+	p, err := ParsePrecision(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := New(Options{Precision: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	cfg := model.DefaultConfig()
+	const T, B = 70, 64
+	m, err := model.NewLM(g, cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acfg := model.DefaultAdamConfig()
+	acfg.ClipNorm, acfg.WeightDecay = 0.4, 0
+	opt, err := model.NewAdam(m.Params, m.Grads, acfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lrs := make([]float64, opt.Groups())
+	for i := range lrs {
+		lrs[i] = 1e-3
+	}
+	ids, targets := make([]int32, T*B), make([]int32, T*B)
+	for i := range ids {
+		ids[i] = int32((i * 7919) % cfg.Vocab)
+		targets[i] = int32((i*104729 + 3) % cfg.Vocab)
+	}
+	st := m.NewState(B)
+	for n := uint64(1); n <= 3; n++ {
+		m.ZeroGrads()
+		if _, err := m.ForwardBackward(ids, targets, T, B, model.DeviceMasks(n), st); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := opt.Step(lrs); err != nil {
+			t.Fatal(err)
+		}
+		g.Sync()
+		t.Logf("step %d done", n)
 	}
 }

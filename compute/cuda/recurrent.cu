@@ -313,9 +313,9 @@ lstm_recurrent_forward_tf32(float* gates, float* hs, float* cs, const float* whh
 // lstm_forward_bf16h is lstm_forward that also writes h_t in bfloat16 (hb,
 // (B, H)): the operand of the next step's product, which the per-step path
 // at bf16 runs on bfloat16 storage (recurrent.go).
-extern "C" __global__ void lstm_forward_bf16h(float* gates, const float* cPrev, float* c, float* h, bf16* hb, int batch, int hidden) {
+extern "C" __global__ void lstm_forward_bf16h(float* gates, const float* bias, const float* cPrev, float* c, float* h, bf16* hb, int batch, int hidden) {
 	i64 n = (i64)batch * hidden;
-	FOR_EACH(k, n) hb[k] = to_bf16_rn(lstm_forward_one(gates, cPrev, c, h, hidden, k));
+	FOR_EACH(k, n) hb[k] = to_bf16_rn(lstm_forward_one(gates, bias, cPrev, c, h, hidden, k));
 }
 
 // lstm_backward_bf16g is lstm_backward that also writes the gates'
@@ -327,7 +327,8 @@ extern "C" __global__ void lstm_backward_bf16g(float* dgates, const float* gates
 	FOR_EACH(k, n) {
 		float d[4];
 		lstm_backward_one(dgates, gates, cPrev, c, dh, dc, hidden, k, d);
-		bf16* o = dgb + (k / hidden) * 4 * hidden + k % hidden;
+		int b = (int)k / hidden;
+		bf16* o = dgb + (i64)b * 4 * hidden + ((int)k - b * hidden);
 		o[0] = to_bf16_rn(d[0]);
 		o[hidden] = to_bf16_rn(d[1]);
 		o[2 * hidden] = to_bf16_rn(d[2]);

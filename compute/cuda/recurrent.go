@@ -214,6 +214,7 @@ func (b *Backend) planRecurrent(B, H int) (recurrentPlan, string) {
 //	whh   (4H, H)     W_hh, or W_hh^T (H, 4H) when transposed is set
 func (b *Backend) LSTMRecurrentForward(gates, hs, cs, whh compute.Vec, transposed bool, T, B, H int) bool {
 	mustLen("LSTMRecurrentForward gates", gates.N, T*B*4*H)
+	cellElems("LSTMRecurrentForward", B, H)
 	atLeast("LSTMRecurrentForward", "hs", hs.N, (T+1)*B*H)
 	atLeast("LSTMRecurrentForward", "cs", cs.N, (T+1)*B*H)
 	mustLen("LSTMRecurrentForward whh", whh.N, 4*H*H)
@@ -228,7 +229,7 @@ func (b *Backend) LSTMRecurrentForward(gates, hs, cs, whh compute.Vec, transpose
 	}
 	if b.opts.Precision == BF16 && b.opts.Recurrence != RecurrencePerStep {
 		b.paths.count("forward per-step bf16", H)
-		b.forwardStepsBF16(gates, hs, cs, whh, transposed, T, B, H)
+		b.forwardStepsBF16(gates, b.foldRowVector(gates.Ptr, T*B, 4*H), hs, cs, whh, transposed, T, B, H)
 		return true
 	}
 	b.paths.count("forward per-step", H)
@@ -275,14 +276,16 @@ func (b *Backend) persistentForward(p recurrentPlan, gates, hs, cs, whh compute.
 
 // forwardStepsBF16 is the model's loop on bfloat16 storage: W_hh and
 // h_{-1} are rounded once, then each step's product reads the bfloat16 h
-// the previous step's cell kernel wrote.
-func (b *Backend) forwardStepsBF16(gates, hs, cs, whh compute.Vec, transposed bool, T, B, H int) {
+// the previous step's cell kernel wrote. bias (0 for none) is the gates'
+// bias that the cell kernels add, where the layer's AddRowVector over all
+// steps came just before (foldRowVector): one pass over (T, B, 4H) fewer.
+func (b *Backend) forwardStepsBF16(gates compute.Vec, bias uintptr, hs, cs, whh compute.Vec, transposed bool, T, B, H int) {
 	r := &b.rec
 	G, BH := 4*H, B*H
 	r.wbf = b.bf16Alloc(r.wbf, G*H)
 	r.hbf = b.bf16Alloc(r.hbf, 2*BH)
-	b.elementwise(b.dk.toBF16, G*H).ptr(r.wbf.Ptr).ptr(whh.Ptr).i64(G * H)
-	b.elementwise(b.dk.toBF16, BH).ptr(r.hbf.Ptr).ptr(hs.Ptr).i64(BH)
+	b.toBF16(r.wbf.Ptr, whh.Ptr, G*H)
+	b.toBF16(r.hbf.Ptr, hs.Ptr, BH)
 	for t := 0; t < T; t++ {
 		h := r.hbf.Ptr + uintptr(bf16Bytes*(t%2)*BH)
 		g := gates.Ptr + uintptr(4*t*B*G)
@@ -291,7 +294,7 @@ func (b *Backend) forwardStepsBF16(gates, hs, cs, whh compute.Vec, transposed bo
 		} else {
 			b.recordGemm(false, true, B, G, H, 1, h, H, r.wbf.Ptr, H, 1, g, G, gemmBF16F32C)
 		}
-		b.elementwise(b.rk.cellBF16H, BH).ptr(g).ptr(cs.Ptr + uintptr(4*t*BH)).ptr(cs.Ptr + uintptr(4*(t+1)*BH)).
+		b.elementwise(b.rk.cellBF16H, BH).ptr(g).ptr(bias).ptr(cs.Ptr + uintptr(4*t*BH)).ptr(cs.Ptr + uintptr(4*(t+1)*BH)).
 			ptr(hs.Ptr + uintptr(4*(t+1)*BH)).ptr(r.hbf.Ptr + uintptr(bf16Bytes*((t+1)%2)*BH)).i32(B).i32(H)
 	}
 }
@@ -309,7 +312,7 @@ func (b *Backend) forwardStepsBF16(gates, hs, cs, whh compute.Vec, transposed bo
 //	dc     (B, H)     in: zero; scratch
 //	whh    (4H, H)    W_hh
 func (b *Backend) LSTMRecurrentBackward(dgates, gates, cs, dh, dc, whh compute.Vec, T, B, H int) bool {
-	G, BH := 4*H, B*H
+	G, BH := 4*H, cellElems("LSTMRecurrentBackward", B, H)
 	atLeast("LSTMRecurrentBackward", "dgates", dgates.N, T*B*G)
 	atLeast("LSTMRecurrentBackward", "gates", gates.N, T*B*G)
 	atLeast("LSTMRecurrentBackward", "cs", cs.N, (T+1)*BH)
@@ -324,7 +327,7 @@ func (b *Backend) LSTMRecurrentBackward(dgates, gates, cs, dh, dc, whh compute.V
 	r := &b.rec
 	r.wbf = b.bf16Alloc(r.wbf, G*H)
 	r.dgbf = b.bf16Alloc(r.dgbf, B*G)
-	b.elementwise(b.dk.toBF16, G*H).ptr(r.wbf.Ptr).ptr(whh.Ptr).i64(G * H)
+	b.toBF16(r.wbf.Ptr, whh.Ptr, G*H)
 	for t := T - 1; t >= 0; t-- {
 		dht := dh.Ptr + uintptr(4*t*BH)
 		if t < T-1 {

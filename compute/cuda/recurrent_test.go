@@ -16,13 +16,14 @@ type recurrentCase struct {
 	T, B, H    int
 	transposed bool
 	gates      []float32 // (T, B, 4H) the input part of the pre-activations
+	bias       []float32 // (4H) added to every step's gates (AddRowVector) before the recurrence
 	h0, c0     []float32 // (B, H)
 	whh        []float32 // (4H, H), or (H, 4H) when transposed
 }
 
 func newRecurrentCase(p *pair, T, B, H int, transposed bool) recurrentCase {
 	return recurrentCase{T: T, B: B, H: H, transposed: transposed,
-		gates: p.normal(T*B*4*H, 1), h0: p.normal(B*H, 0.5), c0: p.normal(B*H, 1),
+		gates: p.normal(T*B*4*H, 1), bias: p.normal(4*H, 0.5), h0: p.normal(B*H, 0.5), c0: p.normal(B*H, 1),
 		whh: p.normal(4*H*H, 1/math.Sqrt(float64(H)))}
 }
 
@@ -33,6 +34,7 @@ type recurrentResult struct{ gates, hs, cs []float32 }
 func (rc recurrentCase) stepByStep(be compute.Backend) recurrentResult {
 	B, H, G := rc.B, rc.H, 4*rc.H
 	gates, hs, cs, whh := rc.upload(be)
+	defer be.Free(rc.addBias(be, gates))
 	for t := 0; t < rc.T; t++ {
 		g := gates.Slice(t*B*G, (t+1)*B*G)
 		h := hs.Slice(t*B*H, (t+1)*B*H)
@@ -51,8 +53,25 @@ func (rc recurrentCase) stepByStep(be compute.Backend) recurrentResult {
 func (rc recurrentCase) viaBackend(t *testing.T, g *Backend) recurrentResult {
 	t.Helper()
 	gates, hs, cs, whh := rc.upload(g)
+	bias := rc.addBias(g, gates)
+	defer g.Free(bias)
 	if !g.LSTMRecurrentForward(gates, hs, cs, whh, rc.transposed, rc.T, rc.B, rc.H) {
 		t.Fatalf("T=%d B=%d H=%d: LSTMRecurrentForward left the steps to the caller: %s", rc.T, rc.B, rc.H, g.RecurrentPath())
+	}
+	// The per-step path on bfloat16 storage adds the bias in its cell
+	// kernels, in place of the AddRowVector just before.
+	cells := 0
+	for _, c := range g.cmds {
+		if c.kind == cmdKernel && c.fn == g.rk.cellBF16H {
+			cells++
+			if uintptr(c.p[1]) != bias.Ptr {
+				t.Errorf("T=%d B=%d H=%d: a bf16 cell kernel without the folded bias", rc.T, rc.B, rc.H)
+				break
+			}
+		}
+	}
+	if g.opts.Precision == BF16 && g.opts.Recurrence == RecurrenceAuto && cells == 0 {
+		t.Errorf("T=%d B=%d H=%d: no bf16 cell kernels recorded: %s", rc.T, rc.B, rc.H, g.RecurrentPath())
 	}
 	return rc.download(g, gates, hs, cs, whh)
 }
@@ -75,6 +94,16 @@ func recurrenceGPU(t *testing.T, p Precision, r Recurrence) *Backend {
 	}
 	backends[key] = b
 	return b
+}
+
+// addBias adds rc.bias to every row of gates as lstmForward does, right
+// before the recurrence (where the bf16 per-step path folds it into its
+// cell kernels), and returns the bias's Vec for the caller to free.
+func (rc recurrentCase) addBias(be compute.Backend, gates compute.Vec) compute.Vec {
+	bias := be.Alloc(len(rc.bias))
+	be.Upload(bias, rc.bias)
+	be.AddRowVector(gates, bias, rc.T*rc.B, 4*rc.H)
+	return bias
 }
 
 func (rc recurrentCase) upload(be compute.Backend) (gates, hs, cs, whh compute.Vec) {
