@@ -8,7 +8,7 @@ import (
 // blasAPI is the part of cuBLAS the backend calls.
 type blasAPI struct {
 	cublasCreate, cublasDestroy, cublasSetStream, cublasGetVersion uintptr
-	cublasSetWorkspace, cublasGemmEx                               uintptr
+	cublasSetWorkspace, cublasGemmEx, cublasGemmStridedBatchedEx   uintptr
 }
 
 func (b *blasAPI) table() map[string]*uintptr {
@@ -16,6 +16,7 @@ func (b *blasAPI) table() map[string]*uintptr {
 		"cublasCreate_v2": &b.cublasCreate, "cublasDestroy_v2": &b.cublasDestroy,
 		"cublasSetStream_v2": &b.cublasSetStream, "cublasGetVersion_v2": &b.cublasGetVersion,
 		"cublasSetWorkspace_v2": &b.cublasSetWorkspace, "cublasGemmEx": &b.cublasGemmEx,
+		"cublasGemmStridedBatchedEx": &b.cublasGemmStridedBatchedEx,
 	}
 }
 
@@ -146,6 +147,39 @@ func (b *Backend) gemm(transA, transB bool, m, n, k int, alpha float32, a uintpt
 		compute, gemmDefaultArg)
 	if err := blasErr("cublasGemmEx", r); err != nil {
 		panic(fmt.Errorf("%w (m=%d n=%d k=%d lda=%d ldb=%d ldc=%d, %s, types %d)", err, m, n, k, lda, ldb, ldc, b.opts.Precision, types))
+	}
+}
+
+// gemmBatched issues count products as gemm does, the i-th on A + i*sa,
+// B + i*sb and C + i*sc (strides in elements of each operand's type), in
+// one call (cublasGemmStridedBatchedEx).
+func (b *Backend) gemmBatched(transA, transB bool, m, n, k int, alpha float32, a uintptr, lda, sa int, bm uintptr, ldb, sb int,
+	beta float32, c uintptr, ldc, sc, count int, types gemmTypes) {
+	opA, opB := uintptr(cublasOpN), uintptr(cublasOpN)
+	if transA {
+		opA = cublasOpT
+	}
+	if transB {
+		opB = cublasOpT
+	}
+	ab, ct, compute := uintptr(cudaR32F), uintptr(cudaR32F), b.opts.Precision.computeType()
+	switch types {
+	case gemmBF16F32C:
+		ab, compute = cudaR16BF, computeF32
+	case gemmBF16:
+		ab, ct, compute = cudaR16BF, cudaR16BF, computeF32
+	}
+	b.scalars[0], b.scalars[1] = alpha, beta
+	r := call(b.lib.blas.cublasGemmStridedBatchedEx, b.blas,
+		opB, opA, uintptr(n), uintptr(m), uintptr(k),
+		uintptr(unsafe.Pointer(&b.scalars[0])),
+		bm, ab, uintptr(ldb), uintptr(sb),
+		a, ab, uintptr(lda), uintptr(sa),
+		uintptr(unsafe.Pointer(&b.scalars[1])),
+		c, ct, uintptr(ldc), uintptr(sc), uintptr(count),
+		compute, gemmDefaultArg)
+	if err := blasErr("cublasGemmStridedBatchedEx", r); err != nil {
+		panic(fmt.Errorf("%w (m=%d n=%d k=%d lda=%d ldb=%d ldc=%d, %d products, %s, types %d)", err, m, n, k, lda, ldb, ldc, count, b.opts.Precision, types))
 	}
 }
 

@@ -3,6 +3,7 @@ package cuda
 import (
 	_ "embed"
 	"fmt"
+	"math"
 
 	"github.com/ulmfit-go/ulmfit/compute"
 )
@@ -152,6 +153,24 @@ func (b *Backend) toBF16(dst, src uintptr, n int) {
 		return
 	}
 	b.elementwise(b.dk.toBF16Vec, max(1, n/8)).ptr(dst).ptr(src).i64(n / 8).i32(n % 8)
+}
+
+// recordGemmBatched records count products on raw addresses (gemmBatched),
+// packed into a command's 14 words: the flags, the types and the count
+// share one, alpha and beta another.
+func (b *Backend) recordGemmBatched(transA, transB bool, m, n, k int, alpha float32, a uintptr, lda, sa int, bm uintptr, ldb, sb int,
+	beta float32, c uintptr, ldc, sc, count int, types gemmTypes) {
+	flags := uint64(0)
+	if transA {
+		flags |= 1
+	}
+	if transB {
+		flags |= 2
+	}
+	cmd := b.record(cmdGemmBatched)
+	cmd.u64(flags | uint64(types)<<8 | uint64(count)<<32).i64(m).i64(n).i64(k).
+		u64(uint64(math.Float32bits(alpha)) | uint64(math.Float32bits(beta))<<32).
+		ptr(a).i64(lda).i64(sa).ptr(bm).i64(ldb).i64(sb).ptr(c).i64(ldc).i64(sc)
 }
 
 // recordGemm records a product on raw addresses; Gemm checks its Vecs first.

@@ -90,6 +90,11 @@ func TestProfilePaperStep(t *testing.T) {
 			}
 		}
 		timeit("full step (device masks)", 5, func() { step(false) })
+		if o.Precision == BF16 {
+			recurrentSplitK = false
+			timeit("full step (device masks), one backward product a step", 5, func() { step(false) })
+			recurrentSplitK = true
+		}
 		t.Logf("%s graph replays so far: %d (last capture error: %v)", prec, g.replays, g.captureErr)
 		if o.NoGraphs {
 			continue

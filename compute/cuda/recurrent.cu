@@ -318,20 +318,28 @@ extern "C" __global__ void lstm_forward_bf16h(float* gates, const float* bias, c
 	FOR_EACH(k, n) hb[k] = to_bf16_rn(lstm_forward_one(gates, bias, cPrev, c, h, hidden, k));
 }
 
-// lstm_backward_bf16g is lstm_backward that also writes the gates'
-// gradients in bfloat16 (dgb, (B, 4H)), the operand of the step's product
-// with W_hh.
-extern "C" __global__ void lstm_backward_bf16g(float* dgates, const float* gates, const float* cPrev, const float* c,
-                                              const float* dh, float* dc, bf16* dgb, int batch, int hidden) {
+// lstm_backward_parts is lstm_backward after adding a step's recurrent
+// gradient to dh, given as nparts partial products (parts, nparts blocks of
+// (B, H): the K-slices of dgates_{t+1} W_hh, one a gate), in order; dh
+// keeps the sum, as the model's loop leaves it. Where dgb is not null it
+// also writes the gates' gradients in bfloat16 (dgb, (B, 4H)), the operand
+// of the next step's product at bf16.
+extern "C" __global__ void lstm_backward_parts(float* dgates, const float* gates, const float* cPrev, const float* c, float* dh,
+                                               float* dc, const float* parts, int nparts, bf16* dgb, int batch, int hidden) {
 	i64 n = (i64)batch * hidden;
 	FOR_EACH(k, n) {
+		float s = dh[k];
+		for (int p = 0; p < nparts; p++) s += parts[p * n + k];
+		dh[k] = s;
 		float d[4];
 		lstm_backward_one(dgates, gates, cPrev, c, dh, dc, hidden, k, d);
-		int b = (int)k / hidden;
-		bf16* o = dgb + (i64)b * 4 * hidden + ((int)k - b * hidden);
-		o[0] = to_bf16_rn(d[0]);
-		o[hidden] = to_bf16_rn(d[1]);
-		o[2 * hidden] = to_bf16_rn(d[2]);
-		o[3 * hidden] = to_bf16_rn(d[3]);
+		if (dgb != 0) {
+			int b = (int)k / hidden;
+			bf16* o = dgb + (i64)b * 4 * hidden + ((int)k - b * hidden);
+			o[0] = to_bf16_rn(d[0]);
+			o[hidden] = to_bf16_rn(d[1]);
+			o[2 * hidden] = to_bf16_rn(d[2]);
+			o[3 * hidden] = to_bf16_rn(d[3]);
+		}
 	}
 }

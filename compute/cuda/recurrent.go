@@ -94,7 +94,7 @@ const recurrentAutoChunks = 4
 // allows them.
 type recurrentKernels struct {
 	forwardBF16, forwardTF32 uintptr // the persistent forward
-	cellBF16H, cellBackBF16G uintptr // the cell kernels that write bfloat16 copies
+	cellBF16H, cellBackParts uintptr // the cell kernels of the per-step paths (recurrent.cu)
 	coop                     bool    // the device launches cooperative kernels
 	sharedMax                int     // bytes of shared memory a block may ask for
 }
@@ -102,7 +102,7 @@ type recurrentKernels struct {
 func (k *recurrentKernels) resolve(b *Backend) error {
 	if err := b.resolveKernels([]kernelEntry{
 		{&k.forwardBF16, "lstm_recurrent_forward_bf16"}, {&k.forwardTF32, "lstm_recurrent_forward_tf32"},
-		{&k.cellBF16H, "lstm_forward_bf16h"}, {&k.cellBackBF16G, "lstm_backward_bf16g"},
+		{&k.cellBF16H, "lstm_forward_bf16h"}, {&k.cellBackParts, "lstm_backward_parts"},
 	}); err != nil {
 		return err
 	}
@@ -130,6 +130,7 @@ func (k *recurrentKernels) resolve(b *Backend) error {
 // (B, 4H).
 type recurrentBuffers struct {
 	barrier, hbf, wbf, dgbf compute.Vec
+	parts                   compute.Vec // the backward's four partial products of a step (4, B, H)
 	// clock, when a test sets it, gets block 0's time at four points of
 	// each step (recurrent.cu), 2 words each.
 	clock compute.Vec
@@ -301,9 +302,17 @@ func (b *Backend) forwardStepsBF16(gates compute.Vec, bias uintptr, hs, cs, whh 
 
 // LSTMRecurrentBackward runs the loop of lstmBackward (model/lstm.go) over
 // T steps, from T-1 down, and reports whether it did: at BF16 unless
-// Options.Recurrence is RecurrencePerStep, on bfloat16 copies of W_hh and
-// of each step's gate gradients; elsewhere it does nothing and returns
-// false.
+// Options.Recurrence is RecurrencePerStep; elsewhere it does nothing and
+// returns false.
+//
+// Each step's product dgates_{t+1} W_hh (B x 4H by 4H x H) reads bfloat16
+// copies of W_hh (rounded once) and of the step's gate gradients (written
+// by the cell kernel beside the float32 ones), as four products, one a
+// gate's K-slice, in one batched call; the cell kernel
+// (lstm_backward_parts) adds their results to dh_t in order before its
+// own work. cuBLAS runs the single product of a 64-row output as split-K
+// with a separate reduction kernel each step; the batched slices fill the
+// device without it (recurrentSplitK).
 //
 //	dgates (T, B, 4H) out: dL/d(pre-activations)
 //	gates  (T, B, 4H) the forward's activations
@@ -328,16 +337,34 @@ func (b *Backend) LSTMRecurrentBackward(dgates, gates, cs, dh, dc, whh compute.V
 	r.wbf = b.bf16Alloc(r.wbf, G*H)
 	r.dgbf = b.bf16Alloc(r.dgbf, B*G)
 	b.toBF16(r.wbf.Ptr, whh.Ptr, G*H)
+	if recurrentSplitK && r.parts.N < 4*BH {
+		b.Free(r.parts)
+		r.parts = b.Alloc(4 * BH)
+	}
 	for t := T - 1; t >= 0; t-- {
 		dht := dh.Ptr + uintptr(4*t*BH)
-		if t < T-1 {
+		nparts := 0
+		if t < T-1 && recurrentSplitK {
+			b.recordGemmBatched(false, false, B, H, H, 1, r.dgbf.Ptr, G, H, r.wbf.Ptr, H, H*H, 0, r.parts.Ptr, H, BH, 4, gemmBF16F32C)
+			nparts = 4
+		} else if t < T-1 {
 			b.recordGemm(false, false, B, H, G, 1, r.dgbf.Ptr, G, r.wbf.Ptr, H, 1, dht, H, gemmBF16F32C)
 		}
-		b.elementwise(b.rk.cellBackBF16G, BH).ptr(dgates.Ptr + uintptr(4*t*B*G)).ptr(gates.Ptr + uintptr(4*t*B*G)).
-			ptr(cs.Ptr + uintptr(4*t*BH)).ptr(cs.Ptr + uintptr(4*(t+1)*BH)).ptr(dht).ptr(dc.Ptr).ptr(r.dgbf.Ptr).i32(B).i32(H)
+		b.elementwise(b.rk.cellBackParts, BH).ptr(dgates.Ptr + uintptr(4*t*B*G)).ptr(gates.Ptr + uintptr(4*t*B*G)).
+			ptr(cs.Ptr + uintptr(4*t*BH)).ptr(cs.Ptr + uintptr(4*(t+1)*BH)).ptr(dht).ptr(dc.Ptr).
+			ptr(r.parts.Ptr).i32(nparts).ptr(r.dgbf.Ptr).i32(B).i32(H)
 	}
 	return true
 }
+
+// recurrentSplitK says whether LSTMRecurrentBackward multiplies by W_hh in
+// four batched K-slices (true) or in one product that accumulates into dh
+// (cuBLAS's split-K and its reduction kernel). On an H200
+// (TestProfilePaperStep, 2026-12-04) the bf16 step took 7.27 ms with the
+// slices and 7.41 with the one product; the same change at TF32 (float32
+// operands) took 12.25 against 12.20, so TF32 keeps the model's loop. A
+// variable so that the profile can time both.
+var recurrentSplitK = true
 
 // RecurrentPath says how the LSTM layers' recurrences have run on this
 // backend so far, each direction's ways with the hidden sizes they ran at,

@@ -191,16 +191,37 @@ func TestLSTMRecurrentForward(t *testing.T) {
 	}
 }
 
-// TestLSTMRecurrentBackward checks the backward on bfloat16 storage at BF16
-// against the model's loop on the same GPU (1e-3) and on the CPU (the bf16
-// tolerance), and that FP32 and TF32 leave the loop to the caller.
+// TestLSTMRecurrentBackward checks the backward on bfloat16 storage at BF16,
+// in batched K-slices and in one product a step, against the model's loop
+// on the same GPU (1e-3) and on the CPU (the bf16 tolerance), and that
+// FP32, TF32 and RecurrencePerStep leave the loop to the caller.
 func TestLSTMRecurrentBackward(t *testing.T) {
 	const tolSameRounding = 1e-3
-	p := newPair(t, BF16)
+	for _, split := range []bool{true, false} {
+		recurrentSplitK = split
+		testLSTMRecurrentBackward(t, BF16, tolSameRounding)
+	}
+	recurrentSplitK = true
+	for _, c := range []struct {
+		p Precision
+		r Recurrence
+	}{{FP32, RecurrenceAuto}, {TF32, RecurrenceAuto}, {BF16, RecurrencePerStep}} {
+		g := recurrenceGPU(t, c.p, c.r)
+		v := g.Alloc(4 * 16 * 16 * 3)
+		if g.LSTMRecurrentBackward(v.Slice(0, 4*16*16), v.Slice(0, 4*16*16), v.Slice(0, 2*16*16), v.Slice(0, 16*16), v.Slice(0, 16*16), v.Slice(0, 4*16*16), 1, 16, 16) {
+			t.Errorf("%s %s: LSTMRecurrentBackward ran; want the caller's loop", c.p, c.r)
+		}
+		g.Free(v)
+	}
+}
+
+func testLSTMRecurrentBackward(t *testing.T, prec Precision, tolSameRounding float64) {
+	p := newPair(t, prec)
+	tol := map[Precision]float64{TF32: tolTF32, BF16: tolBF16}[prec]
 	for _, sh := range recurrentShapes {
 		T, B, H := sh.T, sh.B, sh.H
 		G, BH := 4*H, B*H
-		name := fmt.Sprintf("T=%d B=%d H=%d", T, B, H)
+		name := fmt.Sprintf("%s T=%d B=%d H=%d split-K %v", prec, T, B, H, recurrentSplitK)
 		gates := p.upload(sigmoids(p.normal(T*B*G, 1)))
 		cs := p.randn((T+1)*BH, 1)
 		whh := p.randn(G*H, 1/math.Sqrt(float64(H)))
@@ -241,17 +262,9 @@ func TestLSTMRecurrentBackward(t *testing.T) {
 		t.Logf("%s: dgates against per-step %.2g, against the CPU %.2g", name, relErr(gotG, stepG), relErr(gotG, wantG))
 		compare(t, name+" dgates against per-step", gotG, stepG, tolSameRounding)
 		compare(t, name+" dh against per-step", gotH, stepH, tolSameRounding)
-		compare(t, name+" dgates against the CPU", gotG, wantG, tolBF16)
-		compare(t, name+" dh against the CPU", gotH, wantH, tolBF16)
+		compare(t, name+" dgates against the CPU", gotG, wantG, tol)
+		compare(t, name+" dh against the CPU", gotH, wantH, tol)
 		p.free(gates, cs, whh)
-	}
-	for _, prec := range []Precision{FP32, TF32} {
-		g := gpu(t, prec)
-		v := g.Alloc(4 * 16 * 16 * 3)
-		if g.LSTMRecurrentBackward(v.Slice(0, 4*16*16), v.Slice(0, 4*16*16), v.Slice(0, 2*16*16), v.Slice(0, 16*16), v.Slice(0, 16*16), v.Slice(0, 4*16*16), 1, 16, 16) {
-			t.Errorf("%s: LSTMRecurrentBackward ran; want the caller's loop", prec)
-		}
-		g.Free(v)
 	}
 }
 

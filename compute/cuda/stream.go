@@ -35,11 +35,12 @@ import (
 type cmdKind uint8
 
 const (
-	cmdKernel cmdKind = iota // launch fn with p[:n] as its parameters
-	cmdGemm                  // cublasGemmEx; p = transA, transB, m, n, k, alpha bits, a, lda, b, ldb, beta bits, c, ldc, gemmTypes
-	cmdCopy                  // device to device; p = dst, src, bytes
-	cmdUpload                // pinned host to device; p = dst, src, bytes
-	cmdMemset                // 32-bit words to zero; p = dst, words
+	cmdKernel      cmdKind = iota // launch fn with p[:n] as its parameters
+	cmdGemm                       // cublasGemmEx; p = transA, transB, m, n, k, alpha bits, a, lda, b, ldb, beta bits, c, ldc, gemmTypes
+	cmdCopy                       // device to device; p = dst, src, bytes
+	cmdUpload                     // pinned host to device; p = dst, src, bytes
+	cmdMemset                     // 32-bit words to zero; p = dst, words
+	cmdGemmBatched                // cublasGemmStridedBatchedEx; p as recordGemmBatched packs them
 )
 
 // command is one unit of device work. It is comparable: equal commands do the
@@ -277,6 +278,11 @@ func (b *Backend) issue(cmds []command) {
 			p := &c.p
 			b.gemm(p[0] != 0, p[1] != 0, int(p[2]), int(p[3]), int(p[4]), math.Float32frombits(uint32(p[5])),
 				uintptr(p[6]), int(p[7]), uintptr(p[8]), int(p[9]), math.Float32frombits(uint32(p[10])), uintptr(p[11]), int(p[12]), gemmTypes(p[13]))
+		case cmdGemmBatched:
+			p := &c.p
+			b.gemmBatched(p[0]&1 != 0, p[0]&2 != 0, int(p[1]), int(p[2]), int(p[3]), math.Float32frombits(uint32(p[4])),
+				uintptr(p[5]), int(p[6]), int(p[7]), uintptr(p[8]), int(p[9]), int(p[10]), math.Float32frombits(uint32(p[4]>>32)),
+				uintptr(p[11]), int(p[12]), int(p[13]), int(p[0]>>32), gemmTypes(p[0]>>8))
 		case cmdCopy:
 			d.must("cuMemcpyDtoDAsync_v2", call(d.cuMemcpyDtoDAsync, uintptr(c.p[0]), uintptr(c.p[1]), uintptr(c.p[2]), b.stream))
 		case cmdUpload:
