@@ -44,7 +44,9 @@ engine with the median over the timed steps.
               gonum
 --masks       where our engine draws dropout masks: device (default) or host
 --recurrence  how our engine runs the LSTM's recurrence on the GPU: auto
-              (default: per-step on bfloat16 copies at bf16, else per-step),
+              (default: per-step on bfloat16 copies at bf16; at tf32 the
+              persistent kernel for layers whose h fits its few chunks,
+              else per-step),
               per-step (cuBLAS a step on float32 storage) or persistent (one
               kernel a layer where it fits); the record says which ran
 --record      append the run's medians to FILE as one JSON line (JSON Lines;
