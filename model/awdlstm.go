@@ -69,10 +69,23 @@ func viewsOf(p *Params) tensors {
 // 896 rows.
 const decoderChunkFloats = 1 << 26
 
+// largeDecoder is a backend whose memory takes the decoder's logits in
+// larger chunks than decoderChunkFloats (compute/cuda): its
+// DecoderChunkFloats bounds the logits buffer in place of that constant.
+type largeDecoder interface{ DecoderChunkFloats() int }
+
+// chunkFloats is the bound on be's logits buffer.
+func chunkFloats(be compute.Backend) int {
+	if d, ok := be.(largeDecoder); ok && d.DecoderChunkFloats() > 0 {
+		return d.DecoderChunkFloats()
+	}
+	return decoderChunkFloats
+}
+
 // decoderChunk is the rows per decoder pass for N tokens: at most
-// decoderChunkFloats/V, balanced so that the last chunk is not a sliver.
-func decoderChunk(N, V int) int {
-	most := max(1, decoderChunkFloats/V)
+// floats/V, balanced so that the last chunk is not a sliver.
+func decoderChunk(N, V, floats int) int {
+	most := max(1, floats/V)
 	chunks := (N + most - 1) / most
 	return (N + chunks - 1) / chunks
 }
@@ -273,8 +286,8 @@ func (m *LM) newWorkspace(T, B int) *workspace {
 	ws.dA, ws.dB = be.Alloc(N*maxW), be.Alloc(N*maxW)
 	ws.dc = be.Alloc(B * maxH)
 	ws.diff = be.Alloc(max(0, (T-1)*B*E))
-	// decoderChunk(n, V) <= min(n, decoderChunkFloats/V) for every n <= N.
-	ws.logits = lazyVec{n: min(N, max(1, decoderChunkFloats/V)) * V}
+	// decoderChunk(n, V, f) <= min(n, f/V) for every n <= N.
+	ws.logits = lazyVec{n: min(N, max(1, chunkFloats(be)/V)) * V}
 	ws.losses = be.Alloc(N)
 	ws.lossHost = make([]float32, N)
 	dm := &ws.masks
@@ -501,7 +514,7 @@ func (m *LM) ForwardBackward(ids, targets []int32, T, B int, masks *Masks, st *S
 
 	var parts LossParts
 	dh := ws.dA.Slice(0, N*E)
-	ds := decoderShape{N: N, V: cfg.Vocab, E: E, Chunk: decoderChunk(N, cfg.Vocab)}
+	ds := decoderShape{N: N, V: cfg.Vocab, E: E, Chunk: decoderChunk(N, cfg.Vocab, chunkFloats(be))}
 	decoderForward(be, ds, out, m.p.enc, m.p.decBias, ws.targets.Slice(0, N), &ws.logits, ws.losses.Slice(0, N),
 		1/float32(N), dh, m.g.enc, m.g.decBias, m.dbsum)
 	parts.CE = m.meanLoss(ws, N)
@@ -571,7 +584,7 @@ func (m *LM) Evaluate(ids, targets []int32, T, B int, st *State) (float64, error
 	}
 	N := T * B
 	out := m.forward(ws, T, B, st)
-	ds := decoderShape{N: N, V: m.cfg.Vocab, E: m.cfg.Emb, Chunk: decoderChunk(N, m.cfg.Vocab)}
+	ds := decoderShape{N: N, V: m.cfg.Vocab, E: m.cfg.Emb, Chunk: decoderChunk(N, m.cfg.Vocab, chunkFloats(m.be))}
 	decoderForward(m.be, ds, out, m.p.enc, m.p.decBias, ws.targets.Slice(0, N), &ws.logits, ws.losses.Slice(0, N),
 		1, compute.Vec{}, compute.Vec{}, compute.Vec{}, compute.Vec{})
 	return m.meanLoss(ws, N), nil
@@ -604,7 +617,7 @@ func (m *LM) Logits(dst []float32, ids []int32, T, B int, masks *Masks, st *Stat
 	}
 	N, E := T*B, m.cfg.Emb
 	out := m.forward(ws, T, B, st)
-	chunk := decoderChunk(N, V)
+	chunk := decoderChunk(N, V, chunkFloats(m.be))
 	for r0 := 0; r0 < N; r0 += chunk {
 		n := min(chunk, N-r0)
 		lg := ws.logits.get(m.be).Slice(0, n*V)

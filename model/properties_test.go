@@ -488,14 +488,17 @@ func TestDecoderChunkFitsBuffer(t *testing.T) {
 	for _, V := range []int{11, 8000, 60000, 1 << 27} {
 		most := max(1, decoderChunkFloats/V)
 		for N := 1; N <= 3*most+5 && N < 20000; N++ {
-			c := decoderChunk(N, V)
+			c := decoderChunk(N, V, decoderChunkFloats)
 			if c < 1 || c > min(N, most) {
 				t.Fatalf("V %d N %d: chunk %d, want 1..%d", V, N, c, min(N, most))
 			}
 		}
 	}
-	if c := decoderChunk(4480, 60000); c != 896 {
+	if c := decoderChunk(4480, 60000, decoderChunkFloats); c != 896 {
 		t.Errorf("paper shape chunk %d, want 896", c)
+	}
+	if c := decoderChunk(4480, 60000, 1<<28); c != 2240 {
+		t.Errorf("paper shape chunk in a 1 GiB buffer %d, want 2240", c)
 	}
 }
 

@@ -43,10 +43,18 @@ type decoderBuffers struct {
 	enc, out, logits compute.Vec
 }
 
-// decoderBF16Elems bounds the bfloat16 logits of one pass (128 Mi
-// elements, 256 MiB): at the paper's shape (V 60000, 4480 rows) 3 passes
-// of 1494 rows. A variable so that tests can force many passes.
-var decoderBF16Elems = 1 << 27
+// decoderBF16Elems bounds the bfloat16 logits of one pass (256 Mi
+// elements, 512 MiB): at the paper's shape (V 60000, 4480 rows) 2 passes
+// of 2240 rows, as DecoderChunkFloats gives the float32 decoder. A
+// variable so that tests can force many passes.
+var decoderBF16Elems = 1 << 28
+
+// DecoderChunkFloats bounds the float32 decoder's logits buffer
+// (model/awdlstm.go's largeDecoder): 256 Mi floats, 1 GiB, where the CPU
+// takes 256 MiB. Fewer, longer passes give the accumulating d(enc) product
+// a longer inner dimension and the device fewer launches; at the paper's
+// shape 2 passes of 2240 rows in place of 5 of 896.
+func (b *Backend) DecoderChunkFloats() int { return 1 << 28 }
 
 // bf16Bytes is the size of a bfloat16.
 const bf16Bytes = 2
