@@ -148,6 +148,15 @@ type Record struct {
 	// "persistent" (one launch a layer, W_hh held on chip) or "per-step"
 	// with the reason (compute/cuda/recurrent.go).
 	OursRecurrent string `json:"ours_recurrent,omitempty"`
+	// Versions: on a GPU, ours names the kernel driver, the driver's CUDA
+	// and the cuBLAS and NVRTC it loaded; the peer its CUDA and cuDNN
+	// (PyTorch's version is in its engine's name).
+	OursVersions string `json:"ours_versions,omitempty"`
+	PeerVersions string `json:"peer_versions,omitempty"`
+	// Each round's tok/s in round order, of which ours_tok_s and
+	// peer_tok_s are the medians: how far a run's ratio can move.
+	OursRoundsTokS []float64 `json:"ours_rounds_tok_s,omitempty"`
+	PeerRoundsTokS []float64 `json:"peer_rounds_tok_s,omitempty"`
 }
 
 func (o Options) shape() (Shape, error) {
@@ -217,10 +226,12 @@ type result struct {
 	TokensPS  float64
 	GFLOPS    float64
 	PeakRSSMB float64
-	Device    string  // the card, where the engine ran on one
-	GPUUsedMB float64 // ours: device memory in use after the steps
-	PeakGPUMB float64 // the peer: PyTorch's peak allocated
-	Recurrent string  // ours on a GPU: how the LSTM's recurrence ran (cuda.Backend.RecurrentPath)
+	Device    string    // the card, where the engine ran on one
+	GPUUsedMB float64   // ours: device memory in use after the steps
+	PeakGPUMB float64   // the peer: PyTorch's peak allocated
+	Recurrent string    // ours on a GPU: how the LSTM's recurrence ran (cuda.Backend.RecurrentPath)
+	Versions  string    // on a GPU: the driver and libraries (Record.OursVersions, PeerVersions)
+	Rounds    []float64 // set on the median: every round's tok/s, in round order
 	Line      string
 }
 
@@ -256,6 +267,8 @@ func parseResult(line string) (result, bool) {
 			r.Recurrent, _ = url.PathUnescape(v)
 		case "peak_gpu_mb":
 			r.PeakGPUMB = x
+		case "versions":
+			r.Versions, _ = url.PathUnescape(v)
 		}
 	}
 	return r, r.Engine != ""
@@ -333,8 +346,13 @@ func Run(ctx context.Context, o Options, worker []string, stdout, stderr io.Writ
 	medians := map[string]result{}
 	for _, name := range order {
 		rs := results[name]
+		rounds := make([]float64, len(rs))
+		for i, r := range rs {
+			rounds[i] = r.TokensPS
+		}
 		slices.SortFunc(rs, func(a, b result) int { return cmp.Compare(a.TokensPS, b.TokensPS) })
 		med := rs[len(rs)/2]
+		med.Rounds = rounds
 		peak := 0.0
 		for _, r := range rs {
 			peak = max(peak, r.PeakRSSMB)
@@ -374,9 +392,10 @@ func newRecord(o Options, s Shape, medians map[string]result) Record {
 		Machine: o.Machine, Command: o.Command, Device: o.Device, Card: ours.Device, Shape: s.Name, Precision: o.Precision,
 		Batch: s.Batch, Steps: o.Steps, Warmup: o.Warmup, Rounds: o.Rounds,
 		OursEngine: ours.Engine, OursTokS: ours.TokensPS, OursPeakRSSMB: ours.PeakRSSMB, OursGPUUsedMB: ours.GPUUsedMB,
-		OursRecurrent: ours.Recurrent}
+		OursRecurrent: ours.Recurrent, OursVersions: ours.Versions, OursRoundsTokS: ours.Rounds}
 	if peer, ok := medians["pytorch"]; ok {
 		r.PeerEngine, r.PeerTokS, r.PeerPeakRSSMB, r.PeerPeakGPUMB = peer.Engine, peer.TokensPS, peer.PeakRSSMB, peer.PeakGPUMB
+		r.PeerVersions, r.PeerRoundsTokS = peer.Versions, peer.Rounds
 		r.Card = cmp.Or(r.Card, peer.Device)
 		if peer.TokensPS > 0 {
 			r.Ratio = math.Round(ours.TokensPS/peer.TokensPS*1000) / 1000

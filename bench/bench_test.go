@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -32,9 +33,11 @@ func TestRunAppendsRecord(t *testing.T) {
 	worker := fakeProcess(t, dir, "ours.sh",
 		"RESULT engine=ulmfit-cuda-bf16 shape=paper tokens_per_s=410000 gflops=108.9 peak_rss_mb=900 step_s=0.0109 device="+
 			url.PathEscape("NVIDIA H200 (sm_90, 132 SMs)")+" gpu_used_mb=21000 recurrent="+
-			url.PathEscape("per-step (fp32 products stay on cuBLAS)")) // as Worker writes it
+			url.PathEscape("per-step (fp32 products stay on cuBLAS)")+" versions="+
+			url.PathEscape("kernel driver 580.159.04, driver CUDA 13.0 (libcuda.so.1), cuBLAS libcublas.so.13")) // as Worker writes it
 	peer := fakeProcess(t, dir, "peer.sh",
-		"RESULT engine=pytorch-2.11.0 shape=paper tokens_per_s=250000 gflops=66.4 peak_gpu_mb=30000 step_s=0.0179 precision=bf16 device=NVIDIA_H200")
+		"RESULT engine=pytorch-2.11.0 shape=paper tokens_per_s=250000 gflops=66.4 peak_gpu_mb=30000 step_s=0.0179 precision=bf16 device=NVIDIA_H200"+
+			" versions=CUDA%2013.0%2C%20cuDNN%2091500") // as torch_awdlstm.py writes it (urllib.parse.quote)
 	record := filepath.Join(dir, "results", "gpu.jsonl")
 	o := Options{Shape: "paper", Steps: 2, Warmup: 1, Rounds: 2, Python: peer[0], PeerScript: peer[1], Device: "cuda",
 		Precision: "bf16", Masks: "device", BLAS: "default", Record: record, Commit: "0123abc", Machine: "vm", Command: "ulmfit bench --record x"}
@@ -59,7 +62,10 @@ func TestRunAppendsRecord(t *testing.T) {
 	if r.Kind != "bench" || r.Precision != "bf16" || r.Batch != 64 || r.OursTokS != 410000 || r.PeerTokS != 250000 ||
 		r.Ratio != 1.64 || r.Card != "NVIDIA H200 (sm_90, 132 SMs)" || r.OursGPUUsedMB != 21000 || r.PeerPeakGPUMB != 30000 ||
 		r.Commit != "0123abc" || r.Shape != "paper" || r.Rounds != 2 || r.OursEngine != "ulmfit-cuda-bf16" || r.PeerEngine != "pytorch-2.11.0" ||
-		r.OursRecurrent != "per-step (fp32 products stay on cuBLAS)" {
+		r.OursRecurrent != "per-step (fp32 products stay on cuBLAS)" ||
+		r.OursVersions != "kernel driver 580.159.04, driver CUDA 13.0 (libcuda.so.1), cuBLAS libcublas.so.13" ||
+		r.PeerVersions != "CUDA 13.0, cuDNN 91500" ||
+		!slices.Equal(r.OursRoundsTokS, []float64{410000, 410000}) || !slices.Equal(r.PeerRoundsTokS, []float64{250000, 250000}) {
 		t.Errorf("record %+v", r)
 	}
 	// The paper shape's work a token (V=60000, E=400, H=1152, three layers:
@@ -73,7 +79,8 @@ func TestRunAppendsRecord(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[1]), &raw); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"precision", "batch", "ours_tok_s", "peer_tok_s", "ratio", "card", "commit", "date", "flops_per_token", "card_peak_tflops", "ours_recurrent"} {
+	for _, k := range []string{"precision", "batch", "ours_tok_s", "peer_tok_s", "ratio", "card", "commit", "date", "flops_per_token", "card_peak_tflops", "ours_recurrent",
+		"ours_versions", "peer_versions", "ours_rounds_tok_s", "peer_rounds_tok_s"} {
 		if _, ok := raw[k]; !ok {
 			t.Errorf("record lacks %q: %s", k, lines[1])
 		}
@@ -125,6 +132,20 @@ func TestRunRejectsUnknownRecurrence(t *testing.T) {
 		}
 		if strings.Contains(out.String(), "round") {
 			t.Errorf("a worker ran:\n%s", out.String())
+		}
+	}
+}
+
+// TestParseKernelDriver reads the version from /proc/driver/nvidia/version's
+// first line, and nothing from text without one.
+func TestParseKernelDriver(t *testing.T) {
+	const text = "NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.159.04  Thu Oct  2 12:00:00 UTC 2025\nGCC version:  gcc version 12.2.0\n"
+	if got := parseKernelDriver(text); got != "580.159.04" {
+		t.Errorf("parseKernelDriver = %q, want 580.159.04", got)
+	}
+	for _, bad := range []string{"", "NVRM version: something else\n", "Kernel Module"} {
+		if got := parseKernelDriver(bad); got != "" {
+			t.Errorf("parseKernelDriver(%q) = %q, want \"\"", bad, got)
 		}
 	}
 }

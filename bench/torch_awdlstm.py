@@ -11,10 +11,12 @@ shared reference script, and its throughput agrees with that script's within noi
 CPU: Debian python3-torch (/usr/bin/python3). GPU: any CUDA PyTorch.
 Prints: RESULT engine=pytorch-<version> shape=<name> tokens_per_s=N gflops=N peak_rss_mb=N
         (peak_gpu_mb on a GPU) step_s=N precision=P device=D
+        (and on a GPU versions=V: PyTorch's CUDA and cuDNN, URL-escaped)
 """
 import argparse
 import resource
 import time
+import urllib.parse
 
 import torch
 import torch.nn as nn
@@ -110,8 +112,12 @@ def main():
     mem = (f"peak_gpu_mb={torch.cuda.max_memory_allocated() / 2**20:.0f}" if dev == "cuda"
            else f"peak_rss_mb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
     name = torch.cuda.get_device_name(0).replace(" ", "_") if dev == "cuda" else "cpu"
+    versions = ""
+    if dev == "cuda":
+        v = f"CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}"
+        versions = " versions=" + urllib.parse.quote(v, safe="")
     print(f"RESULT engine=pytorch-{torch.__version__} shape={o.shape} tokens_per_s={tok_s:.0f} "
-          f"gflops={gflops:.1f} {mem} step_s={med:.4f} precision={o.precision} device={name}",
+          f"gflops={gflops:.1f} {mem} step_s={med:.4f} precision={o.precision} device={name}{versions}",
           flush=True)
 
 

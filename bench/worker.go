@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -27,6 +28,8 @@ type built struct {
 	device func() (card string, usedMB float64)
 	// recurrent, when set, says how the LSTM's recurrences ran.
 	recurrent func() string
+	// versions, when set, names the driver and the libraries in use.
+	versions func() string
 }
 
 // engines are the engines a worker can time; gorgonia.go adds the naive
@@ -76,6 +79,9 @@ func Worker(ctx context.Context, engineName string, o Options, stdout io.Writer)
 	if b.recurrent != nil {
 		dev += " recurrent=" + url.PathEscape(b.recurrent())
 	}
+	if b.versions != nil {
+		dev += " versions=" + url.PathEscape(b.versions())
+	}
 	fmt.Fprintf(stdout, "RESULT engine=%s shape=%s tokens_per_s=%.0f gflops=%.1f peak_rss_mb=%.0f step_s=%.4f%s\n",
 		b.name, s.Name, tps, tps*s.FlopsPerToken()/1e9, peakRSSMB(), med, dev)
 	return nil
@@ -103,7 +109,38 @@ func ulmfitEngine(o Options, s Shape) (built, error) {
 	if r, ok := be.(interface{ RecurrentPath() string }); ok {
 		b.recurrent = r.RecurrentPath
 	}
+	if v, ok := be.(interface{ Versions() string }); ok {
+		b.versions = func() string {
+			if d := kernelDriver(); d != "" {
+				return "kernel driver " + d + ", " + v.Versions()
+			}
+			return v.Versions()
+		}
+	}
 	return b, nil
+}
+
+// kernelDriver is the NVIDIA kernel module's version as Linux reports it
+// (/proc/driver/nvidia/version: "NVRM version: NVIDIA UNIX x86_64 Kernel
+// Module  580.159.04  ..."), or "" where there is none.
+func kernelDriver() string {
+	data, err := os.ReadFile("/proc/driver/nvidia/version")
+	if err != nil {
+		return ""
+	}
+	return parseKernelDriver(string(data))
+}
+
+// parseKernelDriver is the word after "Kernel Module" in the file's text.
+func parseKernelDriver(text string) string {
+	_, rest, ok := strings.Cut(text, "Kernel Module")
+	if !ok {
+		return ""
+	}
+	if f := strings.Fields(rest); len(f) > 0 {
+		return f[0]
+	}
+	return ""
 }
 
 // ulmfitStep builds our engine at the shape and returns one full training

@@ -52,9 +52,11 @@ engine with the median over the timed steps.
 --record      append the run's medians to FILE as one JSON line (JSON Lines;
               bench/results/ holds the project's): date, commit, Go,
               machine, command, device and card, shape, precision, batch,
-              steps, warmup, rounds, each engine's name and tok/s, the ratio
-              ours/peer (ratio), peak RSS, and on a GPU our device memory in
-              use and the peer's peak allocated; written atomically
+              steps, warmup, rounds, each engine's name and tok/s (the
+              median) and each round's tok/s, the ratio ours/peer (ratio),
+              peak RSS, and on a GPU our device memory in use, the peer's
+              peak allocated and each engine's driver and library
+              versions; written atomically
 
 Exit codes: 0 success, 1 failure while running, 2 bad usage.
 `
