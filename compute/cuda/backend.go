@@ -19,6 +19,13 @@ type Options struct {
 	// Recurrence picks how the LSTM layers' recurrences run (recurrent.go);
 	// the zero value is RecurrenceAuto.
 	Recurrence Recurrence
+	// PDL launches the LSTM's cell kernels as programmatic dependents of the
+	// product before them (CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION),
+	// so that their launch overlaps its end; each waits for the product's
+	// results itself. Only on sm_90 and later with a driver that has
+	// cuLaunchKernelEx; elsewhere it is ignored. Off by default: not yet
+	// measured (compute/cuda/NOTES.md).
+	PDL bool
 	// LibDirs are searched for cuBLAS and NVRTC before LD_LIBRARY_PATH and
 	// the usual install folders. Only the first New of a process loads the
 	// libraries.
@@ -53,6 +60,9 @@ type Backend struct {
 	// during a call: on the heap, inside the Backend, so it stays put.
 	scalars [2]float32 // Gemm's alpha and beta
 	params  params     // the kernel-parameter array of the launch being issued
+	launch  launchArgs // cuLaunchKernelEx's configuration, for a dependent launch
+	pdl     bool       // Options.PDL where the device and driver allow it
+	canPDL  bool       // they do: sm_90 or later, and cuLaunchKernelEx
 	result  float64    // SumSquares' result, copied back from the device
 
 	cmds       []command         // the segment recorded since the last flush
@@ -175,6 +185,8 @@ func New(opts Options) (*Backend, error) {
 		return nil, err
 	}
 	b.params.init()
+	b.canPDL = major >= 9 && d.cuLaunchKernelEx != 0
+	b.pdl = opts.PDL && b.canPDL
 	b.device = fmt.Sprintf("%s (sm_%d%d, %d SMs)", d.deviceName(b.dev), major, minor, b.sms)
 	b.name = "cuda/" + opts.Precision.String()
 	if opts.Recurrence != RecurrenceAuto {

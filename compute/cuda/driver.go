@@ -62,6 +62,9 @@ type driverAPI struct {
 	cuMemAllocHost, cuMemFreeHost                                               uintptr
 	cuEventCreate, cuEventRecord, cuEventSynchronize, cuEventDestroy            uintptr
 	cuFuncSetAttribute, cuLaunchCooperativeKernel                               uintptr
+	// cuLaunchKernelEx is looked up apart (libs.go): drivers before CUDA
+	// 12.0 lack it, and only Options.PDL needs it.
+	cuLaunchKernelEx uintptr
 }
 
 func (d *driverAPI) table() map[string]*uintptr {

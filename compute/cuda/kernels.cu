@@ -177,6 +177,16 @@ extern "C" __global__ void sum_rows_final(float* db, const float* part, int cols
 
 __device__ __forceinline__ float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
+// pdl_wait opens a kernel that may be launched as a programmatic dependent
+// of the kernel before it in the stream (Options.PDL, launchDependent in
+// stream.go): it waits until that kernel has finished and its writes are
+// visible. Launched the ordinary way, the kernel finds nothing to wait for.
+__device__ __forceinline__ void pdl_wait() {
+#if __CUDA_ARCH__ >= 900
+	asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
 // lstm_forward_one finishes element k = (b, j) of one step's (B, H) state
 // and returns h[k]; lstm_forward runs it with one thread per element. B*H
 // is below 2^31 (cellElems in kernels.go), so k splits in 32-bit division,
@@ -207,6 +217,7 @@ __device__ __forceinline__ float lstm_forward_one(float* gates, const float* bia
 }
 
 extern "C" __global__ void lstm_forward(float* gates, const float* cPrev, float* c, float* h, int batch, int hidden) {
+	pdl_wait();
 	i64 n = (i64)batch * hidden;
 	FOR_EACH(k, n) lstm_forward_one(gates, 0, cPrev, c, h, hidden, k);
 }
@@ -236,6 +247,7 @@ __device__ __forceinline__ void lstm_backward_one(float* dgates, const float* ga
 
 extern "C" __global__ void lstm_backward(float* dgates, const float* gates, const float* cPrev, const float* c,
                                          const float* dh, float* dc, int batch, int hidden) {
+	pdl_wait();
 	i64 n = (i64)batch * hidden;
 	FOR_EACH(k, n) {
 		float d[4];

@@ -383,7 +383,7 @@ func (b *Backend) LSTMCellForward(gates, cPrev, c, h compute.Vec, batch, hidden 
 	if bh == 0 {
 		return
 	}
-	b.elementwise(b.k.lstmForward, bh).ptr(gates.Ptr).ptr(cPrev.Ptr).ptr(c.Ptr).ptr(h.Ptr).i32(batch).i32(hidden)
+	b.launchDependent(b.elementwise(b.k.lstmForward, bh)).ptr(gates.Ptr).ptr(cPrev.Ptr).ptr(c.Ptr).ptr(h.Ptr).i32(batch).i32(hidden)
 }
 
 func (b *Backend) LSTMCellBackward(dgates, gates, cPrev, c, dh, dc compute.Vec, batch, hidden int) {
@@ -397,7 +397,7 @@ func (b *Backend) LSTMCellBackward(dgates, gates, cPrev, c, dh, dc compute.Vec, 
 	if bh == 0 {
 		return
 	}
-	b.elementwise(b.k.lstmBackward, bh).
+	b.launchDependent(b.elementwise(b.k.lstmBackward, bh)).
 		ptr(dgates.Ptr).ptr(gates.Ptr).ptr(cPrev.Ptr).ptr(c.Ptr).ptr(dh.Ptr).ptr(dc.Ptr).i32(batch).i32(hidden)
 }
 

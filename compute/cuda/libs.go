@@ -237,6 +237,9 @@ func load(extraDirs []string) (*libs, error) {
 			loadErr = err
 			return
 		}
+		if p, err := purego.Dlsym(h, "cuLaunchKernelEx"); err == nil {
+			l.drv.cuLaunchKernelEx = p
+		}
 		if err := l.drv.init(); err != nil {
 			loadErr = err
 			return

@@ -90,6 +90,11 @@ func TestProfilePaperStep(t *testing.T) {
 			}
 		}
 		timeit("full step (device masks)", 5, func() { step(false) })
+		if g.canPDL && !g.pdl {
+			g.pdl = true // Options.PDL, for this timing only
+			timeit("full step (device masks), cells as dependent launches", 5, func() { step(false) })
+			g.pdl = false
+		}
 		if o.Precision == BF16 {
 			recurrentSplitK = false
 			timeit("full step (device masks), one backward product a step", 5, func() { step(false) })

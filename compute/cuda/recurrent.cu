@@ -314,6 +314,7 @@ lstm_recurrent_forward_tf32(float* gates, float* hs, float* cs, const float* whh
 // (B, H)): the operand of the next step's product, which the per-step path
 // at bf16 runs on bfloat16 storage (recurrent.go).
 extern "C" __global__ void lstm_forward_bf16h(float* gates, const float* bias, const float* cPrev, float* c, float* h, bf16* hb, int batch, int hidden) {
+	pdl_wait();
 	i64 n = (i64)batch * hidden;
 	FOR_EACH(k, n) hb[k] = to_bf16_rn(lstm_forward_one(gates, bias, cPrev, c, h, hidden, k));
 }
@@ -326,6 +327,7 @@ extern "C" __global__ void lstm_forward_bf16h(float* gates, const float* bias, c
 // of the next step's product at bf16.
 extern "C" __global__ void lstm_backward_parts(float* dgates, const float* gates, const float* cPrev, const float* c, float* dh,
                                                float* dc, const float* parts, int nparts, bf16* dgb, int batch, int hidden) {
+	pdl_wait();
 	i64 n = (i64)batch * hidden;
 	FOR_EACH(k, n) {
 		float s = dh[k];

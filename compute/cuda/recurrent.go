@@ -295,7 +295,7 @@ func (b *Backend) forwardStepsBF16(gates compute.Vec, bias uintptr, hs, cs, whh 
 		} else {
 			b.recordGemm(false, true, B, G, H, 1, h, H, r.wbf.Ptr, H, 1, g, G, gemmBF16F32C)
 		}
-		b.elementwise(b.rk.cellBF16H, BH).ptr(g).ptr(bias).ptr(cs.Ptr + uintptr(4*t*BH)).ptr(cs.Ptr + uintptr(4*(t+1)*BH)).
+		b.launchDependent(b.elementwise(b.rk.cellBF16H, BH)).ptr(g).ptr(bias).ptr(cs.Ptr + uintptr(4*t*BH)).ptr(cs.Ptr + uintptr(4*(t+1)*BH)).
 			ptr(hs.Ptr + uintptr(4*(t+1)*BH)).ptr(r.hbf.Ptr + uintptr(bf16Bytes*((t+1)%2)*BH)).i32(B).i32(H)
 	}
 }
@@ -350,7 +350,7 @@ func (b *Backend) LSTMRecurrentBackward(dgates, gates, cs, dh, dc, whh compute.V
 		} else if t < T-1 {
 			b.recordGemm(false, false, B, H, G, 1, r.dgbf.Ptr, G, r.wbf.Ptr, H, 1, dht, H, gemmBF16F32C)
 		}
-		b.elementwise(b.rk.cellBackParts, BH).ptr(dgates.Ptr + uintptr(4*t*B*G)).ptr(gates.Ptr + uintptr(4*t*B*G)).
+		b.launchDependent(b.elementwise(b.rk.cellBackParts, BH)).ptr(dgates.Ptr + uintptr(4*t*B*G)).ptr(gates.Ptr + uintptr(4*t*B*G)).
 			ptr(cs.Ptr + uintptr(4*t*BH)).ptr(cs.Ptr + uintptr(4*(t+1)*BH)).ptr(dht).ptr(dc.Ptr).
 			ptr(r.parts.Ptr).i32(nparts).ptr(r.dgbf.Ptr).i32(B).i32(H)
 	}

@@ -49,6 +49,7 @@ type command struct {
 	kind       cmdKind
 	n          uint8 // parameters in p
 	coop       bool  // a cooperative launch: every block resident at once
+	pdl        bool  // a programmatic dependent launch (Options.PDL, launchDependent)
 	gx, gy, bx uint32
 	smem       uint32 // dynamic shared memory, bytes
 	fn         uintptr
@@ -267,6 +268,14 @@ func (b *Backend) issue(cmds []command) {
 				op = "cuLaunchCooperativeKernel"
 				r = call(d.cuLaunchCooperativeKernel, c.fn, uintptr(c.gx), uintptr(c.gy), 1, uintptr(c.bx), 1, 1, uintptr(c.smem), b.stream,
 					uintptr(unsafe.Pointer(&b.params.ptrs[0])))
+			} else if c.pdl {
+				op = "cuLaunchKernelEx"
+				l := &b.launch
+				l.cfg = launchConfig{gx: c.gx, gy: c.gy, gz: 1, bx: c.bx, by: 1, bz: 1, smem: c.smem, stream: b.stream,
+					attrs: uintptr(unsafe.Pointer(&l.attr)), nattrs: 1}
+				l.attr = launchAttr{id: launchAttrProgrammaticSerialization}
+				l.attr.val[0] = 1 // programmaticStreamSerializationAllowed
+				r = call(d.cuLaunchKernelEx, uintptr(unsafe.Pointer(&l.cfg)), c.fn, uintptr(unsafe.Pointer(&b.params.ptrs[0])), 0)
 			} else {
 				r = call(d.cuLaunchKernel, c.fn, uintptr(c.gx), uintptr(c.gy), 1, uintptr(c.bx), 1, 1, uintptr(c.smem), b.stream,
 					uintptr(unsafe.Pointer(&b.params.ptrs[0])), 0)
@@ -305,11 +314,14 @@ func hashCommands(cmds []command) uint64 {
 		mix(uint64(c.kind) | uint64(c.n)<<8 | uint64(c.bx)<<16)
 		mix(uint64(c.gx) | uint64(c.gy)<<32)
 		mix(uint64(c.fn))
-		coop := uint64(0)
+		flags := uint64(0)
 		if c.coop {
-			coop = 1
+			flags |= 1
 		}
-		mix(uint64(c.smem) | coop<<32)
+		if c.pdl {
+			flags |= 2
+		}
+		mix(uint64(c.smem) | flags<<32)
 		for _, v := range c.p[:c.n] {
 			mix(v)
 		}
@@ -476,4 +488,44 @@ func graphUses(g *graph, lo, hi uintptr) int {
 		}
 	}
 	return -1
+}
+
+// launchConfig is CUlaunchConfig (cuda.h) on a 64-bit host: the grid, the
+// block, dynamic shared memory, the stream and the launch's attributes.
+type launchConfig struct {
+	gx, gy, gz, bx, by, bz, smem uint32
+	_                            uint32
+	stream, attrs                uintptr
+	nattrs                       uint32
+	_                            uint32
+}
+
+// launchAttr is CUlaunchAttribute: an attribute's id, padding to 8 bytes,
+// and its value (the 64-byte CUlaunchAttributeValue union; an int flag is
+// its first word).
+type launchAttr struct {
+	id  uint32
+	_   uint32
+	val [16]uint32
+}
+
+// launchAttrProgrammaticSerialization is
+// CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION: the kernel may
+// start before the previous one in the stream has finished, and waits for
+// it itself (griddepcontrol.wait, pdl_wait in kernels.cu).
+const launchAttrProgrammaticSerialization = 6
+
+// launchArgs holds cuLaunchKernelEx's arguments while a call reads them: in
+// the Backend, so they stay put.
+type launchArgs struct {
+	cfg  launchConfig
+	attr launchAttr
+}
+
+// launchDependent marks c, a kernel that begins with pdl_wait, as a
+// programmatic dependent launch where Options.PDL asked for it and the
+// device and driver allow it (Backend.pdl).
+func (b *Backend) launchDependent(c *command) *command {
+	c.pdl = b.pdl
+	return c
 }
