@@ -1,8 +1,8 @@
 // The recurrent part of one LSTM layer's forward pass in one launch, and
 // the cell kernels of the per-step path on bfloat16 storage (recurrent.go
 // says when each runs). Compiled after kernels.cu and decoder.cu, whose
-// i64, FOR_EACH, sigmoidf, lstm_forward_one, lstm_backward_one, bf16 and
-// to_bf16_rn it uses.
+// i64, FOR_EACH, sigmoidf, pdl_wait, lstm_forward_one, lstm_backward_one,
+// bf16 and to_bf16_rn it uses.
 //
 // Block j owns the hidden units [j*U, j*U + U) and so the 4U rows of W_hh
 // that make their gates; it copies those rows into shared memory once and
