@@ -1,0 +1,64 @@
+#!/bin/bash
+# The CUDA backend's tests and measurements on the device machine's GPU, in
+# one call: what a session runs before and after changing compute/cuda.
+#
+#   scripts/gpu-profile.sh build      # here: the test binary at .dev/cuda.test
+#                                     # and its commit at .dev/cuda.commit
+#                                     # (carry both)
+#   scripts/gpu-profile.sh [WHAT...]  # there: WHAT from tests, step, kernels,
+#                                     # gemms (default: all four), each into $OUT
+#
+#   tests    every test of compute/cuda with ULMFIT_CUDA_REQUIRE=1 ($OUT/tests.log;
+#            prints the failures, or PASS)
+#   step     TestProfilePaperStep at bf16 and tf32 ($OUT/step-P.log; prints the
+#            full steps' lines)
+#   kernels  TestProfileStepKernels under ncu at bf16 and tf32
+#            ($OUT/ncu-P-COMMIT.csv.gz, for bench/profiles/; prints the largest
+#            kernels of the last step, scripts/ncu-kernels.py)
+#   gemms    TestProfileGemmAlgos at tf32 and bf16 ($OUT/gemms-P.log)
+#
+# About two minutes for all four on an H200.
+set -u -o pipefail
+if [ "${1:-}" = build ]; then
+  mkdir -p .dev || exit 1
+  CGO_ENABLED=0 go test -c -o .dev/cuda.test ./compute/cuda || exit 1
+  echo "$(git rev-parse --short HEAD)$(git status --porcelain --untracked-files=no | grep -q . && echo +dirty)" > .dev/cuda.commit
+  ls -l .dev/cuda.test && cat .dev/cuda.commit
+  exit 0
+fi
+: "${OUT:?OUT is the folder whose files come back}"
+bin=$PWD/.dev/cuda.test
+[ -x "$bin" ] || { echo "gpu-profile: no $bin; run 'scripts/gpu-profile.sh build' here and carry it" >&2; exit 2; }
+commit=$(cat .dev/cuda.commit 2>/dev/null || echo unknown)
+[ $# -gt 0 ] || set -- tests step kernels gemms
+status=0
+for what in "$@"; do
+  case $what in
+  tests)
+    ULMFIT_CUDA_REQUIRE=1 timeout 300 "$bin" -test.v > "$OUT/tests.log" 2>&1
+    rc=$?
+    grep -E -- '--- FAIL|^panic' "$OUT/tests.log" | head -20
+    [ $rc -eq 0 ] && echo "tests: PASS" || { echo "tests: rc $rc"; status=1; } ;;
+  step)
+    for p in bf16 tf32; do
+      ULMFIT_CUDA_PROFILE=$p timeout 120 "$bin" -test.run TestProfilePaperStep -test.v > "$OUT/step-$p.log" 2>&1 || status=1
+      grep -E 'full step' "$OUT/step-$p.log"
+    done ;;
+  kernels)
+    command -v ncu >/dev/null || { echo "gpu-profile: no ncu here" >&2; status=1; continue; }
+    for p in bf16 tf32; do
+      f=$OUT/ncu-$p-$commit.csv
+      ULMFIT_CUDA_PROFILE_STEP=$p timeout 240 ncu --metrics gpu__time_duration.sum --csv --cache-control none \
+        --clock-control none --log-file "$f" "$bin" -test.run TestProfileStepKernels > /dev/null 2>&1 || status=1
+      gzip -f "$f" && python3 scripts/ncu-kernels.py "$f.gz" | head -16
+    done ;;
+  gemms)
+    for p in tf32 bf16; do
+      ULMFIT_CUDA_GEMM_SURVEY=$p timeout 240 "$bin" -test.run TestProfileGemmAlgos -test.v > "$OUT/gemms-$p.log" 2>&1 || status=1
+      sed -n 's/^ *gemmalgo_test.go:[0-9]*: \(.*x)\); [0-9]* offers:.*/\1/p' "$OUT/gemms-$p.log"
+    done ;;
+  *)
+    echo "gpu-profile: unknown $what: want tests, step, kernels or gemms" >&2; exit 2 ;;
+  esac
+done
+exit $status
