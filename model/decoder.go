@@ -59,11 +59,41 @@ func decoderForward(be compute.Backend, s decoderShape, out, enc, bias compute.V
 			continue
 		}
 		be.Gemm(false, false, n, s.E, s.V, scale, lg, s.V, enc, s.E, 0, dout.Slice(r0*s.E, (r0+n)*s.E), s.E)
+		// The last chunk's logits stay until the next batch and denc until
+		// the embedding's backward, which joins: the product may run beside
+		// the layers' backward (besideWork).
+		w, side := be.(besideWork)
+		side = side && r0+n == s.N
+		if side {
+			w.BeginBeside()
+		}
 		be.Gemm(true, false, s.V, s.E, n, scale, lg, s.V, o, s.E, 1, denc, s.E)
+		if side {
+			w.EndBeside()
+		}
 		be.SumRows(dbsum, lg, n, s.V)
 	}
 	if grad {
 		be.Axpy(scale, dbsum, dbias)
+	}
+}
+
+// besideWork is a backend that can run work on a second stream beside
+// what is issued after it (compute/cuda with Options.Streams): the work
+// between BeginBeside and EndBeside goes there, and JoinBeside makes what
+// follows wait for it. The model hands it only products whose inputs
+// nothing after them overwrites and whose results nothing reads before
+// the join: the decoder's last d(encoder.weight) product, joined before
+// the embedding's backward (backwardLayers) adds to the same gradient.
+type besideWork interface {
+	BeginBeside()
+	EndBeside()
+	JoinBeside()
+}
+
+func joinBeside(be compute.Backend) {
+	if w, ok := be.(besideWork); ok {
+		w.JoinBeside()
 	}
 }
 

@@ -26,6 +26,13 @@ type Options struct {
 	// cuLaunchKernelEx; elsewhere it is ignored. Off by default: not yet
 	// measured (compute/cuda/NOTES.md).
 	PDL bool
+	// Streams runs the work the model marks independent of what follows
+	// (BeginBeside: the decoder's last weight-gradient product, which nothing
+	// reads until the embedding's backward) on a second stream, beside
+	// the LSTM layers' latency-bound backward recurrences, with its own
+	// cuBLAS handle and workspace. Off by default: not yet measured
+	// (compute/cuda/NOTES.md).
+	Streams bool
 	// LibDirs are searched for cuBLAS and NVRTC before LD_LIBRARY_PATH and
 	// the usual install folders. Only the first New of a process loads the
 	// libraries.
@@ -38,17 +45,20 @@ type Backend struct {
 	opts Options
 	lib  *libs
 
-	dev     int32
-	ctx     uintptr // the device's primary context
-	stream  uintptr
-	blas    uintptr // cublasHandle_t
-	module  uintptr
-	k       kernels
-	hk      headKernels
-	dk      decoderKernels
-	dec     decoderBuffers
-	ops16   [2]compute.Vec // Gemm's bfloat16 copies of A and B at BF16 (gemmBF16Min)
-	ops16at [2]int         // the index in cmds of each copy's rounding (bf16Copy)
+	dev    int32
+	ctx    uintptr // the device's primary context
+	stream uintptr
+	blas   uintptr // cublasHandle_t
+	module uintptr
+	k      kernels
+	hk     headKernels
+	dk     decoderKernels
+	dec    decoderBuffers
+	// Gemm's bfloat16 copies of A and B at BF16 (gemmBF16Min): slots 0 and
+	// 1 for the main stream, 2 and 3 for the side stream (BeginBeside), and the
+	// index in cmds of each copy's rounding (bf16Copy).
+	ops16   [4]compute.Vec
+	ops16at [4]int
 	rk      recurrentKernels
 	rec     recurrentBuffers
 	paths   recurrentPaths
@@ -61,6 +71,7 @@ type Backend struct {
 	scalars [2]float32 // Gemm's alpha and beta
 	params  params     // the kernel-parameter array of the launch being issued
 	launch  launchArgs // cuLaunchKernelEx's configuration, for a dependent launch
+	side    sideStream // the second stream (Options.Streams, BeginBeside)
 	pdl     bool       // Options.PDL where the device and driver allow it
 	canPDL  bool       // they do: sm_90 or later, and cuLaunchKernelEx
 	result  float64    // SumSquares' result, copied back from the device
@@ -240,7 +251,7 @@ func (b *Backend) ReleaseAll() {
 	b.ints = b.ints[:0]
 	b.partials, b.rowSums, b.plans = compute.Vec{}, compute.Vec{}, compute.Vec{}
 	b.dec = decoderBuffers{}
-	b.ops16 = [2]compute.Vec{}
+	b.ops16 = [4]compute.Vec{}
 	b.rec = recurrentBuffers{}
 }
 
@@ -292,6 +303,7 @@ func (b *Backend) Close() error {
 // release undoes what New did, in reverse; each handle may be unset.
 func (b *Backend) release() {
 	d := &b.lib.drv
+	b.side.release(b)
 	if b.stage.done != 0 {
 		call(d.cuEventDestroy, b.stage.done)
 	}

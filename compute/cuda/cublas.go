@@ -121,7 +121,7 @@ const (
 // transpose with the same ld, so the row-major product C = op(A) op(B) is the
 // column-major product C^T = op(B)^T op(A)^T: B goes first, m and n swap, and
 // each operand keeps its own transpose flag.
-func (b *Backend) gemm(transA, transB bool, m, n, k int, alpha float32, a uintptr, lda int, bm uintptr, ldb int, beta float32, c uintptr, ldc int, types gemmTypes) {
+func (b *Backend) gemm(handle uintptr, transA, transB bool, m, n, k int, alpha float32, a uintptr, lda int, bm uintptr, ldb int, beta float32, c uintptr, ldc int, types gemmTypes) {
 	opA, opB := uintptr(cublasOpN), uintptr(cublasOpN)
 	if transA {
 		opA = cublasOpT
@@ -137,7 +137,7 @@ func (b *Backend) gemm(transA, transB bool, m, n, k int, alpha float32, a uintpt
 		ab, ct, compute = cudaR16BF, cudaR16BF, computeF32
 	}
 	b.scalars[0], b.scalars[1] = alpha, beta
-	r := call(b.lib.blas.cublasGemmEx, b.blas,
+	r := call(b.lib.blas.cublasGemmEx, handle,
 		opB, opA, uintptr(n), uintptr(m), uintptr(k),
 		uintptr(unsafe.Pointer(&b.scalars[0])),
 		bm, ab, uintptr(ldb),
@@ -153,7 +153,7 @@ func (b *Backend) gemm(transA, transB bool, m, n, k int, alpha float32, a uintpt
 // gemmBatched issues count products as gemm does, the i-th on A + i*sa,
 // B + i*sb and C + i*sc (strides in elements of each operand's type), in
 // one call (cublasGemmStridedBatchedEx).
-func (b *Backend) gemmBatched(transA, transB bool, m, n, k int, alpha float32, a uintptr, lda, sa int, bm uintptr, ldb, sb int,
+func (b *Backend) gemmBatched(handle uintptr, transA, transB bool, m, n, k int, alpha float32, a uintptr, lda, sa int, bm uintptr, ldb, sb int,
 	beta float32, c uintptr, ldc, sc, count int, types gemmTypes) {
 	opA, opB := uintptr(cublasOpN), uintptr(cublasOpN)
 	if transA {
@@ -170,7 +170,7 @@ func (b *Backend) gemmBatched(transA, transB bool, m, n, k int, alpha float32, a
 		ab, ct, compute = cudaR16BF, cudaR16BF, computeF32
 	}
 	b.scalars[0], b.scalars[1] = alpha, beta
-	r := call(b.lib.blas.cublasGemmStridedBatchedEx, b.blas,
+	r := call(b.lib.blas.cublasGemmStridedBatchedEx, handle,
 		opB, opA, uintptr(n), uintptr(m), uintptr(k),
 		uintptr(unsafe.Pointer(&b.scalars[0])),
 		bm, ab, uintptr(ldb), uintptr(sb),

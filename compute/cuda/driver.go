@@ -61,6 +61,7 @@ type driverAPI struct {
 	cuGraphDestroy, cuGraphExecDestroy                                          uintptr
 	cuMemAllocHost, cuMemFreeHost                                               uintptr
 	cuEventCreate, cuEventRecord, cuEventSynchronize, cuEventDestroy            uintptr
+	cuStreamWaitEvent                                                           uintptr
 	cuFuncSetAttribute, cuLaunchCooperativeKernel                               uintptr
 	// cuLaunchKernelEx is looked up apart (libs.go): drivers before CUDA
 	// 12.0 lack it, and only Options.PDL needs it.
@@ -88,6 +89,7 @@ func (d *driverAPI) table() map[string]*uintptr {
 		"cuMemAllocHost_v2": &d.cuMemAllocHost, "cuMemFreeHost": &d.cuMemFreeHost,
 		"cuEventCreate": &d.cuEventCreate, "cuEventRecord": &d.cuEventRecord,
 		"cuEventSynchronize": &d.cuEventSynchronize, "cuEventDestroy_v2": &d.cuEventDestroy,
+		"cuStreamWaitEvent":  &d.cuStreamWaitEvent,
 		"cuFuncSetAttribute": &d.cuFuncSetAttribute, "cuLaunchCooperativeKernel": &d.cuLaunchCooperativeKernel,
 	}
 }

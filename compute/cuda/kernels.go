@@ -3,6 +3,7 @@ package cuda
 import (
 	"fmt"
 	"math"
+	"slices"
 	"unsafe"
 
 	"github.com/ulmfit-go/ulmfit/compute"
@@ -458,7 +459,8 @@ func (b *Backend) foldRowVector(x uintptr, rows, cols int) uintptr {
 		return 0
 	}
 	c := &b.cmds[k]
-	if c.kind != cmdKernel || c.fn != b.k.addRowVector || uintptr(c.p[0]) != x || int(c.p[2]) != rows || int(c.p[3]) != cols {
+	if c.kind != cmdKernel || c.fn != b.k.addRowVector || c.side != b.side.on ||
+		uintptr(c.p[0]) != x || int(c.p[2]) != rows || int(c.p[3]) != cols {
 		return 0
 	}
 	b.cmds = b.cmds[:k]
@@ -525,6 +527,9 @@ const gemmBF16Min = 256
 // reused where it is still current: the LSTM's backward multiplies the
 // gates' gradient three times in a row (lstmBackward in model/lstm.go).
 func (b *Backend) bf16Copy(i int, src uintptr, n int) uintptr {
+	if b.side.on {
+		i += 2 // the side stream's slots: the two streams' roundings may run at once
+	}
 	if k := b.ops16at[i]; k < len(b.cmds) && b.bf16Current(k, i, src, n) {
 		return b.ops16[i].Ptr
 	}
@@ -558,7 +563,7 @@ func (b *Backend) bf16Current(k, i int, src uintptr, n int) bool {
 			if out < hi && lo < out+uintptr(4*((m-1)*ldc+cols)) {
 				return false
 			}
-		case isRounding(c) && (uintptr(c.p[0]) == b.ops16[0].Ptr || uintptr(c.p[0]) == b.ops16[1].Ptr):
+		case isRounding(c) && slices.ContainsFunc(b.ops16[:], func(v compute.Vec) bool { return v.N != 0 && uintptr(c.p[0]) == v.Ptr }):
 		default:
 			return false
 		}

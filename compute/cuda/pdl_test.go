@@ -32,65 +32,83 @@ func TestLaunchStructLayout(t *testing.T) {
 }
 
 // TestPDLSameResults trains the small model of TestModelTrainingStep four
-// steps (the last two replayed as graphs) at each precision on a backend
-// that launches the cell kernels as programmatic dependents and on one
-// that does not: the losses and the parameters must agree bit for bit,
-// since only when the kernels start differs. It reports whether the device
-// took the dependent launches.
+// steps (the last two replayed as graphs) at TF32 and BF16 on a backend
+// that launches the cell kernels as programmatic dependents and on one that
+// does not: the losses and the parameters must agree bit for bit, since
+// only when the kernels start differs.
 func TestPDLSameResults(t *testing.T) {
 	for _, prec := range []Precision{TF32, BF16} {
-		gpu(t, prec) // skips without a GPU
-		run := func(pdl bool) ([]float64, []float32) {
-			g, err := New(Options{Precision: prec, PDL: pdl})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer g.Close()
-			if pdl && !g.pdl {
-				t.Logf("%s: this device or driver does not take dependent launches; both runs are ordinary", prec)
-			}
-			cfg := model.DefaultConfig()
-			cfg.Vocab, cfg.Emb, cfg.Hidden, cfg.Layers = 997, 24, 40, 3
-			const T, B = 9, 5
-			m, err := model.NewLM(g, cfg, 42)
-			if err != nil {
-				t.Fatal(err)
-			}
-			opt, err := model.NewAdam(m.Params, m.Grads, model.DefaultAdamConfig())
-			if err != nil {
-				t.Fatal(err)
-			}
-			lrs := make([]float64, opt.Groups())
-			for i := range lrs {
-				lrs[i] = 1e-3
-			}
-			st := m.NewState(B)
-			ids, targets := make([]int32, T*B), make([]int32, T*B)
-			var losses []float64
-			for step := 1; step <= 4; step++ {
-				for i := range ids {
-					ids[i] = int32((i*31 + step*7) % cfg.Vocab)
-					targets[i] = int32((i*17 + step) % cfg.Vocab)
-				}
-				m.ZeroGrads()
-				parts, err := m.ForwardBackward(ids, targets, T, B, model.DeviceMasks(uint64(step)), st)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := opt.Step(lrs); err != nil {
-					t.Fatal(err)
-				}
-				losses = append(losses, parts.CE)
-			}
-			params := make([]float32, m.Params.Flat().N)
-			g.Download(params, m.Params.Flat())
-			return losses, params
-		}
-		l0, p0 := run(false)
-		l1, p1 := run(true)
-		if fmt.Sprint(l0) != fmt.Sprint(l1) {
-			t.Errorf("%s: losses %v without dependent launches, %v with", prec, l0, l1)
-		}
-		compare(t, prec.String()+" parameters with dependent launches", p1, p0, tolExact)
+		sameTraining(t, Options{Precision: prec}, Options{Precision: prec, PDL: true})
 	}
+}
+
+// TestStreamsSameResults is TestPDLSameResults for Options.Streams (the
+// decoder's last weight-gradient product on the side stream, joined before
+// the embedding's backward), and for both options at once.
+func TestStreamsSameResults(t *testing.T) {
+	for _, prec := range []Precision{TF32, BF16} {
+		sameTraining(t, Options{Precision: prec}, Options{Precision: prec, Streams: true})
+		sameTraining(t, Options{Precision: prec}, Options{Precision: prec, Streams: true, PDL: true})
+	}
+}
+
+// sameTraining trains the small model four steps under each of two
+// options and fails unless the losses and the final parameters agree bit
+// for bit.
+func sameTraining(t *testing.T, base, other Options) {
+	t.Helper()
+	gpu(t, base.Precision) // skips without a GPU
+	run := func(o Options) ([]float64, []float32) {
+		g, err := New(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer g.Close()
+		if o.PDL && !g.pdl {
+			t.Logf("%s: this device or driver does not take dependent launches; the launches are ordinary", o.Precision)
+		}
+		cfg := model.DefaultConfig()
+		cfg.Vocab, cfg.Emb, cfg.Hidden, cfg.Layers = 997, 24, 40, 3
+		const T, B = 9, 5
+		m, err := model.NewLM(g, cfg, 42)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt, err := model.NewAdam(m.Params, m.Grads, model.DefaultAdamConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		lrs := make([]float64, opt.Groups())
+		for i := range lrs {
+			lrs[i] = 1e-3
+		}
+		st := m.NewState(B)
+		ids, targets := make([]int32, T*B), make([]int32, T*B)
+		var losses []float64
+		for step := 1; step <= 4; step++ {
+			for i := range ids {
+				ids[i] = int32((i*31 + step*7) % cfg.Vocab)
+				targets[i] = int32((i*17 + step) % cfg.Vocab)
+			}
+			m.ZeroGrads()
+			parts, err := m.ForwardBackward(ids, targets, T, B, model.DeviceMasks(uint64(step)), st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := opt.Step(lrs); err != nil {
+				t.Fatal(err)
+			}
+			losses = append(losses, parts.CE)
+		}
+		params := make([]float32, m.Params.Flat().N)
+		g.Download(params, m.Params.Flat())
+		return losses, params
+	}
+	l0, p0 := run(base)
+	l1, p1 := run(other)
+	name := fmt.Sprintf("%s PDL %v streams %v", other.Precision, other.PDL, other.Streams)
+	if fmt.Sprint(l0) != fmt.Sprint(l1) {
+		t.Errorf("%s: losses %v, without the options %v", name, l1, l0)
+	}
+	compare(t, name+" parameters", p1, p0, tolExact)
 }

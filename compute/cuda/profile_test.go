@@ -95,6 +95,16 @@ func TestProfilePaperStep(t *testing.T) {
 			timeit("full step (device masks), cells as dependent launches", 5, func() { step(false) })
 			g.pdl = false
 		}
+		if !g.opts.Streams {
+			g.opts.Streams = true // Options.Streams, for this timing only
+			timeit("full step (device masks), side stream", 5, func() { step(false) })
+			if g.canPDL {
+				g.pdl = true
+				timeit("full step (device masks), side stream and dependent launches", 5, func() { step(false) })
+				g.pdl = false
+			}
+			g.opts.Streams = false
+		}
 		if o.Precision == BF16 {
 			recurrentSplitK = false
 			timeit("full step (device masks), one backward product a step", 5, func() { step(false) })

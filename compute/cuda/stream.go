@@ -41,6 +41,8 @@ const (
 	cmdUpload                     // pinned host to device; p = dst, src, bytes
 	cmdMemset                     // 32-bit words to zero; p = dst, words
 	cmdGemmBatched                // cublasGemmStridedBatchedEx; p as recordGemmBatched packs them
+	cmdFork                       // the side stream waits for the main stream's work so far (BeginBeside)
+	cmdJoin                       // the main stream waits for the side stream's work so far (JoinBeside)
 )
 
 // command is one unit of device work. It is comparable: equal commands do the
@@ -50,6 +52,7 @@ type command struct {
 	n          uint8 // parameters in p
 	coop       bool  // a cooperative launch: every block resident at once
 	pdl        bool  // a programmatic dependent launch (Options.PDL, launchDependent)
+	side       bool  // issued on the side stream (BeginBeside), else on the main one
 	gx, gy, bx uint32
 	smem       uint32 // dynamic shared memory, bytes
 	fn         uintptr
@@ -72,13 +75,20 @@ func (c *command) size(bytes int) *command { return c.u64(uint64(bytes)) }
 // kernel records a launch of fn on a (gx, gy) grid of bx-thread blocks; the
 // caller appends its parameters, in the kernel's order.
 func (b *Backend) kernel(fn uintptr, gx, gy, bx int) *command {
-	b.cmds = append(b.cmds, command{kind: cmdKernel, fn: fn, gx: uint32(gx), gy: uint32(gy), bx: uint32(bx)})
-	return &b.cmds[len(b.cmds)-1]
+	c := b.record(cmdKernel)
+	c.fn, c.gx, c.gy, c.bx = fn, uint32(gx), uint32(gy), uint32(bx)
+	return c
 }
 
 // record appends a command of another kind.
 func (b *Backend) record(kind cmdKind) *command {
-	b.cmds = append(b.cmds, command{kind: kind})
+	if b.side.on && !b.side.open {
+		// Side work in a segment without a fork yet (the segment began
+		// inside BeginBeside): it starts after the main stream's work so far.
+		b.cmds = append(b.cmds, command{kind: cmdFork})
+		b.side.open = true
+	}
+	b.cmds = append(b.cmds, command{kind: kind, side: b.side.on && kind != cmdFork && kind != cmdJoin})
 	return &b.cmds[len(b.cmds)-1]
 }
 
@@ -117,6 +127,13 @@ const (
 // flush issues the recorded segment, replaying its graph when it has one.
 // The caller holds the thread (enter).
 func (b *Backend) flush() {
+	if b.side.open {
+		// A segment never ends with side work outstanding: its graph must
+		// join the side stream's branch, and whatever comes next (a copy
+		// to the host, a Free) may depend on it.
+		b.cmds = append(b.cmds, command{kind: cmdJoin})
+		b.side.open = false
+	}
 	cmds := b.cmds
 	if len(cmds) == 0 {
 		return
@@ -259,25 +276,35 @@ func (b *Backend) issue(cmds []command) {
 	d := &b.lib.drv
 	for i := range cmds {
 		c := &cmds[i]
+		stream, blas := b.stream, b.blas
+		if c.side {
+			stream, blas = b.side.stream, b.side.blas
+		}
 		switch c.kind {
+		case cmdFork:
+			d.must("cuEventRecord", call(d.cuEventRecord, b.side.fork, b.stream))
+			d.must("cuStreamWaitEvent", call(d.cuStreamWaitEvent, b.side.stream, b.side.fork, 0))
+		case cmdJoin:
+			d.must("cuEventRecord", call(d.cuEventRecord, b.side.join, b.side.stream))
+			d.must("cuStreamWaitEvent", call(d.cuStreamWaitEvent, b.stream, b.side.join, 0))
 		case cmdKernel:
 			copy(b.params.vals[:c.n], c.p[:c.n])
 			op := "cuLaunchKernel"
 			var r int
 			if c.coop {
 				op = "cuLaunchCooperativeKernel"
-				r = call(d.cuLaunchCooperativeKernel, c.fn, uintptr(c.gx), uintptr(c.gy), 1, uintptr(c.bx), 1, 1, uintptr(c.smem), b.stream,
+				r = call(d.cuLaunchCooperativeKernel, c.fn, uintptr(c.gx), uintptr(c.gy), 1, uintptr(c.bx), 1, 1, uintptr(c.smem), stream,
 					uintptr(unsafe.Pointer(&b.params.ptrs[0])))
 			} else if c.pdl {
 				op = "cuLaunchKernelEx"
 				l := &b.launch
-				l.cfg = launchConfig{gx: c.gx, gy: c.gy, gz: 1, bx: c.bx, by: 1, bz: 1, smem: c.smem, stream: b.stream,
+				l.cfg = launchConfig{gx: c.gx, gy: c.gy, gz: 1, bx: c.bx, by: 1, bz: 1, smem: c.smem, stream: stream,
 					attrs: uintptr(unsafe.Pointer(&l.attr)), nattrs: 1}
 				l.attr = launchAttr{id: launchAttrProgrammaticSerialization}
 				l.attr.val[0] = 1 // programmaticStreamSerializationAllowed
 				r = call(d.cuLaunchKernelEx, uintptr(unsafe.Pointer(&l.cfg)), c.fn, uintptr(unsafe.Pointer(&b.params.ptrs[0])), 0)
 			} else {
-				r = call(d.cuLaunchKernel, c.fn, uintptr(c.gx), uintptr(c.gy), 1, uintptr(c.bx), 1, 1, uintptr(c.smem), b.stream,
+				r = call(d.cuLaunchKernel, c.fn, uintptr(c.gx), uintptr(c.gy), 1, uintptr(c.bx), 1, 1, uintptr(c.smem), stream,
 					uintptr(unsafe.Pointer(&b.params.ptrs[0])), 0)
 			}
 			if r != cudaSuccess {
@@ -285,19 +312,19 @@ func (b *Backend) issue(cmds []command) {
 			}
 		case cmdGemm:
 			p := &c.p
-			b.gemm(p[0] != 0, p[1] != 0, int(p[2]), int(p[3]), int(p[4]), math.Float32frombits(uint32(p[5])),
+			b.gemm(blas, p[0] != 0, p[1] != 0, int(p[2]), int(p[3]), int(p[4]), math.Float32frombits(uint32(p[5])),
 				uintptr(p[6]), int(p[7]), uintptr(p[8]), int(p[9]), math.Float32frombits(uint32(p[10])), uintptr(p[11]), int(p[12]), gemmTypes(p[13]))
 		case cmdGemmBatched:
 			p := &c.p
-			b.gemmBatched(p[0]&1 != 0, p[0]&2 != 0, int(p[1]), int(p[2]), int(p[3]), math.Float32frombits(uint32(p[4])),
+			b.gemmBatched(blas, p[0]&1 != 0, p[0]&2 != 0, int(p[1]), int(p[2]), int(p[3]), math.Float32frombits(uint32(p[4])),
 				uintptr(p[5]), int(p[6]), int(p[7]), uintptr(p[8]), int(p[9]), int(p[10]), math.Float32frombits(uint32(p[4]>>32)),
 				uintptr(p[11]), int(p[12]), int(p[13]), int(p[0]>>32), gemmTypes(p[0]>>8))
 		case cmdCopy:
-			d.must("cuMemcpyDtoDAsync_v2", call(d.cuMemcpyDtoDAsync, uintptr(c.p[0]), uintptr(c.p[1]), uintptr(c.p[2]), b.stream))
+			d.must("cuMemcpyDtoDAsync_v2", call(d.cuMemcpyDtoDAsync, uintptr(c.p[0]), uintptr(c.p[1]), uintptr(c.p[2]), stream))
 		case cmdUpload:
-			d.must("cuMemcpyHtoDAsync_v2", call(d.cuMemcpyHtoDAsync, uintptr(c.p[0]), uintptr(c.p[1]), uintptr(c.p[2]), b.stream))
+			d.must("cuMemcpyHtoDAsync_v2", call(d.cuMemcpyHtoDAsync, uintptr(c.p[0]), uintptr(c.p[1]), uintptr(c.p[2]), stream))
 		case cmdMemset:
-			d.must("cuMemsetD32Async", call(d.cuMemsetD32Async, uintptr(c.p[0]), 0, uintptr(c.p[1]), b.stream))
+			d.must("cuMemsetD32Async", call(d.cuMemsetD32Async, uintptr(c.p[0]), 0, uintptr(c.p[1]), stream))
 		}
 	}
 }
@@ -320,6 +347,9 @@ func hashCommands(cmds []command) uint64 {
 		}
 		if c.pdl {
 			flags |= 2
+		}
+		if c.side {
+			flags |= 4
 		}
 		mix(uint64(c.smem) | flags<<32)
 		for _, v := range c.p[:c.n] {

@@ -60,7 +60,7 @@ func (t *segmentTrace) firstDifference(prev, cmds []command) string {
 		if a == b {
 			continue
 		}
-		what := [...]string{cmdKernel: "kernel", cmdGemm: "gemm", cmdCopy: "copy", cmdUpload: "upload", cmdMemset: "memset", cmdGemmBatched: "gemms"}[b.kind]
+		what := [...]string{cmdKernel: "kernel", cmdGemm: "gemm", cmdCopy: "copy", cmdUpload: "upload", cmdMemset: "memset", cmdGemmBatched: "gemms", cmdFork: "fork", cmdJoin: "join"}[b.kind]
 		if b.kind == cmdKernel {
 			what += " " + t.names[b.fn]
 		}
