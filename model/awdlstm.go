@@ -224,7 +224,9 @@ type workspace struct {
 	gates        []compute.Vec // (T, B, 4H_l): gate activations
 	hs, cs       []compute.Vec // (T+1, B, H_l): states, initial one first
 	out          compute.Vec   // (T, B, E): the output-dropped last layer
-	dgates       compute.Vec   // (T, B, 4H) at the largest layer
+	dgates       compute.Vec   // (T, B, 4H) at the largest layer, shared by the layers (unless ownDgates)
+	dgatesL      []compute.Vec // per layer: its dL/d(gates), views of dgates or buffers of their own
+	ownDgates    bool          // each layer has its own: its weight gradients may run beside the next layer's backward
 	dA, dB       compute.Vec   // (T, B, max(E, H)): gradients flowing down, alternating
 	dc           compute.Vec   // (B, H) at the largest layer
 	diff         compute.Vec   // (T-1, B, E): TAR's differences
@@ -282,7 +284,21 @@ func (m *LM) newWorkspace(T, B int) *workspace {
 		ws.cs = append(ws.cs, be.Alloc((T+1)*B*h))
 	}
 	ws.out = be.Alloc(N * E)
-	ws.dgates = be.Alloc(N * 4 * maxH)
+	if w, ok := be.(besideWork); ok && w.BesideOn() {
+		// The layers' weight gradients run beside the layer below's
+		// backward (backwardLayers), which must not overwrite their input.
+		ws.ownDgates = true
+		for l := 0; l < L; l++ {
+			_, h := cfg.LayerSizes(l)
+			ws.dgatesL = append(ws.dgatesL, be.Alloc(N*4*h))
+		}
+	} else {
+		ws.dgates = be.Alloc(N * 4 * maxH)
+		for l := 0; l < L; l++ {
+			_, h := cfg.LayerSizes(l)
+			ws.dgatesL = append(ws.dgatesL, ws.dgates.Slice(0, N*4*h))
+		}
+	}
 	ws.dA, ws.dB = be.Alloc(N*maxW), be.Alloc(N*maxW)
 	ws.dc = be.Alloc(B * maxH)
 	ws.diff = be.Alloc(max(0, (T-1)*B*E))
@@ -312,6 +328,9 @@ func (m *LM) freeWorkspace(ws *workspace) {
 		be.Free(v)
 	}
 	for l := range ws.gates {
+		if ws.ownDgates {
+			be.Free(ws.dgatesL[l])
+		}
 		be.Free(ws.dropped[l])
 		be.Free(ws.gates[l])
 		be.Free(ws.hs[l])
@@ -539,6 +558,14 @@ func (m *LM) backwardLayers(ws *workspace, T, B, lowest int) {
 	stop := max(lowest-1, 0) // the lowest layer the gradient must reach
 	// dh and dx alternate between the two full-size buffers dA and dB.
 	bufs := [2]compute.Vec{ws.dA, ws.dB}
+	// Each layer's weight gradients may run beside the layers below
+	// (besideWork) where the workspace gave each layer its own dL/d(gates):
+	// they read only that, the layer's input and states, and write only
+	// the layer's gradients, which nothing reads before the join below.
+	var side besideWork
+	if w, ok := be.(besideWork); ok && ws.ownDgates {
+		side = w
+	}
 	for l, cur := cfg.Layers-1, 0; l >= stop; l, cur = l-1, 1-cur {
 		in, h := cfg.LayerSizes(l)
 		s := lstmShape{T: T, B: B, In: in, H: h}
@@ -554,9 +581,17 @@ func (m *LM) backwardLayers(ws *workspace, T, B, lowest int) {
 		dbias := m.dbias.Slice(0, G)
 		lstmBackward(be, s, ws.inputs[l], m.p.wih[l], ws.whh[l], ws.gates[l].Slice(0, N*G),
 			ws.hs[l].Slice(0, (T+1)*B*h), ws.cs[l].Slice(0, (T+1)*B*h),
-			dh, ws.dgates.Slice(0, N*G), ws.dc.Slice(0, B*h), dx, m.g.wih[l], dwhh, dbias, accumulate)
+			dh, ws.dgatesL[l], ws.dc.Slice(0, B*h), dx, m.g.wih[l], dwhh, dbias, accumulate, side)
 		if !accumulate {
+			// Beside, after the weight gradient it reads (m.dwhh is the
+			// side's alone: the layers use it one after another there).
+			if side != nil {
+				side.BeginBeside()
+			}
 			weightDropBackward(be, m.g.whh[l], dwhh, dm.weight[l])
+			if side != nil {
+				side.EndBeside()
+			}
 		}
 		be.Axpy(1, dbias, m.g.bih[l])
 		be.Axpy(1, dbias, m.g.bhh[l])
@@ -569,7 +604,7 @@ func (m *LM) backwardLayers(ws *workspace, T, B, lowest int) {
 		}
 		dh = dx
 	}
-	joinBeside(be) // the decoder's d(encoder.weight) (decoderForward) is complete from here
+	joinBeside(be) // the decoder's d(encoder.weight) and the layers' weight gradients are complete from here
 	if lowest == 0 {
 		embeddingBackward(be, m.g.enc, dh, ws.ids.Slice(0, N), dm.embedRows, cfg.Emb)
 	}

@@ -81,14 +81,18 @@ func decoderForward(be compute.Backend, s decoderShape, out, enc, bias compute.V
 // besideWork is a backend that can run work on a second stream beside
 // what is issued after it (compute/cuda with Options.Streams): the work
 // between BeginBeside and EndBeside goes there, and JoinBeside makes what
-// follows wait for it. The model hands it only products whose inputs
-// nothing after them overwrites and whose results nothing reads before
-// the join: the decoder's last d(encoder.weight) product, joined before
-// the embedding's backward (backwardLayers) adds to the same gradient.
+// follows wait for it. The model hands it only work whose inputs nothing
+// after it overwrites and whose results nothing reads before the join:
+// the decoder's last d(encoder.weight) product and each LSTM layer's
+// weight gradients (backwardLayers), joined before the embedding's
+// backward adds to the encoder's gradient.
 type besideWork interface {
 	BeginBeside()
 	EndBeside()
 	JoinBeside()
+	// BesideOn says whether the work goes to a second stream at all (the
+	// workspace then gives each layer its own dL/d(gates)).
+	BesideOn() bool
 }
 
 func joinBeside(be compute.Backend) {

@@ -173,10 +173,10 @@ func testLSTMBackward(t *testing.T, be compute.Backend, weightDrop bool) {
 	be.Fill(dwhh, prior)
 	if weightDrop {
 		scratch := be.Alloc(G * H)
-		lstmBackward(be, s, xDev, wihDev, whhUsed, gates, hs, cs, upload(be, w), dgates, dc, dx, dwih, scratch, dbias, false)
+		lstmBackward(be, s, xDev, wihDev, whhUsed, gates, hs, cs, upload(be, w), dgates, dc, dx, dwih, scratch, dbias, false, nil)
 		weightDropBackward(be, dwhh, scratch, maskDev)
 	} else {
-		lstmBackward(be, s, xDev, wihDev, whhUsed, gates, hs, cs, upload(be, w), dgates, dc, dx, dwih, dwhh, dbias, true)
+		lstmBackward(be, s, xDev, wihDev, whhUsed, gates, hs, cs, upload(be, w), dgates, dc, dx, dwih, dwhh, dbias, true, nil)
 	}
 	minus := func(v []float32) []float32 {
 		for i := range v {

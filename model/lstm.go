@@ -71,7 +71,8 @@ func lstmForward(be compute.Backend, s lstmShape, x, wih, whh compute.Vec, trans
 //	dwih   (4H, In)    accumulated: += dgates^T x
 //	dwhh   (4H, H)     dgates^T hs[:T], accumulated when accumulate is set, else overwritten
 //	dbias  (4H)        out: the column sums of dgates, the gradient of b_ih and of b_hh alike
-func lstmBackward(be compute.Backend, s lstmShape, x, wih, whh, gates, hs, cs, dh, dgates, dc, dx, dwih, dwhh, dbias compute.Vec, accumulate bool) {
+//	side   where not nil, the weight gradients dwih and dwhh go beside what follows (besideWork)
+func lstmBackward(be compute.Backend, s lstmShape, x, wih, whh, gates, hs, cs, dh, dgates, dc, dx, dwih, dwhh, dbias compute.Vec, accumulate bool, side besideWork) {
 	B, H, G, N := s.B, s.H, 4*s.H, s.rows()
 	be.Fill(dc, 0)
 	if r, ok := be.(recurrentLSTM); !ok || !r.LSTMRecurrentBackward(dgates, gates, cs, dh, dc, whh, s.T, B, H) {
@@ -84,16 +85,23 @@ func lstmBackward(be compute.Backend, s lstmShape, x, wih, whh, gates, hs, cs, d
 		}
 	}
 	dg := dgates.Slice(0, N*G)
+	if dx.N != 0 {
+		// First: the layer below waits for it. The three products of dg
+		// come one after another, so that a backend that rounds their
+		// operands (compute/cuda at bf16) reuses dg's copy.
+		be.Gemm(false, false, N, s.In, G, 1, dg, G, wih, s.In, 0, dx, s.In)
+	}
+	if side != nil {
+		side.BeginBeside()
+	}
 	be.Gemm(true, false, G, s.In, N, 1, dg, G, x, s.In, 1, dwih, s.In)
 	beta := float32(0)
 	if accumulate {
 		beta = 1
 	}
 	be.Gemm(true, false, G, H, N, 1, dg, G, hs.Slice(0, N*H), H, beta, dwhh, H)
-	if dx.N != 0 {
-		// Right after the other two products of dg: a backend that rounds
-		// their operands (compute/cuda at bf16) reuses dg's copy.
-		be.Gemm(false, false, N, s.In, G, 1, dg, G, wih, s.In, 0, dx, s.In)
+	if side != nil {
+		side.EndBeside()
 	}
 	be.Fill(dbias, 0)
 	be.SumRows(dbias, dg, N, G)

@@ -19,9 +19,10 @@ func TestProfilePaperStep(t *testing.T) {
 		t.Skip("set ULMFIT_CUDA_PROFILE=1 to time the paper-shape step's parts")
 	}
 	for _, o := range []Options{{Precision: TF32}, {Precision: TF32, NoGraphs: true}, {Precision: BF16},
-		{Precision: BF16, Recurrence: RecurrencePerStep}, {Precision: BF16, Recurrence: RecurrencePersistent}} {
+		{Precision: BF16, Recurrence: RecurrencePerStep}, {Precision: BF16, Recurrence: RecurrencePersistent},
+		{Precision: TF32, Streams: true}, {Precision: BF16, Streams: true}} {
 		if only := os.Getenv("ULMFIT_CUDA_PROFILE"); only != "1" && (only != o.Precision.String() || o.NoGraphs || o.Recurrence != RecurrenceAuto) {
-			continue // ULMFIT_CUDA_PROFILE=tf32 (or bf16, fp32) times that precision's default options only
+			continue // ULMFIT_CUDA_PROFILE=tf32 (or bf16, fp32) times that precision's default options, and with Streams
 		}
 		g, err := New(o)
 		if err != nil {
@@ -34,6 +35,9 @@ func TestProfilePaperStep(t *testing.T) {
 		}
 		if o.Recurrence != RecurrenceAuto {
 			prec += "/" + o.Recurrence.String()
+		}
+		if o.Streams {
+			prec += "/streams"
 		}
 		timeit := func(name string, reps int, f func()) {
 			for i := 0; i < 3; i++ {
@@ -95,16 +99,7 @@ func TestProfilePaperStep(t *testing.T) {
 			timeit("full step (device masks), cells as dependent launches", 5, func() { step(false) })
 			g.pdl = false
 		}
-		if !g.opts.Streams {
-			g.opts.Streams = true // Options.Streams, for this timing only
-			timeit("full step (device masks), side stream", 5, func() { step(false) })
-			if g.canPDL {
-				g.pdl = true
-				timeit("full step (device masks), side stream and dependent launches", 5, func() { step(false) })
-				g.pdl = false
-			}
-			g.opts.Streams = false
-		}
+
 		if o.Precision == BF16 {
 			recurrentSplitK = false
 			timeit("full step (device masks), one backward product a step", 5, func() { step(false) })

@@ -118,3 +118,8 @@ func (b *Backend) JoinBeside() {
 		b.side.open = false
 	}
 }
+
+// BesideOn says whether BeginBeside's work goes to the side stream
+// (Options.Streams); the model's workspace then gives each layer's
+// gradients buffers of their own (model/decoder.go's besideWork).
+func (b *Backend) BesideOn() bool { return b.opts.Streams }
