@@ -12,12 +12,26 @@ import "github.com/ulmfit-go/ulmfit/compute"
 // arForward returns alpha * mean(out^2); when dout.N is not 0 it also adds the
 // gradient to dout (same shape as out).
 func arForward(be compute.Backend, alpha float32, out, dout compute.Vec) float64 {
+	loss := arLoss(be, alpha, out)
+	if dout.N != 0 {
+		arBackward(be, alpha, out, dout)
+	}
+	return loss
+}
+
+// arLoss is arForward's value alone: a sum the host reads back, so a
+// training step asks for it last (ForwardBackward).
+func arLoss(be compute.Backend, alpha float32, out compute.Vec) float64 {
 	if alpha == 0 || out.N == 0 {
 		return 0
 	}
-	loss := float64(alpha) * be.SumSquares(out) / float64(out.N)
-	if dout.N != 0 {
-		be.Axpy(2*alpha/float32(out.N), out, dout)
+	return float64(alpha) * be.SumSquares(out) / float64(out.N)
+}
+
+// arBackward adds arForward's gradient to dout.
+func arBackward(be compute.Backend, alpha float32, out, dout compute.Vec) {
+	if alpha == 0 || out.N == 0 {
+		return
 	}
-	return loss
+	be.Axpy(2*alpha/float32(out.N), out, dout)
 }

@@ -536,13 +536,20 @@ func (m *LM) ForwardBackward(ids, targets []int32, T, B int, masks *Masks, st *S
 	ds := decoderShape{N: N, V: cfg.Vocab, E: E, Chunk: decoderChunk(N, cfg.Vocab, chunkFloats(be))}
 	decoderForward(be, ds, out, m.p.enc, m.p.decBias, ws.targets.Slice(0, N), &ws.logits, ws.losses.Slice(0, N),
 		1/float32(N), dh, m.g.enc, m.g.decBias, m.dbsum)
-	parts.CE = m.meanLoss(ws, N)
-	parts.AR = arForward(be, cfg.AR, out, dh)
+	arBackward(be, cfg.AR, out, dh)
 	if dm.output.N != 0 {
 		lockedDropoutBackward(be, dh, dh, dm.output)
 	}
-	parts.TAR = tarForward(be, cfg.TAR, hraw, B*E, ws.diff, dh)
+	tarBackward(be, cfg.TAR, hraw, B*E, ws.diff, dh)
 	m.backwardLayers(ws, T, B, 0)
+	// The three sums the host reads back come last: a read-back waits for
+	// the device, and here it waits once for the whole step instead of
+	// holding the backward pass until the host has the loss. Nothing in the
+	// backward writes what they read (the losses, out, the last layer's
+	// states, TAR's differences in ws.diff).
+	parts.CE = m.meanLoss(ws, N)
+	parts.AR = arLoss(be, cfg.AR, out)
+	parts.TAR = tarLoss(be, cfg.TAR, hraw, B*E, ws.diff)
 	return parts, nil
 }
 

@@ -17,17 +17,33 @@ import "github.com/ulmfit-go/ulmfit/compute"
 // elements; diff ((T-1)*B*E) is scratch. When dh.N is not 0 it also adds the
 // gradient to dh (same shape as h).
 func tarForward(be compute.Backend, beta float32, h compute.Vec, bE int, diff, dh compute.Vec) float64 {
+	tarBackward(be, beta, h, bE, diff, dh)
+	return tarLoss(be, beta, h, bE, diff)
+}
+
+// tarBackward writes the differences d_t into diff and, when dh.N is not
+// 0, adds tarForward's gradient to dh.
+func tarBackward(be compute.Backend, beta float32, h compute.Vec, bE int, diff, dh compute.Vec) {
 	n := h.N - bE
 	if beta == 0 || n <= 0 {
-		return 0
+		return
 	}
 	d := diff.Slice(0, n)
 	be.Sub(d, h.Slice(bE, h.N), h.Slice(0, n))
-	loss := float64(beta) * be.SumSquares(d) / float64(n)
 	if dh.N != 0 {
 		c := 2 * beta / float32(n)
 		be.Axpy(c, d, dh.Slice(bE, h.N))
 		be.Axpy(-c, d, dh.Slice(0, n))
 	}
-	return loss
+}
+
+// tarLoss is tarForward's value from the differences tarBackward left in
+// diff: a sum the host reads back, so a training step asks for it last
+// (ForwardBackward).
+func tarLoss(be compute.Backend, beta float32, h compute.Vec, bE int, diff compute.Vec) float64 {
+	n := h.N - bE
+	if beta == 0 || n <= 0 {
+		return 0
+	}
+	return float64(beta) * be.SumSquares(diff.Slice(0, n)) / float64(n)
 }
