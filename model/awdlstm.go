@@ -611,7 +611,7 @@ func (m *LM) backwardLayers(ws *workspace, T, B, lowest int) {
 		}
 		dh = dx
 	}
-	joinBeside(be) // the layers' weight gradients are complete from here
+	joinBeside(be) // the decoder's last d(encoder.weight) and the layers' weight gradients are complete from here
 	if lowest == 0 {
 		embeddingBackward(be, m.g.enc, dh, ws.ids.Slice(0, N), dm.embedRows, cfg.Emb)
 	}

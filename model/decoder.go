@@ -59,7 +59,18 @@ func decoderForward(be compute.Backend, s decoderShape, out, enc, bias compute.V
 			continue
 		}
 		be.Gemm(false, false, n, s.E, s.V, scale, lg, s.V, enc, s.E, 0, dout.Slice(r0*s.E, (r0+n)*s.E), s.E)
+		// The last chunk's logits stay until the next batch and denc is
+		// read by nothing before the embedding's backward, which joins:
+		// the product may run beside the layers' backward (besideWork).
+		w, side := be.(besideWork)
+		side = side && r0+n == s.N
+		if side {
+			w.BeginBeside()
+		}
 		be.Gemm(true, false, s.V, s.E, n, scale, lg, s.V, o, s.E, 1, denc, s.E)
+		if side {
+			w.EndBeside()
+		}
 		be.SumRows(dbsum, lg, n, s.V)
 	}
 	if grad {
@@ -72,10 +83,10 @@ func decoderForward(be compute.Backend, s decoderShape, out, enc, bias compute.V
 // between BeginBeside and EndBeside goes there, and JoinBeside makes what
 // follows wait for it. The model hands it only work whose inputs nothing
 // after it overwrites and whose results nothing reads before the join:
-// each LSTM layer's weight gradients (backwardLayers), joined before the
-// embedding's backward. (The decoder's d(encoder.weight) would qualify,
-// but the loss, AR and TAR read back their sums right after it, and a
-// read-back waits for the side stream too.)
+// each LSTM layer's weight gradients (backwardLayers) and the decoder's
+// last d(encoder.weight) product, joined before the embedding's backward
+// adds to the encoder's gradient. (ForwardBackward reads its sums back
+// after the backward: a read-back waits for the side stream too.)
 type besideWork interface {
 	BeginBeside()
 	EndBeside()

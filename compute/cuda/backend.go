@@ -27,9 +27,10 @@ type Options struct {
 	// measured (compute/cuda/NOTES.md).
 	PDL bool
 	// Streams runs the work the model marks independent of what follows
-	// (BeginBeside: each LSTM layer's weight gradients, which nothing reads
-	// until the embedding's backward) on a second stream, beside the lower
-	// layers' latency-bound backward recurrences, with its own cuBLAS handle,
+	// (BeginBeside: each LSTM layer's weight gradients and the decoder's
+	// last d(encoder.weight) product, which nothing reads until the
+	// embedding's backward) on a second stream, beside the layers'
+	// latency-bound backward recurrences, with its own cuBLAS handle,
 	// workspace and bfloat16 scratch; the model's workspace then gives each
 	// layer its own dL/d(gates). Off by default: not yet measured
 	// (compute/cuda/NOTES.md).

@@ -135,7 +135,14 @@ func (b *Backend) DecodeBF16(n, vocab, emb int, out, enc, bias compute.Vec, targ
 			continue
 		}
 		b.recordGemm(false, false, m, emb, vocab, scale, d.logits.Ptr, vocab, d.enc.Ptr, emb, 0, dout.Ptr+uintptr(4*r0*emb), emb, gemmBF16F32C)
+		last := r0+m == n // as model/decoder.go's last chunk (besideWork)
+		if last {
+			b.BeginBeside()
+		}
 		b.recordGemm(true, false, vocab, emb, m, scale, d.logits.Ptr, vocab, o, emb, 1, denc.Ptr, emb, gemmBF16F32C)
+		if last {
+			b.EndBeside()
+		}
 		chunks := b.rowSumsFor(m, vocab)
 		fn, gx, gy := b.dk.sumRowsPartialBF16, 0, 0
 		if vocab%8 == 0 {
