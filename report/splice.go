@@ -55,6 +55,8 @@ import (
 //	                                   was made (ZooTable, SpliceOptions.Zoo)
 //	bench [DEVICE]                     the bench records, a configuration a
 //	                                   row (SpliceOptions.Bench)
+//	bench-runs [DEVICE]                the configurations one commit ran more
+//	                                   than once: medians and ranges
 const (
 	spliceOpen  = "<!-- ulmfit report: "
 	spliceClose = "<!-- /ulmfit report -->"
@@ -205,6 +207,22 @@ func (r *Report) spliceItem(item string, opts SpliceOptions) (string, error) {
 			device = fields[1]
 		}
 		return benchTable(recs, device)
+	case key == "bench-runs":
+		if opts.Bench == nil {
+			return "", fmt.Errorf("bench-runs needs the bench records (bench/results/)")
+		}
+		if len(fields) > 2 {
+			return "", fmt.Errorf("bench-runs takes at most a device (bench-runs cuda)")
+		}
+		recs, err := opts.Bench()
+		if err != nil {
+			return "", err
+		}
+		device := ""
+		if len(fields) == 2 {
+			device = fields[1]
+		}
+		return benchRunsTable(recs, device)
 	case key == "walltime":
 		if len(fields) == 1 {
 			return "", fmt.Errorf("walltime needs experiments to sum (e.g. walltime table4 table7)")
@@ -630,6 +648,71 @@ func benchTable(recs []BenchRecord, device string) (string, error) {
 	if device == "cuda" {
 		header = append(header, "Our LSTM recurrence")
 	}
+	if err := gridTable(&b, header, rows, true); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// benchRunsTable gathers the bench records of one commit and configuration
+// (card, shape, batch, precision) made more than once: the runs, and for
+// ours, the peer and the ratio of each run the median and the range, so
+// that a reader sees how far one run's ratio moves (the peer's speed varies
+// from run to run on one card more than ours does). Configurations run once
+// are left out; device, when set, keeps only that device's records.
+func benchRunsTable(recs []BenchRecord, device string) (string, error) {
+	type key struct {
+		commit, card, shape, precision string
+		batch                          int
+	}
+	groups := map[key][]BenchRecord{}
+	var order []key
+	for _, r := range recs {
+		if device != "" && r.Device != device {
+			continue
+		}
+		k := key{benchCommit(r.Commit), cmp.Or(r.Card, r.Device), r.Shape, r.Precision, r.Batch}
+		if _, seen := groups[k]; !seen {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], r)
+	}
+	spread := func(xs []float64, f func(float64) string) string {
+		xs = slices.Clone(xs)
+		slices.Sort(xs)
+		med := xs[len(xs)/2]
+		if len(xs)%2 == 0 {
+			med = (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
+		}
+		return fmt.Sprintf("%s [%s, %s]", f(med), f(xs[0]), f(xs[len(xs)-1]))
+	}
+	tokS := func(x float64) string { return english.Count(int(math.Round(x))) }
+	ratio := func(x float64) string { return fmt.Sprintf("%.2fx", x) }
+	var rows [][]string
+	for _, k := range order {
+		rs := groups[k]
+		if len(rs) < 2 {
+			continue
+		}
+		var ours, peer, ratios []float64
+		for _, r := range rs {
+			ours = append(ours, r.OursTokS)
+			if r.PeerTokS > 0 && r.Ratio > 0 {
+				peer = append(peer, r.PeerTokS)
+				ratios = append(ratios, r.Ratio)
+			}
+		}
+		row := []string{k.commit, k.card, k.shape, strconv.Itoa(k.batch), k.precision, strconv.Itoa(len(rs)), spread(ours, tokS), "—", "—"}
+		if len(peer) > 0 {
+			row[7], row[8] = spread(peer, tokS), spread(ratios, ratio)
+		}
+		rows = append(rows, row)
+	}
+	if len(rows) == 0 {
+		return "", fmt.Errorf("no configuration with more than one bench record of one commit%s", map[bool]string{true: " on device " + device}[device != ""])
+	}
+	var b strings.Builder
+	header := []string{"Commit", "Card", "Shape", "B", "Precision", "Runs", "Ours tok/s, median [range]", "Peer tok/s, median [range]", "Ratio, median [range]"}
 	if err := gridTable(&b, header, rows, true); err != nil {
 		return "", err
 	}

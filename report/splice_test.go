@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -289,5 +290,54 @@ func TestSpliceBench(t *testing.T) {
 	}
 	if _, err := rep.Splice([]byte(doc), SpliceOptions{Name: "doc.md"}); err == nil || !strings.Contains(err.Error(), "bench records") {
 		t.Errorf("bench without records: %v", err)
+	}
+}
+
+// TestSpliceBenchRuns checks bench-runs: one row for each commit and
+// configuration run more than once, with the runs' medians and ranges (the
+// ratio's median of the runs' ratios), and nothing for one run alone.
+func TestSpliceBenchRuns(t *testing.T) {
+	rep, err := Build(nil, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(commit, prec string, ours, peer float64) BenchRecord {
+		return BenchRecord{Date: "2026-12-04T10:00:00Z", Commit: commit, Device: "cuda", Card: "NVIDIA H200 (sm_90, 132 SMs)", Shape: "paper",
+			Precision: prec, Batch: 64, OursTokS: ours, PeerEngine: "pytorch-2.11.0", PeerTokS: peer, Ratio: math.Round(ours/peer*1000) / 1000}
+	}
+	recs := []BenchRecord{
+		run("fb4463e5944f", "bf16", 655651, 274447),
+		run("fb4463e5944f", "bf16", 657411, 228613),
+		run("fb4463e5944f", "bf16", 650000, 260000),
+		run("fb4463e5944f", "tf32", 384095, 197228), // once: left out
+		{Date: "2026-12-02T09:00:00Z", Commit: "fedcba9", Device: "cpu", Shape: "small", Precision: "fp32", Batch: 32, OursTokS: 3658},
+		{Date: "2026-12-02T10:00:00Z", Commit: "fedcba9", Device: "cpu", Shape: "small", Precision: "fp32", Batch: 32, OursTokS: 3700},
+	}
+	doc := "<!-- ulmfit report: bench-runs cuda -->\n<!-- /ulmfit report -->\n<!-- ulmfit report: bench-runs -->\n<!-- /ulmfit report -->\n"
+	out, err := rep.Splice([]byte(doc), SpliceOptions{Name: "doc.md", Bench: func() ([]BenchRecord, error) { return recs, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(out)
+	first := got[:strings.Index(got, "bench-runs -->")]
+	for _, want := range []string{
+		// ours 650,000 655,651 657,411; the peer 228,613 260,000 274,447;
+		// ratios 2.389 2.5 2.876.
+		"| fb4463e | NVIDIA H200 (sm\\_90, 132 SMs) | paper | 64 | bf16      | 3    | 655,651 [650,000, 657,411] | 260,000 [228,613, 274,447] | 2.50x [2.39x, 2.88x]  |",
+	} {
+		if !strings.Contains(first, want) {
+			t.Errorf("bench-runs cuda lacks %q:\n%s", want, first)
+		}
+	}
+	if strings.Contains(first, "tf32") || strings.Contains(first, "small") {
+		t.Errorf("bench-runs cuda shows a configuration run once or the CPU's:\n%s", first)
+	}
+	// Without a device: the CPU's two runs too, without a peer.
+	if !strings.Contains(got, "| fedcba9 | cpu                           | small | 32 | fp32      | 2    | 3,679 [3,658, 3,700]       | —") {
+		t.Errorf("bench-runs lacks the CPU's runs:\n%s", got)
+	}
+	if _, err := rep.Splice([]byte("<!-- ulmfit report: bench-runs cuda -->\n<!-- /ulmfit report -->\n"),
+		SpliceOptions{Name: "doc.md", Bench: func() ([]BenchRecord, error) { return recs[3:4], nil }}); err == nil {
+		t.Errorf("bench-runs with no repeated configuration: no error")
 	}
 }

@@ -92,7 +92,9 @@ index.md, which show it all; a file of those names that is already there
            LM, its validation cross-entropy at the last epoch, beside
            the row's error, per dataset); bench [DEVICE] (the bench records in
            bench/results/*.jsonl that 'ulmfit bench --record' wrote, a
-           configuration a row, ours beside the peer); zoo (the model zoo's
+           configuration a row, ours beside the peer); bench-runs
+           [DEVICE] (the configurations a commit ran more than once: the
+           runs' medians and ranges of ours, the peer and the ratio); zoo (the model zoo's
            entries and how each was made, from $ULMFIT_ZOO, else "zoo",
            as 'ulmfit zoo list --format md' prints them). The marks stay, so
            the document can be spliced again after more runs. With
