@@ -116,26 +116,35 @@ const (
 	gemmBF16                      // A, B and C bfloat16, accumulated in float32
 )
 
-// gemm issues C = alpha*op(A)*op(B) + beta*C for row-major matrices. A
-// row-major (R, C) matrix with stride ld is, read column-major, its (C, R)
-// transpose with the same ld, so the row-major product C = op(A) op(B) is the
-// column-major product C^T = op(B)^T op(A)^T: B goes first, m and n swap, and
-// each operand keeps its own transpose flag.
-func (b *Backend) gemm(handle uintptr, transA, transB bool, m, n, k int, alpha float32, a uintptr, lda int, bm uintptr, ldb int, beta float32, c uintptr, ldc int, types gemmTypes) {
-	opA, opB := uintptr(cublasOpN), uintptr(cublasOpN)
+// blasKinds are cuBLAS's arguments for a product's transposes and storage
+// types: each operand's cublasOperation_t, the data types of A and B and
+// of C, and the compute type (the Precision's for float32 storage, plain
+// float32 accumulation for bfloat16 storage).
+func (b *Backend) blasKinds(transA, transB bool, types gemmTypes) (opA, opB, ab, ct, compute uintptr) {
+	opA, opB = cublasOpN, cublasOpN
 	if transA {
 		opA = cublasOpT
 	}
 	if transB {
 		opB = cublasOpT
 	}
-	ab, ct, compute := uintptr(cudaR32F), uintptr(cudaR32F), b.opts.Precision.computeType()
+	ab, ct, compute = cudaR32F, cudaR32F, b.opts.Precision.computeType()
 	switch types {
 	case gemmBF16F32C:
 		ab, compute = cudaR16BF, computeF32
 	case gemmBF16:
 		ab, ct, compute = cudaR16BF, cudaR16BF, computeF32
 	}
+	return opA, opB, ab, ct, compute
+}
+
+// gemm issues C = alpha*op(A)*op(B) + beta*C for row-major matrices. A
+// row-major (R, C) matrix with stride ld is, read column-major, its (C, R)
+// transpose with the same ld, so the row-major product C = op(A) op(B) is the
+// column-major product C^T = op(B)^T op(A)^T: B goes first, m and n swap, and
+// each operand keeps its own transpose flag.
+func (b *Backend) gemm(handle uintptr, transA, transB bool, m, n, k int, alpha float32, a uintptr, lda int, bm uintptr, ldb int, beta float32, c uintptr, ldc int, types gemmTypes) {
+	opA, opB, ab, ct, compute := b.blasKinds(transA, transB, types)
 	b.scalars[0], b.scalars[1] = alpha, beta
 	r := call(b.lib.blas.cublasGemmEx, handle,
 		opB, opA, uintptr(n), uintptr(m), uintptr(k),
@@ -155,20 +164,7 @@ func (b *Backend) gemm(handle uintptr, transA, transB bool, m, n, k int, alpha f
 // one call (cublasGemmStridedBatchedEx).
 func (b *Backend) gemmBatched(handle uintptr, transA, transB bool, m, n, k int, alpha float32, a uintptr, lda, sa int, bm uintptr, ldb, sb int,
 	beta float32, c uintptr, ldc, sc, count int, types gemmTypes) {
-	opA, opB := uintptr(cublasOpN), uintptr(cublasOpN)
-	if transA {
-		opA = cublasOpT
-	}
-	if transB {
-		opB = cublasOpT
-	}
-	ab, ct, compute := uintptr(cudaR32F), uintptr(cudaR32F), b.opts.Precision.computeType()
-	switch types {
-	case gemmBF16F32C:
-		ab, compute = cudaR16BF, computeF32
-	case gemmBF16:
-		ab, ct, compute = cudaR16BF, cudaR16BF, computeF32
-	}
+	opA, opB, ab, ct, compute := b.blasKinds(transA, transB, types)
 	b.scalars[0], b.scalars[1] = alpha, beta
 	r := call(b.lib.blas.cublasGemmStridedBatchedEx, handle,
 		opB, opA, uintptr(n), uintptr(m), uintptr(k),

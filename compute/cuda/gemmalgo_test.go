@@ -118,20 +118,11 @@ func TestProfileGemmAlgos(t *testing.T) {
 	if prec == BF16 {
 		shapes[0].types, shapes[1].types, shapes[2].types = gemmBF16, gemmBF16F32C, gemmBF16F32C // DecodeBF16's
 	}
-	bytesOf := func(t gemmTypes) (ab, c int) {
-		switch t {
-		case gemmBF16F32C:
-			return 2, 4
-		case gemmBF16:
-			return 2, 2
+	bytesOf := func(cudaType uintptr) int {
+		if cudaType == cudaR16BF {
+			return 2
 		}
-		return 4, 4
-	}
-	cudaType := func(bytes int) uintptr {
-		if bytes == 2 {
-			return cudaR16BF
-		}
-		return cudaR32F
+		return 4
 	}
 	ws := g.Alloc(cublasWorkspaceBytes / 4)
 	defer g.Free(ws)
@@ -146,7 +137,10 @@ func TestProfileGemmAlgos(t *testing.T) {
 		if s.tb {
 			br, bc = s.n, s.k
 		}
-		abBytes, cBytes := bytesOf(s.types)
+		// The same product in cuBLASLt's terms: gemm's column-major swap
+		// (B first, m and n exchanged), each operand its stored layout.
+		opA, opB, abType, cType, compute := g.blasKinds(s.ta, s.tb, s.types)
+		abBytes, cBytes := bytesOf(abType), bytesOf(cType)
 		a, b, c := g.Alloc((ar*ac*abBytes+3)/4), g.Alloc((br*bc*abBytes+3)/4), g.Alloc((s.m*s.n*cBytes+3)/4)
 		g.DropoutMask(a, 0.5, 1) // any finite values (in bfloat16 too: 0 and 2 are exact)
 		g.DropoutMask(b, 0.5, 2)
@@ -166,33 +160,21 @@ func TestProfileGemmAlgos(t *testing.T) {
 		}
 		base := timeGemmEx()
 
-		// The same product in cuBLASLt's terms: gemm's column-major swap
-		// (B first, m and n exchanged), each operand its stored layout.
-		compute := prec.computeType()
-		if s.types != gemmF32 {
-			compute = computeF32
-		}
 		var desc, la, lb, lc, pref uintptr
 		if r := call(lt.descCreate, uintptr(unsafe.Pointer(&desc)), compute, cudaR32F); r != 0 {
 			t.Fatal(blasErr("cublasLtMatmulDescCreate", r))
 		}
-		opA, opB := int32(cublasOpN), int32(cublasOpN)
-		if s.tb {
-			opA = cublasOpT // cuBLASLt's A is our B
-		}
-		if s.ta {
-			opB = cublasOpT
-		}
-		call(lt.descSet, desc, ltDescTransA, uintptr(unsafe.Pointer(&opA)), 4)
-		call(lt.descSet, desc, ltDescTransB, uintptr(unsafe.Pointer(&opB)), 4)
-		layout := func(dst *uintptr, bytes, rows, cols, ld int) {
-			if r := call(lt.layoutCreate, uintptr(unsafe.Pointer(dst)), cudaType(bytes), uintptr(rows), uintptr(cols), uintptr(ld)); r != 0 {
+		transA, transB := int32(opB), int32(opA) // cuBLASLt's A is our B
+		call(lt.descSet, desc, ltDescTransA, uintptr(unsafe.Pointer(&transA)), 4)
+		call(lt.descSet, desc, ltDescTransB, uintptr(unsafe.Pointer(&transB)), 4)
+		layout := func(dst *uintptr, typ uintptr, rows, cols, ld int) {
+			if r := call(lt.layoutCreate, uintptr(unsafe.Pointer(dst)), typ, uintptr(rows), uintptr(cols), uintptr(ld)); r != 0 {
 				t.Fatal(blasErr("cublasLtMatrixLayoutCreate", r))
 			}
 		}
-		layout(&la, abBytes, bc, br, bc) // our row-major B (br, bc) is column-major (bc, br)
-		layout(&lb, abBytes, ac, ar, ac)
-		layout(&lc, cBytes, s.n, s.m, s.n)
+		layout(&la, abType, bc, br, bc) // our row-major B (br, bc) is column-major (bc, br)
+		layout(&lb, abType, ac, ar, ac)
+		layout(&lc, cType, s.n, s.m, s.n)
 		call(lt.prefCreate, uintptr(unsafe.Pointer(&pref)))
 		wsBytes := uint64(cublasWorkspaceBytes)
 		call(lt.prefSet, pref, ltPrefMaxWorkspace, uintptr(unsafe.Pointer(&wsBytes)), 8)
