@@ -191,12 +191,12 @@ func (r *Report) spliceItem(item string, opts SpliceOptions) (string, error) {
 		}
 		err = ZooTable(&b, entries, true)
 		return b.String(), err
-	case key == "bench":
+	case key == "bench" || key == "bench-runs":
 		if opts.Bench == nil {
-			return "", fmt.Errorf("bench needs the bench records (bench/results/)")
+			return "", fmt.Errorf("%s needs the bench records (bench/results/)", key)
 		}
 		if len(fields) > 2 {
-			return "", fmt.Errorf("bench takes at most a device (bench cuda, bench cpu)")
+			return "", fmt.Errorf("%s takes at most a device (%s cuda, %s cpu)", key, key, key)
 		}
 		recs, err := opts.Bench()
 		if err != nil {
@@ -205,24 +205,11 @@ func (r *Report) spliceItem(item string, opts SpliceOptions) (string, error) {
 		device := ""
 		if len(fields) == 2 {
 			device = fields[1]
+		}
+		if key == "bench-runs" {
+			return benchRunsTable(recs, device)
 		}
 		return benchTable(recs, device)
-	case key == "bench-runs":
-		if opts.Bench == nil {
-			return "", fmt.Errorf("bench-runs needs the bench records (bench/results/)")
-		}
-		if len(fields) > 2 {
-			return "", fmt.Errorf("bench-runs takes at most a device (bench-runs cuda)")
-		}
-		recs, err := opts.Bench()
-		if err != nil {
-			return "", err
-		}
-		device := ""
-		if len(fields) == 2 {
-			device = fields[1]
-		}
-		return benchRunsTable(recs, device)
 	case key == "walltime":
 		if len(fields) == 1 {
 			return "", fmt.Errorf("walltime needs experiments to sum (e.g. walltime table4 table7)")
