@@ -313,6 +313,35 @@ struct F32 {
 
 #define SOFTMAX_UNROLL 4
 
+// softmax_logits_vec reads the vectors v0, v0 + S, ... (SOFTMAX_UNROLL of
+// them, those below nv) of a row and their bias, every load before any use,
+// and leaves x[u][k] = logit + bias (bias4 null: none) as floats.
+template <class Elem>
+__device__ __forceinline__ void softmax_logits_vec(const typename Elem::V* row, const float4* bias4, int v0, int nv,
+                                                   float x[SOFTMAX_UNROLL][Elem::N]) {
+	const int E = Elem::N, U = SOFTMAX_UNROLL, S = SOFTMAX_THREADS;
+	typename Elem::V in[U];
+	float4 bb[U][E / 4];
+#pragma unroll
+	for (int u = 0; u < U; u++) {
+		int v = v0 + u * S;
+		if (v < nv) {
+			in[u] = row[v];
+#pragma unroll
+			for (int q = 0; q < E / 4; q++) bb[u][q] = bias4 != 0 ? bias4[v * (E / 4) + q] : make_float4(0, 0, 0, 0);
+		}
+	}
+#pragma unroll
+	for (int u = 0; u < U; u++) {
+		if (v0 + u * S >= nv) break;
+		Elem::unpack(in[u], x[u]);
+		if (bias4 != 0) {
+#pragma unroll
+			for (int q = 0; q < E / 4; q++) x[u][4 * q] += bb[u][q].x, x[u][4 * q + 1] += bb[u][q].y, x[u][4 * q + 2] += bb[u][q].z, x[u][4 * q + 3] += bb[u][q].w;
+		}
+	}
+}
+
 template <class Elem>
 __device__ __forceinline__ void softmax_xent_rows_vec(typename Elem::T* logits, const float* bias, const int* targets, float* losses, int n, int vocab) {
 	typedef typename Elem::V V;
@@ -339,36 +368,21 @@ __device__ __forceinline__ void softmax_xent_rows_vec(typename Elem::T* logits, 
 		}
 		float mx = -inf, s = 0;
 		for (int v0 = threadIdx.x; v0 < nv; v0 += U * S) {
-			V in[U];
-			float4 bb[U][E / 4];
-#pragma unroll
-			for (int u = 0; u < U; u++) {
-				int v = v0 + u * S;
-				if (v < nv) {
-					in[u] = row[v];
-#pragma unroll
-					for (int q = 0; q < E / 4; q++) bb[u][q] = bias != 0 ? bias4[v * (E / 4) + q] : make_float4(0, 0, 0, 0);
-				}
-			}
+			float x[U][E];
+			softmax_logits_vec<Elem>(row, bias4, v0, nv, x);
 #pragma unroll
 			for (int u = 0; u < U; u++) {
 				if (v0 + u * S >= nv) break;
-				float x[E];
-				Elem::unpack(in[u], x);
-				if (bias != 0) {
+				float m = x[u][0];
 #pragma unroll
-					for (int q = 0; q < E / 4; q++) x[4 * q] += bb[u][q].x, x[4 * q + 1] += bb[u][q].y, x[4 * q + 2] += bb[u][q].z, x[4 * q + 3] += bb[u][q].w;
-				}
-				float m = x[0];
-#pragma unroll
-				for (int k = 1; k < E; k++) m = fmaxf(m, x[k]);
+				for (int k = 1; k < E; k++) m = fmaxf(m, x[u][k]);
 				if (m > mx) {
 					s *= expf(mx - m);
 					mx = m;
 				}
 				if (mx != -inf) {
 #pragma unroll
-					for (int k = 0; k < E; k++) s += expf(x[k] - mx);
+					for (int k = 0; k < E; k++) s += expf(x[u][k] - mx);
 				}
 			}
 		}
@@ -377,33 +391,18 @@ __device__ __forceinline__ void softmax_xent_rows_vec(typename Elem::T* logits, 
 		mx = bm;
 		float inv = 1.0f / s;
 		for (int v0 = threadIdx.x; v0 < nv; v0 += U * S) {
-			V in[U];
-			float4 bb[U][E / 4];
-#pragma unroll
-			for (int u = 0; u < U; u++) {
-				int v = v0 + u * S;
-				if (v < nv) {
-					in[u] = row[v];
-#pragma unroll
-					for (int q = 0; q < E / 4; q++) bb[u][q] = bias != 0 ? bias4[v * (E / 4) + q] : make_float4(0, 0, 0, 0);
-				}
-			}
+			float x[U][E];
+			softmax_logits_vec<Elem>(row, bias4, v0, nv, x);
 #pragma unroll
 			for (int u = 0; u < U; u++) {
 				int v = v0 + u * S;
 				if (v >= nv) break;
-				float x[E];
-				Elem::unpack(in[u], x);
-				if (bias != 0) {
-#pragma unroll
-					for (int q = 0; q < E / 4; q++) x[4 * q] += bb[u][q].x, x[4 * q + 1] += bb[u][q].y, x[4 * q + 2] += bb[u][q].z, x[4 * q + 3] += bb[u][q].w;
-				}
 #pragma unroll
 				for (int k = 0; k < E; k++) {
-					float p = expf(x[k] - mx) * inv;
-					x[k] = v * E + k == t ? p - 1.0f : p;
+					float p = expf(x[u][k] - mx) * inv;
+					x[u][k] = v * E + k == t ? p - 1.0f : p;
 				}
-				row[v] = Elem::pack(x);
+				row[v] = Elem::pack(x[u]);
 			}
 		}
 		if (threadIdx.x == 0) losses[r] = logf(s) - (xt - mx);
