@@ -54,28 +54,8 @@ func TestProfilePaperStep(t *testing.T) {
 			t.Logf("%-13s %-44s %9.3f ms  (host issue %9.3f ms)", prec, name,
 				all.Seconds()*1e3/float64(reps), issued.Seconds()*1e3/float64(reps))
 		}
-		cfg := model.DefaultConfig()
 		const T, B = 70, 64
-		m, err := model.NewLM(g, cfg, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		acfg := model.DefaultAdamConfig()
-		acfg.ClipNorm, acfg.WeightDecay = 0.4, 0
-		opt, err := model.NewAdam(m.Params, m.Grads, acfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lrs := make([]float64, opt.Groups())
-		for i := range lrs {
-			lrs[i] = 1e-3
-		}
-		ids, targets := make([]int32, T*B), make([]int32, T*B)
-		for i := range ids {
-			ids[i] = int32((i * 7919) % cfg.Vocab)
-			targets[i] = int32((i*104729 + 3) % cfg.Vocab)
-		}
-		st := m.NewState(B)
+		m, opt, lrs, ids, targets, st := paperModel(t, g, T, B)
 		n := uint64(0)
 		var masks *model.Masks
 		step := func(host bool) {
@@ -263,8 +243,28 @@ func TestProfileStepKernels(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	cfg := model.DefaultConfig()
 	const T, B = 70, 64
+	m, opt, lrs, ids, targets, st := paperModel(t, g, T, B)
+	for n := uint64(1); n <= 3; n++ {
+		m.ZeroGrads()
+		if _, err := m.ForwardBackward(ids, targets, T, B, model.DeviceMasks(n), st); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := opt.Step(lrs); err != nil {
+			t.Fatal(err)
+		}
+		g.Sync()
+		t.Logf("step %d done", n)
+	}
+}
+
+// paperModel is the paper-shape language model on g (model.DefaultConfig,
+// seed 1) with the bench's Adam (clipping at 0.4, no weight decay, rate
+// 1e-3 in every group), a batch of T*B fixed token ids and targets, and
+// its state: what the profiles time a training step of.
+func paperModel(t *testing.T, g *Backend, T, B int) (*model.LM, *model.Adam, []float64, []int32, []int32, *model.State) {
+	t.Helper()
+	cfg := model.DefaultConfig()
 	m, err := model.NewLM(g, cfg, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -284,16 +284,5 @@ func TestProfileStepKernels(t *testing.T) {
 		ids[i] = int32((i * 7919) % cfg.Vocab)
 		targets[i] = int32((i*104729 + 3) % cfg.Vocab)
 	}
-	st := m.NewState(B)
-	for n := uint64(1); n <= 3; n++ {
-		m.ZeroGrads()
-		if _, err := m.ForwardBackward(ids, targets, T, B, model.DeviceMasks(n), st); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := opt.Step(lrs); err != nil {
-			t.Fatal(err)
-		}
-		g.Sync()
-		t.Logf("step %d done", n)
-	}
+	return m, opt, lrs, ids, targets, m.NewState(B)
 }
