@@ -27,10 +27,12 @@ if [ "${1:-}" = build ]; then
   exit 0
 fi
 : "${OUT:?OUT is the folder whose files come back}"
-bin=$PWD/.dev/cuda.test
+root=$PWD
+bin=$root/.dev/cuda.test
 [ -x "$bin" ] || { echo "gpu-profile: no $bin; run 'scripts/gpu-profile.sh build' here and carry it" >&2; exit 2; }
 commit=$(cat .dev/cuda.commit 2>/dev/null || echo unknown)
 [ $# -gt 0 ] || set -- tests step kernels gemms
+cd compute/cuda || exit 1 # where go test runs the binary: the tests read testdata/
 status=0
 for what in "$@"; do
   case $what in
@@ -50,7 +52,7 @@ for what in "$@"; do
       f=$OUT/ncu-$p-$commit.csv
       ULMFIT_CUDA_PROFILE_STEP=$p timeout 240 ncu --metrics gpu__time_duration.sum --csv --cache-control none \
         --clock-control none --log-file "$f" "$bin" -test.run TestProfileStepKernels > /dev/null 2>&1 || status=1
-      gzip -f "$f" && python3 scripts/ncu-kernels.py "$f.gz" | head -16
+      gzip -f "$f" && python3 "$root/scripts/ncu-kernels.py" "$f.gz" | head -16
     done ;;
   gemms)
     for p in tf32 bf16; do

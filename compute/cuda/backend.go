@@ -19,13 +19,15 @@ type Options struct {
 	// Recurrence picks how the LSTM layers' recurrences run (recurrent.go);
 	// the zero value is RecurrenceAuto.
 	Recurrence Recurrence
-	// PDL launches the LSTM's cell kernels as programmatic dependents of the
-	// product before them (CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION),
-	// so that their launch overlaps its end; each waits for the product's
-	// results itself. Only on sm_90 and later with a driver that has
-	// cuLaunchKernelEx; elsewhere it is ignored. Off by default: not yet
-	// measured (compute/cuda/NOTES.md).
-	PDL bool
+	// PDL picks whether the LSTM's cell kernels launch as programmatic
+	// dependents of the product before them
+	// (CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION), so that their
+	// launch overlaps its end; each waits for the product's results itself.
+	// The zero value, PDLAuto, does so at TF32, where it made the paper-shape
+	// step faster, and not at FP32 and BF16, where it did not (NOTES.md).
+	// Only on sm_90 and later with a driver that has cuLaunchKernelEx;
+	// elsewhere the cells launch as usual.
+	PDL PDLMode
 	// Streams runs the work the model marks independent of what follows
 	// (BeginBeside: each LSTM layer's weight gradients and the decoder's
 	// last d(encoder.weight) product, which nothing reads until the
@@ -39,6 +41,20 @@ type Options struct {
 	// the usual install folders. Only the first New of a process loads the
 	// libraries.
 	LibDirs []string
+}
+
+// PDLMode is Options.PDL's choice.
+type PDLMode uint8
+
+const (
+	PDLAuto PDLMode = iota // dependent launches at TF32 only
+	PDLOn                  // at every precision
+	PDLOff                 // never
+)
+
+// wantPDL says whether the options ask for dependent launches.
+func (o Options) wantPDL() bool {
+	return o.PDL == PDLOn || o.PDL == PDLAuto && o.Precision == TF32
 }
 
 // Backend is a compute.Backend on one NVIDIA GPU. Make one with New; Close
@@ -74,7 +90,7 @@ type Backend struct {
 	params  params     // the kernel-parameter array of the launch being issued
 	launch  launchArgs // cuLaunchKernelEx's configuration, for a dependent launch
 	side    sideStream // the second stream (Options.Streams, BeginBeside)
-	pdl     bool       // Options.PDL where the device and driver allow it
+	pdl     bool       // Options.PDL asks for it, and the device and driver allow it
 	canPDL  bool       // they do: sm_90 or later, and cuLaunchKernelEx
 	result  float64    // SumSquares' result, copied back from the device
 
@@ -199,7 +215,7 @@ func New(opts Options) (*Backend, error) {
 	}
 	b.params.init()
 	b.canPDL = major >= 9 && d.cuLaunchKernelEx != 0
-	b.pdl = opts.PDL && b.canPDL
+	b.pdl = b.canPDL && opts.wantPDL()
 	b.device = fmt.Sprintf("%s (sm_%d%d, %d SMs)", d.deviceName(b.dev), major, minor, b.sms)
 	b.name = "cuda/" + opts.Precision.String()
 	if opts.Recurrence != RecurrenceAuto {

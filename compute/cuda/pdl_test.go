@@ -31,6 +31,22 @@ func TestLaunchStructLayout(t *testing.T) {
 	}
 }
 
+// TestPDLAuto pins PDLAuto's choice: dependent launches at TF32 only.
+func TestPDLAuto(t *testing.T) {
+	for _, c := range []struct {
+		mode PDLMode
+		prec Precision
+		want bool
+	}{
+		{PDLAuto, FP32, false}, {PDLAuto, TF32, true}, {PDLAuto, BF16, false},
+		{PDLOn, FP32, true}, {PDLOn, BF16, true}, {PDLOff, TF32, false},
+	} {
+		if got := (Options{Precision: c.prec, PDL: c.mode}).wantPDL(); got != c.want {
+			t.Errorf("PDL mode %d at %s: dependent launches %v, want %v", c.mode, c.prec, got, c.want)
+		}
+	}
+}
+
 // TestPDLSameResults trains the small model of TestModelTrainingStep four
 // steps (the last two replayed as graphs) at TF32 and BF16 on a backend
 // that launches the cell kernels as programmatic dependents and on one that
@@ -38,7 +54,7 @@ func TestLaunchStructLayout(t *testing.T) {
 // only when the kernels start differs.
 func TestPDLSameResults(t *testing.T) {
 	for _, prec := range []Precision{TF32, BF16} {
-		sameTraining(t, Options{Precision: prec}, Options{Precision: prec, PDL: true})
+		sameTraining(t, Options{Precision: prec, PDL: PDLOff}, Options{Precision: prec, PDL: PDLOn})
 	}
 }
 
@@ -48,7 +64,7 @@ func TestPDLSameResults(t *testing.T) {
 func TestStreamsSameResults(t *testing.T) {
 	for _, prec := range []Precision{TF32, BF16} {
 		sameTraining(t, Options{Precision: prec}, Options{Precision: prec, Streams: true})
-		sameTraining(t, Options{Precision: prec}, Options{Precision: prec, Streams: true, PDL: true})
+		sameTraining(t, Options{Precision: prec, PDL: PDLOff}, Options{Precision: prec, Streams: true, PDL: PDLOn})
 	}
 }
 
@@ -64,7 +80,7 @@ func sameTraining(t *testing.T, base, other Options) {
 			t.Fatal(err)
 		}
 		defer g.Close()
-		if o.PDL && !g.pdl {
+		if o.PDL == PDLOn && !g.pdl {
 			t.Logf("%s: this device or driver does not take dependent launches; the launches are ordinary", o.Precision)
 		}
 		cfg := model.DefaultConfig()
@@ -106,7 +122,7 @@ func sameTraining(t *testing.T, base, other Options) {
 	}
 	l0, p0 := run(base)
 	l1, p1 := run(other)
-	name := fmt.Sprintf("%s PDL %v streams %v", other.Precision, other.PDL, other.Streams)
+	name := fmt.Sprintf("%s PDL %v streams %v", other.Precision, other.PDL == PDLOn, other.Streams)
 	if fmt.Sprint(l0) != fmt.Sprint(l1) {
 		t.Errorf("%s: losses %v, without the options %v", name, l1, l0)
 	}

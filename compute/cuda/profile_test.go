@@ -74,10 +74,11 @@ func TestProfilePaperStep(t *testing.T) {
 			}
 		}
 		timeit("full step (device masks)", 5, func() { step(false) })
-		if g.canPDL && !g.pdl {
-			g.pdl = true // Options.PDL, for this timing only
-			timeit("full step (device masks), cells as dependent launches", 5, func() { step(false) })
-			g.pdl = false
+		if g.canPDL {
+			g.pdl = !g.pdl // the other Options.PDL, for this timing only
+			way := map[bool]string{true: "dependent", false: "ordinary"}[g.pdl]
+			timeit("full step (device masks), cells as "+way+" launches", 5, func() { step(false) })
+			g.pdl = !g.pdl
 		}
 
 		if o.Precision == BF16 {
