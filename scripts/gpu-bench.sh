@@ -23,7 +23,7 @@ if [ "${1:-}" = build ]; then
 fi
 : "${OUT:?OUT is the folder whose files come back}"
 bin=/tmp/ulmfit-bench
-[ -x "$bin" ] || { gunzip -c .dev/bench/ulmfit.gz > "$bin" && chmod +x "$bin"; } || exit 1
+gunzip -c .dev/bench/ulmfit.gz > "$bin" && chmod +x "$bin" || exit 1 # each call: a warm machine keeps the last one
 py=${PYTHON:-$(command -v python3)}
 "$py" -c 'import torch' 2>/dev/null || { echo "gpu-bench: $py cannot import torch; set PYTHON" >&2; exit 2; }
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
