@@ -70,7 +70,11 @@ func loadLt(t *testing.T, g *Backend) *ltAPI {
 // and every algorithm cuBLASLt's heuristic offers for the same product,
 // with the same workspace: whether a fixed, deterministic choice (the i-th
 // offer for a given card and cuBLAS) would beat cuBLAS's pick. It checks
-// nothing.
+// nothing. Each product is issued on its own, so a small product's time
+// includes the host's cost of the call; inside the step's graphs that cost
+// is gone, and there cuBLASLt's first offer for the 64-row recurrent
+// products, which this survey timed 1.2-1.3x faster, made the step slower
+// (NOTES.md): a small product's verdict needs the step's profile.
 func TestProfileGemmAlgos(t *testing.T) {
 	name := os.Getenv("ULMFIT_CUDA_GEMM_SURVEY")
 	if name == "" {
