@@ -57,6 +57,11 @@ import (
 //	                                   row (SpliceOptions.Bench)
 //	bench-runs [DEVICE]                the configurations one commit ran more
 //	                                   than once: medians and ranges
+//	step-profile RUN                   the full-step timings of a run's GPU
+//	                                   step profiles, a column a backend
+//	                                   (SpliceOptions.Profiles, ProfileFile)
+//	kernel-profile PRECISION RUN [N]   the N (12) largest kernels of a run's
+//	                                   profiled step at PRECISION
 const (
 	spliceOpen  = "<!-- ulmfit report: "
 	spliceClose = "<!-- /ulmfit report -->"
@@ -86,6 +91,9 @@ type SpliceOptions struct {
 	// Bench returns the bench records (`ulmfit bench --record`, the
 	// project's under bench/results/); bench needs it.
 	Bench func() ([]BenchRecord, error)
+	// Profiles returns the GPU profiles' files (the project's under
+	// bench/profiles/, ProfileFile); step-profile and kernel-profile need it.
+	Profiles func() ([]ProfileFile, error)
 }
 
 // BenchRecord is the part of a bench record (bench.Record, one JSON line
@@ -210,6 +218,34 @@ func (r *Report) spliceItem(item string, opts SpliceOptions) (string, error) {
 			return benchRunsTable(recs, device)
 		}
 		return benchTable(recs, device)
+	case key == "step-profile" || key == "kernel-profile":
+		if opts.Profiles == nil {
+			return "", fmt.Errorf("%s needs the GPU profiles (bench/profiles/)", key)
+		}
+		if key == "step-profile" && len(fields) != 2 {
+			return "", fmt.Errorf("step-profile takes a run: a commit, with its tag where the file has one (step-profile ebd9ec7)")
+		}
+		top := 12
+		if key == "kernel-profile" {
+			if len(fields) < 3 || len(fields) > 4 {
+				return "", fmt.Errorf("kernel-profile takes a precision, a run and how many kernels to list (kernel-profile bf16 ebd9ec7 12)")
+			}
+			if len(fields) == 4 {
+				n, err := strconv.Atoi(fields[3])
+				if err != nil || n < 1 {
+					return "", fmt.Errorf("kernel-profile: %q is not a count of kernels (a whole number from 1)", fields[3])
+				}
+				top = n
+			}
+		}
+		files, err := opts.Profiles()
+		if err != nil {
+			return "", err
+		}
+		if key == "step-profile" {
+			return stepProfileTable(files, fields[1])
+		}
+		return kernelProfileTable(files, fields[1], fields[2], top)
 	case key == "walltime":
 		if len(fields) == 1 {
 			return "", fmt.Errorf("walltime needs experiments to sum (e.g. walltime table4 table7)")

@@ -16,6 +16,7 @@ import collections
 import csv
 import gzip
 import re
+import signal
 import sys
 
 
@@ -40,6 +41,7 @@ def main(path):
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # quiet under `| head`
     if len(sys.argv) != 2:
         sys.exit("usage: scripts/ncu-kernels.py PROFILE.csv.gz")
     main(sys.argv[1])

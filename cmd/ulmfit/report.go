@@ -94,7 +94,11 @@ index.md, which show it all; a file of those names that is already there
            bench/results/*.jsonl that 'ulmfit bench --record' wrote, a
            configuration a row, ours beside the peer); bench-runs
            [DEVICE] (the configurations a commit ran more than once: the
-           runs' medians and ranges of ours, the peer and the ratio); zoo (the model zoo's
+           runs' medians and ranges of ours, the peer and the ratio);
+           step-profile RUN and kernel-profile PRECISION RUN [N] (from
+           bench/profiles/: the full-step timings of the GPU step
+           profiles of RUN, a commit with its tag, and the N largest
+           kernels of its profiled step); zoo (the model zoo's
            entries and how each was made, from $ULMFIT_ZOO, else "zoo",
            as 'ulmfit zoo list --format md' prints them). The marks stay, so
            the document can be spliced again after more runs. With
@@ -486,7 +490,8 @@ func splice(rep *report.Report, o reportOptions) error {
 	wall := func(kind, id string) (float64, bool) { return runner.StageWall(o.Cache, kind, id) }
 	entries := func() ([]*zoo.Entry, error) { return zoo.List(zoo.Dir("")) }
 	benchRecs := func() ([]report.BenchRecord, error) { return readBenchRecords(filepath.Join("bench", "results")) }
-	out, err := rep.Splice(doc, report.SpliceOptions{Name: o.Splice, Images: images, StageWall: wall, Zoo: entries, Bench: benchRecs})
+	profiles := func() ([]report.ProfileFile, error) { return readProfiles(filepath.Join("bench", "profiles")) }
+	out, err := rep.Splice(doc, report.SpliceOptions{Name: o.Splice, Images: images, StageWall: wall, Zoo: entries, Bench: benchRecs, Profiles: profiles})
 	if err != nil {
 		return inputError{fmt.Errorf("report: %w", err)}
 	}
@@ -509,6 +514,26 @@ func splice(rep *report.Report, o reportOptions) error {
 // "bench") of every .jsonl file in dir; lines of other kinds (the rounds
 // of earlier CPU runs) are skipped, a line that is not JSON is an error
 // naming its file and line.
+// readProfiles reads every file of dir, the GPU profiles' folder.
+func readProfiles(dir string) ([]report.ProfileFile, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var files []report.ProfileFile
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, report.ProfileFile{Name: e.Name(), Data: data})
+	}
+	return files, nil
+}
+
 func readBenchRecords(dir string) ([]report.BenchRecord, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.jsonl"))
 	if err != nil {
