@@ -20,7 +20,7 @@
 # (DATE the UTC day, CARD the GPU's model, e.g. h200), where
 # `ulmfit report --splice compute/cuda/NOTES.md` lays them out (the items
 # step-profile COMMIT and kernel-profile P COMMIT).
-#   gemms    TestProfileGemmAlgos at tf32 and bf16 ($OUT/gemms-P.log)
+#   gemms    TestProfileGemmAlgos at tf32 and bf16 ($OUT/DATE-CARD-gemms-P-COMMIT.log)
 #
 # About two minutes for all four on an H200.
 set -u -o pipefail
@@ -65,8 +65,8 @@ for what in "$@"; do
     done ;;
   gemms)
     for p in tf32 bf16; do
-      ULMFIT_CUDA_GEMM_SURVEY=$p timeout 240 "$bin" -test.run TestProfileGemmAlgos -test.v > "$OUT/gemms-$p.log" 2>&1 || status=1
-      sed -n 's/^ *gemmalgo_test.go:[0-9]*: \(.*x)\); [0-9]* offers:.*/\1/p' "$OUT/gemms-$p.log"
+      ULMFIT_CUDA_GEMM_SURVEY=$p timeout 240 "$bin" -test.run TestProfileGemmAlgos -test.v > "$OUT/$prefix-gemms-$p-$commit.log" 2>&1 || status=1
+      sed -n 's/^ *gemmalgo_test.go:[0-9]*: \(.*x)\); [0-9]* offers:.*/\1/p' "$OUT/$prefix-gemms-$p-$commit.log"
     done ;;
   *)
     echo "gpu-profile: unknown $what: want tests, step, kernels or gemms" >&2; exit 2 ;;
