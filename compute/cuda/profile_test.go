@@ -81,6 +81,13 @@ func TestProfilePaperStep(t *testing.T) {
 			g.pdl = !g.pdl
 		}
 
+		if o.Precision == TF32 {
+			for _, n := range []int{4, 8} {
+				tf32BackwardSlices = n
+				timeit(fmt.Sprintf("full step (device masks), backward products as %d batched slices", n), 5, func() { step(false) })
+			}
+			tf32BackwardSlices = 0
+		}
 		if o.Precision == BF16 {
 			recurrentSplitK = false
 			timeit("full step (device masks), one backward product a step", 5, func() { step(false) })

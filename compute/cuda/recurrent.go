@@ -302,17 +302,19 @@ func (b *Backend) forwardStepsBF16(gates compute.Vec, bias uintptr, hs, cs, whh 
 
 // LSTMRecurrentBackward runs the loop of lstmBackward (model/lstm.go) over
 // T steps, from T-1 down, and reports whether it did: at BF16 unless
-// Options.Recurrence is RecurrencePerStep; elsewhere it does nothing and
-// returns false.
+// Options.Recurrence is RecurrencePerStep, and at TF32 where
+// tf32BackwardSlices asks for it; elsewhere it does nothing and returns
+// false.
 //
-// Each step's product dgates_{t+1} W_hh (B x 4H by 4H x H) reads bfloat16
-// copies of W_hh (rounded once) and of the step's gate gradients (written
-// by the cell kernel beside the float32 ones), as four products, one a
-// gate's K-slice, in one batched call; the cell kernel
+// At BF16 each step's product dgates_{t+1} W_hh (B x 4H by 4H x H) reads
+// bfloat16 copies of W_hh (rounded once) and of the step's gate gradients
+// (written by the cell kernel beside the float32 ones), as four products,
+// one a gate's K-slice, in one batched call; the cell kernel
 // (lstm_backward_parts) adds their results to dh_t in order before its
 // own work. cuBLAS runs the single product of a 64-row output as split-K
 // with a separate reduction kernel each step; the batched slices fill the
-// device without it (recurrentSplitK).
+// device without it (recurrentSplitK). At TF32 the slices read the float32
+// operands, tf32BackwardSlices of them.
 //
 //	dgates (T, B, 4H) out: dL/d(pre-activations)
 //	gates  (T, B, 4H) the forward's activations
@@ -328,6 +330,10 @@ func (b *Backend) LSTMRecurrentBackward(dgates, gates, cs, dh, dc, whh compute.V
 	atLeast("LSTMRecurrentBackward", "dh", dh.N, T*BH)
 	atLeast("LSTMRecurrentBackward", "dc", dc.N, BH)
 	mustLen("LSTMRecurrentBackward whh", whh.N, G*H)
+	if b.opts.Precision == TF32 && tf32BackwardSlices > 0 && b.opts.Recurrence != RecurrencePerStep {
+		b.backwardStepsSliced(dgates, gates, cs, dh, dc, whh, T, B, H)
+		return true
+	}
 	if b.opts.Precision != BF16 || b.opts.Recurrence == RecurrencePerStep {
 		b.paths.count("backward per-step", H)
 		return false
@@ -357,6 +363,46 @@ func (b *Backend) LSTMRecurrentBackward(dgates, gates, cs, dh, dc, whh compute.V
 	return true
 }
 
+// backwardStepsSliced is LSTMRecurrentBackward at TF32: each step's product
+// as S = tf32BackwardSlices K-slices of float32 dgates_{t+1} and W_hh (4 where
+// S does not divide 4H) in one batched call, summed into dh_t by the cell
+// kernel.
+func (b *Backend) backwardStepsSliced(dgates, gates, cs, dh, dc, whh compute.Vec, T, B, H int) {
+	b.paths.count("backward per-step sliced", H)
+	G, BH := 4*H, B*H
+	S := tf32BackwardSlices
+	if G%S != 0 {
+		S = 4
+	}
+	ks := G / S
+	r := &b.rec
+	if r.parts.N < S*BH {
+		b.Free(r.parts)
+		r.parts = b.Alloc(S * BH)
+	}
+	for t := T - 1; t >= 0; t-- {
+		dht := dh.Ptr + uintptr(4*t*BH)
+		nparts := 0
+		if t < T-1 {
+			b.recordGemmBatched(false, false, B, H, ks, 1, dgates.Ptr+uintptr(4*(t+1)*B*G), G, ks, whh.Ptr, H, ks*H, 0, r.parts.Ptr, H, BH, S, gemmF32)
+			nparts = S
+		}
+		b.launchDependent(b.elementwise(b.rk.cellBackParts, BH)).ptr(dgates.Ptr + uintptr(4*t*B*G)).ptr(gates.Ptr + uintptr(4*t*B*G)).
+			ptr(cs.Ptr + uintptr(4*t*BH)).ptr(cs.Ptr + uintptr(4*(t+1)*BH)).ptr(dht).ptr(dc.Ptr).
+			ptr(r.parts.Ptr).i32(nparts).ptr(0).i32(B).i32(H)
+	}
+}
+
+// tf32BackwardSlices, where positive, makes LSTMRecurrentBackward run the
+// TF32 backward recurrence with each step's product as that many batched
+// K-slices (backwardStepsSliced) instead of the model's loop, whose
+// 64-row products cuBLAS runs as split-K with a reduction kernel a step
+// (0.8 ms of a 11.8 ms paper-shape step at ebd9ec7, NOTES.md). Zero (the
+// model's loop) until a profile shows the slices paying; at 8efce30 four
+// slices took 12.25 ms a step against 12.20. A variable so that the
+// profile can time both.
+var tf32BackwardSlices = 0
+
 // recurrentSplitK says whether LSTMRecurrentBackward multiplies by W_hh in
 // four batched K-slices (true) or in one product that accumulates into dh
 // (cuBLAS's split-K and its reduction kernel). On an H200
@@ -378,7 +424,7 @@ func (b *Backend) RecurrentPath() string {
 	var parts []string
 	for _, dir := range []string{"forward", "backward"} {
 		var ways []string
-		for _, way := range []string{"persistent", "per-step bf16", "per-step"} {
+		for _, way := range []string{"persistent", "per-step bf16", "per-step sliced", "per-step"} {
 			if hs := b.paths.runs[dir+" "+way]; len(hs) > 0 {
 				sizes := make([]string, len(hs))
 				for i, h := range hs {

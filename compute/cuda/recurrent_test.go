@@ -202,6 +202,13 @@ func TestLSTMRecurrentBackward(t *testing.T) {
 		testLSTMRecurrentBackward(t, BF16, tolSameRounding)
 	}
 	recurrentSplitK = true
+	// TF32's batched slices (tf32BackwardSlices, off by default): 4, 8, and 3,
+	// which does not divide 4H at H 400 and 16 (four slices there).
+	for _, slices := range []int{4, 8, 3} {
+		tf32BackwardSlices = slices
+		testLSTMRecurrentBackward(t, TF32, tolSameRounding)
+	}
+	tf32BackwardSlices = 0
 	for _, c := range []struct {
 		p Precision
 		r Recurrence
@@ -222,6 +229,9 @@ func testLSTMRecurrentBackward(t *testing.T, prec Precision, tolSameRounding flo
 		T, B, H := sh.T, sh.B, sh.H
 		G, BH := 4*H, B*H
 		name := fmt.Sprintf("%s T=%d B=%d H=%d split-K %v", prec, T, B, H, recurrentSplitK)
+		if prec == TF32 {
+			name = fmt.Sprintf("%s T=%d B=%d H=%d %d slices", prec, T, B, H, tf32BackwardSlices)
+		}
 		gates := p.upload(sigmoids(p.normal(T*B*G, 1)))
 		cs := p.randn((T+1)*BH, 1)
 		whh := p.randn(G*H, 1/math.Sqrt(float64(H)))
@@ -505,6 +515,12 @@ func TestRecurrentPath(t *testing.T) {
 	b.paths.why = "h_{t-1} takes 36 chunks"
 	want := "forward persistent (H 400), per-step (H 1152); backward per-step (H 400, 1152); not persistent: h_{t-1} takes 36 chunks"
 	if got := b.RecurrentPath(); got != want {
+		t.Errorf("RecurrentPath() = %q, want %q", got, want)
+	}
+	var sliced Backend // TF32's batched backward slices (tf32BackwardSlices)
+	sliced.paths.count("forward per-step", 1152)
+	sliced.paths.count("backward per-step sliced", 1152)
+	if got, want := sliced.RecurrentPath(), "forward per-step (H 1152); backward per-step sliced (H 1152)"; got != want {
 		t.Errorf("RecurrentPath() = %q, want %q", got, want)
 	}
 }
