@@ -306,15 +306,17 @@ func (b *Backend) forwardStepsBF16(gates compute.Vec, bias uintptr, hs, cs, whh 
 // tf32BackwardSlices asks for it; elsewhere it does nothing and returns
 // false.
 //
-// At BF16 each step's product dgates_{t+1} W_hh (B x 4H by 4H x H) reads
-// bfloat16 copies of W_hh (rounded once) and of the step's gate gradients
-// (written by the cell kernel beside the float32 ones), as four products,
-// one a gate's K-slice, in one batched call; the cell kernel
-// (lstm_backward_parts) adds their results to dh_t in order before its
-// own work. cuBLAS runs the single product of a 64-row output as split-K
-// with a separate reduction kernel each step; the batched slices fill the
-// device without it (recurrentSplitK). At TF32 the slices read the float32
-// operands, tf32BackwardSlices of them.
+// Each step's product dgates_{t+1} W_hh (B x 4H by 4H x H) goes as S
+// products, one a K-slice of 4H/S columns of dgates_{t+1} and as many rows
+// of W_hh, in one batched call, and the cell kernel (lstm_backward_parts)
+// adds their results to dh_t in order before its own work. cuBLAS runs the
+// single product of a 64-row output as split-K with a separate reduction
+// kernel each step; the batched slices fill the device without it. S is
+// bf16BackwardSlices at BF16 and tf32BackwardSlices at TF32 (4 where it
+// does not divide 4H); S = 1 is the single product, accumulated into dh_t.
+// At BF16 the products read bfloat16 copies of W_hh (rounded once) and of
+// the step's gate gradients (written by the cell kernel beside the float32
+// ones); at TF32 the float32 operands.
 //
 //	dgates (T, B, 4H) out: dL/d(pre-activations)
 //	gates  (T, B, 4H) the forward's activations
@@ -330,87 +332,67 @@ func (b *Backend) LSTMRecurrentBackward(dgates, gates, cs, dh, dc, whh compute.V
 	atLeast("LSTMRecurrentBackward", "dh", dh.N, T*BH)
 	atLeast("LSTMRecurrentBackward", "dc", dc.N, BH)
 	mustLen("LSTMRecurrentBackward whh", whh.N, G*H)
-	if b.opts.Precision == TF32 && tf32BackwardSlices > 0 && b.opts.Recurrence != RecurrencePerStep {
-		b.backwardStepsSliced(dgates, gates, cs, dh, dc, whh, T, B, H)
-		return true
+	S, way := 0, ""
+	switch {
+	case b.opts.Recurrence == RecurrencePerStep:
+	case b.opts.Precision == BF16:
+		S, way = bf16BackwardSlices, "backward per-step bf16"
+	case b.opts.Precision == TF32 && tf32BackwardSlices > 0:
+		S, way = tf32BackwardSlices, "backward per-step sliced"
 	}
-	if b.opts.Precision != BF16 || b.opts.Recurrence == RecurrencePerStep {
+	if S <= 0 {
 		b.paths.count("backward per-step", H)
 		return false
 	}
-	b.paths.count("backward per-step bf16", H)
-	r := &b.rec
-	r.wbf = b.bf16Alloc(r.wbf, G*H)
-	r.dgbf = b.bf16Alloc(r.dgbf, B*G)
-	b.toBF16(r.wbf.Ptr, whh.Ptr, G*H)
-	if recurrentSplitK && r.parts.N < 4*BH {
-		b.Free(r.parts)
-		r.parts = b.Alloc(4 * BH)
-	}
-	for t := T - 1; t >= 0; t-- {
-		dht := dh.Ptr + uintptr(4*t*BH)
-		nparts := 0
-		if t < T-1 && recurrentSplitK {
-			b.recordGemmBatched(false, false, B, H, H, 1, r.dgbf.Ptr, G, H, r.wbf.Ptr, H, H*H, 0, r.parts.Ptr, H, BH, 4, gemmBF16F32C)
-			nparts = 4
-		} else if t < T-1 {
-			b.recordGemm(false, false, B, H, G, 1, r.dgbf.Ptr, G, r.wbf.Ptr, H, 1, dht, H, gemmBF16F32C)
-		}
-		b.launchDependent(b.elementwise(b.rk.cellBackParts, BH)).ptr(dgates.Ptr + uintptr(4*t*B*G)).ptr(gates.Ptr + uintptr(4*t*B*G)).
-			ptr(cs.Ptr + uintptr(4*t*BH)).ptr(cs.Ptr + uintptr(4*(t+1)*BH)).ptr(dht).ptr(dc.Ptr).
-			ptr(r.parts.Ptr).i32(nparts).ptr(r.dgbf.Ptr).i32(B).i32(H)
-	}
-	return true
-}
-
-// backwardStepsSliced is LSTMRecurrentBackward at TF32: each step's product
-// as S = tf32BackwardSlices K-slices of float32 dgates_{t+1} and W_hh (4 where
-// S does not divide 4H) in one batched call, summed into dh_t by the cell
-// kernel.
-func (b *Backend) backwardStepsSliced(dgates, gates, cs, dh, dc, whh compute.Vec, T, B, H int) {
-	b.paths.count("backward per-step sliced", H)
-	G, BH := 4*H, B*H
-	S := tf32BackwardSlices
+	b.paths.count(way, H)
 	if G%S != 0 {
 		S = 4
 	}
 	ks := G / S
 	r := &b.rec
-	if r.parts.N < S*BH {
+	// The operands of step t's product: dgates_{t+1} (each step's own, or
+	// the one bfloat16 copy the cell kernel rewrites a step) and W_hh.
+	types, w, dgb := gemmF32, whh.Ptr, uintptr(0)
+	dgNext := func(t int) uintptr { return dgates.Ptr + uintptr(4*(t+1)*B*G) }
+	if b.opts.Precision == BF16 {
+		r.wbf = b.bf16Alloc(r.wbf, G*H)
+		r.dgbf = b.bf16Alloc(r.dgbf, B*G)
+		b.toBF16(r.wbf.Ptr, whh.Ptr, G*H)
+		types, w, dgb = gemmBF16F32C, r.wbf.Ptr, r.dgbf.Ptr
+		dgNext = func(int) uintptr { return r.dgbf.Ptr }
+	}
+	if S > 1 && r.parts.N < S*BH {
 		b.Free(r.parts)
 		r.parts = b.Alloc(S * BH)
 	}
 	for t := T - 1; t >= 0; t-- {
 		dht := dh.Ptr + uintptr(4*t*BH)
 		nparts := 0
-		if t < T-1 {
-			b.recordGemmBatched(false, false, B, H, ks, 1, dgates.Ptr+uintptr(4*(t+1)*B*G), G, ks, whh.Ptr, H, ks*H, 0, r.parts.Ptr, H, BH, S, gemmF32)
+		if t < T-1 && S > 1 {
+			b.recordGemmBatched(false, false, B, H, ks, 1, dgNext(t), G, ks, w, H, ks*H, 0, r.parts.Ptr, H, BH, S, types)
 			nparts = S
+		} else if t < T-1 {
+			b.recordGemm(false, false, B, H, G, 1, dgNext(t), G, w, H, 1, dht, H, types)
 		}
 		b.launchDependent(b.elementwise(b.rk.cellBackParts, BH)).ptr(dgates.Ptr + uintptr(4*t*B*G)).ptr(gates.Ptr + uintptr(4*t*B*G)).
 			ptr(cs.Ptr + uintptr(4*t*BH)).ptr(cs.Ptr + uintptr(4*(t+1)*BH)).ptr(dht).ptr(dc.Ptr).
-			ptr(r.parts.Ptr).i32(nparts).ptr(0).i32(B).i32(H)
+			ptr(r.parts.Ptr).i32(nparts).ptr(dgb).i32(B).i32(H)
 	}
+	return true
 }
 
-// tf32BackwardSlices, where positive, makes LSTMRecurrentBackward run the
-// TF32 backward recurrence with each step's product as that many batched
-// K-slices (backwardStepsSliced) instead of the model's loop, whose
-// 64-row products cuBLAS runs as split-K with a reduction kernel a step
-// (0.8 ms of a 11.8 ms paper-shape step at ebd9ec7, NOTES.md). Zero (the
-// model's loop) until a profile shows the slices paying; at 8efce30 four
-// slices took 12.25 ms a step against 12.20. A variable so that the
-// profile can time both.
-var tf32BackwardSlices = 0
-
-// recurrentSplitK says whether LSTMRecurrentBackward multiplies by W_hh in
-// four batched K-slices (true) or in one product that accumulates into dh
-// (cuBLAS's split-K and its reduction kernel). On an H200
-// (TestProfilePaperStep, 2026-12-04) the bf16 step took 7.27 ms with the
-// slices and 7.41 with the one product; the same change at TF32 (float32
-// operands) took 12.25 against 12.20, so TF32 keeps the model's loop. A
-// variable so that the profile can time both.
-var recurrentSplitK = true
+// bf16BackwardSlices and tf32BackwardSlices are LSTMRecurrentBackward's
+// slices a step at BF16 and TF32; zero at TF32 leaves the backward to the
+// model's loop. Variables so that the profile can time others. On an H200
+// (TestProfilePaperStep, 2026-12-04, NOTES.md) the bf16 step took 7.27 ms
+// with four slices and 7.41 with one product; at TF32 four slices took
+// 12.25 ms against 12.20 for the model's loop (8efce30), whose split-K
+// reductions are 0.8 ms of the 11.8 ms step at ebd9ec7: eight slices are
+// yet to be timed there.
+var (
+	bf16BackwardSlices = 4
+	tf32BackwardSlices = 0
+)
 
 // RecurrentPath says how the LSTM layers' recurrences have run on this
 // backend so far, each direction's ways with the hidden sizes they ran at,

@@ -197,18 +197,15 @@ func TestLSTMRecurrentForward(t *testing.T) {
 // FP32, TF32 and RecurrencePerStep leave the loop to the caller.
 func TestLSTMRecurrentBackward(t *testing.T) {
 	const tolSameRounding = 1e-3
-	for _, split := range []bool{true, false} {
-		recurrentSplitK = split
+	// Slices a step: the defaults (4 at BF16), one product, 8, and 3, which
+	// does not divide 4H at H 400 and 16 (four slices there); at TF32, where
+	// the default leaves the steps to the model's loop, the same.
+	for _, slices := range []int{4, 1, 8, 3} {
+		bf16BackwardSlices, tf32BackwardSlices = slices, slices
 		testLSTMRecurrentBackward(t, BF16, tolSameRounding)
-	}
-	recurrentSplitK = true
-	// TF32's batched slices (tf32BackwardSlices, off by default): 4, 8, and 3,
-	// which does not divide 4H at H 400 and 16 (four slices there).
-	for _, slices := range []int{4, 8, 3} {
-		tf32BackwardSlices = slices
 		testLSTMRecurrentBackward(t, TF32, tolSameRounding)
 	}
-	tf32BackwardSlices = 0
+	bf16BackwardSlices, tf32BackwardSlices = 4, 0
 	for _, c := range []struct {
 		p Precision
 		r Recurrence
@@ -228,10 +225,7 @@ func testLSTMRecurrentBackward(t *testing.T, prec Precision, tolSameRounding flo
 	for _, sh := range recurrentShapes {
 		T, B, H := sh.T, sh.B, sh.H
 		G, BH := 4*H, B*H
-		name := fmt.Sprintf("%s T=%d B=%d H=%d split-K %v", prec, T, B, H, recurrentSplitK)
-		if prec == TF32 {
-			name = fmt.Sprintf("%s T=%d B=%d H=%d %d slices", prec, T, B, H, tf32BackwardSlices)
-		}
+		name := fmt.Sprintf("%s T=%d B=%d H=%d, %d slices", prec, T, B, H, map[Precision]int{BF16: bf16BackwardSlices, TF32: tf32BackwardSlices}[prec])
 		gates := p.upload(sigmoids(p.normal(T*B*G, 1)))
 		cs := p.randn((T+1)*BH, 1)
 		whh := p.randn(G*H, 1/math.Sqrt(float64(H)))
