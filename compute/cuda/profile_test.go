@@ -81,21 +81,23 @@ func TestProfilePaperStep(t *testing.T) {
 			g.pdl = !g.pdl
 		}
 
-		slices := map[Precision]*int{BF16: &bf16BackwardSlices, TF32: &tf32BackwardSlices}[o.Precision]
-		if slices != nil {
-			was := *slices
-			for _, n := range []int{1, 4, 8} {
-				if n == was || n == 1 && o.Precision == TF32 {
-					continue // the default's line; at TF32 one product is the model's loop, the default
-				}
-				*slices = n
-				label := fmt.Sprintf("full step (device masks), backward products as %d batched slices", n)
-				if n == 1 {
-					label = "full step (device masks), one backward product a step"
-				}
-				timeit(label, 5, func() { step(false) })
-			}
-			*slices = was
+		// The recurrence's products in batched K-slices (forwardSteps,
+		// LSTMRecurrentBackward), each way against the default above.
+		type sliceWay struct{ fwd, bwd int }
+		ways := map[Precision][]sliceWay{
+			BF16: {{2, 4}, {4, 4}, {1, 1}, {1, 8}},
+			TF32: {{1, 0}, {2, 0}, {4, 0}, {0, 4}, {0, 8}, {4, 8}},
+		}[o.Precision]
+		if o.Recurrence != RecurrenceAuto || o.NoGraphs || o.Streams {
+			ways = nil
+		}
+		fwd := map[Precision]*int{BF16: &bf16ForwardSlices, TF32: &tf32ForwardSlices}[o.Precision]
+		bwd := map[Precision]*int{BF16: &bf16BackwardSlices, TF32: &tf32BackwardSlices}[o.Precision]
+		for _, w := range ways {
+			was := sliceWay{*fwd, *bwd}
+			*fwd, *bwd = w.fwd, w.bwd
+			timeit(fmt.Sprintf("full step (device masks), recurrent products in slices: forward %d, backward %d", w.fwd, w.bwd), 5, func() { step(false) })
+			*fwd, *bwd = was.fwd, was.bwd
 		}
 		t.Logf("%s graph replays so far: %d (last capture error: %v)", prec, g.replays, g.captureErr)
 		if o.NoGraphs {

@@ -319,6 +319,30 @@ extern "C" __global__ void lstm_forward_bf16h(float* gates, const float* bias, c
 	FOR_EACH(k, n) hb[k] = to_bf16_rn(lstm_forward_one(gates, bias, cPrev, c, h, hidden, k));
 }
 
+// lstm_forward_parts is lstm_forward after adding a step's recurrent
+// product to the gates' input part, given as nparts partial products
+// (parts, nparts blocks of (B, 4H): the K-slices of h_{t-1} W_hh^T), in
+// order; bias, when not null, is added last (lstm_forward_one). Where hb
+// is not null it also writes h_t in bfloat16 (hb, (B, H)), as
+// lstm_forward_bf16h does.
+extern "C" __global__ void lstm_forward_parts(float* gates, const float* bias, const float* parts, int nparts, const float* cPrev, float* c,
+                                              float* h, bf16* hb, int batch, int hidden) {
+	pdl_wait();
+	i64 n = (i64)batch * hidden;
+	FOR_EACH(k, n) {
+		int b = (int)k / hidden, j = (int)k - b * hidden;
+		float* g = gates + (i64)b * 4 * hidden;
+		const float* pp = parts + (i64)b * 4 * hidden;
+		for (int q = 0; q < 4; q++) {
+			float s = g[q * hidden + j];
+			for (int p = 0; p < nparts; p++) s += pp[p * 4 * n + q * hidden + j];
+			g[q * hidden + j] = s;
+		}
+		float hv = lstm_forward_one(gates, bias, cPrev, c, h, hidden, k);
+		if (hb != 0) hb[k] = to_bf16_rn(hv);
+	}
+}
+
 // lstm_backward_parts is lstm_backward after adding a step's recurrent
 // gradient to dh, given as nparts partial products (parts, nparts blocks of
 // (B, H): the K-slices of dgates_{t+1} W_hh, one a gate), in order; dh

@@ -28,6 +28,11 @@ import (
 //     layer that keeps each block's rows of W_hh in shared memory across the
 //     steps (recurrent.cu).
 //
+// The backend's per-step loops can split each step's product along K into
+// batched slices whose sums the cell kernel adds (forwardSteps,
+// LSTMRecurrentBackward; the *Slices variables), which at TF32 also moves
+// the loops from the model into the backend.
+//
 // RecurrentPath reports which ran. compute/cuda/NOTES.md has the
 // measurements that set RecurrenceAuto.
 
@@ -94,7 +99,7 @@ const recurrentAutoChunks = 4
 // allows them.
 type recurrentKernels struct {
 	forwardBF16, forwardTF32 uintptr // the persistent forward
-	cellBF16H, cellBackParts uintptr // the cell kernels of the per-step paths (recurrent.cu)
+	cellBF16H, cellBackParts, cellForwardParts uintptr // the cell kernels of the per-step paths (recurrent.cu)
 	coop                     bool    // the device launches cooperative kernels
 	sharedMax                int     // bytes of shared memory a block may ask for
 }
@@ -103,6 +108,7 @@ func (k *recurrentKernels) resolve(b *Backend) error {
 	if err := b.resolveKernels([]kernelEntry{
 		{&k.forwardBF16, "lstm_recurrent_forward_bf16"}, {&k.forwardTF32, "lstm_recurrent_forward_tf32"},
 		{&k.cellBF16H, "lstm_forward_bf16h"}, {&k.cellBackParts, "lstm_backward_parts"},
+		{&k.cellForwardParts, "lstm_forward_parts"},
 	}); err != nil {
 		return err
 	}
@@ -130,7 +136,8 @@ func (k *recurrentKernels) resolve(b *Backend) error {
 // (B, 4H).
 type recurrentBuffers struct {
 	barrier, hbf, wbf, dgbf compute.Vec
-	parts                   compute.Vec // the backward's four partial products of a step (4, B, H)
+	parts                   compute.Vec // the backward's partial products of a step (S, B, H)
+	fparts                  compute.Vec // the forward's partial products of a step (S, B, 4H)
 	// clock, when a test sets it, gets block 0's time at four points of
 	// each step (recurrent.cu), 2 words each.
 	clock compute.Vec
@@ -228,9 +235,15 @@ func (b *Backend) LSTMRecurrentForward(gates, hs, cs, whh compute.Vec, transpose
 	} else if why != "" {
 		b.paths.why = why
 	}
-	if b.opts.Precision == BF16 && b.opts.Recurrence != RecurrencePerStep {
+	switch {
+	case b.opts.Recurrence == RecurrencePerStep:
+	case b.opts.Precision == BF16:
 		b.paths.count("forward per-step bf16", H)
-		b.forwardStepsBF16(gates, b.foldRowVector(gates.Ptr, T*B, 4*H), hs, cs, whh, transposed, T, B, H)
+		b.forwardSteps(gates, b.foldRowVector(gates.Ptr, T*B, 4*H), hs, cs, whh, transposed, T, B, H, bf16ForwardSlices)
+		return true
+	case b.opts.Precision == TF32 && tf32ForwardSlices > 0:
+		b.paths.count("forward per-step sliced", H)
+		b.forwardSteps(gates, b.foldRowVector(gates.Ptr, T*B, 4*H), hs, cs, whh, transposed, T, B, H, tf32ForwardSlices)
 		return true
 	}
 	b.paths.count("forward per-step", H)
@@ -275,30 +288,81 @@ func (b *Backend) persistentForward(p recurrentPlan, gates, hs, cs, whh compute.
 		ptr(r.hbf.Ptr).ptr(r.barrier.Ptr).i32(p.chunk).ptr(r.clock.Ptr)
 }
 
-// forwardStepsBF16 is the model's loop on bfloat16 storage: W_hh and
-// h_{-1} are rounded once, then each step's product reads the bfloat16 h
-// the previous step's cell kernel wrote. bias (0 for none) is the gates'
-// bias that the cell kernels add, where the layer's AddRowVector over all
-// steps came just before (foldRowVector): one pass over (T, B, 4H) fewer.
-func (b *Backend) forwardStepsBF16(gates compute.Vec, bias uintptr, hs, cs, whh compute.Vec, transposed bool, T, B, H int) {
+// forwardSteps is the model's loop run here. At BF16 it runs on bfloat16
+// storage: W_hh and h_{-1} are rounded once, then each step's product
+// reads the bfloat16 h the previous step's cell kernel wrote; at TF32 on
+// the float32 operands. bias (0 for none) is the gates' bias that the cell
+// kernels add, where the layer's AddRowVector over all steps came just
+// before (foldRowVector): one pass over (T, B, 4H) fewer.
+//
+// Each step's product h_{t-1} W_hh^T (B x H by H x 4H) goes as S products,
+// one a K-slice of H/S columns of h_{t-1} (S = 1 where S does not divide
+// H), in one batched call whose results the cell kernel
+// (lstm_forward_parts) adds to the gates' input part in order; S = 1 is
+// the single product, accumulated into the gates. cuBLAS runs the single
+// product of 64 rows on few SMs (36 blocks of 128x64 for tf32 at H=1152);
+// the slices give it more blocks at the cost of the cell kernel reading
+// their sums.
+func (b *Backend) forwardSteps(gates compute.Vec, bias uintptr, hs, cs, whh compute.Vec, transposed bool, T, B, H, S int) {
 	r := &b.rec
 	G, BH := 4*H, B*H
-	r.wbf = b.bf16Alloc(r.wbf, G*H)
-	r.hbf = b.bf16Alloc(r.hbf, 2*BH)
-	b.toBF16(r.wbf.Ptr, whh.Ptr, G*H)
-	b.toBF16(r.hbf.Ptr, hs.Ptr, BH)
+	if S < 1 || H%S != 0 {
+		S = 1
+	}
+	ks := H / S
+	bf := b.opts.Precision == BF16
+	types, w := gemmF32, whh.Ptr
+	hAt := func(t int) uintptr { return hs.Ptr + uintptr(4*t*BH) } // h_{t-1} for step t
+	hbAt := func(int) uintptr { return 0 }                        // where step t's cell writes h_t in bfloat16
+	if bf {
+		r.wbf = b.bf16Alloc(r.wbf, G*H)
+		r.hbf = b.bf16Alloc(r.hbf, 2*BH)
+		b.toBF16(r.wbf.Ptr, whh.Ptr, G*H)
+		b.toBF16(r.hbf.Ptr, hs.Ptr, BH)
+		types, w = gemmBF16F32C, r.wbf.Ptr
+		hAt = func(t int) uintptr { return r.hbf.Ptr + uintptr(bf16Bytes*(t%2)*BH) }
+		hbAt = func(t int) uintptr { return r.hbf.Ptr + uintptr(bf16Bytes*((t+1)%2)*BH) }
+	}
+	if S > 1 && r.fparts.N < S*B*G {
+		b.Free(r.fparts)
+		r.fparts = b.Alloc(S * B * G)
+	}
 	for t := 0; t < T; t++ {
-		h := r.hbf.Ptr + uintptr(bf16Bytes*(t%2)*BH)
 		g := gates.Ptr + uintptr(4*t*B*G)
-		if transposed {
-			b.recordGemm(false, false, B, G, H, 1, h, H, r.wbf.Ptr, G, 1, g, G, gemmBF16F32C)
-		} else {
-			b.recordGemm(false, true, B, G, H, 1, h, H, r.wbf.Ptr, H, 1, g, G, gemmBF16F32C)
+		switch {
+		case S == 1 && transposed: // W_hh^T stored (H, 4H)
+			b.recordGemm(false, false, B, G, H, 1, hAt(t), H, w, G, 1, g, G, types)
+		case S == 1:
+			b.recordGemm(false, true, B, G, H, 1, hAt(t), H, w, H, 1, g, G, types)
+		case transposed: // slice s: rows [s*ks, (s+1)*ks) of W_hh^T
+			b.recordGemmBatched(false, false, B, G, ks, 1, hAt(t), H, ks, w, G, ks*G, 0, r.fparts.Ptr, G, B*G, S, types)
+		default: // slice s: columns [s*ks, (s+1)*ks) of W_hh
+			b.recordGemmBatched(false, true, B, G, ks, 1, hAt(t), H, ks, w, H, ks, 0, r.fparts.Ptr, G, B*G, S, types)
 		}
-		b.launchDependent(b.elementwise(b.rk.cellBF16H, BH)).ptr(g).ptr(bias).ptr(cs.Ptr + uintptr(4*t*BH)).ptr(cs.Ptr + uintptr(4*(t+1)*BH)).
-			ptr(hs.Ptr + uintptr(4*(t+1)*BH)).ptr(r.hbf.Ptr + uintptr(bf16Bytes*((t+1)%2)*BH)).i32(B).i32(H)
+		c0, c1, h1 := cs.Ptr+uintptr(4*t*BH), cs.Ptr+uintptr(4*(t+1)*BH), hs.Ptr+uintptr(4*(t+1)*BH)
+		if bf && S == 1 {
+			b.launchDependent(b.elementwise(b.rk.cellBF16H, BH)).ptr(g).ptr(bias).ptr(c0).ptr(c1).ptr(h1).ptr(hbAt(t)).i32(B).i32(H)
+			continue
+		}
+		nparts := 0
+		if S > 1 {
+			nparts = S
+		}
+		b.launchDependent(b.elementwise(b.rk.cellForwardParts, BH)).ptr(g).ptr(bias).ptr(r.fparts.Ptr).i32(nparts).
+			ptr(c0).ptr(c1).ptr(h1).ptr(hbAt(t)).i32(B).i32(H)
 	}
 }
+
+// bf16ForwardSlices and tf32ForwardSlices are forwardSteps' slices a step
+// at BF16 and TF32; zero at TF32 leaves the forward to the model's loop
+// (or the persistent kernel). One product a step at BF16 and the model's
+// loop at TF32 are what the profiles so far measured; the slices are yet
+// to be timed (TestProfilePaperStep's "forward products as S batched
+// slices" lines). Variables so that the profile can time them.
+var (
+	bf16ForwardSlices = 1
+	tf32ForwardSlices = 0
+)
 
 // LSTMRecurrentBackward runs the loop of lstmBackward (model/lstm.go) over
 // T steps, from T-1 down, and reports whether it did: at BF16 unless

@@ -58,20 +58,21 @@ func (rc recurrentCase) viaBackend(t *testing.T, g *Backend) recurrentResult {
 	if !g.LSTMRecurrentForward(gates, hs, cs, whh, rc.transposed, rc.T, rc.B, rc.H) {
 		t.Fatalf("T=%d B=%d H=%d: LSTMRecurrentForward left the steps to the caller: %s", rc.T, rc.B, rc.H, g.RecurrentPath())
 	}
-	// The per-step path on bfloat16 storage adds the bias in its cell
-	// kernels, in place of the AddRowVector just before.
+	// The backend's per-step paths add the bias in their cell kernels, in
+	// place of the AddRowVector just before.
 	cells := 0
 	for _, c := range g.cmds {
-		if c.kind == cmdKernel && c.fn == g.rk.cellBF16H {
+		if c.kind == cmdKernel && (c.fn == g.rk.cellBF16H || c.fn == g.rk.cellForwardParts) {
 			cells++
 			if uintptr(c.p[1]) != bias.Ptr {
-				t.Errorf("T=%d B=%d H=%d: a bf16 cell kernel without the folded bias", rc.T, rc.B, rc.H)
+				t.Errorf("T=%d B=%d H=%d: a per-step cell kernel without the folded bias", rc.T, rc.B, rc.H)
 				break
 			}
 		}
 	}
-	if g.opts.Precision == BF16 && g.opts.Recurrence == RecurrenceAuto && cells == 0 {
-		t.Errorf("T=%d B=%d H=%d: no bf16 cell kernels recorded: %s", rc.T, rc.B, rc.H, g.RecurrentPath())
+	perStep := g.opts.Precision == BF16 || g.opts.Precision == TF32 && tf32ForwardSlices > 0
+	if _, persistent, _ := g.persistentFor(rc.B, rc.H); perStep && !persistent && cells == 0 {
+		t.Errorf("T=%d B=%d H=%d: no per-step cell kernels recorded: %s", rc.T, rc.B, rc.H, g.RecurrentPath())
 	}
 	return rc.download(g, gates, hs, cs, whh)
 }
@@ -158,26 +159,43 @@ var recurrentShapes = []struct {
 
 // TestLSTMRecurrentForward checks each way the backend runs a forward
 // recurrence itself (persistent at TF32 and BF16, per-step on bfloat16
-// storage at BF16) against the model's loop on the same GPU at the same
+// storage at BF16, per-step in batched K-slices at both) against the model's loop on the same GPU at the same
 // precision (both round the products' operands alike, so they agree to
 // float32 sums in another order: 1e-3 fails an error of 1%), against the CPU
 // in float32 within the precision's tolerance, and against itself run twice.
 func TestLSTMRecurrentForward(t *testing.T) {
 	const tolSameRounding = 1e-3
+	// slices sets forwardSteps' slices at the case's precision: 1 is one
+	// product a step, 3 does not divide H=400 or 1152 (one product there),
+	// 0 at TF32 leaves the per-step shapes to the model's loop.
 	for _, c := range []struct {
-		p Precision
-		r Recurrence
-	}{{TF32, RecurrencePersistent}, {BF16, RecurrencePersistent}, {BF16, RecurrenceAuto}} {
+		p      Precision
+		r      Recurrence
+		slices int
+	}{
+		{TF32, RecurrencePersistent, 0}, {BF16, RecurrencePersistent, 1}, {BF16, RecurrenceAuto, 1},
+		{BF16, RecurrenceAuto, 2}, {BF16, RecurrenceAuto, 4}, {BF16, RecurrenceAuto, 3},
+		{TF32, RecurrenceAuto, 1}, {TF32, RecurrenceAuto, 2}, {TF32, RecurrenceAuto, 4},
+	} {
+		bf16ForwardSlices, tf32ForwardSlices = 1, 0
+		if c.p == BF16 {
+			bf16ForwardSlices = c.slices
+		} else {
+			tf32ForwardSlices = c.slices
+		}
 		p := newPair(t, c.p)
 		g := recurrenceGPU(t, c.p, c.r)
 		tol := map[Precision]float64{TF32: tolTF32, BF16: tolBF16}[c.p]
 		for _, sh := range recurrentShapes {
-			name := fmt.Sprintf("%s %s T=%d B=%d H=%d transposed=%v", c.p, c.r, sh.T, sh.B, sh.H, sh.transposed)
+			name := fmt.Sprintf("%s %s T=%d B=%d H=%d transposed=%v, %d slices", c.p, c.r, sh.T, sh.B, sh.H, sh.transposed, c.slices)
 			if _, why := g.planRecurrent(sh.B, sh.H); why != "" && c.r == RecurrencePersistent {
 				t.Logf("%s: not persistent (%s)", name, why)
 				if c.p == TF32 {
 					continue
 				}
+			}
+			if _, persistent, _ := g.persistentFor(sh.B, sh.H); c.p == TF32 && c.r == RecurrenceAuto && !persistent && c.slices == 0 {
+				continue
 			}
 			rc := newRecurrentCase(p, sh.T, sh.B, sh.H, sh.transposed)
 			got := rc.viaBackend(t, g)
@@ -189,6 +207,7 @@ func TestLSTMRecurrentForward(t *testing.T) {
 			compareRecurrent(t, name+" run twice", rc.viaBackend(t, g), got, tolExact)
 		}
 	}
+	bf16ForwardSlices, tf32ForwardSlices = 1, 0
 }
 
 // TestLSTMRecurrentBackward checks the backward on bfloat16 storage at BF16,
