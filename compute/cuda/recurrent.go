@@ -98,10 +98,10 @@ const recurrentAutoChunks = 4
 // recurrentKernels are the entry points of recurrent.cu and what the device
 // allows them.
 type recurrentKernels struct {
-	forwardBF16, forwardTF32 uintptr // the persistent forward
+	forwardBF16, forwardTF32                   uintptr // the persistent forward
 	cellBF16H, cellBackParts, cellForwardParts uintptr // the cell kernels of the per-step paths (recurrent.cu)
-	coop                     bool    // the device launches cooperative kernels
-	sharedMax                int     // bytes of shared memory a block may ask for
+	coop                                       bool    // the device launches cooperative kernels
+	sharedMax                                  int     // bytes of shared memory a block may ask for
 }
 
 func (k *recurrentKernels) resolve(b *Backend) error {
@@ -313,7 +313,7 @@ func (b *Backend) forwardSteps(gates compute.Vec, bias uintptr, hs, cs, whh comp
 	bf := b.opts.Precision == BF16
 	types, w := gemmF32, whh.Ptr
 	hAt := func(t int) uintptr { return hs.Ptr + uintptr(4*t*BH) } // h_{t-1} for step t
-	hbAt := func(int) uintptr { return 0 }                        // where step t's cell writes h_t in bfloat16
+	hbAt := func(int) uintptr { return 0 }                         // where step t's cell writes h_t in bfloat16
 	if bf {
 		r.wbf = b.bf16Alloc(r.wbf, G*H)
 		r.hbf = b.bf16Alloc(r.hbf, 2*BH)
