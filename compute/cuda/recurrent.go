@@ -238,12 +238,14 @@ func (b *Backend) LSTMRecurrentForward(gates, hs, cs, whh compute.Vec, transpose
 	switch {
 	case b.opts.Recurrence == RecurrencePerStep:
 	case b.opts.Precision == BF16:
-		b.paths.count("forward per-step bf16", H)
-		b.forwardSteps(gates, b.foldRowVector(gates.Ptr, T*B, 4*H), hs, cs, whh, transposed, T, B, H, bf16ForwardSlices)
+		S := forwardSlices(bf16ForwardSlices, H)
+		b.paths.count(slicedWay("forward per-step bf16", S), H)
+		b.forwardSteps(gates, b.foldRowVector(gates.Ptr, T*B, 4*H), hs, cs, whh, transposed, T, B, H, S)
 		return true
 	case b.opts.Precision == TF32 && tf32ForwardSlices > 0:
-		b.paths.count("forward per-step sliced", H)
-		b.forwardSteps(gates, b.foldRowVector(gates.Ptr, T*B, 4*H), hs, cs, whh, transposed, T, B, H, tf32ForwardSlices)
+		S := forwardSlices(tf32ForwardSlices, H)
+		b.paths.count(slicedWay("forward per-step sliced", S), H)
+		b.forwardSteps(gates, b.foldRowVector(gates.Ptr, T*B, 4*H), hs, cs, whh, transposed, T, B, H, S)
 		return true
 	}
 	b.paths.count("forward per-step", H)
@@ -306,9 +308,7 @@ func (b *Backend) persistentForward(p recurrentPlan, gates, hs, cs, whh compute.
 func (b *Backend) forwardSteps(gates compute.Vec, bias uintptr, hs, cs, whh compute.Vec, transposed bool, T, B, H, S int) {
 	r := &b.rec
 	G, BH := 4*H, B*H
-	if S < 1 || H%S != 0 {
-		S = 1
-	}
+	S = forwardSlices(S, H)
 	ks := H / S
 	bf := b.opts.Precision == BF16
 	types, w := gemmF32, whh.Ptr
@@ -351,6 +351,32 @@ func (b *Backend) forwardSteps(gates compute.Vec, bias uintptr, hs, cs, whh comp
 		b.launchDependent(b.elementwise(b.rk.cellForwardParts, BH)).ptr(g).ptr(bias).ptr(r.fparts.Ptr).i32(nparts).
 			ptr(c0).ptr(c1).ptr(h1).ptr(hbAt(t)).i32(B).i32(H)
 	}
+}
+
+// forwardSlices is the forward's slices a step for a setting of S: S where
+// it divides H, else one product.
+func forwardSlices(S, H int) int {
+	if S < 1 || H%S != 0 {
+		return 1
+	}
+	return S
+}
+
+// backwardSlices is the backward's: S where it divides 4H, else 4.
+func backwardSlices(S, H int) int {
+	if S < 1 || 4*H%S != 0 {
+		return 4
+	}
+	return S
+}
+
+// slicedWay names a way for RecurrentPath with its slices a step, where
+// there are more than one: "backward per-step bf16 in 4 slices".
+func slicedWay(way string, S int) string {
+	if S > 1 {
+		return fmt.Sprintf("%s in %d slices", way, S)
+	}
+	return way
 }
 
 // bf16ForwardSlices and tf32ForwardSlices are forwardSteps' slices a step
@@ -408,10 +434,8 @@ func (b *Backend) LSTMRecurrentBackward(dgates, gates, cs, dh, dc, whh compute.V
 		b.paths.count("backward per-step", H)
 		return false
 	}
-	b.paths.count(way, H)
-	if G%S != 0 {
-		S = 4
-	}
+	S = backwardSlices(S, H)
+	b.paths.count(slicedWay(way, S), H)
 	ks := G / S
 	r := &b.rec
 	// The operands of step t's product: dgates_{t+1} (each step's own, or
@@ -470,8 +494,17 @@ func (b *Backend) RecurrentPath() string {
 	var parts []string
 	for _, dir := range []string{"forward", "backward"} {
 		var ways []string
-		for _, way := range []string{"persistent", "per-step bf16", "per-step sliced", "per-step"} {
-			if hs := b.paths.runs[dir+" "+way]; len(hs) > 0 {
+		for _, base := range []string{"persistent", "per-step bf16", "per-step sliced", "per-step"} {
+			// A way may carry its slices a step: "per-step bf16 in 4 slices".
+			var names []string
+			for key := range b.paths.runs {
+				if way, ok := strings.CutPrefix(key, dir+" "); ok && (way == base || strings.HasPrefix(way, base+" in ")) {
+					names = append(names, way)
+				}
+			}
+			slices.Sort(names)
+			for _, way := range names {
+				hs := b.paths.runs[dir+" "+way]
 				sizes := make([]string, len(hs))
 				for i, h := range hs {
 					sizes[i] = strconv.Itoa(h)
