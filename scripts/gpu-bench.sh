@@ -11,7 +11,10 @@
 #   scripts/gpu-bench.sh [CONFIG..] # there: CONFIG is PRECISION/BATCH,
 #                                   # default tf32/64 bf16/64 tf32/128 bf16/128
 #
-# STEPS, WARMUP and ROUNDS (10, 3, 2) are the bench's; PYTHON is the peer's
+# STEPS, WARMUP and ROUNDS (30, 5, 3 since 2026-12-04; the records before
+# took 10, 3, 2, and each record says which) are the bench's: a timed step
+# takes 7-25 ms here, so thirty of them cost the run little beside its
+# start-up and make each median less of a draw; PYTHON is the peer's
 # Python (default: the first python3 on PATH that imports torch).
 set -u -o pipefail
 if [ "${1:-}" = build ]; then
@@ -31,8 +34,8 @@ nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 status=0
 for c in "$@"; do
   p=${c%/*} b=${c#*/}
-  "$bin" bench --device cuda --shape paper --precision "$p" --batch "$b" --warmup "${WARMUP:-3}" \
-    --steps "${STEPS:-10}" --rounds "${ROUNDS:-2}" --python "$py" --record "$OUT/bench-cuda.jsonl" \
+  "$bin" bench --device cuda --shape paper --precision "$p" --batch "$b" --warmup "${WARMUP:-5}" \
+    --steps "${STEPS:-30}" --rounds "${ROUNDS:-3}" --python "$py" --record "$OUT/bench-cuda.jsonl" \
     2>&1 | tail -n 4 || status=1
 done
 exit $status
