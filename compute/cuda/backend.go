@@ -34,8 +34,8 @@ type Options struct {
 	// embedding's backward) on a second stream, beside the layers'
 	// latency-bound backward recurrences, with its own cuBLAS handle,
 	// workspace and bfloat16 scratch; the model's workspace then gives each
-	// layer its own dL/d(gates). Off by default: not yet measured
-	// (compute/cuda/NOTES.md).
+	// layer its own dL/d(gates). Off by default: on an H200 it made the
+	// paper-shape step slower at TF32 and BF16 (compute/cuda/NOTES.md).
 	Streams bool
 	// LibDirs are searched for cuBLAS and NVRTC before LD_LIBRARY_PATH and
 	// the usual install folders. Only the first New of a process loads the
