@@ -309,7 +309,6 @@ func (b *Backend) forwardSteps(gates compute.Vec, bias uintptr, hs, cs, whh comp
 	r := &b.rec
 	G, BH := 4*H, B*H
 	S = forwardSlices(S, H)
-	ks := H / S
 	bf := b.opts.Precision == BF16
 	types, w := gemmF32, whh.Ptr
 	hAt := func(t int) uintptr { return hs.Ptr + uintptr(4*t*BH) } // h_{t-1} for step t
@@ -334,10 +333,9 @@ func (b *Backend) forwardSteps(gates compute.Vec, bias uintptr, hs, cs, whh comp
 			b.recordGemm(false, false, B, G, H, 1, hAt(t), H, w, G, 1, g, G, types)
 		case S == 1:
 			b.recordGemm(false, true, B, G, H, 1, hAt(t), H, w, H, 1, g, G, types)
-		case transposed: // slice s: rows [s*ks, (s+1)*ks) of W_hh^T
-			b.recordGemmBatched(false, false, B, G, ks, 1, hAt(t), H, ks, w, G, ks*G, 0, r.fparts.Ptr, G, B*G, S, types)
-		default: // slice s: columns [s*ks, (s+1)*ks) of W_hh
-			b.recordGemmBatched(false, true, B, G, ks, 1, hAt(t), H, ks, w, H, ks, 0, r.fparts.Ptr, G, B*G, S, types)
+		default:
+			p := forwardSliceProduct(transposed, B, H, S)
+			b.recordGemmBatched(p.transA, p.transB, p.m, p.n, p.k, 1, hAt(t), p.lda, p.sa, w, p.ldb, p.sb, 0, r.fparts.Ptr, p.ldc, p.sc, p.count, types)
 		}
 		c0, c1, h1 := cs.Ptr+uintptr(4*t*BH), cs.Ptr+uintptr(4*(t+1)*BH), hs.Ptr+uintptr(4*(t+1)*BH)
 		if bf && S == 1 {
@@ -351,6 +349,39 @@ func (b *Backend) forwardSteps(gates compute.Vec, bias uintptr, hs, cs, whh comp
 		b.launchDependent(b.elementwise(b.rk.cellForwardParts, BH)).ptr(g).ptr(bias).ptr(r.fparts.Ptr).i32(nparts).
 			ptr(c0).ptr(c1).ptr(h1).ptr(hbAt(t)).i32(B).i32(H)
 	}
+}
+
+// sliceProduct is one step's product as count batched K-slices: the i-th
+// product reads A + i*sa and B + i*sb and writes C + i*sc (strides in
+// elements, as cublasGemmStridedBatchedEx takes them), each (m, n) over k
+// of the whole product's K; the slices' results add up to the product.
+type sliceProduct struct {
+	transA, transB                   bool
+	m, n, k                          int
+	lda, sa, ldb, sb, ldc, sc, count int
+}
+
+// forwardSliceProduct is h_{t-1} W_hh^T (B x H by H x 4H) in S slices of
+// H/S columns of h_{t-1}: with W_hh stored (4H, H), the same columns of
+// W_hh; stored transposed, (H, 4H), the same rows. Each slice writes its
+// own (B, 4H) block.
+func forwardSliceProduct(transposed bool, B, H, S int) sliceProduct {
+	G, ks := 4*H, H/S
+	p := sliceProduct{m: B, n: G, k: ks, lda: H, sa: ks, ldc: G, sc: B * G, count: S}
+	if transposed {
+		p.ldb, p.sb = G, ks*G
+	} else {
+		p.transB, p.ldb, p.sb = true, H, ks
+	}
+	return p
+}
+
+// backwardSliceProduct is dgates_{t+1} W_hh (B x 4H by 4H x H) in S slices
+// of 4H/S columns of dgates_{t+1} and as many rows of W_hh, each into its
+// own (B, H) block.
+func backwardSliceProduct(B, H, S int) sliceProduct {
+	ks := 4 * H / S
+	return sliceProduct{m: B, n: H, k: ks, lda: 4 * H, sa: ks, ldb: H, sb: ks * H, ldc: H, sc: B * H, count: S}
 }
 
 // forwardSlices is the forward's slices a step for a setting of S: S where
@@ -436,7 +467,6 @@ func (b *Backend) LSTMRecurrentBackward(dgates, gates, cs, dh, dc, whh compute.V
 	}
 	S = backwardSlices(S, H)
 	b.paths.count(slicedWay(way, S), H)
-	ks := G / S
 	r := &b.rec
 	// The operands of step t's product: dgates_{t+1} (each step's own, or
 	// the one bfloat16 copy the cell kernel rewrites a step) and W_hh.
@@ -457,7 +487,8 @@ func (b *Backend) LSTMRecurrentBackward(dgates, gates, cs, dh, dc, whh compute.V
 		dht := dh.Ptr + uintptr(4*t*BH)
 		nparts := 0
 		if t < T-1 && S > 1 {
-			b.recordGemmBatched(false, false, B, H, ks, 1, dgNext(t), G, ks, w, H, ks*H, 0, r.parts.Ptr, H, BH, S, types)
+			p := backwardSliceProduct(B, H, S)
+			b.recordGemmBatched(p.transA, p.transB, p.m, p.n, p.k, 1, dgNext(t), p.lda, p.sa, w, p.ldb, p.sb, 0, r.parts.Ptr, p.ldc, p.sc, p.count, types)
 			nparts = S
 		} else if t < T-1 {
 			b.recordGemm(false, false, B, H, G, 1, dgNext(t), G, w, H, 1, dht, H, types)

@@ -3,6 +3,7 @@ package cuda
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"testing"
@@ -542,5 +543,78 @@ func TestRecurrentPath(t *testing.T) {
 		"backward per-step bf16 (H 64), per-step bf16 in 4 slices (H 400, 1152)"
 	if got := sliced.RecurrentPath(); got != want {
 		t.Errorf("RecurrentPath() = %q, want %q", got, want)
+	}
+}
+
+// TestSliceProducts checks, on the CPU, the strides and offsets that the
+// per-step loops hand cublasGemmStridedBatchedEx for their K-slices: each
+// slice run as the i-th product of the batch (A + i*sa, B + i*sb, C + i*sc)
+// and the slices' results summed must give the whole product, forward for
+// both layouts of W_hh and backward, for slice counts that divide K.
+func TestSliceProducts(t *testing.T) {
+	c := cpu()
+	rng := rand.New(rand.NewPCG(7, 11))
+	upload := func(n int) (compute.Vec, []float32) {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		v := c.Alloc(n)
+		c.Upload(v, x)
+		return v, x
+	}
+	// run sums the slices of p over a and b into a (m, n) result.
+	run := func(p sliceProduct, a, b compute.Vec) []float32 {
+		parts := c.Alloc(p.count * p.sc)
+		for i := 0; i < p.count; i++ {
+			c.Gemm(p.transA, p.transB, p.m, p.n, p.k, 1, a.Slice(i*p.sa, a.N), p.lda, b.Slice(i*p.sb, b.N), p.ldb,
+				0, parts.Slice(i*p.sc, parts.N), p.ldc)
+		}
+		host := make([]float32, parts.N)
+		c.Download(host, parts)
+		sum := make([]float32, p.m*p.ldc)
+		for i := 0; i < p.count; i++ {
+			for j := range sum {
+				sum[j] += host[i*p.sc+j]
+			}
+		}
+		return sum
+	}
+	for _, sh := range []struct{ B, H, S int }{{5, 16, 4}, {3, 12, 3}, {7, 24, 8}, {2, 10, 2}} {
+		B, H, S := sh.B, sh.H, sh.S
+		G := 4 * H
+		h, _ := upload(B * H)
+		w, wHost := upload(G * H)
+		wtHost := make([]float32, G*H) // W_hh^T, (H, 4H)
+		for i := 0; i < G; i++ {
+			for j := 0; j < H; j++ {
+				wtHost[j*G+i] = wHost[i*H+j]
+			}
+		}
+		wt := c.Alloc(G * H)
+		c.Upload(wt, wtHost)
+		for _, transposed := range []bool{false, true} {
+			want := c.Alloc(B * G)
+			if transposed {
+				c.Gemm(false, false, B, G, H, 1, h, H, wt, G, 0, want, G)
+			} else {
+				c.Gemm(false, true, B, G, H, 1, h, H, w, H, 0, want, G)
+			}
+			wb := w
+			if transposed {
+				wb = wt
+			}
+			got := run(forwardSliceProduct(transposed, B, H, S), h, wb)
+			wantHost := make([]float32, want.N)
+			c.Download(wantHost, want)
+			compare(t, fmt.Sprintf("forward B=%d H=%d S=%d transposed=%v", B, H, S, transposed), got, wantHost, 1e-5)
+		}
+		dg, _ := upload(B * G)
+		want := c.Alloc(B * H)
+		c.Gemm(false, false, B, H, G, 1, dg, G, w, H, 0, want, H)
+		wantHost := make([]float32, want.N)
+		c.Download(wantHost, want)
+		got := run(backwardSliceProduct(B, H, S), dg, w)
+		compare(t, fmt.Sprintf("backward B=%d H=%d S=%d", B, H, S), got, wantHost, 1e-5)
 	}
 }
