@@ -326,6 +326,7 @@ func (b *Backend) forwardSteps(gates compute.Vec, bias uintptr, hs, cs, whh comp
 		b.Free(r.fparts)
 		r.fparts = b.Alloc(S * B * G)
 	}
+	p := forwardSliceProduct(transposed, B, H, S)
 	for t := 0; t < T; t++ {
 		g := gates.Ptr + uintptr(4*t*B*G)
 		switch {
@@ -334,7 +335,6 @@ func (b *Backend) forwardSteps(gates compute.Vec, bias uintptr, hs, cs, whh comp
 		case S == 1:
 			b.recordGemm(false, true, B, G, H, 1, hAt(t), H, w, H, 1, g, G, types)
 		default:
-			p := forwardSliceProduct(transposed, B, H, S)
 			b.recordGemmBatched(p.transA, p.transB, p.m, p.n, p.k, 1, hAt(t), p.lda, p.sa, w, p.ldb, p.sb, 0, r.fparts.Ptr, p.ldc, p.sc, p.count, types)
 		}
 		c0, c1, h1 := cs.Ptr+uintptr(4*t*BH), cs.Ptr+uintptr(4*(t+1)*BH), hs.Ptr+uintptr(4*(t+1)*BH)
@@ -483,11 +483,11 @@ func (b *Backend) LSTMRecurrentBackward(dgates, gates, cs, dh, dc, whh compute.V
 		b.Free(r.parts)
 		r.parts = b.Alloc(S * BH)
 	}
+	p := backwardSliceProduct(B, H, S)
 	for t := T - 1; t >= 0; t-- {
 		dht := dh.Ptr + uintptr(4*t*BH)
 		nparts := 0
 		if t < T-1 && S > 1 {
-			p := backwardSliceProduct(B, H, S)
 			b.recordGemmBatched(p.transA, p.transB, p.m, p.n, p.k, 1, dgNext(t), p.lda, p.sa, w, p.ldb, p.sb, 0, r.parts.Ptr, p.ldc, p.sc, p.count, types)
 			nparts = S
 		} else if t < T-1 {
