@@ -194,7 +194,7 @@ func New(opts Options) (*Backend, error) {
 	if err := d.err("cuEventCreate", call(d.cuEventCreate, uintptr(unsafe.Pointer(&b.stage.done)), eventDisableTiming)); err != nil {
 		return nil, err
 	}
-	cubin, err := lib.rtc.compile(kernelSource+"\n"+headSource+"\n"+decoderSource+"\n"+recurrentSource, "kernels.cu", major, minor)
+	cubin, err := lib.rtc.compile(moduleSource(), "kernels.cu", major, minor)
 	if err != nil {
 		return nil, fmt.Errorf("%w\n(NVRTC %s at %s, for sm_%d%d)", err, lib.rtc.version(), lib.paths[2], major, minor)
 	}

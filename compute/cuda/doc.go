@@ -5,8 +5,9 @@
 //
 // Buffers live in device memory (Vec.Ptr is the device address, Vec.Data is
 // nil). Matrix products go to cuBLAS (cublasGemmEx) in the precision the
-// Options ask for; the other kernels are CUDA C (kernels.cu, head.cu and
-// decoder.cu) compiled by NVRTC at New for the device's compute capability.
+// Options ask for; the other kernels are CUDA C (kernels.cu, head.cu,
+// decoder.cu, cells.cu and recurrent.cu) compiled by NVRTC at New for the
+// device's compute capability.
 // Beyond compute.Backend, the backend offers the model two shortcuts it looks
 // for: PlainTransposedGemm (no need to transpose W_hh) and, at BF16,
 // DecodeBF16 (the tied decoder with bfloat16 logits). Kernel methods record their

@@ -13,6 +13,17 @@ import (
 //go:embed kernels.cu
 var kernelSource string
 
+// moduleSource is the one module of CUDA C that New compiles: each file
+// after those whose helpers it uses. The first four run on the host too
+// (hostSource).
+func moduleSource() string { return hostSource() + "\n" + recurrentSource }
+
+// hostSource is the files whose kernels a host C++ compiler can build and
+// run (TestHostCellKernels): recurrent.cu's inline PTX has no host form.
+func hostSource() string {
+	return strings.Join([]string{kernelSource, headSource, decoderSource, cellSource}, "\n")
+}
+
 // rtcAPI is the part of NVRTC the backend calls.
 type rtcAPI struct {
 	nvrtcVersion, nvrtcGetErrorString                    uintptr

@@ -1,8 +1,7 @@
-// The recurrent part of one LSTM layer's forward pass in one launch, and
-// the cell kernels of the per-step path on bfloat16 storage (recurrent.go
-// says when each runs). Compiled after kernels.cu and decoder.cu, whose
-// i64, FOR_EACH, sigmoidf, pdl_wait, lstm_forward_one, lstm_backward_one,
-// bf16 and to_bf16_rn it uses.
+// The recurrent part of one LSTM layer's forward pass in one launch
+// (recurrent.go says when it runs; cells.cu has the per-step path's cell
+// kernels). Compiled after kernels.cu and decoder.cu, whose i64, u64,
+// sigmoidf, bf16 and to_bf16_rn it uses.
 //
 // Block j owns the hidden units [j*U, j*U + U) and so the 4U rows of W_hh
 // that make their gates; it copies those rows into shared memory once and
@@ -308,64 +307,4 @@ extern "C" __global__ void __launch_bounds__(REC_THREADS, 1)
 lstm_recurrent_forward_tf32(float* gates, float* hs, float* cs, const float* whh, int transposed, int T, int B, int H, int U,
                             bf16* hbf, unsigned int* bar, int kcw, u64* clock) {
 	lstm_recurrent_forward<false>(gates, hs, cs, whh, transposed, T, B, H, U, hbf, bar, kcw, clock);
-}
-
-// lstm_forward_bf16h is lstm_forward that also writes h_t in bfloat16 (hb,
-// (B, H)): the operand of the next step's product, which the per-step path
-// at bf16 runs on bfloat16 storage (recurrent.go).
-extern "C" __global__ void lstm_forward_bf16h(float* gates, const float* bias, const float* cPrev, float* c, float* h, bf16* hb, int batch, int hidden) {
-	pdl_wait();
-	i64 n = (i64)batch * hidden;
-	FOR_EACH(k, n) hb[k] = to_bf16_rn(lstm_forward_one(gates, bias, cPrev, c, h, hidden, k));
-}
-
-// lstm_forward_parts is lstm_forward after adding a step's recurrent
-// product to the gates' input part, given as nparts partial products
-// (parts, nparts blocks of (B, 4H): the K-slices of h_{t-1} W_hh^T), in
-// order; bias, when not null, is added last (lstm_forward_one). Where hb
-// is not null it also writes h_t in bfloat16 (hb, (B, H)), as
-// lstm_forward_bf16h does.
-extern "C" __global__ void lstm_forward_parts(float* gates, const float* bias, const float* parts, int nparts, const float* cPrev, float* c,
-                                              float* h, bf16* hb, int batch, int hidden) {
-	pdl_wait();
-	i64 n = (i64)batch * hidden;
-	FOR_EACH(k, n) {
-		int b = (int)k / hidden, j = (int)k - b * hidden;
-		float* g = gates + (i64)b * 4 * hidden;
-		const float* pp = parts + (i64)b * 4 * hidden;
-		for (int q = 0; q < 4; q++) {
-			float s = g[q * hidden + j];
-			for (int p = 0; p < nparts; p++) s += pp[p * 4 * n + q * hidden + j];
-			g[q * hidden + j] = s;
-		}
-		float hv = lstm_forward_one(gates, bias, cPrev, c, h, hidden, k);
-		if (hb != 0) hb[k] = to_bf16_rn(hv);
-	}
-}
-
-// lstm_backward_parts is lstm_backward after adding a step's recurrent
-// gradient to dh, given as nparts partial products (parts, nparts blocks of
-// (B, H): the K-slices of dgates_{t+1} W_hh, one a gate), in order; dh
-// keeps the sum, as the model's loop leaves it. Where dgb is not null it
-// also writes the gates' gradients in bfloat16 (dgb, (B, 4H)), the operand
-// of the next step's product at bf16.
-extern "C" __global__ void lstm_backward_parts(float* dgates, const float* gates, const float* cPrev, const float* c, float* dh,
-                                               float* dc, const float* parts, int nparts, bf16* dgb, int batch, int hidden) {
-	pdl_wait();
-	i64 n = (i64)batch * hidden;
-	FOR_EACH(k, n) {
-		float s = dh[k];
-		for (int p = 0; p < nparts; p++) s += parts[p * n + k];
-		dh[k] = s;
-		float d[4];
-		lstm_backward_one(dgates, gates, cPrev, c, dh, dc, hidden, k, d);
-		if (dgb != 0) {
-			int b = (int)k / hidden;
-			bf16* o = dgb + (i64)b * 4 * hidden + ((int)k - b * hidden);
-			o[0] = to_bf16_rn(d[0]);
-			o[hidden] = to_bf16_rn(d[1]);
-			o[2 * hidden] = to_bf16_rn(d[2]);
-			o[3 * hidden] = to_bf16_rn(d[3]);
-		}
-	}
 }

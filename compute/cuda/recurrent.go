@@ -70,11 +70,15 @@ func (r Recurrence) String() string {
 	return fmt.Sprintf("Recurrence(%d)", uint8(r))
 }
 
-// recurrentSource is the CUDA C of the persistent recurrence and of the
-// cell kernels that write bfloat16 copies.
+// recurrentSource is the CUDA C of the persistent recurrence.
 //
 //go:embed recurrent.cu
 var recurrentSource string
+
+// cellSource is the CUDA C of the per-step paths' cell kernels.
+//
+//go:embed cells.cu
+var cellSource string
 
 const (
 	recurrentThreads = 512 // REC_THREADS in recurrent.cu
@@ -95,20 +99,19 @@ const (
 // fits only in 36 chunks of 32 words beside its float32 weights.
 const recurrentAutoChunks = 4
 
-// recurrentKernels are the entry points of recurrent.cu and what the device
-// allows them.
+// recurrentKernels are the entry points of recurrent.cu and cells.cu and
+// what the device allows them.
 type recurrentKernels struct {
-	forwardBF16, forwardTF32                   uintptr // the persistent forward
-	cellBF16H, cellBackParts, cellForwardParts uintptr // the cell kernels of the per-step paths (recurrent.cu)
-	coop                                       bool    // the device launches cooperative kernels
-	sharedMax                                  int     // bytes of shared memory a block may ask for
+	forwardBF16, forwardTF32        uintptr // the persistent forward
+	cellForwardParts, cellBackParts uintptr // the cell kernels of the per-step paths (cells.cu)
+	coop                            bool    // the device launches cooperative kernels
+	sharedMax                       int     // bytes of shared memory a block may ask for
 }
 
 func (k *recurrentKernels) resolve(b *Backend) error {
 	if err := b.resolveKernels([]kernelEntry{
 		{&k.forwardBF16, "lstm_recurrent_forward_bf16"}, {&k.forwardTF32, "lstm_recurrent_forward_tf32"},
-		{&k.cellBF16H, "lstm_forward_bf16h"}, {&k.cellBackParts, "lstm_backward_parts"},
-		{&k.cellForwardParts, "lstm_forward_parts"},
+		{&k.cellForwardParts, "lstm_forward_parts"}, {&k.cellBackParts, "lstm_backward_parts"},
 	}); err != nil {
 		return err
 	}
@@ -338,10 +341,6 @@ func (b *Backend) forwardSteps(gates compute.Vec, bias uintptr, hs, cs, whh comp
 			b.recordGemmBatched(p.transA, p.transB, p.m, p.n, p.k, 1, hAt(t), p.lda, p.sa, w, p.ldb, p.sb, 0, r.fparts.Ptr, p.ldc, p.sc, p.count, types)
 		}
 		c0, c1, h1 := cs.Ptr+uintptr(4*t*BH), cs.Ptr+uintptr(4*(t+1)*BH), hs.Ptr+uintptr(4*(t+1)*BH)
-		if bf && S == 1 {
-			b.launchDependent(b.elementwise(b.rk.cellBF16H, BH)).ptr(g).ptr(bias).ptr(c0).ptr(c1).ptr(h1).ptr(hbAt(t)).i32(B).i32(H)
-			continue
-		}
 		nparts := 0
 		if S > 1 {
 			nparts = S

@@ -63,7 +63,7 @@ func (rc recurrentCase) viaBackend(t *testing.T, g *Backend) recurrentResult {
 	// place of the AddRowVector just before.
 	cells := 0
 	for _, c := range g.cmds {
-		if c.kind == cmdKernel && (c.fn == g.rk.cellBF16H || c.fn == g.rk.cellForwardParts) {
+		if c.kind == cmdKernel && c.fn == g.rk.cellForwardParts {
 			cells++
 			if uintptr(c.p[1]) != bias.Ptr {
 				t.Errorf("T=%d B=%d H=%d: a per-step cell kernel without the folded bias", rc.T, rc.B, rc.H)
