@@ -2,9 +2,11 @@ package cuda
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
+	"unsafe"
 
 	"github.com/ebitengine/purego"
 	"github.com/ulmfit-go/ulmfit/compute"
@@ -178,6 +180,100 @@ func TestHostCellKernels(t *testing.T) {
 					equalBits(t, "dgates in bfloat16 "+name, dgb, bf16Of(dg))
 				}
 			}
+		}
+	}
+}
+
+// aligned16 is n zero elements whose first lies at a 16-byte boundary, as
+// the vector kernels need (the device's allocations are).
+func aligned16[T any](n int) []T {
+	var zero T
+	per := int(unsafe.Sizeof(zero))
+	x := make([]T, n+16/per)
+	for i := range x {
+		if uintptr(unsafe.Pointer(&x[i]))%16 == 0 {
+			return x[i : i+n : i+n]
+		}
+	}
+	panic("no 16-byte boundary in 16 bytes")
+}
+
+// TestHostVectorKernels runs the kernels that have a vector form (four or
+// eight elements a thread, the rest in the first block) on the host,
+// against the CPU backend and compute.ToBF16 at every length's remainder,
+// and dropout_mask against the CPU's mask bit for bit.
+func TestHostVectorKernels(t *testing.T) {
+	h := loadHostKernels(t)
+	var toBF16 func(dst *uint16, src *float32, n int64)
+	var toBF16Vec func(dst *uint16, src *float32, n8 int64, tail int32)
+	type adamFn = func(p, g, m, v *float32, lr, beta1, beta2, eps, wd, step, sqrtBC2 float32, decoupled int32, n int64)
+	var adam adamFn
+	var adamVec func(p, g, m, v *float32, lr, beta1, beta2, eps, wd, step, sqrtBC2 float32, decoupled int32, n4 int64, tail int32)
+	var dropout func(mask *float32, p, keep float32, seed uint64, n int64)
+	h.bind(t, &toBF16, "to_bf16")
+	h.bind(t, &toBF16Vec, "to_bf16_vec")
+	h.bind(t, &adam, "adam")
+	h.bind(t, &adamVec, "adam_vec")
+	h.bind(t, &dropout, "dropout_mask")
+	cpu := cpu()
+	vec := func(x []float32) compute.Vec { return compute.Vec{Data: x, N: len(x)} }
+	r := rand.New(rand.NewPCG(12, 0x5eed))
+	special := []float32{0, float32(math.Copysign(0, -1)), 1, -1, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()),
+		math.MaxFloat32, -math.MaxFloat32, math.SmallestNonzeroFloat32, 1e-40,
+		math.Float32frombits(0x3f808000), math.Float32frombits(0x3f818000), // ties: to even down, to even up
+		math.Float32frombits(0x3f808001), math.Float32frombits(0x7f7fffff)}
+	for _, grid := range hostGrids {
+		for _, n := range []int{40, 41, 47, 100} { // remainders 0, 1, 7 and 4 of 8
+			name := fmt.Sprintf("grid %dx%d, n=%d", grid[0], grid[1], n)
+			src := aligned16[float32](n)
+			copy(src, randFloats(r, n, 3))
+			copy(src, special) // in the vectors' part and in the tail
+			copy(src[n-len(special):], special)
+			want := bf16Of(src)
+			got, gotVec := make([]uint16, n), aligned16[uint16](n)
+			h.launch(grid[0], grid[1], func() { toBF16(&got[0], &src[0], int64(n)) })
+			h.launch(grid[0], grid[1], func() { toBF16Vec(&gotVec[0], &src[0], int64(n/8), int32(n%8)) })
+			equalBits(t, "to_bf16 "+name, got, want)
+			equalBits(t, "to_bf16_vec "+name, gotVec, want)
+
+			for _, decoupled := range []bool{false, true} {
+				what := fmt.Sprintf("%s, decoupled %v", name, decoupled)
+				flag := int32(0)
+				if decoupled {
+					flag = 1
+				}
+				p, m, v := aligned16[float32](n), aligned16[float32](n), aligned16[float32](n)
+				copy(p, randFloats(r, n, 1))
+				p1, m1, v1 := append([]float32(nil), p...), make([]float32, n), make([]float32, n)
+				p4, m4, v4 := aligned16[float32](n), aligned16[float32](n), aligned16[float32](n)
+				copy(p4, p)
+				for step := 1; step <= 3; step++ {
+					g := aligned16[float32](n)
+					copy(g, randFloats(r, n, 0.01))
+					const lr, beta1, beta2, eps, wd = 1e-3, 0.7, 0.99, 1e-8, 0.01
+					cpu.Adam(vec(p), vec(g), vec(m), vec(v), lr, beta1, beta2, eps, wd, step, decoupled)
+					st, bc := adamBiasCorrection(lr, beta1, beta2, step)
+					h.launch(grid[0], grid[1], func() { adam(&p1[0], &g[0], &m1[0], &v1[0], lr, beta1, beta2, eps, wd, st, bc, flag, int64(n)) })
+					h.launch(grid[0], grid[1], func() {
+						adamVec(&p4[0], &g[0], &m4[0], &v4[0], lr, beta1, beta2, eps, wd, st, bc, flag, int64(n/4), int32(n%4))
+					})
+				}
+				for _, c := range []struct {
+					name      string
+					got, want []float32
+				}{{"adam p", p1, p}, {"adam m", m1, m}, {"adam v", v1, v}, {"adam_vec p", p4, p}, {"adam_vec m", m4, m}, {"adam_vec v", v4, v}} {
+					compare(t, c.name+" "+what, c.got, c.want, tolF32)
+				}
+			}
+
+		}
+		// Enough draws that a lost bit of the uniform moves some across p.
+		for _, rate := range []float32{0.2, 0.5} {
+			n, seed := 1<<16+3, r.Uint64()
+			want, got := make([]float32, n), make([]float32, n)
+			cpu.DropoutMask(vec(want), rate, seed)
+			h.launch(grid[0], grid[1], func() { dropout(&got[0], rate, 1/(1-rate), seed, int64(n)) })
+			compare(t, fmt.Sprintf("dropout_mask grid %dx%d, p=%g", grid[0], grid[1], rate), got, want, tolExact)
 		}
 	}
 }

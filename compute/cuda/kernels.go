@@ -439,8 +439,7 @@ func (b *Backend) Adam(p, g, m, v compute.Vec, lr, beta1, beta2, eps, wd float32
 	if p.N == 0 {
 		return
 	}
-	step := float32(float64(lr) / (1 - math.Pow(float64(beta1), float64(t))))
-	sqrtBC2 := float32(math.Sqrt(1 - math.Pow(float64(beta2), float64(t))))
+	step, sqrtBC2 := adamBiasCorrection(lr, beta1, beta2, t)
 	if (p.Ptr|g.Ptr|m.Ptr|v.Ptr)%16 == 0 {
 		b.elementwise(b.k.adamVec, max(1, p.N/4)).ptr(p.Ptr).ptr(g.Ptr).ptr(m.Ptr).ptr(v.Ptr).f32(lr).f32(beta1).f32(beta2).f32(eps).f32(wd).
 			f32(step).f32(sqrtBC2).flag(decoupled).i64(p.N / 4).i32(p.N % 4)
@@ -448,6 +447,14 @@ func (b *Backend) Adam(p, g, m, v compute.Vec, lr, beta1, beta2, eps, wd float32
 	}
 	b.elementwise(b.k.adam, p.N).ptr(p.Ptr).ptr(g.Ptr).ptr(m.Ptr).ptr(v.Ptr).f32(lr).f32(beta1).f32(beta2).f32(eps).f32(wd).
 		f32(step).f32(sqrtBC2).flag(decoupled).i64(p.N)
+}
+
+// adamBiasCorrection is what the adam kernels take for step t: the step
+// size lr / (1 - beta1^t) and sqrt(1 - beta2^t), worked out in float64.
+func adamBiasCorrection(lr, beta1, beta2 float32, t int) (step, sqrtBC2 float32) {
+	step = float32(float64(lr) / (1 - math.Pow(float64(beta1), float64(t))))
+	sqrtBC2 = float32(math.Sqrt(1 - math.Pow(float64(beta2), float64(t))))
+	return step, sqrtBC2
 }
 
 // foldRowVector takes back the last recorded command if it is
