@@ -2,10 +2,12 @@
 # Installs the system packages the build needs, when they are missing: oneDNN
 # (libdnnl-dev) and OpenBLAS for the default CPU engine; with --tests (make test) also Debian's PyTorch
 # (python3-torch, about 190 MB) for the tests that have PyTorch read and write
-# our files (interop/) and recompute the oracle's reference state (oracle/). As
-# root it installs them through apt-get; otherwise it says what to install, and
-# stops for oneDNN and OpenBLAS, which the build needs, not for PyTorch, whose
-# tests skip without it. A release without libdnnl-dev (Debian has it from
+# our files (interop/) and recompute the oracle's reference state (oracle/),
+# and g++ for the tests that compile the CUDA kernels for this CPU and run
+# them (compute/cuda: TestKernelSourcesParse, TestHost*). As root it installs
+# them through apt-get; otherwise it says what to install, and stops for
+# oneDNN and OpenBLAS, which the build needs, not for PyTorch or g++, whose
+# tests skip without them. A release without libdnnl-dev (Debian has it from
 # bullseye on) builds with GOFLAGS=-tags=noonednn: OpenBLAS alone.
 #
 #   scripts/ensure-deps.sh            (make build, make vet, ...)
@@ -27,8 +29,12 @@ want_torch=
 if [ -n "$tests" ] && ! /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then
   want_torch=python3-torch
 fi
+want_gxx=
+if [ -n "$tests" ] && ! command -v g++ >/dev/null; then
+  want_gxx=g++
+fi
 command -v go >/dev/null || { echo "ensure-deps: Go is not on PATH; install Go 1.26 or newer" >&2; exit 1; }
-[ ${#need[@]} -eq 0 ] && [ -z "$want_torch" ] && exit 0
+[ ${#need[@]} -eq 0 ] && [ -z "$want_torch" ] && [ -z "$want_gxx" ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
@@ -55,7 +61,16 @@ if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
         echo "ensure-deps: python3-torch did not install; the PyTorch interop tests will skip" >&2
     fi
   fi
+  if [ -n "$want_gxx" ]; then
+    echo "ensure-deps: installing g++ for the tests that run the CUDA kernels on this CPU" >&2
+    apt-get install -y -qq --no-install-recommends g++ >/dev/null ||
+      echo "ensure-deps: g++ did not install; compute/cuda's host tests will skip" >&2
+  fi
   exit 0
+fi
+if [ -n "$want_gxx" ]; then
+  echo "ensure-deps: no g++, so compute/cuda's tests that run the kernels on this CPU will skip;" >&2
+  echo "  install it to run them (Debian: sudo apt-get install g++)" >&2
 fi
 if [ -n "$want_torch" ]; then
   echo "ensure-deps: /usr/bin/python3 cannot import torch, so the PyTorch interop tests will skip;" >&2
