@@ -65,8 +65,7 @@ type Backend struct {
 
 	dev    int32
 	ctx    uintptr // the device's primary context
-	stream uintptr
-	blas   uintptr // cublasHandle_t
+	lane           // the main stream, its cuBLAS handle and workspace
 	module uintptr
 	k      kernels
 	hk     headKernels
@@ -102,7 +101,6 @@ type Backend struct {
 	trace      *segmentTrace     // ULMFIT_CUDA_SEGMENTS: a line a flush (trace.go)
 	stage      staging
 	bounce     bounce
-	workspace  uintptr // cuBLAS's workspace, fixed so graphs can capture it
 
 	allocs   map[uintptr]int // float buffers from Alloc: base address -> elements
 	ints     []intBuffer     // int buffers from AllocInt, by base address
@@ -176,19 +174,7 @@ func New(opts Options) (*Backend, error) {
 	if err := d.err("cuCtxSetCurrent", call(d.cuCtxSetCurrent, b.ctx)); err != nil {
 		return nil, err
 	}
-	if err := d.err("cuStreamCreate", call(d.cuStreamCreate, uintptr(unsafe.Pointer(&b.stream)), 0)); err != nil {
-		return nil, err
-	}
-	if err := blasErr("cublasCreate_v2", call(lib.blas.cublasCreate, uintptr(unsafe.Pointer(&b.blas)))); err != nil {
-		return nil, fmt.Errorf("%w (cuBLAS %s with driver CUDA %s: the driver may be older than this cuBLAS needs)", err, lib.paths[1], versionString(lib.driver))
-	}
-	if err := blasErr("cublasSetStream_v2", call(lib.blas.cublasSetStream, b.blas, b.stream)); err != nil {
-		return nil, err
-	}
-	if err := d.err("cuMemAlloc_v2", call(d.cuMemAlloc, uintptr(unsafe.Pointer(&b.workspace)), cublasWorkspaceBytes)); err != nil {
-		return nil, err
-	}
-	if err := blasErr("cublasSetWorkspace_v2", call(lib.blas.cublasSetWorkspace, b.blas, b.workspace, cublasWorkspaceBytes)); err != nil {
+	if err := b.lane.create(lib); err != nil {
 		return nil, err
 	}
 	if err := d.err("cuEventCreate", call(d.cuEventCreate, uintptr(unsafe.Pointer(&b.stage.done)), eventDisableTiming)); err != nil {
@@ -325,21 +311,54 @@ func (b *Backend) release() {
 	if b.stage.done != 0 {
 		call(d.cuEventDestroy, b.stage.done)
 	}
-	if b.workspace != 0 {
-		call(d.cuMemFree, b.workspace)
-	}
 	if b.module != 0 {
 		call(d.cuModuleUnload, b.module)
 	}
-	if b.blas != 0 {
-		call(b.lib.blas.cublasDestroy, b.blas)
-	}
-	if b.stream != 0 {
-		call(d.cuStreamDestroy, b.stream)
-	}
+	b.lane.release(b.lib)
 	if b.ctx != 0 {
 		call(d.cuDevicePrimaryCtxRelease, uintptr(b.dev))
 	}
+}
+
+// lane is a stream with a cuBLAS handle of its own that issues on it and
+// the handle's workspace, fixed so that graphs can capture it: the main
+// stream's and the side stream's (Options.Streams), since two products at
+// once must not share a handle.
+type lane struct {
+	stream, blas, workspace uintptr
+}
+
+// create makes the stream, the handle and the workspace.
+func (l *lane) create(lib *libs) error {
+	d, blas := &lib.drv, &lib.blas
+	if err := d.err("cuStreamCreate", call(d.cuStreamCreate, uintptr(unsafe.Pointer(&l.stream)), 0)); err != nil {
+		return err
+	}
+	if err := blasErr("cublasCreate_v2", call(blas.cublasCreate, uintptr(unsafe.Pointer(&l.blas)))); err != nil {
+		return fmt.Errorf("%w (cuBLAS %s with driver CUDA %s: the driver may be older than this cuBLAS needs)", err, lib.paths[1], versionString(lib.driver))
+	}
+	if err := blasErr("cublasSetStream_v2", call(blas.cublasSetStream, l.blas, l.stream)); err != nil {
+		return err
+	}
+	if err := d.err("cuMemAlloc_v2", call(d.cuMemAlloc, uintptr(unsafe.Pointer(&l.workspace)), cublasWorkspaceBytes)); err != nil {
+		return err
+	}
+	return blasErr("cublasSetWorkspace_v2", call(blas.cublasSetWorkspace, l.blas, l.workspace, cublasWorkspaceBytes))
+}
+
+// release frees what create made; each handle may be unset.
+func (l *lane) release(lib *libs) {
+	d := &lib.drv
+	if l.workspace != 0 {
+		call(d.cuMemFree, l.workspace)
+	}
+	if l.blas != 0 {
+		call(lib.blas.cublasDestroy, l.blas)
+	}
+	if l.stream != 0 {
+		call(d.cuStreamDestroy, l.stream)
+	}
+	*l = lane{}
 }
 
 // enter pins the calling goroutine to its OS thread and makes the backend's

@@ -14,33 +14,20 @@ import (
 // for both. Products on the side stream go through their own cuBLAS handle
 // and workspace: two products at once must not share one.
 type sideStream struct {
-	stream, blas, workspace uintptr
-	fork, join              uintptr // events
-	on                      bool    // recording onto the side stream (BeginBeside)
-	depth                   int     // BeginBeside calls not yet ended
-	open                    bool    // the segment being recorded has forked and not yet joined
+	lane
+	fork, join uintptr // events
+	on         bool    // recording onto the side stream (BeginBeside)
+	depth      int     // BeginBeside calls not yet ended
+	open       bool    // the segment being recorded has forked and not yet joined
 }
 
-// create makes the stream, its cuBLAS handle and workspace and the two
-// events, once.
+// create makes the lane and the two events, once.
 func (s *sideStream) create(b *Backend) error {
 	if s.stream != 0 {
 		return nil
 	}
-	d, blas := &b.lib.drv, &b.lib.blas
-	if err := d.err("cuStreamCreate", call(d.cuStreamCreate, uintptr(unsafe.Pointer(&s.stream)), 0)); err != nil {
-		return err
-	}
-	if err := blasErr("cublasCreate_v2", call(blas.cublasCreate, uintptr(unsafe.Pointer(&s.blas)))); err != nil {
-		return err
-	}
-	if err := blasErr("cublasSetStream_v2", call(blas.cublasSetStream, s.blas, s.stream)); err != nil {
-		return err
-	}
-	if err := d.err("cuMemAlloc_v2", call(d.cuMemAlloc, uintptr(unsafe.Pointer(&s.workspace)), cublasWorkspaceBytes)); err != nil {
-		return err
-	}
-	if err := blasErr("cublasSetWorkspace_v2", call(blas.cublasSetWorkspace, s.blas, s.workspace, cublasWorkspaceBytes)); err != nil {
+	d := &b.lib.drv
+	if err := s.lane.create(b.lib); err != nil {
 		return err
 	}
 	for _, ev := range []*uintptr{&s.fork, &s.join} {
@@ -59,15 +46,7 @@ func (s *sideStream) release(b *Backend) {
 			call(d.cuEventDestroy, ev)
 		}
 	}
-	if s.workspace != 0 {
-		call(d.cuMemFree, s.workspace)
-	}
-	if s.blas != 0 {
-		call(b.lib.blas.cublasDestroy, s.blas)
-	}
-	if s.stream != 0 {
-		call(d.cuStreamDestroy, s.stream)
-	}
+	s.lane.release(b.lib)
 	*s = sideStream{}
 }
 
