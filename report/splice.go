@@ -104,6 +104,8 @@ type BenchRecord struct {
 	Commit     string  `json:"commit"`
 	Device     string  `json:"device"`
 	Card       string  `json:"card"`
+	Machine    string  `json:"machine"`
+	OursEngine string  `json:"ours_engine"`
 	Shape      string  `json:"shape"`
 	Precision  string  `json:"precision"`
 	Batch      int     `json:"batch"`
@@ -119,6 +121,9 @@ type BenchRecord struct {
 	// OursRecurrent is how our LSTM's recurrences ran on the GPU
 	// (cuda.Backend.RecurrentPath); records before 2026-12-04 lack it.
 	OursRecurrent string `json:"ours_recurrent"`
+	// OursRSS and PeerRSS are the engines' peak resident memory (MB).
+	OursRSS float64 `json:"ours_peak_rss_mb"`
+	PeerRSS float64 `json:"peer_peak_rss_mb"`
 }
 
 // MarkedItems lists the items doc's marks name (each mark's first word), in
@@ -620,7 +625,11 @@ func clockText(sec float64) string {
 
 // benchTable lays bench records out a configuration a row, ours beside the
 // peer in the same run and their ratio, oldest first; device, when set,
-// keeps only that device's records.
+// keeps only that device's records. A GPU's rows name the card, ours'
+// TFLOP/s and its fraction of the card's peak (and, on cuda, how the
+// recurrences ran); the CPU's name the machine and our engine (oneDNN or
+// OpenBLAS, and the instruction sets), ours' GFLOP/s and both engines'
+// peak resident memory.
 func benchTable(recs []BenchRecord, device string) (string, error) {
 	var keep []BenchRecord
 	for _, r := range recs {
@@ -645,6 +654,7 @@ func benchTable(recs []BenchRecord, device string) (string, error) {
 		}
 		return english.Count(int(math.Round(x)))
 	}
+	cpu := device == "cpu"
 	var rows [][]string
 	for _, r := range keep {
 		ratio := "—"
@@ -655,9 +665,17 @@ func benchTable(recs []BenchRecord, device string) (string, error) {
 		if r.FlopsPerToken > 0 && r.OursTokS > 0 {
 			tflops := r.OursTokS * r.FlopsPerToken / 1e12
 			rate = fmt.Sprintf("%.1f", tflops)
+			if cpu {
+				rate = fmt.Sprintf("%.1f", 1e3*tflops)
+			}
 			if r.PeakTFLOPS > 0 {
 				ofPeak = fmt.Sprintf("%.1f%%", 100*tflops/r.PeakTFLOPS)
 			}
+		}
+		if cpu {
+			rows = append(rows, []string{day(r), cmp.Or(r.Machine, "—"), r.Shape, strconv.Itoa(r.Batch), r.Precision, cmp.Or(r.OursEngine, "—"),
+				tokS(r.OursTokS), rate, cmp.Or(r.PeerEngine, "—"), tokS(r.PeerTokS), ratio, rssText(r.OursRSS, r.PeerRSS), benchCommit(r.Commit)})
+			continue
 		}
 		row := []string{day(r), cmp.Or(r.Card, r.Device), r.Shape, strconv.Itoa(r.Batch), r.Precision,
 			tokS(r.OursTokS), rate, ofPeak, cmp.Or(r.PeerEngine, "—"), tokS(r.PeerTokS), ratio, benchCommit(r.Commit)}
@@ -668,8 +686,12 @@ func benchTable(recs []BenchRecord, device string) (string, error) {
 	}
 	var b strings.Builder
 	header := []string{"Date", "Card", "Shape", "B", "Precision", "Ours tok/s", "Ours TFLOP/s", "Of peak", "Peer", "Peer tok/s", "Ratio", "Commit"}
-	if device == "cuda" {
+	switch device {
+	case "cuda":
 		header = append(header, "Our LSTM recurrence")
+	case "cpu":
+		header = []string{"Date", "Machine", "Shape", "B", "Precision", "Our engine", "Ours tok/s", "Ours GFLOP/s", "Peer", "Peer tok/s", "Ratio",
+			"Peak RSS, ours / peer (MB)", "Commit"}
 	}
 	if err := gridTable(&b, header, rows, true); err != nil {
 		return "", err
@@ -685,8 +707,8 @@ func benchTable(recs []BenchRecord, device string) (string, error) {
 // are left out; device, when set, keeps only that device's records.
 func benchRunsTable(recs []BenchRecord, device string) (string, error) {
 	type key struct {
-		commit, card, shape, precision string
-		batch                          int
+		commit, card, engine, shape, precision string
+		batch                                  int
 	}
 	groups := map[key][]BenchRecord{}
 	var order []key
@@ -694,7 +716,7 @@ func benchRunsTable(recs []BenchRecord, device string) (string, error) {
 		if device != "" && r.Device != device {
 			continue
 		}
-		k := key{benchCommit(r.Commit), cmp.Or(r.Card, r.Device), r.Shape, r.Precision, r.Batch}
+		k := key{benchCommit(r.Commit), cmp.Or(r.Card, r.Machine, r.Device), r.OursEngine, r.Shape, r.Precision, r.Batch}
 		if _, seen := groups[k]; !seen {
 			order = append(order, k)
 		}
@@ -729,6 +751,9 @@ func benchRunsTable(recs []BenchRecord, device string) (string, error) {
 		if len(peer) > 0 {
 			row[7], row[8] = spread(peer, tokS), spread(ratios, ratio)
 		}
+		if device == "cpu" {
+			row = slices.Insert(row, 2, cmp.Or(k.engine, "—"))
+		}
 		rows = append(rows, row)
 	}
 	if len(rows) == 0 {
@@ -736,10 +761,26 @@ func benchRunsTable(recs []BenchRecord, device string) (string, error) {
 	}
 	var b strings.Builder
 	header := []string{"Commit", "Card", "Shape", "B", "Precision", "Runs", "Ours tok/s, median [range]", "Peer tok/s, median [range]", "Ratio, median [range]"}
+	if device == "cpu" {
+		header[1] = "Machine"
+		header = slices.Insert(header, 2, "Our engine")
+	}
 	if err := gridTable(&b, header, rows, true); err != nil {
 		return "", err
 	}
 	return b.String(), nil
+}
+
+// rssText is the CPU table's peak resident memory of ours and the peer and
+// their ratio: "325 / 754 (0.43x)".
+func rssText(ours, peer float64) string {
+	switch {
+	case ours <= 0:
+		return "—"
+	case peer <= 0:
+		return english.Count(int(math.Round(ours))) + " / —"
+	}
+	return fmt.Sprintf("%s / %s (%.2fx)", english.Count(int(math.Round(ours))), english.Count(int(math.Round(peer))), ours/peer)
 }
 
 // recurrenceText is a record's ours_recurrent for the table: the ways the

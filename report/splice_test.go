@@ -341,3 +341,39 @@ func TestSpliceBenchRuns(t *testing.T) {
 		t.Errorf("bench-runs with no repeated configuration: no error")
 	}
 }
+
+// TestSpliceBenchCPU checks the CPU's bench tables: the machine and our
+// engine in place of the card, ours in GFLOP/s, both engines' peak memory,
+// and bench-runs keeping two engines of one commit and shape (oneDNN and
+// OpenBLAS builds) apart.
+func TestSpliceBenchCPU(t *testing.T) {
+	rep, err := Build(nil, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(engine string, ours, peer float64) BenchRecord {
+		return BenchRecord{Date: "2026-12-04T22:24:32Z", Commit: "64c2875596db", Device: "cpu", Machine: "vm; AMD EPYC; 2 cores (GOMAXPROCS 2); linux/amd64",
+			Shape: "paper", Precision: "fp32", Batch: 64, OursEngine: engine, OursTokS: ours, PeerEngine: "pytorch-1.13.0a0", PeerTokS: peer,
+			Ratio: math.Round(ours/peer*1000) / 1000, FlopsPerToken: 265509888, OursRSS: 1716, PeerRSS: 5700}
+	}
+	const dnn, blas = "ulmfit-cpu-onednn-avx512_core_bf16-avx2", "ulmfit-cpu-openblas-avx2"
+	recs := []BenchRecord{run(dnn, 744, 200), run(dnn, 760, 190), run(blas, 500, 200), run(blas, 520, 210)}
+	doc := "<!-- ulmfit report: bench cpu -->\n<!-- /ulmfit report -->\n<!-- ulmfit report: bench-runs cpu -->\n<!-- /ulmfit report -->\n"
+	out, err := rep.Splice([]byte(doc), SpliceOptions{Name: "doc.md", Bench: func() ([]BenchRecord, error) { return recs, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(out)
+	for _, want := range []string{
+		"| Date       | Machine ",
+		// 744 tok/s x 265.5 MFLOP a token = 197.5 GFLOP/s; 1,716 / 5,700 MB = 0.30x.
+		"| paper | 64 | fp32      | ulmfit-cpu-onednn-avx512\\_core\\_bf16-avx2 | 744        | 197.5        | pytorch-1.13.0a0 | 200        | 3.72x | 1,716 / 5,700 (0.30x)      | 64c2875 |",
+		// bench-runs: one row an engine, medians of two runs.
+		"| 64c2875 | vm; AMD EPYC; 2 cores (GOMAXPROCS 2); linux/amd64 | ulmfit-cpu-onednn-avx512\\_core\\_bf16-avx2 | paper | 64 | fp32      | 2    | 752 [744, 760]",
+		"| 64c2875 | vm; AMD EPYC; 2 cores (GOMAXPROCS 2); linux/amd64 | ulmfit-cpu-openblas-avx2                  | paper | 64 | fp32      | 2    | 510 [500, 520]",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the CPU's bench tables lack %q:\n%s", want, got)
+		}
+	}
+}
