@@ -646,7 +646,8 @@ func benchTable(recs []BenchRecord, device string) (string, error) {
 	day := func(r BenchRecord) string { return r.Date[:min(len(r.Date), len("2006-01-02"))] }
 	slices.SortStableFunc(keep, func(a, b BenchRecord) int {
 		return cmp.Or(strings.Compare(day(a), day(b)), strings.Compare(a.Card, b.Card),
-			strings.Compare(a.Shape, b.Shape), cmp.Compare(a.Batch, b.Batch), strings.Compare(a.Precision, b.Precision))
+			strings.Compare(a.Shape, b.Shape), cmp.Compare(a.Batch, b.Batch), strings.Compare(a.Precision, b.Precision),
+			strings.Compare(a.OursEngine, b.OursEngine))
 	})
 	tokS := func(x float64) string {
 		if x <= 0 {
