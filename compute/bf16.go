@@ -50,26 +50,23 @@ func ToBF16(x float32) uint16 { return toBF16(x) }
 func FromBF16(b uint16) float32 { return math.Float32frombits(uint32(b) << 16) }
 
 // packBF16 copies the stored (rows, cols) matrix src with row stride ld into
-// dst (rows*cols bfloat16, compact), rounding each element.
-func packBF16(dst []uint16, src []float32, rows, cols, ld int) {
+// dst (rows*cols bfloat16, compact), rounding each element with the
+// CPU's kernels.
+func (c *CPU) packBF16(dst []uint16, src []float32, rows, cols, ld int) {
+	k := c.kernels()
 	parallelFor(rows, max(grainStream/cols, 1), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
-			d, s := dst[r*cols:(r+1)*cols], src[r*ld:r*ld+cols]
-			for i, v := range s {
-				d[i] = toBF16(v)
-			}
+			k.bf16Bits(dst[r*cols:(r+1)*cols], src[r*ld:r*ld+cols])
 		}
 	})
 }
 
 // packRoundedBF16 is packBF16 with the rounded values stored as float32.
-func packRoundedBF16(dst, src []float32, rows, cols, ld int) {
+func (c *CPU) packRoundedBF16(dst, src []float32, rows, cols, ld int) {
+	k := c.kernels()
 	parallelFor(rows, max(grainStream/cols, 1), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
-			d, s := dst[r*cols:(r+1)*cols], src[r*ld:r*ld+cols]
-			for i, v := range s {
-				d[i] = roundBF16(v)
-			}
+			k.bf16Round(dst[r*cols:(r+1)*cols], src[r*ld:r*ld+cols])
 		}
 	})
 }
@@ -82,7 +79,7 @@ func packRoundedBF16(dst, src []float32, rows, cols, ld int) {
 func (c *CPU) gemmBF16(transA, transB bool, m, n, k int, alpha float32, a []float32, lda, ar, ac int, b []float32, ldb, br, bc int, beta float32, cm []float32, ldc int) {
 	if g, ok := c.BLAS.(bf16Gemmer); ok && !c.noBF16Kernels {
 		c.bf16A = grow(c.bf16A, ar*ac)
-		packBF16(c.bf16A, a, ar, ac, lda)
+		c.packBF16(c.bf16A, a, ar, ac, lda)
 		ob := c.operandBF16(b, br, bc, ldb, true)
 		if g.GemmBF16(transA, transB, m, n, k, alpha, c.bf16A, ob.bits, beta, cm, ldc) {
 			return
@@ -93,7 +90,7 @@ func (c *CPU) gemmBF16(transA, transB bool, m, n, k int, alpha float32, a []floa
 		c.wrote(Vec{Data: b, N: len(b)})
 	}
 	c.roundA = grow(c.roundA, ar*ac)
-	packRoundedBF16(c.roundA, a, ar, ac, lda)
+	c.packRoundedBF16(c.roundA, a, ar, ac, lda)
 	ob := c.operandBF16(b, br, bc, ldb, false)
 	c.BLAS.Sgemm(transA, transB, m, n, k, alpha, c.roundA, ac, ob.rounded, bc, beta, cm, ldc)
 }
@@ -148,10 +145,10 @@ func (c *CPU) operandBF16(src []float32, rows, cols, ld int, asBits bool) *bf16O
 	o.rows, o.cols, o.ld, o.asBits = rows, cols, ld, asBits
 	if asBits {
 		o.bits = grow(o.bits, rows*cols)
-		packBF16(o.bits, src, rows, cols, ld)
+		c.packBF16(o.bits, src, rows, cols, ld)
 	} else {
 		o.rounded = grow(o.rounded, rows*cols)
-		packRoundedBF16(o.rounded, src, rows, cols, ld)
+		c.packRoundedBF16(o.rounded, src, rows, cols, ld)
 	}
 	return o
 }

@@ -33,6 +33,46 @@ func TestToBF16(t *testing.T) {
 	}
 }
 
+// TestBF16Kernels checks each kernel set's rounding to bfloat16, as bits
+// and as floats, against toBF16 bit for bit: every 32-bit pattern class
+// (ties, carries into the exponent and to infinity, subnormals, both
+// zeros, NaNs with and without the quiet bit) in the vector body and in
+// the tail of every length's remainder.
+func TestBF16Kernels(t *testing.T) {
+	r := newRand(21)
+	special := []uint32{0x3f800000, 0x3f808000, 0x3f818000, 0x3f808001, 0xbf80ffff, 0x7f7fffff, 0xff7fffff,
+		0x7f800000, 0xff800000, 0x00000001, 0x80000001, 0x007fffff, 0x00000000, 0x80000000,
+		0x7fc00000, 0x7f800001, 0xffffffff, 0xff800001, 0x7fff8000, 0x3f7fffff}
+	for _, k := range kernelSets() {
+		for _, n := range []int{0, 1, 7, 8, 9, 23, 64, 200} {
+			src := make([]float32, n)
+			for i := range src {
+				bits := r.Uint32()
+				if i%3 == 0 {
+					bits = special[(i/3)%len(special)]
+				}
+				src[i] = math.Float32frombits(bits)
+			}
+			bits, rounded := make([]uint16, n+1), make([]float32, n+1)
+			bits[n], rounded[n] = 0xdead, 7 // past the end: untouched
+			k.bf16Bits(bits, src)
+			k.bf16Round(rounded, src)
+			for i, v := range src {
+				want := toBF16(v)
+				if bits[i] != want {
+					t.Fatalf("%s: n=%d: bf16Bits(%#08x) = %#04x, want %#04x", k.name, n, math.Float32bits(v), bits[i], want)
+				}
+				if got := math.Float32bits(rounded[i]); got != uint32(want)<<16 {
+					t.Fatalf("%s: n=%d: bf16Round(%#08x) = %#08x, want %#08x", k.name, n, math.Float32bits(v), got, uint32(want)<<16)
+				}
+			}
+			if bits[n] != 0xdead || rounded[n] != 7 {
+				t.Fatalf("%s: n=%d: wrote past the end", k.name, n)
+			}
+		}
+	}
+}
+
 // TestGemmBF16 checks every backend in bfloat16 mode against float64 sums
 // of the operands rounded to bfloat16: as tight as float32 products
 // (tolDot), which a float32 product of the unrounded operands misses by

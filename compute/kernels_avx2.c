@@ -429,3 +429,43 @@ AVX2 void k_scatter_add(float *dtable, const float *dout, const int32_t *ids, lo
 			dst[j] = fmaf(src[j], sc, dst[j]);
 	}
 }
+
+// bf16_bits8 is the bfloat16 rounding of eight floats, each in the low half
+// of its 32-bit lane: u + 0x7fff + (bit 16 of u), shifted down 16, in
+// integers (a carry out of the mantissa steps the exponent, up to infinity);
+// a NaN keeps its top half with the quiet bit set.
+AVX2 INLINE __m256i bf16_bits8(const float *src) {
+	const __m256i u = _mm256_loadu_si256((const __m256i *)src);
+	const __m256i top = _mm256_srli_epi32(u, 16);
+	__m256i r = _mm256_add_epi32(u, _mm256_add_epi32(_mm256_set1_epi32(0x7fff), _mm256_and_si256(top, _mm256_set1_epi32(1))));
+	r = _mm256_srli_epi32(r, 16);
+	const __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, _mm256_set1_epi32(0x7fffffff)), _mm256_set1_epi32(0x7f800000));
+	return _mm256_blendv_epi8(r, _mm256_or_si256(top, _mm256_set1_epi32(0x40)), nan);
+}
+
+// bf16_bits1 is bf16_bits8 for one float, for the last n%8.
+INLINE uint16_t bf16_bits1(float x) {
+	uint32_t u;
+	memcpy(&u, &x, 4);
+	if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
+	return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1)) >> 16);
+}
+
+AVX2 void k_to_bf16(uint16_t *dst, const float *src, long n) {
+	long i = 0;
+	for (; i + 8 <= n; i += 8) {
+		const __m256i r = bf16_bits8(src + i);
+		// Lanes hold at most 0xffff, so the saturating pack keeps them.
+		_mm_storeu_si128((__m128i *)(dst + i), _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1)));
+	}
+	for (; i < n; i++) dst[i] = bf16_bits1(src[i]);
+}
+
+AVX2 void k_round_bf16(float *dst, const float *src, long n) {
+	long i = 0;
+	for (; i + 8 <= n; i += 8) _mm256_storeu_si256((__m256i *)(dst + i), _mm256_slli_epi32(bf16_bits8(src + i), 16));
+	for (; i < n; i++) {
+		uint32_t u = (uint32_t)bf16_bits1(src[i]) << 16;
+		memcpy(dst + i, &u, 4);
+	}
+}

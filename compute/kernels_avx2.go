@@ -9,7 +9,11 @@ package compute
 */
 import "C"
 
-import "golang.org/x/sys/cpu"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 // avx2Kernels is the C kernel table, or nil on a CPU without AVX2 and FMA
 // (or whose OS does not save the AVX registers, which cpu checks too).
@@ -38,6 +42,16 @@ func init() {
 		exp:     cExp,
 		sigmoid: cSigmoid,
 		tanh:    cTanh,
+		bf16Bits: func(dst []uint16, src []float32) {
+			if len(src) > 0 {
+				C.k_to_bf16((*C.uint16_t)(unsafe.Pointer(&dst[:len(src)][0])), fp(src), C.long(len(src)))
+			}
+		},
+		bf16Round: func(dst, src []float32) {
+			if len(src) > 0 {
+				C.k_round_bf16(fp(dst[:len(src)]), fp(src), C.long(len(src)))
+			}
+		},
 	}
 }
 

@@ -41,3 +41,9 @@ void k_scatter_add(float *dtable, const float *dout, const int32_t *ids, long n,
 void k_exp(float *out, const float *x, long n);
 void k_sigmoid(float *out, const float *x, long n);
 void k_tanh(float *out, const float *x, long n);
+
+// dst = src rounded to bfloat16, to nearest with ties to even, n elements,
+// as bf16.go's toBF16 rounds (a NaN stays a quiet NaN of the same sign):
+// k_to_bf16 writes the 16 bits, k_round_bf16 the value as a float.
+void k_to_bf16(uint16_t *dst, const float *src, long n);
+void k_round_bf16(float *dst, const float *src, long n);

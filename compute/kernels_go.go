@@ -28,6 +28,11 @@ type kernelTable struct {
 	// exp, sigmoid and tanh map x into out elementwise: the elementary
 	// functions under the cell and softmax kernels, for tests and benchmarks.
 	exp, sigmoid, tanh func(out, x []float32)
+	// bf16Bits and bf16Round write src rounded to bfloat16 (toBF16) into
+	// dst, as the 16 bits or as the float32 value: the bf16 products'
+	// operand packing (bf16.go).
+	bf16Bits  func(dst []uint16, src []float32)
+	bf16Round func(dst, src []float32)
 }
 
 // adamStep holds the per-step constants of Adam, computed once per call:
@@ -61,6 +66,16 @@ var goKernels = &kernelTable{
 	exp:     goMap(math.Exp),
 	sigmoid: goMap(func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }),
 	tanh:    goMap(math.Tanh),
+	bf16Bits: func(dst []uint16, src []float32) {
+		for i, v := range src {
+			dst[i] = toBF16(v)
+		}
+	},
+	bf16Round: func(dst, src []float32) {
+		for i, v := range src {
+			dst[i] = roundBF16(v)
+		}
+	},
 }
 
 // goMap applies f in float64 to each element of x.
