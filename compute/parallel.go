@@ -33,7 +33,7 @@ type kargs struct {
 	k       *kernelTable
 	f       [6][]float32
 	ids     []int32
-	x0, x1  float32
+	x0      float32
 	i0, i1  int
 	seed    uint64
 	u0, u1  uint32

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/ulmfit-go/ulmfit/ablations"
@@ -355,12 +354,6 @@ func tinyZoo(t *testing.T, dir string) datasets.SearchPath {
 		}
 	}
 	return datasets.SearchPath{root}
-}
-
-var tinyOnce struct {
-	sync.Once
-	dir string
-	out string
 }
 
 // Every experiment runs end to end at the tiny scale on generated data:

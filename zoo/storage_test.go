@@ -24,11 +24,10 @@ import (
 func TestBF16EntryReadsAsWidenedByHand(t *testing.T) {
 	src, z := t.TempDir(), t.TempDir()
 	ckpt, vocab := tinyLM(t, src)
-	e, err := Add(z, "tiny-wiki-fwd", Source{Checkpoint: ckpt, Vocab: vocab, Direction: Forward, Made: made(), Storage: StorageBF16}, false)
-	if err != nil {
+	if _, err := Add(z, "tiny-wiki-fwd", Source{Checkpoint: ckpt, Vocab: vocab, Direction: Forward, Made: made(), Storage: StorageBF16}, false); err != nil {
 		t.Fatal(err)
 	}
-	e, err = Open(z, "tiny-wiki-fwd")
+	e, err := Open(z, "tiny-wiki-fwd")
 	if err != nil {
 		t.Fatal(err)
 	}

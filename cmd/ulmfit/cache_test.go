@@ -139,7 +139,7 @@ func TestCacheGC(t *testing.T) {
 		find(id)
 	}
 	// Seed 1 runs from the cache alone; seed 2's cells are to build again.
-	out, errOut, code = runCmd(t, "run", exp, "--cache", cache, "--results", runs, "--reference", ref)
+	_, errOut, code = runCmd(t, "run", exp, "--cache", cache, "--results", runs, "--reference", ref)
 	if code != 0 || strings.Contains(errOut, " start ") {
 		t.Errorf("seed 1 after gc: exit %d, built stages:\n%s", code, errOut)
 	}

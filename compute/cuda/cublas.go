@@ -31,8 +31,6 @@ const (
 	computeF32         = 68 // CUBLAS_COMPUTE_32F
 	computeF32FastBF16 = 75 // CUBLAS_COMPUTE_32F_FAST_16BF
 	computeF32FastTF32 = 77 // CUBLAS_COMPUTE_32F_FAST_TF32
-
-	gemmDefault = -1 // CUBLAS_GEMM_DEFAULT
 )
 
 var blasStatus = map[int]string{
@@ -179,8 +177,8 @@ func (b *Backend) gemmBatched(handle uintptr, transA, transB bool, m, n, k int, 
 	}
 }
 
-// gemmDefaultArg is CUBLAS_GEMM_DEFAULT (gemmDefault, -1) as an argument
-// slot: C reads the int in the slot's low 32 bits, all ones.
+// gemmDefaultArg is CUBLAS_GEMM_DEFAULT (-1) as an argument slot: C reads
+// the int in the slot's low 32 bits, all ones.
 var gemmDefaultArg = uintptr(0xFFFFFFFF)
 
 // PlainTransposedGemm reports that a transposed operand costs nothing
