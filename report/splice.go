@@ -51,10 +51,14 @@ import (
 //	                                   time of the distinct stages its
 //	                                   records used (their stage_seconds,
 //	                                   else SpliceOptions.StageWall)
+//	lmfit EXPERIMENT                   each row's fine-tuned LM (validation
+//	                                   cross-entropy) beside the row's result
 //	zoo                                the model zoo's entries and how each
 //	                                   was made (ZooTable, SpliceOptions.Zoo)
 //	bench [DEVICE]                     the bench records, a configuration a
-//	                                   row (SpliceOptions.Bench)
+//	                                   row (SpliceOptions.Bench); cuda adds
+//	                                   how the recurrences ran, cpu names
+//	                                   the machine and our engine
 //	bench-runs [DEVICE]                the configurations one commit ran more
 //	                                   than once: medians and ranges
 //	step-profile RUN                   the full-step timings of a run's GPU
