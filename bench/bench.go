@@ -98,6 +98,7 @@ type Options struct {
 	Device     string // cpu or cuda
 	Precision  string // the GPU's matrix products (and the peer's): fp32, tf32 or bf16
 	Recurrence string // ours on the GPU: auto, per-step or persistent (cuda.ParseRecurrence)
+	Slices     string // ours on the GPU: the recurrent products' K-slices, "F/B" (cuda.ParseSlices); empty: the defaults
 	// Record, when set, is a JSON Lines file to which Run appends one
 	// Record of the run's medians; Commit, Machine and Command go into it.
 	Record  string
@@ -178,7 +179,11 @@ func (o Options) backend() (compute.Backend, error) {
 	if o.Device == "cuda" {
 		p, _ := cuda.ParsePrecision(o.Precision)
 		r, _ := cuda.ParseRecurrence(o.Recurrence)
-		be, err := cuda.New(cuda.Options{Precision: p, Recurrence: r})
+		var sl cuda.Slices
+		if o.Slices != "" {
+			sl, _ = cuda.ParseSlices(o.Slices)
+		}
+		be, err := cuda.New(cuda.Options{Precision: p, Recurrence: r, Slices: sl})
 		if err != nil {
 			return nil, err
 		}
@@ -216,6 +221,14 @@ func (o Options) checkDevice() error {
 	}
 	if _, err := cuda.ParseRecurrence(o.Recurrence); err != nil {
 		return optionsErrorf("unknown --recurrence %q: want auto, per-step or persistent", o.Recurrence)
+	}
+	if o.Slices != "" {
+		if _, err := cuda.ParseSlices(o.Slices); err != nil {
+			return optionsErrorf("--slices %q: want FORWARD/BACKWARD, two counts of 0 or more (0: the default), e.g. 4/8", o.Slices)
+		}
+		if o.Device != "cuda" || (o.Precision != "bf16" && o.Precision != "tf32") {
+			return optionsErrorf("--slices needs --device cuda and --precision bf16 or tf32 (the recurrent products' K-slices are the GPU's per-step paths')")
+		}
 	}
 	return nil
 }
@@ -299,8 +312,11 @@ func Run(ctx context.Context, o Options, worker []string, stdout, stderr io.Writ
 		name string
 		cmd  []string
 	}
-	runners := []runner{{"ulmfit", slices.Concat(worker, []string{"--engine", "ulmfit", "--blas", o.BLAS, "--masks", o.Masks,
-		"--recurrence", cmp.Or(o.Recurrence, "auto")}, common)}}
+	ours := []string{"--engine", "ulmfit", "--blas", o.BLAS, "--masks", o.Masks, "--recurrence", cmp.Or(o.Recurrence, "auto")}
+	if o.Slices != "" {
+		ours = append(ours, "--slices", o.Slices)
+	}
+	runners := []runner{{"ulmfit", slices.Concat(worker, ours, common)}}
 	if !o.NoPeer {
 		script := o.PeerScript
 		if script == "" {

@@ -116,19 +116,24 @@ func TestCardPeakTFLOPS(t *testing.T) {
 	}
 }
 
-// Bad --precision or --recurrence values are option errors (exit 2) before
-// any engine's process starts: the worker here would fail the test if run.
+// Bad --precision, --recurrence or --slices values, and --slices where no
+// per-step GPU path runs, are option errors (exit 2) before any engine's
+// process starts: the worker here would fail the test if run.
 func TestRunRejectsUnknownRecurrence(t *testing.T) {
 	dir := t.TempDir()
 	worker := fakeProcess(t, dir, "ours.sh", "never run")
 	for _, o := range []Options{
 		{Shape: "paper", Steps: 1, Rounds: 1, Device: "cuda", Precision: "bf16", Recurrence: "fused", NoPeer: true},
 		{Shape: "paper", Steps: 1, Rounds: 1, Device: "cuda", Precision: "fp16", NoPeer: true},
+		{Shape: "paper", Steps: 1, Rounds: 1, Device: "cuda", Precision: "tf32", Slices: "4", NoPeer: true},
+		{Shape: "paper", Steps: 1, Rounds: 1, Device: "cuda", Precision: "tf32", Slices: "4/-8", NoPeer: true},
+		{Shape: "paper", Steps: 1, Rounds: 1, Device: "cuda", Precision: "fp32", Slices: "4/8", NoPeer: true},
+		{Shape: "small", Steps: 1, Rounds: 1, Device: "cpu", Precision: "bf16", Slices: "4/8", NoPeer: true},
 	} {
 		var out bytes.Buffer
 		err := Run(context.Background(), o, worker, &out, io.Discard)
 		if !errors.Is(err, ErrOptions) {
-			t.Errorf("recurrence %q, precision %q: %v, want an options error", o.Recurrence, o.Precision, err)
+			t.Errorf("recurrence %q, precision %q, slices %q on %s: %v, want an options error", o.Recurrence, o.Precision, o.Slices, o.Device, err)
 		}
 		if strings.Contains(out.String(), "round") {
 			t.Errorf("a worker ran:\n%s", out.String())

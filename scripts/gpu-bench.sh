@@ -9,7 +9,10 @@
 #   scripts/gpu-bench.sh build      # here: the CGO_ENABLED=0 binary, gzipped,
 #                                   # at .dev/bench/ulmfit.gz (carry it)
 #   scripts/gpu-bench.sh [CONFIG..] # there: CONFIG is PRECISION/BATCH,
-#                                   # default tf32/64 bf16/64 tf32/128 bf16/128
+#                                   # default tf32/64 bf16/64 tf32/128 bf16/128,
+#                                   # or PRECISION/BATCH/F/B for --slices F/B
+#                                   # (tf32/64/4/8: the recurrent products in
+#                                   # 4 forward and 8 backward K-slices a step)
 #
 # STEPS, WARMUP and ROUNDS (30, 5, 3 since 2026-12-04; the records before
 # took 10, 3, 2, and each record says which) are the bench's: a timed step
@@ -33,8 +36,10 @@ nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 [ $# -gt 0 ] || set -- tf32/64 bf16/64 tf32/128 bf16/128
 status=0
 for c in "$@"; do
-  p=${c%/*} b=${c#*/}
-  "$bin" bench --device cuda --shape paper --precision "$p" --batch "$b" --warmup "${WARMUP:-5}" \
+  IFS=/ read -r p b f bk <<< "$c"
+  slices=()
+  [ -n "${f:-}" ] && slices=(--slices "$f/${bk:-0}")
+  "$bin" bench --device cuda --shape paper --precision "$p" --batch "$b" "${slices[@]}" --warmup "${WARMUP:-5}" \
     --steps "${STEPS:-30}" --rounds "${ROUNDS:-3}" --python "$py" --record "$OUT/bench-cuda.jsonl" \
     2>&1 | tail -n 4 || status=1
 done

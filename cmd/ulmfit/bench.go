@@ -18,7 +18,8 @@ const benchUsage = `Usage:
                [--batch B] [--device cpu|cuda] [--precision fp32|tf32|bf16]
                [--no-peer] [--python PY] [--peer-script FILE] [--gorgonia]
                [--blas default|gonum] [--masks device|host]
-               [--recurrence auto|per-step|persistent] [--record FILE]
+               [--recurrence auto|per-step|persistent] [--slices F/B]
+               [--record FILE]
 
 Times a full training step of the AWD-LSTM (fresh dropout masks, forward
 and backward with AR/TAR, gradient clipping, Adam) on our engine and on the
@@ -49,6 +50,11 @@ engine with the median over the timed steps.
               else per-step),
               per-step (cuBLAS a step on float32 storage) or persistent (one
               kernel a layer where it fits); the record says which ran
+--slices      the GPU's per-step recurrent products (bf16, tf32) as F
+              forward and B backward batched K-slices a step, whose sums
+              the cell kernels add (0: the precision's default, at bf16
+              1/4, at tf32 0/0, the model's loops); the record's
+              ours_recurrent says how many ran
 --record      append the run's medians to FILE as one JSON line (JSON Lines;
               bench/results/ holds the project's): date, commit, Go,
               machine, command, device and card, shape, precision, batch,
@@ -81,6 +87,7 @@ func init() {
 			fs.StringVar(&o.BLAS, "blas", "default", "our engine's BLAS: default (oneDNN when built with cgo) or gonum")
 			fs.StringVar(&o.Masks, "masks", "device", "where our engine draws dropout masks: device (where it runs) or host")
 			fs.StringVar(&o.Recurrence, "recurrence", "auto", "how our engine runs the LSTM's recurrence on the GPU: auto, per-step or persistent")
+			fs.StringVar(&o.Slices, "slices", "", "the GPU's recurrent products as FORWARD/BACKWARD K-slices a step (bf16, tf32; 0: the default)")
 			fs.StringVar(&o.Device, "device", "cpu", "where both engines run: cpu or cuda")
 			fs.StringVar(&o.Precision, "precision", "fp32", "matrix-product precision for both engines: fp32, tf32 (cuda only) or bf16")
 			fs.StringVar(&o.Record, "record", "", "append the run's medians to this JSON Lines file")
@@ -115,6 +122,7 @@ func init() {
 			fs.StringVar(&o.BLAS, "blas", "default", "")
 			fs.StringVar(&o.Masks, "masks", "device", "")
 			fs.StringVar(&o.Recurrence, "recurrence", "auto", "")
+			fs.StringVar(&o.Slices, "slices", "", "")
 			fs.StringVar(&o.Device, "device", "cpu", "")
 			fs.StringVar(&o.Precision, "precision", "fp32", "")
 			if err := fs.Parse(args); err != nil {

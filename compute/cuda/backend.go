@@ -37,6 +37,12 @@ type Options struct {
 	// layer its own dL/d(gates). Off by default: on an H200 it made the
 	// paper-shape step slower at TF32 and BF16 (compute/cuda/NOTES.md).
 	Streams bool
+	// Slices splits the per-step paths' recurrent product of a step into
+	// batched K-slices (recurrent.go, Slices); zero fields take the
+	// precision's defaults (defaultSlices). At TF32 a non-zero field moves
+	// that direction's loop from the model into the backend. Only BF16 and
+	// TF32 have per-step paths of the backend's: New refuses slices at FP32.
+	Slices Slices
 	// LibDirs are searched for cuBLAS and NVRTC before LD_LIBRARY_PATH and
 	// the usual install folders. Only the first New of a process loads the
 	// libraries.
@@ -51,6 +57,18 @@ const (
 	PDLOn                  // at every precision
 	PDLOff                 // never
 )
+
+// checkSlices refuses negative slices, and slices at FP32, where no
+// per-step path of the backend's runs.
+func (o Options) checkSlices() error {
+	switch s := o.Slices; {
+	case s.Forward < 0 || s.Backward < 0:
+		return fmt.Errorf("cuda: slices %s: counts of 0 or more", s)
+	case s != (Slices{}) && o.Precision == FP32:
+		return fmt.Errorf("cuda: slices %s at fp32: only bf16 and tf32 split the recurrent products", s)
+	}
+	return nil
+}
 
 // wantPDL says whether the options ask for dependent launches.
 func (o Options) wantPDL() bool {
@@ -132,6 +150,9 @@ const cublasWorkspaceBytes = 32 << 20
 func New(opts Options) (*Backend, error) {
 	if opts.Precision > BF16 {
 		return nil, fmt.Errorf("cuda: unknown precision %d", opts.Precision)
+	}
+	if err := opts.checkSlices(); err != nil {
+		return nil, err
 	}
 	lib, err := load(opts.LibDirs)
 	if err != nil {

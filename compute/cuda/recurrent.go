@@ -1,6 +1,7 @@
 package cuda
 
 import (
+	"cmp"
 	_ "embed"
 	"fmt"
 	"slices"
@@ -30,8 +31,8 @@ import (
 //
 // The backend's per-step loops can split each step's product along K into
 // batched slices whose sums the cell kernel adds (forwardSteps,
-// LSTMRecurrentBackward; the *Slices variables), which at TF32 also moves
-// the loops from the model into the backend.
+// LSTMRecurrentBackward; Options.Slices), which at TF32 also moves the
+// loops from the model into the backend.
 //
 // RecurrentPath reports which ran. compute/cuda/NOTES.md has the
 // measurements that set RecurrenceAuto.
@@ -238,15 +239,16 @@ func (b *Backend) LSTMRecurrentForward(gates, hs, cs, whh compute.Vec, transpose
 	} else if why != "" {
 		b.paths.why = why
 	}
+	sl := b.sliceCounts()
 	switch {
 	case b.opts.Recurrence == RecurrencePerStep:
 	case b.opts.Precision == BF16:
-		S := forwardSlices(bf16ForwardSlices, H)
+		S := forwardSlices(sl.Forward, H)
 		b.paths.count(slicedWay("forward per-step bf16", S), H)
 		b.forwardSteps(gates, b.foldRowVector(gates.Ptr, T*B, 4*H), hs, cs, whh, transposed, T, B, H, S)
 		return true
-	case b.opts.Precision == TF32 && tf32ForwardSlices > 0:
-		S := forwardSlices(tf32ForwardSlices, H)
+	case b.opts.Precision == TF32 && sl.Forward > 0:
+		S := forwardSlices(sl.Forward, H)
 		b.paths.count(slicedWay("forward per-step sliced", S), H)
 		b.forwardSteps(gates, b.foldRowVector(gates.Ptr, T*B, 4*H), hs, cs, whh, transposed, T, B, H, S)
 		return true
@@ -409,22 +411,11 @@ func slicedWay(way string, S int) string {
 	return way
 }
 
-// bf16ForwardSlices and tf32ForwardSlices are forwardSteps' slices a step
-// at BF16 and TF32; zero at TF32 leaves the forward to the model's loop
-// (or the persistent kernel). One product a step at BF16 and the model's
-// loop at TF32 are what the profiles so far measured; the slices are yet
-// to be timed (TestProfilePaperStep's "forward products as S batched
-// slices" lines). Variables so that the profile can time them.
-var (
-	bf16ForwardSlices = 1
-	tf32ForwardSlices = 0
-)
-
 // LSTMRecurrentBackward runs the loop of lstmBackward (model/lstm.go) over
 // T steps, from T-1 down, and reports whether it did: at BF16 unless
-// Options.Recurrence is RecurrencePerStep, and at TF32 where
-// tf32BackwardSlices asks for it; elsewhere it does nothing and returns
-// false.
+// Options.Recurrence is RecurrencePerStep, and at TF32 where the slices
+// (Options.Slices, defaultSlices) ask for it; elsewhere it does nothing
+// and returns false.
 //
 // Each step's product dgates_{t+1} W_hh (B x 4H by 4H x H) goes as S
 // products, one a K-slice of 4H/S columns of dgates_{t+1} and as many rows
@@ -432,8 +423,8 @@ var (
 // adds their results to dh_t in order before its own work. cuBLAS runs the
 // single product of a 64-row output as split-K with a separate reduction
 // kernel each step; the batched slices fill the device without it. S is
-// bf16BackwardSlices at BF16 and tf32BackwardSlices at TF32 (4 where it
-// does not divide 4H); S = 1 is the single product, accumulated into dh_t.
+// the backward's slices (sliceCounts; 4 where it does not divide 4H);
+// S = 1 is the single product, accumulated into dh_t.
 // At BF16 the products read bfloat16 copies of W_hh (rounded once) and of
 // the step's gate gradients (written by the cell kernel beside the float32
 // ones); at TF32 the float32 operands.
@@ -453,12 +444,12 @@ func (b *Backend) LSTMRecurrentBackward(dgates, gates, cs, dh, dc, whh compute.V
 	atLeast("LSTMRecurrentBackward", "dc", dc.N, BH)
 	mustLen("LSTMRecurrentBackward whh", whh.N, G*H)
 	S, way := 0, ""
-	switch {
+	switch sl := b.sliceCounts(); {
 	case b.opts.Recurrence == RecurrencePerStep:
 	case b.opts.Precision == BF16:
-		S, way = bf16BackwardSlices, "backward per-step bf16"
-	case b.opts.Precision == TF32 && tf32BackwardSlices > 0:
-		S, way = tf32BackwardSlices, "backward per-step sliced"
+		S, way = sl.Backward, "backward per-step bf16"
+	case b.opts.Precision == TF32 && sl.Backward > 0:
+		S, way = sl.Backward, "backward per-step sliced"
 	}
 	if S <= 0 {
 		b.paths.count("backward per-step", H)
@@ -499,18 +490,44 @@ func (b *Backend) LSTMRecurrentBackward(dgates, gates, cs, dh, dc, whh compute.V
 	return true
 }
 
-// bf16BackwardSlices and tf32BackwardSlices are LSTMRecurrentBackward's
-// slices a step at BF16 and TF32; zero at TF32 leaves the backward to the
-// model's loop. Variables so that the profile can time others. On an H200
-// (TestProfilePaperStep, 2026-12-04, NOTES.md) the bf16 step took 7.27 ms
-// with four slices and 7.41 with one product; at TF32 four slices took
-// 12.25 ms against 12.20 for the model's loop (8efce30), whose split-K
-// reductions are 0.8 ms of the 11.8 ms step at ebd9ec7: eight slices are
-// yet to be timed there.
-var (
-	bf16BackwardSlices = 4
-	tf32BackwardSlices = 0
-)
+// Slices is Options.Slices: the per-step paths' recurrent product of a
+// step as that many batched K-slices, whose sums the cell kernel adds
+// (forwardSteps, LSTMRecurrentBackward). Forward slices split H, backward
+// slices 4H; a count that does not divide them gives one forward product,
+// or four backward slices. A zero field takes the precision's default
+// (defaultSlices).
+type Slices struct{ Forward, Backward int }
+
+// defaultSlices are the slices a step where Options.Slices leaves a field
+// at zero. BF16: one forward product a step and four backward slices (the
+// bf16 step took 7.27 ms with four and 7.41 with one product on an H200,
+// TestProfilePaperStep, 2026-12-04). TF32: zero, the model's loops (and
+// cuBLAS's split-K in the backward, whose reductions are 0.8 ms of
+// ebd9ec7's 11.8 ms step; four backward slices took 12.25 ms against
+// 12.20 at 8efce30; forward slices and eight backward ones are yet to be
+// timed, by the profile's "recurrent products in slices" lines or `ulmfit
+// bench --slices`). FP32 has no per-step path of the backend's.
+var defaultSlices = map[Precision]Slices{BF16: {Forward: 1, Backward: 4}}
+
+// slices is the slices a step at the backend's precision.
+func (b *Backend) sliceCounts() Slices {
+	d, s := defaultSlices[b.opts.Precision], b.opts.Slices
+	return Slices{cmp.Or(s.Forward, d.Forward), cmp.Or(s.Backward, d.Backward)}
+}
+
+// ParseSlices reads Options.Slices as "F/B" ("4/8"; 0 keeps that
+// direction's default), as `ulmfit bench --slices` takes it.
+func ParseSlices(s string) (Slices, error) {
+	f, bk, ok := strings.Cut(s, "/")
+	fw, err1 := strconv.Atoi(f)
+	bw, err2 := strconv.Atoi(bk)
+	if !ok || err1 != nil || err2 != nil || fw < 0 || bw < 0 {
+		return Slices{}, fmt.Errorf("cuda: slices %q: want FORWARD/BACKWARD, two counts of 0 or more (0: the default), e.g. 4/8", s)
+	}
+	return Slices{fw, bw}, nil
+}
+
+func (s Slices) String() string { return fmt.Sprintf("%d/%d", s.Forward, s.Backward) }
 
 // RecurrentPath says how the LSTM layers' recurrences have run on this
 // backend so far, each direction's ways with the hidden sizes they ran at,

@@ -71,7 +71,7 @@ func (rc recurrentCase) viaBackend(t *testing.T, g *Backend) recurrentResult {
 			}
 		}
 	}
-	perStep := g.opts.Precision == BF16 || g.opts.Precision == TF32 && tf32ForwardSlices > 0
+	perStep := g.opts.Precision == BF16 || g.opts.Precision == TF32 && g.sliceCounts().Forward > 0
 	if _, persistent, _ := g.persistentFor(rc.B, rc.H); perStep && !persistent && cells == 0 {
 		t.Errorf("T=%d B=%d H=%d: no per-step cell kernels recorded: %s", rc.T, rc.B, rc.H, g.RecurrentPath())
 	}
@@ -166,9 +166,10 @@ var recurrentShapes = []struct {
 // in float32 within the precision's tolerance, and against itself run twice.
 func TestLSTMRecurrentForward(t *testing.T) {
 	const tolSameRounding = 1e-3
-	// slices sets forwardSteps' slices at the case's precision: 1 is one
-	// product a step, 3 does not divide H=400 or 1152 (one product there),
-	// 0 at TF32 leaves the per-step shapes to the model's loop.
+	// slices sets forwardSteps' slices (Options.Slices.Forward) at the
+	// case's precision: 1 is one product a step, 3 does not divide H=400 or
+	// 1152 (one product there), 0 at TF32 (the default) leaves the per-step
+	// shapes to the model's loop.
 	for _, c := range []struct {
 		p      Precision
 		r      Recurrence
@@ -178,14 +179,10 @@ func TestLSTMRecurrentForward(t *testing.T) {
 		{BF16, RecurrenceAuto, 2}, {BF16, RecurrenceAuto, 4}, {BF16, RecurrenceAuto, 3},
 		{TF32, RecurrenceAuto, 1}, {TF32, RecurrenceAuto, 2}, {TF32, RecurrenceAuto, 4},
 	} {
-		bf16ForwardSlices, tf32ForwardSlices = 1, 0
-		if c.p == BF16 {
-			bf16ForwardSlices = c.slices
-		} else {
-			tf32ForwardSlices = c.slices
-		}
 		p := newPair(t, c.p)
 		g := recurrenceGPU(t, c.p, c.r)
+		was := g.opts.Slices
+		g.opts.Slices.Forward = c.slices
 		tol := map[Precision]float64{TF32: tolTF32, BF16: tolBF16}[c.p]
 		for _, sh := range recurrentShapes {
 			name := fmt.Sprintf("%s %s T=%d B=%d H=%d transposed=%v, %d slices", c.p, c.r, sh.T, sh.B, sh.H, sh.transposed, c.slices)
@@ -207,8 +204,8 @@ func TestLSTMRecurrentForward(t *testing.T) {
 			compareRecurrent(t, name+" against the CPU", got, want, tol)
 			compareRecurrent(t, name+" run twice", rc.viaBackend(t, g), got, tolExact)
 		}
+		g.opts.Slices = was
 	}
-	bf16ForwardSlices, tf32ForwardSlices = 1, 0
 }
 
 // TestLSTMRecurrentBackward checks the backward on bfloat16 storage at BF16,
@@ -221,11 +218,9 @@ func TestLSTMRecurrentBackward(t *testing.T) {
 	// does not divide 4H at H 400 and 16 (four slices there); at TF32, where
 	// the default leaves the steps to the model's loop, the same.
 	for _, slices := range []int{4, 1, 8, 3} {
-		bf16BackwardSlices, tf32BackwardSlices = slices, slices
-		testLSTMRecurrentBackward(t, BF16, tolSameRounding)
-		testLSTMRecurrentBackward(t, TF32, tolSameRounding)
+		testLSTMRecurrentBackward(t, BF16, slices, tolSameRounding)
+		testLSTMRecurrentBackward(t, TF32, slices, tolSameRounding)
 	}
-	bf16BackwardSlices, tf32BackwardSlices = 4, 0
 	for _, c := range []struct {
 		p Precision
 		r Recurrence
@@ -239,13 +234,16 @@ func TestLSTMRecurrentBackward(t *testing.T) {
 	}
 }
 
-func testLSTMRecurrentBackward(t *testing.T, prec Precision, tolSameRounding float64) {
+func testLSTMRecurrentBackward(t *testing.T, prec Precision, slices int, tolSameRounding float64) {
 	p := newPair(t, prec)
+	was := p.g.opts.Slices
+	p.g.opts.Slices.Backward = slices
+	defer func() { p.g.opts.Slices = was }()
 	tol := map[Precision]float64{TF32: tolTF32, BF16: tolBF16}[prec]
 	for _, sh := range recurrentShapes {
 		T, B, H := sh.T, sh.B, sh.H
 		G, BH := 4*H, B*H
-		name := fmt.Sprintf("%s T=%d B=%d H=%d, %d slices", prec, T, B, H, map[Precision]int{BF16: bf16BackwardSlices, TF32: tf32BackwardSlices}[prec])
+		name := fmt.Sprintf("%s T=%d B=%d H=%d, %d slices", prec, T, B, H, slices)
 		gates := p.upload(sigmoids(p.normal(T*B*G, 1)))
 		cs := p.randn((T+1)*BH, 1)
 		whh := p.randn(G*H, 1/math.Sqrt(float64(H)))
@@ -616,5 +614,48 @@ func TestSliceProducts(t *testing.T) {
 		c.Download(wantHost, want)
 		got := run(backwardSliceProduct(B, H, S), dg, w)
 		compare(t, fmt.Sprintf("backward B=%d H=%d S=%d", B, H, S), got, wantHost, 1e-5)
+	}
+}
+
+// TestSlicesOption checks Options.Slices without a GPU: "F/B" read and
+// refused as documented, New's refusals, and each precision's counts with
+// zero fields taking defaultSlices and set ones kept.
+func TestSlicesOption(t *testing.T) {
+	for in, want := range map[string]Slices{"4/8": {4, 8}, "0/8": {0, 8}, "2/0": {2, 0}, "0/0": {}} {
+		if got, err := ParseSlices(in); err != nil || got != want {
+			t.Errorf("ParseSlices(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "4", "4/", "/8", "a/8", "-1/4", "4/-2", "4/8/2"} {
+		if _, err := ParseSlices(bad); err == nil || !strings.Contains(err.Error(), "FORWARD/BACKWARD") {
+			t.Errorf("ParseSlices(%q): %v; want an error saying what it takes", bad, err)
+		}
+	}
+	for _, c := range []struct {
+		o   Options
+		bad string
+	}{
+		{Options{Precision: FP32, Slices: Slices{0, 4}}, "at fp32"},
+		{Options{Precision: TF32, Slices: Slices{-1, 4}}, "0 or more"},
+		{Options{Precision: TF32, Slices: Slices{4, 8}}, ""},
+		{Options{Precision: FP32}, ""},
+	} {
+		err := c.o.checkSlices()
+		if c.bad == "" && err != nil || c.bad != "" && (err == nil || !strings.Contains(err.Error(), c.bad)) {
+			t.Errorf("%+v: checkSlices %v; want %q", c.o, err, c.bad)
+		}
+	}
+	for _, c := range []struct {
+		p         Precision
+		set, want Slices
+	}{
+		{BF16, Slices{}, Slices{1, 4}}, {BF16, Slices{2, 0}, Slices{2, 4}}, {BF16, Slices{0, 8}, Slices{1, 8}},
+		{TF32, Slices{}, Slices{}}, {TF32, Slices{0, 8}, Slices{0, 8}}, {TF32, Slices{4, 8}, Slices{4, 8}},
+		{FP32, Slices{}, Slices{}},
+	} {
+		b := &Backend{opts: Options{Precision: c.p, Slices: c.set}}
+		if got := b.sliceCounts(); got != c.want {
+			t.Errorf("%s with %v: slices %v; want %v", c.p, c.set, got, c.want)
+		}
 	}
 }
