@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"testing"
 	"unsafe"
@@ -12,57 +13,56 @@ import (
 	"github.com/ulmfit-go/ulmfit/compute"
 )
 
-// hostKernels is hostSource built by g++ into a shared library and
-// loaded: the element-wise kernels run on this CPU, so that their
-// arithmetic and indexing are checked against the CPU backend in every
-// `make test`, before a GPU runs them (the GPU's own tests then check the
-// device's build).
-type hostKernels struct {
-	lib    uintptr
-	thread func(block, blocks, thread, threads uint32) // host_thread in testdata/host.h
-}
+// hostKernels is hostSource and testdata/host_launch.cpp built by g++ into
+// a shared library and loaded: the kernels run on this CPU, each block's
+// threads as threads of this process (host_run in testdata/host.h), so
+// that their arithmetic, indexing, barriers and shuffles are checked
+// against the CPU backend in every `make test`, before a GPU runs them (the
+// GPU's own tests then check the device's build).
+type hostKernels struct{ lib uintptr }
+
+// hostLib is the library once a test has built and loaded it: the tests
+// share one build (the file may go with that test's folder; the mapping
+// stays).
+var hostLib uintptr
 
 // loadHostKernels builds and loads the library, or skips the test where
 // there is no g++.
 func loadHostKernels(t *testing.T) *hostKernels {
 	t.Helper()
+	if hostLib != 0 {
+		return &hostKernels{lib: hostLib}
+	}
+	launchers, err := os.ReadFile(filepath.Join("testdata", "host_launch.cpp"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	so := filepath.Join(t.TempDir(), "kernels.so")
-	hostCompile(t, "", hostSource(), "-O2", "-shared", "-fPIC", "-o", so)
+	hostCompile(t, "", hostSource()+"\n"+string(launchers), "-O2", "-pthread", "-shared", "-fPIC", "-o", so)
 	lib, err := purego.Dlopen(so, purego.RTLD_NOW|purego.RTLD_LOCAL)
 	if err != nil {
 		t.Fatalf("loading the host build of the kernels: %v", err)
 	}
-	h := &hostKernels{lib: lib}
-	h.bind(t, &h.thread, "host_thread")
-	return h
+	hostLib = lib
+	return &hostKernels{lib: lib}
 }
 
-// bind sets *fn, a pointer to a func variable, to call the library's
-// symbol name.
+// bind sets *fn, a pointer to a func variable whose first three
+// parameters are the grid's x and y blocks and the block's threads, to
+// launch the kernel name (launch_name in testdata/host_launch.cpp).
 func (h *hostKernels) bind(t *testing.T, fn any, name string) {
 	t.Helper()
-	sym, err := purego.Dlsym(h.lib, name)
+	sym, err := purego.Dlsym(h.lib, "launch_"+name)
 	if err != nil {
-		t.Fatalf("the host build of the kernels has no %s: %v", name, err)
+		t.Fatalf("the host build of the kernels has no launch_%s: %v", name, err)
 	}
 	purego.RegisterFunc(fn, sym)
 }
 
-// launch runs kernel, a call of one kernel, once for every thread of a
-// grid of blocks blocks of threads threads, one thread after another.
-func (h *hostKernels) launch(blocks, threads int, kernel func()) {
-	for b := range blocks {
-		for th := range threads {
-			h.thread(uint32(b), uint32(blocks), uint32(th), uint32(threads))
-			kernel()
-		}
-	}
-}
-
-// hostGrids are the grids the host runs each kernel on: fewer threads
-// than elements, so that the grid-stride loop takes several turns, and
-// more.
-var hostGrids = [][2]int{{2, 8}, {3, 32}}
+// hostGrids are the grids the host runs each element-wise kernel on, x
+// blocks of threads: fewer threads than elements, so that the grid-stride
+// loop takes several turns, and more.
+var hostGrids = [][2]uint32{{2, 8}, {3, 32}}
 
 // randFloats is n draws of N(0, sd^2).
 func randFloats(r *rand.Rand, n int, sd float64) []float32 {
@@ -106,8 +106,8 @@ func equalBits(t *testing.T, what string, got, want []uint16) {
 // product reads, against the CPU backend's cell on the same sums.
 func TestHostCellKernels(t *testing.T) {
 	h := loadHostKernels(t)
-	var forward func(gates, bias, parts *float32, nparts int32, cPrev, c, hOut *float32, hb *uint16, batch, hidden int32)
-	var backward func(dgates, gates, cPrev, c, dh, dc, parts *float32, nparts int32, dgb *uint16, batch, hidden int32)
+	var forward func(gx, gy, bx uint32, gates, bias, parts *float32, nparts int32, cPrev, c, hOut *float32, hb *uint16, batch, hidden int32)
+	var backward func(gx, gy, bx uint32, dgates, gates, cPrev, c, dh, dc, parts *float32, nparts int32, dgb *uint16, batch, hidden int32)
 	h.bind(t, &forward, "lstm_forward_parts")
 	h.bind(t, &backward, "lstm_backward_parts")
 	cpu := cpu()
@@ -143,9 +143,7 @@ func TestHostCellKernels(t *testing.T) {
 				if folded { // one with the bfloat16 copy, one without
 					hb = make([]uint16, BH)
 				}
-				h.launch(grid[0], grid[1], func() {
-					forward(&gates[0], orNil(bias), orNil(parts), int32(nparts), &cPrev[0], &c[0], &hv[0], orNil(hb), B, H)
-				})
+				forward(grid[0], 1, grid[1], &gates[0], orNil(bias), orNil(parts), int32(nparts), &cPrev[0], &c[0], &hv[0], orNil(hb), B, H)
 				compare(t, "gates "+name, gates, pre, tolF32)
 				compare(t, "c "+name, c, wantC, tolF32)
 				compare(t, "h "+name, hv, wantH, tolF32)
@@ -170,9 +168,7 @@ func TestHostCellKernels(t *testing.T) {
 				if folded {
 					dgb = make([]uint16, BG)
 				}
-				h.launch(grid[0], grid[1], func() {
-					backward(&dg[0], &acts[0], &cPrev[0], &wantC[0], &dh[0], &dc[0], orNil(bparts), int32(nparts), orNil(dgb), B, H)
-				})
+				backward(grid[0], 1, grid[1], &dg[0], &acts[0], &cPrev[0], &wantC[0], &dh[0], &dc[0], orNil(bparts), int32(nparts), orNil(dgb), B, H)
 				compare(t, "dh "+name, dh, wantDH, tolExact)
 				compare(t, "dgates "+name, dg, wantDG, tolF32)
 				compare(t, "dc "+name, dc, wantDC, tolF32)
@@ -204,12 +200,11 @@ func aligned16[T any](n int) []T {
 // and dropout_mask against the CPU's mask bit for bit.
 func TestHostVectorKernels(t *testing.T) {
 	h := loadHostKernels(t)
-	var toBF16 func(dst *uint16, src *float32, n int64)
-	var toBF16Vec func(dst *uint16, src *float32, n8 int64, tail int32)
-	type adamFn = func(p, g, m, v *float32, lr, beta1, beta2, eps, wd, step, sqrtBC2 float32, decoupled int32, n int64)
-	var adam adamFn
-	var adamVec func(p, g, m, v *float32, lr, beta1, beta2, eps, wd, step, sqrtBC2 float32, decoupled int32, n4 int64, tail int32)
-	var dropout func(mask *float32, p, keep float32, seed uint64, n int64)
+	var toBF16 func(gx, gy, bx uint32, dst *uint16, src *float32, n int64)
+	var toBF16Vec func(gx, gy, bx uint32, dst *uint16, src *float32, n8 int64, tail int32)
+	var adam func(gx, gy, bx uint32, p, g, m, v *float32, lr, beta1, beta2, eps, wd, step, sqrtBC2 float32, decoupled int32, n int64)
+	var adamVec func(gx, gy, bx uint32, p, g, m, v *float32, lr, beta1, beta2, eps, wd, step, sqrtBC2 float32, decoupled int32, n4 int64, tail int32)
+	var dropout func(gx, gy, bx uint32, mask *float32, p, keep float32, seed uint64, n int64)
 	h.bind(t, &toBF16, "to_bf16")
 	h.bind(t, &toBF16Vec, "to_bf16_vec")
 	h.bind(t, &adam, "adam")
@@ -231,8 +226,8 @@ func TestHostVectorKernels(t *testing.T) {
 			copy(src[n-len(special):], special)
 			want := bf16Of(src)
 			got, gotVec := make([]uint16, n), aligned16[uint16](n)
-			h.launch(grid[0], grid[1], func() { toBF16(&got[0], &src[0], int64(n)) })
-			h.launch(grid[0], grid[1], func() { toBF16Vec(&gotVec[0], &src[0], int64(n/8), int32(n%8)) })
+			toBF16(grid[0], 1, grid[1], &got[0], &src[0], int64(n))
+			toBF16Vec(grid[0], 1, grid[1], &gotVec[0], &src[0], int64(n/8), int32(n%8))
 			equalBits(t, "to_bf16 "+name, got, want)
 			equalBits(t, "to_bf16_vec "+name, gotVec, want)
 
@@ -253,10 +248,8 @@ func TestHostVectorKernels(t *testing.T) {
 					const lr, beta1, beta2, eps, wd = 1e-3, 0.7, 0.99, 1e-8, 0.01
 					cpu.Adam(vec(p), vec(g), vec(m), vec(v), lr, beta1, beta2, eps, wd, step, decoupled)
 					st, bc := adamBiasCorrection(lr, beta1, beta2, step)
-					h.launch(grid[0], grid[1], func() { adam(&p1[0], &g[0], &m1[0], &v1[0], lr, beta1, beta2, eps, wd, st, bc, flag, int64(n)) })
-					h.launch(grid[0], grid[1], func() {
-						adamVec(&p4[0], &g[0], &m4[0], &v4[0], lr, beta1, beta2, eps, wd, st, bc, flag, int64(n/4), int32(n%4))
-					})
+					adam(grid[0], 1, grid[1], &p1[0], &g[0], &m1[0], &v1[0], lr, beta1, beta2, eps, wd, st, bc, flag, int64(n))
+					adamVec(grid[0], 1, grid[1], &p4[0], &g[0], &m4[0], &v4[0], lr, beta1, beta2, eps, wd, st, bc, flag, int64(n/4), int32(n%4))
 				}
 				for _, c := range []struct {
 					name      string
@@ -272,8 +265,163 @@ func TestHostVectorKernels(t *testing.T) {
 			n, seed := 1<<16+3, r.Uint64()
 			want, got := make([]float32, n), make([]float32, n)
 			cpu.DropoutMask(vec(want), rate, seed)
-			h.launch(grid[0], grid[1], func() { dropout(&got[0], rate, 1/(1-rate), seed, int64(n)) })
+			dropout(grid[0], 1, grid[1], &got[0], rate, 1/(1-rate), seed, int64(n))
 			compare(t, fmt.Sprintf("dropout_mask grid %dx%d, p=%g", grid[0], grid[1], rate), got, want, tolExact)
+		}
+	}
+}
+
+// TestHostReductions runs the kernels whose threads work together (block
+// barriers, warp shuffles, fixed summation trees) on the host, each
+// block's threads at once: the softmax cross-entropy on float32 and
+// bfloat16 logits, scalar and vector, with the folded bias, a row far from
+// zero and an ignored row; the chunked column sums, scalar and vector, on
+// float32 and (scaled) bfloat16; and the sum of squares; against the CPU
+// backend.
+func TestHostReductions(t *testing.T) {
+	h := loadHostKernels(t)
+	type softmaxF32 = func(gx, gy, bx uint32, logits, bias *float32, targets *int32, losses *float32, n, vocab int32)
+	type softmaxBF16 = func(gx, gy, bx uint32, logits *uint16, bias *float32, targets *int32, losses *float32, n, vocab int32)
+	var sm, smVec softmaxF32
+	var smB, smBVec softmaxBF16
+	var rows, rowsVec func(gx, gy, bx uint32, x, part *float32, rows, cols, chunks int32)
+	var rowsB, rowsBVec func(gx, gy, bx uint32, x *uint16, part *float32, rows, cols, chunks int32, scale float32)
+	var rowsFinal func(gx, gy, bx uint32, db, part *float32, cols, chunks int32)
+	var sqPartial func(gx, gy, bx uint32, x *float32, n int64, partial *float64)
+	var sqFinal func(gx, gy, bx uint32, partial *float64, blocks int32, out *float64)
+	for name, fn := range map[string]any{
+		"softmax_xent": &sm, "softmax_xent_vec": &smVec, "softmax_xent_bf16": &smB, "softmax_xent_bf16_vec": &smBVec,
+		"sum_rows_partial": &rows, "sum_rows_partial_vec": &rowsVec, "sum_rows_partial_bf16": &rowsB,
+		"sum_rows_partial_bf16_vec": &rowsBVec, "sum_rows_final": &rowsFinal,
+		"sum_squares_partial": &sqPartial, "sum_squares_final": &sqFinal,
+	} {
+		h.bind(t, fn, name)
+	}
+	cpu := cpu()
+	vec := func(x []float32) compute.Vec { return compute.Vec{Data: x, N: len(x)} }
+	r := rand.New(rand.NewPCG(13, 0x5eed))
+
+	// Softmax: 5 rows on 2 blocks (each block takes rows in turn), V 1000
+	// for the vector kernels (whole 16-byte vectors of float32 and of
+	// bfloat16), V 1001 and 3 for the scalar ones.
+	for _, V := range []int{3, 1000, 1001} {
+		const n = 5
+		host, bias := randFloats(r, n*V, 3), aligned16[float32](V)
+		copy(bias, randFloats(r, V, 2))
+		for j := range V { // a row far from zero, where exp overflows without the max
+			host[2*V+j] += 1e4
+		}
+		targets := make([]int32, n)
+		for i := range targets {
+			targets[i] = int32(r.IntN(V))
+		}
+		targets[4] = -1 // ignored: a zero row and loss
+		ti := compute.IVec{Data: targets, N: n}
+
+		want, wantLoss := make([]float32, n*V), make([]float32, n)
+		for i := range want {
+			want[i] = host[i] + bias[i%V]
+		}
+		cpu.SoftmaxCrossEntropy(vec(want), ti, vec(wantLoss), n, V)
+		for _, f32 := range []struct {
+			name string
+			fn   softmaxF32
+			ok   bool
+		}{{"softmax_xent", sm, true}, {"softmax_xent_vec", smVec, V%4 == 0}} {
+			if !f32.ok {
+				continue
+			}
+			logits, losses := aligned16[float32](n*V), make([]float32, n)
+			copy(logits, host)
+			f32.fn(2, 1, softmaxTPB, &logits[0], &bias[0], &targets[0], &losses[0], n, int32(V))
+			compare(t, fmt.Sprintf("%s V=%d losses", f32.name, V), losses, wantLoss, tolSum)
+			compare(t, fmt.Sprintf("%s V=%d gradient", f32.name, V), logits, want, tolSum)
+		}
+
+		// bfloat16 logits: the same sums from the widened values, the
+		// gradient rounded to bfloat16 (at most half a unit of 2^-8 each).
+		bits := aligned16[uint16](n * V)
+		widened := make([]float32, n*V)
+		for i, v := range host {
+			bits[i] = compute.ToBF16(v)
+			widened[i] = compute.FromBF16(bits[i]) + bias[i%V]
+		}
+		cpu.SoftmaxCrossEntropy(vec(widened), ti, vec(wantLoss), n, V)
+		for _, b16 := range []struct {
+			name string
+			fn   softmaxBF16
+			ok   bool
+		}{{"softmax_xent_bf16", smB, true}, {"softmax_xent_bf16_vec", smBVec, V%8 == 0}} {
+			if !b16.ok {
+				continue
+			}
+			logits, losses := aligned16[uint16](n*V), make([]float32, n)
+			copy(logits, bits)
+			b16.fn(2, 1, softmaxTPB, &logits[0], &bias[0], &targets[0], &losses[0], n, int32(V))
+			got := make([]float32, n*V)
+			for i, b := range logits {
+				got[i] = compute.FromBF16(b)
+			}
+			compare(t, fmt.Sprintf("%s V=%d losses", b16.name, V), losses, wantLoss, tolSum)
+			compare(t, fmt.Sprintf("%s V=%d gradient", b16.name, V), got, widened, 3e-3)
+		}
+	}
+
+	// Column sums: 150 rows in chunks of 64 (3 chunks, the last short), on
+	// a 2x2 grid of 8 threads, so that both grid loops take turns.
+	for _, cols := range []int{37, 40} {
+		const R = 150
+		chunks := (R + sumRowsRun - 1) / sumRowsRun
+		x := aligned16[float32](R * cols)
+		copy(x, randFloats(r, R*cols, 1))
+		db := randFloats(r, cols, 1)
+		want := append([]float32(nil), db...)
+		cpu.SumRows(vec(want), vec(x), R, cols)
+		type run struct {
+			name string
+			ok   bool
+			fn   func(part *float32)
+		}
+		bits := aligned16[uint16](R * cols)
+		widened := make([]float32, R*cols)
+		for i, v := range x {
+			bits[i] = compute.ToBF16(v)
+			widened[i] = compute.FromBF16(bits[i])
+		}
+		const scale = 0.375
+		wantB := make([]float32, cols)
+		cpu.SumRows(vec(wantB), vec(widened), R, cols)
+		for j := range wantB {
+			wantB[j] = db[j] + scale*wantB[j]
+		}
+		for _, c := range []struct {
+			run
+			want []float32
+		}{
+			{run{"sum_rows_partial", true, func(p *float32) { rows(2, 2, 8, &x[0], p, R, int32(cols), int32(chunks)) }}, want},
+			{run{"sum_rows_partial_vec", cols%4 == 0, func(p *float32) { rowsVec(2, 2, 8, &x[0], p, R, int32(cols), int32(chunks)) }}, want},
+			{run{"sum_rows_partial_bf16", true, func(p *float32) { rowsB(2, 2, 8, &bits[0], p, R, int32(cols), int32(chunks), scale) }}, wantB},
+			{run{"sum_rows_partial_bf16_vec", cols%8 == 0, func(p *float32) { rowsBVec(2, 2, 8, &bits[0], p, R, int32(cols), int32(chunks), scale) }}, wantB},
+		} {
+			if !c.ok {
+				continue
+			}
+			part, got := aligned16[float32](chunks*cols), append([]float32(nil), db...)
+			c.fn(&part[0])
+			rowsFinal(2, 1, 8, &got[0], &part[0], int32(cols), int32(chunks))
+			compare(t, fmt.Sprintf("%s cols=%d", c.name, cols), got, c.want, tolSum)
+		}
+	}
+
+	// The sum of squares: the host's fixed grid of partials, then one block.
+	for _, n := range []int{1, 1000, 100003} {
+		x := randFloats(r, n, 2)
+		const blocks = 3
+		partial, out := make([]float64, blocks), make([]float64, 1)
+		sqPartial(blocks, 1, reduceTPB, &x[0], int64(n), &partial[0])
+		sqFinal(1, 1, reduceTPB, &partial[0], blocks, &out[0])
+		if want := cpu.SumSquares(vec(x)); math.Abs(out[0]-want) > 1e-12*want {
+			t.Errorf("sum_squares n=%d: %.17g, want %.17g", n, out[0], want)
 		}
 	}
 }

@@ -40,7 +40,7 @@ func hostCompile(t *testing.T, prefix, src string, args ...string) string {
 	if err := os.WriteFile(path, []byte(prefix+string(header)+src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := append([]string{"-std=c++17", "-w", path}, args...)
+	cmd := append([]string{"-std=c++20", "-w", path}, args...)
 	if out, err := exec.Command(gxx, cmd...).CombinedOutput(); err != nil {
 		t.Fatalf("g++ rejects the kernels: %v\n%s", err, out)
 	}

@@ -2,16 +2,21 @@
 // cells.cu and recurrent.cu use, so that a host C++ compiler can parse and
 // type-check them all (TestKernelSourcesParse, which defines __CUDA_ARCH__
 // to parse the device side) and build and run the first four
-// (TestHostCellKernels, which does not).
+// (TestHost*, which does not; recurrent.cu's PTX has no host form).
 //
-// A launch on the host runs the kernel once for every thread of the grid,
-// one after another, with threadIdx, blockIdx, blockDim and gridDim set by
-// host_thread. That is the device's result for a kernel whose threads
-// share nothing (the grid-stride element loops); the stand-ins of shuffles,
-// barriers and atomics below only parse, so kernels that use them must not
-// be run this way.
+// host_run runs a kernel as the device would, block after block: each
+// block's threads as that many threads of this process at once, so that
+// __syncthreads is a barrier of the block's threads and a warp's shuffles
+// exchange values among its 32 lanes. Blocks run one at a time, since a
+// kernel's __shared__ arrays are static here, one copy for all blocks.
+// Only full warps shuffle (as block_reduce does). The stand-ins below the
+// line "parse only" are for recurrent.cu and must not run.
+#include <barrier>
 #include <cmath>
 #include <cstring>
+#include <memory>
+#include <thread>
+#include <vector>
 #define __global__
 #define __device__
 #define __forceinline__ inline
@@ -19,11 +24,8 @@
 #define __launch_bounds__(...)
 #define __align__(n) alignas(n)
 struct hostDim3 { unsigned x, y, z; };
-static hostDim3 threadIdx, blockIdx, blockDim, gridDim;
-extern "C" void host_thread(unsigned block, unsigned blocks, unsigned thread, unsigned threads) {
-	threadIdx = {thread, 0, 0}, blockIdx = {block, 0, 0};
-	blockDim = {threads, 1, 1}, gridDim = {blocks, 1, 1};
-}
+static thread_local hostDim3 threadIdx, blockIdx;
+static hostDim3 blockDim, gridDim;
 struct float4 { float x, y, z, w; };
 struct uint4 { unsigned x, y, z, w; };
 inline float4 make_float4(float a, float b, float c, float d) { return {a, b, c, d}; }
@@ -42,10 +44,54 @@ inline float __fadd_rn(float a, float b) { return a + b; }
 template <class T> T __ldcg(const T* p) { return *p; }
 template <class T> T min(T a, T b) { return a < b ? a : b; }
 template <class T> T max(T a, T b) { return a > b ? a : b; }
-// Parse only: these need the other threads of a warp or block.
-inline float __shfl_xor_sync(unsigned, float, int) { return 0; }
-inline void __syncthreads() {}
-inline void __syncwarp() {}
+
+// The running block: its barrier, one barrier a warp, and a slot a thread
+// for the shuffles.
+static std::barrier<>* host_block;
+static std::vector<std::unique_ptr<std::barrier<>>> host_warps;
+static float host_lanes[1024];
+
+inline void __syncthreads() { host_block->arrive_and_wait(); }
+inline void __syncwarp() { host_warps[threadIdx.x / 32]->arrive_and_wait(); }
+inline float __shfl_xor_sync(unsigned, float v, int lane_mask) {
+	unsigned t = threadIdx.x;
+	host_lanes[t] = v;
+	__syncwarp();
+	float r = host_lanes[t ^ (unsigned)lane_mask];
+	__syncwarp(); // every lane has read before any writes again
+	return r;
+}
+
+// host_run runs body, one kernel call, for every thread of a grid of
+// (gx, gy) blocks of bx threads (at most 1024).
+template <class F> void host_run(unsigned gx, unsigned gy, unsigned bx, F body) {
+	gridDim = {gx, gy, 1}, blockDim = {bx, 1, 1};
+	std::barrier<> block(bx);
+	host_block = &block;
+	host_warps.clear();
+	for (unsigned w = 0; w * 32 < bx; w++) host_warps.push_back(std::make_unique<std::barrier<>>(bx - w * 32 < 32 ? bx - w * 32 : 32));
+	for (unsigned y = 0; y < gy; y++)
+		for (unsigned x = 0; x < gx; x++) {
+			std::vector<std::thread> threads;
+			for (unsigned t = 0; t < bx; t++)
+				threads.emplace_back([=, &body] {
+					threadIdx = {t, 0, 0}, blockIdx = {x, y, 0};
+					body();
+				});
+			for (auto& th : threads) th.join();
+		}
+}
+
+// HOST_LAUNCH(name, (params...), (args...)) defines the C function
+// launch_name(gx, gy, bx, params...) that runs the kernel name(args...) on
+// that grid (host_run): the entry points the tests call.
+#define HOST_UNPAREN(...) __VA_ARGS__
+#define HOST_LAUNCH(name, params, args)                                                       \
+	extern "C" void launch_##name(unsigned gx, unsigned gy, unsigned bx, HOST_UNPAREN params) { \
+		host_run(gx, gy, bx, [&] { name args; });                                             \
+	}
+
+// Parse only: recurrent.cu's, never run here.
 inline void __threadfence() {}
 inline long long clock64() { return 0; }
 inline unsigned __cvta_generic_to_shared(const void*) { return 0; }
