@@ -4,8 +4,7 @@
 // of its K-slices, and write the bfloat16 operand of the next step's
 // product. Compiled after kernels.cu and decoder.cu, whose i64, FOR_EACH,
 // pdl_wait, lstm_forward_one, lstm_backward_one, bf16 and to_bf16_rn they
-// use. They touch no shared memory and no other thread's elements, so the
-// host's compiler runs them too (TestHostCellKernels).
+// use. The host's compiler runs them too (TestHostCellKernels).
 
 // lstm_forward_parts is lstm_forward after adding a step's recurrent
 // product to the gates' input part, given as nparts partial products

@@ -13,7 +13,7 @@ __device__ __forceinline__ bf16 to_bf16_rn(float x) {
 	asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(x));
 	return h;
 #else
-	// On the host (TestHostCellKernels) the same rounding in integers, as
+	// On the host (host_test.go) the same rounding in integers, as
 	// compute.ToBF16 rounds; a NaN keeps its sign and a quiet bit.
 	unsigned int u = __float_as_uint(x);
 	if ((u & 0x7fffffffu) > 0x7f800000u) return (bf16)((u >> 16) | 0x40);

@@ -425,3 +425,193 @@ func TestHostReductions(t *testing.T) {
 		}
 	}
 }
+
+// TestHostElementwise runs every other kernel of hostSource on the host
+// against the CPU backend's method of the same name, as TestElementwise,
+// TestGatherScatterAdd, TestLSTMCell and the head's tests do on a GPU:
+// arithmetic kernels bit for bit where the CPU's order of operations is
+// the same, the rest within a float32 rounding or two.
+func TestHostElementwise(t *testing.T) {
+	h := loadHostKernels(t)
+	var (
+		fill        func(gx, gy, bx uint32, x *float32, v float32, n int64)
+		axpy        func(gx, gy, bx uint32, alpha float32, x, y *float32, n int64)
+		scale       func(gx, gy, bx uint32, x *float32, alpha float32, n int64)
+		mul, sub    func(gx, gy, bx uint32, out, a, b *float32, n int64)
+		mulTiled    func(gx, gy, bx uint32, out, x, m *float32, tile, tiles int64)
+		scaleMatrix func(gx, gy, bx uint32, c *float32, m, n, ldc int32, beta float32)
+		gather      func(gx, gy, bx uint32, out, table *float32, ids *int32, scale *float32, dim, rows int32)
+		scatterAdd  func(gx, gy, bx uint32, dtable, dout *float32, plan *int32, scale *float32, dim, n int32)
+		addRow      func(gx, gy, bx uint32, x, b *float32, rows, cols int32)
+		lstmF       func(gx, gy, bx uint32, gates, cPrev, c, hOut *float32, batch, hidden int32)
+		lstmB       func(gx, gy, bx uint32, dgates, gates, cPrev, c, dh, dc *float32, batch, hidden int32)
+		relu        func(gx, gy, bx uint32, y, x *float32, n int64)
+		reluB       func(gx, gy, bx uint32, dx, dy, y *float32, n int64)
+		bnTrain     func(gx, gy, bx uint32, y, x, gamma, beta, mean, invStd, runMean, runVar *float32, rows, cols int32, momentum, eps float32)
+		bnEval      func(gx, gy, bx uint32, y, x, gamma, beta, runMean, runVar *float32, rows, cols int32, eps float32)
+		bnBack      func(gx, gy, bx uint32, dx, dgamma, dbeta, dy, x, gamma, mean, invStd *float32, rows, cols int32)
+		pool        func(gx, gy, bx uint32, out, hIn *float32, spans *int32, steps, batch, cols int32)
+		poolB       func(gx, gy, bx uint32, dh, dout, hIn *float32, spans *int32, steps, batch, cols int32)
+	)
+	for name, fn := range map[string]any{
+		"fill": &fill, "axpy": &axpy, "scale": &scale, "mul": &mul, "sub": &sub, "mul_tiled": &mulTiled,
+		"scale_matrix": &scaleMatrix, "gather": &gather, "scatter_add": &scatterAdd, "add_row_vector": &addRow,
+		"lstm_forward": &lstmF, "lstm_backward": &lstmB, "relu": &relu, "relu_backward": &reluB,
+		"batch_norm_train": &bnTrain, "batch_norm_eval": &bnEval, "batch_norm_backward": &bnBack,
+		"concat_pool": &pool, "concat_pool_backward": &poolB,
+	} {
+		h.bind(t, fn, name)
+	}
+	cpu := cpu()
+	vec := func(x []float32) compute.Vec { return compute.Vec{Data: x, N: len(x)} }
+	ivec := func(x []int32) compute.IVec { return compute.IVec{Data: x, N: len(x)} }
+	clone := func(x []float32) []float32 { return append([]float32(nil), x...) }
+	r := rand.New(rand.NewPCG(14, 0x5eed))
+	const n = 203 // no grid divides it
+	for _, g := range hostGrids {
+		gx, bx := g[0], g[1]
+		at := func(what string) string { return fmt.Sprintf("%s, grid %dx%d", what, gx, bx) }
+		x, y := randFloats(r, n, 1), randFloats(r, n, 1)
+		x[7] = float32(math.NaN()) // ReLU keeps NaN; the others carry it
+
+		got, want := make([]float32, n), make([]float32, n)
+		fill(gx, 1, bx, &got[0], -2.5, n)
+		cpu.Fill(vec(want), -2.5)
+		compare(t, at("fill"), got, want, tolExact)
+		got, want = clone(y), clone(y)
+		axpy(gx, 1, bx, -0.37, &x[0], &got[0], n)
+		cpu.Axpy(-0.37, vec(x), vec(want))
+		compare(t, at("axpy"), got, want, tolF32)
+		got, want = clone(x), clone(x)
+		scale(gx, 1, bx, &got[0], 1.7, n)
+		cpu.Scale(vec(want), 1.7)
+		compare(t, at("scale"), got, want, tolExact)
+		mul(gx, 1, bx, &got[0], &x[0], &y[0], n)
+		cpu.Mul(vec(want), vec(x), vec(y))
+		compare(t, at("mul"), got, want, tolExact)
+		sub(gx, 1, bx, &got[0], &x[0], &y[0], n)
+		cpu.Sub(vec(want), vec(x), vec(y))
+		compare(t, at("sub"), got, want, tolExact)
+		relu(gx, 1, bx, &got[0], &x[0], n)
+		cpu.ReLU(vec(want), vec(x))
+		compare(t, at("relu"), got, want, tolExact)
+		dx, wantDX := make([]float32, n), make([]float32, n)
+		reluB(gx, 1, bx, &dx[0], &y[0], &got[0], n)
+		cpu.ReLUBackward(vec(wantDX), vec(y), vec(want))
+		compare(t, at("relu_backward"), dx, wantDX, tolExact)
+
+		// (tiles, tile) and (rows, cols) walks: y blocks over tiles or rows.
+		const tiles, tile = 7, 29
+		tx, m := randFloats(r, tiles*tile, 1), randFloats(r, tile, 1)
+		got, want = make([]float32, tiles*tile), make([]float32, tiles*tile)
+		mulTiled(gx, 2, bx, &got[0], &tx[0], &m[0], tile, tiles)
+		cpu.MulTiled(vec(want), vec(tx), vec(m))
+		compare(t, at("mul_tiled"), got, want, tolExact)
+		got, want = clone(tx), clone(tx)
+		addRow(gx, 2, bx, &got[0], &m[0], tiles, tile)
+		cpu.AddRowVector(vec(want), vec(m), tiles, tile)
+		compare(t, at("add_row_vector"), got, want, tolExact)
+		const ldc = tile + 3 // a strided (tiles, tile-3) matrix: the padding stays
+		for _, beta := range []float32{0, 0.5} {
+			cm := randFloats(r, tiles*ldc, 1)
+			cm[1] = float32(math.NaN()) // beta 0 overwrites without reading
+			want = clone(cm)
+			for i := range tiles {
+				for j := range tile - 3 {
+					if beta == 0 {
+						want[i*ldc+j] = 0
+					} else {
+						want[i*ldc+j] *= beta
+					}
+				}
+			}
+			scaleMatrix(gx, 2, bx, &cm[0], tiles, tile-3, ldc, beta)
+			compare(t, at(fmt.Sprintf("scale_matrix beta=%g", beta)), cm, want, tolExact)
+		}
+
+		// Gather and scatter: 9 ids over a table of 5 rows of 37, repeats
+		// included, with and without a row scale.
+		const rows, dim = 5, 37
+		table, ids := randFloats(r, rows*dim, 1), []int32{3, 0, 3, 4, 1, 3, 0, 2, 4}
+		rowScale := randFloats(r, rows, 1)
+		for _, sc := range [][]float32{nil, rowScale} {
+			what := fmt.Sprintf("scale %v", sc != nil)
+			got, want = make([]float32, len(ids)*dim), make([]float32, len(ids)*dim)
+			gather(gx, 1, bx, &got[0], &table[0], &ids[0], orNil(sc), dim, int32(len(ids)))
+			cpu.Gather(vec(want), vec(table), ivec(ids), dim, vec(sc))
+			compare(t, at("gather "+what), got, want, tolExact)
+			dout := randFloats(r, len(ids)*dim, 1)
+			got, want = clone(table), clone(table)
+			plan := append([]int32(nil), (&Backend{}).buildPlan(ids)...)
+			scatterAdd(gx, 1, bx, &got[0], &dout[0], &plan[0], orNil(sc), dim, int32(len(ids)))
+			cpu.ScatterAdd(vec(want), vec(dout), ivec(ids), dim, vec(sc))
+			// The CPU's AVX2 kernel fuses the product into the sum, the
+			// kernel rounds each (as the Go kernels do): tolF32, as on the GPU.
+			compare(t, at("scatter_add "+what), got, want, tolF32)
+		}
+
+		// The LSTM cell, B=3, H=13.
+		const B, H = 3, 13
+		pre, cPrev := randFloats(r, B*4*H, 2), randFloats(r, B*H, 1)
+		gates, wantG := clone(pre), clone(pre)
+		c, hv, wantC, wantH := make([]float32, B*H), make([]float32, B*H), make([]float32, B*H), make([]float32, B*H)
+		lstmF(gx, 1, bx, &gates[0], &cPrev[0], &c[0], &hv[0], B, H)
+		cpu.LSTMCellForward(vec(wantG), vec(cPrev), vec(wantC), vec(wantH), B, H)
+		compare(t, at("lstm_forward gates"), gates, wantG, tolF32)
+		compare(t, at("lstm_forward c"), c, wantC, tolF32)
+		compare(t, at("lstm_forward h"), hv, wantH, tolF32)
+		dh, dc := randFloats(r, B*H, 1), randFloats(r, B*H, 1)
+		dg, wantDG, wantDC := make([]float32, B*4*H), make([]float32, B*4*H), clone(dc)
+		lstmB(gx, 1, bx, &dg[0], &wantG[0], &cPrev[0], &wantC[0], &dh[0], &dc[0], B, H)
+		cpu.LSTMCellBackward(vec(wantDG), vec(wantG), vec(cPrev), vec(wantC), vec(dh), vec(wantDC), B, H)
+		compare(t, at("lstm_backward dgates"), dg, wantDG, tolF32)
+		compare(t, at("lstm_backward dc"), dc, wantDC, tolF32)
+
+		// Batch norm over (17, 11), training then evaluation and backward.
+		const bR, bC = 17, 11
+		bxIn, gamma, beta := randFloats(r, bR*bC, 2), randFloats(r, bC, 1), randFloats(r, bC, 1)
+		run0, var0 := randFloats(r, bC, 1), make([]float32, bC)
+		for j := range var0 {
+			var0[j] = 0.5 + float32(r.Float64())
+		}
+		type bnState struct{ y, mean, invStd, runMean, runVar []float32 }
+		fresh := func() bnState {
+			return bnState{make([]float32, bR*bC), make([]float32, bC), make([]float32, bC), clone(run0), clone(var0)}
+		}
+		gb, wb := fresh(), fresh()
+		bnTrain(gx, 1, bx, &gb.y[0], &bxIn[0], &gamma[0], &beta[0], &gb.mean[0], &gb.invStd[0], &gb.runMean[0], &gb.runVar[0], bR, bC, 0.1, 1e-5)
+		cpu.BatchNormTrain(vec(wb.y), vec(bxIn), vec(gamma), vec(beta), vec(wb.mean), vec(wb.invStd), vec(wb.runMean), vec(wb.runVar), bR, bC, 0.1, 1e-5)
+		for _, c := range []struct {
+			name      string
+			got, want []float32
+		}{{"y", gb.y, wb.y}, {"mean", gb.mean, wb.mean}, {"invStd", gb.invStd, wb.invStd}, {"runMean", gb.runMean, wb.runMean}, {"runVar", gb.runVar, wb.runVar}} {
+			compare(t, at("batch_norm_train "+c.name), c.got, c.want, tolF32)
+		}
+		got, want = make([]float32, bR*bC), make([]float32, bR*bC)
+		bnEval(gx, 1, bx, &got[0], &bxIn[0], &gamma[0], &beta[0], &wb.runMean[0], &wb.runVar[0], bR, bC, 1e-5)
+		cpu.BatchNormEval(vec(want), vec(bxIn), vec(gamma), vec(beta), vec(wb.runMean), vec(wb.runVar), bR, bC, 1e-5)
+		compare(t, at("batch_norm_eval"), got, want, tolF32)
+		dyBN := randFloats(r, bR*bC, 1)
+		dgam, dbet := randFloats(r, bC, 1), randFloats(r, bC, 1)
+		wdgam, wdbet := clone(dgam), clone(dbet)
+		dxBN, wdxBN := make([]float32, bR*bC), make([]float32, bR*bC)
+		bnBack(gx, 1, bx, &dxBN[0], &dgam[0], &dbet[0], &dyBN[0], &bxIn[0], &gamma[0], &wb.mean[0], &wb.invStd[0], bR, bC)
+		cpu.BatchNormBackward(vec(wdxBN), vec(wdgam), vec(wdbet), vec(dyBN), vec(bxIn), vec(gamma), vec(wb.mean), vec(wb.invStd), bR, bC)
+		compare(t, at("batch_norm_backward dx"), dxBN, wdxBN, 4*tolF32)
+		compare(t, at("batch_norm_backward dgamma"), dgam, wdgam, tolF32)
+		compare(t, at("batch_norm_backward dbeta"), dbet, wdbet, tolF32)
+
+		// Concat pooling over (steps 6, batch 3, 19) with spans of their own.
+		const steps, pB, pC = 6, 3, 19
+		hIn, spans := randFloats(r, steps*pB*pC, 1), []int32{0, 6, 2, 5, 4, 5}
+		got, want = make([]float32, pB*3*pC), make([]float32, pB*3*pC)
+		pool(gx, 1, bx, &got[0], &hIn[0], &spans[0], steps, pB, pC)
+		cpu.ConcatPool(vec(want), vec(hIn), ivec(spans), steps, pB, pC)
+		compare(t, at("concat_pool"), got, want, tolF32)
+		dout := randFloats(r, pB*3*pC, 1)
+		got, want = make([]float32, steps*pB*pC), make([]float32, steps*pB*pC)
+		poolB(gx, 1, bx, &got[0], &dout[0], &hIn[0], &spans[0], steps, pB, pC)
+		cpu.ConcatPoolBackward(vec(want), vec(dout), vec(hIn), ivec(spans), steps, pB, pC)
+		compare(t, at("concat_pool_backward"), got, want, tolExact)
+	}
+}

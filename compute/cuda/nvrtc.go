@@ -19,7 +19,8 @@ var kernelSource string
 func moduleSource() string { return hostSource() + "\n" + recurrentSource }
 
 // hostSource is the files whose kernels a host C++ compiler can build and
-// run (TestHostCellKernels): recurrent.cu's inline PTX has no host form.
+// run (host_test.go's TestHost*, every kernel in them): recurrent.cu's
+// inline PTX has no host form.
 func hostSource() string {
 	return strings.Join([]string{kernelSource, headSource, decoderSource, cellSource}, "\n")
 }

@@ -33,3 +33,31 @@ HOST_LAUNCH(sum_rows_partial_bf16_vec, (const bf16* x, float* part, int rows, in
 HOST_LAUNCH(sum_rows_final, (float* db, const float* part, int cols, int chunks), (db, part, cols, chunks))
 HOST_LAUNCH(sum_squares_partial, (const float* x, i64 n, double* partial), (x, n, partial))
 HOST_LAUNCH(sum_squares_final, (const double* partial, int blocks, double* out), (partial, blocks, out))
+HOST_LAUNCH(fill, (float* x, float v, i64 n), (x, v, n))
+HOST_LAUNCH(axpy, (float alpha, const float* x, float* y, i64 n), (alpha, x, y, n))
+HOST_LAUNCH(scale, (float* x, float alpha, i64 n), (x, alpha, n))
+HOST_LAUNCH(mul, (float* out, const float* a, const float* b, i64 n), (out, a, b, n))
+HOST_LAUNCH(sub, (float* out, const float* a, const float* b, i64 n), (out, a, b, n))
+HOST_LAUNCH(mul_tiled, (float* out, const float* x, const float* m, i64 tile, i64 tiles), (out, x, m, tile, tiles))
+HOST_LAUNCH(scale_matrix, (float* c, int m, int n, int ldc, float beta), (c, m, n, ldc, beta))
+HOST_LAUNCH(gather, (float* out, const float* table, const int* ids, const float* scale, int dim, int rows), (out, table, ids, scale, dim, rows))
+HOST_LAUNCH(scatter_add, (float* dtable, const float* dout, const int* plan, const float* scale, int dim, int n), (dtable, dout, plan, scale, dim, n))
+HOST_LAUNCH(add_row_vector, (float* x, const float* b, int rows, int cols), (x, b, rows, cols))
+HOST_LAUNCH(lstm_forward, (float* gates, const float* cPrev, float* c, float* h, int batch, int hidden), (gates, cPrev, c, h, batch, hidden))
+HOST_LAUNCH(lstm_backward, (float* dgates, const float* gates, const float* cPrev, const float* c, const float* dh, float* dc, int batch, int hidden),
+            (dgates, gates, cPrev, c, dh, dc, batch, hidden))
+HOST_LAUNCH(relu, (float* y, const float* x, i64 n), (y, x, n))
+HOST_LAUNCH(relu_backward, (float* dx, const float* dy, const float* y, i64 n), (dx, dy, y, n))
+HOST_LAUNCH(batch_norm_train,
+            (float* y, const float* x, const float* gamma, const float* beta, float* mean, float* invStd, float* runMean, float* runVar, int rows, int cols,
+             float momentum, float eps),
+            (y, x, gamma, beta, mean, invStd, runMean, runVar, rows, cols, momentum, eps))
+HOST_LAUNCH(batch_norm_eval, (float* y, const float* x, const float* gamma, const float* beta, const float* runMean, const float* runVar, int rows, int cols, float eps),
+            (y, x, gamma, beta, runMean, runVar, rows, cols, eps))
+HOST_LAUNCH(batch_norm_backward,
+            (float* dx, float* dgamma, float* dbeta, const float* dy, const float* x, const float* gamma, const float* mean, const float* invStd, int rows,
+             int cols),
+            (dx, dgamma, dbeta, dy, x, gamma, mean, invStd, rows, cols))
+HOST_LAUNCH(concat_pool, (float* out, const float* h, const int* spans, int steps, int batch, int cols), (out, h, spans, steps, batch, cols))
+HOST_LAUNCH(concat_pool_backward, (float* dh, const float* dout, const float* h, const int* spans, int steps, int batch, int cols),
+            (dh, dout, h, spans, steps, batch, cols))
