@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -613,5 +615,33 @@ func TestHostElementwise(t *testing.T) {
 		poolB(gx, 1, bx, &got[0], &dout[0], &hIn[0], &spans[0], steps, pB, pC)
 		cpu.ConcatPoolBackward(vec(want), vec(dout), vec(hIn), ivec(spans), steps, pB, pC)
 		compare(t, at("concat_pool_backward"), got, want, tolExact)
+	}
+}
+
+// TestHostLaunchersCoverKernels holds hostSource's kernels to a host entry
+// point each (testdata/host_launch.cpp), so a kernel added to those files
+// without one, which no TestHost* could run, fails here; and each entry
+// point to a test of this file that binds it.
+func TestHostLaunchersCoverKernels(t *testing.T) {
+	launchers, err := os.ReadFile(filepath.Join("testdata", "host_launch.cpp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests, err := os.ReadFile("host_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kernel := regexp.MustCompile(`extern "C" __global__ void (?:__launch_bounds__\([^)]*\) )?(\w+)\(`)
+	names := kernel.FindAllStringSubmatch(hostSource(), -1)
+	if len(names) < 30 {
+		t.Fatalf("found %d kernels in hostSource; the pattern has stopped matching", len(names))
+	}
+	for _, m := range names {
+		if !strings.Contains(string(launchers), "HOST_LAUNCH("+m[1]+",") {
+			t.Errorf("kernel %s has no HOST_LAUNCH in testdata/host_launch.cpp", m[1])
+		}
+		if !strings.Contains(string(tests), `"`+m[1]+`"`) {
+			t.Errorf("kernel %s is bound by no test in host_test.go", m[1])
+		}
 	}
 }
