@@ -38,8 +38,9 @@ was killed resumes from its last finished epoch.
            cpus_per_task, sbatch_args (a list); flags override it
 --binary   the ulmfit the jobs run; default this executable's path
 
-Run's flags (--scale, --seeds, --only, --tasks, --data-dir, --cache,
---results, --reference) select what to submit, as for 'ulmfit run'; --device,
+Run's flags (--scale, --seeds, --only, --tasks, --pretrained, --data-dir,
+--cache, --results, --reference, and --yes for a grid past the row limit)
+select what to submit, as for 'ulmfit run'; --device,
 --precision (bf16 on the CPU too) and --no-graphs go to every job's worker
 (checked here, no driver loaded), and with --device cuda each job asks for
 one GPU unless --gpus says otherwise.
