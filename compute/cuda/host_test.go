@@ -15,7 +15,7 @@ import (
 	"github.com/ulmfit-go/ulmfit/compute"
 )
 
-// hostKernels is hostSource and testdata/host_launch.cpp built by g++ into
+// hostKernels is moduleSource and testdata/host_launch.cpp built by g++ into
 // a shared library and loaded: the kernels run on this CPU, each block's
 // threads as threads of this process (host_run in testdata/host.h), so
 // that their arithmetic, indexing, barriers and shuffles are checked
@@ -40,7 +40,9 @@ func loadHostKernels(t *testing.T) *hostKernels {
 		t.Fatal(err)
 	}
 	so := filepath.Join(t.TempDir(), "kernels.so")
-	hostCompile(t, "", hostSource()+"\n"+string(launchers), "-O2", "-pthread", "-shared", "-fPIC", "-o", so)
+	// The persistent kernel's dynamic shared memory is its block's own.
+	src := strings.Replace(moduleSource(), "extern __shared__ __align__(16) u32 smem[];", "u32* smem = host_dynamic_shared<u32>();", 1)
+	hostCompile(t, "", src+"\n"+string(launchers), "-O2", "-pthread", "-shared", "-fPIC", "-o", so)
 	lib, err := purego.Dlopen(so, purego.RTLD_NOW|purego.RTLD_LOCAL)
 	if err != nil {
 		t.Fatalf("loading the host build of the kernels: %v", err)
@@ -428,7 +430,7 @@ func TestHostReductions(t *testing.T) {
 	}
 }
 
-// TestHostElementwise runs every other kernel of hostSource on the host
+// TestHostElementwise runs every other kernel of kernels.cu and head.cu on the host
 // against the CPU backend's method of the same name, as TestElementwise,
 // TestGatherScatterAdd, TestLSTMCell and the head's tests do on a GPU:
 // arithmetic kernels bit for bit where the CPU's order of operations is
@@ -618,7 +620,7 @@ func TestHostElementwise(t *testing.T) {
 	}
 }
 
-// TestHostLaunchersCoverKernels holds hostSource's kernels to a host entry
+// TestHostLaunchersCoverKernels holds moduleSource's kernels to a host entry
 // point each (testdata/host_launch.cpp), so a kernel added to those files
 // without one, which no TestHost* could run, fails here; and each entry
 // point to a test of this file that binds it.
@@ -632,16 +634,114 @@ func TestHostLaunchersCoverKernels(t *testing.T) {
 		t.Fatal(err)
 	}
 	kernel := regexp.MustCompile(`extern "C" __global__ void (?:__launch_bounds__\([^)]*\) )?(\w+)\(`)
-	names := kernel.FindAllStringSubmatch(hostSource(), -1)
+	names := kernel.FindAllStringSubmatch(strings.ReplaceAll(moduleSource(), "void __launch_bounds__(REC_THREADS, 1)\n", "void "), -1)
 	if len(names) < 30 {
-		t.Fatalf("found %d kernels in hostSource; the pattern has stopped matching", len(names))
+		t.Fatalf("found %d kernels in moduleSource; the pattern has stopped matching", len(names))
 	}
 	for _, m := range names {
-		if !strings.Contains(string(launchers), "HOST_LAUNCH("+m[1]+",") {
+		if !strings.Contains(string(launchers), "HOST_LAUNCH("+m[1]+",") && !strings.Contains(string(launchers), "HOST_LAUNCH_TOGETHER("+m[1]+",") {
 			t.Errorf("kernel %s has no HOST_LAUNCH in testdata/host_launch.cpp", m[1])
 		}
 		if !strings.Contains(string(tests), `"`+m[1]+`"`) {
 			t.Errorf("kernel %s is bound by no test in host_test.go", m[1])
 		}
 	}
+}
+
+// TestHostPersistent runs the persistent recurrence (recurrent.cu) on the
+// host, every block at once with its own shared memory, its mma.sync,
+// cp.async and grid barrier in their host forms (testdata/host.h), at
+// both precisions, with W_hh stored either way, on layouts planRecurrent
+// makes for a device of as many SMs as the test's blocks: one m-tile and
+// two, and against the recurrence in float64 on the operands as the
+// kernel rounds them (tf32: to nearest, ties away; bf16: to nearest even,
+// h through the bfloat16 copy the cell writes).
+func TestHostPersistent(t *testing.T) {
+	h := loadHostKernels(t)
+	type persistentFn = func(gx, bx, smem uint32, gates, hs, cs, whh *float32, transposed, T, B, H, U int32, hbf *uint16, bar *uint32, kcw int32, clock *uint64)
+	var fwdTF32, fwdBF16 persistentFn
+	h.bind(t, &fwdTF32, "lstm_recurrent_forward_tf32")
+	h.bind(t, &fwdBF16, "lstm_recurrent_forward_bf16")
+	r := rand.New(rand.NewPCG(15, 0x5eed))
+	for _, prec := range []Precision{TF32, BF16} {
+		for _, sh := range []struct{ T, B, H, sms int }{{3, 5, 32, 2}, {2, 17, 48, 3}} {
+			for _, transposed := range []bool{false, true} {
+				T, B, H, G := sh.T, sh.B, sh.H, 4*sh.H
+				name := fmt.Sprintf("%s T=%d B=%d H=%d transposed=%v", prec, T, B, H, transposed)
+				b := &Backend{opts: Options{Precision: prec}, sms: sh.sms, rk: recurrentKernels{coop: true, sharedMax: 227 * 1024}}
+				p, why := b.planRecurrent(B, H)
+				if why != "" {
+					t.Fatalf("%s: %s", name, why)
+				}
+				in, whh := randFloats(r, T*B*G, 1), randFloats(r, G*H, 1/math.Sqrt(float64(H)))
+				h0, c0 := randFloats(r, B*H, 0.5), randFloats(r, B*H, 0.5)
+				gates, hs, cs := append([]float32(nil), in...), make([]float32, (T+1)*B*H), make([]float32, (T+1)*B*H)
+				copy(hs, h0)
+				copy(cs, c0)
+				hbf, bar := make([]uint16, 2*B*H), make([]uint32, 1)
+				fn, flag := fwdTF32, int32(0)
+				if prec == BF16 {
+					fn = fwdBF16
+				}
+				if transposed {
+					flag = 1
+				}
+				fn(uint32(p.blocks), recurrentThreads, uint32(p.shared), &gates[0], &hs[0], &cs[0], &whh[0], flag, int32(T), int32(B), int32(H),
+					int32(p.units), &hbf[0], &bar[0], int32(p.chunk), nil)
+				wantG, wantH, wantC := roundedRecurrence(prec, in, h0, c0, whh, transposed, T, B, H)
+				compare(t, name+" gates", gates, wantG, 1e-5)
+				compare(t, name+" h", hs[B*H:], wantH, 1e-5)
+				compare(t, name+" c", cs[B*H:], wantC, 1e-5)
+				if got, want := bar[0], uint32((T-1)*p.blocks); got != want {
+					t.Errorf("%s: the grid barrier counted %d arrivals, want %d", name, got, want)
+				}
+			}
+		}
+	}
+}
+
+// roundedRecurrence is the LSTM recurrence of the persistent kernel in
+// float64: each step's pre-activations are the input part plus h_{t-1}
+// W_hh^T on operands rounded as prec's products round them, then the cell.
+// It returns the activations (T, B, 4H) and h and c of steps 1..T.
+func roundedRecurrence(prec Precision, in, h0, c0, whh []float32, transposed bool, T, B, H int) (gates, hs, cs []float32) {
+	G := 4 * H
+	round := func(x float32) float64 {
+		if prec == BF16 {
+			return float64(compute.FromBF16(compute.ToBF16(x)))
+		}
+		u := math.Float32bits(x)
+		return float64(math.Float32frombits((u + 0x1000) &^ 0x1fff))
+	}
+	w := func(r, k int) float64 {
+		if transposed {
+			return round(whh[k*G+r])
+		}
+		return round(whh[r*H+k])
+	}
+	sig := func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+	gates, hs, cs = make([]float32, T*B*G), make([]float32, T*B*H), make([]float32, T*B*H)
+	hPrev, cPrev := h0, c0
+	for t := range T {
+		hNext, cNext := hs[t*B*H:(t+1)*B*H], cs[t*B*H:(t+1)*B*H]
+		for b := range B {
+			pre := make([]float64, G)
+			for r := range G {
+				s := 0.0
+				for k := range H {
+					s += round(hPrev[b*H+k]) * w(r, k)
+				}
+				pre[r] = float64(in[(t*B+b)*G+r]) + s
+			}
+			for j := range H {
+				ig, fg, gg, og := sig(pre[j]), sig(pre[H+j]), math.Tanh(pre[2*H+j]), sig(pre[3*H+j])
+				g := gates[(t*B+b)*G:]
+				g[j], g[H+j], g[2*H+j], g[3*H+j] = float32(ig), float32(fg), float32(gg), float32(og)
+				c := fg*float64(cPrev[b*H+j]) + ig*gg
+				cNext[b*H+j], hNext[b*H+j] = float32(c), float32(og*math.Tanh(c))
+			}
+		}
+		hPrev, cPrev = hNext, cNext
+	}
+	return gates, hs, cs
 }

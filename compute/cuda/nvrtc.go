@@ -14,15 +14,11 @@ import (
 var kernelSource string
 
 // moduleSource is the one module of CUDA C that New compiles: each file
-// after those whose helpers it uses. The first four run on the host too
-// (hostSource).
-func moduleSource() string { return hostSource() + "\n" + recurrentSource }
-
-// hostSource is the files whose kernels a host C++ compiler can build and
-// run (host_test.go's TestHost*, every kernel in them): recurrent.cu's
-// inline PTX has no host form.
-func hostSource() string {
-	return strings.Join([]string{kernelSource, headSource, decoderSource, cellSource}, "\n")
+// after those whose helpers it uses. The host tests build and run it too
+// (host_test.go: where __CUDA_ARCH__ is not defined, recurrent.cu's PTX
+// takes the host forms of testdata/host.h).
+func moduleSource() string {
+	return strings.Join([]string{kernelSource, headSource, decoderSource, cellSource, recurrentSource}, "\n")
 }
 
 // rtcAPI is the part of NVRTC the backend calls.

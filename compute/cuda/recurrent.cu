@@ -23,6 +23,11 @@
 // and tig+4 of rows gid and gid+8 of the A tile and of row gid of the B
 // tile. Row strides are 4 more than a multiple of 8 words, so the 8 rows a
 // fragment load touches fall in distinct banks.
+//
+// Each helper below that is PTX on the device has a host form (the #else
+// branches, which NVRTC never sees): the host test's stand-ins of
+// testdata/host.h (host_mma, host_grid_sync, host_tf32_rna), with which
+// TestHostPersistent runs this kernel on the CPU, every block at once.
 
 #define REC_WARPS 16
 #define REC_THREADS (REC_WARPS * 32)
@@ -32,9 +37,13 @@
 typedef unsigned int u32;
 
 __device__ __forceinline__ u32 tf32_rna(float x) {
+#ifdef __CUDA_ARCH__
 	u32 r;
 	asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
 	return r;
+#else
+	return host_tf32_rna(x);
+#endif
 }
 
 __device__ __forceinline__ u32 pack_bf16(float lo, float hi) {
@@ -43,6 +52,9 @@ __device__ __forceinline__ u32 pack_bf16(float lo, float hi) {
 
 template <bool BF>
 __device__ __forceinline__ void rec_mma(float* c, u32 a0, u32 a1, u32 a2, u32 a3, u32 b0, u32 b1) {
+#ifndef __CUDA_ARCH__
+	host_mma(BF, c, a0, a1, a2, a3, b0, b1);
+#else
 	if (BF) {
 		asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
 		             : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
@@ -52,6 +64,7 @@ __device__ __forceinline__ void rec_mma(float* c, u32 a0, u32 a1, u32 a2, u32 a3
 		             : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
 		             : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 	}
+#endif
 }
 
 // grid_sync returns once every block of the grid has called it for the
@@ -62,30 +75,43 @@ __device__ __forceinline__ void rec_mma(float* c, u32 a0, u32 a1, u32 a2, u32 a3
 __device__ __forceinline__ void grid_sync(unsigned int* bar, unsigned int n) {
 	__syncthreads();
 	if (threadIdx.x == 0) {
+#ifdef __CUDA_ARCH__
 		asm volatile("red.release.gpu.global.add.u32 [%0], 1;" ::"l"(bar) : "memory");
 		unsigned int target = n * gridDim.x, v;
 		do {
 			asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(bar) : "memory");
 		} while (v < target);
+#else
+		host_grid_sync(bar, n * gridDim.x);
+#endif
 	}
 	__syncthreads();
 }
 
 __device__ __forceinline__ u64 globaltimer() {
+#ifdef __CUDA_ARCH__
 	u64 t;
 	asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
 	return t;
+#else
+	return 0;
+#endif
 }
 
+#ifdef __CUDA_ARCH__
 __device__ __forceinline__ u32 shared_addr(const void* p) {
 	u32 a;
 	asm("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }" : "=r"(a) : "l"(p));
 	return a;
 }
+#endif
 
 // cp_async16 and cp_async4 copy 16 (4) bytes from global to shared memory
 // without passing through registers; the 16-byte copy reads L2, never L1,
 // so it sees what other blocks wrote before a grid_sync.
+// On the host the copies are done when the call returns, and the waits
+// have nothing to wait for.
+#ifdef __CUDA_ARCH__
 __device__ __forceinline__ void cp_async16(void* dst, const void* src) {
 	asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(shared_addr(dst)), "l"(src) : "memory");
 }
@@ -98,6 +124,12 @@ __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commi
 __device__ __forceinline__ void cp_async_wait_stages() {
 	asm volatile("cp.async.wait_group %0;" ::"n"(REC_STAGES - 2) : "memory");
 }
+#else
+inline void cp_async16(void* dst, const void* src) { memcpy(dst, src, 16); }
+inline void cp_async4(void* dst, const void* src) { memcpy(dst, src, 4); }
+inline void cp_async_commit() {}
+inline void cp_async_wait_stages() {}
+#endif
 
 // lstm_recurrent_forward runs steps 0..T-1 of lstmForward (model/lstm.go)
 // after the input product: gates (T, B, 4H) holds x_t W_ih^T + bias on

@@ -1,5 +1,6 @@
 // The kernels TestHost* run on the host, each as launch_NAME(gx, gy, bx,
-// its parameters...) (HOST_LAUNCH in host.h); compiled after hostSource.
+// its parameters...) (HOST_LAUNCH in host.h), or for a cooperative launch
+// launch_NAME(gx, bx, smem, its parameters...); compiled after moduleSource.
 
 HOST_LAUNCH(lstm_forward_parts,
             (float* gates, const float* bias, const float* parts, int nparts, const float* cPrev, float* c, float* h, bf16* hb, int batch, int hidden),
@@ -61,3 +62,11 @@ HOST_LAUNCH(batch_norm_backward,
 HOST_LAUNCH(concat_pool, (float* out, const float* h, const int* spans, int steps, int batch, int cols), (out, h, spans, steps, batch, cols))
 HOST_LAUNCH(concat_pool_backward, (float* dh, const float* dout, const float* h, const int* spans, int steps, int batch, int cols),
             (dh, dout, h, spans, steps, batch, cols))
+HOST_LAUNCH_TOGETHER(lstm_recurrent_forward_tf32,
+                     (float* gates, float* hs, float* cs, const float* whh, int transposed, int T, int B, int H, int U, bf16* hbf, unsigned int* bar,
+                      int kcw, u64* clock),
+                     (gates, hs, cs, whh, transposed, T, B, H, U, hbf, bar, kcw, clock))
+HOST_LAUNCH_TOGETHER(lstm_recurrent_forward_bf16,
+                     (float* gates, float* hs, float* cs, const float* whh, int transposed, int T, int B, int H, int U, bf16* hbf, unsigned int* bar,
+                      int kcw, u64* clock),
+                     (gates, hs, cs, whh, transposed, T, B, H, U, hbf, bar, kcw, clock))
