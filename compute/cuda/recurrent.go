@@ -32,7 +32,8 @@ import (
 // The backend's per-step loops can split each step's product along K into
 // batched slices whose sums the cell kernel adds (forwardSteps,
 // LSTMRecurrentBackward; Options.Slices), which at TF32 also moves the
-// loops from the model into the backend.
+// loops from the model into the backend ("per-step tf32", on float32
+// storage; "per-step" alone is the model's loop).
 //
 // RecurrentPath reports which ran. compute/cuda/NOTES.md has the
 // measurements that set RecurrenceAuto.
@@ -249,7 +250,7 @@ func (b *Backend) LSTMRecurrentForward(gates, hs, cs, whh compute.Vec, transpose
 		return true
 	case b.opts.Precision == TF32 && sl.Forward > 0:
 		S := forwardSlices(sl.Forward, H)
-		b.paths.count(slicedWay("forward per-step sliced", S), H)
+		b.paths.count(slicedWay("forward per-step tf32", S), H)
 		b.forwardSteps(gates, b.foldRowVector(gates.Ptr, T*B, 4*H), hs, cs, whh, transposed, T, B, H, S)
 		return true
 	}
@@ -449,7 +450,7 @@ func (b *Backend) LSTMRecurrentBackward(dgates, gates, cs, dh, dc, whh compute.V
 	case b.opts.Precision == BF16:
 		S, way = sl.Backward, "backward per-step bf16"
 	case b.opts.Precision == TF32 && sl.Backward > 0:
-		S, way = sl.Backward, "backward per-step sliced"
+		S, way = sl.Backward, "backward per-step tf32"
 	}
 	if S <= 0 {
 		b.paths.count("backward per-step", H)
@@ -541,7 +542,7 @@ func (b *Backend) RecurrentPath() string {
 	var parts []string
 	for _, dir := range []string{"forward", "backward"} {
 		var ways []string
-		for _, base := range []string{"persistent", "per-step bf16", "per-step sliced", "per-step"} {
+		for _, base := range []string{"persistent", "per-step bf16", "per-step tf32", "per-step"} {
 			// A way may carry its slices a step: "per-step bf16 in 4 slices".
 			var names []string
 			for key := range b.paths.runs {

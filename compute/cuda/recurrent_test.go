@@ -531,13 +531,13 @@ func TestRecurrentPath(t *testing.T) {
 	}
 	// The ways with their slices a step (slicedWay), as the backend counts them.
 	var sliced Backend
-	sliced.paths.count(slicedWay("forward per-step sliced", forwardSlices(4, 1152)), 1152)
-	sliced.paths.count(slicedWay("forward per-step sliced", forwardSlices(3, 400)), 400) // 3 does not divide 400: one product
+	sliced.paths.count(slicedWay("forward per-step tf32", forwardSlices(4, 1152)), 1152)
+	sliced.paths.count(slicedWay("forward per-step tf32", forwardSlices(3, 400)), 400) // 3 does not divide 400: one product
 	sliced.paths.count("forward persistent", 400)
 	sliced.paths.count(slicedWay("backward per-step bf16", backwardSlices(4, 1152)), 1152)
 	sliced.paths.count(slicedWay("backward per-step bf16", backwardSlices(3, 400)), 400) // nor 1600: four
 	sliced.paths.count(slicedWay("backward per-step bf16", backwardSlices(1, 400)), 64)
-	want = "forward persistent (H 400), per-step sliced (H 400), per-step sliced in 4 slices (H 1152); " +
+	want = "forward persistent (H 400), per-step tf32 (H 400), per-step tf32 in 4 slices (H 1152); " +
 		"backward per-step bf16 (H 64), per-step bf16 in 4 slices (H 400, 1152)"
 	if got := sliced.RecurrentPath(); got != want {
 		t.Errorf("RecurrentPath() = %q, want %q", got, want)
