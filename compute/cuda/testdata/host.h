@@ -6,9 +6,9 @@
 // functions below).
 //
 // host_run runs a kernel as the device would: each block's threads as
-// that many threads of this process at once, so that __syncthreads is a
-// barrier of the block's threads and a warp's shuffles and MMAs exchange
-// values among its 32 lanes. Blocks run one at a time, since a kernel's
+// that many threads of this process, taking turns (host_barrier), so that
+// __syncthreads is a barrier of the block's threads and a warp's shuffles
+// and MMAs exchange values among its 32 lanes. Blocks run one at a time, since a kernel's
 // static __shared__ arrays are static here, one copy for all blocks; a
 // cooperative launch runs them all at once, each with its own dynamic
 // shared memory (its kernel has no static arrays). Only full warps shuffle
@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 #define __global__
@@ -53,6 +54,7 @@ template <class T> T max(T a, T b) { return a > b ? a : b; }
 // warps' exchange slots for shuffles and MMA fragments, and its dynamic
 // shared memory. host_block is the calling thread's.
 struct HostBlock {
+	std::mutex baton; // held by the one thread of the block that runs
 	std::barrier<> block;
 	std::vector<std::unique_ptr<std::barrier<>>> warps;
 	float lanes[1024];
@@ -65,8 +67,18 @@ struct HostBlock {
 };
 static thread_local HostBlock* host_block;
 
-inline void __syncthreads() { host_block->block.arrive_and_wait(); }
-inline void __syncwarp() { host_block->warps[threadIdx.x / 32]->arrive_and_wait(); }
+// A block's threads take turns: one runs, holding the block's baton, until
+// it reaches a barrier or ends; between two barriers each thread's work
+// runs whole, in an order the scheduler picks. A correct kernel cannot
+// tell; one that reads another thread's write without a barrier between
+// them reads a value not yet written, and its test fails.
+inline void host_barrier(std::barrier<>& b) {
+	host_block->baton.unlock();
+	b.arrive_and_wait();
+	host_block->baton.lock();
+}
+inline void __syncthreads() { host_barrier(host_block->block); }
+inline void __syncwarp() { host_barrier(*host_block->warps[threadIdx.x / 32]); }
 inline float __shfl_xor_sync(unsigned, float v, int lane_mask) {
 	unsigned t = threadIdx.x;
 	host_block->lanes[t] = v;
@@ -91,7 +103,9 @@ template <class F> void host_run(unsigned gx, unsigned gy, unsigned bx, size_t s
 			threads.emplace_back([=, &body] {
 				host_block = blk;
 				threadIdx = {t, 0, 0}, blockIdx = {x, y, 0};
+				blk->baton.lock();
 				body();
+				blk->baton.unlock();
 			});
 	};
 	if (together) {
