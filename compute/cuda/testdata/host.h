@@ -128,21 +128,26 @@ template <class F> void host_run(unsigned gx, unsigned gy, unsigned bx, size_t s
 		}
 }
 
-// HOST_LAUNCH(name, (params...), (args...)) defines the C function
-// launch_name(gx, gy, bx, params...) that runs the kernel name(args...) on
-// that grid, block after block; HOST_LAUNCH_TOGETHER defines
-// launch_name(gx, bx, smem, params...), a cooperative launch of gx blocks
-// with smem bytes of dynamic shared memory each. The entry points the tests
-// call.
-#define HOST_UNPAREN(...) __VA_ARGS__
-#define HOST_LAUNCH(name, params, args)                                                       \
-	extern "C" void launch_##name(unsigned gx, unsigned gy, unsigned bx, HOST_UNPAREN params) { \
-		host_run(gx, gy, bx, 0, false, [&] { name args; });                                   \
+// HostLaunch<decltype(kernel), kernel>::run(gx, gy, bx, its parameters...)
+// runs the kernel on that grid, block after block; ::together(gx, bx,
+// smem, its parameters...) is a cooperative launch of gx blocks with smem
+// bytes of dynamic shared memory each. HOST_LAUNCH(name) exports
+// launch_name(), which returns the first, HOST_LAUNCH_TOGETHER(name) one
+// that returns the second: the entry points the tests call (host_test.go's
+// bind). The kernel's own signature gives theirs.
+template <class F, F* kernel> struct HostLaunch;
+template <class... A, void (*kernel)(A...)> struct HostLaunch<void(A...), kernel> {
+	static void run(unsigned gx, unsigned gy, unsigned bx, A... args) {
+		host_run(gx, gy, bx, 0, false, [&] { kernel(args...); });
 	}
-#define HOST_LAUNCH_TOGETHER(name, params, args)                                                \
-	extern "C" void launch_##name(unsigned gx, unsigned bx, unsigned smem, HOST_UNPAREN params) { \
-		host_run(gx, 1, bx, smem, true, [&] { name args; });                                    \
+	static void together(unsigned gx, unsigned bx, unsigned smem, A... args) {
+		host_run(gx, 1, bx, smem, true, [&] { kernel(args...); });
 	}
+};
+#define HOST_LAUNCH(name) \
+	extern "C" void* launch_##name() { return (void*)&HostLaunch<decltype(name), name>::run; }
+#define HOST_LAUNCH_TOGETHER(name) \
+	extern "C" void* launch_##name() { return (void*)&HostLaunch<decltype(name), name>::together; }
 
 // recurrent.cu's PTX, on the host.
 
