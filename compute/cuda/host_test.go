@@ -42,7 +42,7 @@ func loadHostKernels(t *testing.T) *hostKernels {
 	so := filepath.Join(t.TempDir(), "kernels.so")
 	// The persistent kernel's dynamic shared memory is its block's own.
 	src := strings.Replace(moduleSource(), "extern __shared__ __align__(16) u32 smem[];", "u32* smem = host_dynamic_shared<u32>();", 1)
-	hostCompile(t, "", src+"\n"+string(launchers), "-O2", "-pthread", "-shared", "-fPIC", "-o", so)
+	hostCompile(t, "", src+"\n"+string(launchers), "-O2", "-shared", "-fPIC", "-o", so)
 	lib, err := purego.Dlopen(so, purego.RTLD_NOW|purego.RTLD_LOCAL)
 	if err != nil {
 		t.Fatalf("loading the host build of the kernels: %v", err)

@@ -6,21 +6,20 @@
 // functions below).
 //
 // host_run runs a kernel as the device would: each block's threads as
-// that many threads of this process, taking turns (host_barrier), so that
-// __syncthreads is a barrier of the block's threads and a warp's shuffles
-// and MMAs exchange values among its 32 lanes. Blocks run one at a time, since a kernel's
+// that many fibers of the calling thread, taking turns (host_schedule), so
+// that __syncthreads is a barrier of the block's threads and a warp's
+// shuffles and MMAs exchange values among its 32 lanes. Blocks run one at a time, since a kernel's
 // static __shared__ arrays are static here, one copy for all blocks; a
 // cooperative launch runs them all at once, each with its own dynamic
 // shared memory (its kernel has no static arrays). Only full warps shuffle
 // (as block_reduce does). The stand-ins below the line "parse only" must
 // not run.
-#include <barrier>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <mutex>
-#include <thread>
+#include <utility>
+#include <ucontext.h>
 #include <vector>
 #define __global__
 #define __device__
@@ -29,8 +28,7 @@
 #define __launch_bounds__(...)
 #define __align__(n) alignas(n)
 struct hostDim3 { unsigned x, y, z; };
-static thread_local hostDim3 threadIdx, blockIdx;
-static hostDim3 blockDim, gridDim;
+static hostDim3 threadIdx, blockIdx, blockDim, gridDim;
 struct float4 { float x, y, z, w; };
 struct uint4 { unsigned x, y, z, w; };
 inline float4 make_float4(float a, float b, float c, float d) { return {a, b, c, d}; }
@@ -50,35 +48,70 @@ template <class T> T __ldcg(const T* p) { return *p; }
 template <class T> T min(T a, T b) { return a < b ? a : b; }
 template <class T> T max(T a, T b) { return a > b ? a : b; }
 
+// A launch runs on the calling thread, each CUDA thread a fiber
+// (ucontext) with a stack of its own: a fiber runs until it waits (at a
+// barrier, or in the grid barrier for the other blocks) or ends, then the
+// next runnable one does. So between two barriers each thread's work runs
+// whole, one thread after another: a correct kernel cannot tell, and one
+// that reads another thread's write without a barrier between them reads
+// a value not yet written (or overwrites one not yet read), and its test
+// fails. Each pass of the scheduler takes the fibers in a shuffled order,
+// and now and then holds a warp back for some passes, so that no order
+// between two barriers is the only one tried and a warp may fall behind
+// the rest of its block, as a slow one can on the device.
+
+// HostBarrier is a barrier of n fibers: the n-th arrival starts a new
+// generation, which releases the others.
+struct HostBarrier {
+	unsigned n = 0, count = 0, generation = 0;
+};
+
 // HostBlock is one running block: its barrier, a barrier a warp, the
 // warps' exchange slots for shuffles and MMA fragments, and its dynamic
-// shared memory. host_block is the calling thread's.
+// shared memory.
 struct HostBlock {
-	std::mutex baton; // held by the one thread of the block that runs
-	std::barrier<> block;
-	std::vector<std::unique_ptr<std::barrier<>>> warps;
+	HostBarrier block;
+	std::vector<HostBarrier> warps;
 	float lanes[1024];
 	unsigned frags[1024][6];
 	unsigned char* shared;
-	HostBlock(unsigned threads, size_t smem) : block(threads), shared((unsigned char*)std::aligned_alloc(64, (smem + 63) / 64 * 64 + 64)) {
-		for (unsigned w = 0; w * 32 < threads; w++) warps.push_back(std::make_unique<std::barrier<>>(threads - w * 32 < 32 ? threads - w * 32 : 32));
+	HostBlock(unsigned threads, size_t smem) : shared((unsigned char*)std::aligned_alloc(64, (smem + 63) / 64 * 64 + 64)) {
+		block.n = threads;
+		for (unsigned w = 0; w * 32 < threads; w++) warps.push_back(HostBarrier{threads - w * 32 < 32 ? threads - w * 32 : 32});
 	}
 	~HostBlock() { std::free(shared); }
 };
-static thread_local HostBlock* host_block;
 
-// A block's threads take turns: one runs, holding the block's baton, until
-// it reaches a barrier or ends; between two barriers each thread's work
-// runs whole, in an order the scheduler picks. A correct kernel cannot
-// tell; one that reads another thread's write without a barrier between
-// them reads a value not yet written, and its test fails.
-inline void host_barrier(std::barrier<>& b) {
-	host_block->baton.unlock();
-	b.arrive_and_wait();
-	host_block->baton.lock();
+// HostFiber is one CUDA thread of the launch.
+struct HostFiber {
+	ucontext_t ctx;
+	std::unique_ptr<char[]> stack;
+	HostBlock* block;
+	hostDim3 thread, blockIdx;
+	bool done;
+};
+
+static ucontext_t host_scheduler;    // where a fiber returns when it waits or ends
+static HostFiber* host_fiber;        // the running one
+static HostBlock* host_block;        // its block
+static void (*host_body)(void*);     // the launch's kernel call
+static void* host_body_arg;
+static const size_t host_stack = 1 << 16;
+
+// host_yield returns to the scheduler, which resumes this fiber later.
+inline void host_yield() { swapcontext(&host_fiber->ctx, &host_scheduler); }
+
+// host_wait is a barrier: the last to arrive starts the next generation,
+// and every fiber, that one too, goes on in a later pass of the scheduler,
+// in that pass's order.
+inline void host_wait(HostBarrier& b) {
+	unsigned g = b.generation;
+	if (++b.count == b.n) b.count = 0, b.generation++;
+	do host_yield();
+	while (b.generation == g);
 }
-inline void __syncthreads() { host_barrier(host_block->block); }
-inline void __syncwarp() { host_barrier(*host_block->warps[threadIdx.x / 32]); }
+inline void __syncthreads() { host_wait(host_block->block); }
+inline void __syncwarp() { host_wait(host_block->warps[threadIdx.x / 32]); }
 inline float __shfl_xor_sync(unsigned, float v, int lane_mask) {
 	unsigned t = threadIdx.x;
 	host_block->lanes[t] = v;
@@ -92,39 +125,85 @@ inline float __shfl_xor_sync(unsigned, float v, int lane_mask) {
 // smem bytes), where a kernel declares extern __shared__ T name[].
 template <class T> T* host_dynamic_shared() { return (T*)host_block->shared; }
 
+static void host_fiber_main() {
+	host_body(host_body_arg);
+	host_fiber->done = true; // uc_link returns to the scheduler
+}
+
+// host_random is the scheduler's xorshift64: a fixed sequence, so that a
+// test's fibers run in the same orders every time.
+inline unsigned long long host_random() {
+	static unsigned long long x = 0x9E3779B97F4A7C15ULL;
+	x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+	return x;
+}
+
+// host_schedule runs fibers until every one has ended, each pass in a
+// shuffled order (host_random).
+inline void host_schedule(std::vector<HostFiber>& fibers) {
+	for (auto& f : fibers) {
+		f.stack.reset(new char[host_stack]);
+		f.done = false;
+		getcontext(&f.ctx);
+		f.ctx.uc_stack.ss_sp = f.stack.get(), f.ctx.uc_stack.ss_size = host_stack;
+		f.ctx.uc_link = &host_scheduler;
+		makecontext(&f.ctx, host_fiber_main, 0);
+	}
+	std::vector<size_t> order(fibers.size()), wake(fibers.size());
+	for (size_t k = 0; k < order.size(); k++) order[k] = k;
+	for (size_t left = fibers.size(), pass = 0; left > 0; pass++) {
+		for (size_t k = order.size(); k > 1; k--) std::swap(order[k - 1], order[host_random() % k]);
+		// Every fourth pass holds one warp back for up to 24 passes, as a
+		// slow warp can fall behind the rest of its block.
+		if (pass % 4 == 0) {
+			size_t k = host_random() % fibers.size(), w0 = k - fibers[k].thread.x % 32, until = pass + 1 + host_random() % 24;
+			for (size_t j = w0; j < fibers.size() && j < w0 + 32 && fibers[j].block == fibers[k].block; j++) wake[j] = until;
+		}
+		for (size_t k : order) {
+			HostFiber& f = fibers[k];
+			if (f.done || wake[k] > pass) continue;
+			host_fiber = &f, host_block = f.block;
+			threadIdx = f.thread, blockIdx = f.blockIdx;
+			swapcontext(&host_scheduler, &f.ctx);
+			if (f.done) left--;
+		}
+	}
+}
+
 // host_run runs body, one kernel call, for every thread of a grid of
 // (gx, gy) blocks of bx threads (at most 1024) with smem bytes of dynamic
 // shared memory a block: block after block, or with together every block
 // at once (a cooperative launch, whose blocks wait for each other).
 template <class F> void host_run(unsigned gx, unsigned gy, unsigned bx, size_t smem, bool together, F body) {
 	gridDim = {gx, gy, 1}, blockDim = {bx, 1, 1};
-	auto start = [&](std::vector<std::thread>& threads, HostBlock* blk, unsigned x, unsigned y) {
-		for (unsigned t = 0; t < bx; t++)
-			threads.emplace_back([=, &body] {
-				host_block = blk;
-				threadIdx = {t, 0, 0}, blockIdx = {x, y, 0};
-				blk->baton.lock();
-				body();
-				blk->baton.unlock();
-			});
+	host_body = [](void* b) { (*(F*)b)(); };
+	host_body_arg = &body;
+	auto add = [&](std::vector<HostFiber>& fibers, HostBlock* blk, unsigned x, unsigned y) {
+		for (unsigned t = 0; t < bx; t++) {
+			fibers.emplace_back();
+			HostFiber& f = fibers.back();
+			f.block = blk, f.thread = {t, 0, 0}, f.blockIdx = {x, y, 0};
+		}
 	};
 	if (together) {
 		std::vector<std::unique_ptr<HostBlock>> blocks;
-		std::vector<std::thread> threads;
+		std::vector<HostFiber> fibers;
+		fibers.reserve((size_t)gx * gy * bx);
 		for (unsigned y = 0; y < gy; y++)
 			for (unsigned x = 0; x < gx; x++) {
 				blocks.push_back(std::make_unique<HostBlock>(bx, smem));
-				start(threads, blocks.back().get(), x, y);
+				add(fibers, blocks.back().get(), x, y);
 			}
-		for (auto& th : threads) th.join();
+		host_schedule(fibers);
 		return;
 	}
 	for (unsigned y = 0; y < gy; y++)
 		for (unsigned x = 0; x < gx; x++) {
 			HostBlock blk(bx, smem);
-			std::vector<std::thread> threads;
-			start(threads, &blk, x, y);
-			for (auto& th : threads) th.join();
+			std::vector<HostFiber> fibers;
+			fibers.reserve(bx);
+			add(fibers, &blk, x, y);
+			host_schedule(fibers);
 		}
 }
 
@@ -187,10 +266,11 @@ inline void host_mma(bool bf, float* c, unsigned a0, unsigned a1, unsigned a2, u
 }
 
 // host_grid_sync is the grid barrier's arrival and wait: bar counts the
-// blocks' arrivals, target is the count that ends this wait.
+// blocks' arrivals, target is the count that ends this wait; the other
+// blocks' fibers run meanwhile.
 inline void host_grid_sync(unsigned* bar, unsigned target) {
-	__atomic_fetch_add(bar, 1u, __ATOMIC_RELEASE);
-	while (__atomic_load_n(bar, __ATOMIC_ACQUIRE) < target) std::this_thread::yield();
+	++*bar;
+	while (*(volatile unsigned*)bar < target) host_yield();
 }
 
 // Parse only: no kernel calls these today.
