@@ -45,6 +45,13 @@ func gpu(t testing.TB, p Precision) *Backend {
 }
 
 func TestMain(m *testing.M) {
+	if fakeDir != "" {
+		// TestFakeDevice's process: the fake libraries, before any New.
+		if l, err := load([]string{fakeDir}); err != nil || !strings.HasPrefix(l.paths[0], fakeDir) {
+			fmt.Fprintf(os.Stderr, "the fake device's libraries did not load from %s: %v\n", fakeDir, err)
+			os.Exit(1)
+		}
+	}
 	code := m.Run()
 	for _, b := range backends {
 		if err := b.Close(); err != nil {

@@ -17,7 +17,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
+#include <string>
 #include <utility>
 #include <ucontext.h>
 #include <vector>
@@ -213,7 +215,8 @@ template <class F> void host_run(unsigned gx, unsigned gy, unsigned bx, size_t s
 // bytes of dynamic shared memory each. HOST_LAUNCH(name) exports
 // launch_name(), which returns the first, HOST_LAUNCH_TOGETHER(name) one
 // that returns the second: the entry points the tests call (host_test.go's
-// bind). The kernel's own signature gives theirs.
+// bind). The kernel's own signature gives theirs. Each also enters the
+// kernel under its name in host_kernels, for the fake driver.
 template <class F, F* kernel> struct HostLaunch;
 template <class... A, void (*kernel)(A...)> struct HostLaunch<void(A...), kernel> {
 	static void run(unsigned gx, unsigned gy, unsigned bx, A... args) {
@@ -222,11 +225,32 @@ template <class... A, void (*kernel)(A...)> struct HostLaunch<void(A...), kernel
 	static void together(unsigned gx, unsigned bx, unsigned smem, A... args) {
 		host_run(gx, 1, bx, smem, true, [&] { kernel(args...); });
 	}
+	// params takes the arguments from cuLaunchKernel's array of pointers
+	// to them (testdata/fake_cuda.cpp).
+	static void params(unsigned gx, unsigned gy, unsigned bx, size_t smem, bool together, void** p) {
+		unpack(gx, gy, bx, smem, together, p, std::index_sequence_for<A...>{});
+	}
+	template <size_t... I>
+	static void unpack(unsigned gx, unsigned gy, unsigned bx, size_t smem, bool together, void** p, std::index_sequence<I...>) {
+		host_run(gx, gy, bx, smem, together, [&] { kernel(*(A*)p[I]...); });
+	}
 };
-#define HOST_LAUNCH(name) \
-	extern "C" void* launch_##name() { return (void*)&HostLaunch<decltype(name), name>::run; }
-#define HOST_LAUNCH_TOGETHER(name) \
-	extern "C" void* launch_##name() { return (void*)&HostLaunch<decltype(name), name>::together; }
+
+// HostKernel is a kernel as the fake driver finds it by name.
+struct HostKernel {
+	void (*params)(unsigned gx, unsigned gy, unsigned bx, size_t smem, bool together, void** p);
+};
+inline std::map<std::string, HostKernel>& host_kernels() {
+	static std::map<std::string, HostKernel> kernels;
+	return kernels;
+}
+
+#define HOST_LAUNCH(name)                                                                                \
+	extern "C" void* launch_##name() { return (void*)&HostLaunch<decltype(name), name>::run; }           \
+	static const bool host_named_##name = (host_kernels()[#name] = {&HostLaunch<decltype(name), name>::params}, true);
+#define HOST_LAUNCH_TOGETHER(name)                                                                       \
+	extern "C" void* launch_##name() { return (void*)&HostLaunch<decltype(name), name>::together; }      \
+	static const bool host_named_##name = (host_kernels()[#name] = {&HostLaunch<decltype(name), name>::params}, true);
 
 // recurrent.cu's PTX, on the host.
 

@@ -1,0 +1,69 @@
+package cuda
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// fakeDir, in the process TestFakeDevice starts, is the folder of the fake
+// device's libraries (testdata/fake_cuda.cpp), which TestMain loads before
+// any test runs; empty elsewhere.
+var fakeDir = os.Getenv("ULMFIT_CUDA_FAKE")
+
+// fakeDeviceTests are the GPU tests TestFakeDevice runs on the fake device:
+// the backend's own logic (allocation and transfers, the recurrences'
+// per-step and persistent paths with their slices, commands recorded and
+// issued without graphs) on the host's kernels and products, at the shapes
+// small enough for it (fakeSmall).
+var fakeDeviceTests = []string{"TestAllocUploadDownload", "TestLSTMRecurrentForward", "TestLSTMRecurrentBackward"}
+
+// fakeSmall says whether a test at hidden size H is left out on the fake
+// device, whose products are loops on the host.
+func fakeSmall(H int) bool { return fakeDir == "" || H <= 256 }
+
+// TestFakeDevice builds the fake CUDA driver, cuBLAS and NVRTC (one
+// library under the three names) and runs fakeDeviceTests in a process of
+// their own on it, so that CI, which has no GPU, runs the backend's code
+// and not only its kernels. Where ULMFIT_CUDA_REQUIRE is set (a machine
+// with a GPU) the real device runs those tests instead.
+func TestFakeDevice(t *testing.T) {
+	switch {
+	case fakeDir != "":
+		t.Skip("in the fake device's own process")
+	case os.Getenv("ULMFIT_CUDA_REQUIRE") != "":
+		t.Skip("a GPU runs these tests here")
+	}
+	launchers, err := os.ReadFile(filepath.Join("testdata", "host_launch.cpp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake, err := os.ReadFile(filepath.Join("testdata", "fake_cuda.cpp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	so := filepath.Join(dir, "libfakecuda.so")
+	src := strings.Replace(moduleSource(), "extern __shared__ __align__(16) u32 smem[];", "u32* smem = host_dynamic_shared<u32>();", 1)
+	hostCompile(t, "", src+"\n"+string(launchers)+"\n"+string(fake), "-O2", "-shared", "-fPIC", "-o", so)
+	for _, name := range []string{"libcuda.so.1", "libcublas.so.13", "libnvrtc.so.13"} {
+		if err := os.Symlink(so, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(os.Args[0], "-test.run", "^("+strings.Join(fakeDeviceTests, "|")+")$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), "ULMFIT_CUDA_FAKE="+dir, "ULMFIT_CUDA_REQUIRE=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the GPU tests on the fake device: %v\n%s", err, out)
+	}
+	for _, name := range fakeDeviceTests {
+		if !regexp.MustCompile(`(?m)^--- PASS: ` + name + ` `).Match(out) {
+			t.Errorf("%s did not pass on the fake device:\n%s", name, out)
+		}
+	}
+	t.Logf("on the fake device:\n%s", out)
+}

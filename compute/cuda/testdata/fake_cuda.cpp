@@ -1,0 +1,156 @@
+// A stand-in for the CUDA driver, cuBLAS and NVRTC that runs on the host,
+// for TestFakeDevice: compiled after testdata/host.h, moduleSource and
+// testdata/host_launch.cpp into one library, which the test names
+// libcuda.so.1, libcublas.so.13 and libnvrtc.so.13 (links to one file, so
+// one copy of its state) and hands New through Options.LibDirs.
+//
+// Everything happens at the call, on the calling thread: a "device"
+// pointer is a host address, a stream or event is a number with nothing
+// behind it, a kernel launch runs the kernel the module's name gives
+// (HostLaunch::params: the kernel's arguments from cuLaunchKernel's
+// parameter array), and a product runs as a loop over float64 sums of the
+// operands rounded as the compute type says. NVRTC compiles nothing: the
+// kernels are already here. Graph capture is refused, as a driver may, and
+// the backend then issues every segment command by command.
+
+extern "C" {
+
+typedef unsigned long long CUdeviceptr;
+static const int ok = 0, notSupported = 801, notFound = 500;
+static unsigned long long fakeHandles = 1;
+
+// The driver.
+int cuInit(unsigned) { return ok; }
+int cuDriverGetVersion(int* v) { return *v = 13000, ok; }
+int cuGetErrorName(int e, const char** s) { return *s = e == ok ? "CUDA_SUCCESS" : "CUDA_ERROR_FAKE", ok; }
+int cuGetErrorString(int e, const char** s) { return *s = e == notSupported ? "not supported by the fake device" : "fake device error", ok; }
+int cuDeviceGetCount(int* n) { return *n = 1, ok; }
+int cuDeviceGet(int* d, int ordinal) { return ordinal == 0 ? (*d = 0, ok) : 101; }
+int cuDeviceGetAttribute(int* v, int attr, int) {
+	switch (attr) {
+	case 16: *v = 8; break;      // multiprocessors: few, so that grids stay small
+	case 75: *v = 9; break;      // compute capability 9.0
+	case 76: *v = 0; break;
+	case 95: *v = 1; break;      // cooperative launch
+	case 97: *v = 232448; break; // shared memory a block may opt in to (an H200's)
+	default: *v = 0;
+	}
+	return ok;
+}
+int cuDeviceGetName(char* name, int len, int) {
+	std::strncpy(name, "fake CUDA device on the host (compute/cuda/testdata/fake_cuda.cpp)", len);
+	name[len - 1] = 0;
+	return ok;
+}
+int cuDevicePrimaryCtxRetain(void** ctx, int) { return *ctx = (void*)fakeHandles++, ok; }
+int cuDevicePrimaryCtxRelease_v2(int) { return ok; }
+int cuCtxSetCurrent(void*) { return ok; }
+int cuStreamCreate(void** s, unsigned) { return *s = (void*)fakeHandles++, ok; }
+int cuStreamDestroy_v2(void*) { return ok; }
+int cuStreamSynchronize(void*) { return ok; }
+int cuStreamWaitEvent(void*, void*, unsigned) { return ok; }
+int cuEventCreate(void** e, unsigned) { return *e = (void*)fakeHandles++, ok; }
+int cuEventDestroy_v2(void*) { return ok; }
+int cuEventRecord(void*, void*) { return ok; }
+int cuEventSynchronize(void*) { return ok; }
+int cuMemAlloc_v2(CUdeviceptr* p, size_t n) {
+	void* m = std::aligned_alloc(256, (n + 255) / 256 * 256 + 256);
+	return m == nullptr ? 2 : (*p = (CUdeviceptr)m, ok);
+}
+int cuMemFree_v2(CUdeviceptr p) { return std::free((void*)p), ok; }
+int cuMemAllocHost_v2(void** p, size_t n) { return *p = std::aligned_alloc(256, (n + 255) / 256 * 256 + 256), ok; }
+int cuMemFreeHost(void* p) { return std::free(p), ok; }
+int cuMemGetInfo_v2(size_t* free, size_t* total) { return *free = (size_t)64 << 30, *total = (size_t)80 << 30, ok; }
+int cuMemsetD32Async(CUdeviceptr p, unsigned v, size_t n, void*) {
+	for (size_t i = 0; i < n; i++) ((unsigned*)p)[i] = v;
+	return ok;
+}
+int cuMemcpyHtoDAsync_v2(CUdeviceptr d, const void* s, size_t n, void*) { return std::memmove((void*)d, s, n), ok; }
+int cuMemcpyDtoHAsync_v2(void* d, CUdeviceptr s, size_t n, void*) { return std::memmove(d, (void*)s, n), ok; }
+int cuMemcpyDtoDAsync_v2(CUdeviceptr d, CUdeviceptr s, size_t n, void*) { return std::memmove((void*)d, (void*)s, n), ok; }
+int cuModuleLoadData(void** m, const void*) { return *m = (void*)fakeHandles++, ok; }
+int cuModuleUnload(void*) { return ok; }
+int cuModuleGetFunction(void** f, void*, const char* name) {
+	auto it = host_kernels().find(name);
+	return it == host_kernels().end() ? notFound : (*f = (void*)&it->second, ok);
+}
+int cuFuncSetAttribute(void*, int, int) { return ok; }
+int cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned smem, void*, void** params, void**) {
+	if (gz != 1 || by != 1 || bz != 1) return notSupported;
+	((HostKernel*)f)->params(gx, gy, bx, smem, false, params);
+	return ok;
+}
+int cuLaunchCooperativeKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned smem, void*,
+                              void** params) {
+	if (gy != 1 || gz != 1 || by != 1 || bz != 1) return notSupported;
+	((HostKernel*)f)->params(gx, gy, bx, smem, true, params);
+	return ok;
+}
+int cuStreamBeginCapture_v2(void*, int) { return notSupported; }
+int cuStreamEndCapture(void*, void**) { return notSupported; }
+int cuGraphInstantiateWithFlags(void**, void*, unsigned long long) { return notSupported; }
+int cuGraphLaunch(void*, void*) { return notSupported; }
+int cuGraphDestroy(void*) { return ok; }
+int cuGraphExecDestroy(void*) { return ok; }
+
+// cuBLAS: column-major products C = alpha op(A) op(B) + beta C.
+int cublasCreate_v2(void** h) { return *h = (void*)fakeHandles++, ok; }
+int cublasDestroy_v2(void*) { return ok; }
+int cublasSetStream_v2(void*, void*) { return ok; }
+int cublasSetWorkspace_v2(void*, void*, size_t) { return ok; }
+int cublasGetVersion_v2(void*, int* v) { return *v = 130000, ok; }
+
+// fake_operand reads element i of an operand of CUDA type t (0 float, 14
+// bfloat16) rounded as compute type c takes it (77: tf32, 75: bfloat16).
+static double fake_operand(const void* p, long long i, int t, int c) {
+	float x = t == 14 ? __uint_as_float((unsigned)((const unsigned short*)p)[i] << 16) : ((const float*)p)[i];
+	if (c == 77) x = __uint_as_float(host_tf32_rna(x));
+	if (c == 75) x = __uint_as_float((unsigned)to_bf16_rn(x) << 16);
+	return x;
+}
+
+static void fake_gemm(int ta, int tb, int m, int n, int k, float alpha, const void* A, int at, int lda, const void* B, int bt, int ldb, float beta,
+                      float* C, int ldc, int c) {
+	for (int j = 0; j < n; j++)
+		for (int i = 0; i < m; i++) {
+			double s = 0;
+			for (int l = 0; l < k; l++) {
+				long long ai = ta ? (long long)i * lda + l : (long long)l * lda + i;
+				long long bi = tb ? (long long)l * ldb + j : (long long)j * ldb + l;
+				s += fake_operand(A, ai, at, c) * fake_operand(B, bi, bt, c);
+			}
+			float* out = C + (long long)j * ldc + i;
+			*out = (float)(alpha * s + (beta == 0 ? 0.0 : (double)beta * *out));
+		}
+}
+
+int cublasGemmEx(void*, int ta, int tb, int m, int n, int k, const float* alpha, const void* A, int at, int lda, const void* B, int bt, int ldb,
+                 const float* beta, void* C, int ct, int ldc, int compute, int) {
+	if (ct != 0) return notSupported;
+	fake_gemm(ta, tb, m, n, k, *alpha, A, at, lda, B, bt, ldb, *beta, (float*)C, ldc, compute);
+	return ok;
+}
+
+int cublasGemmStridedBatchedEx(void*, int ta, int tb, int m, int n, int k, const float* alpha, const void* A, int at, int lda, long long sa,
+                               const void* B, int bt, int ldb, long long sb, const float* beta, void* C, int ct, int ldc, long long sc, int count,
+                               int compute, int) {
+	if (ct != 0) return notSupported;
+	const int ea = at == 14 ? 2 : 4, eb = bt == 14 ? 2 : 4;
+	for (int i = 0; i < count; i++)
+		fake_gemm(ta, tb, m, n, k, *alpha, (const char*)A + ea * sa * i, at, lda, (const char*)B + eb * sb * i, bt, ldb, *beta, (float*)C + sc * i,
+		          ldc, compute);
+	return ok;
+}
+
+// NVRTC: the kernels are compiled in already.
+int nvrtcVersion(int* major, int* minor) { return *major = 13, *minor = 0, ok; }
+const char* nvrtcGetErrorString(int) { return "fake NVRTC error"; }
+int nvrtcCreateProgram(void** p, const char*, const char*, int, const char* const*, const char* const*) { return *p = (void*)fakeHandles++, ok; }
+int nvrtcDestroyProgram(void** p) { return *p = nullptr, ok; }
+int nvrtcCompileProgram(void*, int, const char* const*) { return ok; }
+int nvrtcGetProgramLogSize(void*, size_t* n) { return *n = 1, ok; }
+int nvrtcGetProgramLog(void*, char* s) { return *s = 0, ok; }
+int nvrtcGetCUBINSize(void*, size_t* n) { return *n = 16, ok; }
+int nvrtcGetCUBIN(void*, char* c) { return std::memset(c, 0, 16), ok; }
+
+} // extern "C"
