@@ -15,11 +15,16 @@ import (
 var fakeDir = os.Getenv("ULMFIT_CUDA_FAKE")
 
 // fakeDeviceTests are the GPU tests TestFakeDevice runs on the fake device:
-// the backend's own logic (allocation and transfers, the recurrences'
-// per-step and persistent paths with their slices, commands recorded and
-// issued without graphs) on the host's kernels and products, at the shapes
-// small enough for it (fakeSmall).
-var fakeDeviceTests = []string{"TestAllocUploadDownload", "TestLSTMRecurrentForward", "TestLSTMRecurrentBackward"}
+// the backend's own logic (allocation and transfers, each kernel method's
+// grid and parameters, the folded row vectors, the recurrences' per-step
+// and persistent paths with their slices, commands recorded and issued
+// without graphs) on the host's kernels and products, at the shapes small
+// enough for it (fakeSmall).
+// (TestMulTiled and TestSumSquares take tens of seconds there; the host
+// tests run their kernels.)
+var fakeDeviceTests = []string{"TestAllocUploadDownload", "TestLSTMRecurrentForward", "TestLSTMRecurrentBackward",
+	"TestElementwise", "TestDropoutMask", "TestGatherScatterAdd", "TestAddRowVectorSumRows",
+	"TestLSTMCell", "TestSoftmaxCrossEntropy", "TestAdam"}
 
 // fakeSmall says whether a test at hidden size H is left out on the fake
 // device, whose products are loops on the host.

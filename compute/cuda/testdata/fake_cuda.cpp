@@ -28,7 +28,7 @@ int cuDeviceGetCount(int* n) { return *n = 1, ok; }
 int cuDeviceGet(int* d, int ordinal) { return ordinal == 0 ? (*d = 0, ok) : 101; }
 int cuDeviceGetAttribute(int* v, int attr, int) {
 	switch (attr) {
-	case 16: *v = 8; break;      // multiprocessors: few, so that grids stay small
+	case 16: *v = 4; break;      // multiprocessors: few, so that grids stay small
 	case 75: *v = 9; break;      // compute capability 9.0
 	case 76: *v = 0; break;
 	case 95: *v = 1; break;      // cooperative launch

@@ -21,6 +21,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <setjmp.h>
 #include <ucontext.h>
 #include <vector>
 #define __global__
@@ -86,14 +87,19 @@ struct HostBlock {
 
 // HostFiber is one CUDA thread of the launch.
 struct HostFiber {
-	ucontext_t ctx;
-	std::unique_ptr<char[]> stack;
+	ucontext_t start; // its first entry (makecontext)
+	jmp_buf resume;   // where it waits, once it has started
 	HostBlock* block;
 	hostDim3 thread, blockIdx;
-	bool done;
+	bool started, done;
 };
 
-static ucontext_t host_scheduler;    // where a fiber returns when it waits or ends
+// A switch is _setjmp on one side and _longjmp to the other, which keeps
+// the signal mask as it is (swapcontext would save and restore it with a
+// system call each time); a fiber's first entry alone goes through
+// swapcontext, to its own stack.
+static ucontext_t host_entry;        // swapcontext's saved context, unused after
+static jmp_buf host_scheduler;       // where a fiber returns when it waits or ends
 static HostFiber* host_fiber;        // the running one
 static HostBlock* host_block;        // its block
 static void (*host_body)(void*);     // the launch's kernel call
@@ -101,7 +107,9 @@ static void* host_body_arg;
 static const size_t host_stack = 1 << 16;
 
 // host_yield returns to the scheduler, which resumes this fiber later.
-inline void host_yield() { swapcontext(&host_fiber->ctx, &host_scheduler); }
+inline void host_yield() {
+	if (_setjmp(host_fiber->resume) == 0) _longjmp(host_scheduler, 1);
+}
 
 // host_wait is a barrier: the last to arrive starts the next generation,
 // and every fiber, that one too, goes on in a later pass of the scheduler,
@@ -129,7 +137,8 @@ template <class T> T* host_dynamic_shared() { return (T*)host_block->shared; }
 
 static void host_fiber_main() {
 	host_body(host_body_arg);
-	host_fiber->done = true; // uc_link returns to the scheduler
+	host_fiber->done = true;
+	_longjmp(host_scheduler, 1);
 }
 
 // host_random is the scheduler's xorshift64: a fixed sequence, so that a
@@ -143,13 +152,17 @@ inline unsigned long long host_random() {
 // host_schedule runs fibers until every one has ended, each pass in a
 // shuffled order (host_random).
 inline void host_schedule(std::vector<HostFiber>& fibers) {
-	for (auto& f : fibers) {
-		f.stack.reset(new char[host_stack]);
-		f.done = false;
-		getcontext(&f.ctx);
-		f.ctx.uc_stack.ss_sp = f.stack.get(), f.ctx.uc_stack.ss_size = host_stack;
-		f.ctx.uc_link = &host_scheduler;
-		makecontext(&f.ctx, host_fiber_main, 0);
+	// The stacks, kept from launch to launch: fresh ones each launch cost
+	// more than the kernels.
+	static std::vector<std::unique_ptr<char[]>> stacks;
+	while (stacks.size() < fibers.size()) stacks.emplace_back(new char[host_stack]);
+	for (size_t k = 0; k < fibers.size(); k++) {
+		HostFiber& f = fibers[k];
+		f.started = f.done = false;
+		getcontext(&f.start);
+		f.start.uc_stack.ss_sp = stacks[k].get(), f.start.uc_stack.ss_size = host_stack;
+		f.start.uc_link = nullptr; // host_fiber_main never returns
+		makecontext(&f.start, host_fiber_main, 0);
 	}
 	std::vector<size_t> order(fibers.size()), wake(fibers.size());
 	for (size_t k = 0; k < order.size(); k++) order[k] = k;
@@ -166,7 +179,11 @@ inline void host_schedule(std::vector<HostFiber>& fibers) {
 			if (f.done || wake[k] > pass) continue;
 			host_fiber = &f, host_block = f.block;
 			threadIdx = f.thread, blockIdx = f.blockIdx;
-			swapcontext(&host_scheduler, &f.ctx);
+			if (_setjmp(host_scheduler) == 0) {
+				if (f.started) _longjmp(f.resume, 1);
+				f.started = true;
+				swapcontext(&host_entry, &f.start);
+			}
 			if (f.done) left--;
 		}
 	}
