@@ -16,15 +16,20 @@ var fakeDir = os.Getenv("ULMFIT_CUDA_FAKE")
 
 // fakeDeviceTests are the GPU tests TestFakeDevice runs on the fake device:
 // the backend's own logic (allocation and transfers, each kernel method's
-// grid and parameters, the folded row vectors, the recurrences' per-step
-// and persistent paths with their slices, commands recorded and issued
-// without graphs) on the host's kernels and products, at the shapes small
+// grid and parameters, the folded row vectors, the bfloat16 copies' reuse,
+// the recurrences' per-step and persistent paths with their slices, the
+// graph cache's capture and replay, a model's training step at each
+// precision) on the host's kernels and products, at the shapes small
 // enough for it (fakeSmall).
-// (TestMulTiled and TestSumSquares take tens of seconds there; the host
-// tests run their kernels.)
+// (TestMulTiled, TestSumSquares, TestGemm, TestVariableLengthGraphs,
+// TestReleaseAll, TestStreamsSameResults, TestPDLSameResults and
+// TestClassifierTraining take from tens of seconds to ten minutes there;
+// the host tests run their kernels.)
 var fakeDeviceTests = []string{"TestAllocUploadDownload", "TestLSTMRecurrentForward", "TestLSTMRecurrentBackward",
 	"TestElementwise", "TestDropoutMask", "TestGatherScatterAdd", "TestAddRowVectorSumRows",
-	"TestLSTMCell", "TestSoftmaxCrossEntropy", "TestAdam"}
+	"TestLSTMCell", "TestSoftmaxCrossEntropy", "TestAdam",
+	"TestGraphsForgetFreedMemory", "TestModelTrainingStep", "TestBF16LeavesLogitsUnallocated", "TestDecodeBF16",
+	"TestReLU", "TestBatchNorm", "TestConcatPool", "TestGemmBF16CopyReuse"}
 
 // fakeSmall says whether a test at hidden size H is left out on the fake
 // device, whose products are loops on the host.

@@ -548,9 +548,11 @@ func (b *Backend) bf16Copy(i int, src uintptr, n int) uintptr {
 
 // bf16Current says whether command k of the segment being recorded is the
 // rounding of the n floats at src into slot i and nothing recorded after
-// it can have changed them: every later command is a product that does not
-// write there or another rounding into Gemm's scratch. Anything else
-// (kernels write where their arguments say) makes a new copy.
+// it can have changed them: every later command is a product or a memset
+// that does not write there, or another rounding into Gemm's scratch.
+// Anything else (kernels write where their arguments say) makes a new
+// copy. (The memset is what a scratch allocated in the segment records:
+// without it, the first products of a fresh backend rounded A twice.)
 func (b *Backend) bf16Current(k, i int, src uintptr, n int) bool {
 	isRounding := func(c *command) bool {
 		return c.kind == cmdKernel && (c.fn == b.dk.toBF16 || c.fn == b.dk.toBF16Vec)
@@ -571,6 +573,10 @@ func (b *Backend) bf16Current(k, i int, src uintptr, n int) bool {
 				return false
 			}
 		case isRounding(c) && slices.ContainsFunc(b.ops16[:], func(v compute.Vec) bool { return v.N != 0 && uintptr(c.p[0]) == v.Ptr }):
+		case c.kind == cmdMemset: // a new buffer's zeroing (memAlloc): only its own words
+			if dst := uintptr(c.p[0]); dst < hi && lo < dst+uintptr(4*c.p[1]) {
+				return false
+			}
 		default:
 			return false
 		}

@@ -10,8 +10,21 @@
 // (HostLaunch::params: the kernel's arguments from cuLaunchKernel's
 // parameter array), and a product runs as a loop over float64 sums of the
 // operands rounded as the compute type says. NVRTC compiles nothing: the
-// kernels are already here. Graph capture is refused, as a driver may, and
-// the backend then issues every segment command by command.
+// kernels are already here. While a stream captures a graph, every call
+// that would run work (on any stream: one capture at a time) is kept in
+// the graph instead, its values copied as of the call, and a launch of the
+// instantiated graph runs them in order.
+
+#include <vector>
+
+typedef std::vector<std::function<void()>> FakeGraph;
+static FakeGraph* fakeCapture; // the graph being captured, or null
+
+// fake_do runs work now, or keeps it in the graph being captured.
+static void fake_do(std::function<void()> work) {
+	if (fakeCapture != nullptr) fakeCapture->push_back(std::move(work));
+	else work();
+}
 
 extern "C" {
 
@@ -62,12 +75,14 @@ int cuMemAllocHost_v2(void** p, size_t n) { return *p = std::aligned_alloc(256, 
 int cuMemFreeHost(void* p) { return std::free(p), ok; }
 int cuMemGetInfo_v2(size_t* free, size_t* total) { return *free = (size_t)64 << 30, *total = (size_t)80 << 30, ok; }
 int cuMemsetD32Async(CUdeviceptr p, unsigned v, size_t n, void*) {
-	for (size_t i = 0; i < n; i++) ((unsigned*)p)[i] = v;
+	fake_do([=] {
+		for (size_t i = 0; i < n; i++) ((unsigned*)p)[i] = v;
+	});
 	return ok;
 }
-int cuMemcpyHtoDAsync_v2(CUdeviceptr d, const void* s, size_t n, void*) { return std::memmove((void*)d, s, n), ok; }
-int cuMemcpyDtoHAsync_v2(void* d, CUdeviceptr s, size_t n, void*) { return std::memmove(d, (void*)s, n), ok; }
-int cuMemcpyDtoDAsync_v2(CUdeviceptr d, CUdeviceptr s, size_t n, void*) { return std::memmove((void*)d, (void*)s, n), ok; }
+int cuMemcpyHtoDAsync_v2(CUdeviceptr d, const void* s, size_t n, void*) { return fake_do([=] { std::memmove((void*)d, s, n); }), ok; }
+int cuMemcpyDtoHAsync_v2(void* d, CUdeviceptr s, size_t n, void*) { return fake_do([=] { std::memmove(d, (void*)s, n); }), ok; }
+int cuMemcpyDtoDAsync_v2(CUdeviceptr d, CUdeviceptr s, size_t n, void*) { return fake_do([=] { std::memmove((void*)d, (void*)s, n); }), ok; }
 int cuModuleLoadData(void** m, const void*) { return *m = (void*)fakeHandles++, ok; }
 int cuModuleUnload(void*) { return ok; }
 int cuModuleGetFunction(void** f, void*, const char* name) {
@@ -77,21 +92,36 @@ int cuModuleGetFunction(void** f, void*, const char* name) {
 int cuFuncSetAttribute(void*, int, int) { return ok; }
 int cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned smem, void*, void** params, void**) {
 	if (gz != 1 || by != 1 || bz != 1) return notSupported;
-	((HostKernel*)f)->params(gx, gy, bx, smem, false, params);
+	HostKernel* k = (HostKernel*)f;
+	if (fakeCapture != nullptr) fakeCapture->push_back(k->later(gx, gy, bx, smem, false, params));
+	else k->params(gx, gy, bx, smem, false, params);
 	return ok;
 }
 int cuLaunchCooperativeKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned smem, void*,
                               void** params) {
 	if (gy != 1 || gz != 1 || by != 1 || bz != 1) return notSupported;
-	((HostKernel*)f)->params(gx, gy, bx, smem, true, params);
+	HostKernel* k = (HostKernel*)f;
+	if (fakeCapture != nullptr) fakeCapture->push_back(k->later(gx, gy, bx, smem, true, params));
+	else k->params(gx, gy, bx, smem, true, params);
 	return ok;
 }
-int cuStreamBeginCapture_v2(void*, int) { return notSupported; }
-int cuStreamEndCapture(void*, void**) { return notSupported; }
-int cuGraphInstantiateWithFlags(void**, void*, unsigned long long) { return notSupported; }
-int cuGraphLaunch(void*, void*) { return notSupported; }
-int cuGraphDestroy(void*) { return ok; }
-int cuGraphExecDestroy(void*) { return ok; }
+int cuStreamBeginCapture_v2(void*, int) {
+	if (fakeCapture != nullptr) return notSupported;
+	fakeCapture = new FakeGraph;
+	return ok;
+}
+int cuStreamEndCapture(void*, void** g) {
+	if (fakeCapture == nullptr) return notSupported;
+	*g = fakeCapture, fakeCapture = nullptr;
+	return ok;
+}
+int cuGraphInstantiateWithFlags(void** exec, void* g, unsigned long long) { return *exec = new FakeGraph(*(FakeGraph*)g), ok; }
+int cuGraphLaunch(void* exec, void*) {
+	for (auto& work : *(FakeGraph*)exec) fake_do(work);
+	return ok;
+}
+int cuGraphDestroy(void* g) { return delete (FakeGraph*)g, ok; }
+int cuGraphExecDestroy(void* exec) { return delete (FakeGraph*)exec, ok; }
 
 // cuBLAS: column-major products C = alpha op(A) op(B) + beta C.
 int cublasCreate_v2(void** h) { return *h = (void*)fakeHandles++, ok; }
@@ -109,8 +139,9 @@ static double fake_operand(const void* p, long long i, int t, int c) {
 	return x;
 }
 
+// fake_gemm is the product into C of CUDA type ct (float or bfloat16).
 static void fake_gemm(int ta, int tb, int m, int n, int k, float alpha, const void* A, int at, int lda, const void* B, int bt, int ldb, float beta,
-                      float* C, int ldc, int c) {
+                      void* C, int ct, int ldc, int c) {
 	for (int j = 0; j < n; j++)
 		for (int i = 0; i < m; i++) {
 			double s = 0;
@@ -119,26 +150,33 @@ static void fake_gemm(int ta, int tb, int m, int n, int k, float alpha, const vo
 				long long bi = tb ? (long long)l * ldb + j : (long long)j * ldb + l;
 				s += fake_operand(A, ai, at, c) * fake_operand(B, bi, bt, c);
 			}
-			float* out = C + (long long)j * ldc + i;
-			*out = (float)(alpha * s + (beta == 0 ? 0.0 : (double)beta * *out));
+			long long o = (long long)j * ldc + i;
+			double prior = beta == 0 ? 0.0 : (double)beta * fake_operand(C, o, ct, 68);
+			float v = (float)(alpha * s + prior);
+			if (ct == 14) ((unsigned short*)C)[o] = to_bf16_rn(v);
+			else ((float*)C)[o] = v;
 		}
 }
 
 int cublasGemmEx(void*, int ta, int tb, int m, int n, int k, const float* alpha, const void* A, int at, int lda, const void* B, int bt, int ldb,
                  const float* beta, void* C, int ct, int ldc, int compute, int) {
-	if (ct != 0) return notSupported;
-	fake_gemm(ta, tb, m, n, k, *alpha, A, at, lda, B, bt, ldb, *beta, (float*)C, ldc, compute);
+	if (ct != 0 && ct != 14) return notSupported;
+	float al = *alpha, be = *beta;
+	fake_do([=] { fake_gemm(ta, tb, m, n, k, al, A, at, lda, B, bt, ldb, be, C, ct, ldc, compute); });
 	return ok;
 }
 
 int cublasGemmStridedBatchedEx(void*, int ta, int tb, int m, int n, int k, const float* alpha, const void* A, int at, int lda, long long sa,
                                const void* B, int bt, int ldb, long long sb, const float* beta, void* C, int ct, int ldc, long long sc, int count,
                                int compute, int) {
-	if (ct != 0) return notSupported;
-	const int ea = at == 14 ? 2 : 4, eb = bt == 14 ? 2 : 4;
-	for (int i = 0; i < count; i++)
-		fake_gemm(ta, tb, m, n, k, *alpha, (const char*)A + ea * sa * i, at, lda, (const char*)B + eb * sb * i, bt, ldb, *beta, (float*)C + sc * i,
-		          ldc, compute);
+	if (ct != 0 && ct != 14) return notSupported;
+	const int ea = at == 14 ? 2 : 4, eb = bt == 14 ? 2 : 4, ec = ct == 14 ? 2 : 4;
+	float al = *alpha, be = *beta;
+	fake_do([=] {
+		for (int i = 0; i < count; i++)
+			fake_gemm(ta, tb, m, n, k, al, (const char*)A + ea * sa * i, at, lda, (const char*)B + eb * sb * i, bt, ldb, be, (char*)C + ec * sc * i, ct,
+			          ldc, compute);
+	});
 	return ok;
 }
 

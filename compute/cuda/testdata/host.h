@@ -17,9 +17,12 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
+#include <type_traits>
 #include <utility>
 #include <setjmp.h>
 #include <ucontext.h>
@@ -251,11 +254,22 @@ template <class... A, void (*kernel)(A...)> struct HostLaunch<void(A...), kernel
 	static void unpack(unsigned gx, unsigned gy, unsigned bx, size_t smem, bool together, void** p, std::index_sequence<I...>) {
 		host_run(gx, gy, bx, smem, together, [&] { kernel(*(A*)p[I]...); });
 	}
+	// later is params for a launch to run later (a captured graph's): the
+	// arguments' values now, the launch when called.
+	static std::function<void()> later(unsigned gx, unsigned gy, unsigned bx, size_t smem, bool together, void** p) {
+		return later_(gx, gy, bx, smem, together, p, std::index_sequence_for<A...>{});
+	}
+	template <size_t... I>
+	static std::function<void()> later_(unsigned gx, unsigned gy, unsigned bx, size_t smem, bool together, void** p, std::index_sequence<I...>) {
+		std::tuple<std::decay_t<A>...> args(*(A*)p[I]...);
+		return [=] { host_run(gx, gy, bx, smem, together, [&] { kernel(std::get<I>(args)...); }); };
+	}
 };
 
 // HostKernel is a kernel as the fake driver finds it by name.
 struct HostKernel {
 	void (*params)(unsigned gx, unsigned gy, unsigned bx, size_t smem, bool together, void** p);
+	std::function<void()> (*later)(unsigned gx, unsigned gy, unsigned bx, size_t smem, bool together, void** p);
 };
 inline std::map<std::string, HostKernel>& host_kernels() {
 	static std::map<std::string, HostKernel> kernels;
@@ -264,10 +278,12 @@ inline std::map<std::string, HostKernel>& host_kernels() {
 
 #define HOST_LAUNCH(name)                                                                                \
 	extern "C" void* launch_##name() { return (void*)&HostLaunch<decltype(name), name>::run; }           \
-	static const bool host_named_##name = (host_kernels()[#name] = {&HostLaunch<decltype(name), name>::params}, true);
+	static const bool host_named_##name =                                                                \
+	    (host_kernels()[#name] = {&HostLaunch<decltype(name), name>::params, &HostLaunch<decltype(name), name>::later}, true);
 #define HOST_LAUNCH_TOGETHER(name)                                                                       \
 	extern "C" void* launch_##name() { return (void*)&HostLaunch<decltype(name), name>::together; }      \
-	static const bool host_named_##name = (host_kernels()[#name] = {&HostLaunch<decltype(name), name>::params}, true);
+	static const bool host_named_##name =                                                                \
+	    (host_kernels()[#name] = {&HostLaunch<decltype(name), name>::params, &HostLaunch<decltype(name), name>::later}, true);
 
 // recurrent.cu's PTX, on the host.
 
