@@ -105,6 +105,18 @@ int cuLaunchCooperativeKernel(void* f, unsigned gx, unsigned gy, unsigned gz, un
 	else k->params(gx, gy, bx, smem, true, params);
 	return ok;
 }
+// cuLaunchKernelEx's configuration (CUlaunchConfig); the attributes (a
+// programmatic dependent launch) change nothing where every launch has
+// finished before the next starts.
+struct FakeLaunchConfig {
+	unsigned gx, gy, gz, bx, by, bz, smem;
+	void* stream;
+	void* attrs;
+	unsigned nattrs;
+};
+int cuLaunchKernelEx(const FakeLaunchConfig* c, void* f, void** params, void** extra) {
+	return cuLaunchKernel(f, c->gx, c->gy, c->gz, c->bx, c->by, c->bz, c->smem, c->stream, params, extra);
+}
 int cuStreamBeginCapture_v2(void*, int) {
 	if (fakeCapture != nullptr) return notSupported;
 	fakeCapture = new FakeGraph;
