@@ -42,6 +42,9 @@ func fakeSmall(H int) bool { return fakeDir == "" || H <= 256 }
 // their own on it, so that CI, which has no GPU, runs the backend's code
 // and not only its kernels. Where ULMFIT_CUDA_REQUIRE is set (a machine
 // with a GPU) the real device runs those tests instead.
+// ULMFIT_CUDA_FAKE_TESTS=TestA,TestB runs those GPU tests there instead
+// (go test ./compute/cuda -run TestFakeDevice -timeout 1h), for a
+// developer without a GPU; the slow ones take minutes.
 func TestFakeDevice(t *testing.T) {
 	switch {
 	case fakeDir != "":
@@ -72,13 +75,17 @@ func TestFakeDevice(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.Command(os.Args[0], "-test.run", "^("+strings.Join(fakeDeviceTests, "|")+")$", "-test.count=1", "-test.v")
+	tests := fakeDeviceTests
+	if only := os.Getenv("ULMFIT_CUDA_FAKE_TESTS"); only != "" {
+		tests = strings.Split(only, ",") // a developer's choice, e.g. the slow ones
+	}
+	cmd := exec.Command(os.Args[0], "-test.run", "^("+strings.Join(tests, "|")+")$", "-test.count=1", "-test.v", "-test.timeout=1h")
 	cmd.Env = append(os.Environ(), "ULMFIT_CUDA_FAKE="+dir, "ULMFIT_CUDA_REQUIRE=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("the GPU tests on the fake device: %v\n%s", err, out)
 	}
-	for _, name := range fakeDeviceTests {
+	for _, name := range tests {
 		if !regexp.MustCompile(`(?m)^--- PASS: ` + name + ` `).Match(out) {
 			t.Errorf("%s did not pass on the fake device:\n%s", name, out)
 		}
