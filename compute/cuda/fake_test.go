@@ -58,18 +58,9 @@ func TestFakeDevice(t *testing.T) {
 		purego.Dlclose(h)
 		t.Skip("a CUDA driver is installed here: the GPU tests run on it")
 	}
-	launchers, err := os.ReadFile(filepath.Join("testdata", "host_launch.cpp"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fake, err := os.ReadFile(filepath.Join("testdata", "fake_cuda.cpp"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
 	so := filepath.Join(dir, "libfakecuda.so")
-	src := strings.Replace(moduleSource(), "extern __shared__ __align__(16) u32 smem[];", "u32* smem = host_dynamic_shared<u32>();", 1)
-	hostCompile(t, "", src+"\n"+string(launchers)+"\n"+string(fake), "-O2", "-shared", "-fPIC", "-o", so)
+	hostBuild(t, so, "fake_cuda.cpp")
 	for _, name := range []string{"libcuda.so.1", "libcublas.so.13", "libnvrtc.so.13"} {
 		if err := os.Symlink(so, filepath.Join(dir, name)); err != nil {
 			t.Fatal(err)

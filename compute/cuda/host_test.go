@@ -35,20 +35,31 @@ func loadHostKernels(t *testing.T) *hostKernels {
 	if hostLib != 0 {
 		return &hostKernels{lib: hostLib}
 	}
-	launchers, err := os.ReadFile(filepath.Join("testdata", "host_launch.cpp"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	so := filepath.Join(t.TempDir(), "kernels.so")
-	// The persistent kernel's dynamic shared memory is its block's own.
-	src := strings.Replace(moduleSource(), "extern __shared__ __align__(16) u32 smem[];", "u32* smem = host_dynamic_shared<u32>();", 1)
-	hostCompile(t, "", src+"\n"+string(launchers), "-O2", "-shared", "-fPIC", "-o", so)
+	hostBuild(t, so)
 	lib, err := purego.Dlopen(so, purego.RTLD_NOW|purego.RTLD_LOCAL)
 	if err != nil {
 		t.Fatalf("loading the host build of the kernels: %v", err)
 	}
 	hostLib = lib
 	return &hostKernels{lib: lib}
+}
+
+// hostBuild compiles moduleSource, testdata/host_launch.cpp and then the
+// testdata files named in more into the shared library so, or skips the
+// test where there is no g++.
+func hostBuild(t *testing.T, so string, more ...string) {
+	t.Helper()
+	// The persistent kernel's dynamic shared memory is its block's own.
+	src := strings.Replace(moduleSource(), "extern __shared__ __align__(16) u32 smem[];", "u32* smem = host_dynamic_shared<u32>();", 1)
+	for _, name := range append([]string{"host_launch.cpp"}, more...) {
+		text, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		src += "\n" + string(text)
+	}
+	hostCompile(t, "", src, "-O2", "-shared", "-fPIC", "-o", so)
 }
 
 // bind sets *fn, a pointer to a func variable whose first three
