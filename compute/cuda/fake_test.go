@@ -33,8 +33,9 @@ var fakeDeviceTests = []string{"TestAllocUploadDownload", "TestLSTMRecurrentForw
 	"TestGraphsForgetFreedMemory", "TestModelTrainingStep", "TestBF16LeavesLogitsUnallocated", "TestDecodeBF16",
 	"TestReLU", "TestBatchNorm", "TestConcatPool", "TestGemmBF16CopyReuse"}
 
-// fakeSmall says whether a test at hidden size H is left out on the fake
-// device, whose products are loops on the host.
+// fakeSmall says whether a case at hidden size H runs in this process:
+// every case on a GPU, those up to H=256 on the fake device, whose products
+// are loops on the host.
 func fakeSmall(H int) bool { return fakeDir == "" || H <= 256 }
 
 // TestFakeDevice builds the fake CUDA driver, cuBLAS and NVRTC (one
