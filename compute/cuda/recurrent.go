@@ -304,8 +304,8 @@ func (b *Backend) persistentForward(p recurrentPlan, gates, hs, cs, whh compute.
 // before (foldRowVector): one pass over (T, B, 4H) fewer.
 //
 // Each step's product h_{t-1} W_hh^T (B x H by H x 4H) goes as S products,
-// one a K-slice of H/S columns of h_{t-1} (S = 1 where S does not divide
-// H), in one batched call whose results the cell kernel
+// one a K-slice of H/S columns of h_{t-1} (S as forwardSlices settles it,
+// by the caller), in one batched call whose results the cell kernel
 // (lstm_forward_parts) adds to the gates' input part in order; S = 1 is
 // the single product, accumulated into the gates. cuBLAS runs the single
 // product of 64 rows on few SMs (36 blocks of 128x64 for tf32 at H=1152);
@@ -314,7 +314,6 @@ func (b *Backend) persistentForward(p recurrentPlan, gates, hs, cs, whh compute.
 func (b *Backend) forwardSteps(gates compute.Vec, bias uintptr, hs, cs, whh compute.Vec, transposed bool, T, B, H, S int) {
 	r := &b.rec
 	G, BH := 4*H, B*H
-	S = forwardSlices(S, H)
 	bf := b.opts.Precision == BF16
 	types, w := gemmF32, whh.Ptr
 	hAt := func(t int) uintptr { return hs.Ptr + uintptr(4*t*BH) } // h_{t-1} for step t
