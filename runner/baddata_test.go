@@ -217,3 +217,56 @@ func TestOneClassAfterTheDraw(t *testing.T) {
 		t.Errorf("got %v, want a usage error about the training split", err)
 	}
 }
+
+// How a declared dataset is read is part of its stages' keys: the same
+// files with another label column, class order or split assignment are
+// other data (they were not: a changed label_column reused the cached
+// task data of the old one and reported its numbers), while the folder
+// they are in is not.
+func TestDeclaredReadingIsInTheKeys(t *testing.T) {
+	var csv strings.Builder
+	csv.WriteString("label,topic,text\n")
+	for i := 0; i < 40; i++ {
+		fmt.Fprintf(&csv, "%s,%s,%s thing number %d.\n", []string{"pos", "neg"}[i%2], []string{"x", "y", "z"}[i%3], []string{"A good", "A bad"}[i%2], i)
+	}
+	files := map[string]string{"a.csv": csv.String(), "b.csv": csv.String()}
+	ids := func(spec string) map[string]string {
+		t.Helper()
+		e, err := experiments.Open(declaredExperiment(t, spec+"\n[scale.tiny]\npretrain_corpus = \"toy\"\n\n[[rows]]\nid = \"ulmfit\"\n", files))
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := (&Planner{Backend: compute.Default(), Load: synthLoad}).Plan(e, PlanOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, s := range plan.Graph.Stages {
+			if s.Kind == KindTaskData || s.Kind == KindCorpus {
+				out[s.Kind] = s.ID()
+			}
+		}
+		if len(out) != 2 {
+			t.Fatalf("stages %v, want a taskdata and a corpus stage", out)
+		}
+		return out
+	}
+	const base = "train = \"a.csv\"\ntest = \"b.csv\"\ntext_columns = [\"text\"]\nlabel_column = \"label\"\n"
+	was := ids(base)
+	if again := ids(base); again[KindTaskData] != was[KindTaskData] || again[KindCorpus] != was[KindCorpus] {
+		t.Errorf("the same files and spec in another folder: stages %v, before %v", again, was)
+	}
+	for _, spec := range []string{
+		"train = \"a.csv\"\ntest = \"b.csv\"\ntext_columns = [\"text\"]\nlabel_column = \"topic\"\n",
+		base + "classes = [\"pos\", \"neg\"]\n",
+		"train = \"b.csv\"\ntest = \"a.csv\"\ntext_columns = [\"text\"]\nlabel_column = \"label\"\n",
+		"train = \"a.csv\"\ntest = \"b.csv\"\ntext_columns = [\"topic\", \"text\"]\nlabel_column = \"label\"\n",
+	} {
+		now := ids(spec)
+		for _, k := range []string{KindTaskData, KindCorpus} {
+			if now[k] == was[k] {
+				t.Errorf("%s stage %s for\n%swhich reads the files otherwise than\n%s", k, now[k], spec, base)
+			}
+		}
+	}
+}

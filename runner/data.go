@@ -23,6 +23,12 @@ type source struct {
 	Record string // as records name it ("ag_news"): the registry's folder
 	DS     *datasets.Dataset
 	Hashes map[string]string // file (relative to the dataset's folder) -> SHA-256
+	// Reading is how a dataset the experiment declares is read (its
+	// [datasets.NAME] table without the name and folder): the same files
+	// read with another label column, class order, split assignment or
+	// encoding are other data. Nil for a registered dataset, whose
+	// loader's code is the stage's code version.
+	Reading *datasets.GenericSpec
 }
 
 func newSource(name string, ds *datasets.Dataset) *source {
@@ -304,18 +310,19 @@ func docs(examples []datasets.Example) text.Docs {
 
 // taskDataKey is a taskdata stage's key: everything its output depends on.
 type taskDataKey struct {
-	Dataset            string            `json:"dataset"`
-	Hashes             map[string]string `json:"data_hashes"`
-	ValidationFraction float64           `json:"validation_fraction"`
-	CarveTestFraction  float64           `json:"carve_test_fraction"`
-	SplitSeed          uint64            `json:"split_seed"`
-	MaxTrain           int               `json:"max_train"`
-	MaxTest            int               `json:"max_test"`
-	MaxUnlabelled      int               `json:"max_unlabelled"`
-	SpareValid         int               `json:"spare_valid,omitempty"`
-	TrainSize          int               `json:"train_size"`
-	LMText             string            `json:"lm_text"`
-	Vocab              int               `json:"vocab"`
+	Dataset            string                `json:"dataset"`
+	Hashes             map[string]string     `json:"data_hashes"`
+	Reading            *datasets.GenericSpec `json:"reading,omitempty"` // a declared dataset's (omitted otherwise, so older keys stand)
+	ValidationFraction float64               `json:"validation_fraction"`
+	CarveTestFraction  float64               `json:"carve_test_fraction"`
+	SplitSeed          uint64                `json:"split_seed"`
+	MaxTrain           int                   `json:"max_train"`
+	MaxTest            int                   `json:"max_test"`
+	MaxUnlabelled      int                   `json:"max_unlabelled"`
+	SpareValid         int                   `json:"spare_valid,omitempty"`
+	TrainSize          int                   `json:"train_size"`
+	LMText             string                `json:"lm_text"`
+	Vocab              int                   `json:"vocab"`
 	// SpareAsUnlabelled: the training examples max_train leaves out are
 	// unlabelled LM text (omitted when false, so older keys stand).
 	SpareAsUnlabelled bool `json:"spare_as_unlabelled,omitempty"`
@@ -408,7 +415,7 @@ func (b *builder) taskData(src *source, s ablations.Settings, trainSize int) (*S
 	}
 	_, vocab := s.VocabCaps(sc)
 	spec := vocabSpecOf(s, sc, vocab)
-	key := taskDataKey{Dataset: src.Name, Hashes: src.Hashes, ValidationFraction: s.ValidationFraction,
+	key := taskDataKey{Dataset: src.Name, Hashes: src.Hashes, Reading: src.Reading, ValidationFraction: s.ValidationFraction,
 		CarveTestFraction: s.CarveTestFraction, SplitSeed: s.SplitSeed, MaxTrain: src.limit(sc.MaxTrain),
 		MaxTest: src.limit(sc.MaxTest), MaxUnlabelled: src.limit(sc.MaxUnlabelled), SpareValid: sp.SpareValid, TrainSize: trainSize,
 		LMText: s.LMText, Vocab: vocab, SpareAsUnlabelled: src.limit(sc.MaxTrain) > 0 && s.LMText != "labelled",
@@ -620,12 +627,13 @@ func (td *taskData) classData(split string) (model.ClassData, error) {
 
 // corpusKey is a corpus stage's key: everything its output depends on.
 type corpusKey struct {
-	Corpus      string            `json:"corpus"`
-	Hashes      map[string]string `json:"data_hashes"`
-	Vocab       int               `json:"vocab"`
-	Tokens      int               `json:"tokens"`
-	ValidTokens int               `json:"valid_tokens"`
-	Seed        uint64            `json:"seed"`
+	Corpus      string                `json:"corpus"`
+	Hashes      map[string]string     `json:"data_hashes"`
+	Reading     *datasets.GenericSpec `json:"reading,omitempty"` // as in taskDataKey
+	Vocab       int                   `json:"vocab"`
+	Tokens      int                   `json:"tokens"`
+	ValidTokens int                   `json:"valid_tokens"`
+	Seed        uint64                `json:"seed"`
 	tokenizing
 }
 
@@ -642,7 +650,7 @@ func (b *builder) corpus(s ablations.Settings) (*Stage, error) {
 	sc := b.sc
 	vocab, _ := s.VocabCaps(sc)
 	spec := vocabSpecOf(s, sc, vocab)
-	key := corpusKey{Corpus: src.Name, Hashes: src.Hashes, Vocab: vocab, Tokens: sc.PretrainTokens,
+	key := corpusKey{Corpus: src.Name, Hashes: src.Hashes, Reading: src.Reading, Vocab: vocab, Tokens: sc.PretrainTokens,
 		ValidTokens: sc.PretrainValidTokens, Seed: s.SplitSeed, tokenizing: spec.key()}
 	label := "corpus " + src.Name
 	if spec.Pieces > 0 {

@@ -126,6 +126,11 @@ func (p *Planner) source(e *experiments.Experiment, name string) (*source, error
 	l := &loaded{err: err}
 	if err == nil {
 		l.src = newSource(name, ds)
+		if declared {
+			reading := spec
+			reading.Name, reading.Dir = "", "" // the folder is where, not what: the files' digests say what
+			l.src.Reading = &reading
+		}
 	}
 	p.sources[key] = l
 	return l.src, l.err
