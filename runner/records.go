@@ -334,22 +334,22 @@ func stagesOf(r results.Record) map[string]string {
 // writeRecords appends the records not yet in results/<experiment>.jsonl
 // and rewrites the stable results/<experiment>.json: the latest record of
 // every cell, seed and scale, in the experiment's order.
-func writeRecords(ctx context.Context, dir string, p *Plan, recs []results.Record) (added int, err error) {
+func writeRecords(ctx context.Context, dir string, p *Plan, recs []results.Record) (written recordsWritten, err error) {
 	if len(recs) == 0 {
-		return 0, nil
+		return written, nil
 	}
 	lock, err := resultsLock(ctx, dir, p.Exp.Name)
 	if err != nil {
-		return 0, fmt.Errorf("writing the records of %s to %s: %w", p.Exp.Name, dir, err)
+		return written, fmt.Errorf("writing the records of %s to %s: %w", p.Exp.Name, dir, err)
 	}
 	defer lock.release()
 	if err := removeStaleTemps(dir, p.Exp.Name); err != nil {
-		return 0, err
+		return written, err
 	}
 	logPath := filepath.Join(dir, p.Exp.Name+results.Ext)
 	have, err := results.ReadFile(logPath)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return 0, fmt.Errorf("%w (the records file is damaged: repair or delete that line, then run again; finished stages are cached)", err)
+		return written, fmt.Errorf("%w (the records file is damaged: repair or delete that line, then run again; finished stages are cached)", err)
 	}
 	var fresh []results.Record
 	for _, r := range recs {
@@ -364,18 +364,65 @@ func writeRecords(ctx context.Context, dir string, p *Plan, recs []results.Recor
 			fresh = append(fresh, r)
 		}
 	}
-	if len(fresh) > 0 {
+	var kept, superseded []results.Record
+	for _, h := range have {
+		if slices.ContainsFunc(fresh, func(r results.Record) bool { return supersedes(r, h) }) {
+			superseded = append(superseded, h)
+		} else {
+			kept = append(kept, h)
+		}
+	}
+	switch {
+	case len(superseded) > 0:
+		// Kept aside first, then taken out: a kill between the two
+		// leaves them in both files, never in neither.
+		written.setAside = filepath.Join(dir, p.Exp.Name+supersededExt)
+		if err := results.Append(written.setAside, superseded...); err != nil {
+			return written, err
+		}
+		if err := results.WriteFile(logPath, append(kept, fresh...)); err != nil {
+			return written, err
+		}
+		faultPoint("records", p.Exp.Name)
+	case len(fresh) > 0:
 		if err := results.Append(logPath, fresh...); err != nil {
-			return 0, err
+			return written, err
 		}
 		faultPoint("records", p.Exp.Name)
 	}
-	all := append(have, fresh...)
+	written.added, written.superseded = len(fresh), len(superseded)
+	all := append(kept, fresh...)
 	stable := filepath.Join(dir, p.Exp.Name+".json")
 	if err := writeStable(stable, p.Exp.Rows, all); err != nil {
-		return len(fresh), fmt.Errorf("write %s: %w (the records are in %s; the next run rewrites it)", stable, err, logPath)
+		return written, fmt.Errorf("write %s: %w (the records are in %s; the next run rewrites it)", stable, err, logPath)
 	}
-	return len(fresh), nil
+	return written, nil
+}
+
+// recordsWritten is what writeRecords did: records added, and earlier
+// records of the same cells that they superseded, set aside in the file
+// setAside.
+type recordsWritten struct {
+	added, superseded int
+	setAside          string
+}
+
+// supersededExt ends the name of the file beside an experiment's records
+// that holds the records a later run superseded (supersedes). It does not
+// end in results.Ext, so that reading the folder leaves them out; 'ulmfit
+// report --results FILE' still reads it.
+const supersededExt = results.Ext + ".superseded"
+
+// supersedes says whether a new record r replaces the earlier record h in
+// the records file: ours, the same cell, seed and scale, and not the same
+// measurement (sameRun) but one made since with other settings (a row of
+// the file edited), other code or another engine. Left beside it, the two
+// would be one cell recorded twice with different values, which tables
+// and comparisons refuse (results.Validate); the latest run is what the
+// experiment file now says.
+func supersedes(r, h results.Record) bool {
+	return h.Source == results.SourceOurs && r.Source == results.SourceOurs && h.Cell() == r.Cell() &&
+		h.Seed == r.Seed && h.Scale == r.Scale && !sameRun(h, r)
 }
 
 // removeStaleTemps deletes the temporary files of experiment's summary

@@ -60,8 +60,9 @@ func TestSameRun(t *testing.T) {
 }
 
 // An identical value from the same cached stages, from the same
-// configuration built anew (code changed since), or from neither, is said
-// so, not all as "same stages".
+// configuration built anew (code changed since), or from another
+// configuration (a row edited since), is said so, not all as "same
+// stages"; a record without a hash is none of these.
 func TestDifferenceSaysWhatMatched(t *testing.T) {
 	withStages := func(hash string, stages map[string]string) results.Record {
 		cfg, _ := json.Marshal(map[string]any{"stages": stages})
@@ -75,7 +76,8 @@ func TestDifferenceSaysWhatMatched(t *testing.T) {
 	}{
 		{withStages("c1", map[string]string{"classifier": "aaa"}), "identical, same stages"},
 		{withStages("c1", map[string]string{"classifier": "bbb"}), "identical, same configuration"},
-		{withStages("c2", map[string]string{"classifier": "bbb"}), "identical"},
+		{withStages("c2", map[string]string{"classifier": "bbb"}), "identical, other configuration"},
+		{withStages("", map[string]string{"classifier": "bbb"}), "identical"},
 	} {
 		if got := difference(now, c.earlier); got != c.want {
 			t.Errorf("%q, want %q", got, c.want)
@@ -83,8 +85,8 @@ func TestDifferenceSaysWhatMatched(t *testing.T) {
 	}
 	other := withStages("c2", nil)
 	other.Value = 12.21
-	if got := difference(now, other); got != "+1.00" {
-		t.Errorf("%q, want +1.00", got)
+	if got := difference(now, other); got != "+1.00, other configuration" {
+		t.Errorf("%q, want +1.00, other configuration", got)
 	}
 	// The same configuration built by other code (new stage IDs): said so,
 	// and another engine named.

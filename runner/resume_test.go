@@ -463,3 +463,63 @@ func TestDeclaredDatasetRuns(t *testing.T) {
 		t.Errorf("summary:\n%s", out.String())
 	}
 }
+
+// A row edited after its records were written runs again, and its new
+// records replace the old ones in the records file; the old ones are set
+// aside beside it, not lost. (They stayed beside the new ones: the file
+// then held one cell twice, which reports and comparisons refuse.)
+func TestEditedRowSupersedesItsRecords(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile(filepath.Join("testdata", "declared.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(filepath.Join(dir, "mine"), os.DirFS(filepath.Join("testdata", "mine"))); err != nil {
+		t.Fatal(err)
+	}
+	exp := filepath.Join(dir, "declared.toml")
+	run := func(text string) string {
+		t.Helper()
+		if err := os.WriteFile(exp, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var out strings.Builder
+		err := Run(context.Background(), Options{Experiments: []string{exp},
+			Cache: filepath.Join(dir, "cache"), Results: filepath.Join(dir, "results"), Stdout: &out, Stderr: discard{}})
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out.String())
+		}
+		return out.String()
+	}
+	run(string(src))
+	edited := strings.Replace(string(src), "lm_finetune = \"none\"", "lm_finetune = \"none\"\nclassifier_lr = 0.002", 1)
+	if edited == string(src) {
+		t.Fatal("testdata/declared.toml has no row to edit")
+	}
+	out := run(edited)
+	recs, err := results.ReadFile(filepath.Join(dir, "results", "declared.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 {
+		t.Errorf("%d records after the edit, want 2 (one a row)", len(recs))
+	}
+	if issues := results.Validate(recs); len(issues) > 0 {
+		t.Errorf("the records after the edit: %v", issues)
+	}
+	aside := filepath.Join(dir, "results", "declared"+supersededExt)
+	old, err := results.ReadFile(aside)
+	if err != nil || len(old) != 1 || old[0].Row != "none" {
+		t.Errorf("set aside: %d records (%v), want the one of the edited row", len(old), err)
+	}
+	if !strings.Contains(out, "none/mine    1     50.00     50.00    identical, other configuration") && !strings.Contains(out, ", other configuration ") {
+		t.Errorf("the comparison does not say the edited row ran with another configuration:\n%s", out)
+	}
+	if !strings.Contains(out, "1 earlier record of the same cells, seeds and scale, made with other settings, code or engine, moved to "+aside) {
+		t.Errorf("the run does not say where the old record went:\n%s", out)
+	}
+	// Running the edited file again finds it recorded: nothing moves.
+	if out := run(edited); strings.Contains(out, "moved to") {
+		t.Errorf("a rerun with nothing changed moved records:\n%s", out)
+	}
+}

@@ -332,10 +332,15 @@ type recorder struct {
 	byEval  map[string][]cellRef // the cells of each evaluate stage, by its ID
 	built   map[*Plan][]results.Record
 	added   map[*Plan]int
+	// superseded counts the earlier records this run's replaced, set
+	// aside in the file setAside names.
+	superseded map[*Plan]int
+	setAside   map[*Plan]string
 }
 
 func newRecorder(dir string, prov Provenance, byEval map[string][]cellRef) *recorder {
-	return &recorder{results: dir, prov: prov, byEval: byEval, built: map[*Plan][]results.Record{}, added: map[*Plan]int{}}
+	return &recorder{results: dir, prov: prov, byEval: byEval, built: map[*Plan][]results.Record{}, added: map[*Plan]int{},
+		superseded: map[*Plan]int{}, setAside: map[*Plan]string{}}
 }
 
 // record writes the records of the cells that s ends, if any; done holds
@@ -354,8 +359,12 @@ func (r *recorder) record(ctx context.Context, s *Stage, done map[string]*Manife
 		perPlan[ref.plan] = append(perPlan[ref.plan], rec)
 	}
 	for _, p := range order {
-		added, err := writeRecords(ctx, r.results, p, perPlan[p])
-		r.added[p] += added
+		written, err := writeRecords(ctx, r.results, p, perPlan[p])
+		r.added[p] += written.added
+		r.superseded[p] += written.superseded
+		if written.setAside != "" {
+			r.setAside[p] = written.setAside
+		}
 		if err != nil {
 			return err
 		}

@@ -38,6 +38,10 @@ type runSummary struct {
 	built   []results.Record // the records this run made, in the order it made them
 	added   int              // how many of them were new in dir
 	earlier []earlierSet
+	// superseded earlier records of the same cells were moved from dir's
+	// records file to setAside (writeRecords).
+	superseded int
+	setAside   string
 }
 
 // earlierRecords reads, for each plan, the records that were there before
@@ -68,7 +72,7 @@ func sameDir(a, b string) bool {
 
 // summary is what r recorded of p.
 func (r *recorder) summary(p *Plan, dir string, earlier []earlierSet) runSummary {
-	return runSummary{dir: dir, built: r.built[p], added: r.added[p], earlier: earlier}
+	return runSummary{dir: dir, built: r.built[p], added: r.added[p], earlier: earlier, superseded: r.superseded[p], setAside: r.setAside[p]}
 }
 
 // printSummary prints the records this run made of p at p's scale beside
@@ -90,6 +94,10 @@ func printSummary(w io.Writer, p *Plan, sum runSummary) error {
 		fmt.Fprintf(w, ", written to %s\n", path)
 	default:
 		fmt.Fprintf(w, " in %s (%d new; %d already there, from the same stages)\n", path, sum.added, n-sum.added)
+	}
+	if sum.superseded > 0 {
+		fmt.Fprintf(w, "%d earlier record%s of the same cells, seeds and scale, made with other settings, code or engine, moved to %s\n",
+			sum.superseded, english.Plural(sum.superseded, "", "s"), sum.setAside)
 	}
 	if err := report.RunSummary(w, p.Exp, p.Scale.Name, sum.built, missing); err != nil {
 		return err
@@ -164,8 +172,10 @@ func latestOf(recs []results.Record, r results.Record) (results.Record, bool) {
 // difference is r's value minus earlier's, "identical" when they are
 // equal: ", same stages" when the earlier record names the same cached
 // stages, ", same configuration" when only its settings, scale and data
-// agree (code changed since, so its stages were built anew); a difference
-// says which, and names another engine where one built the other's.
+// agree (code changed since, so its stages were built anew), ", other
+// configuration" when the settings, scale or data differ (a row edited
+// since); a difference says which, and names another engine where one
+// built the other's.
 func difference(r, earlier results.Record) string {
 	sa, sb := stagesOf(r), stagesOf(earlier)
 	if r.Value != earlier.Value {
@@ -178,6 +188,8 @@ func difference(r, earlier results.Record) string {
 			if e := otherEngine(r, earlier); e != "" {
 				d += " " + e
 			}
+		case r.ConfigHash != "" && earlier.ConfigHash != "":
+			d += ", other configuration"
 		}
 		return d
 	}
@@ -186,6 +198,8 @@ func difference(r, earlier results.Record) string {
 		return "identical, same stages"
 	case r.ConfigHash != "" && r.ConfigHash == earlier.ConfigHash:
 		return "identical, same configuration"
+	case r.ConfigHash != "" && earlier.ConfigHash != "":
+		return "identical, other configuration"
 	}
 	return "identical"
 }
