@@ -17,6 +17,7 @@ import (
 	"github.com/ulmfit-go/ulmfit/ablations"
 	"github.com/ulmfit-go/ulmfit/datasets"
 	"github.com/ulmfit-go/ulmfit/report/layout"
+	"github.com/ulmfit-go/ulmfit/results"
 )
 
 // Error is a problem with an experiment file: where it is and what a user
@@ -536,7 +537,32 @@ func (d *decoder) scaleTable(e *Experiment, prims map[string]toml.Primitive) err
 		if err := d.checkCorpus(e, s.PretrainCorpus); err != nil {
 			return d.errAt("scale."+name+".pretrain_corpus", "%v", err)
 		}
+		if err := d.checkCaps(e, name); err != nil {
+			return err
+		}
 		e.scales[name] = s
+	}
+	return nil
+}
+
+// checkCaps checks the dataset names the file writes in scale's
+// max_train, max_test and max_unlabelled: "default", a task this file may
+// name, or a registered dataset's folder (as records name it). A name
+// that is none of these would cap nothing, silently.
+func (d *decoder) checkCaps(e *Experiment, scale string) error {
+	valid := append([]string{"default"}, TaskNames(e)...)
+	for _, k := range d.md.Keys() {
+		if len(k) != 4 || k[0] != "scale" || k[1] != scale || (k[2] != "max_train" && k[2] != "max_test" && k[2] != "max_unlabelled") {
+			continue
+		}
+		name := k[3]
+		if slices.Contains(valid, name) {
+			continue
+		}
+		if slices.ContainsFunc(datasets.All(), func(info datasets.Info) bool { return info.Folder == name && info.Kind == datasets.Classification }) {
+			continue // a registered task by its folder's name ("ag_news")
+		}
+		return d.errAt(strings.Join(k, "."), "%q is not a dataset; valid: %s", name, strings.Join(valid, ", "))
 	}
 	return nil
 }
@@ -614,10 +640,15 @@ func (d *decoder) rows(e *Experiment, top fileKeys, dir string) error {
 		}
 		row.Settings.Pretrained = relativeTo(dir, row.Settings.Pretrained)
 		if row.Paper != "" {
+			key := fmt.Sprintf("rows[%d].paper", i)
 			exp, rid, ok := strings.Cut(row.Paper, "/")
 			if !ok || exp == "" || rid == "" || !layout.Known(exp) {
-				return &Error{File: d.file, Line: d.lineOfIndexed(fmt.Sprintf("rows[%d].paper", i)), Key: fmt.Sprintf("rows[%d].paper", i),
+				return &Error{File: d.file, Line: d.lineOfIndexed(key), Key: key,
 					Msg: fmt.Sprintf("%q: want \"EXPERIMENT/ROW\" with EXPERIMENT one of %s", row.Paper, strings.Join(layout.IDs(), ", "))}
+			}
+			if rows := paperRows(exp); !slices.Contains(rows, rid) {
+				return &Error{File: d.file, Line: d.lineOfIndexed(key), Key: key,
+					Msg: fmt.Sprintf("%q: the paper reports no row %q in %s; its rows there: %s", row.Paper, rid, exp, strings.Join(rows, ", "))}
 			}
 		}
 		label := row.Label
@@ -631,6 +662,22 @@ func (d *decoder) rows(e *Experiment, top fileKeys, dir string) error {
 		e.Rows = append(e.Rows, Row{ID: row.ID, Label: label, Paper: row.Paper, Settings: row.Settings, Line: line})
 	}
 	return nil
+}
+
+// paperRows lists the rows the paper reports numbers of in experiment exp
+// (its records, results.Paper), in their order.
+func paperRows(exp string) []string {
+	recs, err := results.Paper()
+	if err != nil {
+		panic(err) // the paper's records are part of the binary, and its tests read them
+	}
+	var rows []string
+	for _, r := range recs {
+		if r.Experiment == exp && !slices.Contains(rows, r.Row) {
+			rows = append(rows, r.Row)
+		}
+	}
+	return rows
 }
 
 // rowLine is the line of the i-th [[rows]] header, or of its first key.
@@ -765,6 +812,8 @@ func (d *decoder) figures(e *Experiment, prims []toml.Primitive, checkFallbacks 
 			return fail("curve", "a %q figure plots each record's value, not a curve; leave curve out, or use kind \"epochs\"", f.Kind)
 		case f.Kind == FigureTrainSize && len(e.TrainSizes) == 0:
 			return fail("kind", "a %q figure plots the error at each of train_sizes; the file sets none (e.g. train_sizes = [100, 1000])", f.Kind)
+		case f.Curve != "" && !slices.Contains(FigureCurves(f.Kind), f.Curve):
+			return fail("curve", "%q is not a curve that a figure of kind %q draws; valid: %s", f.Curve, f.Kind, quoteAll(FigureCurves(f.Kind)))
 		}
 		if len(f.Datasets) == 0 {
 			f.Datasets = slices.Clone(e.Tasks)

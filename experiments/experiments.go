@@ -120,6 +120,19 @@ const (
 // FigureKinds lists the kinds of figure, in the order the docs give them.
 func FigureKinds() []string { return []string{FigureTrainSize, FigureEpochs, FigureLM} }
 
+// FigureCurves lists the curves a figure of kind may draw: the per-epoch
+// curves the runner keeps in records (the classifier's for epochs, the
+// LM's for lm), the kind's default first; none for train-size.
+func FigureCurves(kind string) []string {
+	switch kind {
+	case FigureEpochs:
+		return []string{"val_error", "train_loss"}
+	case FigureLM:
+		return []string{"lm_val_loss", "lm_train_loss"}
+	}
+	return nil
+}
+
 // Figure is a figure an experiment declares: which of its records it draws
 // and how. It is data only; package report draws it. Empty fields take the
 // report's defaults for the kind.

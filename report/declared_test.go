@@ -204,3 +204,23 @@ func TestOwnTableShowsPaperColumnsOnlyWithPaperCells(t *testing.T) {
 		t.Errorf("the paper's %s lost its paper columns:\n%s", paperTable.Def.ID, out)
 	}
 }
+
+// The curves a declared figure may name (experiments.FigureCurves, which
+// the loader checks) are the ones the report labels, each kind's default
+// first.
+func TestFigureCurvesAreLabelled(t *testing.T) {
+	for _, kind := range []string{experiments.FigureEpochs, experiments.FigureLM} {
+		curves := experiments.FigureCurves(kind)
+		if len(curves) == 0 || curves[0] != figureCurve(experiments.Figure{Kind: kind}) {
+			t.Errorf("%s: curves %v; want the kind's default, %s, first", kind, curves, figureCurve(experiments.Figure{Kind: kind}))
+		}
+		for _, c := range curves {
+			if _, ok := curveLabels[c]; !ok {
+				t.Errorf("%s: curve %q has no label", kind, c)
+			}
+		}
+	}
+	if n := len(experiments.FigureCurves(experiments.FigureEpochs)) + len(experiments.FigureCurves(experiments.FigureLM)); n != len(curveLabels) {
+		t.Errorf("%d curves a figure may draw, %d labelled", n, len(curveLabels))
+	}
+}
