@@ -73,6 +73,20 @@ func relabel(recs []results.Record, id string) []results.Record {
 	return out
 }
 
+// PaperRecords are the paper's numbers that experiment e reproduces, as
+// records of e: the cells of the paper's table that e fills (its report),
+// else those its rows name (a row's paper key, or its id in e's report),
+// relabelled with e's name and the row's id, so that they line up with
+// e's own records cell by cell.
+func PaperRecords(e *experiments.Experiment) ([]results.Record, error) {
+	paper, err := results.Paper()
+	if err != nil {
+		return nil, err
+	}
+	_, out := tableDef(e, paper)
+	return out, nil
+}
+
 // tableDef lays e out as a table: the report's own when e fills one of the
 // paper's tables, else e's rows and tasks; with the paper's numbers each
 // row reproduces, as records of e.

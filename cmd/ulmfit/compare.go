@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ulmfit-go/ulmfit/experiments"
+	"github.com/ulmfit-go/ulmfit/internal/english"
 	"github.com/ulmfit-go/ulmfit/report"
 	"github.com/ulmfit-go/ulmfit/results"
 )
@@ -17,6 +19,7 @@ import (
 const compareUsage = `Usage:
   ulmfit compare BASELINE CANDIDATE [--format text|markdown|csv] [--level 0.95]
                  [--correction holm|none] [--rows BASE:CAND] [--scale SCALE] [--all]
+                 [--experiment FILE.toml ...]
   ulmfit compare RECORDS --rows BASE:CAND [...]
 
 Compares two sets of results cell by cell (experiment, row, dataset, split,
@@ -27,6 +30,13 @@ it is significant.
 BASELINE and CANDIDATE are each a record file, a directory of them, or
 "paper" for the paper's numbers. A file or directory counts its records of
 ours; one that holds only the paper's counts those.
+
+"paper" against records of ours stands for the paper's numbers of the
+experiments those records are of, as 'ulmfit report' puts them beside
+them: a table the experiment fills (its report key), or the paper cells
+its rows name (a row's paper key), relabelled as the experiment's own
+cells. A built-in experiment is found by its name; an experiment of your
+own is read from the file --experiment names (repeat it for several).
 
 --rows BASE:CAND compares one row against another: the baseline's records of
 row BASE with the candidate's of row CAND (from one record set when only one
@@ -46,6 +56,7 @@ significantly worse when its difference is on the worse side of zero (higher
 error or loss, lower accuracy) and its corrected p-value is below 1 - level.
 
 --all      also list the cells only one side has
+--experiment FILE.toml  an experiment of your own whose records meet "paper"
 --correction holm (default) or none
 --scale    only records of ours of this scale, on both sides
 
@@ -62,7 +73,8 @@ type compareOptions struct {
 	Scale      string
 	All        bool
 	Correction string
-	Rows       string // "BASE:CAND"
+	Rows       string   // "BASE:CAND"
+	Files      []string // --experiment: experiments of one's own, for "paper"
 	Stdout     io.Writer
 }
 
@@ -80,6 +92,10 @@ func init() {
 			fs.BoolVar(&o.All, "all", false, "also list cells only one side has")
 			fs.StringVar(&o.Correction, "correction", report.CorrectionHolm, "holm or none")
 			fs.StringVar(&o.Rows, "rows", "", "BASE:CAND, one row against another")
+			fs.Func("experiment", "an experiment file of one's own, for \"paper\"", func(v string) error {
+				o.Files = append(o.Files, v)
+				return nil
+			})
 			sides, help, err := parseArgs(fs, args, "compare", compareUsage, stdout)
 			if help || err != nil {
 				return err
@@ -111,13 +127,10 @@ func (e worseError) Error() string {
 	return fmt.Sprintf("%d %s significantly worse in %s than in %s", e.cells, noun, e.candidate, e.baseline)
 }
 
-// compareSide reads one side: "paper", or a record file or directory, of
-// which it keeps our records (of scale, when given), or the paper's when
-// that is all it holds.
+// compareSide reads one side: a record file or directory, of which it
+// keeps our records (of scale, when given), or the paper's when that is
+// all it holds. "paper" is read by paperSide, once the other side is.
 func compareSide(arg, scale string) ([]results.Record, error) {
-	if arg == "paper" {
-		return results.Paper()
-	}
 	recs, err := readRecords(arg)
 	if err != nil {
 		return nil, err
@@ -141,6 +154,59 @@ func compareSide(arg, scale string) ([]results.Record, error) {
 	default:
 		return nil, usagef("compare: %s holds no records", arg)
 	}
+}
+
+// paperSide is "paper" against the records other (nil when the other side
+// is "paper" too): the paper's numbers of each experiment other's records
+// are of, as records of that experiment (report.PaperRecords), the
+// experiment read from files (--experiment) where one is of that name,
+// else built in.
+func paperSide(other []results.Record, files []string) ([]results.Record, error) {
+	if other == nil {
+		return results.Paper()
+	}
+	own := map[string]*experiments.Experiment{}
+	for _, f := range files {
+		e, err := experiments.Open(f)
+		if err != nil {
+			return nil, usagef("compare: --experiment %s: %v", f, err)
+		}
+		own[e.Name] = e
+	}
+	var out []results.Record
+	var unknown []string
+	for _, name := range slices.Sorted(maps.Keys(experimentsOf(other))) {
+		e := own[name]
+		if e == nil {
+			if _, ok := experiments.Builtin(name); !ok {
+				unknown = append(unknown, name)
+				continue
+			}
+			var err error
+			if e, err = experiments.Open(name); err != nil {
+				return nil, err
+			}
+		}
+		recs, err := report.PaperRecords(e)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, recs...)
+	}
+	if len(out) == 0 && len(unknown) > 0 {
+		return nil, usagef("compare: the records are of %s, not built in: name %s with --experiment FILE.toml, so that \"paper\" can stand for the paper cells %s",
+			strings.Join(unknown, ", "), english.Plural(len(unknown), "its file", "their files"), english.Plural(len(unknown), "its rows name", "their rows name"))
+	}
+	return out, nil
+}
+
+// experimentsOf is the set of experiments recs are of.
+func experimentsOf(recs []results.Record) map[string]bool {
+	out := map[string]bool{}
+	for _, r := range recs {
+		out[r.Experiment] = true
+	}
+	return out
 }
 
 // pickRow keeps the records of row, named as, so that the two sides' cells
@@ -174,13 +240,26 @@ func runCompare(_ context.Context, o compareOptions) error {
 	if o.Level <= 0 || o.Level >= 1 {
 		return usagef("compare: --level %v is not between 0 and 1", o.Level)
 	}
-	base, err := compareSide(o.Baseline, o.Scale)
-	if err != nil {
-		return err
+	var base, cand []results.Record
+	if o.Baseline != "paper" {
+		if base, err = compareSide(o.Baseline, o.Scale); err != nil {
+			return err
+		}
 	}
-	cand, err := compareSide(o.Candidate, o.Scale)
-	if err != nil {
-		return err
+	if o.Candidate != "paper" {
+		if cand, err = compareSide(o.Candidate, o.Scale); err != nil {
+			return err
+		}
+	}
+	if o.Baseline == "paper" {
+		if base, err = paperSide(cand, o.Files); err != nil {
+			return err
+		}
+	}
+	if o.Candidate == "paper" {
+		if cand, err = paperSide(base, o.Files); err != nil {
+			return err
+		}
 	}
 	baseName, candName := sideName(o.Baseline), sideName(o.Candidate)
 	if o.Rows != "" {

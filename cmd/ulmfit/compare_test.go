@@ -129,3 +129,43 @@ func TestCompareRows(t *testing.T) {
 		t.Errorf("--rows without a colon: exit %d, %v", exitCode(err), err)
 	}
 }
+
+// "paper" against an experiment of one's own stands for the paper cells
+// its rows name, as its own cells (it found no cell in common: cells were
+// matched by experiment and row, and the paper's are table7's); without
+// the experiment's file it says to name it.
+func TestComparePaperOwnExperiment(t *testing.T) {
+	dir := t.TempDir()
+	exp := filepath.Join(dir, "mine.toml")
+	if err := os.WriteFile(exp, []byte("title = \"Mine\"\ntasks = [\"trec6\"]\n\n[[rows]]\nid = \"ours\"\nclassifier = \"scratch\"\npaper = \"table7/scratch\"\n\n[[rows]]\nid = \"other\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	recs := filepath.Join(dir, "mine.jsonl")
+	for seed, v := range []float64{20.1, 19.8, 20.4} {
+		for _, row := range []string{"ours", "other"} {
+			if err := results.Append(recs, results.Record{Experiment: "mine", Row: row, Dataset: "trec6", Split: "validation",
+				Metric: "error", Value: v, Seed: int64(seed + 1), Source: results.SourceOurs, Scale: "tiny"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	out, _, err := runArgs(t, "compare", "paper", recs, "--experiment", exp, "--format", "csv")
+	if exitCode(err) != 1 {
+		t.Fatalf("exit %d (%v), want 1: the scratch row is worse than the paper's 13.36\n%s", exitCode(err), err, out)
+	}
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("%d rows, %v; want the one row with a paper cell:\n%s", len(rows), err, out)
+	}
+	got := map[string]string{}
+	for i, h := range rows[0] {
+		got[h] = rows[1][i]
+	}
+	if got["experiment"] != "mine" || got["row"] != "ours" || got["base_mean"] != "13.3600" || got["verdict"] != "WORSE" {
+		t.Errorf("row %v; want mine/ours against the paper's 13.36 for table7/scratch on TREC-6", got)
+	}
+	_, _, err = runArgs(t, "compare", "paper", recs)
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), "--experiment") {
+		t.Errorf("without the file: exit %d (%v), want 2 naming --experiment", exitCode(err), err)
+	}
+}
