@@ -59,6 +59,7 @@
 package experiments
 
 import (
+	"bytes"
 	"embed"
 	"errors"
 	"fmt"
@@ -223,6 +224,14 @@ func Open(nameOrPath string) (*Experiment, error) {
 			return nil, err
 		}
 		name := strings.TrimSuffix(filepath.Base(nameOrPath), ".toml")
+		// Records name an experiment by its file's name, so a file of
+		// one's own under a built-in experiment's name would have its
+		// records taken for that experiment's (the paper's table beside
+		// them); a copy of the built-in file as it is is that experiment.
+		if builtin, ok := Builtin(name); ok && !bytes.Equal(data, builtin) {
+			return nil, &Error{File: nameOrPath, Msg: fmt.Sprintf("%q is a built-in experiment's name, and records name experiments by their file's: "+
+				"yours would be taken for it. Rename the file (say, my-%s.toml)", name, name)}
+		}
 		return Parse(data, nameOrPath, name, filepath.Dir(nameOrPath))
 	}
 	name := strings.TrimSuffix(filepath.Base(nameOrPath), ".toml")

@@ -365,3 +365,29 @@ func TestTuningFilesLoad(t *testing.T) {
 		}
 	}
 }
+
+// A file of one's own under a built-in experiment's name is refused,
+// since its records would be taken for that experiment's (report table7
+// showed a scratch classifier's error as the paper's "Freez + discr +
+// stlr"); a copy of the built-in file as it is opens as that experiment.
+func TestOwnFileUnderBuiltinName(t *testing.T) {
+	dir := t.TempDir()
+	builtin, _ := Builtin("table7")
+	copyPath := filepath.Join(dir, "copy", "table7.toml")
+	ownPath := filepath.Join(dir, "own", "table7.toml")
+	for path, data := range map[string][]byte{copyPath: builtin, ownPath: []byte("title = \"Mine\"\ntasks = [\"trec6\"]\n\n[[rows]]\nid = \"freez+discr+stlr\"\nclassifier = \"scratch\"\n")} {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if e, err := Open(copyPath); err != nil || e.Name != "table7" {
+		t.Errorf("the built-in file's copy: %v", err)
+	}
+	_, err := Open(ownPath)
+	if err == nil || !IsUserError(err) || !strings.HasPrefix(err.Error(), ownPath+": ") || !strings.Contains(err.Error(), "Rename the file") {
+		t.Errorf("a file of one's own named table7.toml: %v; want a user error naming the file and asking for another name", err)
+	}
+}

@@ -256,12 +256,8 @@ func runReport(ctx context.Context, o reportOptions) error {
 	case len(items) == 0 && o.Out == "" && o.Splice == "":
 		items = layout.TableIDs()
 	}
-	if o.Out == "" && (format == report.LaTeX || format == report.HTML) {
-		for _, id := range items {
-			if _, isTable := layout.LookupTable(id); !isTable {
-				return usagef("report: %s prints as text, markdown or csv; write its images with --out", id)
-			}
-		}
+	if err := printableItems(items, o, format); err != nil {
+		return err
 	}
 	recs, err := readRecords(o.Results)
 	if err != nil {
@@ -273,16 +269,10 @@ func runReport(ctx context.Context, o reportOptions) error {
 	if recs, err = withPaper(recs); err != nil {
 		return err
 	}
-	rep, err := report.Build(recs, items, report.Options{Scale: o.Scale, DataAvailable: dataAvailability(o.DataDir)})
+	rep, err := buildItems(recs, items, o, report.Options{Scale: o.Scale, DataAvailable: dataAvailability(o.DataDir)})
 	if err != nil {
-		return inputError{fmt.Errorf("%s: %w", o.Results, err)}
+		return err
 	}
-	for _, f := range rep.Figures {
-		if slices.Contains(o.Items, f.Name) && f.NoData() != nil {
-			return inputError{fmt.Errorf("report: %s: %w", o.Results, f.NoData())}
-		}
-	}
-	printWarnings(o.Stderr, rep.Warnings)
 	if o.Splice != "" {
 		if err := addMarkedExperiments(rep, recs, o); err != nil {
 			return err
@@ -325,9 +315,10 @@ func namedItemsHaveRecords(items []string, recs []results.Record, from string) e
 // table from the records in --results (with the paper's numbers where a
 // row reproduces one) and the figures its file declares, to stdout in
 // --format (a figure as its data) or, with --out, as EXPERIMENT.txt, .md,
-// .csv and .tex and each figure's ID.svg and .png there; report items
-// named with them are rendered as usual after them. A declared figure
-// with nothing to draw is exit 2, naming what it lacks.
+// .csv and .tex and each figure's ID.svg and .png there, with the index
+// (index.md, index.html) of all; built-in items named with them come after
+// them, in the same output, and are checked before anything is written. A
+// declared figure with nothing to draw is exit 2, naming what it lacks.
 func reportExperiments(o reportOptions, own []*experiments.Experiment, items []string, format report.Format) error {
 	recs, err := readRecords(o.Results)
 	if err != nil {
@@ -357,75 +348,87 @@ func reportExperiments(o reportOptions, own []*experiments.Experiment, items []s
 	if o.Splice != "" {
 		return splice(report.OwnReport(tables, figs, recs, opts), o)
 	}
-	if o.Out == "" {
-		for i, t := range tables {
-			if i > 0 {
-				fmt.Fprintln(o.Stdout)
-			}
-			if err := t.Render(o.Stdout, format); err != nil {
-				return err
-			}
-		}
-		if len(figs) > 0 && (format == report.LaTeX || format == report.HTML) {
-			fmt.Fprintf(o.Stderr, "ulmfit report: the declared figures print as text, markdown or csv; --out DIR writes their images\n")
-			figs = nil
-		}
-		for _, f := range figs {
-			fmt.Fprintln(o.Stdout)
-			if err := f.RenderData(o.Stdout, format); err != nil {
-				return err
-			}
-		}
-	} else {
-		formats := []struct {
-			ext string
-			f   report.Format
-		}{{".txt", report.Text}, {".md", report.Markdown}, {".csv", report.CSV}, {".tex", report.LaTeX}}
-		var paths []string
-		for _, e := range own {
-			for _, f := range formats {
-				paths = append(paths, filepath.Join(o.Out, e.Name+f.ext))
-			}
-		}
-		images := []report.ImageFormat{report.SVG, report.PNG}
-		for _, f := range figs {
-			for _, im := range images {
-				paths = append(paths, filepath.Join(o.Out, f.Name+"."+string(im)))
-			}
-		}
-		if err := prepareOutputs("report --out", o.Force, paths...); err != nil {
+	// The built-in items named beside them are checked and built before
+	// anything is written or printed.
+	rep := report.OwnReport(tables, figs, recs, opts)
+	if len(items) > 0 {
+		if err := printableItems(items, o, format); err != nil {
 			return err
 		}
-		for _, f := range figs {
-			for _, im := range images {
-				var b bytes.Buffer
-				if err := f.Render(&b, im); err != nil {
-					return err
-				}
-				if err := atomicfile.WriteFile(filepath.Join(o.Out, f.Name+"."+string(im)), b.Bytes(), 0o644); err != nil {
-					return err
-				}
-			}
+		if err := namedItemsHaveRecords(items, recs, o.Results); err != nil {
+			return err
 		}
-		for i, t := range tables {
-			for _, f := range formats {
-				var b bytes.Buffer
-				if err := t.Render(&b, f.f); err != nil {
-					return err
-				}
-				if err := atomicfile.WriteFile(filepath.Join(o.Out, own[i].Name+f.ext), b.Bytes(), 0o644); err != nil {
-					return err
-				}
-			}
+		all, err := withPaper(recs)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(o.Stdout, "wrote %d files under %s\n", len(paths), o.Out)
+		if rep, err = buildItems(all, items, o, opts); err != nil {
+			return err
+		}
+		rep.Tables, rep.Figures = append(tables, rep.Tables...), append(figs, rep.Figures...)
+	}
+	if o.Out != "" {
+		written, err := writeReport(rep, o)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(o.Stdout, "wrote %d files under %s; open %s\n", len(written), o.Out, filepath.Join(o.Out, "index.html"))
+		return nil
+	}
+	for i, t := range tables {
+		if i > 0 {
+			fmt.Fprintln(o.Stdout)
+		}
+		if err := t.Render(o.Stdout, format); err != nil {
+			return err
+		}
+	}
+	if len(figs) > 0 && (format == report.LaTeX || format == report.HTML) {
+		fmt.Fprintf(o.Stderr, "ulmfit report: the declared figures print as text, markdown or csv; --out DIR writes their images\n")
+		figs = nil
+	}
+	for _, f := range figs {
+		fmt.Fprintln(o.Stdout)
+		if err := f.RenderData(o.Stdout, format); err != nil {
+			return err
+		}
 	}
 	if len(items) == 0 {
 		return nil
 	}
-	o.Items, o.Out = items, ""
 	fmt.Fprintln(o.Stdout)
-	return runReport(context.Background(), o)
+	rep.Tables, rep.Figures = rep.Tables[len(tables):], rep.Figures[len(figs):]
+	return rep.Print(o.Stdout, format)
+}
+
+// printableItems says which item cannot be printed in format: a figure,
+// in LaTeX or HTML, without --out.
+func printableItems(items []string, o reportOptions, format report.Format) error {
+	if o.Out == "" && (format == report.LaTeX || format == report.HTML) {
+		for _, id := range items {
+			if _, isTable := layout.LookupTable(id); !isTable {
+				return usagef("report: %s prints as text, markdown or csv; write its images with --out", id)
+			}
+		}
+	}
+	return nil
+}
+
+// buildItems builds the report's built-in items from recs (the paper's
+// included), printing its warnings; a figure named among them with
+// nothing to draw is exit 2.
+func buildItems(recs []results.Record, items []string, o reportOptions, opts report.Options) (*report.Report, error) {
+	rep, err := report.Build(recs, items, opts)
+	if err != nil {
+		return nil, inputError{fmt.Errorf("%s: %w", o.Results, err)}
+	}
+	for _, f := range rep.Figures {
+		if slices.Contains(o.Items, f.Name) && f.NoData() != nil {
+			return nil, inputError{fmt.Errorf("report: %s: %w", o.Results, f.NoData())}
+		}
+	}
+	printWarnings(o.Stderr, rep.Warnings)
+	return rep, nil
 }
 
 // writeReport writes the report's files under --out, none of them over a

@@ -255,3 +255,47 @@ func TestReportPrecisionGPU(t *testing.T) {
 		}
 	}
 }
+
+// An experiment of one's own and a built-in item in one report with
+// --out: both under the folder, with the index; a built-in item without
+// records stops it before any file is written (its files were written,
+// then it failed, and the built-in item went to stdout, not the folder).
+func TestReportOwnAndBuiltinOut(t *testing.T) {
+	dir := t.TempDir()
+	exp := filepath.Join(dir, "mine.toml")
+	if err := os.WriteFile(exp, []byte("title = \"Mine\"\nsplit = \"validation\"\ntasks = [\"trec6\"]\n\n[[rows]]\nid = \"a\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runs := filepath.Join(dir, "runs")
+	for seed, v := range []float64{9.5, 10.5} {
+		if err := results.Append(filepath.Join(runs, "mine.jsonl"), results.Record{Experiment: "mine", Row: "a", Dataset: "trec6",
+			Split: "validation", Metric: "error", Value: v, Seed: int64(seed + 1), Source: results.SourceOurs, Scale: "small"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(dir, "out")
+	_, _, err := runArgs(t, "report", exp, "table7", "--results", runs, "--out", out)
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), "no records of ours of table7") {
+		t.Errorf("table7 without records: exit %d (%v), want 2", exitCode(err), err)
+	}
+	if files, _ := os.ReadDir(out); len(files) > 0 {
+		t.Errorf("%d files written before the error, want none", len(files))
+	}
+	writeRuns(t, runs, "table7", 5.0, 5.2)
+	stdout, _, err := runArgs(t, "report", exp, "table7", "--results", runs, "--out", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"mine.md", "mine.tex", "table7.md", "table7.csv", "index.html", "index.md"} {
+		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if strings.Contains(stdout, "Freez") || !strings.Contains(stdout, "wrote ") {
+		t.Errorf("stdout holds a table, or does not say what it wrote:\n%s", stdout)
+	}
+	index, _ := os.ReadFile(filepath.Join(out, "index.md"))
+	if !strings.Contains(string(index), "mine") || !strings.Contains(string(index), "table7") {
+		t.Errorf("the index does not list both:\n%s", index)
+	}
+}
