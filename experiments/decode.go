@@ -628,6 +628,10 @@ func (d *decoder) rows(e *Experiment, top fileKeys, dir string) error {
 		if row.ID == "" {
 			return &Error{File: d.file, Line: line, Key: fmt.Sprintf("rows[%d]", i), Msg: "the row has no id; give it one, e.g. id = \"full\""}
 		}
+		if strings.ContainsAny(row.ID, ",:") {
+			return &Error{File: d.file, Line: d.lineOfIndexed(fmt.Sprintf("rows[%d].id", i)), Key: fmt.Sprintf("rows[%d].id", i),
+				Msg: fmt.Sprintf("%q: an id may not hold ',' or ':', which separate ids in --only and compare --rows", row.ID)}
+		}
 		if prev, dup := ids[row.ID]; dup {
 			return &Error{File: d.file, Line: line, Key: fmt.Sprintf("rows[%d].id", i), Msg: fmt.Sprintf("id %q is also row %d's; ids name rows, so they must differ", row.ID, prev)}
 		}

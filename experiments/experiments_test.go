@@ -248,6 +248,7 @@ func TestBrokenConfigs(t *testing.T) {
 		{"negative_patience.toml", 10, []string{"rows[1].classifier_patience", "-3", "at least 1", "no early stopping"}},
 		{"negative_scale_patience.toml", 7, []string{"scale.small.classifier_patience", "-1", "at least 1", "no early stopping"}},
 		{"precision_unknown.toml", 10, []string{"rows[1].precision", `"fp16" is not a known value`, `"fp32", "tf32", "bf16"`}},
+		{"row_id_colon.toml", 5, []string{"rows[0].id", `"a:b": an id may not hold ',' or ':'`, "--only"}},
 		{"figure_curve.toml", 9, []string{"figures[0].curve", `"val_eror" is not a curve that a figure of kind "epochs" draws`, `"val_error", "train_loss"`}},
 		{"cap_dataset.toml", 5, []string{"scale.tiny.max_train.mr3", `"mr3" is not a dataset`, "default, trec6"}},
 		{"paper_row.toml", 7, []string{"rows[0].paper", `the paper reports no row "scrach" in table7`, "scratch, full"}},

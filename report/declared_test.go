@@ -224,3 +224,27 @@ func TestFigureCurvesAreLabelled(t *testing.T) {
 		t.Errorf("%d curves a figure may draw, %d labelled", n, len(curveLabels))
 	}
 }
+
+// A file without an opening comment has no caption: its table's heading
+// is its title alone (it was "Polarity. ", a full stop and a space after
+// nothing).
+func TestHeadingWithoutCaption(t *testing.T) {
+	e, err := experiments.Parse([]byte("title = \"Polarity\"\ntasks = [\"trec6\"]\n\n[[rows]]\nid = \"a\"\n"), "pol.toml", "pol", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := []results.Record{{Experiment: "pol", Row: "a", Dataset: "trec6", Split: "test", Metric: "error", Value: 9.5, Seed: 1, Source: results.SourceOurs}}
+	tab, err := ExperimentTable(e, recs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []Format{Text, Markdown} {
+		var b bytes.Buffer
+		if err := tab.Render(&b, f); err != nil {
+			t.Fatal(err)
+		}
+		if first, _, _ := strings.Cut(b.String(), "\n"); strings.TrimSpace(strings.TrimLeft(first, "#")) != "Polarity" {
+			t.Errorf("%s: heading %q, want Polarity", f, first)
+		}
+	}
+}

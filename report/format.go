@@ -79,8 +79,15 @@ func (t *Table) Render(w io.Writer, f Format) error {
 	return fmt.Errorf("unknown format %q", f)
 }
 
-func (t *Table) heading() string {
-	return t.Def.Title + ". " + t.Def.Caption
+func (t *Table) heading() string { return titleCaption(t.Def.Title, t.Def.Caption) }
+
+// titleCaption is a table's or figure's heading: its title, and its
+// caption after a full stop when it has one.
+func titleCaption(title, caption string) string {
+	if caption == "" {
+		return title
+	}
+	return title + ". " + caption
 }
 
 func (c Cell) oursText() string {

@@ -274,7 +274,7 @@ func (f *Figure) RenderData(w io.Writer, format Format) error {
 		return fmt.Errorf("%s: figure data prints as text, markdown or csv; write the images with --out", f.Name)
 	}
 	var r tw.Renderer = renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleASCII)})
-	title := f.Title + ". " + f.Caption
+	title := titleCaption(f.Title, f.Caption)
 	if format == Markdown {
 		r = renderer.NewMarkdown()
 		title = "### " + mdEscape(title) + "\n"

@@ -262,6 +262,9 @@ func runCompare(_ context.Context, o compareOptions) error {
 		}
 	}
 	baseName, candName := sideName(o.Baseline), sideName(o.Candidate)
+	if baseName == candName && filepath.Clean(o.Baseline) != filepath.Clean(o.Candidate) {
+		baseName, candName = filepath.Clean(o.Baseline), filepath.Clean(o.Candidate) // runs/subj.jsonl and runs2/subj.jsonl
+	}
 	if o.Rows != "" {
 		baseRow, candRow, ok := strings.Cut(o.Rows, ":")
 		if !ok || baseRow == "" || candRow == "" {

@@ -169,3 +169,18 @@ func TestComparePaperOwnExperiment(t *testing.T) {
 		t.Errorf("without the file: exit %d (%v), want 2 naming --experiment", exitCode(err), err)
 	}
 }
+
+// Two record files of one name in two folders head their columns by path,
+// not both by the name.
+func TestCompareSameFileNames(t *testing.T) {
+	dir := t.TempDir()
+	base := writeRuns(t, filepath.Join(dir, "runs"), "subj", 5.0, 5.1, 4.9)
+	cand := writeRuns(t, filepath.Join(dir, "runs2"), "subj", 5.05, 4.95, 5.0)
+	out, _, err := runArgs(t, "compare", base, cand)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, base) || !strings.Contains(out, cand) {
+		t.Errorf("the columns are not told apart:\n%s", out)
+	}
+}

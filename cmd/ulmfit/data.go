@@ -99,6 +99,9 @@ func parseFlagsOnly(fs *flag.FlagSet, args []string, name, usage string, stdout 
 // parseInterspersed): -h prints usage (help is true), and a bad flag is a
 // usage error naming the command.
 func parseArgs(fs *flag.FlagSet, args []string, name, usage string, stdout io.Writer) (pos []string, help bool, err error) {
+	if parsing != nil {
+		parsing(name, fs, usage)
+	}
 	pos, err = parseInterspersed(fs, args)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
@@ -109,6 +112,10 @@ func parseArgs(fs *flag.FlagSet, args []string, name, usage string, stdout io.Wr
 	}
 	return pos, false, nil
 }
+
+// parsing, when set (by a test), sees each command's flags and usage text
+// as parseArgs parses them.
+var parsing func(name string, fs *flag.FlagSet, usage string)
 
 // parseInterspersed parses flags placed anywhere among the positional
 // arguments ("fetch imdb --data-dir d" as well as "--data-dir d fetch imdb").

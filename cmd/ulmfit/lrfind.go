@@ -21,7 +21,7 @@ const lrFindUsage = `Usage:
                  [--start-lr X] [--end-lr X] [--iterations N] [--divergence F]
                  [--rule steepest|minimum] [--out DIR] [--force]
                  [--cache DIR] [--data-dir D] [--device cpu|cuda] [--precision P]
-                 [--pretrained NAME|zoo:MODEL|ours|PTH,ITOS]
+                 [--no-graphs] [--pretrained NAME|zoo:MODEL|ours|PTH,ITOS]
 
 The learning-rate range test (Smith 2017; fastai's lr_find) for one stage
 of an experiment's cell: LM fine-tuning (--stage lm, the default) or

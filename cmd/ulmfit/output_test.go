@@ -1,8 +1,12 @@
 package main
 
 import (
+	"flag"
+	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -93,5 +97,38 @@ func TestOutputFoldersAreCreated(t *testing.T) {
 	bundle := filepath.Join(dir, "c", "model.ulmfit")
 	if _, errOut, code := runCmd(t, "export", "--classifier", classifier, "--vocab", vocab, "--out", bundle); code != 0 {
 		t.Fatalf("export into a new folder: exit %d: %s", code, errOut)
+	}
+}
+
+// Every flag a command defines is in its usage text, or in the text of
+// the command whose flags it says it takes (lr-find's --no-graphs was in
+// neither).
+func TestUsageNamesEveryFlag(t *testing.T) {
+	usages := map[string]string{}
+	flags := map[string][]string{}
+	parsing = func(name string, fs *flag.FlagSet, usage string) {
+		usages[name] = usage
+		fs.VisitAll(func(f *flag.Flag) { flags[name] = append(flags[name], f.Name) })
+	}
+	defer func() { parsing = nil }()
+	for name := range commands {
+		runArgs(t, name, "--help")
+	}
+	if len(usages) < 10 {
+		t.Fatalf("%d commands parsed their flags through parseArgs (%v); want the dozen that do", len(usages), slices.Sorted(maps.Keys(usages)))
+	}
+	// "[run's flags]", "Flags as for 'ulmfit run'", and run's "takes its
+	// [submit's] flags".
+	defers := map[string][]string{"run": {"submit"}, "plan": {"run", "submit"}, "status": {"run", "submit"}, "stage-worker": {"run", "submit"}}
+	for name, names := range flags {
+		text := usages[name]
+		for _, other := range defers[name] {
+			text += usages[other]
+		}
+		for _, f := range names {
+			if !regexp.MustCompile(`--` + regexp.QuoteMeta(f) + `([^a-z-]|$)`).MatchString(text) {
+				t.Errorf("%s: --%s is not in its usage text", name, f)
+			}
+		}
 	}
 }

@@ -330,7 +330,7 @@ func reportExperiments(o reportOptions, own []*experiments.Experiment, items []s
 	for _, e := range own {
 		t, err := report.ExperimentTable(e, recs, opts)
 		if err != nil {
-			return inputError{fmt.Errorf("report: %s: %w (your own runs' records are in runs/: --results runs)", o.Results, err)}
+			return inputError{fmt.Errorf("report: %s: %w%s", o.Results, err, ownRunsHint(o.Results))}
 		}
 		tables = append(tables, t)
 		efigs, err := report.ExperimentFigures(e, recs, opts)
@@ -399,6 +399,15 @@ func reportExperiments(o reportOptions, own []*experiments.Experiment, items []s
 	fmt.Fprintln(o.Stdout)
 	rep.Tables, rep.Figures = rep.Tables[len(tables):], rep.Figures[len(figs):]
 	return rep.Print(o.Stdout, format)
+}
+
+// ownRunsHint points from the reference records, the default --results,
+// to one's own runs; for any other folder the user chose it says nothing.
+func ownRunsHint(results string) string {
+	if filepath.Clean(results) != filepath.Clean(runner.ReferenceResults) {
+		return ""
+	}
+	return " (your own runs' records are in runs/: --results runs)"
 }
 
 // printableItems says which item cannot be printed in format: a figure,

@@ -299,3 +299,24 @@ func TestReportOwnAndBuiltinOut(t *testing.T) {
 		t.Errorf("the index does not list both:\n%s", index)
 	}
 }
+
+// The pointer to one's own runs comes with the reference records, the
+// default --results, and not after a folder the user named.
+func TestReportOwnRunsHint(t *testing.T) {
+	dir := t.TempDir()
+	exp := filepath.Join(dir, "mine.toml")
+	if err := os.WriteFile(exp, []byte("title = \"Mine\"\ntasks = [\"trec6\"]\n\n[[rows]]\nid = \"a\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runs := writeRuns(t, filepath.Join(dir, "runs3"), "table7", 5.0)
+	_, _, err := runArgs(t, "report", exp, "--results", filepath.Dir(runs))
+	if exitCode(err) != 2 || strings.Contains(err.Error(), "--results runs") {
+		t.Errorf("exit %d (%v); want 2 without pointing at runs/", exitCode(err), err)
+	}
+	writeRuns(t, filepath.Join(dir, "results"), "table7", 5.0)
+	t.Chdir(dir)
+	_, _, err = runArgs(t, "report", exp)
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), "--results runs") {
+		t.Errorf("exit %d (%v); want 2, pointing from the reference records at runs/", exitCode(err), err)
+	}
+}

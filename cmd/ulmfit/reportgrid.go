@@ -34,7 +34,7 @@ func reportGrids(o reportOptions, own []*experiments.Experiment, items []string,
 		case errors.As(err, &axes):
 			return usagef("report: --grid: %v", err)
 		case err != nil:
-			return inputError{fmt.Errorf("report: %s: %w (your own runs' records are in runs/: --results runs)", o.Results, err)}
+			return inputError{fmt.Errorf("report: %s: %w%s", o.Results, err, ownRunsHint(o.Results))}
 		}
 		for j, t := range tables {
 			if i > 0 || j > 0 {
