@@ -88,7 +88,9 @@ func runMerge(ctx context.Context, o mergeOptions) error {
 		}
 		recs = append(recs, rs...)
 	}
-	if st, err := os.Stat(o.Into); err != nil || !st.IsDir() {
+	if st, err := os.Stat(o.Into); errors.Is(err, os.ErrNotExist) {
+		return usagef("merge: --into %s: no such folder (make it first; merge writes into a records folder, it does not start one)", o.Into)
+	} else if err != nil || !st.IsDir() {
 		return usagef("merge: --into %s: not a folder", o.Into)
 	}
 	reps, err := runner.MergeRecords(ctx, o.Into, recs, o.Yes)
@@ -97,12 +99,13 @@ func runMerge(ctx context.Context, o mergeOptions) error {
 		err = inputError{fmt.Errorf("merge: %w", err)}
 	}
 	w := o.Stdout
-	verb := "would replace"
+	drop, write, keep := "would drop", "would write", "would keep"
 	if o.Yes {
-		verb = "replaced"
+		drop, write, keep = "dropped", "wrote", "kept"
 	}
 	for _, r := range reps {
-		fmt.Fprintf(w, "%s: %s %d record%s, added %d, kept %d\n", r.Path, verb, r.Replaced, english.Plural(r.Replaced, "", "s"), r.Added, r.Kept)
+		fmt.Fprintf(w, "%s: %s %d of its record%s (of the measurements merged), %s %d, %s %d: %d in all\n", r.Path,
+			drop, r.Replaced, english.Plural(r.Replaced, "", "s"), write, r.Added, keep, r.Kept, r.Added+r.Kept)
 		for _, m := range r.Mixed {
 			fmt.Fprintf(w, "  keeps a seed of other settings: %s\n", m)
 		}

@@ -48,7 +48,7 @@ func TestMergeReplacesMeasurements(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("dry run: exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"would replace 1 record, added 1, kept 2", "keeps a seed of other settings: table7/full/trec6", "seed 2", "config h1; merged: config h2", "nothing written"} {
+	for _, want := range []string{"would drop 1 of its record (of the measurements merged), would write 1, would keep 2: 3 in all", "keeps a seed of other settings: table7/full/trec6", "seed 2", "config h1; merged: config h2", "nothing written"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dry run lacks %q:\n%s", want, out)
 		}
