@@ -119,7 +119,7 @@ func parse(data []byte, source, name, dir string, checkFallbacks bool) (*Experim
 	e := &Experiment{
 		Name: name, Source: source, Header: header(string(data)), Title: top.Title, Report: top.Report,
 		Split: top.Split, Tasks: top.Tasks, DefaultScale: top.DefaultScale, Seed: top.Seed, TrainSizes: top.TrainSizes,
-		Datasets: map[string]datasets.GenericSpec{}, scales: map[string]ablations.Scale{},
+		Datasets: map[string]datasets.GenericSpec{}, DatasetLines: map[string]int{}, scales: map[string]ablations.Scale{},
 	}
 	if top.Name != "" {
 		e.Name = top.Name
@@ -447,6 +447,7 @@ func (d *decoder) datasetsTable(e *Experiment, prims map[string]toml.Primitive, 
 			return d.errAt(key, "%v", err)
 		}
 		e.Datasets[name] = spec
+		e.DatasetLines[name] = d.lineOf(key, 0)
 	}
 	return nil
 }

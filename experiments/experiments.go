@@ -92,8 +92,10 @@ type Experiment struct {
 	Seed         int64 // the first seed; --seeds N runs Seed .. Seed+N-1
 	TrainSizes   []int // labelled training examples per low-shot point (Figure 3); empty: the whole set only
 	Rows         []Row
-	// Datasets are those the file declares, by name.
-	Datasets map[string]datasets.GenericSpec
+	// Datasets are those the file declares, by name, and DatasetLines the
+	// line of each one's [datasets.NAME] table.
+	Datasets     map[string]datasets.GenericSpec
+	DatasetLines map[string]int
 
 	scales  map[string]ablations.Scale // presets the file adjusts
 	figures []Figure                   // what its [[figures]] declare, in order
@@ -206,6 +208,15 @@ func Names() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// DatasetWhere is where the file declares dataset name, as FILE:LINE, or
+// the file alone for a dataset it does not declare.
+func (e *Experiment) DatasetWhere(name string) string {
+	if line := e.DatasetLines[name]; line > 0 {
+		return fmt.Sprintf("%s:%d", e.Source, line)
+	}
+	return e.Source
 }
 
 // Builtin returns the text of a built-in experiment.

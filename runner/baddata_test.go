@@ -72,7 +72,8 @@ func TestUnusableDeclaredDatasetStopsThePlan(t *testing.T) {
 			if !errors.As(err, &de) || !IsUsage(err) {
 				t.Fatalf("got %v, want a usage *DataError", err)
 			}
-			for _, want := range append([]string{"dataset toy", "[datasets.toy]"}, c.want...) {
+			// The file and the line of the dataset's table (the fifth).
+			for _, want := range append([]string{path + ":5: dataset toy", "[datasets.toy]"}, c.want...) {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("error %q lacks %q", err, want)
 				}

@@ -645,7 +645,7 @@ func (b *builder) corpus(s ablations.Settings) (*Stage, error) {
 		if _, declared := b.e.Datasets[b.sc.PretrainCorpus]; declared {
 			why += ", declared in the file as [datasets." + b.sc.PretrainCorpus + "]"
 		}
-		return nil, &DataError{Where: b.e.Source, Dataset: b.sc.PretrainCorpus, Why: why, Err: err}
+		return nil, &DataError{Where: b.e.DatasetWhere(b.sc.PretrainCorpus), Dataset: b.sc.PretrainCorpus, Why: why, Err: err}
 	}
 	sc := b.sc
 	vocab, _ := s.VocabCaps(sc)

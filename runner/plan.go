@@ -149,7 +149,7 @@ func (e *PlanError) Error() string { return e.Msg }
 // the user has, not a failure while running. A registered task that is
 // merely not here is no DataError: its cells are left out (Plan.Missing).
 type DataError struct {
-	Where   string // the experiment file
+	Where   string // the experiment file, with the line of the dataset's table where it declares it
 	Dataset string
 	Why     string // how the user named it: "declared in the file", "named with --tasks", ...
 	Err     error
@@ -181,7 +181,7 @@ func dataError(e *experiments.Experiment, task string, named []string, err error
 	case e.Datasets[task].Format != "":
 		why = "declared in the file as [datasets." + task + "]"
 	}
-	return &DataError{Where: e.Source, Dataset: task, Why: why, Err: err}
+	return &DataError{Where: e.DatasetWhere(task), Dataset: task, Why: why, Err: err}
 }
 
 // Plan lays out e.
