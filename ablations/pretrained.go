@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/ulmfit-go/ulmfit/internal/english"
 )
 
 // PretrainedLM is a language model pretrained elsewhere, which a row starts
@@ -83,7 +85,7 @@ func (p *PretrainedLM) UnmarshalTOML(v any) error {
 		*p = out
 		return nil
 	}
-	return fmt.Errorf("the value is a TOML %T; want a registry name such as \"wt103-fwd\", or { pth = FILE, itos = FILE }", v)
+	return fmt.Errorf("the value is %s; want a registry name such as \"wt103-fwd\", or { pth = FILE, itos = FILE }", english.TOMLValue(v))
 }
 
 // The names that are not the registry's.

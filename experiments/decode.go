@@ -16,6 +16,7 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/ablations"
 	"github.com/ulmfit-go/ulmfit/datasets"
+	"github.com/ulmfit-go/ulmfit/internal/english"
 	"github.com/ulmfit-go/ulmfit/report/layout"
 	"github.com/ulmfit-go/ulmfit/results"
 )
@@ -199,11 +200,36 @@ func decodeError(file string, err error) error {
 	}
 	if m := lastKeyRE.FindStringSubmatch(err.Error()); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		msg := strings.Replace(m[3], "incompatible types: TOML value has type", "the value is a TOML", 1)
-		msg = strings.Replace(msg, "; destination has type", "; want a", 1)
+		msg := m[3]
+		if t := typesRE.FindStringSubmatch(msg); t != nil {
+			msg = "the value is " + english.TOMLType(t[1]) + "; want " + tomlKind(t[2])
+		}
 		return &Error{File: file, Line: line, Key: m[2], Msg: msg}
 	}
 	return &Error{File: file, Msg: strings.TrimPrefix(err.Error(), "toml: ")}
+}
+
+// typesRE is the TOML library's message for a value of the wrong type:
+// the value's Go type, and the kind the destination wanted.
+var typesRE = regexp.MustCompile(`^incompatible types: TOML value has type (.+); destination has type (.+)$`)
+
+// tomlKind says in TOML's terms what a Go destination kind takes.
+func tomlKind(kind string) string {
+	switch kind {
+	case "slice", "array":
+		return `a list, e.g. ["a", "b"] or [1, 2]`
+	case "float", "float32", "float64":
+		return "a number"
+	case "integer", "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "a whole number"
+	case "bool", "boolean":
+		return "true or false"
+	case "string", "primitive (string-like)":
+		return "a string in quotes"
+	case "map", "struct":
+		return "a table"
+	}
+	return "a " + kind
 }
 
 // tagNames lists the toml keys of struct type t, embedded structs included.
@@ -623,7 +649,13 @@ func (d *decoder) rows(e *Experiment, top fileKeys, dir string) error {
 			return decodeError(d.file, err)
 		}
 		if err := d.md.PrimitiveDecode(prim, &row); err != nil {
-			return decodeError(d.file, err)
+			err := decodeError(d.file, err)
+			if e, ok := err.(*Error); ok { // rows.KEY: which row's
+				if k, ok := strings.CutPrefix(e.Key, "rows."); ok {
+					e.Key = fmt.Sprintf("rows[%d].%s", i, k)
+				}
+			}
+			return err
 		}
 		line := d.rowLine(i)
 		if row.ID == "" {

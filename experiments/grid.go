@@ -14,6 +14,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/ulmfit-go/ulmfit/ablations"
+	"github.com/ulmfit-go/ulmfit/internal/english"
 )
 
 // A [[grids]] table declares rows as the cross product of its axes, each
@@ -422,25 +423,7 @@ func setField(f reflect.Value, v any) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("the value is a TOML %s; want %s, e.g. %s", tomlType(v), kindName(f.Kind()), example(f.Kind()))
-}
-
-func tomlType(v any) string {
-	switch v.(type) {
-	case bool:
-		return "bool"
-	case string:
-		return "string"
-	case float64:
-		return "float"
-	case int64:
-		return "integer"
-	case []any:
-		return "array"
-	case map[string]any:
-		return "table"
-	}
-	return fmt.Sprintf("%T", v)
+	return fmt.Errorf("the value is %s; want %s, e.g. %s", english.TOMLValue(v), kindName(f.Kind()), example(f.Kind()))
 }
 
 func kindName(k reflect.Kind) string {

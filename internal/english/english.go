@@ -2,7 +2,11 @@
 // need.
 package english
 
-import "strconv"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // Plural is one when n is 1 and many otherwise: fmt.Sprintf("%d stage%s", n,
 // Plural(n, "", "s")), or "entr"+Plural(n, "y", "ies").
@@ -21,4 +25,28 @@ func Count[T ~int | ~int64](n T) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// TOMLValue says what a value decoded from TOML is, in the words a
+// configuration file's reader uses: "a string", "a whole number", "a list".
+func TOMLValue(v any) string { return TOMLType(fmt.Sprintf("%T", v)) }
+
+// TOMLType is TOMLValue for a value of Go type t, as %T (or the TOML
+// library's messages) write it.
+func TOMLType(t string) string {
+	switch {
+	case t == "string":
+		return "a string"
+	case strings.HasPrefix(t, "int"):
+		return "a whole number"
+	case strings.HasPrefix(t, "float"):
+		return "a number"
+	case t == "bool":
+		return "true or false"
+	case strings.HasPrefix(t, "[]"):
+		return "a list"
+	case strings.HasPrefix(t, "map"):
+		return "a table"
+	}
+	return "a TOML " + t
 }
