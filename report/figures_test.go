@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 
 	"github.com/ulmfit-go/ulmfit/report/layout"
@@ -358,5 +359,27 @@ func TestEpochCurves(t *testing.T) {
 	}
 	if got := series[0].Mean; got[0] != 31 || got[2] != 12 || series[0].N[0] != 2 {
 		t.Errorf("ulmfit's mean curve %v (n %v), want 31, 21, 12 over 2 seeds", got, series[0].N)
+	}
+}
+
+// A linear axis over a narrow range labels each tick with a number of its
+// own (gonum's default labels read "5.44" four times over 5.4400-5.4406),
+// and keeps the default's labels where they differ already.
+func TestLinearTicksDistinct(t *testing.T) {
+	for _, tc := range []struct{ lo, hi float64 }{{5.44, 5.4406}, {0.999999, 1.000001}, {0, 40}, {12.5, 13.7}} {
+		ticks := distinctTicks{}.Ticks(tc.lo, tc.hi)
+		var labels []string
+		for _, tk := range ticks {
+			if tk.Label != "" {
+				labels = append(labels, tk.Label)
+			}
+		}
+		if len(labels) < 2 || !labelsDistinct(ticks) {
+			t.Errorf("[%v, %v]: labels %v", tc.lo, tc.hi, labels)
+		}
+		def := plot.DefaultTicks{}.Ticks(tc.lo, tc.hi)
+		if labelsDistinct(def) && fmt.Sprint(def) != fmt.Sprint(ticks) {
+			t.Errorf("[%v, %v]: %v, want the default's %v", tc.lo, tc.hi, ticks, def)
+		}
 	}
 }

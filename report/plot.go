@@ -139,6 +139,7 @@ func plotPanel(pn Panel, legend []Series, xRange [2]float64) (*plot.Plot, error)
 	// arithmetic middle of the range, far right on a log axis, which
 	// squeezes every aligned panel.
 	xf := func(x float64) float64 { return x }
+	p.X.Tick.Marker, p.Y.Tick.Marker = distinctTicks{}, distinctTicks{}
 	if pn.LogX {
 		xf = math.Log10
 		p.X.Tick.Marker = log10Ticks{}
@@ -217,6 +218,39 @@ func (f *Figure) legendEntries() []Series {
 		sort.SliceStable(out, func(i, j int) bool { return rank[out[i].Key] < rank[out[j].Key] })
 	}
 	return out
+}
+
+// distinctTicks are gonum's default ticks of a linear axis, labelled with
+// as many decimals as it takes for no two labels to read alike: over a
+// narrow range (a loss that moves in its third decimal) the default's
+// labels repeated one number.
+type distinctTicks struct{}
+
+func (distinctTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+	for digits := 0; digits <= 12 && !labelsDistinct(ticks); digits++ {
+		for i := range ticks {
+			if ticks[i].Label != "" {
+				ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'f', digits, 64)
+			}
+		}
+	}
+	return ticks
+}
+
+// labelsDistinct says whether no two labelled ticks read alike.
+func labelsDistinct(ticks []plot.Tick) bool {
+	seen := map[string]bool{}
+	for _, t := range ticks {
+		if t.Label == "" {
+			continue
+		}
+		if seen[t.Label] {
+			return false
+		}
+		seen[t.Label] = true
+	}
+	return true
 }
 
 // log10Ticks marks an axis of log10(x) at x = 1, 2, ..., 9 times each
