@@ -93,6 +93,9 @@ func LoadGeneric(spec GenericSpec) (*Dataset, error) {
 		if err := checkSpellings(all); err != nil {
 			return nil, err
 		}
+		if err := headerAsRow(spec, all); err != nil {
+			return nil, err
+		}
 		seen := map[string]bool{}
 		for _, l := range all {
 			seen[l.label] = true
@@ -143,6 +146,27 @@ func countLabels(file string, rows []genericRow) []labelCount {
 		out[i].rows++
 	}
 	return out
+}
+
+// headerAsRow catches a header line read as a row (header left at its
+// default, false, in a file that has one): its label, the label column's
+// name, would be a class of one example, found on the file's first line.
+// Declared classes, or header = true, settle it.
+func headerAsRow(spec GenericSpec, all []labelCount) error {
+	if spec.Header || spec.Format == "jsonl" {
+		return nil
+	}
+	total := map[string]int{}
+	for _, l := range all {
+		total[l.label] += l.rows
+	}
+	for _, l := range all {
+		if l.line == 1 && total[l.label] == 1 && len(total) > 2 {
+			return fmt.Errorf("%s:1: label %q occurs on this line alone, as a header's column name would: set header = true if the first line names the columns, or list the classes (classes = [...]) if %q is one",
+				l.file, l.label, l.label)
+		}
+	}
+	return nil
 }
 
 // labelKey is what two spellings of one label share: the label without

@@ -593,3 +593,25 @@ func TestGenericStraySpellings(t *testing.T) {
 	_, err = LoadGeneric(GenericSpec{Format: "jsonl", Dir: dir, Train: "train.jsonl", TextColumns: []string{"text"}, LabelColumn: "label"})
 	wantFormatError(t, err, "train.jsonl", 3, `labels "objective" (2 rows), "objective " (1 row) differ only in case or spaces`)
 }
+
+// A header line read as a row (header left at false) would make the
+// label column's name a class of one example; it stops the load, naming
+// the file's first line. With header = true, or the classes declared, the
+// same file loads.
+func TestGenericHeaderAsRow(t *testing.T) {
+	path := writeTemp(t, "text,label\ngood film,pos\nbad film,neg\nfine film,pos\n")
+	spec := GenericSpec{Format: "csv", Train: path, TextColumns: []string{"1"}, LabelColumn: "2"}
+	_, err := LoadGeneric(spec)
+	if err == nil || !strings.Contains(err.Error(), path+":1: label \"label\"") || !strings.Contains(err.Error(), "header = true") {
+		t.Errorf("got %v, want an error at %s:1 pointing at header = true", err, path)
+	}
+	spec.Classes = []string{"label", "neg", "pos"}
+	if _, err := LoadGeneric(spec); err != nil {
+		t.Errorf("with the classes declared: %v", err)
+	}
+	spec.Classes, spec.Header, spec.TextColumns, spec.LabelColumn = nil, true, []string{"text"}, "label"
+	d, err := LoadGeneric(spec)
+	if err != nil || len(d.Train) != 3 || len(d.Classes) != 2 {
+		t.Errorf("with header = true: %v, %d examples, classes %v", err, len(d.Train), d.Classes)
+	}
+}
