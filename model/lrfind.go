@@ -214,16 +214,30 @@ func gradient(y []float64) []float64 {
 
 func finiteFloat(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
-// groupShares are each group's rate as a multiple of the top group's.
+// groupShares are each group's rate as a multiple of the top group's
+// (TopRate's).
 func groupShares(lrs []float64, groups int) []float64 {
 	out := make([]float64, groups)
+	top := TopRate(lrs)
 	for g := range out {
 		out[g] = 1
 		if len(lrs) > 1 {
-			out[g] = lrs[g] / lrs[len(lrs)-1]
+			out[g] = lrs[g] / top
 		}
 	}
 	return out
+}
+
+// TopRate is the rate of the top layer group among a stage's per-group
+// rates: the largest, which discriminative fine-tuning gives the group it
+// ranks on top (the classifier's head, last; the LM's embedding and tied
+// decoder, first: LMDiscriminativeLRs), and which a stage's lr key sets.
+func TopRate(lrs []float64) float64 {
+	top := 0.0
+	for _, lr := range lrs {
+		top = max(top, lr)
+	}
+	return top
 }
 
 // LMRangeTest runs the range test on lm with tc's batches, windows,

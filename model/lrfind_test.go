@@ -209,3 +209,40 @@ func TestClassifierRangeTestTrainsTheFirstEpochsGroups(t *testing.T) {
 		t.Errorf("first loss %.9g, TrainClassifier's %.9g", rt.Points[0].Loss, first)
 	}
 }
+
+// The range test's rate is the top group's, the largest: the LM's
+// embedding and tied decoder under discriminative fine-tuning (first in
+// Params.Groups order), the classifier's head (last), the scripts' top
+// LSTM; each other group keeps its share of it. (The LM's shares were
+// taken against rnn.<L-1>, so the test ran the embedding at 2.6 times the
+// rate it plotted, and its suggestion was 2.6 times lm_lr's scale.)
+func TestRangeTestTopGroup(t *testing.T) {
+	const lr = 0.004
+	scripts, err := ScriptsLMRates(lr, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		lrs  []float64
+		top  int
+	}{
+		{"LM, discriminative", LMDiscriminativeLRs(lr, 3, DiscriminativeFactor), 0},
+		{"classifier, discriminative", DiscriminativeLRs(lr, 5, DiscriminativeFactor), 4},
+		{"LM, the scripts' rates", scripts, 3},
+		{"one rate", []float64{lr, lr, lr, lr}, 0},
+	} {
+		if got := TopRate(tc.lrs); got != lr {
+			t.Errorf("%s: top rate %g, want %g", tc.name, got, lr)
+		}
+		shares := groupShares(tc.lrs, len(tc.lrs))
+		for g, s := range shares {
+			if want := tc.lrs[g] / lr; math.Abs(s-want) > 1e-15 {
+				t.Errorf("%s: group %d's share %g, want %g", tc.name, g, s, want)
+			}
+		}
+		if shares[tc.top] != 1 {
+			t.Errorf("%s: group %d, the top, has share %g", tc.name, tc.top, shares[tc.top])
+		}
+	}
+}

@@ -141,7 +141,7 @@ func lmRangeTest(ctx context.Context, o Options, s *Stage, inputs []*Manifest, r
 		return model.RangeTest{}, 0, err
 	}
 	rt, err := model.LMRangeTest(ctx, lm, train, tc, rc)
-	return rt, tc.LR[len(tc.LR)-1], err
+	return rt, model.TopRate(tc.LR), err
 }
 
 // classifierRangeTest builds the classifier a classifier stage starts
