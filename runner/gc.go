@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/ulmfit-go/ulmfit/results"
@@ -118,7 +119,15 @@ func PlanGC(o GCOptions) (*GCPlan, error) {
 	}
 	p := &GCPlan{Cache: o.Cache, opts: o}
 	named := map[string]bool{}
+	var paths []string
 	for _, path := range o.Records {
+		set, err := supersededOf(path)
+		if err != nil {
+			return nil, fmt.Errorf("looking for the superseded records beside %s: %w (nothing was removed)", path, err)
+		}
+		paths = append(append(paths, path), set...)
+	}
+	for _, path := range paths {
 		recs, err := results.Read(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			p.Sources = append(p.Sources, RecordSource{Path: path, Missing: true})
@@ -168,6 +177,43 @@ func PlanGC(o GCOptions) (*GCPlan, error) {
 		p.Remove = append(p.Remove, e)
 	}
 	return p, nil
+}
+
+// supersededOf lists the files of superseded records (supersededExt)
+// that go with the records at path: beside a records file, or anywhere in
+// a records folder that results.ReadDir reads (hidden names skipped). A
+// run set them aside, not away: their stages are kept like the current
+// records' (delete such a file to let gc take its stages).
+func supersededOf(path string) ([]string, error) {
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case !st.IsDir():
+		if _, err := os.Stat(path + ".superseded"); err == nil && strings.HasSuffix(path, results.Ext) {
+			return []string{path + ".superseded"}, nil
+		}
+		return nil, nil
+	}
+	var out []string
+	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p != path && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.IsDir() && strings.HasSuffix(d.Name(), supersededExt) {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out, err
 }
 
 // protected says which entries must stay and why, by path: those of named

@@ -261,3 +261,25 @@ func TestGCDuringARun(t *testing.T) {
 		t.Errorf("during the run: kept %v, removed %v; want %v kept", got, removed.Removed, want)
 	}
 }
+
+// Records a run superseded (NAME.jsonl.superseded beside the records)
+// keep their stages, both when the folder is named and when the records
+// file is: 'report --results FILE' reads them, and 'export' finds their
+// stages. (gc read only the .jsonl, and removed them.)
+func TestGCKeepsSupersededRecordsStages(t *testing.T) {
+	dir, a, _ := gcCache(t)
+	cache := filepath.Join(dir, "cache")
+	recordNaming(t, filepath.Join(dir, "runs", "gc"+supersededExt), "x", map[string]string{"evaluate": a.Stages[4].ID()})
+	for _, records := range []string{filepath.Join(dir, "runs"), filepath.Join(dir, "runs", "gc.jsonl")} {
+		plan, err := PlanGC(GCOptions{Cache: cache, Records: []string{records, filepath.Join(dir, "results")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if why := whyOf(t, cache, plan.Keep)[filepath.Join(a.Stages[4].Kind, a.Stages[4].ID())]; why != whyNamed {
+			t.Errorf("--results %s: the superseded record's stage: %q, want kept as %q", records, why, whyNamed)
+		}
+		if plan.Named != 3 || len(plan.Sources) != 3 || plan.Sources[1].Path != filepath.Join(dir, "runs", "gc"+supersededExt) {
+			t.Errorf("--results %s: named %d stages from %+v", records, plan.Named, plan.Sources)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -31,8 +32,12 @@ gc  lists the entries of the stage cache that nothing needs, with their
       - it changed within --older-than.
     The stages of a run whose cells have not finished are named by no
     record yet: finish or stop such runs first, or spare them with
-    --older-than (e.g. 24h). Each entry is removed under its stage's lock,
-    after looking again at what runners hold and records name.
+    --older-than (e.g. 24h). Records a run superseded (EXPERIMENT.jsonl.superseded
+    beside the records) keep their stages too: delete such a file to let
+    their stages go. Each entry is removed under its stage's lock, after
+    looking again at what runners hold and records name. A records folder
+    named with a flag must exist, and with no records found at all (the
+    defaults are relative to where it runs) --yes refuses.
 
 --cache        the stage cache; default "cache"
 --results      your records; default "runs"
@@ -57,6 +62,9 @@ type cacheOptions struct {
 	OlderThan   time.Duration
 	Yes         bool
 	Stdout      io.Writer
+	// Named are the record folders and files named on the command line
+	// (not the defaults): each must exist.
+	Named []string
 }
 
 func init() {
@@ -84,6 +92,16 @@ func init() {
 				return usagef("cache %s: unexpected arguments %v\n%s", pos[0], pos[1:], cacheUsage)
 			}
 			o.Action = pos[0]
+			fs.Visit(func(f *flag.Flag) {
+				switch f.Name {
+				case "results":
+					o.Named = append(o.Named, o.Results)
+				case "reference":
+					o.Named = append(o.Named, o.Reference)
+				case "keep-records":
+					o.Named = append(o.Named, o.KeepRecords...)
+				}
+			})
 			return runCache(ctx, o)
 		},
 	})
@@ -102,6 +120,11 @@ func runCache(ctx context.Context, o cacheOptions) error {
 func runCacheGC(ctx context.Context, o cacheOptions) error {
 	if o.OlderThan < 0 {
 		return usagef("cache gc: --older-than %v: want 0 or more", o.OlderThan)
+	}
+	for _, path := range o.Named {
+		if _, err := os.Stat(path); err != nil {
+			return usagef("cache gc: %s: no such records folder or file; it would name no stage, and gc would take what its records keep (nothing was removed)", path)
+		}
 	}
 	plan, err := runner.PlanGC(runner.GCOptions{Cache: o.Cache, OlderThan: o.OlderThan,
 		Records: append([]string{o.Results, o.Reference}, o.KeepRecords...)})
@@ -142,6 +165,15 @@ func runCacheGC(ctx context.Context, o cacheOptions) error {
 		fmt.Fprintln(w, "nothing to remove")
 		return nil
 	}
+	if none := noRecordsFound(plan.Sources); none != "" {
+		// The defaults are relative: run elsewhere than the checkout,
+		// they name nothing, and every entry would go.
+		msg := fmt.Sprintf("no records were found (none of %s exists here), so none names a stage", none)
+		if o.Yes {
+			return usagef("cache gc: %s; run it where the records are, or name them with --results and --reference (nothing was removed)", msg)
+		}
+		fmt.Fprintf(w, "warning: %s; --yes would refuse\n", msg)
+	}
 	verb := "would remove"
 	if o.Yes {
 		verb = "removing"
@@ -159,6 +191,19 @@ func runCacheGC(ctx context.Context, o cacheOptions) error {
 	}
 	fmt.Fprintf(w, "removed %d entr%s, %s\n", len(res.Removed), english.Plural(len(res.Removed), "y", "ies"), humanSize(runner.Bytes(res.Removed)))
 	return err
+}
+
+// noRecordsFound names the record sources when none of them exists, and
+// is empty when one does.
+func noRecordsFound(sources []runner.RecordSource) string {
+	var paths []string
+	for _, s := range sources {
+		if !s.Missing {
+			return ""
+		}
+		paths = append(paths, s.Path)
+	}
+	return strings.Join(paths, ", ")
 }
 
 // printEntries lists entries, one a line: where, size, state, what.

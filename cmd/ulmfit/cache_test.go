@@ -179,3 +179,33 @@ func TestCacheUsage(t *testing.T) {
 		t.Error("a run's records and the reference share a folder by default")
 	}
 }
+
+// A records folder or file named on the command line that does not exist
+// stops gc (a typo would have kept nothing), and with no records found at
+// all (the default folders, relative, seen from elsewhere than the
+// checkout) --yes refuses and the listing warns: gc would have emptied
+// the cache.
+func TestCacheGCWithoutRecords(t *testing.T) {
+	dir := t.TempDir()
+	cache := filepath.Join(dir, "cache")
+	stale := filepath.Join(cache, "model", "0123456789abcdef0123.partial")
+	if err := os.MkdirAll(stale, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := runCmd(t, "cache", "gc", "--cache", cache, "--results", filepath.Join(dir, "typo-runs"), "--yes")
+	if code != 2 || !strings.Contains(errOut, "typo-runs: no such records folder or file") {
+		t.Errorf("a missing --results: exit %d, %s", code, errOut)
+	}
+	t.Chdir(dir) // no runs/ and no results/ here
+	out, _, code := runCmd(t, "cache", "gc", "--cache", cache)
+	if code != 0 || !strings.Contains(out, "warning: no records were found (none of runs, results exists here)") {
+		t.Errorf("listing without records: exit %d\n%s", code, out)
+	}
+	_, errOut, code = runCmd(t, "cache", "gc", "--cache", cache, "--yes")
+	if code != 2 || !strings.Contains(errOut, "nothing was removed") {
+		t.Errorf("--yes without records: exit %d, %s", code, errOut)
+	}
+	if _, err := os.Stat(stale); err != nil {
+		t.Errorf("the entry is gone: %v", err)
+	}
+}
