@@ -15,6 +15,8 @@
 // the graph instead, its values copied as of the call, and a launch of the
 // instantiated graph runs them in order.
 
+#include <algorithm>
+#include <unordered_map>
 #include <vector>
 
 typedef std::vector<std::function<void()>> FakeGraph;
@@ -66,14 +68,27 @@ int cuEventCreate(void** e, unsigned) { return *e = (void*)fakeHandles++, ok; }
 int cuEventDestroy_v2(void*) { return ok; }
 int cuEventRecord(void*, void*) { return ok; }
 int cuEventSynchronize(void*) { return ok; }
+// The device's memory: what cuMemAlloc has handed out and not taken back,
+// by address, so that cuMemGetInfo's free bytes move as on a GPU.
+static std::unordered_map<CUdeviceptr, size_t> fakeAllocs;
+static size_t fakeAllocated;
+static const size_t fakeTotal = (size_t)80 << 30;
 int cuMemAlloc_v2(CUdeviceptr* p, size_t n) {
-	void* m = std::aligned_alloc(256, (n + 255) / 256 * 256 + 256);
-	return m == nullptr ? 2 : (*p = (CUdeviceptr)m, ok);
+	size_t bytes = (n + 255) / 256 * 256 + 256;
+	void* m = std::aligned_alloc(256, bytes);
+	if (m == nullptr) return 2;
+	*p = (CUdeviceptr)m, fakeAllocs[*p] = bytes, fakeAllocated += bytes;
+	return ok;
 }
-int cuMemFree_v2(CUdeviceptr p) { return std::free((void*)p), ok; }
+int cuMemFree_v2(CUdeviceptr p) {
+	auto it = fakeAllocs.find(p);
+	if (it == fakeAllocs.end()) return 1; // CUDA_ERROR_INVALID_VALUE: not an allocation
+	fakeAllocated -= it->second, fakeAllocs.erase(it);
+	return std::free((void*)p), ok;
+}
 int cuMemAllocHost_v2(void** p, size_t n) { return *p = std::aligned_alloc(256, (n + 255) / 256 * 256 + 256), ok; }
 int cuMemFreeHost(void* p) { return std::free(p), ok; }
-int cuMemGetInfo_v2(size_t* free, size_t* total) { return *free = (size_t)64 << 30, *total = (size_t)80 << 30, ok; }
+int cuMemGetInfo_v2(size_t* free, size_t* total) { return *free = fakeTotal - fakeAllocated, *total = fakeTotal, ok; }
 int cuMemsetD32Async(CUdeviceptr p, unsigned v, size_t n, void*) {
 	fake_do([=] {
 		for (size_t i = 0; i < n; i++) ((unsigned*)p)[i] = v;
@@ -151,23 +166,35 @@ static double fake_operand(const void* p, long long i, int t, int c) {
 	return x;
 }
 
-// fake_gemm is the product into C of CUDA type ct (float or bfloat16).
+// fake_gemm is the product into C of CUDA type ct (float or bfloat16):
+// op(A) and op(B) are first read once into row-major float64 copies (a row
+// of op(A) and a column of op(B) each contiguous), so that each sum runs
+// over two contiguous rows, a block of op(A)'s rows at a time.
 static void fake_gemm(int ta, int tb, int m, int n, int k, float alpha, const void* A, int at, int lda, const void* B, int bt, int ldb, float beta,
                       void* C, int ct, int ldc, int c) {
+	std::vector<double> a((size_t)m * k), b((size_t)n * k);
+	for (int i = 0; i < m; i++)
+		for (int l = 0; l < k; l++) a[(size_t)i * k + l] = fake_operand(A, ta ? (long long)i * lda + l : (long long)l * lda + i, at, c);
 	for (int j = 0; j < n; j++)
-		for (int i = 0; i < m; i++) {
-			double s = 0;
-			for (int l = 0; l < k; l++) {
-				long long ai = ta ? (long long)i * lda + l : (long long)l * lda + i;
-				long long bi = tb ? (long long)l * ldb + j : (long long)j * ldb + l;
-				s += fake_operand(A, ai, at, c) * fake_operand(B, bi, bt, c);
+		for (int l = 0; l < k; l++) b[(size_t)j * k + l] = fake_operand(B, tb ? (long long)l * ldb + j : (long long)j * ldb + l, bt, c);
+	const int rows = std::max(1, 16384 / std::max(k, 1)); // a block of op(A)'s rows stays in cache across the columns
+	for (int i0 = 0; i0 < m; i0 += rows) {
+		for (int j = 0; j < n; j++) {
+			for (int i = i0; i < std::min(m, i0 + rows); i++) {
+				const double *ar = &a[(size_t)i * k], *br = &b[(size_t)j * k];
+				double s[4] = {0, 0, 0, 0}; // four sums at once, for speed; float64 keeps their order from mattering
+				int l = 0;
+				for (; l + 4 <= k; l += 4)
+					for (int u = 0; u < 4; u++) s[u] += ar[l + u] * br[l + u];
+				for (; l < k; l++) s[0] += ar[l] * br[l];
+				long long o = (long long)j * ldc + i;
+				double prior = beta == 0 ? 0.0 : (double)beta * fake_operand(C, o, ct, 68);
+				float v = (float)(alpha * ((s[0] + s[1]) + (s[2] + s[3])) + prior);
+				if (ct == 14) ((unsigned short*)C)[o] = to_bf16_rn(v);
+				else ((float*)C)[o] = v;
 			}
-			long long o = (long long)j * ldc + i;
-			double prior = beta == 0 ? 0.0 : (double)beta * fake_operand(C, o, ct, 68);
-			float v = (float)(alpha * s + prior);
-			if (ct == 14) ((unsigned short*)C)[o] = to_bf16_rn(v);
-			else ((float*)C)[o] = v;
 		}
+	}
 }
 
 int cublasGemmEx(void*, int ta, int tb, int m, int n, int k, const float* alpha, const void* A, int at, int lda, const void* B, int bt, int ldb,

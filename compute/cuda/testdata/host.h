@@ -15,6 +15,7 @@
 // (as block_reduce does). The stand-ins below the line "parse only" must
 // not run.
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -88,13 +89,20 @@ struct HostBlock {
 	~HostBlock() { std::free(shared); }
 };
 
-// HostFiber is one CUDA thread of the launch.
+// HostFiber is one CUDA thread of the launch. While it waits, until says
+// for what: the word that must change from the value it had (a barrier's
+// generation), or, with at_least, grow to the value (the grid barrier's
+// count); the scheduler passes it by until then.
 struct HostFiber {
 	ucontext_t start; // its first entry (makecontext)
 	jmp_buf resume;   // where it waits, once it has started
 	HostBlock* block;
 	hostDim3 thread, blockIdx;
 	bool started, done;
+	const volatile unsigned* until;
+	unsigned value;
+	bool at_least;
+	bool waits() const { return until != nullptr && (at_least ? *until < value : *until == value); }
 };
 
 // A switch is _setjmp on one side and _longjmp to the other, which keeps
@@ -120,8 +128,10 @@ inline void host_yield() {
 inline void host_wait(HostBarrier& b) {
 	unsigned g = b.generation;
 	if (++b.count == b.n) b.count = 0, b.generation++;
+	host_fiber->until = &b.generation, host_fiber->value = g, host_fiber->at_least = false;
 	do host_yield();
 	while (b.generation == g);
+	host_fiber->until = nullptr;
 }
 inline void __syncthreads() { host_wait(host_block->block); }
 inline void __syncwarp() { host_wait(host_block->warps[threadIdx.x / 32]); }
@@ -161,7 +171,7 @@ inline void host_schedule(std::vector<HostFiber>& fibers) {
 	while (stacks.size() < fibers.size()) stacks.emplace_back(new char[host_stack]);
 	for (size_t k = 0; k < fibers.size(); k++) {
 		HostFiber& f = fibers[k];
-		f.started = f.done = false;
+		f.started = f.done = false, f.until = nullptr;
 		getcontext(&f.start);
 		f.start.uc_stack.ss_sp = stacks[k].get(), f.start.uc_stack.ss_size = host_stack;
 		f.start.uc_link = nullptr; // host_fiber_main never returns
@@ -177,9 +187,12 @@ inline void host_schedule(std::vector<HostFiber>& fibers) {
 			size_t k = host_random() % fibers.size(), w0 = k - fibers[k].thread.x % 32, until = pass + 1 + host_random() % 24;
 			for (size_t j = w0; j < fibers.size() && j < w0 + 32 && fibers[j].block == fibers[k].block; j++) wake[j] = until;
 		}
+		bool ran = false, held = false;
 		for (size_t k : order) {
 			HostFiber& f = fibers[k];
-			if (f.done || wake[k] > pass) continue;
+			held = held || (!f.done && wake[k] > pass);
+			if (f.done || wake[k] > pass || f.waits()) continue;
+			ran = true;
 			host_fiber = &f, host_block = f.block;
 			threadIdx = f.thread, blockIdx = f.blockIdx;
 			if (_setjmp(host_scheduler) == 0) {
@@ -188,6 +201,13 @@ inline void host_schedule(std::vector<HostFiber>& fibers) {
 				swapcontext(&host_entry, &f.start);
 			}
 			if (f.done) left--;
+		}
+		// A pass where nothing could run, and no warp is held back, is
+		// a kernel whose threads wait for each other for ever (a barrier
+		// some threads never reach): say so rather than spin.
+		if (!ran && !held) {
+			std::fprintf(stderr, "host_schedule: %zu of %zu threads wait at barriers no other thread will reach\n", left, fibers.size());
+			std::abort();
 		}
 	}
 }
@@ -327,7 +347,9 @@ inline void host_mma(bool bf, float* c, unsigned a0, unsigned a1, unsigned a2, u
 // blocks' fibers run meanwhile.
 inline void host_grid_sync(unsigned* bar, unsigned target) {
 	++*bar;
+	host_fiber->until = bar, host_fiber->value = target, host_fiber->at_least = true;
 	while (*(volatile unsigned*)bar < target) host_yield();
+	host_fiber->until = nullptr;
 }
 
 // Parse only: no kernel calls these today.
