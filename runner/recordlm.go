@@ -25,12 +25,34 @@ type RecordLM struct {
 	// validation stream in fixed BPTT windows, ValidBatch streams.
 	Batch, BPTT int
 	Backward    bool // the LM reads documents backwards
+	// Ensemble says the row is a bidirectional ensemble: its record names
+	// a backward classifier, and so a backward LM beside this one.
+	Ensemble bool
 	// BF16 says the LM was fine-tuned, and validated, with bfloat16
 	// products (precision "bf16").
 	BF16 bool
 	// ValLoss is the validation cross-entropy the fine-tuning recorded
 	// after each epoch (the record's lm_val_loss curve).
 	ValLoss []float64
+}
+
+// backwardFineTune is the finetune stage that the backward classifier
+// classifierID of a record's ensemble reads: among that stage's inputs.
+func backwardFineTune(cacheDir string, r results.Record, classifierID string) (*Manifest, error) {
+	cl, err := readManifest(filepath.Join(cacheDir, KindClassifier, classifierID))
+	if err == nil && cl == nil {
+		err = fmt.Errorf("the cache %s no longer holds the backward classifier stage %s the record %s names: run the experiment again to rebuild it",
+			cacheDir, classifierID, r.Origin)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range cl.Inputs {
+		if m, err := readManifest(filepath.Join(cacheDir, KindFineTune, id)); err != nil || m != nil {
+			return m, err
+		}
+	}
+	return nil, fmt.Errorf("record %s (row %s): its backward classifier %s reads no fine-tuned LM in the cache %s", r.Origin, r.Row, classifierID, cacheDir)
 }
 
 // ValidBatch is how many streams LM training's validation cuts a stream
@@ -41,9 +63,12 @@ func (l RecordLM) ValidBatch(n int) int {
 }
 
 // LMOf finds, in the cache at cacheDir, the fine-tuned LM a record names
-// and its task data. A record of a row that fine-tunes no LM, or stages
-// the cache no longer holds, is an error that says so.
-func LMOf(cacheDir string, r results.Record) (RecordLM, error) {
+// and its task data: the row's LM, or with backward the backward one,
+// which a bidirectional ensemble's backward classifier reads (a backward
+// row's own LM is backward either way). A record of a row that fine-tunes
+// no LM (or no backward one), or stages the cache no longer holds, is an
+// error that says so.
+func LMOf(cacheDir string, r results.Record, backward bool) (RecordLM, error) {
 	stages := stagesOf(r)
 	if stages == nil {
 		return RecordLM{}, fmt.Errorf("record %s names no stages (written before records kept their configuration?)", r.Origin)
@@ -64,6 +89,12 @@ func LMOf(cacheDir string, r results.Record) (RecordLM, error) {
 	if err != nil {
 		return RecordLM{}, err
 	}
+	_, ensemble := stages[backwardKey(KindClassifier)]
+	if backward && ensemble {
+		if ft, err = backwardFineTune(cacheDir, r, stages[backwardKey(KindClassifier)]); err != nil {
+			return RecordLM{}, err
+		}
+	}
 	td, err := stage(KindTaskData, "taskdata")
 	if err != nil {
 		return RecordLM{}, err
@@ -79,7 +110,11 @@ func LMOf(cacheDir string, r results.Record) (RecordLM, error) {
 	if !isFile(subword) {
 		subword = ""
 	}
+	if backward && !key.Backward {
+		return RecordLM{}, fmt.Errorf("record %s (row %s) has no backward LM: its row reads forward only", r.Origin, r.Row)
+	}
 	return RecordLM{
+		Ensemble:   ensemble,
 		Checkpoint: filepath.Join(ft.Dir, fileLMCheckpoint),
 		Vocab:      filepath.Join(td.Dir, fileVocab),
 		Subword:    subword,

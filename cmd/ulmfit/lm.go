@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,10 +15,11 @@ import (
 	"github.com/ulmfit-go/ulmfit/model"
 	"github.com/ulmfit-go/ulmfit/runner"
 	"github.com/ulmfit-go/ulmfit/text"
+	"github.com/ulmfit-go/ulmfit/zoo"
 )
 
 const lmUsage = `Usage:
-  ulmfit lm eval   LM [--text FILE | --dataset D --split S] [--batch B] [--bptt T] [--backward]
+  ulmfit lm eval   LM [--text FILE | --dataset D --split S] [--batch B] [--bptt T]
   ulmfit lm sample LM [--prompt TEXT] [--tokens N] [--temperature X] [--top-k K] [--seed S] [--raw]
 
 Language models: perplexity on a text ('eval'), text from a prompt
@@ -37,6 +39,12 @@ LM is one of:
         "runs") holds of that cell, and the finetune and taskdata stages it
         names in --cache (default "cache"); --record-seed may be left out
         when the cell has one seed
+  and --backward for a backward LM: one that reads each document from its
+  end. A record's LM, and a stage's checkpoint in the cache (its
+  stage.json), say their direction themselves: --backward picks the
+  backward LM of a bidirectional ensemble's record, and is refused for a
+  stage's checkpoint that reads forward. A checkpoint of another origin
+  reads forward unless --backward says otherwise.
 
 Exit codes: 0 success, 1 failure while running, 2 bad usage or input.
 `
@@ -71,6 +79,7 @@ type lmSource struct {
 	Experiment, Row, Dataset string
 	RecordSeed               int64
 	Results, Cache           string
+	Backward                 bool // a backward LM (see lmUsage)
 }
 
 func (s *lmSource) flags(fs *flag.FlagSet) {
@@ -84,6 +93,7 @@ func (s *lmSource) flags(fs *flag.FlagSet) {
 	fs.Int64Var(&s.RecordSeed, "record-seed", 0, "the record's seed (0: the cell's only one)")
 	fs.StringVar(&s.Results, "results", runner.DefaultResults, "the records to find it in")
 	fs.StringVar(&s.Cache, "cache", "cache", "the stage cache the record's stages are in")
+	fs.BoolVar(&s.Backward, "backward", false, "a backward LM (of an ensemble's record: its backward one)")
 }
 
 // fromRecord says whether the LM is a record's.
@@ -120,6 +130,10 @@ type loadedLM struct {
 	subword *text.Subword // the model that cut its text into subwords; nil for words
 	where   string        // the checkpoint, for messages
 	record  *runner.RecordLM
+	// backward says the LM reads documents from their end; direction says
+	// so in words, and where that came from.
+	backward  bool
+	direction string
 }
 
 // tokenizer cuts text as l's training text was cut.
@@ -135,13 +149,15 @@ func (s *lmSource) load(command string) (*loadedLM, error) {
 		if err != nil {
 			return nil, inputError{fmt.Errorf("%s: %w", command, err)}
 		}
-		return &loadedLM{lm: im.LM, vocab: im.Vocab, where: s.Pth}, nil
+		l := &loadedLM{lm: im.LM, vocab: im.Vocab, where: s.Pth}
+		l.setDirection(s.Backward, "--backward")
+		return l, nil
 	case s.fromRecord():
 		r, err := pickRecord(command, s.Results, s.Experiment, s.Row, s.Dataset, s.RecordSeed, "--record-seed")
 		if err != nil {
 			return nil, err
 		}
-		rl, err := runner.LMOf(s.Cache, r)
+		rl, err := runner.LMOf(s.Cache, r, s.Backward)
 		if err != nil {
 			return nil, usagef("%s: %v", command, err)
 		}
@@ -156,13 +172,67 @@ func (s *lmSource) load(command string) (*loadedLM, error) {
 			return nil, err
 		}
 		l.record = &rl
+		l.setDirection(rl.Backward, "the record's row")
+		if rl.Ensemble && !rl.Backward {
+			l.direction += "; the ensemble's backward LM: --backward"
+		}
 		return l, nil
 	}
 	subword := filepath.Join(filepath.Dir(s.Model), lmSubwordFile)
 	if _, err := os.Stat(subword); err != nil {
 		subword = ""
 	}
-	return loadCheckpoint(command, compute.Default(), s.Model, s.Vocab, subword)
+	l, err := loadCheckpoint(command, compute.Default(), s.Model, s.Vocab, subword)
+	if err != nil {
+		return nil, err
+	}
+	backward, known := stageBackward(s.Model)
+	switch {
+	case known && s.Backward && !backward:
+		return nil, usagef("%s: --backward: %s says the LM in %s reads forward", command, filepath.Join(filepath.Dir(s.Model), "stage.json"), s.Model)
+	case known:
+		l.setDirection(backward, "its stage.json")
+	default:
+		l.setDirection(s.Backward, "--backward")
+	}
+	return l, nil
+}
+
+// setDirection sets l's direction, from the source named.
+func (l *loadedLM) setDirection(backward bool, from string) {
+	l.backward, l.direction = backward, "forward"
+	if backward {
+		l.direction = "backward (documents read from their end, as " + from + " says)"
+	}
+}
+
+// stageBackward reads the direction of an LM checkpoint in a stage's
+// folder of the cache from the stage.json beside it: a pretrain or
+// finetune stage's key says it (backward), a zoo stage's entry name ends
+// in it (zoo.EntryName). known is false without such a file (a checkpoint
+// of another origin).
+func stageBackward(ckpt string) (backward, known bool) {
+	data, err := os.ReadFile(filepath.Join(filepath.Dir(ckpt), "stage.json"))
+	if err != nil {
+		return false, false
+	}
+	var m struct {
+		Kind string `json:"kind"`
+		Key  struct {
+			Backward *bool  `json:"backward"`
+			Name     string `json:"name"`
+		} `json:"key"`
+	}
+	if json.Unmarshal(data, &m) != nil {
+		return false, false
+	}
+	switch {
+	case m.Key.Backward != nil:
+		return *m.Key.Backward, true
+	case m.Kind == runner.KindZoo && m.Key.Name != "":
+		return m.Key.Name == zoo.EntryName(zoo.Model(m.Key.Name), true), true
+	}
+	return false, false
 }
 
 // lmSubwordFile is the subword model beside a subword LM's checkpoint

@@ -109,6 +109,12 @@ func TestLMEvalByHand(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", line, out)
 		}
 	}
+	// A window longer than the text is the whole stream (4*bptt overflowed
+	// to a division by zero).
+	out, errOut, code = runCmd(t, "lm", "eval", "--model", ckpt, "--text", textFile, "--batch", "1", "--bptt", "4611686018427387904")
+	if code != 0 || !strings.Contains(out, "(1 stream, windows of 6)") || math.Abs(printedFloat(t, out, "cross-entropy")-want)/want > lmEvalTol {
+		t.Errorf("a huge --bptt: exit %d, %s\n%s", code, errOut, out)
+	}
 	// Two streams: "xxbos the cat" and "sat xxbos the" (the last token is
 	// dropped, as LM training's loader drops the remainder) predict 4.
 	out, errOut, code = runCmd(t, "lm", "eval", "--model", ckpt, "--text", textFile, "--batch", "2")
@@ -312,5 +318,78 @@ func TestLMEvalBF16Record(t *testing.T) {
 	// line says which products ran.
 	if !regexp.MustCompile(`(?m)^engine +cpu/\S+/bf16$`).MatchString(out) {
 		t.Errorf("lm eval of a bf16 record did not run on the bf16 engine:\n%s", out)
+	}
+}
+
+// A bidirectional row's record gives its forward LM, and with --backward
+// its backward one (lm eval read only the forward one); a stage's
+// checkpoint says its own direction through the stage.json beside it (a
+// backward one was read forward unless --backward was given), and a
+// backward LM's samples come before the prompt (they were printed after
+// it, in the order drawn).
+func TestLMDirections(t *testing.T) {
+	exp := selfContained(t)
+	data, err := os.ReadFile(exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(exp, append(data, "\n[[rows]]\nid = \"both\"\ndirection = \"bidirectional\"\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cache, runs := filepath.Join(dir, "cache"), filepath.Join(dir, "runs")
+	if out, errOut, code := runCmd(t, "run", exp, "--only", "both", "--cache", cache, "--results", runs); code != 0 {
+		t.Fatalf("run: exit %d\n%s\n%s", code, out, errOut)
+	}
+	textFile := filepath.Join(dir, "text.txt")
+	os.WriteFile(textFile, []byte("This is a good and fine thing.\nThat was a bad and poor thing.\nA good thing.\n"), 0o644)
+	eval := func(args ...string) (out string, ce float64, ckpt string) {
+		t.Helper()
+		out, errOut, code := runCmd(t, append([]string{"lm", "eval", "--text", textFile, "--batch", "1"}, args...)...)
+		if code != 0 {
+			t.Fatalf("lm eval %v: exit %d\n%s", args, code, errOut)
+		}
+		m := regexp.MustCompile(`(?m)^model +(\S+) `).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("no model line:\n%s", out)
+		}
+		return out, printedFloat(t, out, "cross-entropy"), m[1]
+	}
+	record := []string{"--experiment", "mine", "--row", "both", "--dataset", "toy", "--cache", cache, "--results", runs}
+	fwdOut, fwdCE, fwdCkpt := eval(record...)
+	bwdOut, bwdCE, bwdCkpt := eval(append(record, "--backward")...)
+	if !strings.Contains(fwdOut, "direction      forward; the ensemble's backward LM: --backward") ||
+		!strings.Contains(bwdOut, "direction      backward (documents read from their end, as the record's row says)") {
+		t.Errorf("directions:\n%s\n%s", fwdOut, bwdOut)
+	}
+	if fwdCkpt == bwdCkpt || fwdCE == bwdCE {
+		t.Errorf("--backward read the same LM: %s (%g), %s (%g)", fwdCkpt, fwdCE, bwdCkpt, bwdCE)
+	}
+	// The checkpoints themselves, by their stage.json.
+	vocabs, _ := filepath.Glob(filepath.Join(cache, "taskdata", "*", "vocab.txt"))
+	if len(vocabs) != 1 {
+		t.Fatalf("vocabularies %v, want the one task data's", vocabs)
+	}
+	vocab := vocabs[0]
+	if out, ce, _ := eval("--model", bwdCkpt, "--vocab", vocab); ce != bwdCE || !strings.Contains(out, "as its stage.json says") {
+		t.Errorf("the backward stage's checkpoint: cross-entropy %g, want %g\n%s", ce, bwdCE, out)
+	}
+	if _, ce, _ := eval("--model", fwdCkpt, "--vocab", vocab); ce != fwdCE {
+		t.Errorf("the forward stage's checkpoint: cross-entropy %g, want %g", ce, fwdCE)
+	}
+	if _, errOut, code := runCmd(t, "lm", "eval", "--text", textFile, "--model", fwdCkpt, "--vocab", vocab, "--backward"); code != 2 || !strings.Contains(errOut, "reads forward") {
+		t.Errorf("--backward on a forward stage's LM: exit %d, %s", code, errOut)
+	}
+	for _, tc := range []struct {
+		ckpt string
+		want *regexp.Regexp
+	}{
+		{fwdCkpt, regexp.MustCompile(`^xxbos good thing( \S+){3}\n$`)},
+		{bwdCkpt, regexp.MustCompile(`^xxbos( \S+){3} good thing\n$`)},
+	} {
+		out, errOut, code := runCmd(t, "lm", "sample", "--model", tc.ckpt, "--vocab", vocab, "--prompt", "good thing", "--tokens", "3", "--temperature", "0", "--raw")
+		if code != 0 || !tc.want.MatchString(out) {
+			t.Errorf("lm sample --model %s: exit %d %s\n%q, want %s", tc.ckpt, code, errOut, out, tc.want)
+		}
 	}
 }

@@ -45,7 +45,8 @@ window. Deterministic: the same LM and text give the same numbers.
             LM's batch size (the record's, else 64), fewer for a short text
             so that each stream is at least 4 windows long
 --bptt      window length; default the record's, else 70
---backward  the LM reads documents backwards (a backward LM): reverse them
+--backward  a backward LM: each document is read from its end ('ulmfit lm
+            -h' says when its own origin says so instead)
 --data-dir  the data directory or search path for --dataset (default
             $ULMFIT_DATA, else "data")
 
@@ -56,14 +57,13 @@ vocabulary, a text too short for the batch).
 
 // lmEvalOptions are the options of 'ulmfit lm eval'.
 type lmEvalOptions struct {
-	LM       lmSource
-	Text     string
-	Split    string
-	Batch    int
-	BPTT     int
-	Backward bool
-	DataDir  string
-	Stdout   io.Writer
+	LM      lmSource
+	Text    string
+	Split   string
+	Batch   int
+	BPTT    int
+	DataDir string
+	Stdout  io.Writer
 }
 
 // defaultLMBatch and defaultLMBPTT are the paper's LM batch and window
@@ -82,7 +82,6 @@ func lmEvalCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&o.Split, "split", "", "the dataset's split")
 	fs.IntVar(&o.Batch, "batch", 0, "parallel streams (0: LM validation's rule)")
 	fs.IntVar(&o.BPTT, "bptt", 0, "window length (0: the record's, else 70)")
-	fs.BoolVar(&o.Backward, "backward", false, "reverse the documents (a backward LM)")
 	fs.StringVar(&o.DataDir, "data-dir", "", "data directory or search path")
 	if help, err := parseFlagsOnly(fs, args, "lm eval", lmEvalUsage, stdout); help || err != nil {
 		return err
@@ -91,8 +90,10 @@ func lmEvalCommand(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	switch {
-	case o.Batch < 0 || o.BPTT < 0:
-		return usagef("lm eval: --batch %d and --bptt %d must be positive (or 0 for the defaults)", o.Batch, o.BPTT)
+	case o.Batch < 0:
+		return usagef("lm eval: --batch %d: want a positive number of streams (or 0 for the default)", o.Batch)
+	case o.BPTT < 0:
+		return usagef("lm eval: --bptt %d: want a positive window length (or 0 for the default)", o.BPTT)
 	case o.Text != "" && (o.Split != "" || (o.LM.Dataset != "" && !o.LM.fromRecord())):
 		return usagef("lm eval: --text or --dataset with --split, not both\n%s", lmEvalUsage)
 	case !o.LM.fromRecord() && o.Text == "" && (o.LM.Dataset == "" || o.Split == ""):
@@ -120,24 +121,24 @@ func runLMEval(ctx context.Context, o lmEvalOptions) error {
 	batch, bptt := defaultLMBatch, defaultLMBPTT
 	if l.record != nil {
 		batch, bptt = l.record.Batch, l.record.BPTT
-		o.Backward = o.Backward || l.record.Backward
 	}
 	if o.BPTT > 0 {
 		bptt = o.BPTT
 	}
-	B := max(1, min(batch, len(t.IDs)/(4*bptt)))
+	B := max(1, min(batch, len(t.IDs)/4/bptt)) // divided in turn: 4*bptt overflows for a huge --bptt
 	if l.record != nil {
 		B = l.record.ValidBatch(len(t.IDs))
 	}
 	if o.Batch > 0 {
 		B = o.Batch
 	}
-	if o.Backward {
+	if l.backward {
 		t.IDs = model.ReverseStream(t.IDs, l.vocab.ID(text.BOSToken))
 	}
 	if len(t.IDs)/B < 2 {
 		return inputError{fmt.Errorf("lm eval: %s has %d tokens, too few for %d streams of at least 2 (lower --batch)", t.what, len(t.IDs), B)}
 	}
+	bptt = min(bptt, len(t.IDs)/B-1) // a stream's whole length at most, as EvaluateStream takes it
 	ce, err := model.EvaluateStream(ctx, l.lm, t.IDs, B, bptt)
 	if err != nil {
 		return fmt.Errorf("lm eval: %w", err)
@@ -145,6 +146,7 @@ func runLMEval(ctx context.Context, o lmEvalOptions) error {
 	predicted := B * (len(t.IDs)/B - 1)
 	w := o.Stdout
 	fmt.Fprintf(w, "model          %s (vocabulary of %d tokens)\n", l.where, l.vocab.Len())
+	fmt.Fprintf(w, "direction      %s\n", l.direction)
 	fmt.Fprintf(w, "engine         %s\n", l.lm.Backend().Name())
 	fmt.Fprintf(w, "text           %s\n", t.what)
 	fmt.Fprintf(w, "tokens         %d in the text, %d predicted (%d stream%s, windows of %d)\n", len(t.IDs), predicted, B, english.Plural(B, "", "s"), bptt)

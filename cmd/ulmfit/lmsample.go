@@ -15,7 +15,7 @@ import (
 
 const lmSampleUsage = `Usage:
   ulmfit lm sample LM [--prompt TEXT] [--tokens N] [--temperature X] [--top-k K]
-                      [--seed S] [--raw]
+                      [--seed S] [--raw] [--backward]
 
 Writes text a language model continues a prompt with: the prompt is
 tokenised as the pipeline tokenises (xxbos first) and read in evaluation
@@ -24,7 +24,10 @@ the logits over the temperature, each fed back in. xxunk and xxpad are
 never drawn (fastai's predict leaves out xxunk too). The prompt and its
 continuation are printed as text: fastai's special tokens undone (xxmaj
 capitalises, xxup writes in capitals, xxrep and xxwrep repeat, xxbos starts
-a line) and spaces taken out before punctuation. LM is --model CKPT
+a line) and spaces taken out before punctuation. A backward LM writes what
+comes before the prompt: it reads the prompt from its end, and its tokens,
+drawn in that order, are printed before the prompt in reading order. LM is
+--model CKPT
 [--vocab V], --pth FILE --itos FILE, or --experiment E --row R --dataset D
 [--record-seed S] [--results DIR] [--cache DIR] ('ulmfit lm -h' says more).
 
@@ -38,6 +41,8 @@ a line) and spaces taken out before punctuation. LM is --model CKPT
 --seed         the draws' seed: the same LM, prompt, options and seed give
                the same text (default 1)
 --raw          print the tokens as they are, space-separated
+--backward     a backward LM ('ulmfit lm -h' says when its own origin says
+               so instead)
 
 Exit codes: 0 success, 1 failure while running, 2 bad usage or input.
 `
@@ -92,14 +97,30 @@ func runLMSample(ctx context.Context, o lmSampleOptions) error {
 	tok := l.tokenizer()
 	prompt := tok.Tokenize(o.Prompt)
 	ids := l.vocab.Numericalize(nil, prompt)
+	bos := l.vocab.ID(text.BOSToken)
+	if l.backward {
+		ids = model.ReverseDoc(ids, bos) // as the backward LM read its documents
+	}
 	drawn, err := model.Sample(ctx, l.lm, ids, model.SampleConfig{Tokens: o.Tokens, Temperature: o.Temperature, TopK: o.TopK,
 		Seed: o.Seed, Banned: []int32{text.UnkID, text.PadID}})
 	if err != nil {
 		return fmt.Errorf("lm sample: %w", err)
 	}
-	tokens := slices.Clone(prompt)
+	var tokens []string
 	for _, id := range drawn {
 		tokens = append(tokens, l.vocab.Token(id))
+	}
+	if l.backward {
+		// Drawn from the end towards the start: reversed, they come
+		// before the prompt (after its xxbos, which starts the text).
+		slices.Reverse(tokens)
+		body := prompt
+		if len(body) > 0 && body[0] == text.BOSToken {
+			tokens, body = append([]string{text.BOSToken}, tokens...), body[1:]
+		}
+		tokens = append(tokens, body...)
+	} else {
+		tokens = append(slices.Clone(prompt), tokens...)
 	}
 	if o.Raw {
 		_, err = fmt.Fprintln(o.Stdout, strings.Join(tokens, " "))
