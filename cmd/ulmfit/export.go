@@ -141,6 +141,9 @@ func pickRecord(command, dir, experiment, row, dataset string, seed int64, seedF
 }
 
 func runExport(_ context.Context, o exportOptions) error {
+	if err := notInputs("export", []string{o.Classifier, o.Backward, o.Vocab, o.Subword}, o.Out); err != nil {
+		return err
+	}
 	if err := prepareOutputs("export", o.Force, o.Out); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 
 	"github.com/ulmfit-go/ulmfit/compute"
 	"github.com/ulmfit-go/ulmfit/interop"
@@ -89,6 +90,15 @@ func init() {
 }
 
 func runExportTorch(_ context.Context, o exportTorchOptions) error {
+	inputs := []string{o.LM, o.Classifier, o.Vocab}
+	for _, ckpt := range []string{o.LM, o.Classifier} {
+		if ckpt != "" {
+			inputs = append(inputs, filepath.Join(filepath.Dir(ckpt), interop.LMVocabFile)) // the default vocabulary
+		}
+	}
+	if err := notInputs("export-torch", inputs, o.Out, o.Safetensors, o.Itos); err != nil {
+		return err
+	}
 	if err := prepareOutputs("export-torch", o.Force, o.Out, o.Safetensors, o.Itos); err != nil {
 		return err
 	}

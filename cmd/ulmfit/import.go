@@ -76,6 +76,9 @@ func init() {
 // runImport converts the model and returns the path of the vocabulary it
 // wrote.
 func runImport(_ context.Context, o importOptions, stdout io.Writer) (string, error) {
+	if err := notInputs("import", []string{o.Pth, o.Itos, o.Vocab}, o.Out, interop.ImportedVocabPath(o.Out)); err != nil {
+		return "", err
+	}
 	if err := prepareOutputs("import", o.Force, o.Out, interop.ImportedVocabPath(o.Out)); err != nil {
 		return "", err
 	}

@@ -172,6 +172,12 @@ func TestImportExportTorchErrors(t *testing.T) {
 		"export-torch: not a LM":              {[]string{"export-torch", "--lm", notTorch, "--out", fresh}, 2, notTorch},
 		"export-torch: no vocab":              {[]string{"export-torch", "--lm", ckpt, "--out", fresh, "--itos", filepath.Join(dir, "fresh.pkl"), "--vocab", notTorch}, 2, notTorch},
 		"export-torch: bad place":             {[]string{"export-torch", "--lm", ckpt, "--out", filepath.Join(notTorch, "dir.pth")}, 1, notTorch},
+		// An output that is an input, or a folder, even with --force.
+		"import: --out is --pth":        {[]string{"import", "--pth", pth, "--itos", itos, "--out", pth, "--force"}, 2, "is an input of this command and its output"},
+		"export-torch: --out is --lm":   {[]string{"export-torch", "--lm", ckpt, "--out", ckpt, "--force"}, 2, "is an input of this command and its output"},
+		"export-torch: --itos is vocab": {[]string{"export-torch", "--lm", ckpt, "--out", fresh, "--itos", filepath.Join(filepath.Dir(ckpt), "vocab.txt"), "--force"}, 2, "is an input"},
+		"import: --out a folder":        {[]string{"import", "--pth", pth, "--itos", itos, "--out", dir, "--force"}, 2, "is a folder"},
+		"export-torch: --out a folder":  {[]string{"export-torch", "--lm", ckpt, "--out", dir, "--force"}, 2, "is a folder"},
 	} {
 		err := dispatch(context.Background(), tc.args, &bytes.Buffer{}, &bytes.Buffer{})
 		if err == nil || exitCode(err) != tc.code || !strings.Contains(err.Error(), tc.msg) {

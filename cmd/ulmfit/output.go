@@ -28,6 +28,9 @@ func prepareOutputs(name string, force bool, paths ...string) error {
 			return usagef("%s: %s and %s are one file: give each output its own path", name, other, p)
 		}
 		seen[abs] = p
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			return usagef("%s: %s is a folder; name a file in it", name, p)
+		}
 		if _, err := os.Lstat(p); err == nil {
 			exist = append(exist, p)
 		} else if !errors.Is(err, fs.ErrNotExist) {
@@ -50,6 +53,30 @@ func prepareOutputs(name string, force bool, paths ...string) error {
 		}
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// notInputs refuses an output that is one of the command's inputs (the
+// same file, by any path): --force would have written over what it reads.
+func notInputs(name string, inputs []string, outputs ...string) error {
+	for _, out := range outputs {
+		if out == "" {
+			continue
+		}
+		ost, oerr := os.Stat(out)
+		for _, in := range inputs {
+			if in == "" {
+				continue
+			}
+			same := filepath.Clean(in) == filepath.Clean(out)
+			if ist, err := os.Stat(in); err == nil && oerr == nil {
+				same = same || os.SameFile(ist, ost)
+			}
+			if same {
+				return usagef("%s: %s is an input of this command and its output; write the output elsewhere", name, out)
+			}
 		}
 	}
 	return nil

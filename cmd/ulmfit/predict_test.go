@@ -145,6 +145,7 @@ func TestExportErrors(t *testing.T) {
 		"another vocabulary":  {[]string{"export", "--classifier", fwd, "--vocab", otherPath, "--out", out}, 2, "vocabulary"},
 		"forward as backward": {[]string{"export", "--classifier", fwd, "--backward", fwd, "--vocab", vocabPath, "--out", out}, 2, "backward"},
 		"missing flag":        {[]string{"export", "--classifier", fwd, "--out", out}, 2, "required"},
+		"over its input":      {[]string{"export", "--classifier", fwd, "--vocab", vocabPath, "--out", vocabPath, "--force"}, 2, "is an input"},
 		"not a bundle":        {[]string{"predict", "--model", vocabPath}, 2, "not an ulmfit-go bundle"},
 		"no model":            {[]string{"predict"}, 2, "--model"},
 	} {
