@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -160,9 +161,19 @@ func runZooList(dir string, o zooOptions) error {
 func runZooVerify(dir string, o zooOptions) error {
 	names := o.Names
 	if len(names) == 0 {
-		var err error
-		if names, err = zoo.Names(dir); err != nil {
-			return err
+		// Every folder of the zoo, with its manifest or not: an entry
+		// that lost its manifest fails, rather than go unlisted.
+		des, err := os.ReadDir(dir)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return usagef("zoo verify: %s: no such folder (--zoo, $ULMFIT_ZOO, else zoo)", dir)
+		case err != nil:
+			return usagef("zoo verify: %s: not a zoo folder: %v", dir, err)
+		}
+		for _, de := range des {
+			if de.IsDir() && !strings.HasPrefix(de.Name(), ".") {
+				names = append(names, de.Name())
+			}
 		}
 		if len(names) == 0 {
 			fmt.Fprintf(o.Stdout, "model zoo %s: no entries\n", dir)

@@ -121,3 +121,22 @@ func TestZooCommands(t *testing.T) {
 		}
 	}
 }
+
+// zoo verify of a whole zoo fails an entry folder that lost its manifest
+// (it was passed over, exit 0), and a zoo folder that is not there, or not
+// a folder, is exit 2 (it said "no entries", exit 0).
+func TestZooVerifyWholeFolder(t *testing.T) {
+	z := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(z, "lost-lm-fwd"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runCmd(t, "zoo", "verify", "--zoo", z)
+	if code != 2 || !strings.Contains(out, "FAILED lost-lm-fwd") || !strings.Contains(errOut, zoo.ManifestFile) {
+		t.Errorf("an entry without its manifest: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, bad := range []string{filepath.Join(z, "nowhere"), filepath.Join("testdata", "..", "zoo_test.go")} {
+		if _, errOut, code := runCmd(t, "zoo", "verify", "--zoo", bad); code != 2 || !strings.Contains(errOut, bad) {
+			t.Errorf("zoo verify --zoo %s: exit %d, %s", bad, code, errOut)
+		}
+	}
+}
