@@ -171,7 +171,7 @@ func TestImportExportTorchErrors(t *testing.T) {
 		"export-torch: layout":                {[]string{"export-torch", "--lm", ckpt, "--out", fresh, "--fastai", "v3"}, 2, "v3"},
 		"export-torch: not a LM":              {[]string{"export-torch", "--lm", notTorch, "--out", fresh}, 2, notTorch},
 		"export-torch: no vocab":              {[]string{"export-torch", "--lm", ckpt, "--out", fresh, "--itos", filepath.Join(dir, "fresh.pkl"), "--vocab", notTorch}, 2, notTorch},
-		"export-torch: bad place":             {[]string{"export-torch", "--lm", ckpt, "--out", filepath.Join(notTorch, "dir.pth")}, 1, notTorch},
+		"export-torch: bad place":             {[]string{"export-torch", "--lm", ckpt, "--out", filepath.Join(notTorch, "dir.pth")}, 2, "a file is where its folder would be"},
 		// An output that is an input, or a folder, even with --force.
 		"import: --out is --pth":        {[]string{"import", "--pth", pth, "--itos", itos, "--out", pth, "--force"}, 2, "is an input of this command and its output"},
 		"export-torch: --out is --lm":   {[]string{"export-torch", "--lm", ckpt, "--out", ckpt, "--force"}, 2, "is an input of this command and its output"},

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -117,8 +118,8 @@ func init() {
 				return usagef("lr-find: --stage %q, want lm or classifier", o.Stage)
 			case o.Rule != "steepest" && o.Rule != "minimum":
 				return usagef("lr-find: --rule %q, want steepest or minimum", o.Rule)
-			case !(o.Range.StartLR > 0) || !(o.Range.EndLR > o.Range.StartLR):
-				return usagef("lr-find: --start-lr %g and --end-lr %g: want 0 < start < end", o.Range.StartLR, o.Range.EndLR)
+			case !(o.Range.StartLR > 0) || !(o.Range.EndLR > o.Range.StartLR) || math.IsInf(o.Range.EndLR, 1):
+				return usagef("lr-find: --start-lr %g and --end-lr %g: want 0 < start < end, both finite", o.Range.StartLR, o.Range.EndLR)
 			case o.Range.Iterations < 2:
 				return usagef("lr-find: --iterations %d, want at least 2", o.Range.Iterations)
 			case o.Range.Divergence != 0 && !(o.Range.Divergence > 1):

@@ -126,6 +126,8 @@ func TestLRFindErrors(t *testing.T) {
 		{[]string{"lr-find", exp, "--row", "ulmfit", "--dataset", "toy", "--stage", "pretrain"}, `--stage "pretrain"`},
 		{[]string{"lr-find", exp, "--row", "ulmfit", "--dataset", "toy", "--rule", "valley"}, `--rule "valley"`},
 		{[]string{"lr-find", exp, "--row", "ulmfit", "--dataset", "toy", "--start-lr", "1", "--end-lr", "0.1"}, "want 0 < start < end"},
+		{[]string{"lr-find", exp, "--row", "ulmfit", "--dataset", "toy", "--end-lr", "Inf"}, "both finite"},
+		{[]string{"lr-find", exp, "--row", "ulmfit", "--dataset", "toy", "--cache", cache, "--out", exp}, "a file is where its folder would be"},
 		{[]string{"lr-find", exp, "--row", "ulmfit", "--dataset", "toy", "--iterations", "1"}, "--iterations 1"},
 		{[]string{"lr-find", exp, "--row", "ulmfit", "--dataset", "toy", "--divergence", "0.5"}, "--divergence 0.5"},
 		{[]string{"lr-find", exp, "--row", "nope", "--dataset", "toy", "--cache", cache}, `has no row "nope"`},

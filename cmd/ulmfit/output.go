@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // prepareOutputs is called before a command writes anything: it refuses
@@ -33,6 +34,8 @@ func prepareOutputs(name string, force bool, paths ...string) error {
 		}
 		if _, err := os.Lstat(p); err == nil {
 			exist = append(exist, p)
+		} else if errors.Is(err, syscall.ENOTDIR) {
+			return usagef("%s: %s: a file is where its folder would be", name, p)
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("%s: %w", name, err)
 		}
@@ -51,7 +54,9 @@ func prepareOutputs(name string, force bool, paths ...string) error {
 		if p == "" {
 			continue
 		}
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EEXIST) {
+			return usagef("%s: %s: a file is where its folder would be (%v)", name, p, err)
+		} else if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}

@@ -65,6 +65,9 @@ func runPredict(ctx context.Context, o predictOptions) error {
 	}
 	in := o.Stdin
 	if o.Input != "-" {
+		if st, err := os.Stat(o.Input); err == nil && st.IsDir() {
+			return usagef("predict: --input %s is a folder; name a file of texts, one a line", o.Input)
+		}
 		f, err := os.Open(o.Input)
 		if err != nil {
 			return inputError{fmt.Errorf("predict: %w", err)}

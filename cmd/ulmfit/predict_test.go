@@ -148,6 +148,7 @@ func TestExportErrors(t *testing.T) {
 		"over its input":      {[]string{"export", "--classifier", fwd, "--vocab", vocabPath, "--out", vocabPath, "--force"}, 2, "is an input"},
 		"not a bundle":        {[]string{"predict", "--model", vocabPath}, 2, "not an ulmfit-go bundle"},
 		"no model":            {[]string{"predict"}, 2, "--model"},
+		"input a folder":      {[]string{"predict", "--model", out, "--input", dir}, 2, "is a folder"},
 	} {
 		err := dispatch(context.Background(), tc.args, &bytes.Buffer{}, &bytes.Buffer{})
 		if err == nil || exitCode(err) != tc.code || !strings.Contains(err.Error(), tc.msg) {
