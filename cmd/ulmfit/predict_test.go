@@ -64,6 +64,10 @@ func TestExportPredict(t *testing.T) {
 	if err := dispatch(context.Background(), []string{"predict", "--model", out, "--input", input}, &stdout, &stdout); err != nil {
 		t.Fatal(err)
 	}
+	// A folder as --input is bad input (it failed reading, exit 1).
+	if err := dispatch(context.Background(), []string{"predict", "--model", out, "--input", dir}, &bytes.Buffer{}, &bytes.Buffer{}); exitCode(err) != 2 || !strings.Contains(err.Error(), "is a folder") {
+		t.Errorf("--input a folder: %v (exit %d), want exit 2", err, exitCode(err))
+	}
 	rows := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
 	if len(rows) != len(lines)+1 || rows[0] != "label\tLOC\tHUM\tDESC" {
 		t.Fatalf("output:\n%s\nwant a header and %d rows", stdout.String(), len(lines))
@@ -148,7 +152,6 @@ func TestExportErrors(t *testing.T) {
 		"over its input":      {[]string{"export", "--classifier", fwd, "--vocab", vocabPath, "--out", vocabPath, "--force"}, 2, "is an input"},
 		"not a bundle":        {[]string{"predict", "--model", vocabPath}, 2, "not an ulmfit-go bundle"},
 		"no model":            {[]string{"predict"}, 2, "--model"},
-		"input a folder":      {[]string{"predict", "--model", out, "--input", dir}, 2, "is a folder"},
 	} {
 		err := dispatch(context.Background(), tc.args, &bytes.Buffer{}, &bytes.Buffer{})
 		if err == nil || exitCode(err) != tc.code || !strings.Contains(err.Error(), tc.msg) {
