@@ -151,6 +151,9 @@ type Suggestion struct {
 	LR    float64
 	Rule  string
 	Index int // the point it was read at
+	// Untrimmed says the curve was too short to leave out its first and
+	// last points as the rule does: every point was read.
+	Untrimmed bool
 }
 
 // Suggest reads a rate off the curve by rule (SuggestSteepest or
@@ -165,9 +168,11 @@ func (rt RangeTest) Suggest(rule string) (Suggestion, error) {
 	if len(pts) < 2 {
 		return Suggestion{}, fmt.Errorf("model: range test: %d finite points, too few to suggest a rate", len(pts))
 	}
+	untrimmed := false
 	trim := func(start int) (int, int) {
 		end := len(pts) - 5
 		if end-start < 2 {
+			untrimmed = true
 			return 0, len(pts)
 		}
 		return start, end
@@ -181,7 +186,7 @@ func (rt RangeTest) Suggest(rule string) (Suggestion, error) {
 				best = i
 			}
 		}
-		return Suggestion{LR: pts[best].LR / 10, Rule: rule, Index: best}, nil
+		return Suggestion{LR: pts[best].LR / 10, Rule: rule, Index: best, Untrimmed: untrimmed}, nil
 	case SuggestSteepest:
 		start, end := trim(10)
 		s := make([]float64, end-start)
@@ -195,7 +200,7 @@ func (rt RangeTest) Suggest(rule string) (Suggestion, error) {
 				best = i
 			}
 		}
-		return Suggestion{LR: pts[start+best].LR, Rule: rule, Index: start + best}, nil
+		return Suggestion{LR: pts[start+best].LR, Rule: rule, Index: start + best, Untrimmed: untrimmed}, nil
 	}
 	return Suggestion{}, fmt.Errorf("model: range test: unknown rule %q, want %q or %q", rule, SuggestSteepest, SuggestMinimum)
 }

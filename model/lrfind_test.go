@@ -111,6 +111,14 @@ func TestRangeTestSuggest(t *testing.T) {
 	if err != nil || m.Index != 30 || relErr(m.LR, c.RangeTestLR(30)/10) > rangeRelTol {
 		t.Errorf("minimum/10: %+v, %v; want index 30, lr %g", m, err, c.RangeTestLR(30)/10)
 	}
+	if s.Untrimmed || m.Untrimmed {
+		t.Errorf("40 points: said untrimmed (%v, %v)", s.Untrimmed, m.Untrimmed)
+	}
+	// Too few points to leave 10 and 5 out: every one read, and said so.
+	short := RangeTest{Iterations: 12, Points: rt.Points[:12]}
+	if s, err := short.Suggest(SuggestSteepest); err != nil || !s.Untrimmed {
+		t.Errorf("12 points: %+v, %v; want untrimmed", s, err)
+	}
 	if g := gradient([]float64{1, 2, 4, 7}); !slices.Equal(g, []float64{1, 1.5, 2.5, 3}) {
 		t.Errorf("gradient %v, want numpy's [1 1.5 2.5 3]", g)
 	}

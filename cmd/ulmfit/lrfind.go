@@ -180,9 +180,13 @@ func runLRFind(ctx context.Context, o lrFindOptions) error {
 		return fmt.Errorf("lr-find: %w (the curve is in %s)", suggErr, csvPath)
 	}
 	why := map[string]string{
-		model.SuggestSteepest: "where the smoothed loss falls fastest",
+		model.SuggestSteepest: "where the smoothed loss falls fastest, the first 10 and last 5 batches left out",
 		model.SuggestMinimum:  "the lowest smoothed loss's rate / 10, the first tenth and last 5 batches left out",
 	}[rule]
+	if sugg.Untrimmed {
+		why, _, _ = strings.Cut(why, ", the first")
+		why += ", every batch read: too few to leave any out (more --iterations)"
+	}
 	fmt.Fprintf(w, "suggested rate %.3g (rule %s: %s, batch %d); the stage trains its top group at %.3g\n", sugg.LR, rule, why, sugg.Index, res.BaseLR)
 	return nil
 }
