@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 
 	"github.com/ulmfit-go/ulmfit/classify"
 	"github.com/ulmfit-go/ulmfit/results"
@@ -128,6 +130,10 @@ func pickRecord(command, dir, experiment, row, dataset string, seed int64, seedF
 	recs, err := readRecords(dir)
 	if err != nil {
 		return results.Record{}, err
+	}
+	// An experiment named by its file is the file's name, as records name it.
+	if strings.HasSuffix(experiment, ".toml") || strings.ContainsRune(experiment, filepath.Separator) {
+		experiment = strings.TrimSuffix(filepath.Base(experiment), ".toml")
 	}
 	r, err := results.Pick{Experiment: experiment, Row: row, Dataset: dataset, Seed: seed}.Find(recs)
 	var pe *results.PickError

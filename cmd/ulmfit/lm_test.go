@@ -152,9 +152,13 @@ func TestLMEvalReproducesRecordedValidationLoss(t *testing.T) {
 	if len(recorded) == 0 {
 		t.Fatal("the ulmfit record has no lm_val_loss")
 	}
+	// The experiment by its name, and by its file, as run named it.
 	out, errOut, code := runCmd(t, "lm", "eval", "--experiment", "mine", "--row", "ulmfit", "--dataset", "toy", "--cache", cache, "--results", runs)
 	if code != 0 {
 		t.Fatalf("lm eval: exit %d: %s", code, errOut)
+	}
+	if byFile, errOut, code := runCmd(t, "lm", "eval", "--experiment", exp, "--row", "ulmfit", "--dataset", "toy", "--cache", cache, "--results", runs); code != 0 || byFile != out {
+		t.Errorf("lm eval --experiment %s: exit %d %s\n%s", exp, code, errOut, byFile)
 	}
 	last := recorded[len(recorded)-1]
 	if ce := printedFloat(t, out, "cross-entropy"); math.Abs(ce-last)/last > lmEvalTol {
@@ -307,9 +311,13 @@ func TestLMEvalBF16Record(t *testing.T) {
 	}
 	recorded := recs[0].Curves["lm_val_loss"]
 	last := recorded[len(recorded)-1]
+	// The experiment by its name, and by its file, as run named it.
 	out, errOut, code := runCmd(t, "lm", "eval", "--experiment", "mine", "--row", "ulmfit", "--dataset", "toy", "--cache", cache, "--results", runs)
 	if code != 0 {
 		t.Fatalf("lm eval: exit %d: %s", code, errOut)
+	}
+	if byFile, errOut, code := runCmd(t, "lm", "eval", "--experiment", exp, "--row", "ulmfit", "--dataset", "toy", "--cache", cache, "--results", runs); code != 0 || byFile != out {
+		t.Errorf("lm eval --experiment %s: exit %d %s\n%s", exp, code, errOut, byFile)
 	}
 	if ce := printedFloat(t, out, "cross-entropy"); math.Abs(ce-last)/last > lmEvalTol {
 		t.Errorf("lm eval gives %.6f, the bf16 fine-tuning recorded %.6f\n%s", ce, last, out)
