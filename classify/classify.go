@@ -123,7 +123,7 @@ func Export(f Files, out string) error {
 			return err
 		}
 		if !b.Backward.Backward {
-			return fmt.Errorf("%s is not marked as a backward classifier (Classifier.Backward was false when it was saved)", f.Backward)
+			return fmt.Errorf("%s is a forward classifier (it reads documents from their start); --backward takes the backward classifier of a bidirectional row", f.Backward)
 		}
 	}
 	return model.SaveBundle(out, b)

@@ -240,7 +240,7 @@ func LoadCheckpoint(path string, m *LM, vocabHash string, opt *Adam) error {
 	}
 	defer c.f.Close()
 	if c.header.VocabHash != vocabHash {
-		return fmt.Errorf("model: checkpoint %s was trained on vocabulary %q, not %q: convert it to this vocabulary with ConvertVocab",
+		return fmt.Errorf("model: checkpoint %s was trained on vocabulary %q, not %q: name the vocabulary it was trained with (an LM of another vocabulary is mapped onto this one when a row starts from it: pretrained = ...)",
 			path, c.header.VocabHash, vocabHash)
 	}
 	if err := c.checkLayout(m.Params); err != nil {

@@ -106,7 +106,7 @@ func TestCheckpointErrors(t *testing.T) {
 			}
 		}
 	}
-	expect("another vocabulary", LoadCheckpoint(path, fresh(tinyConfig()), "vocab-xyz", nil), path, `"vocab-abc"`, `"vocab-xyz"`, "ConvertVocab")
+	expect("another vocabulary", LoadCheckpoint(path, fresh(tinyConfig()), "vocab-xyz", nil), path, `"vocab-abc"`, `"vocab-xyz"`, "name the vocabulary it was trained with")
 	wide := tinyConfig()
 	wide.Hidden = 8
 	expect("another shape", LoadCheckpoint(path, fresh(wide), "vocab-abc", nil), path, "rnn.0.weight_ih [28 5]", "rnn.0.weight_ih [32 5]")

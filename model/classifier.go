@@ -200,7 +200,7 @@ func (c *Classifier) Pretrained() bool { return c.pretrained }
 func (c *Classifier) LoadEncoder(lm *LM) error {
 	a, b := lm.cfg, c.cfg
 	if a.Vocab != b.Vocab || a.Emb != b.Emb || a.Layers != b.Layers || (a.Layers > 1 && a.Hidden != b.Hidden) {
-		return fmt.Errorf("model: load encoder: the LM is V %d, E %d, H %d, L %d; the classifier's encoder V %d, E %d, H %d, L %d (convert the LM's vocabulary with ConvertVocab first)",
+		return fmt.Errorf("model: load encoder: the LM is V %d, E %d, H %d, L %d; the classifier's encoder V %d, E %d, H %d, L %d (an LM of another vocabulary is mapped onto the task's first, as a row's pretrained key does)",
 			a.Vocab, a.Emb, a.Hidden, a.Layers, b.Vocab, b.Emb, b.Hidden, b.Layers)
 	}
 	for _, name := range lm.Params.names {

@@ -37,8 +37,12 @@ func (e *PickError) Error() string {
 		}
 		return fmt.Sprintf("%s row %s on %s has seeds %s: name one", e.Experiment, e.Row, e.Dataset, strings.Join(seeds, ", "))
 	}
-	return fmt.Sprintf("no record of %s row %q on %q (seed %d); rows: %s; datasets: %s", e.Experiment,
-		e.Row, e.Dataset, e.Seed, strings.Join(e.Rows, ", "), strings.Join(e.Datasets, ", "))
+	seed := ""
+	if e.Seed != 0 {
+		seed = fmt.Sprintf(" (seed %d)", e.Seed)
+	}
+	return fmt.Sprintf("no record of %s row %q on %q%s; rows: %s; datasets: %s", e.Experiment,
+		e.Row, e.Dataset, seed, strings.Join(e.Rows, ", "), strings.Join(e.Datasets, ", "))
 }
 
 // Find returns the record of ours (SourceOurs) in recs that p names, the
