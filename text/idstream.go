@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"unicode/utf8"
 )
 
 // IDStream is a text as a language model reads it: its documents
@@ -43,7 +44,10 @@ func ReadLines(path string, tok *Tokenizer, v *Vocab) (*IDStream, error) {
 	s := &IDStream{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<30)
-	for sc.Scan() {
+	for line := 1; sc.Scan(); line++ {
+		if err := CheckLine(sc.Text()); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+		}
 		if strings.TrimSpace(sc.Text()) == "" {
 			continue
 		}
@@ -53,6 +57,18 @@ func ReadLines(path string, tok *Tokenizer, v *Vocab) (*IDStream, error) {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// CheckLine says why a line of a text file is not text: an invalid UTF-8
+// sequence, or a NUL byte (a binary file given for a text).
+func CheckLine(line string) error {
+	switch {
+	case !utf8.ValidString(line):
+		return fmt.Errorf("not UTF-8 text (an invalid byte sequence; a binary file, or another encoding?)")
+	case strings.IndexByte(line, 0) >= 0:
+		return fmt.Errorf("a NUL byte: a binary file, not text")
+	}
+	return nil
 }
 
 // CorpusIDs reads the whole of c's stream (Corpus.Stream) into memory.

@@ -230,6 +230,8 @@ func TestLMErrors(t *testing.T) {
 	other := filepath.Join(t.TempDir(), "vocab.txt")
 	v, _ := text.NewVocab(append(text.SpecialTokens(), "a", "b", "c"))
 	v.Save(other)
+	binary := filepath.Join(dir, "binary.txt")
+	os.WriteFile(binary, []byte("the cat\nsat\x00\xff on\n"), 0o644)
 	for _, c := range []struct {
 		args []string
 		want string
@@ -242,6 +244,7 @@ func TestLMErrors(t *testing.T) {
 		{[]string{"lm", "eval", "--model", filepath.Join(dir, "nope.ckpt"), "--text", textFile}, "nope.ckpt"},
 		{[]string{"lm", "eval", "--model", ckpt, "--vocab", other, "--text", textFile}, "is " + other + " the vocabulary it was trained with"},
 		{[]string{"lm", "eval", "--model", ckpt, "--text", filepath.Join(dir, "missing.txt")}, "missing.txt"},
+		{[]string{"lm", "eval", "--model", ckpt, "--text", binary}, binary + ":2: not UTF-8 text"},
 		{[]string{"lm", "eval", "--model", ckpt, "--text", textFile, "--batch", "4"}, "too few for 4 streams"},
 		{[]string{"lm", "eval", "--model", ckpt, "--text", textFile, "--bptt", "-1"}, "--bptt -1"},
 		{[]string{"lm", "eval", "--model", ckpt, "--dataset", "no-such-set", "--split", "test"}, "no-such-set"},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/classify"
 	"github.com/ulmfit-go/ulmfit/compute"
+	"github.com/ulmfit-go/ulmfit/text"
 )
 
 const predictUsage = `Usage:
@@ -106,9 +107,16 @@ func runPredict(ctx context.Context, o predictOptions) error {
 		texts = texts[:0]
 		return nil
 	}
-	for sc.Scan() {
+	for line := 1; sc.Scan(); line++ {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if err := text.CheckLine(sc.Text()); err != nil {
+			name := o.Input
+			if name == "-" {
+				name = "standard input"
+			}
+			return inputError{fmt.Errorf("predict: %s:%d: %w", name, line, err)}
 		}
 		texts = append(texts, sc.Text())
 		if len(texts) == predictChunk {

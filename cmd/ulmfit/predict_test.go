@@ -64,6 +64,12 @@ func TestExportPredict(t *testing.T) {
 	if err := dispatch(context.Background(), []string{"predict", "--model", out, "--input", input}, &stdout, &stdout); err != nil {
 		t.Fatal(err)
 	}
+	// Bytes that are not text are bad input, named by line.
+	binary := filepath.Join(dir, "binary.txt")
+	os.WriteFile(binary, []byte("Who wrote Hamlet?\nWho\x00 wrote\n"), 0o644)
+	if err := dispatch(context.Background(), []string{"predict", "--model", out, "--input", binary}, &bytes.Buffer{}, &bytes.Buffer{}); exitCode(err) != 2 || !strings.Contains(err.Error(), binary+":2: a NUL byte") {
+		t.Errorf("--input a binary file: %v (exit %d), want exit 2 naming line 2", err, exitCode(err))
+	}
 	// A folder as --input is bad input (it failed reading, exit 1).
 	if err := dispatch(context.Background(), []string{"predict", "--model", out, "--input", dir}, &bytes.Buffer{}, &bytes.Buffer{}); exitCode(err) != 2 || !strings.Contains(err.Error(), "is a folder") {
 		t.Errorf("--input a folder: %v (exit %d), want exit 2", err, exitCode(err))
