@@ -18,8 +18,9 @@ const versionUsage = `Usage:
 Prints what this binary is, as records name it: the commit it was built
 from and where that is known from (the build stamp of 'make build', else
 Go's build information, else the checkout it runs in), the Go version, the
-engine it trains on (OpenBLAS through cgo, or pure Go) and whether CUDA can
-run here (--device cuda), found out without needing a GPU.
+engine it trains on on the CPU (oneDNN's or OpenBLAS's products through
+cgo, with the AVX2 or AVX-512 kernels this CPU takes, or pure Go) and
+whether CUDA can run here (--device cuda), found out without needing a GPU.
 `
 
 func init() {
