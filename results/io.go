@@ -159,26 +159,10 @@ var knownSplits = map[string]bool{"train": true, "validation": true, "test": tru
 // order. Hidden files and folders (a leading dot: WriteFile's temporary
 // files among them) are skipped.
 func ReadDir(dir string) ([]Record, error) {
-	var files []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if path != dir && strings.HasPrefix(d.Name(), ".") {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !d.IsDir() && strings.HasSuffix(d.Name(), Ext) {
-			files = append(files, path)
-		}
-		return nil
-	})
+	files, err := FilesUnder(dir, Ext)
 	if err != nil {
 		return nil, err
 	}
-	sort.Strings(files)
 	var all []Record
 	for _, f := range files {
 		recs, err := ReadFile(f)
@@ -200,6 +184,30 @@ func Read(path string) ([]Record, error) {
 		return ReadDir(path)
 	}
 	return ReadFile(path)
+}
+
+// FilesUnder lists, sorted, the files below dir whose names end in
+// suffix, as ReadDir finds record files: hidden files and folders (a
+// leading '.') left out.
+func FilesUnder(dir, suffix string) ([]string, error) {
+	var files []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if path != dir && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.IsDir() && strings.HasSuffix(d.Name(), suffix) {
+			files = append(files, path)
+		}
+		return nil
+	})
+	sort.Strings(files)
+	return files, err
 }
 
 // encode writes each record as one line of JSON.

@@ -197,23 +197,7 @@ func supersededOf(path string) ([]string, error) {
 		}
 		return nil, nil
 	}
-	var out []string
-	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p != path && strings.HasPrefix(d.Name(), ".") {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !d.IsDir() && strings.HasSuffix(d.Name(), supersededExt) {
-			out = append(out, p)
-		}
-		return nil
-	})
-	return out, err
+	return results.FilesUnder(path, supersededExt)
 }
 
 // protected says which entries must stay and why, by path: those of named
