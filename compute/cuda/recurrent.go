@@ -501,13 +501,16 @@ type Slices struct{ Forward, Backward int }
 // defaultSlices are the slices a step where Options.Slices leaves a field
 // at zero. BF16: one forward product a step and four backward slices (the
 // bf16 step took 7.27 ms with four and 7.41 with one product on an H200,
-// TestProfilePaperStep, 2026-12-04). TF32: zero, the model's loops (and
-// cuBLAS's split-K in the backward, whose reductions are 0.8 ms of
-// ebd9ec7's 11.8 ms step; four backward slices took 12.25 ms against
-// 12.20 at 8efce30; forward slices and eight backward ones are yet to be
-// timed, by the profile's "recurrent products in slices" lines or `ulmfit
-// bench --slices`). FP32 has no per-step path of the backend's.
-var defaultSlices = map[Precision]Slices{BF16: {Forward: 1, Backward: 4}}
+// TestProfilePaperStep, 2026-12-04; eight took 6.94 against 7.09 in the
+// step profile of 2026-12-05 but 656k against 663-665k tok/s in that
+// day's bench, so four stay). TF32: one forward product and eight
+// backward slices, which take cuBLAS's split-K and its reductions out of
+// the backward: 401k against 395k tok/s in two bench runs each on an
+// H200 (bench/results/2026-12-05-cuda-h200.jsonl), and in the step
+// profile 11.46 ms with eight backward slices, 11.51 with one forward
+// product, against 11.69 with neither (two and four forward slices took
+// 12.2-12.3). FP32 has no per-step path of the backend's.
+var defaultSlices = map[Precision]Slices{BF16: {Forward: 1, Backward: 4}, TF32: {Forward: 1, Backward: 8}}
 
 // slices is the slices a step at the backend's precision.
 func (b *Backend) sliceCounts() Slices {
