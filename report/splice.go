@@ -705,15 +705,16 @@ func benchTable(recs []BenchRecord, device string) (string, error) {
 }
 
 // benchRunsTable gathers the bench records of one commit and configuration
-// (card, shape, batch, precision) made more than once: the runs, and for
+// (card, shape, batch, precision, and for the GPU how our recurrence ran:
+// bench --slices makes another configuration) made more than once: the runs, and for
 // ours, the peer and the ratio of each run the median and the range, so
 // that a reader sees how far one run's ratio moves (the peer's speed varies
 // from run to run on one card more than ours does). Configurations run once
 // are left out; device, when set, keeps only that device's records.
 func benchRunsTable(recs []BenchRecord, device string) (string, error) {
 	type key struct {
-		commit, card, engine, shape, precision string
-		batch                                  int
+		commit, card, engine, shape, precision, recurrence string
+		batch                                              int
 	}
 	groups := map[key][]BenchRecord{}
 	var order []key
@@ -721,7 +722,7 @@ func benchRunsTable(recs []BenchRecord, device string) (string, error) {
 		if device != "" && r.Device != device {
 			continue
 		}
-		k := key{benchCommit(r.Commit), cmp.Or(r.Card, r.Machine, r.Device), r.OursEngine, r.Shape, r.Precision, r.Batch}
+		k := key{benchCommit(r.Commit), cmp.Or(r.Card, r.Machine, r.Device), r.OursEngine, r.Shape, r.Precision, recurrenceText(r.OursRecurrent), r.Batch}
 		if _, seen := groups[k]; !seen {
 			order = append(order, k)
 		}
@@ -758,6 +759,8 @@ func benchRunsTable(recs []BenchRecord, device string) (string, error) {
 		}
 		if device == "cpu" {
 			row = slices.Insert(row, 2, cmp.Or(k.engine, "—"))
+		} else {
+			row = append(row, k.recurrence)
 		}
 		rows = append(rows, row)
 	}
@@ -769,6 +772,8 @@ func benchRunsTable(recs []BenchRecord, device string) (string, error) {
 	if device == "cpu" {
 		header[1] = "Machine"
 		header = slices.Insert(header, 2, "Our engine")
+	} else {
+		header = append(header, "Our LSTM recurrence")
 	}
 	if err := gridTable(&b, header, rows, true); err != nil {
 		return "", err

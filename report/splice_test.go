@@ -305,11 +305,19 @@ func TestSpliceBenchRuns(t *testing.T) {
 		return BenchRecord{Date: "2026-12-04T10:00:00Z", Commit: commit, Device: "cuda", Card: "NVIDIA H200 (sm_90, 132 SMs)", Shape: "paper",
 			Precision: prec, Batch: 64, OursTokS: ours, PeerEngine: "pytorch-2.11.0", PeerTokS: peer, Ratio: math.Round(ours/peer*1000) / 1000}
 	}
+	sliced := func(r BenchRecord) BenchRecord {
+		r.OursRecurrent = "forward per-step (H 1152); backward per-step tf32 in 8 slices (H 1152); not persistent: why"
+		return r
+	}
 	recs := []BenchRecord{
 		run("fb4463e5944f", "bf16", 655651, 274447),
 		run("fb4463e5944f", "bf16", 657411, 228613),
 		run("fb4463e5944f", "bf16", 650000, 260000),
 		run("fb4463e5944f", "tf32", 384095, 197228), // once: left out
+		// Two runs with the backward in slices (bench --slices): a
+		// configuration of their own, not three runs with the one above.
+		sliced(run("fb4463e5944f", "tf32", 400000, 200000)),
+		sliced(run("fb4463e5944f", "tf32", 402000, 198000)),
 		{Date: "2026-12-02T09:00:00Z", Commit: "fedcba9", Device: "cpu", Shape: "small", Precision: "fp32", Batch: 32, OursTokS: 3658},
 		{Date: "2026-12-02T10:00:00Z", Commit: "fedcba9", Device: "cpu", Shape: "small", Precision: "fp32", Batch: 32, OursTokS: 3700},
 	}
@@ -323,13 +331,14 @@ func TestSpliceBenchRuns(t *testing.T) {
 	for _, want := range []string{
 		// ours 650,000 655,651 657,411; the peer 228,613 260,000 274,447;
 		// ratios 2.389 2.5 2.876.
-		"| fb4463e | NVIDIA H200 (sm\\_90, 132 SMs) | paper | 64 | bf16      | 3    | 655,651 [650,000, 657,411] | 260,000 [228,613, 274,447] | 2.50x [2.39x, 2.88x]  |",
+		"| fb4463e | NVIDIA H200 (sm\\_90, 132 SMs) | paper | 64 | bf16      | 3    | 655,651 [650,000, 657,411] | 260,000 [228,613, 274,447] | 2.50x [2.39x, 2.88x]  | —",
+		"| tf32      | 2    | 401,000 [400,000, 402,000] | 199,000 [198,000, 200,000] | 2.01x [2.00x, 2.03x]  | forward per-step (H 1152); backward per-step tf32 in 8 slices (H 1152) |",
 	} {
 		if !strings.Contains(first, want) {
 			t.Errorf("bench-runs cuda lacks %q:\n%s", want, first)
 		}
 	}
-	if strings.Contains(first, "tf32") || strings.Contains(first, "small") {
+	if strings.Count(first, "tf32") != 2 || strings.Contains(first, "small") {
 		t.Errorf("bench-runs cuda shows a configuration run once or the CPU's:\n%s", first)
 	}
 	// Without a device: the CPU's two runs too, without a peer.
