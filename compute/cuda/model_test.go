@@ -18,9 +18,12 @@ func TestModelTrainingStep(t *testing.T) {
 		prec          Precision
 		tolLoss, tolG float64
 	}{
+		// TF32 and BF16: the losses were within 1e-5 of the CPU's, the
+		// gradients within 2.3e-3 and 4.5e-3 (the fake device); a 1%
+		// error must fail (it passed at 5e-2 and 1e-1).
 		{FP32, 1e-5, 2e-4},
-		{TF32, 5e-3, 5e-2},
-		{BF16, 1e-2, 1e-1}, // the decoder in bfloat16 storage too (decoder.go)
+		{TF32, 1e-3, 5e-3},
+		{BF16, 1e-3, 8e-3}, // the decoder in bfloat16 storage too (decoder.go)
 	} {
 		t.Run(tc.prec.String(), func(t *testing.T) {
 			g := gpu(t, tc.prec)

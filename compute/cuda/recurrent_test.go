@@ -168,8 +168,7 @@ func TestLSTMRecurrentForward(t *testing.T) {
 	const tolSameRounding = 1e-3
 	// slices sets forwardSteps' slices (Options.Slices.Forward) at the
 	// case's precision: 1 is one product a step, 3 does not divide H=400 or
-	// 1152 (one product there), 0 at TF32 (the default) leaves the per-step
-	// shapes to the model's loop.
+	// 1152 (one product there), 0 the default (one product a step at both).
 	for _, c := range []struct {
 		p      Precision
 		r      Recurrence
@@ -195,9 +194,6 @@ func TestLSTMRecurrentForward(t *testing.T) {
 					continue
 				}
 			}
-			if _, persistent, _ := g.persistentFor(sh.B, sh.H); c.p == TF32 && c.r == RecurrenceAuto && !persistent && c.slices == 0 {
-				continue
-			}
 			rc := newRecurrentCase(p, sh.T, sh.B, sh.H, sh.transposed)
 			got := rc.viaBackend(t, g)
 			steps := rc.stepByStep(p.g)
@@ -214,12 +210,11 @@ func TestLSTMRecurrentForward(t *testing.T) {
 // TestLSTMRecurrentBackward checks the backward on bfloat16 storage at BF16,
 // in batched K-slices and in one product a step, against the model's loop
 // on the same GPU (1e-3) and on the CPU (the bf16 tolerance), and that
-// FP32, TF32 and RecurrencePerStep leave the loop to the caller.
+// FP32 and RecurrencePerStep leave the loop to the caller.
 func TestLSTMRecurrentBackward(t *testing.T) {
 	const tolSameRounding = 1e-3
-	// Slices a step: the defaults (4 at BF16), one product, 8, and 3, which
-	// does not divide 4H at H 400 and 16 (four slices there); at TF32, where
-	// the default leaves the steps to the model's loop, the same.
+	// Slices a step: the defaults (4 at BF16, 8 at TF32), one product, 8,
+	// and 3, which does not divide 4H at H 400 and 16 (four slices there).
 	for _, slices := range []int{4, 1, 8, 3} {
 		testLSTMRecurrentBackward(t, BF16, slices, tolSameRounding)
 		testLSTMRecurrentBackward(t, TF32, slices, tolSameRounding)
@@ -227,7 +222,7 @@ func TestLSTMRecurrentBackward(t *testing.T) {
 	for _, c := range []struct {
 		p Precision
 		r Recurrence
-	}{{FP32, RecurrenceAuto}, {TF32, RecurrenceAuto}, {BF16, RecurrencePerStep}} {
+	}{{FP32, RecurrenceAuto}, {TF32, RecurrencePerStep}, {BF16, RecurrencePerStep}} {
 		g := recurrenceGPU(t, c.p, c.r)
 		v := g.Alloc(4 * 16 * 16 * 3)
 		if g.LSTMRecurrentBackward(v.Slice(0, 4*16*16), v.Slice(0, 4*16*16), v.Slice(0, 2*16*16), v.Slice(0, 16*16), v.Slice(0, 16*16), v.Slice(0, 4*16*16), 1, 16, 16) {
@@ -350,15 +345,17 @@ func TestLSTMRecurrentForwardInGraphs(t *testing.T) {
 	}
 }
 
-// TestLSTMRecurrentDeclines: at FP32, and at TF32 for a shape the
-// persistent kernel cannot hold, the backend leaves the loop to the caller
-// and says so; the persistent kernel says why it turns a shape down.
+// TestLSTMRecurrentDeclines: at FP32 the backend leaves the loop to the
+// caller and says so; at TF32 a shape the persistent kernel cannot hold
+// runs the backend's per-step loop, and the path says why the persistent
+// kernel turned it down.
 func TestLSTMRecurrentDeclines(t *testing.T) {
 	for _, c := range []struct {
 		p    Precision
 		H    int
+		runs bool
 		want string
-	}{{FP32, 16, "forward per-step"}, {TF32, 24, "not a multiple of 16"}} {
+	}{{FP32, 16, false, "forward per-step (H 16)"}, {TF32, 24, true, "not a multiple of 16"}} {
 		gpu(t, c.p) // skips without a GPU
 		// A backend of its own, whose path names this call's way alone
 		// (the shared one's lists the earlier tests' ways first).
@@ -368,8 +365,8 @@ func TestLSTMRecurrentDeclines(t *testing.T) {
 		}
 		B, H := 16, c.H
 		v := g.Alloc(4 * B * H * 3)
-		if g.LSTMRecurrentForward(v.Slice(0, 4*B*H), v.Slice(0, 2*B*H), v.Slice(0, 2*B*H), v.Slice(0, 4*H*H), false, 1, B, H) {
-			t.Errorf("%s ran the forward recurrence itself", c.p)
+		if ran := g.LSTMRecurrentForward(v.Slice(0, 4*B*H), v.Slice(0, 2*B*H), v.Slice(0, 2*B*H), v.Slice(0, 4*H*H), false, 1, B, H); ran != c.runs {
+			t.Errorf("%s: LSTMRecurrentForward ran the recurrence itself: %v, want %v", c.p, ran, c.runs)
 		}
 		g.Free(v)
 		defer g.Close()
