@@ -239,15 +239,25 @@ func TestStateCarriesAcrossBatches(t *testing.T) {
 	r := rand.New(rand.NewPCG(4, 4))
 	B := tinyB
 	ids, targets := randIDs(r, 8*B, tinyV), randIDs(r, 8*B, tinyV)
+	eval := func(ids, targets []int32, T int, st *State) float64 {
+		t.Helper()
+		ce, err := m.Evaluate(ids, targets, T, B, st)
+		if err != nil {
+			t.Fatal(err) // an error read as a loss of 0 passed every check below
+		}
+		return ce
+	}
 	// One pass over 8 steps equals two passes of 4 carrying the state.
-	whole, _ := m.Evaluate(ids, targets, 8, B, m.NewState(B))
+	whole := eval(ids, targets, 8, m.NewState(B))
 	st := m.NewState(B)
-	a, _ := m.Evaluate(ids[:4*B], targets[:4*B], 4, B, st)
-	b, _ := m.Evaluate(ids[4*B:], targets[4*B:], 4, B, st)
+	a := eval(ids[:4*B], targets[:4*B], 4, st)
+	b := eval(ids[4*B:], targets[4*B:], 4, st)
 	checkClose(t, "CE of two carried halves", (a+b)/2, whole, 1e-6)
+	if fresh := eval(ids[4*B:], targets[4*B:], 4, m.NewState(B)); fresh == b {
+		t.Errorf("the second half from a fresh state gives the carried state's %v: the state carries nothing here", b)
+	}
 	st.Reset()
-	a2, _ := m.Evaluate(ids[:4*B], targets[:4*B], 4, B, st)
-	if a2 != a {
+	if a2 := eval(ids[:4*B], targets[:4*B], 4, st); a2 != a {
 		t.Errorf("after Reset the first half gives %v, want %v", a2, a)
 	}
 }

@@ -13,11 +13,17 @@ import (
 // the Config and the parameter names.
 
 // Tolerances of a float32 analytic gradient against a float64 central
-// difference: |got - want| <= gradAbsTol + gradRelTol*|want|. A wrong
-// backward is off by O(|want|); float32 rounding by about 1e-6 of the scale.
+// difference: |got - want| <= gradAbsTol*scale + gradRelTol*|want|, scale
+// the largest |want| of the tensor (at least gradAbsFloor), and the
+// tensor's norm-wise error at most gradNormTol. A wrong backward is off by
+// O(|want|); float32 rounding by about 1e-6 of the scale. (A fixed floor
+// of 5e-6 let every element under 5e-4 be 1% off: all of a small layer's
+// weight gradient.)
 const (
-	gradAbsTol = 5e-6
-	gradRelTol = 5e-4
+	gradAbsTol   = 2e-5
+	gradAbsFloor = 1e-3
+	gradRelTol   = 5e-4
+	gradNormTol  = 1e-3
 	fdStep     = 1e-6
 	// lossRelTol bounds the float32 forward loss against the float64 one.
 	lossRelTol = 1e-5
@@ -223,16 +229,26 @@ func checkGrad(t *testing.T, what string, got []float32, want []float64) {
 		t.Errorf("%s: %d gradient elements, want %d", what, len(got), len(want))
 		return
 	}
+	scale := gradAbsFloor
+	for _, w := range want {
+		scale = max(scale, math.Abs(w))
+	}
+	floor := gradAbsTol * scale
 	worst, worstExcess := -1, 0.0
+	var num, den float64
 	for i := range want {
 		diff := math.Abs(float64(got[i]) - want[i])
-		if excess := diff - (gradAbsTol + gradRelTol*math.Abs(want[i])); excess > worstExcess {
+		num, den = num+diff*diff, den+want[i]*want[i]
+		if excess := diff - (floor + gradRelTol*math.Abs(want[i])); excess > worstExcess {
 			worst, worstExcess = i, excess
 		}
 	}
 	if worst >= 0 {
 		t.Errorf("%s: worst element [%d]: analytic %.8g, finite difference %.8g (|diff| %.3g, tolerance %.3g + %.3g*|fd|)",
-			what, worst, got[worst], want[worst], math.Abs(float64(got[worst])-want[worst]), gradAbsTol, gradRelTol)
+			what, worst, got[worst], want[worst], math.Abs(float64(got[worst])-want[worst]), floor, gradRelTol)
+	}
+	if rel := math.Sqrt(num / math.Max(den, 1e-300)); den > 0 && rel > gradNormTol {
+		t.Errorf("%s: norm-wise relative error %.3g > %.3g", what, rel, gradNormTol)
 	}
 }
 
