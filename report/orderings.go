@@ -49,6 +49,7 @@ const (
 	OrderOneSeedReversed                     // a side has one seed; the other direction
 	OrderPaperLevel                          // the paper prints the two equal
 	OrderPending                             // a side of ours is not measured
+	OrderTied                                // our two means are equal: neither direction
 )
 
 func (v OrderVerdict) String() string {
@@ -67,6 +68,8 @@ func (v OrderVerdict) String() string {
 		return "reversed (one seed)"
 	case OrderPaperLevel:
 		return "paper: level"
+	case OrderTied:
+		return "tied"
 	default:
 		return "not run"
 	}
@@ -216,6 +219,8 @@ func orderVerdict(paper float64, hasPaper bool, gap, spread float64, n int) Orde
 	same := gap*want > 0
 	beyond := math.Abs(gap) > spread
 	switch {
+	case gap == 0:
+		return OrderTied // neither the paper's direction nor the other
 	case n < 2 && same:
 		return OrderOneSeedHeld
 	case n < 2:
@@ -342,9 +347,9 @@ func (o *Orderings) notes() []string {
 	n := o.Counts()
 	return []string{
 		"Each row of Tables 4-7 against the table's complete method (ULMFiT: with pretraining, the AWD-LSTM LM, Full + discr + stlr LM fine-tuning, Freez + discr + stlr classifier fine-tuning), per dataset. A gap is the row's validation error minus ULMFiT's (points): positive means ULMFiT is better.",
-		"Spread: the larger of the two cells' sample standard deviations over seeds. Held: our gap has the paper's sign and is larger than the spread; within spread: the sign only; reversed: the other sign. One seed: a side has a single seed, so only the sign is known.",
-		fmt.Sprintf("Tally: %d held, %d held within spread, %d reversed within spread, %d reversed, %d with one seed (%d of them held), %d not run.",
-			n[OrderHeld], n[OrderHeldWithin], n[OrderReversedWithin], n[OrderReversed], n[OrderOneSeedHeld]+n[OrderOneSeedReversed], n[OrderOneSeedHeld], n[OrderPending]),
+		"Spread: the larger of the two cells' sample standard deviations over seeds. Held: our gap has the paper's sign and is larger than the spread; within spread: the sign only; reversed: the other sign; tied: our gap is zero. One seed: a side has a single seed, so only the sign is known.",
+		fmt.Sprintf("Tally: %d held, %d held within spread, %d tied (our means equal), %d reversed within spread, %d reversed, %d with one seed (%d of them held), %d not run.",
+			n[OrderHeld], n[OrderHeldWithin], n[OrderTied], n[OrderReversedWithin], n[OrderReversed], n[OrderOneSeedHeld]+n[OrderOneSeedReversed], n[OrderOneSeedHeld], n[OrderPending]),
 		fmt.Sprintf("Quality bar: ULMFiT beats From scratch (Table 7) and No LM fine-tuning (Table 6) by more than the spread, each side with at least %d seeds.", minSeedsForBar),
 		"Figure 4: each method's mean validation error per epoch over seeds, its best and its last; the paper's claim (Full reaches its best early and then rises, ULMFiT does not) holds where Full ends further above its best than ULMFiT does.",
 		"Figure 3: ULMFiT's mean error with its fewest labelled examples against the fewest with which training from scratch's mean error is as low (or the most it ran with, when never). The paper claims 10x (IMDb) and 20x (AG) for supervised ULMFiT, 100x and 50x for semi-supervised, and on TREC-6 only that the two ULMFiT curves are about equal (held where, at every size both ran, their means differ by no more than the larger standard deviation); sizes beyond a scale's training set are not run, so a claim can stay open. Largest saving: the same question at each of ULMFiT's sizes, the size where scratch needs the most times ULMFiT's labels (\"more than\" when scratch never got as good).",

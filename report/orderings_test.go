@@ -32,7 +32,8 @@ func TestOrderVerdict(t *testing.T) {
 		{"no paper number: ULMFiT taken to be better", 0, false, 2, 0.5, 3, OrderHeld},
 		{"one seed, paper's sign", 1.2, true, 0.1, 0, 1, OrderOneSeedHeld},
 		{"one seed, other sign", 1.2, true, -5, 0, 1, OrderOneSeedReversed},
-		{"zero gap is not the paper's direction", 1.2, true, 0, 0.3, 3, OrderReversedWithin},
+		{"zero gap: tied, neither direction (it was called reversed)", 1.2, true, 0, 0.3, 3, OrderTied},
+		{"zero gap at one seed: tied too", 1.2, true, 0, 0, 1, OrderTied},
 	} {
 		if got := orderVerdict(tc.paper, tc.hasPaper, tc.gap, tc.spread, tc.n); got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
