@@ -127,19 +127,36 @@ func curveSeries(rs []results.Record, curve string, transform func(float64) floa
 	return s
 }
 
-// runKey groups the seeds of one run configuration.
-type runKey struct{ Experiment, Row, Dataset, Scale string }
+// runKey groups the seeds of one run configuration: a cell, at one
+// number of labelled examples where the experiment varies it (Figure 3's
+// sizes are different runs, not more seeds of one).
+type runKey struct {
+	Experiment, Row, Dataset, Scale string
+	TrainSize                       int
+}
 
 func (k runKey) name(prefix string) string {
-	return prefix + "-" + slug(k.Experiment) + "-" + slug(k.Row) + "-" + slug(k.Dataset)
+	return prefix + "-" + slug(k.Experiment) + "-" + slug(k.Row) + "-" + slug(k.Dataset) + sizeSlug(k.TrainSize)
 }
 
 func (k runKey) title() string {
 	s := fmt.Sprintf("%s, %s / %s", datasets.Label(k.Dataset), k.Experiment, k.Row)
+	if k.TrainSize > 0 {
+		s += fmt.Sprintf(", %s labelled examples", english.Count(k.TrainSize))
+	}
 	if k.Scale != "" {
 		s += ", scale " + k.Scale
 	}
 	return s
+}
+
+// sizeSlug is a file name's part for a number of labelled examples: "" for
+// a run on the whole training set.
+func sizeSlug(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return "-n" + strconv.Itoa(n)
 }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
@@ -155,7 +172,7 @@ func groupRuns(recs []results.Record, opts Options, has func(results.Record) boo
 		if r.Source == results.SourcePaper || !opts.keep(r) || !has(r) {
 			continue
 		}
-		k := runKey{r.Experiment, r.Row, r.Dataset, r.Scale}
+		k := runKey{r.Experiment, r.Row, r.Dataset, r.Scale, r.TrainSize}
 		if _, ok := groups[k]; !ok {
 			keys = append(keys, k)
 		}
@@ -172,7 +189,10 @@ func groupRuns(recs []results.Record, opts Options, has func(results.Record) boo
 		if a.Row != b.Row {
 			return a.Row < b.Row
 		}
-		return a.Scale < b.Scale
+		if a.Scale != b.Scale {
+			return a.Scale < b.Scale
+		}
+		return a.TrainSize < b.TrainSize
 	})
 	return keys, groups
 }
@@ -339,7 +359,10 @@ func sortCurveNames(names []string) {
 // mean ± std over seeds: Figure 4's view of whatever rows an experiment has,
 // built in or one's own. Records without the curve are left out.
 func EpochCurves(recs []results.Record, opts Options) ([]*Figure, error) {
-	type key struct{ Experiment, Dataset, Scale string }
+	type key struct {
+		Experiment, Dataset, Scale string
+		TrainSize                  int // Figure 3's sizes are runs of their own
+	}
 	groups := map[key]map[string][]results.Record{}
 	var keys []key
 	rowOrder := map[key][]string{}
@@ -347,7 +370,7 @@ func EpochCurves(recs []results.Record, opts Options) ([]*Figure, error) {
 		if r.Source == results.SourcePaper || !opts.keep(r) || len(r.Curves[CurveValError]) == 0 {
 			continue
 		}
-		k := key{r.Experiment, r.Dataset, r.Scale}
+		k := key{r.Experiment, r.Dataset, r.Scale, r.TrainSize}
 		if groups[k] == nil {
 			groups[k] = map[string][]results.Record{}
 			keys = append(keys, k)
@@ -365,11 +388,17 @@ func EpochCurves(recs []results.Record, opts Options) ([]*Figure, error) {
 		if a.Dataset != b.Dataset {
 			return a.Dataset < b.Dataset
 		}
-		return a.Scale < b.Scale
+		if a.Scale != b.Scale {
+			return a.Scale < b.Scale
+		}
+		return a.TrainSize < b.TrainSize
 	})
 	var figs []*Figure
 	for _, k := range keys {
 		title := fmt.Sprintf("%s, %s", datasets.Label(k.Dataset), k.Experiment)
+		if k.TrainSize > 0 {
+			title += fmt.Sprintf(", %s labelled examples", english.Count(k.TrainSize))
+		}
 		if k.Scale != "" {
 			title += ", scale " + k.Scale
 		}
@@ -383,7 +412,7 @@ func EpochCurves(recs []results.Record, opts Options) ([]*Figure, error) {
 			seeds = max(seeds, len(rs))
 		}
 		figs = append(figs, &Figure{
-			Name:  "epochs-" + slug(k.Experiment) + "-" + slug(k.Dataset),
+			Name:  "epochs-" + slug(k.Experiment) + "-" + slug(k.Dataset) + sizeSlug(k.TrainSize),
 			Title: "Classifier validation error per epoch: " + title,
 			Caption: fmt.Sprintf("Validation error per classifier-training epoch of each row (%s), mean ± std over up to %d seed%s; a bidirectional row's curve is its forward classifier's.",
 				title, seeds, english.Plural(seeds, "", "s")),

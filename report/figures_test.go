@@ -383,3 +383,38 @@ func TestLinearTicksDistinct(t *testing.T) {
 		}
 	}
 }
+
+// Figure 3's records of one cell at several numbers of labelled examples
+// are runs of their own: the epochs and LM figures draw one for each size,
+// over that size's seeds (they averaged five sizes' runs as fifteen seeds).
+func TestCurvesKeepTrainSizesApart(t *testing.T) {
+	var recs []results.Record
+	for _, size := range []int{100, 1000} {
+		for seed := int64(1); seed <= 3; seed++ {
+			v := float64(size) / 100
+			recs = append(recs, results.Record{Experiment: "figure3", Row: "supervised", Dataset: "trec6", Split: "validation",
+				Metric: "error", Value: v, Seed: seed, Source: results.SourceOurs, Scale: "small", TrainSize: size,
+				Curves: map[string][]float64{CurveValError: {v + 1, v}, CurveLMValLoss: {v, v / 2}}})
+		}
+	}
+	epochs, err := EpochCurves(recs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lm, err := LMCurves(recs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, figs := range map[string][]*Figure{"epochs": epochs, "lm": lm} {
+		if len(figs) != 2 {
+			t.Fatalf("%s: %d figures, want one for each of the 2 sizes", what, len(figs))
+		}
+		for i, size := range []string{"n100", "n1000"} {
+			f := figs[i]
+			s := f.Panels[0].Series[0]
+			if !strings.HasSuffix(f.Name, "-"+size) || s.N[0] != 3 || s.Std[0] != 0 {
+				t.Errorf("%s: figure %s, series %s: n %v std %v; want the %s runs alone, 3 seeds of one value", what, f.Name, s.Label, s.N, s.Std, size)
+			}
+		}
+	}
+}
