@@ -143,34 +143,34 @@ func TestCompareCorrectsForManyCells(t *testing.T) {
 	}
 }
 
-func TestBootstrapAgainstASingleValue(t *testing.T) {
+// Against a single value (the paper's number) the seeds' mean gets a
+// one-sample t-interval: by hand for 5, 6, 7, 8, 9 against 4, mean 7, sd
+// 1.5811, se 0.7071, t(4, 0.975) = 2.7764: [1.0368, 4.9632], and t = 4.2426,
+// p = 0.01324. Three seeds all above the value are not "significant" by
+// construction (a bootstrap of three seeds made p = 1e-4).
+func TestOneSampleAgainstASingleValue(t *testing.T) {
 	paper := Summarize([]float64{4})
 	ours := Summarize([]float64{5, 6, 7, 8, 9})
 	iv := DiffInterval(paper, ours, 0.95)
-	if iv.Method != MethodBootstrap {
-		t.Fatalf("method %s", iv.Method)
+	if iv.Method != MethodOneSample || iv.DF != 4 {
+		t.Fatalf("method %s, df %g", iv.Method, iv.DF)
 	}
-	// The resampled means lie within the values' range, and the interval
-	// holds the observed difference.
-	if iv.Lo < 1 || iv.Hi > 5 || iv.Lo > 3 || iv.Hi < 3 || !iv.Excludes0() {
-		t.Errorf("%+v, want inside [1, 5] around 3 and excluding 0", iv)
-	}
-	if again := DiffInterval(paper, ours, 0.95); again != iv {
-		t.Errorf("not deterministic: %+v then %+v", iv, again)
+	if math.Abs(iv.Lo-1.0368) > 1e-4 || math.Abs(iv.Hi-4.9632) > 1e-4 || math.Abs(iv.P-0.01324) > 1e-5 {
+		t.Errorf("%+v, want [1.0368, 4.9632] and p 0.01324", iv)
 	}
 	// The other way round: the same interval, mirrored.
 	mirror := DiffInterval(ours, paper, 0.95)
-	if math.Abs(mirror.Lo+iv.Hi) > 1e-12 || math.Abs(mirror.Hi+iv.Lo) > 1e-12 {
+	if math.Abs(mirror.Lo+iv.Hi) > 1e-12 || math.Abs(mirror.Hi+iv.Lo) > 1e-12 || mirror.P != iv.P {
 		t.Errorf("mirrored %+v vs %+v", mirror, iv)
 	}
-	if c := DiffInterval(paper, Summarize([]float64{3, 4, 5}), 0.95); c.Excludes0() {
-		t.Errorf("values around the paper's number: %+v", c)
+	// Table 7's From scratch on TREC-6 against the paper's 13.36: three
+	// seeds above it, t(2) = 6.06, p = 0.026.
+	three := DiffInterval(Summarize([]float64{13.36}), Summarize([]float64{14.50, 15.41, 15.23}), 0.95)
+	if math.Abs(three.P-0.026) > 1e-3 {
+		t.Errorf("three seeds: p %g, want 0.026", three.P)
 	}
-	// Too few values for any interval: n/a, as the paper (one run a cell).
-	for _, tc := range [][2][]float64{{{4}, {5}}, {{4}, {5, 6}}, {{4, 5}, {6}}} {
-		if iv := DiffInterval(Summarize(tc[0]), Summarize(tc[1]), 0.95); iv.Method != MethodNone || iv.Excludes0() {
-			t.Errorf("%v vs %v: %+v, want n/a", tc[0], tc[1], iv)
-		}
+	if flat := DiffInterval(paper, Summarize([]float64{5, 5, 5}), 0.95); flat.Method != MethodNotEstimable {
+		t.Errorf("seeds that do not vary: %s", flat.Method)
 	}
 }
 
@@ -273,7 +273,8 @@ func TestGoldenComparePaperVsOurs(t *testing.T) {
 		}
 		golden(t, "compare"+f.Ext(), buf.Bytes())
 	}
-	// Three seeds against the paper's one number: a bootstrap; two: n/a.
+	// Three seeds against the paper's one number: a one-sample t-interval;
+	// two: n/a.
 	for _, d := range cmp.Diffs {
 		if d.Cell.Metric != "error" {
 			continue
@@ -281,10 +282,10 @@ func TestGoldenComparePaperVsOurs(t *testing.T) {
 		key := d.Cell.Experiment + "/" + d.Cell.Row + "/" + d.Cell.Dataset
 		switch key {
 		case "table6/none/imdb", "table3/ulmfit/ag_news":
-			if d.Interval.Method != MethodBootstrap {
+			if d.Interval.Method != MethodOneSample {
 				t.Errorf("%s: %s", key, d.Interval.Method)
 			}
-		case "table6/full/imdb":
+		case "table6/full/imdb": // two seeds: n/a
 			if d.Verdict != NotComparable {
 				t.Errorf("%s: %v", key, d.Verdict)
 			}

@@ -298,7 +298,7 @@ func ExampleDiffInterval() {
 	}
 	// Output:
 	// n=1: n/a
-	// n=5: bootstrap [+0.19, +0.36], significant: true
+	// n=5: one-sample-t [+0.14, +0.42], significant: true
 }
 
 // Inconsistent records are reported with the lines that disagree.

@@ -45,12 +45,12 @@ is named), cell by cell over experiment, dataset, split and labels, e.g.
 
 Interval: when both sides ran the same seeds (two or more), a paired
 t-interval of the per-seed differences; else Welch's t-interval when both
-sides have >= 2 seeds; a bootstrap
-over the seeds of one side (>= 3) when the other is a single value, such as
-the paper's; otherwise "n/a", as the paper, which reports one run a cell.
-Seeds that do not vary at all give no interval ("not estimable"), never a
-zero-width one. Each cell with an interval has a p-value (Welch's t test, or
-the bootstrap's); the verdicts use them after Holm's correction for the
+sides have >= 2 seeds; a one-sample t-interval of one side's mean (>= 3
+seeds) when the other is a single value, such as the paper's; otherwise
+"n/a", as the paper, which reports one run a cell. Seeds that do not vary
+at all give no interval ("not estimable"), never a zero-width one. Each
+cell with an interval has a p-value (of its t test); the verdicts use them
+after Holm's correction for the
 number of cells tested (--correction none: each cell on its own). A cell is
 significantly worse when its difference is on the worse side of zero (higher
 error or loss, lower accuracy) and its corrected p-value is below 1 - level.

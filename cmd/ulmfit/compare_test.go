@@ -56,7 +56,7 @@ func TestCompareExitCodes(t *testing.T) {
 		{"one run against two: n/a, not worse", []string{two, one}, 0, ""},
 		{"one run against three: bootstrap", []string{base, one}, 1, "significantly worse"},
 		{"paper against itself", []string{"paper", "paper"}, 0, ""},
-		{"worse than the paper", []string{"paper", testRecordFile, "--scale", "small"}, 1, "2 cells are significantly worse"},
+		{"worse than the paper", []string{"paper", testRecordFile, "--scale", "small"}, 1, "1 cell is significantly worse"},
 		{"inconsistent candidate", []string{base, filepath.Dir(conflict)}, 2, "different values"},
 		{"mixed scales", []string{"paper", testRecordFile}, 2, "mixes scales"},
 		{"malformed", []string{base, malformed}, 2, "bad.jsonl:1"},
