@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -263,6 +264,9 @@ func runReport(ctx context.Context, o reportOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := scaleHasRecords(recs, o.Scale, o.Results); err != nil {
+		return err
+	}
 	if err := namedItemsHaveRecords(o.Items, recs, o.Results); err != nil {
 		return err
 	}
@@ -288,6 +292,25 @@ func runReport(ctx context.Context, o reportOptions) error {
 	}
 	fmt.Fprintf(o.Stdout, "wrote %d files under %s; open %s\n", len(written), o.Out, filepath.Join(o.Out, "index.html"))
 	return nil
+}
+
+// scaleHasRecords says, for a --scale none of our records has, which
+// scales they have (exit 2): every table would be "not run" (a typo of the
+// scale printed that, with exit 0).
+func scaleHasRecords(recs []results.Record, scale, from string) error {
+	if scale == "" {
+		return nil
+	}
+	have := map[string]bool{}
+	for _, r := range recs {
+		if r.Source == results.SourceOurs {
+			if r.Scale == scale {
+				return nil
+			}
+			have[cmp.Or(r.Scale, "(none)")] = true
+		}
+	}
+	return usagef("report: %s holds no records of ours of scale %s (its scales: %s)", from, scale, strings.Join(slices.Sorted(maps.Keys(have)), ", "))
 }
 
 // namedItemsHaveRecords says, for a table or figure named on the command
@@ -322,6 +345,9 @@ func namedItemsHaveRecords(items []string, recs []results.Record, from string) e
 func reportExperiments(o reportOptions, own []*experiments.Experiment, items []string, format report.Format) error {
 	recs, err := readRecords(o.Results)
 	if err != nil {
+		return err
+	}
+	if err := scaleHasRecords(recs, o.Scale, o.Results); err != nil {
 		return err
 	}
 	opts := report.Options{Scale: o.Scale, DataAvailable: dataAvailability(o.DataDir)}

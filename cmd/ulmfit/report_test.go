@@ -105,6 +105,7 @@ func TestReportExitCodes(t *testing.T) {
 			`figure table6 of table6 draws rows full on datasets imdb; its records of those rows and datasets have no "train_loss" curve`},
 		{"mixed scales", []string{"report", "--results", testRecordFile}, 2, "mixes scales small (3 records) and tiny"},
 		{"unknown item", []string{"report", "table9", "--results", testRecordFile}, 2, `unknown item "table9"`},
+		{"a scale no record has", []string{"report", "table7", "--results", testRecordFile, "--scale", "nope"}, 2, "holds no records of ours of scale nope (its scales: "},
 		{"unknown format", []string{"report", "--format", "pdf"}, 2, `unknown format "pdf"`},
 		{"no such results", []string{"report", "--results", filepath.Join(dir, "nope")}, 2, "no records at"},
 		{"malformed", []string{"report", "--results", malformed}, 2, "bad.jsonl:1: missing required field"},
