@@ -70,9 +70,23 @@ func sameDir(a, b string) bool {
 	return errA == nil && errB == nil && aa == bb
 }
 
-// summary is what r recorded of p.
+// summary is what r recorded of p. The records new in dir are those of
+// the run that dir did not hold before it, whichever process wrote them
+// (with --jobs, workers append too: this process's own appends undercount).
 func (r *recorder) summary(p *Plan, dir string, earlier []earlierSet) runSummary {
-	return runSummary{dir: dir, built: r.built[p], added: r.added[p], earlier: earlier, superseded: r.superseded[p], setAside: r.setAside[p]}
+	sum := runSummary{dir: dir, built: r.built[p], added: r.added[p], earlier: earlier, superseded: r.superseded[p], setAside: r.setAside[p]}
+	for _, set := range earlier {
+		if !sameDir(set.dir, dir) || set.err != nil {
+			continue
+		}
+		sum.added = 0
+		for _, b := range sum.built {
+			if !slices.ContainsFunc(set.recs, func(h results.Record) bool { return sameRun(h, b) }) {
+				sum.added++
+			}
+		}
+	}
+	return sum
 }
 
 // printSummary prints the records this run made of p at p's scale beside
