@@ -248,3 +248,22 @@ func TestHeadingWithoutCaption(t *testing.T) {
 		}
 	}
 }
+
+// A caption is the opening comment's first sentence, over as many lines as
+// it takes ("et al." does not end it), capitalised after the title (it was
+// the first line alone, cut mid-sentence).
+func TestCaptionIsTheFirstSentence(t *testing.T) {
+	src := "# Mine: the words against subwords (Eisenschlos et\n# al. 2019) on TREC-6, over two\n# lines. More text.\n#\n# Another paragraph.\ntitle = \"Mine\"\ntasks = [\"trec6\"]\n\n[[rows]]\nid = \"a\"\n"
+	e, err := experiments.Parse([]byte(src), "mine.toml", "mine", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := []results.Record{{Experiment: "mine", Row: "a", Dataset: "trec6", Split: "test", Metric: "error", Value: 9.5, Seed: 1, Source: results.SourceOurs}}
+	tab, err := ExperimentTable(e, recs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "The words against subwords (Eisenschlos et al. 2019) on TREC-6, over two lines."; tab.Def.Caption != want {
+		t.Errorf("caption %q, want %q", tab.Def.Caption, want)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ulmfit-go/ulmfit/experiments"
 	"github.com/ulmfit-go/ulmfit/report/layout"
@@ -102,7 +104,10 @@ func tableDef(e *experiments.Experiment, paper []results.Record) (layout.TableDe
 		def.ID = e.Name
 		return def, out
 	}
-	caption := strings.TrimSpace(strings.TrimPrefix(firstLine(e.Header), e.Title+":"))
+	caption := strings.TrimSpace(strings.TrimPrefix(firstSentence(e.Header), e.Title+":"))
+	if r, n := utf8.DecodeRuneInString(caption); n > 0 {
+		caption = string(unicode.ToUpper(r)) + caption[n:] // after "Title. "
+	}
 	def := layout.TableDef{ID: e.Name, Title: e.Title, Caption: caption, Split: e.Split, Metric: "error",
 		RowHeader: "Method", PaperDigits: 2, Columns: taskColumns(e.Tasks)}
 	for _, row := range e.Rows {
@@ -118,9 +123,19 @@ func tableDef(e *experiments.Experiment, paper []results.Record) (layout.TableDe
 	return def, out
 }
 
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return line
+// firstSentence is the first sentence of the first paragraph of a file's
+// opening comment, its lines joined: up to a full stop that a capital
+// letter follows ("et al. 2019" goes on), or the paragraph's end. (The
+// first line alone cut a caption mid-sentence.)
+func firstSentence(s string) string {
+	para, _, _ := strings.Cut(s, "\n\n")
+	words := strings.Fields(para)
+	for i, w := range words {
+		if strings.HasSuffix(w, ".") && (i+1 == len(words) || unicode.IsUpper([]rune(words[i+1])[0])) {
+			return strings.Join(words[:i+1], " ")
+		}
+	}
+	return strings.Join(words, " ")
 }
 
 // ExperimentTable lays out the records of any experiment, built in or a
