@@ -214,8 +214,7 @@ var registry = []Info{
 			},
 			Provides: []string{"rt-polarity.pos", "rt-polarity.neg"},
 		}}},
-		Notes: "no official split: a stratified 90/10 train/test split seeded with MRSplitSeed " +
-			"(SplitValidation's rule); one sentence a line, ISO-8859-1 decoded to UTF-8",
+		Notes: "one sentence a line, ISO-8859-1 decoded to UTF-8",
 		load: loadMR,
 	},
 	{
@@ -324,8 +323,7 @@ var registry = []Info{
 			},
 		}},
 		Notes: "documents are speeches (sotu/*.txt), Brown files (brown/c??, POS tags stripped), " +
-			"Moby-Dick chapters and Opticks sections (split at 4+ blank lines, short ones joined to the next); " +
-			"valid is a stratified 5% of each source's documents seeded with PretrainSplitSeed",
+			"Moby-Dick chapters and Opticks sections (split at 4+ blank lines, short ones joined to the next)",
 		load: loadPretrainEN,
 	},
 	fastaiPretrained("wt103-fwd", "fwd", "fastai's AWD-LSTM language model pretrained on WikiText-103 (fastai v1 model zoo)",
