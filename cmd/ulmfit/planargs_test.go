@@ -139,3 +139,12 @@ func TestSubmitWorkerArgsRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// An empty --only or --tasks is bad usage (it meant every row or task).
+func TestEmptyListFlags(t *testing.T) {
+	for _, flag := range []string{"--only", "--tasks"} {
+		if _, errOut, code := runCmd(t, "plan", "quickstart", flag, " , "); code != 2 || !strings.Contains(errOut, "names nothing") {
+			t.Errorf("%s ' , ': exit %d, %s", flag, code, errOut)
+		}
+	}
+}

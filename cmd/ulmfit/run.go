@@ -123,10 +123,16 @@ func (l listFlag) String() string {
 }
 
 func (l listFlag) Set(v string) error {
+	n := len(*l.dst)
 	for _, s := range strings.Split(v, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			*l.dst = append(*l.dst, s)
 		}
+	}
+	if len(*l.dst) == n {
+		// An empty list would select nothing, and nothing given means
+		// everything: say so rather than run it all.
+		return fmt.Errorf("%q names nothing: give at least one name, or leave the flag out for all", v)
 	}
 	return nil
 }
