@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -397,7 +398,18 @@ func fixOf(name, dir string, m *Manifest) string {
 			"'ulmfit zoo add --experiment %s --row %s --name %s%s --force' adds it",
 			m.Made.Experiment, m.Made.Row, m.Made.Experiment, m.Made.Row, name, storage)
 	}
+	if !trackedByGit(dir) {
+		return "make it again: " + again
+	}
 	return fmt.Sprintf("restore the project's copy with 'git checkout -- %s', or make it again: %s", dir, again)
+}
+
+// trackedByGit says whether git tracks files under dir (the project's
+// zoo), so that 'git checkout' can restore them; false for a zoo of one's
+// own, or where git cannot tell.
+func trackedByGit(dir string) bool {
+	out, err := exec.Command("git", "-C", filepath.Dir(dir), "ls-files", "--", filepath.Base(dir)).Output()
+	return err == nil && strings.TrimSpace(string(out)) != ""
 }
 
 // writeManifest writes m as an entry's manifest: indented, so that a

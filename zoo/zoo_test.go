@@ -214,7 +214,12 @@ func checkError(t *testing.T, err error, path, problem string, storage Storage) 
 	if storage == StorageBF16 {
 		add = "ulmfit zoo add --experiment experiments/zoo-small.toml --row forward --name tiny-wiki-fwd --storage bf16 --force"
 	}
-	for _, want := range []string{path, problem, "git checkout -- " + filepath.Dir(path),
+	// A zoo of the test's own, which git does not track: to be made again,
+	// not checked out (TestFixOfTrackedEntry has the project's).
+	if strings.Contains(msg, "git checkout") {
+		t.Errorf("error %q points at git for a zoo git does not track", msg)
+	}
+	for _, want := range []string{path, problem, "make it again: ",
 		"'ulmfit run experiments/zoo-small.toml --only forward'", add} {
 		if problem == "missing" && strings.HasPrefix(want, "'ulmfit run") || problem == "missing" && strings.HasPrefix(want, "ulmfit zoo add") {
 			continue // no manifest, no record of how it was made
@@ -344,5 +349,17 @@ func appendTo(t *testing.T, path, s string) {
 	defer f.Close()
 	if _, err := f.WriteString(s); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// An entry of the project's zoo, which git tracks, can be checked out
+// again, and the message says so.
+func TestFixOfTrackedEntry(t *testing.T) {
+	dir := "small-wikipedia-en-fwd" // this folder is the project's zoo
+	if _, err := os.Stat(filepath.Join(dir, ManifestFile)); err != nil || !trackedByGit(dir) {
+		t.Skip("not in the project's git checkout")
+	}
+	if fix := fixOf(dir, dir, nil); !strings.HasPrefix(fix, "restore the project's copy with 'git checkout -- "+dir+"'") {
+		t.Errorf("fix %q", fix)
 	}
 }
