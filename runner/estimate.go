@@ -56,9 +56,22 @@ type Observation struct {
 	Seconds float64 `json:"seconds"`
 }
 
-// rate is the observation's units per second, past the fixed overhead.
-func (o Observation) rate() float64 {
-	return o.Units / math.Max(o.Seconds-stageOverhead.Seconds(), 0.1)
+// rate is the observation's units per second, past a stage's fixed cost
+// of oh seconds.
+func (o Observation) rate(oh float64) float64 {
+	return o.Units / math.Max(o.Seconds-oh, 1e-3)
+}
+
+// overheadOf is a stage's fixed cost in seconds where obs were measured:
+// stageOverhead, or half the quickest of them where that is less. (A
+// fixed second made every tiny-scale stage of 0.05 s an estimate of over
+// a second: plans 20-35 times too long, however many stages measured.)
+func overheadOf(obs []Observation) float64 {
+	oh := stageOverhead.Seconds()
+	for _, o := range obs {
+		oh = min(oh, o.Seconds/2)
+	}
+	return oh
 }
 
 // calibrationFile is CACHE/calibration.json: observations per machine and
@@ -198,51 +211,56 @@ func (c *Calibration) Estimate(s *Stage) Estimate {
 	c = c.of(s)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	rate, spread, measured := c.rate(s.Kind)
-	secs := units(s.Work) / rate
-	return Estimate{Duration: stageOverhead + time.Duration(secs*float64(time.Second)), Spread: spread, Measured: measured}
+	rate, spread, measured, oh := c.rate(s.Kind)
+	secs := oh + units(s.Work)/rate
+	return Estimate{Duration: time.Duration(secs * float64(time.Second)), Spread: spread, Measured: measured}
 }
 
-// rate is kind's units per second here, its relative spread and the
-// number of stages measured behind it. The caller holds c.mu (and no
-// other calibration's lock: this one may take its base's).
-func (c *Calibration) rate(kind string) (rate, spread float64, measured int) {
+// rate is kind's units per second here, its relative spread, the number
+// of stages measured behind it and a stage's fixed cost in seconds
+// (overheadOf). The caller holds c.mu (and no other calibration's lock:
+// this one may take its base's).
+func (c *Calibration) rate(kind string) (rate, spread float64, measured int, oh float64) {
 	if obs := c.obs[kind]; len(obs) > 0 {
+		oh = overheadOf(obs)
 		rates := make([]float64, len(obs))
 		for i, o := range obs {
-			rates[i] = o.rate()
+			rates[i] = o.rate(oh)
 		}
-		return median(rates), rateSpread(rates), len(obs)
+		return median(rates), rateSpread(rates), len(obs), oh
 	}
 	// Not measured: the default, scaled by how this machine's measured
 	// kinds of the same group compare with theirs.
 	var factors []float64
+	var all []Observation
 	for k, obs := range c.obs {
 		if len(obs) == 0 || kindGroup(k) != kindGroup(kind) {
 			continue
 		}
+		koh := overheadOf(obs)
 		rates := make([]float64, len(obs))
 		for i, o := range obs {
-			rates[i] = o.rate()
+			rates[i] = o.rate(koh)
 		}
 		factors = append(factors, median(rates)/c.defaultRate(k))
 		measured += len(obs)
+		all = append(all, obs...)
 	}
 	if len(factors) == 0 && c.base != nil {
 		// Nothing measured on this engine: the run's engine's rate, which
 		// the same products at another precision only approach.
 		c.base.mu.Lock()
 		defer c.base.mu.Unlock()
-		rate, spread, measured := c.base.rate(kind)
+		rate, spread, measured, oh := c.base.rate(kind)
 		if measured > 0 {
 			spread = max(spread, scaledSpread)
 		}
-		return rate, spread, measured
+		return rate, spread, measured, oh
 	}
 	if len(factors) == 0 {
-		return c.defaultRate(kind), 0, 0
+		return c.defaultRate(kind), 0, 0, stageOverhead.Seconds()
 	}
-	return c.defaultRate(kind) * median(factors), scaledSpread, measured
+	return c.defaultRate(kind) * median(factors), scaledSpread, measured, overheadOf(all)
 }
 
 // rateSpread is the relative spread of rates: their geometric standard

@@ -353,3 +353,22 @@ func TestCalibrationPerEngine(t *testing.T) {
 		t.Errorf("a run at bf16 estimates %+v, want the bf16 stage's rate", e)
 	}
 }
+
+// Tiny stages (the tiny scale's, 0.05 s) are estimated at about what they
+// took, not a second each: the fixed cost a stage is at most half the
+// quickest measured (every such stage was 1.1 s, plans 20-35 times long).
+func TestCalibrationTinyStages(t *testing.T) {
+	cal := LoadCalibration(t.TempDir(), thisMachine)
+	for i, secs := range []float64{0.04, 0.05, 0.06} {
+		cal.Observe(stageOf(KindClassifier, 1e9, i), &Manifest{WallSeconds: secs})
+	}
+	e := cal.Estimate(stageOf(KindClassifier, 1e9, 9))
+	if e.Duration < 30*time.Millisecond || e.Duration > 80*time.Millisecond {
+		t.Errorf("estimate %v for a stage like those measured at 40-60 ms", e.Duration)
+	}
+	// A kind never measured here, scaled from the measured ones of its
+	// group, keeps their small fixed cost too.
+	if e := cal.Estimate(stageOf(KindFineTune, 1e9, 1)); e.Duration > 500*time.Millisecond {
+		t.Errorf("an unmeasured model stage beside tiny measured ones: %v", e.Duration)
+	}
+}
