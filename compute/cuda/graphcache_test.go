@@ -78,7 +78,7 @@ func TestVariableLengthGraphs(t *testing.T) {
 	for _, tc := range []struct {
 		prec Precision
 		tol  float64 // cuBLAS may pick other kernels under capture
-	}{{FP32, 1e-4}, {BF16, 1e-2}} {
+	}{{FP32, 1e-4}, {BF16, 1e-3}} { // BF16's agreed exactly on an H200 (2026-12-05); 1e-2 let a 1% error through
 		t.Run(tc.prec.String(), func(t *testing.T) { variableLengthGraphs(t, tc.prec, tc.tol) })
 	}
 }
