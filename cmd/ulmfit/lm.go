@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/ulmfit-go/ulmfit/compute"
 	"github.com/ulmfit-go/ulmfit/interop"
@@ -31,6 +32,12 @@ LM is one of:
         stage's cache/pretrain/ID/lm.ckpt) and its vocabulary, by default
         the vocab.txt beside it; a subword.bpe beside it cuts text into
         its subwords
+  --model zoo:NAME
+        an entry of the model zoo ('ulmfit zoo list'; $ULMFIT_ZOO, else
+        zoo), verified by its manifest's SHA-256 and read with its own
+        vocabulary: NAME is an entry (small-wikipedia-en-fwd), or a model
+        (small-wikipedia-en) whose forward LM it means, its backward one
+        with --backward
   --pth FILE --itos FILE
         a fastai AWD_LSTM language model (.pth of learn.save and its
         itos.pkl), read as 'ulmfit import' reads it
@@ -178,6 +185,9 @@ func (s *lmSource) load(command string) (*loadedLM, error) {
 		}
 		return l, nil
 	}
+	if name, ok := strings.CutPrefix(s.Model, "zoo:"); ok {
+		return s.loadZoo(command, name)
+	}
 	subword := filepath.Join(filepath.Dir(s.Model), lmSubwordFile)
 	if _, err := os.Stat(subword); err != nil {
 		subword = ""
@@ -195,6 +205,44 @@ func (s *lmSource) load(command string) (*loadedLM, error) {
 	default:
 		l.setDirection(s.Backward, "--backward")
 	}
+	return l, nil
+}
+
+// loadZoo reads the LM of the zoo entry name (or, for a model's name,
+// its entry of s's direction): verified against its manifest, decompressed
+// to a file of its own that is gone once read.
+func (s *lmSource) loadZoo(command, name string) (*loadedLM, error) {
+	if s.Vocab != "" {
+		return nil, usagef("%s: --vocab goes with a checkpoint; a zoo entry has its own vocabulary", command)
+	}
+	if zoo.Model(name) == name {
+		name = zoo.EntryName(name, s.Backward)
+	}
+	e, err := zoo.Open(zoo.Dir(""), name)
+	if err == nil {
+		err = e.Verify()
+	}
+	if err != nil {
+		return nil, usagef("%s: %v", command, err)
+	}
+	if s.Backward && !e.Backward() {
+		return nil, usagef("%s: --backward: the zoo entry %s is a forward LM", command, name)
+	}
+	tmp, err := os.MkdirTemp("", "ulmfit-zoo-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	ckpt := filepath.Join(tmp, "lm.ckpt")
+	if err := e.Extract(ckpt); err != nil {
+		return nil, inputError{fmt.Errorf("%s: %w", command, err)}
+	}
+	l, err := loadCheckpoint(command, compute.Default(), ckpt, e.Path(zoo.VocabFile), "")
+	if err != nil {
+		return nil, err
+	}
+	l.where = "zoo:" + name + " (" + e.Dir + ")"
+	l.setDirection(e.Backward(), "the zoo entry's manifest")
 	return l, nil
 }
 

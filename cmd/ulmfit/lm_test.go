@@ -14,6 +14,7 @@ import (
 	"github.com/ulmfit-go/ulmfit/model"
 	"github.com/ulmfit-go/ulmfit/results"
 	"github.com/ulmfit-go/ulmfit/text"
+	"github.com/ulmfit-go/ulmfit/zoo"
 )
 
 // lmEvalTol is the relative difference allowed between a cross-entropy
@@ -401,6 +402,42 @@ func TestLMDirections(t *testing.T) {
 		out, errOut, code := runCmd(t, "lm", "sample", "--model", tc.ckpt, "--vocab", vocab, "--prompt", "good thing", "--tokens", "3", "--temperature", "0", "--raw")
 		if code != 0 || !tc.want.MatchString(out) {
 			t.Errorf("lm sample --model %s: exit %d %s\n%q, want %s", tc.ckpt, code, errOut, out, tc.want)
+		}
+	}
+}
+
+// --model zoo:NAME reads a zoo entry, verified, with its own vocabulary
+// and direction: a model's name means its forward LM, or with --backward
+// its backward one (there was no way to evaluate a zoo entry but through
+// a stage of the cache).
+func TestLMZoo(t *testing.T) {
+	t.Setenv(zoo.EnvDir, filepath.Join("..", "..", "zoo")) // the project's, which ships with it
+	textFile := filepath.Join(t.TempDir(), "text.txt")
+	os.WriteFile(textFile, []byte("What is the capital of France?\nWho wrote Hamlet?\n"), 0o644)
+	for _, tc := range []struct {
+		args      []string
+		entry     string
+		direction string
+	}{
+		{[]string{"--model", "zoo:small-wikipedia-en"}, "small-wikipedia-en-fwd", "direction      forward\n"},
+		{[]string{"--model", "zoo:small-wikipedia-en", "--backward"}, "small-wikipedia-en-bwd", "direction      backward"},
+		{[]string{"--model", "zoo:small-wikipedia-en-bwd"}, "small-wikipedia-en-bwd", "direction      backward"},
+	} {
+		out, errOut, code := runCmd(t, append([]string{"lm", "eval", "--text", textFile, "--batch", "1"}, tc.args...)...)
+		if code != 0 || !strings.Contains(out, "model          zoo:"+tc.entry+" ") || !strings.Contains(out, tc.direction) {
+			t.Errorf("%v: exit %d %s\n%s", tc.args, code, errOut, out)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--model", "zoo:no-such-fwd"}, "small-wikipedia-en-fwd"}, // it lists the entries there
+		{[]string{"--model", "zoo:small-wikipedia-en-fwd", "--backward"}, "is a forward LM"},
+		{[]string{"--model", "zoo:small-wikipedia-en", "--vocab", textFile}, "has its own vocabulary"},
+	} {
+		if _, errOut, code := runCmd(t, append([]string{"lm", "eval", "--text", textFile}, tc.args...)...); code != 2 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, %s; want 2 and %q", tc.args, code, errOut, tc.want)
 		}
 	}
 }
