@@ -204,6 +204,9 @@ func Lookup(name string) (Info, error) {
 			suggest = d.Name
 		}
 	}
+	if canon(name) == "imdbunsup" {
+		suggest = "imdb" // the shared folder imdb-unsup holds IMDb's unlabelled split, which imdb reads
+	}
 	return Info{}, &UnknownDatasetError{Name: name, Suggest: suggest}
 }
 

@@ -90,7 +90,7 @@ func TestLookup(t *testing.T) {
 	if d, err := Lookup("trec6"); err != nil || d.Folder != "trec6" {
 		t.Errorf("trec6: %v %v", d.Folder, err)
 	}
-	for in, suggest := range map[string]string{"pretrain_en": "pretrain-en", "AG_News": "ag-news", "nope": ""} {
+	for in, suggest := range map[string]string{"pretrain_en": "pretrain-en", "AG_News": "ag-news", "nope": "", "imdb-unsup": "imdb"} {
 		_, err := Lookup(in)
 		var u *UnknownDatasetError
 		if !errors.As(err, &u) || u.Suggest != suggest {
