@@ -215,7 +215,7 @@ var registry = []Info{
 			Provides: []string{"rt-polarity.pos", "rt-polarity.neg"},
 		}}},
 		Notes: "one sentence a line, ISO-8859-1 decoded to UTF-8",
-		load: loadMR,
+		load:  loadMR,
 	},
 	{
 		Name:    "sst2",

@@ -24,7 +24,7 @@ const (
 	gradAbsFloor = 1e-3
 	gradRelTol   = 5e-4
 	gradNormTol  = 1e-3
-	fdStep     = 1e-6
+	fdStep       = 1e-6
 	// lossRelTol bounds the float32 forward loss against the float64 one.
 	lossRelTol = 1e-5
 )

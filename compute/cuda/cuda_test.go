@@ -17,10 +17,10 @@ import (
 
 // Tolerances, as norm-wise relative errors ||gpu - cpu|| / ||cpu||.
 const (
-	tolExact = 0      // kernels that must agree bit for bit
-	tolF32   = 2e-6   // one or two float32 roundings apart (FMA contraction, expf vs exp)
-	tolSum   = 1e-5   // float32 sums taken in another order
-	tolGemm  = 1e-5   // FP32 matrix products against gonum
+	tolExact = 0    // kernels that must agree bit for bit
+	tolF32   = 2e-6 // one or two float32 roundings apart (FMA contraction, expf vs exp)
+	tolSum   = 1e-5 // float32 sums taken in another order
+	tolGemm  = 1e-5 // FP32 matrix products against gonum
 	// Operands rounded to TF32's 10-bit and BF16's 8-bit mantissas: the
 	// products' norm-wise errors against float32 were at most 6.5e-4 and
 	// 4.9e-3 (TestGemm, the fake device), the BF16 decoder's 4.2e-3; a 1%
