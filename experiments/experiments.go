@@ -225,6 +225,12 @@ func Builtin(name string) ([]byte, bool) {
 	return data, err == nil
 }
 
+// NameOf is the name of the experiment Open(nameOrPath) opens, as its
+// records name it: a file's name without .toml, or a built-in's name.
+func NameOf(nameOrPath string) string {
+	return strings.TrimSuffix(filepath.Base(nameOrPath), ".toml")
+}
+
 // Open loads an experiment: a path to a TOML file (anything with a slash or
 // ending in .toml that exists), or the name of a built-in one ("table6").
 func Open(nameOrPath string) (*Experiment, error) {
@@ -234,7 +240,7 @@ func Open(nameOrPath string) (*Experiment, error) {
 		if err != nil {
 			return nil, err
 		}
-		name := strings.TrimSuffix(filepath.Base(nameOrPath), ".toml")
+		name := NameOf(nameOrPath)
 		// Records name an experiment by its file's name, so a file of
 		// one's own under a built-in experiment's name would have its
 		// records taken for that experiment's (the paper's table beside
@@ -245,7 +251,7 @@ func Open(nameOrPath string) (*Experiment, error) {
 		}
 		return Parse(data, nameOrPath, name, filepath.Dir(nameOrPath))
 	}
-	name := strings.TrimSuffix(filepath.Base(nameOrPath), ".toml")
+	name := NameOf(nameOrPath)
 	if data, ok := Builtin(name); ok && !strings.ContainsRune(nameOrPath, filepath.Separator) {
 		return Parse(data, "experiments/"+name+".toml", name, "")
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/ablations"
 	"github.com/ulmfit-go/ulmfit/results"
+	"github.com/ulmfit-go/ulmfit/zoo"
 )
 
 // RecordLM is where the cache holds a record's fine-tuned language model
@@ -123,4 +124,29 @@ func LMOf(cacheDir string, r results.Record, backward bool) (RecordLM, error) {
 		Batch: key.Batch, BPTT: key.BPTT, Backward: key.Backward, BF16: key.Precision == ablations.PrecisionBF16,
 		ValLoss: r.Curves["lm_val_loss"],
 	}, nil
+}
+
+// CheckpointBackward says, for an LM checkpoint in a stage's folder of a
+// cache, whether the LM reads documents from their end, as the stage's
+// manifest beside it says: a pretrain or finetune stage's key (lmKey's
+// backward), a zoo stage's entry name (its direction's suffix). known is
+// false where no manifest says (a checkpoint of another origin).
+func CheckpointBackward(ckpt string) (backward, known bool) {
+	m, err := readManifest(filepath.Dir(ckpt))
+	if err != nil || m == nil {
+		return false, false
+	}
+	switch m.Kind {
+	case KindPretrain, KindFineTune:
+		var key lmKey
+		if json.Unmarshal(m.Key, &key) == nil {
+			return key.Backward, true
+		}
+	case KindZoo:
+		var key zooKey
+		if json.Unmarshal(m.Key, &key) == nil && key.Name != "" {
+			return key.Name == zoo.EntryName(zoo.Model(key.Name), true), true
+		}
+	}
+	return false, false
 }

@@ -6,10 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
-	"strings"
 
 	"github.com/ulmfit-go/ulmfit/classify"
+	"github.com/ulmfit-go/ulmfit/experiments"
 	"github.com/ulmfit-go/ulmfit/results"
 	"github.com/ulmfit-go/ulmfit/runner"
 )
@@ -132,10 +131,7 @@ func pickRecord(command, dir, experiment, row, dataset string, seed int64, seedF
 		return results.Record{}, err
 	}
 	// An experiment named by its file is the file's name, as records name it.
-	if strings.HasSuffix(experiment, ".toml") || strings.ContainsRune(experiment, filepath.Separator) {
-		experiment = strings.TrimSuffix(filepath.Base(experiment), ".toml")
-	}
-	r, err := results.Pick{Experiment: experiment, Row: row, Dataset: dataset, Seed: seed}.Find(recs)
+	r, err := results.Pick{Experiment: experiments.NameOf(experiment), Row: row, Dataset: dataset, Seed: seed}.Find(recs)
 	var pe *results.PickError
 	switch {
 	case errors.As(err, &pe) && len(pe.Seeds) > 0:

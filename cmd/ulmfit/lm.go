@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -196,7 +195,7 @@ func (s *lmSource) load(command string) (*loadedLM, error) {
 	if err != nil {
 		return nil, err
 	}
-	backward, known := stageBackward(s.Model)
+	backward, known := runner.CheckpointBackward(s.Model)
 	switch {
 	case known && s.Backward && !backward:
 		return nil, usagef("%s: --backward: %s says the LM in %s reads forward", command, filepath.Join(filepath.Dir(s.Model), "stage.json"), s.Model)
@@ -252,35 +251,6 @@ func (l *loadedLM) setDirection(backward bool, from string) {
 	if backward {
 		l.direction = "backward (documents read from their end, as " + from + " says)"
 	}
-}
-
-// stageBackward reads the direction of an LM checkpoint in a stage's
-// folder of the cache from the stage.json beside it: a pretrain or
-// finetune stage's key says it (backward), a zoo stage's entry name ends
-// in it (zoo.EntryName). known is false without such a file (a checkpoint
-// of another origin).
-func stageBackward(ckpt string) (backward, known bool) {
-	data, err := os.ReadFile(filepath.Join(filepath.Dir(ckpt), "stage.json"))
-	if err != nil {
-		return false, false
-	}
-	var m struct {
-		Kind string `json:"kind"`
-		Key  struct {
-			Backward *bool  `json:"backward"`
-			Name     string `json:"name"`
-		} `json:"key"`
-	}
-	if json.Unmarshal(data, &m) != nil {
-		return false, false
-	}
-	switch {
-	case m.Key.Backward != nil:
-		return *m.Key.Backward, true
-	case m.Kind == runner.KindZoo && m.Key.Name != "":
-		return m.Key.Name == zoo.EntryName(zoo.Model(m.Key.Name), true), true
-	}
-	return false, false
 }
 
 // lmSubwordFile is the subword model beside a subword LM's checkpoint

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ulmfit-go/ulmfit/experiments"
 	"github.com/ulmfit-go/ulmfit/internal/atomicfile"
 	"github.com/ulmfit-go/ulmfit/model"
 	"github.com/ulmfit-go/ulmfit/report"
@@ -137,7 +138,7 @@ func runLRFind(ctx context.Context, o lrFindOptions) error {
 		return err
 	}
 	ro.Only, ro.Tasks = []string{o.Row}, []string{o.Task}
-	stem := "lr-find-" + fileSlug(strings.TrimSuffix(filepath.Base(o.run.Experiments[0]), ".toml")) + "-" + fileSlug(o.Row) + "-" + fileSlug(o.Task) + "-" + o.Stage
+	stem := "lr-find-" + fileSlug(experiments.NameOf(o.run.Experiments[0])) + "-" + fileSlug(o.Row) + "-" + fileSlug(o.Task) + "-" + o.Stage
 	csvPath := filepath.Join(o.Out, stem+".csv")
 	if err := prepareOutputs("lr-find", o.Force, csvPath, filepath.Join(o.Out, stem+".svg"), filepath.Join(o.Out, stem+".png")); err != nil {
 		return err
